@@ -1,0 +1,286 @@
+//! The decision: may this contact be reached by this action at this instant? DESIGN.md §2, rules
+//! 1–7, first match wins. The answer always names the rule that decided it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Action, ConsentCode, ConsentState, ContactReason, ContactStatus, DomainError, EventKind,
+    PrivacySettings, Timestamp,
+};
+
+/// Why a contact may be reached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum AllowedBy {
+    /// Rule 5: the privacy setting for this channel is off.
+    CheckDisabled,
+    /// Rule 6: a valid consent whose type permits the action.
+    Consent {
+        /// The consent type's code.
+        code: ConsentCode,
+        /// When it was given (or last renewed).
+        given_at: Timestamp,
+        /// When it stops being valid; none = never.
+        expires_at: Option<Timestamp>,
+    },
+}
+
+/// Why a contact may not be reached (blocked) or needs a reason (single contacts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cause", rename_all = "snake_case")]
+pub enum Cause {
+    /// Rule 1: the contact was erased (GDPR Art. 17).
+    Erased,
+    /// Rule 2: processing is restricted (Art. 18); nothing overrides it.
+    Restricted {
+        /// Since when.
+        since: Timestamp,
+    },
+    /// Rule 3: the person objects to direct marketing (Art. 21(3)); absolute for marketing.
+    Objected {
+        /// Since when.
+        since: Timestamp,
+    },
+    /// Rule 4: the address or number is on the suppression list.
+    Suppressed,
+    /// Rule 7: no consent of a permitting type was ever given.
+    NoConsent,
+    /// Rule 7: the person refused a permitting consent.
+    Refused {
+        /// The consent type.
+        code: ConsentCode,
+        /// When they refused.
+        at: Timestamp,
+    },
+    /// Rule 7: the permitting consent was withdrawn or revoked.
+    Withdrawn {
+        /// The consent type.
+        code: ConsentCode,
+        /// When it was withdrawn.
+        at: Timestamp,
+    },
+    /// Rule 7: the permitting consent ran out.
+    Expired {
+        /// The consent type.
+        code: ConsentCode,
+        /// When it expired.
+        at: Timestamp,
+    },
+}
+
+impl Cause {
+    /// The stable code of the cause (used for excluded counts and by integrations).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Erased => "erased",
+            Self::Restricted { .. } => "restricted",
+            Self::Objected { .. } => "objected",
+            Self::Suppressed => "suppressed",
+            Self::NoConsent => "no_consent",
+            Self::Refused { .. } => "refused",
+            Self::Withdrawn { .. } => "withdrawn",
+            Self::Expired { .. } => "expired",
+        }
+    }
+}
+
+/// The outcome of [`decide`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Decision {
+    /// The contact may be reached.
+    Allowed {
+        /// The rule that allowed it.
+        allowed_by: AllowedBy,
+    },
+    /// A single contact without a valid consent: the operator must pick a reason, which is
+    /// recorded, before proceeding (rule 7). Under an objection only non-marketing reasons
+    /// qualify (rule 3).
+    NeedsJustification {
+        /// Why there is no valid consent.
+        cause: Cause,
+        /// False when only reasons that are not marketing can justify the contact.
+        marketing_reasons_allowed: bool,
+    },
+    /// The contact may not be reached, and no reason can change that.
+    Blocked {
+        /// Why.
+        cause: Cause,
+    },
+}
+
+impl Decision {
+    /// `allowed`, `needs_justification` or `blocked`.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::Allowed { .. } => "allowed",
+            Self::NeedsJustification { .. } => "needs_justification",
+            Self::Blocked { .. } => "blocked",
+        }
+    }
+
+    /// Whether the contact may be reached without a reason.
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Self::Allowed { .. })
+    }
+
+    /// Checks that `reason` can justify this contact: the decision must ask for one, the reason
+    /// must be active, and under an objection it must not be marketing (GDPR Art. 21(3)).
+    pub fn accept_reason(&self, reason: &ContactReason) -> Result<(), DomainError> {
+        match self {
+            Self::Allowed { .. } => Ok(()),
+            Self::Blocked { cause } => Err(DomainError::invalid(
+                "action",
+                format!(
+                    "the contact is blocked ({}) and no reason can override it",
+                    cause.code()
+                ),
+            )),
+            Self::NeedsJustification {
+                marketing_reasons_allowed,
+                ..
+            } => {
+                if !reason.active {
+                    Err(DomainError::invalid(
+                        "reason",
+                        "this reason is no longer active",
+                    ))
+                } else if reason.marketing && !marketing_reasons_allowed {
+                    Err(DomainError::invalid(
+                        "reason",
+                        "the person objected to direct marketing (GDPR Art. 21(3)): a marketing reason cannot justify this contact",
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+/// Decides whether `action` may reach a contact at `at` (DESIGN.md §2, first match wins):
+///
+/// 1. erased → blocked; 2. restricted (Art. 18) → blocked; 3. objected (Art. 21(3)) → bulk
+///    blocked, single only with a non-marketing reason; 4. suppressed address → bulk blocked;
+/// 5. check off → allowed; 6. a valid permitting consent → allowed (the one valid longest);
+/// 7. bulk → blocked, single → needs a reason; the cause is withdrawn, else expired, else refused,
+///    else no consent.
+pub fn decide(
+    contact: &ContactStatus,
+    settings: &PrivacySettings,
+    consents: &[ConsentState],
+    action: Action,
+    at: Timestamp,
+) -> Decision {
+    if contact.erased_at.is_some() {
+        return Decision::Blocked {
+            cause: Cause::Erased,
+        };
+    }
+    if let Some(since) = contact.restricted_since {
+        return Decision::Blocked {
+            cause: Cause::Restricted { since },
+        };
+    }
+    if let Some(since) = contact.objected_since {
+        let cause = Cause::Objected { since };
+        return if action.is_bulk() {
+            Decision::Blocked { cause }
+        } else {
+            Decision::NeedsJustification {
+                cause,
+                marketing_reasons_allowed: false,
+            }
+        };
+    }
+    let suppressed = match action {
+        Action::EmailBulk => contact.email_suppressed,
+        Action::SmsBulk => contact.phone_suppressed,
+        _ => false,
+    };
+    if suppressed {
+        return Decision::Blocked {
+            cause: Cause::Suppressed,
+        };
+    }
+    if !settings.checks(action) {
+        return Decision::Allowed {
+            allowed_by: AllowedBy::CheckDisabled,
+        };
+    }
+    let permitting = || consents.iter().filter(|c| c.permissions.permits(action));
+    // Among several valid consents, cite the one that stays valid longest (then by code, so the
+    // answer is deterministic).
+    let best = permitting().filter(|c| c.is_valid_at(at)).max_by(|a, b| {
+        let ea = a.expires_at.unwrap_or(Timestamp::MAX);
+        let eb = b.expires_at.unwrap_or(Timestamp::MAX);
+        ea.cmp(&eb).then_with(|| b.code.cmp(&a.code))
+    });
+    if let Some(c) = best {
+        return Decision::Allowed {
+            allowed_by: AllowedBy::Consent {
+                code: c.code.clone(),
+                given_at: c.event_time,
+                expires_at: c.expires_at,
+            },
+        };
+    }
+    let cause = refusal_cause(permitting().filter(|c| c.event_time <= at), at);
+    if action.is_bulk() {
+        Decision::Blocked { cause }
+    } else {
+        Decision::NeedsJustification {
+            cause,
+            marketing_reasons_allowed: true,
+        }
+    }
+}
+
+/// The cause of rule 7 among the permitting consents, none of them valid: a withdrawal first
+/// (the clearest answer to give an operator), then an expiry, then a refusal; the most recent of
+/// that kind is cited.
+fn refusal_cause<'a>(consents: impl Iterator<Item = &'a ConsentState>, at: Timestamp) -> Cause {
+    let mut withdrawn: Option<&ConsentState> = None;
+    let mut expired: Option<(&ConsentState, Timestamp)> = None;
+    let mut refused: Option<&ConsentState> = None;
+    let later = |old: Option<Timestamp>, new: Timestamp| old.is_none_or(|o| new > o);
+    for c in consents {
+        match c.kind {
+            EventKind::Withdrawn | EventKind::Revoked => {
+                if later(withdrawn.map(|w| w.event_time), c.event_time) {
+                    withdrawn = Some(c);
+                }
+            }
+            EventKind::Refused => {
+                if later(refused.map(|r| r.event_time), c.event_time) {
+                    refused = Some(c);
+                }
+            }
+            EventKind::Given | EventKind::Renewed => {
+                if let Some(e) = c.expires_at.filter(|e| *e <= at) {
+                    if later(expired.map(|(_, x)| x), e) {
+                        expired = Some((c, e));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(c) = withdrawn {
+        Cause::Withdrawn {
+            code: c.code.clone(),
+            at: c.event_time,
+        }
+    } else if let Some((c, e)) = expired {
+        Cause::Expired {
+            code: c.code.clone(),
+            at: e,
+        }
+    } else if let Some(c) = refused {
+        Cause::Refused {
+            code: c.code.clone(),
+            at: c.event_time,
+        }
+    } else {
+        Cause::NoConsent
+    }
+}

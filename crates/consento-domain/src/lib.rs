@@ -1,0 +1,23 @@
+//! Consento's domain: the vocabulary of consent (types, events, permissions), the decision rules
+//! of DESIGN.md §2, and the hashing of the consent ledger. Pure logic: no I/O, no async, no clock
+//! of its own. Time and randomness come in as values (see [`time::Clock`]).
+
+pub mod consent;
+pub mod contact;
+pub mod decision;
+pub mod error;
+pub mod ids;
+pub mod ledger;
+pub mod settings;
+pub mod time;
+
+pub use consent::{
+    Action, Actor, ActorKind, CollectionMethod, ConsentCode, ConsentState, ConsentTypeSpec,
+    EventKind, Permissions,
+};
+pub use contact::{ContactStatus, Email, LegalBasis, Phone};
+pub use decision::{AllowedBy, Cause, Decision, decide};
+pub use error::DomainError;
+pub use ids::{ConsentTypeId, ContactId, EventId, NoticeId, ReasonId};
+pub use settings::{ContactReason, PrivacySettings};
+pub use time::{Clock, ManualClock, Timestamp};

@@ -1,0 +1,156 @@
+//! Instants as integer microseconds since the Unix epoch (UTC), and the injected [`Clock`].
+//!
+//! Integers, not calendar types, are what the database stores and what the ledger hashes: the
+//! same value on SQLite and PostgreSQL, and no time-zone or precision drift between them.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+
+use crate::DomainError;
+
+/// Microseconds in one day.
+pub const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// An instant, in microseconds since 1970-01-01T00:00:00Z.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// The latest representable instant; used as "never expires" where an ordered value is needed.
+    pub const MAX: Timestamp = Timestamp(i64::MAX);
+
+    /// From microseconds since the epoch.
+    pub const fn from_micros(micros: i64) -> Self {
+        Self(micros)
+    }
+
+    /// Microseconds since the epoch.
+    pub const fn as_micros(self) -> i64 {
+        self.0
+    }
+
+    /// Whole seconds since the epoch (Kantara `consentTimestamp` uses these).
+    pub const fn as_secs(self) -> i64 {
+        self.0.div_euclid(1_000_000)
+    }
+
+    /// This instant plus `days` days of 24 hours, saturating at [`Timestamp::MAX`].
+    pub fn plus_days(self, days: u32) -> Self {
+        Self(
+            self.0
+                .saturating_add(i64::from(days).saturating_mul(MICROS_PER_DAY)),
+        )
+    }
+
+    /// The civil date (UTC) of this instant.
+    pub fn date(self) -> Option<Date> {
+        self.to_offset_date_time().map(|t| t.date())
+    }
+
+    fn to_offset_date_time(self) -> Option<OffsetDateTime> {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000).ok()
+    }
+
+    /// RFC 3339 text in UTC, e.g. `2025-03-01T09:30:00Z`.
+    pub fn to_rfc3339(self) -> String {
+        self.to_offset_date_time()
+            .and_then(|t| t.format(&Rfc3339).ok())
+            .unwrap_or_else(|| self.0.to_string())
+    }
+
+    /// Parses what an operator or an integration types: an RFC 3339 instant
+    /// (`2025-03-01T09:30:00+01:00`) or a plain date (`2025-03-01`, read as midnight UTC).
+    pub fn parse(field: &'static str, text: &str) -> Result<Self, DomainError> {
+        let text = text.trim();
+        let parsed = if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
+            Some(t)
+        } else {
+            let format = time::macros::format_description!("[year]-[month]-[day]");
+            Date::parse(text, &format)
+                .ok()
+                .map(|d| PrimitiveDateTime::new(d, Time::MIDNIGHT).assume_offset(UtcOffset::UTC))
+        };
+        let t = parsed.ok_or_else(|| {
+            DomainError::invalid(
+                field,
+                format!("`{text}` is not a date (YYYY-MM-DD) or an RFC 3339 instant"),
+            )
+        })?;
+        let micros = t.unix_timestamp_nanos() / 1_000;
+        i64::try_from(micros)
+            .map(Self)
+            .map_err(|_| DomainError::invalid(field, "the instant is out of range"))
+    }
+}
+
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+/// The source of "now". Injected everywhere so that expiry and deadlines are testable.
+pub trait Clock: Send + Sync {
+    /// The current instant.
+    fn now(&self) -> Timestamp;
+}
+
+/// A clock that only moves when told to: for tests and for reproducible data generation.
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    /// A clock standing at `at`.
+    pub fn new(at: Timestamp) -> Self {
+        Self(AtomicI64::new(at.as_micros()))
+    }
+
+    /// Moves the clock to `at`.
+    pub fn set(&self, at: Timestamp) {
+        self.0.store(at.as_micros(), Ordering::SeqCst);
+    }
+
+    /// Moves the clock forward by `micros`.
+    pub fn advance(&self, micros: i64) {
+        self.0.fetch_add(micros, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.load(Ordering::SeqCst))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plain_date_reads_as_midnight_utc() {
+        let t = Timestamp::parse("event_time", "2025-03-01").unwrap();
+        assert_eq!(t.to_rfc3339(), "2025-03-01T00:00:00Z");
+    }
+
+    #[test]
+    fn an_offset_instant_is_converted_to_utc() {
+        let t = Timestamp::parse("event_time", "2025-03-01T10:00:00+01:00").unwrap();
+        assert_eq!(t.to_rfc3339(), "2025-03-01T09:00:00Z");
+    }
+
+    #[test]
+    fn garbage_names_the_field() {
+        let err = Timestamp::parse("event_time", "yesterday").unwrap_err();
+        assert_eq!(err.field(), "event_time");
+    }
+
+    #[test]
+    fn adding_days_counts_whole_days() {
+        let t = Timestamp::parse("t", "2025-01-31").unwrap().plus_days(30);
+        assert_eq!(t.to_rfc3339(), "2025-03-02T00:00:00Z");
+    }
+}
