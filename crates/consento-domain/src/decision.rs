@@ -238,29 +238,38 @@ pub fn decide(
 
 /// The cause of rule 7 among the permitting consents, none of them valid: a withdrawal first
 /// (the clearest answer to give an operator), then an expiry, then a refusal; the most recent of
-/// that kind is cited.
+/// that kind is cited, and of several equally recent ones (e.g. "unsubscribe from everything")
+/// the one with the smallest code, so the answer does not depend on the order of `consents`.
 fn refusal_cause<'a>(consents: impl Iterator<Item = &'a ConsentState>, at: Timestamp) -> Cause {
     let mut withdrawn: Option<&ConsentState> = None;
     let mut expired: Option<(&ConsentState, Timestamp)> = None;
     let mut refused: Option<&ConsentState> = None;
-    let later = |old: Option<Timestamp>, new: Timestamp| old.is_none_or(|o| new > o);
+    let later = |old: Option<(Timestamp, &ConsentCode)>, new: (Timestamp, &ConsentCode)| {
+        old.is_none_or(|(ot, oc)| new.0 > ot || (new.0 == ot && new.1 < oc))
+    };
     for c in consents {
         match c.kind {
             EventKind::Withdrawn | EventKind::Revoked => {
-                if later(withdrawn.map(|w| w.event_time), c.event_time) {
+                if later(
+                    withdrawn.map(|w| (w.event_time, &w.code)),
+                    (c.event_time, &c.code),
+                ) {
                     withdrawn = Some(c);
                 }
             }
             EventKind::Refused => {
-                if later(refused.map(|r| r.event_time), c.event_time) {
+                if later(
+                    refused.map(|r| (r.event_time, &r.code)),
+                    (c.event_time, &c.code),
+                ) {
                     refused = Some(c);
                 }
             }
             EventKind::Given | EventKind::Renewed => {
-                if let Some(e) = c.expires_at.filter(|e| *e <= at) {
-                    if later(expired.map(|(_, x)| x), e) {
-                        expired = Some((c, e));
-                    }
+                if let Some(e) = c.expires_at.filter(|e| *e <= at)
+                    && later(expired.map(|(x, t)| (t, &x.code)), (e, &c.code))
+                {
+                    expired = Some((c, e));
                 }
             }
         }
