@@ -112,6 +112,8 @@ pub enum Break {
     SequenceGap,
     /// The ledger ends before its recorded head: events at the end were removed.
     Truncated,
+    /// The ledger goes on past its recorded head: events were appended around Consento.
+    BeyondHead,
 }
 
 /// The first bad event found.
@@ -175,6 +177,13 @@ impl Verifier {
     /// it), which catches events removed from the end. Returns the number of events verified.
     pub fn finish(self, head_seq: i64, head_hash: &Hash) -> Result<i64, ChainError> {
         let last = self.expected_seq - 1;
+        if last > head_seq {
+            return Err(ChainError {
+                seq: head_seq + 1,
+                id: None,
+                problem: Break::BeyondHead,
+            });
+        }
         if last != head_seq || self.prev != *head_hash {
             return Err(ChainError {
                 seq: head_seq,

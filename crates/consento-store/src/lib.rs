@@ -1,1 +1,297 @@
-//! placeholder
+//! Consento's storage: the only crate with SQL. One SQL text per query runs on SQLite (the
+//! embedded default) and on PostgreSQL (`$1` placeholders, `RETURNING`, `ON CONFLICT`, instants
+//! bound from Rust as integer microseconds); the schema and a few statements differ per backend
+//! where they must, each with a comment saying why.
+//!
+//! Nothing here assumes it is the only process on the database: the ledger head is taken under a
+//! row lock (PostgreSQL) or the write lock (SQLite, `BEGIN IMMEDIATE`), and every multi-row write
+//! is one transaction.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use consento_domain::{Clock, Timestamp};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+mod audience;
+pub mod bench;
+mod bulk;
+mod contacts;
+mod decide;
+mod error;
+mod ledger;
+mod migrate;
+mod model;
+mod row;
+mod settings;
+mod types;
+
+pub use bulk::{BulkContact, BulkEvent, BulkReport};
+pub use error::StoreError;
+pub use model::*;
+
+/// The database behind a [`Store`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// An embedded SQLite file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+pub(crate) enum Db {
+    /// SQLite allows one writer at a time; a one-connection write pool queues writers in process
+    /// instead of letting them fail with SQLITE_BUSY, and readers go on in parallel (WAL).
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the read pool of whichever backend the store has. The body
+/// is compiled once per backend, so the same SQL text and decoding code serve both.
+macro_rules! on_read_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.db {
+            $crate::Db::Sqlite { read: $pool, .. } => $body,
+            $crate::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` inside one write transaction bound to `$tx`, committed when the body succeeds and
+/// rolled back when it returns early with an error (nothing half-written).
+macro_rules! in_write_tx {
+    ($store:expr, $tx:ident => $body:expr) => {
+        match &$store.db {
+            $crate::Db::Sqlite { write, .. } => {
+                // IMMEDIATE takes the write lock at once: a transaction that reads first and
+                // writes later cannot then fail on a lock upgrade when another process wrote.
+                let mut $tx = write.begin_with("BEGIN IMMEDIATE").await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+            $crate::Db::Postgres(pool) => {
+                let mut $tx = pool.begin().await?;
+                let out = $body;
+                $tx.commit().await?;
+                out
+            }
+        }
+    };
+}
+pub(crate) use {in_write_tx, on_read_pool};
+
+/// A source of randomness, injected so that tests can make ids and salts reproducible.
+pub trait Entropy: Send + Sync {
+    /// Fills `buf` with random bytes.
+    fn fill(&self, buf: &mut [u8]) -> Result<(), StoreError>;
+}
+
+/// The operating system's random source.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsEntropy;
+
+impl Entropy for OsEntropy {
+    fn fill(&self, buf: &mut [u8]) -> Result<(), StoreError> {
+        getrandom::fill(buf).map_err(|_| StoreError::Entropy)
+    }
+}
+
+/// The system clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let micros = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        Timestamp::from_micros(micros)
+    }
+}
+
+/// How to open a store.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// `sqlite:path/to/file.db` (or a bare path), or `postgres://…`.
+    pub url: String,
+    /// PostgreSQL only: the schema to use instead of `public` (created if missing).
+    pub pg_schema: Option<String>,
+    /// SQLite only: `synchronous=FULL` (an fsync at every commit; survives power loss) instead of
+    /// `NORMAL` (WAL; survives a crash of the process, may lose the last commits on power loss).
+    pub sqlite_full_sync: bool,
+    /// Connections in the read pool (PostgreSQL: the whole pool).
+    pub max_connections: u32,
+    /// Country calling code for phone numbers written without one (`39` for Italy).
+    pub default_country_code: String,
+}
+
+impl StoreConfig {
+    /// A configuration with the defaults for `url`.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            pg_schema: None,
+            sqlite_full_sync: false,
+            max_connections: 8,
+            default_country_code: "39".into(),
+        }
+    }
+}
+
+/// The storage of one Consento instance.
+pub struct Store {
+    pub(crate) db: Db,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) entropy: Arc<dyn Entropy>,
+    pub(crate) suppression_key: [u8; 32],
+    pub(crate) country_code: String,
+}
+
+impl Store {
+    /// Opens (creating a SQLite file if needed) and migrates the database.
+    pub async fn open(
+        config: &StoreConfig,
+        clock: Arc<dyn Clock>,
+        entropy: Arc<dyn Entropy>,
+    ) -> Result<Self, StoreError> {
+        let db = if config.url.starts_with("postgres://") || config.url.starts_with("postgresql://")
+        {
+            Db::Postgres(connect_postgres(config).await?)
+        } else {
+            connect_sqlite(config).await?
+        };
+        let mut store = Self {
+            db,
+            clock,
+            entropy,
+            suppression_key: [0; 32],
+            country_code: config.default_country_code.clone(),
+        };
+        migrate::run(&store).await?;
+        store.suppression_key = store.load_or_create_instance_key().await?;
+        Ok(store)
+    }
+
+    /// Which database this store runs on.
+    pub fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite { .. } => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The injected clock's current instant.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Closes the pools, waiting for connections in use.
+    pub async fn close(&self) {
+        match &self.db {
+            Db::Sqlite { read, write } => {
+                write.close().await;
+                read.close().await;
+            }
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    pub(crate) fn random<const N: usize>(&self) -> Result<[u8; N], StoreError> {
+        let mut buf = [0u8; N];
+        self.entropy.fill(&mut buf)?;
+        Ok(buf)
+    }
+
+    pub(crate) fn new_uuid(&self, at: Timestamp) -> Result<uuid::Uuid, StoreError> {
+        Ok(consento_domain::EventId::new_v7(at, self.random()?).0)
+    }
+
+    async fn load_or_create_instance_key(&self) -> Result<[u8; 32], StoreError> {
+        let candidate: [u8; 32] = self.random()?;
+        let now = self.now().as_micros();
+        let key: Vec<u8> = in_write_tx!(self, tx => {
+            sqlx::query("INSERT INTO instance (id, suppression_key, created_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING")
+                .bind(candidate.to_vec())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query_scalar("SELECT suppression_key FROM instance WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await?
+        });
+        key.try_into()
+            .map_err(|_| StoreError::Corrupt("instance key is not 32 bytes"))
+    }
+}
+
+async fn connect_sqlite(config: &StoreConfig) -> Result<Db, StoreError> {
+    let path = config
+        .url
+        .strip_prefix("sqlite://")
+        .or_else(|| config.url.strip_prefix("sqlite:"))
+        .unwrap_or(&config.url);
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(if config.sqlite_full_sync {
+            SqliteSynchronous::Full
+        } else {
+            SqliteSynchronous::Normal
+        })
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        .statement_cache_capacity(256);
+    let write = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .connect_with(options.clone())
+        .await?;
+    let read = SqlitePoolOptions::new()
+        .max_connections(config.max_connections.max(1))
+        .connect_with(options.read_only(true))
+        .await?;
+    Ok(Db::Sqlite { read, write })
+}
+
+async fn connect_postgres(config: &StoreConfig) -> Result<PgPool, StoreError> {
+    let mut options: PgConnectOptions = config.url.parse()?;
+    if let Some(schema) = &config.pg_schema {
+        if !schema
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(StoreError::Invalid(consento_domain::DomainError::invalid(
+                "pg_schema",
+                "letters, digits and _ only",
+            )));
+        }
+        // Create the schema first, on a connection of its own, then point every pooled
+        // connection at it.
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema}"
+        )))
+        .execute(&admin)
+        .await?;
+        admin.close().await;
+        options = options.options([("search_path", schema.as_str())]);
+    }
+    Ok(PgPoolOptions::new()
+        .max_connections(config.max_connections.max(2))
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await?)
+}

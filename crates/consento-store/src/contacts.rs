@@ -1,0 +1,437 @@
+//! Contacts: identity (our id, the CRM's external id), channels (normalised emails, E.164
+//! phones), provenance (source, Art. 6(1) legal basis, purposes), and the restriction (Art. 18)
+//! and objection (Art. 21) flags the decision rules honour; and the suppression list of keyed
+//! hashes that keeps objecting and erased people out of bulk sends.
+
+use consento_domain::{ContactId, DomainError, Email, LegalBasis, Phone, Timestamp};
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use sha2::Sha256;
+
+use crate::row::Cols;
+use crate::{Contact, ContactInput, ContactRef, Store, StoreError, in_write_tx, on_read_pool};
+
+/// A contact's input after validation.
+pub(crate) struct ValidContact {
+    pub external_id: Option<String>,
+    pub name: Option<String>,
+    pub emails: Vec<Email>,
+    pub phones: Vec<Phone>,
+    pub attributes: String,
+    pub source: Option<String>,
+    pub legal_basis: Option<LegalBasis>,
+    pub purposes: String,
+}
+
+/// The keyed hashes of a contact's primary email and phone.
+pub(crate) type PrimaryHashes = (Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// A line of a contact search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContactSummary {
+    /// Our id.
+    pub id: ContactId,
+    /// The CRM's id.
+    pub external_id: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// Primary email.
+    pub email: Option<String>,
+    /// Primary phone.
+    pub phone: Option<String>,
+}
+
+fn optional_text(
+    field: &'static str,
+    value: Option<String>,
+    max: usize,
+) -> Result<Option<String>, DomainError> {
+    let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+        return Err(DomainError::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(value)
+}
+
+impl Store {
+    pub(crate) fn validate_contact(
+        &self,
+        input: ContactInput,
+    ) -> Result<ValidContact, DomainError> {
+        let mut emails: Vec<Email> = Vec::new();
+        for e in &input.emails {
+            let e = Email::parse(e)?;
+            if !emails.contains(&e) {
+                emails.push(e);
+            }
+        }
+        let mut phones: Vec<Phone> = Vec::new();
+        for p in &input.phones {
+            let p = Phone::parse(p, &self.country_code)?;
+            if !phones.contains(&p) {
+                phones.push(p);
+            }
+        }
+        let mut purposes: Vec<String> = Vec::new();
+        for p in input.purposes {
+            let p = optional_text("purposes", Some(p), 200)?;
+            if let Some(p) = p.filter(|p| !purposes.contains(p)) {
+                purposes.push(p);
+            }
+        }
+        Ok(ValidContact {
+            external_id: optional_text("external_id", input.external_id, 128)?,
+            name: optional_text("name", input.name, 200)?,
+            emails,
+            phones,
+            attributes: serde_json::Value::Object(input.attributes).to_string(),
+            source: optional_text("source", input.source, 200)?,
+            legal_basis: input
+                .legal_basis
+                .as_deref()
+                .map(LegalBasis::parse)
+                .transpose()?,
+            purposes: serde_json::to_string(&purposes)
+                .map_err(|_| DomainError::invalid("purposes", "cannot be stored"))?,
+        })
+    }
+
+    /// The keyed hash (HMAC-SHA-256 with this instance's secret key) of a normalised address or
+    /// number: the suppression list stores only these, so it reveals nothing to whoever reads it
+    /// without the key, yet still matches a re-imported address.
+    pub(crate) fn channel_hash(
+        &self,
+        channel: &str,
+        normalised: &str,
+    ) -> Result<Vec<u8>, StoreError> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.suppression_key)
+            .map_err(|_| StoreError::Corrupt("suppression key"))?;
+        mac.update(channel.as_bytes());
+        mac.update(b":");
+        mac.update(normalised.as_bytes());
+        Ok(mac.finalize().into_bytes().to_vec())
+    }
+
+    /// The keyed hashes of a contact's primary address and number.
+    pub(crate) fn primary_hashes(&self, v: &ValidContact) -> Result<PrimaryHashes, StoreError> {
+        let email = v
+            .emails
+            .first()
+            .map(|e| self.channel_hash("email", e.as_str()))
+            .transpose()?;
+        let phone = v
+            .phones
+            .first()
+            .map(|p| self.channel_hash("phone", p.as_str()))
+            .transpose()?;
+        Ok((email, phone))
+    }
+
+    /// Creates a contact. Email addresses, phone numbers and the external id are unique across
+    /// contacts (a conflict names the field).
+    pub async fn create_contact(&self, input: ContactInput) -> Result<Contact, StoreError> {
+        let v = self.validate_contact(input)?;
+        let (email_hash, phone_hash) = self.primary_hashes(&v)?;
+        let now = self.now();
+        let id = ContactId(self.new_uuid(now)?);
+        in_write_tx!(self, tx => {
+            sqlx::query(
+                "INSERT INTO contacts (id, external_id, name, email, email_hash, phone, phone_hash, attributes, source, legal_basis, purposes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+            )
+            .bind(id.0)
+            .bind(&v.external_id)
+            .bind(&v.name)
+            .bind(v.emails.first().map(Email::as_str))
+            .bind(&email_hash)
+            .bind(v.phones.first().map(Phone::as_str))
+            .bind(&phone_hash)
+            .bind(&v.attributes)
+            .bind(&v.source)
+            .bind(v.legal_basis.map(LegalBasis::code))
+            .bind(&v.purposes)
+            .bind(now.as_micros())
+            .execute(&mut *tx)
+            .await?;
+            for (i, e) in v.emails.iter().enumerate() {
+                sqlx::query("INSERT INTO contact_emails (email, contact_id, position) VALUES ($1, $2, $3)")
+                    .bind(e.as_str()).bind(id.0).bind(i as i64)
+                    .execute(&mut *tx).await?;
+            }
+            for (i, p) in v.phones.iter().enumerate() {
+                sqlx::query("INSERT INTO contact_phones (phone, contact_id, position) VALUES ($1, $2, $3)")
+                    .bind(p.as_str()).bind(id.0).bind(i as i64)
+                    .execute(&mut *tx).await?;
+            }
+        });
+        self.contact(&ContactRef::Id(id)).await
+    }
+
+    /// Replaces a contact's fields with `input` (emails and phones as a whole). An erased contact
+    /// cannot be changed.
+    pub async fn update_contact(
+        &self,
+        contact: &ContactRef,
+        input: ContactInput,
+    ) -> Result<Contact, StoreError> {
+        let v = self.validate_contact(input)?;
+        let (email_hash, phone_hash) = self.primary_hashes(&v)?;
+        let id = self.resolve_contact(contact).await?;
+        let now = self.now().as_micros();
+        in_write_tx!(self, tx => {
+            let erased: Option<Option<i64>> = sqlx::query_scalar("SELECT erased_at FROM contacts WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await?;
+            match erased {
+                None => return Err(StoreError::not_found("contact")),
+                Some(Some(_)) => return Err(StoreError::conflict("id", "the contact was erased")),
+                Some(None) => {}
+            }
+            sqlx::query(
+                "UPDATE contacts SET external_id = $2, name = $3, email = $4, email_hash = $5, phone = $6, phone_hash = $7, attributes = $8, source = $9, legal_basis = $10, purposes = $11, updated_at = $12 WHERE id = $1",
+            )
+            .bind(id.0)
+            .bind(&v.external_id)
+            .bind(&v.name)
+            .bind(v.emails.first().map(Email::as_str))
+            .bind(&email_hash)
+            .bind(v.phones.first().map(Phone::as_str))
+            .bind(&phone_hash)
+            .bind(&v.attributes)
+            .bind(&v.source)
+            .bind(v.legal_basis.map(LegalBasis::code))
+            .bind(&v.purposes)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM contact_emails WHERE contact_id = $1").bind(id.0).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM contact_phones WHERE contact_id = $1").bind(id.0).execute(&mut *tx).await?;
+            for (i, e) in v.emails.iter().enumerate() {
+                sqlx::query("INSERT INTO contact_emails (email, contact_id, position) VALUES ($1, $2, $3)")
+                    .bind(e.as_str()).bind(id.0).bind(i as i64)
+                    .execute(&mut *tx).await?;
+            }
+            for (i, p) in v.phones.iter().enumerate() {
+                sqlx::query("INSERT INTO contact_phones (phone, contact_id, position) VALUES ($1, $2, $3)")
+                    .bind(p.as_str()).bind(id.0).bind(i as i64)
+                    .execute(&mut *tx).await?;
+            }
+        });
+        self.contact(&ContactRef::Id(id)).await
+    }
+
+    /// Finds a contact's id by any of its identifiers. Emails and phones are normalised first,
+    /// so any common spelling finds the contact.
+    pub async fn resolve_contact(&self, contact: &ContactRef) -> Result<ContactId, StoreError> {
+        let found: Option<uuid::Uuid> = match contact {
+            ContactRef::Id(id) => on_read_pool!(self, pool => {
+                sqlx::query_scalar("SELECT id FROM contacts WHERE id = $1").bind(id.0).fetch_optional(pool).await?
+            }),
+            ContactRef::External(ext) => on_read_pool!(self, pool => {
+                sqlx::query_scalar("SELECT id FROM contacts WHERE external_id = $1").bind(ext.trim()).fetch_optional(pool).await?
+            }),
+            ContactRef::Email(e) => {
+                let e = Email::parse(e)?;
+                on_read_pool!(self, pool => {
+                    sqlx::query_scalar("SELECT contact_id FROM contact_emails WHERE email = $1").bind(e.as_str()).fetch_optional(pool).await?
+                })
+            }
+            ContactRef::Phone(p) => {
+                let p = Phone::parse(p, &self.country_code)?;
+                on_read_pool!(self, pool => {
+                    sqlx::query_scalar("SELECT contact_id FROM contact_phones WHERE phone = $1").bind(p.as_str()).fetch_optional(pool).await?
+                })
+            }
+        };
+        found
+            .map(ContactId)
+            .ok_or_else(|| StoreError::not_found("contact"))
+    }
+
+    /// A contact with all its fields.
+    pub async fn contact(&self, contact: &ContactRef) -> Result<Contact, StoreError> {
+        let id = self.resolve_contact(contact).await?;
+        on_read_pool!(self, pool => {
+            let row = sqlx::query(
+                "SELECT id, external_id, name, attributes, source, legal_basis, purposes, restricted_at, objected_at, erased_at, created_at, updated_at FROM contacts WHERE id = $1",
+            )
+            .bind(id.0)
+            .fetch_optional(pool)
+            .await?
+            .ok_or_else(|| StoreError::not_found("contact"))?;
+            let emails: Vec<String> = sqlx::query_scalar("SELECT email FROM contact_emails WHERE contact_id = $1 ORDER BY position")
+                .bind(id.0).fetch_all(pool).await?;
+            let phones: Vec<String> = sqlx::query_scalar("SELECT phone FROM contact_phones WHERE contact_id = $1 ORDER BY position")
+                .bind(id.0).fetch_all(pool).await?;
+            let ts = |v: Option<i64>| v.map(Timestamp::from_micros);
+            Ok(Contact {
+                id,
+                external_id: row.opt_text("external_id")?,
+                name: row.opt_text("name")?,
+                emails: emails.iter().map(|e| Email::parse(e)).collect::<Result<_, _>>()?,
+                phones: phones.iter().map(|p| Phone::parse(p, &self.country_code)).collect::<Result<_, _>>()?,
+                attributes: serde_json::from_str(&row.text("attributes")?).map_err(|_| StoreError::Corrupt("contact attributes"))?,
+                source: row.opt_text("source")?,
+                legal_basis: row.opt_text("legal_basis")?.as_deref().map(LegalBasis::parse).transpose()?,
+                purposes: serde_json::from_str(&row.text("purposes")?).map_err(|_| StoreError::Corrupt("contact purposes"))?,
+                restricted_at: ts(row.opt_int("restricted_at")?),
+                objected_at: ts(row.opt_int("objected_at")?),
+                erased_at: ts(row.opt_int("erased_at")?),
+                created_at: Timestamp::from_micros(row.int("created_at")?),
+                updated_at: Timestamp::from_micros(row.int("updated_at")?),
+            })
+        })
+    }
+
+    /// Searches contacts: an email address or phone number matches exactly (normalised), anything
+    /// else matches the external id exactly or the name by substring, case-insensitively.
+    pub async fn search_contacts(
+        &self,
+        query: &str,
+        limit: i64,
+    ) -> Result<Vec<ContactSummary>, StoreError> {
+        let q = query.trim();
+        let limit = limit.clamp(1, 500);
+        if q.contains('@') {
+            return self.summaries_of(ContactRef::Email(q.to_owned())).await;
+        }
+        if q.chars().filter(char::is_ascii_digit).count() >= 6
+            && Phone::parse(q, &self.country_code).is_ok()
+        {
+            return self.summaries_of(ContactRef::Phone(q.to_owned())).await;
+        }
+        let pattern = format!(
+            "%{}%",
+            q.to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        on_read_pool!(self, pool => {
+            sqlx::query(
+                "SELECT id, external_id, name, email, phone FROM contacts WHERE erased_at IS NULL AND (external_id = $1 OR lower(name) LIKE $2 ESCAPE '\\') ORDER BY name, id LIMIT $3",
+            )
+            .bind(q)
+            .bind(&pattern)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|row| Ok(ContactSummary {
+                id: ContactId(row.uuid("id")?),
+                external_id: row.opt_text("external_id")?,
+                name: row.opt_text("name")?,
+                email: row.opt_text("email")?,
+                phone: row.opt_text("phone")?,
+            }))
+            .collect()
+        })
+    }
+
+    async fn summaries_of(&self, r: ContactRef) -> Result<Vec<ContactSummary>, StoreError> {
+        match self.contact(&r).await {
+            Ok(c) => Ok(vec![ContactSummary {
+                id: c.id,
+                external_id: c.external_id,
+                name: c.name,
+                email: c.emails.first().map(|e| e.as_str().to_owned()),
+                phone: c.phones.first().map(|p| p.as_str().to_owned()),
+            }]),
+            Err(StoreError::NotFound { .. }) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Restricts processing (GDPR Art. 18) or lifts the restriction. While restricted, every
+    /// contact is blocked, with no override.
+    pub async fn set_restricted(
+        &self,
+        contact: &ContactRef,
+        restricted: bool,
+    ) -> Result<Contact, StoreError> {
+        let id = self.resolve_contact(contact).await?;
+        let now = self.now().as_micros();
+        in_write_tx!(self, tx => {
+            sqlx::query(
+                "UPDATE contacts SET restricted_at = CASE WHEN $2 THEN COALESCE(restricted_at, $3) ELSE NULL END, updated_at = $3 WHERE id = $1 AND erased_at IS NULL",
+            )
+            .bind(id.0).bind(restricted).bind(now)
+            .execute(&mut *tx).await?;
+        });
+        self.contact(&ContactRef::Id(id)).await
+    }
+
+    /// Records an objection to direct marketing (GDPR Art. 21(3)), or its withdrawal. An objection
+    /// also puts the primary address and number on the suppression list, so a later re-import
+    /// under another id cannot mail them; withdrawing it takes them off again.
+    pub async fn set_objected(
+        &self,
+        contact: &ContactRef,
+        objected: bool,
+    ) -> Result<Contact, StoreError> {
+        let id = self.resolve_contact(contact).await?;
+        let now = self.now().as_micros();
+        in_write_tx!(self, tx => {
+            let row = sqlx::query("SELECT email_hash, phone_hash FROM contacts WHERE id = $1 AND erased_at IS NULL")
+                .bind(id.0)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::conflict("id", "the contact was erased"))?;
+            let hashes = [("email", row.opt_bytes("email_hash")?), ("phone", row.opt_bytes("phone_hash")?)];
+            sqlx::query(
+                "UPDATE contacts SET objected_at = CASE WHEN $2 THEN COALESCE(objected_at, $3) ELSE NULL END, updated_at = $3 WHERE id = $1",
+            )
+            .bind(id.0).bind(objected).bind(now)
+            .execute(&mut *tx).await?;
+            for (channel, hash) in hashes {
+                let Some(hash) = hash else { continue };
+                if objected {
+                    sqlx::query("INSERT INTO suppression (hash, channel, reason, created_at) VALUES ($1, $2, 'objection', $3) ON CONFLICT (hash) DO NOTHING")
+                        .bind(hash).bind(channel).bind(now)
+                        .execute(&mut *tx).await?;
+                } else {
+                    sqlx::query("DELETE FROM suppression WHERE hash = $1 AND reason = 'objection'")
+                        .bind(hash)
+                        .execute(&mut *tx).await?;
+                }
+            }
+        });
+        self.contact(&ContactRef::Id(id)).await
+    }
+
+    /// Puts an address or number on the suppression list (reason: `objection`, `erasure`,
+    /// `complaint`, `bounce`…).
+    pub async fn suppress(
+        &self,
+        channel_value: &ContactRef,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let (channel, normalised) = match channel_value {
+            ContactRef::Email(e) => ("email", Email::parse(e)?.as_str().to_owned()),
+            ContactRef::Phone(p) => (
+                "phone",
+                Phone::parse(p, &self.country_code)?.as_str().to_owned(),
+            ),
+            _ => {
+                return Err(DomainError::invalid(
+                    "channel",
+                    "give an email address or a phone number",
+                )
+                .into());
+            }
+        };
+        let reason = optional_text("reason", Some(reason.to_owned()), 64)?
+            .ok_or_else(|| DomainError::invalid("reason", "is required"))?;
+        let hash = self.channel_hash(channel, &normalised)?;
+        let now = self.now().as_micros();
+        in_write_tx!(self, tx => {
+            sqlx::query("INSERT INTO suppression (hash, channel, reason, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (hash) DO NOTHING")
+                .bind(hash).bind(channel).bind(&reason).bind(now)
+                .execute(&mut *tx).await?;
+        });
+        Ok(())
+    }
+}

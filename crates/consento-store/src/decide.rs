@@ -1,0 +1,285 @@
+//! Answering "may I reach this contact now?" from the database in one query (contact flags,
+//! suppression, settings and every consent state of the contact), then the domain's rules; and
+//! recording a justified contact.
+
+use consento_domain::consent::{EventFacts, expiry_of, latest_event_at};
+use consento_domain::{
+    Action, ConsentCode, ConsentState, ConsentTypeId, ContactId, ContactStatus, Decision,
+    DomainError, EventKind, PrivacySettings, ReasonId, Timestamp, decide,
+};
+
+use crate::row::Cols;
+use crate::types::{permissions_from, validity_from};
+use crate::{
+    ContactRef, DecisionReport, Interaction, Store, StoreError, in_write_tx, on_read_pool,
+};
+
+/// The decision query with its lookup clause: one round trip whatever the caller knows of the
+/// contact. Rows: one per consent state (or one with NULL state columns when there is none).
+macro_rules! decision_sql {
+    ($where:literal) => {
+        concat!(
+            "SELECT c.id, c.erased_at, c.restricted_at, c.objected_at, ",
+            "(c.email_hash IS NOT NULL AND EXISTS (SELECT 1 FROM suppression x WHERE x.hash = c.email_hash)) AS email_suppressed, ",
+            "(c.phone_hash IS NOT NULL AND EXISTS (SELECT 1 FROM suppression x WHERE x.hash = c.phone_hash)) AS phone_suppressed, ",
+            "st.check_email_single, st.check_email_bulk, st.check_phone, st.check_sms, ",
+            "s.consent_type_id, s.kind, s.event_time, s.valid_until, t.code, ",
+            "t.allow_email_bulk, t.allow_email_single, t.allow_phone_call, t.allow_sms_single, t.allow_sms_bulk ",
+            "FROM contacts c CROSS JOIN settings st ",
+            "LEFT JOIN consent_state s ON s.contact_id = c.id ",
+            "LEFT JOIN consent_types t ON t.id = s.consent_type_id ",
+            $where
+        )
+    };
+}
+
+const BY_ID: &str = decision_sql!("WHERE c.id = $1");
+const BY_EXTERNAL: &str = decision_sql!("WHERE c.external_id = $1");
+const BY_EMAIL: &str =
+    decision_sql!("WHERE c.id = (SELECT contact_id FROM contact_emails WHERE email = $1)");
+const BY_PHONE: &str =
+    decision_sql!("WHERE c.id = (SELECT contact_id FROM contact_phones WHERE phone = $1)");
+
+/// Everything the rules need about one contact, as read in one query.
+pub(crate) struct Facts {
+    pub contact_id: ContactId,
+    pub status: ContactStatus,
+    pub settings: PrivacySettings,
+    pub consents: Vec<ConsentState>,
+}
+
+fn facts_from<R: Cols>(rows: &[R]) -> Result<Option<Facts>, StoreError> {
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let ts = |v: Option<i64>| v.map(Timestamp::from_micros);
+    let mut consents = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Some(type_id) = row.opt_uuid("consent_type_id")? else {
+            continue;
+        };
+        let kind = EventKind::parse(&row.text("kind")?)?;
+        let valid_until = row.int("valid_until")?;
+        consents.push(ConsentState {
+            type_id: ConsentTypeId(type_id),
+            code: ConsentCode::parse(&row.text("code")?)?,
+            permissions: permissions_from(row)?,
+            kind,
+            event_time: Timestamp::from_micros(row.int("event_time")?),
+            expires_at: (kind.grants() && valid_until != i64::MAX)
+                .then(|| Timestamp::from_micros(valid_until)),
+        });
+    }
+    Ok(Some(Facts {
+        contact_id: ContactId(first.uuid("id")?),
+        status: ContactStatus {
+            erased_at: ts(first.opt_int("erased_at")?),
+            restricted_since: ts(first.opt_int("restricted_at")?),
+            objected_since: ts(first.opt_int("objected_at")?),
+            email_suppressed: first.flag("email_suppressed")?,
+            phone_suppressed: first.flag("phone_suppressed")?,
+        },
+        settings: PrivacySettings {
+            check_email_single: first.flag("check_email_single")?,
+            check_email_bulk: first.flag("check_email_bulk")?,
+            check_phone: first.flag("check_phone")?,
+            check_sms: first.flag("check_sms")?,
+        },
+        consents,
+    }))
+}
+
+impl Store {
+    pub(crate) async fn facts(&self, contact: &ContactRef) -> Result<Facts, StoreError> {
+        let (sql, key): (&'static str, Key) = match contact {
+            ContactRef::Id(id) => (BY_ID, Key::Id(id.0)),
+            ContactRef::External(e) => (BY_EXTERNAL, Key::Text(e.trim().to_owned())),
+            ContactRef::Email(e) => (
+                BY_EMAIL,
+                Key::Text(consento_domain::Email::parse(e)?.as_str().to_owned()),
+            ),
+            ContactRef::Phone(p) => (
+                BY_PHONE,
+                Key::Text(
+                    consento_domain::Phone::parse(p, &self.country_code)?
+                        .as_str()
+                        .to_owned(),
+                ),
+            ),
+        };
+        let facts = on_read_pool!(self, pool => {
+            let q = sqlx::query(sql);
+            let q = match key { Key::Id(id) => q.bind(id), Key::Text(t) => q.bind(t) };
+            facts_from(&q.fetch_all(pool).await?)?
+        });
+        facts.ok_or_else(|| StoreError::not_found("contact"))
+    }
+
+    /// Decides whether `action` may reach the contact at `at` (now if `None`), with the rule that
+    /// decided (DESIGN.md §2). For an instant in the past, the consents are rebuilt from the
+    /// ledger as they stood then (what was known by now about that moment).
+    pub async fn decide(
+        &self,
+        contact: &ContactRef,
+        action: Action,
+        at: Option<Timestamp>,
+    ) -> Result<DecisionReport, StoreError> {
+        let now = self.now();
+        let at = at.unwrap_or(now);
+        let mut facts = self.facts(contact).await?;
+        if at < now {
+            facts.consents = self.consents_at(facts.contact_id, at).await?;
+            let before = |since: Option<Timestamp>| since.filter(|s| *s <= at);
+            facts.status.restricted_since = before(facts.status.restricted_since);
+            facts.status.objected_since = before(facts.status.objected_since);
+        }
+        let decision = decide(&facts.status, &facts.settings, &facts.consents, action, at);
+        Ok(DecisionReport {
+            contact_id: facts.contact_id,
+            action,
+            at,
+            decision,
+        })
+    }
+
+    /// A contact's consent states at a past instant, projected from its ledger events.
+    async fn consents_at(
+        &self,
+        contact: ContactId,
+        at: Timestamp,
+    ) -> Result<Vec<ConsentState>, StoreError> {
+        let rows: Vec<(ConsentState, EventFacts)> = on_read_pool!(self, pool => {
+            sqlx::query(
+                "SELECT e.seq, e.consent_type_id, t.code, e.kind, e.event_time, e.validity_days, t.allow_email_bulk, t.allow_email_single, t.allow_phone_call, t.allow_sms_single, t.allow_sms_bulk FROM consent_events e JOIN consent_types t ON t.id = e.consent_type_id WHERE e.contact_id = $1 AND e.event_time <= $2",
+            )
+            .bind(contact.0)
+            .bind(at.as_micros())
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|row| {
+                let kind = EventKind::parse(&row.text("kind")?)?;
+                let event_time = Timestamp::from_micros(row.int("event_time")?);
+                let validity_days = validity_from(row.opt_int("validity_days")?)?;
+                Ok((
+                    ConsentState {
+                        type_id: ConsentTypeId(row.uuid("consent_type_id")?),
+                        code: ConsentCode::parse(&row.text("code")?)?,
+                        permissions: permissions_from(row)?,
+                        kind,
+                        event_time,
+                        expires_at: expiry_of(kind, event_time, validity_days),
+                    },
+                    EventFacts { seq: row.int("seq")?, kind, event_time, validity_days },
+                ))
+            })
+            .collect::<Result<_, StoreError>>()?
+        });
+        let mut types: Vec<ConsentTypeId> = rows.iter().map(|(s, _)| s.type_id).collect();
+        types.sort();
+        types.dedup();
+        Ok(types
+            .into_iter()
+            .filter_map(|t| {
+                let events: Vec<&(ConsentState, EventFacts)> =
+                    rows.iter().filter(|(s, _)| s.type_id == t).collect();
+                let facts: Vec<EventFacts> = events.iter().map(|(_, f)| f.clone()).collect();
+                let latest = latest_event_at(&facts, at)?;
+                events
+                    .iter()
+                    .find(|(_, f)| f.seq == latest.seq)
+                    .map(|(s, _)| s.clone())
+            })
+            .collect())
+    }
+
+    /// Records a justified contact: the operator reaches someone without a valid consent for a
+    /// reason from the active list (DESIGN.md §2, rule 7). Refused when the contact is blocked,
+    /// when the reason is inactive, and for a marketing reason under an objection (Art. 21(3)).
+    /// When the contact is allowed anyway, nothing is recorded and the decision is returned.
+    pub async fn justify(
+        &self,
+        contact: &ContactRef,
+        action: Action,
+        reason: ReasonId,
+        note: Option<&str>,
+        operator: &str,
+    ) -> Result<(DecisionReport, Option<Interaction>), StoreError> {
+        let operator = operator.trim();
+        if operator.is_empty() || operator.len() > 128 {
+            return Err(DomainError::invalid("operator", "must be 1 to 128 characters").into());
+        }
+        let note = note
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned);
+        if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+            return Err(DomainError::invalid("note", "must be at most 2000 characters").into());
+        }
+        let report = self.decide(contact, action, None).await?;
+        let reason = self.reason(reason).await?;
+        report.decision.accept_reason(&reason)?;
+        let Decision::NeedsJustification { cause, .. } = &report.decision else {
+            return Ok((report, None));
+        };
+        let now = self.now();
+        let interaction = Interaction {
+            id: self.new_uuid(now)?,
+            contact_id: report.contact_id,
+            action,
+            cause: Some(cause.code().to_owned()),
+            reason_id: Some(reason.id),
+            reason_label: Some(reason.label.clone()),
+            note,
+            operator: operator.to_owned(),
+            occurred_at: now,
+        };
+        in_write_tx!(self, tx => {
+            sqlx::query(
+                "INSERT INTO interactions (id, contact_id, action, outcome, cause, reason_id, note, operator, occurred_at) VALUES ($1, $2, $3, 'justified', $4, $5, $6, $7, $8)",
+            )
+            .bind(interaction.id)
+            .bind(interaction.contact_id.0)
+            .bind(action.code())
+            .bind(&interaction.cause)
+            .bind(reason.id.0)
+            .bind(&interaction.note)
+            .bind(&interaction.operator)
+            .bind(now.as_micros())
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok((report, Some(interaction)))
+    }
+
+    /// A contact's justified contacts, newest first.
+    pub async fn interactions(&self, contact: &ContactRef) -> Result<Vec<Interaction>, StoreError> {
+        let id = self.resolve_contact(contact).await?;
+        on_read_pool!(self, pool => {
+            sqlx::query(
+                "SELECT i.id, i.action, i.cause, i.reason_id, r.label, i.note, i.operator, i.occurred_at FROM interactions i LEFT JOIN contact_reasons r ON r.id = i.reason_id WHERE i.contact_id = $1 ORDER BY i.occurred_at DESC, i.id DESC",
+            )
+            .bind(id.0)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|row| Ok(Interaction {
+                id: row.uuid("id")?,
+                contact_id: id,
+                action: Action::parse(&row.text("action")?)?,
+                cause: row.opt_text("cause")?,
+                reason_id: row.opt_uuid("reason_id")?.map(ReasonId),
+                reason_label: row.opt_text("label")?,
+                note: row.opt_text("note")?,
+                operator: row.text("operator")?,
+                occurred_at: Timestamp::from_micros(row.int("occurred_at")?),
+            }))
+            .collect()
+        })
+    }
+}
+
+enum Key {
+    Id(uuid::Uuid),
+    Text(String),
+}

@@ -1,0 +1,113 @@
+//! The store's one error type, and the one place that turns database errors into it: a unique
+//! constraint becomes a conflict naming the field, a refused change to the ledger becomes
+//! [`StoreError::AppendOnly`]; anything else stays an internal database error, never shown as is.
+
+use consento_domain::DomainError;
+use consento_domain::ledger::ChainError;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// An input broke a domain rule (names the field).
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    /// The thing asked for does not exist.
+    #[error("{entity} not found")]
+    NotFound {
+        /// What was looked for: `contact`, `consent type`, …
+        entity: &'static str,
+    },
+    /// The write would duplicate a unique value or contradict the current state.
+    #[error("{field}: {message}")]
+    Conflict {
+        /// The field at fault.
+        field: &'static str,
+        /// What is in the way.
+        message: String,
+    },
+    /// The database refused to change or remove proof (the ledger and notices are append-only).
+    #[error("the consent ledger and privacy notices are append-only")]
+    AppendOnly,
+    /// The ledger does not verify.
+    #[error("the consent ledger does not verify at event {}: {:?}", .0.seq, .0.problem)]
+    Chain(ChainError),
+    /// A stored value cannot be read back as it was written.
+    #[error("corrupt data: {0}")]
+    Corrupt(&'static str),
+    /// The operating system's random source failed.
+    #[error("no randomness available")]
+    Entropy,
+    /// Any other database failure (connection lost, disk full…).
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+}
+
+impl StoreError {
+    pub(crate) fn not_found(entity: &'static str) -> Self {
+        Self::NotFound { entity }
+    }
+
+    pub(crate) fn conflict(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Conflict {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+/// Which field a unique constraint protects, from the constraint name (PostgreSQL) or the message
+/// (SQLite: "UNIQUE constraint failed: table.column").
+fn unique_field(text: &str) -> (&'static str, &'static str) {
+    const FIELDS: [(&str, &str, &str); 6] = [
+        (
+            "contact_emails",
+            "email",
+            "another contact already has this email address",
+        ),
+        (
+            "contact_phones",
+            "phone",
+            "another contact already has this phone number",
+        ),
+        (
+            "external_id",
+            "external_id",
+            "another contact already has this external id",
+        ),
+        (
+            "consent_types",
+            "code",
+            "a consent type with this code already exists",
+        ),
+        (
+            "contact_reasons",
+            "label",
+            "a reason with this label already exists",
+        ),
+        (
+            "privacy_notices",
+            "version",
+            "a notice with this version already exists",
+        ),
+    ];
+    FIELDS
+        .iter()
+        .find(|(needle, _, _)| text.contains(needle))
+        .map_or(("id", "already exists"), |(_, field, msg)| (field, msg))
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        if let Some(db) = err.as_database_error() {
+            let text = format!("{} {}", db.constraint().unwrap_or_default(), db.message());
+            if db.is_unique_violation() {
+                let (field, message) = unique_field(&text);
+                return Self::conflict(field, message);
+            }
+            if text.contains("append-only") {
+                return Self::AppendOnly;
+            }
+        }
+        Self::Database(err)
+    }
+}

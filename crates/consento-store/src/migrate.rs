@@ -1,0 +1,76 @@
+//! Embedded migrations, applied at start in one transaction each. On PostgreSQL an advisory lock
+//! makes several processes starting together apply them once.
+
+use sha2::{Digest, Sha256};
+
+use crate::{Db, Store, StoreError};
+
+/// (version, name, SQLite text, PostgreSQL text). The schema differs per backend only in types
+/// (BLOB/UUID/BYTEA), `WITHOUT ROWID`, and the trigger language.
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+    1,
+    "core",
+    include_str!("../migrations/sqlite/0001_core.sql"),
+    include_str!("../migrations/postgres/0001_core.sql"),
+)];
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+
+/// Applies every migration not yet applied, and refuses to run on a database whose applied
+/// migrations differ from the embedded ones (a binary older than the database, or an edited file).
+pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
+    let now = store.now().as_micros();
+    macro_rules! apply {
+        ($tx:ident, $version:expr, $name:expr, $sql:expr) => {{
+            sqlx::raw_sql(CREATE_TABLE).execute(&mut *$tx).await?;
+            let checksum = crate::row::hex(&Sha256::digest($sql.as_bytes()));
+            let applied: Option<String> =
+                sqlx::query_scalar("SELECT checksum FROM schema_migrations WHERE version = $1")
+                    .bind($version)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+            if check(applied, &checksum)? {
+                sqlx::raw_sql(sqlx::AssertSqlSafe($sql)).execute(&mut *$tx).await?;
+                sqlx::query(
+                    "INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind($version)
+                .bind($name)
+                .bind(checksum)
+                .bind(now)
+                .execute(&mut *$tx)
+                .await?;
+            }
+            $tx.commit().await?;
+        }};
+    }
+    for &(version, name, sqlite_sql, pg_sql) in MIGRATIONS {
+        match &store.db {
+            Db::Sqlite { write, .. } => {
+                let mut tx = write.begin_with("BEGIN IMMEDIATE").await?;
+                apply!(tx, version, name, sqlite_sql);
+            }
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                // Serialises processes starting together; released at commit.
+                sqlx::query("SELECT pg_advisory_xact_lock(7243311)")
+                    .execute(&mut *tx)
+                    .await?;
+                apply!(tx, version, name, pg_sql);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// True when the migration still has to be applied.
+fn check(applied: Option<String>, checksum: &str) -> Result<bool, StoreError> {
+    match applied {
+        None => Ok(true),
+        Some(c) if c == checksum => Ok(false),
+        Some(_) => Err(StoreError::Corrupt(
+            "an applied migration differs from this binary's",
+        )),
+    }
+}

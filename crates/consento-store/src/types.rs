@@ -1,0 +1,148 @@
+//! Consent types: title, unique code, description, validity, permissions (the seed's
+//! "Tipologie consensi"). A type's code is immutable once a consent of that type is recorded, and
+//! a change of validity never rewrites old proof: each event keeps the validity it was given under.
+
+use consento_domain::{ConsentCode, ConsentTypeId, ConsentTypeSpec, Permissions, Timestamp};
+
+use crate::row::Cols;
+use crate::{ConsentType, Store, StoreError, in_write_tx, on_read_pool};
+
+const COLUMNS: &str = "id, code, title, description, validity_days, allow_email_bulk, allow_email_single, allow_phone_call, allow_sms_single, allow_sms_bulk, show_in_preference_center, created_at, updated_at";
+
+pub(crate) fn permissions_from(row: &impl Cols) -> Result<Permissions, StoreError> {
+    Ok(Permissions {
+        email_bulk: row.flag("allow_email_bulk")?,
+        email_single: row.flag("allow_email_single")?,
+        phone_call: row.flag("allow_phone_call")?,
+        sms_single: row.flag("allow_sms_single")?,
+        sms_bulk: row.flag("allow_sms_bulk")?,
+    })
+}
+
+pub(crate) fn validity_from(value: Option<i64>) -> Result<Option<u32>, StoreError> {
+    value
+        .map(|v| u32::try_from(v).map_err(|_| StoreError::Corrupt("validity_days out of range")))
+        .transpose()
+}
+
+fn type_from(row: &impl Cols) -> Result<ConsentType, StoreError> {
+    Ok(ConsentType {
+        id: ConsentTypeId(row.uuid("id")?),
+        spec: ConsentTypeSpec {
+            title: row.text("title")?,
+            code: ConsentCode::parse(&row.text("code")?)?,
+            description: row.opt_text("description")?,
+            validity_days: validity_from(row.opt_int("validity_days")?)?,
+            permissions: permissions_from(row)?,
+            show_in_preference_center: row.flag("show_in_preference_center")?,
+        },
+        created_at: Timestamp::from_micros(row.int("created_at")?),
+        updated_at: Timestamp::from_micros(row.int("updated_at")?),
+    })
+}
+
+impl Store {
+    /// Creates a consent type; the code must be unique.
+    pub async fn create_consent_type(
+        &self,
+        spec: ConsentTypeSpec,
+    ) -> Result<ConsentType, StoreError> {
+        let spec = spec.validate()?;
+        let now = self.now();
+        let id = ConsentTypeId(self.new_uuid(now)?);
+        let p = spec.permissions;
+        in_write_tx!(self, tx => {
+            sqlx::query(
+                "INSERT INTO consent_types (id, code, title, description, validity_days, allow_email_bulk, allow_email_single, allow_phone_call, allow_sms_single, allow_sms_bulk, show_in_preference_center, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+            )
+            .bind(id.0)
+            .bind(spec.code.as_str())
+            .bind(&spec.title)
+            .bind(&spec.description)
+            .bind(spec.validity_days.map(i64::from))
+            .bind(p.email_bulk)
+            .bind(p.email_single)
+            .bind(p.phone_call)
+            .bind(p.sms_single)
+            .bind(p.sms_bulk)
+            .bind(spec.show_in_preference_center)
+            .bind(now.as_micros())
+            .execute(&mut *tx)
+            .await?;
+        });
+        Ok(ConsentType {
+            id,
+            spec,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// Changes the consent type with code `code`. Changing the code itself is refused once any
+    /// consent of the type is in the ledger (the ledger cites it).
+    pub async fn update_consent_type(
+        &self,
+        code: &str,
+        spec: ConsentTypeSpec,
+    ) -> Result<ConsentType, StoreError> {
+        let spec = spec.validate()?;
+        let now = self.now().as_micros();
+        let p = spec.permissions;
+        in_write_tx!(self, tx => {
+            if spec.code.as_str() != code {
+                let used: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM consent_events e JOIN consent_types t ON t.id = e.consent_type_id WHERE t.code = $1)",
+                )
+                .bind(code)
+                .fetch_one(&mut *tx)
+                .await?;
+                if used {
+                    return Err(StoreError::conflict("code", "the code of a consent type in use cannot change"));
+                }
+            }
+            let row = sqlx::query(
+                "UPDATE consent_types SET code = $2, title = $3, description = $4, validity_days = $5, allow_email_bulk = $6, allow_email_single = $7, allow_phone_call = $8, allow_sms_single = $9, allow_sms_bulk = $10, show_in_preference_center = $11, updated_at = $12 WHERE code = $1 RETURNING id, code, title, description, validity_days, allow_email_bulk, allow_email_single, allow_phone_call, allow_sms_single, allow_sms_bulk, show_in_preference_center, created_at, updated_at",
+            )
+            .bind(code)
+            .bind(spec.code.as_str())
+            .bind(&spec.title)
+            .bind(&spec.description)
+            .bind(spec.validity_days.map(i64::from))
+            .bind(p.email_bulk)
+            .bind(p.email_single)
+            .bind(p.phone_call)
+            .bind(p.sms_single)
+            .bind(p.sms_bulk)
+            .bind(spec.show_in_preference_center)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::not_found("consent type"))?;
+            type_from(&row)
+        })
+    }
+
+    /// Every consent type, by title.
+    pub async fn consent_types(&self) -> Result<Vec<ConsentType>, StoreError> {
+        on_read_pool!(self, pool => {
+            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM consent_types ORDER BY title, code")))
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(type_from)
+                .collect()
+        })
+    }
+
+    /// One consent type by code.
+    pub async fn consent_type(&self, code: &str) -> Result<ConsentType, StoreError> {
+        on_read_pool!(self, pool => {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM consent_types WHERE code = $1")))
+                .bind(code.trim())
+                .fetch_optional(pool)
+                .await?
+                .ok_or_else(|| StoreError::not_found("consent type"))?;
+            type_from(&row)
+        })
+    }
+}
