@@ -56,6 +56,16 @@ fn optional_text(
     Ok(value)
 }
 
+fn summary_from(row: &impl Cols) -> Result<ContactSummary, StoreError> {
+    Ok(ContactSummary {
+        id: ContactId(row.uuid("id")?),
+        external_id: row.opt_text("external_id")?,
+        name: row.opt_text("name")?,
+        email: row.opt_text("email")?,
+        phone: row.opt_text("phone")?,
+    })
+}
+
 impl Store {
     pub(crate) fn validate_contact(
         &self,
@@ -320,14 +330,25 @@ impl Store {
             .fetch_all(pool)
             .await?
             .iter()
-            .map(|row| Ok(ContactSummary {
-                id: ContactId(row.uuid("id")?),
-                external_id: row.opt_text("external_id")?,
-                name: row.opt_text("name")?,
-                email: row.opt_text("email")?,
-                phone: row.opt_text("phone")?,
-            }))
+            .map(summary_from)
             .collect()
+        })
+    }
+
+    /// A page of contacts in id order (UUIDv7: creation order), after `after` (keyset paging:
+    /// each page costs one index range scan however deep it is).
+    pub async fn list_contacts(
+        &self,
+        after: Option<ContactId>,
+        limit: i64,
+    ) -> Result<Vec<ContactSummary>, StoreError> {
+        let limit = limit.clamp(1, 10_000);
+        on_read_pool!(self, pool => {
+            let q = match after {
+                Some(a) => sqlx::query("SELECT id, external_id, name, email, phone FROM contacts WHERE id > $1 ORDER BY id LIMIT $2").bind(a.0).bind(limit),
+                None => sqlx::query("SELECT id, external_id, name, email, phone FROM contacts ORDER BY id LIMIT $1").bind(limit),
+            };
+            q.fetch_all(pool).await?.iter().map(summary_from).collect()
         })
     }
 

@@ -30,6 +30,7 @@ mod settings;
 mod types;
 
 pub use bulk::{BulkContact, BulkEvent, BulkReport};
+pub use contacts::ContactSummary;
 pub use error::StoreError;
 pub use model::*;
 

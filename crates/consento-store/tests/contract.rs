@@ -1,0 +1,796 @@
+//! The storage contract: every store operation, run on SQLite and, when
+//! `CONSENTO_TEST_POSTGRES_URL` is set (`.ci/run` sets it), on PostgreSQL too, each test in a
+//! database or schema of its own. The same assertions hold on both backends.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use consento_domain::{
+    Action, Actor, ActorKind, AllowedBy, Cause, CollectionMethod, ConsentCode, ConsentTypeSpec,
+    Decision, EventKind, ManualClock, Permissions, PrivacySettings, Timestamp,
+};
+use consento_store::{
+    AudienceQuery, BulkContact, BulkEvent, ConsentEventInput, ContactInput, ContactRef, OsEntropy,
+    Store, StoreConfig, StoreError,
+};
+use futures_util::TryStreamExt;
+use sqlx::Connection;
+
+const DAY: i64 = 86_400_000_000;
+
+/// One backend under test, with what a test needs to reach around the store.
+struct Env {
+    store: Store,
+    clock: Arc<ManualClock>,
+    raw: Raw,
+}
+
+enum Raw {
+    Sqlite(String),
+    Postgres { url: String, schema: String },
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique() -> String {
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        Timestamp::from_micros(0).as_micros()
+    )
+}
+
+fn start() -> Timestamp {
+    Timestamp::parse("t", "2025-06-01T10:00:00Z").unwrap()
+}
+
+async fn envs() -> Vec<Env> {
+    let mut out = Vec::new();
+    let path = std::env::temp_dir().join(format!("consento-contract-{}.db", unique()));
+    let url = format!("sqlite:{}", path.display());
+    let clock = Arc::new(ManualClock::new(start()));
+    let store = Store::open(&StoreConfig::new(&url), clock.clone(), Arc::new(OsEntropy))
+        .await
+        .unwrap();
+    out.push(Env {
+        store,
+        clock,
+        raw: Raw::Sqlite(path.display().to_string()),
+    });
+    if let Ok(url) = std::env::var("CONSENTO_TEST_POSTGRES_URL") {
+        let schema = format!("contract_{}", unique());
+        let mut config = StoreConfig::new(&url);
+        config.pg_schema = Some(schema.clone());
+        let clock = Arc::new(ManualClock::new(start()));
+        let store = Store::open(&config, clock.clone(), Arc::new(OsEntropy))
+            .await
+            .unwrap();
+        out.push(Env {
+            store,
+            clock,
+            raw: Raw::Postgres { url, schema },
+        });
+    }
+    out
+}
+
+impl Env {
+    /// Runs SQL around the store, as a database administrator would (or an attacker with access
+    /// to the database file).
+    async fn raw_sql(&self, sql: &str) -> Result<(), sqlx::Error> {
+        match &self.raw {
+            Raw::Sqlite(path) => {
+                let mut c = sqlx::SqliteConnection::connect(&format!("sqlite:{path}")).await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .execute(&mut c)
+                    .await?;
+            }
+            Raw::Postgres { url, schema } => {
+                let mut c = sqlx::PgConnection::connect(url).await?;
+                let sql = format!("SET search_path TO {schema}; {sql}");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut c)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn is_postgres(&self) -> bool {
+        matches!(self.raw, Raw::Postgres { .. })
+    }
+
+    /// Lets the test tamper with the ledger: removes the append-only guard.
+    async fn disable_ledger_guard(&self) {
+        let sql = if self.is_postgres() {
+            "ALTER TABLE consent_events DISABLE TRIGGER USER"
+        } else {
+            "DROP TRIGGER consent_events_no_update; DROP TRIGGER consent_events_no_delete"
+        };
+        self.raw_sql(sql).await.unwrap();
+    }
+
+    async fn finish(self) {
+        self.store.close().await;
+        match &self.raw {
+            Raw::Sqlite(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let _ = std::fs::remove_file(format!("{path}{suffix}"));
+                }
+            }
+            Raw::Postgres { url, schema } => {
+                let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+}
+
+/// Runs the body once per backend, naming the backend in any failure.
+macro_rules! on_every_backend {
+    ($env:ident => $body:block) => {
+        for $env in envs().await {
+            // Printed output is shown with a failure: it names the backend that failed.
+            println!("backend: {:?}", $env.store.backend());
+            let result = {
+                let $env = &$env;
+                async move { $body }.await
+            };
+            let () = result;
+            $env.finish().await;
+        }
+    };
+}
+
+fn spec(code: &str, validity: Option<u32>, permissions: Permissions) -> ConsentTypeSpec {
+    ConsentTypeSpec {
+        title: format!("Tipo {code}"),
+        code: ConsentCode::parse(code).unwrap(),
+        description: None,
+        validity_days: validity,
+        permissions,
+        show_in_preference_center: true,
+    }
+}
+
+fn newsletter() -> Permissions {
+    Permissions {
+        email_bulk: true,
+        ..Permissions::default()
+    }
+}
+
+fn single_email() -> Permissions {
+    Permissions {
+        email_single: true,
+        ..Permissions::default()
+    }
+}
+
+fn contact(email: &str) -> ContactInput {
+    ContactInput {
+        name: Some("Mario Rossi".into()),
+        emails: vec![email.into()],
+        ..ContactInput::default()
+    }
+}
+
+fn operator() -> Actor {
+    Actor::new(ActorKind::Operator, "mrossi").unwrap()
+}
+
+fn event(r: &ContactRef, code: &str, kind: EventKind, at: Option<Timestamp>) -> ConsentEventInput {
+    ConsentEventInput {
+        contact: r.clone(),
+        type_code: code.into(),
+        kind,
+        event_time: at,
+        method: CollectionMethod::Operator,
+        actor: operator(),
+        notice_version: None,
+        evidence: None,
+    }
+}
+
+fn days_before(t: Timestamp, days: i64) -> Timestamp {
+    Timestamp::from_micros(t.as_micros() - days * DAY)
+}
+
+#[tokio::test]
+async fn settings_start_with_every_check_on_and_can_be_switched() {
+    on_every_backend!(env => {
+        assert_eq!(env.store.settings().await.unwrap(), PrivacySettings::default());
+        let off = PrivacySettings { check_email_bulk: false, ..PrivacySettings::default() };
+        env.store.update_settings(off).await.unwrap();
+        assert_eq!(env.store.settings().await.unwrap(), off);
+    });
+}
+
+#[tokio::test]
+async fn a_consent_type_code_is_unique_and_cannot_change_once_used() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", Some(365), newsletter())).await.unwrap();
+        let dup = env.store.create_consent_type(spec("NEWS", None, newsletter())).await.unwrap_err();
+        assert!(matches!(dup, StoreError::Conflict { field: "code", .. }), "{dup:?}");
+        // Unused: the code may still be corrected.
+        env.store.update_consent_type("NEWS", spec("NEWSLETTER", Some(365), newsletter())).await.unwrap();
+        let c = env.store.create_contact(contact("a@example.it")).await.unwrap();
+        env.store.record_consent(event(&ContactRef::Id(c.id), "NEWSLETTER", EventKind::Given, None)).await.unwrap();
+        let err = env.store.update_consent_type("NEWSLETTER", spec("NL", Some(365), newsletter())).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { field: "code", .. }), "{err:?}");
+        // Other fields still change.
+        let t = env.store.update_consent_type("NEWSLETTER", spec("NEWSLETTER", Some(30), newsletter())).await.unwrap();
+        assert_eq!(t.spec.validity_days, Some(30));
+    });
+}
+
+#[tokio::test]
+async fn a_contact_is_found_by_id_external_id_email_and_phone_in_any_common_format() {
+    on_every_backend!(env => {
+        let input = ContactInput {
+            external_id: Some("CRM-42".into()),
+            name: Some("Giulia Bianchi".into()),
+            emails: vec!["Giulia.Bianchi@Example.IT".into(), "gb@example.com".into()],
+            phones: vec!["+39 333 123 4567".into()],
+            legal_basis: Some("f".into()),
+            purposes: vec!["marketing".into()],
+            source: Some("fiera 2025".into()),
+            ..ContactInput::default()
+        };
+        let c = env.store.create_contact(input).await.unwrap();
+        assert_eq!(c.emails[0].as_str(), "giulia.bianchi@example.it");
+        assert_eq!(c.phones[0].as_str(), "+393331234567");
+        for r in [
+            ContactRef::Id(c.id),
+            ContactRef::External("CRM-42".into()),
+            ContactRef::Email("GIULIA.BIANCHI@example.it".into()),
+            ContactRef::Email("gb@example.com".into()),
+            ContactRef::Phone("0039 333-1234567".into()),
+            ContactRef::Phone("333 1234567".into()),
+        ] {
+            assert_eq!(env.store.resolve_contact(&r).await.unwrap(), c.id, "{r:?}");
+        }
+        let found = env.store.search_contacts("bianchi", 10).await.unwrap();
+        assert_eq!(found.len(), 1);
+        let missing = env.store.resolve_contact(&ContactRef::Email("nobody@example.it".into())).await.unwrap_err();
+        assert!(matches!(missing, StoreError::NotFound { entity: "contact" }));
+    });
+}
+
+#[tokio::test]
+async fn a_duplicate_email_is_a_conflict_naming_the_field_and_writes_nothing() {
+    on_every_backend!(env => {
+        env.store.create_contact(contact("dup@example.it")).await.unwrap();
+        let mut second = contact("dup@example.it");
+        second.external_id = Some("X-2".into());
+        let err = env.store.create_contact(second).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { field: "email", .. }), "{err:?}");
+        // The contact row of the failed creation was rolled back with its addresses.
+        let err = env.store.resolve_contact(&ContactRef::External("X-2".into())).await.unwrap_err();
+        assert!(matches!(err, StoreError::NotFound { .. }));
+    });
+}
+
+#[tokio::test]
+async fn an_invalid_field_is_refused_with_its_name() {
+    on_every_backend!(env => {
+        let err = env.store.create_contact(contact("not-an-email")).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Invalid(e) if e.field() == "email"), "{err:?}");
+        let bad_phone = ContactInput { phones: vec!["call me".into()], ..ContactInput::default() };
+        let err = env.store.create_contact(bad_phone).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Invalid(e) if e.field() == "phone"), "{err:?}");
+    });
+}
+
+#[tokio::test]
+async fn a_consent_keeps_the_validity_in_force_when_it_was_given() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", Some(365), newsletter())).await.unwrap();
+        let c = env.store.create_contact(contact("v@example.it")).await.unwrap();
+        let r = ContactRef::Id(c.id);
+        let given = days_before(start(), 10);
+        let ev = env.store.record_consent(event(&r, "NEWS", EventKind::Given, Some(given))).await.unwrap();
+        assert_eq!(ev.expires_at, Some(given.plus_days(365)));
+        env.store.update_consent_type("NEWS", spec("NEWS", Some(30), newsletter())).await.unwrap();
+        let history = env.store.consent_history(&r).await.unwrap();
+        assert_eq!(history[0].validity_days, Some(365));
+        let current = env.store.current_consents(&r).await.unwrap();
+        assert_eq!(current[0].expires_at, Some(given.plus_days(365)));
+        assert!(current[0].valid);
+    });
+}
+
+#[tokio::test]
+async fn an_event_dated_in_the_future_is_refused_and_nothing_is_recorded() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", None, newsletter())).await.unwrap();
+        let c = env.store.create_contact(contact("f@example.it")).await.unwrap();
+        let r = ContactRef::Id(c.id);
+        let tomorrow = start().plus_days(1);
+        let err = env.store.record_consent(event(&r, "NEWS", EventKind::Given, Some(tomorrow))).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Invalid(e) if e.field() == "event_time"), "{err:?}");
+        assert!(env.store.consent_history(&r).await.unwrap().is_empty());
+        assert_eq!(env.store.verify_ledger().await.unwrap().events, 0);
+    });
+}
+
+#[tokio::test]
+async fn the_database_refuses_to_update_or_delete_ledger_events() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", None, newsletter())).await.unwrap();
+        let c = env.store.create_contact(contact("l@example.it")).await.unwrap();
+        env.store.record_consent(event(&ContactRef::Id(c.id), "NEWS", EventKind::Given, None)).await.unwrap();
+        let update = env.raw_sql("UPDATE consent_events SET kind = 'withdrawn'").await.unwrap_err();
+        assert!(update.to_string().contains("append-only"), "{update}");
+        let delete = env.raw_sql("DELETE FROM consent_events").await.unwrap_err();
+        assert!(delete.to_string().contains("append-only"), "{delete}");
+        if env.is_postgres() {
+            let truncate = env.raw_sql("TRUNCATE consent_events CASCADE").await.unwrap_err();
+            assert!(truncate.to_string().contains("append-only"), "{truncate}");
+        }
+        assert_eq!(env.store.verify_ledger().await.unwrap().events, 1);
+    });
+}
+
+/// Three contacts, each with two events: six events in the ledger.
+async fn ledger_of_six(env: &Env) {
+    env.store
+        .create_consent_type(spec("NEWS", Some(365), newsletter()))
+        .await
+        .unwrap();
+    for i in 0..3 {
+        let c = env
+            .store
+            .create_contact(contact(&format!("c{i}@example.it")))
+            .await
+            .unwrap();
+        let r = ContactRef::Id(c.id);
+        env.store
+            .record_consent(event(
+                &r,
+                "NEWS",
+                EventKind::Given,
+                Some(days_before(start(), 5)),
+            ))
+            .await
+            .unwrap();
+        env.clock.advance(1_000_000);
+        env.store
+            .record_consent(event(&r, "NEWS", EventKind::Withdrawn, None))
+            .await
+            .unwrap();
+    }
+    assert_eq!(env.store.verify_ledger().await.unwrap().events, 6);
+}
+
+fn chain_error(err: StoreError) -> (i64, consento_domain::ledger::Break) {
+    match err {
+        StoreError::Chain(e) => (e.seq, e.problem),
+        other => panic!("expected a chain error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn ledger_verify_names_an_altered_event() {
+    use consento_domain::ledger::Break;
+    on_every_backend!(env => {
+        ledger_of_six(env).await;
+        env.disable_ledger_guard().await;
+        env.raw_sql("UPDATE consent_events SET kind = 'given' WHERE seq = 4").await.unwrap();
+        assert_eq!(chain_error(env.store.verify_ledger().await.unwrap_err()), (4, Break::ContentAltered));
+    });
+}
+
+#[tokio::test]
+async fn ledger_verify_names_a_removed_event() {
+    use consento_domain::ledger::Break;
+    on_every_backend!(env => {
+        ledger_of_six(env).await;
+        env.disable_ledger_guard().await;
+        env.raw_sql("DELETE FROM consent_events WHERE seq = 3").await.unwrap();
+        assert_eq!(chain_error(env.store.verify_ledger().await.unwrap_err()), (4, Break::SequenceGap));
+    });
+}
+
+#[tokio::test]
+async fn ledger_verify_notices_the_last_event_removed() {
+    use consento_domain::ledger::Break;
+    on_every_backend!(env => {
+        ledger_of_six(env).await;
+        env.disable_ledger_guard().await;
+        env.raw_sql("DELETE FROM consent_events WHERE seq = 6").await.unwrap();
+        assert_eq!(chain_error(env.store.verify_ledger().await.unwrap_err()), (6, Break::Truncated));
+    });
+}
+
+#[tokio::test]
+async fn ledger_verify_names_an_inserted_event() {
+    use consento_domain::ledger::Break;
+    on_every_backend!(env => {
+        ledger_of_six(env).await;
+        env.disable_ledger_guard().await;
+        // Make room at position 3 and slip a copy of event 1 in, renumbered.
+        for seq in (3..=6).rev() {
+            env.raw_sql(&format!("UPDATE consent_events SET seq = seq + 100 WHERE seq = {seq}")).await.unwrap();
+        }
+        env.raw_sql("UPDATE consent_events SET seq = seq - 99 WHERE seq > 100").await.unwrap();
+        let copy = "INSERT INTO consent_events (seq, id, contact_id, consent_type_id, type_code, kind, event_time, recorded_at, method, actor_kind, actor_id, notice_id, validity_days, evidence_digest, prev_hash, hash) SELECT 3, contact_id, contact_id, consent_type_id, type_code, kind, event_time, recorded_at, method, actor_kind, actor_id, notice_id, validity_days, evidence_digest, prev_hash, hash FROM consent_events WHERE seq = 1";
+        env.raw_sql(copy).await.unwrap();
+        assert_eq!(chain_error(env.store.verify_ledger().await.unwrap_err()), (3, Break::ContentAltered));
+    });
+}
+
+#[tokio::test]
+async fn ledger_verify_names_reordered_events() {
+    use consento_domain::ledger::Break;
+    on_every_backend!(env => {
+        ledger_of_six(env).await;
+        env.disable_ledger_guard().await;
+        // Swap positions 2 and 3.
+        env.raw_sql("UPDATE consent_events SET seq = 100 WHERE seq = 2").await.unwrap();
+        env.raw_sql("UPDATE consent_events SET seq = 2 WHERE seq = 3").await.unwrap();
+        env.raw_sql("UPDATE consent_events SET seq = 3 WHERE seq = 100").await.unwrap();
+        let (seq, _) = chain_error(env.store.verify_ledger().await.unwrap_err());
+        assert_eq!(seq, 2);
+        let _ = Break::ChainBroken;
+    });
+}
+
+#[tokio::test]
+async fn ledger_rows_hold_no_plain_personal_data() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", None, newsletter())).await.unwrap();
+        let c = env.store.create_contact(ContactInput {
+            name: Some("Zaccaria Quintavalle".into()),
+            emails: vec!["zaccaria.q@example.it".into()],
+            phones: vec!["+39 347 555 0101".into()],
+            ..ContactInput::default()
+        }).await.unwrap();
+        let mut e = event(&ContactRef::Id(c.id), "NEWS", EventKind::Given, None);
+        e.evidence = Some("modulo firmato da zaccaria.q@example.it".into());
+        env.store.record_consent(e).await.unwrap();
+        // The evidence is kept, apart from the ledger.
+        let h = env.store.consent_history(&ContactRef::Id(c.id)).await.unwrap();
+        assert_eq!(h[0].evidence.as_deref(), Some("modulo firmato da zaccaria.q@example.it"));
+        // No ledger column holds the name, the address or the number.
+        for needle in ["Zaccaria", "zaccaria.q@example.it", "3475550101"] {
+            let sql = format!(
+                "INSERT INTO consent_types (id, code, title, validity_days, allow_email_bulk, allow_email_single, allow_phone_call, allow_sms_single, allow_sms_bulk, show_in_preference_center, created_at, updated_at) SELECT id, 'leak', 'leak', NULL, FALSE, FALSE, FALSE, FALSE, FALSE, FALSE, 0, 0 FROM consent_events WHERE type_code LIKE '%{needle}%' OR actor_id LIKE '%{needle}%' OR method LIKE '%{needle}%' OR kind LIKE '%{needle}%'"
+            );
+            env.raw_sql(&sql).await.unwrap();
+        }
+        let leaked = env.store.consent_type("leak").await;
+        assert!(matches!(leaked, Err(StoreError::NotFound { .. })), "personal data found in the ledger");
+    });
+}
+
+#[tokio::test]
+async fn a_backdated_withdrawal_recorded_late_does_not_override_a_newer_consent() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", None, newsletter())).await.unwrap();
+        let c = env.store.create_contact(contact("b@example.it")).await.unwrap();
+        let r = ContactRef::Id(c.id);
+        env.store.record_consent(event(&r, "NEWS", EventKind::Given, Some(days_before(start(), 2)))).await.unwrap();
+        env.store.record_consent(event(&r, "NEWS", EventKind::Withdrawn, Some(days_before(start(), 30)))).await.unwrap();
+        let d = env.store.decide(&r, Action::EmailBulk, None).await.unwrap();
+        assert!(d.decision.is_allowed(), "{d:?}");
+        // A withdrawal after the consent does override it.
+        env.store.record_consent(event(&r, "NEWS", EventKind::Withdrawn, Some(days_before(start(), 1)))).await.unwrap();
+        let d = env.store.decide(&r, Action::EmailBulk, None).await.unwrap();
+        assert!(matches!(d.decision, Decision::Blocked { cause: Cause::Withdrawn { .. } }), "{d:?}");
+    });
+}
+
+#[tokio::test]
+async fn a_decision_cites_the_consent_and_its_dates_until_it_expires() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", Some(30), newsletter())).await.unwrap();
+        let c = env.store.create_contact(contact("d@example.it")).await.unwrap();
+        let r = ContactRef::Email("D@example.it".into());
+        let given = days_before(start(), 10);
+        env.store.record_consent(event(&r, "NEWS", EventKind::Given, Some(given))).await.unwrap();
+        let d = env.store.decide(&r, Action::EmailBulk, None).await.unwrap();
+        assert_eq!(d.contact_id, c.id);
+        assert_eq!(
+            d.decision,
+            Decision::Allowed { allowed_by: AllowedBy::Consent { code: ConsentCode::parse("NEWS").unwrap(), given_at: given, expires_at: Some(given.plus_days(30)) } }
+        );
+        // At the expiry instant itself the consent no longer holds.
+        env.clock.set(given.plus_days(30));
+        let d = env.store.decide(&r, Action::EmailBulk, None).await.unwrap();
+        assert!(matches!(d.decision, Decision::Blocked { cause: Cause::Expired { .. } }), "{d:?}");
+        // A single email without consent needs a reason.
+        let d = env.store.decide(&r, Action::EmailSingle, None).await.unwrap();
+        assert!(matches!(d.decision, Decision::NeedsJustification { cause: Cause::NoConsent, marketing_reasons_allowed: true }), "{d:?}");
+    });
+}
+
+#[tokio::test]
+async fn a_decision_at_a_past_instant_reads_the_ledger_as_it_stood_then() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", None, newsletter())).await.unwrap();
+        env.store.create_contact(contact("p@example.it")).await.unwrap();
+        let r = ContactRef::Email("p@example.it".into());
+        env.store.record_consent(event(&r, "NEWS", EventKind::Given, Some(days_before(start(), 20)))).await.unwrap();
+        env.store.record_consent(event(&r, "NEWS", EventKind::Withdrawn, Some(days_before(start(), 5)))).await.unwrap();
+        let then = env.store.decide(&r, Action::EmailBulk, Some(days_before(start(), 10))).await.unwrap();
+        assert!(then.decision.is_allowed(), "{then:?}");
+        let before = env.store.decide(&r, Action::EmailBulk, Some(days_before(start(), 30))).await.unwrap();
+        assert!(matches!(before.decision, Decision::Blocked { cause: Cause::NoConsent }), "{before:?}");
+        let now = env.store.decide(&r, Action::EmailBulk, None).await.unwrap();
+        assert!(matches!(now.decision, Decision::Blocked { cause: Cause::Withdrawn { .. } }), "{now:?}");
+    });
+}
+
+#[tokio::test]
+async fn restriction_and_objection_cannot_be_overridden() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("ALL", None, Permissions { email_bulk: true, email_single: true, phone_call: true, sms_single: true, sms_bulk: true })).await.unwrap();
+        let service = env.store.create_reason("Richiesta del cliente", false).await.unwrap();
+        let offer = env.store.create_reason("Offerta commerciale", true).await.unwrap();
+        env.store.create_contact(contact("o@example.it")).await.unwrap();
+        let r = ContactRef::Email("o@example.it".into());
+        env.store.record_consent(event(&r, "ALL", EventKind::Given, None)).await.unwrap();
+
+        env.store.set_objected(&r, true).await.unwrap();
+        let d = env.store.decide(&r, Action::EmailBulk, None).await.unwrap();
+        assert!(matches!(d.decision, Decision::Blocked { cause: Cause::Objected { .. } }), "{d:?}");
+        let err = env.store.justify(&r, Action::PhoneCall, offer.id, None, "mrossi").await.unwrap_err();
+        assert!(matches!(&err, StoreError::Invalid(e) if e.field() == "reason"), "{err:?}");
+        let (_, recorded) = env.store.justify(&r, Action::PhoneCall, service.id, Some("richiamata"), "mrossi").await.unwrap();
+        assert!(recorded.is_some());
+
+        env.store.set_restricted(&r, true).await.unwrap();
+        let err = env.store.justify(&r, Action::PhoneCall, service.id, None, "mrossi").await.unwrap_err();
+        assert!(matches!(&err, StoreError::Invalid(e) if e.field() == "action"), "{err:?}");
+        env.store.update_settings(PrivacySettings { check_email_single: false, check_email_bulk: false, check_phone: false, check_sms: false }).await.unwrap();
+        for action in Action::ALL {
+            let d = env.store.decide(&r, *action, None).await.unwrap();
+            assert!(matches!(d.decision, Decision::Blocked { cause: Cause::Restricted { .. } }), "{action}: {d:?}");
+        }
+        assert_eq!(env.store.interactions(&r).await.unwrap().len(), 1);
+    });
+}
+
+#[tokio::test]
+async fn a_justified_contact_is_recorded_with_operator_reason_and_note() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("MAIL", Some(365), single_email())).await.unwrap();
+        let reason = env.store.create_reason("Assistenza post-vendita", false).await.unwrap();
+        env.store.create_contact(contact("j@example.it")).await.unwrap();
+        let r = ContactRef::Email("j@example.it".into());
+        let (report, interaction) = env.store.justify(&r, Action::EmailSingle, reason.id, Some("guasto caldaia"), "lverdi").await.unwrap();
+        assert_eq!(report.decision.outcome(), "needs_justification");
+        let interaction = interaction.unwrap();
+        let stored = env.store.interactions(&r).await.unwrap();
+        assert_eq!(stored, vec![interaction.clone()]);
+        assert_eq!(stored[0].operator, "lverdi");
+        assert_eq!(stored[0].reason_label.as_deref(), Some("Assistenza post-vendita"));
+        assert_eq!(stored[0].note.as_deref(), Some("guasto caldaia"));
+        assert_eq!(stored[0].occurred_at, start());
+        // An inactive reason is refused and nothing more is recorded.
+        env.store.update_reason(reason.id, None, Some(false), None).await.unwrap();
+        let err = env.store.justify(&r, Action::EmailSingle, reason.id, None, "lverdi").await.unwrap_err();
+        assert!(matches!(&err, StoreError::Invalid(e) if e.field() == "reason"), "{err:?}");
+        assert_eq!(env.store.interactions(&r).await.unwrap().len(), 1);
+    });
+}
+
+#[tokio::test]
+async fn an_objection_keeps_the_address_out_of_bulk_sends_even_when_re_imported() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", None, newsletter())).await.unwrap();
+        let first = env.store.create_contact(contact("s@example.it")).await.unwrap();
+        env.store.set_objected(&ContactRef::Id(first.id), true).await.unwrap();
+        // The CRM later moves the address to a new record (a re-import under another id).
+        env.store.update_contact(&ContactRef::Id(first.id), ContactInput::default()).await.unwrap();
+        let again = env.store.create_contact(contact("S@Example.it")).await.unwrap();
+        let r = ContactRef::Id(again.id);
+        env.store.record_consent(event(&r, "NEWS", EventKind::Given, None)).await.unwrap();
+        let d = env.store.decide(&r, Action::EmailBulk, None).await.unwrap();
+        assert!(matches!(d.decision, Decision::Blocked { cause: Cause::Suppressed }), "{d:?}");
+        let audience: Vec<_> = env.store.audience(&AudienceQuery { type_code: None, at: None }).await.unwrap().try_collect().await.unwrap();
+        assert!(audience.is_empty());
+    });
+}
+
+#[tokio::test]
+async fn an_audience_for_the_past_or_a_non_bulk_type_is_refused() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("MAIL", None, single_email())).await.unwrap();
+        let past = AudienceQuery { type_code: None, at: Some(days_before(start(), 1)) };
+        let err = env.store.audience_counts(&past).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Invalid(e) if e.field() == "at"), "{err:?}");
+        let wrong = AudienceQuery { type_code: Some("MAIL".into()), at: None };
+        let err = env.store.audience_counts(&wrong).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Invalid(e) if e.field() == "type_code"), "{err:?}");
+    });
+}
+
+#[tokio::test]
+async fn a_bulk_load_with_one_bad_contact_writes_nothing() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", None, newsletter())).await.unwrap();
+        let good = |i: usize| BulkContact { input: contact(&format!("g{i}@example.it")), events: vec![] };
+        let mut batch: Vec<BulkContact> = (0..10).map(good).collect();
+        batch.push(BulkContact { input: contact("g3@example.it"), events: vec![] });
+        let err = env.store.bulk_load(batch).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { field: "email", .. }), "{err:?}");
+        assert!(env.store.search_contacts("g1@example.it", 5).await.unwrap().is_empty());
+        let late = BulkContact {
+            input: contact("late@example.it"),
+            events: vec![BulkEvent { type_code: "NEWS".into(), kind: EventKind::Given, event_time: start().plus_days(1), method: CollectionMethod::Import, actor: operator(), evidence: None }],
+        };
+        let err = env.store.bulk_load(vec![good(20), late]).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Invalid(e) if e.field() == "event_time" && e.to_string().contains("contact 2")), "{err:?}");
+        assert_eq!(env.store.verify_ledger().await.unwrap().events, 0);
+    });
+}
+
+/// A tiny deterministic generator, so a failing data set can be replayed.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+#[tokio::test]
+async fn the_audience_equals_the_decision_engine_contact_by_contact_on_a_random_data_set() {
+    let seed = std::env::var("CONSENTO_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_251_122);
+    on_every_backend!(env => {
+        let mut rng = SplitMix(seed);
+        let types = [("NEWS", Some(60), newsletter()), ("PROMO", Some(365), Permissions { email_bulk: true, sms_bulk: true, ..Permissions::default() }), ("MAIL", None, single_email()), ("FOREVER", None, newsletter())];
+        for (code, validity, p) in types {
+            env.store.create_consent_type(spec(code, validity, p)).await.unwrap();
+        }
+        let kinds = EventKind::ALL;
+        let mut batch = Vec::new();
+        for i in 0..400 {
+            let mut events = Vec::new();
+            for (code, _, _) in types {
+                for _ in 0..rng.below(3) {
+                    events.push(BulkEvent {
+                        type_code: code.into(),
+                        kind: kinds[rng.below(kinds.len() as u64) as usize],
+                        event_time: days_before(start(), rng.below(500) as i64 + 1),
+                        method: CollectionMethod::Import,
+                        actor: operator(),
+                        evidence: None,
+                    });
+                }
+            }
+            let emails = if rng.below(10) == 0 { vec![] } else { vec![format!("r{i}@example.it")] };
+            batch.push(BulkContact { input: ContactInput { emails, ..ContactInput::default() }, events });
+        }
+        env.store.bulk_load(batch).await.unwrap();
+        // Some flags and suppressions, through the store's own operations.
+        let ids: Vec<_> = env.store.bench_sample_pairs(10_000).await.unwrap().into_iter().map(|(c, _)| c).collect::<BTreeSet<_>>().into_iter().collect();
+        for (n, id) in ids.iter().enumerate() {
+            let r = ContactRef::Id(*id);
+            match n % 17 {
+                0 => { env.store.set_restricted(&r, true).await.unwrap(); }
+                1 => { env.store.set_objected(&r, true).await.unwrap(); }
+                2 => {
+                    if let Some(e) = env.store.contact(&r).await.unwrap().emails.first() {
+                        env.store.suppress(&ContactRef::Email(e.as_str().into()), "bounce").await.unwrap();
+                    }
+                }
+                _ => {}
+            }
+        }
+        // One more event recorded singly, backdated, after the bulk load.
+        let r = ContactRef::Id(ids[5]);
+        env.store.record_consent(event(&r, "NEWS", EventKind::Given, Some(days_before(start(), 3)))).await.unwrap();
+
+        for settings in [PrivacySettings::default(), PrivacySettings { check_email_bulk: false, ..PrivacySettings::default() }] {
+            env.store.update_settings(settings).await.unwrap();
+            for type_code in [None, Some("NEWS".to_owned()), Some("PROMO".to_owned())] {
+                for at in [None, Some(start().plus_days(30))] {
+                    let q = AudienceQuery { type_code: type_code.clone(), at };
+                    let audience: BTreeSet<_> = env.store.audience(&q).await.unwrap().map_ok(|m| m.contact_id).try_collect().await.unwrap();
+                    let counts = env.store.audience_counts(&q).await.unwrap();
+                    let mut expected = BTreeSet::new();
+                    let mut expected_excluded: BTreeMap<String, i64> = BTreeMap::new();
+                    for id in &ids_of_all(env).await {
+                        let r = ContactRef::Id(*id);
+                        let mut d = env.store.decide(&r, Action::EmailBulk, at).await.unwrap();
+                        if let Some(code) = &type_code {
+                            // One type only: decide as if only that type's consents existed.
+                            d = decide_for_type(env, &r, code, at).await;
+                        }
+                        let has_email = !env.store.contact(&r).await.unwrap().emails.is_empty();
+                        match (&d.decision, has_email) {
+                            (Decision::Allowed { .. }, true) => { expected.insert(*id); }
+                            (Decision::Allowed { .. }, false) => *expected_excluded.entry("no_email".into()).or_default() += 1,
+                            (Decision::Blocked { cause }, _) => *expected_excluded.entry(cause.code().into()).or_default() += 1,
+                            (other, _) => panic!("bulk never needs a reason: {other:?}"),
+                        }
+                    }
+                    assert_eq!(audience, expected, "{type_code:?} at {at:?} with {settings:?}");
+                    assert_eq!(counts.eligible as usize, expected.len());
+                    assert_eq!(counts.excluded, expected_excluded, "{type_code:?} at {at:?} with {settings:?}");
+                }
+            }
+        }
+        assert!(!env.store.audience(&AudienceQuery { type_code: None, at: None }).await.unwrap().try_collect::<Vec<_>>().await.unwrap().is_empty());
+    });
+}
+
+async fn ids_of_all(env: &Env) -> Vec<consento_domain::ContactId> {
+    let mut ids = Vec::new();
+    loop {
+        let page = env
+            .store
+            .list_contacts(ids.last().copied(), 97)
+            .await
+            .unwrap();
+        if page.is_empty() {
+            return ids;
+        }
+        ids.extend(page.iter().map(|s| s.id));
+    }
+}
+
+/// The engine's decision when the newsletter is for one type: the other types' consents do not
+/// count.
+async fn decide_for_type(
+    env: &Env,
+    r: &ContactRef,
+    code: &str,
+    at: Option<Timestamp>,
+) -> consento_store::DecisionReport {
+    let full = env.store.decide(r, Action::EmailBulk, at).await.unwrap();
+    let current = env.store.current_consents(r).await.unwrap();
+    let contact = env.store.contact(r).await.unwrap();
+    let settings = env.store.settings().await.unwrap();
+    let consents: Vec<_> = current
+        .into_iter()
+        .filter(|c| c.code.as_str() == code && c.kind.is_some())
+        .map(|c| consento_domain::ConsentState {
+            type_id: c.type_id,
+            code: c.code,
+            permissions: c.permissions,
+            kind: c.kind.unwrap(),
+            event_time: c.event_time.unwrap(),
+            expires_at: c.expires_at,
+        })
+        .collect();
+    let email_suppressed = matches!(
+        full.decision,
+        Decision::Blocked {
+            cause: Cause::Suppressed
+        }
+    );
+    let status = consento_domain::ContactStatus {
+        erased_at: contact.erased_at,
+        restricted_since: contact.restricted_at,
+        objected_since: contact.objected_at,
+        email_suppressed,
+        phone_suppressed: false,
+    };
+    let at = at.unwrap_or(env.store.now());
+    consento_store::DecisionReport {
+        contact_id: contact.id,
+        action: Action::EmailBulk,
+        at,
+        decision: consento_domain::decide(&status, &settings, &consents, Action::EmailBulk, at),
+    }
+}
