@@ -9,14 +9,17 @@ use crate::row::Cols;
 use crate::{Db, Store, StoreError, on_read_pool};
 
 impl Store {
-    /// Up to `limit` (contact, consent type) pairs that have a consent state, for sampling.
+    /// Up to `limit` (contact, consent type) pairs that have a consent state, from position
+    /// `offset` in key order, for sampling.
     pub async fn bench_sample_pairs(
         &self,
+        offset: i64,
         limit: i64,
     ) -> Result<Vec<(ContactId, ConsentTypeId)>, StoreError> {
         on_read_pool!(self, pool => {
-            sqlx::query("SELECT contact_id, consent_type_id FROM consent_state LIMIT $1")
+            sqlx::query("SELECT contact_id, consent_type_id FROM consent_state ORDER BY contact_id, consent_type_id LIMIT $1 OFFSET $2")
                 .bind(limit)
+                .bind(offset)
                 .fetch_all(pool)
                 .await?
                 .iter()

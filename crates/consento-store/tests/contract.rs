@@ -682,7 +682,7 @@ async fn the_audience_equals_the_decision_engine_contact_by_contact_on_a_random_
         }
         env.store.bulk_load(batch).await.unwrap();
         // Some flags and suppressions, through the store's own operations.
-        let ids: Vec<_> = env.store.bench_sample_pairs(10_000).await.unwrap().into_iter().map(|(c, _)| c).collect::<BTreeSet<_>>().into_iter().collect();
+        let ids: Vec<_> = env.store.bench_sample_pairs(0, 10_000).await.unwrap().into_iter().map(|(c, _)| c).collect::<BTreeSet<_>>().into_iter().collect();
         for (n, id) in ids.iter().enumerate() {
             let r = ContactRef::Id(*id);
             match n % 17 {

@@ -1,0 +1,302 @@
+//! `consento bench`: measures Consento against the bare database on the same data, in the same
+//! run, so the figures compare like with like: decisions against an indexed point lookup of the
+//! same consent row, consent writes against a raw single-row durable insert, the newsletter
+//! audience against the bare SQL filter, and the bulk load of the data set itself.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use consento_domain::{
+    Action, Actor, ActorKind, CollectionMethod, ConsentCode, ConsentTypeSpec, EventKind,
+    Permissions, Timestamp,
+};
+use consento_store::{
+    AudienceQuery, BulkContact, BulkEvent, ConsentEventInput, ContactInput, ContactRef, Store,
+};
+use futures_util::TryStreamExt;
+use serde::Serialize;
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Contacts in the data set (each with `events_per_contact` consent events).
+    pub contacts: usize,
+    /// Consent events per contact.
+    pub events_per_contact: usize,
+    /// Decisions (and point lookups) per measurement.
+    pub lookups: usize,
+    /// Durable writes (and raw inserts) per measurement.
+    pub writes: usize,
+    /// Concurrent tasks for the concurrent measurements.
+    pub concurrency: usize,
+    /// Seed of the data generator.
+    pub seed: u64,
+}
+
+/// One measured figure.
+#[derive(Debug, Clone, Serialize)]
+pub struct Figure {
+    /// What was measured.
+    pub name: String,
+    /// Operations done.
+    pub operations: u64,
+    /// Wall time, in seconds.
+    pub seconds: f64,
+    /// Operations per second.
+    pub per_second: f64,
+}
+
+impl Figure {
+    fn new(name: &str, operations: u64, elapsed: Duration) -> Self {
+        let seconds = elapsed.as_secs_f64();
+        Self {
+            name: name.to_owned(),
+            operations,
+            seconds,
+            per_second: if seconds > 0.0 { operations as f64 / seconds } else { 0.0 },
+        }
+    }
+}
+
+/// Everything `consento bench` measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+    /// Every figure, in the order measured.
+    pub figures: Vec<Figure>,
+    /// Consento's rate (or time) against its baseline, per comparison.
+    pub ratios: Vec<(String, f64)>,
+    /// Resident memory before streaming the audience and the most seen while streaming it, in
+    /// KiB (Linux): flat memory means the two stay close whatever the audience's size.
+    pub rss_kib: (Option<u64>, Option<u64>),
+}
+
+/// A small deterministic generator (SplitMix64): the same seed gives the same data set.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next() % n }
+    }
+}
+
+const TYPES: [(&str, Option<u32>, Permissions); 3] = [
+    ("BENCH_NEWS", Some(365), Permissions { email_bulk: true, email_single: false, phone_call: false, sms_single: false, sms_bulk: false }),
+    ("BENCH_MAIL", Some(730), Permissions { email_bulk: false, email_single: true, phone_call: false, sms_single: false, sms_bulk: false }),
+    ("BENCH_PHONE", None, Permissions { email_bulk: false, email_single: false, phone_call: true, sms_single: false, sms_bulk: false }),
+];
+
+/// The resident memory of this process now, in KiB (Linux only).
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Loads the data set into an empty database and measures. Progress goes to `log`.
+pub async fn run(store: &Store, opts: &BenchOptions, log: &mut dyn FnMut(&str)) -> anyhow::Result<BenchReport> {
+    let mut figures = Vec::new();
+    let mut ratios = Vec::new();
+    let now = store.now();
+    for (code, validity, permissions) in TYPES {
+        if store.consent_type(code).await.is_err() {
+            store
+                .create_consent_type(ConsentTypeSpec {
+                    title: code.to_owned(),
+                    code: ConsentCode::parse(code)?,
+                    description: None,
+                    validity_days: validity,
+                    permissions,
+                    show_in_preference_center: false,
+                })
+                .await?;
+        }
+    }
+    let actor = Actor::new(ActorKind::System, "bench")?;
+
+    // 1. Bulk load.
+    log(&format!("loading {} contacts with {} events each…", opts.contacts, opts.events_per_contact));
+    let mut rng = SplitMix(opts.seed);
+    let run_id = rng.next() % 1_000_000_000;
+    let started = Instant::now();
+    let mut loaded_events = 0u64;
+    let batch_size = 10_000;
+    let mut done = 0;
+    while done < opts.contacts {
+        let n = batch_size.min(opts.contacts - done);
+        let mut batch = Vec::with_capacity(n);
+        for i in done..done + n {
+            let events = (0..opts.events_per_contact)
+                .map(|k| {
+                    let (code, _, _) = TYPES[k % TYPES.len()];
+                    let roll = rng.below(100);
+                    let kind = match roll {
+                        0..=69 => EventKind::Given,
+                        70..=84 => EventKind::Withdrawn,
+                        85..=89 => EventKind::Refused,
+                        _ => EventKind::Renewed,
+                    };
+                    // Up to two years back: some consents are expired.
+                    let age = rng.below(730 * 86_400) as i64 + 60;
+                    BulkEvent {
+                        type_code: code.to_owned(),
+                        kind,
+                        event_time: Timestamp::from_micros(now.as_micros() - age * 1_000_000 - k as i64),
+                        method: CollectionMethod::Import,
+                        actor: actor.clone(),
+                        evidence: None,
+                    }
+                })
+                .collect();
+            batch.push(BulkContact {
+                input: ContactInput {
+                    external_id: Some(format!("B{run_id}-{i}")),
+                    name: Some(format!("Contatto {i}")),
+                    emails: vec![format!("c{i}.{run_id}@bench.example.it")],
+                    ..ContactInput::default()
+                },
+                events,
+            });
+        }
+        let report = store.bulk_load(batch).await?;
+        loaded_events += report.events as u64;
+        done += n;
+        if done % 100_000 == 0 || done == opts.contacts {
+            log(&format!("  {done} contacts, {loaded_events} events, {:.1} s", started.elapsed().as_secs_f64()));
+        }
+    }
+    let load = started.elapsed();
+    figures.push(Figure::new("bulk load: contacts", opts.contacts as u64, load));
+    figures.push(Figure::new("bulk load: consent events", loaded_events, load));
+
+    // Sample pairs spread over the whole data set: chunks at random offsets, shuffled.
+    let rows = (opts.contacts * opts.events_per_contact) as u64;
+    let chunks = 20;
+    let per_chunk = opts.lookups.div_ceil(chunks) as i64;
+    let mut shuffled = Vec::with_capacity(opts.lookups);
+    for _ in 0..chunks {
+        let offset = rng.below(rows.saturating_sub(per_chunk as u64).max(1)) as i64;
+        shuffled.extend(store.bench_sample_pairs(offset, per_chunk).await?);
+    }
+    anyhow::ensure!(!shuffled.is_empty(), "the data set has no consent rows");
+    for i in (1..shuffled.len()).rev() {
+        shuffled.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+
+    // 2. Decisions against point lookups, one task and then `concurrency` tasks, alternating so
+    //    that neither gets a warmer cache.
+    log("measuring decisions against point lookups…");
+    for tasks in [1, opts.concurrency] {
+        let lookup = measure(tasks, &shuffled, |(contact, consent_type)| async move {
+            store.bench_point_lookup(contact, consent_type).await.map(|_| ())
+        })
+        .await?;
+        let decide = measure(tasks, &shuffled, |(contact, _)| async move {
+            store.decide(&ContactRef::Id(contact), Action::EmailBulk, None).await.map(|_| ())
+        })
+        .await?;
+        let lookup = Figure::new(&format!("point lookup, {tasks} task(s)"), shuffled.len() as u64, lookup);
+        let decide = Figure::new(&format!("decision, {tasks} task(s)"), shuffled.len() as u64, decide);
+        ratios.push((format!("decisions / point lookups, {tasks} task(s)"), decide.per_second / lookup.per_second));
+        figures.push(lookup);
+        figures.push(decide);
+    }
+
+    // 3. Durable writes against raw inserts.
+    log("measuring durable writes against raw inserts…");
+    store.bench_prepare_raw_inserts().await?;
+    let writers: Vec<_> = shuffled.iter().take(opts.writes).copied().collect();
+    let mut next_raw = 0i64;
+    for tasks in [1, opts.concurrency] {
+        let base = next_raw;
+        let ids: Vec<i64> = (0..writers.len() as i64).map(|i| base + i).collect();
+        next_raw += writers.len() as i64;
+        let raw = measure(tasks, &ids, |id| async move { store.bench_raw_insert(id, store.now()).await }).await?;
+        let actor = &actor;
+        let write = measure(tasks, &writers, |(contact, _)| async move {
+            store
+                .record_consent(ConsentEventInput {
+                    contact: ContactRef::Id(contact),
+                    type_code: "BENCH_NEWS".into(),
+                    kind: EventKind::Renewed,
+                    event_time: None,
+                    method: CollectionMethod::Api,
+                    actor: actor.clone(),
+                    notice_version: None,
+                    evidence: None,
+                })
+                .await
+                .map(|_| ())
+        })
+        .await?;
+        let raw = Figure::new(&format!("raw durable insert, {tasks} task(s)"), ids.len() as u64, raw);
+        let write = Figure::new(&format!("consent write, {tasks} task(s)"), writers.len() as u64, write);
+        ratios.push((format!("consent writes / raw inserts, {tasks} task(s)"), write.per_second / raw.per_second));
+        figures.push(raw);
+        figures.push(write);
+    }
+
+    // 4. The audience against the bare filter (each run twice, the second timed, so both read
+    //    a warm cache).
+    log("measuring the audience against the bare SQL filter…");
+    let news = store.consent_type("BENCH_NEWS").await?;
+    let at = store.now();
+    let rss_before = rss_kib();
+    let mut rss_max = rss_before;
+    let mut bare = (0, Duration::ZERO);
+    let mut full = (0, Duration::ZERO);
+    for _ in 0..2 {
+        let t = Instant::now();
+        let n = store.bench_bare_filter(news.id, at).await?;
+        bare = (n, t.elapsed());
+        let t = Instant::now();
+        let query = AudienceQuery { type_code: Some("BENCH_NEWS".into()), at: Some(at) };
+        let mut stream = store.audience(&query).await?;
+        let mut n = 0u64;
+        while stream.try_next().await.context("streaming the audience")?.is_some() {
+            n += 1;
+            if n % 50_000 == 0 {
+                rss_max = rss_max.max(rss_kib());
+            }
+        }
+        full = (n, t.elapsed());
+    }
+    let t = Instant::now();
+    let counts = store.audience_counts(&AudienceQuery { type_code: Some("BENCH_NEWS".into()), at: Some(at) }).await?;
+    let counts_time = t.elapsed();
+    figures.push(Figure::new("bare SQL filter (rows)", bare.0, bare.1));
+    figures.push(Figure::new("audience stream (rows)", full.0, full.1));
+    figures.push(Figure::new("audience excluded counts (contacts classified)", (counts.eligible + counts.excluded.values().sum::<i64>()) as u64, counts_time));
+    ratios.push(("audience time / bare filter time".into(), full.1.as_secs_f64() / bare.1.as_secs_f64().max(1e-9)));
+
+    Ok(BenchReport { backend: format!("{:?}", store.backend()).to_lowercase(), figures, ratios, rss_kib: (rss_before, rss_max) })
+}
+
+/// Runs `op` over every item with `tasks` concurrent tasks and returns the wall time.
+async fn measure<T, F, Fut>(tasks: usize, items: &[T], op: F) -> anyhow::Result<Duration>
+where
+    T: Copy,
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = Result<(), consento_store::StoreError>>,
+{
+    let started = Instant::now();
+    let chunk = items.len().div_ceil(tasks.max(1)).max(1);
+    let op = &op;
+    let workers = items.chunks(chunk).map(|part| async move {
+        for item in part {
+            op(*item).await?;
+        }
+        Ok::<(), consento_store::StoreError>(())
+    });
+    futures_util::future::try_join_all(workers).await?;
+    Ok(started.elapsed())
+}
