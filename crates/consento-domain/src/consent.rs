@@ -224,6 +224,9 @@ impl Permissions {
     }
 }
 
+/// The longest validity a consent type may have: 100 years.
+pub const MAX_VALIDITY_DAYS: u32 = 36_500;
+
 /// A consent type as an administrator defines it, validated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsentTypeSpec {
@@ -262,10 +265,14 @@ impl ConsentTypeSpec {
                 "must be at most 2000 characters",
             ));
         }
-        if self.validity_days == Some(0) {
+        // 100 years bounds the expiry arithmetic in Rust and in the database's trigger alike.
+        if self
+            .validity_days
+            .is_some_and(|d| !(1..=MAX_VALIDITY_DAYS).contains(&d))
+        {
             return Err(DomainError::invalid(
                 "validity_days",
-                "must be at least 1 day, or empty for a consent that never expires",
+                "must be 1 to 36500 days, or empty for a consent that never expires",
             ));
         }
         Ok(Self {
@@ -367,6 +374,23 @@ mod tests {
             show_in_preference_center: true,
         };
         assert_eq!(spec.validate().unwrap_err().field(), "validity_days");
+    }
+
+    #[test]
+    fn a_validity_over_a_century_is_refused_and_a_century_is_accepted() {
+        let spec = |days| ConsentTypeSpec {
+            title: "Newsletter".into(),
+            code: ConsentCode::parse("NEWS").unwrap(),
+            description: None,
+            validity_days: Some(days),
+            permissions: Permissions::default(),
+            show_in_preference_center: true,
+        };
+        assert_eq!(
+            spec(36_501).validate().unwrap_err().field(),
+            "validity_days"
+        );
+        assert!(spec(36_500).validate().is_ok());
     }
 
     #[test]

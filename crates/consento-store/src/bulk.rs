@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 
-use consento_domain::consent::expiry_of;
 use consento_domain::ledger::{EventRecord, evidence_digest};
 use consento_domain::{
     Actor, CollectionMethod, ConsentTypeId, ContactId, DomainError, Email, EventId, EventKind,
@@ -13,7 +12,6 @@ use consento_domain::{
 };
 use sqlx::QueryBuilder;
 
-use crate::ledger::valid_until;
 use crate::row::{Cols, hash32};
 use crate::{ContactInput, Store, StoreError};
 
@@ -68,7 +66,6 @@ type PreparedEvent = (EventRecord, [u8; 32], Option<(Vec<u8>, String)>);
 struct Prepared {
     contacts: Vec<PreparedContact>,
     events: Vec<PreparedEvent>,
-    states: HashMap<(ContactId, ConsentTypeId), (EventKind, i64, Timestamp, i64)>,
 }
 
 /// Runs `$body` in one write transaction with `$DB` naming the backend's database type, for
@@ -146,12 +143,14 @@ impl Store {
             ids.push((EventId(self.new_uuid(now)?), self.random::<32>()?));
         }
         in_typed_write_tx!(self, tx, DB => {
+            // An UPDATE that changes nothing takes the head's row lock (PostgreSQL) with the same
+            // text on both backends.
             let head = sqlx::query("UPDATE ledger_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
                 .fetch_one(&mut *tx)
                 .await?;
             let mut seq = head.int("seq")?;
             let mut prev = hash32(head.bytes("hash")?)?;
-            let mut prepared = Prepared { contacts: Vec::with_capacity(n_contacts), events: Vec::with_capacity(n_events), states: HashMap::new() };
+            let mut prepared = Prepared { contacts: Vec::with_capacity(n_contacts), events: Vec::with_capacity(n_events) };
             let mut ids = ids.into_iter();
             for (contact_id, v, eh, ph, mut events) in valid {
                 events.sort_by_key(|e| e.event_time);
@@ -177,12 +176,6 @@ impl Store {
                         prev_hash: prev,
                     };
                     prev = record.hash();
-                    let expires = expiry_of(e.kind, e.event_time, validity);
-                    let state = (e.kind, seq, e.event_time, valid_until(e.kind, e.event_time, expires));
-                    let slot = prepared.states.entry((contact_id, type_id)).or_insert(state);
-                    if e.event_time >= slot.2 {
-                        *slot = state;
-                    }
                     prepared.events.push((record, prev, e.evidence.map(|x| (salt.to_vec(), x))));
                 }
                 prepared.contacts.push((contact_id, v, eh, ph));
@@ -258,25 +251,8 @@ impl Store {
                 });
                 qb.build().execute(&mut *tx).await?;
             }
-            let states: Vec<_> = prepared.states.into_iter().collect();
-            for chunk in states.chunks(CHUNK) {
-                let mut qb = QueryBuilder::<DB>::new("INSERT INTO consent_state (contact_id, consent_type_id, kind, granted, event_seq, event_time, valid_until) ");
-                qb.push_values(chunk, |mut b, ((contact, type_id), (kind, seq, time, until))| {
-                    b.push_bind(contact.0)
-                        .push_bind(type_id.0)
-                        .push_bind(kind.code())
-                        .push_bind(kind.grants())
-                        .push_bind(*seq)
-                        .push_bind(time.as_micros())
-                        .push_bind(*until);
-                });
-                qb.build().execute(&mut *tx).await?;
-            }
-            sqlx::query("UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1")
-                .bind(seq)
-                .bind(prev.to_vec())
-                .execute(&mut *tx)
-                .await?;
+            // The trigger on consent_events has moved the head and the current states, row by
+            // row in ledger order, as for single appends.
         });
         Ok(BulkReport {
             contacts: n_contacts,

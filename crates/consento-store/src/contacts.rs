@@ -261,6 +261,15 @@ impl Store {
             .ok_or_else(|| StoreError::not_found("contact"))
     }
 
+    /// A contact's id without a lookup when the caller already has it (the statement using it
+    /// checks that it exists).
+    pub(crate) async fn contact_key(&self, contact: &ContactRef) -> Result<ContactId, StoreError> {
+        match contact {
+            ContactRef::Id(id) => Ok(*id),
+            other => self.resolve_contact(other).await,
+        }
+    }
+
     /// A contact with all its fields.
     pub async fn contact(&self, contact: &ContactRef) -> Result<Contact, StoreError> {
         let id = self.resolve_contact(contact).await?;

@@ -13,34 +13,21 @@ use futures_util::TryStreamExt;
 use crate::row::{Cols, hash32, hex};
 use crate::types::{permissions_from, validity_from};
 use crate::{
-    ConsentEventInput, ContactRef, CurrentConsent, HistoryEntry, LedgerReport, RecordedEvent,
-    Store, StoreError, in_write_tx, on_read_pool,
+    Backend, ConsentEventInput, ContactRef, CurrentConsent, HistoryEntry, LedgerReport,
+    RecordedEvent, Store, StoreError, in_write_tx, on_read_pool,
 };
 
-/// Takes the ledger head under a lock (the row lock on PostgreSQL; SQLite's write lock is already
-/// held) and advances it, returning the new position and the previous hash.
-pub(crate) const TAKE_HEAD: &str =
-    "UPDATE ledger_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash";
+/// Reads, in one statement, what an append needs: the consent type and the validity in force,
+/// whether the contact exists and is not erased, the notice version's id, and the ledger head.
+/// On PostgreSQL `FOR UPDATE OF h` locks the head row until commit, so concurrent appends (from any
+/// process) chain one after the other; SQLite has no row locks and needs none, as the append runs
+/// under `BEGIN IMMEDIATE`, which holds the database's one write lock.
+const APPEND_CONTEXT_SQLITE: &str = "SELECT t.id AS type_id, t.validity_days, c.id AS contact_id, c.erased_at, n.id AS notice_id, h.seq AS head_seq, h.hash AS head_hash FROM ledger_head h JOIN consent_types t ON t.code = $1 LEFT JOIN contacts c ON c.id = $2 LEFT JOIN privacy_notices n ON n.version = $3 WHERE h.id = 1";
+const APPEND_CONTEXT_POSTGRES: &str = "SELECT t.id AS type_id, t.validity_days, c.id AS contact_id, c.erased_at, n.id AS notice_id, h.seq AS head_seq, h.hash AS head_hash FROM ledger_head h JOIN consent_types t ON t.code = $1 LEFT JOIN contacts c ON c.id = $2 LEFT JOIN privacy_notices n ON n.version = $3 WHERE h.id = 1 FOR UPDATE OF h";
 
+/// Appends one event. The trigger `consent_events_project` then moves the ledger head and the
+/// current consent state in the same transaction.
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO consent_events (seq, id, contact_id, consent_type_id, type_code, kind, event_time, recorded_at, method, actor_kind, actor_id, notice_id, validity_days, evidence_digest, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
-
-/// Keeps the projection: the new event replaces the current state unless the current state comes
-/// from a later event time (a backdated event recorded late does not override a newer one).
-pub(crate) const UPSERT_STATE: &str = "INSERT INTO consent_state (contact_id, consent_type_id, kind, granted, event_seq, event_time, valid_until) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (contact_id, consent_type_id) DO UPDATE SET kind = excluded.kind, granted = excluded.granted, event_seq = excluded.event_seq, event_time = excluded.event_time, valid_until = excluded.valid_until WHERE excluded.event_time >= consent_state.event_time";
-
-/// The projection's `valid_until`: the expiry, `i64::MAX` for a consent that never expires, and
-/// the event time for an event that grants nothing.
-pub(crate) fn valid_until(
-    kind: EventKind,
-    event_time: Timestamp,
-    expires_at: Option<Timestamp>,
-) -> i64 {
-    if kind.grants() {
-        expires_at.unwrap_or(Timestamp::MAX).as_micros()
-    } else {
-        event_time.as_micros()
-    }
-}
 
 fn record_from(row: &impl Cols) -> Result<(EventRecord, [u8; 32]), StoreError> {
     let record = EventRecord {
@@ -81,7 +68,7 @@ impl Store {
             .into());
         }
         let code = ConsentCode::parse(&input.type_code)?;
-        let contact_id = self.resolve_contact(&input.contact).await?;
+        let contact_id = self.contact_key(&input.contact).await?;
         let evidence = input
             .evidence
             .map(|e| e.trim().to_owned())
@@ -91,18 +78,20 @@ impl Store {
         }
         let salt: [u8; 32] = self.random()?;
         let id = EventId(self.new_uuid(now)?);
+        let context_sql = match self.backend() {
+            Backend::Sqlite => APPEND_CONTEXT_SQLITE,
+            Backend::Postgres => APPEND_CONTEXT_POSTGRES,
+        };
         in_write_tx!(self, tx => {
             // The type's validity is read inside the transaction: the event keeps the validity in
             // force when it was recorded, whatever the type becomes later.
-            let row = sqlx::query(
-                "SELECT t.id AS type_id, t.validity_days, c.id AS contact_id, c.erased_at, n.id AS notice_id FROM consent_types t LEFT JOIN contacts c ON c.id = $2 LEFT JOIN privacy_notices n ON n.version = $3 WHERE t.code = $1",
-            )
-            .bind(code.as_str())
-            .bind(contact_id.0)
-            .bind(&input.notice_version)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::not_found("consent type"))?;
+            let row = sqlx::query(context_sql)
+                .bind(code.as_str())
+                .bind(contact_id.0)
+                .bind(&input.notice_version)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::not_found("consent type"))?;
             if row.opt_uuid("contact_id")?.is_none() {
                 return Err(StoreError::not_found("contact"));
             }
@@ -113,14 +102,12 @@ impl Store {
             if input.notice_version.is_some() && notice_id.is_none() {
                 return Err(StoreError::not_found("privacy notice version"));
             }
-            let type_id = ConsentTypeId(row.uuid("type_id")?);
             let validity_days = validity_from(row.opt_int("validity_days")?)?;
-            let head = sqlx::query(TAKE_HEAD).fetch_one(&mut *tx).await?;
             let record = EventRecord {
-                seq: head.int("seq")?,
+                seq: row.int("head_seq")? + 1,
                 id,
                 contact_id,
-                consent_type_id: type_id,
+                consent_type_id: ConsentTypeId(row.uuid("type_id")?),
                 type_code: code.as_str().to_owned(),
                 kind: input.kind,
                 event_time,
@@ -131,7 +118,7 @@ impl Store {
                 notice_id,
                 validity_days,
                 evidence_digest: evidence.as_deref().map(|e| evidence_digest(&salt, e)),
-                prev_hash: hash32(head.bytes("hash")?)?,
+                prev_hash: hash32(row.bytes("head_hash")?)?,
             };
             let hash = record.hash();
             sqlx::query(INSERT_EVENT)
@@ -158,21 +145,6 @@ impl Store {
                     .bind(id.0).bind(contact_id.0).bind(salt.to_vec()).bind(content)
                     .execute(&mut *tx).await?;
             }
-            sqlx::query("UPDATE ledger_head SET hash = $1 WHERE id = 1")
-                .bind(hash.to_vec())
-                .execute(&mut *tx)
-                .await?;
-            let expires_at = expiry_of(input.kind, event_time, validity_days);
-            sqlx::query(UPSERT_STATE)
-                .bind(contact_id.0)
-                .bind(type_id.0)
-                .bind(input.kind.code())
-                .bind(input.kind.grants())
-                .bind(record.seq)
-                .bind(event_time.as_micros())
-                .bind(valid_until(input.kind, event_time, expires_at))
-                .execute(&mut *tx)
-                .await?;
             Ok(RecordedEvent {
                 seq: record.seq,
                 id,
@@ -181,7 +153,7 @@ impl Store {
                 kind: input.kind,
                 event_time,
                 recorded_at: now,
-                expires_at,
+                expires_at: expiry_of(input.kind, event_time, validity_days),
                 hash: hex(&hash),
             })
         })

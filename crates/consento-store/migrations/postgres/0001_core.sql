@@ -32,7 +32,7 @@ CREATE TABLE consent_types (
     code TEXT NOT NULL UNIQUE,
     title TEXT NOT NULL,
     description TEXT,
-    validity_days BIGINT CHECK (validity_days IS NULL OR validity_days > 0),
+    validity_days BIGINT CHECK (validity_days IS NULL OR validity_days BETWEEN 1 AND 36500),
     allow_email_bulk BOOLEAN NOT NULL,
     allow_email_single BOOLEAN NOT NULL,
     allow_phone_call BOOLEAN NOT NULL,
@@ -89,8 +89,9 @@ CREATE TABLE contact_phones (
 );
 CREATE INDEX contact_phones_contact ON contact_phones (contact_id);
 
--- The last position and hash of the ledger: taken under a lock by every append, and compared by
--- `ledger verify` with the last event, which catches events removed from the end.
+-- The last position and hash of the ledger: read under a row lock by every append, moved by
+-- the trigger on consent_events, and compared by `ledger verify` with the last event, which
+-- catches events removed from the end.
 CREATE TABLE ledger_head (
     id BIGINT PRIMARY KEY CHECK (id = 1),
     seq BIGINT NOT NULL,
@@ -129,9 +130,10 @@ CREATE TABLE consent_evidence (
 );
 CREATE INDEX consent_evidence_contact ON consent_evidence (contact_id);
 
--- The current state of each consent, kept in the same transaction as the ledger append: the
--- latest event by event time, then by position. valid_until is the first instant the consent is
--- no longer valid (9223372036854775807 = never), so the audience is one index range scan.
+-- The current state of each consent: the latest event by event time, then by position. The
+-- database keeps it (and the ledger head) from each inserted event, in the same transaction, so it
+-- can never disagree with the ledger. valid_until is the first instant the consent is no longer
+-- valid (9223372036854775807 = never), so the audience is one index range scan.
 CREATE TABLE consent_state (
     contact_id UUID NOT NULL REFERENCES contacts (id),
     consent_type_id UUID NOT NULL REFERENCES consent_types (id),
@@ -143,7 +145,6 @@ CREATE TABLE consent_state (
     PRIMARY KEY (contact_id, consent_type_id)
 );
 CREATE INDEX consent_state_audience ON consent_state (consent_type_id, granted, valid_until, contact_id);
-
 -- Justified contacts: the reason an operator gave for reaching someone without a valid consent.
 CREATE TABLE interactions (
     id UUID PRIMARY KEY,
@@ -182,3 +183,24 @@ CREATE TRIGGER privacy_notices_append_only BEFORE UPDATE OR DELETE ON privacy_no
     FOR EACH ROW EXECUTE FUNCTION consento_refuse_change();
 CREATE TRIGGER privacy_notices_no_truncate BEFORE TRUNCATE ON privacy_notices
     FOR EACH STATEMENT EXECUTE FUNCTION consento_refuse_change();
+
+-- Keeps the ledger head and the current consent state from each inserted event (see consent_state).
+CREATE FUNCTION consento_project_event() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE ledger_head SET seq = NEW.seq, hash = NEW.hash WHERE id = 1;
+    INSERT INTO consent_state (contact_id, consent_type_id, kind, granted, event_seq, event_time, valid_until)
+    VALUES (
+        NEW.contact_id, NEW.consent_type_id, NEW.kind, NEW.kind IN ('given', 'renewed'), NEW.seq, NEW.event_time,
+        CASE WHEN NEW.kind IN ('given', 'renewed')
+            THEN COALESCE(NEW.event_time + NEW.validity_days * 86400000000, 9223372036854775807)
+            ELSE NEW.event_time END
+    )
+    ON CONFLICT (contact_id, consent_type_id) DO UPDATE SET
+        kind = excluded.kind, granted = excluded.granted, event_seq = excluded.event_seq,
+        event_time = excluded.event_time, valid_until = excluded.valid_until
+    WHERE excluded.event_time >= consent_state.event_time;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER consent_events_project AFTER INSERT ON consent_events
+    FOR EACH ROW EXECUTE FUNCTION consento_project_event();

@@ -32,7 +32,7 @@ CREATE TABLE consent_types (
     code TEXT NOT NULL UNIQUE,
     title TEXT NOT NULL,
     description TEXT,
-    validity_days BIGINT CHECK (validity_days IS NULL OR validity_days > 0),
+    validity_days BIGINT CHECK (validity_days IS NULL OR validity_days BETWEEN 1 AND 36500),
     allow_email_bulk BOOLEAN NOT NULL,
     allow_email_single BOOLEAN NOT NULL,
     allow_phone_call BOOLEAN NOT NULL,
@@ -93,8 +93,9 @@ CREATE TABLE contact_phones (
 ) WITHOUT ROWID;
 CREATE INDEX contact_phones_contact ON contact_phones (contact_id);
 
--- The last position and hash of the ledger: taken under a lock by every append, and compared by
--- `ledger verify` with the last event, which catches events removed from the end.
+-- The last position and hash of the ledger: read under the write lock by every append, moved by
+-- the trigger on consent_events, and compared by `ledger verify` with the last event, which
+-- catches events removed from the end.
 CREATE TABLE ledger_head (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     seq BIGINT NOT NULL,
@@ -137,9 +138,10 @@ CREATE TABLE consent_evidence (
 );
 CREATE INDEX consent_evidence_contact ON consent_evidence (contact_id);
 
--- The current state of each consent, kept in the same transaction as the ledger append: the
--- latest event by event time, then by position. valid_until is the first instant the consent is
--- no longer valid (9223372036854775807 = never), so the audience is one index range scan.
+-- The current state of each consent: the latest event by event time, then by position. The
+-- database keeps it (and the ledger head) from each inserted event, in the same transaction, so it
+-- can never disagree with the ledger. valid_until is the first instant the consent is no longer
+-- valid (9223372036854775807 = never), so the audience is one index range scan.
 CREATE TABLE consent_state (
     contact_id BLOB NOT NULL REFERENCES contacts (id),
     consent_type_id BLOB NOT NULL REFERENCES consent_types (id),
@@ -151,6 +153,21 @@ CREATE TABLE consent_state (
     PRIMARY KEY (contact_id, consent_type_id)
 ) WITHOUT ROWID;
 CREATE INDEX consent_state_audience ON consent_state (consent_type_id, granted, valid_until, contact_id);
+CREATE TRIGGER consent_events_project AFTER INSERT ON consent_events
+BEGIN
+    UPDATE ledger_head SET seq = NEW.seq, hash = NEW.hash WHERE id = 1;
+    INSERT INTO consent_state (contact_id, consent_type_id, kind, granted, event_seq, event_time, valid_until)
+    VALUES (
+        NEW.contact_id, NEW.consent_type_id, NEW.kind, NEW.kind IN ('given', 'renewed'), NEW.seq, NEW.event_time,
+        CASE WHEN NEW.kind IN ('given', 'renewed')
+            THEN COALESCE(NEW.event_time + NEW.validity_days * 86400000000, 9223372036854775807)
+            ELSE NEW.event_time END
+    )
+    ON CONFLICT (contact_id, consent_type_id) DO UPDATE SET
+        kind = excluded.kind, granted = excluded.granted, event_seq = excluded.event_seq,
+        event_time = excluded.event_time, valid_until = excluded.valid_until
+    WHERE excluded.event_time >= consent_state.event_time;
+END;
 
 -- Justified contacts: the reason an operator gave for reaching someone without a valid consent.
 CREATE TABLE interactions (
