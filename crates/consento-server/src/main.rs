@@ -1,1 +1,36 @@
-fn main() {}
+//! The `consento` binary: parses the command line, runs the command on a tokio runtime, and turns
+//! a failure into one `error: …` line on stderr with exit code 1 (clap's usage errors exit 2).
+
+use std::io::{BufWriter, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+mod cli;
+mod commands;
+mod demo;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|runtime| {
+            let mut out = BufWriter::new(std::io::stdout().lock());
+            let result = runtime.block_on(commands::run(cli, &mut out));
+            // Flush even after a failure: what was printed before it belongs before the error.
+            let flushed = out.flush();
+            result.and(flushed.map_err(anyhow::Error::from))
+        });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader of a pipe went away (`consento audience | head`): nothing to report.
+        Err(e) if commands::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            // If even stderr is gone there is nowhere left to report to; the exit code remains.
+            let _ = writeln!(std::io::stderr(), "error: {}", commands::describe(&e));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,450 @@
+//! The `consento` command line as clap sees it: global options, every subcommand and its flags.
+//! Only shapes and help texts live here; values a person types (emails, dates, codes) stay text
+//! and are parsed by the domain, so that a bad value is one line naming the field (exit 1),
+//! while a malformed command line is clap's usage error (exit 2).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Consento: GDPR consent and privacy for CRMs.
+#[derive(Debug, Parser)]
+#[command(name = "consento", version, max_term_width = 100)]
+pub struct Cli {
+    /// The database: `sqlite:path/to/file.db` or `postgres://user@host/db`.
+    #[arg(
+        long,
+        global = true,
+        env = "CONSENTO_DATABASE_URL",
+        default_value = "sqlite:consento.db",
+        hide_env_values = true
+    )]
+    pub database_url: String,
+
+    /// Print machine-readable JSON instead of tables and sentences.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// The operator recorded as the actor of consent events and justified contacts.
+    #[arg(
+        long,
+        global = true,
+        env = "CONSENTO_OPERATOR",
+        default_value = "admin"
+    )]
+    pub operator: String,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or migrate the database and say where it is.
+    Init,
+    /// Fill the database with a realistic, reproducible sample.
+    Demo(DemoArgs),
+    /// The privacy settings: which checks are on.
+    #[command(subcommand)]
+    Settings(SettingsCommand),
+    /// Consent types: what a consent permits and for how long.
+    #[command(subcommand)]
+    Types(TypesCommand),
+    /// Contact reasons an operator picks to justify a contact without consent.
+    #[command(subcommand)]
+    Reasons(ReasonsCommand),
+    /// Privacy-notice versions.
+    #[command(subcommand)]
+    Notices(NoticesCommand),
+    /// Contacts (data subjects).
+    #[command(subcommand)]
+    Contacts(ContactsCommand),
+    /// Record consent events and read a contact's consent history.
+    #[command(subcommand)]
+    Consents(ConsentsCommand),
+    /// May this contact be reached by this action? Prints the outcome and the rule.
+    Decide(DecideArgs),
+    /// Record a justified contact: reaching someone without consent, for a reason.
+    Justify(JustifyArgs),
+    /// The newsletter audience: recipients as CSV or NDJSON, and who is left out and why.
+    Audience(AudienceArgs),
+    /// The consent ledger's hash chain.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+    // The `bench` subcommand (src/bench.rs) is added here later, with its arm in
+    // `commands::run`.
+}
+
+/// `consento demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many contacts to create.
+    #[arg(long, default_value_t = 100_000)]
+    pub contacts: usize,
+    /// The seed of the generator: the same seed gives the same names and consent histories.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+/// An on/off switch as typed on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    /// The check is on.
+    On,
+    /// The check is off.
+    Off,
+}
+
+impl Switch {
+    /// Whether the switch is on.
+    pub fn is_on(self) -> bool {
+        self == Self::On
+    }
+}
+
+/// `consento settings …`.
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Show the privacy settings.
+    Show,
+    /// Turn checks on or off; the ones not given keep their value.
+    Set {
+        /// Single emails need a consent or a reason ("singola mail").
+        #[arg(long, value_enum)]
+        check_email_single: Option<Switch>,
+        /// Newsletters reach only contacts with a valid consent ("per mailing list").
+        #[arg(long, value_enum)]
+        check_newsletter: Option<Switch>,
+        /// Phone calls need a consent or a reason ("per contatto").
+        #[arg(long, value_enum)]
+        check_phone: Option<Switch>,
+        /// SMS, single and bulk, need a consent (or a reason for a single SMS).
+        #[arg(long, value_enum)]
+        check_sms: Option<Switch>,
+    },
+}
+
+/// `consento types …`.
+#[derive(Debug, Subcommand)]
+pub enum TypesCommand {
+    /// List the consent types.
+    List,
+    /// Add a consent type.
+    Add(TypeAddArgs),
+    /// Change a consent type: only the fields given change.
+    Update(TypeUpdateArgs),
+}
+
+/// `consento types add`.
+#[derive(Debug, Args)]
+pub struct TypeAddArgs {
+    /// The unique code (letters, digits, `_`, `-`, `.`).
+    #[arg(long)]
+    pub code: String,
+    /// The title shown on the contact card.
+    #[arg(long)]
+    pub title: String,
+    /// A longer description.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Days a consent stays valid after it is given; without it, a consent never expires.
+    #[arg(long)]
+    pub validity_days: Option<u32>,
+    /// A valid consent permits newsletters and mass mailings.
+    #[arg(long)]
+    pub bulk_email: bool,
+    /// A valid consent permits single emails.
+    #[arg(long)]
+    pub single_email: bool,
+    /// A valid consent permits phone calls.
+    #[arg(long)]
+    pub phone: bool,
+    /// A valid consent permits single SMS.
+    #[arg(long)]
+    pub sms_single: bool,
+    /// A valid consent permits mass SMS.
+    #[arg(long)]
+    pub sms_bulk: bool,
+    /// The preference center offers this type as a topic.
+    #[arg(long)]
+    pub preference_center: bool,
+}
+
+/// `consento types update`. A permission flag alone turns it on; `--phone false` turns it off.
+#[derive(Debug, Args)]
+pub struct TypeUpdateArgs {
+    /// The code of the type to change.
+    #[arg(long)]
+    pub code: String,
+    /// A new code (refused once consents of the type are recorded).
+    #[arg(long)]
+    pub new_code: Option<String>,
+    /// A new title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// A new description (an empty one removes it).
+    #[arg(long)]
+    pub description: Option<String>,
+    /// A new validity in days (applies to consents given from now on).
+    #[arg(long, conflicts_with = "no_expiry")]
+    pub validity_days: Option<u32>,
+    /// Consents given from now on never expire.
+    #[arg(long)]
+    pub no_expiry: bool,
+    /// Permits newsletters and mass mailings.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub bulk_email: Option<bool>,
+    /// Permits single emails.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub single_email: Option<bool>,
+    /// Permits phone calls.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub phone: Option<bool>,
+    /// Permits single SMS.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub sms_single: Option<bool>,
+    /// Permits mass SMS.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub sms_bulk: Option<bool>,
+    /// Shown in the preference center.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub preference_center: Option<bool>,
+}
+
+/// `consento reasons …`.
+#[derive(Debug, Subcommand)]
+pub enum ReasonsCommand {
+    /// List the contact reasons, active first.
+    List,
+    /// Add a contact reason (active).
+    Add {
+        /// The text shown in the list.
+        #[arg(long)]
+        label: String,
+        /// Contacting for this reason is direct marketing (never allowed under an objection).
+        #[arg(long)]
+        marketing: bool,
+    },
+    /// Change a reason: only the fields given change.
+    Update {
+        /// The reason's id.
+        #[arg(long)]
+        id: String,
+        /// A new label.
+        #[arg(long)]
+        label: Option<String>,
+        /// Whether operators can pick it.
+        #[arg(long)]
+        active: Option<bool>,
+        /// Whether it is direct marketing.
+        #[arg(long)]
+        marketing: Option<bool>,
+    },
+}
+
+/// `consento notices …`.
+#[derive(Debug, Subcommand)]
+pub enum NoticesCommand {
+    /// List the published privacy notices, newest first.
+    List,
+    /// Publish a privacy-notice version (it can never change afterwards).
+    Publish {
+        /// The version label, e.g. `2025-03`.
+        #[arg(long)]
+        version: String,
+        /// The language code, e.g. `it`.
+        #[arg(long)]
+        language: String,
+        /// Where the text is published.
+        #[arg(long)]
+        url: Option<String>,
+        /// A file holding the text.
+        #[arg(long)]
+        body_file: Option<PathBuf>,
+    },
+}
+
+/// The fields of a contact, as `contacts add` and `contacts update` take them.
+#[derive(Debug, Args)]
+pub struct ContactFields {
+    /// The CRM's id.
+    #[arg(long)]
+    pub external_id: Option<String>,
+    /// Display name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// An email address (repeat for several; the first is the primary).
+    #[arg(long = "email")]
+    pub emails: Vec<String>,
+    /// A phone number in any common format (repeat for several; the first is the primary).
+    #[arg(long = "phone")]
+    pub phones: Vec<String>,
+    /// Where the data came from (GDPR Art. 14(2)(f)).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// The legal basis: a–f or consent, contract, legal_obligation, vital_interests,
+    /// public_task, legitimate_interests.
+    #[arg(long)]
+    pub legal_basis: Option<String>,
+    /// A purpose of processing (repeat for several).
+    #[arg(long = "purpose")]
+    pub purposes: Vec<String>,
+    /// A free attribute as key=value (repeat for several).
+    #[arg(long = "attribute")]
+    pub attributes: Vec<String>,
+}
+
+/// `consento contacts …`. A REF is a contact id, an email address, `ext:` and the CRM's id, a
+/// phone number, or else the CRM's id.
+#[derive(Debug, Subcommand)]
+pub enum ContactsCommand {
+    /// Add a contact.
+    Add(ContactFields),
+    /// Show a contact card: fields, consents, justified contacts.
+    Show {
+        /// The contact: its id, an email address, a phone number, or the CRM's id (`ext:ID`).
+        contact: String,
+    },
+    /// Find contacts by email, phone, external id or part of the name.
+    Search {
+        /// What to look for.
+        query: String,
+        /// At most this many results.
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+    },
+    /// Change a contact: the fields given replace the stored ones (`--email ''` removes all).
+    Update {
+        /// The contact: its id, an email address, a phone number, or the CRM's id (`ext:ID`).
+        contact: String,
+        /// The new values.
+        #[command(flatten)]
+        fields: ContactFields,
+    },
+    /// Restrict processing (GDPR Art. 18): every contact is blocked until lifted.
+    Restrict {
+        /// The contact: its id, an email address, a phone number, or the CRM's id (`ext:ID`).
+        contact: String,
+        /// Lift the restriction instead.
+        #[arg(long)]
+        lift: bool,
+    },
+    /// Record an objection to direct marketing (GDPR Art. 21(3)).
+    Object {
+        /// The contact: its id, an email address, a phone number, or the CRM's id (`ext:ID`).
+        contact: String,
+        /// Withdraw the objection instead.
+        #[arg(long)]
+        lift: bool,
+    },
+}
+
+/// The flags of one consent event.
+#[derive(Debug, Args)]
+pub struct ConsentEventArgs {
+    /// The contact: its id, an email address, a phone number, or the CRM's id (`ext:ID`).
+    pub contact: String,
+    /// The consent type's code.
+    #[arg(long = "type")]
+    pub type_code: String,
+    /// When it happened: YYYY-MM-DD or RFC 3339; default now; never in the future.
+    #[arg(long)]
+    pub date: Option<String>,
+    /// How it was collected: operator, paper, form, phone, email, import, api,
+    /// preference_center, double_opt_in, one_click_unsubscribe, system.
+    #[arg(long, default_value = "operator")]
+    pub method: String,
+    /// The privacy-notice version the person was shown.
+    #[arg(long)]
+    pub notice: Option<String>,
+    /// Evidence: a form id, a recording reference… (kept apart from the ledger, erasable).
+    #[arg(long)]
+    pub evidence: Option<String>,
+}
+
+/// `consento consents …`.
+#[derive(Debug, Subcommand)]
+pub enum ConsentsCommand {
+    /// The person gave consent.
+    Give(ConsentEventArgs),
+    /// The person withdrew consent.
+    Withdraw(ConsentEventArgs),
+    /// The person was asked and said no.
+    Refuse(ConsentEventArgs),
+    /// The person confirmed an existing consent; its validity starts again.
+    Renew(ConsentEventArgs),
+    /// The controller revoked the consent (e.g. Registro pubblico delle opposizioni).
+    Revoke(ConsentEventArgs),
+    /// Every consent event of a contact, with its proof.
+    History {
+        /// The contact: its id, an email address, a phone number, or the CRM's id (`ext:ID`).
+        contact: String,
+    },
+}
+
+/// `consento decide`.
+#[derive(Debug, Args)]
+pub struct DecideArgs {
+    /// The contact: its id, an email address, a phone number, or the CRM's id (`ext:ID`).
+    pub contact: String,
+    /// email.single, email.bulk, phone.call, sms.single or sms.bulk.
+    #[arg(long)]
+    pub action: String,
+    /// Decide for this instant (YYYY-MM-DD or RFC 3339) instead of now.
+    #[arg(long)]
+    pub at: Option<String>,
+}
+
+/// `consento justify`.
+#[derive(Debug, Args)]
+pub struct JustifyArgs {
+    /// The contact: its id, an email address, a phone number, or the CRM's id (`ext:ID`).
+    pub contact: String,
+    /// email.single, phone.call or sms.single.
+    #[arg(long)]
+    pub action: String,
+    /// The id of an active contact reason (see `consento reasons list`).
+    #[arg(long)]
+    pub reason: String,
+    /// A note from the operator.
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+/// The format of the audience file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AudienceFormat {
+    /// RFC 4180 CSV with a header line.
+    Csv,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+/// `consento audience`.
+#[derive(Debug, Args)]
+pub struct AudienceArgs {
+    /// Only consents of this type (it must permit bulk email); default: any type that does.
+    #[arg(long = "type")]
+    pub type_code: Option<String>,
+    /// The send date (YYYY-MM-DD or RFC 3339, not in the past); default now.
+    #[arg(long)]
+    pub at: Option<String>,
+    /// The format of the recipients.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: AudienceFormat,
+    /// Where to write the recipients; `-` is standard output.
+    #[arg(long, default_value = "-")]
+    pub output: String,
+    /// Print only the counts (eligible, and excluded per cause), on standard output.
+    #[arg(long)]
+    pub counts_only: bool,
+}
+
+/// `consento ledger …`.
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Verify the whole hash chain and print its head.
+    Verify,
+}

@@ -1,0 +1,440 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The `consento` binary end to end, on a temporary SQLite file per test: the seed's scenario
+//! (a consent type with a validity, reasons, a contact, a justified email, a backdated consent, a
+//! refused future date, a withdrawal, the newsletter audience), the demo data set, and the shape
+//! of errors (one line naming the field, exit 1; usage errors exit 2).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+/// A scratch directory with a database in it, removed when the test ends.
+struct Scratch {
+    dir: PathBuf,
+    url: String,
+}
+
+impl Scratch {
+    fn new() -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "consento-cli-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite:{}", dir.join("consento.db").display());
+        Self { dir, url }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_consento"))
+            .arg("--database-url")
+            .arg(&self.url)
+            .args(args)
+            .env_remove("CONSENTO_DATABASE_URL")
+            .env_remove("CONSENTO_OPERATOR")
+            .current_dir(&self.dir)
+            .output()
+            .unwrap()
+    }
+
+    /// Runs a command that must succeed; returns its standard output.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "consento {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs a command that must succeed with `--json`; returns the parsed output.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&all)).unwrap()
+    }
+
+    /// Runs a command that must fail; returns its exit code and standard error.
+    fn fails(&self, args: &[&str]) -> (i32, String) {
+        let out = self.run(args);
+        assert!(!out.status.success(), "consento {args:?} succeeded");
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The civil date (UTC) `offset` days from today, `YYYY-MM-DD` (H. Hinnant's days-to-civil).
+fn date(offset: i64) -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let z = i64::try_from(secs / 86_400).unwrap() + offset + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The one line of an error, checked to be exactly one line.
+fn one_line(stderr: &str) -> &str {
+    assert_eq!(stderr.lines().count(), 1, "not one line: {stderr:?}");
+    stderr.trim_end()
+}
+
+fn reason_id(db: &Scratch, label: &str) -> String {
+    let reasons = db.json(&["reasons", "list"]);
+    reasons
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["label"] == label)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The seed's configuration: a newsletter type valid one year, and two reasons.
+fn set_up(db: &Scratch) {
+    db.ok(&[
+        "types",
+        "add",
+        "--code",
+        "NEWSLETTER",
+        "--title",
+        "Newsletter",
+        "--validity-days",
+        "365",
+        "--bulk-email",
+        "--preference-center",
+    ]);
+    db.ok(&["reasons", "add", "--label", "Richiesta del cliente"]);
+    db.ok(&[
+        "reasons",
+        "add",
+        "--label",
+        "Offerta commerciale",
+        "--marketing",
+    ]);
+}
+
+#[test]
+fn the_seed_scenario_runs_from_setup_to_the_newsletter_audience() {
+    let db = Scratch::new();
+    let init = db.ok(&["init"]);
+    assert!(init.contains("sqlite"), "{init}");
+    assert!(init.contains("consento.db"), "{init}");
+    set_up(&db);
+    let types = db.ok(&["types", "list"]);
+    assert!(
+        types.contains("NEWSLETTER") && types.contains("365 days"),
+        "{types}"
+    );
+    db.ok(&[
+        "contacts",
+        "add",
+        "--external-id",
+        "CRM-1",
+        "--name",
+        "Mario Rossi",
+        "--email",
+        "Mario.Rossi@Example.it",
+        "--phone",
+        "333 123 4567",
+    ]);
+
+    // No consent permits a single email: the operator must give a reason.
+    let decided = db.ok(&[
+        "decide",
+        "mario.rossi@example.it",
+        "--action",
+        "email.single",
+    ]);
+    assert!(
+        decided.starts_with("needs_justification: no_consent"),
+        "{decided}"
+    );
+    assert!(decided.contains("Richiesta del cliente"), "{decided}");
+
+    let reason = reason_id(&db, "Richiesta del cliente");
+    let justified = db.ok(&[
+        "justify",
+        "CRM-1",
+        "--action",
+        "email.single",
+        "--reason",
+        &reason,
+        "--note",
+        "ha chiesto un preventivo",
+    ]);
+    assert!(
+        justified.starts_with("justified: email.single"),
+        "{justified}"
+    );
+    let card = db.ok(&["contacts", "show", "+39 333 1234567"]);
+    assert!(card.contains("Richiesta del cliente"), "{card}");
+    assert!(card.contains("ha chiesto un preventivo"), "{card}");
+    let card = db.json(&["contacts", "show", "CRM-1"]);
+    assert_eq!(card["justified_contacts"].as_array().unwrap().len(), 1);
+    assert_eq!(card["justified_contacts"][0]["operator"], "admin");
+
+    // A consent entered today with yesterday's date allows the newsletter, citing the type.
+    let yesterday = date(-1);
+    db.ok(&[
+        "consents",
+        "give",
+        "CRM-1",
+        "--type",
+        "NEWSLETTER",
+        "--date",
+        &yesterday,
+        "--method",
+        "paper",
+        "--evidence",
+        "modulo cartaceo prot. 12",
+    ]);
+    let decided = db.ok(&["decide", "CRM-1", "--action", "email.bulk"]);
+    assert_eq!(
+        decided.trim_end(),
+        format!(
+            "allowed: consent NEWSLETTER given {yesterday}, expires {}",
+            date(364)
+        )
+    );
+
+    // A date in the future is refused in one line, and nothing reaches the ledger.
+    let before = db.ok(&["consents", "history", "CRM-1", "--json"]);
+    let (code, stderr) = db.fails(&[
+        "consents",
+        "give",
+        "CRM-1",
+        "--type",
+        "NEWSLETTER",
+        "--date",
+        "2999-01-01",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        one_line(&stderr),
+        "error: event_time: a consent cannot be dated in the future"
+    );
+    assert_eq!(db.ok(&["consents", "history", "CRM-1", "--json"]), before);
+
+    db.ok(&[
+        "consents",
+        "withdraw",
+        "CRM-1",
+        "--type",
+        "NEWSLETTER",
+        "--method",
+        "email",
+    ]);
+    let decided = db.ok(&["decide", "CRM-1", "--action", "email.bulk"]);
+    assert!(
+        decided.starts_with("blocked: withdrawn (NEWSLETTER on "),
+        "{decided}"
+    );
+    let history = db.json(&["consents", "history", "CRM-1"]);
+    let kinds: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["given", "withdrawn"]);
+    assert_eq!(history[0]["method"], "paper");
+    assert_eq!(history[0]["evidence"], "modulo cartaceo prot. 12");
+    assert_eq!(history[0]["actor_id"], "admin");
+
+    // The newsletter reaches exactly the one contact with a valid consent; the CSV quotes the
+    // comma in the name (RFC 4180).
+    db.ok(&[
+        "contacts",
+        "add",
+        "--external-id",
+        "CRM-2",
+        "--name",
+        "Bianchi, Laura",
+        "--email",
+        "laura.bianchi@example.it",
+    ]);
+    db.ok(&["consents", "give", "CRM-2", "--type", "NEWSLETTER"]);
+    let laura = db.json(&["contacts", "show", "CRM-2"]);
+    let out = db.run(&["audience"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!(
+            "contact_id,external_id,email,name\n{},CRM-2,laura.bianchi@example.it,\"Bianchi, Laura\"\n",
+            laura["contact"]["id"].as_str().unwrap()
+        )
+    );
+    let counts = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(counts.trim_end(), "eligible 1; excluded 1: withdrawn 1");
+
+    let verified = db.ok(&["ledger", "verify"]);
+    assert!(
+        verified.starts_with("ledger verified: 3 events, head "),
+        "{verified}"
+    );
+}
+
+#[test]
+fn the_demo_audience_counts_match_its_csv_and_its_ledger_verifies() {
+    let db = Scratch::new();
+    let demo = db.json(&["demo", "--contacts", "2000", "--seed", "7"]);
+    assert_eq!(demo["contacts"], 2000);
+    let events = demo["events"].as_u64().unwrap();
+    assert!(events > 2000, "{demo}");
+
+    let counts = db.json(&["audience", "--counts-only"]);
+    let eligible = counts["eligible"].as_u64().unwrap();
+    assert!(eligible > 0, "{counts}");
+    for cause in [
+        "expired",
+        "withdrawn",
+        "no_consent",
+        "restricted",
+        "objected",
+    ] {
+        assert!(
+            counts["excluded"][cause].as_u64().unwrap_or(0) > 0,
+            "{cause}: {counts}"
+        );
+    }
+
+    let path = db.dir.join("audience.csv");
+    db.ok(&["audience", "--output", path.to_str().unwrap()]);
+    let csv = std::fs::read_to_string(&path).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("contact_id,external_id,email,name"));
+    assert_eq!(lines.count() as u64, eligible);
+
+    let verified = db.ok(&["ledger", "verify"]);
+    assert!(
+        verified.starts_with(&format!("ledger verified: {events} events, head ")),
+        "{verified}"
+    );
+    // A demo contact answers a decision like any other.
+    let decided = db.ok(&["decide", "DEMO-000001", "--action", "email.bulk"]);
+    assert!(
+        ["allowed: ", "blocked: "]
+            .iter()
+            .any(|p| decided.starts_with(p)),
+        "{decided}"
+    );
+}
+
+#[test]
+fn an_invalid_email_is_refused_in_one_line_naming_the_field() {
+    let db = Scratch::new();
+    let (code, stderr) = db.fails(&["contacts", "add", "--email", "mario.example.it"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        one_line(&stderr),
+        "error: email: `mario.example.it` has no @"
+    );
+}
+
+#[test]
+fn a_reason_that_cannot_justify_the_contact_is_refused_in_one_line() {
+    let db = Scratch::new();
+    set_up(&db);
+    db.ok(&["contacts", "add", "--external-id", "CRM-9"]);
+    let service = reason_id(&db, "Richiesta del cliente");
+    let marketing = reason_id(&db, "Offerta commerciale");
+
+    db.ok(&["contacts", "object", "CRM-9"]);
+    let (code, stderr) = db.fails(&[
+        "justify",
+        "CRM-9",
+        "--action",
+        "phone.call",
+        "--reason",
+        &marketing,
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        one_line(&stderr).starts_with("error: reason: the person objected"),
+        "{stderr}"
+    );
+
+    db.ok(&["reasons", "update", "--id", &service, "--active", "false"]);
+    let (code, stderr) = db.fails(&[
+        "justify",
+        "CRM-9",
+        "--action",
+        "phone.call",
+        "--reason",
+        &service,
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        one_line(&stderr),
+        "error: reason: this reason is no longer active"
+    );
+
+    db.ok(&["contacts", "restrict", "CRM-9"]);
+    db.ok(&["reasons", "update", "--id", &service, "--active", "true"]);
+    let (code, stderr) = db.fails(&[
+        "justify",
+        "CRM-9",
+        "--action",
+        "phone.call",
+        "--reason",
+        &service,
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        one_line(&stderr).contains("blocked (restricted)"),
+        "{stderr}"
+    );
+    let card = db.json(&["contacts", "show", "CRM-9"]);
+    assert_eq!(card["justified_contacts"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn a_database_that_cannot_be_opened_is_one_line_without_internals() {
+    let db = Scratch::new();
+    let missing = db.dir.join("no-such-dir").join("x.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_consento"))
+        .arg("--database-url")
+        .arg(format!("sqlite:{}", missing.display()))
+        .arg("init")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        one_line(&stderr).starts_with("error: cannot open the database sqlite:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unknown_subcommand_is_a_usage_error() {
+    let db = Scratch::new();
+    let (code, _) = db.fails(&["frobnicate"]);
+    assert_eq!(code, 2);
+}
