@@ -14,10 +14,23 @@ use crate::DomainError;
 /// Microseconds in one day.
 pub const MICROS_PER_DAY: i64 = 86_400_000_000;
 
-/// An instant, in microseconds since 1970-01-01T00:00:00Z.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+/// An instant, in microseconds since 1970-01-01T00:00:00Z. In JSON it is RFC 3339 text in UTC
+/// (`2025-03-01T09:30:00Z`), which scripts and people read without conversion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(i64);
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_rfc3339())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Timestamp::parse("timestamp", &text).map_err(serde::de::Error::custom)
+    }
+}
 
 impl Timestamp {
     /// The latest representable instant; used as "never expires" where an ordered value is needed.
@@ -146,6 +159,14 @@ mod tests {
     fn garbage_names_the_field() {
         let err = Timestamp::parse("event_time", "yesterday").unwrap_err();
         assert_eq!(err.field(), "event_time");
+    }
+
+    #[test]
+    fn json_carries_rfc3339_text_and_reads_it_back() {
+        let t = Timestamp::parse("t", "2025-03-01T09:30:00.25Z").unwrap();
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(json, "\"2025-03-01T09:30:00.25Z\"");
+        assert_eq!(serde_json::from_str::<Timestamp>(&json).unwrap(), t);
     }
 
     #[test]

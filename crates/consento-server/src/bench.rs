@@ -3,6 +3,7 @@
 //! same consent row, consent writes against a raw single-row durable insert, the newsletter
 //! audience against the bare SQL filter, and the bulk load of the data set itself.
 
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -53,7 +54,11 @@ impl Figure {
             name: name.to_owned(),
             operations,
             seconds,
-            per_second: if seconds > 0.0 { operations as f64 / seconds } else { 0.0 },
+            per_second: if seconds > 0.0 {
+                operations as f64 / seconds
+            } else {
+                0.0
+            },
         }
     }
 }
@@ -90,9 +95,39 @@ impl SplitMix {
 }
 
 const TYPES: [(&str, Option<u32>, Permissions); 3] = [
-    ("BENCH_NEWS", Some(365), Permissions { email_bulk: true, email_single: false, phone_call: false, sms_single: false, sms_bulk: false }),
-    ("BENCH_MAIL", Some(730), Permissions { email_bulk: false, email_single: true, phone_call: false, sms_single: false, sms_bulk: false }),
-    ("BENCH_PHONE", None, Permissions { email_bulk: false, email_single: false, phone_call: true, sms_single: false, sms_bulk: false }),
+    (
+        "BENCH_NEWS",
+        Some(365),
+        Permissions {
+            email_bulk: true,
+            email_single: false,
+            phone_call: false,
+            sms_single: false,
+            sms_bulk: false,
+        },
+    ),
+    (
+        "BENCH_MAIL",
+        Some(730),
+        Permissions {
+            email_bulk: false,
+            email_single: true,
+            phone_call: false,
+            sms_single: false,
+            sms_bulk: false,
+        },
+    ),
+    (
+        "BENCH_PHONE",
+        None,
+        Permissions {
+            email_bulk: false,
+            email_single: false,
+            phone_call: true,
+            sms_single: false,
+            sms_bulk: false,
+        },
+    ),
 ];
 
 /// The resident memory of this process now, in KiB (Linux only).
@@ -103,7 +138,11 @@ fn rss_kib() -> Option<u64> {
 }
 
 /// Loads the data set into an empty database and measures. Progress goes to `log`.
-pub async fn run(store: &Store, opts: &BenchOptions, log: &mut dyn FnMut(&str)) -> anyhow::Result<BenchReport> {
+pub async fn run(
+    store: &Store,
+    opts: &BenchOptions,
+    log: &mut dyn FnMut(&str),
+) -> anyhow::Result<BenchReport> {
     let mut figures = Vec::new();
     let mut ratios = Vec::new();
     let now = store.now();
@@ -124,7 +163,10 @@ pub async fn run(store: &Store, opts: &BenchOptions, log: &mut dyn FnMut(&str)) 
     let actor = Actor::new(ActorKind::System, "bench")?;
 
     // 1. Bulk load.
-    log(&format!("loading {} contacts with {} events each…", opts.contacts, opts.events_per_contact));
+    log(&format!(
+        "loading {} contacts with {} events each…",
+        opts.contacts, opts.events_per_contact
+    ));
     let mut rng = SplitMix(opts.seed);
     let run_id = rng.next() % 1_000_000_000;
     let started = Instant::now();
@@ -150,10 +192,13 @@ pub async fn run(store: &Store, opts: &BenchOptions, log: &mut dyn FnMut(&str)) 
                     BulkEvent {
                         type_code: code.to_owned(),
                         kind,
-                        event_time: Timestamp::from_micros(now.as_micros() - age * 1_000_000 - k as i64),
+                        event_time: Timestamp::from_micros(
+                            now.as_micros() - age * 1_000_000 - k as i64,
+                        ),
                         method: CollectionMethod::Import,
                         actor: actor.clone(),
                         evidence: None,
+                        notice_version: None,
                     }
                 })
                 .collect();
@@ -171,12 +216,23 @@ pub async fn run(store: &Store, opts: &BenchOptions, log: &mut dyn FnMut(&str)) 
         loaded_events += report.events as u64;
         done += n;
         if done % 100_000 == 0 || done == opts.contacts {
-            log(&format!("  {done} contacts, {loaded_events} events, {:.1} s", started.elapsed().as_secs_f64()));
+            log(&format!(
+                "  {done} contacts, {loaded_events} events, {:.1} s",
+                started.elapsed().as_secs_f64()
+            ));
         }
     }
     let load = started.elapsed();
-    figures.push(Figure::new("bulk load: contacts", opts.contacts as u64, load));
-    figures.push(Figure::new("bulk load: consent events", loaded_events, load));
+    figures.push(Figure::new(
+        "bulk load: contacts",
+        opts.contacts as u64,
+        load,
+    ));
+    figures.push(Figure::new(
+        "bulk load: consent events",
+        loaded_events,
+        load,
+    ));
 
     // Sample pairs spread over the whole data set: chunks at random offsets, shuffled.
     let rows = (opts.contacts * opts.events_per_contact) as u64;
@@ -197,16 +253,33 @@ pub async fn run(store: &Store, opts: &BenchOptions, log: &mut dyn FnMut(&str)) 
     log("measuring decisions against point lookups…");
     for tasks in [1, opts.concurrency] {
         let lookup = measure(tasks, &shuffled, |(contact, consent_type)| async move {
-            store.bench_point_lookup(contact, consent_type).await.map(|_| ())
+            store
+                .bench_point_lookup(contact, consent_type)
+                .await
+                .map(|_| ())
         })
         .await?;
         let decide = measure(tasks, &shuffled, |(contact, _)| async move {
-            store.decide(&ContactRef::Id(contact), Action::EmailBulk, None).await.map(|_| ())
+            store
+                .decide(&ContactRef::Id(contact), Action::EmailBulk, None)
+                .await
+                .map(|_| ())
         })
         .await?;
-        let lookup = Figure::new(&format!("point lookup, {tasks} task(s)"), shuffled.len() as u64, lookup);
-        let decide = Figure::new(&format!("decision, {tasks} task(s)"), shuffled.len() as u64, decide);
-        ratios.push((format!("decisions / point lookups, {tasks} task(s)"), decide.per_second / lookup.per_second));
+        let lookup = Figure::new(
+            &format!("point lookup, {tasks} task(s)"),
+            shuffled.len() as u64,
+            lookup,
+        );
+        let decide = Figure::new(
+            &format!("decision, {tasks} task(s)"),
+            shuffled.len() as u64,
+            decide,
+        );
+        ratios.push((
+            format!("decisions / point lookups, {tasks} task(s)"),
+            decide.per_second / lookup.per_second,
+        ));
         figures.push(lookup);
         figures.push(decide);
     }
@@ -220,7 +293,10 @@ pub async fn run(store: &Store, opts: &BenchOptions, log: &mut dyn FnMut(&str)) 
         let base = next_raw;
         let ids: Vec<i64> = (0..writers.len() as i64).map(|i| base + i).collect();
         next_raw += writers.len() as i64;
-        let raw = measure(tasks, &ids, |id| async move { store.bench_raw_insert(id, store.now()).await }).await?;
+        let raw = measure(tasks, &ids, |id| async move {
+            store.bench_raw_insert(id, store.now()).await
+        })
+        .await?;
         let actor = &actor;
         let write = measure(tasks, &writers, |(contact, _)| async move {
             store
@@ -238,9 +314,20 @@ pub async fn run(store: &Store, opts: &BenchOptions, log: &mut dyn FnMut(&str)) 
                 .map(|_| ())
         })
         .await?;
-        let raw = Figure::new(&format!("raw durable insert, {tasks} task(s)"), ids.len() as u64, raw);
-        let write = Figure::new(&format!("consent write, {tasks} task(s)"), writers.len() as u64, write);
-        ratios.push((format!("consent writes / raw inserts, {tasks} task(s)"), write.per_second / raw.per_second));
+        let raw = Figure::new(
+            &format!("raw durable insert, {tasks} task(s)"),
+            ids.len() as u64,
+            raw,
+        );
+        let write = Figure::new(
+            &format!("consent write, {tasks} task(s)"),
+            writers.len() as u64,
+            write,
+        );
+        ratios.push((
+            format!("consent writes / raw inserts, {tasks} task(s)"),
+            write.per_second / raw.per_second,
+        ));
         figures.push(raw);
         figures.push(write);
     }
@@ -259,10 +346,18 @@ pub async fn run(store: &Store, opts: &BenchOptions, log: &mut dyn FnMut(&str)) 
         let n = store.bench_bare_filter(news.id, at).await?;
         bare = (n, t.elapsed());
         let t = Instant::now();
-        let query = AudienceQuery { type_code: Some("BENCH_NEWS".into()), at: Some(at) };
+        let query = AudienceQuery {
+            type_code: Some("BENCH_NEWS".into()),
+            at: Some(at),
+        };
         let mut stream = store.audience(&query).await?;
         let mut n = 0u64;
-        while stream.try_next().await.context("streaming the audience")?.is_some() {
+        while stream
+            .try_next()
+            .await
+            .context("streaming the audience")?
+            .is_some()
+        {
             n += 1;
             if n % 50_000 == 0 {
                 rss_max = rss_max.max(rss_kib());
@@ -271,14 +366,31 @@ pub async fn run(store: &Store, opts: &BenchOptions, log: &mut dyn FnMut(&str)) 
         full = (n, t.elapsed());
     }
     let t = Instant::now();
-    let counts = store.audience_counts(&AudienceQuery { type_code: Some("BENCH_NEWS".into()), at: Some(at) }).await?;
+    let counts = store
+        .audience_counts(&AudienceQuery {
+            type_code: Some("BENCH_NEWS".into()),
+            at: Some(at),
+        })
+        .await?;
     let counts_time = t.elapsed();
     figures.push(Figure::new("bare SQL filter (rows)", bare.0, bare.1));
     figures.push(Figure::new("audience stream (rows)", full.0, full.1));
-    figures.push(Figure::new("audience excluded counts (contacts classified)", (counts.eligible + counts.excluded.values().sum::<i64>()) as u64, counts_time));
-    ratios.push(("audience time / bare filter time".into(), full.1.as_secs_f64() / bare.1.as_secs_f64().max(1e-9)));
+    figures.push(Figure::new(
+        "audience excluded counts (contacts classified)",
+        (counts.eligible + counts.excluded.values().sum::<i64>()) as u64,
+        counts_time,
+    ));
+    ratios.push((
+        "audience time / bare filter time".into(),
+        full.1.as_secs_f64() / bare.1.as_secs_f64().max(1e-9),
+    ));
 
-    Ok(BenchReport { backend: format!("{:?}", store.backend()).to_lowercase(), figures, ratios, rss_kib: (rss_before, rss_max) })
+    Ok(BenchReport {
+        backend: format!("{:?}", store.backend()).to_lowercase(),
+        figures,
+        ratios,
+        rss_kib: (rss_before, rss_max),
+    })
 }
 
 /// Runs `op` over every item with `tasks` concurrent tasks and returns the wall time.
@@ -299,4 +411,52 @@ where
     });
     futures_util::future::try_join_all(workers).await?;
     Ok(started.elapsed())
+}
+
+/// `consento bench`: runs [`run`] and prints the figures (a table, or JSON with `--json`).
+pub async fn command(
+    ctx: &mut crate::commands::Ctx<'_>,
+    args: crate::cli::BenchArgs,
+) -> anyhow::Result<()> {
+    let opts = BenchOptions {
+        contacts: args.contacts,
+        events_per_contact: args.events_per_contact,
+        lookups: args.lookups,
+        writes: args.writes,
+        concurrency: args.concurrency.max(1),
+        seed: args.seed,
+    };
+    let mut log = |line: &str| {
+        // Progress goes to stderr so that `--json` output stays clean.
+        let _ = writeln!(std::io::stderr(), "{line}");
+    };
+    let report = run(&ctx.store, &opts, &mut log).await?;
+    if ctx.json {
+        serde_json::to_writer_pretty(&mut *ctx.out, &report)?;
+        writeln!(ctx.out)?;
+        return Ok(());
+    }
+    writeln!(ctx.out, "backend: {}", report.backend)?;
+    writeln!(
+        ctx.out,
+        "{:<52} {:>12} {:>10} {:>14}",
+        "measurement", "operations", "seconds", "per second"
+    )?;
+    for f in &report.figures {
+        writeln!(
+            ctx.out,
+            "{:<52} {:>12} {:>10.3} {:>14.0}",
+            f.name, f.operations, f.seconds, f.per_second
+        )?;
+    }
+    for (name, ratio) in &report.ratios {
+        writeln!(ctx.out, "{name:<52} {ratio:>12.2}")?;
+    }
+    if let (Some(before), Some(max)) = report.rss_kib {
+        writeln!(
+            ctx.out,
+            "resident memory before the audience {before} KiB, most while streaming it {max} KiB"
+        )?;
+    }
+    Ok(())
 }

@@ -21,6 +21,10 @@ pub struct Cli {
     )]
     pub database_url: String,
 
+    /// PostgreSQL only: the schema to use instead of `public` (created if missing).
+    #[arg(long, global = true, env = "CONSENTO_PG_SCHEMA")]
+    pub pg_schema: Option<String>,
+
     /// Print machine-readable JSON instead of tables and sentences.
     #[arg(long, global = true)]
     pub json: bool,
@@ -73,8 +77,32 @@ pub enum Command {
     /// The consent ledger's hash chain.
     #[command(subcommand)]
     Ledger(LedgerCommand),
-    // The `bench` subcommand (src/bench.rs) is added here later, with its arm in
-    // `commands::run`.
+    /// Measure decisions, consent writes, the audience and the bulk load against the bare
+    /// database on the same data. Use an empty database: it loads its own data set.
+    Bench(BenchArgs),
+}
+
+/// `consento bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Contacts in the data set.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub contacts: usize,
+    /// Consent events per contact.
+    #[arg(long, default_value_t = 3)]
+    pub events_per_contact: usize,
+    /// Decisions (and point lookups) per measurement.
+    #[arg(long, default_value_t = 100_000)]
+    pub lookups: usize,
+    /// Consent writes (and raw inserts) per measurement.
+    #[arg(long, default_value_t = 5_000)]
+    pub writes: usize,
+    /// Concurrent tasks for the concurrent measurements.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Seed of the data generator.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
 }
 
 /// `consento demo`.

@@ -806,16 +806,19 @@ fn story(
 ) {
     // A consent that never expires still gets stories on a two-year scale.
     let v = u64::from(validity.unwrap_or(730));
-    let mut push = |kind, event_time, (method, actor, evidence): (CollectionMethod, Actor, _)| {
-        events.push(BulkEvent {
-            type_code: code.to_owned(),
-            kind,
-            event_time,
-            method,
-            actor,
-            evidence,
-        });
-    };
+    let mut push =
+        |kind: EventKind, event_time, (method, actor, evidence): (CollectionMethod, Actor, _)| {
+            events.push(BulkEvent {
+                type_code: code.to_owned(),
+                kind,
+                event_time,
+                method,
+                actor,
+                evidence,
+                // Given and renewed consents were collected under the demo's privacy notice.
+                notice_version: kind.grants().then(|| NOTICE_VERSION.to_owned()),
+            });
+        };
     match rng.weighted(&STORIES) {
         Story::Recent => {
             let days = rng_days(rng, 0, v * 9 / 10);

@@ -31,6 +31,9 @@ WHEN EXISTS (SELECT 1 FROM consent_state s WHERE s.contact_id = c.id AND s.conse
 WHEN EXISTS (SELECT 1 FROM consent_state s WHERE s.contact_id = c.id AND s.consent_type_id IN (SELECT id FROM permitting) AND s.kind = 'refused') THEN 'refused' \
 ELSE 'no_consent' END AS cause FROM contacts c) k GROUP BY cause";
 
+/// How far before now an audience may still be asked for: five minutes.
+const AT_TOLERANCE_MICROS: i64 = 300_000_000;
+
 impl Store {
     /// Checks the query and resolves the instant and whether the newsletter check is on.
     async fn audience_plan(
@@ -39,7 +42,9 @@ impl Store {
     ) -> Result<(Option<String>, Timestamp, bool), StoreError> {
         let now = self.now();
         let at = q.at.unwrap_or(now);
-        if at < now {
+        // The projection holds the consents as they are now; an instant a little earlier (the
+        // same send asked for its list and then its counts) reads the same.
+        if at.as_micros() < now.as_micros() - AT_TOLERANCE_MICROS {
             return Err(DomainError::invalid(
                 "at",
                 "an audience is computed for now or a future send date, not for the past",

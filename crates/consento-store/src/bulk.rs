@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use consento_domain::ledger::{EventRecord, evidence_digest};
 use consento_domain::{
     Actor, CollectionMethod, ConsentTypeId, ContactId, DomainError, Email, EventId, EventKind,
-    LegalBasis, Phone, Timestamp,
+    LegalBasis, NoticeId, Phone, Timestamp,
 };
 use sqlx::QueryBuilder;
 
@@ -39,15 +39,19 @@ pub struct BulkEvent {
     pub actor: Actor,
     /// Evidence (e.g. the import file and line).
     pub evidence: Option<String>,
+    /// The privacy-notice version the person was shown, if known.
+    pub notice_version: Option<String>,
 }
 
 /// What a bulk load wrote.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct BulkReport {
     /// Contacts created.
     pub contacts: usize,
     /// Ledger events appended.
     pub events: usize,
+    /// The new contacts' ids, in the order given.
+    pub contact_ids: Vec<ContactId>,
 }
 
 /// Rows per multi-row INSERT: under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
@@ -107,6 +111,12 @@ impl Store {
                 )
             })
             .collect();
+        let notices: HashMap<String, NoticeId> = self
+            .notices()
+            .await?
+            .into_iter()
+            .map(|n| (n.version, n.id))
+            .collect();
         // Validate everything before the transaction: nothing is written when any line is bad.
         let mut valid = Vec::with_capacity(batch.len());
         for (i, item) in batch.into_iter().enumerate() {
@@ -132,16 +142,39 @@ impl Store {
                     ))
                     .into());
                 }
+                if let Some(version) = &e.notice_version
+                    && !notices.contains_key(version)
+                {
+                    return Err(at_line(DomainError::invalid(
+                        "notice_version",
+                        format!("no privacy notice version `{version}`"),
+                    ))
+                    .into());
+                }
             }
             let (eh, ph) = self.primary_hashes(&v)?;
-            valid.push((ContactId(self.new_uuid(now)?), v, eh, ph, item.events));
+            valid.push((v, eh, ph, item.events));
         }
         let n_contacts = valid.len();
-        let n_events: usize = valid.iter().map(|v| v.4.len()).sum();
-        let mut ids = Vec::with_capacity(n_events);
-        for _ in 0..n_events {
-            ids.push((EventId(self.new_uuid(now)?), self.random::<32>()?));
-        }
+        let n_events: usize = valid.iter().map(|v| v.3.len()).sum();
+        let n_evidence = valid
+            .iter()
+            .flat_map(|v| &v.3)
+            .filter(|e| e.evidence.is_some())
+            .count();
+        let contact_ids: Vec<ContactId> = self
+            .new_uuids(now, n_contacts)?
+            .into_iter()
+            .map(ContactId)
+            .collect();
+        let mut event_ids = self.new_uuids(now, n_events)?.into_iter().map(EventId);
+        let mut salts = vec![0u8; 32 * n_evidence];
+        self.entropy.fill(&mut salts)?;
+        let mut salts = salts.chunks_exact(32).map(|c| {
+            let mut salt = [0u8; 32];
+            salt.copy_from_slice(c);
+            salt
+        });
         in_typed_write_tx!(self, tx, DB => {
             // An UPDATE that changes nothing takes the head's row lock (PostgreSQL) with the same
             // text on both backends.
@@ -151,12 +184,15 @@ impl Store {
             let mut seq = head.int("seq")?;
             let mut prev = hash32(head.bytes("hash")?)?;
             let mut prepared = Prepared { contacts: Vec::with_capacity(n_contacts), events: Vec::with_capacity(n_events) };
-            let mut ids = ids.into_iter();
-            for (contact_id, v, eh, ph, mut events) in valid {
+            for ((v, eh, ph, mut events), contact_id) in valid.into_iter().zip(contact_ids.iter().copied()) {
                 events.sort_by_key(|e| e.event_time);
                 for e in events {
                     let Some((type_id, validity)) = types.get(&e.type_code).copied() else { continue };
-                    let Some((id, salt)) = ids.next() else { break };
+                    let Some(id) = event_ids.next() else { break };
+                    let evidence = match e.evidence {
+                        Some(text) => salts.next().map(|salt| (salt, text)),
+                        None => None,
+                    };
                     seq += 1;
                     let record = EventRecord {
                         seq,
@@ -170,13 +206,13 @@ impl Store {
                         method: e.method,
                         actor_kind: e.actor.kind,
                         actor_id: e.actor.id.clone(),
-                        notice_id: None,
+                        notice_id: e.notice_version.as_ref().and_then(|v| notices.get(v).copied()),
                         validity_days: validity,
-                        evidence_digest: e.evidence.as_deref().map(|x| evidence_digest(&salt, x)),
+                        evidence_digest: evidence.as_ref().map(|(salt, x)| evidence_digest(salt, x)),
                         prev_hash: prev,
                     };
                     prev = record.hash();
-                    prepared.events.push((record, prev, e.evidence.map(|x| (salt.to_vec(), x))));
+                    prepared.events.push((record, prev, evidence.map(|(salt, x)| (salt.to_vec(), x))));
                 }
                 prepared.contacts.push((contact_id, v, eh, ph));
             }
@@ -257,6 +293,7 @@ impl Store {
         Ok(BulkReport {
             contacts: n_contacts,
             events: n_events,
+            contact_ids,
         })
     }
 }

@@ -625,7 +625,7 @@ async fn a_bulk_load_with_one_bad_contact_writes_nothing() {
         assert!(env.store.search_contacts("g1@example.it", 5).await.unwrap().is_empty());
         let late = BulkContact {
             input: contact("late@example.it"),
-            events: vec![BulkEvent { type_code: "NEWS".into(), kind: EventKind::Given, event_time: start().plus_days(1), method: CollectionMethod::Import, actor: operator(), evidence: None }],
+            events: vec![BulkEvent { type_code: "NEWS".into(), kind: EventKind::Given, event_time: start().plus_days(1), method: CollectionMethod::Import, actor: operator(), evidence: None, notice_version: None }],
         };
         let err = env.store.bulk_load(vec![good(20), late]).await.unwrap_err();
         assert!(matches!(&err, StoreError::Invalid(e) if e.field() == "event_time" && e.to_string().contains("contact 2")), "{err:?}");
@@ -674,6 +674,7 @@ async fn the_audience_equals_the_decision_engine_contact_by_contact_on_a_random_
                         method: CollectionMethod::Import,
                         actor: operator(),
                         evidence: None,
+                        notice_version: None,
                     });
                 }
             }

@@ -39,13 +39,11 @@ pub struct Ctx<'a> {
 
 /// Runs one command line to completion, writing results to `out`.
 pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
-    let store = Store::open(
-        &StoreConfig::new(cli.database_url.clone()),
-        Arc::new(SystemClock),
-        Arc::new(OsEntropy),
-    )
-    .await
-    .with_context(|| format!("cannot open the database {}", redact(&cli.database_url)))?;
+    let mut config = StoreConfig::new(cli.database_url.clone());
+    config.pg_schema = cli.pg_schema.clone();
+    let store = Store::open(&config, Arc::new(SystemClock), Arc::new(OsEntropy))
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(&cli.database_url)))?;
     let mut ctx = Ctx {
         store,
         json: cli.json,
@@ -74,7 +72,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
         Command::Justify(args) => decide::justify(ctx, args).await,
         Command::Audience(args) => audience::run(ctx, args).await,
         Command::Ledger(c) => ledger::run(ctx, c).await,
-        // `Command::Bench` (src/bench.rs) gets its arm here.
+        Command::Bench(args) => crate::bench::command(ctx, args).await,
     }
 }
 
