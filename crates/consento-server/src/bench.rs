@@ -215,7 +215,7 @@ pub async fn run(
         let report = store.bulk_load(batch).await?;
         loaded_events += report.events as u64;
         done += n;
-        if done % 100_000 == 0 || done == opts.contacts {
+        if done.is_multiple_of(100_000) || done == opts.contacts {
             log(&format!(
                 "  {done} contacts, {loaded_events} events, {:.1} s",
                 started.elapsed().as_secs_f64()
@@ -359,7 +359,7 @@ pub async fn run(
             .is_some()
         {
             n += 1;
-            if n % 50_000 == 0 {
+            if n.is_multiple_of(50_000) {
                 rss_max = rss_max.max(rss_kib());
             }
         }
