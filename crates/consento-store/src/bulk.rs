@@ -175,6 +175,9 @@ impl Store {
             salt.copy_from_slice(c);
             salt
         });
+        // Appends in this process wait for the load, and then read the head it leaves.
+        let mut cache = self.append.lock().await;
+        cache.invalidate();
         in_typed_write_tx!(self, tx, DB => {
             // An UPDATE that changes nothing takes the head's row lock (PostgreSQL) with the same
             // text on both backends.

@@ -31,6 +31,10 @@ pub enum StoreError {
     /// The ledger does not verify.
     #[error("the consent ledger does not verify at event {}: {:?}", .0.seq, .0.problem)]
     Chain(ChainError),
+    /// An append was built on a view of the ledger head or of a consent type that another writer
+    /// has since changed; the store retries it afresh, and reports it only when retries run out.
+    #[error("the consent ledger is busy with concurrent appends; try again")]
+    Stale,
     /// A stored value cannot be read back as it was written.
     #[error("corrupt data: {0}")]
     Corrupt(&'static str),
@@ -106,6 +110,16 @@ impl From<sqlx::Error> for StoreError {
             }
             if text.contains("append-only") {
                 return Self::AppendOnly;
+            }
+            // Raised by the ledger's chain trigger (migrations, `consent_events_chain`).
+            if text.contains("consento: stale") {
+                return Self::Stale;
+            }
+            if text.contains("consento: contact erased") {
+                return Self::conflict("contact", "the contact was erased");
+            }
+            if db.is_foreign_key_violation() {
+                return Self::not_found("referenced record");
             }
         }
         Self::Database(err)

@@ -8,22 +8,40 @@ use consento_domain::{
     ActorKind, CollectionMethod, ConsentCode, ConsentTypeId, ContactId, DomainError, EventId,
     EventKind, NoticeId, Timestamp,
 };
+use std::collections::HashMap;
+
 use futures_util::TryStreamExt;
 
 use crate::row::{Cols, hash32, hex};
 use crate::types::{permissions_from, validity_from};
 use crate::{
-    Backend, ConsentEventInput, ContactRef, CurrentConsent, HistoryEntry, LedgerReport,
-    RecordedEvent, Store, StoreError, in_write_tx, on_read_pool,
+    ConsentEventInput, ContactRef, CurrentConsent, Db, HistoryEntry, LedgerReport, RecordedEvent,
+    Store, StoreError, in_write_tx, on_read_pool,
 };
 
-/// Reads, in one statement, what an append needs: the consent type and the validity in force,
-/// whether the contact exists and is not erased, the notice version's id, and the ledger head.
-/// On PostgreSQL `FOR UPDATE OF h` locks the head row until commit, so concurrent appends (from any
-/// process) chain one after the other; SQLite has no row locks and needs none, as the append runs
-/// under `BEGIN IMMEDIATE`, which holds the database's one write lock.
-const APPEND_CONTEXT_SQLITE: &str = "SELECT t.id AS type_id, t.validity_days, c.id AS contact_id, c.erased_at, n.id AS notice_id, h.seq AS head_seq, h.hash AS head_hash FROM ledger_head h JOIN consent_types t ON t.code = $1 LEFT JOIN contacts c ON c.id = $2 LEFT JOIN privacy_notices n ON n.version = $3 WHERE h.id = 1";
-const APPEND_CONTEXT_POSTGRES: &str = "SELECT t.id AS type_id, t.validity_days, c.id AS contact_id, c.erased_at, n.id AS notice_id, h.seq AS head_seq, h.hash AS head_hash FROM ledger_head h JOIN consent_types t ON t.code = $1 LEFT JOIN contacts c ON c.id = $2 LEFT JOIN privacy_notices n ON n.version = $3 WHERE h.id = 1 FOR UPDATE OF h";
+/// What an append needs from the database: the ledger head, and each consent type's id and
+/// validity. Kept in memory between appends; the chain trigger refuses an append built on a stale
+/// value, which then refreshes it. Notice versions never change once published.
+#[derive(Debug, Default)]
+pub(crate) struct AppendCache {
+    head: Option<(i64, [u8; 32])>,
+    types: HashMap<String, (ConsentTypeId, Option<u32>)>,
+    notices: HashMap<String, NoticeId>,
+}
+
+impl AppendCache {
+    /// Forgets what another writer may have changed.
+    pub(crate) fn invalidate(&mut self) {
+        self.head = None;
+        self.types.clear();
+    }
+}
+
+/// Reads the head, a consent type and a notice version in one statement.
+const APPEND_CONTEXT: &str = "SELECT h.seq AS head_seq, h.hash AS head_hash, t.id AS type_id, t.validity_days, n.id AS notice_id FROM ledger_head h LEFT JOIN consent_types t ON t.code = $1 LEFT JOIN privacy_notices n ON n.version = $2 WHERE h.id = 1";
+
+/// How many times an append built on a stale view is rebuilt before giving up.
+const APPEND_ATTEMPTS: usize = 8;
 
 /// Appends one event. The trigger `consent_events_project` then moves the ledger head and the
 /// current consent state in the same transaction.
@@ -78,36 +96,33 @@ impl Store {
         }
         let salt: [u8; 32] = self.random()?;
         let id = EventId(self.new_uuid(now)?);
-        let context_sql = match self.backend() {
-            Backend::Sqlite => APPEND_CONTEXT_SQLITE,
-            Backend::Postgres => APPEND_CONTEXT_POSTGRES,
-        };
-        in_write_tx!(self, tx => {
-            // The type's validity is read inside the transaction: the event keeps the validity in
-            // force when it was recorded, whatever the type becomes later.
-            let row = sqlx::query(context_sql)
-                .bind(code.as_str())
-                .bind(contact_id.0)
-                .bind(&input.notice_version)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| StoreError::not_found("consent type"))?;
-            if row.opt_uuid("contact_id")?.is_none() {
-                return Err(StoreError::not_found("contact"));
-            }
-            if row.opt_int("erased_at")?.is_some() {
-                return Err(StoreError::conflict("contact", "the contact was erased"));
-            }
-            let notice_id = row.opt_uuid("notice_id")?.map(NoticeId);
-            if input.notice_version.is_some() && notice_id.is_none() {
-                return Err(StoreError::not_found("privacy notice version"));
-            }
-            let validity_days = validity_from(row.opt_int("validity_days")?)?;
+        let mut cache = self.append.lock().await;
+        for _ in 0..APPEND_ATTEMPTS {
+            let cached = cache.head.zip(cache.types.get(code.as_str()).copied());
+            let notice_cached = input
+                .notice_version
+                .as_ref()
+                .is_none_or(|v| cache.notices.contains_key(v));
+            let ((head_seq, head_hash), (type_id, validity_days)) = match cached {
+                Some(c) if notice_cached => c,
+                _ => {
+                    self.refresh_append_cache(
+                        &mut cache,
+                        code.as_str(),
+                        input.notice_version.as_deref(),
+                    )
+                    .await?
+                }
+            };
+            let notice_id = input
+                .notice_version
+                .as_ref()
+                .and_then(|v| cache.notices.get(v).copied());
             let record = EventRecord {
-                seq: row.int("head_seq")? + 1,
+                seq: head_seq + 1,
                 id,
                 contact_id,
-                consent_type_id: ConsentTypeId(row.uuid("type_id")?),
+                consent_type_id: type_id,
                 type_code: code.as_str().to_owned(),
                 kind: input.kind,
                 event_time,
@@ -118,45 +133,110 @@ impl Store {
                 notice_id,
                 validity_days,
                 evidence_digest: evidence.as_deref().map(|e| evidence_digest(&salt, e)),
-                prev_hash: hash32(row.bytes("head_hash")?)?,
+                prev_hash: head_hash,
             };
             let hash = record.hash();
-            sqlx::query(INSERT_EVENT)
-                .bind(record.seq)
-                .bind(record.id.0)
-                .bind(record.contact_id.0)
-                .bind(record.consent_type_id.0)
-                .bind(&record.type_code)
-                .bind(record.kind.code())
-                .bind(event_time.as_micros())
-                .bind(now.as_micros())
-                .bind(record.method.code())
-                .bind(record.actor_kind.code())
-                .bind(&record.actor_id)
-                .bind(notice_id.map(|n| n.0))
-                .bind(validity_days.map(i64::from))
-                .bind(record.evidence_digest.map(|d| d.to_vec()))
-                .bind(record.prev_hash.to_vec())
-                .bind(hash.to_vec())
-                .execute(&mut *tx)
-                .await?;
-            if let Some(content) = &evidence {
-                sqlx::query("INSERT INTO consent_evidence (event_id, contact_id, salt, content) VALUES ($1, $2, $3, $4)")
-                    .bind(id.0).bind(contact_id.0).bind(salt.to_vec()).bind(content)
-                    .execute(&mut *tx).await?;
+            match self
+                .insert_event(&record, &hash, evidence.as_deref().map(|e| (&salt, e)))
+                .await
+            {
+                Ok(()) => {
+                    cache.head = Some((record.seq, hash));
+                    return Ok(RecordedEvent {
+                        seq: record.seq,
+                        id,
+                        contact_id,
+                        type_code: record.type_code,
+                        kind: input.kind,
+                        event_time,
+                        recorded_at: now,
+                        expires_at: expiry_of(input.kind, event_time, validity_days),
+                        hash: hex(&hash),
+                    });
+                }
+                Err(StoreError::Stale) => cache.invalidate(),
+                // The only reference the store did not check itself is the contact.
+                Err(StoreError::NotFound { .. }) => return Err(StoreError::not_found("contact")),
+                Err(e) => return Err(e),
             }
-            Ok(RecordedEvent {
-                seq: record.seq,
-                id,
-                contact_id,
-                type_code: record.type_code,
-                kind: input.kind,
-                event_time,
-                recorded_at: now,
-                expires_at: expiry_of(input.kind, event_time, validity_days),
-                hash: hex(&hash),
-            })
-        })
+        }
+        Err(StoreError::Stale)
+    }
+
+    /// Reads the head, the type and the notice into the cache and returns the first two.
+    async fn refresh_append_cache(
+        &self,
+        cache: &mut AppendCache,
+        code: &str,
+        notice_version: Option<&str>,
+    ) -> Result<((i64, [u8; 32]), (ConsentTypeId, Option<u32>)), StoreError> {
+        let (head, ty, notice) = on_read_pool!(self, pool => {
+            let row = sqlx::query(APPEND_CONTEXT).bind(code).bind(notice_version).fetch_one(pool).await?;
+            let head = (row.int("head_seq")?, hash32(row.bytes("head_hash")?)?);
+            let ty = match row.opt_uuid("type_id")? {
+                Some(id) => Some((ConsentTypeId(id), validity_from(row.opt_int("validity_days")?)?)),
+                None => None,
+            };
+            (head, ty, row.opt_uuid("notice_id")?.map(NoticeId))
+        });
+        let ty = ty.ok_or_else(|| StoreError::not_found("consent type"))?;
+        if let Some(version) = notice_version {
+            let notice = notice.ok_or_else(|| StoreError::not_found("privacy notice version"))?;
+            cache.notices.insert(version.to_owned(), notice);
+        }
+        cache.head = Some(head);
+        cache.types.insert(code.to_owned(), ty);
+        Ok((head, ty))
+    }
+
+    /// Inserts one event: a single statement when there is no evidence (the triggers check the
+    /// chain and keep the head and the state), one transaction with its evidence otherwise.
+    async fn insert_event(
+        &self,
+        r: &EventRecord,
+        hash: &[u8; 32],
+        evidence: Option<(&[u8; 32], &str)>,
+    ) -> Result<(), StoreError> {
+        macro_rules! insert {
+            ($executor:expr) => {
+                sqlx::query(INSERT_EVENT)
+                    .bind(r.seq)
+                    .bind(r.id.0)
+                    .bind(r.contact_id.0)
+                    .bind(r.consent_type_id.0)
+                    .bind(&r.type_code)
+                    .bind(r.kind.code())
+                    .bind(r.event_time.as_micros())
+                    .bind(r.recorded_at.as_micros())
+                    .bind(r.method.code())
+                    .bind(r.actor_kind.code())
+                    .bind(&r.actor_id)
+                    .bind(r.notice_id.map(|n| n.0))
+                    .bind(r.validity_days.map(i64::from))
+                    .bind(r.evidence_digest.map(|d| d.to_vec()))
+                    .bind(r.prev_hash.to_vec())
+                    .bind(hash.to_vec())
+                    .execute($executor)
+                    .await?
+            };
+        }
+        match evidence {
+            None => match &self.db {
+                Db::Sqlite { write, .. } => {
+                    insert!(write);
+                }
+                Db::Postgres(pool) => {
+                    insert!(pool);
+                }
+            },
+            Some((salt, content)) => in_write_tx!(self, tx => {
+                insert!(&mut *tx);
+                sqlx::query("INSERT INTO consent_evidence (event_id, contact_id, salt, content) VALUES ($1, $2, $3, $4)")
+                    .bind(r.id.0).bind(r.contact_id.0).bind(salt.to_vec()).bind(content)
+                    .execute(&mut *tx).await?;
+            }),
+        }
+        Ok(())
     }
 
     /// A contact's consents, one line per consent type (those never recorded included), as the

@@ -151,6 +151,9 @@ impl StoreConfig {
 /// The storage of one Consento instance.
 pub struct Store {
     pub(crate) db: Db,
+    /// What an append needs to know, kept between appends; also serialises this process's
+    /// appends, so they never race each other for the head.
+    pub(crate) append: tokio::sync::Mutex<ledger::AppendCache>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) entropy: Arc<dyn Entropy>,
     pub(crate) suppression_key: [u8; 32],
@@ -172,6 +175,7 @@ impl Store {
         };
         let mut store = Self {
             db,
+            append: tokio::sync::Mutex::new(ledger::AppendCache::default()),
             clock,
             entropy,
             suppression_key: [0; 32],

@@ -88,6 +88,9 @@ impl Store {
         let spec = spec.validate()?;
         let now = self.now().as_micros();
         let p = spec.permissions;
+        // Appends in this process must not keep using the old validity (other processes learn it
+        // from the chain trigger's refusal).
+        self.append.lock().await.invalidate();
         in_write_tx!(self, tx => {
             if spec.code.as_str() != code {
                 let used: bool = sqlx::query_scalar(

@@ -99,6 +99,21 @@ impl Env {
         Ok(())
     }
 
+    /// A second store on the same database, as another process would open it.
+    async fn second_store(&self) -> Store {
+        let config = match &self.raw {
+            Raw::Sqlite(path) => StoreConfig::new(format!("sqlite:{path}")),
+            Raw::Postgres { url, schema } => {
+                let mut c = StoreConfig::new(url);
+                c.pg_schema = Some(schema.clone());
+                c
+            }
+        };
+        Store::open(&config, self.clock.clone(), Arc::new(OsEntropy))
+            .await
+            .unwrap()
+    }
+
     fn is_postgres(&self) -> bool {
         matches!(self.raw, Raw::Postgres { .. })
     }
@@ -108,7 +123,7 @@ impl Env {
         let sql = if self.is_postgres() {
             "ALTER TABLE consent_events DISABLE TRIGGER USER"
         } else {
-            "DROP TRIGGER consent_events_no_update; DROP TRIGGER consent_events_no_delete"
+            "DROP TRIGGER consent_events_no_update; DROP TRIGGER consent_events_no_delete; DROP TRIGGER consent_events_chain"
         };
         self.raw_sql(sql).await.unwrap();
     }
@@ -467,6 +482,69 @@ async fn ledger_rows_hold_no_plain_personal_data() {
         }
         let leaked = env.store.consent_type("leak").await;
         assert!(matches!(leaked, Err(StoreError::NotFound { .. })), "personal data found in the ledger");
+    });
+}
+
+#[tokio::test]
+async fn two_processes_appending_to_one_ledger_keep_one_unbroken_chain() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", Some(365), newsletter())).await.unwrap();
+        let other = env.second_store().await;
+        let c = env.store.create_contact(contact("two@example.it")).await.unwrap();
+        let r = ContactRef::Id(c.id);
+        // Each store caches the head after its own append; the other's appends make it stale.
+        for i in 0..6 {
+            let store = if i % 2 == 0 { &env.store } else { &other };
+            let kind = if i % 3 == 0 { EventKind::Given } else { EventKind::Renewed };
+            let e = store.record_consent(event(&r, "NEWS", kind, None)).await.unwrap();
+            assert_eq!(e.seq, i + 1);
+            env.clock.advance(1_000);
+        }
+        // Concurrently from both.
+        let appends = (0..20).map(|i| {
+            let store = if i % 2 == 0 { &env.store } else { &other };
+            store.record_consent(event(&r, "NEWS", EventKind::Renewed, None))
+        });
+        for result in futures_util::future::join_all(appends).await {
+            result.unwrap();
+        }
+        assert_eq!(env.store.verify_ledger().await.unwrap().events, 26);
+        assert_eq!(env.store.consent_history(&r).await.unwrap().len(), 26);
+        other.close().await;
+    });
+}
+
+#[tokio::test]
+async fn a_validity_changed_by_another_process_is_the_one_recorded() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", Some(365), newsletter())).await.unwrap();
+        let c = env.store.create_contact(contact("val@example.it")).await.unwrap();
+        let r = ContactRef::Id(c.id);
+        env.store.record_consent(event(&r, "NEWS", EventKind::Given, None)).await.unwrap();
+        let other = env.second_store().await;
+        other.update_consent_type("NEWS", spec("NEWS", Some(90), newsletter())).await.unwrap();
+        let e = env.store.record_consent(event(&r, "NEWS", EventKind::Renewed, None)).await.unwrap();
+        assert_eq!(e.expires_at, Some(start().plus_days(90)));
+        let history = env.store.consent_history(&r).await.unwrap();
+        assert_eq!(history.iter().map(|h| h.validity_days).collect::<Vec<_>>(), vec![Some(365), Some(90)]);
+        other.close().await;
+    });
+}
+
+#[tokio::test]
+async fn a_consent_for_an_erased_or_unknown_contact_is_refused() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", None, newsletter())).await.unwrap();
+        let c = env.store.create_contact(contact("gone@example.it")).await.unwrap();
+        env.raw_sql(&format!("UPDATE contacts SET erased_at = 1 WHERE email = 'gone@example.it'")).await.unwrap();
+        let err = env.store.record_consent(event(&ContactRef::Id(c.id), "NEWS", EventKind::Given, None)).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { field: "contact", .. }), "{err:?}");
+        let unknown = consento_domain::ContactId(uuid::Uuid::from_u128(42));
+        let err = env.store.record_consent(event(&ContactRef::Id(unknown), "NEWS", EventKind::Given, None)).await.unwrap_err();
+        assert!(matches!(err, StoreError::NotFound { entity: "contact" }), "{err:?}");
+        let err = env.store.record_consent(event(&ContactRef::Id(c.id), "NOPE", EventKind::Given, None)).await.unwrap_err();
+        assert!(matches!(err, StoreError::NotFound { entity: "consent type" }), "{err:?}");
+        assert_eq!(env.store.verify_ledger().await.unwrap().events, 0);
     });
 }
 

@@ -89,8 +89,8 @@ CREATE TABLE contact_phones (
 );
 CREATE INDEX contact_phones_contact ON contact_phones (contact_id);
 
--- The last position and hash of the ledger: read under a row lock by every append, moved by
--- the trigger on consent_events, and compared by `ledger verify` with the last event, which
+-- The last position and hash of the ledger: checked and moved by compare-and-set by the trigger
+-- on consent_events at every append, and compared by `ledger verify` with the last event, which
 -- catches events removed from the end.
 CREATE TABLE ledger_head (
     id BIGINT PRIMARY KEY CHECK (id = 1),
@@ -131,7 +131,7 @@ CREATE TABLE consent_evidence (
 CREATE INDEX consent_evidence_contact ON consent_evidence (contact_id);
 
 -- The current state of each consent: the latest event by event time, then by position. The
--- database keeps it (and the ledger head) from each inserted event, in the same transaction, so it
+-- database keeps it from each inserted event, in the same transaction, so it
 -- can never disagree with the ledger. valid_until is the first instant the consent is no longer
 -- valid (9223372036854775807 = never), so the audience is one index range scan.
 CREATE TABLE consent_state (
@@ -184,10 +184,34 @@ CREATE TRIGGER privacy_notices_append_only BEFORE UPDATE OR DELETE ON privacy_no
 CREATE TRIGGER privacy_notices_no_truncate BEFORE TRUNCATE ON privacy_notices
     FOR EACH STATEMENT EXECUTE FUNCTION consento_refuse_change();
 
--- Keeps the ledger head and the current consent state from each inserted event (see consent_state).
+-- Every append must extend the chain from the current head, carry the code and validity its type
+-- has now, and be for a contact that was not erased. The head moves by compare-and-set: its row
+-- lock serialises appends from every process, and an append built on an older head finds no row
+-- to update and is refused, so its writer retries afresh. (In a BEFORE trigger, because AFTER ROW
+-- triggers run only at the end of a multi-row INSERT, too late for the next row's check.)
+CREATE FUNCTION consento_chain_event() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE ledger_head SET seq = NEW.seq, hash = NEW.hash
+    WHERE id = 1 AND seq = NEW.seq - 1 AND hash = NEW.prev_hash;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'consento: stale ledger head' USING ERRCODE = 'serialization_failure';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM consent_types WHERE id = NEW.consent_type_id AND code = NEW.type_code
+                   AND validity_days IS NOT DISTINCT FROM NEW.validity_days) THEN
+        RAISE EXCEPTION 'consento: stale consent type' USING ERRCODE = 'serialization_failure';
+    END IF;
+    IF EXISTS (SELECT 1 FROM contacts WHERE id = NEW.contact_id AND erased_at IS NOT NULL) THEN
+        RAISE EXCEPTION 'consento: contact erased' USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER consent_events_chain BEFORE INSERT ON consent_events
+    FOR EACH ROW EXECUTE FUNCTION consento_chain_event();
+
+-- Keeps the current consent state from each inserted event (see consent_state).
 CREATE FUNCTION consento_project_event() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE ledger_head SET seq = NEW.seq, hash = NEW.hash WHERE id = 1;
     INSERT INTO consent_state (contact_id, consent_type_id, kind, granted, event_seq, event_time, valid_until)
     VALUES (
         NEW.contact_id, NEW.consent_type_id, NEW.kind, NEW.kind IN ('given', 'renewed'), NEW.seq, NEW.event_time,

@@ -93,8 +93,8 @@ CREATE TABLE contact_phones (
 ) WITHOUT ROWID;
 CREATE INDEX contact_phones_contact ON contact_phones (contact_id);
 
--- The last position and hash of the ledger: read under the write lock by every append, moved by
--- the trigger on consent_events, and compared by `ledger verify` with the last event, which
+-- The last position and hash of the ledger: checked and moved by the triggers on consent_events at
+-- every append (under the write lock), and compared by `ledger verify` with the last event, which
 -- catches events removed from the end.
 CREATE TABLE ledger_head (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -153,6 +153,18 @@ CREATE TABLE consent_state (
     PRIMARY KEY (contact_id, consent_type_id)
 ) WITHOUT ROWID;
 CREATE INDEX consent_state_audience ON consent_state (consent_type_id, granted, valid_until, contact_id);
+-- Every append must extend the chain from the current head, carry the code and validity its type
+-- has now, and be for a contact that was not erased: the database refuses anything else, so a
+-- writer with a stale view (another process appended, or changed the type) retries afresh.
+CREATE TRIGGER consent_events_chain BEFORE INSERT ON consent_events
+BEGIN
+    SELECT RAISE(ABORT, 'consento: stale ledger head')
+    WHERE NOT EXISTS (SELECT 1 FROM ledger_head WHERE id = 1 AND seq = NEW.seq - 1 AND hash = NEW.prev_hash);
+    SELECT RAISE(ABORT, 'consento: stale consent type')
+    WHERE NOT EXISTS (SELECT 1 FROM consent_types WHERE id = NEW.consent_type_id AND code = NEW.type_code AND validity_days IS NEW.validity_days);
+    SELECT RAISE(ABORT, 'consento: contact erased')
+    WHERE EXISTS (SELECT 1 FROM contacts WHERE id = NEW.contact_id AND erased_at IS NOT NULL);
+END;
 CREATE TRIGGER consent_events_project AFTER INSERT ON consent_events
 BEGIN
     UPDATE ledger_head SET seq = NEW.seq, hash = NEW.hash WHERE id = 1;
