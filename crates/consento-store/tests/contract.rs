@@ -536,7 +536,7 @@ async fn a_consent_for_an_erased_or_unknown_contact_is_refused() {
     on_every_backend!(env => {
         env.store.create_consent_type(spec("NEWS", None, newsletter())).await.unwrap();
         let c = env.store.create_contact(contact("gone@example.it")).await.unwrap();
-        env.raw_sql(&format!("UPDATE contacts SET erased_at = 1 WHERE email = 'gone@example.it'")).await.unwrap();
+        env.raw_sql("UPDATE contacts SET erased_at = 1 WHERE email = 'gone@example.it'").await.unwrap();
         let err = env.store.record_consent(event(&ContactRef::Id(c.id), "NEWS", EventKind::Given, None)).await.unwrap_err();
         assert!(matches!(err, StoreError::Conflict { field: "contact", .. }), "{err:?}");
         let unknown = consento_domain::ContactId(uuid::Uuid::from_u128(42));
