@@ -94,7 +94,8 @@ impl Store {
         if evidence.as_ref().is_some_and(|e| e.len() > 16_384) {
             return Err(DomainError::invalid("evidence", "must be at most 16 KiB").into());
         }
-        let salt: [u8; 32] = self.random()?;
+        // A salt only where there is evidence to digest: one read of the random source less.
+        let salt: Option<[u8; 32]> = evidence.as_ref().map(|_| self.random()).transpose()?;
         let id = EventId(self.new_uuid(now)?);
         let mut cache = self.append.lock().await;
         for _ in 0..APPEND_ATTEMPTS {
@@ -132,12 +133,15 @@ impl Store {
                 actor_id: input.actor.id.clone(),
                 notice_id,
                 validity_days,
-                evidence_digest: evidence.as_deref().map(|e| evidence_digest(&salt, e)),
+                evidence_digest: evidence
+                    .as_deref()
+                    .zip(salt.as_ref())
+                    .map(|(e, salt)| evidence_digest(salt, e)),
                 prev_hash: head_hash,
             };
             let hash = record.hash();
             match self
-                .insert_event(&record, &hash, evidence.as_deref().map(|e| (&salt, e)))
+                .insert_event(&record, &hash, salt.as_ref().zip(evidence.as_deref()))
                 .await
             {
                 Ok(()) => {
