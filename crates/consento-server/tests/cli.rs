@@ -1,5 +1,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! The `consento` binary end to end, on a temporary SQLite file per test: the seed's scenario
+//! The `consento` binary end to end, on a temporary SQLite file per test (and the scenarios again
+//! on PostgreSQL when `CONSENTO_TEST_POSTGRES_URL` is set): the seed's scenario
 //! (a consent type with a validity, reasons, a contact, a justified email, a backdated consent, a
 //! refused future date, a withdrawal, the newsletter audience), the demo data set, and the shape
 //! of errors (one line naming the field, exit 1; usage errors exit 2).
@@ -11,10 +12,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-/// A scratch directory with a database in it, removed when the test ends.
+/// A scratch directory with a database in it (a SQLite file, or a PostgreSQL schema of its own),
+/// removed when the test ends.
 struct Scratch {
     dir: PathBuf,
     url: String,
+    pg_schema: Option<String>,
 }
 
 impl Scratch {
@@ -28,13 +31,43 @@ impl Scratch {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let url = format!("sqlite:{}", dir.join("consento.db").display());
-        Self { dir, url }
+        Self {
+            dir,
+            url,
+            pg_schema: None,
+        }
+    }
+
+    /// A scratch schema on the PostgreSQL server of `CONSENTO_TEST_POSTGRES_URL`, if it is set.
+    fn postgres() -> Option<Self> {
+        let url = std::env::var("CONSENTO_TEST_POSTGRES_URL").ok()?;
+        let mut db = Self::new();
+        let name = db
+            .dir
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace('-', "_");
+        db.pg_schema = Some(name);
+        db.url = url;
+        Some(db)
+    }
+
+    fn backend(&self) -> &'static str {
+        if self.pg_schema.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_consento"))
-            .arg("--database-url")
-            .arg(&self.url)
+        let mut command = Command::new(env!("CARGO_BIN_EXE_consento"));
+        command.arg("--database-url").arg(&self.url);
+        if let Some(schema) = &self.pg_schema {
+            command.arg("--pg-schema").arg(schema);
+        }
+        command
             .args(args)
             .env_remove("CONSENTO_DATABASE_URL")
             .env_remove("CONSENTO_OPERATOR")
@@ -75,6 +108,22 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(schema) = &self.pg_schema {
+            use sqlx::Connection as _;
+            let url = self.url.clone();
+            let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            });
+        }
     }
 }
 
@@ -141,11 +190,24 @@ fn set_up(db: &Scratch) {
 
 #[test]
 fn the_seed_scenario_runs_from_setup_to_the_newsletter_audience() {
-    let db = Scratch::new();
+    seed_scenario(&Scratch::new());
+}
+
+#[test]
+fn the_seed_scenario_runs_on_postgresql_too() {
+    match Scratch::postgres() {
+        Some(db) => seed_scenario(&db),
+        None => println!("CONSENTO_TEST_POSTGRES_URL is not set: ran on SQLite only"),
+    }
+}
+
+fn seed_scenario(db: &Scratch) {
     let init = db.ok(&["init"]);
-    assert!(init.contains("sqlite"), "{init}");
-    assert!(init.contains("consento.db"), "{init}");
-    set_up(&db);
+    assert!(init.contains(db.backend()), "{init}");
+    if db.pg_schema.is_none() {
+        assert!(init.contains("consento.db"), "{init}");
+    }
+    set_up(db);
     let types = db.ok(&["types", "list"]);
     assert!(
         types.contains("NEWSLETTER") && types.contains("365 days"),
@@ -177,7 +239,7 @@ fn the_seed_scenario_runs_from_setup_to_the_newsletter_audience() {
     );
     assert!(decided.contains("Richiesta del cliente"), "{decided}");
 
-    let reason = reason_id(&db, "Richiesta del cliente");
+    let reason = reason_id(db, "Richiesta del cliente");
     let justified = db.ok(&[
         "justify",
         "CRM-1",
@@ -302,7 +364,18 @@ fn the_seed_scenario_runs_from_setup_to_the_newsletter_audience() {
 
 #[test]
 fn the_demo_audience_counts_match_its_csv_and_its_ledger_verifies() {
-    let db = Scratch::new();
+    demo_scenario(&Scratch::new());
+}
+
+#[test]
+fn the_demo_runs_on_postgresql_too() {
+    match Scratch::postgres() {
+        Some(db) => demo_scenario(&db),
+        None => println!("CONSENTO_TEST_POSTGRES_URL is not set: ran on SQLite only"),
+    }
+}
+
+fn demo_scenario(db: &Scratch) {
     let demo = db.json(&["demo", "--contacts", "2000", "--seed", "7"]);
     assert_eq!(demo["contacts"], 2000);
     let events = demo["events"].as_u64().unwrap();

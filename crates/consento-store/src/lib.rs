@@ -253,6 +253,19 @@ impl Store {
     }
 }
 
+/// Pool options without sqlx's periodic maintenance task (idle timeout, maximum lifetime, minimum
+/// connections). In sqlx 0.9.0 a race can wrap the pool's idle count to `usize::MAX`, and that task
+/// then spins a core forever, hanging the process at exit (sqlx issue #3645, fixed upstream by
+/// PR #4289 after 0.9.0). Connections are opened on demand and kept; nothing here needs recycling.
+fn without_maintenance<DB: sqlx::Database>(
+    options: sqlx::pool::PoolOptions<DB>,
+) -> sqlx::pool::PoolOptions<DB> {
+    options
+        .min_connections(0)
+        .idle_timeout(None)
+        .max_lifetime(None)
+}
+
 async fn connect_sqlite(config: &StoreConfig) -> Result<Db, StoreError> {
     let path = config
         .url
@@ -274,12 +287,11 @@ async fn connect_sqlite(config: &StoreConfig) -> Result<Db, StoreError> {
         // and bulk loads re-read far fewer pages.
         .pragma("cache_size", "-65536")
         .statement_cache_capacity(256);
-    let write = SqlitePoolOptions::new()
+    let write = without_maintenance(SqlitePoolOptions::new())
         .max_connections(1)
-        .min_connections(1)
         .connect_with(options.clone())
         .await?;
-    let read = SqlitePoolOptions::new()
+    let read = without_maintenance(SqlitePoolOptions::new())
         .max_connections(config.max_connections.max(1))
         .connect_with(options.read_only(true))
         .await?;
@@ -312,7 +324,7 @@ async fn connect_postgres(config: &StoreConfig) -> Result<PgPool, StoreError> {
         admin.close().await;
         options = options.options([("search_path", schema.as_str())]);
     }
-    Ok(PgPoolOptions::new()
+    Ok(without_maintenance(PgPoolOptions::new())
         .max_connections(config.max_connections.max(2))
         .acquire_timeout(Duration::from_secs(10))
         .connect_with(options)
