@@ -32,6 +32,8 @@ pub struct BenchOptions {
     pub concurrency: usize,
     /// Seed of the data generator.
     pub seed: u64,
+    /// Whether to measure on the data set already loaded.
+    pub skip_load: bool,
 }
 
 /// One measured figure.
@@ -163,6 +165,7 @@ pub async fn run(
     let actor = Actor::new(ActorKind::System, "bench")?;
 
     // 1. Bulk load.
+    let contacts = if opts.skip_load { 0 } else { opts.contacts };
     log(&format!(
         "loading {} contacts with {} events each…",
         opts.contacts, opts.events_per_contact
@@ -173,8 +176,8 @@ pub async fn run(
     let mut loaded_events = 0u64;
     let batch_size = 10_000;
     let mut done = 0;
-    while done < opts.contacts {
-        let n = batch_size.min(opts.contacts - done);
+    while done < contacts {
+        let n = batch_size.min(contacts - done);
         let mut batch = Vec::with_capacity(n);
         for i in done..done + n {
             let events = (0..opts.events_per_contact)
@@ -215,7 +218,7 @@ pub async fn run(
         let report = store.bulk_load(batch).await?;
         loaded_events += report.events as u64;
         done += n;
-        if done.is_multiple_of(100_000) || done == opts.contacts {
+        if done.is_multiple_of(100_000) || done == contacts {
             log(&format!(
                 "  {done} contacts, {loaded_events} events, {:.1} s",
                 started.elapsed().as_secs_f64()
@@ -431,6 +434,7 @@ pub async fn command(
         writes: args.writes,
         concurrency: args.concurrency.max(1),
         seed: args.seed,
+        skip_load: args.skip_load,
     };
     let mut log = |line: &str| {
         // Progress goes to stderr so that `--json` output stays clean.

@@ -103,6 +103,9 @@ pub struct BenchArgs {
     /// Seed of the data generator.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Measure on the data set an earlier `bench` loaded into this database, without loading.
+    #[arg(long)]
+    pub skip_load: bool,
 }
 
 /// `consento demo`.

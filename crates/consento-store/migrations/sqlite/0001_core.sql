@@ -103,9 +103,11 @@ CREATE TABLE ledger_head (
 );
 INSERT INTO ledger_head VALUES (1, 0, zeroblob(32));
 
--- The consent ledger: append-only, hash-chained, no plain personal data (DESIGN.md §3).
+-- The consent ledger: append-only, hash-chained, no plain personal data (DESIGN.md §3). `seq` is
+-- INTEGER PRIMARY KEY, SQLite's alias of the rowid: the table is ordered by it with no separate
+-- index to maintain at every append.
 CREATE TABLE consent_events (
-    seq BIGINT PRIMARY KEY,
+    seq INTEGER PRIMARY KEY,
     id BLOB NOT NULL UNIQUE,
     contact_id BLOB NOT NULL REFERENCES contacts (id),
     consent_type_id BLOB NOT NULL REFERENCES consent_types (id),
