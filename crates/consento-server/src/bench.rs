@@ -255,34 +255,31 @@ pub async fn run(
     //    that neither gets a warmer cache.
     log("measuring decisions against point lookups…");
     for tasks in [1, opts.concurrency] {
-        let lookup = measure(tasks, &shuffled, |(contact, consent_type)| async move {
-            store
-                .bench_point_lookup(contact, consent_type)
-                .await
-                .map(|_| ())
-        })
+        let (lookup, decide, ratio) = compare(
+            tasks,
+            (
+                &format!("point lookup, {tasks} task(s)"),
+                &shuffled,
+                |(contact, consent_type)| async move {
+                    store
+                        .bench_point_lookup(contact, consent_type)
+                        .await
+                        .map(|_| ())
+                },
+            ),
+            (
+                &format!("decision, {tasks} task(s)"),
+                &shuffled,
+                |(contact, _)| async move {
+                    store
+                        .decide(&ContactRef::Id(contact), Action::EmailBulk, None)
+                        .await
+                        .map(|_| ())
+                },
+            ),
+        )
         .await?;
-        let decide = measure(tasks, &shuffled, |(contact, _)| async move {
-            store
-                .decide(&ContactRef::Id(contact), Action::EmailBulk, None)
-                .await
-                .map(|_| ())
-        })
-        .await?;
-        let lookup = Figure::new(
-            &format!("point lookup, {tasks} task(s)"),
-            shuffled.len() as u64,
-            lookup,
-        );
-        let decide = Figure::new(
-            &format!("decision, {tasks} task(s)"),
-            shuffled.len() as u64,
-            decide,
-        );
-        ratios.push((
-            format!("decisions / point lookups, {tasks} task(s)"),
-            decide.per_second / lookup.per_second,
-        ));
+        ratios.push((format!("decisions / point lookups, {tasks} task(s)"), ratio));
         figures.push(lookup);
         figures.push(decide);
     }
@@ -296,40 +293,38 @@ pub async fn run(
         let base = next_raw;
         let ids: Vec<i64> = (0..writers.len() as i64).map(|i| base + i).collect();
         next_raw += writers.len() as i64;
-        let raw = measure(tasks, &ids, |id| async move {
-            store.bench_raw_insert(id, store.now()).await
-        })
-        .await?;
         let actor = &actor;
-        let write = measure(tasks, &writers, |(contact, _)| async move {
-            store
-                .record_consent(ConsentEventInput {
-                    contact: ContactRef::Id(contact),
-                    type_code: "BENCH_NEWS".into(),
-                    kind: EventKind::Renewed,
-                    event_time: None,
-                    method: CollectionMethod::Api,
-                    actor: actor.clone(),
-                    notice_version: None,
-                    evidence: None,
-                })
-                .await
-                .map(|_| ())
-        })
+        let (raw, write, ratio) = compare(
+            tasks,
+            (
+                &format!("raw durable insert, {tasks} task(s)"),
+                &ids,
+                |id| async move { store.bench_raw_insert(id, store.now()).await },
+            ),
+            (
+                &format!("consent write, {tasks} task(s)"),
+                &writers,
+                |(contact, _)| async move {
+                    store
+                        .record_consent(ConsentEventInput {
+                            contact: ContactRef::Id(contact),
+                            type_code: "BENCH_NEWS".into(),
+                            kind: EventKind::Renewed,
+                            event_time: None,
+                            method: CollectionMethod::Api,
+                            actor: actor.clone(),
+                            notice_version: None,
+                            evidence: None,
+                        })
+                        .await
+                        .map(|_| ())
+                },
+            ),
+        )
         .await?;
-        let raw = Figure::new(
-            &format!("raw durable insert, {tasks} task(s)"),
-            ids.len() as u64,
-            raw,
-        );
-        let write = Figure::new(
-            &format!("consent write, {tasks} task(s)"),
-            writers.len() as u64,
-            write,
-        );
         ratios.push((
             format!("consent writes / raw inserts, {tasks} task(s)"),
-            write.per_second / raw.per_second,
+            ratio,
         ));
         figures.push(raw);
         figures.push(write);
@@ -402,8 +397,64 @@ pub async fn run(
     })
 }
 
+/// Rounds of a comparison: the baseline and the subject take turns, each round on the next slice
+/// of the items and with the order swapped every round, so that drift on a shared machine (other
+/// processes, a checkpoint, the CPU's clock) falls on both alike.
+const ROUNDS: usize = 5;
+
+/// Measures a baseline and a subject in [`ROUNDS`] interleaved rounds. Returns both figures
+/// (totals over all rounds) and the median of the per-round ratios of their rates.
+async fn compare<B, S, BF, BFut, SF, SFut>(
+    tasks: usize,
+    baseline: (&str, &[B], BF),
+    subject: (&str, &[S], SF),
+) -> anyhow::Result<(Figure, Figure, f64)>
+where
+    B: Copy,
+    S: Copy,
+    BF: Fn(B) -> BFut,
+    BFut: std::future::Future<Output = Result<(), consento_store::StoreError>>,
+    SF: Fn(S) -> SFut,
+    SFut: std::future::Future<Output = Result<(), consento_store::StoreError>>,
+{
+    let (b_name, b_items, b_op) = baseline;
+    let (s_name, s_items, s_op) = subject;
+    let b_chunk = b_items.len().div_ceil(ROUNDS).max(1);
+    let s_chunk = s_items.len().div_ceil(ROUNDS).max(1);
+    let (mut b_total, mut s_total) = (Duration::ZERO, Duration::ZERO);
+    let mut round_ratios = Vec::with_capacity(ROUNDS);
+    for (round, (b_part, s_part)) in b_items
+        .chunks(b_chunk)
+        .zip(s_items.chunks(s_chunk))
+        .enumerate()
+    {
+        let (b_time, s_time) = if round % 2 == 0 {
+            let b = measure(tasks, b_part, &b_op).await?;
+            (b, measure(tasks, s_part, &s_op).await?)
+        } else {
+            let s = measure(tasks, s_part, &s_op).await?;
+            (measure(tasks, b_part, &b_op).await?, s)
+        };
+        b_total += b_time;
+        s_total += s_time;
+        let b_rate = b_part.len() as f64 / b_time.as_secs_f64().max(1e-9);
+        let s_rate = s_part.len() as f64 / s_time.as_secs_f64().max(1e-9);
+        round_ratios.push(s_rate / b_rate);
+    }
+    round_ratios.sort_by(f64::total_cmp);
+    let median = round_ratios
+        .get(round_ratios.len() / 2)
+        .copied()
+        .unwrap_or(0.0);
+    Ok((
+        Figure::new(b_name, b_items.len() as u64, b_total),
+        Figure::new(s_name, s_items.len() as u64, s_total),
+        median,
+    ))
+}
+
 /// Runs `op` over every item with `tasks` concurrent tasks and returns the wall time.
-async fn measure<T, F, Fut>(tasks: usize, items: &[T], op: F) -> anyhow::Result<Duration>
+async fn measure<T, F, Fut>(tasks: usize, items: &[T], op: &F) -> anyhow::Result<Duration>
 where
     T: Copy,
     F: Fn(T) -> Fut,
@@ -411,7 +462,6 @@ where
 {
     let started = Instant::now();
     let chunk = items.len().div_ceil(tasks.max(1)).max(1);
-    let op = &op;
     let workers = items.chunks(chunk).map(|part| async move {
         for item in part {
             op(*item).await?;

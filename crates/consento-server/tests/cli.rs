@@ -506,6 +506,49 @@ fn a_database_that_cannot_be_opened_is_one_line_without_internals() {
 }
 
 #[test]
+fn ledger_verify_names_the_altered_event_and_exits_non_zero() {
+    let db = Scratch::new();
+    set_up(&db);
+    db.ok(&[
+        "contacts",
+        "add",
+        "--external-id",
+        "T-1",
+        "--email",
+        "t1@example.it",
+    ]);
+    for kind in ["give", "withdraw", "give"] {
+        db.ok(&["consents", kind, "T-1", "--type", "NEWSLETTER"]);
+    }
+    assert!(
+        db.ok(&["ledger", "verify"])
+            .starts_with("ledger verified: 3 events")
+    );
+    // Someone with the database file removes the guard and rewrites the withdrawal.
+    let url = db.url.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async move {
+        use sqlx::Connection as _;
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::raw_sql("DROP TRIGGER consent_events_no_update; UPDATE consent_events SET kind = 'given' WHERE seq = 2")
+            .execute(&mut c)
+            .await
+            .unwrap();
+    });
+    let (code, stderr) = db.fails(&["ledger", "verify"]);
+    assert_eq!(code, 1);
+    let line = one_line(&stderr);
+    assert!(
+        line.starts_with("error: ledger broken at event 2 ("),
+        "{line}"
+    );
+    assert!(line.contains("altered"), "{line}");
+}
+
+#[test]
 fn an_unknown_subcommand_is_a_usage_error() {
     let db = Scratch::new();
     let (code, _) = db.fails(&["frobnicate"]);
