@@ -184,6 +184,11 @@ impl Store {
             let head = sqlx::query("UPDATE ledger_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
                 .fetch_one(&mut *tx)
                 .await?;
+            if matches!(self.db, crate::Db::Postgres(_)) {
+                // PostgreSQL only: the chain trigger leaves the head to this load (see the
+                // migration); SQLite updates a row in place and needs no such care.
+                sqlx::query("SET LOCAL consento.bulk_load = 'on'").execute(&mut *tx).await?;
+            }
             let mut seq = head.int("seq")?;
             let mut prev = hash32(head.bytes("hash")?)?;
             let mut prepared = Prepared { contacts: Vec::with_capacity(n_contacts), events: Vec::with_capacity(n_events) };
@@ -290,8 +295,13 @@ impl Store {
                 });
                 qb.build().execute(&mut *tx).await?;
             }
-            // The trigger on consent_events has moved the head and the current states, row by
-            // row in ledger order, as for single appends.
+            // The triggers on consent_events have kept the current states row by row in ledger
+            // order, as for single appends; the head moves to the last event here.
+            sqlx::query("UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1")
+                .bind(seq)
+                .bind(prev.to_vec())
+                .execute(&mut *tx)
+                .await?;
         });
         Ok(BulkReport {
             contacts: n_contacts,

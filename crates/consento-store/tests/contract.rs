@@ -778,6 +778,9 @@ async fn the_audience_equals_the_decision_engine_contact_by_contact_on_a_random_
         // One more event recorded singly, backdated, after the bulk load.
         let r = ContactRef::Id(ids[5]);
         env.store.record_consent(event(&r, "NEWS", EventKind::Given, Some(days_before(start(), 3)))).await.unwrap();
+        // The bulk load and the single append form one chain.
+        let report = env.store.verify_ledger().await.unwrap();
+        assert!(report.events > 400, "{report:?}");
 
         for settings in [PrivacySettings::default(), PrivacySettings { check_email_bulk: false, ..PrivacySettings::default() }] {
             env.store.update_settings(settings).await.unwrap();

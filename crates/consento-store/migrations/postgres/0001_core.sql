@@ -191,10 +191,15 @@ CREATE TRIGGER privacy_notices_no_truncate BEFORE TRUNCATE ON privacy_notices
 -- triggers run only at the end of a multi-row INSERT, too late for the next row's check.)
 CREATE FUNCTION consento_chain_event() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE ledger_head SET seq = NEW.seq, hash = NEW.hash
-    WHERE id = 1 AND seq = NEW.seq - 1 AND hash = NEW.prev_hash;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'consento: stale ledger head' USING ERRCODE = 'serialization_failure';
+    -- A bulk load holds the head's row lock for its whole transaction, chains its events itself
+    -- and moves the head once at the end: updating one row once per event would add a row
+    -- version per event that each next update walks past (quadratic in the batch).
+    IF current_setting('consento.bulk_load', true) IS DISTINCT FROM 'on' THEN
+        UPDATE ledger_head SET seq = NEW.seq, hash = NEW.hash
+        WHERE id = 1 AND seq = NEW.seq - 1 AND hash = NEW.prev_hash;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'consento: stale ledger head' USING ERRCODE = 'serialization_failure';
+        END IF;
     END IF;
     IF NOT EXISTS (SELECT 1 FROM consent_types WHERE id = NEW.consent_type_id AND code = NEW.type_code
                    AND validity_days IS NOT DISTINCT FROM NEW.validity_days) THEN
