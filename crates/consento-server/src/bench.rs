@@ -225,6 +225,7 @@ pub async fn run(
             ));
         }
     }
+    store.refresh_statistics().await?;
     let load = started.elapsed();
     figures.push(Figure::new(
         "bulk load: contacts",

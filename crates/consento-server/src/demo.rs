@@ -557,6 +557,7 @@ async fn load(store: &Store, contacts: usize, seed: u64) -> anyhow::Result<Summa
             summary.objected += 1;
         }
     }
+    store.refresh_statistics().await?;
     Ok(summary)
 }
 

@@ -309,4 +309,18 @@ impl Store {
             contact_ids,
         })
     }
+
+    /// Refreshes the planner's statistics after a bulk load. PostgreSQL plans the audience from
+    /// them (without, a million fresh rows look like a few thousand, and the plan spills to
+    /// disk); autovacuum would get there too, later. SQLite is left alone on purpose: with the
+    /// bundled STAT4 build, ANALYZE makes every statement with bound parameters on an indexed
+    /// column re-prepare at each run, and point lookups fall to a third (DESIGN.md §7).
+    pub async fn refresh_statistics(&self) -> Result<(), StoreError> {
+        if let crate::Db::Postgres(pool) = &self.db {
+            sqlx::raw_sql("ANALYZE contacts, contact_emails, contact_phones, consent_state, consent_events, suppression")
+                .execute(pool)
+                .await?;
+        }
+        Ok(())
+    }
 }
