@@ -17,6 +17,8 @@ use consento_store::{
 use futures_util::TryStreamExt;
 use serde::Serialize;
 
+use crate::rng::SplitMix64;
+
 /// What to measure.
 #[derive(Debug, Clone)]
 pub struct BenchOptions {
@@ -77,23 +79,6 @@ pub struct BenchReport {
     /// Resident memory before streaming the audience (caches warm) and the most seen while
     /// streaming it, in KiB (Linux): flat memory means the two stay close whatever its size.
     pub rss_kib: (Option<u64>, Option<u64>),
-}
-
-/// A small deterministic generator (SplitMix64): the same seed gives the same data set.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
-    }
 }
 
 const TYPES: [(&str, Option<u32>, Permissions); 3] = [
@@ -170,8 +155,8 @@ pub async fn run(
         "loading {} contacts with {} events each…",
         opts.contacts, opts.events_per_contact
     ));
-    let mut rng = SplitMix(opts.seed);
-    let run_id = rng.next() % 1_000_000_000;
+    let mut rng = SplitMix64(opts.seed);
+    let run_id = rng.next_u64() % 1_000_000_000;
     let started = Instant::now();
     let mut loaded_events = 0u64;
     let batch_size = 10_000;

@@ -27,6 +27,7 @@ use serde::Serialize;
 use crate::cli::DemoArgs;
 use crate::commands::Ctx;
 use crate::commands::output::json;
+use crate::rng::SplitMix64;
 
 /// Contacts per `bulk_load` call: one transaction each, big enough to amortise the commit,
 /// small enough to keep memory and the write lock's hold time modest.
@@ -34,54 +35,6 @@ const BATCH: usize = 5_000;
 
 /// The privacy-notice version the demo publishes.
 const NOTICE_VERSION: &str = "demo-2024-01";
-
-/// A deterministic pseudo-random generator (splitmix64): tiny, fast, and good enough to vary
-/// demo data; never for anything secret.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (0 when `n` is 0), by multiply-shift: the bias is far below what a
-    /// demo can show.
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-
-    /// A number in `lo..=hi`.
-    fn between(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi.saturating_sub(lo) + 1)
-    }
-
-    /// True `per_mille` times in a thousand.
-    fn chance(&mut self, per_mille: u64) -> bool {
-        self.below(1000) < per_mille
-    }
-
-    fn pick<T: Copy, const N: usize>(&mut self, items: &[T; N]) -> T {
-        const { assert!(N > 0) };
-        items[self.below(N as u64) as usize % N]
-    }
-
-    fn weighted<T: Copy, const N: usize>(&mut self, items: &[(T, u64); N]) -> T {
-        const { assert!(N > 0) };
-        let total: u64 = items.iter().map(|(_, w)| w).sum();
-        let mut r = self.below(total);
-        for (item, w) in items {
-            if r < *w {
-                return *item;
-            }
-            r -= w;
-        }
-        items[N - 1].0
-    }
-}
 
 const MALE: [&str; 40] = [
     "Marco",

@@ -10,6 +10,7 @@ mod bench;
 mod cli;
 mod commands;
 mod demo;
+mod rng;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -56,6 +56,57 @@ fn optional_text(
     Ok(value)
 }
 
+/// The INSERT and the UPDATE of a contact's own row take the same parameters in the same order
+/// ([`bind_contact`]): $1 id, $2 external id, $3 name, $4–$7 primary email and phone with their
+/// keyed hashes, $8 attributes, $9 source, $10 legal basis, $11 purposes, $12 the instant.
+const INSERT_CONTACT: &str = "INSERT INTO contacts (id, external_id, name, email, email_hash, phone, phone_hash, attributes, source, legal_basis, purposes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)";
+const UPDATE_CONTACT: &str = "UPDATE contacts SET external_id = $2, name = $3, email = $4, email_hash = $5, phone = $6, phone_hash = $7, attributes = $8, source = $9, legal_basis = $10, purposes = $11, updated_at = $12 WHERE id = $1";
+
+/// Binds a validated contact to [`INSERT_CONTACT`] or [`UPDATE_CONTACT`].
+macro_rules! bind_contact {
+    ($sql:expr, $id:expr, $v:expr, $hashes:expr, $now:expr) => {
+        sqlx::query($sql)
+            .bind($id.0)
+            .bind(&$v.external_id)
+            .bind(&$v.name)
+            .bind($v.emails.first().map(Email::as_str))
+            .bind(&$hashes.0)
+            .bind($v.phones.first().map(Phone::as_str))
+            .bind(&$hashes.1)
+            .bind(&$v.attributes)
+            .bind(&$v.source)
+            .bind($v.legal_basis.map(LegalBasis::code))
+            .bind(&$v.purposes)
+            .bind($now.as_micros())
+    };
+}
+
+/// Writes a contact's addresses and numbers, in order (position 0 is the primary).
+macro_rules! insert_channels {
+    ($tx:ident, $id:expr, $v:expr) => {
+        for (i, e) in $v.emails.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO contact_emails (email, contact_id, position) VALUES ($1, $2, $3)",
+            )
+            .bind(e.as_str())
+            .bind($id.0)
+            .bind(i as i64)
+            .execute(&mut *$tx)
+            .await?;
+        }
+        for (i, p) in $v.phones.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO contact_phones (phone, contact_id, position) VALUES ($1, $2, $3)",
+            )
+            .bind(p.as_str())
+            .bind($id.0)
+            .bind(i as i64)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    };
+}
+
 fn summary_from(row: &impl Cols) -> Result<ContactSummary, StoreError> {
     Ok(ContactSummary {
         id: ContactId(row.uuid("id")?),
@@ -144,37 +195,12 @@ impl Store {
     /// contacts (a conflict names the field).
     pub async fn create_contact(&self, input: ContactInput) -> Result<Contact, StoreError> {
         let v = self.validate_contact(input)?;
-        let (email_hash, phone_hash) = self.primary_hashes(&v)?;
+        let hashes = self.primary_hashes(&v)?;
         let now = self.now();
         let id = ContactId(self.new_uuid(now)?);
         in_write_tx!(self, tx => {
-            sqlx::query(
-                "INSERT INTO contacts (id, external_id, name, email, email_hash, phone, phone_hash, attributes, source, legal_basis, purposes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
-            )
-            .bind(id.0)
-            .bind(&v.external_id)
-            .bind(&v.name)
-            .bind(v.emails.first().map(Email::as_str))
-            .bind(&email_hash)
-            .bind(v.phones.first().map(Phone::as_str))
-            .bind(&phone_hash)
-            .bind(&v.attributes)
-            .bind(&v.source)
-            .bind(v.legal_basis.map(LegalBasis::code))
-            .bind(&v.purposes)
-            .bind(now.as_micros())
-            .execute(&mut *tx)
-            .await?;
-            for (i, e) in v.emails.iter().enumerate() {
-                sqlx::query("INSERT INTO contact_emails (email, contact_id, position) VALUES ($1, $2, $3)")
-                    .bind(e.as_str()).bind(id.0).bind(i as i64)
-                    .execute(&mut *tx).await?;
-            }
-            for (i, p) in v.phones.iter().enumerate() {
-                sqlx::query("INSERT INTO contact_phones (phone, contact_id, position) VALUES ($1, $2, $3)")
-                    .bind(p.as_str()).bind(id.0).bind(i as i64)
-                    .execute(&mut *tx).await?;
-            }
+            bind_contact!(INSERT_CONTACT, id, v, hashes, now).execute(&mut *tx).await?;
+            insert_channels!(tx, id, v);
         });
         self.contact(&ContactRef::Id(id)).await
     }
@@ -187,9 +213,9 @@ impl Store {
         input: ContactInput,
     ) -> Result<Contact, StoreError> {
         let v = self.validate_contact(input)?;
-        let (email_hash, phone_hash) = self.primary_hashes(&v)?;
+        let hashes = self.primary_hashes(&v)?;
         let id = self.resolve_contact(contact).await?;
-        let now = self.now().as_micros();
+        let now = self.now();
         in_write_tx!(self, tx => {
             let erased: Option<Option<i64>> = sqlx::query_scalar("SELECT erased_at FROM contacts WHERE id = $1")
                 .bind(id.0)
@@ -200,35 +226,10 @@ impl Store {
                 Some(Some(_)) => return Err(StoreError::conflict("id", "the contact was erased")),
                 Some(None) => {}
             }
-            sqlx::query(
-                "UPDATE contacts SET external_id = $2, name = $3, email = $4, email_hash = $5, phone = $6, phone_hash = $7, attributes = $8, source = $9, legal_basis = $10, purposes = $11, updated_at = $12 WHERE id = $1",
-            )
-            .bind(id.0)
-            .bind(&v.external_id)
-            .bind(&v.name)
-            .bind(v.emails.first().map(Email::as_str))
-            .bind(&email_hash)
-            .bind(v.phones.first().map(Phone::as_str))
-            .bind(&phone_hash)
-            .bind(&v.attributes)
-            .bind(&v.source)
-            .bind(v.legal_basis.map(LegalBasis::code))
-            .bind(&v.purposes)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            bind_contact!(UPDATE_CONTACT, id, v, hashes, now).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM contact_emails WHERE contact_id = $1").bind(id.0).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM contact_phones WHERE contact_id = $1").bind(id.0).execute(&mut *tx).await?;
-            for (i, e) in v.emails.iter().enumerate() {
-                sqlx::query("INSERT INTO contact_emails (email, contact_id, position) VALUES ($1, $2, $3)")
-                    .bind(e.as_str()).bind(id.0).bind(i as i64)
-                    .execute(&mut *tx).await?;
-            }
-            for (i, p) in v.phones.iter().enumerate() {
-                sqlx::query("INSERT INTO contact_phones (phone, contact_id, position) VALUES ($1, $2, $3)")
-                    .bind(p.as_str()).bind(id.0).bind(i as i64)
-                    .execute(&mut *tx).await?;
-            }
+            insert_channels!(tx, id, v);
         });
         self.contact(&ContactRef::Id(id)).await
     }
