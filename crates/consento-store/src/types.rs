@@ -25,6 +25,26 @@ pub(crate) fn validity_from(value: Option<i64>) -> Result<Option<u32>, StoreErro
         .transpose()
 }
 
+/// Binds a consent type to its INSERT or UPDATE, which share their parameters: $1 the row's key
+/// (the new id, or the current code), $2–$11 the fields, $12 the instant.
+macro_rules! bind_type {
+    ($sql:literal, $key:expr, $spec:expr, $now:expr) => {
+        sqlx::query($sql)
+            .bind($key)
+            .bind($spec.code.as_str())
+            .bind(&$spec.title)
+            .bind(&$spec.description)
+            .bind($spec.validity_days.map(i64::from))
+            .bind($spec.permissions.email_bulk)
+            .bind($spec.permissions.email_single)
+            .bind($spec.permissions.phone_call)
+            .bind($spec.permissions.sms_single)
+            .bind($spec.permissions.sms_bulk)
+            .bind($spec.show_in_preference_center)
+            .bind($now)
+    };
+}
+
 fn type_from(row: &impl Cols) -> Result<ConsentType, StoreError> {
     Ok(ConsentType {
         id: ConsentTypeId(row.uuid("id")?),
@@ -50,23 +70,8 @@ impl Store {
         let spec = spec.validate()?;
         let now = self.now();
         let id = ConsentTypeId(self.new_uuid(now)?);
-        let p = spec.permissions;
         in_write_tx!(self, tx => {
-            sqlx::query(
-                "INSERT INTO consent_types (id, code, title, description, validity_days, allow_email_bulk, allow_email_single, allow_phone_call, allow_sms_single, allow_sms_bulk, show_in_preference_center, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
-            )
-            .bind(id.0)
-            .bind(spec.code.as_str())
-            .bind(&spec.title)
-            .bind(&spec.description)
-            .bind(spec.validity_days.map(i64::from))
-            .bind(p.email_bulk)
-            .bind(p.email_single)
-            .bind(p.phone_call)
-            .bind(p.sms_single)
-            .bind(p.sms_bulk)
-            .bind(spec.show_in_preference_center)
-            .bind(now.as_micros())
+            bind_type!("INSERT INTO consent_types (id, code, title, description, validity_days, allow_email_bulk, allow_email_single, allow_phone_call, allow_sms_single, allow_sms_bulk, show_in_preference_center, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)", id.0, spec, now.as_micros())
             .execute(&mut *tx)
             .await?;
         });
@@ -87,7 +92,6 @@ impl Store {
     ) -> Result<ConsentType, StoreError> {
         let spec = spec.validate()?;
         let now = self.now().as_micros();
-        let p = spec.permissions;
         // Appends in this process must not keep using the old validity (other processes learn it
         // from the chain trigger's refusal).
         self.append.lock().await.invalidate();
@@ -103,21 +107,7 @@ impl Store {
                     return Err(StoreError::conflict("code", "the code of a consent type in use cannot change"));
                 }
             }
-            let row = sqlx::query(
-                "UPDATE consent_types SET code = $2, title = $3, description = $4, validity_days = $5, allow_email_bulk = $6, allow_email_single = $7, allow_phone_call = $8, allow_sms_single = $9, allow_sms_bulk = $10, show_in_preference_center = $11, updated_at = $12 WHERE code = $1 RETURNING id, code, title, description, validity_days, allow_email_bulk, allow_email_single, allow_phone_call, allow_sms_single, allow_sms_bulk, show_in_preference_center, created_at, updated_at",
-            )
-            .bind(code)
-            .bind(spec.code.as_str())
-            .bind(&spec.title)
-            .bind(&spec.description)
-            .bind(spec.validity_days.map(i64::from))
-            .bind(p.email_bulk)
-            .bind(p.email_single)
-            .bind(p.phone_call)
-            .bind(p.sms_single)
-            .bind(p.sms_bulk)
-            .bind(spec.show_in_preference_center)
-            .bind(now)
+            let row = bind_type!("UPDATE consent_types SET code = $2, title = $3, description = $4, validity_days = $5, allow_email_bulk = $6, allow_email_single = $7, allow_phone_call = $8, allow_sms_single = $9, allow_sms_bulk = $10, show_in_preference_center = $11, updated_at = $12 WHERE code = $1 RETURNING id, code, title, description, validity_days, allow_email_bulk, allow_email_single, allow_phone_call, allow_sms_single, allow_sms_bulk, show_in_preference_center, created_at, updated_at", code, spec, now)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| StoreError::not_found("consent type"))?;
