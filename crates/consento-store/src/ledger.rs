@@ -15,8 +15,8 @@ use futures_util::TryStreamExt;
 use crate::row::{Cols, hash32, hex};
 use crate::types::{permissions_from, validity_from};
 use crate::{
-    ConsentEventInput, ContactRef, CurrentConsent, Db, HistoryEntry, LedgerReport, RecordedEvent,
-    Store, StoreError, in_write_tx, on_read_pool,
+    Backend, ConsentEventInput, ContactRef, CurrentConsent, Db, HistoryEntry, LedgerReport,
+    RecordedEvent, Store, StoreError, in_write_tx, on_read_pool,
 };
 
 /// What an append needs from the database: the ledger head, and each consent type's id and
@@ -40,8 +40,36 @@ impl AppendCache {
 /// Reads the head, a consent type and a notice version in one statement.
 const APPEND_CONTEXT: &str = "SELECT h.seq AS head_seq, h.hash AS head_hash, t.id AS type_id, t.validity_days, n.id AS notice_id FROM ledger_head h LEFT JOIN consent_types t ON t.code = $1 LEFT JOIN privacy_notices n ON n.version = $2 WHERE h.id = 1";
 
-/// How many times an append built on a stale view is rebuilt before giving up.
-const APPEND_ATTEMPTS: usize = 8;
+/// The same, locking the head row until commit (PostgreSQL; SQLite's `BEGIN IMMEDIATE` already
+/// holds the database's one write lock).
+const APPEND_CONTEXT_LOCKED: &str = "SELECT h.seq AS head_seq, h.hash AS head_hash, t.id AS type_id, t.validity_days, n.id AS notice_id FROM ledger_head h LEFT JOIN consent_types t ON t.code = $1 LEFT JOIN privacy_notices n ON n.version = $2 WHERE h.id = 1 FOR UPDATE OF h";
+
+/// Appends under the lock retried when a consent type changed between reading and inserting.
+const LOCKED_ATTEMPTS: usize = 3;
+
+/// The INSERT of one event with every field bound; the triggers check the chain and keep the
+/// head and the current state.
+macro_rules! bind_event {
+    ($r:expr, $hash:expr) => {
+        sqlx::query(INSERT_EVENT)
+            .bind($r.seq)
+            .bind($r.id.0)
+            .bind($r.contact_id.0)
+            .bind($r.consent_type_id.0)
+            .bind(&$r.type_code)
+            .bind($r.kind.code())
+            .bind($r.event_time.as_micros())
+            .bind($r.recorded_at.as_micros())
+            .bind($r.method.code())
+            .bind($r.actor_kind.code())
+            .bind(&$r.actor_id)
+            .bind($r.notice_id.map(|n| n.0))
+            .bind($r.validity_days.map(i64::from))
+            .bind($r.evidence_digest.map(|d| d.to_vec()))
+            .bind($r.prev_hash.to_vec())
+            .bind($hash.to_vec())
+    };
+}
 
 /// Appends one event. The trigger `consent_events_project` then moves the ledger head and the
 /// current consent state in the same transaction.
@@ -97,74 +125,120 @@ impl Store {
         // A salt only where there is evidence to digest: one read of the random source less.
         let salt: Option<[u8; 32]> = evidence.as_ref().map(|_| self.random()).transpose()?;
         let id = EventId(self.new_uuid(now)?);
+        let build = |(seq, prev_hash): (i64, [u8; 32]),
+                     (consent_type_id, validity_days): (ConsentTypeId, Option<u32>),
+                     notice_id: Option<NoticeId>| EventRecord {
+            seq: seq + 1,
+            id,
+            contact_id,
+            consent_type_id,
+            type_code: code.as_str().to_owned(),
+            kind: input.kind,
+            event_time,
+            recorded_at: now,
+            method: input.method,
+            actor_kind: input.actor.kind,
+            actor_id: input.actor.id.clone(),
+            notice_id,
+            validity_days,
+            evidence_digest: evidence
+                .as_deref()
+                .zip(salt.as_ref())
+                .map(|(e, salt)| evidence_digest(salt, e)),
+            prev_hash,
+        };
+        let evidence = salt.as_ref().zip(evidence.as_deref());
+        let recorded = |r: EventRecord, hash: &[u8; 32]| RecordedEvent {
+            seq: r.seq,
+            id,
+            contact_id,
+            expires_at: expiry_of(r.kind, event_time, r.validity_days),
+            type_code: r.type_code,
+            kind: r.kind,
+            event_time,
+            recorded_at: now,
+            hash: hex(hash),
+        };
+        let notice_version = input.notice_version.as_deref();
         let mut cache = self.append.lock().await;
-        for _ in 0..APPEND_ATTEMPTS {
-            let cached = cache.head.zip(cache.types.get(code.as_str()).copied());
-            let notice_cached = input
-                .notice_version
-                .as_ref()
-                .is_none_or(|v| cache.notices.contains_key(v));
-            let ((head_seq, head_hash), (type_id, validity_days)) = match cached {
-                Some(c) if notice_cached => c,
-                _ => {
-                    self.refresh_append_cache(
-                        &mut cache,
-                        code.as_str(),
-                        input.notice_version.as_deref(),
-                    )
+        // First from what this process knows: one statement, which the chain trigger refuses if
+        // another writer appended (or changed the type) since.
+        let cached = cache.head.zip(cache.types.get(code.as_str()).copied());
+        let notice_cached = notice_version.is_none_or(|v| cache.notices.contains_key(v));
+        let (head, ty) = match cached {
+            Some(c) if notice_cached => c,
+            _ => {
+                self.refresh_append_cache(&mut cache, code.as_str(), notice_version)
                     .await?
+            }
+        };
+        let notice_id = notice_version.and_then(|v| cache.notices.get(v).copied());
+        let record = build(head, ty, notice_id);
+        let hash = record.hash();
+        // Without evidence the append is that one statement; evidence goes with its event in one
+        // transaction, under the lock below.
+        if evidence.is_none() {
+            let first = match &self.db {
+                Db::Sqlite { write, .. } => {
+                    bind_event!(record, hash).execute(write).await.map(drop)
                 }
+                Db::Postgres(pool) => bind_event!(record, hash).execute(pool).await.map(drop),
             };
-            let notice_id = input
-                .notice_version
-                .as_ref()
-                .and_then(|v| cache.notices.get(v).copied());
-            let record = EventRecord {
-                seq: head_seq + 1,
-                id,
-                contact_id,
-                consent_type_id: type_id,
-                type_code: code.as_str().to_owned(),
-                kind: input.kind,
-                event_time,
-                recorded_at: now,
-                method: input.method,
-                actor_kind: input.actor.kind,
-                actor_id: input.actor.id.clone(),
-                notice_id,
-                validity_days,
-                evidence_digest: evidence
-                    .as_deref()
-                    .zip(salt.as_ref())
-                    .map(|(e, salt)| evidence_digest(salt, e)),
-                prev_hash: head_hash,
-            };
-            let hash = record.hash();
-            match self
-                .insert_event(&record, &hash, salt.as_ref().zip(evidence.as_deref()))
-                .await
-            {
-                Ok(()) => {
+            match first.map_err(StoreError::from) {
+                Ok(_) => {
                     cache.head = Some((record.seq, hash));
-                    return Ok(RecordedEvent {
-                        seq: record.seq,
-                        id,
-                        contact_id,
-                        type_code: record.type_code,
-                        kind: input.kind,
-                        event_time,
-                        recorded_at: now,
-                        expires_at: expiry_of(input.kind, event_time, validity_days),
-                        hash: hex(&hash),
-                    });
+                    return Ok(recorded(record, &hash));
                 }
+                // Another writer got there first: append under the head's lock, so that a busy
+                // writer elsewhere cannot make this one lose race after race.
                 Err(StoreError::Stale) => cache.invalidate(),
                 // The only reference the store did not check itself is the contact.
                 Err(StoreError::NotFound { .. }) => return Err(StoreError::not_found("contact")),
                 Err(e) => return Err(e),
             }
         }
-        Err(StoreError::Stale)
+        let context_sql = match self.backend() {
+            Backend::Sqlite => APPEND_CONTEXT,
+            Backend::Postgres => APPEND_CONTEXT_LOCKED,
+        };
+        let mut last = StoreError::Stale;
+        // The lock holds the head still; a retry is left only for a type changed mid-way.
+        for _ in 0..LOCKED_ATTEMPTS {
+            let attempt: Result<(EventRecord, [u8; 32]), StoreError> = async {
+                Ok(in_write_tx!(self, tx => {
+                    let row = sqlx::query(context_sql).bind(code.as_str()).bind(notice_version).fetch_one(&mut *tx).await?;
+                    let head = (row.int("head_seq")?, hash32(row.bytes("head_hash")?)?);
+                    let type_id = row.opt_uuid("type_id")?.ok_or_else(|| StoreError::not_found("consent type"))?;
+                    let ty = (ConsentTypeId(type_id), validity_from(row.opt_int("validity_days")?)?);
+                    let notice_id = row.opt_uuid("notice_id")?.map(NoticeId);
+                    if notice_version.is_some() && notice_id.is_none() {
+                        return Err(StoreError::not_found("privacy notice version"));
+                    }
+                    let record = build(head, ty, notice_id);
+                    let hash = record.hash();
+                    bind_event!(record, hash).execute(&mut *tx).await?;
+                    if let Some((salt, content)) = evidence {
+                        sqlx::query("INSERT INTO consent_evidence (event_id, contact_id, salt, content) VALUES ($1, $2, $3, $4)")
+                            .bind(id.0).bind(contact_id.0).bind(salt.to_vec()).bind(content)
+                            .execute(&mut *tx).await?;
+                    }
+                    (record, hash)
+                }))
+            }
+            .await;
+            match attempt {
+                Ok((record, hash)) => {
+                    cache.head = Some((record.seq, hash));
+                    return Ok(recorded(record, &hash));
+                }
+                Err(StoreError::Stale) => last = StoreError::Stale,
+                Err(StoreError::NotFound {
+                    entity: "referenced record",
+                }) => return Err(StoreError::not_found("contact")),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
     }
 
     /// Reads the head, the type and the notice into the cache and returns the first two.
@@ -191,56 +265,6 @@ impl Store {
         cache.head = Some(head);
         cache.types.insert(code.to_owned(), ty);
         Ok((head, ty))
-    }
-
-    /// Inserts one event: a single statement when there is no evidence (the triggers check the
-    /// chain and keep the head and the state), one transaction with its evidence otherwise.
-    async fn insert_event(
-        &self,
-        r: &EventRecord,
-        hash: &[u8; 32],
-        evidence: Option<(&[u8; 32], &str)>,
-    ) -> Result<(), StoreError> {
-        macro_rules! insert {
-            ($executor:expr) => {
-                sqlx::query(INSERT_EVENT)
-                    .bind(r.seq)
-                    .bind(r.id.0)
-                    .bind(r.contact_id.0)
-                    .bind(r.consent_type_id.0)
-                    .bind(&r.type_code)
-                    .bind(r.kind.code())
-                    .bind(r.event_time.as_micros())
-                    .bind(r.recorded_at.as_micros())
-                    .bind(r.method.code())
-                    .bind(r.actor_kind.code())
-                    .bind(&r.actor_id)
-                    .bind(r.notice_id.map(|n| n.0))
-                    .bind(r.validity_days.map(i64::from))
-                    .bind(r.evidence_digest.map(|d| d.to_vec()))
-                    .bind(r.prev_hash.to_vec())
-                    .bind(hash.to_vec())
-                    .execute($executor)
-                    .await?
-            };
-        }
-        match evidence {
-            None => match &self.db {
-                Db::Sqlite { write, .. } => {
-                    insert!(write);
-                }
-                Db::Postgres(pool) => {
-                    insert!(pool);
-                }
-            },
-            Some((salt, content)) => in_write_tx!(self, tx => {
-                insert!(&mut *tx);
-                sqlx::query("INSERT INTO consent_evidence (event_id, contact_id, salt, content) VALUES ($1, $2, $3, $4)")
-                    .bind(r.id.0).bind(r.contact_id.0).bind(salt.to_vec()).bind(content)
-                    .execute(&mut *tx).await?;
-            }),
-        }
-        Ok(())
     }
 
     /// A contact's consents, one line per consent type (those never recorded included), as the
