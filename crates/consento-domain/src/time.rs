@@ -46,11 +46,6 @@ impl Timestamp {
         self.0
     }
 
-    /// Whole seconds since the epoch (Kantara `consentTimestamp` uses these).
-    pub const fn as_secs(self) -> i64 {
-        self.0.div_euclid(1_000_000)
-    }
-
     /// This instant plus `days` days of 24 hours, saturating at [`Timestamp::MAX`].
     pub fn plus_days(self, days: u32) -> Self {
         Self(

@@ -13,7 +13,7 @@ use consento_domain::{
 use sqlx::QueryBuilder;
 
 use crate::row::{Cols, hash32};
-use crate::{ContactInput, Store, StoreError};
+use crate::{ContactInput, Store, StoreError, in_write_tx};
 
 /// A new contact and its consent history.
 #[derive(Debug, Clone)]
@@ -70,29 +70,6 @@ type PreparedEvent = (EventRecord, [u8; 32], Option<(Vec<u8>, String)>);
 struct Prepared {
     contacts: Vec<PreparedContact>,
     events: Vec<PreparedEvent>,
-}
-
-/// Runs `$body` in one write transaction with `$DB` naming the backend's database type, for
-/// code (such as query builders) that must name it.
-macro_rules! in_typed_write_tx {
-    ($store:expr, $tx:ident, $DB:ident => $body:expr) => {
-        match &$store.db {
-            crate::Db::Sqlite { write, .. } => {
-                type $DB = sqlx::Sqlite;
-                let mut $tx = write.begin_with("BEGIN IMMEDIATE").await?;
-                let out = $body;
-                $tx.commit().await?;
-                out
-            }
-            crate::Db::Postgres(pool) => {
-                type $DB = sqlx::Postgres;
-                let mut $tx = pool.begin().await?;
-                let out = $body;
-                $tx.commit().await?;
-                out
-            }
-        }
-    };
 }
 
 impl Store {
@@ -178,7 +155,7 @@ impl Store {
         // Appends in this process wait for the load, and then read the head it leaves.
         let mut cache = self.append.lock().await;
         cache.invalidate();
-        in_typed_write_tx!(self, tx, DB => {
+        in_write_tx!(self, tx, DB => {
             // An UPDATE that changes nothing takes the head's row lock (PostgreSQL) with the same
             // text on both backends.
             let head = sqlx::query("UPDATE ledger_head SET seq = seq WHERE id = 1 RETURNING seq, hash")

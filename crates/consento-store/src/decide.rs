@@ -2,6 +2,8 @@
 //! suppression, settings and every consent state of the contact), then the domain's rules; and
 //! recording a justified contact.
 
+use std::collections::BTreeMap;
+
 use consento_domain::consent::{EventFacts, expiry_of, latest_event_at};
 use consento_domain::{
     Action, ConsentCode, ConsentState, ConsentTypeId, ContactId, ContactStatus, Decision,
@@ -175,20 +177,23 @@ impl Store {
             })
             .collect::<Result<_, StoreError>>()?
         });
-        let mut types: Vec<ConsentTypeId> = rows.iter().map(|(s, _)| s.type_id).collect();
-        types.sort();
-        types.dedup();
-        Ok(types
-            .into_iter()
-            .filter_map(|t| {
-                let events: Vec<&(ConsentState, EventFacts)> =
-                    rows.iter().filter(|(s, _)| s.type_id == t).collect();
+        let mut by_type: BTreeMap<ConsentTypeId, Vec<(ConsentState, EventFacts)>> = BTreeMap::new();
+        for (state, facts) in rows {
+            by_type
+                .entry(state.type_id)
+                .or_default()
+                .push((state, facts));
+        }
+        // Per type, the state of the event the domain's ordering rule picks.
+        Ok(by_type
+            .into_values()
+            .filter_map(|events| {
                 let facts: Vec<EventFacts> = events.iter().map(|(_, f)| f.clone()).collect();
-                let latest = latest_event_at(&facts, at)?;
+                let latest = latest_event_at(&facts, at)?.seq;
                 events
-                    .iter()
-                    .find(|(_, f)| f.seq == latest.seq)
-                    .map(|(s, _)| s.clone())
+                    .into_iter()
+                    .find(|(_, f)| f.seq == latest)
+                    .map(|(s, _)| s)
             })
             .collect())
     }

@@ -66,11 +66,17 @@ macro_rules! on_read_pool {
 }
 
 /// Runs `$body` inside one write transaction bound to `$tx`, committed when the body succeeds and
-/// rolled back when it returns early with an error (nothing half-written).
+/// rolled back when it returns early with an error (nothing half-written). The second form also
+/// names the backend's database type `$DB`, for code (such as query builders) that must name it.
 macro_rules! in_write_tx {
     ($store:expr, $tx:ident => $body:expr) => {
+        $crate::in_write_tx!($store, $tx, _Database => $body)
+    };
+    ($store:expr, $tx:ident, $DB:ident => $body:expr) => {
         match &$store.db {
             $crate::Db::Sqlite { write, .. } => {
+                #[allow(dead_code)]
+                type $DB = sqlx::Sqlite;
                 // IMMEDIATE takes the write lock at once: a transaction that reads first and
                 // writes later cannot then fail on a lock upgrade when another process wrote.
                 let mut $tx = write.begin_with("BEGIN IMMEDIATE").await?;
@@ -79,6 +85,8 @@ macro_rules! in_write_tx {
                 out
             }
             $crate::Db::Postgres(pool) => {
+                #[allow(dead_code)]
+                type $DB = sqlx::Postgres;
                 let mut $tx = pool.begin().await?;
                 let out = $body;
                 $tx.commit().await?;

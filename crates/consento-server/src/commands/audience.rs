@@ -15,9 +15,11 @@ use crate::cli::{AudienceArgs, AudienceFormat};
 
 /// `consento audience`.
 pub async fn run(ctx: &mut Ctx<'_>, a: AudienceArgs) -> anyhow::Result<()> {
+    // One instant for the list and its counts: both describe the same send.
+    let at = parse_time("at", a.at.as_deref())?.unwrap_or_else(|| ctx.store.now());
     let query = AudienceQuery {
         type_code: a.type_code,
-        at: parse_time("at", a.at.as_deref())?,
+        at: Some(at),
     };
     if a.counts_only {
         let counts = ctx.store.audience_counts(&query).await?;
