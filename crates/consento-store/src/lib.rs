@@ -27,12 +27,14 @@ mod migrate;
 mod model;
 mod row;
 mod settings;
+mod tokens;
 mod types;
 
 pub use bulk::{BulkContact, BulkEvent, BulkReport};
 pub use contacts::ContactSummary;
 pub use error::StoreError;
 pub use model::*;
+pub use tokens::{ApiToken, TOKEN_PREFIX, token_digest};
 
 /// The database behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

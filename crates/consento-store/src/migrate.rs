@@ -7,12 +7,23 @@ use crate::{Db, Store, StoreError};
 
 /// (version, name, SQLite text, PostgreSQL text). The schema differs per backend only in types
 /// (BLOB/UUID/BYTEA), `WITHOUT ROWID`, and the trigger language.
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "core",
-    include_str!("../migrations/sqlite/0001_core.sql"),
-    include_str!("../migrations/postgres/0001_core.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "core",
+        include_str!("../migrations/sqlite/0001_core.sql"),
+        include_str!("../migrations/postgres/0001_core.sql"),
+    ),
+    (
+        2,
+        "api",
+        include_str!("../migrations/sqlite/0002_api.sql"),
+        include_str!("../migrations/postgres/0002_api.sql"),
+    ),
+];
+
+/// The newest migration this binary carries: a database is ready when it has it.
+pub(crate) const LATEST: i64 = 2;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";
