@@ -97,18 +97,18 @@ impl Store {
 
     async fn commit_group(&self, cache: &mut AppendCache, group: Vec<(PreparedAppend, Waiter)>) {
         let (items, waiters): (Vec<PreparedAppend>, Vec<Waiter>) = group.into_iter().unzip();
-        if items.len() > 1 {
-            if let Ok(recorded) = self.append_many(cache, &items).await {
-                self.pending.1.fetch_add(1, Ordering::Relaxed);
-                self.pending
-                    .2
-                    .fetch_add(items.len() as u64, Ordering::Relaxed);
-                for (w, r) in waiters.into_iter().zip(recorded) {
-                    // A waiter that went away (its request was cancelled) needs no answer.
-                    let _ = w.send(Ok(r));
-                }
-                return;
+        if items.len() > 1
+            && let Ok(recorded) = self.append_many(cache, &items).await
+        {
+            self.pending.1.fetch_add(1, Ordering::Relaxed);
+            self.pending
+                .2
+                .fetch_add(items.len() as u64, Ordering::Relaxed);
+            for (w, r) in waiters.into_iter().zip(recorded) {
+                // A waiter that went away (its request was cancelled) needs no answer.
+                let _ = w.send(Ok(r));
             }
+            return;
         }
         for (p, w) in items.iter().zip(waiters) {
             let result = self.append_one(cache, p).await;
