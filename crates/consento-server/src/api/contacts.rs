@@ -280,7 +280,10 @@ fn body_fields(e: StoreError) -> ApiError {
 fn check_emails(emails: &[String]) -> Result<(), ApiError> {
     for (i, e) in emails.iter().enumerate() {
         Email::parse(e).map_err(|d| {
-            ApiError::unprocessable(format!("emails[{i}]"), d.to_string().replacen("email: ", "", 1))
+            ApiError::unprocessable(
+                format!("emails[{i}]"),
+                d.to_string().replacen("email: ", "", 1),
+            )
         })?;
     }
     Ok(())
@@ -384,7 +387,10 @@ async fn list_contacts(
     let (items, paged) = match (lookups.next(), lookups.next(), q.q) {
         (Some(r), None, None) => (lookup(&state, r).await?, false),
         (None, None, Some(text)) => (
-            state.store.search_contacts_page(&text, after, limit).await?,
+            state
+                .store
+                .search_contacts_page(&text, after, limit)
+                .await?,
             true,
         ),
         (None, None, None) => (state.store.list_contacts(after, limit).await?, true),
@@ -396,10 +402,7 @@ async fn list_contacts(
         }
     };
     let full = paged && i64::try_from(items.len()).is_ok_and(|n| n == limit);
-    let next_cursor = items
-        .last()
-        .filter(|_| full)
-        .map(|s| s.id.0.to_string());
+    let next_cursor = items.last().filter(|_| full).map(|s| s.id.0.to_string());
     Ok(Json(ContactPage {
         items: items.into_iter().map(Into::into).collect(),
         next_cursor,
@@ -425,8 +428,15 @@ async fn create_contact(
     ApiJson(req): ApiJson<ContactCreate>,
 ) -> Result<Response, ApiError> {
     let input = input_of_create(req)?;
-    let c = state.store.create_contact(input).await.map_err(body_fields)?;
-    Ok(created(&format!("/v1/contacts/{}", c.id), ContactOut::from(c)))
+    let c = state
+        .store
+        .create_contact(input)
+        .await
+        .map_err(body_fields)?;
+    Ok(created(
+        &format!("/v1/contacts/{}", c.id),
+        ContactOut::from(c),
+    ))
 }
 
 /// One contact, with every field.
@@ -444,7 +454,10 @@ async fn get_contact(
     PathParam(id): PathParam,
     State(state): State<AppState>,
 ) -> Result<Json<ContactOut>, ApiError> {
-    let c = state.store.contact(&ContactRef::Id(contact_id(&id)?)).await?;
+    let c = state
+        .store
+        .contact(&ContactRef::Id(contact_id(&id)?))
+        .await?;
     Ok(Json(c.into()))
 }
 

@@ -148,7 +148,10 @@ async fn create_reason(
     ApiJson(req): ApiJson<ReasonCreate>,
 ) -> Result<Response, ApiError> {
     let r = state.store.create_reason(&req.label, req.marketing).await?;
-    Ok(created(&format!("/v1/reasons/{}", r.id), ReasonOut::from(r)))
+    Ok(created(
+        &format!("/v1/reasons/{}", r.id),
+        ReasonOut::from(r),
+    ))
 }
 
 /// Changes a reason: relabel it, retire it (`active: false`) or bring it back.

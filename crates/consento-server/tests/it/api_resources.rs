@@ -123,7 +123,10 @@ async fn configure(app: &TestApp) -> (String, String, String) {
     .await;
     let callback_id = callback["id"].as_str().unwrap().to_owned();
     assert_eq!(location, Some(format!("/v1/reasons/{callback_id}")));
-    assert_eq!(app.get(&format!("/v1/reasons/{callback_id}"), "read").await, (200, callback));
+    assert_eq!(
+        app.get(&format!("/v1/reasons/{callback_id}"), "read").await,
+        (200, callback)
+    );
     let (promo, _) = create(
         app,
         "/v1/reasons",
@@ -156,7 +159,11 @@ async fn configure(app: &TestApp) -> (String, String, String) {
         .collect();
     assert_eq!(
         labels,
-        ["Customer asked to be called back", "Spring promotion", "Old campaign"],
+        [
+            "Customer asked to be called back",
+            "Spring promotion",
+            "Old campaign"
+        ],
         "active first"
     );
 
@@ -169,7 +176,10 @@ async fn configure(app: &TestApp) -> (String, String, String) {
     .await;
     assert_eq!(location.as_deref(), Some("/v1/notices/2025-03%20it"));
     assert_eq!(notice["content_sha256"].as_str().unwrap().len(), 64);
-    assert_eq!(app.get("/v1/notices/2025-03%20it", "read").await, (200, notice));
+    assert_eq!(
+        app.get("/v1/notices/2025-03%20it", "read").await,
+        (200, notice)
+    );
     let (_, notices) = app.get("/v1/notices", "read").await;
     assert_eq!(notices["items"].as_array().unwrap().len(), 1);
     (
@@ -268,23 +278,62 @@ async fn the_seed_scenario_runs_through_the_api_alone() {
     problem(status, &body, 422, "event_time");
 
     // The decision follows the ledger at once, before and after a withdrawal.
-    consent(&app, &bruno, json!({ "kind": "given", "type_code": "newsletter" })).await;
+    consent(
+        &app,
+        &bruno,
+        json!({ "kind": "given", "type_code": "newsletter" }),
+    )
+    .await;
     let d = decide(&app, &bruno, "email.bulk").await;
-    assert_eq!((d["outcome"].as_str(), d["rule"].as_str()), (Some("allowed"), Some("consent")));
-    consent(&app, &bruno, json!({ "kind": "withdrawn", "type_code": "newsletter", "method": "email" })).await;
+    assert_eq!(
+        (d["outcome"].as_str(), d["rule"].as_str()),
+        (Some("allowed"), Some("consent"))
+    );
+    consent(
+        &app,
+        &bruno,
+        json!({ "kind": "withdrawn", "type_code": "newsletter", "method": "email" }),
+    )
+    .await;
     let d = decide(&app, &bruno, "email.bulk").await;
-    assert_eq!((d["outcome"].as_str(), d["rule"].as_str()), (Some("blocked"), Some("withdrawn")));
-    consent(&app, &carla, json!({ "kind": "refused", "type_code": "newsletter" })).await;
-    consent(&app, &fabio, json!({ "kind": "given", "type_code": "newsletter" })).await;
+    assert_eq!(
+        (d["outcome"].as_str(), d["rule"].as_str()),
+        (Some("blocked"), Some("withdrawn"))
+    );
+    consent(
+        &app,
+        &carla,
+        json!({ "kind": "refused", "type_code": "newsletter" }),
+    )
+    .await;
+    consent(
+        &app,
+        &fabio,
+        json!({ "kind": "given", "type_code": "newsletter" }),
+    )
+    .await;
     let (status, body) = app
-        .send(Method::PUT, &format!("/v1/contacts/{fabio}/restriction"), "write", &json!({}))
+        .send(
+            Method::PUT,
+            &format!("/v1/contacts/{fabio}/restriction"),
+            "write",
+            &json!({}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert!(body["restricted_at"].is_string());
     let d = decide(&app, &fabio, "email.single").await;
-    assert_eq!((d["outcome"].as_str(), d["rule"].as_str()), (Some("blocked"), Some("restricted")));
+    assert_eq!(
+        (d["outcome"].as_str(), d["rule"].as_str()),
+        (Some("blocked"), Some("restricted"))
+    );
     let (status, body) = app
-        .send(Method::PUT, &format!("/v1/contacts/{dario}/objection"), "write", &json!({}))
+        .send(
+            Method::PUT,
+            &format!("/v1/contacts/{dario}/objection"),
+            "write",
+            &json!({}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert!(body["objected_at"].is_string());
@@ -296,17 +345,38 @@ async fn the_seed_scenario_runs_through_the_api_alone() {
                 "note": "called back about order 1182", "operator": "m.bianchi" })
     };
     let (status, body) = app
-        .post("/v1/interactions", "decide", &justify(&retired, &elena, "phone.call"))
+        .post(
+            "/v1/interactions",
+            "decide",
+            &justify(&retired, &elena, "phone.call"),
+        )
         .await;
     problem(status, &body, 422, "reason_id");
-    assert!(body["detail"].as_str().unwrap().contains("no longer active"), "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no longer active"),
+        "{body}"
+    );
     let (status, body) = app
-        .post("/v1/interactions", "decide", &justify(&promotion, &dario, "phone.call"))
+        .post(
+            "/v1/interactions",
+            "decide",
+            &justify(&promotion, &dario, "phone.call"),
+        )
         .await;
     problem(status, &body, 422, "reason_id");
-    assert!(body["detail"].as_str().unwrap().contains("Art. 21(3)"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("Art. 21(3)"),
+        "{body}"
+    );
     let (status, body) = app
-        .post("/v1/interactions", "decide", &justify(&callback, &dario, "phone.call"))
+        .post(
+            "/v1/interactions",
+            "decide",
+            &justify(&callback, &dario, "phone.call"),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["recorded"], true);
@@ -314,14 +384,28 @@ async fn the_seed_scenario_runs_through_the_api_alone() {
     assert_eq!(body["interaction"]["cause"], "objected");
     // Anna's newsletter consent permits single emails: nothing to justify.
     let (status, body) = app
-        .post("/v1/interactions", "decide", &justify(&callback, &anna, "email.single"))
+        .post(
+            "/v1/interactions",
+            "decide",
+            &justify(&callback, &anna, "email.single"),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!((body["recorded"].as_bool(), body["decision"]["outcome"].as_str()), (Some(false), Some("allowed")));
+    assert_eq!(
+        (
+            body["recorded"].as_bool(),
+            body["decision"]["outcome"].as_str()
+        ),
+        (Some(false), Some("allowed"))
+    );
     assert!(body.get("interaction").is_none());
     // A bulk send is never justified.
     let (status, body) = app
-        .post("/v1/interactions", "decide", &justify(&callback, &elena, "email.bulk"))
+        .post(
+            "/v1/interactions",
+            "decide",
+            &justify(&callback, &elena, "email.bulk"),
+        )
         .await;
     problem(status, &body, 422, "action");
     let decide_token = app
@@ -330,7 +414,9 @@ async fn the_seed_scenario_runs_through_the_api_alone() {
         .await
         .unwrap()
         .unwrap();
-    let (status, listed) = app.get(&format!("/v1/contacts/{dario}/interactions"), "read").await;
+    let (status, listed) = app
+        .get(&format!("/v1/contacts/{dario}/interactions"), "read")
+        .await;
     assert_eq!(status, 200);
     let items = listed["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{listed}");
@@ -342,7 +428,12 @@ async fn the_seed_scenario_runs_through_the_api_alone() {
         items[0]["operator"],
         format!("token:{};operator:m.bianchi", decide_token.id)
     );
-    assert_eq!(app.get(&format!("/v1/contacts/{elena}/interactions"), "read").await.1["items"], json!([]));
+    assert_eq!(
+        app.get(&format!("/v1/contacts/{elena}/interactions"), "read")
+            .await
+            .1["items"],
+        json!([])
+    );
 
     // The history carries the proof: method, actor (the writing token), notice, evidence.
     let write_token = app
@@ -351,32 +442,59 @@ async fn the_seed_scenario_runs_through_the_api_alone() {
         .await
         .unwrap()
         .unwrap();
-    let (status, history) = app.get(&format!("/v1/contacts/{anna}/consents/history"), "read").await;
+    let (status, history) = app
+        .get(&format!("/v1/contacts/{anna}/consents/history"), "read")
+        .await;
     assert_eq!(status, 200);
     let events = history["items"].as_array().unwrap();
-    assert_eq!(events.len(), 1, "the refused future withdrawal left no trace: {history}");
+    assert_eq!(
+        events.len(),
+        1,
+        "the refused future withdrawal left no trace: {history}"
+    );
     let e = &events[0];
     assert_eq!(e["kind"], "given");
     assert_eq!(e["method"], "paper");
-    assert_eq!(e["actor"], json!({ "kind": "token", "id": write_token.id.to_string() }));
+    assert_eq!(
+        e["actor"],
+        json!({ "kind": "token", "id": write_token.id.to_string() })
+    );
     assert_eq!(e["notice_version"], "2025-03 it");
     assert_eq!(e["evidence"], "paper form 2025/118");
     assert_eq!(e["validity_days"], 365);
     assert_eq!(e["hash"], event["hash"]);
-    let (_, history) = app.get(&format!("/v1/contacts/{bruno}/consents/history"), "read").await;
-    let kinds: Vec<&str> = history["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    let (_, history) = app
+        .get(&format!("/v1/contacts/{bruno}/consents/history"), "read")
+        .await;
+    let kinds: Vec<&str> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["given", "withdrawn"]);
     assert_eq!(history["items"][0]["method"], "api", "the default method");
 
     // The card: one line per type.
-    let (status, card) = app.get(&format!("/v1/contacts/{anna}/consents"), "read").await;
+    let (status, card) = app
+        .get(&format!("/v1/contacts/{anna}/consents"), "read")
+        .await;
     assert_eq!(status, 200);
     let lines = card["items"].as_array().unwrap();
     assert_eq!(lines.len(), 2);
-    let news = lines.iter().find(|l| l["type_code"] == "newsletter").unwrap();
-    assert_eq!((news["state"].as_str(), news["valid"].as_bool()), (Some("given"), Some(true)));
+    let news = lines
+        .iter()
+        .find(|l| l["type_code"] == "newsletter")
+        .unwrap();
+    assert_eq!(
+        (news["state"].as_str(), news["valid"].as_bool()),
+        (Some("given"), Some(true))
+    );
     let calls = lines.iter().find(|l| l["type_code"] == "calls").unwrap();
-    assert_eq!((calls["state"].as_str(), calls["valid"].as_bool()), (Some("none"), Some(false)));
+    assert_eq!(
+        (calls["state"].as_str(), calls["valid"].as_bool()),
+        (Some("none"), Some(false))
+    );
 
     // The audience: exactly Anna, in CSV (RFC 4180: CRLF, header, quoting) and NDJSON, and the
     // counts name every excluded cause.
@@ -390,10 +508,24 @@ async fn the_seed_scenario_runs_through_the_api_alone() {
     );
     let (content_type, _, ndjson) = audience(&app, "type=any&format=ndjson").await;
     assert_eq!(content_type, "application/x-ndjson");
-    let lines: Vec<Value> = ndjson.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines, vec![json!({ "contact_id": anna, "external_id": "crm-1", "email": "anna.rossi@example.it", "name": "Rossi, Anna \"Annie\"" })]);
+    let lines: Vec<Value> = ndjson
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        vec![
+            json!({ "contact_id": anna, "external_id": "crm-1", "email": "anna.rossi@example.it", "name": "Rossi, Anna \"Annie\"" })
+        ]
+    );
     let (status, counts) = app
-        .get(&format!("/v1/audience/counts?type=newsletter&at={}", at.replace('+', "%2B")), "read")
+        .get(
+            &format!(
+                "/v1/audience/counts?type=newsletter&at={}",
+                at.replace('+', "%2B")
+            ),
+            "read",
+        )
         .await;
     assert_eq!(status, 200, "{counts}");
     assert_eq!(counts["eligible"], 1);
@@ -407,18 +539,39 @@ async fn the_seed_scenario_runs_through_the_api_alone() {
     // The ledger verifies: five events.
     let (status, report) = app.get("/v1/ledger/verify", "read").await;
     assert_eq!(status, 200);
-    assert_eq!((report["verified"].as_bool(), report["events"].as_i64()), (Some(true), Some(5)), "{report}");
+    assert_eq!(
+        (report["verified"].as_bool(), report["events"].as_i64()),
+        (Some(true), Some(5)),
+        "{report}"
+    );
     assert!(report.get("broken_at").is_none());
 
     // A year on, Anna's consent has expired: the card says so and the audience is empty.
     app.clock.advance(340 * DAY);
-    let (_, card) = app.get(&format!("/v1/contacts/{anna}/consents"), "read").await;
-    let news = card["items"].as_array().unwrap().iter().find(|l| l["type_code"] == "newsletter").unwrap().clone();
-    assert_eq!((news["state"].as_str(), news["valid"].as_bool()), (Some("expired"), Some(false)));
+    let (_, card) = app
+        .get(&format!("/v1/contacts/{anna}/consents"), "read")
+        .await;
+    let news = card["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["type_code"] == "newsletter")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (news["state"].as_str(), news["valid"].as_bool()),
+        (Some("expired"), Some(false))
+    );
     let (_, _, csv) = audience(&app, "type=newsletter").await;
     assert_eq!(csv, "contact_id,external_id,email,name\r\n");
     let (_, counts) = app.get("/v1/audience/counts?type=newsletter", "read").await;
-    assert_eq!((counts["eligible"].as_i64(), counts["excluded"]["expired"].as_i64()), (Some(0), Some(1)));
+    assert_eq!(
+        (
+            counts["eligible"].as_i64(),
+            counts["excluded"]["expired"].as_i64()
+        ),
+        (Some(0), Some(1))
+    );
     assert_eq!(app.db.backend(), "sqlite");
 }
 
@@ -446,12 +599,18 @@ async fn contacts_are_found_by_any_identifier_and_listed_and_searched_page_by_pa
     ] {
         let (status, page) = app.get(&format!("/v1/contacts?{query}"), "read").await;
         assert_eq!(status, 200, "{query}: {page}");
-        assert_eq!(page["items"].as_array().unwrap().len(), 1, "{query}: {page}");
+        assert_eq!(
+            page["items"].as_array().unwrap().len(),
+            1,
+            "{query}: {page}"
+        );
         assert_eq!(page["items"][0]["id"], ids[3].as_str());
         assert_eq!(page["items"][0]["email"], "giulia3@example.it");
         assert_eq!(page["next_cursor"], Value::Null);
     }
-    let (status, page) = app.get("/v1/contacts?email=nobody%40example.it", "read").await;
+    let (status, page) = app
+        .get("/v1/contacts?email=nobody%40example.it", "read")
+        .await;
     assert_eq!((status, page["items"].as_array().unwrap().len()), (200, 0));
     let (status, body) = app.get("/v1/contacts?email=not-an-address", "read").await;
     problem(status, &body, 422, "email");
@@ -469,7 +628,13 @@ async fn contacts_are_found_by_any_identifier_and_listed_and_searched_page_by_pa
             };
             let (status, page) = app.get(&path, "read").await;
             assert_eq!(status, 200, "{path}: {page}");
-            seen.extend(page["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()));
+            seen.extend(
+                page["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c["id"].as_str().unwrap().to_owned()),
+            );
             match page["next_cursor"].as_str() {
                 Some(c) => cursor = Some(c.to_owned()),
                 None => break,
@@ -501,7 +666,11 @@ async fn a_contact_changes_field_by_field_and_duplicates_are_conflicts_naming_th
     contact(&app, json!({ "external_id": "crm-2", "emails": ["bruno@example.it"], "phones": ["+39 348 111 2222"] })).await;
 
     let (status, body) = app
-        .post("/v1/contacts", "write", &json!({ "emails": ["ANNA@example.it"] }))
+        .post(
+            "/v1/contacts",
+            "write",
+            &json!({ "emails": ["ANNA@example.it"] }),
+        )
         .await;
     problem(status, &body, 409, "emails");
     let (status, body) = app
@@ -509,7 +678,11 @@ async fn a_contact_changes_field_by_field_and_duplicates_are_conflicts_naming_th
         .await;
     problem(status, &body, 409, "external_id");
     let (status, body) = app
-        .post("/v1/contacts", "write", &json!({ "emails": ["ok@example.it", "broken"] }))
+        .post(
+            "/v1/contacts",
+            "write",
+            &json!({ "emails": ["ok@example.it", "broken"] }),
+        )
         .await;
     problem(status, &body, 422, "emails[1]");
     let (status, body) = app
@@ -521,7 +694,11 @@ async fn a_contact_changes_field_by_field_and_duplicates_are_conflicts_naming_th
         .await;
     problem(status, &body, 422, "legal_basis");
     let (status, body) = app
-        .post("/v1/contacts", "write", &json!({ "emails": "anna@example.it" }))
+        .post(
+            "/v1/contacts",
+            "write",
+            &json!({ "emails": "anna@example.it" }),
+        )
         .await;
     problem(status, &body, 400, "emails");
 
@@ -548,11 +725,19 @@ async fn a_contact_changes_field_by_field_and_duplicates_are_conflicts_naming_th
     )
     .await;
     problem(status, &body, 409, "phones");
-    assert_eq!(app.get(&format!("/v1/contacts/{anna}"), "read").await.1, c, "nothing changed");
+    assert_eq!(
+        app.get(&format!("/v1/contacts/{anna}"), "read").await.1,
+        c,
+        "nothing changed"
+    );
 
     // Restriction and objection: set, idempotent, lifted.
     for flag in ["restriction", "objection"] {
-        let field = if flag == "restriction" { "restricted_at" } else { "objected_at" };
+        let field = if flag == "restriction" {
+            "restricted_at"
+        } else {
+            "objected_at"
+        };
         let path = format!("/v1/contacts/{anna}/{flag}");
         let (status, first) = app.send(Method::PUT, &path, "write", &json!({})).await;
         assert_eq!(status, 200, "{first}");
@@ -571,11 +756,18 @@ async fn a_contact_changes_field_by_field_and_duplicates_are_conflicts_naming_th
         (Method::PUT, format!("/v1/contacts/{missing}/restriction")),
         (Method::DELETE, format!("/v1/contacts/{missing}/objection")),
         (Method::GET, format!("/v1/contacts/{missing}/consents")),
-        (Method::GET, format!("/v1/contacts/{missing}/consents/history")),
+        (
+            Method::GET,
+            format!("/v1/contacts/{missing}/consents/history"),
+        ),
         (Method::GET, format!("/v1/contacts/{missing}/interactions")),
     ] {
         let (status, body) = app.send(method.clone(), &path, "write", &json!({})).await;
-        assert_eq!((status, body["status"].as_u64()), (404, Some(404)), "{method} {path}: {body}");
+        assert_eq!(
+            (status, body["status"].as_u64()),
+            (404, Some(404)),
+            "{method} {path}: {body}"
+        );
         assert_eq!(body["type"], "/problems/not-found");
     }
 }
@@ -585,15 +777,31 @@ async fn consent_types_keep_their_code_once_used_and_consent_writes_name_the_fie
     let app = spawn_app().await;
     configure(&app).await;
     let (status, body) = app
-        .post("/v1/consent-types", "admin", &json!({ "code": "newsletter", "title": "Again" }))
+        .post(
+            "/v1/consent-types",
+            "admin",
+            &json!({ "code": "newsletter", "title": "Again" }),
+        )
         .await;
     problem(status, &body, 409, "code");
     for (body, status, field) in [
         (json!({ "code": "news letter", "title": "X" }), 422, "code"),
         (json!({ "code": "x", "title": "" }), 422, "title"),
-        (json!({ "code": "x", "title": "X", "validity_days": 0 }), 422, "validity_days"),
-        (json!({ "code": "x", "title": "X", "validity_days": -1 }), 400, "validity_days"),
-        (json!({ "code": "x", "title": "X", "permits": ["email.bulk", "fax"] }), 400, "permits[1]"),
+        (
+            json!({ "code": "x", "title": "X", "validity_days": 0 }),
+            422,
+            "validity_days",
+        ),
+        (
+            json!({ "code": "x", "title": "X", "validity_days": -1 }),
+            400,
+            "validity_days",
+        ),
+        (
+            json!({ "code": "x", "title": "X", "permits": ["email.bulk", "fax"] }),
+            400,
+            "permits[1]",
+        ),
         (json!({ "title": "X" }), 400, "body"),
     ] {
         let (s, b) = app.post("/v1/consent-types", "admin", &body).await;
@@ -609,55 +817,143 @@ async fn consent_types_keep_their_code_once_used_and_consent_writes_name_the_fie
     )
     .await;
     assert_eq!(status, 200, "{t}");
-    assert_eq!((t["code"].as_str(), t["validity_days"].as_u64()), (Some("phone-offers"), None));
+    assert_eq!(
+        (t["code"].as_str(), t["validity_days"].as_u64()),
+        (Some("phone-offers"), None)
+    );
     assert_eq!(t["permits"], json!(["phone.call"]), "absent fields stay");
     assert_eq!(app.get("/v1/consent-types/calls", "read").await.0, 404);
 
     let anna = contact(&app, json!({ "emails": ["anna@example.it"] })).await;
-    consent(&app, &anna, json!({ "kind": "given", "type_code": "newsletter" })).await;
-    let (status, body) = patch(&app, "/v1/consent-types/newsletter", "admin", &json!({ "code": "nl" })).await;
+    consent(
+        &app,
+        &anna,
+        json!({ "kind": "given", "type_code": "newsletter" }),
+    )
+    .await;
+    let (status, body) = patch(
+        &app,
+        "/v1/consent-types/newsletter",
+        "admin",
+        &json!({ "code": "nl" }),
+    )
+    .await;
     problem(status, &body, 409, "code");
     // Other fields still change; the consent already given keeps its validity.
-    let (status, t) = patch(&app, "/v1/consent-types/newsletter", "admin", &json!({ "validity_days": 30 })).await;
-    assert_eq!((status, t["validity_days"].as_u64()), (200, Some(30)), "{t}");
-    let (_, history) = app.get(&format!("/v1/contacts/{anna}/consents/history"), "read").await;
+    let (status, t) = patch(
+        &app,
+        "/v1/consent-types/newsletter",
+        "admin",
+        &json!({ "validity_days": 30 }),
+    )
+    .await;
+    assert_eq!(
+        (status, t["validity_days"].as_u64()),
+        (200, Some(30)),
+        "{t}"
+    );
+    let (_, history) = app
+        .get(&format!("/v1/contacts/{anna}/consents/history"), "read")
+        .await;
     assert_eq!(history["items"][0]["validity_days"], 365);
-    let (status, body) = patch(&app, "/v1/consent-types/nothing", "admin", &json!({ "title": "X" })).await;
+    let (status, body) = patch(
+        &app,
+        "/v1/consent-types/nothing",
+        "admin",
+        &json!({ "title": "X" }),
+    )
+    .await;
     assert_eq!(status, 404, "{body}");
 
     let path = format!("/v1/contacts/{anna}/consents");
     for (body, status, field) in [
-        (json!({ "kind": "given", "type_code": "unknown" }), 422, "type_code"),
-        (json!({ "kind": "given", "type_code": "bad code" }), 422, "type_code"),
-        (json!({ "kind": "given", "type_code": "newsletter", "notice_version": "1999" }), 422, "notice_version"),
-        (json!({ "kind": "loved", "type_code": "newsletter" }), 400, "kind"),
-        (json!({ "kind": "given", "type_code": "newsletter", "method": "pigeon" }), 400, "method"),
-        (json!({ "kind": "given", "type_code": "newsletter", "event_time": "yesterday" }), 400, "event_time"),
-        (json!({ "kind": "given", "type_code": "newsletter", "evidence": "x".repeat(16_385) }), 422, "evidence"),
+        (
+            json!({ "kind": "given", "type_code": "unknown" }),
+            422,
+            "type_code",
+        ),
+        (
+            json!({ "kind": "given", "type_code": "bad code" }),
+            422,
+            "type_code",
+        ),
+        (
+            json!({ "kind": "given", "type_code": "newsletter", "notice_version": "1999" }),
+            422,
+            "notice_version",
+        ),
+        (
+            json!({ "kind": "loved", "type_code": "newsletter" }),
+            400,
+            "kind",
+        ),
+        (
+            json!({ "kind": "given", "type_code": "newsletter", "method": "pigeon" }),
+            400,
+            "method",
+        ),
+        (
+            json!({ "kind": "given", "type_code": "newsletter", "event_time": "yesterday" }),
+            400,
+            "event_time",
+        ),
+        (
+            json!({ "kind": "given", "type_code": "newsletter", "evidence": "x".repeat(16_385) }),
+            422,
+            "evidence",
+        ),
     ] {
         let (s, b) = app.post(&path, "write", &body).await;
         problem(s, &b, status, field);
     }
-    let (_, history) = app.get(&format!("/v1/contacts/{anna}/consents/history"), "read").await;
-    assert_eq!(history["items"].as_array().unwrap().len(), 1, "nothing refused was recorded");
+    let (_, history) = app
+        .get(&format!("/v1/contacts/{anna}/consents/history"), "read")
+        .await;
+    assert_eq!(
+        history["items"].as_array().unwrap().len(),
+        1,
+        "nothing refused was recorded"
+    );
 
     // Reasons and notices: duplicates and bad values name their field.
     let (status, body) = app
-        .post("/v1/reasons", "admin", &json!({ "label": "Spring promotion", "marketing": false }))
+        .post(
+            "/v1/reasons",
+            "admin",
+            &json!({ "label": "Spring promotion", "marketing": false }),
+        )
         .await;
     problem(status, &body, 409, "label");
     let (status, body) = app
-        .post("/v1/reasons", "admin", &json!({ "label": " ", "marketing": false }))
+        .post(
+            "/v1/reasons",
+            "admin",
+            &json!({ "label": " ", "marketing": false }),
+        )
         .await;
     problem(status, &body, 422, "label");
-    let (status, body) = patch(&app, "/v1/reasons/0190a0a0-0000-7000-8000-000000000000", "admin", &json!({ "active": true })).await;
+    let (status, body) = patch(
+        &app,
+        "/v1/reasons/0190a0a0-0000-7000-8000-000000000000",
+        "admin",
+        &json!({ "active": true }),
+    )
+    .await;
     assert_eq!(status, 404, "{body}");
     let (status, body) = app
-        .post("/v1/notices", "admin", &json!({ "version": "2025-03 it", "language": "it", "body": "Testo" }))
+        .post(
+            "/v1/notices",
+            "admin",
+            &json!({ "version": "2025-03 it", "language": "it", "body": "Testo" }),
+        )
         .await;
     problem(status, &body, 409, "version");
     let (status, body) = app
-        .post("/v1/notices", "admin", &json!({ "version": "2026", "language": "it" }))
+        .post(
+            "/v1/notices",
+            "admin",
+            &json!({ "version": "2026", "language": "it" }),
+        )
         .await;
     problem(status, &body, 422, "body");
     assert_eq!(app.get("/v1/notices/2030", "read").await.0, 404);
@@ -671,17 +967,27 @@ async fn every_write_refuses_unknown_fields_and_every_query_unknown_parameters()
     let writes = [
         (Method::PUT, "/v1/settings".to_owned(), "admin"),
         (Method::POST, "/v1/consent-types".to_owned(), "admin"),
-        (Method::PATCH, "/v1/consent-types/newsletter".to_owned(), "admin"),
+        (
+            Method::PATCH,
+            "/v1/consent-types/newsletter".to_owned(),
+            "admin",
+        ),
         (Method::POST, "/v1/reasons".to_owned(), "admin"),
         (Method::PATCH, format!("/v1/reasons/{callback}"), "admin"),
         (Method::POST, "/v1/notices".to_owned(), "admin"),
         (Method::POST, "/v1/contacts".to_owned(), "write"),
         (Method::PATCH, format!("/v1/contacts/{anna}"), "write"),
-        (Method::POST, format!("/v1/contacts/{anna}/consents"), "write"),
+        (
+            Method::POST,
+            format!("/v1/contacts/{anna}/consents"),
+            "write",
+        ),
         (Method::POST, "/v1/interactions".to_owned(), "decide"),
     ];
     for (method, path, scope) in writes {
-        let (status, body) = app.send(method.clone(), &path, scope, &json!({ "colour": "red" })).await;
+        let (status, body) = app
+            .send(method.clone(), &path, scope, &json!({ "colour": "red" }))
+            .await;
         assert_eq!(status, 400, "{method} {path}: {body}");
         assert_eq!(body["field"], "colour", "{method} {path}: {body}");
     }
@@ -735,7 +1041,9 @@ async fn the_audience_refuses_what_it_cannot_compute_and_follows_the_newsletter_
         let (s, b) = app.get(&format!("/v1/audience?{query}"), "read").await;
         problem(s, &b, status, field);
         if !query.contains("format") {
-            let (s, b) = app.get(&format!("/v1/audience/counts?{query}"), "read").await;
+            let (s, b) = app
+                .get(&format!("/v1/audience/counts?{query}"), "read")
+                .await;
             problem(s, &b, status, field);
         }
     }
@@ -791,6 +1099,10 @@ async fn the_audience_refuses_what_it_cannot_compute_and_follows_the_newsletter_
     let (_, _, ndjson) = audience(&app, "type=any&format=ndjson").await;
     assert_eq!(ndjson.lines().count(), 1_200);
     // The response is not cacheable: it holds personal data.
-    let response = app.request(Method::GET, "/v1/audience?type=any", "read").send().await.unwrap();
+    let response = app
+        .request(Method::GET, "/v1/audience?type=any", "read")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.headers()["cache-control"], "no-store");
 }
