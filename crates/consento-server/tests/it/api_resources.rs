@@ -11,7 +11,7 @@ use consento_store::{ConsentEventInput, ContactInput, ContactRef};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, spawn_app};
+use crate::support::{TestApp, spawn_app, spawn_app_with};
 
 const DAY: i64 = 86_400_000_000;
 
@@ -210,7 +210,19 @@ async fn consent(app: &TestApp, contact_id: &str, body: Value) -> Value {
 
 #[tokio::test]
 async fn the_seed_scenario_runs_through_the_api_alone() {
-    let app = spawn_app().await;
+    seed_scenario(spawn_app().await, "sqlite").await;
+}
+
+#[tokio::test]
+async fn the_seed_scenario_runs_through_the_api_alone_on_postgresql_too() {
+    // Runs when CONSENTO_TEST_POSTGRES_URL names a server (as `.ci/run` sets it).
+    if let Some(app) = spawn_app_with(true, |_| {}).await {
+        seed_scenario(app, "postgres").await;
+    }
+}
+
+async fn seed_scenario(app: TestApp, backend: &str) {
+    assert_eq!(app.db.backend(), backend);
     let (callback, promotion, retired) = configure(&app).await;
 
     // Contacts: Anna consents on paper a month ago; Bruno consents and withdraws; Carla refuses;
@@ -572,7 +584,7 @@ async fn the_seed_scenario_runs_through_the_api_alone() {
         ),
         (Some(0), Some(1))
     );
-    assert_eq!(app.db.backend(), "sqlite");
+    app.shutdown().await;
 }
 
 #[tokio::test]
