@@ -205,16 +205,19 @@ pub struct ContactUpdate {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub name: Option<Option<String>>,
-    /// Email addresses, the primary first (replaces them all).
-    #[serde(default)]
-    pub emails: Option<Vec<String>>,
-    /// Phone numbers in any common format, the primary first (replaces them all).
-    #[serde(default)]
-    pub phones: Option<Vec<String>>,
-    /// Free attributes (replaces the whole object).
-    #[serde(default)]
+    /// Email addresses, the primary first (replaces them all; `null` or `[]` removes them).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub emails: Option<Option<Vec<String>>>,
+    /// Phone numbers in any common format, the primary first (replaces them all; `null` or `[]`
+    /// removes them).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub phones: Option<Option<Vec<String>>>,
+    /// Free attributes (replaces the whole object; `null` or `{}` removes them).
+    #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Object>)]
-    pub attributes: Option<serde_json::Map<String, serde_json::Value>>,
+    pub attributes: Option<Option<serde_json::Map<String, serde_json::Value>>>,
     /// Where the data came from.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
@@ -223,13 +226,15 @@ pub struct ContactUpdate {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<LegalBasisName>)]
     pub legal_basis: Option<Option<String>>,
-    /// The purposes of processing (replaces them all).
-    #[serde(default)]
-    pub purposes: Option<Vec<String>>,
+    /// The purposes of processing (replaces them all; `null` or `[]` removes them).
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub purposes: Option<Option<Vec<String>>>,
 }
 
 /// How to find or list contacts. Give at most one of `external_id`, `email`, `phone` (an exact
-/// lookup: zero or one contact) and `q` (a search); with none, every contact is listed.
+/// lookup: zero or one contact) and `q` (a search); with none, every contact is listed (erased
+/// ones included: see `erased_at`).
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -303,26 +308,31 @@ fn input_of_create(req: ContactCreate) -> Result<ContactInput, ApiError> {
     })
 }
 
-/// The stored contact with the changes of `req` over it.
+/// The stored contact with the changes of `req` over it. Read, then written whole: two
+/// concurrent updates of one contact can lose the first one's fields (the last write wins).
 fn patched(c: Contact, req: ContactUpdate) -> Result<ContactInput, ApiError> {
-    if let Some(emails) = &req.emails {
+    if let Some(Some(emails)) = &req.emails {
         check_emails(emails)?;
     }
     Ok(ContactInput {
         external_id: req.external_id.unwrap_or(c.external_id),
         name: req.name.unwrap_or(c.name),
-        emails: req
-            .emails
-            .unwrap_or_else(|| c.emails.iter().map(|e| e.as_str().to_owned()).collect()),
-        phones: req
-            .phones
-            .unwrap_or_else(|| c.phones.iter().map(|p| p.as_str().to_owned()).collect()),
-        attributes: req.attributes.unwrap_or(c.attributes),
+        emails: req.emails.map_or_else(
+            || c.emails.iter().map(|e| e.as_str().to_owned()).collect(),
+            Option::unwrap_or_default,
+        ),
+        phones: req.phones.map_or_else(
+            || c.phones.iter().map(|p| p.as_str().to_owned()).collect(),
+            Option::unwrap_or_default,
+        ),
+        attributes: req
+            .attributes
+            .map_or(c.attributes, Option::unwrap_or_default),
         source: req.source.unwrap_or(c.source),
         legal_basis: req
             .legal_basis
             .unwrap_or_else(|| c.legal_basis.map(|b| b.code().to_owned())),
-        purposes: req.purposes.unwrap_or(c.purposes),
+        purposes: req.purposes.map_or(c.purposes, Option::unwrap_or_default),
     })
 }
 
@@ -341,9 +351,12 @@ async fn lookup(state: &AppState, r: ContactRef) -> Result<Vec<ContactSummary>, 
     }
 }
 
-/// Finds a contact by an identifier, or lists or searches contacts a page at a time. Pages
-/// follow a keyset cursor: each costs the same however deep, and contacts added meanwhile are
-/// neither skipped nor repeated.
+/// Finds a contact by an identifier, or lists or searches contacts a page at a time. Give at
+/// most one of `external_id`, `email`, `phone` (an exact lookup: a page of zero or one contact)
+/// and `q` (a search by name or external id, erased contacts left out); with none, every contact
+/// is listed (erased ones included: see `erased_at`). Pages follow a keyset cursor (pass
+/// `next_cursor` back as `cursor`): each costs the same however deep, and contacts added
+/// meanwhile are neither skipped nor repeated.
 #[utoipa::path(
     get, path = "/v1/contacts", tag = "contacts",
     params(ContactsQuery),

@@ -672,7 +672,7 @@ async fn a_contact_changes_field_by_field_and_duplicates_are_conflicts_naming_th
     let app = spawn_app().await;
     let anna = contact(
         &app,
-        json!({ "external_id": "crm-1", "name": "Anna", "emails": ["anna@example.it"], "source": "web", "legal_basis": "contract" }),
+        json!({ "external_id": "crm-1", "name": "Anna", "emails": ["anna@example.it"], "source": "web", "legal_basis": "contract", "purposes": ["support"] }),
     )
     .await;
     contact(&app, json!({ "external_id": "crm-2", "emails": ["bruno@example.it"], "phones": ["+39 348 111 2222"] })).await;
@@ -719,7 +719,7 @@ async fn a_contact_changes_field_by_field_and_duplicates_are_conflicts_naming_th
         &app,
         &format!("/v1/contacts/{anna}"),
         "write",
-        &json!({ "name": "Anna Maria", "source": null, "phones": ["+39 347 000 1111"] }),
+        &json!({ "name": "Anna Maria", "source": null, "phones": ["+39 347 000 1111"], "purposes": null }),
     )
     .await;
     assert_eq!(status, 200, "{c}");
@@ -729,6 +729,7 @@ async fn a_contact_changes_field_by_field_and_duplicates_are_conflicts_naming_th
     assert_eq!(c["emails"], json!(["anna@example.it"]));
     assert_eq!(c["legal_basis"], "contract");
     assert_eq!(c["external_id"], "crm-1");
+    assert_eq!(c["purposes"], json!([]));
     let (status, body) = patch(
         &app,
         &format!("/v1/contacts/{anna}"),
