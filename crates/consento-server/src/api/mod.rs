@@ -22,6 +22,7 @@ mod consents;
 mod contacts;
 mod decisions;
 pub mod error;
+pub mod idempotency;
 mod interactions;
 pub mod json;
 mod ledger;

@@ -4,4 +4,5 @@
 mod api;
 mod api_resources;
 mod cli;
+mod ops;
 mod support;
