@@ -7,9 +7,11 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use consento_domain::{CollectionMethod, ContactId, EventKind, Timestamp};
 use consento_store::{
-    ConsentEventInput, ContactRef, CurrentConsent, HistoryEntry, RecordedEvent, StoreError,
+    ConsentEventInput, ContactRef, CurrentConsent, HistoryEntry, IdempotencyKey, RecordedEvent,
+    StoreError,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -19,7 +21,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::{Auth, Principal, ReadScope, WriteScope};
 use super::error::{ApiError, Problem};
-use super::json::ApiJson;
+use super::idempotency::IdempotentJson;
 use super::model::ActionName;
 use super::params::{PathParam, contact_id, instant, rename_field};
 use super::types::permits;
@@ -44,13 +46,14 @@ pub struct ConsentWrite {
 }
 
 /// Appends one consent event recorded by `principal` (its token is the actor). The one place
-/// where the API writes to the consent ledger: request deduplication (Idempotency-Key) belongs
-/// here, around the store call.
+/// where the API writes to the consent ledger. With an idempotency key (the key and the hash of
+/// the request), a retry returns the first event and records nothing (`true`: replayed).
 pub async fn record(
     state: &AppState,
     principal: &Principal,
     input: ConsentWrite,
-) -> Result<RecordedEvent, ApiError> {
+    key: Option<(String, [u8; 32])>,
+) -> Result<(RecordedEvent, bool), ApiError> {
     let event = ConsentEventInput {
         contact: ContactRef::Id(input.contact_id),
         type_code: input.type_code,
@@ -61,11 +64,18 @@ pub async fn record(
         notice_version: input.notice_version,
         evidence: input.evidence,
     };
-    state
-        .store
-        .record_consent(event)
-        .await
-        .map_err(|e| match e {
+    let recorded = match key {
+        Some((key, request_sha256)) => {
+            let key = IdempotencyKey {
+                token_id: principal.token_id,
+                key,
+                request_sha256,
+            };
+            state.store.record_consent_once(event, key).await
+        }
+        None => state.store.record_consent(event).await.map(|e| (e, false)),
+    };
+    recorded.map_err(|e| match e {
             // References made by the body are the body's fault (422 naming the field); only the
             // contact of the path is a 404.
             StoreError::NotFound {
@@ -397,13 +407,16 @@ async fn history(
 /// token as its actor; decisions follow it at once.
 #[utoipa::path(
     post, path = "/v1/contacts/{id}/consents", tag = "consents",
-    params(("id" = uuid::Uuid, Path, description = "Our id of the contact")),
+    params(
+        ("id" = uuid::Uuid, Path, description = "Our id of the contact"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Any unique string (a UUID) chosen by the client: a retry with the same key and the same request returns the first result (with `Idempotent-Replayed: true`) and records nothing twice; the same key with a different request is a 409. Keys belong to the calling token."),
+    ),
     request_body = ConsentEventRequest,
     responses(
-        (status = 201, description = "Recorded in the ledger", body = RecordedEventOut),
+        (status = 201, description = "Recorded in the ledger (or, with `Idempotent-Replayed: true`, recorded by an earlier request with the same key)", body = RecordedEventOut),
         (status = 400, description = "A field is missing, malformed or unknown: `kind`, `method`, `event_time`… (`field` names it)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The contact was erased (`field`: `contact`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The contact was erased (`field`: `contact`), or the `Idempotency-Key` was used for a different request", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A value is refused: `event_time` in the future, `type_code` or `notice_version` unknown, `evidence` too long", body = Problem, content_type = "application/problem+json"),
     ),
     security(("token" = ["write"]))
@@ -412,8 +425,8 @@ async fn write(
     auth: Auth<WriteScope>,
     PathParam(id): PathParam,
     State(state): State<AppState>,
-    ApiJson(req): ApiJson<ConsentEventRequest>,
-) -> Result<(StatusCode, Json<RecordedEventOut>), ApiError> {
+    IdempotentJson { body: req, key }: IdempotentJson<ConsentEventRequest>,
+) -> Result<impl IntoResponse, ApiError> {
     let input = ConsentWrite {
         contact_id: contact_id(&id)?,
         kind: EventKind::parse(&req.kind)
@@ -430,6 +443,11 @@ async fn write(
         notice_version: req.notice_version,
         evidence: req.evidence,
     };
-    let event = record(&state, &auth.0, input).await?;
-    Ok((StatusCode::CREATED, Json(event.into())))
+    let (event, replayed) = record(&state, &auth.0, input, key).await?;
+    let replayed = if replayed { "true" } else { "false" };
+    Ok((
+        StatusCode::CREATED,
+        [("idempotent-replayed", replayed)],
+        Json(RecordedEventOut::from(event)),
+    ))
 }
