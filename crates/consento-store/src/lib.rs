@@ -28,11 +28,16 @@ mod model;
 mod row;
 mod settings;
 mod types;
+mod webhooks;
 
 pub use bulk::{BulkContact, BulkEvent, BulkReport};
 pub use contacts::ContactSummary;
 pub use error::StoreError;
 pub use model::*;
+pub use webhooks::{
+    Delivery, NextAttempt, OutboxMessage, OutboxStats, SubscriptionId, WebhookEventType,
+    WebhookSubscription, WebhookSubscriptionInput,
+};
 
 /// The database behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

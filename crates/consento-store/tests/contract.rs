@@ -875,3 +875,6 @@ async fn decide_for_type(
         decision: consento_domain::decide(&status, &settings, &consents, Action::EmailBulk, at),
     }
 }
+
+#[path = "support/webhooks.rs"]
+mod webhooks;
