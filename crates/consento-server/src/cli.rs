@@ -7,19 +7,22 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The embedded default database, next to where the command runs.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite:consento.db";
+
 /// Consento: GDPR consent and privacy for CRMs.
 #[derive(Debug, Parser)]
 #[command(name = "consento", version, max_term_width = 100)]
 pub struct Cli {
     /// The database: `sqlite:path/to/file.db` or `postgres://user@host/db`.
+    /// [default: sqlite:consento.db]
     #[arg(
         long,
         global = true,
         env = "CONSENTO_DATABASE_URL",
-        default_value = "sqlite:consento.db",
         hide_env_values = true
     )]
-    pub database_url: String,
+    pub database_url: Option<String>,
 
     /// PostgreSQL only: the schema to use instead of `public` (created if missing).
     #[arg(long, global = true, env = "CONSENTO_PG_SCHEMA")]
@@ -48,6 +51,13 @@ pub struct Cli {
 pub enum Command {
     /// Create or migrate the database and say where it is.
     Init,
+    /// Serve the HTTP API (and run the webhook worker) until SIGTERM or Ctrl-C.
+    Serve(ServeArgs),
+    /// Print the OpenAPI 3.1 document of the HTTP API.
+    Openapi,
+    /// API tokens for integrations (CRMs, dialers, mail senders).
+    #[command(subcommand)]
+    Tokens(TokensCommand),
     /// Fill the database with a realistic, reproducible sample.
     Demo(DemoArgs),
     /// The privacy settings: which checks are on.
@@ -80,6 +90,41 @@ pub enum Command {
     /// Measure decisions, consent writes, the audience and the bulk load against the bare
     /// database on the same data. Use an empty database: it loads its own data set.
     Bench(BenchArgs),
+}
+
+/// `consento serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A TOML configuration file (keys as in `CONSENTO_…` variables, lower case).
+    #[arg(long, env = "CONSENTO_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+/// `consento tokens …`.
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Create a token; its secret is printed once and cannot be shown again.
+    Create {
+        /// What uses it ("crm", "dialer").
+        #[arg(long)]
+        name: String,
+        /// Its scopes: admin, write, read, decide (repeat the flag or separate with commas).
+        #[arg(long = "scope", required = true, value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// Days until it stops working; without it, it works until revoked.
+        #[arg(long)]
+        expires_days: Option<u32>,
+    },
+    /// List the tokens (never their secrets).
+    List,
+    /// Revoke a token by id.
+    Revoke {
+        /// The token's id.
+        id: String,
+    },
 }
 
 /// `consento bench`.

@@ -6,11 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-mod bench;
-mod cli;
-mod commands;
-mod demo;
-mod rng;
+use consento_server::{cli, commands};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -27,6 +27,7 @@ mod migrate;
 mod model;
 mod row;
 mod settings;
+mod tokens;
 mod types;
 mod webhooks;
 
@@ -34,6 +35,7 @@ pub use bulk::{BulkContact, BulkEvent, BulkReport};
 pub use contacts::ContactSummary;
 pub use error::StoreError;
 pub use model::*;
+pub use tokens::{ApiToken, TOKEN_PREFIX, token_digest};
 pub use webhooks::{
     Delivery, NextAttempt, OutboxMessage, OutboxStats, SubscriptionId, WebhookEventType,
     WebhookSubscription, WebhookSubscriptionInput,

@@ -17,12 +17,21 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/postgres/0001_core.sql"),
     ),
     (
+        2,
+        "api",
+        include_str!("../migrations/sqlite/0002_api.sql"),
+        include_str!("../migrations/postgres/0002_api.sql"),
+    ),
+    (
         3,
         "webhooks",
         include_str!("../migrations/sqlite/0003_webhooks.sql"),
         include_str!("../migrations/postgres/0003_webhooks.sql"),
     ),
 ];
+
+/// The newest migration this binary carries: a database is ready when it has it.
+pub(crate) const LATEST: i64 = 3;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -21,7 +21,34 @@ mod notices;
 pub(crate) mod output;
 mod reasons;
 mod settings;
+mod tokens;
 mod types;
+
+/// `consento serve`: the configuration from defaults, file, environment and command line; logs
+/// installed; serving until a signal.
+async fn serve(
+    database_url: &Option<String>,
+    pg_schema: Option<String>,
+    args: crate::cli::ServeArgs,
+) -> anyhow::Result<()> {
+    let config = crate::config::ServeConfig::load(
+        args.config.as_deref(),
+        std::env::vars(),
+        crate::config::Overrides {
+            listen: args.listen,
+            database_url: database_url.clone(),
+            pg_schema,
+        },
+    )
+    .map_err(anyhow::Error::msg)?;
+    crate::telemetry::init(config.log_format, &config.log_level).map_err(anyhow::Error::msg)?;
+    let store = crate::serve::open_store(&config).await?;
+    crate::serve::run(config, Arc::new(store), crate::serve::signal(), |addr| {
+        // The one line on stdout: scripts and tests read the address (port 0 picks one).
+        println!("listening on http://{addr}");
+    })
+    .await
+}
 
 /// What every command gets: the open store, the global options, and standard output.
 pub struct Ctx<'a> {
@@ -39,16 +66,29 @@ pub struct Ctx<'a> {
 
 /// Runs one command line to completion, writing results to `out`.
 pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
-    let mut config = StoreConfig::new(cli.database_url.clone());
+    match cli.command {
+        Command::Serve(args) => return serve(&cli.database_url, cli.pg_schema, args).await,
+        Command::Openapi => {
+            serde_json::to_writer_pretty(&mut *out, &crate::api::openapi())?;
+            writeln!(out)?;
+            return Ok(());
+        }
+        _ => {}
+    }
+    let database_url = cli
+        .database_url
+        .clone()
+        .unwrap_or_else(|| crate::cli::DEFAULT_DATABASE_URL.to_owned());
+    let mut config = StoreConfig::new(database_url.clone());
     config.pg_schema = cli.pg_schema.clone();
     let store = Store::open(&config, Arc::new(SystemClock), Arc::new(OsEntropy))
         .await
-        .with_context(|| format!("cannot open the database {}", redact(&cli.database_url)))?;
+        .with_context(|| format!("cannot open the database {}", redact(&database_url)))?;
     let mut ctx = Ctx {
         store,
         json: cli.json,
         operator: cli.operator,
-        database_url: cli.database_url,
+        database_url,
         out,
     };
     let result = dispatch(&mut ctx, cli.command).await;
@@ -61,6 +101,8 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
 async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Init => settings::init(ctx).await,
+        Command::Serve(_) | Command::Openapi => Ok(()),
+        Command::Tokens(c) => tokens::run(ctx, c).await,
         Command::Demo(args) => crate::demo::command(ctx, args).await,
         Command::Settings(c) => settings::run(ctx, c).await,
         Command::Types(c) => types::run(ctx, c).await,

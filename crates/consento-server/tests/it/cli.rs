@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The `consento` binary end to end, on a temporary SQLite file per test (and the scenarios again
 //! on PostgreSQL when `CONSENTO_TEST_POSTGRES_URL` is set): the seed's scenario
 //! (a consent type with a validity, reasons, a contact, a justified email, a backdated consent, a

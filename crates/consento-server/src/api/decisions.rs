@@ -1,0 +1,382 @@
+//! `POST /v1/decisions`, its batch form, and the dialer's `GET`: the question every integration
+//! asks before every contact (DESIGN.md §2). The answer names the rule that decided.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use consento_domain::{Action, AllowedBy, Cause, Decision, Timestamp};
+use consento_store::{ContactRef, DecisionReport};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::auth::{Auth, DecideScope};
+use super::error::{ApiError, Problem};
+use super::json::ApiJson;
+use super::model::{ActionName, ContactSelector, action};
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(decide))
+        .routes(routes!(decide_batch))
+        .routes(routes!(dialer))
+}
+
+/// The largest batch: a newsletter tool checks its send list in pages of this size.
+pub const MAX_BATCH: usize = 10_000;
+
+/// One question: may this action reach this contact?
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// The contact.
+    pub contact: ContactSelector,
+    /// The action.
+    #[schema(value_type = ActionName)]
+    pub action: String,
+    /// The instant to decide for (RFC 3339); now if absent. A past instant reads the consents as
+    /// they stood then (the proof of an old send).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub at: Option<String>,
+}
+
+/// The outcome.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Go ahead.
+    Allowed,
+    /// Only with a reason from the list (a single email, call or SMS), recorded as a justified
+    /// contact (`POST /v1/interactions`).
+    NeedsJustification,
+    /// Do not contact.
+    Blocked,
+}
+
+/// The consent that allowed a contact.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConsentProof {
+    /// The consent type's code.
+    pub code: String,
+    /// When it was given or last renewed.
+    #[schema(value_type = String, format = DateTime)]
+    pub given_at: Timestamp,
+    /// When it stops being valid; absent = never.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Why a contact is blocked or needs a reason.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CauseOut {
+    /// `erased`, `restricted`, `objected`, `suppressed`, `no_consent`, `refused`, `withdrawn`,
+    /// `expired`.
+    pub code: &'static str,
+    /// The consent type concerned (refused, withdrawn, expired).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent_type: Option<String>,
+    /// Since when (restricted, objected) or when it happened (refused, withdrawn, expired).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub since: Option<Timestamp>,
+}
+
+/// The answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DecisionResponse {
+    /// The contact decided about.
+    pub contact_id: uuid::Uuid,
+    /// The action.
+    #[schema(value_type = ActionName)]
+    pub action: Action,
+    /// The instant decided for.
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// The rule that decided: `check_disabled` or `consent` when allowed, else the cause's code.
+    pub rule: &'static str,
+    /// When allowed by a consent: which one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent: Option<ConsentProof>,
+    /// When blocked or needing a reason: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<CauseOut>,
+    /// When a reason is needed: whether a marketing reason is acceptable (not under an
+    /// objection, GDPR Art. 21(3)).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub marketing_reasons_allowed: Option<bool>,
+}
+
+impl From<DecisionReport> for DecisionResponse {
+    fn from(r: DecisionReport) -> Self {
+        let (outcome, rule, consent, cause, marketing) = match r.decision {
+            Decision::Allowed { allowed_by } => match allowed_by {
+                AllowedBy::CheckDisabled => {
+                    (Outcome::Allowed, "check_disabled", None, None, None)
+                }
+                AllowedBy::Consent {
+                    code,
+                    given_at,
+                    expires_at,
+                } => (
+                    Outcome::Allowed,
+                    "consent",
+                    Some(ConsentProof {
+                        code: code.as_str().to_owned(),
+                        given_at,
+                        expires_at,
+                    }),
+                    None,
+                    None,
+                ),
+            },
+            Decision::NeedsJustification {
+                cause,
+                marketing_reasons_allowed,
+            } => (
+                Outcome::NeedsJustification,
+                cause.code(),
+                None,
+                Some(cause_out(&cause)),
+                Some(marketing_reasons_allowed),
+            ),
+            Decision::Blocked { cause } => (
+                Outcome::Blocked,
+                cause.code(),
+                None,
+                Some(cause_out(&cause)),
+                None,
+            ),
+        };
+        Self {
+            contact_id: r.contact_id.0,
+            action: r.action,
+            at: r.at,
+            outcome,
+            rule,
+            consent,
+            cause,
+            marketing_reasons_allowed: marketing,
+        }
+    }
+}
+
+fn cause_out(cause: &Cause) -> CauseOut {
+    let (consent_type, since) = match cause {
+        Cause::Restricted { since } | Cause::Objected { since } => (None, Some(*since)),
+        Cause::Refused { code, at } | Cause::Withdrawn { code, at } | Cause::Expired { code, at } => {
+            (Some(code.as_str().to_owned()), Some(*at))
+        }
+        Cause::Erased | Cause::Suppressed | Cause::NoConsent => (None, None),
+    };
+    CauseOut {
+        code: cause.code(),
+        consent_type,
+        since,
+    }
+}
+
+fn instant(field: &str, at: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
+    at.map(|text| {
+        Timestamp::parse("at", text)
+            .map_err(|e| ApiError::bad_request(field, e.to_string().replacen("at: ", "", 1)))
+    })
+    .transpose()
+}
+
+async fn answer(
+    state: &AppState,
+    contact: &ContactRef,
+    action: Action,
+    at: Option<Timestamp>,
+) -> Result<DecisionResponse, ApiError> {
+    let report = state.store.decide(contact, action, at).await?;
+    state.metrics.decision(report.decision.outcome());
+    Ok(report.into())
+}
+
+/// Decide one contact.
+#[utoipa::path(
+    post, path = "/v1/decisions", tag = "decisions",
+    request_body = DecisionRequest,
+    responses(
+        (status = 200, description = "The decision and the rule that made it", body = DecisionResponse),
+        (status = 400, description = "A field is malformed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("token" = ["decide"]))
+)]
+async fn decide(
+    _auth: Auth<DecideScope>,
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<DecisionRequest>,
+) -> Result<Json<DecisionResponse>, ApiError> {
+    let contact = req.contact.reference("contact.")?;
+    let action = action("action", &req.action)?;
+    let at = instant("at", req.at.as_deref())?;
+    Ok(Json(answer(&state, &contact, action, at).await?))
+}
+
+/// Many questions at once (a newsletter tool checking its send list).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// The action for every recipient that does not name its own.
+    #[serde(default)]
+    #[schema(value_type = Option<ActionName>)]
+    pub action: Option<String>,
+    /// The instant to decide for; now if absent.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub at: Option<String>,
+    /// Up to 10,000 recipients.
+    pub recipients: Vec<BatchRecipient>,
+}
+
+/// One recipient of a batch.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRecipient {
+    /// Our id.
+    #[serde(default)]
+    pub contact_id: Option<uuid::Uuid>,
+    /// The CRM's id.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Any of the contact's email addresses.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Any of the contact's phone numbers.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// This recipient's action, if not the batch's.
+    #[serde(default)]
+    #[schema(value_type = Option<ActionName>)]
+    pub action: Option<String>,
+}
+
+/// One answer of a batch, in the order of the request: a decision, or the problem with that
+/// recipient (an unknown contact does not fail the batch).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum BatchItem {
+    /// The decision.
+    Decision(DecisionResponse),
+    /// What was wrong with this recipient.
+    Error {
+        /// The problem.
+        error: Problem,
+    },
+}
+
+/// The answers of a batch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchResponse {
+    /// One per recipient, in order.
+    pub results: Vec<BatchItem>,
+}
+
+/// Decide many contacts.
+#[utoipa::path(
+    post, path = "/v1/decisions/batch", tag = "decisions",
+    request_body = BatchRequest,
+    responses(
+        (status = 200, description = "One answer per recipient, in order", body = BatchResponse),
+        (status = 400, description = "A field is malformed, or more than 10,000 recipients", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("token" = ["decide"]))
+)]
+async fn decide_batch(
+    _auth: Auth<DecideScope>,
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<BatchRequest>,
+) -> Result<Json<BatchResponse>, ApiError> {
+    if req.recipients.len() > MAX_BATCH {
+        return Err(ApiError::bad_request(
+            "recipients",
+            format!("at most {MAX_BATCH} recipients per batch"),
+        ));
+    }
+    let default_action = req
+        .action
+        .as_deref()
+        .map(|a| action("action", a))
+        .transpose()?;
+    let at = instant("at", req.at.as_deref())?;
+    // Every recipient is checked before anything is decided: a malformed one fails the request.
+    let mut questions = Vec::with_capacity(req.recipients.len());
+    for (i, r) in req.recipients.iter().enumerate() {
+        let prefix = format!("recipients[{i}].");
+        let contact = ContactSelector {
+            contact_id: r.contact_id,
+            external_id: r.external_id.clone(),
+            email: r.email.clone(),
+            phone: r.phone.clone(),
+        }
+        .reference(&prefix)?;
+        let act = match (&r.action, default_action) {
+            (Some(a), _) => action(&format!("{prefix}action"), a)?,
+            (None, Some(a)) => a,
+            (None, None) => {
+                return Err(ApiError::bad_request(
+                    format!("{prefix}action"),
+                    "give an action for the batch or for each recipient",
+                ));
+            }
+        };
+        questions.push((contact, act));
+    }
+    let mut results = Vec::with_capacity(questions.len());
+    for (contact, act) in &questions {
+        results.push(match answer(&state, contact, *act, at).await {
+            Ok(d) => BatchItem::Decision(d),
+            Err(e @ (ApiError::NotFound(_) | ApiError::Invalid { .. })) => BatchItem::Error {
+                error: e.problem(),
+            },
+            Err(e) => return Err(e),
+        });
+    }
+    Ok(Json(BatchResponse { results }))
+}
+
+/// The dialer's question.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DialerQuery {
+    /// The number about to be dialled, in any common format.
+    pub phone: String,
+    /// `phone.call` (default) or `sms.single`.
+    #[serde(default)]
+    #[param(value_type = Option<ActionName>)]
+    pub action: Option<String>,
+}
+
+/// The dialer's form: may I call this number now? Cheap enough to ask before every ring.
+#[utoipa::path(
+    get, path = "/v1/dialer", tag = "decisions",
+    params(DialerQuery),
+    responses(
+        (status = 200, description = "The decision and the rule that made it", body = DecisionResponse),
+        (status = 400, description = "The number or action is malformed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No contact has this number", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("token" = ["decide"]))
+)]
+async fn dialer(
+    _auth: Auth<DecideScope>,
+    State(state): State<AppState>,
+    query: Result<Query<DialerQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<DecisionResponse>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
+    let act = q
+        .action
+        .as_deref()
+        .map_or(Ok(Action::PhoneCall), |a| action("action", a))?;
+    Ok(Json(
+        answer(&state, &ContactRef::Phone(q.phone), act, None).await?,
+    ))
+}

@@ -1,0 +1,84 @@
+//! The HTTP API: the router, its shared state, and the OpenAPI 3.1 document generated from the
+//! same code (each handler carries its `#[utoipa::path]`; `routes!` registers route and
+//! documentation together, so neither can exist without the other).
+//!
+//! Handlers are thin: extract (authentication first, the body last), call the store, map the
+//! result. Every error becomes a problem document in [`error`].
+
+use std::sync::Arc;
+
+use axum::Router;
+use consento_store::Store;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::config::ServeConfig;
+use crate::metrics::Metrics;
+
+pub mod auth;
+mod decisions;
+pub mod error;
+pub mod json;
+pub mod model;
+mod ops;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Arc<Store>,
+    /// Verified tokens.
+    pub tokens: Arc<auth::TokenCache>,
+    /// Counters and histograms for `/metrics`.
+    pub metrics: Arc<Metrics>,
+    /// The configuration the server runs with.
+    pub config: Arc<ServeConfig>,
+}
+
+/// The name of the security scheme in the OpenAPI document; each operation lists the scope it
+/// needs under it.
+pub const SECURITY_SCHEME: &str = "token";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Consento API",
+        description = "GDPR consent and privacy for CRMs, dialers and mail senders: ask before every contact whether it is allowed, record consents with their proof, and be told when they change.",
+        license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later")
+    ),
+    modifiers(&BearerScheme),
+    components(schemas(error::Problem)),
+    tags(
+        (name = "decisions", description = "May I email, call or text this person now?"),
+        (name = "operations", description = "Health, readiness, metrics and this document."),
+    )
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.description = Some(
+            "An API token (`consento tokens create`). Scopes: `admin` ⊇ `write` ⊇ {`read`, `decide`}."
+                .to_owned(),
+        );
+        components.add_security_scheme(SECURITY_SCHEME, SecurityScheme::Http(http));
+    }
+}
+
+/// The router of every API route, and the OpenAPI document describing exactly those routes.
+pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(decisions::routes())
+        .merge(ops::routes())
+        .split_for_parts()
+}
+
+/// The OpenAPI document alone (for `consento openapi`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().1
+}

@@ -1,0 +1,81 @@
+//! Shapes shared by several API resources, and the schema names of domain values (instants,
+//! actions) as the OpenAPI document shows them.
+
+use consento_domain::{Action, ContactId};
+use consento_store::ContactRef;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::error::ApiError;
+
+/// A way of reaching a person.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[allow(dead_code)] // Named only in the OpenAPI document; the domain's `Action` is what runs.
+pub enum ActionName {
+    /// One email to one person.
+    #[serde(rename = "email.single")]
+    EmailSingle,
+    /// A newsletter or any mass mailing.
+    #[serde(rename = "email.bulk")]
+    EmailBulk,
+    /// A phone call.
+    #[serde(rename = "phone.call")]
+    PhoneCall,
+    /// One SMS to one person.
+    #[serde(rename = "sms.single")]
+    SmsSingle,
+    /// A mass SMS campaign.
+    #[serde(rename = "sms.bulk")]
+    SmsBulk,
+}
+
+/// How a request names a contact: exactly one of our id, the CRM's id, an email address, or a
+/// phone number in any common format (`+39 347 123 4567`, `0039…`, `347…` with the default
+/// country code).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactSelector {
+    /// Our id.
+    #[serde(default)]
+    pub contact_id: Option<uuid::Uuid>,
+    /// The CRM's id.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Any of the contact's email addresses.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Any of the contact's phone numbers.
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+impl ContactSelector {
+    /// The one reference given; an error naming the selector (`prefix` without its final dot)
+    /// when none or several are.
+    pub fn reference(&self, prefix: &str) -> Result<ContactRef, ApiError> {
+        let given = [
+            self.contact_id.map(|id| ContactRef::Id(ContactId(id))),
+            self.external_id.clone().map(ContactRef::External),
+            self.email.clone().map(ContactRef::Email),
+            self.phone.clone().map(ContactRef::Phone),
+        ];
+        let mut given = given.into_iter().flatten();
+        match (given.next(), given.next()) {
+            (Some(one), None) => Ok(one),
+            _ => Err(ApiError::bad_request(
+                prefix.trim_end_matches('.'),
+                "give exactly one of contact_id, external_id, email, phone",
+            )),
+        }
+    }
+}
+
+/// Parses an action name, naming `field` when it is not one.
+pub fn action(field: &str, text: &str) -> Result<Action, ApiError> {
+    Action::parse(text).map_err(|_| {
+        ApiError::bad_request(
+            field,
+            "must be one of email.single, email.bulk, phone.call, sms.single, sms.bulk",
+        )
+    })
+}

@@ -1,0 +1,101 @@
+//! `consento tokens create|list|revoke`: API tokens for integrations. The secret is printed
+//! once, at creation; only its hash is kept.
+
+use consento_store::ApiToken;
+
+use super::Ctx;
+use super::output::{Table, day, json, or_dash};
+use crate::api::auth::Scope;
+use crate::cli::TokensCommand;
+
+/// `consento tokens …`.
+pub async fn run(ctx: &mut Ctx<'_>, command: TokensCommand) -> anyhow::Result<()> {
+    match command {
+        TokensCommand::Create {
+            name,
+            scopes,
+            expires_days,
+        } => create(ctx, &name, &scopes, expires_days).await,
+        TokensCommand::List => list(ctx).await,
+        TokensCommand::Revoke { id } => {
+            let id = uuid::Uuid::parse_str(id.trim())
+                .map_err(|_| anyhow::anyhow!("id: not a token id"))?;
+            let token = ctx.store.revoke_token(id).await?;
+            if ctx.json {
+                return json(ctx.out, &token);
+            }
+            writeln!(ctx.out, "revoked token {} ({})", token.id, token.name)?;
+            Ok(())
+        }
+    }
+}
+
+async fn create(
+    ctx: &mut Ctx<'_>,
+    name: &str,
+    scopes: &[String],
+    expires_days: Option<u32>,
+) -> anyhow::Result<()> {
+    let mut parsed: Vec<String> = Vec::new();
+    for s in scopes {
+        let s = s.trim();
+        let scope = Scope::parse(s)
+            .ok_or_else(|| anyhow::anyhow!("scope: {s:?} is not one of admin, write, read, decide"))?;
+        if !parsed.iter().any(|p| p == scope.as_str()) {
+            parsed.push(scope.as_str().to_owned());
+        }
+    }
+    let expires_at = match expires_days {
+        Some(0) => anyhow::bail!("expires_days: must be at least 1"),
+        Some(days) => Some(ctx.store.now().plus_days(days)),
+        None => None,
+    };
+    let (token, secret) = ctx.store.create_token(name, &parsed, expires_at).await?;
+    if ctx.json {
+        #[derive(serde::Serialize)]
+        struct Created<'a> {
+            #[serde(flatten)]
+            token: &'a ApiToken,
+            secret: &'a str,
+        }
+        return json(
+            ctx.out,
+            &Created {
+                token: &token,
+                secret: &secret,
+            },
+        );
+    }
+    writeln!(
+        ctx.out,
+        "created token {} ({}) with scopes {}\n\n    {secret}\n\nThis is the only time the token is shown: store it now.",
+        token.id,
+        token.name,
+        token.scopes.join(", ")
+    )?;
+    Ok(())
+}
+
+async fn list(ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+    let tokens = ctx.store.tokens().await?;
+    if ctx.json {
+        return json(ctx.out, &tokens);
+    }
+    if tokens.is_empty() {
+        writeln!(ctx.out, "no tokens yet: create one with `consento tokens create`")?;
+        return Ok(());
+    }
+    let mut t = Table::new(&["ID", "NAME", "SCOPES", "CREATED", "EXPIRES", "REVOKED"]);
+    for k in &tokens {
+        t.row(vec![
+            k.id.to_string(),
+            k.name.clone(),
+            k.scopes.join(","),
+            day(k.created_at),
+            or_dash(k.expires_at.map(day)),
+            or_dash(k.revoked_at.map(day)),
+        ]);
+    }
+    t.write(ctx.out, 0)
+}
+

@@ -1,0 +1,242 @@
+//! The configuration of `consento serve`: defaults, then a TOML file, then `CONSENTO_…`
+//! environment variables (nested keys with `__`, e.g. `CONSENTO_WEBHOOKS__MAX_ATTEMPTS`), then the
+//! command line. An unknown key, in the file or the environment, is an error naming it: a
+//! misspelt setting must not be silently ignored.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Environment variables with the `CONSENTO_` prefix that belong to the command line (or to the
+/// test suite), not to the server's configuration.
+const NOT_CONFIG: &[&str] = &["operator", "test_postgres_url", "config"];
+
+/// Everything `consento serve` can be told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeConfig {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The database: `sqlite:path/to/file.db` or `postgres://…`.
+    pub database_url: String,
+    /// PostgreSQL only: the schema to use instead of `public`.
+    pub pg_schema: Option<String>,
+    /// SQLite only: an fsync at every commit, so an acknowledged consent survives a power loss.
+    pub sqlite_full_sync: bool,
+    /// Connections in the read pool (PostgreSQL: the whole pool).
+    pub max_connections: u32,
+    /// The largest request body accepted, in bytes (a 10,000-recipient batch fits in 1 MiB).
+    pub max_body_bytes: usize,
+    /// `json` (one object per line, for log collectors) or `text`.
+    pub log_format: LogFormat,
+    /// Lowest level logged: `error`, `warn`, `info`, `debug`, `trace`.
+    pub log_level: String,
+    /// Seconds to let in-flight requests finish after a shutdown signal.
+    pub shutdown_grace_seconds: u64,
+    /// Webhook delivery.
+    pub webhooks: WebhookConfig,
+}
+
+/// How the webhook worker delivers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookConfig {
+    /// Whether this process delivers webhooks (several processes may; each message goes once).
+    pub enabled: bool,
+    /// Milliseconds between polls of the outbox when it is empty.
+    pub poll_interval_ms: u64,
+    /// Messages claimed per poll.
+    pub batch_size: u32,
+    /// Seconds a delivery may take before it counts as failed.
+    pub timeout_seconds: u64,
+    /// Attempts before a message is given up (dead).
+    pub max_attempts: u32,
+    /// The first retry's delay in seconds; each later one doubles, up to `max_backoff_seconds`.
+    pub backoff_base_seconds: u64,
+    /// The longest delay between two attempts, in seconds.
+    pub max_backoff_seconds: u64,
+}
+
+/// The log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: crate::cli::DEFAULT_DATABASE_URL.to_owned(),
+            pg_schema: None,
+            sqlite_full_sync: true,
+            max_connections: 8,
+            max_body_bytes: 2 * 1024 * 1024,
+            log_format: LogFormat::Json,
+            log_level: "info".to_owned(),
+            shutdown_grace_seconds: 30,
+            webhooks: WebhookConfig::default(),
+        }
+    }
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            poll_interval_ms: 1000,
+            batch_size: 50,
+            timeout_seconds: 10,
+            max_attempts: 12,
+            backoff_base_seconds: 30,
+            max_backoff_seconds: 6 * 3600,
+        }
+    }
+}
+
+/// Values given on the command line; they win over the file and the environment.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    /// `--listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    /// `--database-url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// `--pg-schema`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pg_schema: Option<String>,
+}
+
+impl ServeConfig {
+    /// Loads the configuration: defaults, `file` (if given, it must exist), the environment
+    /// variables in `env` (normally `std::env::vars()`), then `overrides`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: Overrides,
+    ) -> Result<Self, String> {
+        let mut figment = Figment::from(Serialized::defaults(Self::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(format!("config: no such file {}", path.display()));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let vars: Vec<(String, String)> = env
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let key = k.strip_prefix("CONSENTO_")?.to_ascii_lowercase();
+                (!NOT_CONFIG.contains(&key.as_str())).then_some((key, v))
+            })
+            .collect();
+        figment = figment
+            .merge(EnvVars(vars))
+            .merge(Serialized::defaults(overrides));
+        figment.extract().map_err(|e| {
+            // One line per problem; figment names the key and where it came from.
+            e.into_iter()
+                .map(|e| format!("config: {e}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+}
+
+/// The `CONSENTO_…` variables as a figment provider. `Env` reads the process environment itself;
+/// taking the variables as a value lets tests give their own without touching the process.
+struct EnvVars(Vec<(String, String)>);
+
+impl figment::Provider for EnvVars {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named("environment variable")
+    }
+
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        let mut dict = figment::value::Dict::new();
+        for (key, value) in &self.0 {
+            // `__` separates nested keys, as in `CONSENTO_WEBHOOKS__ENABLED`.
+            let path: Vec<&str> = key.split("__").collect();
+            let parsed: figment::value::Value = value
+                .parse()
+                .unwrap_or_else(|_| figment::value::Value::from(value.clone()));
+            insert_path(&mut dict, &path, parsed);
+        }
+        Ok(figment::Profile::Default.collect(dict))
+    }
+}
+
+fn insert_path(dict: &mut figment::value::Dict, path: &[&str], value: figment::value::Value) {
+    match path {
+        [] => {}
+        [last] => {
+            dict.insert((*last).to_owned(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = dict
+                .entry((*first).to_owned())
+                .or_insert_with(|| figment::value::Dict::new().into());
+            if let figment::value::Value::Dict(_, inner) = entry {
+                insert_path(inner, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_listen_on_loopback_with_the_embedded_database() {
+        let c = ServeConfig::load(None, vars(&[]), Overrides::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite:consento.db");
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys_and_the_command_line_wins() {
+        let c = ServeConfig::load(
+            None,
+            vars(&[
+                ("CONSENTO_LISTEN", "127.0.0.1:9000"),
+                ("CONSENTO_WEBHOOKS__MAX_ATTEMPTS", "3"),
+                ("CONSENTO_OPERATOR", "someone"),
+                ("PATH", "/bin"),
+            ]),
+            Overrides {
+                listen: Some(SocketAddr::from(([127, 0, 0, 1], 9100))),
+                ..Overrides::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(c.webhooks.max_attempts, 3);
+        assert_eq!(c.listen.port(), 9100);
+    }
+
+    #[test]
+    fn an_unknown_environment_key_is_an_error_naming_it() {
+        let e = ServeConfig::load(
+            None,
+            vars(&[("CONSENTO_LISTNE", "x")]),
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.contains("listne"), "{e}");
+    }
+}

@@ -1,0 +1,15 @@
+//! Consento's server: the HTTP API, the webhook worker, and the `consento` command line. The
+//! binary (`main.rs`) only parses the command line and runs it; everything else is here, so that
+//! integration tests can start the application in process with their own clock.
+
+pub mod api;
+pub mod bench;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod demo;
+pub mod metrics;
+pub mod rng;
+pub mod serve;
+pub mod telemetry;
+pub mod workers;

@@ -1,0 +1,139 @@
+//! `consento serve`: opens the store, builds the router (API, OpenAPI document, metrics), listens,
+//! and on SIGTERM or Ctrl-C stops taking connections, lets in-flight requests finish (up to the
+//! configured grace), stops the background workers cleanly, and closes the database.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router, middleware};
+use consento_store::{OsEntropy, Store, StoreConfig, SystemClock};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::api::error::ApiError;
+use crate::api::{self, AppState};
+use crate::config::ServeConfig;
+
+/// Builds the application: every route, the body limit, request tracking.
+pub fn app(state: AppState) -> Router {
+    let (api, doc) = api::routes();
+    // Rendered once: the document does not change while the process runs.
+    let doc = serde_json::to_string(&doc).unwrap_or_default();
+    let metrics = Arc::clone(&state.metrics);
+    api.route(
+        "/openapi.json",
+        get(move || {
+            let doc = doc.clone();
+            async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], doc) }
+        }),
+    )
+    .fallback(not_found)
+    .method_not_allowed_fallback(method_not_allowed)
+    .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+    .with_state(state)
+    .layer(middleware::from_fn_with_state(metrics, crate::telemetry::track))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("route")
+}
+
+async fn method_not_allowed() -> impl IntoResponse {
+    let mut problem = ApiError::bad_request("method", "this route does not take this method").problem();
+    problem.status = StatusCode::METHOD_NOT_ALLOWED.as_u16();
+    problem.title = "Method Not Allowed".to_owned();
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(axum::http::header::CONTENT_TYPE, "application/problem+json")],
+        Json(problem),
+    )
+}
+
+/// Opens the store the configuration names.
+pub async fn open_store(config: &ServeConfig) -> anyhow::Result<Store> {
+    let mut store_config = StoreConfig::new(config.database_url.clone());
+    store_config.pg_schema = config.pg_schema.clone();
+    store_config.sqlite_full_sync = config.sqlite_full_sync;
+    store_config.max_connections = config.max_connections;
+    Store::open(&store_config, Arc::new(SystemClock), Arc::new(OsEntropy))
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                crate::commands::redact(&config.database_url)
+            )
+        })
+}
+
+/// Serves until `shutdown` resolves, then drains. Calls `ready` with the bound address once
+/// listening (port 0 in the configuration picks a free port).
+pub async fn run(
+    config: ServeConfig,
+    store: Arc<Store>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    ready: impl FnOnce(SocketAddr),
+) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let grace = Duration::from_secs(config.shutdown_grace_seconds);
+    let state = AppState {
+        store: Arc::clone(&store),
+        tokens: Arc::default(),
+        metrics: Arc::default(),
+        config: Arc::new(config),
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let workers = crate::workers::spawn(&state, stop_rx.clone());
+    let app = app(state);
+    tracing::info!(%addr, "listening");
+    ready(addr);
+    let mut server_stop = stop_rx.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = server_stop.wait_for(|stop| *stop).await;
+    });
+    let server = tokio::spawn(async move { server.await });
+    shutdown.await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    let _ = stop_tx.send(true);
+    match tokio::time::timeout(grace, server).await {
+        Ok(joined) => joined??,
+        Err(_) => tracing::warn!("shutdown grace ran out; remaining requests were cut off"),
+    }
+    for worker in workers {
+        let _ = worker.await;
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,92 @@
+//! Logs and per-request bookkeeping. Logs are JSON lines (or text) carrying a request id, the
+//! route template, the status and the latency, and never personal data: no paths (they may hold
+//! an email or a phone number), no query strings, no bodies. The request id comes from
+//! `x-request-id` when a proxy set a sane one, else is made here, and is echoed in the response.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument;
+use tracing_subscriber::filter::LevelFilter;
+
+use crate::config::LogFormat;
+use crate::metrics::Metrics;
+
+/// Installs the global log subscriber, writing to stderr. Calling it twice is harmless.
+pub fn init(format: LogFormat, level: &str) -> Result<(), String> {
+    let level: LevelFilter = level
+        .parse()
+        .map_err(|_| format!("config: log_level: unknown level {level:?}"))?;
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let result = match format {
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+    // Already installed (a second server in one test process): keep the first.
+    let _ = result;
+    Ok(())
+}
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// Wraps every request: a span with its id, one log line when it ends, and its metrics.
+pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(new_request_id);
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let method = req.method().as_str().to_owned();
+    let span = tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
+    let mut response = next.run(req).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    metrics.request(&route, &method, status, elapsed);
+    span.in_scope(|| {
+        tracing::info!(
+            status,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            "request"
+        );
+    });
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, v);
+    }
+    response
+}
+
+fn new_request_id() -> String {
+    let mut bytes = [0u8; 12];
+    // Without randomness the id is still unique enough per process from the clock.
+    if getrandom::fill(&mut bytes).is_err() {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        bytes.copy_from_slice(&nanos.to_le_bytes()[..12]);
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
