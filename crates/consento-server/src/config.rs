@@ -58,6 +58,8 @@ pub struct WebhookConfig {
     pub backoff_base_seconds: u64,
     /// The longest delay between two attempts, in seconds.
     pub max_backoff_seconds: u64,
+    /// Days delivered and dead messages are kept for inspection before they are removed.
+    pub retention_days: u32,
 }
 
 /// The log line format.
@@ -97,6 +99,7 @@ impl Default for WebhookConfig {
             max_attempts: 12,
             backoff_base_seconds: 30,
             max_backoff_seconds: 6 * 3600,
+            retention_days: 30,
         }
     }
 }
