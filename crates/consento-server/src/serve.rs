@@ -31,14 +31,22 @@ pub fn app(state: AppState) -> Router {
         "/openapi.json",
         get(move || {
             let doc = doc.clone();
-            async move { ([(axum::http::header::CONTENT_TYPE, "application/json")], doc) }
+            async move {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    doc,
+                )
+            }
         }),
     )
     .fallback(not_found)
     .method_not_allowed_fallback(method_not_allowed)
     .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
     .with_state(state)
-    .layer(middleware::from_fn_with_state(metrics, crate::telemetry::track))
+    .layer(middleware::from_fn_with_state(
+        metrics,
+        crate::telemetry::track,
+    ))
 }
 
 async fn not_found() -> ApiError {
@@ -46,7 +54,8 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> impl IntoResponse {
-    let mut problem = ApiError::bad_request("method", "this route does not take this method").problem();
+    let mut problem =
+        ApiError::bad_request("method", "this route does not take this method").problem();
     problem.status = StatusCode::METHOD_NOT_ALLOWED.as_u16();
     problem.title = "Method Not Allowed".to_owned();
     (

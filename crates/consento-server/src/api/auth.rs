@@ -181,7 +181,11 @@ impl TokenCache {
 fn principal_of(token: &ApiToken) -> Principal {
     Principal {
         token_id: token.id,
-        scopes: token.scopes.iter().filter_map(|s| Scope::parse(s)).collect(),
+        scopes: token
+            .scopes
+            .iter()
+            .filter_map(|s| Scope::parse(s))
+            .collect(),
     }
 }
 

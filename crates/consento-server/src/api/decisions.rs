@@ -114,9 +114,7 @@ impl From<DecisionReport> for DecisionResponse {
     fn from(r: DecisionReport) -> Self {
         let (outcome, rule, consent, cause, marketing) = match r.decision {
             Decision::Allowed { allowed_by } => match allowed_by {
-                AllowedBy::CheckDisabled => {
-                    (Outcome::Allowed, "check_disabled", None, None, None)
-                }
+                AllowedBy::CheckDisabled => (Outcome::Allowed, "check_disabled", None, None, None),
                 AllowedBy::Consent {
                     code,
                     given_at,
@@ -167,9 +165,9 @@ impl From<DecisionReport> for DecisionResponse {
 fn cause_out(cause: &Cause) -> CauseOut {
     let (consent_type, since) = match cause {
         Cause::Restricted { since } | Cause::Objected { since } => (None, Some(*since)),
-        Cause::Refused { code, at } | Cause::Withdrawn { code, at } | Cause::Expired { code, at } => {
-            (Some(code.as_str().to_owned()), Some(*at))
-        }
+        Cause::Refused { code, at }
+        | Cause::Withdrawn { code, at }
+        | Cause::Expired { code, at } => (Some(code.as_str().to_owned()), Some(*at)),
         Cause::Erased | Cause::Suppressed | Cause::NoConsent => (None, None),
     };
     CauseOut {
@@ -333,9 +331,9 @@ async fn decide_batch(
     for (contact, act) in &questions {
         results.push(match answer(&state, contact, *act, at).await {
             Ok(d) => BatchItem::Decision(d),
-            Err(e @ (ApiError::NotFound(_) | ApiError::Invalid { .. })) => BatchItem::Error {
-                error: e.problem(),
-            },
+            Err(e @ (ApiError::NotFound(_) | ApiError::Invalid { .. })) => {
+                BatchItem::Error { error: e.problem() }
+            }
             Err(e) => return Err(e),
         });
     }

@@ -73,7 +73,10 @@ async fn metrics(
 ) -> Result<impl IntoResponse, ApiError> {
     let text = state.metrics.render(&state.store).await?;
     Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         text,
     ))
 }

@@ -39,8 +39,9 @@ async fn create(
     let mut parsed: Vec<String> = Vec::new();
     for s in scopes {
         let s = s.trim();
-        let scope = Scope::parse(s)
-            .ok_or_else(|| anyhow::anyhow!("scope: {s:?} is not one of admin, write, read, decide"))?;
+        let scope = Scope::parse(s).ok_or_else(|| {
+            anyhow::anyhow!("scope: {s:?} is not one of admin, write, read, decide")
+        })?;
         if !parsed.iter().any(|p| p == scope.as_str()) {
             parsed.push(scope.as_str().to_owned());
         }
@@ -82,7 +83,10 @@ async fn list(ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         return json(ctx.out, &tokens);
     }
     if tokens.is_empty() {
-        writeln!(ctx.out, "no tokens yet: create one with `consento tokens create`")?;
+        writeln!(
+            ctx.out,
+            "no tokens yet: create one with `consento tokens create`"
+        )?;
         return Ok(());
     }
     let mut t = Table::new(&["ID", "NAME", "SCOPES", "CREATED", "EXPIRES", "REVOKED"]);
@@ -98,4 +102,3 @@ async fn list(ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
     }
     t.write(ctx.out, 0)
 }
-

@@ -2,3 +2,4 @@
 //! The server crate's one integration-test binary: the command line, the HTTP API, webhooks.
 
 mod cli;
+mod webhooks;
