@@ -11,7 +11,6 @@ use anyhow::Context as _;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
 use axum::{Json, Router, middleware};
 use consento_store::{OsEntropy, Store, StoreConfig, SystemClock};
 use tokio::net::TcpListener;
@@ -21,32 +20,33 @@ use crate::api::error::ApiError;
 use crate::api::{self, AppState};
 use crate::config::ServeConfig;
 
+/// Where the OpenAPI document is served: public, like any API's documentation; it holds no data.
+pub const OPENAPI_PATH: &str = "/openapi.json";
+
 /// Builds the application: every route, the body limit, request tracking.
 pub fn app(state: AppState) -> Router {
     let (api, doc) = api::routes();
     // Rendered once: the document does not change while the process runs.
     let doc = serde_json::to_string(&doc).unwrap_or_default();
     let metrics = Arc::clone(&state.metrics);
-    api.route(
-        "/openapi.json",
-        get(move || {
-            let doc = doc.clone();
-            async move {
-                (
-                    [(axum::http::header::CONTENT_TYPE, "application/json")],
-                    doc,
-                )
-            }
-        }),
-    )
-    .fallback(not_found)
-    .method_not_allowed_fallback(method_not_allowed)
-    .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-    .with_state(state)
-    .layer(middleware::from_fn_with_state(
-        metrics,
-        crate::telemetry::track,
-    ))
+    let serve_openapi = axum::routing::get(move || {
+        let doc = doc.clone();
+        async move {
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                doc,
+            )
+        }
+    });
+    api.route(OPENAPI_PATH, serve_openapi)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .with_state(state)
+        .layer(middleware::from_fn_with_state(
+            metrics,
+            crate::telemetry::track,
+        ))
 }
 
 async fn not_found() -> ApiError {

@@ -37,6 +37,115 @@ impl AppendCache {
     }
 }
 
+/// An idempotency key of a consent write (the `Idempotency-Key` header), scoped to the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// The API token that sent it: keys of different callers never collide.
+    pub token_id: uuid::Uuid,
+    /// The key as sent.
+    pub key: String,
+    /// SHA-256 of the request it came with (method, path, body).
+    pub request_sha256: [u8; 32],
+}
+
+/// A consent event checked and ready to append, waiting only for the ledger's head.
+#[derive(Debug)]
+pub(crate) struct PreparedAppend {
+    id: EventId,
+    contact_id: ContactId,
+    code: ConsentCode,
+    kind: EventKind,
+    event_time: Timestamp,
+    recorded_at: Timestamp,
+    method: CollectionMethod,
+    actor: consento_domain::Actor,
+    notice_version: Option<String>,
+    evidence: Option<([u8; 32], String)>,
+    key: Option<IdempotencyKey>,
+}
+
+impl PreparedAppend {
+    /// The event's id (known before it is appended).
+    pub(crate) fn id(&self) -> EventId {
+        self.id
+    }
+
+    fn record(
+        &self,
+        (seq, prev_hash): (i64, [u8; 32]),
+        (consent_type_id, validity_days): (ConsentTypeId, Option<u32>),
+        notice_id: Option<NoticeId>,
+    ) -> EventRecord {
+        EventRecord {
+            seq: seq + 1,
+            id: self.id,
+            contact_id: self.contact_id,
+            consent_type_id,
+            type_code: self.code.as_str().to_owned(),
+            kind: self.kind,
+            event_time: self.event_time,
+            recorded_at: self.recorded_at,
+            method: self.method,
+            actor_kind: self.actor.kind,
+            actor_id: self.actor.id.clone(),
+            notice_id,
+            validity_days,
+            evidence_digest: self
+                .evidence
+                .as_ref()
+                .map(|(salt, e)| evidence_digest(salt, e)),
+            prev_hash,
+        }
+    }
+
+    fn recorded(&self, r: &EventRecord, hash: &[u8; 32]) -> RecordedEvent {
+        RecordedEvent {
+            seq: r.seq,
+            id: self.id,
+            contact_id: self.contact_id,
+            expires_at: expiry_of(r.kind, r.event_time, r.validity_days),
+            type_code: r.type_code.clone(),
+            kind: r.kind,
+            event_time: r.event_time,
+            recorded_at: r.recorded_at,
+            hash: hex(hash),
+        }
+    }
+}
+
+/// A recorded event from a `consent_events` row (columns seq, id, contact_id, type_code, kind,
+/// event_time, recorded_at, validity_days, hash).
+pub(crate) fn recorded_from(row: &impl Cols) -> Result<RecordedEvent, StoreError> {
+    let kind = EventKind::parse(&row.text("kind")?)?;
+    let event_time = Timestamp::from_micros(row.int("event_time")?);
+    Ok(RecordedEvent {
+        seq: row.int("seq")?,
+        id: EventId(row.uuid("id")?),
+        contact_id: ContactId(row.uuid("contact_id")?),
+        type_code: row.text("type_code")?,
+        kind,
+        event_time,
+        recorded_at: Timestamp::from_micros(row.int("recorded_at")?),
+        expires_at: expiry_of(
+            kind,
+            event_time,
+            validity_from(row.opt_int("validity_days")?)?,
+        ),
+        hash: hex(&hash32(row.bytes("hash")?)?),
+    })
+}
+
+/// A second use of an idempotency key, caught by the key's primary key.
+fn idempotency_conflict(e: sqlx::Error) -> StoreError {
+    match StoreError::from(e) {
+        StoreError::Conflict { .. } => StoreError::conflict(
+            "idempotency_key",
+            "this key is being used by another request",
+        ),
+        other => other,
+    }
+}
+
 /// Reads the head, a consent type and a notice version in one statement.
 const APPEND_CONTEXT: &str = "SELECT h.seq AS head_seq, h.hash AS head_hash, t.id AS type_id, t.validity_days, n.id AS notice_id FROM ledger_head h LEFT JOIN consent_types t ON t.code = $1 LEFT JOIN privacy_notices n ON n.version = $2 WHERE h.id = 1";
 
@@ -100,10 +209,84 @@ impl Store {
     /// Records one consent event (GDPR Art. 7(1): the controller must be able to show that the
     /// person consented). The event time may be in the past (a paper form entered today) but never
     /// in the future. The ledger append, the evidence and the current state are one transaction.
+    ///
+    /// Appends arriving together share one transaction (group commit, [`crate::commit`]): one
+    /// durable commit for many events, each still its own link of the chain.
     pub async fn record_consent(
         &self,
         input: ConsentEventInput,
     ) -> Result<RecordedEvent, StoreError> {
+        let prepared = self.prepare_append(input, None).await?;
+        self.append_grouped(prepared).await
+    }
+
+    /// Records a consent event once per idempotency key: a retry with the same key and the same
+    /// request (`key.request_sha256`) returns the first result and records nothing; the same key
+    /// with another request is a conflict naming `Idempotency-Key`. The key is stored in the
+    /// event's own transaction, so a crash cannot leave one without the other.
+    pub async fn record_consent_once(
+        &self,
+        input: ConsentEventInput,
+        key: IdempotencyKey,
+    ) -> Result<(RecordedEvent, bool), StoreError> {
+        if key.key.is_empty()
+            || key.key.len() > 255
+            || !key.key.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(DomainError::invalid(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters",
+            )
+            .into());
+        }
+        if let Some(first) = self.replay(&key).await? {
+            return Ok((first, true));
+        }
+        let prepared = self.prepare_append(input, Some(key.clone())).await?;
+        match self.append_grouped(prepared).await {
+            Ok(recorded) => Ok((recorded, false)),
+            // The same key raced in from another request: the first one's answer stands.
+            Err(StoreError::Conflict {
+                field: "idempotency_key",
+                ..
+            }) => self
+                .replay(&key)
+                .await?
+                .map(|first| (first, true))
+                .ok_or(StoreError::Stale),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The event first recorded under `key`, if any; a conflict if the key answered another request.
+    async fn replay(&self, key: &IdempotencyKey) -> Result<Option<RecordedEvent>, StoreError> {
+        let found = on_read_pool!(self, pool => {
+            let row = sqlx::query("SELECT k.request_sha256, e.seq, e.id, e.contact_id, e.type_code, e.kind, e.event_time, e.recorded_at, e.validity_days, e.hash FROM idempotency_keys k JOIN consent_events e ON e.id = k.event_id WHERE k.token_id = $1 AND k.idem_key = $2")
+                .bind(key.token_id).bind(&key.key).fetch_optional(pool).await?;
+            match row {
+                Some(row) => Some((row.bytes("request_sha256")?, recorded_from(&row)?)),
+                None => None,
+            }
+        });
+        let Some((request_sha256, first)) = found else {
+            return Ok(None);
+        };
+        if request_sha256 != key.request_sha256 {
+            return Err(StoreError::conflict(
+                "Idempotency-Key",
+                "this key was already used for a different request",
+            ));
+        }
+        Ok(Some(first))
+    }
+
+    /// Checks an event's input and fixes what does not depend on the ledger's head: its id, its
+    /// instants, its contact, the evidence's salt.
+    async fn prepare_append(
+        &self,
+        input: ConsentEventInput,
+        key: Option<IdempotencyKey>,
+    ) -> Result<PreparedAppend, StoreError> {
         let now = self.now();
         let event_time = input.event_time.unwrap_or(now);
         if event_time > now {
@@ -123,61 +306,50 @@ impl Store {
             return Err(DomainError::invalid("evidence", "must be at most 16 KiB").into());
         }
         // A salt only where there is evidence to digest: one read of the random source less.
-        let salt: Option<[u8; 32]> = evidence.as_ref().map(|_| self.random()).transpose()?;
-        let id = EventId(self.new_uuid(now)?);
-        let build = |(seq, prev_hash): (i64, [u8; 32]),
-                     (consent_type_id, validity_days): (ConsentTypeId, Option<u32>),
-                     notice_id: Option<NoticeId>| EventRecord {
-            seq: seq + 1,
-            id,
+        let evidence = match evidence {
+            Some(text) => Some((self.random::<32>()?, text)),
+            None => None,
+        };
+        Ok(PreparedAppend {
+            id: EventId(self.new_uuid(now)?),
             contact_id,
-            consent_type_id,
-            type_code: code.as_str().to_owned(),
+            code,
             kind: input.kind,
             event_time,
             recorded_at: now,
             method: input.method,
-            actor_kind: input.actor.kind,
-            actor_id: input.actor.id.clone(),
-            notice_id,
-            validity_days,
-            evidence_digest: evidence
-                .as_deref()
-                .zip(salt.as_ref())
-                .map(|(e, salt)| evidence_digest(salt, e)),
-            prev_hash,
-        };
-        let evidence = salt.as_ref().zip(evidence.as_deref());
-        let recorded = |r: EventRecord, hash: &[u8; 32]| RecordedEvent {
-            seq: r.seq,
-            id,
-            contact_id,
-            expires_at: expiry_of(r.kind, event_time, r.validity_days),
-            type_code: r.type_code,
-            kind: r.kind,
-            event_time,
-            recorded_at: now,
-            hash: hex(hash),
-        };
-        let notice_version = input.notice_version.as_deref();
-        let mut cache = self.append.lock().await;
+            actor: input.actor,
+            notice_version: input.notice_version,
+            evidence,
+            key,
+        })
+    }
+
+    /// Appends one prepared event on its own: a single INSERT from what the cache knows when
+    /// there is nothing else to write with it, else a transaction under the head's lock.
+    pub(crate) async fn append_one(
+        &self,
+        cache: &mut AppendCache,
+        p: &PreparedAppend,
+    ) -> Result<RecordedEvent, StoreError> {
+        let notice_version = p.notice_version.as_deref();
         // First from what this process knows: one statement, which the chain trigger refuses if
         // another writer appended (or changed the type) since.
-        let cached = cache.head.zip(cache.types.get(code.as_str()).copied());
+        let cached = cache.head.zip(cache.types.get(p.code.as_str()).copied());
         let notice_cached = notice_version.is_none_or(|v| cache.notices.contains_key(v));
         let (head, ty) = match cached {
             Some(c) if notice_cached => c,
             _ => {
-                self.refresh_append_cache(&mut cache, code.as_str(), notice_version)
+                self.refresh_append_cache(cache, p.code.as_str(), notice_version)
                     .await?
             }
         };
         let notice_id = notice_version.and_then(|v| cache.notices.get(v).copied());
-        let record = build(head, ty, notice_id);
-        let hash = record.hash();
-        // Without evidence the append is that one statement; evidence goes with its event in one
-        // transaction, under the lock below.
-        if evidence.is_none() {
+        // Without evidence or a key the append is that one statement; they go with their event
+        // in one transaction, under the lock below.
+        if p.evidence.is_none() && p.key.is_none() {
+            let record = p.record(head, ty, notice_id);
+            let hash = record.hash();
             let first = match &self.db {
                 Db::Sqlite { write, .. } => {
                     bind_event!(record, hash).execute(write).await.map(drop)
@@ -187,7 +359,7 @@ impl Store {
             match first.map_err(StoreError::from) {
                 Ok(_) => {
                     cache.head = Some((record.seq, hash));
-                    return Ok(recorded(record, &hash));
+                    return Ok(p.recorded(&record, &hash));
                 }
                 // Another writer got there first: append under the head's lock, so that a busy
                 // writer elsewhere cannot make this one lose race after race.
@@ -206,7 +378,7 @@ impl Store {
         for _ in 0..LOCKED_ATTEMPTS {
             let attempt: Result<(EventRecord, [u8; 32]), StoreError> = async {
                 Ok(in_write_tx!(self, tx => {
-                    let row = sqlx::query(context_sql).bind(code.as_str()).bind(notice_version).fetch_one(&mut *tx).await?;
+                    let row = sqlx::query(context_sql).bind(p.code.as_str()).bind(notice_version).fetch_one(&mut *tx).await?;
                     let head = (row.int("head_seq")?, hash32(row.bytes("head_hash")?)?);
                     let type_id = row.opt_uuid("type_id")?.ok_or_else(|| StoreError::not_found("consent type"))?;
                     let ty = (ConsentTypeId(type_id), validity_from(row.opt_int("validity_days")?)?);
@@ -214,13 +386,18 @@ impl Store {
                     if notice_version.is_some() && notice_id.is_none() {
                         return Err(StoreError::not_found("privacy notice version"));
                     }
-                    let record = build(head, ty, notice_id);
+                    let record = p.record(head, ty, notice_id);
                     let hash = record.hash();
                     bind_event!(record, hash).execute(&mut *tx).await?;
-                    if let Some((salt, content)) = evidence {
+                    if let Some((salt, content)) = &p.evidence {
                         sqlx::query("INSERT INTO consent_evidence (event_id, contact_id, salt, content) VALUES ($1, $2, $3, $4)")
-                            .bind(id.0).bind(contact_id.0).bind(salt.to_vec()).bind(content)
+                            .bind(p.id.0).bind(p.contact_id.0).bind(salt.to_vec()).bind(content)
                             .execute(&mut *tx).await?;
+                    }
+                    if let Some(key) = &p.key {
+                        sqlx::query("INSERT INTO idempotency_keys (token_id, idem_key, request_sha256, event_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+                            .bind(key.token_id).bind(&key.key).bind(key.request_sha256.to_vec()).bind(p.id.0).bind(p.recorded_at.as_micros())
+                            .execute(&mut *tx).await.map_err(idempotency_conflict)?;
                     }
                     (record, hash)
                 }))
@@ -229,7 +406,7 @@ impl Store {
             match attempt {
                 Ok((record, hash)) => {
                     cache.head = Some((record.seq, hash));
-                    return Ok(recorded(record, &hash));
+                    return Ok(p.recorded(&record, &hash));
                 }
                 Err(StoreError::Stale) => last = StoreError::Stale,
                 Err(StoreError::NotFound {
@@ -239,6 +416,98 @@ impl Store {
             }
         }
         Err(last)
+    }
+
+    /// Appends several prepared events in one transaction, chained one after the other from the
+    /// cached head: one multi-row INSERT per table and one commit. Any failure leaves nothing
+    /// written; the caller then appends them one by one, so one bad event fails alone.
+    pub(crate) async fn append_many(
+        &self,
+        cache: &mut AppendCache,
+        batch: &[PreparedAppend],
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        for p in batch {
+            let known = cache.head.is_some()
+                && cache.types.contains_key(p.code.as_str())
+                && p.notice_version
+                    .as_deref()
+                    .is_none_or(|v| cache.notices.contains_key(v));
+            if !known {
+                self.refresh_append_cache(cache, p.code.as_str(), p.notice_version.as_deref())
+                    .await?;
+            }
+        }
+        let mut head = cache.head.ok_or(StoreError::Stale)?;
+        let mut records = Vec::with_capacity(batch.len());
+        for p in batch {
+            let ty = *cache.types.get(p.code.as_str()).ok_or(StoreError::Stale)?;
+            let notice_id = p
+                .notice_version
+                .as_deref()
+                .and_then(|v| cache.notices.get(v).copied());
+            let record = p.record(head, ty, notice_id);
+            let hash = record.hash();
+            head = (record.seq, hash);
+            records.push((record, hash));
+        }
+        let result: Result<(), StoreError> = async {
+            in_write_tx!(self, tx, DB => {
+                let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO consent_events (seq, id, contact_id, consent_type_id, type_code, kind, event_time, recorded_at, method, actor_kind, actor_id, notice_id, validity_days, evidence_digest, prev_hash, hash) ");
+                qb.push_values(&records, |mut b, (r, hash)| {
+                    b.push_bind(r.seq)
+                        .push_bind(r.id.0)
+                        .push_bind(r.contact_id.0)
+                        .push_bind(r.consent_type_id.0)
+                        .push_bind(r.type_code.clone())
+                        .push_bind(r.kind.code())
+                        .push_bind(r.event_time.as_micros())
+                        .push_bind(r.recorded_at.as_micros())
+                        .push_bind(r.method.code())
+                        .push_bind(r.actor_kind.code())
+                        .push_bind(r.actor_id.clone())
+                        .push_bind(r.notice_id.map(|n| n.0))
+                        .push_bind(r.validity_days.map(i64::from))
+                        .push_bind(r.evidence_digest.map(|d| d.to_vec()))
+                        .push_bind(r.prev_hash.to_vec())
+                        .push_bind(hash.to_vec());
+                });
+                qb.build().execute(&mut *tx).await?;
+                let evidence: Vec<&PreparedAppend> = batch.iter().filter(|p| p.evidence.is_some()).collect();
+                if !evidence.is_empty() {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO consent_evidence (event_id, contact_id, salt, content) ");
+                    qb.push_values(&evidence, |mut b, p| {
+                        if let Some((salt, content)) = &p.evidence {
+                            b.push_bind(p.id.0).push_bind(p.contact_id.0).push_bind(salt.to_vec()).push_bind(content.clone());
+                        }
+                    });
+                    qb.build().execute(&mut *tx).await?;
+                }
+                let keyed: Vec<(&PreparedAppend, &IdempotencyKey)> = batch.iter().filter_map(|p| p.key.as_ref().map(|k| (p, k))).collect();
+                if !keyed.is_empty() {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO idempotency_keys (token_id, idem_key, request_sha256, event_id, created_at) ");
+                    qb.push_values(&keyed, |mut b, (p, k)| {
+                        b.push_bind(k.token_id).push_bind(k.key.clone()).push_bind(k.request_sha256.to_vec()).push_bind(p.id.0).push_bind(p.recorded_at.as_micros());
+                    });
+                    qb.build().execute(&mut *tx).await.map_err(idempotency_conflict)?;
+                }
+            });
+            Ok(())
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                cache.head = Some(head);
+                Ok(batch
+                    .iter()
+                    .zip(&records)
+                    .map(|(p, (r, hash))| p.recorded(r, hash))
+                    .collect())
+            }
+            Err(e) => {
+                cache.invalidate();
+                Err(e)
+            }
+        }
     }
 
     /// Reads the head, the type and the notice into the cache and returns the first two.

@@ -19,6 +19,7 @@ use sqlx::sqlite::{
 mod audience;
 pub mod bench;
 mod bulk;
+mod commit;
 mod contacts;
 mod decide;
 mod error;
@@ -32,8 +33,10 @@ mod types;
 mod webhooks;
 
 pub use bulk::{BulkContact, BulkEvent, BulkReport};
+pub use commit::GroupCommitStats;
 pub use contacts::ContactSummary;
 pub use error::StoreError;
+pub use ledger::IdempotencyKey;
 pub use model::*;
 pub use tokens::{ApiToken, TOKEN_PREFIX, token_digest};
 pub use webhooks::{
@@ -169,6 +172,8 @@ pub struct Store {
     /// What an append needs to know, kept between appends; also serialises this process's
     /// appends, so they never race each other for the head.
     pub(crate) append: tokio::sync::Mutex<ledger::AppendCache>,
+    /// Appends waiting for the next group commit.
+    pub(crate) pending: commit::Pending,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) entropy: Arc<dyn Entropy>,
     pub(crate) suppression_key: [u8; 32],
@@ -191,6 +196,7 @@ impl Store {
         let mut store = Self {
             db,
             append: tokio::sync::Mutex::new(ledger::AppendCache::default()),
+            pending: commit::Pending::default(),
             clock,
             entropy,
             suppression_key: [0; 32],

@@ -12,8 +12,8 @@ use consento_domain::{
     Decision, EventKind, ManualClock, Permissions, PrivacySettings, Timestamp,
 };
 use consento_store::{
-    AudienceQuery, BulkContact, BulkEvent, ConsentEventInput, ContactInput, ContactRef, OsEntropy,
-    Store, StoreConfig, StoreError,
+    AudienceQuery, BulkContact, BulkEvent, ConsentEventInput, ContactInput, ContactRef,
+    IdempotencyKey, OsEntropy, Store, StoreConfig, StoreError,
 };
 use futures_util::TryStreamExt;
 use sqlx::Connection;
@@ -874,6 +874,120 @@ async fn decide_for_type(
         at,
         decision: consento_domain::decide(&status, &settings, &consents, Action::EmailBulk, at),
     }
+}
+
+#[tokio::test]
+async fn appends_arriving_together_are_committed_together_and_a_bad_one_fails_alone() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", Some(365), newsletter())).await.unwrap();
+        let mut refs = Vec::new();
+        for i in 0..40 {
+            let c = env.store.create_contact(contact(&format!("group{i}@example.it"))).await.unwrap();
+            refs.push(ContactRef::Id(c.id));
+        }
+        // All good: committed in groups.
+        let good = refs.iter().map(|r| env.store.record_consent(event(r, "NEWS", EventKind::Given, None)));
+        for result in futures_util::future::join_all(good).await {
+            result.unwrap();
+        }
+        let stats = env.store.group_commit_stats();
+        assert!(stats.groups >= 1 && stats.grouped_events >= 20, "{stats:?}");
+        let ghost = ContactRef::Id(consento_domain::ContactId(uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001)));
+        let mut inputs: Vec<ConsentEventInput> = refs.iter().map(|r| event(r, "NEWS", EventKind::Given, None)).collect();
+        // One event names a contact that does not exist; one carries evidence.
+        inputs.insert(17, event(&ghost, "NEWS", EventKind::Given, None));
+        inputs[3].evidence = Some("form #3".into());
+        let results = futures_util::future::join_all(inputs.into_iter().map(|i| env.store.record_consent(i))).await;
+        let failed: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.is_err()).map(|(i, _)| i).collect();
+        assert_eq!(failed, vec![17]);
+        assert!(matches!(results[17], Err(StoreError::NotFound { .. })));
+        let mut seqs: Vec<i64> = results.iter().flatten().map(|e| e.seq).collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (41..=80).collect::<Vec<_>>());
+        assert_eq!(env.store.verify_ledger().await.unwrap().events, 80);
+        for r in &refs {
+            assert!(env.store.current_consents(r).await.unwrap().iter().any(|c| c.valid));
+        }
+        let history = env.store.consent_history(&refs[3]).await.unwrap();
+        assert!(history.iter().any(|h| h.evidence.as_deref() == Some("form #3")));
+    });
+}
+
+fn key(token: uuid::Uuid, k: &str, body: &str) -> IdempotencyKey {
+    use sha2::Digest as _;
+    IdempotencyKey {
+        token_id: token,
+        key: k.into(),
+        request_sha256: sha2::Sha256::digest(body.as_bytes()).into(),
+    }
+}
+
+#[tokio::test]
+async fn an_idempotency_key_records_once_and_refuses_another_request() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", Some(365), newsletter())).await.unwrap();
+        let (token, _) = env.store.create_token("crm", &["write".into()], None).await.unwrap();
+        let (other_token, _) = env.store.create_token("crm2", &["write".into()], None).await.unwrap();
+        let c = env.store.create_contact(contact("idem@example.it")).await.unwrap();
+        let r = ContactRef::Id(c.id);
+        let (first, replayed) = env.store
+            .record_consent_once(event(&r, "NEWS", EventKind::Given, None), key(token.id, "k-1", "give"))
+            .await.unwrap();
+        assert!(!replayed);
+        env.clock.advance(1_000_000);
+        let (again, replayed) = env.store
+            .record_consent_once(event(&r, "NEWS", EventKind::Given, None), key(token.id, "k-1", "give"))
+            .await.unwrap();
+        assert!(replayed);
+        assert_eq!(again, first);
+        let err = env.store
+            .record_consent_once(event(&r, "NEWS", EventKind::Withdrawn, None), key(token.id, "k-1", "withdraw"))
+            .await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { field: "Idempotency-Key", .. }), "{err:?}");
+        // Another caller's key of the same text is another key.
+        let (theirs, replayed) = env.store
+            .record_consent_once(event(&r, "NEWS", EventKind::Renewed, None), key(other_token.id, "k-1", "give"))
+            .await.unwrap();
+        assert!(!replayed);
+        assert_ne!(theirs.id, first.id);
+        // Ten retries at once: one event.
+        let tries = (0..10).map(|_| env.store.record_consent_once(event(&r, "NEWS", EventKind::Renewed, None), key(token.id, "k-2", "renew")));
+        let results: Vec<_> = futures_util::future::join_all(tries).await.into_iter().map(Result::unwrap).collect();
+        assert_eq!(results.iter().filter(|(_, replayed)| !replayed).count(), 1);
+        assert!(results.iter().all(|(e, _)| e.id == results[0].0.id));
+        assert_eq!(env.store.verify_ledger().await.unwrap().events, 3);
+    });
+}
+
+#[tokio::test]
+async fn a_token_is_found_by_its_secret_only_while_valid_and_the_secret_is_not_stored() {
+    on_every_backend!(env => {
+        let (token, secret) = env.store
+            .create_token("dialer", &["decide".into()], Some(Timestamp::from_micros(start().as_micros() + DAY)))
+            .await.unwrap();
+        assert!(secret.starts_with(consento_store::TOKEN_PREFIX));
+        let found = env.store.token_by_digest(&consento_store::token_digest(&secret)).await.unwrap().unwrap();
+        assert_eq!((found.id, found.scopes.clone()), (token.id, vec!["decide".to_owned()]));
+        assert!(env.store.token_by_digest(&consento_store::token_digest("cns_wrong")).await.unwrap().is_none());
+        let stored: Vec<String> = match &env.raw {
+            Raw::Sqlite(url) => {
+                let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+                sqlx::query_scalar("SELECT name || scopes || hex(token_hash) FROM api_tokens").fetch_all(&pool).await.unwrap()
+            }
+            Raw::Postgres { url, schema } => {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT name || scopes || encode(token_hash, 'hex') FROM {schema}.api_tokens"))).fetch_all(&pool).await.unwrap()
+            }
+        };
+        assert!(stored.iter().all(|row| !row.to_lowercase().contains(&secret[4..].to_lowercase())));
+        // Expired after a day; a revoked one at once.
+        env.clock.advance(DAY + 1);
+        assert!(env.store.token_by_digest(&consento_store::token_digest(&secret)).await.unwrap().is_none());
+        let (t2, s2) = env.store.create_token("crm", &["write".into()], None).await.unwrap();
+        env.store.revoke_token(t2.id).await.unwrap();
+        assert!(env.store.token_by_digest(&consento_store::token_digest(&s2)).await.unwrap().is_none());
+        assert!(env.store.ready().await.unwrap());
+    });
 }
 
 #[path = "support/webhooks.rs"]

@@ -1,5 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! The server crate's one integration-test binary: the command line, the HTTP API, webhooks.
 
+mod api;
 mod cli;
+mod support;
 mod webhooks;

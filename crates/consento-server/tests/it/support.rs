@@ -1,0 +1,289 @@
+//! What the tests share: a scratch database (a SQLite file, or a PostgreSQL schema of its own),
+//! the binary run against it, and the application served in process on a free loopback port
+//! with a manual clock, plus API tokens of each scope.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use consento_domain::{ManualClock, Timestamp};
+use consento_server::api::auth::Scope;
+use consento_server::config::ServeConfig;
+use consento_store::{OsEntropy, Store, StoreConfig};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+/// A scratch directory with a database in it (a SQLite file, or a PostgreSQL schema of its own),
+/// removed when the test ends.
+pub struct Scratch {
+    pub dir: PathBuf,
+    pub url: String,
+    pub pg_schema: Option<String>,
+}
+
+impl Scratch {
+    pub fn new() -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "consento-cli-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite:{}", dir.join("consento.db").display());
+        Self {
+            dir,
+            url,
+            pg_schema: None,
+        }
+    }
+
+    /// A scratch schema on the PostgreSQL server of `CONSENTO_TEST_POSTGRES_URL`, if it is set.
+    pub fn postgres() -> Option<Self> {
+        let url = std::env::var("CONSENTO_TEST_POSTGRES_URL").ok()?;
+        let mut db = Self::new();
+        let name = db
+            .dir
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .replace('-', "_");
+        db.pg_schema = Some(name);
+        db.url = url;
+        Some(db)
+    }
+
+    pub fn backend(&self) -> &'static str {
+        if self.pg_schema.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_consento"));
+        command.arg("--database-url").arg(&self.url);
+        if let Some(schema) = &self.pg_schema {
+            command.arg("--pg-schema").arg(schema);
+        }
+        command
+            .args(args)
+            .env_remove("CONSENTO_DATABASE_URL")
+            .env_remove("CONSENTO_OPERATOR")
+            .current_dir(&self.dir)
+            .output()
+            .unwrap()
+    }
+
+    /// Runs a command that must succeed; returns its standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "consento {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs a command that must succeed with `--json`; returns the parsed output.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&all)).unwrap()
+    }
+
+    /// Runs a command that must fail; returns its exit code and standard error.
+    pub fn fails(&self, args: &[&str]) -> (i32, String) {
+        let out = self.run(args);
+        assert!(!out.status.success(), "consento {args:?} succeeded");
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(schema) = &self.pg_schema {
+            use sqlx::Connection as _;
+            let url = self.url.clone();
+            let sql = format!("DROP SCHEMA IF EXISTS {schema} CASCADE");
+            // On a thread of its own: a drop inside an async test cannot start a runtime.
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async move {
+                    let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut c)
+                        .await
+                        .unwrap();
+                });
+            })
+            .join()
+            .unwrap();
+        }
+    }
+}
+
+/// The application served in process, on its own scratch database.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The store the server uses (same process, same clock).
+    pub store: Arc<Store>,
+    /// The clock of the store and the server; starts at the real now.
+    pub clock: Arc<ManualClock>,
+    /// An HTTP client.
+    pub client: reqwest::Client,
+    /// One token secret per scope: admin, write, read, decide.
+    pub tokens: std::collections::HashMap<&'static str, String>,
+    /// The scratch database (dropped last).
+    pub db: Scratch,
+    stop: Option<oneshot::Sender<()>>,
+    handle: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// Starts the application on SQLite (or on PostgreSQL when `postgres` and the server is
+/// configured), with `adjust` applied to the default configuration.
+pub async fn spawn_app_with(
+    postgres: bool,
+    adjust: impl FnOnce(&mut ServeConfig),
+) -> Option<TestApp> {
+    let db = if postgres {
+        Scratch::postgres()?
+    } else {
+        Scratch::new()
+    };
+    let mut config = ServeConfig::default();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.database_url = db.url.clone();
+    config.pg_schema = db.pg_schema.clone();
+    config.sqlite_full_sync = false;
+    config.shutdown_grace_seconds = 5;
+    adjust(&mut config);
+    let clock = Arc::new(ManualClock::new(real_now()));
+    let mut store_config = StoreConfig::new(config.database_url.clone());
+    store_config.pg_schema = config.pg_schema.clone();
+    store_config.sqlite_full_sync = config.sqlite_full_sync;
+    let store = Arc::new(
+        Store::open(&store_config, clock.clone(), Arc::new(OsEntropy))
+            .await
+            .unwrap(),
+    );
+    let mut tokens = std::collections::HashMap::new();
+    for scope in Scope::ALL {
+        let (_, secret) = store
+            .create_token(
+                &format!("test-{}", scope.as_str()),
+                &[scope.as_str().to_owned()],
+                None,
+            )
+            .await
+            .unwrap();
+        tokens.insert(scope.as_str(), secret);
+    }
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let (addr_tx, addr_rx) = oneshot::channel();
+    let handle = tokio::spawn(consento_server::serve::run(
+        config,
+        Arc::clone(&store),
+        async move {
+            let _ = stop_rx.await;
+        },
+        move |addr| {
+            let _ = addr_tx.send(addr);
+        },
+    ));
+    let addr = addr_rx.await.unwrap();
+    Some(TestApp {
+        base: format!("http://{addr}"),
+        store,
+        clock,
+        client: reqwest::Client::new(),
+        tokens,
+        db,
+        stop: Some(stop_tx),
+        handle: Some(handle),
+    })
+}
+
+/// Starts the application on SQLite with the default configuration.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(false, |_| {}).await.unwrap()
+}
+
+impl TestApp {
+    /// The token secret of `scope` (`admin`, `write`, `read`, `decide`).
+    pub fn token(&self, scope: &str) -> &str {
+        &self.tokens[scope]
+    }
+
+    /// A request to `path` with the token of `scope`.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        scope: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(self.token(scope))
+    }
+
+    /// GETs `path` as `scope`; returns the status and the JSON body (Null if none).
+    pub async fn get(&self, path: &str, scope: &str) -> (u16, Value) {
+        send(self.request(reqwest::Method::GET, path, scope)).await
+    }
+
+    /// Sends `body` as JSON with `method` to `path` as `scope`.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        scope: &str,
+        body: &Value,
+    ) -> (u16, Value) {
+        send(self.request(method, path, scope).json(body)).await
+    }
+
+    /// POSTs `body` as JSON to `path` as `scope`.
+    pub async fn post(&self, path: &str, scope: &str, body: &Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, path, scope, body).await
+    }
+
+    /// Stops the server as a signal would and waits for it to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle.await.unwrap().unwrap();
+        }
+    }
+}
+
+/// Sends a request; returns the status and the JSON body (Null when empty or not JSON).
+pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Now, from the system clock.
+pub fn real_now() -> Timestamp {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros();
+    Timestamp::from_micros(i64::try_from(micros).unwrap())
+}
