@@ -22,6 +22,7 @@ pub mod error;
 pub mod json;
 pub mod model;
 mod ops;
+mod webhooks;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -52,6 +53,7 @@ pub const SECURITY_SCHEME: &str = "token";
     tags(
         (name = "decisions", description = "May I email, call or text this person now?"),
         (name = "operations", description = "Health, readiness, metrics and this document."),
+        (name = "webhooks", description = "Be told when consents and contacts change: Standard Webhooks, signed, retried."),
     )
 )]
 struct ApiDoc;
@@ -75,6 +77,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(decisions::routes())
         .merge(ops::routes())
+        .merge(webhooks::routes())
         .split_for_parts()
 }
 

@@ -111,7 +111,8 @@ fn header<'a>(r: &'a Received, name: &str) -> &'a str {
 struct Env {
     store: Arc<Store>,
     clock: Arc<ManualClock>,
-    path: std::path::PathBuf,
+    /// The SQLite file, removed at the end (none on PostgreSQL).
+    path: Option<std::path::PathBuf>,
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -134,7 +135,7 @@ impl Env {
         Self {
             store: Arc::new(store),
             clock,
-            path,
+            path: Some(path),
         }
     }
 
@@ -212,8 +213,10 @@ impl Env {
 
 impl Drop for Env {
     fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+        if let Some(path) = &self.path {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
         }
     }
 }
@@ -508,4 +511,263 @@ async fn the_worker_delivers_until_told_to_stop_then_returns() {
     assert_eq!(env.store.outbox_stats().await.unwrap().pending, 1);
     let worker = Worker::new(Arc::clone(&env.store), config()).unwrap();
     assert_eq!(worker.deliver_once().await.unwrap().delivered, 1);
+}
+
+async fn wait_for(receiver: &Receiver, count: usize, limit: Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    while receiver.got().len() < count && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_administrator_manages_subscriptions_over_the_api_and_sees_the_secret_only_once() {
+    use reqwest::Method;
+    use serde_json::json;
+    let receiver = Receiver::start().await;
+    let app = crate::support::spawn_app_with(false, |c| c.webhooks.poll_interval_ms = 20)
+        .await
+        .unwrap();
+    let request = json!({
+        "url": receiver.url(),
+        "description": "CRM",
+        "kinds": ["contact.restricted", "consent.given"],
+    });
+    let (status, body) = app.post("/v1/webhooks", "write", &request).await;
+    assert_eq!(status, 403, "webhooks are the administrator's: {body}");
+    let (status, created) = app.post("/v1/webhooks", "admin", &request).await;
+    assert_eq!(status, 201, "{created}");
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    assert_eq!(created["active"], true);
+    assert_eq!(
+        created["kinds"],
+        json!(["consent.given", "contact.restricted"])
+    );
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    // Never shown again.
+    let (status, list) = app.get("/v1/webhooks", "admin").await;
+    assert_eq!(status, 200);
+    assert_eq!(list["webhooks"].as_array().unwrap().len(), 1);
+    let (status, one) = app.get(&format!("/v1/webhooks/{id}"), "admin").await;
+    assert_eq!(
+        (status, one["url"].as_str()),
+        (200, Some(receiver.url().as_str()))
+    );
+    for shown in [&list, &one] {
+        assert!(!shown.to_string().contains(&secret[6..]), "{shown}");
+    }
+
+    // Refusals name the field.
+    for (body, status, field) in [
+        (
+            json!({"url": "ftp://x.example/", "kinds": ["consent.given"]}),
+            422,
+            "url",
+        ),
+        (
+            json!({"url": "https://x.example/", "kinds": []}),
+            422,
+            "kinds",
+        ),
+        (
+            json!({"url": "https://x.example/", "kinds": ["consent.nope"]}),
+            422,
+            "kinds",
+        ),
+        (
+            json!({"url": "https://x.example/", "kinds": ["consent.given"], "secret": "mine"}),
+            400,
+            "secret",
+        ),
+        (json!({"kinds": ["consent.given"]}), 400, "body"),
+    ] {
+        let (got, problem) = app.post("/v1/webhooks", "admin", &body).await;
+        assert_eq!(got, status, "{body}: {problem}");
+        assert!(
+            problem["field"].as_str().unwrap_or("").contains(field),
+            "{body}: {problem}"
+        );
+    }
+
+    // The worker of the running server delivers, signed with that secret.
+    let c = app
+        .store
+        .create_contact(ContactInput {
+            emails: vec!["api@example.it".into()],
+            ..ContactInput::default()
+        })
+        .await
+        .unwrap();
+    app.store
+        .set_restricted(&ContactRef::Id(c.id), true)
+        .await
+        .unwrap();
+    wait_for(&receiver, 1, Duration::from_secs(10)).await;
+    let got = receiver.got();
+    assert_eq!(got.len(), 1);
+    let body = verified(&secret, &got[0]);
+    assert_eq!(body["type"], "contact.restricted");
+    let mut delivered = false;
+    for _ in 0..100 {
+        let (_, m) = app
+            .get(&format!("/v1/webhooks/{id}/messages"), "admin")
+            .await;
+        delivered = !m["messages"][0]["delivered_at"].is_null();
+        if delivered {
+            assert_eq!(m["messages"][0]["id"], header(&got[0], "webhook-id"));
+            assert_eq!(m["messages"][0]["payload"], body);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(delivered);
+
+    // Replaced, then deleted.
+    let (status, replaced) = app
+        .send(
+            Method::PUT,
+            &format!("/v1/webhooks/{id}"),
+            "admin",
+            &json!({"url": "https://crm.example.it/in", "active": false, "kinds": ["consent.withdrawn"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{replaced}");
+    assert_eq!(
+        (
+            &replaced["active"],
+            &replaced["kinds"],
+            &replaced["description"]
+        ),
+        (&json!(false), &json!(["consent.withdrawn"]), &Value::Null)
+    );
+    let delete = || {
+        crate::support::send(app.request(Method::DELETE, &format!("/v1/webhooks/{id}"), "admin"))
+    };
+    assert_eq!(delete().await.0, 204);
+    assert_eq!(delete().await.0, 404);
+    assert_eq!(app.get(&format!("/v1/webhooks/{id}"), "admin").await.0, 404);
+    assert_eq!(app.get("/v1/webhooks/not-a-uuid", "admin").await.0, 404);
+    assert_eq!(
+        app.get(&format!("/v1/webhooks/{id}/messages"), "admin")
+            .await
+            .0,
+        404
+    );
+    app.shutdown().await;
+}
+
+/// A `consento serve` process on the scratch schema, with a fast-polling worker; returns once it
+/// listens.
+fn serve(url: &str, schema: &str) -> std::process::Child {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_consento"))
+        .args(["--database-url", url])
+        .args(["--pg-schema", schema])
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("CONSENTO_DATABASE_URL")
+        .env_remove("CONSENTO_PG_SCHEMA")
+        .env("CONSENTO_LOG_LEVEL", "warn")
+        .env("CONSENTO_WEBHOOKS__POLL_INTERVAL_MS", "10")
+        .env("CONSENTO_WEBHOOKS__BATCH_SIZE", "3")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("listening on"), "{line}");
+    child
+}
+
+/// Sends SIGTERM and waits for a clean exit.
+fn terminate(mut child: std::process::Child) {
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "consento serve exited with {status}");
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("consento serve did not stop on SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn two_serve_processes_on_one_postgres_database_deliver_each_event_exactly_once() {
+    let Some(db) = crate::support::Scratch::postgres() else {
+        println!("CONSENTO_TEST_POSTGRES_URL is not set: skipped");
+        return;
+    };
+    let receiver = Receiver::start().await;
+    let mut config = StoreConfig::new(&db.url);
+    config.pg_schema = db.pg_schema.clone();
+    let store = Store::open(&config, Arc::new(SystemClock), Arc::new(OsEntropy))
+        .await
+        .unwrap();
+    let s = store
+        .create_subscription(WebhookSubscriptionInput {
+            url: receiver.url(),
+            description: None,
+            active: true,
+            kinds: vec!["consent.given".into(), "contact.restricted".into()],
+        })
+        .await
+        .unwrap();
+    let env = Env {
+        store: Arc::new(store),
+        clock: Arc::new(ManualClock::new(SystemClock.now())),
+        path: None,
+    };
+    // A backlog both processes find when they start, then events arriving while they poll:
+    // 40 contacts, each consenting and restricted.
+    let mut expected = 0;
+    for _ in 0..20 {
+        let r = env.contact().await;
+        env.consent(&r, EventKind::Given).await;
+        env.store.set_restricted(&r, true).await.unwrap();
+        expected += 2;
+    }
+    let (url, schema) = (db.url.clone(), db.pg_schema.clone().unwrap());
+    let (a, b) = tokio::task::spawn_blocking(move || (serve(&url, &schema), serve(&url, &schema)))
+        .await
+        .unwrap();
+    for _ in 0..20 {
+        let r = env.contact().await;
+        env.consent(&r, EventKind::Given).await;
+        env.store.set_restricted(&r, true).await.unwrap();
+        expected += 2;
+    }
+    wait_for(&receiver, expected, Duration::from_secs(60)).await;
+    // Time for a duplicate, if there were one, to arrive.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::task::spawn_blocking(move || {
+        terminate(a);
+        terminate(b);
+    })
+    .await
+    .unwrap();
+    let got = receiver.got();
+    let ids: std::collections::BTreeSet<&str> =
+        got.iter().map(|r| header(r, "webhook-id")).collect();
+    assert_eq!(ids.len(), expected, "every event delivered");
+    assert_eq!(got.len(), expected, "and none twice");
+    for r in &got {
+        verified(&s.secret, r);
+    }
+    let stats = env.store.outbox_stats().await.unwrap();
+    assert_eq!((stats.pending, stats.dead), (0, 0));
+    env.store.close().await;
 }
