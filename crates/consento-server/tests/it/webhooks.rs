@@ -270,7 +270,7 @@ async fn every_delivery_is_signed_so_that_the_standard_webhooks_library_verifies
         assert!(header(r, "webhook-signature").starts_with("v1,"));
         // The oracle can fail: a changed body, or another secret, is refused.
         let mut tampered = r.clone();
-        tampered.body = Bytes::from(r.body.to_vec().into_iter().rev().collect::<Vec<u8>>());
+        tampered.body = Bytes::from(r.body.iter().rev().copied().collect::<Vec<u8>>());
         let webhook = standardwebhooks::Webhook::new(&s.secret).unwrap();
         assert!(webhook.verify(&tampered.body, &tampered.headers).is_err());
         let other = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
