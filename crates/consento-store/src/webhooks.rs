@@ -238,13 +238,37 @@ pub struct OutboxStats {
 
 const SUBSCRIPTION_COLUMNS: &str = "id, url, secret, description, active, created_at, updated_at";
 
-/// Claims due messages: not delivered, not dead, due, not leased by a live worker, of an active
-/// subscription; each claim counts as an attempt (a message that crashes its worker still ends
-/// dead). $1 now, $2 lease end, $3 batch size. `{lock}` is empty on SQLite, where the whole
-/// transaction holds the database's one write lock; on PostgreSQL, `FOR UPDATE SKIP LOCKED`
-/// makes concurrent claimers in other processes pass over rows being claimed instead of waiting
-/// for them and claiming them again.
-const CLAIM: &str = "UPDATE webhook_outbox SET lease_until = $2, attempts = attempts + 1 WHERE id IN (SELECT o.id FROM webhook_outbox o JOIN webhook_subscriptions s ON s.id = o.subscription_id WHERE o.delivered_at IS NULL AND o.dead_at IS NULL AND o.next_attempt_at <= $1 AND (o.lease_until IS NULL OR o.lease_until <= $1) AND s.active ORDER BY o.next_attempt_at, o.id LIMIT $3 {lock}) RETURNING id, subscription_id, event_type, payload, attempts, (SELECT url FROM webhook_subscriptions s WHERE s.id = webhook_outbox.subscription_id) AS url, (SELECT secret FROM webhook_subscriptions s WHERE s.id = webhook_outbox.subscription_id) AS secret";
+/// The due messages: not delivered, not dead, due, not leased by a live worker, of an active
+/// subscription. $1 now.
+const DUE: &str = "FROM webhook_outbox o JOIN webhook_subscriptions s ON s.id = o.subscription_id WHERE o.delivered_at IS NULL AND o.dead_at IS NULL AND o.next_attempt_at <= $1 AND (o.lease_until IS NULL OR o.lease_until <= $1) AND s.active";
+
+/// Claims up to $3 due messages until $2, counting each claim as an attempt (a message that
+/// crashes its worker still ends dead). On SQLite the whole transaction holds the database's one
+/// write lock; on PostgreSQL, `FOR UPDATE SKIP LOCKED` makes concurrent claimers in other
+/// processes pass over rows being claimed, instead of waiting for them and claiming them again
+/// (the one backend branch here: SQLite has no row locks and no such clause).
+fn claim_sql(backend: Backend) -> String {
+    let lock = match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => "FOR UPDATE OF o SKIP LOCKED",
+    };
+    format!(
+        "UPDATE webhook_outbox SET lease_until = $2, attempts = attempts + 1 WHERE id IN (SELECT o.id {DUE} ORDER BY o.next_attempt_at, o.id LIMIT $3 {lock}) RETURNING id, subscription_id, event_type, payload, attempts, (SELECT url FROM webhook_subscriptions s WHERE s.id = webhook_outbox.subscription_id) AS url, (SELECT secret FROM webhook_subscriptions s WHERE s.id = webhook_outbox.subscription_id) AS secret"
+    )
+}
+
+/// The active subscriptions that want `consent.expired` ($1), with their creation instants.
+const EXPIRY_SUBSCRIBERS: &str = "SELECT s.id, s.created_at FROM webhook_subscriptions s JOIN webhook_subscription_kinds k ON k.subscription_id = s.id WHERE k.event_type = $1 AND s.active ORDER BY s.id";
+
+/// Granted consents whose validity ran out in [$1, $2], not yet announced, oldest first, at most
+/// $3. One index range per consent type on consent_state_audience (type, granted, valid_until,
+/// contact). Inclusive of $1: expiries at that very instant that a smaller limit left out are
+/// still found, and the anti-join skips those announced.
+const EXPIRED_DUE: &str = "SELECT s.contact_id, s.consent_type_id, s.valid_until, t.code, c.external_id, e.id AS event_id FROM consent_types t JOIN consent_state s ON s.consent_type_id = t.id AND s.granted AND s.valid_until >= $1 AND s.valid_until <= $2 JOIN contacts c ON c.id = s.contact_id AND c.erased_at IS NULL JOIN consent_events e ON e.seq = s.event_seq WHERE NOT EXISTS (SELECT 1 FROM consent_expiry_announcements a WHERE a.contact_id = s.contact_id AND a.consent_type_id = s.consent_type_id AND a.valid_until = s.valid_until) ORDER BY s.valid_until, s.contact_id, s.consent_type_id LIMIT $3";
+
+/// Where the scan for expiries starts: the latest expiry announced, or the earliest
+/// subscriber's creation if later (or if none was announced yet).
+const LATEST_ANNOUNCED: &str = "SELECT MAX(valid_until) FROM consent_expiry_announcements";
 
 /// An instant as RFC 3339 UTC with six fractional digits: the same text as the triggers write
 /// (SQLite's strftime/printf, PostgreSQL's `consento_rfc3339`), so every payload reads alike.
@@ -564,13 +588,18 @@ impl Store {
         let now = self.now().as_micros();
         let lease = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX);
         let lease_until = now.saturating_add(lease);
-        let sql = CLAIM.replace(
-            "{lock}",
-            match self.backend() {
-                Backend::Sqlite => "",
-                Backend::Postgres => "FOR UPDATE OF o SKIP LOCKED",
-            },
-        );
+        // Read first: most polls find nothing due, and should not take the write lock (SQLite
+        // has one for the whole database).
+        let due: Option<String> = on_read_pool!(self, pool => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT o.id {DUE} LIMIT 1")))
+                .bind(now)
+                .fetch_optional(pool)
+                .await?
+        });
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
+        let sql = claim_sql(self.backend());
         let mut claimed: Vec<Delivery> = in_write_tx!(self, tx => {
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(now).bind(lease_until).bind(batch.clamp(1, 1000))
@@ -636,13 +665,15 @@ impl Store {
         })
     }
 
-    /// Removes delivered messages delivered before `before`, and dead ones given up before it
-    /// (storage limitation, GDPR Art. 5(1)(e): a sent notice is not kept for ever). Returns how
-    /// many went.
+    /// Removes the delivered and dead messages of events before `before` (storage limitation,
+    /// GDPR Art. 5(1)(e): a sent notice is not kept for ever); pending ones stay. Message ids
+    /// begin with their event's instant in fixed-width hex, so this is a range of the primary
+    /// key: each purge reads only what became old since the last one. Returns how many went.
     pub async fn purge_outbox(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let bound = format!("msg_{:016x}", before.as_micros());
         Ok(in_write_tx!(self, tx => {
-            sqlx::query("DELETE FROM webhook_outbox WHERE delivered_at < $1 OR dead_at < $1")
-                .bind(before.as_micros())
+            sqlx::query("DELETE FROM webhook_outbox WHERE id < $1 AND (delivered_at IS NOT NULL OR dead_at IS NOT NULL)")
+                .bind(bound)
                 .execute(&mut *tx).await?
                 .rows_affected()
         }))
@@ -665,22 +696,39 @@ impl Store {
         let now = self.now();
         let limit = limit.clamp(1, 10_000);
         let event_type = WebhookEventType::ConsentExpired.code();
+        // Read first: most passes have nothing to announce, and should not take the write lock.
+        let pending = on_read_pool!(self, pool => {
+            let subscribers: Vec<(Uuid, i64)> = sqlx::query_as(EXPIRY_SUBSCRIBERS).bind(event_type).fetch_all(pool).await?;
+            match subscribers.iter().map(|(_, created)| *created).min() {
+                None => false,
+                Some(since) => {
+                    let announced: Option<i64> = sqlx::query_scalar(LATEST_ANNOUNCED).fetch_one(pool).await?;
+                    sqlx::query(EXPIRED_DUE)
+                        .bind(announced.map_or(since, |a| a.max(since)))
+                        .bind(now.as_micros())
+                        .bind(1_i64)
+                        .fetch_optional(pool)
+                        .await?
+                        .is_some()
+                }
+            }
+        });
+        if !pending {
+            return Ok(0);
+        }
         in_write_tx!(self, tx => {
-            let subscribers: Vec<(Uuid, i64)> = sqlx::query_as("SELECT s.id, s.created_at FROM webhook_subscriptions s JOIN webhook_subscription_kinds k ON k.subscription_id = s.id WHERE k.event_type = $1 AND s.active ORDER BY s.id")
+            let subscribers: Vec<(Uuid, i64)> = sqlx::query_as(EXPIRY_SUBSCRIBERS)
                 .bind(event_type)
                 .fetch_all(&mut *tx)
                 .await?;
             let Some(since) = subscribers.iter().map(|(_, created)| *created).min() else {
                 return Ok(0);
             };
-            let announced: Option<i64> = sqlx::query_scalar("SELECT MAX(valid_until) FROM consent_expiry_announcements")
+            let announced: Option<i64> = sqlx::query_scalar(LATEST_ANNOUNCED)
                 .fetch_one(&mut *tx)
                 .await?;
             let from = announced.map_or(since, |a| a.max(since));
-            // One index range per consent type on consent_state_audience (type, granted,
-            // valid_until, contact). Inclusive of `from`: expiries at that very instant that a
-            // smaller limit left out are still found, and the anti-join skips those announced.
-            let due = sqlx::query("SELECT s.contact_id, s.consent_type_id, s.valid_until, t.code, c.external_id, e.id AS event_id FROM consent_types t JOIN consent_state s ON s.consent_type_id = t.id AND s.granted AND s.valid_until >= $1 AND s.valid_until <= $2 JOIN contacts c ON c.id = s.contact_id AND c.erased_at IS NULL JOIN consent_events e ON e.seq = s.event_seq WHERE NOT EXISTS (SELECT 1 FROM consent_expiry_announcements a WHERE a.contact_id = s.contact_id AND a.consent_type_id = s.consent_type_id AND a.valid_until = s.valid_until) ORDER BY s.valid_until, s.contact_id, s.consent_type_id LIMIT $3")
+            let due = sqlx::query(EXPIRED_DUE)
                 .bind(from)
                 .bind(now.as_micros())
                 .bind(limit)

@@ -51,6 +51,8 @@ CREATE TABLE webhook_outbox (
 CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_at)
     WHERE delivered_at IS NULL AND dead_at IS NULL;
 CREATE INDEX webhook_outbox_subscription ON webhook_outbox (subscription_id);
+-- Dead messages are few: the metric counting them reads this, not the table.
+CREATE INDEX webhook_outbox_dead ON webhook_outbox (dead_at) WHERE dead_at IS NOT NULL;
 
 -- Each expiry of a consent announced once (consent.expired). A renewal gives a new valid_until,
 -- which can expire and be announced again.

@@ -346,6 +346,12 @@ async fn a_claim_leases_messages_and_each_outcome_is_recorded() {
         assert!(m[0].delivered_at.is_some() && m[0].last_error.is_none());
         assert_eq!(m[1].last_error.as_deref(), Some("http_503"));
         assert!(m[2].dead_at.is_some() && m[2].last_error.as_deref() == Some("timeout"));
+        // Purging removes what was delivered or given up, never what is pending.
+        let later = Timestamp::from_micros(env.store.now().as_micros() + DAY);
+        assert_eq!(env.store.purge_outbox(later).await.unwrap(), 2);
+        let left = messages(&env.store, &s).await;
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].id, claimed[1].id);
         // An inactive subscription's messages wait; deleting it removes them.
         env.clock.advance(31_000_000);
         env.store.deactivate_subscription(s.id).await.unwrap();
