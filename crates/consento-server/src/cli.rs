@@ -90,6 +90,14 @@ pub enum Command {
     /// Measure decisions, consent writes, the audience and the bulk load against the bare
     /// database on the same data. Use an empty database: it loads its own data set.
     Bench(BenchArgs),
+    /// For HTTP benchmarks: serve the smallest possible axum handler (`GET /` → "ok"), the
+    /// ceiling any endpoint on this machine can reach.
+    #[command(hide = true)]
+    BenchBaseline {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8099")]
+        listen: std::net::SocketAddr,
+    },
 }
 
 /// `consento serve`.

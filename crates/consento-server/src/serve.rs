@@ -146,3 +146,18 @@ pub async fn signal() {
         () = term => {},
     }
 }
+
+/// The smallest axum handler, on the same runtime settings as `serve`: the HTTP ceiling that the
+/// API's benchmark figures are compared with.
+pub async fn baseline(listen: SocketAddr) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    println!("listening on http://{}", listener.local_addr()?);
+    let minimal = axum::routing::get(|| async { "ok" });
+    let app = Router::new().route("/", minimal);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(signal())
+        .await?;
+    Ok(())
+}

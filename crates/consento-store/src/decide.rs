@@ -109,6 +109,14 @@ impl Store {
                 ),
             ),
         };
+        if let Some(fast) = &self.fast {
+            let param = match &key {
+                Key::Id(id) => crate::fastread::Param::Blob(id.as_bytes()),
+                Key::Text(t) => crate::fastread::Param::Text(t),
+            };
+            let facts = fast.query(sql, param, |rows| facts_from(rows))?;
+            return facts.ok_or_else(|| StoreError::not_found("contact"));
+        }
         let facts = on_read_pool!(self, pool => {
             let q = sqlx::query(sql);
             let q = match key { Key::Id(id) => q.bind(id), Key::Text(t) => q.bind(t) };

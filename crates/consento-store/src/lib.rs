@@ -22,6 +22,7 @@ mod bulk;
 mod commit;
 mod contacts;
 mod decide;
+mod fastread;
 mod error;
 mod ledger;
 mod migrate;
@@ -178,6 +179,8 @@ pub struct Store {
     pub(crate) entropy: Arc<dyn Entropy>,
     pub(crate) suppression_key: [u8; 32],
     pub(crate) country_code: String,
+    /// SQLite only: the decision's read path on plain connections.
+    pub(crate) fast: Option<fastread::FastRead>,
 }
 
 impl Store {
@@ -187,12 +190,14 @@ impl Store {
         clock: Arc<dyn Clock>,
         entropy: Arc<dyn Entropy>,
     ) -> Result<Self, StoreError> {
-        let db = if config.url.starts_with("postgres://") || config.url.starts_with("postgresql://")
-        {
+        let postgres =
+            config.url.starts_with("postgres://") || config.url.starts_with("postgresql://");
+        let db = if postgres {
             Db::Postgres(connect_postgres(config).await?)
         } else {
             connect_sqlite(config).await?
         };
+        let fast = (!postgres).then(|| fastread::FastRead::new(sqlite_path(&config.url).into()));
         let mut store = Self {
             db,
             append: tokio::sync::Mutex::new(ledger::AppendCache::default()),
@@ -201,6 +206,7 @@ impl Store {
             entropy,
             suppression_key: [0; 32],
             country_code: config.default_country_code.clone(),
+            fast,
         };
         migrate::run(&store).await?;
         store.suppression_key = store.load_or_create_instance_key().await?;
@@ -287,12 +293,15 @@ fn without_maintenance<DB: sqlx::Database>(
         .max_lifetime(None)
 }
 
+/// The file of a SQLite URL (`sqlite:path`, `sqlite://path`, or a bare path).
+fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
 async fn connect_sqlite(config: &StoreConfig) -> Result<Db, StoreError> {
-    let path = config
-        .url
-        .strip_prefix("sqlite://")
-        .or_else(|| config.url.strip_prefix("sqlite:"))
-        .unwrap_or(&config.url);
+    let path = sqlite_path(&config.url);
     let options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)

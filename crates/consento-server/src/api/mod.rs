@@ -19,6 +19,7 @@ use crate::metrics::Metrics;
 pub mod auth;
 mod decisions;
 pub mod error;
+pub mod idempotency;
 pub mod json;
 pub mod model;
 mod ops;

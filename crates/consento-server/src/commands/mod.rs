@@ -68,6 +68,7 @@ pub struct Ctx<'a> {
 pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => return serve(&cli.database_url, cli.pg_schema, args).await,
+        Command::BenchBaseline { listen } => return crate::serve::baseline(listen).await,
         Command::Openapi => {
             serde_json::to_writer_pretty(&mut *out, &crate::api::openapi())?;
             writeln!(out)?;
@@ -101,7 +102,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
 async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Init => settings::init(ctx).await,
-        Command::Serve(_) | Command::Openapi => Ok(()),
+        Command::Serve(_) | Command::Openapi | Command::BenchBaseline { .. } => Ok(()),
         Command::Tokens(c) => tokens::run(ctx, c).await,
         Command::Demo(args) => crate::demo::command(ctx, args).await,
         Command::Settings(c) => settings::run(ctx, c).await,

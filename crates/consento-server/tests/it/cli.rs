@@ -48,7 +48,7 @@ fn reason_id(db: &Scratch, label: &str) -> String {
 }
 
 /// The seed's configuration: a newsletter type valid one year, and two reasons.
-fn set_up(db: &Scratch) {
+pub fn set_up(db: &Scratch) {
     db.ok(&[
         "types",
         "add",

@@ -3,5 +3,6 @@
 
 mod api;
 mod cli;
+mod ops;
 mod support;
 mod webhooks;

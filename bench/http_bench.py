@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""HTTP benchmark of `consento serve` against the minimal axum handler, in the same run on the
+same machine, with wrk on loopback (bounded runs, interleaved rounds, medians).
+
+    cargo build --release
+    python3 bench/http_bench.py --db bench-data/http.db          # loads 1M demo contacts if absent
+
+Measures POST /v1/decisions, the dialer's GET /v1/dialer, and durable consent writes
+(POST /v1/contacts/{id}/consents with synchronous=FULL), each at --connections connections.
+Prints a table: requests/s, p99, and the ratio to the minimal handler.
+"""
+
+import argparse
+import json
+import os
+import re
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def wait_listening(proc):
+    line = proc.stdout.readline()
+    m = re.search(r"http://(\S+)", line)
+    if not m:
+        sys.exit(f"server did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}")
+    return m.group(1)
+
+
+def wrk(url, script, duration, connections, env):
+    out = run(["wrk", "-t2", f"-c{connections}", f"-d{duration}", "--latency", "-s", script, url],
+              env=env)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
+    p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return rps, p99, int(non2xx.group(1)) if non2xx else 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--db", default=os.path.join(ROOT, "bench-data", "http.db"))
+    ap.add_argument("--contacts", type=int, default=1_000_000)
+    ap.add_argument("--duration", default="10s")
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--only", default="minimal,decisions,dialer,writes")
+    args = ap.parse_args()
+    binary = os.path.join(ROOT, "target", "release", "consento")
+    url = f"sqlite:{args.db}"
+    if not os.path.exists(args.db):
+        os.makedirs(os.path.dirname(args.db), exist_ok=True)
+        print(f"loading {args.contacts} demo contacts into {args.db}…", file=sys.stderr)
+        run([binary, "--database-url", url, "demo", "--contacts", str(args.contacts)])
+    token = json.loads(run([binary, "--database-url", url, "--json", "tokens", "create",
+                            "--name", "http-bench", "--scope", "write"]))["secret"]
+    db = sqlite3.connect(args.db)
+    phones = [r[0] for r in db.execute(
+        "SELECT phone FROM contact_phones ORDER BY phone LIMIT 200000")]
+    types = [r[0] for r in db.execute("SELECT code FROM consent_types")]
+    db.close()
+    phones_file = os.path.join(os.path.dirname(args.db), "phones.txt")
+    with open(phones_file, "w") as f:
+        f.write("\n".join(phones) + "\n")
+    env = dict(os.environ, CONSENTO_BENCH_TOKEN=token, CONSENTO_BENCH_PHONES=phones_file,
+               CONSENTO_BENCH_CONTACTS=str(args.contacts), CONSENTO_BENCH_TYPES=",".join(types))
+    serve_env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENTO_")}
+    serve_env.update(CONSENTO_LOG_LEVEL="warn", CONSENTO_SQLITE_FULL_SYNC="true",
+                     CONSENTO_WEBHOOKS__ENABLED="false")
+    server = subprocess.Popen([binary, "--database-url", url, "serve", "--listen", "127.0.0.1:0"],
+                              stdout=subprocess.PIPE, text=True, env=serve_env)
+    baseline = subprocess.Popen([binary, "bench-baseline", "--listen", "127.0.0.1:0"],
+                                stdout=subprocess.PIPE, text=True)
+    try:
+        api = "http://" + wait_listening(server)
+        minimal = "http://" + wait_listening(baseline)
+        targets = {
+            "minimal": (minimal, "minimal.lua"),
+            "decisions": (api, "decisions.lua"),
+            "dialer": (api, "dialer.lua"),
+            "writes": (api, "writes.lua"),
+        }
+        chosen = [t for t in args.only.split(",") if t in targets]
+        results = {t: [] for t in chosen}
+        for r in range(args.rounds):
+            for t in chosen:
+                base, script = targets[t]
+                res = wrk(base, os.path.join(HERE, script), args.duration, args.connections, env)
+                results[t].append(res)
+                print(f"round {r + 1} {t:10} {res[0]:10.0f} req/s  p99 {res[1]:7.2f} ms"
+                      f"  non-2xx {res[2]}", file=sys.stderr)
+        base_rps = statistics.median(x[0] for x in results.get("minimal", [(0, 0, 0)])) or None
+        base_p99 = statistics.median(x[1] for x in results.get("minimal", [(0, 0, 0)])) or None
+        print(f"| endpoint ({args.connections} connections, wrk -t2, {args.duration} x {args.rounds}) "
+              "| req/s (median) | p99 ms (median) | vs minimal: req/s | vs minimal: p99 |")
+        print("|---|---|---|---|---|")
+        for t in chosen:
+            rps = statistics.median(x[0] for x in results[t])
+            p99 = statistics.median(x[1] for x in results[t])
+            rr = f"{rps / base_rps:.2f}" if base_rps else "-"
+            pr = f"{p99 / base_p99:.2f}" if base_p99 else "-"
+            print(f"| {t} | {rps:,.0f} | {p99:.2f} | {rr} | {pr} |")
+        with urllib.request.urlopen(api + "/readyz") as r:
+            assert r.status == 200
+    finally:
+        for p in (server, baseline):
+            p.terminate()
+            p.wait(timeout=60)
+
+
+if __name__ == "__main__":
+    main()

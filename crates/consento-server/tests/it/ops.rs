@@ -1,0 +1,281 @@
+//! `consento serve` as an operator runs it: a separate process configured by environment
+//! variables, JSON logs on stderr that carry a request id and no personal data, a clean stop on
+//! SIGTERM, and configuration errors that name the key.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::cli::set_up;
+use crate::support::Scratch;
+
+/// A `consento serve` process on the scratch database, its stderr kept for reading.
+struct Served {
+    child: Child,
+    base: String,
+}
+
+fn serve(db: &Scratch, env: &[(&str, &str)]) -> Served {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_consento"));
+    command.arg("--database-url").arg(&db.url);
+    if let Some(schema) = &db.pg_schema {
+        command.arg("--pg-schema").arg(schema);
+    }
+    command
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("CONSENTO_DATABASE_URL")
+        .envs(env.iter().copied())
+        .current_dir(&db.dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    Served { child, base }
+}
+
+impl Served {
+    /// Sends SIGTERM and returns the exit status's success and everything logged.
+    fn stop(mut self) -> (bool, String) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let exit = self.child.wait().unwrap();
+        let mut logs = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut logs)
+            .unwrap();
+        (exit.success(), logs)
+    }
+}
+
+fn token(db: &Scratch, scope: &str) -> String {
+    db.json(&["tokens", "create", "--name", scope, "--scope", scope])["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn logs_are_json_lines_with_a_request_id_and_never_an_email_or_phone_number() {
+    let db = Scratch::new();
+    set_up(&db);
+    let emails = ["Mario.Rossi@Example.it", "giulia.bianchi@example.it"];
+    let phones = ["333 123 4567", "+39 347 765 4321"];
+    db.ok(&[
+        "contacts",
+        "add",
+        "--external-id",
+        "CRM-1",
+        "--name",
+        "Mario Rossi",
+        "--email",
+        emails[0],
+        "--phone",
+        phones[0],
+    ]);
+    db.ok(&[
+        "contacts",
+        "add",
+        "--external-id",
+        "CRM-2",
+        "--name",
+        "Giulia Bianchi",
+        "--email",
+        emails[1],
+        "--phone",
+        phones[1],
+    ]);
+    let decide = token(&db, "decide");
+    let admin = token(&db, "admin");
+    let served = serve(
+        &db,
+        &[
+            ("CONSENTO_LOG_LEVEL", "debug"),
+            ("CONSENTO_LOG_FORMAT", "json"),
+        ],
+    );
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: Value, t: &str| {
+        client
+            .post(format!("{}{path}", served.base))
+            .bearer_auth(t)
+            .json(&body)
+            .send()
+    };
+    // Decisions by email, by phone, in a batch; an unknown address; a malformed body carrying
+    // an address; a wrong token; the dialer's GET with the number in the query.
+    for e in emails {
+        let r = post(
+            "/v1/decisions",
+            json!({ "contact": { "email": e }, "action": "email.single" }),
+            &decide,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    for p in phones {
+        let r = post(
+            "/v1/decisions",
+            json!({ "contact": { "phone": p }, "action": "phone.call" }),
+            &decide,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 200);
+        let r = client
+            .get(format!("{}/v1/dialer", served.base))
+            .query(&[("phone", p)])
+            .bearer_auth(&decide)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let batch = json!({ "action": "email.bulk", "recipients": [{ "email": emails[0] }, { "email": "nessuno@example.it" }] });
+    assert_eq!(
+        post("/v1/decisions/batch", batch, &decide)
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        post(
+            "/v1/decisions",
+            json!({ "contact": { "email": "nessuno@example.it" }, "action": "email.bulk" }),
+            &decide
+        )
+        .await
+        .unwrap()
+        .status(),
+        404
+    );
+    assert_eq!(
+        post(
+            "/v1/decisions",
+            json!({ "contact": { "email": emails[1] }, "action": "fax" }),
+            &decide
+        )
+        .await
+        .unwrap()
+        .status(),
+        400
+    );
+    assert_eq!(
+        post(
+            "/v1/decisions",
+            json!({ "contact": { "email": emails[1] }, "action": "email.bulk" }),
+            "cns_wrong"
+        )
+        .await
+        .unwrap()
+        .status(),
+        401
+    );
+    assert_eq!(
+        post(
+            "/v1/decisions",
+            json!({ "contact": { "email": emails[1] }, "action": "email.bulk" }),
+            &admin
+        )
+        .await
+        .unwrap()
+        .status(),
+        200
+    );
+    let r = client
+        .get(format!("{}/v1/dialer/{}", served.base, "3331234567"))
+        .bearer_auth(&decide)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    let (clean, logs) = served.stop();
+    assert!(clean, "serve did not exit cleanly: {logs}");
+    let mut requests = 0;
+    for line in logs.lines() {
+        let entry: Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        if entry["fields"]["message"] == "request" {
+            requests += 1;
+            assert!(
+                entry["span"]["request_id"]
+                    .as_str()
+                    .is_some_and(|id| !id.is_empty()),
+                "{line}"
+            );
+            assert!(entry["span"]["route"].is_string(), "{line}");
+        }
+    }
+    assert!(requests >= 12, "{requests} request lines in:\n{logs}");
+    assert!(
+        logs.contains("\"stopped\""),
+        "no clean stop logged:\n{logs}"
+    );
+    // No address or number in any spelling: as sent, normalised, or as bare digits.
+    let lower = logs.to_lowercase();
+    for needle in [
+        "mario.rossi",
+        "giulia.bianchi",
+        "nessuno",
+        "example.it",
+        "@",
+        "3331234567",
+        "333 123",
+        "3477654321",
+        "347 765",
+        "+39",
+        "%2b39",
+    ] {
+        assert!(
+            !lower.contains(needle),
+            "the logs contain {needle:?}:\n{logs}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_configuration_key_stops_serve_with_one_line_naming_it() {
+    let db = Scratch::new();
+    let config = db.dir.join("consento.toml");
+    std::fs::write(&config, "listen = \"127.0.0.1:0\"\nlisten_port = 9\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_consento"))
+        .args(["--database-url", &db.url, "serve", "--config"])
+        .arg(&config)
+        .env_remove("CONSENTO_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("error: config:") && stderr.contains("listen_port"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_consento"))
+        .args(["--database-url", &db.url, "serve"])
+        .env("CONSENTO_WEBHOOKS__MAX_ATEMPTS", "3")
+        .env_remove("CONSENTO_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("max_atempts"), "{stderr}");
+}

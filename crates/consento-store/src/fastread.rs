@@ -1,0 +1,166 @@
+//! The hot read path on SQLite: the decision query on plain SQLite connections, called directly
+//! on the calling thread. sqlx runs each SQLite connection on a worker thread of its own and
+//! hands every statement across a channel, which costs far more than the indexed lookup itself
+//! (DESIGN.md §7: a point lookup takes ≈ 7 µs); a dialer asks before every ring, so the decision
+//! must cost what the lookup costs. Reads only: every write still goes through sqlx and its one
+//! writer connection, and WAL gives each read a consistent snapshot.
+//!
+//! A statement here never waits on anything but SQLite's own work (no lock is held across an
+//! await), so running it on an async worker thread blocks that thread for microseconds only.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags};
+use uuid::Uuid;
+
+use crate::StoreError;
+use crate::row::Cols;
+
+/// Idle read connections, opened on demand (at most one per thread reading at once).
+#[derive(Debug)]
+pub(crate) struct FastRead {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// A bound parameter.
+pub(crate) enum Param<'a> {
+    Blob(&'a [u8]),
+    Text(&'a str),
+}
+
+/// One result row, owned: column names shared, values by position.
+pub(crate) struct OwnedRow<'n> {
+    names: &'n [String],
+    values: Vec<Value>,
+}
+
+impl FastRead {
+    pub(crate) fn new(path: PathBuf) -> Self {
+        Self {
+            path,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn connection(&self) -> Result<Connection, StoreError> {
+        if let Some(c) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+            return Ok(c);
+        }
+        let c = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(fast_error)?;
+        // The same page cache and busy wait as the sqlx read pool.
+        c.execute_batch("PRAGMA cache_size = -65536; PRAGMA busy_timeout = 5000;")
+            .map_err(fast_error)?;
+        Ok(c)
+    }
+
+    /// Runs `sql` with one parameter and hands the rows to `decode`.
+    pub(crate) fn query<T>(
+        &self,
+        sql: &str,
+        param: Param<'_>,
+        decode: impl FnOnce(&[OwnedRow<'_>]) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let conn = self.connection()?;
+        let result = (|| {
+            let mut stmt = conn.prepare_cached(sql).map_err(fast_error)?;
+            let names: Vec<String> = stmt.column_names().iter().map(|n| (*n).to_owned()).collect();
+            let width = names.len();
+            let mut rows = match param {
+                Param::Blob(b) => stmt.query([b]),
+                Param::Text(t) => stmt.query([t]),
+            }
+            .map_err(fast_error)?;
+            let mut owned = Vec::new();
+            while let Some(row) = rows.next().map_err(fast_error)? {
+                let mut values = Vec::with_capacity(width);
+                for i in 0..width {
+                    values.push(row.get::<_, Value>(i).map_err(fast_error)?);
+                }
+                owned.push(values);
+            }
+            drop(rows);
+            drop(stmt);
+            let owned: Vec<OwnedRow<'_>> = owned
+                .into_iter()
+                .map(|values| OwnedRow {
+                    names: &names,
+                    values,
+                })
+                .collect();
+            decode(&owned)
+        })();
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(conn);
+        }
+        result
+    }
+}
+
+fn fast_error(e: rusqlite::Error) -> StoreError {
+    StoreError::Database(sqlx::Error::Protocol(format!("sqlite: {e}")))
+}
+
+impl OwnedRow<'_> {
+    fn get(&self, col: &str) -> Result<&Value, StoreError> {
+        self.names
+            .iter()
+            .position(|n| n == col)
+            .and_then(|i| self.values.get(i))
+            .ok_or(StoreError::Corrupt("a column the query does not return"))
+    }
+}
+
+const WRONG_TYPE: StoreError = StoreError::Corrupt("a column of an unexpected type");
+
+impl Cols for OwnedRow<'_> {
+    fn uuid(&self, col: &str) -> Result<Uuid, StoreError> {
+        self.opt_uuid(col)?.ok_or(WRONG_TYPE)
+    }
+    fn opt_uuid(&self, col: &str) -> Result<Option<Uuid>, StoreError> {
+        match self.get(col)? {
+            Value::Null => Ok(None),
+            Value::Blob(b) => Uuid::from_slice(b).map(Some).map_err(|_| WRONG_TYPE),
+            _ => Err(WRONG_TYPE),
+        }
+    }
+    fn int(&self, col: &str) -> Result<i64, StoreError> {
+        self.opt_int(col)?.ok_or(WRONG_TYPE)
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
+        match self.get(col)? {
+            Value::Null => Ok(None),
+            Value::Integer(i) => Ok(Some(*i)),
+            _ => Err(WRONG_TYPE),
+        }
+    }
+    fn text(&self, col: &str) -> Result<String, StoreError> {
+        self.opt_text(col)?.ok_or(WRONG_TYPE)
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
+        match self.get(col)? {
+            Value::Null => Ok(None),
+            Value::Text(t) => Ok(Some(t.clone())),
+            _ => Err(WRONG_TYPE),
+        }
+    }
+    fn flag(&self, col: &str) -> Result<bool, StoreError> {
+        Ok(self.int(col)? != 0)
+    }
+    fn bytes(&self, col: &str) -> Result<Vec<u8>, StoreError> {
+        self.opt_bytes(col)?.ok_or(WRONG_TYPE)
+    }
+    fn opt_bytes(&self, col: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.get(col)? {
+            Value::Null => Ok(None),
+            Value::Blob(b) => Ok(Some(b.clone())),
+            _ => Err(WRONG_TYPE),
+        }
+    }
+}
