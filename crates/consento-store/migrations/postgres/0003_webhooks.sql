@@ -76,46 +76,55 @@ CREATE FUNCTION consento_webhook_fanout(p_type TEXT, p_prefix TEXT, p_at BIGINT,
     ON CONFLICT (id) DO NOTHING
 $$;
 
--- Whether any active subscription wants `p_type`: the triggers build no payload otherwise
--- (a bulk load with no subscriber pays one index probe per event).
+-- Whether any active subscription wants `p_type`: the contact trigger builds no payload otherwise.
 CREATE FUNCTION consento_webhook_wanted(p_type TEXT) RETURNS BOOLEAN LANGUAGE sql STABLE AS $$
     SELECT EXISTS (SELECT 1 FROM webhook_subscription_kinds k
         JOIN webhook_subscriptions s ON s.id = k.subscription_id
         WHERE k.event_type = p_type AND s.active)
 $$;
 
--- consent.given (given, renewed), consent.withdrawn (withdrawn, revoked), consent.refused.
+-- consent.given (given, renewed), consent.withdrawn (withdrawn, revoked), consent.refused. A
+-- statement trigger over the inserted rows (a transition table): a bulk load of many events pays
+-- one set-based fan-out per statement, not one function call per event.
 CREATE FUNCTION consento_consent_event_webhooks() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    t TEXT := CASE
-        WHEN NEW.kind IN ('given', 'renewed') THEN 'consent.given'
-        WHEN NEW.kind IN ('withdrawn', 'revoked') THEN 'consent.withdrawn'
-        ELSE 'consent.refused' END;
 BEGIN
-    IF consento_webhook_wanted(t) THEN
-        PERFORM consento_webhook_fanout(
-            t,
-            'msg_' || lpad(to_hex(NEW.recorded_at), 16, '0') || '_' || replace(NEW.id::text, '-', '')
-                || '_' || NEW.kind,
-            NEW.recorded_at,
-            json_build_object(
-                'event_id', NEW.id,
-                'contact_id', NEW.contact_id,
-                'external_id', (SELECT external_id FROM contacts WHERE id = NEW.contact_id),
-                'consent_type', NEW.type_code,
-                'kind', NEW.kind,
-                'event_time', consento_rfc3339(NEW.event_time),
-                'recorded_at', consento_rfc3339(NEW.recorded_at),
-                'expires_at', CASE WHEN NEW.kind IN ('given', 'renewed') AND NEW.validity_days IS NOT NULL
-                    THEN consento_rfc3339(NEW.event_time + NEW.validity_days * 86400000000) END
-            ),
-            NEW.recorded_at);
-    END IF;
+    INSERT INTO webhook_outbox (id, subscription_id, event_type, payload, created_at, attempts, next_attempt_at)
+    SELECT
+        'msg_' || lpad(to_hex(e.recorded_at), 16, '0') || '_' || replace(e.id::text, '-', '') || '_' || e.kind
+            || '_' || replace(s.id::text, '-', ''),
+        s.id,
+        k.event_type,
+        json_build_object(
+            'type', k.event_type,
+            'timestamp', consento_rfc3339(e.recorded_at),
+            'data', json_build_object(
+                'event_id', e.id,
+                'contact_id', e.contact_id,
+                'external_id', c.external_id,
+                'consent_type', e.type_code,
+                'kind', e.kind,
+                'event_time', consento_rfc3339(e.event_time),
+                'recorded_at', consento_rfc3339(e.recorded_at),
+                'expires_at', CASE WHEN e.kind IN ('given', 'renewed') AND e.validity_days IS NOT NULL
+                    THEN consento_rfc3339(e.event_time + e.validity_days * 86400000000) END
+            )
+        )::text,
+        e.recorded_at,
+        0,
+        e.recorded_at
+    FROM new_events e
+    JOIN webhook_subscription_kinds k ON k.event_type = CASE
+            WHEN e.kind IN ('given', 'renewed') THEN 'consent.given'
+            WHEN e.kind IN ('withdrawn', 'revoked') THEN 'consent.withdrawn'
+            ELSE 'consent.refused' END
+    JOIN webhook_subscriptions s ON s.id = k.subscription_id AND s.active
+    LEFT JOIN contacts c ON c.id = e.contact_id;
     RETURN NULL;
 END
 $$;
 CREATE TRIGGER consent_events_webhooks AFTER INSERT ON consent_events
-    FOR EACH ROW EXECUTE FUNCTION consento_consent_event_webhooks();
+    REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION consento_consent_event_webhooks();
 
 -- contact.restricted (GDPR Art. 18), contact.objected (Art. 21), contact.erased (Art. 17), when
 -- the flag goes from unset to set (Art. 19: recipients are told of restrictions and erasures).
