@@ -516,7 +516,7 @@ impl Store {
     }
 
     /// Stops sending to a subscription (an administrator's choice, or the receiver answered
-    /// 410 Gone: Standard Webhooks, "Endpoint disabling"). Its pending messages wait.
+    /// 410 Gone: Standard Webhooks, "Delivery success and failure"). Its pending messages wait.
     pub async fn deactivate_subscription(&self, id: SubscriptionId) -> Result<(), StoreError> {
         let now = self.now().as_micros();
         let updated = in_write_tx!(self, tx => {

@@ -129,7 +129,7 @@ pub struct CreatedWebhook {
     #[serde(flatten)]
     pub webhook: Webhook,
     /// The signing secret (`whsec_` + base64 of 32 bytes): the receiver verifies each message's
-    /// `webhook-signature` with it (Standard Webhooks, "Verifying webhooks"). Not shown again.
+    /// `webhook-signature` with it (Standard Webhooks, "Verifying signatures"). Not shown again.
     pub secret: String,
 }
 

@@ -8,7 +8,7 @@
 //! UPDATE SKIP LOCKED`), so each message goes out once per attempt; if a process dies, its leases
 //! run out and another process takes the messages over. A receiver still sees a message twice
 //! when an answer is lost on the way back (at-least-once delivery): the `webhook-id` is the same
-//! at every attempt so that it can drop the duplicate (Standard Webhooks, "Idempotency").
+//! at every attempt so that it can drop the duplicate (Standard Webhooks, "Webhook metadata").
 //!
 //! Logs name messages by id, subscription and event type only: never a URL (which may carry a
 //! receiver's token), a payload or a secret.
@@ -22,7 +22,7 @@ use consento_domain::Timestamp;
 use consento_store::{Delivery, NextAttempt, Store, StoreError};
 use futures_util::future::join_all;
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, HeaderValue};
+use reqwest::header::{CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use tokio::sync::watch;
 
 use crate::config::WebhookConfig;
@@ -57,8 +57,23 @@ enum Outcome {
     Delivered,
     /// 410 Gone: the receiver asks not to be sent anything more.
     Gone,
-    /// Anything else: a short code for `last_error`.
-    Failed(String),
+    /// Anything else: a short code for `last_error`, and the receiver's `Retry-After` in seconds
+    /// if it sent one.
+    Failed {
+        /// `http_<status>`, `timeout`, `connect`, …
+        code: String,
+        /// At least this long before the next attempt.
+        retry_after: Option<Duration>,
+    },
+}
+
+impl Outcome {
+    fn failed(code: &str) -> Self {
+        Self::Failed {
+            code: code.to_owned(),
+            retry_after: None,
+        }
+    }
 }
 
 /// The worker: a store, an HTTP client, and the configuration.
@@ -135,7 +150,8 @@ impl Worker {
                 tracing::debug!(message = %d.id, subscription = %d.subscription_id, event_type = %d.event_type, attempts = d.attempts, "webhook delivered");
                 return Ok(None);
             }
-            // Standard Webhooks, "Endpoint disabling": 410 Gone means stop sending.
+            // Standard Webhooks, "Delivery success and failure": 410 Gone asks the sender to disable
+            // the endpoint and stop sending it messages.
             Outcome::Gone => {
                 self.store
                     .deactivate_subscription(d.subscription_id)
@@ -143,12 +159,17 @@ impl Worker {
                 tracing::warn!(message = %d.id, subscription = %d.subscription_id, "the receiver answered 410 Gone: subscription deactivated");
                 NextAttempt::Dead
             }
-            Outcome::Failed(_) if d.attempts >= i64::from(self.config.max_attempts.max(1)) => {
+            Outcome::Failed { .. } if d.attempts >= i64::from(self.config.max_attempts.max(1)) => {
                 NextAttempt::Dead
             }
-            Outcome::Failed(_) => {
+            Outcome::Failed { retry_after, .. } => {
                 let random = getrandom::u64().unwrap_or(0);
-                let delay = backoff(&self.config, d.attempts, random);
+                // A receiver's Retry-After is honoured up to the longest backoff (Standard
+                // Webhooks, "Delivery success and failure").
+                let asked = retry_after.map_or(Duration::ZERO, |r| {
+                    r.min(Duration::from_secs(self.config.max_backoff_seconds))
+                });
+                let delay = backoff(&self.config, d.attempts, random).max(asked);
                 let delay = i64::try_from(delay.as_micros()).unwrap_or(i64::MAX);
                 NextAttempt::At(Timestamp::from_micros(
                     self.store.now().as_micros().saturating_add(delay),
@@ -156,7 +177,7 @@ impl Worker {
             }
         };
         let code = match &outcome {
-            Outcome::Failed(code) => code.as_str(),
+            Outcome::Failed { code, .. } => code.as_str(),
             _ => "http_410",
         };
         self.store.mark_failed(&d.id, code, next).await?;
@@ -178,13 +199,13 @@ impl Worker {
         let timestamp = self.store.now().as_micros().div_euclid(1_000_000);
         let Ok(signature) = signature::sign(&d.secret, &d.id, timestamp, d.payload.as_bytes())
         else {
-            return Outcome::Failed("bad_secret".to_owned());
+            return Outcome::failed("bad_secret");
         };
         let (Ok(id), Ok(signature)) = (
             HeaderValue::from_str(&d.id),
             HeaderValue::from_str(&signature),
         ) else {
-            return Outcome::Failed("bad_header".to_owned());
+            return Outcome::failed("bad_header");
         };
         let sent = self
             .http
@@ -199,11 +220,21 @@ impl Worker {
         match sent {
             Ok(response) if response.status().is_success() => Outcome::Delivered,
             Ok(response) if response.status() == StatusCode::GONE => Outcome::Gone,
-            Ok(response) => Outcome::Failed(format!("http_{}", response.status().as_u16())),
-            Err(e) if e.is_timeout() => Outcome::Failed("timeout".to_owned()),
-            Err(e) if e.is_connect() => Outcome::Failed("connect".to_owned()),
-            Err(e) if e.is_builder() => Outcome::Failed("bad_url".to_owned()),
-            Err(_) => Outcome::Failed("request".to_owned()),
+            // Redirects are not followed: a 3xx is a failure ("Delivery success and failure").
+            Ok(response) => Outcome::Failed {
+                code: format!("http_{}", response.status().as_u16()),
+                // Delay-seconds only; an HTTP-date is rare from a webhook receiver.
+                retry_after: response
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs),
+            },
+            Err(e) if e.is_timeout() => Outcome::failed("timeout"),
+            Err(e) if e.is_connect() => Outcome::failed("connect"),
+            Err(e) if e.is_builder() => Outcome::failed("bad_url"),
+            Err(_) => Outcome::failed("request"),
         }
     }
 

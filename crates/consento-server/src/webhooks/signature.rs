@@ -7,7 +7,8 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-/// The prefix of a symmetric secret (Standard Webhooks, "Symmetric signatures").
+/// The prefix of a symmetric secret (Standard Webhooks, "Signature scheme": the symmetric
+/// secret's serialization).
 pub const SECRET_PREFIX: &str = "whsec_";
 
 /// A secret that cannot be used to sign.

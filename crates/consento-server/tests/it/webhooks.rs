@@ -35,8 +35,9 @@ struct Received {
 /// The receiver's script and log.
 #[derive(Default)]
 struct ReceiverState {
-    /// Answers to give, in order, each after a delay; then 200 at once.
-    script: Mutex<VecDeque<(u16, Duration)>>,
+    /// Answers to give, in order, each after a delay and with a `Retry-After` if given; then 200
+    /// at once.
+    script: Mutex<VecDeque<(u16, Duration, Option<u64>)>>,
     got: Mutex<Vec<Received>>,
 }
 
@@ -50,12 +51,16 @@ async fn receive(
     State(state): State<Arc<ReceiverState>>,
     headers: HeaderMap,
     body: Bytes,
-) -> StatusCode {
+) -> (StatusCode, HeaderMap) {
     state.got.lock().unwrap().push(Received { headers, body });
     let next = state.script.lock().unwrap().pop_front();
-    let (status, delay) = next.unwrap_or((200, Duration::ZERO));
+    let (status, delay, retry_after) = next.unwrap_or((200, Duration::ZERO, None));
     tokio::time::sleep(delay).await;
-    StatusCode::from_u16(status).unwrap()
+    let mut headers = HeaderMap::new();
+    if let Some(secs) = retry_after {
+        headers.insert("retry-after", secs.to_string().parse().unwrap());
+    }
+    (StatusCode::from_u16(status).unwrap(), headers)
 }
 
 impl Receiver {
@@ -77,11 +82,23 @@ impl Receiver {
     /// Answers the next requests with these statuses (then 200).
     fn answer(&self, statuses: &[u16]) {
         let mut script = self.state.script.lock().unwrap();
-        script.extend(statuses.iter().map(|s| (*s, Duration::ZERO)));
+        script.extend(statuses.iter().map(|s| (*s, Duration::ZERO, None)));
     }
 
     fn answer_late(&self, status: u16, delay: Duration) {
-        self.state.script.lock().unwrap().push_back((status, delay));
+        self.state
+            .script
+            .lock()
+            .unwrap()
+            .push_back((status, delay, None));
+    }
+
+    fn answer_retry_after(&self, status: u16, secs: u64) {
+        self.state
+            .script
+            .lock()
+            .unwrap()
+            .push_back((status, Duration::ZERO, Some(secs)));
     }
 
     fn got(&self) -> Vec<Received> {
@@ -340,6 +357,37 @@ async fn a_failed_delivery_is_retried_after_a_backoff_under_the_same_id_until_it
     let m = &env.store.outbox_messages(s.id, 1).await.unwrap()[0];
     assert_eq!(m.attempts, 3);
     assert!(m.delivered_at.is_some() && m.last_error.is_none());
+}
+
+#[tokio::test]
+async fn a_retry_after_from_the_receiver_is_honoured_up_to_the_longest_backoff() {
+    let env = Env::new().await;
+    let receiver = Receiver::start().await;
+    receiver.answer_retry_after(503, 3);
+    receiver.answer_retry_after(429, 3600);
+    let s = env.subscribe(&receiver.url(), &["consent.given"]).await;
+    let r = env.contact().await;
+    env.consent(&r, EventKind::Given).await;
+    env.pass(&config()).await;
+    let wait = |m: &consento_store::OutboxMessage| {
+        m.next_attempt_at.as_micros() - env.store.now().as_micros()
+    };
+    let m = &env.store.outbox_messages(s.id, 1).await.unwrap()[0];
+    // Asked for 3 s, more than the 0.5–1 s backoff.
+    assert_eq!(
+        (m.last_error.as_deref(), wait(m)),
+        (Some("http_503"), 3_000_000)
+    );
+    env.advance_secs(3);
+    env.pass(&config()).await;
+    let m = &env.store.outbox_messages(s.id, 1).await.unwrap()[0];
+    // Asked for an hour: capped at max_backoff_seconds (4 s).
+    assert_eq!(
+        (m.last_error.as_deref(), wait(m)),
+        (Some("http_429"), 4_000_000)
+    );
+    env.advance_secs(4);
+    assert_eq!(env.pass(&config()).await.delivered, 1);
 }
 
 #[tokio::test]

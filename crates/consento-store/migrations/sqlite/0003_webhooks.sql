@@ -31,10 +31,11 @@ CREATE INDEX webhook_subscription_kinds_subscription ON webhook_subscription_kin
 
 -- One message per (event, subscription). `id` is the `webhook-id` header: deterministic from the
 -- event and the subscription, so it stays the same across retries and a receiver can use it to
--- drop duplicates (Standard Webhooks, "Idempotency"): msg_<instant, 16 hex>_<source id, 32 hex>
--- _<what>_<subscription id, 32 hex>, sortable by instant. The payload holds ids, the external
--- id, the consent type code, kinds and instants; never names, emails or phone numbers.
--- last_error is a short code (`http_500`, `timeout`), never a response body.
+-- drop duplicates (Standard Webhooks, "Webhook metadata"); with no `.` in it ("Signature
+-- scheme"): msg_<instant, 16 hex>_<source id, 32 hex>_<what>_<subscription id, 32 hex>, sortable
+-- by instant. The payload holds ids, the external id, the consent type code, kinds and instants;
+-- never names, emails or phone numbers. last_error is a short code (`http_500`, `timeout`),
+-- never a response body.
 CREATE TABLE webhook_outbox (
     id TEXT PRIMARY KEY,
     subscription_id BLOB NOT NULL REFERENCES webhook_subscriptions (id) ON DELETE CASCADE,
