@@ -95,7 +95,8 @@ impl Default for WebhookConfig {
             enabled: true,
             poll_interval_ms: 1000,
             batch_size: 50,
-            timeout_seconds: 10,
+            // Standard Webhooks, "Request timeouts": 15 to 30 s lets a receiver process and answer.
+            timeout_seconds: 15,
             max_attempts: 12,
             backoff_base_seconds: 30,
             max_backoff_seconds: 6 * 3600,
