@@ -478,3 +478,35 @@ async fn expiries_before_the_first_subscription_that_wants_them_are_not_announce
         assert!(messages(&env.store, &s).await.is_empty());
     });
 }
+
+#[tokio::test]
+async fn a_bulk_load_enqueues_one_message_per_event_in_its_transaction() {
+    use consento_domain::CollectionMethod;
+    use consento_store::{BulkContact, BulkEvent};
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", None, newsletter())).await.unwrap();
+        let s = subscribe(env, &["consent.given", "consent.withdrawn"]).await;
+        let ev = |kind, days| BulkEvent { type_code: "NEWS".into(), kind, event_time: super::days_before(start(), days), method: CollectionMethod::Import, actor: super::operator(), evidence: None, notice_version: None };
+        let batch: Vec<BulkContact> = (0..5)
+            .map(|i| BulkContact {
+                input: ContactInput { external_id: Some(format!("B-{i}")), ..contact(&format!("bulk{i}@example.it")) },
+                events: vec![ev(EventKind::Given, 10), ev(EventKind::Withdrawn, 5), ev(EventKind::Refused, 1)],
+            })
+            .collect();
+        let report = env.store.bulk_load(batch).await.unwrap();
+        assert_eq!(report.events, 15);
+        let m = messages(&env.store, &s).await;
+        assert_eq!(m.len(), 10, "given and withdrawn, not refused");
+        let ids: BTreeSet<&str> = m.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids.len(), 10);
+        let externals: BTreeSet<String> = m.iter().map(|m| body(m)["data"]["external_id"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(externals.len(), 5);
+        // A batch refused as a whole leaves no message.
+        let bad = vec![
+            BulkContact { input: contact("bulk-new@example.it"), events: vec![ev(EventKind::Given, 1)] },
+            BulkContact { input: contact("bulk0@example.it"), events: vec![ev(EventKind::Given, 1)] },
+        ];
+        assert!(env.store.bulk_load(bad).await.is_err());
+        assert_eq!(messages(&env.store, &s).await.len(), 10);
+    });
+}
