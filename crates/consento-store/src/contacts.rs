@@ -466,3 +466,34 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// A page of the contacts whose name contains `query` (case-insensitively) or whose external
+    /// id is exactly `query`, erased contacts left out, in id order after `after`: keyset paging,
+    /// so every page costs the same however deep it is and a contact added meanwhile is neither
+    /// skipped nor repeated. The API's paged search (`GET /v1/contacts?q=`).
+    pub async fn search_contacts_page(
+        &self,
+        query: &str,
+        after: Option<ContactId>,
+        limit: i64,
+    ) -> Result<Vec<ContactSummary>, StoreError> {
+        let q = query.trim();
+        let limit = limit.clamp(1, 10_000);
+        // LIKE's own wildcards in the query are matched literally.
+        let pattern = format!(
+            "%{}%",
+            q.to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        on_read_pool!(self, pool => {
+            let q = match after {
+                Some(a) => sqlx::query("SELECT id, external_id, name, email, phone FROM contacts WHERE erased_at IS NULL AND (external_id = $1 OR lower(name) LIKE $2 ESCAPE '\\') AND id > $3 ORDER BY id LIMIT $4").bind(q).bind(&pattern).bind(a.0).bind(limit),
+                None => sqlx::query("SELECT id, external_id, name, email, phone FROM contacts WHERE erased_at IS NULL AND (external_id = $1 OR lower(name) LIKE $2 ESCAPE '\\') ORDER BY id LIMIT $3").bind(q).bind(&pattern).bind(limit),
+            };
+            q.fetch_all(pool).await?.iter().map(summary_from).collect()
+        })
+    }
+}

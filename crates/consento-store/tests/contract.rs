@@ -279,6 +279,45 @@ async fn a_contact_is_found_by_id_external_id_email_and_phone_in_any_common_form
 }
 
 #[tokio::test]
+async fn a_paged_name_search_walks_every_match_once_in_id_order() {
+    on_every_backend!(env => {
+        let mut expected = Vec::new();
+        for i in 0..7 {
+            let c = env.store.create_contact(ContactInput {
+                name: Some(format!("Anna Verdi {i}")),
+                external_id: Some(format!("V-{i}")),
+                ..ContactInput::default()
+            }).await.unwrap();
+            expected.push(c.id);
+            env.clock.advance(1_000);
+        }
+        env.store.create_contact(ContactInput { name: Some("Bruno Neri".into()), ..ContactInput::default() }).await.unwrap();
+        let percent = env.store.create_contact(ContactInput { name: Some("100% Verdi".into()), ..ContactInput::default() }).await.unwrap();
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = env.store.search_contacts_page("ANNA verdi", after, 3).await.unwrap();
+            assert!(page.len() <= 3);
+            if page.is_empty() {
+                break;
+            }
+            after = page.last().map(|s| s.id);
+            seen.extend(page.iter().map(|s| s.id));
+        }
+        assert_eq!(seen, expected);
+        // The external id matches exactly; LIKE wildcards in the query match literally.
+        let by_ext = env.store.search_contacts_page("V-3", None, 10).await.unwrap();
+        assert_eq!(by_ext.iter().map(|s| s.id).collect::<Vec<_>>(), vec![expected[3]]);
+        let literal = env.store.search_contacts_page("0%", None, 10).await.unwrap();
+        assert_eq!(literal.iter().map(|s| s.id).collect::<Vec<_>>(), vec![percent.id]);
+        // Erased contacts are left out.
+        assert_eq!(env.store.search_contacts_page("Bruno", None, 10).await.unwrap().len(), 1);
+        env.raw_sql("UPDATE contacts SET erased_at = 1 WHERE name = 'Bruno Neri'").await.unwrap();
+        assert!(env.store.search_contacts_page("Bruno", None, 10).await.unwrap().is_empty());
+    });
+}
+
+#[tokio::test]
 async fn a_duplicate_email_is_a_conflict_naming_the_field_and_writes_nothing() {
     on_every_backend!(env => {
         env.store.create_contact(contact("dup@example.it")).await.unwrap();

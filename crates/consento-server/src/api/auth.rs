@@ -135,10 +135,13 @@ const TOKEN_TTL: Duration = Duration::from_secs(10);
 /// against a flood of distinct valid tokens, not a normal load).
 const TOKEN_CACHE_MAX: usize = 10_000;
 
+/// A verified token's principal and when it was verified, by the token's digest.
+type Verified = HashMap<[u8; 32], (Arc<Principal>, Instant)>;
+
 /// Verified tokens by digest, so that a decision does not cost a token query.
 #[derive(Debug, Default)]
 pub struct TokenCache {
-    entries: RwLock<HashMap<[u8; 32], (Arc<Principal>, Instant)>>,
+    entries: RwLock<Verified>,
 }
 
 impl TokenCache {
@@ -150,12 +153,11 @@ impl TokenCache {
     ) -> Result<Option<Principal>, StoreError> {
         let digest = token_digest(secret);
         let now = Instant::now();
-        if let Ok(map) = self.entries.read() {
-            if let Some((p, at)) = map.get(&digest) {
-                if now.duration_since(*at) < TOKEN_TTL {
-                    return Ok(Some(Principal::clone(p)));
-                }
-            }
+        if let Ok(map) = self.entries.read()
+            && let Some((p, at)) = map.get(&digest)
+            && now.duration_since(*at) < TOKEN_TTL
+        {
+            return Ok(Some(Principal::clone(p)));
         }
         let Some(token) = store.token_by_digest(&digest).await? else {
             return Ok(None);

@@ -16,13 +16,23 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::config::ServeConfig;
 use crate::metrics::Metrics;
 
+mod audience;
 pub mod auth;
+mod consents;
+mod contacts;
 mod decisions;
 pub mod error;
 pub mod idempotency;
+mod interactions;
 pub mod json;
+mod ledger;
 pub mod model;
+mod notices;
 mod ops;
+mod params;
+mod reasons;
+mod settings;
+mod types;
 mod webhooks;
 
 /// What every handler can reach.
@@ -53,6 +63,15 @@ pub const SECURITY_SCHEME: &str = "token";
     components(schemas(error::Problem)),
     tags(
         (name = "decisions", description = "May I email, call or text this person now?"),
+        (name = "contacts", description = "The people the CRM holds data about: create, change, find, list; restriction (GDPR Art. 18) and objection (Art. 21)."),
+        (name = "consents", description = "A contact's consents: the current state, the history with its proof, and recording given, refused, withdrawn, renewed or revoked consents."),
+        (name = "interactions", description = "Justified contacts: reaching someone without a valid consent, for a reason from the list."),
+        (name = "audience", description = "The newsletter audience, streamed, and who is left out and why."),
+        (name = "consent types", description = "The kinds of consent, what each permits and for how long (admin to change)."),
+        (name = "reasons", description = "The reasons an operator may give for a justified contact (admin to change)."),
+        (name = "notices", description = "Privacy-notice versions: what a person was shown when consenting (admin to publish)."),
+        (name = "settings", description = "The privacy switches that turn each consent check on (admin to change)."),
+        (name = "ledger", description = "Verifying the hash chain of the consent ledger."),
         (name = "operations", description = "Health, readiness, metrics and this document."),
         (name = "webhooks", description = "Be told when consents and contacts change: Standard Webhooks, signed, retried."),
     )
@@ -77,6 +96,15 @@ impl Modify for BearerScheme {
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(decisions::routes())
+        .merge(contacts::routes())
+        .merge(consents::routes())
+        .merge(interactions::routes())
+        .merge(audience::routes())
+        .merge(types::routes())
+        .merge(reasons::routes())
+        .merge(notices::routes())
+        .merge(settings::routes())
+        .merge(ledger::routes())
         .merge(ops::routes())
         .merge(webhooks::routes())
         .split_for_parts()

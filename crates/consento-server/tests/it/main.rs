@@ -2,6 +2,7 @@
 //! The server crate's one integration-test binary: the command line, the HTTP API, webhooks.
 
 mod api;
+mod api_resources;
 mod cli;
 mod ops;
 mod support;

@@ -163,12 +163,14 @@ pub async fn spawn_app_with(
     } else {
         Scratch::new()
     };
-    let mut config = ServeConfig::default();
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.database_url = db.url.clone();
-    config.pg_schema = db.pg_schema.clone();
-    config.sqlite_full_sync = false;
-    config.shutdown_grace_seconds = 5;
+    let mut config = ServeConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: db.url.clone(),
+        pg_schema: db.pg_schema.clone(),
+        sqlite_full_sync: false,
+        shutdown_grace_seconds: 5,
+        ..ServeConfig::default()
+    };
     adjust(&mut config);
     let clock = Arc::new(ManualClock::new(real_now()));
     let mut store_config = StoreConfig::new(config.database_url.clone());

@@ -1,0 +1,121 @@
+//! What the resource modules share about reading a request beyond its JSON body: path segments
+//! (a malformed id is a 404, as no record can live at that URL), query strings (unknown or
+//! malformed parameters are a 400 naming them, like unknown body fields), nullable fields of
+//! partial updates, instants, and the `201 Created` answer with its `Location` (RFC 9110 §15.3.2).
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use consento_domain::{ContactId, Timestamp};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::error::ApiError;
+
+/// The one parameter of a route's path, as text (`{id}`, `{code}`, `{version}`).
+#[derive(Debug)]
+pub struct PathParam(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParam {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(p)| Self(p))
+            .map_err(|_| ApiError::NotFound("route"))
+    }
+}
+
+/// A contact's id from the path: text that is not a UUID names no contact (404).
+pub fn contact_id(text: &str) -> Result<ContactId, ApiError> {
+    uuid::Uuid::parse_str(text.trim())
+        .map(ContactId)
+        .map_err(|_| ApiError::NotFound("contact"))
+}
+
+/// The parsed query string, or a 400 naming the parameter at fault. Query types refuse unknown
+/// parameters (`deny_unknown_fields`), so a misspelt filter never silently widens a result.
+pub fn query<T: DeserializeOwned>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(t)| t).map_err(|e| {
+        let text = e.body_text();
+        // serde_urlencoded names an unknown parameter in backquotes: name it as the field.
+        let field = text
+            .split('`')
+            .nth(1)
+            .filter(|_| text.contains("unknown field") || text.contains("missing field"))
+            .unwrap_or("query")
+            .to_owned();
+        let reason = text
+            .strip_prefix("Failed to deserialize query string: ")
+            .unwrap_or(&text)
+            .to_owned();
+        ApiError::bad_request(field, reason)
+    })
+}
+
+/// For a field of a partial update that can be cleared: absent → `None` (unchanged),
+/// `null` → `Some(None)` (cleared), a value → `Some(Some(v))`. Use with `#[serde(default)]`.
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Parses an instant a client sent (RFC 3339, or a plain date read as midnight UTC); malformed
+/// text is a 400 naming `field`.
+pub fn instant(field: &'static str, text: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
+    text.map(|t| Timestamp::parse(field, t).map_err(|e| ApiError::bad_request(field, reason(&e))))
+        .transpose()
+}
+
+/// A domain error's reason without its field (the problem document names the field apart).
+fn reason(e: &consento_domain::DomainError) -> String {
+    match e {
+        consento_domain::DomainError::Invalid { reason, .. } => reason.clone(),
+    }
+}
+
+/// `201 Created` with the new record's URL in `Location` and the record as the body.
+pub fn created<T: Serialize>(location: &str, body: T) -> Response {
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
+/// Renames the field of a 400/422 problem (a store field named differently in this API's body).
+pub fn rename_field(e: ApiError, from: &str, to: &str) -> ApiError {
+    match e {
+        ApiError::Invalid {
+            field,
+            reason,
+            status,
+        } if field == from => ApiError::Invalid {
+            field: to.to_owned(),
+            reason,
+            status,
+        },
+        other => other,
+    }
+}
+
+/// `text` as one path segment: everything but RFC 3986 §2.3 unreserved characters
+/// percent-encoded (UTF-8), so that a free-text key (a notice version) makes a valid URL.
+pub fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
