@@ -648,10 +648,16 @@ async fn an_administrator_manages_subscriptions_over_the_api_and_sees_the_secret
         })
         .await
         .unwrap();
-    app.store
-        .set_restricted(&ContactRef::Id(c.id), true)
-        .await
-        .unwrap();
+    // Restricted through the API (GDPR Art. 18): the message is written with the change.
+    let (status, _) = app
+        .send(
+            Method::PUT,
+            &format!("/v1/contacts/{}/restriction", c.id),
+            "write",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
     wait_for(&receiver, 1, Duration::from_secs(10)).await;
     let got = receiver.got();
     assert_eq!(got.len(), 1);
