@@ -58,6 +58,8 @@ pub struct WebhookConfig {
     pub backoff_base_seconds: u64,
     /// The longest delay between two attempts, in seconds.
     pub max_backoff_seconds: u64,
+    /// Days delivered and dead messages are kept for inspection before they are removed.
+    pub retention_days: u32,
 }
 
 /// The log line format.
@@ -93,10 +95,12 @@ impl Default for WebhookConfig {
             enabled: true,
             poll_interval_ms: 1000,
             batch_size: 50,
-            timeout_seconds: 10,
+            // Standard Webhooks, "Request timeouts": 15 to 30 s lets a receiver process and answer.
+            timeout_seconds: 15,
             max_attempts: 12,
             backoff_base_seconds: 30,
             max_backoff_seconds: 6 * 3600,
+            retention_days: 30,
         }
     }
 }

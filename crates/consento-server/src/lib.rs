@@ -12,4 +12,5 @@ pub mod metrics;
 pub mod rng;
 pub mod serve;
 pub mod telemetry;
+pub mod webhooks;
 pub mod workers;

@@ -125,7 +125,12 @@ impl Metrics {
             self.webhook_delivered.load(Ordering::Relaxed),
             self.webhook_failed.load(Ordering::Relaxed)
         );
-        let _ = store;
+        let outbox = store.outbox_stats().await?;
+        let _ = writeln!(
+            out,
+            "# HELP consento_webhook_outbox_messages Webhook messages in the outbox, by state.\n# TYPE consento_webhook_outbox_messages gauge\nconsento_webhook_outbox_messages{{state=\"pending\"}} {}\nconsento_webhook_outbox_messages{{state=\"dead\"}} {}",
+            outbox.pending, outbox.dead
+        );
         Ok(out)
     }
 }

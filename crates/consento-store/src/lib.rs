@@ -31,6 +31,7 @@ mod row;
 mod settings;
 mod tokens;
 mod types;
+mod webhooks;
 
 pub use bulk::{BulkContact, BulkEvent, BulkReport};
 pub use commit::GroupCommitStats;
@@ -39,6 +40,10 @@ pub use error::StoreError;
 pub use ledger::IdempotencyKey;
 pub use model::*;
 pub use tokens::{ApiToken, TOKEN_PREFIX, token_digest};
+pub use webhooks::{
+    Delivery, NextAttempt, OutboxMessage, OutboxStats, SubscriptionId, WebhookEventType,
+    WebhookSubscription, WebhookSubscriptionInput,
+};
 
 /// The database behind a [`Store`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

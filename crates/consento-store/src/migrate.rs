@@ -6,7 +6,9 @@ use sha2::{Digest, Sha256};
 use crate::{Db, Store, StoreError};
 
 /// (version, name, SQLite text, PostgreSQL text). The schema differs per backend only in types
-/// (BLOB/UUID/BYTEA), `WITHOUT ROWID`, and the trigger language.
+/// (BLOB/UUID/BYTEA), `WITHOUT ROWID`, and the trigger language. Each version is checked and
+/// applied on its own, in list order; numbers need not be contiguous (0002 belongs to a change
+/// made on another branch, and may arrive after 0003 on a database that already has 0003).
 const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     (
         1,
@@ -20,10 +22,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_api.sql"),
         include_str!("../migrations/postgres/0002_api.sql"),
     ),
+    (
+        3,
+        "webhooks",
+        include_str!("../migrations/sqlite/0003_webhooks.sql"),
+        include_str!("../migrations/postgres/0003_webhooks.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 2;
+pub(crate) const LATEST: i64 = 3;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -1028,3 +1028,6 @@ async fn a_token_is_found_by_its_secret_only_while_valid_and_the_secret_is_not_s
         assert!(env.store.ready().await.unwrap());
     });
 }
+
+#[path = "support/webhooks.rs"]
+mod webhooks;

@@ -33,6 +33,7 @@ mod params;
 mod reasons;
 mod settings;
 mod types;
+mod webhooks;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -72,6 +73,7 @@ pub const SECURITY_SCHEME: &str = "token";
         (name = "settings", description = "The privacy switches that turn each consent check on (admin to change)."),
         (name = "ledger", description = "Verifying the hash chain of the consent ledger."),
         (name = "operations", description = "Health, readiness, metrics and this document."),
+        (name = "webhooks", description = "Be told when consents and contacts change: Standard Webhooks, signed, retried."),
     )
 )]
 struct ApiDoc;
@@ -104,6 +106,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(settings::routes())
         .merge(ledger::routes())
         .merge(ops::routes())
+        .merge(webhooks::routes())
         .split_for_parts()
 }
 

@@ -6,3 +6,4 @@ mod api_resources;
 mod cli;
 mod ops;
 mod support;
+mod webhooks;
