@@ -74,7 +74,11 @@ impl FastRead {
         let conn = self.connection()?;
         let result = (|| {
             let mut stmt = conn.prepare_cached(sql).map_err(fast_error)?;
-            let names: Vec<String> = stmt.column_names().iter().map(|n| (*n).to_owned()).collect();
+            let names: Vec<String> = stmt
+                .column_names()
+                .iter()
+                .map(|n| (*n).to_owned())
+                .collect();
             let width = names.len();
             let mut rows = match param {
                 Param::Blob(b) => stmt.query([b]),

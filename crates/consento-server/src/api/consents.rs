@@ -76,19 +76,19 @@ pub async fn record(
         None => state.store.record_consent(event).await.map(|e| (e, false)),
     };
     recorded.map_err(|e| match e {
-            // References made by the body are the body's fault (422 naming the field); only the
-            // contact of the path is a 404.
-            StoreError::NotFound {
-                entity: "consent type",
-            } => ApiError::unprocessable("type_code", "no consent type has this code"),
-            StoreError::NotFound {
-                entity: "privacy notice version",
-            } => ApiError::unprocessable(
-                "notice_version",
-                "no privacy notice with this version is published",
-            ),
-            other => rename_field(other.into(), "code", "type_code"),
-        })
+        // References made by the body are the body's fault (422 naming the field); only the
+        // contact of the path is a 404.
+        StoreError::NotFound {
+            entity: "consent type",
+        } => ApiError::unprocessable("type_code", "no consent type has this code"),
+        StoreError::NotFound {
+            entity: "privacy notice version",
+        } => ApiError::unprocessable(
+            "notice_version",
+            "no privacy notice with this version is published",
+        ),
+        other => rename_field(other.into(), "code", "type_code"),
+    })
 }
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
