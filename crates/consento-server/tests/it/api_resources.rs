@@ -11,7 +11,7 @@ use consento_store::{ConsentEventInput, ContactInput, ContactRef};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, spawn_app, spawn_app_with};
+use crate::support::{TestApp, send, spawn_app, spawn_app_with};
 
 const DAY: i64 = 86_400_000_000;
 
@@ -1118,4 +1118,53 @@ async fn the_audience_refuses_what_it_cannot_compute_and_follows_the_newsletter_
         .await
         .unwrap();
     assert_eq!(response.headers()["cache-control"], "no-store");
+}
+
+#[tokio::test]
+async fn a_consent_write_retried_with_its_idempotency_key_is_recorded_once() {
+    let app = spawn_app().await;
+    configure(&app).await;
+    let id = contact(&app, json!({ "emails": ["retry@example.it"] })).await;
+    let path = format!("/v1/contacts/{id}/consents");
+    let give = json!({ "type_code": "newsletter", "kind": "given", "evidence": "form 7" });
+    let post = |body: &Value, key: &str, scope: &str| {
+        app.request(Method::POST, &path, scope)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+    };
+    let first = post(&give, "k-1", "write").await.unwrap();
+    assert_eq!(first.status(), 201);
+    assert_eq!(first.headers()["idempotent-replayed"], "false");
+    let first: Value = first.json().await.unwrap();
+    // The client timed out and retries, several times, some at once.
+    let retries = futures_util::future::join_all((0..5).map(|_| post(&give, "k-1", "write"))).await;
+    for r in retries {
+        let r = r.unwrap();
+        assert_eq!(r.status(), 201);
+        assert_eq!(r.headers()["idempotent-replayed"], "true");
+        assert_eq!(r.json::<Value>().await.unwrap(), first);
+    }
+    // The same key with another body is a conflict naming the header; nothing is recorded.
+    let withdraw = json!({ "type_code": "newsletter", "kind": "withdrawn" });
+    let (status, body) = send(
+        app.request(Method::POST, &path, "write")
+            .header("Idempotency-Key", "k-1")
+            .json(&withdraw),
+    )
+    .await;
+    problem(status, &body, 409, "Idempotency-Key");
+    // Another token's key of the same text is another key.
+    let other = post(&give, "k-1", "admin").await.unwrap();
+    assert_eq!(other.headers()["idempotent-replayed"], "false");
+    let (_, history) = app.get(&format!("{path}/history"), "read").await;
+    assert_eq!(history["items"].as_array().unwrap().len(), 2, "{history}");
+    // A key that is not visible ASCII is refused.
+    let (status, body) = send(
+        app.request(Method::POST, &path, "write")
+            .header("Idempotency-Key", "   ")
+            .json(&give),
+    )
+    .await;
+    problem(status, &body, 422, "Idempotency-Key");
 }
