@@ -69,11 +69,16 @@ def main():
     phones = [r[0] for r in db.execute(
         "SELECT phone FROM contact_phones ORDER BY phone LIMIT 200000")]
     types = [r[0] for r in db.execute("SELECT code FROM consent_types")]
+    ids = [r[0] for r in db.execute(
+        "SELECT lower(hex(id)) FROM contacts WHERE erased_at IS NULL ORDER BY id LIMIT 200000")]
     db.close()
+    ids_file = os.path.join(os.path.dirname(args.db), "ids.txt")
+    with open(ids_file, "w") as f:
+        f.write("\n".join(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" for h in ids) + "\n")
     phones_file = os.path.join(os.path.dirname(args.db), "phones.txt")
     with open(phones_file, "w") as f:
         f.write("\n".join(phones) + "\n")
-    env = dict(os.environ, CONSENTO_BENCH_TOKEN=token, CONSENTO_BENCH_PHONES=phones_file,
+    env = dict(os.environ, CONSENTO_BENCH_TOKEN=token, CONSENTO_BENCH_PHONES=phones_file, CONSENTO_BENCH_IDS=ids_file,
                CONSENTO_BENCH_CONTACTS=str(args.contacts), CONSENTO_BENCH_TYPES=",".join(types))
     serve_env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENTO_")}
     serve_env.update(CONSENTO_LOG_LEVEL="warn", CONSENTO_SQLITE_FULL_SYNC="true",

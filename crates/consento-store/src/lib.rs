@@ -181,6 +181,8 @@ pub struct Store {
     pub(crate) country_code: String,
     /// SQLite only: the decision's read path on plain connections.
     pub(crate) fast: Option<fastread::FastRead>,
+    /// SQLite only: the WAL checkpoints, off the commit path.
+    _checkpointer: Option<fastread::Checkpointer>,
 }
 
 impl Store {
@@ -192,8 +194,8 @@ impl Store {
     ) -> Result<Self, StoreError> {
         let postgres =
             config.url.starts_with("postgres://") || config.url.starts_with("postgresql://");
-        let db = if postgres {
-            Db::Postgres(connect_postgres(config).await?)
+        let (db, checkpointer) = if postgres {
+            (Db::Postgres(connect_postgres(config).await?), None)
         } else {
             connect_sqlite(config).await?
         };
@@ -207,6 +209,7 @@ impl Store {
             suppression_key: [0; 32],
             country_code: config.default_country_code.clone(),
             fast,
+            _checkpointer: checkpointer,
         };
         migrate::run(&store).await?;
         store.suppression_key = store.load_or_create_instance_key().await?;
@@ -300,7 +303,9 @@ fn sqlite_path(url: &str) -> &str {
         .unwrap_or(url)
 }
 
-async fn connect_sqlite(config: &StoreConfig) -> Result<Db, StoreError> {
+async fn connect_sqlite(
+    config: &StoreConfig,
+) -> Result<(Db, Option<fastread::Checkpointer>), StoreError> {
     let path = sqlite_path(&config.url);
     let options = SqliteConnectOptions::new()
         .filename(path)
@@ -317,15 +322,30 @@ async fn connect_sqlite(config: &StoreConfig) -> Result<Db, StoreError> {
         // and bulk loads re-read far fewer pages.
         .pragma("cache_size", "-65536")
         .statement_cache_capacity(256);
+    // The writer never checkpoints inside a commit: a thread of its own does, once this first
+    // connection has created the file and turned WAL on. Should the thread not start, the
+    // writer's one connection (kept for the pool's life) gets SQLite's automatic checkpoint back.
     let write = without_maintenance(SqlitePoolOptions::new())
         .max_connections(1)
-        .connect_with(options.clone())
+        .connect_with(
+            options
+                .clone()
+                .pragma("wal_autocheckpoint", "0")
+                // After the WAL starts over, its file is cut back to this size.
+                .pragma("journal_size_limit", "67108864"),
+        )
         .await?;
+    let checkpointer = fastread::Checkpointer::start(path.into());
+    if checkpointer.is_none() {
+        sqlx::query("PRAGMA wal_autocheckpoint = 1000")
+            .execute(&write)
+            .await?;
+    }
     let read = without_maintenance(SqlitePoolOptions::new())
         .max_connections(config.max_connections.max(1))
         .connect_with(options.read_only(true))
         .await?;
-    Ok(Db::Sqlite { read, write })
+    Ok((Db::Sqlite { read, write }, checkpointer))
 }
 
 async fn connect_postgres(config: &StoreConfig) -> Result<PgPool, StoreError> {
