@@ -43,9 +43,24 @@ async fn serve(
     .map_err(anyhow::Error::msg)?;
     crate::telemetry::init(config.log_format, &config.log_level).map_err(anyhow::Error::msg)?;
     let store = crate::serve::open_store(&config).await?;
+    // A new installation has no token and so no way in: the first start makes an admin token
+    // and shows it once (only its hash is kept), as `consento tokens create` would.
+    let initial = if store.tokens().await?.is_empty() {
+        let (_, secret) = store
+            .create_token("initial-admin", &["admin".to_owned()], None)
+            .await?;
+        Some(secret)
+    } else {
+        None
+    };
     crate::serve::run(config, Arc::new(store), crate::serve::signal(), |addr| {
-        // The one line on stdout: scripts and tests read the address (port 0 picks one).
+        // The first line on stdout: scripts and tests read the address (port 0 picks one).
         println!("listening on http://{addr}");
+        if let Some(secret) = initial {
+            println!(
+                "no API token existed: created an admin token, shown this once:\n\n    {secret}\n\ncreate narrower ones with `consento tokens create --scope …`"
+            );
+        }
     })
     .await
 }

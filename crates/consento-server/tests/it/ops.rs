@@ -13,6 +13,7 @@ use crate::support::Scratch;
 /// A `consento serve` process on the scratch database, its stderr kept for reading.
 struct Served {
     child: Child,
+    stdout: BufReader<std::process::ChildStdout>,
     base: String,
 }
 
@@ -30,21 +31,31 @@ fn serve(db: &Scratch, env: &[(&str, &str)]) -> Served {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    stdout.read_line(&mut line).unwrap();
     let base = line
         .trim()
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .to_owned();
-    Served { child, base }
+    Served {
+        child,
+        stdout,
+        base,
+    }
 }
 
 impl Served {
     /// Sends SIGTERM and returns the exit status's success and everything logged.
-    fn stop(mut self) -> (bool, String) {
+    fn stop(self) -> (bool, String) {
+        let (clean, logs, _) = self.stop_with_output();
+        (clean, logs)
+    }
+
+    /// Sends SIGTERM; returns the exit status's success, everything logged, and the rest of
+    /// what was printed on stdout.
+    fn stop_with_output(mut self) -> (bool, String, String) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -58,7 +69,9 @@ impl Served {
             .unwrap()
             .read_to_string(&mut logs)
             .unwrap();
-        (exit.success(), logs)
+        let mut rest = String::new();
+        self.stdout.read_to_string(&mut rest).unwrap();
+        (exit.success(), logs, rest)
     }
 }
 
@@ -278,4 +291,38 @@ fn an_unknown_configuration_key_stops_serve_with_one_line_naming_it() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("max_atempts"), "{stderr}");
+}
+
+#[tokio::test]
+async fn the_first_start_of_an_empty_database_shows_one_admin_token_once() {
+    let db = Scratch::new();
+    let mut served = serve(&db, &[]);
+    let mut text = String::new();
+    for _ in 0..4 {
+        served.stdout.read_line(&mut text).unwrap();
+    }
+    let secret = text
+        .split_whitespace()
+        .find(|w| w.starts_with("cns_"))
+        .unwrap_or_else(|| panic!("no token in {text:?}"))
+        .to_owned();
+    let client = reqwest::Client::new();
+    let r = client
+        .get(format!("{}/v1/settings", served.base))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let (clean, _) = served.stop();
+    assert!(clean);
+    // Only its hash was kept, and the next start makes none.
+    let listed = db.ok(&["tokens", "list"]);
+    assert!(
+        listed.contains("initial-admin") && !listed.contains(&secret[4..]),
+        "{listed}"
+    );
+    let again = serve(&db, &[]);
+    let (clean, _, rest) = again.stop_with_output();
+    assert!(clean && !rest.contains("cns_"), "{rest}");
 }
