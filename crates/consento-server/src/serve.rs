@@ -109,18 +109,25 @@ pub async fn run(
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = server_stop.wait_for(|stop| *stop).await;
     });
-    let server = tokio::spawn(async move { server.await });
+    let mut server = tokio::spawn(async move { server.await });
     shutdown.await;
     tracing::info!("shutting down: finishing in-flight requests");
     let _ = stop_tx.send(true);
-    match tokio::time::timeout(grace, server).await {
+    match tokio::time::timeout(grace, &mut server).await {
         Ok(joined) => joined??,
-        Err(_) => tracing::warn!("shutdown grace ran out; remaining requests were cut off"),
+        Err(_) => {
+            server.abort();
+            tracing::warn!("shutdown grace ran out; remaining requests were cut off");
+        }
     }
     for worker in workers {
         let _ = worker.await;
     }
-    store.close().await;
+    // A response still streaming (an audience export to a slow client) holds a connection;
+    // closing waits for it only so long.
+    if tokio::time::timeout(grace, store.close()).await.is_err() {
+        tracing::warn!("database connections still busy at exit");
+    }
     tracing::info!("stopped");
     Ok(())
 }

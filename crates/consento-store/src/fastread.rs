@@ -196,12 +196,16 @@ impl Checkpointer {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .ok()?;
-        conn.execute_batch("PRAGMA busy_timeout = 1000;").ok()?;
+        // RESTART holds writers off while it waits for readers: never longer than this.
+        conn.execute_batch("PRAGMA busy_timeout = 20;").ok()?;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = std::sync::Arc::clone(&stop);
         std::thread::Builder::new()
             .name("sqlite-checkpoint".to_owned())
             .spawn(move || {
+                // Ticks to wait before the next RESTART after one found a long reader (an
+                // audience export, a ledger verification): doubled each time, up to ~16 s.
+                let (mut wait, mut backoff) = (0u32, 1u32);
                 while !flag.load(std::sync::atomic::Ordering::Relaxed) {
                     std::thread::sleep(Self::EVERY);
                     // A busy database is simply tried again at the next tick.
@@ -212,9 +216,22 @@ impl Checkpointer {
                     // writer never finds the moment to start it over and the file grows without
                     // end ("checkpoint starvation"). Past a bound, RESTART waits for the readers
                     // of the moment (microseconds each) and holds writers off until the WAL can
-                    // start over: a pause of milliseconds instead of an ever longer file.
+                    // start over: a pause of milliseconds instead of an ever longer file. A reader
+                    // that stays (a long export) makes it give up after 20 ms and back off.
                     if frames > Self::RESTART_FRAMES {
-                        let _ = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
+                        if wait > 0 {
+                            wait -= 1;
+                            continue;
+                        }
+                        let busy = conn
+                            .query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0))
+                            .unwrap_or(1);
+                        if busy == 0 {
+                            backoff = 1;
+                        } else {
+                            wait = backoff;
+                            backoff = (backoff * 2).min(64);
+                        }
                     }
                 }
             })

@@ -409,7 +409,7 @@ async fn history(
     post, path = "/v1/contacts/{id}/consents", tag = "consents",
     params(
         ("id" = uuid::Uuid, Path, description = "Our id of the contact"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Any unique string (a UUID) chosen by the client: a retry with the same key and the same request returns the first result (with `Idempotent-Replayed: true`) and records nothing twice; the same key with a different request is a 409. Keys belong to the calling token."),
+        ("Idempotency-Key" = Option<String>, Header, description = "Any unique string (a UUID) chosen by the client: a retry with the same key and the same request returns the first result (with `Idempotent-Replayed: true`) and records nothing twice; the same key with a different request is a 409. Keys belong to the calling token; 1 to 255 visible ASCII characters (else 400)."),
     ),
     request_body = ConsentEventRequest,
     responses(

@@ -32,11 +32,19 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let key = match req.headers().get(HEADER).map(|v| v.to_str()) {
             None => None,
-            Some(Ok(k)) => Some(k.trim().to_owned()),
+            Some(Ok(k)) if !k.trim().is_empty() && k.trim().len() <= 255 => {
+                Some(k.trim().to_owned())
+            }
+            Some(Ok(_)) => {
+                return Err(ApiError::bad_request(
+                    "Idempotency-Key",
+                    "must be 1 to 255 visible ASCII characters",
+                ));
+            }
             Some(Err(_)) => {
                 return Err(ApiError::bad_request(
                     "Idempotency-Key",
-                    "must be visible ASCII characters",
+                    "must be 1 to 255 visible ASCII characters",
                 ));
             }
         };

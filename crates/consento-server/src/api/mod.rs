@@ -94,7 +94,7 @@ impl Modify for BearerScheme {
 
 /// The router of every API route, and the OpenAPI document describing exactly those routes.
 pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(decisions::routes())
         .merge(contacts::routes())
         .merge(consents::routes())
@@ -107,10 +107,57 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(ledger::routes())
         .merge(ops::routes())
         .merge(webhooks::routes())
-        .split_for_parts()
+        .split_for_parts();
+    document_auth_failures(&mut doc);
+    (router, doc)
 }
 
 /// The OpenAPI document alone (for `consento openapi`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     routes().1
+}
+
+/// Adds the 401 and 403 answers to every operation that needs a token: the authentication
+/// extractor gives them to every such route alike, so they are documented in one place too.
+fn document_auth_failures(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
+        for op in operations.into_iter().flatten() {
+            // `security(())` (public) is one empty requirement: nothing to add.
+            let needs_token = op.security.as_ref().is_some_and(|reqs| {
+                reqs.iter().any(|r| {
+                    serde_json::to_value(r)
+                        .is_ok_and(|v| v.as_object().is_some_and(|o| !o.is_empty()))
+                })
+            });
+            if needs_token {
+                op.responses.responses.insert(
+                    "401".to_owned(),
+                    problem("No token, or a token that is unknown, revoked or expired").into(),
+                );
+                op.responses.responses.insert(
+                    "403".to_owned(),
+                    problem("The token lacks the scope this operation needs").into(),
+                );
+            }
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! worker (`crate::webhooks`), never by a request handler (DESIGN.md §4).
 
 use axum::Json;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use consento_domain::Timestamp;
@@ -194,6 +195,7 @@ pub struct MessageList {
 
 /// How many messages to show.
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct MessagesQuery {
     /// At most this many, newest first (1–1000; 100 if absent).
@@ -321,6 +323,7 @@ async fn delete_webhook(
     params(("id" = uuid::Uuid, Path, description = "The subscription's id"), MessagesQuery),
     responses(
         (status = 200, description = "Newest first", body = MessageList),
+        (status = 400, description = "A query parameter is malformed or unknown (`field` names it)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such subscription", body = Problem, content_type = "application/problem+json"),
     ),
     security(("token" = ["admin"]))
@@ -329,8 +332,9 @@ async fn webhook_messages(
     _auth: Auth<AdminScope>,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(q): Query<MessagesQuery>,
+    q: Result<Query<MessagesQuery>, QueryRejection>,
 ) -> Result<Json<MessageList>, ApiError> {
+    let q = super::params::query(q)?;
     let id = subscription_id(&id)?;
     // A 404 for an unknown subscription rather than an empty list.
     state.store.subscription(id).await?;

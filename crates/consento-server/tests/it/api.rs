@@ -138,6 +138,14 @@ async fn the_dialer_asks_by_phone_number_in_any_common_format() {
     }
     let (status, body) = app.get("/v1/dialer?phone=%2B390000000", "decide").await;
     assert_eq!(status, 404, "{body}");
+    let (status, body) = app
+        .get("/v1/dialer?phone=347-123-4567&action=email.bulk", "decide")
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (400, Some("action")),
+        "{body}"
+    );
     let (status, body) = app.get("/v1/dialer?phone=abc", "decide").await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["field"], "phone");
@@ -324,6 +332,12 @@ async fn every_documented_route_refuses_a_missing_token_and_a_too_small_scope() 
                 );
                 continue;
             }
+            for documented in ["401", "403"] {
+                assert!(
+                    op["responses"][documented].is_object(),
+                    "{method} {path} does not document {documented}"
+                );
+            }
             let (status, body) = send(probe(&app, method, path, None)).await;
             assert_eq!(status, 401, "{method} {path} without a token: {body}");
             let (status, body) =
@@ -467,6 +481,25 @@ async fn probes_are_public_and_metrics_count_requests_and_decisions() {
         "{text}"
     );
     assert!(!text.contains("example.it"));
+    // An invented method does not become a label of its own.
+    let foo = reqwest::Method::from_bytes(b"FROBNICATE").unwrap();
+    app.client
+        .request(foo, format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    let text = app
+        .request(Method::GET, "/metrics", "read")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("method=\"other\"") && !text.contains("FROBNICATE"),
+        "{text}"
+    );
     // A request id is made when none is given, and kept when a proxy gave a sane one.
     let r = app
         .client

@@ -1166,5 +1166,5 @@ async fn a_consent_write_retried_with_its_idempotency_key_is_recorded_once() {
             .json(&give),
     )
     .await;
-    problem(status, &body, 422, "Idempotency-Key");
+    problem(status, &body, 400, "Idempotency-Key");
 }
