@@ -4,6 +4,10 @@
 //! so committing one event at a time caps durable writes at the disk's flush rate). Each event
 //! remains its own link of the hash chain; a group that fails is replayed event by event, so one
 //! bad event fails alone and the others are unaffected.
+//!
+//! The writer committing a group works for everyone in it: a caller that may be cancelled
+//! half-way (an HTTP handler whose client goes away) must run its append on a task of its own,
+//! so that the others' events are not left unanswered (they would get `Stale`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -64,17 +64,25 @@ pub async fn record(
         notice_version: input.notice_version,
         evidence: input.evidence,
     };
-    let recorded = match key {
-        Some((key, request_sha256)) => {
-            let key = IdempotencyKey {
-                token_id: principal.token_id,
-                key,
-                request_sha256,
-            };
-            state.store.record_consent_once(event, key).await
+    // On a task of its own: if the client goes away mid-way, the append still finishes, and
+    // with it the group commit it may be writing for other requests (see the store's commit.rs).
+    let store = std::sync::Arc::clone(&state.store);
+    let token_id = principal.token_id;
+    let recorded = tokio::spawn(async move {
+        match key {
+            Some((key, request_sha256)) => {
+                let key = IdempotencyKey {
+                    token_id,
+                    key,
+                    request_sha256,
+                };
+                store.record_consent_once(event, key).await
+            }
+            None => store.record_consent(event).await.map(|e| (e, false)),
         }
-        None => state.store.record_consent(event).await.map(|e| (e, false)),
-    };
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("the consent append task failed: {e}")))?;
     recorded.map_err(|e| match e {
         // References made by the body are the body's fault (422 naming the field); only the
         // contact of the path is a 404.
