@@ -122,6 +122,17 @@ impl Store {
         token.ok_or_else(|| StoreError::not_found("token"))
     }
 
+    /// Forgets idempotency keys recorded before `before` (the events stay, of course): a retry
+    /// comes within minutes, and a key kept for ever would pin a caller's choice of keys.
+    pub async fn purge_idempotency_keys(&self, before: Timestamp) -> Result<u64, StoreError> {
+        Ok(in_write_tx!(self, tx => {
+            sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
+                .bind(before.as_micros())
+                .execute(&mut *tx).await?
+                .rows_affected()
+        }))
+    }
+
     /// Whether the database answers and carries every migration of this binary (`/readyz`).
     pub async fn ready(&self) -> Result<bool, StoreError> {
         let latest: Option<i64> = on_read_pool!(self, pool => {

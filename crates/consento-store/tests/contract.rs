@@ -995,6 +995,13 @@ async fn an_idempotency_key_records_once_and_refuses_another_request() {
         assert_eq!(results.iter().filter(|(_, replayed)| !replayed).count(), 1);
         assert!(results.iter().all(|(e, _)| e.id == results[0].0.id));
         assert_eq!(env.store.verify_ledger().await.unwrap().events, 3);
+        // Once purged, a key is free again.
+        env.clock.advance(DAY);
+        assert_eq!(env.store.purge_idempotency_keys(env.store.now()).await.unwrap(), 3);
+        let (_, replayed) = env.store
+            .record_consent_once(event(&r, "NEWS", EventKind::Renewed, None), key(token.id, "k-2", "renew"))
+            .await.unwrap();
+        assert!(!replayed);
     });
 }
 

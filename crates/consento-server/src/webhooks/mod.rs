@@ -238,7 +238,8 @@ impl Worker {
         }
     }
 
-    /// Removes delivered and dead messages older than the retention.
+    /// Removes delivered and dead messages older than the retention, and idempotency keys
+    /// older than a day.
     async fn purge(&self) {
         let keep = i64::from(self.config.retention_days)
             .saturating_mul(consento_domain::time::MICROS_PER_DAY);
@@ -247,6 +248,16 @@ impl Worker {
             Ok(0) => {}
             Ok(n) => tracing::info!(removed = n, "old webhook messages purged"),
             Err(e) => tracing::warn!(error = %e, "cannot purge old webhook messages"),
+        }
+        // Idempotency keys answer retries, which come within minutes: a day is plenty.
+        let day_ago = Timestamp::from_micros(
+            self.store
+                .now()
+                .as_micros()
+                .saturating_sub(consento_domain::time::MICROS_PER_DAY),
+        );
+        if let Err(e) = self.store.purge_idempotency_keys(day_ago).await {
+            tracing::warn!(error = %e, "cannot purge old idempotency keys");
         }
     }
 
