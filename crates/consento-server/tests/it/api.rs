@@ -511,3 +511,27 @@ async fn probes_are_public_and_metrics_count_requests_and_decisions() {
     assert_eq!(r.headers()["x-request-id"], "abc-123");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_shutdown_lets_the_request_in_flight_finish_and_refuses_new_ones() {
+    let app = spawn_app().await;
+    seed(&app).await;
+    // A batch of 10,000 decisions takes a while: it is still running when the signal comes.
+    let many: Vec<Value> = (0..10_000)
+        .map(|_| json!({ "external_id": "crm-1" }))
+        .collect();
+    let in_flight = app
+        .request(Method::POST, "/v1/decisions/batch", "decide")
+        .json(&json!({ "action": "email.bulk", "recipients": many }))
+        .send();
+    let in_flight = tokio::spawn(in_flight);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let base = app.base.clone();
+    let client = app.client.clone();
+    app.shutdown().await;
+    let response = in_flight.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["results"].as_array().unwrap().len(), 10_000);
+    assert!(client.get(format!("{base}/healthz")).send().await.is_err());
+}
