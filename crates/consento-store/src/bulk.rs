@@ -242,24 +242,7 @@ impl Store {
             }
             for chunk in prepared.events.chunks(CHUNK) {
                 let mut qb = QueryBuilder::<DB>::new("INSERT INTO consent_events (seq, id, contact_id, consent_type_id, type_code, kind, event_time, recorded_at, method, actor_kind, actor_id, notice_id, validity_days, evidence_digest, prev_hash, hash) ");
-                qb.push_values(chunk, |mut b, (r, hash, _)| {
-                    b.push_bind(r.seq)
-                        .push_bind(r.id.0)
-                        .push_bind(r.contact_id.0)
-                        .push_bind(r.consent_type_id.0)
-                        .push_bind(r.type_code.clone())
-                        .push_bind(r.kind.code())
-                        .push_bind(r.event_time.as_micros())
-                        .push_bind(r.recorded_at.as_micros())
-                        .push_bind(r.method.code())
-                        .push_bind(r.actor_kind.code())
-                        .push_bind(r.actor_id.clone())
-                        .push_bind(r.notice_id.map(|n| n.0))
-                        .push_bind(r.validity_days.map(i64::from))
-                        .push_bind(r.evidence_digest.map(|d| d.to_vec()))
-                        .push_bind(r.prev_hash.to_vec())
-                        .push_bind(hash.to_vec());
-                });
+                crate::ledger::push_event_values!(qb, chunk, (r, hash, _) => r, hash);
                 qb.build().execute(&mut *tx).await?;
             }
             let evidence: Vec<(EventId, ContactId, &Vec<u8>, &String)> = prepared.events.iter()

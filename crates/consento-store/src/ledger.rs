@@ -180,6 +180,33 @@ macro_rules! bind_event {
     };
 }
 
+/// Adds one VALUES row per event to a multi-row `INSERT INTO consent_events (…)` (the columns
+/// of [`INSERT_EVENT`], in its order); `$pat` destructures each row, binding the event to `$r`
+/// and its hash to `$hash`.
+macro_rules! push_event_values {
+    ($qb:ident, $rows:expr, $pat:pat => $r:ident, $hash:ident) => {
+        $qb.push_values($rows, |mut b, $pat| {
+            b.push_bind($r.seq)
+                .push_bind($r.id.0)
+                .push_bind($r.contact_id.0)
+                .push_bind($r.consent_type_id.0)
+                .push_bind($r.type_code.clone())
+                .push_bind($r.kind.code())
+                .push_bind($r.event_time.as_micros())
+                .push_bind($r.recorded_at.as_micros())
+                .push_bind($r.method.code())
+                .push_bind($r.actor_kind.code())
+                .push_bind($r.actor_id.clone())
+                .push_bind($r.notice_id.map(|n| n.0))
+                .push_bind($r.validity_days.map(i64::from))
+                .push_bind($r.evidence_digest.map(|d| d.to_vec()))
+                .push_bind($r.prev_hash.to_vec())
+                .push_bind($hash.to_vec());
+        })
+    };
+}
+pub(crate) use push_event_values;
+
 /// Appends one event. The trigger `consent_events_project` then moves the ledger head and the
 /// current consent state in the same transaction.
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO consent_events (seq, id, contact_id, consent_type_id, type_code, kind, event_time, recorded_at, method, actor_kind, actor_id, notice_id, validity_days, evidence_digest, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
@@ -453,24 +480,7 @@ impl Store {
         let result: Result<(), StoreError> = async {
             in_write_tx!(self, tx, DB => {
                 let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO consent_events (seq, id, contact_id, consent_type_id, type_code, kind, event_time, recorded_at, method, actor_kind, actor_id, notice_id, validity_days, evidence_digest, prev_hash, hash) ");
-                qb.push_values(&records, |mut b, (r, hash)| {
-                    b.push_bind(r.seq)
-                        .push_bind(r.id.0)
-                        .push_bind(r.contact_id.0)
-                        .push_bind(r.consent_type_id.0)
-                        .push_bind(r.type_code.clone())
-                        .push_bind(r.kind.code())
-                        .push_bind(r.event_time.as_micros())
-                        .push_bind(r.recorded_at.as_micros())
-                        .push_bind(r.method.code())
-                        .push_bind(r.actor_kind.code())
-                        .push_bind(r.actor_id.clone())
-                        .push_bind(r.notice_id.map(|n| n.0))
-                        .push_bind(r.validity_days.map(i64::from))
-                        .push_bind(r.evidence_digest.map(|d| d.to_vec()))
-                        .push_bind(r.prev_hash.to_vec())
-                        .push_bind(hash.to_vec());
-                });
+                push_event_values!(qb, &records, (r, hash) => r, hash);
                 qb.build().execute(&mut *tx).await?;
                 let evidence: Vec<&PreparedAppend> = batch.iter().filter(|p| p.evidence.is_some()).collect();
                 if !evidence.is_empty() {

@@ -234,7 +234,9 @@ pub struct BatchRequest {
     pub recipients: Vec<BatchRecipient>,
 }
 
-/// One recipient of a batch.
+/// One recipient of a batch: a contact selector's fields and an action, side by side. (They are
+/// spelled out rather than `#[serde(flatten)]`ed from [`ContactSelector`]: serde cannot refuse
+/// unknown fields through a flatten, and a misspelt field must not be dropped silently.)
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchRecipient {
