@@ -94,11 +94,15 @@ pub async fn run(
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
+    let exports = usize::try_from(config.max_connections / 2)
+        .unwrap_or(1)
+        .max(1);
     let state = AppState {
         store: Arc::clone(&store),
         tokens: Arc::default(),
         metrics: Arc::default(),
         config: Arc::new(config),
+        exports: Arc::new(tokio::sync::Semaphore::new(exports)),
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = crate::workers::spawn(&state, stop_rx.clone());

@@ -3,6 +3,8 @@
 //! from the database cursor, never collected in memory; and `GET /v1/audience/counts`: how many
 //! it reaches and how many are left out, per cause. Both need `read`.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::QueryRejection;
@@ -197,6 +199,9 @@ fn ndjson_chunk(rows: Vec<AudienceMember>) -> Result<Vec<u8>, std::io::Error> {
     Ok(out)
 }
 
+/// How long a client may leave a chunk unread before its export is stopped.
+const STALLED_CLIENT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Streams the audience from the store into `tx` in chunks, after telling `started` whether
 /// the query could start (so that a refused query is still a problem document, not a broken
 /// body). Ends when the rows end, the client goes away, or the database fails.
@@ -206,6 +211,7 @@ async fn pump(
     format: AudienceFormat,
     started: oneshot::Sender<Result<(), StoreError>>,
     tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
 ) {
     let mut members = match state.store.audience(&q).await {
         Ok(m) => m,
@@ -247,9 +253,15 @@ async fn pump(
             AudienceFormat::Ndjson => ndjson_chunk(rows),
         };
         header = false;
-        if tx.send(chunk.map(Bytes::from)).await.is_err() {
-            // The client went away: stop reading the database.
-            return;
+        match tokio::time::timeout(STALLED_CLIENT, tx.send(chunk.map(Bytes::from))).await {
+            Ok(Ok(())) => {}
+            // The client went away, or stopped reading: stop reading the database (and give
+            // the connection back). The body ends without its final chunk.
+            Ok(Err(_)) => return,
+            Err(_) => {
+                tracing::warn!("audience export stopped: the client stopped reading");
+                return;
+            }
         }
     }
 }
@@ -272,6 +284,7 @@ async fn pump(
             )),
         (status = 400, description = "A parameter is missing, malformed or unknown (`field` names it)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The type is unknown or does not permit bulk email (`field`: `type`), or `at` is in the past (`field`: `at`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Too many exports are streaming at once (half the connection pool); retry after `Retry-After` seconds", body = Problem, content_type = "application/problem+json"),
     ),
     security(("token" = ["read"]))
 )]
@@ -288,9 +301,12 @@ async fn audience(
     };
     let q = audience_query(&state, &p.type_code, p.at.as_deref())?;
     let at = q.at.unwrap_or_else(|| state.store.now());
+    let permit = Arc::clone(&state.exports)
+        .try_acquire_owned()
+        .map_err(|_| ApiError::Busy("too many audience exports at once; retry shortly"))?;
     let (started_tx, started_rx) = oneshot::channel();
     let (tx, mut rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
-    tokio::spawn(pump(state.clone(), q, format, started_tx, tx));
+    tokio::spawn(pump(state.clone(), q, format, started_tx, tx, permit));
     match started_rx.await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Err(param_error(e)),

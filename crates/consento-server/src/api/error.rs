@@ -63,6 +63,9 @@ pub enum ApiError {
     /// The request body is not JSON (`Content-Type`).
     #[error("the request body must be application/json")]
     UnsupportedMediaType,
+    /// The server is at capacity for this kind of request; retry shortly.
+    #[error("{0}")]
+    Busy(&'static str),
     /// Something failed that the client cannot fix; logged, never shown.
     #[error("internal error")]
     Internal(String),
@@ -96,6 +99,7 @@ impl ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -110,6 +114,7 @@ impl ApiError {
             Self::Conflict { .. } => "conflict",
             Self::TooLarge => "too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
+            Self::Busy(_) => "busy",
             Self::Internal(_) => "internal",
         }
     }
@@ -165,6 +170,10 @@ impl IntoResponse for ApiError {
                 )) {
                     headers.insert(header::WWW_AUTHENTICATE, v);
                 }
+            }
+            // RFC 9110 §10.2.3: when to try again.
+            Self::Busy(_) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             _ => {}
         }

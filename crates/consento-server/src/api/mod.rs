@@ -46,6 +46,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The configuration the server runs with.
     pub config: Arc<ServeConfig>,
+    /// Audience exports streaming now: each holds a read connection for as long as its client
+    /// reads, so they are capped below the pool's size (decisions and writes keep theirs).
+    pub exports: Arc<tokio::sync::Semaphore>,
 }
 
 /// The name of the security scheme in the OpenAPI document; each operation lists the scope it

@@ -535,3 +535,60 @@ async fn a_shutdown_lets_the_request_in_flight_finish_and_refuses_new_ones() {
     assert_eq!(body["results"].as_array().unwrap().len(), 10_000);
     assert!(client.get(format!("{base}/healthz")).send().await.is_err());
 }
+
+#[tokio::test]
+async fn audience_exports_are_capped_so_slow_readers_cannot_take_every_connection() {
+    // Two connections: one export at a time.
+    let app = crate::support::spawn_app_with(false, |c| c.max_connections = 2)
+        .await
+        .unwrap();
+    seed(&app).await;
+    let now = app.store.now();
+    let batch = (0..20_000)
+        .map(|i| consento_store::BulkContact {
+            input: ContactInput {
+                emails: vec![format!("reader{i}@example.it")],
+                ..ContactInput::default()
+            },
+            events: vec![consento_store::BulkEvent {
+                type_code: "newsletter".into(),
+                kind: EventKind::Given,
+                event_time: now,
+                method: CollectionMethod::Import,
+                actor: Actor::new(ActorKind::System, "")
+                    .unwrap_or_else(|_| Actor::new(ActorKind::Operator, "import").unwrap()),
+                evidence: None,
+                notice_version: None,
+            }],
+        })
+        .collect();
+    app.store.bulk_load(batch).await.unwrap();
+    // A client that starts an export and does not read it holds its place…
+    let slow = app
+        .request(Method::GET, "/v1/audience?type=newsletter", "read")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(slow.status(), 200);
+    let (status, body) = app.get("/v1/audience?type=newsletter", "read").await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["type"], "/problems/busy");
+    // …decisions go on meanwhile…
+    let (status, _) = app
+        .post(
+            "/v1/decisions",
+            "decide",
+            &json!({ "contact": { "external_id": "crm-1" }, "action": "email.bulk" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // …and once it has read everything, the next export runs.
+    let text = slow.text().await.unwrap();
+    assert_eq!(text.lines().count(), 1 + 20_001);
+    let response = app
+        .request(Method::GET, "/v1/audience?type=newsletter", "read")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
