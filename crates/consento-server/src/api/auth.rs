@@ -79,23 +79,31 @@ impl Principal {
     }
 }
 
-/// Marker types naming the scope a route needs, for [`Auth`].
+/// Marker types naming the scopes a route accepts, for [`Auth`]: any one of them will do.
 pub trait Needs: Send + Sync {
-    /// The scope.
-    const SCOPE: Scope;
+    /// The scopes, any of which lets the caller in.
+    const SCOPES: &'static [Scope];
 }
 
 macro_rules! needs {
-    ($($name:ident => $scope:ident),*) => {$(
-        /// A route that needs this scope.
+    ($($name:ident => $($scope:ident)|+),*) => {$(
+        /// A route that needs one of these scopes.
         #[derive(Debug)]
         pub struct $name;
         impl Needs for $name {
-            const SCOPE: Scope = Scope::$scope;
+            const SCOPES: &'static [Scope] = &[$(Scope::$scope),+];
         }
     )*};
 }
-needs!(AdminScope => Admin, WriteScope => Write, ReadScope => Read, DecideScope => Decide);
+needs!(
+    AdminScope => Admin,
+    WriteScope => Write,
+    ReadScope => Read,
+    DecideScope => Decide,
+    // What an integration that only decides still needs to read: the active contact reasons,
+    // to offer the operator the list a justified contact is recorded with.
+    ReadOrDecideScope => Read | Decide
+);
 
 /// An authenticated caller holding scope `N`.
 #[derive(Debug)]
@@ -120,10 +128,16 @@ impl<N: Needs> FromRequestParts<AppState> for Auth<N> {
             .principal(&state.store, secret)
             .await?
             .ok_or(ApiError::Unauthorized)?;
-        if principal.scopes.iter().any(|s| s.grants(N::SCOPE)) {
+        if principal
+            .scopes
+            .iter()
+            .any(|s| N::SCOPES.iter().any(|needed| s.grants(*needed)))
+        {
             Ok(Self(principal, PhantomData))
         } else {
-            Err(ApiError::Forbidden(N::SCOPE.as_str()))
+            Err(ApiError::Forbidden(
+                N::SCOPES.first().map_or("admin", |s| s.as_str()),
+            ))
         }
     }
 }

@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::{AdminScope, Auth, ReadScope};
+use super::auth::{AdminScope, Auth, ReadOrDecideScope, ReadScope};
 use super::error::{ApiError, Problem};
 use super::json::ApiJson;
 use super::params::{PathParam, created};
@@ -93,16 +93,17 @@ fn reason_id(text: &str) -> Result<ReasonId, ApiError> {
         .map_err(|_| ApiError::NotFound("reason"))
 }
 
-/// Every contact reason, active first.
+/// Every contact reason, active first: what an operator picks from when a contact needs a reason.
+/// A `decide` token may read it too (a dialer shows the list in its pop-up).
 #[utoipa::path(
     get, path = "/v1/reasons", tag = "reasons",
     responses(
         (status = 200, description = "Every reason", body = ReasonList),
     ),
-    security(("token" = ["read"]))
+    security(("token" = ["read"]), ("token" = ["decide"]))
 )]
 async fn list_reasons(
-    _auth: Auth<ReadScope>,
+    _auth: Auth<ReadOrDecideScope>,
     State(state): State<AppState>,
 ) -> Result<Json<ReasonList>, ApiError> {
     let items = state.store.reasons().await?;
