@@ -15,7 +15,7 @@ pub use consent::{
     Action, Actor, ActorKind, CollectionMethod, ConsentCode, ConsentState, ConsentTypeSpec,
     EventKind, Permissions,
 };
-pub use contact::{ContactStatus, Email, LegalBasis, Phone};
+pub use contact::{ContactStatus, Email, LegalBasis, Phone, fold_for_search};
 pub use decision::{AllowedBy, Cause, Decision, decide};
 pub use error::DomainError;
 pub use ids::{ConsentTypeId, ContactId, EventId, NoticeId, ReasonId};

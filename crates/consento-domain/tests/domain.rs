@@ -984,3 +984,15 @@ fn of_equally_recent_causes_the_same_consent_is_cited_whatever_their_order() {
         assert_eq!(decision, Decision::Blocked { cause });
     }
 }
+
+#[test]
+fn a_folded_name_ignores_case_and_latin_accents() {
+    use consento_domain::fold_for_search;
+    assert_eq!(fold_for_search("NICOLÒ"), "nicolo");
+    assert_eq!(fold_for_search("Nicolò D'Angelo"), "nicolo d'angelo");
+    assert_eq!(
+        fold_for_search("Müller Łukasz Çelik"),
+        "muller lukasz celik"
+    );
+    assert_eq!(fold_for_search("straße"), "straße");
+}

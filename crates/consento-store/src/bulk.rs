@@ -202,7 +202,7 @@ impl Store {
                 prepared.contacts.push((contact_id, v, eh, ph));
             }
             for chunk in prepared.contacts.chunks(CHUNK) {
-                let mut qb = QueryBuilder::<DB>::new("INSERT INTO contacts (id, external_id, name, email, email_hash, phone, phone_hash, attributes, source, legal_basis, purposes, created_at, updated_at) ");
+                let mut qb = QueryBuilder::<DB>::new("INSERT INTO contacts (id, external_id, name, email, email_hash, phone, phone_hash, attributes, source, legal_basis, purposes, created_at, updated_at, name_folded) ");
                 qb.push_values(chunk, |mut b, (id, v, eh, ph)| {
                     b.push_bind(id.0)
                         .push_bind(v.external_id.clone())
@@ -216,7 +216,8 @@ impl Store {
                         .push_bind(v.legal_basis.map(LegalBasis::code))
                         .push_bind(v.purposes.clone())
                         .push_bind(now.as_micros())
-                        .push_bind(now.as_micros());
+                        .push_bind(now.as_micros())
+                        .push_bind(v.name.as_deref().map(consento_domain::fold_for_search));
                 });
                 qb.build().execute(&mut *tx).await?;
             }

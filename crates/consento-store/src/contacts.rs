@@ -58,9 +58,10 @@ fn optional_text(
 
 /// The INSERT and the UPDATE of a contact's own row take the same parameters in the same order
 /// ([`bind_contact`]): $1 id, $2 external id, $3 name, $4–$7 primary email and phone with their
-/// keyed hashes, $8 attributes, $9 source, $10 legal basis, $11 purposes, $12 the instant.
-const INSERT_CONTACT: &str = "INSERT INTO contacts (id, external_id, name, email, email_hash, phone, phone_hash, attributes, source, legal_basis, purposes, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)";
-const UPDATE_CONTACT: &str = "UPDATE contacts SET external_id = $2, name = $3, email = $4, email_hash = $5, phone = $6, phone_hash = $7, attributes = $8, source = $9, legal_basis = $10, purposes = $11, updated_at = $12 WHERE id = $1";
+/// keyed hashes, $8 attributes, $9 source, $10 legal basis, $11 purposes, $12 the instant, $13 the
+/// name folded for search.
+const INSERT_CONTACT: &str = "INSERT INTO contacts (id, external_id, name, email, email_hash, phone, phone_hash, attributes, source, legal_basis, purposes, created_at, updated_at, name_folded) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)";
+const UPDATE_CONTACT: &str = "UPDATE contacts SET external_id = $2, name = $3, email = $4, email_hash = $5, phone = $6, phone_hash = $7, attributes = $8, source = $9, legal_basis = $10, purposes = $11, updated_at = $12, name_folded = $13 WHERE id = $1";
 
 /// Binds a validated contact to [`INSERT_CONTACT`] or [`UPDATE_CONTACT`].
 macro_rules! bind_contact {
@@ -78,6 +79,7 @@ macro_rules! bind_contact {
             .bind($v.legal_basis.map(LegalBasis::code))
             .bind(&$v.purposes)
             .bind($now.as_micros())
+            .bind($v.name.as_deref().map(consento_domain::fold_for_search))
     };
 }
 
@@ -325,14 +327,14 @@ impl Store {
         }
         let pattern = format!(
             "%{}%",
-            q.to_lowercase()
+            consento_domain::fold_for_search(q)
                 .replace('\\', "\\\\")
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
         on_read_pool!(self, pool => {
             sqlx::query(
-                "SELECT id, external_id, name, email, phone FROM contacts WHERE erased_at IS NULL AND (external_id = $1 OR lower(name) LIKE $2 ESCAPE '\\') ORDER BY name, id LIMIT $3",
+                "SELECT id, external_id, name, email, phone FROM contacts WHERE erased_at IS NULL AND (external_id = $1 OR name_folded LIKE $2 ESCAPE '\\') ORDER BY name, id LIMIT $3",
             )
             .bind(q)
             .bind(&pattern)
@@ -483,17 +485,40 @@ impl Store {
         // LIKE's own wildcards in the query are matched literally.
         let pattern = format!(
             "%{}%",
-            q.to_lowercase()
+            consento_domain::fold_for_search(q)
                 .replace('\\', "\\\\")
                 .replace('%', "\\%")
                 .replace('_', "\\_")
         );
         on_read_pool!(self, pool => {
             let q = match after {
-                Some(a) => sqlx::query("SELECT id, external_id, name, email, phone FROM contacts WHERE erased_at IS NULL AND (external_id = $1 OR lower(name) LIKE $2 ESCAPE '\\') AND id > $3 ORDER BY id LIMIT $4").bind(q).bind(&pattern).bind(a.0).bind(limit),
-                None => sqlx::query("SELECT id, external_id, name, email, phone FROM contacts WHERE erased_at IS NULL AND (external_id = $1 OR lower(name) LIKE $2 ESCAPE '\\') ORDER BY id LIMIT $3").bind(q).bind(&pattern).bind(limit),
+                Some(a) => sqlx::query("SELECT id, external_id, name, email, phone FROM contacts WHERE erased_at IS NULL AND (external_id = $1 OR name_folded LIKE $2 ESCAPE '\\') AND id > $3 ORDER BY id LIMIT $4").bind(q).bind(&pattern).bind(a.0).bind(limit),
+                None => sqlx::query("SELECT id, external_id, name, email, phone FROM contacts WHERE erased_at IS NULL AND (external_id = $1 OR name_folded LIKE $2 ESCAPE '\\') ORDER BY id LIMIT $3").bind(q).bind(&pattern).bind(limit),
             };
             q.fetch_all(pool).await?.iter().map(summary_from).collect()
         })
+    }
+}
+
+impl Store {
+    /// Fills the folded name of contacts written before it existed (migration 4), a batch per
+    /// transaction; a no-op once done. Runs at open, so searches find every contact.
+    pub(crate) async fn fold_names(&self) -> Result<(), StoreError> {
+        loop {
+            let batch: Vec<(uuid::Uuid, String)> = on_read_pool!(self, pool => {
+                sqlx::query_as("SELECT id, name FROM contacts WHERE name IS NOT NULL AND name_folded IS NULL LIMIT 5000")
+                    .fetch_all(pool).await?
+            });
+            if batch.is_empty() {
+                return Ok(());
+            }
+            in_write_tx!(self, tx => {
+                for (id, name) in &batch {
+                    sqlx::query("UPDATE contacts SET name_folded = $2 WHERE id = $1 AND name = $3")
+                        .bind(id).bind(consento_domain::fold_for_search(name)).bind(name)
+                        .execute(&mut *tx).await?;
+                }
+            });
+        }
     }
 }

@@ -212,6 +212,7 @@ impl Store {
             _checkpointer: checkpointer,
         };
         migrate::run(&store).await?;
+        store.fold_names().await?;
         store.suppression_key = store.load_or_create_instance_key().await?;
         Ok(store)
     }

@@ -28,10 +28,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0003_webhooks.sql"),
         include_str!("../migrations/postgres/0003_webhooks.sql"),
     ),
+    (
+        4,
+        "name_search",
+        include_str!("../migrations/sqlite/0004_name_search.sql"),
+        include_str!("../migrations/postgres/0004_name_search.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 3;
+pub(crate) const LATEST: i64 = 4;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";

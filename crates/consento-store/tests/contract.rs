@@ -1080,3 +1080,41 @@ async fn the_sqlite_wal_is_checkpointed_off_the_commit_path_and_does_not_keep_gr
     assert_eq!(env.store.verify_ledger().await.unwrap().events, 900);
     env.finish().await;
 }
+
+#[tokio::test]
+async fn a_name_search_ignores_case_and_accents_on_both_backends_and_old_rows_are_folded_at_start()
+{
+    on_every_backend!(env => {
+        let mut nicolo = contact("nicolo@example.it");
+        nicolo.name = Some("NICOLÒ Lucà".into());
+        let nicolo = env.store.create_contact(nicolo).await.unwrap();
+        let mut bulk = contact("bulk@example.it");
+        bulk.name = Some("Niccolò Ferrè".into());
+        env.store.bulk_load(vec![consento_store::BulkContact { input: bulk, events: vec![] }]).await.unwrap();
+        for q in ["nicolò", "Nicolo", "NICOLÒ", "luca", "LUCÀ"] {
+            let found = env.store.search_contacts(q, 10).await.unwrap();
+            assert_eq!(found.iter().map(|c| c.id).collect::<Vec<_>>(), vec![nicolo.id], "{q}");
+            let page = env.store.search_contacts_page(q, None, 10).await.unwrap();
+            assert_eq!(page.len(), 1, "{q}");
+        }
+        assert_eq!(env.store.search_contacts("ferre", 10).await.unwrap().len(), 1);
+        // A row written before the folded name existed is folded when a store opens.
+        let clear = "UPDATE contacts SET name_folded = NULL";
+        match &env.raw {
+            Raw::Sqlite(path) => {
+                let pool = sqlx::SqlitePool::connect(&format!("sqlite:{path}")).await.unwrap();
+                sqlx::query(clear).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+            Raw::Postgres { url, schema } => {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE {schema}.contacts SET name_folded = NULL"))).execute(&pool).await.unwrap();
+                pool.close().await;
+            }
+        }
+        assert!(env.store.search_contacts("nicolo", 10).await.unwrap().is_empty());
+        let reopened = env.second_store().await;
+        assert_eq!(reopened.search_contacts("nicolo", 10).await.unwrap().len(), 1);
+        reopened.close().await;
+    });
+}
