@@ -4,6 +4,7 @@ same machine, with wrk on loopback (bounded runs, interleaved rounds, medians).
 
     cargo build --release
     python3 bench/http_bench.py --db bench-data/http.db          # loads 1M demo contacts if absent
+    python3 bench/http_bench.py --postgres postgres://postgres@127.0.0.1:5432/test --pg-schema httpbench
 
 Measures POST /v1/decisions, the dialer's GET /v1/dialer, and durable consent writes
 (POST /v1/contacts/{id}/consents with synchronous=FULL), each at --connections connections.
@@ -50,6 +51,8 @@ def wrk(url, script, duration, connections, env):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", default=os.path.join(ROOT, "bench-data", "http.db"))
+    ap.add_argument("--postgres", help="a postgres:// URL: measure on PostgreSQL instead of --db")
+    ap.add_argument("--pg-schema", default="httpbench")
     ap.add_argument("--contacts", type=int, default=1_000_000)
     ap.add_argument("--duration", default="10s")
     ap.add_argument("--connections", type=int, default=64)
@@ -58,32 +61,53 @@ def main():
     ap.add_argument("--only", default="minimal,decisions,dialer,writes")
     args = ap.parse_args()
     binary = os.path.join(ROOT, "target", "release", "consento")
-    url = f"sqlite:{args.db}"
-    if not os.path.exists(args.db):
-        os.makedirs(os.path.dirname(args.db), exist_ok=True)
-        print(f"loading {args.contacts} demo contacts into {args.db}…", file=sys.stderr)
-        run([binary, "--database-url", url, "demo", "--contacts", str(args.contacts)])
-    token = json.loads(run([binary, "--database-url", url, "--json", "tokens", "create",
+    if args.postgres:
+        target = ["--database-url", args.postgres, "--pg-schema", args.pg_schema]
+        work_dir = os.path.join(ROOT, "bench-data")
+        os.makedirs(work_dir, exist_ok=True)
+    else:
+        target = ["--database-url", f"sqlite:{args.db}"]
+        work_dir = os.path.dirname(args.db)
+        if not os.path.exists(args.db):
+            os.makedirs(work_dir, exist_ok=True)
+    if args.postgres:
+        def rows(sql):
+            out = run(["psql", args.postgres, "-At", "-c", f"SET search_path TO {args.pg_schema}; {sql}"])
+            return [line for line in out.splitlines() if line and line != "SET"]
+        loaded = rows("SELECT count(*) FROM contacts") if run(
+            ["psql", args.postgres, "-At", "-c",
+             f"SELECT count(*) FROM information_schema.tables WHERE table_schema = '{args.pg_schema}' AND table_name = 'contacts'"]).strip() == "1" else ["0"]
+        if loaded[0] == "0":
+            print(f"loading {args.contacts} demo contacts into schema {args.pg_schema}…", file=sys.stderr)
+            run([binary, *target, "demo", "--contacts", str(args.contacts)])
+    else:
+        if not os.path.exists(args.db):
+            print(f"loading {args.contacts} demo contacts into {args.db}…", file=sys.stderr)
+            run([binary, *target, "demo", "--contacts", str(args.contacts)])
+        db = sqlite3.connect(args.db)
+        def rows(sql):
+            return [r[0] for r in db.execute(sql)]
+    token = json.loads(run([binary, *target, "--json", "tokens", "create",
                             "--name", "http-bench", "--scope", "write"]))["secret"]
-    db = sqlite3.connect(args.db)
-    phones = [r[0] for r in db.execute(
-        "SELECT phone FROM contact_phones ORDER BY phone LIMIT 200000")]
-    types = [r[0] for r in db.execute("SELECT code FROM consent_types")]
-    ids = [r[0] for r in db.execute(
-        "SELECT lower(hex(id)) FROM contacts WHERE erased_at IS NULL ORDER BY id LIMIT 200000")]
-    db.close()
-    ids_file = os.path.join(os.path.dirname(args.db), "ids.txt")
-    with open(ids_file, "w") as f:
-        f.write("\n".join(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" for h in ids) + "\n")
-    phones_file = os.path.join(os.path.dirname(args.db), "phones.txt")
+    phones = rows("SELECT phone FROM contact_phones ORDER BY phone LIMIT 200000")
+    types = rows("SELECT code FROM consent_types")
+    if args.postgres:
+        uuids = rows("SELECT id::text FROM contacts WHERE erased_at IS NULL ORDER BY id LIMIT 200000")
+    else:
+        ids = rows("SELECT lower(hex(id)) FROM contacts WHERE erased_at IS NULL ORDER BY id LIMIT 200000")
+        uuids = [f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" for h in ids]
+    phones_file = os.path.join(work_dir, "phones.txt")
     with open(phones_file, "w") as f:
         f.write("\n".join(phones) + "\n")
+    ids_file = os.path.join(work_dir, "ids.txt")
+    with open(ids_file, "w") as f:
+        f.write("\n".join(uuids) + "\n")
     env = dict(os.environ, CONSENTO_BENCH_TOKEN=token, CONSENTO_BENCH_PHONES=phones_file, CONSENTO_BENCH_IDS=ids_file,
                CONSENTO_BENCH_CONTACTS=str(args.contacts), CONSENTO_BENCH_TYPES=",".join(types))
     serve_env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENTO_")}
     serve_env.update(CONSENTO_LOG_LEVEL="warn", CONSENTO_SQLITE_FULL_SYNC="true",
                      CONSENTO_WEBHOOKS__ENABLED="false")
-    server = subprocess.Popen([binary, "--database-url", url, "serve", "--listen", "127.0.0.1:0"],
+    server = subprocess.Popen([binary, *target, "serve", "--listen", "127.0.0.1:0"],
                               stdout=subprocess.PIPE, text=True, env=serve_env)
     baseline = subprocess.Popen([binary, "bench-baseline", "--listen", "127.0.0.1:0"],
                                 stdout=subprocess.PIPE, text=True)
