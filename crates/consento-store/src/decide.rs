@@ -22,12 +22,15 @@ macro_rules! decision_sql {
     ($where:literal) => {
         concat!(
             "SELECT c.id, c.erased_at, c.restricted_at, c.objected_at, ",
-            "(c.email_hash IS NOT NULL AND EXISTS (SELECT 1 FROM suppression x WHERE x.hash = c.email_hash)) AS email_suppressed, ",
-            "(c.phone_hash IS NOT NULL AND EXISTS (SELECT 1 FROM suppression x WHERE x.hash = c.phone_hash)) AS phone_suppressed, ",
+            "(se.hash IS NOT NULL) AS email_suppressed, (sp.hash IS NOT NULL) AS phone_suppressed, ",
             "st.check_email_single, st.check_email_bulk, st.check_phone, st.check_sms, ",
             "s.consent_type_id, s.kind, s.event_time, s.valid_until, t.code, ",
             "t.allow_email_bulk, t.allow_email_single, t.allow_phone_call, t.allow_sms_single, t.allow_sms_bulk ",
             "FROM contacts c CROSS JOIN settings st ",
+            // Joins, not EXISTS subqueries: for EXISTS PostgreSQL may choose a hashed subplan that
+            // reads the whole suppression list at every decision (4 ms with 27,000 entries).
+            "LEFT JOIN suppression se ON se.hash = c.email_hash ",
+            "LEFT JOIN suppression sp ON sp.hash = c.phone_hash ",
             "LEFT JOIN consent_state s ON s.contact_id = c.id ",
             "LEFT JOIN consent_types t ON t.id = s.consent_type_id ",
             $where
