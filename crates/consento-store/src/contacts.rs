@@ -318,12 +318,16 @@ impl Store {
         let q = query.trim();
         let limit = limit.clamp(1, 500);
         if q.contains('@') {
-            return self.summaries_of(ContactRef::Email(q.to_owned())).await;
+            return self
+                .contact_summaries(ContactRef::Email(q.to_owned()))
+                .await;
         }
         if q.chars().filter(char::is_ascii_digit).count() >= 6
             && Phone::parse(q, &self.country_code).is_ok()
         {
-            return self.summaries_of(ContactRef::Phone(q.to_owned())).await;
+            return self
+                .contact_summaries(ContactRef::Phone(q.to_owned()))
+                .await;
         }
         let pattern = format!(
             "%{}%",
@@ -364,7 +368,12 @@ impl Store {
         })
     }
 
-    async fn summaries_of(&self, r: ContactRef) -> Result<Vec<ContactSummary>, StoreError> {
+    /// The one contact `r` names, as a list of zero or one summaries (a lookup shown like a
+    /// search).
+    pub async fn contact_summaries(
+        &self,
+        r: ContactRef,
+    ) -> Result<Vec<ContactSummary>, StoreError> {
         match self.contact(&r).await {
             Ok(c) => Ok(vec![ContactSummary {
                 id: c.id,

@@ -338,17 +338,7 @@ fn patched(c: Contact, req: ContactUpdate) -> Result<ContactInput, ApiError> {
 
 /// The one contact a lookup names, as a page of zero or one.
 async fn lookup(state: &AppState, r: ContactRef) -> Result<Vec<ContactSummary>, ApiError> {
-    match state.store.contact(&r).await {
-        Ok(c) => Ok(vec![ContactSummary {
-            id: c.id,
-            external_id: c.external_id,
-            name: c.name,
-            email: c.emails.first().map(|e| e.as_str().to_owned()),
-            phone: c.phones.first().map(|p| p.as_str().to_owned()),
-        }]),
-        Err(StoreError::NotFound { .. }) => Ok(Vec::new()),
-        Err(e) => Err(e.into()),
-    }
+    Ok(state.store.contact_summaries(r).await?)
 }
 
 /// Finds a contact by an identifier, or lists or searches contacts a page at a time. Give at
