@@ -202,8 +202,9 @@ async fn answer(
     request_body = DecisionRequest,
     responses(
         (status = 200, description = "The decision and the rule that made it", body = DecisionResponse),
-        (status = 400, description = "A field is malformed", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A field is malformed, missing or unknown (`field` names it)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The email address or phone number given is not one (`field`: `email`, `phone`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("token" = ["decide"]))
 )]
@@ -366,8 +367,9 @@ pub struct DialerQuery {
     params(DialerQuery),
     responses(
         (status = 200, description = "The decision and the rule that made it", body = DecisionResponse),
-        (status = 400, description = "The number or action is malformed", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The action is not `phone.call` or `sms.single`, or a parameter is missing or unknown", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No contact has this number", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The number is not a phone number (`field`: `phone`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("token" = ["decide"]))
 )]

@@ -63,7 +63,8 @@ pub const SECURITY_SCHEME: &str = "token";
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later")
     ),
     modifiers(&BearerScheme),
-    components(schemas(error::Problem)),
+    // Schemas named only by query parameters are not collected by `routes!`: listed here.
+    components(schemas(error::Problem, audience::AudienceFormat)),
     tags(
         (name = "decisions", description = "May I email, call or text this person now?"),
         (name = "contacts", description = "The people the CRM holds data about: create, change, find, list; restriction (GDPR Art. 18) and objection (Art. 21)."),
@@ -120,8 +121,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     routes().1
 }
 
-/// Adds the 401 and 403 answers to every operation that needs a token: the authentication
-/// extractor gives them to every such route alike, so they are documented in one place too.
+/// Adds the answers every operation of a kind gives alike, from one extractor, so they are
+/// documented in one place too: 401 and 403 where a token is needed, 413 and 415 where a JSON
+/// body is read.
 fn document_auth_failures(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     let problem = |description: &str| {
@@ -151,6 +153,17 @@ fn document_auth_failures(doc: &mut utoipa::openapi::OpenApi) {
                         .is_ok_and(|v| v.as_object().is_some_and(|o| !o.is_empty()))
                 })
             });
+            // Every JSON body is read by the same extractor, with the same two refusals.
+            if op.request_body.is_some() {
+                op.responses.responses.insert(
+                    "413".to_owned(),
+                    problem("The body is larger than the server accepts (`max_body_bytes`)").into(),
+                );
+                op.responses.responses.insert(
+                    "415".to_owned(),
+                    problem("The body is not declared `application/json`").into(),
+                );
+            }
             if needs_token {
                 op.responses.responses.insert(
                     "401".to_owned(),
