@@ -3,6 +3,7 @@
 //! configured grace), stops the background workers cleanly, and closes the database.
 
 use std::future::Future;
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -164,7 +165,10 @@ pub async fn baseline(listen: SocketAddr) -> anyhow::Result<()> {
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
-    println!("listening on http://{}", listener.local_addr()?);
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "listening on http://{}", listener.local_addr()?);
+    let _ = out.flush();
+    drop(out);
     let minimal = axum::routing::get(|| async { "ok" });
     let app = Router::new().route("/", minimal);
     axum::serve(listener, app)

@@ -54,13 +54,18 @@ async fn serve(
         None
     };
     crate::serve::run(config, Arc::new(store), crate::serve::signal(), |addr| {
-        // The first line on stdout: scripts and tests read the address (port 0 picks one).
-        println!("listening on http://{addr}");
+        // The first line on stdout: scripts and tests read the address (port 0 picks one). A
+        // reader that went away after it (a closed pipe) must not stop the server: write errors
+        // are ignored, where `println!` would panic.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on http://{addr}");
         if let Some(secret) = initial {
-            println!(
+            let _ = writeln!(
+                out,
                 "no API token existed: created an admin token, shown this once:\n\n    {secret}\n\ncreate narrower ones with `consento tokens create --scope …`"
             );
         }
+        let _ = out.flush();
     })
     .await
 }
