@@ -34,10 +34,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0004_name_search.sql"),
         include_str!("../migrations/postgres/0004_name_search.sql"),
     ),
+    (
+        5,
+        "unfolded_names",
+        include_str!("../migrations/sqlite/0005_unfolded_names.sql"),
+        include_str!("../migrations/postgres/0005_unfolded_names.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 4;
+pub(crate) const LATEST: i64 = 5;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";
