@@ -185,13 +185,6 @@ impl TokenCache {
         }
         Ok(Some(principal))
     }
-
-    /// Forgets every cached token (after a revocation in this process).
-    pub fn clear(&self) {
-        if let Ok(mut map) = self.entries.write() {
-            map.clear();
-        }
-    }
 }
 
 fn principal_of(token: &ApiToken) -> Principal {

@@ -15,6 +15,7 @@ use super::auth::{Auth, DecideScope};
 use super::error::{ApiError, Problem};
 use super::json::ApiJson;
 use super::model::{ActionName, ContactSelector, action};
+use super::params::instant;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -175,14 +176,6 @@ fn cause_out(cause: &Cause) -> CauseOut {
         consent_type,
         since,
     }
-}
-
-fn instant(field: &str, at: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
-    at.map(|text| {
-        Timestamp::parse("at", text)
-            .map_err(|e| ApiError::bad_request(field, e.to_string().replacen("at: ", "", 1)))
-    })
-    .transpose()
 }
 
 async fn answer(
