@@ -41,6 +41,8 @@ macro_rules! coded_enum {
     };
 }
 
+pub(crate) use coded_enum;
+
 coded_enum!(
     /// A way of reaching a person, which the decision engine is asked about.
     Action, "action" {

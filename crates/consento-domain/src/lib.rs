@@ -9,6 +9,7 @@ pub mod error;
 pub mod ids;
 pub mod ledger;
 pub mod settings;
+pub mod staff;
 pub mod time;
 
 pub use consent::{
@@ -20,4 +21,5 @@ pub use decision::{AllowedBy, Cause, Decision, decide};
 pub use error::DomainError;
 pub use ids::{ConsentTypeId, ContactId, EventId, NoticeId, ReasonId};
 pub use settings::{ContactReason, PrivacySettings};
+pub use staff::{Password, Permission, Role, Username};
 pub use time::{Clock, ManualClock, Timestamp};

@@ -58,6 +58,9 @@ pub enum Command {
     /// API tokens for integrations (CRMs, dialers, mail senders).
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// Console accounts (administrators, DPOs, operators, auditors).
+    #[command(subcommand)]
+    Users(UsersCommand),
     /// Fill the database with a realistic, reproducible sample.
     Demo(DemoArgs),
     /// The privacy settings: which checks are on.
@@ -132,6 +135,34 @@ pub enum TokensCommand {
     Revoke {
         /// The token's id.
         id: String,
+    },
+}
+
+/// `consento users …`.
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create an account. Without `--password-stdin` a one-time password is printed once, and
+    /// the first login must replace it.
+    Create {
+        /// The login name (3 to 64 of a-z 0-9 . _ - @).
+        #[arg(long)]
+        username: String,
+        /// admin, dpo, operator or auditor.
+        #[arg(long)]
+        role: String,
+        /// The name colleagues see [default: the username].
+        #[arg(long, default_value = "")]
+        display_name: String,
+        /// Read the password from the first line of standard input instead.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the accounts.
+    List,
+    /// Give an account a new one-time password (printed once), unlock it and end its sessions.
+    ResetPassword {
+        /// The login name.
+        username: String,
     },
 }
 

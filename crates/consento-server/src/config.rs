@@ -12,7 +12,13 @@ use serde::{Deserialize, Serialize};
 
 /// Environment variables with the `CONSENTO_` prefix that belong to the command line (or to the
 /// test suite), not to the server's configuration.
-const NOT_CONFIG: &[&str] = &["operator", "test_postgres_url", "config"];
+const NOT_CONFIG: &[&str] = &[
+    "operator",
+    "test_postgres_url",
+    "config",
+    "admin_password",
+    "test_chromedriver",
+];
 
 /// Everything `consento serve` can be told.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +44,44 @@ pub struct ServeConfig {
     pub shutdown_grace_seconds: u64,
     /// Webhook delivery.
     pub webhooks: WebhookConfig,
+    /// The operator console.
+    pub console: ConsoleConfig,
+}
+
+/// The operator console's sessions, logins and language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// The language of pages when neither the person nor their browser chose one: `it` or `en`.
+    pub default_locale: String,
+    /// Send the session cookie only over HTTPS (`Secure`): on for any deployment behind TLS.
+    pub secure_cookies: bool,
+    /// Hours a session lasts at most, however active.
+    pub session_hours: u64,
+    /// Minutes of inactivity that end a session.
+    pub idle_minutes: u64,
+    /// Consecutive failed logins that lock an account.
+    pub lock_after_failures: u32,
+    /// Minutes a locked account stays locked.
+    pub lock_minutes: u64,
+    /// Login attempts one client address may make per minute.
+    pub login_attempts_per_minute: u32,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        Self {
+            default_locale: "it".to_owned(),
+            secure_cookies: false,
+            session_hours: 12,
+            idle_minutes: 60,
+            // OWASP Authentication Cheat Sheet: lock after a few failures, for a bounded time, so
+            // that a guesser is slowed without a permanent denial of service.
+            lock_after_failures: 5,
+            lock_minutes: 15,
+            login_attempts_per_minute: 10,
+        }
+    }
 }
 
 /// How the webhook worker delivers.
@@ -85,6 +129,7 @@ impl Default for ServeConfig {
             log_level: "info".to_owned(),
             shutdown_grace_seconds: 30,
             webhooks: WebhookConfig::default(),
+            console: ConsoleConfig::default(),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Consento's server: the HTTP API, the webhook worker, and the `consento` command line. The
+//! Consento's server: the HTTP API, the operator console, the webhook worker, and the `consento` command line. The
 //! binary (`main.rs`) only parses the command line and runs it; everything else is here, so that
 //! integration tests can start the application in process with their own clock.
 
@@ -12,5 +12,6 @@ pub mod metrics;
 pub mod rng;
 pub mod serve;
 pub mod telemetry;
+pub mod web;
 pub mod webhooks;
 pub mod workers;

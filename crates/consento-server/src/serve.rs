@@ -39,7 +39,9 @@ pub fn app(state: AppState) -> Router {
             )
         }
     });
+    let console = crate::web::routes(&state);
     api.route(OPENAPI_PATH, serve_openapi)
+        .merge(console)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
@@ -104,6 +106,7 @@ pub async fn run(
         metrics: Arc::default(),
         config: Arc::new(config),
         exports: Arc::new(tokio::sync::Semaphore::new(exports)),
+        console: Arc::default(),
     };
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = crate::workers::spawn(&state, stop_rx.clone());
@@ -111,6 +114,8 @@ pub async fn run(
     tracing::info!(%addr, "listening");
     ready(addr);
     let mut server_stop = stop_rx.clone();
+    // The peer address feeds the console's per-address login limit.
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = server_stop.wait_for(|stop| *stop).await;
     });

@@ -40,8 +40,12 @@ pub fn init(format: LogFormat, level: &str) -> Result<(), String> {
 
 const REQUEST_ID: &str = "x-request-id";
 
+/// The id of the request being served (also in its log lines and its `x-request-id` answer).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
 /// Wraps every request: a span with its id, one log line when it ends, and its metrics.
-pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
+pub async fn track(State(metrics): State<Arc<Metrics>>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = req
         .headers()
@@ -70,6 +74,8 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
         Method::OPTIONS => "OPTIONS",
         _ => "other",
     };
+    // Pages show it on an error, so that a person can quote it to the administrator.
+    req.extensions_mut().insert(RequestId(request_id.clone()));
     let span =
         tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
     let mut response = next.run(req).instrument(span.clone()).await;

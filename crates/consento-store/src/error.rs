@@ -62,7 +62,7 @@ impl StoreError {
 /// Which field a unique constraint protects, from the constraint name (PostgreSQL) or the message
 /// (SQLite: "UNIQUE constraint failed: table.column").
 fn unique_field(text: &str) -> (&'static str, &'static str) {
-    const FIELDS: [(&str, &str, &str); 6] = [
+    const FIELDS: [(&str, &str, &str); 7] = [
         (
             "contact_emails",
             "email",
@@ -92,6 +92,11 @@ fn unique_field(text: &str) -> (&'static str, &'static str) {
             "privacy_notices",
             "version",
             "a notice with this version already exists",
+        ),
+        (
+            "users",
+            "username",
+            "an account with this username already exists",
         ),
     ];
     FIELDS

@@ -31,6 +31,7 @@ mod row;
 mod settings;
 mod tokens;
 mod types;
+mod users;
 mod webhooks;
 
 pub use bulk::{BulkContact, BulkEvent, BulkReport};
@@ -40,6 +41,7 @@ pub use error::StoreError;
 pub use ledger::IdempotencyKey;
 pub use model::*;
 pub use tokens::{ApiToken, TOKEN_PREFIX, token_digest};
+pub use users::{AuditEntry, AuditFilter, AuditInput, LoginFailure, NewUser, StaffSession, User};
 pub use webhooks::{
     Delivery, NextAttempt, OutboxMessage, OutboxStats, SubscriptionId, WebhookEventType,
     WebhookSubscription, WebhookSubscriptionInput,
@@ -239,6 +241,11 @@ impl Store {
             }
             Db::Postgres(pool) => pool.close().await,
         }
+    }
+
+    /// `N` bytes from the injected random source (session secrets, password salts).
+    pub fn random_bytes<const N: usize>(&self) -> Result<[u8; N], StoreError> {
+        self.random()
     }
 
     pub(crate) fn random<const N: usize>(&self) -> Result<[u8; N], StoreError> {

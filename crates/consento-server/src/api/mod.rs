@@ -49,6 +49,8 @@ pub struct AppState {
     /// Audience exports streaming now: each holds a read connection for as long as its client
     /// reads, so they are capped below the pool's size (decisions and writes keep theirs).
     pub exports: Arc<tokio::sync::Semaphore>,
+    /// The console's in-memory state (login rate limits).
+    pub console: Arc<crate::web::ConsoleState>,
 }
 
 /// The name of the security scheme in the OpenAPI document; each operation lists the scope it

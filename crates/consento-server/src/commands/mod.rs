@@ -11,6 +11,7 @@ use consento_domain::{ContactId, Timestamp};
 use consento_store::{ContactRef, OsEntropy, Store, StoreConfig, StoreError, SystemClock};
 
 use crate::cli::{Cli, Command};
+use crate::web::accounts::FirstAdmin;
 
 mod audience;
 mod consents;
@@ -23,6 +24,7 @@ mod reasons;
 mod settings;
 mod tokens;
 mod types;
+mod users;
 
 /// `consento serve`: the configuration from defaults, file, environment and command line; logs
 /// installed; serving until a signal.
@@ -53,6 +55,12 @@ async fn serve(
     } else {
         None
     };
+    // Likewise the console: the first start makes an administrator, with the password of
+    // CONSENTO_ADMIN_PASSWORD, or else a one-time password shown once and replaced at first login.
+    let admin =
+        crate::web::accounts::first_admin(&store, std::env::var("CONSENTO_ADMIN_PASSWORD").ok())
+            .await
+            .map_err(|e| anyhow::anyhow!("first administrator: {e}"))?;
     crate::serve::run(config, Arc::new(store), crate::serve::signal(), |addr| {
         // The first line on stdout: scripts and tests read the address (port 0 picks one). A
         // reader that went away after it (a closed pipe) must not stop the server: write errors
@@ -64,6 +72,21 @@ async fn serve(
                 out,
                 "no API token existed: created an admin token, shown this once:\n\n    {secret}\n\ncreate narrower ones with `consento tokens create --scope …`"
             );
+        }
+        match admin {
+            Some(FirstAdmin::Generated { username, password }) => {
+                let _ = writeln!(
+                    out,
+                    "no console account existed: created the administrator `{username}` with this one-time password, shown once:\n\n    {password}\n\nsign in at http://{addr}/login and choose your own"
+                );
+            }
+            Some(FirstAdmin::FromEnvironment { username }) => {
+                let _ = writeln!(
+                    out,
+                    "no console account existed: created the administrator `{username}` with the password of CONSENTO_ADMIN_PASSWORD"
+                );
+            }
+            None => {}
         }
         let _ = out.flush();
     })
@@ -124,6 +147,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
         Command::Init => settings::init(ctx).await,
         Command::Serve(_) | Command::Openapi | Command::BenchBaseline { .. } => Ok(()),
         Command::Tokens(c) => tokens::run(ctx, c).await,
+        Command::Users(c) => users::run(ctx, c).await,
         Command::Demo(args) => crate::demo::command(ctx, args).await,
         Command::Settings(c) => settings::run(ctx, c).await,
         Command::Types(c) => types::run(ctx, c).await,

@@ -406,15 +406,18 @@ fn no_route_is_served_without_being_in_the_openapi_document() {
     // Documented routes are registered with `routes!`, which adds the handler and its document
     // together. A plain `.route(…)` or `get(…)` would serve a route the document does not show:
     // only the document's own route may be added that way (and the benchmark's minimal handler,
-    // which is a server of its own).
+    // which is a server of its own). The console (`src/web`) is not API and is left out.
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut stack = vec![src];
     let mut offenders = Vec::new();
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
+            // The console's pages are HTML, not API; their own test walks them (console.rs).
             if path.is_dir() {
-                stack.push(path);
+                if !path.ends_with("web") {
+                    stack.push(path);
+                }
                 continue;
             }
             let text = std::fs::read_to_string(&path).unwrap();

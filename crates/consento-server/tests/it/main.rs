@@ -4,6 +4,7 @@
 mod api;
 mod api_resources;
 mod cli;
+mod console;
 mod ops;
 mod support;
 mod webhooks;

@@ -289,3 +289,182 @@ pub fn real_now() -> Timestamp {
         .as_micros();
     Timestamp::from_micros(i64::try_from(micros).unwrap())
 }
+
+/// A browser-like client of the console: keeps its cookies, does not follow redirects, and
+/// sends every form with the CSRF token its session calls for.
+pub struct Console {
+    pub base: String,
+    client: reqwest::Client,
+    cookies: std::sync::Mutex<std::collections::BTreeMap<String, String>>,
+}
+
+/// A console answer: status, `Location` (for redirects) and body.
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Console {
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.to_owned(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: Default::default(),
+        }
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.lock().unwrap().get(name).cloned()
+    }
+
+    /// The CSRF token the console expects from this client's forms.
+    pub fn csrf(&self) -> String {
+        use consento_server::web::session::{PRESESSION_COOKIE, SESSION_COOKIE, csrf_token};
+        self.cookie(SESSION_COOKIE)
+            .or_else(|| self.cookie(PRESESSION_COOKIE))
+            .map(|s| csrf_token(&s))
+            .unwrap_or_default()
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Page {
+        let header: String = self
+            .cookies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let request = if header.is_empty() {
+            request
+        } else {
+            request.header("cookie", header)
+        };
+        let response = request.send().await.unwrap();
+        for value in response.headers().get_all("set-cookie") {
+            let text = value.to_str().unwrap();
+            let (pair, attrs) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            let mut cookies = self.cookies.lock().unwrap();
+            if value.is_empty() || attrs.contains("Max-Age=0") {
+                cookies.remove(name);
+            } else {
+                cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        Page {
+            status: response.status().as_u16(),
+            location: response
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_owned()),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    /// GET with exactly this Cookie header (replaying a stolen or old cookie).
+    pub async fn send_with_cookie(&self, path: &str, cookie: &str) -> Page {
+        self.send(
+            self.client
+                .get(format!("{}{path}", self.base))
+                .header("cookie", cookie),
+        )
+        .await
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        self.send(self.client.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    /// GET with an Accept-Language header.
+    pub async fn get_in(&self, path: &str, accept_language: &str) -> Page {
+        self.send(
+            self.client
+                .get(format!("{}{path}", self.base))
+                .header("accept-language", accept_language),
+        )
+        .await
+    }
+
+    /// POSTs a form with this client's CSRF token added.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut all = vec![("csrf".to_owned(), self.csrf())];
+        all.extend(
+            fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        self.post_raw(path, &all).await
+    }
+
+    /// POSTs a form with this client's token, as if sent from a page of `origin`.
+    pub async fn post_from(&self, origin: &str, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut all = vec![("csrf".to_owned(), self.csrf())];
+        all.extend(
+            fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        self.send(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .header("origin", origin)
+                .form(&all),
+        )
+        .await
+    }
+
+    /// POSTs exactly these fields (no token added).
+    pub async fn post_raw(&self, path: &str, fields: &[(String, String)]) -> Page {
+        self.send(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .form(fields),
+        )
+        .await
+    }
+
+    /// Signs in (after fetching the login form for its pre-session cookie); panics on failure.
+    pub async fn login(&self, username: &str, password: &str) {
+        self.get("/login").await;
+        let page = self
+            .post(
+                "/login",
+                &[
+                    ("username", username),
+                    ("password", password),
+                    ("next", "/"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 303, "login failed: {}", page.body);
+    }
+}
+
+impl TestApp {
+    /// Creates a console account with `role` and a known password, and a client signed in as it.
+    pub async fn console_as(&self, role: &str) -> Console {
+        let username = format!("{role}-user");
+        let password = "a long test password";
+        let name = consento_domain::Username::parse(&username).unwrap();
+        consento_server::web::accounts::create(
+            &self.store,
+            name.clone(),
+            &format!("Test {role}"),
+            consento_domain::Role::parse(role).unwrap(),
+            &consento_domain::Password::new(password, &name).unwrap(),
+            false,
+        )
+        .await
+        .unwrap();
+        let console = Console::new(&self.base);
+        console.login(&username, password).await;
+        console
+    }
+}

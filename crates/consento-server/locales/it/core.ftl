@@ -1,0 +1,83 @@
+# La cornice di ogni pagina, accesso e uscita, errori, date. Tenere allineato con en/core.ftl.
+
+app-name = Consento
+app-tagline = Consensi e privacy per il tuo CRM
+skip-to-content = Vai al contenuto
+
+nav-dashboard = Cruscotto
+nav-contacts = Anagrafiche
+nav-newsletter = Newsletter
+nav-setup = Impostazioni
+nav-audit = Registro attività
+nav-account = Il mio account
+nav-main = Menu principale
+signed-in-as = Accesso come { $name } ({ $role })
+
+role-admin = Amministratore
+role-dpo = Responsabile della protezione dei dati
+role-operator = Operatore
+role-auditor = Revisore
+
+language = Lingua
+language-apply = Cambia lingua
+
+login-title = Accedi
+login-username = Nome utente
+login-password = Password
+login-submit = Accedi
+login-failed = Nome utente o password errati.
+login-locked = Troppi tentativi falliti. Riprova tra { $minutes } minuti.
+login-throttled = Troppi tentativi da questo indirizzo. Attendi un minuto e riprova.
+logout = Esci
+done-logged-out = Sei uscito.
+session-ended = La sessione è terminata. Accedi di nuovo.
+
+password-title = Cambia la password
+password-must-change = Hai effettuato l'accesso con una password monouso: scegline una tua prima di continuare.
+password-current = Password attuale
+password-new = Nuova password
+password-new-hint = Almeno 12 caratteri. Una frase che ricordi facilmente va benissimo.
+password-confirm = Ripeti la nuova password
+password-submit = Cambia password
+done-password-changed = La password è stata cambiata. Le altre sessioni sono state chiuse.
+password-mismatch = Le due nuove password non coincidono.
+password-wrong-current = La password attuale è errata.
+
+done-saved = Salvato.
+save = Salva
+cancel = Annulla
+back = Indietro
+search = Cerca
+yes = Sì
+no = No
+none = Nessuno
+actions = Azioni
+previous-page = Precedenti
+next-page = Successivi
+required = obbligatorio
+
+error-title = Si è verificato un problema
+error-not-found = Questa pagina non esiste, oppure il record che mostra non c'è più.
+error-forbidden = Il tuo ruolo non lo consente. Se ti serve, chiedi a un amministratore.
+error-csrf = Il modulo è scaduto o non proviene da questo sito. Torna indietro, ricarica la pagina e riprova.
+error-internal = Si è verificato un errore imprevisto. È stato registrato; riprova. Se si ripete, comunica all'amministratore il codice { $id }.
+error-invalid = Controlla il campo «{ $field }»: { $reason }
+error-conflict = «{ $field }»: { $reason }
+error-busy = Il servizio è occupato. Riprova tra un momento.
+error-go-home = Vai al cruscotto
+
+month-1 = gennaio
+month-2 = febbraio
+month-3 = marzo
+month-4 = aprile
+month-5 = maggio
+month-6 = giugno
+month-7 = luglio
+month-8 = agosto
+month-9 = settembre
+month-10 = ottobre
+month-11 = novembre
+month-12 = dicembre
+
+dashboard-title = Cruscotto
+dashboard-welcome = Benvenuto, { $name }.

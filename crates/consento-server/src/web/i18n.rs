@@ -1,0 +1,381 @@
+//! The console's languages: Italian and English messages from Fluent files (`locales/<lang>/`),
+//! the language chosen per request (the person's choice, else their browser's Accept-Language,
+//! else the configured default), and dates and numbers written the way each language writes them.
+//!
+//! The message files are compiled into the binary; a test keeps the two languages' keys
+//! identical and every file parsing, so a missing translation fails the build's tests rather
+//! than showing a key to an operator.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use consento_domain::Timestamp;
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+
+/// A language of the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Locale {
+    /// Italian.
+    It,
+    /// English.
+    En,
+}
+
+impl Locale {
+    /// Every language, in the order the language switch lists them.
+    pub const ALL: [Locale; 2] = [Locale::It, Locale::En];
+
+    /// The language tag (BCP 47).
+    pub fn code(self) -> &'static str {
+        match self {
+            Locale::It => "it",
+            Locale::En => "en",
+        }
+    }
+
+    /// The language's own name, as the switch shows it.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Locale::It => "Italiano",
+            Locale::En => "English",
+        }
+    }
+
+    /// Parses a language tag's primary subtag (`it`, `it-IT`, `EN-gb`).
+    pub fn parse(tag: &str) -> Option<Self> {
+        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+        match primary.as_str() {
+            "it" => Some(Locale::It),
+            "en" => Some(Locale::En),
+            _ => None,
+        }
+    }
+
+    /// The best of our languages for an Accept-Language header (RFC 9110 §12.5.4): the
+    /// supported tag with the highest weight; `q=0` means "not this one".
+    pub fn from_accept_language(header: &str) -> Option<Self> {
+        let mut best: Option<(u16, Locale)> = None;
+        for item in header.split(',') {
+            let mut parts = item.split(';');
+            let Some(locale) = parts.next().and_then(Locale::parse) else {
+                continue;
+            };
+            let weight = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .map_or(1000, |q| {
+                    q.trim()
+                        .parse::<f32>()
+                        .map_or(0, |q| (q.clamp(0.0, 1.0) * 1000.0) as u16)
+                });
+            if weight > 0 && best.is_none_or(|(w, _)| weight > w) {
+                best = Some((weight, locale));
+            }
+        }
+        best.map(|(_, locale)| locale)
+    }
+}
+
+/// Every message file, per language. Adding a file means adding it to both lists.
+const FILES: &[(Locale, &str, &str)] = &[
+    (
+        Locale::It,
+        "core",
+        include_str!("../../locales/it/core.ftl"),
+    ),
+    (
+        Locale::En,
+        "core",
+        include_str!("../../locales/en/core.ftl"),
+    ),
+];
+
+/// The parsed message files, and the keys each language has (for the parity test).
+pub struct Catalog {
+    bundles: HashMap<Locale, FluentBundle<FluentResource>>,
+    /// Problems found while loading (a file that does not parse, a key defined twice).
+    pub problems: Vec<String>,
+}
+
+impl Catalog {
+    fn load() -> Self {
+        let mut bundles = HashMap::new();
+        let mut problems = Vec::new();
+        for locale in Locale::ALL {
+            let Ok(tag) = locale.code().parse() else {
+                problems.push(format!("{}: not a language tag", locale.code()));
+                continue;
+            };
+            let mut bundle = FluentBundle::new_concurrent(vec![tag]);
+            // Unicode isolation marks around arguments would end up inside form values and URLs.
+            bundle.set_use_isolating(false);
+            for (_, name, text) in FILES.iter().filter(|(l, _, _)| *l == locale) {
+                let resource = match FluentResource::try_new((*text).to_owned()) {
+                    Ok(r) => r,
+                    Err((r, errors)) => {
+                        problems.push(format!("{}/{name}.ftl: {errors:?}", locale.code()));
+                        r
+                    }
+                };
+                if let Err(errors) = bundle.add_resource(resource) {
+                    problems.push(format!("{}/{name}.ftl: {errors:?}", locale.code()));
+                }
+            }
+            bundles.insert(locale, bundle);
+        }
+        Self { bundles, problems }
+    }
+
+    /// The message keys of `locale`'s files, in file order.
+    pub fn keys(locale: Locale) -> Vec<String> {
+        FILES
+            .iter()
+            .filter(|(l, _, _)| *l == locale)
+            .flat_map(|(_, _, text)| {
+                text.lines()
+                    .filter(|line| line.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
+                    .filter_map(|line| line.split_once('=').map(|(k, _)| k.trim().to_owned()))
+            })
+            .collect()
+    }
+
+    fn format<'a>(
+        &'a self,
+        locale: Locale,
+        key: &'a str,
+        args: Option<&FluentArgs>,
+    ) -> Cow<'a, str> {
+        let Some(bundle) = self.bundles.get(&locale) else {
+            return Cow::Borrowed(key);
+        };
+        let Some(pattern) = bundle.get_message(key).and_then(|m| m.value()) else {
+            tracing::warn!(key, locale = locale.code(), "message missing");
+            return Cow::Borrowed(key);
+        };
+        let mut errors = Vec::new();
+        let text = bundle.format_pattern(pattern, args, &mut errors);
+        if !errors.is_empty() {
+            tracing::warn!(key, locale = locale.code(), "message arguments missing");
+        }
+        text
+    }
+}
+
+/// The messages, loaded once.
+pub static CATALOG: LazyLock<Catalog> = LazyLock::new(Catalog::load);
+
+/// Messages, dates and numbers in one language: what every page and template is handed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tr {
+    /// The language.
+    pub locale: Locale,
+}
+
+impl Tr {
+    /// A translator for `locale`.
+    pub fn new(locale: Locale) -> Self {
+        Self { locale }
+    }
+
+    /// The message `key`.
+    pub fn t(&self, key: &str) -> String {
+        CATALOG.format(self.locale, key, None).into_owned()
+    }
+
+    /// The message `key` with arguments: numbers select plural forms, text is inserted as is
+    /// (the template escapes it).
+    pub fn args<'a>(&self, key: &str, args: &[(&'a str, Arg<'a>)]) -> String {
+        let mut fluent = FluentArgs::new();
+        for (name, value) in args {
+            match value {
+                Arg::Num(n) => {
+                    fluent.set(*name, FluentValue::from(*n));
+                    // Plural selection needs the bare number; the text needs the local digits.
+                    fluent.set(format!("{name}_text"), FluentValue::from(self.num(*n)));
+                }
+                Arg::Text(s) => fluent.set(*name, FluentValue::from(s.as_ref())),
+            }
+        }
+        CATALOG.format(self.locale, key, Some(&fluent)).into_owned()
+    }
+
+    /// The message `key` with one text argument.
+    pub fn with(&self, key: &str, name: &str, value: &str) -> String {
+        self.args(key, &[(name, Arg::Text(Cow::Borrowed(value)))])
+    }
+
+    /// The message `key` with one number argument `count` (also given as `count_text`,
+    /// grouped the local way).
+    pub fn count(&self, key: &str, count: i64) -> String {
+        self.args(key, &[("count", Arg::Num(count))])
+    }
+
+    /// The message `key` with one number argument called `name` (and `name_text`).
+    pub fn count_named(&self, key: &str, name: &str, n: i64) -> String {
+        self.args(key, &[(name, Arg::Num(n))])
+    }
+
+    /// Whether the catalog has the message `key` (for keys that arrive in a query string).
+    pub fn has(&self, key: &str) -> bool {
+        CATALOG
+            .bundles
+            .get(&self.locale)
+            .is_some_and(|b| b.has_message(key))
+    }
+
+    /// An integer with the language's digit grouping: `1.234.567` in Italian, `1,234,567` in
+    /// English.
+    pub fn num(&self, n: i64) -> String {
+        let sep = match self.locale {
+            Locale::It => '.',
+            Locale::En => ',',
+        };
+        let digits = n.unsigned_abs().to_string();
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+        if n < 0 {
+            out.push('-');
+        }
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(sep);
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    /// A date in words: `3 marzo 2026`, `3 March 2026` (UTC).
+    pub fn date(&self, at: Timestamp) -> String {
+        let Some(d) = at.date() else {
+            return at.to_rfc3339();
+        };
+        let month = self.t(&format!("month-{}", u8::from(d.month())));
+        format!("{} {month} {}", d.day(), d.year())
+    }
+
+    /// A date in digits for tables and forms: `03/03/2026` in Italian, `2026-03-03` in English.
+    pub fn date_short(&self, at: Timestamp) -> String {
+        let Some(d) = at.date() else {
+            return at.to_rfc3339();
+        };
+        match self.locale {
+            Locale::It => format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year()),
+            Locale::En => format!("{}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()),
+        }
+    }
+
+    /// A date and time in UTC: `03/03/2026 14:05 UTC`.
+    pub fn datetime(&self, at: Timestamp) -> String {
+        let rfc = at.to_rfc3339();
+        let time = rfc.get(11..16).unwrap_or_default();
+        format!("{} {time} UTC", self.date_short(at))
+    }
+
+    /// A date for an `<input type="date">` value (always `YYYY-MM-DD`, whatever the language).
+    pub fn date_input(at: Timestamp) -> String {
+        at.to_rfc3339().get(..10).unwrap_or_default().to_owned()
+    }
+}
+
+/// An argument of a message.
+#[derive(Debug, Clone)]
+pub enum Arg<'a> {
+    /// A number (selects plural forms).
+    Num(i64),
+    /// Text.
+    Text(Cow<'a, str>),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_heaviest_supported_language() {
+        assert_eq!(
+            Locale::from_accept_language("de-DE,de;q=0.9,it;q=0.8,en;q=0.7"),
+            Some(Locale::It)
+        );
+        assert_eq!(
+            Locale::from_accept_language("en-US,en;q=0.9"),
+            Some(Locale::En)
+        );
+        assert_eq!(
+            Locale::from_accept_language("it;q=0, en;q=0.1"),
+            Some(Locale::En)
+        );
+        assert_eq!(Locale::from_accept_language("fr"), None);
+    }
+
+    #[test]
+    fn numbers_are_grouped_the_local_way() {
+        assert_eq!(Tr::new(Locale::It).num(1_234_567), "1.234.567");
+        assert_eq!(Tr::new(Locale::En).num(1_234_567), "1,234,567");
+        assert_eq!(Tr::new(Locale::En).num(-999), "-999");
+        assert_eq!(Tr::new(Locale::It).num(1000), "1.000");
+    }
+}
+
+#[cfg(test)]
+mod catalog_tests {
+    use super::*;
+
+    #[test]
+    fn italian_and_english_have_the_same_message_keys_and_every_file_parses() {
+        assert!(CATALOG.problems.is_empty(), "{:?}", CATALOG.problems);
+        let mut it = Catalog::keys(Locale::It);
+        let mut en = Catalog::keys(Locale::En);
+        assert!(!en.is_empty());
+        it.sort();
+        en.sort();
+        let only_it: Vec<_> = it.iter().filter(|k| !en.contains(k)).collect();
+        let only_en: Vec<_> = en.iter().filter(|k| !it.contains(k)).collect();
+        assert!(
+            only_it.is_empty() && only_en.is_empty(),
+            "only in Italian: {only_it:?}; only in English: {only_en:?}"
+        );
+        let mut dedup = en.clone();
+        dedup.dedup();
+        assert_eq!(dedup.len(), en.len(), "a key is defined twice");
+    }
+
+    #[test]
+    fn every_message_key_named_in_a_template_or_the_code_exists() {
+        // Keys are written as string literals: "nav-…", page.t("…"), tr.t("…").
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let keys = Catalog::keys(Locale::En);
+        let mut missing = Vec::new();
+        let mut stack = vec![root.join("templates"), root.join("src/web")];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                for call in [
+                    ".t(\"",
+                    "tr.with(\"",
+                    ".count(\"",
+                    ".count_named(\"",
+                    ".args(\"",
+                ] {
+                    for piece in text.split(call).skip(1) {
+                        let key = piece.split('"').next().unwrap_or_default();
+                        if key
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                            && !key.is_empty()
+                            && !keys.iter().any(|k| k == key)
+                        {
+                            missing.push(format!("{}: {key}", path.display()));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(missing.is_empty(), "keys used but not defined: {missing:?}");
+    }
+}

@@ -1,0 +1,249 @@
+//! The operator console: server-rendered pages in Italian and English for the administrator
+//! who sets Consento up, the operator who emails and calls, and the DPO who audits. Pages work
+//! without JavaScript (forms post, the server redirects); each page is a typed askama template
+//! beside its handler.
+//!
+//! Every page passes through [`frame`], the one place that picks the request's language, checks
+//! the CSRF token of every form post, sets the security headers, and turns a [`PageError`] into a
+//! page. Every page but the login form and the stylesheet needs a signed-in [`Staff`].
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
+
+use crate::api::AppState;
+
+mod account;
+pub mod accounts;
+mod dashboard;
+pub mod i18n;
+pub mod page;
+pub mod session;
+
+pub use page::{Page, PageError};
+pub use session::Staff;
+
+use i18n::{Locale, Tr};
+use page::{Failed, FailedMessage};
+
+/// What the console keeps in memory beside the application state.
+#[derive(Debug, Default)]
+pub struct ConsoleState {
+    /// Login attempts per client address.
+    pub limiter: session::LoginLimiter,
+}
+
+/// A console route: its path, whether it is public (no session), and its handlers.
+pub struct ConsoleRoute {
+    /// The path, with `{name}` segments.
+    pub path: &'static str,
+    /// Whether it is served without a session.
+    pub public: bool,
+    /// Its handlers.
+    pub handlers: MethodRouter<AppState>,
+}
+
+fn route(path: &'static str, handlers: MethodRouter<AppState>) -> ConsoleRoute {
+    ConsoleRoute {
+        path,
+        public: false,
+        handlers,
+    }
+}
+
+fn public(path: &'static str, handlers: MethodRouter<AppState>) -> ConsoleRoute {
+    ConsoleRoute {
+        path,
+        public: true,
+        handlers,
+    }
+}
+
+/// Every console route. The router is built from this list, and a test walks it: every route
+/// that is not public sends a visitor without a session to the login page.
+pub fn console_routes() -> Vec<ConsoleRoute> {
+    vec![
+        public("/login", get(account::login_form).post(account::login)),
+        public("/language", post(account::language)),
+        public("/assets/consento.css", get(stylesheet)),
+        route("/logout", post(account::logout)),
+        route(
+            "/account/password",
+            get(account::password_form).post(account::change_password),
+        ),
+        route("/", get(dashboard::show)),
+    ]
+}
+
+/// The console's router, every route behind [`frame`].
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let mut router = Router::new();
+    for r in console_routes() {
+        router = router.route(r.path, r.handlers);
+    }
+    router.layer(middleware::from_fn_with_state(state.clone(), frame))
+}
+
+/// The largest form body the console accepts (a contact card with every field fits in a few KiB).
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// Wraps every console request: the language, the CSRF check of form posts, the security
+/// headers, and error pages.
+pub async fn frame(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let locale = session::request_locale(request.headers(), &state.config.console.default_locale);
+    request.extensions_mut().insert(locale);
+    let request_id = request
+        .extensions()
+        .get::<crate::telemetry::RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    if request.method() == Method::POST {
+        request = match check_csrf(request).await {
+            Ok(request) => request,
+            Err(e) => return finish(e.into_response(), locale, &request_id),
+        };
+    }
+    let response = next.run(request).await;
+    finish(response, locale, &request_id)
+}
+
+/// Refuses a form post that came from another site or lacks this session's token; gives back
+/// the request with its body, which had to be read to find the token.
+async fn check_csrf(request: Request) -> Result<Request, PageError> {
+    let (parts, body) = request.into_parts();
+    // A browser names the page a post came from; another site's page is refused outright.
+    if let Some(origin) = parts.headers.get(header::ORIGIN)
+        && !same_origin(origin, &parts.headers)
+    {
+        return Err(PageError::Csrf);
+    }
+    let expected = session::expected_csrf(&parts.headers).ok_or(PageError::Csrf)?;
+    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+        .await
+        .map_err(|_| PageError::Invalid {
+            field: "form".to_owned(),
+            reason: "too large".to_owned(),
+        })?;
+    let urlencoded = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let given = if urlencoded {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .ok()
+            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v))
+    } else {
+        parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    match given {
+        Some(given) if session::same_token(&given, &expected) => {
+            Ok(Request::from_parts(parts, Body::from(bytes)))
+        }
+        _ => Err(PageError::Csrf),
+    }
+}
+
+fn same_origin(origin: &HeaderValue, headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.split_once("://"))
+        .is_some_and(|(_, authority)| authority == host)
+}
+
+/// Renders an error page if the handler failed, and adds the security headers.
+fn finish(mut response: Response, locale: Locale, request_id: &str) -> Response {
+    if let Some(failed) = response.extensions_mut().remove::<Failed>() {
+        response = error_page(&failed, Tr::new(locale), request_id);
+    }
+    let headers = response.headers_mut();
+    // Only our own stylesheet; no scripts; no framing (clickjacking); forms post here only.
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    // Pages show personal data: no shared or back-button cache keeps them.
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+#[derive(askama::Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    page: Page,
+    message: String,
+}
+
+fn error_page(failed: &Failed, tr: Tr, request_id: &str) -> Response {
+    let message = match &failed.message {
+        FailedMessage::Key(key) => tr.t(key),
+        FailedMessage::Invalid { field, reason } => tr.args(
+            "error-invalid",
+            &[
+                ("field", i18n::Arg::Text(field.as_str().into())),
+                ("reason", i18n::Arg::Text(reason.as_str().into())),
+            ],
+        ),
+        FailedMessage::Internal => tr.with("error-internal", "id", request_id),
+    };
+    let template = ErrorPage {
+        page: Page {
+            tr,
+            user: None,
+            csrf: String::new(),
+            section: "",
+            path: "/".to_owned(),
+            notice: None,
+        },
+        message,
+    };
+    match page::render(&template) {
+        Ok(mut response) => {
+            *response.status_mut() = failed.status;
+            response
+        }
+        Err(_) => (failed.status, "error").into_response(),
+    }
+}
+
+/// The console's one stylesheet, compiled in.
+async fn stylesheet() -> impl IntoResponse {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../assets/consento.css"),
+    )
+}
+
+/// Shared with the application state.
+pub type SharedConsole = Arc<ConsoleState>;

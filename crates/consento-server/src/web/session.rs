@@ -1,0 +1,279 @@
+//! Who is signed in: the session cookie, the [`Staff`] extractor every private page takes, the
+//! CSRF token derived from the cookie, password hashing (Argon2id) and the per-address login
+//! rate limit.
+//!
+//! The cookie holds 256 random bits; the database keeps only their SHA-256, so a copy of the
+//! database does not let anyone in. The CSRF token is an HMAC of the cookie's secret: it needs no
+//! storage, differs per session, and cannot be computed by a site that cannot read the cookie
+//! (OWASP CSRF Prevention Cheat Sheet, "signed double-submit cookie").
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::FromRequestParts;
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use consento_domain::{Password, Permission, Timestamp};
+use consento_store::{Store, User, token_digest};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::i18n::{Locale, Tr};
+use super::page::{Page, PageError};
+use crate::api::AppState;
+
+/// The session cookie.
+pub const SESSION_COOKIE: &str = "consento_session";
+/// Before signing in, the cookie the login form's CSRF token is derived from.
+pub const PRESESSION_COOKIE: &str = "consento_pre";
+/// The chosen language.
+pub const LANG_COOKIE: &str = "consento_lang";
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+        .filter(|v| !v.is_empty())
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Lax (sent on top-level navigation, not on
+/// cross-site posts), Path=/, Secure when configured; `max_age` none for a browser-session
+/// cookie, zero to delete.
+pub fn set_cookie(name: &str, value: &str, max_age: Option<u64>, secure: bool) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+    if let Some(age) = max_age {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    if secure {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// Appends a `Set-Cookie` to `headers`.
+pub fn add_cookie(headers: &mut HeaderMap, value: HeaderValue) {
+    headers.append(SET_COOKIE, value);
+}
+
+/// The CSRF token of forms shown to the holder of `secret` (a session or pre-session cookie).
+pub fn csrf_token(secret: &str) -> String {
+    let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(b"consento csrf v1");
+    hex(&mac.finalize().into_bytes())
+}
+
+/// The CSRF token the request's cookies call for, if it has any.
+pub fn expected_csrf(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
+        .or_else(|| cookie(headers, PRESESSION_COOKIE))
+        .map(csrf_token)
+}
+
+/// Compares two tokens in time independent of where they differ.
+pub fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// Lower-case hexadecimal.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A new random secret for a cookie, from the store's injected randomness.
+pub fn new_secret(store: &Store) -> Result<String, PageError> {
+    Ok(hex(&store.random_bytes::<32>()?))
+}
+
+/// The language of the request: the language cookie, else Accept-Language, else the default.
+pub fn request_locale(headers: &HeaderMap, default: &str) -> Locale {
+    cookie(headers, LANG_COOKIE)
+        .and_then(Locale::parse)
+        .or_else(|| {
+            headers
+                .get(axum::http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Locale::from_accept_language)
+        })
+        .or_else(|| Locale::parse(default))
+        .unwrap_or(Locale::En)
+}
+
+/// The signed-in staff member of a private page. Extracting it is the authentication: without a
+/// live session the request is sent to the login page; with an account that must change its
+/// one-time password, to that form.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    /// The account.
+    pub user: User,
+    /// The request's language.
+    pub tr: Tr,
+    /// The CSRF token for the page's forms.
+    pub csrf: String,
+    /// The SHA-256 of the session secret.
+    pub session: [u8; 32],
+    /// The request's path (for the frame and the language switch).
+    pub path: String,
+}
+
+impl Staff {
+    /// Refuses the request unless the role allows `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), PageError> {
+        if self.user.role.can(permission) {
+            Ok(())
+        } else {
+            Err(PageError::Forbidden)
+        }
+    }
+
+    /// The frame of a page in `section`.
+    pub fn page(&self, section: &'static str) -> Page {
+        Page {
+            tr: self.tr,
+            user: Some(self.user.clone()),
+            csrf: self.csrf.clone(),
+            section,
+            path: self.path.clone(),
+            notice: None,
+        }
+    }
+
+    /// The ledger's actor id for what this person records.
+    pub fn actor_id(&self) -> String {
+        self.user.id.to_string()
+    }
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
+        let path = parts
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        let Some(secret) = cookie(&parts.headers, SESSION_COOKIE).map(str::to_owned) else {
+            return Err(PageError::LoginRequired { next: path });
+        };
+        let digest = token_digest(&secret);
+        let idle = state.config.console.idle_minutes.saturating_mul(60_000_000);
+        let idle_since =
+            Timestamp::from_micros(state.store.now().as_micros().saturating_sub(idle as i64));
+        let Some(session) = state.store.session(&digest, idle_since).await? else {
+            return Err(PageError::LoginRequired { next: path });
+        };
+        if session.user.must_change_password && parts.uri.path() != "/account/password" {
+            return Err(PageError::PasswordChange);
+        }
+        let locale = parts
+            .extensions
+            .get::<Locale>()
+            .copied()
+            .unwrap_or(Locale::En);
+        Ok(Self {
+            user: session.user,
+            tr: Tr::new(locale),
+            csrf: csrf_token(&secret),
+            session: digest,
+            path,
+        })
+    }
+}
+
+/// Hashes a password with Argon2id (the argon2 crate's defaults: 19 MiB, 2 passes, 1 lane, the
+/// OWASP Password Storage Cheat Sheet's minimum) and a 16-byte salt from the store's randomness.
+pub fn hash_password(store: &Store, password: &Password) -> Result<String, PageError> {
+    let salt = SaltString::encode_b64(&store.random_bytes::<16>()?)
+        .map_err(|e| PageError::Internal(format!("salt: {e}")))?;
+    Argon2::default()
+        .hash_password(password.expose().as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| PageError::Internal(format!("argon2: {e}")))
+}
+
+/// Whether `password` matches the PHC string `hash`.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A hash no password matches, verified against when the username does not exist, so that the
+/// answer takes as long as for a real account (no user enumeration by timing).
+pub const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$o4LbtzSt6X3ldz8Uo8kJ+GT7cwR1XRMVG5B3IfyzSmU";
+
+/// Login attempts per client address, in fixed one-minute windows. Kept in memory: it slows a
+/// guesser hitting one process; the lockout per account (in the database) holds across processes.
+#[derive(Debug, Default)]
+pub struct LoginLimiter {
+    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+impl LoginLimiter {
+    /// Counts an attempt from `ip`; false when it is over `per_minute`.
+    pub fn allow(&self, ip: IpAddr, per_minute: u32) -> bool {
+        let now = Instant::now();
+        let Ok(mut windows) = self.windows.lock() else {
+            return true;
+        };
+        // Forget old windows now and then, so the map stays bounded by recent clients.
+        if windows.len() > 10_000 {
+            windows.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
+        }
+        let entry = windows.entry(ip).or_insert((now, 0));
+        if now.duration_since(entry.0) >= Duration::from_secs(60) {
+            *entry = (now, 0);
+        }
+        entry.1 = entry.1.saturating_add(1);
+        entry.1 <= per_minute
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_decoy_hash_parses_and_matches_nothing_typed() {
+        assert!(PasswordHash::new(DECOY_HASH).is_ok());
+        assert!(!verify_password("password", DECOY_HASH));
+    }
+
+    #[test]
+    fn tokens_compare_equal_only_when_identical() {
+        let t = csrf_token("abc");
+        assert!(same_token(&t, &csrf_token("abc")));
+        assert!(!same_token(&t, &csrf_token("abd")));
+        assert!(!same_token(&t, ""));
+    }
+
+    #[test]
+    fn the_limiter_refuses_past_the_budget() {
+        let l = LoginLimiter::default();
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        assert!((0..3).all(|_| l.allow(ip, 3)));
+        assert!(!l.allow(ip, 3));
+        assert!(l.allow("127.0.0.2".parse().unwrap(), 3));
+    }
+}
