@@ -158,6 +158,37 @@ impl Staff {
     pub fn actor_id(&self) -> String {
         self.user.id.to_string()
     }
+
+    /// The ledger's actor for what this person records.
+    pub fn actor(&self) -> consento_domain::Actor {
+        consento_domain::Actor {
+            kind: consento_domain::ActorKind::Operator,
+            id: self.actor_id(),
+        }
+    }
+
+    /// Records an action of this person in the audit trail: `action` is a stable code
+    /// (`consent_type.create`), the target a record's kind and id (never a name or an address),
+    /// `detail` what changed.
+    pub async fn audit(
+        &self,
+        store: &Store,
+        action: &str,
+        target: Option<(&str, String)>,
+        detail: serde_json::Value,
+    ) -> Result<(), PageError> {
+        let (target_kind, target_id) = target.map(|(k, id)| (k.to_owned(), id)).unzip();
+        store
+            .audit(consento_store::AuditInput {
+                user_id: Some(self.user.id),
+                action: action.to_owned(),
+                target_kind,
+                target_id,
+                detail,
+            })
+            .await?;
+        Ok(())
+    }
 }
 
 impl FromRequestParts<AppState> for Staff {
