@@ -17,10 +17,38 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
         match Worker::new(Arc::clone(&state.store), config.clone()) {
             Ok(worker) => {
                 let worker = worker.with_metrics(Arc::clone(&state.metrics));
+                let stop = stop.clone();
                 tasks.push(tokio::spawn(async move { worker.run(stop).await }));
             }
             Err(e) => tracing::error!(error = %e, "cannot start the webhook worker"),
         }
     }
+    tasks.push(tokio::spawn(purge_sessions(
+        Arc::clone(&state.store),
+        state.config.console.idle_minutes,
+        stop,
+    )));
     tasks
+}
+
+/// Every ten minutes, removes console sessions that have expired or idled out: they no longer
+/// let anyone in (the lookup checks both), but a table of dead sessions should not grow forever.
+async fn purge_sessions(
+    store: Arc<consento_store::Store>,
+    idle_minutes: u64,
+    mut stop: watch::Receiver<bool>,
+) {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+    loop {
+        let idle = i64::try_from(idle_minutes.saturating_mul(60_000_000)).unwrap_or(i64::MAX);
+        let since =
+            consento_domain::Timestamp::from_micros(store.now().as_micros().saturating_sub(idle));
+        if let Err(e) = store.purge_sessions(since).await {
+            tracing::warn!(error = %e, "cannot purge old console sessions");
+        }
+        tokio::select! {
+            _ = stop.wait_for(|s| *s) => return,
+            () = tokio::time::sleep(EVERY) => {}
+        }
+    }
 }
