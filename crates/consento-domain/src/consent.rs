@@ -224,6 +224,18 @@ impl Permissions {
             Action::SmsBulk => self.sms_bulk,
         }
     }
+
+    /// Makes a consent with these permissions cover `action`, or stop covering it.
+    pub fn set(&mut self, action: Action, on: bool) {
+        let flag = match action {
+            Action::EmailSingle => &mut self.email_single,
+            Action::EmailBulk => &mut self.email_bulk,
+            Action::PhoneCall => &mut self.phone_call,
+            Action::SmsSingle => &mut self.sms_single,
+            Action::SmsBulk => &mut self.sms_bulk,
+        };
+        *flag = on;
+    }
 }
 
 /// The longest validity a consent type may have: 100 years.

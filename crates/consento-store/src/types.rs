@@ -45,6 +45,9 @@ macro_rules! bind_type {
     };
 }
 
+/// Whether the ledger holds any consent of the type with code `$1`: its code is then fixed.
+const TYPE_IN_USE: &str = "SELECT EXISTS (SELECT 1 FROM consent_events e JOIN consent_types t ON t.id = e.consent_type_id WHERE t.code = $1)";
+
 fn type_from(row: &impl Cols) -> Result<ConsentType, StoreError> {
     Ok(ConsentType {
         id: ConsentTypeId(row.uuid("id")?),
@@ -97,9 +100,7 @@ impl Store {
         self.append.lock().await.invalidate();
         in_write_tx!(self, tx => {
             if spec.code.as_str() != code {
-                let used: bool = sqlx::query_scalar(
-                    "SELECT EXISTS (SELECT 1 FROM consent_events e JOIN consent_types t ON t.id = e.consent_type_id WHERE t.code = $1)",
-                )
+                let used: bool = sqlx::query_scalar(TYPE_IN_USE)
                 .bind(code)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -124,6 +125,14 @@ impl Store {
                 .iter()
                 .map(type_from)
                 .collect()
+        })
+    }
+
+    /// Whether a consent of the type with code `code` is in the ledger, so that its code can no
+    /// longer change (the console shows the code read-only then).
+    pub async fn consent_type_in_use(&self, code: &str) -> Result<bool, StoreError> {
+        on_read_pool!(self, pool => {
+            Ok(sqlx::query_scalar(TYPE_IN_USE).bind(code.trim()).fetch_one(pool).await?)
         })
     }
 

@@ -246,6 +246,18 @@ async fn a_consent_type_code_is_unique_and_cannot_change_once_used() {
 }
 
 #[tokio::test]
+async fn a_consent_type_is_in_use_once_the_ledger_cites_it() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("CALLS", None, single_email())).await.unwrap();
+        assert!(!env.store.consent_type_in_use("CALLS").await.unwrap());
+        assert!(!env.store.consent_type_in_use("NOSUCHTYPE").await.unwrap());
+        let c = env.store.create_contact(contact("b@example.it")).await.unwrap();
+        env.store.record_consent(event(&ContactRef::Id(c.id), "CALLS", EventKind::Refused, None)).await.unwrap();
+        assert!(env.store.consent_type_in_use("CALLS").await.unwrap());
+    });
+}
+
+#[tokio::test]
 async fn a_contact_is_found_by_id_external_id_email_and_phone_in_any_common_format() {
     on_every_backend!(env => {
         let input = ContactInput {

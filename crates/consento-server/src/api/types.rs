@@ -152,13 +152,7 @@ pub struct ConsentTypeUpdate {
 fn permissions(list: &[String]) -> Result<Permissions, ApiError> {
     let mut p = Permissions::default();
     for (i, text) in list.iter().enumerate() {
-        match action(&format!("permits[{i}]"), text)? {
-            Action::EmailBulk => p.email_bulk = true,
-            Action::EmailSingle => p.email_single = true,
-            Action::PhoneCall => p.phone_call = true,
-            Action::SmsSingle => p.sms_single = true,
-            Action::SmsBulk => p.sms_bulk = true,
-        }
+        p.set(action(&format!("permits[{i}]"), text)?, true);
     }
     Ok(p)
 }

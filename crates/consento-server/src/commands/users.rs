@@ -96,9 +96,7 @@ pub async fn run(ctx: &mut Ctx<'_>, command: UsersCommand) -> anyhow::Result<()>
                 .user_for_login(&username)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("username: no account {username}"))?;
-            let password = accounts::one_time_password(&ctx.store, &username)?;
-            let hash = crate::web::session::hash_password(&ctx.store, &password)?;
-            ctx.store.set_password(user.id, &hash, true, None).await?;
+            let password = accounts::reset_password(&ctx.store, &user).await?;
             writeln!(
                 ctx.out,
                 "new one-time password for {username}, shown once:\n\n    {}\n\nIts sessions were ended; the next login replaces it.",

@@ -1,6 +1,7 @@
-//! Creating console accounts outside the console: the first administrator of a new
-//! installation, and `consento users create`. Passwords are hashed here with Argon2id; a
-//! generated one-time password must be replaced at the first login.
+//! Creating console accounts and resetting their passwords, for the console's Setup pages and
+//! the command line alike (the first administrator of a new installation, `consento users`).
+//! Passwords are hashed here with Argon2id; a generated one-time password must be replaced at
+//! the first login.
 
 use consento_domain::{Password, Role, Username};
 use consento_store::{NewUser, Store, User};
@@ -73,6 +74,16 @@ pub async fn create(
             must_change_password,
         })
         .await?)
+}
+
+/// Gives an account a new one-time password, to be shown once: the next login must replace it,
+/// and every session of the account ends (whoever held one must sign in again).
+pub async fn reset_password(store: &Store, user: &User) -> Result<Password, PageError> {
+    let username = Username::parse(&user.username)?;
+    let password = one_time_password(store, &username)?;
+    let hash = hash_password(store, &password)?;
+    store.set_password(user.id, &hash, true, None).await?;
+    Ok(password)
 }
 
 /// A one-time password: 20 characters from an alphabet without look-alikes (no 0/o, 1/l/i), about

@@ -89,6 +89,16 @@ const FILES: &[(Locale, &str, &str)] = &[
         "core",
         include_str!("../../locales/en/core.ftl"),
     ),
+    (
+        Locale::It,
+        "setup",
+        include_str!("../../locales/it/setup.ftl"),
+    ),
+    (
+        Locale::En,
+        "setup",
+        include_str!("../../locales/en/setup.ftl"),
+    ),
 ];
 
 /// The parsed message files, and the keys each language has (for the parity test).

@@ -25,6 +25,7 @@ mod dashboard;
 pub mod i18n;
 pub mod page;
 pub mod session;
+pub mod setup;
 
 pub use page::{Page, PageError};
 pub use session::Staff;
@@ -78,6 +79,43 @@ pub fn console_routes() -> Vec<ConsoleRoute> {
             get(account::password_form).post(account::change_password),
         ),
         route("/", get(dashboard::show)),
+        route(
+            "/setup/privacy",
+            get(setup::privacy::show).post(setup::privacy::save),
+        ),
+        route("/setup/types", get(setup::types::list)),
+        route(
+            "/setup/types/new",
+            get(setup::types::new).post(setup::types::create),
+        ),
+        route(
+            "/setup/types/{code}",
+            get(setup::types::edit).post(setup::types::update),
+        ),
+        route(
+            "/setup/reasons",
+            get(setup::reasons::list).post(setup::reasons::create),
+        ),
+        route(
+            "/setup/reasons/{id}",
+            get(setup::reasons::edit).post(setup::reasons::update),
+        ),
+        route(
+            "/setup/notices",
+            get(setup::notices::list).post(setup::notices::publish),
+        ),
+        route(
+            "/setup/users",
+            get(setup::users::list).post(setup::users::create),
+        ),
+        route(
+            "/setup/users/{id}",
+            get(setup::users::edit).post(setup::users::update),
+        ),
+        route(
+            "/setup/users/{id}/password",
+            post(setup::users::reset_password),
+        ),
     ]
 }
 

@@ -437,3 +437,30 @@ fn an_unknown_subcommand_is_a_usage_error() {
     let (code, _) = db.fails(&["frobnicate"]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn users_reset_password_prints_a_new_one_time_password_that_must_be_replaced() {
+    let db = Scratch::new();
+    let printed = |out: &str| {
+        out.lines()
+            .find(|l| l.starts_with("    "))
+            .map(|l| l.trim().to_owned())
+            .unwrap()
+    };
+    let first = printed(&db.ok(&[
+        "users",
+        "create",
+        "--username",
+        "bruno",
+        "--role",
+        "operator",
+    ]));
+    let out = db.ok(&["users", "reset-password", "bruno"]);
+    assert!(out.contains("shown once"), "{out}");
+    let second = printed(&out);
+    assert_eq!(second.len(), 23, "{second}");
+    assert_ne!(first, second);
+    let users = db.json(&["users", "list"]);
+    assert_eq!(users[0]["username"], "bruno");
+    assert_eq!(users[0]["must_change_password"], true);
+}

@@ -1,0 +1,196 @@
+//! `/setup/reasons`: the contact reasons (the seed's "Motivazioni consensi espliciti"), the list
+//! an operator picks from to justify an email, call or SMS without a valid consent (DESIGN.md §2,
+//! rule 7). Each says whether it is direct marketing: such a reason never justifies contacting a
+//! person who objected (GDPR Art. 21(3)). Reasons are retired, never deleted, so that justified
+//! contacts keep pointing at the reason that was given; a retired reason is no longer offered.
+
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::response::Response;
+use consento_domain::{ContactReason, ReasonId};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Admin, DoneQuery, Errors, Explained, Tabs, again, refused};
+use crate::api::AppState;
+use crate::web::page::{Page, PageError, render, see_other};
+use crate::web::session::Staff;
+
+/// The fields whose refusal the forms explain.
+const EXPLAINED: &Explained = &[("label", "setup-reason-invalid-label", "setup-reason-taken")];
+
+/// A reason's fields as typed (or as stored).
+#[derive(Debug, Clone, Default)]
+pub struct ReasonValues {
+    /// The text shown in the list.
+    pub label: String,
+    /// Whether it is direct marketing.
+    pub marketing: bool,
+    /// Whether it can be picked.
+    pub active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "setup_reasons.html")]
+struct ReasonsPage {
+    page: Page,
+    tabs: Tabs,
+    reasons: Vec<ContactReason>,
+    /// The form for a new reason.
+    values: ReasonValues,
+    errors: Errors,
+}
+
+async fn list_page(
+    state: &AppState,
+    page: Page,
+    values: ReasonValues,
+    errors: Errors,
+) -> Result<Response, PageError> {
+    render(&ReasonsPage {
+        page,
+        tabs: Tabs::at("reasons"),
+        reasons: state.store.reasons().await?,
+        values,
+        errors,
+    })
+}
+
+/// `GET /setup/reasons`: every reason (active first) and the form for a new one.
+pub async fn list(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Query(q): Query<DoneQuery>,
+) -> Result<Response, PageError> {
+    let page = staff.page("setup").done(q.done.as_deref());
+    list_page(&state, page, ReasonValues::default(), Errors::default()).await
+}
+
+/// A reason's form as posted: a ticked checkbox is present, an unticked one absent.
+#[derive(Debug, Deserialize)]
+pub struct ReasonForm {
+    #[serde(default)]
+    label: String,
+    marketing: Option<String>,
+    active: Option<String>,
+}
+
+/// `POST /setup/reasons`: adds a reason, active.
+pub async fn create(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Form(form): Form<ReasonForm>,
+) -> Result<Response, PageError> {
+    let marketing = form.marketing.is_some();
+    let errors = match state.store.create_reason(&form.label, marketing).await {
+        Ok(r) => {
+            staff
+                .audit(
+                    &state.store,
+                    "reason.create",
+                    Some(("reason", r.id.0.to_string())),
+                    json!({ "after": r }),
+                )
+                .await?;
+            return Ok(see_other("/setup/reasons?done=setup-reason-created"));
+        }
+        Err(e) => refused(e, EXPLAINED, staff.tr)?,
+    };
+    let values = ReasonValues {
+        label: form.label,
+        marketing,
+        active: true,
+    };
+    again(list_page(&state, staff.page("setup"), values, errors).await)
+}
+
+#[derive(Template)]
+#[template(path = "setup_reason_form.html")]
+struct ReasonFormPage {
+    page: Page,
+    tabs: Tabs,
+    /// Where the form posts.
+    action: String,
+    values: ReasonValues,
+    errors: Errors,
+}
+
+fn form_page(
+    staff: &Staff,
+    id: ReasonId,
+    values: ReasonValues,
+    errors: Errors,
+) -> Result<Response, PageError> {
+    render(&ReasonFormPage {
+        page: staff.page("setup"),
+        tabs: Tabs::at("reasons"),
+        action: format!("/setup/reasons/{}", id.0),
+        values,
+        errors,
+    })
+}
+
+/// A reason's id from the path; anything else is a page that does not exist.
+fn reason_id(text: &str) -> Result<ReasonId, PageError> {
+    uuid::Uuid::parse_str(text.trim())
+        .map(ReasonId)
+        .map_err(|_| PageError::NotFound)
+}
+
+/// `GET /setup/reasons/{id}`: the reason's form.
+pub async fn edit(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let r = state.store.reason(reason_id(&id)?).await?;
+    form_page(
+        &staff,
+        r.id,
+        ReasonValues {
+            label: r.label,
+            marketing: r.marketing,
+            active: r.active,
+        },
+        Errors::default(),
+    )
+}
+
+/// `POST /setup/reasons/{id}`: relabels the reason, retires it or brings it back.
+pub async fn update(
+    State(state): State<AppState>,
+    Admin(staff): Admin,
+    Path(id): Path<String>,
+    Form(form): Form<ReasonForm>,
+) -> Result<Response, PageError> {
+    let before = state.store.reason(reason_id(&id)?).await?;
+    let values = ReasonValues {
+        label: form.label,
+        marketing: form.marketing.is_some(),
+        active: form.active.is_some(),
+    };
+    let errors = match state
+        .store
+        .update_reason(
+            before.id,
+            Some(&values.label),
+            Some(values.active),
+            Some(values.marketing),
+        )
+        .await
+    {
+        Ok(after) => {
+            staff
+                .audit(
+                    &state.store,
+                    "reason.update",
+                    Some(("reason", after.id.0.to_string())),
+                    json!({ "before": before, "after": after }),
+                )
+                .await?;
+            return Ok(see_other("/setup/reasons?done=setup-reason-saved"));
+        }
+        Err(e) => refused(e, EXPLAINED, staff.tr)?,
+    };
+    again(form_page(&staff, before.id, values, errors))
+}
