@@ -263,7 +263,7 @@ async fn every_setup_page_answers_403_to_every_role_but_the_administrator() {
                 let get = person.get(path).await;
                 assert_eq!(get.status, 403, "{role} GET {path}");
                 assert!(
-                    get.body.contains("Il tuo ruolo non lo consente"),
+                    get.body.contains("Il ruolo assegnato non lo consente"),
                     "{role} GET {path}: {}",
                     get.body
                 );
