@@ -89,6 +89,16 @@ const FILES: &[(Locale, &str, &str)] = &[
         "core",
         include_str!("../../locales/en/core.ftl"),
     ),
+    (
+        Locale::It,
+        "contacts",
+        include_str!("../../locales/it/contacts.ftl"),
+    ),
+    (
+        Locale::En,
+        "contacts",
+        include_str!("../../locales/en/contacts.ftl"),
+    ),
 ];
 
 /// The parsed message files, and the keys each language has (for the parity test).
