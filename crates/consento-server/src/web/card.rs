@@ -455,13 +455,7 @@ fn consent_rows(
                     "off",
                 ),
                 (Some(kind), Some(at)) => (
-                    tr.args(
-                        "card-state-ended",
-                        &[
-                            ("kind", text(kind_words(tr, kind))),
-                            ("date", text(tr.date(at))),
-                        ],
-                    ),
+                    tr.with(&format!("card-state-{}", kind.code()), "date", &tr.date(at)),
                     "blocked",
                 ),
                 _ => (tr.t("card-state-none"), "off"),
@@ -1275,6 +1269,12 @@ mod tests {
                 EventKind::ALL
                     .iter()
                     .map(|k| format!("card-kind-{}", k.code())),
+            );
+            keys.extend(
+                EventKind::ALL
+                    .iter()
+                    .filter(|k| !k.grants())
+                    .map(|k| format!("card-state-{}", k.code())),
             );
             keys.extend(
                 consento_domain::LegalBasis::ALL

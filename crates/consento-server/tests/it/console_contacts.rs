@@ -498,7 +498,7 @@ async fn unticking_a_consent_asks_for_confirmation_and_only_then_records_the_wit
     );
     assert!(
         card.body
-            .contains(&format!("revocato il {}", it_date(app.store.now())))
+            .contains(&format!("Revocato il {}", it_date(app.store.now())))
     );
     // The same question in English.
     operator
