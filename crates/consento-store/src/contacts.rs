@@ -39,6 +39,12 @@ pub struct ContactSummary {
     pub email: Option<String>,
     /// Primary phone.
     pub phone: Option<String>,
+    /// Since when processing is restricted (GDPR Art. 18), if it is: a list shows it as a badge.
+    pub restricted_at: Option<Timestamp>,
+    /// Since when the person objects to direct marketing (Art. 21), if they do.
+    pub objected_at: Option<Timestamp>,
+    /// When the contact was erased (Art. 17), if it was.
+    pub erased_at: Option<Timestamp>,
 }
 
 fn optional_text(
@@ -116,6 +122,9 @@ fn summary_from(row: &impl Cols) -> Result<ContactSummary, StoreError> {
         name: row.opt_text("name")?,
         email: row.opt_text("email")?,
         phone: row.opt_text("phone")?,
+        restricted_at: row.opt_int("restricted_at")?.map(Timestamp::from_micros),
+        objected_at: row.opt_int("objected_at")?.map(Timestamp::from_micros),
+        erased_at: row.opt_int("erased_at")?.map(Timestamp::from_micros),
     })
 }
 
@@ -338,7 +347,7 @@ impl Store {
         );
         on_read_pool!(self, pool => {
             sqlx::query(
-                "SELECT id, external_id, name, email, phone FROM contacts WHERE erased_at IS NULL AND (external_id = $1 OR name_folded LIKE $2 ESCAPE '\\') ORDER BY name, id LIMIT $3",
+                "SELECT id, external_id, name, email, phone, restricted_at, objected_at, erased_at FROM contacts WHERE erased_at IS NULL AND (external_id = $1 OR name_folded LIKE $2 ESCAPE '\\') ORDER BY name, id LIMIT $3",
             )
             .bind(q)
             .bind(&pattern)
@@ -361,8 +370,8 @@ impl Store {
         let limit = limit.clamp(1, 10_000);
         on_read_pool!(self, pool => {
             let q = match after {
-                Some(a) => sqlx::query("SELECT id, external_id, name, email, phone FROM contacts WHERE id > $1 ORDER BY id LIMIT $2").bind(a.0).bind(limit),
-                None => sqlx::query("SELECT id, external_id, name, email, phone FROM contacts ORDER BY id LIMIT $1").bind(limit),
+                Some(a) => sqlx::query("SELECT id, external_id, name, email, phone, restricted_at, objected_at, erased_at FROM contacts WHERE id > $1 ORDER BY id LIMIT $2").bind(a.0).bind(limit),
+                None => sqlx::query("SELECT id, external_id, name, email, phone, restricted_at, objected_at, erased_at FROM contacts ORDER BY id LIMIT $1").bind(limit),
             };
             q.fetch_all(pool).await?.iter().map(summary_from).collect()
         })
@@ -381,6 +390,9 @@ impl Store {
                 name: c.name,
                 email: c.emails.first().map(|e| e.as_str().to_owned()),
                 phone: c.phones.first().map(|p| p.as_str().to_owned()),
+                restricted_at: c.restricted_at,
+                objected_at: c.objected_at,
+                erased_at: c.erased_at,
             }]),
             Err(StoreError::NotFound { .. }) => Ok(Vec::new()),
             Err(e) => Err(e),
@@ -501,8 +513,8 @@ impl Store {
         );
         on_read_pool!(self, pool => {
             let q = match after {
-                Some(a) => sqlx::query("SELECT id, external_id, name, email, phone FROM contacts WHERE erased_at IS NULL AND (external_id = $1 OR name_folded LIKE $2 ESCAPE '\\') AND id > $3 ORDER BY id LIMIT $4").bind(q).bind(&pattern).bind(a.0).bind(limit),
-                None => sqlx::query("SELECT id, external_id, name, email, phone FROM contacts WHERE erased_at IS NULL AND (external_id = $1 OR name_folded LIKE $2 ESCAPE '\\') ORDER BY id LIMIT $3").bind(q).bind(&pattern).bind(limit),
+                Some(a) => sqlx::query("SELECT id, external_id, name, email, phone, restricted_at, objected_at, erased_at FROM contacts WHERE erased_at IS NULL AND (external_id = $1 OR name_folded LIKE $2 ESCAPE '\\') AND id > $3 ORDER BY id LIMIT $4").bind(q).bind(&pattern).bind(a.0).bind(limit),
+                None => sqlx::query("SELECT id, external_id, name, email, phone, restricted_at, objected_at, erased_at FROM contacts WHERE erased_at IS NULL AND (external_id = $1 OR name_folded LIKE $2 ESCAPE '\\') ORDER BY id LIMIT $3").bind(q).bind(&pattern).bind(limit),
             };
             q.fetch_all(pool).await?.iter().map(summary_from).collect()
         })

@@ -291,6 +291,36 @@ async fn a_contact_is_found_by_id_external_id_email_and_phone_in_any_common_form
 }
 
 #[tokio::test]
+async fn every_contact_list_carries_the_restriction_objection_and_erasure_dates() {
+    on_every_backend!(env => {
+        let c = env.store.create_contact(ContactInput {
+            name: Some("Carla Flag".into()),
+            emails: vec!["carla@example.it".into()],
+            ..ContactInput::default()
+        }).await.unwrap();
+        let plain = env.store.list_contacts(None, 10).await.unwrap();
+        assert_eq!((plain[0].restricted_at, plain[0].objected_at, plain[0].erased_at), (None, None, None));
+        env.store.set_restricted(&ContactRef::Id(c.id), true).await.unwrap();
+        env.clock.advance(DAY);
+        env.store.set_objected(&ContactRef::Id(c.id), true).await.unwrap();
+        let restricted = Some(start());
+        let objected = Some(Timestamp::from_micros(start().as_micros() + DAY));
+        for page in [
+            env.store.list_contacts(None, 10).await.unwrap(),
+            env.store.search_contacts_page("carla", None, 10).await.unwrap(),
+            env.store.search_contacts("carla", 10).await.unwrap(),
+            env.store.contact_summaries(ContactRef::Email("carla@example.it".into())).await.unwrap(),
+        ] {
+            assert_eq!(page.len(), 1);
+            assert_eq!((page[0].restricted_at, page[0].objected_at, page[0].erased_at), (restricted, objected, None));
+        }
+        env.raw_sql("UPDATE contacts SET erased_at = 5 WHERE name = 'Carla Flag'").await.unwrap();
+        let erased = env.store.list_contacts(None, 10).await.unwrap();
+        assert_eq!(erased[0].erased_at, Some(Timestamp::from_micros(5)));
+    });
+}
+
+#[tokio::test]
 async fn a_paged_name_search_walks_every_match_once_in_id_order() {
     on_every_backend!(env => {
         let mut expected = Vec::new();

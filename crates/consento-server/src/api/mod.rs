@@ -18,12 +18,12 @@ use crate::metrics::Metrics;
 
 mod audience;
 pub mod auth;
-mod consents;
+pub(crate) mod consents;
 mod contacts;
-mod decisions;
+pub(crate) mod decisions;
 pub mod error;
 pub mod idempotency;
-mod interactions;
+pub(crate) mod interactions;
 pub mod json;
 mod ledger;
 pub mod model;

@@ -77,29 +77,31 @@ impl Locale {
     }
 }
 
-/// Every message file, per language. Adding a file means adding it to both lists.
-const FILES: &[(Locale, &str, &str)] = &[
-    (
-        Locale::It,
-        "core",
-        include_str!("../../locales/it/core.ftl"),
-    ),
-    (
-        Locale::En,
-        "core",
-        include_str!("../../locales/en/core.ftl"),
-    ),
-    (
-        Locale::It,
-        "setup",
-        include_str!("../../locales/it/setup.ftl"),
-    ),
-    (
-        Locale::En,
-        "setup",
-        include_str!("../../locales/en/setup.ftl"),
-    ),
-];
+/// One area's message files, in both languages: a file missing in either fails the build.
+macro_rules! area {
+    ($name:literal) => {
+        [
+            (
+                Locale::It,
+                $name,
+                include_str!(concat!("../../locales/it/", $name, ".ftl")),
+            ),
+            (
+                Locale::En,
+                $name,
+                include_str!(concat!("../../locales/en/", $name, ".ftl")),
+            ),
+        ]
+    };
+}
+
+/// Every message file: one area per line.
+const AREAS: &[[(Locale, &str, &str); 2]] = &[area!("core"), area!("setup"), area!("contacts")];
+
+/// Every message file, per language.
+fn files() -> impl Iterator<Item = &'static (Locale, &'static str, &'static str)> {
+    AREAS.iter().flatten()
+}
 
 /// The parsed message files, and the keys each language has (for the parity test).
 pub struct Catalog {
@@ -120,7 +122,7 @@ impl Catalog {
             let mut bundle = FluentBundle::new_concurrent(vec![tag]);
             // Unicode isolation marks around arguments would end up inside form values and URLs.
             bundle.set_use_isolating(false);
-            for (_, name, text) in FILES.iter().filter(|(l, _, _)| *l == locale) {
+            for (_, name, text) in files().filter(|(l, _, _)| *l == locale) {
                 let resource = match FluentResource::try_new((*text).to_owned()) {
                     Ok(r) => r,
                     Err((r, errors)) => {
@@ -139,8 +141,7 @@ impl Catalog {
 
     /// The message keys of `locale`'s files, in file order.
     pub fn keys(locale: Locale) -> Vec<String> {
-        FILES
-            .iter()
+        files()
             .filter(|(l, _, _)| *l == locale)
             .flat_map(|(_, _, text)| {
                 text.lines()

@@ -21,6 +21,8 @@ use crate::api::AppState;
 
 mod account;
 pub mod accounts;
+mod card;
+mod contacts;
 mod dashboard;
 pub mod i18n;
 pub mod page;
@@ -116,6 +118,19 @@ pub fn console_routes() -> Vec<ConsoleRoute> {
             "/setup/users/{id}/password",
             post(setup::users::reset_password),
         ),
+        route("/contacts", get(contacts::list).post(contacts::create)),
+        route("/contacts/new", get(contacts::new_form)),
+        route("/contacts/{id}", get(card::show)),
+        route(
+            "/contacts/{id}/edit",
+            get(contacts::edit_form).post(contacts::update),
+        ),
+        route("/contacts/{id}/consents", post(card::save_consents)),
+        route("/contacts/{id}/provenance", post(card::save_provenance)),
+        route("/contacts/{id}/restriction", post(card::restriction)),
+        route("/contacts/{id}/objection", post(card::objection)),
+        route("/contacts/{id}/moment", post(card::moment)),
+        route("/contacts/{id}/justify", post(card::justify)),
     ]
 }
 

@@ -6,6 +6,7 @@ mod api_resources;
 mod browser;
 mod cli;
 mod console;
+mod console_contacts;
 mod console_setup;
 mod ops;
 mod support;
