@@ -89,6 +89,36 @@ const FILES: &[(Locale, &str, &str)] = &[
         "core",
         include_str!("../../locales/en/core.ftl"),
     ),
+    (
+        Locale::It,
+        "newsletter",
+        include_str!("../../locales/it/newsletter.ftl"),
+    ),
+    (
+        Locale::En,
+        "newsletter",
+        include_str!("../../locales/en/newsletter.ftl"),
+    ),
+    (
+        Locale::It,
+        "dashboard",
+        include_str!("../../locales/it/dashboard.ftl"),
+    ),
+    (
+        Locale::En,
+        "dashboard",
+        include_str!("../../locales/en/dashboard.ftl"),
+    ),
+    (
+        Locale::It,
+        "audit",
+        include_str!("../../locales/it/audit.ftl"),
+    ),
+    (
+        Locale::En,
+        "audit",
+        include_str!("../../locales/en/audit.ftl"),
+    ),
 ];
 
 /// The parsed message files, and the keys each language has (for the parity test).

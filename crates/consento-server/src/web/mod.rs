@@ -21,8 +21,10 @@ use crate::api::AppState;
 
 mod account;
 pub mod accounts;
+mod audit;
 mod dashboard;
 pub mod i18n;
+mod newsletter;
 pub mod page;
 pub mod session;
 
@@ -78,6 +80,10 @@ pub fn console_routes() -> Vec<ConsoleRoute> {
             get(account::password_form).post(account::change_password),
         ),
         route("/", get(dashboard::show)),
+        route("/consents/expiring", get(dashboard::expiring)),
+        route("/newsletter", get(newsletter::show)),
+        route("/newsletter/export.csv", get(newsletter::export)),
+        route("/audit", get(audit::show)),
     ]
 }
 

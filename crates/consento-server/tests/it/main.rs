@@ -5,6 +5,7 @@ mod api;
 mod api_resources;
 mod cli;
 mod console;
+mod console_insights;
 mod ops;
 mod support;
 mod webhooks;
