@@ -103,8 +103,9 @@ AND (s.valid_until > $4 OR (s.valid_until = $4 AND s.contact_id > $5)) \
 ORDER BY s.valid_until, s.contact_id LIMIT $6";
 
 /// An interaction's id is a UUIDv7 minted from the same instant as its `occurred_at` (see
-/// `Store::justify`), so the ids at or above the smallest UUIDv7 of `since` are a superset of
-/// the period: a range of the primary key. No index on `occurred_at` is needed.
+/// `Store::justify`; an id is never minted before the instant it records), so the ids at or above
+/// the smallest UUIDv7 of `since` are a superset of the period: a range of the primary key,
+/// narrowed by `occurred_at` itself. The table has no index on `occurred_at`.
 const INTERACTION_COUNTS: &str = "SELECT g.operator, g.reason_id, r.label, g.n FROM \
 (SELECT operator, reason_id, COUNT(*) AS n FROM interactions WHERE id >= $1 AND occurred_at >= $2 GROUP BY operator, reason_id) g \
 LEFT JOIN contact_reasons r ON r.id = g.reason_id ORDER BY g.operator, r.label";
