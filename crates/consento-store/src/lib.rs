@@ -29,6 +29,7 @@ mod migrate;
 mod model;
 mod row;
 mod settings;
+mod stats;
 mod tokens;
 mod types;
 mod users;
@@ -40,6 +41,9 @@ pub use contacts::ContactSummary;
 pub use error::StoreError;
 pub use ledger::IdempotencyKey;
 pub use model::*;
+pub use stats::{
+    ConsentStateCounts, ExpiringConsent, ExpiringCount, ExpiringQuery, InteractionCount,
+};
 pub use tokens::{ApiToken, TOKEN_PREFIX, token_digest};
 pub use users::{AuditEntry, AuditFilter, AuditInput, LoginFailure, NewUser, StaffSession, User};
 pub use webhooks::{

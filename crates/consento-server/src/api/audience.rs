@@ -155,9 +155,16 @@ fn audience_query(
     }
     let at = instant("at", at)?.unwrap_or_else(|| state.store.now());
     Ok(AudienceQuery {
-        type_code: (code != "any").then(|| code.to_owned()),
+        type_code: type_filter(code),
         at: Some(at),
     })
+}
+
+/// The store's type filter for a `type` parameter: `any` means every type that permits bulk
+/// email (none), anything else is a code.
+pub fn type_filter(code: &str) -> Option<String> {
+    let code = code.trim();
+    (code != "any").then(|| code.to_owned())
 }
 
 /// The store's refusals, named as this API's parameters.
@@ -204,7 +211,7 @@ const STALLED_CLIENT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Streams the audience from the store into `tx` in chunks, after telling `started` whether
 /// the query could start (so that a refused query is still a problem document, not a broken
-/// body). Ends when the rows end, the client goes away, or the database fails.
+/// body). Ends when the rows end, the client goes away, or the database fails; says how it ended.
 async fn pump(
     state: AppState,
     q: AudienceQuery,
@@ -212,16 +219,20 @@ async fn pump(
     started: oneshot::Sender<Result<(), StoreError>>,
     tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
     _permit: tokio::sync::OwnedSemaphorePermit,
-) {
+) -> ExportEnd {
+    let mut end = ExportEnd {
+        rows: 0,
+        complete: false,
+    };
     let mut members = match state.store.audience(&q).await {
         Ok(m) => m,
         Err(e) => {
             let _ = started.send(Err(e));
-            return;
+            return end;
         }
     };
     if started.send(Ok(())).is_err() {
-        return;
+        return end;
     }
     let mut header = format == AudienceFormat::Csv;
     let mut done = false;
@@ -237,7 +248,7 @@ async fn pump(
                     let _ = tx
                         .send(Err(std::io::Error::other("the audience query failed")))
                         .await;
-                    return;
+                    return end;
                 }
                 None => {
                     done = true;
@@ -248,22 +259,91 @@ async fn pump(
         if rows.is_empty() && !header {
             break;
         }
+        let count = rows.len() as u64;
         let chunk = match format {
             AudienceFormat::Csv => csv_chunk(&rows, header),
             AudienceFormat::Ndjson => ndjson_chunk(rows),
         };
         header = false;
         match tokio::time::timeout(STALLED_CLIENT, tx.send(chunk.map(Bytes::from))).await {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => end.rows += count,
             // The client went away, or stopped reading: stop reading the database (and give
             // the connection back). The body ends without its final chunk.
-            Ok(Err(_)) => return,
+            Ok(Err(_)) => return end,
             Err(_) => {
                 tracing::warn!("audience export stopped: the client stopped reading");
-                return;
+                return end;
             }
         }
     }
+    end.complete = true;
+    end
+}
+
+/// How an export ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportEnd {
+    /// Recipients handed to the response body.
+    pub rows: u64,
+    /// Whether the whole list was (the body then ends normally).
+    pub complete: bool,
+}
+
+/// Why an export could not start (nothing was sent).
+#[derive(Debug)]
+pub enum ExportRefused {
+    /// Every export slot is taken: half the connection pool streams already.
+    Busy,
+    /// The store refused the query: an unknown type, a type that does not permit bulk email, an
+    /// instant in the past.
+    Store(StoreError),
+    /// The streaming task ended before saying whether the query started.
+    Ended,
+}
+
+/// A started export: the response that streams the list (type, `Cache-Control: no-store` and
+/// `Consento-Audience-At` set), and how it ended, told once the stream stops.
+pub struct Export {
+    /// The streaming response.
+    pub response: Response,
+    /// How the export ended.
+    pub end: tokio::task::JoinHandle<ExportEnd>,
+}
+
+/// Starts streaming the audience `q` in `format`: takes an export slot, starts the query, and
+/// gives back the response once the database has accepted it, so that a refusal can still be
+/// answered properly. The API's `GET /v1/audience` and the console's download both call this.
+pub async fn start_export(
+    state: &AppState,
+    q: AudienceQuery,
+    format: AudienceFormat,
+) -> Result<Export, ExportRefused> {
+    let at = q.at.unwrap_or_else(|| state.store.now());
+    let permit = Arc::clone(&state.exports)
+        .try_acquire_owned()
+        .map_err(|_| ExportRefused::Busy)?;
+    let (started_tx, started_rx) = oneshot::channel();
+    let (tx, mut rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
+    let end = tokio::spawn(pump(state.clone(), q, format, started_tx, tx, permit));
+    match started_rx.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(ExportRefused::Store(e)),
+        Err(_) => return Err(ExportRefused::Ended),
+    }
+    let body = Body::from_stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
+    let content_type = match format {
+        AudienceFormat::Csv => "text/csv; charset=utf-8; header=present",
+        AudienceFormat::Ndjson => "application/x-ndjson",
+    };
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // The list holds personal data: no cache may keep a copy (RFC 9111 §5.2.2.5).
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&at.to_rfc3339()) {
+        headers.insert(AT_HEADER, v);
+    }
+    Ok(Export { response, end })
 }
 
 /// The newsletter audience: every contact a bulk email may reach now (or at `at`), streamed.
@@ -300,32 +380,16 @@ async fn audience(
         Some(_) => return Err(ApiError::bad_request("format", "must be csv or ndjson")),
     };
     let q = audience_query(&state, &p.type_code, p.at.as_deref())?;
-    let at = q.at.unwrap_or_else(|| state.store.now());
-    let permit = Arc::clone(&state.exports)
-        .try_acquire_owned()
-        .map_err(|_| ApiError::Busy("too many audience exports at once; retry shortly"))?;
-    let (started_tx, started_rx) = oneshot::channel();
-    let (tx, mut rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
-    tokio::spawn(pump(state.clone(), q, format, started_tx, tx, permit));
-    match started_rx.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(param_error(e)),
-        Err(_) => return Err(ApiError::Internal("the audience task ended early".into())),
+    match start_export(&state, q, format).await {
+        Ok(export) => Ok(export.response),
+        Err(ExportRefused::Busy) => Err(ApiError::Busy(
+            "too many audience exports at once; retry shortly",
+        )),
+        Err(ExportRefused::Store(e)) => Err(param_error(e)),
+        Err(ExportRefused::Ended) => {
+            Err(ApiError::Internal("the audience task ended early".into()))
+        }
     }
-    let body = Body::from_stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
-    let content_type = match format {
-        AudienceFormat::Csv => "text/csv; charset=utf-8; header=present",
-        AudienceFormat::Ndjson => "application/x-ndjson",
-    };
-    let mut response = body.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    // The list holds personal data: no cache may keep a copy (RFC 9111 §5.2.2.5).
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(v) = HeaderValue::from_str(&at.to_rfc3339()) {
-        headers.insert(AT_HEADER, v);
-    }
-    Ok(response)
 }
 
 /// How many contacts the newsletter reaches and how many are left out, per cause (the first rule

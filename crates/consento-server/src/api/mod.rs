@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::config::ServeConfig;
 use crate::metrics::Metrics;
 
-mod audience;
+pub(crate) mod audience;
 pub mod auth;
 pub(crate) mod consents;
 mod contacts;

@@ -96,7 +96,14 @@ macro_rules! area {
 }
 
 /// Every message file: one area per line.
-const AREAS: &[[(Locale, &str, &str); 2]] = &[area!("core"), area!("setup"), area!("contacts")];
+const AREAS: &[[(Locale, &str, &str); 2]] = &[
+    area!("core"),
+    area!("setup"),
+    area!("contacts"),
+    area!("newsletter"),
+    area!("dashboard"),
+    area!("audit"),
+];
 
 /// Every message file, per language.
 fn files() -> impl Iterator<Item = &'static (Locale, &'static str, &'static str)> {

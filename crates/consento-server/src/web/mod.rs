@@ -21,10 +21,12 @@ use crate::api::AppState;
 
 mod account;
 pub mod accounts;
+mod audit;
 mod card;
 mod contacts;
 mod dashboard;
 pub mod i18n;
+mod newsletter;
 pub mod page;
 pub mod session;
 pub mod setup;
@@ -131,6 +133,10 @@ pub fn console_routes() -> Vec<ConsoleRoute> {
         route("/contacts/{id}/objection", post(card::objection)),
         route("/contacts/{id}/moment", post(card::moment)),
         route("/contacts/{id}/justify", post(card::justify)),
+        route("/consents/expiring", get(dashboard::expiring)),
+        route("/newsletter", get(newsletter::show)),
+        route("/newsletter/export.csv", get(newsletter::export)),
+        route("/audit", get(audit::show)),
     ]
 }
 

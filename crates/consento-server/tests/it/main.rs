@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod console;
 mod console_contacts;
+mod console_insights;
 mod console_setup;
 mod ops;
 mod support;

@@ -1,0 +1,57 @@
+# The activity log: who did what, when, on which record. Keep in step with it/audit.ftl.
+
+audit-title = Activity log
+audit-intro = Every action of the staff in the console, newest first. Filter by person or by period.
+audit-user = Person
+audit-user-all = Everyone
+audit-user-invalid = Choose a person from the list.
+audit-from = From
+audit-to = To (included)
+audit-date-invalid = Give a date as YYYY-MM-DD.
+audit-range-invalid = The end date cannot come before the start date.
+audit-bad-page = the link to the page is not valid
+audit-filter = Filter
+audit-clear = Clear filters
+audit-empty = No activity matches the filters.
+audit-caption = Staff activity, newest first
+audit-when = When
+audit-who = Who
+audit-what = What
+audit-target = On which record
+audit-detail = Details
+audit-no-account = No account
+audit-pages = Pages of the log
+audit-newest = Newest
+audit-older = Older
+
+audit-target-contact = Contact
+audit-target-user = Account
+audit-target-consent-type = Consent type
+audit-target-reason = Contact reason
+audit-target-notice = Privacy notice
+
+audit-action-login-success = Signed in
+audit-action-login-failure = Failed sign-in
+audit-action-logout = Signed out
+audit-action-account-password = Changed own password
+audit-action-settings-update = Changed the privacy settings
+audit-action-consent-type-create = Created a consent type
+audit-action-consent-type-update = Changed a consent type
+audit-action-reason-create = Created a contact reason
+audit-action-reason-update = Changed a contact reason
+audit-action-notice-publish = Published a privacy notice
+audit-action-user-create = Created an account
+audit-action-user-update = Changed an account
+audit-action-user-reset-password = Reset an account's password
+audit-action-contact-view = Viewed a contact
+audit-action-contact-create = Created a contact
+audit-action-contact-update = Changed a contact
+audit-action-contact-consent = Recorded a consent
+audit-action-contact-withdraw = Withdrew a consent
+audit-action-contact-restrict = Restricted processing
+audit-action-contact-object = Recorded an objection to marketing
+audit-action-contact-moment = Recorded a contact moment
+audit-action-contact-justify = Justified contact
+audit-action-audience-count = Counted newsletter recipients
+audit-action-audience-export = Downloaded newsletter recipients
+audit-action-audience-export-end = Finished downloading newsletter recipients

@@ -1,0 +1,30 @@
+# The newsletter page: recipients, exclusions by cause, download. Keep in step with it/newsletter.ftl.
+
+newsletter-title = Newsletter
+newsletter-intro = Choose the consent type the newsletter is sent under: the page counts who would receive it now and who is left out, and why.
+newsletter-check-off = The bulk email check is off in the privacy settings: every contact that is not blocked receives the newsletter, with or without consent.
+newsletter-type = Consent type
+newsletter-type-any = Any type that permits bulk email
+newsletter-count = Count recipients
+newsletter-type-required = Choose a consent type.
+newsletter-type-unknown = There is no consent type with code “{ $code }”.
+newsletter-type-not-bulk = The consent type “{ $code }” does not permit bulk email.
+newsletter-result = Recipients
+newsletter-counted-at = Counted at { $at }.
+newsletter-eligible = Recipients
+newsletter-excluded = Left out
+newsletter-excluded-by-cause = Left out, by cause
+newsletter-nobody-excluded = No contact is left out.
+newsletter-cause = Cause
+newsletter-contacts = Contacts
+newsletter-cause-erased = Data erased
+newsletter-cause-restricted = Processing restricted
+newsletter-cause-objected = Objected to marketing
+newsletter-cause-suppressed = Address on the suppression list
+newsletter-cause-no-email = No email address
+newsletter-cause-withdrawn = Consent withdrawn
+newsletter-cause-expired = Consent expired
+newsletter-cause-refused = Consent refused
+newsletter-cause-no-consent = No consent
+newsletter-export = Download recipients (CSV)
+newsletter-export-hint = The file holds personal data: keep it only for as long as the send needs. The download is recorded in the activity log.

@@ -1,0 +1,57 @@
+# Il registro attività: chi ha fatto che cosa, quando, su quale record. Tenere allineato con en/audit.ftl.
+
+audit-title = Registro attività
+audit-intro = Ogni azione del personale nella console, dalla più recente. Filtrare per persona o per periodo.
+audit-user = Persona
+audit-user-all = Tutte le persone
+audit-user-invalid = Scegliere una persona dall'elenco.
+audit-from = Dal giorno
+audit-to = Al giorno (compreso)
+audit-date-invalid = Indicare una data nel formato AAAA-MM-GG.
+audit-range-invalid = La data finale non può precedere quella iniziale.
+audit-bad-page = il collegamento alla pagina non è valido
+audit-filter = Filtra
+audit-clear = Togli i filtri
+audit-empty = Nessuna attività corrisponde ai filtri.
+audit-caption = Attività del personale, dalla più recente
+audit-when = Quando
+audit-who = Chi
+audit-what = Che cosa
+audit-target = Su quale record
+audit-detail = Dettagli
+audit-no-account = Nessun account
+audit-pages = Pagine del registro
+audit-newest = Le più recenti
+audit-older = Meno recenti
+
+audit-target-contact = Anagrafica
+audit-target-user = Account
+audit-target-consent-type = Tipologia di consenso
+audit-target-reason = Motivazione
+audit-target-notice = Informativa
+
+audit-action-login-success = Accesso
+audit-action-login-failure = Accesso non riuscito
+audit-action-logout = Uscita
+audit-action-account-password = Cambio della propria password
+audit-action-settings-update = Modifica delle impostazioni della privacy
+audit-action-consent-type-create = Creazione di una tipologia di consenso
+audit-action-consent-type-update = Modifica di una tipologia di consenso
+audit-action-reason-create = Creazione di una motivazione di contatto
+audit-action-reason-update = Modifica di una motivazione di contatto
+audit-action-notice-publish = Pubblicazione di un'informativa
+audit-action-user-create = Creazione di un account
+audit-action-user-update = Modifica di un account
+audit-action-user-reset-password = Reimpostazione della password di un account
+audit-action-contact-view = Consultazione di un'anagrafica
+audit-action-contact-create = Creazione di un'anagrafica
+audit-action-contact-update = Modifica di un'anagrafica
+audit-action-contact-consent = Registrazione di un consenso
+audit-action-contact-withdraw = Revoca di un consenso
+audit-action-contact-restrict = Limitazione del trattamento
+audit-action-contact-object = Opposizione al marketing
+audit-action-contact-moment = Registrazione di un momento di contatto
+audit-action-contact-justify = Contatto giustificato
+audit-action-audience-count = Conteggio dei destinatari della newsletter
+audit-action-audience-export = Scaricamento dei destinatari della newsletter
+audit-action-audience-export-end = Fine dello scaricamento dei destinatari

@@ -1,0 +1,30 @@
+# La pagina della newsletter: destinatari, esclusi per causa, scaricamento. Tenere allineato con en/newsletter.ftl.
+
+newsletter-title = Newsletter
+newsletter-intro = Scegliere la tipologia di consenso con cui si invia la newsletter: la pagina conta chi la riceverebbe adesso e chi resta escluso, con il motivo.
+newsletter-check-off = Il controllo degli invii massivi è disattivato nelle impostazioni della privacy: ricevono la newsletter tutti i contatti non bloccati, con o senza consenso.
+newsletter-type = Tipologia di consenso
+newsletter-type-any = Qualsiasi tipologia che permetta gli invii massivi
+newsletter-count = Conta i destinatari
+newsletter-type-required = Scegliere una tipologia di consenso.
+newsletter-type-unknown = Non esiste una tipologia di consenso con codice «{ $code }».
+newsletter-type-not-bulk = La tipologia «{ $code }» non permette gli invii massivi.
+newsletter-result = Destinatari
+newsletter-counted-at = Situazione al { $at }.
+newsletter-eligible = Destinatari
+newsletter-excluded = Esclusi
+newsletter-excluded-by-cause = Esclusi per causa
+newsletter-nobody-excluded = Nessun contatto è escluso.
+newsletter-cause = Causa
+newsletter-contacts = Contatti
+newsletter-cause-erased = Dati cancellati
+newsletter-cause-restricted = Trattamento limitato
+newsletter-cause-objected = Opposizione al marketing
+newsletter-cause-suppressed = Indirizzo nella lista di esclusione
+newsletter-cause-no-email = Nessun indirizzo email
+newsletter-cause-withdrawn = Consenso revocato
+newsletter-cause-expired = Consenso scaduto
+newsletter-cause-refused = Consenso negato
+newsletter-cause-no-consent = Nessun consenso
+newsletter-export = Scarica i destinatari (CSV)
+newsletter-export-hint = Il file contiene dati personali: conservarlo solo per il tempo dell'invio. Lo scaricamento viene registrato nel registro attività.

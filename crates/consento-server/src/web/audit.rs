@@ -1,0 +1,270 @@
+//! The audit trail, browsable: every operator action (who, when, what, on which record), newest
+//! first, filtered by account and by date, a page at a time. It is how the controller shows what
+//! its staff did with personal data (GDPR Art. 5(2), accountability; Art. 30). Reading it needs
+//! `Audit` (administrator, DPO, auditor).
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use consento_domain::{Permission, Timestamp};
+use consento_store::{AuditEntry, AuditFilter, User};
+use serde::Deserialize;
+
+use super::i18n::Tr;
+use super::page::{Page, PageError, percent_encode, render};
+use super::session::Staff;
+use crate::api::AppState;
+
+/// Entries per page.
+const PAGE_SIZE: u32 = 50;
+
+/// The longest detail shown in a row, in characters (the rest is cut).
+const DETAIL_CHARS: usize = 240;
+
+/// The page's query: the filters as typed, and where the page starts.
+#[derive(Debug, Default, Deserialize)]
+pub struct AuditParams {
+    user: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    before: Option<String>,
+}
+
+/// An account in the select.
+struct UserOption {
+    id: String,
+    name: String,
+    selected: bool,
+}
+
+/// A row of the trail, written for the page.
+struct Row {
+    when: String,
+    who: String,
+    what: String,
+    /// The record: (text, link to it if it has a page).
+    target: Option<(String, Option<String>)>,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    page: Page,
+    users: Vec<UserOption>,
+    from: String,
+    to: String,
+    user_error: Option<String>,
+    from_error: Option<String>,
+    to_error: Option<String>,
+    rows: Vec<Row>,
+    filtered: bool,
+    newest_href: Option<String>,
+    older_href: Option<String>,
+}
+
+/// The label of an action code (`contact.view` → `audit-action-contact-view`), or the code
+/// itself when the catalog has none (an action added later still reads).
+fn action_label(tr: Tr, action: &str) -> String {
+    let key = format!("audit-action-{}", action.replace(['.', '_'], "-"));
+    if tr.has(&key) {
+        tr.t(&key)
+    } else {
+        action.to_owned()
+    }
+}
+
+/// The record an entry touched: a contact links to its card; another kind is named, with its id.
+fn target(tr: Tr, entry: &AuditEntry) -> Option<(String, Option<String>)> {
+    let kind = entry.target_kind.as_deref()?;
+    let id = entry.target_id.as_deref().unwrap_or_default();
+    let key = format!("audit-target-{}", kind.replace(['.', '_'], "-"));
+    let kind_label = if tr.has(&key) {
+        tr.t(&key)
+    } else {
+        kind.to_owned()
+    };
+    let link =
+        (kind == "contact" && uuid::Uuid::parse_str(id).is_ok()).then(|| format!("/contacts/{id}"));
+    Some((format!("{kind_label} {id}").trim().to_owned(), link))
+}
+
+/// A detail object as `key: value; key: value` (text values without quotes), cut to
+/// [`DETAIL_CHARS`].
+fn compact_detail(detail: &serde_json::Value) -> String {
+    let text = match detail {
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => format!("{k}: {s}"),
+                other => format!("{k}: {other}"),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    if text.chars().count() > DETAIL_CHARS {
+        let mut cut: String = text.chars().take(DETAIL_CHARS - 1).collect();
+        cut.push('…');
+        cut
+    } else {
+        text
+    }
+}
+
+/// Who did it: the account's display name now, else its username, else "no account" (a failed
+/// login under an unknown name, or the system).
+fn who(tr: Tr, users: &HashMap<uuid::Uuid, User>, entry: &AuditEntry) -> String {
+    entry
+        .user_id
+        .and_then(|id| users.get(&id))
+        .map(|u| u.display_name.clone())
+        .or_else(|| entry.username.clone())
+        .unwrap_or_else(|| tr.t("audit-no-account"))
+}
+
+/// Parses a date filter (`YYYY-MM-DD`, midnight UTC); an error message for the field otherwise.
+fn date_filter(tr: Tr, text: &str) -> Result<Option<Timestamp>, String> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let is_date = text.len() == 10 && text.as_bytes().get(4) == Some(&b'-');
+    match Timestamp::parse("date", text) {
+        Ok(t) if is_date => Ok(Some(t)),
+        _ => Err(tr.t("audit-date-invalid")),
+    }
+}
+
+/// `GET /audit`.
+pub async fn show(
+    staff: Staff,
+    State(state): State<AppState>,
+    Query(q): Query<AuditParams>,
+) -> Result<Response, PageError> {
+    staff.require(Permission::Audit)?;
+    let tr = staff.tr;
+    let user_text = q.user.as_deref().map(str::trim).unwrap_or_default();
+    let from_text = q.from.as_deref().map(str::trim).unwrap_or_default();
+    let to_text = q.to.as_deref().map(str::trim).unwrap_or_default();
+
+    let mut user_error = None;
+    let user_id = if user_text.is_empty() {
+        None
+    } else {
+        match uuid::Uuid::parse_str(user_text) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                user_error = Some(tr.t("audit-user-invalid"));
+                None
+            }
+        }
+    };
+    let from = date_filter(tr, from_text);
+    // The "to" date is included whole: entries before the next midnight.
+    let until = date_filter(tr, to_text).map(|t| t.map(|t| t.plus_days(1)));
+    let from_error = from.as_ref().err().cloned();
+    let mut to_error = until.as_ref().err().cloned();
+    let (from, until) = (from.ok().flatten(), until.ok().flatten());
+    if let (Some(f), Some(u)) = (from, until)
+        && u <= f
+    {
+        to_error = Some(tr.t("audit-range-invalid"));
+    }
+    let before = match q.before.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+        Some(b) => Some(b.parse::<i64>().map_err(|_| PageError::Invalid {
+            field: "before".to_owned(),
+            reason: tr.t("audit-bad-page"),
+        })?),
+        None => None,
+    };
+    let valid = user_error.is_none() && from_error.is_none() && to_error.is_none();
+
+    let users = state.store.users().await?;
+    let entries = if valid {
+        state
+            .store
+            .audit_entries(&AuditFilter {
+                user_id,
+                from,
+                until,
+                target: None,
+                before,
+                limit: PAGE_SIZE,
+            })
+            .await?
+    } else {
+        Vec::new()
+    };
+    let options = users
+        .iter()
+        .map(|u| UserOption {
+            id: u.id.to_string(),
+            name: format!("{} ({})", u.display_name, u.username),
+            selected: user_id == Some(u.id),
+        })
+        .collect();
+    let by_id: HashMap<uuid::Uuid, User> = users.into_iter().map(|u| (u.id, u)).collect();
+
+    let filters = format!(
+        "user={}&from={}&to={}",
+        percent_encode(user_text),
+        percent_encode(from_text),
+        percent_encode(to_text)
+    );
+    let older_href = (entries.len() == PAGE_SIZE as usize)
+        .then(|| {
+            entries
+                .last()
+                .map(|e| format!("/audit?{filters}&before={}", e.seq))
+        })
+        .flatten();
+    let newest_href = before.map(|_| format!("/audit?{filters}"));
+    let rows = entries
+        .iter()
+        .map(|e| Row {
+            when: tr.datetime(e.at),
+            who: who(tr, &by_id, e),
+            what: action_label(tr, &e.action),
+            target: target(tr, e),
+            detail: compact_detail(&e.detail),
+        })
+        .collect();
+
+    render(&AuditPage {
+        page: staff.page("audit"),
+        users: options,
+        from: from_text.to_owned(),
+        to: to_text.to_owned(),
+        user_error,
+        from_error,
+        to_error,
+        rows,
+        filtered: !user_text.is_empty() || !from_text.is_empty() || !to_text.is_empty(),
+        newest_href,
+        older_href,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::web::i18n::Locale;
+
+    #[test]
+    fn an_action_without_a_label_reads_as_its_code() {
+        let tr = Tr::new(Locale::It);
+        assert_eq!(action_label(tr, "something.new"), "something.new");
+        assert_ne!(action_label(tr, "contact.view"), "contact.view");
+    }
+
+    #[test]
+    fn a_detail_is_written_compactly_and_cut_when_long() {
+        let d = serde_json::json!({"type": "news", "rows": 3});
+        assert_eq!(compact_detail(&d), "rows: 3; type: news");
+        let long = serde_json::json!({"note": "x".repeat(500)});
+        assert_eq!(compact_detail(&long).chars().count(), DETAIL_CHARS);
+    }
+}
