@@ -158,7 +158,6 @@ impl Browser {
     }
 
     /// Whether an element matching `css` is on the page now.
-    #[allow(dead_code)] // for scenarios that check an element is gone
     pub async fn has(&self, css: &str) -> bool {
         let url = format!("{}/session/{}/elements", self.driver, self.session);
         let answer: Value = self
@@ -185,6 +184,32 @@ impl Browser {
         .await;
     }
 
+    /// Clicks the element matching `css` and waits until the page it leads to has loaded (a
+    /// marker set on the old page is gone and the new one is complete).
+    pub async fn click_and_wait(&self, css: &str) {
+        self.script("window.__consentoOldPage = true;").await;
+        self.click(css).await;
+        for _ in 0..100 {
+            let state = self
+                .script("return window.__consentoOldPage ? 'old' : document.readyState;")
+                .await;
+            if state == "complete" {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("clicking {css} did not lead to a new page");
+    }
+
+    async fn script(&self, source: &str) -> Value {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": source, "args": [] })),
+        )
+        .await
+    }
+
     /// Replaces the text of the input matching `css` by typing `text`.
     pub async fn fill(&self, css: &str, text: &str) {
         let id = self.find(css).await;
@@ -202,7 +227,6 @@ impl Browser {
         .await;
     }
 
-    #[allow(dead_code)] // for scenarios that enter dates
     /// Sets an input's value directly (date inputs take typed digits in the browser's own
     /// order, which differs per locale).
     pub async fn set_value(&self, css: &str, value: &str) {
@@ -243,6 +267,16 @@ impl Browser {
             .to_owned()
     }
 
+    /// Resizes the window (a phone is about 390 × 844 CSS pixels).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )
+        .await;
+    }
+
     /// Saves a screenshot as `target/screenshots/<name>.png`.
     pub async fn screenshot(&self, name: &str) {
         let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
@@ -281,7 +315,9 @@ async fn sign_in(browser: &Browser, username: &str, password: &str) {
     browser.open("/login").await;
     browser.fill("#username", username).await;
     browser.fill("#password", password).await;
-    browser.click("form.stack button[type=submit]").await;
+    browser
+        .click_and_wait("form.stack button[type=submit]")
+        .await;
 }
 
 #[tokio::test]
@@ -299,14 +335,128 @@ async fn in_a_real_browser_a_person_signs_in_switches_language_and_signs_out() {
     assert_eq!(browser.path().await, "/");
     browser.screenshot("dashboard-it").await;
     browser.select("#lang-select", "en").await;
-    browser.click("form.lang button").await;
+    browser.click_and_wait("form.lang button").await;
     assert_eq!(browser.text("h1").await, "Dashboard");
     assert!(browser.text(".who").await.contains("Signed in as giulia"));
     browser.screenshot("dashboard-en").await;
-    browser.click("form.inline button").await;
+    browser.click_and_wait("form.inline button").await;
     assert!(browser.path().await.starts_with("/login"));
     assert!(browser.text("[role=status]").await.contains("signed out"));
     // Signed out: the dashboard is closed again.
     browser.open("/").await;
     assert!(browser.path().await.starts_with("/login"));
+}
+
+/// The seed's day at work, in a real browser: the administrator sets up a consent type and a
+/// reason; an operator records a consent with its date, calls someone without consent and
+/// justifies it in the pop-up, and sees the newsletter count drop after a withdrawal; then
+/// switches language.
+#[tokio::test]
+async fn in_a_real_browser_an_administrator_sets_up_and_an_operator_works_a_day() {
+    let app = spawn_app().await;
+    let Some(browser) = Browser::start(&app, "it-IT,it").await else {
+        return;
+    };
+    account(&app, "giulia", "admin", "una password lunga abbastanza").await;
+    account(&app, "marco", "operator", "another long password").await;
+
+    // The administrator: a consent type with the seed's fields, and a contact reason.
+    sign_in(&browser, "giulia", "una password lunga abbastanza").await;
+    browser.open("/setup/types/new").await;
+    browser.fill("#title", "Newsletter mensile").await;
+    browser.fill("#code", "NEWS").await;
+    browser
+        .fill("#description", "Offerte e novità, una volta al mese")
+        .await;
+    browser.fill("#validity_days", "365").await;
+    browser.click("#permit-email-bulk").await;
+    browser.click("#permit-email-single").await;
+    browser.screenshot("setup-type-form").await;
+    browser
+        .click_and_wait("form.stack button[type=submit]")
+        .await;
+    assert!(browser.path().await.starts_with("/setup/types"));
+    assert!(browser.source().await.contains("NEWS"));
+    browser.screenshot("setup-types").await;
+    browser.open("/setup/reasons").await;
+    browser.fill("#label", "Richiesta del cliente").await;
+    browser
+        .click_and_wait("form.stack.card button[type=submit]")
+        .await;
+    let reasons = browser.source().await;
+    assert!(reasons.contains("Richiesta del cliente"), "{reasons}");
+    browser.screenshot("setup-reasons").await;
+    browser.click_and_wait("form.inline button").await;
+
+    // The operator: a new contact, a consent ticked with the date it was given.
+    sign_in(&browser, "marco", "another long password").await;
+    browser.open("/contacts/new").await;
+    browser.fill("#name", "Mario Rossi").await;
+    browser.fill("#emails", "mario.rossi@example.it").await;
+    browser.fill("#phones", "333 123 4567").await;
+    browser.click_and_wait("#save-contact").await;
+    let card = browser.path().await;
+    assert!(card.starts_with("/contacts/"), "{card}");
+    let card = card.split('?').next().unwrap_or_default().to_owned();
+    let given = consento_server::web::i18n::Tr::date_input(app.store.now().plus_days(0));
+    let given = format!("{}-03", &given[..7]);
+    browser.click("#consent-NEWS").await;
+    browser.set_value("#date-NEWS", &given).await;
+    browser.click_and_wait("#save-consents").await;
+    browser.screenshot("contact-card").await;
+    let state = browser.text("#row-NEWS").await;
+    assert!(
+        state.contains(" 3 "),
+        "the card shows the date the consent was given: {state}"
+    );
+
+    // A call without a consent that permits it: the reason pop-up, then the history.
+    browser.click_and_wait("#moment-phone").await;
+    assert!(browser.has("#justify-dialog").await);
+    browser.screenshot("justify-dialog").await;
+    let value = browser
+        .script("return [...document.querySelectorAll('#reason option')].map(o => o.value).filter(v => v)[0];")
+        .await;
+    browser.select("#reason", value.as_str().unwrap()).await;
+    browser
+        .fill("#note", "Ha chiesto di essere richiamato")
+        .await;
+    browser.click_and_wait("#justify-submit").await;
+    assert!(!browser.has("#justify-dialog").await, "the pop-up closed");
+    let history = browser.text("#history").await;
+    assert!(history.contains("Richiesta del cliente"), "{history}");
+    browser.screenshot("contact-history").await;
+
+    // The newsletter count drops after a withdrawal.
+    browser.open("/newsletter").await;
+    browser.select("#type", "NEWS").await;
+    browser
+        .click_and_wait("form[action=\"/newsletter\"] button")
+        .await;
+    assert_eq!(browser.text("#eligible").await.trim(), "1");
+    browser.screenshot("newsletter").await;
+    browser.open(&card).await;
+    browser.click("#consent-NEWS").await;
+    browser.click_and_wait("#save-consents").await;
+    browser.click_and_wait("#confirm-withdraw").await;
+    browser.open("/newsletter?type=NEWS").await;
+    assert_eq!(browser.text("#eligible").await.trim(), "0");
+
+    // And in English.
+    browser.select("#lang-select", "en").await;
+    browser.click_and_wait("form.lang button").await;
+    assert_eq!(browser.text("h1").await, "Newsletter");
+    browser.open(&card).await;
+    assert!(
+        browser
+            .text("#history")
+            .await
+            .contains("Richiesta del cliente")
+    );
+    browser.screenshot("contact-card-en").await;
+    browser.resize(390, 844).await;
+    browser.screenshot("contact-card-phone").await;
+    browser.resize(1280, 1000).await;
+    browser.open("/").await;
+    browser.screenshot("dashboard").await;
 }
