@@ -254,6 +254,52 @@ mod tests {
     use crate::web::i18n::Locale;
 
     #[test]
+    fn every_action_the_console_audits_has_a_label() {
+        // The codes are the first string after `.audit(` (through Staff::audit) or after
+        // `action: ` (an AuditInput written directly).
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
+        let mut stack = vec![dir];
+        let mut codes = Vec::new();
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                for marker in [".audit(", "action: \""] {
+                    for piece in text.split(marker).skip(1) {
+                        let after = if marker.ends_with('"') {
+                            piece
+                        } else {
+                            piece.split_once('"').map_or("", |(_, rest)| rest)
+                        };
+                        let code = after.split('"').next().unwrap_or_default();
+                        if code
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c == '.' || c == '_')
+                            && !code.is_empty()
+                        {
+                            codes.push(code.to_owned());
+                        }
+                    }
+                }
+            }
+        }
+        assert!(codes.len() >= 15, "{codes:?}");
+        let tr = Tr::new(Locale::En);
+        let unlabelled: Vec<_> = codes
+            .iter()
+            .filter(|c| action_label(tr, c) == **c)
+            .collect();
+        assert!(
+            unlabelled.is_empty(),
+            "actions without a label: {unlabelled:?}"
+        );
+    }
+
+    #[test]
     fn an_action_without_a_label_reads_as_its_code() {
         let tr = Tr::new(Locale::It);
         assert_eq!(action_label(tr, "something.new"), "something.new");

@@ -1009,29 +1009,7 @@ pub async fn restriction(
     Path(id): Path<String>,
     Form(s): Form<SwitchForm>,
 ) -> Result<Response, PageError> {
-    staff.require(Permission::EditContacts)?;
-    let id = path_contact(&id)?;
-    let r = ContactRef::Id(id);
-    let on = s.on == "1";
-    let before = state.store.contact(&r).await?;
-    if before.erased_at.is_some() {
-        return Err(PageError::NotFound);
-    }
-    let after = state.store.set_restricted(&r, on).await?;
-    staff
-        .audit(
-            &state.store,
-            "contact.restriction",
-            Some(("contact", id.to_string())),
-            json!({ "before": before.restricted_at, "after": after.restricted_at }),
-        )
-        .await?;
-    let done = if on {
-        "restriction-set"
-    } else {
-        "restriction-lifted"
-    };
-    Ok(see_other(&format!("/contacts/{id}?done={done}")))
+    set_flag(&staff, &state, &id, s.on == "1", Flag::Restriction).await
 }
 
 /// `POST /contacts/{id}/objection`: records the objection to direct marketing (GDPR Art. 21) or
@@ -1042,25 +1020,51 @@ pub async fn objection(
     Path(id): Path<String>,
     Form(s): Form<SwitchForm>,
 ) -> Result<Response, PageError> {
+    set_flag(&staff, &state, &id, s.on == "1", Flag::Objection).await
+}
+
+/// The two flags the decision engine honours without override (rules 2 and 3 of DESIGN.md §2).
+#[derive(Debug, Clone, Copy)]
+enum Flag {
+    Restriction,
+    Objection,
+}
+
+/// Sets or lifts a flag, audited with its date before and after; an erased contact has nothing
+/// left to flag.
+async fn set_flag(
+    staff: &Staff,
+    state: &AppState,
+    id: &str,
+    on: bool,
+    flag: Flag,
+) -> Result<Response, PageError> {
     staff.require(Permission::EditContacts)?;
-    let id = path_contact(&id)?;
+    let id = path_contact(id)?;
     let r = ContactRef::Id(id);
-    let on = s.on == "1";
     let before = state.store.contact(&r).await?;
-    let after = state.store.set_objected(&r, on).await?;
+    if before.erased_at.is_some() {
+        return Err(PageError::NotFound);
+    }
+    let (name, was, now) = match flag {
+        Flag::Restriction => {
+            let after = state.store.set_restricted(&r, on).await?;
+            ("restriction", before.restricted_at, after.restricted_at)
+        }
+        Flag::Objection => {
+            let after = state.store.set_objected(&r, on).await?;
+            ("objection", before.objected_at, after.objected_at)
+        }
+    };
     staff
         .audit(
             &state.store,
-            "contact.objection",
+            &format!("contact.{name}"),
             Some(("contact", id.to_string())),
-            json!({ "before": before.objected_at, "after": after.objected_at }),
+            json!({ "before": was, "after": now }),
         )
         .await?;
-    let done = if on {
-        "objection-set"
-    } else {
-        "objection-lifted"
-    };
+    let done = format!("{name}-{}", if on { "set" } else { "lifted" });
     Ok(see_other(&format!("/contacts/{id}?done={done}")))
 }
 
