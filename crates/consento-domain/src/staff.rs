@@ -36,6 +36,9 @@ pub enum Permission {
     Setup,
     /// Browse the audit trail of every operator action.
     Audit,
+    /// Lift a restriction (GDPR Art. 18(3)) or an objection (Art. 21): deciding that the
+    /// person's request no longer applies is the DPO's, not the operator's who wants to call.
+    LiftRights,
 }
 
 impl Role {
@@ -46,7 +49,7 @@ impl Role {
         use Permission::*;
         match self {
             Role::Admin => true,
-            Role::Dpo => matches!(permission, Read | EditContacts | Audit),
+            Role::Dpo => matches!(permission, Read | EditContacts | Audit | LiftRights),
             Role::Operator => matches!(
                 permission,
                 Read | EditContacts | ContactPeople | ExportAudience

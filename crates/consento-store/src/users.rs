@@ -224,17 +224,24 @@ impl Store {
         }))
     }
 
-    /// Counts a failed login; the `lock_after`-th consecutive failure locks the account until
-    /// `lock_until`. One statement, so concurrent attempts cannot lose a count.
+    /// Counts a failed login at `now`; the `lock_after`-th consecutive failure locks the account
+    /// until `lock_until`. A lock that has run out starts the count afresh, so one attempt per
+    /// lock period cannot keep an account locked for ever. One statement, so concurrent attempts
+    /// cannot lose a count.
     pub async fn record_login_failure(
         &self,
         user_id: uuid::Uuid,
         lock_after: i64,
+        now: Timestamp,
         lock_until: Timestamp,
     ) -> Result<LoginFailure, StoreError> {
         let counted = in_write_tx!(self, tx => {
-            match sqlx::query("UPDATE users SET failed_logins = failed_logins + 1, locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END WHERE id = $1 RETURNING failed_logins, locked_until")
-                .bind(user_id).bind(lock_after).bind(lock_until.as_micros())
+            match sqlx::query("UPDATE users SET \
+                    failed_logins = CASE WHEN locked_until IS NOT NULL AND locked_until <= $3 THEN 1 ELSE failed_logins + 1 END, \
+                    locked_until = CASE WHEN locked_until IS NOT NULL AND locked_until <= $3 THEN (CASE WHEN 1 >= $2 THEN $4 ELSE NULL END) \
+                        WHEN failed_logins + 1 >= $2 THEN $4 ELSE locked_until END \
+                    WHERE id = $1 RETURNING failed_logins, locked_until")
+                .bind(user_id).bind(lock_after).bind(now.as_micros()).bind(lock_until.as_micros())
                 .fetch_optional(&mut *tx).await? {
                 Some(row) => Some((row.int("failed_logins")?, row.opt_int("locked_until")?)),
                 None => None,

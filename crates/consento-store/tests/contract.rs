@@ -1189,13 +1189,22 @@ async fn failed_logins_lock_an_account_and_a_session_resets_the_count() {
         let u = env.store.create_user(staff("bruno", consento_domain::Role::Operator)).await.unwrap();
         let until = env.store.now().plus_days(1);
         for n in 1..=2 {
-            let f = env.store.record_login_failure(u.id, 3, until).await.unwrap();
+            let f = env.store.record_login_failure(u.id, 3, env.store.now(), until).await.unwrap();
             assert_eq!((f.failures, f.locked_until), (n, None));
         }
-        let third = env.store.record_login_failure(u.id, 3, until).await.unwrap();
+        let third = env.store.record_login_failure(u.id, 3, env.store.now(), until).await.unwrap();
         assert_eq!(third.locked_until, Some(until));
+        // Once the lock has run out, a wrong password counts from one again: it does not lock.
+        let later = until.plus_days(1);
+        let after = env.store.record_login_failure(u.id, 3, later, later.plus_days(1)).await.unwrap();
+        assert_eq!((after.failures, after.locked_until), (1, None));
         let (seen, _) = env.store.user_for_login(&consento_domain::Username::parse("bruno").unwrap()).await.unwrap().unwrap();
-        assert_eq!(seen.locked_until, Some(until));
+        assert_eq!(seen.locked_until, None);
+        for _ in 0..2 {
+            env.store.record_login_failure(u.id, 3, later, later.plus_days(1)).await.unwrap();
+        }
+        let (seen, _) = env.store.user_for_login(&consento_domain::Username::parse("bruno").unwrap()).await.unwrap().unwrap();
+        assert_eq!(seen.locked_until, Some(later.plus_days(1)), "three in a row lock it again");
         env.store.start_session(u.id, &[7; 32], env.store.now().plus_days(1)).await.unwrap();
         let user = env.store.user(u.id).await.unwrap();
         assert_eq!((user.failed_logins, user.locked_until), (0, None));

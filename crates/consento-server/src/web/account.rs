@@ -37,10 +37,19 @@ pub struct LoginQuery {
     bye: Option<String>,
 }
 
-/// Where to go after signing in: only a path of this site (never `//other.site`), else home.
-fn local_path(next: Option<&str>) -> String {
+/// Where to go after signing in: only a path of this site, else home. A browser drops tabs and
+/// line breaks from a URL and reads `\` as `/`, so `/\t/evil.example` would leave the site: only
+/// visible ASCII is accepted, and never a second slash or a backslash at the start.
+pub(crate) fn local_path(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && n.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            n.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -162,7 +171,12 @@ pub async fn login(
         let lock_until = Timestamp::from_micros(now.as_micros() + minutes * 60_000_000);
         let failure = state
             .store
-            .record_login_failure(user.id, i64::from(console.lock_after_failures), lock_until)
+            .record_login_failure(
+                user.id,
+                i64::from(console.lock_after_failures),
+                now,
+                lock_until,
+            )
             .await?;
         state
             .store

@@ -266,6 +266,7 @@ struct CardPage {
     result: Option<MomentResult>,
     dialog: Option<Dialog>,
     can_edit: bool,
+    can_lift: bool,
     can_contact: bool,
 }
 
@@ -707,6 +708,7 @@ async fn card(
         result,
         dialog,
         can_edit: live && staff.user.role.can(Permission::EditContacts),
+        can_lift: staff.user.role.can(Permission::LiftRights),
         can_contact: live && staff.user.role.can(Permission::ContactPeople),
     })
 }
@@ -1040,6 +1042,11 @@ async fn set_flag(
     flag: Flag,
 ) -> Result<Response, PageError> {
     staff.require(Permission::EditContacts)?;
+    // Anyone who edits contacts may record a restriction or an objection a person asks for;
+    // lifting one is for the DPO or an administrator (else: lift, call, set it again).
+    if !on {
+        staff.require(Permission::LiftRights)?;
+    }
     let id = path_contact(id)?;
     let r = ContactRef::Id(id);
     let before = state.store.contact(&r).await?;

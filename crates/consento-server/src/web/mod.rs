@@ -157,6 +157,8 @@ const MAX_FORM_BYTES: usize = 64 * 1024;
 pub async fn frame(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let locale = session::request_locale(request.headers(), &state.config.console.default_locale);
     request.extensions_mut().insert(locale);
+    // The error page's language switch posts too: it needs this visitor's token.
+    let csrf = session::expected_csrf(request.headers()).unwrap_or_default();
     let request_id = request
         .extensions()
         .get::<crate::telemetry::RequestId>()
@@ -165,11 +167,11 @@ pub async fn frame(State(state): State<AppState>, mut request: Request, next: Ne
     if request.method() == Method::POST {
         request = match check_csrf(request).await {
             Ok(request) => request,
-            Err(e) => return finish(e.into_response(), locale, &request_id),
+            Err(e) => return finish(e.into_response(), locale, &request_id, &csrf),
         };
     }
     let response = next.run(request).await;
-    finish(response, locale, &request_id)
+    finish(response, locale, &request_id, &csrf)
 }
 
 /// Refuses a form post that came from another site or lacks this session's token; gives back
@@ -225,9 +227,9 @@ fn same_origin(origin: &HeaderValue, headers: &HeaderMap) -> bool {
 }
 
 /// Renders an error page if the handler failed, and adds the security headers.
-fn finish(mut response: Response, locale: Locale, request_id: &str) -> Response {
+fn finish(mut response: Response, locale: Locale, request_id: &str, csrf: &str) -> Response {
     if let Some(failed) = response.extensions_mut().remove::<Failed>() {
-        response = error_page(&failed, Tr::new(locale), request_id);
+        response = error_page(&failed, Tr::new(locale), request_id, csrf);
     }
     let headers = response.headers_mut();
     // Only our own stylesheet; no scripts; no framing (clickjacking); forms post here only.
@@ -260,7 +262,7 @@ struct ErrorPage {
     message: String,
 }
 
-fn error_page(failed: &Failed, tr: Tr, request_id: &str) -> Response {
+fn error_page(failed: &Failed, tr: Tr, request_id: &str, csrf: &str) -> Response {
     let message = match &failed.message {
         FailedMessage::Key(key) => tr.t(key),
         FailedMessage::Invalid { field, reason } => tr.args(
@@ -276,7 +278,7 @@ fn error_page(failed: &Failed, tr: Tr, request_id: &str) -> Response {
         page: Page {
             tr,
             user: None,
-            csrf: String::new(),
+            csrf: csrf.to_owned(),
             section: "",
             path: "/".to_owned(),
             notice: None,

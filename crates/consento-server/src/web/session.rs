@@ -195,11 +195,17 @@ impl FromRequestParts<AppState> for Staff {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, PageError> {
-        let path = parts
-            .uri
-            .path_and_query()
-            .map_or("/", |p| p.as_str())
-            .to_owned();
+        // Where to come back to (after signing in, or from the language switch): only a page
+        // that can be fetched; a form's target takes POST only.
+        let path = if parts.method == axum::http::Method::GET {
+            parts
+                .uri
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_owned()
+        } else {
+            "/".to_owned()
+        };
         let Some(secret) = cookie(&parts.headers, SESSION_COOKIE).map(str::to_owned) else {
             return Err(PageError::LoginRequired { next: path });
         };
@@ -210,7 +216,10 @@ impl FromRequestParts<AppState> for Staff {
         let Some(session) = state.store.session(&digest, idle_since).await? else {
             return Err(PageError::LoginRequired { next: path });
         };
-        if session.user.must_change_password && parts.uri.path() != "/account/password" {
+        // A one-time password must be replaced before anything else, but signing out stays open.
+        if session.user.must_change_password
+            && !matches!(parts.uri.path(), "/account/password" | "/logout")
+        {
             return Err(PageError::PasswordChange);
         }
         let locale = parts

@@ -252,3 +252,64 @@ async fn the_auditor_cannot_open_pages_that_change_things() {
             .contains("href=\"/setup/privacy\"")
     );
 }
+
+#[tokio::test]
+async fn after_signing_in_the_console_never_sends_the_browser_to_another_site() {
+    let app = spawn_app().await;
+    let _ = app.console_as("operator").await;
+    for next in [
+        "//evil.example",
+        "/\t/evil.example",
+        "/\\evil.example",
+        "https://evil.example",
+        "/\n/evil.example",
+    ] {
+        let visitor = Console::new(&app.base);
+        visitor.get("/login").await;
+        let page = visitor
+            .post(
+                "/login",
+                &[
+                    ("username", "operator-user"),
+                    ("password", "a long test password"),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 303);
+        assert_eq!(page.location.as_deref(), Some("/"), "next = {next:?}");
+    }
+    let visitor = Console::new(&app.base);
+    visitor.get("/login").await;
+    let page = visitor
+        .post(
+            "/login",
+            &[
+                ("username", "operator-user"),
+                ("password", "a long test password"),
+                ("next", "/contacts?q=rossi"),
+            ],
+        )
+        .await;
+    assert_eq!(page.location.as_deref(), Some("/contacts?q=rossi"));
+}
+
+#[tokio::test]
+async fn a_person_with_a_one_time_password_can_still_sign_out() {
+    let app = spawn_app().await;
+    let Some(consento_server::web::accounts::FirstAdmin::Generated { username, password }) =
+        consento_server::web::accounts::first_admin(&app.store, None)
+            .await
+            .unwrap()
+    else {
+        panic!("no administrator was generated");
+    };
+    let admin = Console::new(&app.base);
+    admin.login(&username, &password).await;
+    let out = admin.post("/logout", &[]).await;
+    assert_eq!(out.location.as_deref(), Some("/login?bye=1"));
+    assert_eq!(
+        admin.get("/").await.location.as_deref(),
+        Some("/login?next=/")
+    );
+}

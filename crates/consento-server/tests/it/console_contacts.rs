@@ -720,7 +720,8 @@ async fn an_email_after_a_withdrawn_consent_needs_a_reason_that_names_the_withdr
 }
 
 #[tokio::test]
-async fn a_restricted_contact_is_blocked_with_its_date_and_no_reason_gets_around_it() {
+async fn a_restricted_contact_is_blocked_with_its_date_no_reason_gets_around_it_and_only_the_dpo_lifts_it()
+ {
     let app = spawn_app().await;
     types(&app).await;
     let reason = app.store.create_reason("Assistenza", false).await.unwrap();
@@ -772,9 +773,24 @@ async fn a_restricted_contact_is_blocked_with_its_date_and_no_reason_gets_around
             .unwrap()
             .is_empty()
     );
-    // Lifting it is audited too.
-    operator
+    // The operator may not lift it (lift, call, set it again would get around the block): the
+    // card offers no button, and a forged post is refused.
+    assert!(!page.body.contains("restriction-toggle"));
+    let refused = operator
         .post(&format!("/contacts/{id}/restriction"), &[("on", "0")])
+        .await;
+    assert_eq!(refused.status, 403);
+    let c = app.store.contact(&ContactRef::Id(id)).await.unwrap();
+    assert!(c.restricted_at.is_some());
+    // The DPO lifts it, and that is audited too.
+    let dpo = app.console_as("dpo").await;
+    assert!(
+        dpo.get(&format!("/contacts/{id}"))
+            .await
+            .body
+            .contains("restriction-toggle")
+    );
+    dpo.post(&format!("/contacts/{id}/restriction"), &[("on", "0")])
         .await;
     let c = app.store.contact(&ContactRef::Id(id)).await.unwrap();
     assert!(c.restricted_at.is_none());
