@@ -38,6 +38,7 @@ def main():
     p.add_argument("--db", required=True)
     p.add_argument("--listen", default="127.0.0.1:18310")
     p.add_argument("--rounds", type=int, default=20)
+    p.add_argument("--type", default="NEWSLETTER", help="a consent type that permits bulk email")
     args = p.parse_args()
     binary = os.path.join(ROOT, "target", "release", "consento")
     env = dict(os.environ, CONSENTO_ADMIN_PASSWORD=PASSWORD, CONSENTO_LOG_LEVEL="warn",
@@ -65,7 +66,7 @@ def main():
         contact_id = db.execute("SELECT lower(hex(id)) FROM contacts ORDER BY id LIMIT 1 OFFSET 500000").fetchone()[0]
         contact = "-".join([contact_id[:8], contact_id[8:12], contact_id[12:16], contact_id[16:20], contact_id[20:]])
         email = db.execute("SELECT email FROM contacts WHERE email IS NOT NULL LIMIT 1 OFFSET 700000").fetchone()[0]
-        code = db.execute("SELECT code FROM consent_types ORDER BY code LIMIT 1").fetchone()[0]
+        code = args.type
         db.close()
         pages = [
             ("dashboard", "/"),
@@ -90,9 +91,9 @@ def main():
             times = []
             for _ in range(args.rounds):
                 start = time.perf_counter()
-                body = opener.open(base + path).read()
+                body = opener.open(base + path).read().decode()
                 times.append((time.perf_counter() - start) * 1000)
-                assert body
+                assert 'class="error"' not in body and "field-error" not in body, (name, body)
             print(f"{name:40} {statistics.median(times):10.1f} {max(times):8.1f}")
     finally:
         server.terminate()

@@ -2,7 +2,8 @@
 //! them), and justified contacts per operator and reason. Every figure is aggregated in SQL from
 //! existing indexes, so it stays cheap with a million contacts: the consent counts are range
 //! counts on the projection's covering index `(type, granted, valid_until, contact)`, one range
-//! per type, and the justified contacts of a period are a range of the interactions' time-ordered
+//! per type (withdrawn and refused on the partial index of consents not granted, migration
+//! 0007), and the justified contacts of a period are a range of the interactions' time-ordered
 //! ids.
 
 use consento_domain::{ContactId, EventId, ReasonId, Timestamp};
