@@ -99,7 +99,7 @@ FROM consent_types t ORDER BY t.title, t.code";
 
 /// One range of the covering index in its own order (expiry, contact), from the keyset on.
 const EXPIRING: &str = "SELECT s.contact_id, s.valid_until, c.name, c.email FROM consent_state s JOIN contacts c ON c.id = s.contact_id \
-WHERE s.consent_type_id = $1 AND s.granted = TRUE AND s.valid_until > $2 AND s.valid_until <= $3 \
+WHERE s.consent_type_id = $1 AND s.granted = TRUE AND s.valid_until > $2 AND s.valid_until <= $3 AND c.erased_at IS NULL \
 AND (s.valid_until > $4 OR (s.valid_until = $4 AND s.contact_id > $5)) \
 ORDER BY s.valid_until, s.contact_id LIMIT $6";
 

@@ -131,6 +131,7 @@ card-save-consents = Save consents
 card-error-date-required = Enter the date the consent was given.
 card-error-date-invalid = This is not a date.
 card-error-date-future = The date cannot be in the future.
+card-error-date-before-last = This date is earlier than the last change recorded for this consent: enter a later date.
 card-error-method = Choose how the consent was collected.
 card-error-evidence = The evidence may be at most 16 KiB long.
 

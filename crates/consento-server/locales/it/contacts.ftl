@@ -131,6 +131,7 @@ card-save-consents = Salva i consensi
 card-error-date-required = Indicare la data in cui è stato dato il consenso.
 card-error-date-invalid = Questa non è una data.
 card-error-date-future = La data non può essere nel futuro.
+card-error-date-before-last = La data è precedente all'ultima variazione registrata per questo consenso: indicare una data successiva.
 card-error-method = Scegliere la modalità di raccolta del consenso.
 card-error-evidence = La prova può essere lunga al massimo 16 KiB.
 

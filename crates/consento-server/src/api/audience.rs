@@ -179,7 +179,21 @@ fn param_error(e: StoreError) -> ApiError {
 
 /// CSV records (RFC 4180 §2: fields with a comma, a quote or a line break are quoted, quotes
 /// doubled; CRLF after each record).
-fn csv_chunk(rows: &[AudienceMember], header: bool) -> Result<Vec<u8>, std::io::Error> {
+/// `for_spreadsheets`: a file a person will open in a spreadsheet gets every cell that starts
+/// like a formula prefixed with `'` (OWASP, "CSV Injection"), so a name such as `=HYPERLINK(…)`
+/// stays text. Machines reading the API's CSV get the values as stored.
+fn csv_chunk(
+    rows: &[AudienceMember],
+    header: bool,
+    for_spreadsheets: bool,
+) -> Result<Vec<u8>, std::io::Error> {
+    let cell = |v: &str| -> String {
+        if for_spreadsheets && v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            format!("'{v}")
+        } else {
+            v.to_owned()
+        }
+    };
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::with_capacity(rows.len() * 96 + 64));
@@ -188,10 +202,10 @@ fn csv_chunk(rows: &[AudienceMember], header: bool) -> Result<Vec<u8>, std::io::
     }
     for m in rows {
         w.write_record([
-            m.contact_id.0.to_string().as_str(),
-            m.external_id.as_deref().unwrap_or(""),
-            m.email.as_str(),
-            m.name.as_deref().unwrap_or(""),
+            m.contact_id.0.to_string(),
+            cell(m.external_id.as_deref().unwrap_or("")),
+            cell(m.email.as_str()),
+            cell(m.name.as_deref().unwrap_or("")),
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error())
@@ -216,6 +230,7 @@ async fn pump(
     state: AppState,
     q: AudienceQuery,
     format: AudienceFormat,
+    for_spreadsheets: bool,
     started: oneshot::Sender<Result<(), StoreError>>,
     tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
     _permit: tokio::sync::OwnedSemaphorePermit,
@@ -261,7 +276,7 @@ async fn pump(
         }
         let count = rows.len() as u64;
         let chunk = match format {
-            AudienceFormat::Csv => csv_chunk(&rows, header),
+            AudienceFormat::Csv => csv_chunk(&rows, header, for_spreadsheets),
             AudienceFormat::Ndjson => ndjson_chunk(rows),
         };
         header = false;
@@ -317,6 +332,7 @@ pub async fn start_export(
     state: &AppState,
     q: AudienceQuery,
     format: AudienceFormat,
+    for_spreadsheets: bool,
 ) -> Result<Export, ExportRefused> {
     let at = q.at.unwrap_or_else(|| state.store.now());
     let permit = Arc::clone(&state.exports)
@@ -324,7 +340,15 @@ pub async fn start_export(
         .map_err(|_| ExportRefused::Busy)?;
     let (started_tx, started_rx) = oneshot::channel();
     let (tx, mut rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
-    let end = tokio::spawn(pump(state.clone(), q, format, started_tx, tx, permit));
+    let end = tokio::spawn(pump(
+        state.clone(),
+        q,
+        format,
+        for_spreadsheets,
+        started_tx,
+        tx,
+        permit,
+    ));
     match started_rx.await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => return Err(ExportRefused::Store(e)),
@@ -380,7 +404,7 @@ async fn audience(
         Some(_) => return Err(ApiError::bad_request("format", "must be csv or ndjson")),
     };
     let q = audience_query(&state, &p.type_code, p.at.as_deref())?;
-    match start_export(&state, q, format).await {
+    match start_export(&state, q, format, false).await {
         Ok(export) => Ok(export.response),
         Err(ExportRefused::Busy) => Err(ApiError::Busy(
             "too many audience exports at once; retry shortly",

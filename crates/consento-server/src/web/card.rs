@@ -824,7 +824,13 @@ pub async fn save_consents(
         if ticked && !c.valid {
             // The seed: "va specificata anche la data in cui il cliente ha dato il consenso".
             let date = form.dates.get(code).cloned().unwrap_or_default();
-            match given_at(&date, &today, now) {
+            // A date before the consent's last change (a withdrawal, a refusal) would enter the
+            // ledger as history but leave the current state as it is: refused at the field.
+            let checked = given_at(&date, &today, now).and_then(|at| match (at, c.event_time) {
+                (Some(at), Some(last)) if at < last => Err("card-error-date-before-last"),
+                _ => Ok(at),
+            });
+            match checked {
                 Ok(at) => gives.push((c, at)),
                 Err(key) => {
                     form.errors.insert(code.to_owned(), tr.t(key));
@@ -946,6 +952,10 @@ fn given_at(date: &str, today: &str, now: Timestamp) -> Result<Option<Timestamp>
         return Ok(None);
     }
     let at = Timestamp::parse("date", date).map_err(|_| "card-error-date-invalid")?;
+    // No consent collected with this product predates the GDPR's own text (2016).
+    if at < Timestamp::from_micros(1_451_606_400_000_000) {
+        return Err("card-error-date-invalid");
+    }
     if at > now {
         return Err("card-error-date-future");
     }

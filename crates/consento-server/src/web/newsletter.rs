@@ -191,7 +191,7 @@ pub async fn export(
         type_code: type_filter(&code),
         at: Some(at),
     };
-    let export = match start_export(&state, query, AudienceFormat::Csv).await {
+    let export = match start_export(&state, query, AudienceFormat::Csv, true).await {
         Ok(export) => export,
         Err(ExportRefused::Busy) => return Err(PageError::Busy),
         Err(ExportRefused::Store(e)) => return Err(e.into()),

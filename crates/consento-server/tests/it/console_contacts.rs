@@ -1021,3 +1021,50 @@ async fn an_unknown_contact_or_action_is_not_found() {
         .await;
     assert_eq!(bulk.status, 404);
 }
+
+#[tokio::test]
+async fn giving_again_a_withdrawn_consent_with_a_date_before_the_withdrawal_is_refused_at_the_field()
+ {
+    let app = spawn_app().await;
+    types(&app).await;
+    let id = contact(&app, "Anna Rossi", "anna@example.it", "+39 333 123 4567").await;
+    record(&app, id, "NEWS", EventKind::Given, days_ago(&app, 60)).await;
+    record(&app, id, "NEWS", EventKind::Withdrawn, days_ago(&app, 10)).await;
+    let operator = app.console_as("operator").await;
+    let before = Tr::date_input(days_ago(&app, 20));
+    let refused = post_pairs(
+        &operator,
+        &format!("/contacts/{id}/consents"),
+        &tick("NEWS", &before),
+    )
+    .await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.body.contains(
+            "La data è precedente all&#39;ultima variazione registrata per questo consenso"
+        ),
+        "{}",
+        refused.body
+    );
+    let history = app
+        .store
+        .consent_history(&ContactRef::Id(id))
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 2, "nothing was recorded");
+    // A date after the withdrawal gives it again.
+    let after = Tr::date_input(days_ago(&app, 5));
+    let given = post_pairs(
+        &operator,
+        &format!("/contacts/{id}/consents"),
+        &tick("NEWS", &after),
+    )
+    .await;
+    assert_eq!(given.status, 303, "{}", given.body);
+    let current = app
+        .store
+        .current_consents(&ContactRef::Id(id))
+        .await
+        .unwrap();
+    assert!(current.iter().any(|c| c.code.as_str() == "NEWS" && c.valid));
+}

@@ -792,3 +792,43 @@ async fn the_pages_render_in_italian_with_italian_number_grouping_and_in_english
         "1,234"
     );
 }
+
+#[tokio::test]
+async fn a_name_that_looks_like_a_formula_reaches_the_spreadsheet_as_text_and_the_api_as_stored() {
+    let app = spawn_app().await;
+    consent_type(&app, "NEWS", Some(365), bulk_email()).await;
+    let id = person(
+        &app,
+        "=HYPERLINK(\"http://evil.example\")",
+        "eve@example.it",
+    )
+    .await;
+    record(&app, id, "NEWS", EventKind::Given, Some(days_ago(&app, 1))).await;
+    let operator = app.console_as("operator").await;
+    let csv = get_with_headers(&app, &operator, "/newsletter/export.csv?type=NEWS")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        csv.contains(&format!(
+            "{id},,eve@example.it,\"'=HYPERLINK(\"\"http://evil.example\"\")\""
+        )),
+        "{csv}"
+    );
+    let (status, _) = app.get("/v1/audience?type=NEWS", "read").await;
+    assert_eq!(status, 200);
+    let api = app
+        .request(
+            reqwest::Method::GET,
+            "/v1/audience?type=NEWS&format=csv",
+            "read",
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(api.contains(",\"=HYPERLINK("), "{api}");
+}
