@@ -68,6 +68,36 @@ pub struct ConsoleConfig {
     pub login_attempts_per_minute: u32,
 }
 
+impl ConsoleConfig {
+    /// Refuses values that would silently misbehave: an unknown language, a zero that refuses
+    /// every login, durations so large that the arithmetic on instants overflows.
+    fn check(&self) -> Result<(), String> {
+        let within = |key: &str, value: u64, max: u64| {
+            if (1..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(format!("config: console.{key}: must be 1 to {max}"))
+            }
+        };
+        if !matches!(self.default_locale.as_str(), "it" | "en") {
+            return Err("config: console.default_locale: must be it or en".to_owned());
+        }
+        within("session_hours", self.session_hours, 24 * 31)?;
+        within("idle_minutes", self.idle_minutes, 60 * 24 * 31)?;
+        within(
+            "lock_after_failures",
+            u64::from(self.lock_after_failures),
+            100,
+        )?;
+        within("lock_minutes", self.lock_minutes, 60 * 24)?;
+        within(
+            "login_attempts_per_minute",
+            u64::from(self.login_attempts_per_minute),
+            10_000,
+        )
+    }
+}
+
 impl Default for ConsoleConfig {
     fn default() -> Self {
         Self {
@@ -189,13 +219,15 @@ impl ServeConfig {
         figment = figment
             .merge(EnvVars(vars))
             .merge(Serialized::defaults(overrides));
-        figment.extract().map_err(|e| {
+        let config: Self = figment.extract().map_err(|e| {
             // One line per problem; figment names the key and where it came from.
             e.into_iter()
                 .map(|e| format!("config: {e}"))
                 .collect::<Vec<_>>()
                 .join("; ")
-        })
+        })?;
+        config.console.check()?;
+        Ok(config)
     }
 }
 
@@ -276,6 +308,20 @@ mod tests {
         .unwrap();
         assert_eq!(c.webhooks.max_attempts, 3);
         assert_eq!(c.listen.port(), 9100);
+    }
+
+    #[test]
+    fn a_console_setting_out_of_range_is_an_error_naming_it() {
+        for (key, value) in [
+            ("CONSENTO_CONSOLE__DEFAULT_LOCALE", "fr"),
+            ("CONSENTO_CONSOLE__LOGIN_ATTEMPTS_PER_MINUTE", "0"),
+            ("CONSENTO_CONSOLE__IDLE_MINUTES", "99999999999"),
+        ] {
+            let e =
+                ServeConfig::load(None, vars(&[(key, value)]), Overrides::default()).unwrap_err();
+            let name = key.rsplit("__").next().unwrap().to_ascii_lowercase();
+            assert!(e.contains(&format!("console.{name}")), "{e}");
+        }
     }
 
     #[test]

@@ -26,7 +26,10 @@ login-username = Username
 login-password = Password
 login-submit = Sign in
 login-failed = Wrong username or password.
-login-locked = Too many failed attempts. Try again in { $minutes } minutes.
+login-locked = Too many failed attempts. Try again in { $minutes ->
+        [one] one minute
+       *[other] { $minutes_text } minutes
+    }.
 login-throttled = Too many attempts from this address. Wait a minute and try again.
 logout = Sign out
 done-logged-out = You have signed out.
@@ -80,4 +83,4 @@ month-11 = November
 month-12 = December
 
 dashboard-title = Dashboard
-dashboard-welcome = Welcome, { $name }.
+dashboard-welcome = Hello, { $name }.

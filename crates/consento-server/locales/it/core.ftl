@@ -1,7 +1,7 @@
 # La cornice di ogni pagina, accesso e uscita, errori, date. Tenere allineato con en/core.ftl.
 
 app-name = Consento
-app-tagline = Consensi e privacy per il tuo CRM
+app-tagline = Consensi e privacy per il CRM
 skip-to-content = Vai al contenuto
 
 nav-dashboard = Cruscotto
@@ -26,11 +26,14 @@ login-username = Nome utente
 login-password = Password
 login-submit = Accedi
 login-failed = Nome utente o password errati.
-login-locked = Troppi tentativi falliti. Riprova tra { $minutes } minuti.
+login-locked = Troppi tentativi falliti. Riprovare tra { $minutes ->
+        [one] un minuto
+       *[other] { $minutes_text } minuti
+    }.
 login-throttled = Troppi tentativi da questo indirizzo. Attendere un minuto e riprovare.
 logout = Esci
 done-logged-out = Disconnessione effettuata.
-session-ended = La sessione è terminata. Accedi di nuovo.
+session-ended = La sessione è terminata. Occorre accedere di nuovo.
 
 password-title = Cambia la password
 password-must-change = Accesso effettuato con una password monouso: prima di continuare, sceglierne una personale.
@@ -80,4 +83,4 @@ month-11 = novembre
 month-12 = dicembre
 
 dashboard-title = Cruscotto
-dashboard-welcome = Benvenuto, { $name }.
+dashboard-welcome = Buon lavoro, { $name }.
