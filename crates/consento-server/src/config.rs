@@ -12,13 +12,10 @@ use serde::{Deserialize, Serialize};
 
 /// Environment variables with the `CONSENTO_` prefix that belong to the command line (or to the
 /// test suite), not to the server's configuration.
-const NOT_CONFIG: &[&str] = &[
-    "operator",
-    "test_postgres_url",
-    "config",
-    "admin_password",
-    "test_chromedriver",
-];
+const NOT_CONFIG: &[&str] = &["operator", "config", "admin_password"];
+
+/// Variables of the test suites (`CONSENTO_TEST_…`) are not configuration either.
+const TEST_PREFIX: &str = "test_";
 
 /// Everything `consento serve` can be told.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,7 +210,8 @@ impl ServeConfig {
             .into_iter()
             .filter_map(|(k, v)| {
                 let key = k.strip_prefix("CONSENTO_")?.to_ascii_lowercase();
-                (!NOT_CONFIG.contains(&key.as_str())).then_some((key, v))
+                (!NOT_CONFIG.contains(&key.as_str()) && !key.starts_with(TEST_PREFIX))
+                    .then_some((key, v))
             })
             .collect();
         figment = figment

@@ -277,6 +277,27 @@ impl Browser {
         .await;
     }
 
+    /// The form fields of the current page a person cannot tell apart without seeing them: no
+    /// `<label>`, no `aria-label`, no `aria-labelledby` (WCAG 2.2, 1.3.1 and 4.1.2).
+    pub async fn unlabelled_fields(&self) -> Vec<String> {
+        let found = self
+            .script(
+                "return [...document.querySelectorAll('input, select, textarea')]\
+                 .filter(e => e.type !== 'hidden')\
+                 .filter(e => e.labels.length === 0 && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby'))\
+                 .map(e => e.outerHTML);",
+            )
+            .await;
+        found
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Saves a screenshot as `target/screenshots/<name>.png`.
     pub async fn screenshot(&self, name: &str) {
         let data = self.call(reqwest::Method::GET, "/screenshot", None).await;
@@ -386,6 +407,20 @@ async fn in_a_real_browser_an_administrator_sets_up_and_an_operator_works_a_day(
     let reasons = browser.source().await;
     assert!(reasons.contains("Richiesta del cliente"), "{reasons}");
     browser.screenshot("setup-reasons").await;
+    for path in [
+        "/setup/privacy",
+        "/setup/types/new",
+        "/setup/types/NEWS",
+        "/setup/reasons",
+        "/setup/notices",
+        "/setup/users",
+        "/audit",
+    ] {
+        browser.open(path).await;
+        let unlabelled = browser.unlabelled_fields().await;
+        assert!(unlabelled.is_empty(), "{path}: {unlabelled:?}");
+    }
+    browser.screenshot("audit").await;
     browser.click_and_wait("form.inline button").await;
 
     // The operator: a new contact, a consent ticked with the date it was given.
@@ -459,4 +494,18 @@ async fn in_a_real_browser_an_administrator_sets_up_and_an_operator_works_a_day(
     browser.resize(1280, 1000).await;
     browser.open("/").await;
     browser.screenshot("dashboard").await;
+
+    // Every field of every page visited here has a label.
+    for path in [
+        "/",
+        "/contacts",
+        "/contacts/new",
+        &card,
+        "/newsletter",
+        "/account/password",
+    ] {
+        browser.open(path).await;
+        let unlabelled = browser.unlabelled_fields().await;
+        assert!(unlabelled.is_empty(), "{path}: {unlabelled:?}");
+    }
 }
