@@ -43,6 +43,28 @@ pub struct ServeConfig {
     pub webhooks: WebhookConfig,
     /// The operator console.
     pub console: ConsoleConfig,
+    /// The public pages people open from their emails.
+    pub public: PublicConfig,
+}
+
+/// The public pages: unsubscribe, preference center, subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublicConfig {
+    /// The address people reach this server at, as written in emails (`https://privacy.example.com`):
+    /// links and `List-Unsubscribe` headers are built from it. RFC 8058 wants HTTPS.
+    pub base_url: String,
+    /// Requests one client address may make to the public pages per minute.
+    pub requests_per_minute: u32,
+}
+
+impl Default for PublicConfig {
+    fn default() -> Self {
+        Self {
+            base_url: "http://127.0.0.1:8080".to_owned(),
+            requests_per_minute: 60,
+        }
+    }
 }
 
 /// The operator console's sessions, logins and language.
@@ -157,6 +179,7 @@ impl Default for ServeConfig {
             shutdown_grace_seconds: 30,
             webhooks: WebhookConfig::default(),
             console: ConsoleConfig::default(),
+            public: PublicConfig::default(),
         }
     }
 }

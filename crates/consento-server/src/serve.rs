@@ -40,8 +40,10 @@ pub fn app(state: AppState) -> Router {
         }
     });
     let console = crate::web::routes(&state);
+    let public = crate::web::public::routes(&state);
     api.route(OPENAPI_PATH, serve_openapi)
         .merge(console)
+        .merge(public)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))

@@ -67,6 +67,7 @@ error-internal = Si è verificato un errore imprevisto, già registrato. Riprova
 error-invalid = Controllare il campo «{ $field }»: { $reason }
 error-conflict = «{ $field }»: { $reason }
 error-busy = Il servizio è occupato. Riprovare tra un momento.
+error-too-many = Troppe richieste da questo indirizzo. Attendere un minuto e riprovare.
 error-go-home = Vai al cruscotto
 
 month-1 = gennaio

@@ -62,6 +62,7 @@ fn anonymous_page(tr: Tr, csrf: String, path: &str) -> Page {
         section: "login",
         path: path.to_owned(),
         notice: None,
+        public: false,
     }
 }
 
@@ -138,7 +139,7 @@ pub async fn login(
         && !state
             .console
             .limiter
-            .allow(addr.ip(), console.login_attempts_per_minute)
+            .allow(addr.ip(), "login", console.login_attempts_per_minute)
     {
         return again(StatusCode::TOO_MANY_REQUESTS, tr.t("login-throttled"));
     }

@@ -28,6 +28,7 @@ mod dashboard;
 pub mod i18n;
 mod newsletter;
 pub mod page;
+pub mod public;
 pub mod session;
 pub mod setup;
 
@@ -40,8 +41,8 @@ use page::{Failed, FailedMessage};
 /// What the console keeps in memory beside the application state.
 #[derive(Debug, Default)]
 pub struct ConsoleState {
-    /// Login attempts per client address.
-    pub limiter: session::LoginLimiter,
+    /// Requests per client address: logins, public pages.
+    pub limiter: session::RateLimiter,
 }
 
 /// A console route: its path, whether it is public (no session), and its handlers.
@@ -227,7 +228,12 @@ fn same_origin(origin: &HeaderValue, headers: &HeaderMap) -> bool {
 }
 
 /// Renders an error page if the handler failed, and adds the security headers.
-fn finish(mut response: Response, locale: Locale, request_id: &str, csrf: &str) -> Response {
+pub(crate) fn finish(
+    mut response: Response,
+    locale: Locale,
+    request_id: &str,
+    csrf: &str,
+) -> Response {
     if let Some(failed) = response.extensions_mut().remove::<Failed>() {
         response = error_page(&failed, Tr::new(locale), request_id, csrf);
     }
@@ -282,6 +288,7 @@ fn error_page(failed: &Failed, tr: Tr, request_id: &str, csrf: &str) -> Response
             section: "",
             path: "/".to_owned(),
             notice: None,
+            public: csrf.is_empty(),
         },
         message,
     };

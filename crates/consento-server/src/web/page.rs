@@ -26,6 +26,9 @@ pub struct Page {
     pub path: String,
     /// A message shown once at the top (the key of a message: `saved`, …).
     pub notice: Option<String>,
+    /// A public page (opened from an email, no account): no menu, and the language is switched
+    /// by a link (`?lang=`) rather than a form.
+    pub public: bool,
 }
 
 /// A menu entry.
@@ -82,6 +85,31 @@ const NAV: &[(NavItem, Permission)] = &[
 ];
 
 impl Page {
+    /// The frame of a public page at `path` (its path and query, for the language links).
+    pub fn public(tr: Tr, path: &str) -> Self {
+        Self {
+            tr,
+            user: None,
+            csrf: String::new(),
+            section: "public",
+            path: path.to_owned(),
+            notice: None,
+            public: true,
+        }
+    }
+
+    /// The link that shows this public page in `lang`.
+    pub fn lang_link(&self, lang: &str) -> String {
+        let (path, query) = self.path.split_once('?').unwrap_or((&self.path, ""));
+        let mut kept: Vec<&str> = query
+            .split('&')
+            .filter(|p| !p.is_empty() && !p.starts_with("lang="))
+            .collect();
+        let lang = format!("lang={lang}");
+        kept.push(&lang);
+        format!("{path}?{}", kept.join("&"))
+    }
+
     /// The message `key`.
     pub fn t(&self, key: &str) -> String {
         self.tr.t(key)
@@ -199,6 +227,9 @@ pub enum PageError {
     /// The store is busy (a write lock held too long); try again.
     #[error("busy")]
     Busy,
+    /// The client address has used up its budget of requests for now.
+    #[error("too many requests")]
+    TooManyRequests,
     /// Anything else: logged, never shown.
     #[error("internal: {0}")]
     Internal(String),
@@ -263,6 +294,10 @@ impl IntoResponse for PageError {
             PageError::Busy => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 FailedMessage::Key("error-busy"),
+            ),
+            PageError::TooManyRequests => (
+                StatusCode::TOO_MANY_REQUESTS,
+                FailedMessage::Key("error-too-many"),
             ),
             PageError::Invalid { field, reason } => (
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -151,6 +151,7 @@ impl Staff {
             section,
             path: self.path.clone(),
             notice: None,
+            public: false,
         }
     }
 
@@ -263,16 +264,20 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 /// answer takes as long as for a real account (no user enumeration by timing).
 pub const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$o4LbtzSt6X3ldz8Uo8kJ+GT7cwR1XRMVG5B3IfyzSmU";
 
-/// Login attempts per client address, in fixed one-minute windows. Kept in memory: it slows a
-/// guesser hitting one process; the lockout per account (in the database) holds across processes.
+/// Requests per client address and purpose (`login`, `public`, …), in fixed one-minute windows.
+/// Kept in memory: it slows a guesser or a flood hitting one process; the lockout per account
+/// (in the database) holds across processes.
 #[derive(Debug, Default)]
-pub struct LoginLimiter {
-    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+pub struct RateLimiter {
+    windows: Mutex<HashMap<(IpAddr, &'static str), Window>>,
 }
 
-impl LoginLimiter {
-    /// Counts an attempt from `ip`; false when it is over `per_minute`.
-    pub fn allow(&self, ip: IpAddr, per_minute: u32) -> bool {
+/// When a client's current window began, and how many requests it has made in it.
+type Window = (Instant, u32);
+
+impl RateLimiter {
+    /// Counts a request from `ip` for `purpose`; false when it is over `per_minute`.
+    pub fn allow(&self, ip: IpAddr, purpose: &'static str, per_minute: u32) -> bool {
         let now = Instant::now();
         let Ok(mut windows) = self.windows.lock() else {
             return true;
@@ -281,7 +286,7 @@ impl LoginLimiter {
         if windows.len() > 10_000 {
             windows.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
         }
-        let entry = windows.entry(ip).or_insert((now, 0));
+        let entry = windows.entry((ip, purpose)).or_insert((now, 0));
         if now.duration_since(entry.0) >= Duration::from_secs(60) {
             *entry = (now, 0);
         }
@@ -310,10 +315,11 @@ mod tests {
 
     #[test]
     fn the_limiter_refuses_past_the_budget() {
-        let l = LoginLimiter::default();
+        let l = RateLimiter::default();
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        assert!((0..3).all(|_| l.allow(ip, 3)));
-        assert!(!l.allow(ip, 3));
-        assert!(l.allow("127.0.0.2".parse().unwrap(), 3));
+        assert!((0..3).all(|_| l.allow(ip, "login", 3)));
+        assert!(!l.allow(ip, "login", 3));
+        assert!(l.allow(ip, "public", 3), "each purpose has its own budget");
+        assert!(l.allow("127.0.0.2".parse().unwrap(), "login", 3));
     }
 }

@@ -163,8 +163,19 @@ pub async fn spawn_app_with(
     } else {
         Scratch::new()
     };
+    // A port chosen here, so that the public base URL (links in emails, List-Unsubscribe) can
+    // name it before the server starts.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut config = ServeConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
+        listen: format!("127.0.0.1:{port}").parse().unwrap(),
+        public: consento_server::config::PublicConfig {
+            base_url: format!("http://127.0.0.1:{port}"),
+            ..Default::default()
+        },
         database_url: db.url.clone(),
         pg_schema: db.pg_schema.clone(),
         sqlite_full_sync: false,

@@ -1,0 +1,95 @@
+//! The public pages: what the people in the CRM open from an email, with no account: the
+//! unsubscribe page (RFC 8058 one-click), the preference center, the double opt-in subscription.
+//!
+//! Every public route passes through [`public_frame`]: the language (`?lang=`, else the
+//! language cookie, else Accept-Language), a per-address request budget, and headers stricter
+//! than the console's. There is no session and no CSRF token: a personal page is reached only
+//! through the unguessable token in its URL, which is also what authorises its form posts, and
+//! the referrer is never sent anywhere so the token cannot leak through it.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
+
+use super::i18n::Locale;
+use super::page::PageError;
+use super::session;
+use crate::api::AppState;
+
+/// Every public route: (path, handlers). The router is built from this list; a test walks it.
+pub fn public_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    Vec::new()
+}
+
+/// The public pages' router, every route behind [`public_frame`].
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let mut router = Router::new();
+    for (path, handlers) in public_routes() {
+        router = router.route(path, handlers);
+    }
+    router.layer(middleware::from_fn_with_state(state.clone(), public_frame))
+}
+
+/// The language of a public request: `?lang=` (the links on the page), else the console's
+/// rules.
+fn public_locale(request: &Request, default: &str) -> Locale {
+    request
+        .uri()
+        .query()
+        .and_then(|q| {
+            q.split('&')
+                .find_map(|p| p.strip_prefix("lang="))
+                .and_then(Locale::parse)
+        })
+        .unwrap_or_else(|| session::request_locale(request.headers(), default))
+}
+
+/// Wraps every public request: language, rate limit, headers, error pages.
+pub async fn public_frame(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let locale = public_locale(&request, &state.config.console.default_locale);
+    request.extensions_mut().insert(locale);
+    let request_id = request
+        .extensions()
+        .get::<crate::telemetry::RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let over_budget = peer.is_some_and(|ip| {
+        !state
+            .console
+            .limiter
+            .allow(ip, "public", state.config.public.requests_per_minute)
+    });
+    let response = if over_budget {
+        let mut r = PageError::TooManyRequests.into_response();
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        r
+    } else {
+        next.run(request).await
+    };
+    let mut response = super::finish(response, locale, &request_id, "");
+    let headers = response.headers_mut();
+    // The URL carries the person's token: no other site may learn it from a Referer.
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        "x-robots-tag",
+        HeaderValue::from_static("noindex, nofollow"),
+    );
+    response
+}
