@@ -65,7 +65,29 @@ impl Action {
     pub fn is_bulk(self) -> bool {
         matches!(self, Self::EmailBulk | Self::SmsBulk)
     }
+
+    /// The form of communication the action uses: what a person switches off in the preference
+    /// center ("attivare o disattivare ogni forma di comunicazione", seed).
+    pub fn channel(self) -> Channel {
+        match self {
+            Self::EmailSingle | Self::EmailBulk => Channel::Email,
+            Self::PhoneCall => Channel::Phone,
+            Self::SmsSingle | Self::SmsBulk => Channel::Sms,
+        }
+    }
 }
+
+coded_enum!(
+    /// A form of communication a person can switch off for themself.
+    Channel, "channel" {
+        /// Email, single and bulk.
+        Email = "email",
+        /// Phone calls.
+        Phone = "phone",
+        /// Text messages, single and bulk.
+        Sms = "sms",
+    }
+);
 
 coded_enum!(
     /// What happened to a consent, as recorded in the ledger.

@@ -194,6 +194,23 @@ pub struct ContactStatus {
     pub email_suppressed: bool,
     /// Whether the primary phone number is on the suppression list.
     pub phone_suppressed: bool,
+    /// Since when the person has switched email off, if they have.
+    pub email_off_since: Option<Timestamp>,
+    /// Since when the person has switched phone calls off, if they have.
+    pub phone_off_since: Option<Timestamp>,
+    /// Since when the person has switched text messages off, if they have.
+    pub sms_off_since: Option<Timestamp>,
+}
+
+impl ContactStatus {
+    /// Since when the person has switched `channel` off, if they have.
+    pub fn off_since(&self, channel: crate::Channel) -> Option<Timestamp> {
+        match channel {
+            crate::Channel::Email => self.email_off_since,
+            crate::Channel::Phone => self.phone_off_since,
+            crate::Channel::Sms => self.sms_off_since,
+        }
+    }
 }
 
 /// A name as searches compare it: lower case, Latin accents taken off, so that `nicolo`,

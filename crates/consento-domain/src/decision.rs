@@ -41,6 +41,14 @@ pub enum Cause {
         /// Since when.
         since: Timestamp,
     },
+    /// Rule 3b: the person switched this form of communication off (the preference center);
+    /// like an objection, for this channel only.
+    ChannelOff {
+        /// Which channel.
+        channel: crate::Channel,
+        /// Since when.
+        since: Timestamp,
+    },
     /// Rule 4: the address or number is on the suppression list.
     Suppressed,
     /// Rule 7: no consent of a permitting type was ever given.
@@ -75,6 +83,7 @@ impl Cause {
             Self::Erased => "erased",
             Self::Restricted { .. } => "restricted",
             Self::Objected { .. } => "objected",
+            Self::ChannelOff { .. } => "channel_off",
             Self::Suppressed => "suppressed",
             Self::NoConsent => "no_consent",
             Self::Refused { .. } => "refused",
@@ -161,7 +170,8 @@ impl Decision {
 /// Decides whether `action` may reach a contact at `at` (DESIGN.md §2, first match wins):
 ///
 /// 1. erased → blocked; 2. restricted (Art. 18) → blocked; 3. objected (Art. 21(3)) → bulk
-///    blocked, single only with a non-marketing reason; 4. suppressed address → bulk blocked;
+///    blocked, single only with a non-marketing reason; 3b. the person switched the action's
+///    channel off → the same, for that channel; 4. suppressed address → bulk blocked;
 /// 5. check off → allowed; 6. a valid permitting consent → allowed (the one valid longest);
 /// 7. bulk → blocked, single → needs a reason; the cause is withdrawn, else expired, else refused,
 ///    else no consent.
@@ -184,6 +194,23 @@ pub fn decide(
     }
     if let Some(since) = contact.objected_since {
         let cause = Cause::Objected { since };
+        return if action.is_bulk() {
+            Decision::Blocked { cause }
+        } else {
+            Decision::NeedsJustification {
+                cause,
+                marketing_reasons_allowed: false,
+            }
+        };
+    }
+    // The person said "not by email / phone / SMS" (the preference center): for that channel it
+    // weighs as an objection does (Art. 21(3)): no marketing, a service contact only with a
+    // reason that is not marketing.
+    if let Some(since) = contact.off_since(action.channel()) {
+        let cause = Cause::ChannelOff {
+            channel: action.channel(),
+            since,
+        };
         return if action.is_bulk() {
             Decision::Blocked { cause }
         } else {

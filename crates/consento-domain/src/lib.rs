@@ -13,8 +13,8 @@ pub mod staff;
 pub mod time;
 
 pub use consent::{
-    Action, Actor, ActorKind, CollectionMethod, ConsentCode, ConsentState, ConsentTypeSpec,
-    EventKind, Permissions,
+    Action, Actor, ActorKind, Channel, CollectionMethod, ConsentCode, ConsentState,
+    ConsentTypeSpec, EventKind, Permissions,
 };
 pub use contact::{ContactStatus, Email, LegalBasis, Phone, fold_for_search};
 pub use decision::{AllowedBy, Cause, Decision, decide};

@@ -11,7 +11,7 @@
 use consento_domain::consent::{EventFacts, expiry_of, latest_event_at};
 use consento_domain::time::MICROS_PER_DAY;
 use consento_domain::{
-    Action, AllowedBy, Cause, ConsentCode, ConsentState, ConsentTypeId, ContactReason,
+    Action, AllowedBy, Cause, Channel, ConsentCode, ConsentState, ConsentTypeId, ContactReason,
     ContactStatus, Decision, EventKind, Permissions, PrivacySettings, ReasonId, Timestamp, decide,
 };
 use proptest::prelude::*;
@@ -161,7 +161,8 @@ impl Scenario {
             .filter(|t| t.permissions.permits(self.action))
     }
 
-    /// What rules 1–5 decide, if one of them applies, written from DESIGN.md §2 directly.
+    /// What rules 1–5 decide (with rule 3b, a channel the person switched off), if one of them
+    /// applies, written from DESIGN.md §2 directly.
     fn expected_from_rules_one_to_five(&self) -> Option<Decision> {
         let c = &self.contact;
         let bulk = self.action.is_bulk();
@@ -178,6 +179,24 @@ impl Scenario {
             } else {
                 Some(Decision::NeedsJustification {
                     cause: Cause::Objected { since },
+                    marketing_reasons_allowed: false,
+                })
+            };
+        }
+        let off = match self.action {
+            Action::EmailSingle | Action::EmailBulk => {
+                c.email_off_since.map(|s| (Channel::Email, s))
+            }
+            Action::PhoneCall => c.phone_off_since.map(|s| (Channel::Phone, s)),
+            Action::SmsSingle | Action::SmsBulk => c.sms_off_since.map(|s| (Channel::Sms, s)),
+        };
+        if let Some((channel, since)) = off {
+            let cause = Cause::ChannelOff { channel, since };
+            return if bulk {
+                blocked(cause)
+            } else {
+                Some(Decision::NeedsJustification {
+                    cause,
                     marketing_reasons_allowed: false,
                 })
             };
@@ -257,23 +276,32 @@ fn types() -> impl Strategy<Value = Vec<TypeHistory>> {
 }
 
 /// A contact that is usually unflagged (so rules 6 and 7 get most cases), sometimes erased,
-/// restricted, objecting or suppressed.
+/// restricted, objecting, with a channel switched off, or suppressed.
 fn contact_status() -> impl Strategy<Value = ContactStatus> {
     let since = |p: f64| prop::option::weighted(p, (0..AT_HOURS).prop_map(hours));
     (
-        since(0.08),
-        since(0.08),
-        since(0.12),
+        (since(0.08), since(0.08), since(0.12)),
+        (since(0.08), since(0.08), since(0.08)),
         prop::bool::weighted(0.15),
         prop::bool::weighted(0.15),
     )
         .prop_map(
-            |(erased_at, restricted_since, objected_since, email, phone)| ContactStatus {
-                erased_at,
-                restricted_since,
-                objected_since,
-                email_suppressed: email,
-                phone_suppressed: phone,
+            |(
+                (erased_at, restricted_since, objected_since),
+                (email_off, phone_off, sms_off),
+                email,
+                phone,
+            )| {
+                ContactStatus {
+                    erased_at,
+                    restricted_since,
+                    objected_since,
+                    email_suppressed: email,
+                    phone_suppressed: phone,
+                    email_off_since: email_off,
+                    phone_off_since: phone_off,
+                    sms_off_since: sms_off,
+                }
             },
         )
 }
@@ -545,6 +573,9 @@ fn an_erased_contact_is_blocked_for_every_action_whatever_else_holds() {
         objected_since: Some(days(80)),
         email_suppressed: true,
         phone_suppressed: true,
+        email_off_since: Some(days(70)),
+        phone_off_since: Some(days(70)),
+        sms_off_since: Some(days(70)),
     };
     let off = PrivacySettings {
         check_email_single: false,
@@ -995,4 +1026,54 @@ fn a_folded_name_ignores_case_and_latin_accents() {
         "muller lukasz celik"
     );
     assert_eq!(fold_for_search("straße"), "straße");
+}
+
+#[test]
+fn a_person_who_switched_email_off_gets_no_newsletter_and_a_single_email_needs_a_service_reason_while_calls_go_on()
+ {
+    let contact = ContactStatus {
+        email_off_since: Some(days(5)),
+        ..ContactStatus::default()
+    };
+    let news = TypeHistory::new(0, EVERYTHING, None, &[(days(10), EventKind::Given)]);
+    let at = days(20);
+    let consents: Vec<ConsentState> = news.state_at(at).into_iter().collect();
+    let bulk = decide(
+        &contact,
+        &PrivacySettings::default(),
+        &consents,
+        Action::EmailBulk,
+        at,
+    );
+    assert_eq!(
+        bulk,
+        Decision::Blocked {
+            cause: Cause::ChannelOff {
+                channel: Channel::Email,
+                since: days(5)
+            }
+        }
+    );
+    let single = decide(
+        &contact,
+        &PrivacySettings::default(),
+        &consents,
+        Action::EmailSingle,
+        at,
+    );
+    assert!(matches!(
+        single,
+        Decision::NeedsJustification {
+            marketing_reasons_allowed: false,
+            ..
+        }
+    ));
+    let call = decide(
+        &contact,
+        &PrivacySettings::default(),
+        &consents,
+        Action::PhoneCall,
+        at,
+    );
+    assert!(call.is_allowed(), "{call:?}");
 }

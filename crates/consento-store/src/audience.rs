@@ -10,10 +10,10 @@ use crate::{AudienceCounts, AudienceMember, AudienceQuery, Store, StoreError, on
 
 /// Recipients when the newsletter check is on: driven by the index range scan of valid
 /// permitting consents, then the contact's own flags, address and suppression.
-const ELIGIBLE: &str = "SELECT c.id, c.external_id, c.email, c.name FROM contacts c WHERE c.id IN (SELECT s.contact_id FROM consent_state s WHERE s.consent_type_id IN (SELECT t.id FROM consent_types t WHERE t.allow_email_bulk AND ($1 IS NULL OR t.code = $1)) AND s.granted AND s.valid_until > $2) AND c.erased_at IS NULL AND c.restricted_at IS NULL AND c.objected_at IS NULL AND c.email IS NOT NULL AND NOT EXISTS (SELECT 1 FROM suppression x WHERE x.hash = c.email_hash)";
+const ELIGIBLE: &str = "SELECT c.id, c.external_id, c.email, c.name FROM contacts c WHERE c.id IN (SELECT s.contact_id FROM consent_state s WHERE s.consent_type_id IN (SELECT t.id FROM consent_types t WHERE t.allow_email_bulk AND ($1 IS NULL OR t.code = $1)) AND s.granted AND s.valid_until > $2) AND c.erased_at IS NULL AND c.restricted_at IS NULL AND c.objected_at IS NULL AND c.email_off_at IS NULL AND c.email IS NOT NULL AND NOT EXISTS (SELECT 1 FROM suppression x WHERE x.hash = c.email_hash)";
 
 /// Recipients when the newsletter check is off (rule 5): everyone not blocked by rules 1–4.
-const ELIGIBLE_UNCHECKED: &str = "SELECT c.id, c.external_id, c.email, c.name FROM contacts c WHERE c.erased_at IS NULL AND c.restricted_at IS NULL AND c.objected_at IS NULL AND c.email IS NOT NULL AND NOT EXISTS (SELECT 1 FROM suppression x WHERE x.hash = c.email_hash)";
+const ELIGIBLE_UNCHECKED: &str = "SELECT c.id, c.external_id, c.email, c.name FROM contacts c WHERE c.erased_at IS NULL AND c.restricted_at IS NULL AND c.objected_at IS NULL AND c.email_off_at IS NULL AND c.email IS NOT NULL AND NOT EXISTS (SELECT 1 FROM suppression x WHERE x.hash = c.email_hash)";
 
 /// Every contact classified by the first rule that applies, in the order of `decide` (the cause of
 /// rule 7: withdrawn, else expired, else refused, else no consent); `no_email` for a contact the
@@ -23,6 +23,7 @@ SELECT cause, COUNT(*) AS n FROM (SELECT CASE \
 WHEN c.erased_at IS NOT NULL THEN 'erased' \
 WHEN c.restricted_at IS NOT NULL THEN 'restricted' \
 WHEN c.objected_at IS NOT NULL THEN 'objected' \
+WHEN c.email_off_at IS NOT NULL THEN 'channel_off' \
 WHEN c.email_hash IS NOT NULL AND EXISTS (SELECT 1 FROM suppression x WHERE x.hash = c.email_hash) THEN 'suppressed' \
 WHEN $3 OR EXISTS (SELECT 1 FROM consent_state s WHERE s.contact_id = c.id AND s.consent_type_id IN (SELECT id FROM permitting) AND s.granted AND s.valid_until > $2) \
   THEN CASE WHEN c.email IS NULL THEN 'no_email' ELSE 'eligible' END \

@@ -1,15 +1,21 @@
 //! Contacts: identity (our id, the CRM's external id), channels (normalised emails, E.164
 //! phones), provenance (source, Art. 6(1) legal basis, purposes), and the restriction (Art. 18)
-//! and objection (Art. 21) flags the decision rules honour; and the suppression list of keyed
-//! hashes that keeps objecting and erased people out of bulk sends.
+//! and objection (Art. 21) flags the decision rules honour, and the forms of communication the
+//! person switched off; and the suppression list of keyed hashes that keeps objecting and erased
+//! people out of bulk sends.
 
-use consento_domain::{ContactId, DomainError, Email, LegalBasis, Phone, Timestamp};
+use consento_domain::{
+    Actor, ActorKind, Channel, CollectionMethod, ContactId, DomainError, Email, LegalBasis, Phone,
+    Timestamp,
+};
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
 use crate::row::Cols;
-use crate::{Contact, ContactInput, ContactRef, Store, StoreError, in_write_tx, on_read_pool};
+use crate::{
+    ChannelEvent, Contact, ContactInput, ContactRef, Store, StoreError, in_write_tx, on_read_pool,
+};
 
 /// A contact's input after validation.
 pub(crate) struct ValidContact {
@@ -287,7 +293,7 @@ impl Store {
         let id = self.resolve_contact(contact).await?;
         on_read_pool!(self, pool => {
             let row = sqlx::query(
-                "SELECT id, external_id, name, attributes, source, legal_basis, purposes, restricted_at, objected_at, erased_at, created_at, updated_at FROM contacts WHERE id = $1",
+                "SELECT id, external_id, name, attributes, source, legal_basis, purposes, restricted_at, objected_at, erased_at, email_off_at, phone_off_at, sms_off_at, created_at, updated_at FROM contacts WHERE id = $1",
             )
             .bind(id.0)
             .fetch_optional(pool)
@@ -311,6 +317,9 @@ impl Store {
                 restricted_at: ts(row.opt_int("restricted_at")?),
                 objected_at: ts(row.opt_int("objected_at")?),
                 erased_at: ts(row.opt_int("erased_at")?),
+                email_off_at: ts(row.opt_int("email_off_at")?),
+                phone_off_at: ts(row.opt_int("phone_off_at")?),
+                sms_off_at: ts(row.opt_int("sms_off_at")?),
                 created_at: Timestamp::from_micros(row.int("created_at")?),
                 updated_at: Timestamp::from_micros(row.int("updated_at")?),
             })
@@ -454,6 +463,81 @@ impl Store {
             }
         });
         self.contact(&ContactRef::Id(id)).await
+    }
+
+    /// Records that the person switched `channel` off (or back on), with how, who and the
+    /// evidence, in one transaction: the contact's flag (read by every decision and the audience,
+    /// rule 3b) and an append-only history row. Switching to the state it is already in records
+    /// nothing.
+    pub async fn set_channel(
+        &self,
+        contact: &ContactRef,
+        channel: Channel,
+        off: bool,
+        method: CollectionMethod,
+        actor: &Actor,
+        evidence: Option<&str>,
+    ) -> Result<Contact, StoreError> {
+        let id = self.resolve_contact(contact).await?;
+        let evidence = optional_text("evidence", evidence.map(str::to_owned), 16_384)?;
+        let now = self.now();
+        let event_id = self.new_uuid(now)?;
+        // One statement per channel: a column name cannot be a bound parameter.
+        let update = match channel {
+            Channel::Email => {
+                "UPDATE contacts SET email_off_at = CASE WHEN $2 THEN $3 ELSE NULL END, updated_at = $3 WHERE id = $1 AND erased_at IS NULL AND ((email_off_at IS NULL) = $2)"
+            }
+            Channel::Phone => {
+                "UPDATE contacts SET phone_off_at = CASE WHEN $2 THEN $3 ELSE NULL END, updated_at = $3 WHERE id = $1 AND erased_at IS NULL AND ((phone_off_at IS NULL) = $2)"
+            }
+            Channel::Sms => {
+                "UPDATE contacts SET sms_off_at = CASE WHEN $2 THEN $3 ELSE NULL END, updated_at = $3 WHERE id = $1 AND erased_at IS NULL AND ((sms_off_at IS NULL) = $2)"
+            }
+        };
+        in_write_tx!(self, tx => {
+            let changed = sqlx::query(update)
+                .bind(id.0).bind(off).bind(now.as_micros())
+                .execute(&mut *tx).await?.rows_affected();
+            if changed > 0 {
+                sqlx::query("INSERT INTO channel_events (id, contact_id, channel, switched_off, at, method, actor_kind, actor_id, evidence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                    .bind(event_id).bind(id.0).bind(channel.code()).bind(off).bind(now.as_micros())
+                    .bind(method.code()).bind(actor.kind.code()).bind(&actor.id).bind(&evidence)
+                    .execute(&mut *tx).await?;
+            }
+        });
+        let contact = self.contact(&ContactRef::Id(id)).await?;
+        if contact.erased_at.is_some() {
+            return Err(StoreError::conflict("contact", "the contact was erased"));
+        }
+        Ok(contact)
+    }
+
+    /// Every channel switch of a contact, oldest first.
+    pub async fn channel_history(
+        &self,
+        contact: &ContactRef,
+    ) -> Result<Vec<ChannelEvent>, StoreError> {
+        let id = self.resolve_contact(contact).await?;
+        on_read_pool!(self, pool => {
+            sqlx::query("SELECT channel, switched_off, at, method, actor_kind, actor_id, evidence FROM channel_events WHERE contact_id = $1 ORDER BY at, id")
+                .bind(id.0)
+                .fetch_all(pool).await?
+                .iter()
+                .map(|row| {
+                    Ok(ChannelEvent {
+                        channel: Channel::parse(&row.text("channel")?)?,
+                        switched_off: row.flag("switched_off")?,
+                        at: Timestamp::from_micros(row.int("at")?),
+                        method: CollectionMethod::parse(&row.text("method")?)?,
+                        actor: Actor {
+                            kind: ActorKind::parse(&row.text("actor_kind")?)?,
+                            id: row.text("actor_id")?,
+                        },
+                        evidence: row.opt_text("evidence")?,
+                    })
+                })
+                .collect()
+        })
     }
 
     /// Puts an address or number on the suppression list (reason: `objection`, `erasure`,

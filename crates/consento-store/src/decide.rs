@@ -21,7 +21,7 @@ use crate::{
 macro_rules! decision_sql {
     ($where:literal) => {
         concat!(
-            "SELECT c.id, c.erased_at, c.restricted_at, c.objected_at, ",
+            "SELECT c.id, c.erased_at, c.restricted_at, c.objected_at, c.email_off_at, c.phone_off_at, c.sms_off_at, ",
             "(se.hash IS NOT NULL) AS email_suppressed, (sp.hash IS NOT NULL) AS phone_suppressed, ",
             "st.check_email_single, st.check_email_bulk, st.check_phone, st.check_sms, ",
             "s.consent_type_id, s.kind, s.event_time, s.valid_until, t.code, ",
@@ -83,6 +83,9 @@ fn facts_from<R: Cols>(rows: &[R]) -> Result<Option<Facts>, StoreError> {
             objected_since: ts(first.opt_int("objected_at")?),
             email_suppressed: first.flag("email_suppressed")?,
             phone_suppressed: first.flag("phone_suppressed")?,
+            email_off_since: ts(first.opt_int("email_off_at")?),
+            phone_off_since: ts(first.opt_int("phone_off_at")?),
+            sms_off_since: ts(first.opt_int("sms_off_at")?),
         },
         settings: PrivacySettings {
             check_email_single: first.flag("check_email_single")?,

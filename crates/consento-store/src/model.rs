@@ -83,10 +83,44 @@ pub struct Contact {
     pub objected_at: Option<Timestamp>,
     /// When the contact was erased (Art. 17).
     pub erased_at: Option<Timestamp>,
+    /// Since when the person has switched email off (the preference center).
+    pub email_off_at: Option<Timestamp>,
+    /// Since when the person has switched phone calls off.
+    pub phone_off_at: Option<Timestamp>,
+    /// Since when the person has switched text messages off.
+    pub sms_off_at: Option<Timestamp>,
     /// Created.
     pub created_at: Timestamp,
     /// Last changed.
     pub updated_at: Timestamp,
+}
+
+impl Contact {
+    /// Since when the person has switched `channel` off, if they have.
+    pub fn off_since(&self, channel: consento_domain::Channel) -> Option<Timestamp> {
+        match channel {
+            consento_domain::Channel::Email => self.email_off_at,
+            consento_domain::Channel::Phone => self.phone_off_at,
+            consento_domain::Channel::Sms => self.sms_off_at,
+        }
+    }
+}
+
+/// A person switching a form of communication off or back on, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChannelEvent {
+    /// Which channel.
+    pub channel: consento_domain::Channel,
+    /// Off (true) or back on.
+    pub switched_off: bool,
+    /// When.
+    pub at: Timestamp,
+    /// How it was collected (preference center, phone, form…).
+    pub method: consento_domain::CollectionMethod,
+    /// Who recorded it.
+    pub actor: consento_domain::Actor,
+    /// The evidence (user agent, truncated address…), if any.
+    pub evidence: Option<String>,
 }
 
 /// A contact's fields as given by an operator or an integration, before validation.
@@ -259,7 +293,7 @@ pub struct Interaction {
 }
 
 /// Which newsletter audience to compute.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct AudienceQuery {
     /// One consent type by code, or `None` for any type that permits bulk email.
     pub type_code: Option<String>,

@@ -55,3 +55,4 @@ audit-action-contact-justify = Justified contact
 audit-action-audience-count = Counted newsletter recipients
 audit-action-audience-export = Downloaded newsletter recipients
 audit-action-audience-export-end = Finished downloading newsletter recipients
+audit-action-contact-channel = Channel switched

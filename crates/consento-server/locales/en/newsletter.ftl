@@ -20,6 +20,7 @@ newsletter-contacts = Contacts
 newsletter-cause-erased = Data erased
 newsletter-cause-restricted = Processing restricted
 newsletter-cause-objected = Objected to marketing
+newsletter-cause-channel-off = Switched email off
 newsletter-cause-suppressed = Address on the suppression list
 newsletter-cause-no-email = No email address
 newsletter-cause-withdrawn = Consent withdrawn

@@ -55,3 +55,4 @@ audit-action-contact-justify = Contatto giustificato
 audit-action-audience-count = Conteggio dei destinatari della newsletter
 audit-action-audience-export = Scaricamento dei destinatari della newsletter
 audit-action-audience-export-end = Fine dello scaricamento dei destinatari
+audit-action-contact-channel = Mezzo di comunicazione cambiato

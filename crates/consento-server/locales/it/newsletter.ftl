@@ -20,6 +20,7 @@ newsletter-contacts = Contatti
 newsletter-cause-erased = Dati cancellati
 newsletter-cause-restricted = Trattamento limitato
 newsletter-cause-objected = Opposizione al marketing
+newsletter-cause-channel-off = Email disattivate dalla persona
 newsletter-cause-suppressed = Indirizzo nella lista di esclusione
 newsletter-cause-no-email = Nessun indirizzo email
 newsletter-cause-withdrawn = Consenso revocato

@@ -134,7 +134,7 @@ pub struct AudienceCountsOut {
     /// Contacts left out, in all.
     pub excluded_total: i64,
     /// Contacts left out per cause, the first rule that applies: `erased`, `restricted`,
-    /// `objected`, `suppressed`, `no_email`, `withdrawn`, `expired`, `refused`, `no_consent`.
+    /// `objected`, `channel_off` (email switched off by the person), `suppressed`, `no_email`, `withdrawn`, `expired`, `refused`, `no_consent`.
     /// Causes with no contact are absent.
     pub excluded: BTreeMap<String, i64>,
 }

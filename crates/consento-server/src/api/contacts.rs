@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use consento_domain::{ContactId, Email, Timestamp};
+use consento_domain::{Channel, CollectionMethod, ContactId, Email, Timestamp};
 use consento_store::{Contact, ContactInput, ContactRef, ContactSummary, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -26,6 +26,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_contact, update_contact))
         .routes(routes!(restrict, lift_restriction))
         .routes(routes!(object, lift_objection))
+        .routes(routes!(channel_off, channel_on))
 }
 
 /// The lawful basis of processing, GDPR Art. 6(1)(a)–(f). Requests also accept the article's
@@ -87,6 +88,16 @@ pub struct ContactOut {
     /// When the contact was erased (Art. 17); an erased contact cannot change.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub erased_at: Option<Timestamp>,
+    /// Since when the person has switched email off: no marketing email reaches them, a single
+    /// email needs a reason that is not marketing.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub email_off_at: Option<Timestamp>,
+    /// Since when the person has switched phone calls off.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub phone_off_at: Option<Timestamp>,
+    /// Since when the person has switched text messages off.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub sms_off_at: Option<Timestamp>,
     /// Created.
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
@@ -110,6 +121,9 @@ impl From<Contact> for ContactOut {
             restricted_at: c.restricted_at,
             objected_at: c.objected_at,
             erased_at: c.erased_at,
+            email_off_at: c.email_off_at,
+            phone_off_at: c.phone_off_at,
+            sms_off_at: c.sms_off_at,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
@@ -577,4 +591,83 @@ async fn lift_objection(
 ) -> Result<Json<ContactOut>, ApiError> {
     let r = ContactRef::Id(contact_id(&id)?);
     Ok(Json(state.store.set_objected(&r, false).await?.into()))
+}
+
+/// The contact and channel of a `/v1/contacts/{id}/channels/{channel}` path.
+async fn contact_channel(
+    parts: axum::extract::Path<(String, String)>,
+) -> Result<(ContactRef, Channel), ApiError> {
+    let axum::extract::Path((id, channel)) = parts;
+    let channel = Channel::parse(&channel).map_err(|_| ApiError::NotFound("channel"))?;
+    Ok((ContactRef::Id(contact_id(&id)?), channel))
+}
+
+/// Records that the person switched a form of communication off (told the CRM "no more SMS"):
+/// bulk sends on that channel are `blocked` (`channel_off`) and a single contact needs a reason
+/// that is not marketing. Idempotent: the original date is kept.
+#[utoipa::path(
+    put, path = "/v1/contacts/{id}/channels/{channel}", tag = "contacts",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Our id of the contact"),
+        ("channel" = String, Path, description = "`email`, `phone` or `sms`"),
+    ),
+    responses(
+        (status = 200, description = "The contact, with the channel's `…_off_at` set", body = ContactOut),
+        (status = 404, description = "No such contact or channel", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The contact was erased", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("token" = ["write"]))
+)]
+async fn channel_off(
+    auth: Auth<WriteScope>,
+    path: axum::extract::Path<(String, String)>,
+    State(state): State<AppState>,
+) -> Result<Json<ContactOut>, ApiError> {
+    let (r, channel) = contact_channel(path).await?;
+    let c = state
+        .store
+        .set_channel(
+            &r,
+            channel,
+            true,
+            CollectionMethod::Api,
+            &auth.0.actor()?,
+            None,
+        )
+        .await?;
+    Ok(Json(c.into()))
+}
+
+/// Switches a form of communication back on (the person asked for it again). Idempotent.
+#[utoipa::path(
+    delete, path = "/v1/contacts/{id}/channels/{channel}", tag = "contacts",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Our id of the contact"),
+        ("channel" = String, Path, description = "`email`, `phone` or `sms`"),
+    ),
+    responses(
+        (status = 200, description = "The contact, with the channel's `…_off_at` null", body = ContactOut),
+        (status = 404, description = "No such contact or channel", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The contact was erased", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("token" = ["write"]))
+)]
+async fn channel_on(
+    auth: Auth<WriteScope>,
+    path: axum::extract::Path<(String, String)>,
+    State(state): State<AppState>,
+) -> Result<Json<ContactOut>, ApiError> {
+    let (r, channel) = contact_channel(path).await?;
+    let c = state
+        .store
+        .set_channel(
+            &r,
+            channel,
+            false,
+            CollectionMethod::Api,
+            &auth.0.actor()?,
+            None,
+        )
+        .await?;
+    Ok(Json(c.into()))
 }

@@ -72,13 +72,17 @@ pub struct ConsentProof {
 /// Why a contact is blocked or needs a reason.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CauseOut {
-    /// `erased`, `restricted`, `objected`, `suppressed`, `no_consent`, `refused`, `withdrawn`,
-    /// `expired`.
+    /// `erased`, `restricted`, `objected`, `channel_off` (the person switched this channel off),
+    /// `suppressed`, `no_consent`, `refused`, `withdrawn`, `expired`.
     pub code: &'static str,
+    /// The channel the person switched off (`email`, `phone`, `sms`; channel_off only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<&'static str>,
     /// The consent type concerned (refused, withdrawn, expired).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consent_type: Option<String>,
-    /// Since when (restricted, objected) or when it happened (refused, withdrawn, expired).
+    /// Since when (restricted, objected, channel_off) or when it happened (refused, withdrawn,
+    /// expired).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub since: Option<Timestamp>,
@@ -165,7 +169,9 @@ impl From<DecisionReport> for DecisionResponse {
 
 fn cause_out(cause: &Cause) -> CauseOut {
     let (consent_type, since) = match cause {
-        Cause::Restricted { since } | Cause::Objected { since } => (None, Some(*since)),
+        Cause::Restricted { since }
+        | Cause::Objected { since }
+        | Cause::ChannelOff { since, .. } => (None, Some(*since)),
         Cause::Refused { code, at }
         | Cause::Withdrawn { code, at }
         | Cause::Expired { code, at } => (Some(code.as_str().to_owned()), Some(*at)),
@@ -173,6 +179,10 @@ fn cause_out(cause: &Cause) -> CauseOut {
     };
     CauseOut {
         code: cause.code(),
+        channel: match cause {
+            Cause::ChannelOff { channel, .. } => Some(channel.code()),
+            _ => None,
+        },
         consent_type,
         since,
     }

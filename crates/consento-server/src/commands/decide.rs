@@ -102,6 +102,10 @@ fn cause_text(c: &Cause, action: Action) -> String {
             "objected (objection to direct marketing since {}, GDPR Art. 21(3))",
             day(*since)
         ),
+        Cause::ChannelOff { channel, since } => format!(
+            "channel_off (the person switched {channel} off on {})",
+            day(*since)
+        ),
         Cause::Suppressed => "suppressed (the address or number is on the suppression list)".into(),
         Cause::NoConsent => format!("no_consent (no consent of a type that permits {action})"),
         Cause::Refused { code, at } => format!("refused ({code} on {})", day(*at)),

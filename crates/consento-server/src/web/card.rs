@@ -24,8 +24,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use consento_domain::{
-    Action, ActorKind, AllowedBy, Cause, CollectionMethod, ContactId, Decision, DomainError,
-    EventKind, Permission, Permissions, ReasonId, Timestamp,
+    Action, ActorKind, AllowedBy, Cause, Channel, CollectionMethod, ContactId, Decision,
+    DomainError, EventKind, Permission, Permissions, ReasonId, Timestamp,
 };
 use consento_store::{
     ConsentEventInput, Contact, ContactRef, CurrentConsent, DecisionReport, HistoryEntry,
@@ -139,6 +139,16 @@ fn cause_words(tr: Tr, cause: &Cause, titles: &Titles) -> String {
         Cause::Erased => tr.t("card-cause-erased"),
         Cause::Restricted { since } => tr.with("card-cause-restricted", "date", &tr.date(*since)),
         Cause::Objected { since } => tr.with("card-cause-objected", "date", &tr.date(*since)),
+        Cause::ChannelOff { channel, since } => tr.args(
+            "card-cause-channel-off",
+            &[
+                (
+                    "channel",
+                    text(tr.t(&format!("channel-{}", channel.code()))),
+                ),
+                ("date", text(tr.date(*since))),
+            ],
+        ),
         Cause::Suppressed => tr.t("card-cause-suppressed"),
         Cause::NoConsent => tr.t("card-cause-no-consent"),
         Cause::Refused { code, at } => consent("card-cause-refused", code, at),
@@ -251,6 +261,8 @@ struct CardPage {
     created: String,
     restricted: Option<String>,
     objected: Option<String>,
+    /// (channel code, its name, since when it is off).
+    channels: Vec<(&'static str, String, Option<String>)>,
     consents: Vec<ConsentRow>,
     today: String,
     methods: Vec<(&'static str, String)>,
@@ -685,6 +697,16 @@ async fn card(
         created: tr.date(c.created_at),
         restricted: c.restricted_at.map(|at| tr.date(at)),
         objected: c.objected_at.map(|at| tr.date(at)),
+        channels: Channel::ALL
+            .iter()
+            .map(|&ch| {
+                (
+                    ch.code(),
+                    tr.t(&format!("card-channel-{}", ch.code())),
+                    c.off_since(ch).map(|at| tr.date(at)),
+                )
+            })
+            .collect(),
         consents: consent_rows(tr, &consents, form, &today),
         methods: METHODS
             .iter()
@@ -1033,6 +1055,59 @@ pub async fn objection(
     Form(s): Form<SwitchForm>,
 ) -> Result<Response, PageError> {
     set_flag(&staff, &state, &id, s.on == "1", Flag::Objection).await
+}
+
+/// The channel switch's fields.
+#[derive(Debug, Default, Deserialize)]
+pub struct ChannelForm {
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    off: String,
+}
+
+/// `POST /contacts/{id}/channel`: records that the person switched a form of communication off
+/// (told an operator "no more calls"), or, for the DPO or an administrator, back on: like an
+/// objection, switching back on is not for the operator who wants to call.
+pub async fn channel(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(f): Form<ChannelForm>,
+) -> Result<Response, PageError> {
+    staff.require(Permission::EditContacts)?;
+    let off = f.off == "1";
+    if !off {
+        staff.require(Permission::LiftRights)?;
+    }
+    let channel = Channel::parse(&f.channel).map_err(|_| PageError::NotFound)?;
+    let id = path_contact(&id)?;
+    let r = ContactRef::Id(id);
+    let before = state.store.contact(&r).await?;
+    if before.erased_at.is_some() {
+        return Err(PageError::NotFound);
+    }
+    let after = state
+        .store
+        .set_channel(
+            &r,
+            channel,
+            off,
+            CollectionMethod::Phone,
+            &staff.actor(),
+            None,
+        )
+        .await?;
+    staff
+        .audit(
+            &state.store,
+            "contact.channel",
+            Some(("contact", id.to_string())),
+            json!({ "channel": channel.code(), "before": before.off_since(channel), "after": after.off_since(channel) }),
+        )
+        .await?;
+    let done = if off { "channel-off" } else { "channel-on" };
+    Ok(see_other(&format!("/contacts/{id}?done={done}")))
 }
 
 /// The two flags the decision engine honours without override (rules 2 and 3 of DESIGN.md §2).

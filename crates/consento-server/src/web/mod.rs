@@ -132,6 +132,7 @@ pub fn console_routes() -> Vec<ConsoleRoute> {
         route("/contacts/{id}/provenance", post(card::save_provenance)),
         route("/contacts/{id}/restriction", post(card::restriction)),
         route("/contacts/{id}/objection", post(card::objection)),
+        route("/contacts/{id}/channel", post(card::channel)),
         route("/contacts/{id}/moment", post(card::moment)),
         route("/contacts/{id}/justify", post(card::justify)),
         route("/consents/expiring", get(dashboard::expiring)),

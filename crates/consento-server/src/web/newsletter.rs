@@ -28,6 +28,7 @@ const CAUSES: &[&str] = &[
     "erased",
     "restricted",
     "objected",
+    "channel_off",
     "suppressed",
     "no_email",
     "withdrawn",

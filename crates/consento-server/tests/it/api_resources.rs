@@ -1168,3 +1168,71 @@ async fn a_consent_write_retried_with_its_idempotency_key_is_recorded_once() {
     .await;
     problem(status, &body, 400, "Idempotency-Key");
 }
+
+#[tokio::test]
+async fn a_channel_switched_off_through_the_api_blocks_bulk_on_it_and_comes_back_when_switched_on()
+{
+    let app = crate::support::spawn_app().await;
+    let c = app
+        .store
+        .create_contact(consento_store::ContactInput {
+            emails: vec!["sms@example.it".into()],
+            phones: vec!["+39 333 765 4321".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let path = format!("/v1/contacts/{}/channels/sms", c.id);
+    let (status, body) = app
+        .send(
+            reqwest::Method::PUT,
+            &path,
+            "write",
+            &serde_json::json!(null),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["sms_off_at"].is_string());
+    assert!(body["email_off_at"].is_null());
+    let ask = |action: &'static str| serde_json::json!({ "contact": { "contact_id": c.id.0 }, "action": action });
+    let (_, bulk) = app.post("/v1/decisions", "decide", &ask("sms.bulk")).await;
+    assert_eq!(
+        (
+            bulk["outcome"].as_str(),
+            bulk["cause"]["code"].as_str(),
+            bulk["cause"]["channel"].as_str()
+        ),
+        (Some("blocked"), Some("channel_off"), Some("sms"))
+    );
+    let (_, single) = app
+        .post("/v1/decisions", "decide", &ask("sms.single"))
+        .await;
+    assert_eq!(single["outcome"], "needs_justification");
+    assert_eq!(single["marketing_reasons_allowed"], false);
+    let (status, _) = app
+        .send(
+            reqwest::Method::PUT,
+            &format!("/v1/contacts/{}/channels/fax", c.id),
+            "write",
+            &serde_json::json!(null),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, body) = app
+        .send(
+            reqwest::Method::DELETE,
+            &path,
+            "write",
+            &serde_json::json!(null),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(body["sms_off_at"].is_null());
+    let history = app
+        .store
+        .channel_history(&consento_store::ContactRef::Id(c.id))
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].actor.kind, consento_domain::ActorKind::Token);
+}

@@ -1068,3 +1068,55 @@ async fn giving_again_a_withdrawn_consent_with_a_date_before_the_withdrawal_is_r
         .unwrap();
     assert!(current.iter().any(|c| c.code.as_str() == "NEWS" && c.valid));
 }
+
+#[tokio::test]
+async fn an_operator_records_that_the_person_wants_no_calls_and_only_the_dpo_switches_calls_back_on()
+ {
+    let app = spawn_app().await;
+    types(&app).await;
+    let id = contact(&app, "Anna Rossi", "anna@example.it", "+39 333 123 4567").await;
+    let operator = app.console_as("operator").await;
+    let off = operator
+        .post(
+            &format!("/contacts/{id}/channel"),
+            &[("channel", "phone"), ("off", "1")],
+        )
+        .await;
+    assert_eq!(off.status, 303);
+    let card = operator.get(&format!("/contacts/{id}")).await;
+    assert!(
+        card.body.contains("disattivato dalla persona il"),
+        "{}",
+        card.body
+    );
+    let call = app
+        .store
+        .decide(&ContactRef::Id(id), consento_domain::Action::PhoneCall, None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        call.decision,
+        consento_domain::Decision::NeedsJustification {
+            marketing_reasons_allowed: false,
+            ..
+        }
+    ));
+    let refused = operator
+        .post(
+            &format!("/contacts/{id}/channel"),
+            &[("channel", "phone"), ("off", "0")],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    let dpo = app.console_as("dpo").await;
+    let on = dpo
+        .post(
+            &format!("/contacts/{id}/channel"),
+            &[("channel", "phone"), ("off", "0")],
+        )
+        .await;
+    assert_eq!(on.status, 303);
+    let c = app.store.contact(&ContactRef::Id(id)).await.unwrap();
+    assert!(c.phone_off_at.is_none());
+    assert_eq!(audited(&app, "contact.channel").await.len(), 2);
+}
