@@ -665,10 +665,10 @@ async fn calling_without_consent_opens_the_reason_dialog_and_the_justified_conta
     assert_eq!(justified.status, 303, "{}", justified.body);
     let after = operator.get(&justified.location.unwrap()).await;
     assert!(after.body.contains(r#"id="moment-result""#));
-    assert!(text(&after.body).contains("Consentito: contatto motivato registrato il"));
+    assert!(text(&after.body).contains("Consentito: contatto giustificato registrato il"));
     assert!(after.body.contains(r#"href="tel:+393331234567""#));
     let history = after.body.split(r#"id="history""#).nth(1).unwrap();
-    assert!(history.contains("Contatto motivato"));
+    assert!(history.contains("Contatto giustificato"));
     assert!(history.contains("Richiamata su richiesta del cliente — richiamato"));
     assert!(history.contains("Test operator"));
     let interactions = app.store.interactions(&ContactRef::Id(id)).await.unwrap();
