@@ -11,7 +11,7 @@ use consento_store::{ConsentEventInput, ContactInput, ContactRef, NoticeInput};
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, spawn_app};
+use crate::support::{TestApp, spawn_app, spawn_app_with};
 
 const PROVIDER_UA: &str = "Mailbox-Provider-Unsubscriber/1.0";
 
@@ -254,7 +254,15 @@ async fn the_links_api_returns_header_values_a_mail_sender_can_add_verbatim() {
 #[tokio::test]
 async fn a_mailbox_providers_one_click_post_withdraws_at_once_answers_200_without_redirect_and_is_idempotent()
  {
-    let app = spawn_app().await;
+    // On SQLite, and on PostgreSQL when the test server is configured.
+    for postgres in [false, true] {
+        if let Some(app) = spawn_app_with(postgres, |_| {}).await {
+            one_click_on(app).await;
+        }
+    }
+}
+
+async fn one_click_on(app: TestApp) {
     let anna = world(&app).await;
     assert_eq!(decide(&app, anna, "email.bulk").await, "allowed");
     assert_eq!(eligible(&app, "newsletter").await, 1);
@@ -528,7 +536,15 @@ async fn a_tampered_truncated_foreign_or_misdirected_token_changes_nothing_and_g
 
 #[tokio::test]
 async fn links_survive_a_key_rotation_and_stop_once_their_key_is_retired() {
-    let app = spawn_app().await;
+    // On SQLite, and on PostgreSQL when the test server is configured.
+    for postgres in [false, true] {
+        if let Some(app) = spawn_app_with(postgres, |_| {}).await {
+            rotation_on(app).await;
+        }
+    }
+}
+
+async fn rotation_on(app: TestApp) {
     let anna = world(&app).await;
     let old = links(&app, anna, "").await;
     let old_unsubscribe = old["unsubscribe_url"].as_str().unwrap().to_owned();
