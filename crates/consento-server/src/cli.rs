@@ -90,6 +90,9 @@ pub enum Command {
     /// The consent ledger's hash chain.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// The keys of the personal links in emails (unsubscribe, preference center).
+    #[command(subcommand)]
+    Links(LinksCommand),
     /// Measure decisions, consent writes, the audience and the bulk load against the bare
     /// database on the same data. Use an empty database: it loads its own data set.
     Bench(BenchArgs),
@@ -135,6 +138,22 @@ pub enum TokensCommand {
     Revoke {
         /// The token's id.
         id: String,
+    },
+}
+
+/// `consento links …`.
+#[derive(Debug, Subcommand)]
+pub enum LinksCommand {
+    /// List the link keys (never their secrets).
+    Keys,
+    /// Make a new key: links made from now on are sealed with it, and the links of mails already
+    /// sent keep working.
+    RotateKey,
+    /// Retire a key: every link it sealed stops working at once (after a leak, or once the mails
+    /// that carry them are old).
+    RetireKey {
+        /// The key's id (`consento links keys`).
+        id: u32,
     },
 }
 

@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod links;
 pub mod metrics;
 pub mod rng;
 pub mod serve;

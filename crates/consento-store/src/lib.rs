@@ -25,6 +25,7 @@ mod decide;
 mod error;
 mod fastread;
 mod ledger;
+mod links;
 mod migrate;
 mod model;
 mod row;
@@ -40,6 +41,7 @@ pub use commit::GroupCommitStats;
 pub use contacts::ContactSummary;
 pub use error::StoreError;
 pub use ledger::IdempotencyKey;
+pub use links::{LinkKey, LinkSecret};
 pub use model::*;
 pub use stats::{
     ConsentStateCounts, ExpiringConsent, ExpiringCount, ExpiringQuery, InteractionCount,

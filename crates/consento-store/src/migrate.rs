@@ -58,10 +58,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0008_channels.sql"),
         include_str!("../migrations/postgres/0008_channels.sql"),
     ),
+    (
+        9,
+        "links",
+        include_str!("../migrations/sqlite/0009_links.sql"),
+        include_str!("../migrations/postgres/0009_links.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 8;
+pub(crate) const LATEST: i64 = 9;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";

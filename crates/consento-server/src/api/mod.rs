@@ -26,6 +26,7 @@ pub mod idempotency;
 pub(crate) mod interactions;
 pub mod json;
 mod ledger;
+mod links;
 pub mod model;
 mod notices;
 mod ops;
@@ -113,6 +114,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(ledger::routes())
         .merge(ops::routes())
         .merge(webhooks::routes())
+        .merge(links::routes())
         .split_for_parts();
     document_auth_failures(&mut doc);
     (router, doc)

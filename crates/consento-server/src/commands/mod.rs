@@ -18,6 +18,7 @@ mod consents;
 mod contacts;
 mod decide;
 mod ledger;
+mod links;
 mod notices;
 pub(crate) mod output;
 mod reasons;
@@ -159,6 +160,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
         Command::Justify(args) => decide::justify(ctx, args).await,
         Command::Audience(args) => audience::run(ctx, args).await,
         Command::Ledger(c) => ledger::run(ctx, c).await,
+        Command::Links(c) => links::run(ctx, c).await,
         Command::Bench(args) => crate::bench::command(ctx, args).await,
     }
 }

@@ -103,6 +103,7 @@ const AREAS: &[[(Locale, &str, &str); 2]] = &[
     area!("newsletter"),
     area!("dashboard"),
     area!("audit"),
+    area!("public"),
 ];
 
 /// Every message file, per language.

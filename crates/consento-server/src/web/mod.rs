@@ -29,6 +29,7 @@ pub mod i18n;
 mod newsletter;
 pub mod page;
 pub mod public;
+mod self_service;
 pub mod session;
 pub mod setup;
 

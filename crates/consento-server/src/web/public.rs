@@ -14,7 +14,7 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::MethodRouter;
+use axum::routing::{MethodRouter, get};
 
 use super::i18n::Locale;
 use super::page::PageError;
@@ -23,7 +23,14 @@ use crate::api::AppState;
 
 /// Every public route: (path, handlers). The router is built from this list; a test walks it.
 pub fn public_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
-    Vec::new()
+    use super::self_service::{preferences, unsubscribe};
+    vec![
+        (
+            "/u/{token}",
+            get(unsubscribe::show).post(unsubscribe::one_click),
+        ),
+        ("/p/{token}", get(preferences::show).post(preferences::save)),
+    ]
 }
 
 /// The public pages' router, every route behind [`public_frame`].

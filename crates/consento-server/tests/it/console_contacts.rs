@@ -1091,7 +1091,11 @@ async fn an_operator_records_that_the_person_wants_no_calls_and_only_the_dpo_swi
     );
     let call = app
         .store
-        .decide(&ContactRef::Id(id), consento_domain::Action::PhoneCall, None)
+        .decide(
+            &ContactRef::Id(id),
+            consento_domain::Action::PhoneCall,
+            None,
+        )
         .await
         .unwrap();
     assert!(matches!(

@@ -10,5 +10,6 @@ mod console_contacts;
 mod console_insights;
 mod console_setup;
 mod ops;
+mod self_service;
 mod support;
 mod webhooks;

@@ -1,0 +1,56 @@
+//! `consento links keys|rotate-key|retire-key`: the keyring that seals the personal links in
+//! emails. Rotating keeps old links working (every key not retired opens its links); retiring a
+//! key stops every link it sealed.
+
+use super::Ctx;
+use super::output::{Table, day, json, or_dash};
+use crate::cli::LinksCommand;
+
+/// `consento links …`.
+pub async fn run(ctx: &mut Ctx<'_>, command: LinksCommand) -> anyhow::Result<()> {
+    match command {
+        LinksCommand::Keys => {
+            let keys = ctx.store.link_keys().await?;
+            if ctx.json {
+                return json(ctx.out, &keys);
+            }
+            if keys.is_empty() {
+                writeln!(ctx.out, "no link keys yet: the first link made creates one")?;
+                return Ok(());
+            }
+            let mut t = Table::new(&["ID", "CREATED", "RETIRED"]);
+            for k in &keys {
+                t.row(vec![
+                    k.id.to_string(),
+                    day(k.created_at),
+                    or_dash(k.retired_at.map(day)),
+                ]);
+            }
+            t.write(ctx.out, 0)
+        }
+        LinksCommand::RotateKey => {
+            let key = ctx.store.rotate_link_key().await?;
+            if ctx.json {
+                return json(ctx.out, &key);
+            }
+            writeln!(
+                ctx.out,
+                "link key {} now seals new links; links sealed by older keys keep working until those keys are retired",
+                key.id
+            )?;
+            Ok(())
+        }
+        LinksCommand::RetireKey { id } => {
+            let key = ctx.store.retire_link_key(id).await?;
+            if ctx.json {
+                return json(ctx.out, &key);
+            }
+            writeln!(
+                ctx.out,
+                "retired link key {}: the links it sealed no longer work",
+                key.id
+            )?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! `/p/{token}`: the preference center. The person sees their topics (the consent types set to
+//! show in the preference center) with their state and since when, subscribes to or
+//! unsubscribes from each, or withdraws every consent at once (GDPR Art. 7(3)). Each change is
+//! recorded with method `preference_center`, the person as actor, the privacy-notice version the
+//! page showed (with a given consent) and the evidence of the request.
+//!
+//! The page shows nothing about the person beyond their consents (not even their address: a
+//! forwarded email must not disclose it), and nothing about anyone else. While the person objects
+//! to direct marketing (Art. 21(3), absolute) or their processing is restricted (Art. 18), the
+//! page still shows every topic and still unsubscribes, but subscribes to nothing: only the
+//! controller lifts an objection or a restriction, and the page says so.
+//!
+//! Channels (email, phone, SMS) are not switched here yet: the per-channel opt-out belongs to
+//! the store's channel preferences, which this page will offer once they exist.
+
+use askama::Template;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use consento_domain::{CollectionMethod, EventKind};
+use consento_store::{ConsentType, CurrentConsent, Notice};
+use serde::Deserialize;
+
+use super::{Person, body_bytes, evidence, in_force, not_found, peer, record, resolve, with_lang};
+use crate::api::AppState;
+use crate::links::Purpose;
+use crate::web::i18n::{Locale, Tr};
+use crate::web::page::{Page, PageError, render, see_other};
+
+/// One topic as the page shows it.
+pub struct Topic {
+    /// The consent type's code (the form's `topic`).
+    pub code: String,
+    /// Its title.
+    pub title: String,
+    /// Its description.
+    pub description: Option<String>,
+    /// Whether the person's consent is in force.
+    pub subscribed: bool,
+    /// "since 3 March 2026", when known.
+    pub since: Option<String>,
+    /// The button's label, naming the topic.
+    pub button: String,
+}
+
+/// The privacy notice shown: what a person subscribing accepts.
+pub struct ShownNotice {
+    /// Its version (recorded with each consent given here).
+    pub version: String,
+    /// Where it is published.
+    pub url: Option<String>,
+    /// Its text, when kept here.
+    pub body: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "public_preferences.html")]
+struct PreferencesPage {
+    page: Page,
+    action: String,
+    topics: Vec<Topic>,
+    notice: Option<ShownNotice>,
+    objected: bool,
+    restricted: bool,
+    /// Whether any consent of the person, of any type, is in force (withdrawing everything).
+    any_in_force: bool,
+    error: Option<String>,
+}
+
+impl PreferencesPage {
+    /// Whether the page may subscribe to anything (neither objection nor restriction stands).
+    fn can_subscribe(&self) -> bool {
+        !self.objected && !self.restricted
+    }
+}
+
+/// The page's query after a change.
+#[derive(Debug, Default, Deserialize)]
+pub struct Shown {
+    done: Option<String>,
+}
+
+/// The privacy notice to show: the newest in the page's language, else the newest of all.
+fn latest_notice(notices: Vec<Notice>, tr: Tr) -> Option<ShownNotice> {
+    let lang = tr.locale.code();
+    let pick = notices
+        .iter()
+        .position(|n| n.language.split('-').next() == Some(lang))
+        .unwrap_or(0);
+    notices.into_iter().nth(pick).map(|n| ShownNotice {
+        version: n.version,
+        url: n.url,
+        body: n.body,
+    })
+}
+
+/// What the page shows the person now.
+async fn page_for(
+    state: &AppState,
+    tr: Tr,
+    person: &Person,
+    here: &str,
+    error: Option<String>,
+) -> Result<PreferencesPage, PageError> {
+    let types = state.store.consent_types().await?;
+    let consents = state.store.current_consents(&person.contact_ref()).await?;
+    let topics = types
+        .iter()
+        .filter(|t| t.spec.show_in_preference_center)
+        .map(|t| topic(tr, t, consents.iter().find(|c| c.type_id == t.id)))
+        .collect();
+    Ok(PreferencesPage {
+        page: Page::public(tr, here),
+        action: with_lang(here, tr),
+        topics,
+        notice: latest_notice(state.store.notices().await?, tr),
+        objected: person.contact.objected_at.is_some(),
+        restricted: person.contact.restricted_at.is_some(),
+        any_in_force: consents.iter().any(in_force),
+        error,
+    })
+}
+
+fn topic(tr: Tr, t: &ConsentType, current: Option<&CurrentConsent>) -> Topic {
+    let subscribed = current.is_some_and(in_force);
+    // Since when: given (in force), expired (its end), or withdrawn, refused, revoked.
+    let since = current.and_then(|c| match c.kind {
+        Some(k) if k.grants() && !c.valid => c.expires_at,
+        _ => c.event_time,
+    });
+    let title = t.spec.title.clone();
+    Topic {
+        code: t.spec.code.as_str().to_owned(),
+        button: tr.with(
+            if subscribed {
+                "public-topic-unsubscribe"
+            } else {
+                "public-topic-subscribe"
+            },
+            "topic",
+            &title,
+        ),
+        title,
+        description: t.spec.description.clone(),
+        subscribed,
+        since: since.map(|at| tr.with("public-since", "date", &tr.date(at))),
+    }
+}
+
+/// The page again with the message `key` at the top, answered with `status`: nothing was
+/// recorded.
+async fn refused(
+    state: &AppState,
+    tr: Tr,
+    person: &Person,
+    here: &str,
+    status: StatusCode,
+    key: &str,
+) -> Result<Response, PageError> {
+    let page = page_for(state, tr, person, here, Some(tr.t(key))).await?;
+    let mut response = render(&page)?;
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+/// `GET /p/{token}`: the preference center.
+pub async fn show(
+    State(state): State<AppState>,
+    axum::Extension(locale): axum::Extension<Locale>,
+    path: Result<Path<String>, PathRejection>,
+    shown: Result<Query<Shown>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let tr = Tr::new(locale);
+    let Ok(Path(token)) = path else {
+        return not_found(tr, "/p");
+    };
+    let here = format!("/p/{token}");
+    let Some(person) = resolve(&state, &token, Purpose::Preferences).await? else {
+        return not_found(tr, &here);
+    };
+    let done = shown.map(|Query(s)| s.done).unwrap_or_default();
+    let mut page = page_for(&state, tr, &person, &here, None).await?;
+    page.page = page.page.done(done.as_deref());
+    render(&page)
+}
+
+/// `POST /p/{token}`: `action` = `give` or `withdraw` with `topic` (a consent type's code) and,
+/// for `give`, `notice` (the notice version the page showed); or `withdraw-all`. Then back to
+/// the page (303) with what was done.
+pub async fn save(
+    State(state): State<AppState>,
+    axum::Extension(locale): axum::Extension<Locale>,
+    path: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Result<Response, PageError> {
+    let tr = Tr::new(locale);
+    let Ok(Path(token)) = path else {
+        return not_found(tr, "/p");
+    };
+    let here = format!("/p/{token}");
+    let Some(person) = resolve(&state, &token, Purpose::Preferences).await? else {
+        return not_found(tr, &here);
+    };
+    let (parts, body) = request.into_parts();
+    let fields: Vec<(String, String)> = match body_bytes(body).await {
+        Some(bytes) => serde_urlencoded::from_bytes(&bytes).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let consents = state.store.current_consents(&person.contact_ref()).await?;
+    let types = state.store.consent_types().await?;
+    let action = field("action");
+    let (changes, notice, done) = match action.as_str() {
+        "give" => {
+            let Some(t) = types.iter().find(|t| {
+                t.spec.show_in_preference_center && t.spec.code.as_str() == field("topic")
+            }) else {
+                return refused(
+                    &state,
+                    tr,
+                    &person,
+                    &here,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "public-error-topic",
+                )
+                .await;
+            };
+            // Art. 21(3): an objection to direct marketing is absolute; only the controller,
+            // told by the person, lifts it (and a restriction, Art. 18(3)). Subscribing here
+            // would record a consent that reaches nobody.
+            if person.contact.objected_at.is_some() {
+                return refused(
+                    &state,
+                    tr,
+                    &person,
+                    &here,
+                    StatusCode::CONFLICT,
+                    "public-error-objected",
+                )
+                .await;
+            }
+            if person.contact.restricted_at.is_some() {
+                return refused(
+                    &state,
+                    tr,
+                    &person,
+                    &here,
+                    StatusCode::CONFLICT,
+                    "public-error-restricted",
+                )
+                .await;
+            }
+            let shown = Some(field("notice")).filter(|v| !v.is_empty());
+            if let Some(version) = &shown
+                && !state
+                    .store
+                    .notices()
+                    .await?
+                    .iter()
+                    .any(|n| &n.version == version)
+            {
+                return refused(
+                    &state,
+                    tr,
+                    &person,
+                    &here,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "public-error-notice",
+                )
+                .await;
+            }
+            let in_force_now = consents.iter().any(|c| c.type_id == t.id && in_force(c));
+            let changes = if in_force_now {
+                Vec::new()
+            } else {
+                vec![(t.spec.code.as_str().to_owned(), EventKind::Given)]
+            };
+            (changes, shown, "public-subscribed")
+        }
+        "withdraw" => {
+            let code = field("topic");
+            if !types.iter().any(|t| t.spec.code.as_str() == code) {
+                return refused(
+                    &state,
+                    tr,
+                    &person,
+                    &here,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "public-error-topic",
+                )
+                .await;
+            }
+            let changes = consents
+                .iter()
+                .filter(|c| c.code.as_str() == code && in_force(c))
+                .map(|c| (c.code.as_str().to_owned(), EventKind::Withdrawn))
+                .collect();
+            (changes, None, "public-unsubscribed")
+        }
+        "withdraw-all" => {
+            let changes = consents
+                .iter()
+                .filter(|c| in_force(c))
+                .map(|c| (c.code.as_str().to_owned(), EventKind::Withdrawn))
+                .collect();
+            (changes, None, "public-withdrawn-all")
+        }
+        _ => {
+            return refused(
+                &state,
+                tr,
+                &person,
+                &here,
+                StatusCode::BAD_REQUEST,
+                "public-error-form",
+            )
+            .await;
+        }
+    };
+    let proof = evidence(
+        state.store.now(),
+        &parts.headers,
+        peer(&parts.extensions),
+        "preferences",
+        person.opened.key_id,
+    );
+    record(
+        &state,
+        &person,
+        changes,
+        CollectionMethod::PreferenceCenter,
+        notice,
+        &proof,
+    )
+    .await?;
+    Ok(see_other(&format!("{}&done={done}", with_lang(&here, tr))))
+}
