@@ -45,3 +45,16 @@ public-error-form = This request could not be understood. Nothing was changed.
 done-public-subscribed = You are subscribed. You can unsubscribe here at any time.
 done-public-unsubscribed = You are unsubscribed. This takes effect immediately.
 done-public-withdrawn-all = Every consent you had given us has been withdrawn.
+
+public-channels = How we may reach you
+public-channels-intro = Switch off a form of communication and we will not use it for marketing; service messages you need (about an order, a contract) may still arrive.
+public-channel-email = Email
+public-channel-phone = Phone calls
+public-channel-sms = Text messages
+public-channel-on = On
+public-channel-off = Off
+public-channel-off-since = switched off on { $date }
+public-channel-switch-off = Switch off: { $channel }
+public-channel-switch-on = Switch back on: { $channel }
+done-public-channel-switched-off = Done: we will not use it for marketing any more.
+done-public-channel-switched-on = Done: it is switched back on.

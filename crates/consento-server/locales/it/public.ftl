@@ -45,3 +45,16 @@ public-error-form = La richiesta non è stata compresa. Non è stato modificato 
 done-public-subscribed = Iscrizione attivata. È possibile annullarla qui in qualsiasi momento.
 done-public-unsubscribed = Iscrizione annullata, con effetto immediato.
 done-public-withdrawn-all = Tutti i consensi dati sono stati revocati.
+
+public-channels = Mezzi di contatto
+public-channels-intro = Un mezzo di comunicazione disattivato non viene più usato per il marketing; possono comunque arrivare le comunicazioni di servizio necessarie (su un ordine, un contratto).
+public-channel-email = Email
+public-channel-phone = Telefonate
+public-channel-sms = SMS
+public-channel-on = Attivo
+public-channel-off = Disattivato
+public-channel-off-since = disattivato il { $date }
+public-channel-switch-off = Disattiva: { $channel }
+public-channel-switch-on = Riattiva: { $channel }
+done-public-channel-switched-off = Fatto: questo mezzo non verrà più usato per il marketing.
+done-public-channel-switched-on = Fatto: è di nuovo attivo.

@@ -857,3 +857,60 @@ async fn the_public_pages_speak_italian_and_english_send_no_referrer_and_carry_t
     }
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_preference_center_switches_email_off_and_back_on_with_its_evidence() {
+    let app = spawn_app().await;
+    let anna = world(&app).await;
+    let url = links(&app, anna, "").await["preferences_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = get(&url, "it").await;
+    assert!(page.body.contains("Mezzi di contatto"), "{}", page.body);
+    assert!(page.body.contains("id=\"channel-email\""));
+    assert_eq!(eligible(&app, "newsletter").await, 1);
+    let off = form(
+        &format!("{url}?lang=it"),
+        &[("action", "channel-off"), ("channel", "email")],
+    )
+    .await;
+    assert_eq!(off.status, 303, "{}", off.body);
+    // No newsletter any more, and a single email needs a reason that is not marketing.
+    assert_eq!(eligible(&app, "newsletter").await, 0);
+    assert_eq!(decide(&app, anna, "email.bulk").await, "blocked");
+    assert_eq!(
+        decide(&app, anna, "email.single").await,
+        "needs_justification"
+    );
+    let back = off.headers["location"].to_str().unwrap().to_owned();
+    let page = get(&format!("{}{back}", app.base), "it").await;
+    assert!(
+        page.body.contains("non verrà più usato per il marketing"),
+        "{}",
+        page.body
+    );
+    let history = app
+        .store
+        .channel_history(&ContactRef::Id(anna))
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(
+        history[0].method,
+        consento_domain::CollectionMethod::PreferenceCenter
+    );
+    assert_eq!(history[0].actor.kind, consento_domain::ActorKind::Subject);
+    assert!(
+        history[0]
+            .evidence
+            .as_deref()
+            .unwrap_or_default()
+            .contains("user_agent")
+    );
+    let on = form(&url, &[("action", "channel-on"), ("channel", "email")]).await;
+    assert_eq!(on.status, 303);
+    assert_eq!(eligible(&app, "newsletter").await, 1);
+    let bad = form(&url, &[("action", "channel-off"), ("channel", "fax")]).await;
+    assert_eq!(bad.status, 422);
+}

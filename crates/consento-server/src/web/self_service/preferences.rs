@@ -10,15 +10,17 @@
 //! page still shows every topic and still unsubscribes, but subscribes to nothing: only the
 //! controller lifts an objection or a restriction, and the page says so.
 //!
-//! Channels (email, phone, SMS) are not switched here yet: the per-channel opt-out belongs to
-//! the store's channel preferences, which this page will offer once they exist.
+//! The person also switches each form of communication (email, phone calls, text messages) off
+//! or back on: "attivare o disattivare ogni forma di comunicazione" (seed). A channel switched
+//! off weighs like an objection for that channel (decision rule 3b); each switch is kept with its
+//! evidence in the channel history.
 
 use askama::Template;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use consento_domain::{CollectionMethod, EventKind};
+use consento_domain::{Actor, ActorKind, Channel, CollectionMethod, EventKind};
 use consento_store::{ConsentType, CurrentConsent, Notice};
 use serde::Deserialize;
 
@@ -44,6 +46,18 @@ pub struct Topic {
     pub button: String,
 }
 
+/// One form of communication as the page shows it.
+pub struct ChannelRow {
+    /// `email`, `phone`, `sms` (the form's `channel`).
+    pub code: &'static str,
+    /// Its name.
+    pub name: String,
+    /// Whether the person switched it off.
+    pub off: bool,
+    /// "since 3 March 2026", when off.
+    pub since: Option<String>,
+}
+
 /// The privacy notice shown: what a person subscribing accepts.
 pub struct ShownNotice {
     /// Its version (recorded with each consent given here).
@@ -60,6 +74,7 @@ struct PreferencesPage {
     page: Page,
     action: String,
     topics: Vec<Topic>,
+    channels: Vec<ChannelRow>,
     notice: Option<ShownNotice>,
     objected: bool,
     restricted: bool,
@@ -110,10 +125,28 @@ async fn page_for(
         .filter(|t| t.spec.show_in_preference_center)
         .map(|t| topic(tr, t, consents.iter().find(|c| c.type_id == t.id)))
         .collect();
+    let c = &person.contact;
+    // Only the channels the controller can reach the person by.
+    let channels = Channel::ALL
+        .iter()
+        .filter(|ch| match ch {
+            Channel::Email => !c.emails.is_empty(),
+            Channel::Phone | Channel::Sms => !c.phones.is_empty(),
+        })
+        .map(|&ch| ChannelRow {
+            code: ch.code(),
+            name: tr.t(&format!("public-channel-{}", ch.code())),
+            off: c.off_since(ch).is_some(),
+            since: c
+                .off_since(ch)
+                .map(|at| tr.with("public-channel-off-since", "date", &tr.date(at))),
+        })
+        .collect();
     Ok(PreferencesPage {
         page: Page::public(tr, here),
         action: with_lang(here, tr),
         topics,
+        channels,
         notice: latest_notice(state.store.notices().await?, tr),
         objected: person.contact.objected_at.is_some(),
         restricted: person.contact.restricted_at.is_some(),
@@ -303,6 +336,48 @@ pub async fn save(
                 .map(|c| (c.code.as_str().to_owned(), EventKind::Withdrawn))
                 .collect();
             (changes, None, "public-unsubscribed")
+        }
+        "channel-off" | "channel-on" => {
+            let Ok(channel) = Channel::parse(&field("channel")) else {
+                return refused(
+                    &state,
+                    tr,
+                    &person,
+                    &here,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "public-error-form",
+                )
+                .await;
+            };
+            let proof = evidence(
+                state.store.now(),
+                &parts.headers,
+                peer(&parts.extensions),
+                "preferences",
+                person.opened.key_id,
+            );
+            let off = action == "channel-off";
+            let subject = Actor {
+                kind: ActorKind::Subject,
+                id: String::new(),
+            };
+            state
+                .store
+                .set_channel(
+                    &person.contact_ref(),
+                    channel,
+                    off,
+                    CollectionMethod::PreferenceCenter,
+                    &subject,
+                    Some(&proof),
+                )
+                .await?;
+            let done = if off {
+                "public-channel-switched-off"
+            } else {
+                "public-channel-switched-on"
+            };
+            return Ok(see_other(&format!("{}&done={done}", with_lang(&here, tr))));
         }
         "withdraw-all" => {
             let changes = consents
