@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::{Auth, ReadScope};
+use super::auth::{Auth, WriteScope};
 use super::error::{ApiError, Problem};
 use super::params::{PathParam, contact_id, query};
 
@@ -62,7 +62,8 @@ pub struct LinksOut {
 /// center's URL, and the exact `List-Unsubscribe` and `List-Unsubscribe-Post` header values (RFC
 /// 8058 one-click unsubscribe, which Gmail and Yahoo require of bulk senders). Each link is
 /// personal and unguessable, carries no personal data in clear, and keeps working after a key
-/// rotation; ask for fresh links per send.
+/// rotation; ask for fresh links per send. Scope `write`: the preference center's link lets its
+/// holder record the person's consents, so reading alone does not hand it out.
 #[utoipa::path(
     get, path = "/v1/contacts/{id}/links", tag = "contacts",
     params(("id" = uuid::Uuid, Path, description = "Our id of the contact"), LinksParams),
@@ -73,10 +74,10 @@ pub struct LinksOut {
         (status = 409, description = "The contact was erased (`field`: `id`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No consent type has this code (`field`: `type`)", body = Problem, content_type = "application/problem+json"),
     ),
-    security(("token" = ["read"]))
+    security(("token" = ["write"]))
 )]
 async fn links(
-    _auth: Auth<ReadScope>,
+    _auth: Auth<WriteScope>,
     PathParam(id): PathParam,
     State(state): State<AppState>,
     params: Result<Query<LinksParams>, QueryRejection>,

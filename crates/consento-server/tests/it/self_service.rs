@@ -80,7 +80,7 @@ async fn world(app: &TestApp) -> ContactId {
 /// `GET /v1/contacts/{id}/links`, as a mail sender with a read token asks it.
 async fn links(app: &TestApp, id: ContactId, query: &str) -> Value {
     let (status, body) = app
-        .get(&format!("/v1/contacts/{}/links{query}", id.0), "read")
+        .get(&format!("/v1/contacts/{}/links{query}", id.0), "write")
         .await;
     assert_eq!(status, 200, "{body}");
     body
@@ -228,26 +228,28 @@ async fn the_links_api_returns_header_values_a_mail_sender_can_add_verbatim() {
     // Two requests, two different links (fresh nonces), both working.
     let again = links(&app, anna, "?type=newsletter").await;
     assert_ne!(again["unsubscribe_url"], typed["unsubscribe_url"]);
-    // An unknown contact is a 404, an unknown type a 422 naming the parameter, and the decide
-    // scope alone cannot ask.
+    // An unknown contact is a 404, an unknown type a 422 naming the parameter, and neither the
+    // decide nor the read scope can ask (the preference link records consents).
     let (status, _) = app
         .get(
             "/v1/contacts/0190a000-0000-7000-8000-000000000000/links",
-            "read",
+            "write",
         )
         .await;
     assert_eq!(status, 404);
     let (status, body) = app
         .get(
             &format!("/v1/contacts/{}/links?type=no-such-type", anna.0),
-            "read",
+            "write",
         )
         .await;
     assert_eq!((status, body["field"].as_str()), (422, Some("type")));
-    let (status, _) = app
-        .get(&format!("/v1/contacts/{}/links", anna.0), "decide")
-        .await;
-    assert_eq!(status, 403);
+    for scope in ["decide", "read"] {
+        let (status, _) = app
+            .get(&format!("/v1/contacts/{}/links", anna.0), scope)
+            .await;
+        assert_eq!(status, 403, "{scope}");
+    }
     app.shutdown().await;
 }
 
