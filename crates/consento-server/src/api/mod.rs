@@ -32,6 +32,7 @@ mod ops;
 mod params;
 mod reasons;
 mod settings;
+mod subscriptions;
 mod types;
 mod webhooks;
 
@@ -80,6 +81,7 @@ pub const SECURITY_SCHEME: &str = "token";
         (name = "ledger", description = "Verifying the hash chain of the consent ledger."),
         (name = "operations", description = "Health, readiness, metrics and this document."),
         (name = "webhooks", description = "Be told when consents and contacts change: Standard Webhooks, signed, retried."),
+        (name = "subscriptions", description = "Double opt-in: a person's request to subscribe, confirmed from the link emailed to them."),
     )
 )]
 struct ApiDoc;
@@ -113,6 +115,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(ledger::routes())
         .merge(ops::routes())
         .merge(webhooks::routes())
+        .merge(subscriptions::routes())
         .split_for_parts();
     document_auth_failures(&mut doc);
     (router, doc)

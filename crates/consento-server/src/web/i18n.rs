@@ -103,6 +103,8 @@ const AREAS: &[[(Locale, &str, &str); 2]] = &[
     area!("newsletter"),
     area!("dashboard"),
     area!("audit"),
+    area!("mail"),
+    area!("subscribe"),
 ];
 
 /// Every message file, per language.

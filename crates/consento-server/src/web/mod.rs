@@ -31,6 +31,7 @@ pub mod page;
 pub mod public;
 pub mod session;
 pub mod setup;
+mod subscribe;
 
 pub use page::{Page, PageError};
 pub use session::Staff;

@@ -14,16 +14,24 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::MethodRouter;
+use axum::routing::{MethodRouter, get};
 
 use super::i18n::Locale;
 use super::page::PageError;
 use super::session;
+use super::subscribe;
 use crate::api::AppState;
 
 /// Every public route: (path, handlers). The router is built from this list; a test walks it.
 pub fn public_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
-    Vec::new()
+    vec![
+        ("/subscribe", get(subscribe::form).post(subscribe::submit)),
+        ("/subscribe/sent", get(subscribe::sent)),
+        (
+            "/confirm/{token}",
+            get(subscribe::show).post(subscribe::confirm),
+        ),
+    ]
 }
 
 /// The public pages' router, every route behind [`public_frame`].
