@@ -10,5 +10,7 @@ mod console_contacts;
 mod console_insights;
 mod console_setup;
 mod ops;
+mod smtp_server;
+mod subscribe;
 mod support;
 mod webhooks;
