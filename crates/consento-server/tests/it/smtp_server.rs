@@ -100,7 +100,6 @@ impl SmtpServer {
 /// Strips `MAIL FROM:` / `RCPT TO:` and the angle brackets off an address argument.
 fn path_of(line: &str, prefix: &str) -> String {
     line[prefix.len()..]
-        .trim()
         .split_whitespace()
         .next()
         .unwrap_or_default()
