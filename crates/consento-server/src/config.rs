@@ -45,6 +45,8 @@ pub struct ServeConfig {
     pub console: ConsoleConfig,
     /// The public pages people open from their emails.
     pub public: PublicConfig,
+    /// Email to people (double opt-in confirmations): the SMTP server and the limits.
+    pub mail: MailConfig,
 }
 
 /// The public pages: unsubscribe, preference center, subscription.
@@ -65,6 +67,155 @@ impl Default for PublicConfig {
             requests_per_minute: 60,
         }
     }
+}
+
+/// How the connection to the SMTP server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTls {
+    /// Plain text: only to a relay on this machine (loopback), which then protects the rest.
+    None,
+    /// Plain text upgraded by STARTTLS, which is required (RFC 3207; submission port 587).
+    Starttls,
+    /// TLS from the first byte (RFC 8314 implicit TLS; port 465).
+    Tls,
+}
+
+/// Email: the SMTP server the mail worker sends through, who the messages come from, and the
+/// double opt-in's limits. The password is best given by the environment
+/// (`CONSENTO_MAIL__PASSWORD`), not written in the file; it is never printed.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// Whether this process sends the outbox's emails (several processes may; each email goes
+    /// once). Off, emails wait in the outbox.
+    pub enabled: bool,
+    /// The SMTP server (submission relay).
+    pub smtp_host: String,
+    /// Its port: 587 for STARTTLS, 465 for TLS, 25 for a local relay.
+    pub smtp_port: u16,
+    /// `none` (loopback relays only), `starttls` or `tls`.
+    pub tls: MailTls,
+    /// The SMTP user name, if the server wants one.
+    pub username: Option<String>,
+    /// The SMTP password (from `CONSENTO_MAIL__PASSWORD`).
+    #[serde(skip_serializing)]
+    pub password: Option<String>,
+    /// The sender's address (`From`).
+    pub from_address: String,
+    /// The sender's display name.
+    pub from_name: String,
+    /// The data controller named in every email (GDPR Art. 13(1)(a)): who the person deals with.
+    pub controller_name: String,
+    /// Milliseconds between polls of the outbox when it is empty.
+    pub poll_interval_ms: u64,
+    /// Emails claimed per poll.
+    pub batch_size: u32,
+    /// Seconds a delivery may take before it counts as failed.
+    pub timeout_seconds: u64,
+    /// Attempts before an email is given up.
+    pub max_attempts: u32,
+    /// The first retry's delay in seconds; each later one doubles, up to `max_backoff_seconds`.
+    pub backoff_base_seconds: u64,
+    /// The longest delay between two attempts, in seconds.
+    pub max_backoff_seconds: u64,
+    /// Days sent and dead emails (their addresses) are kept before they are removed, and
+    /// expired confirmation requests after their expiry.
+    pub retention_days: u32,
+    /// Hours a double opt-in confirmation link works.
+    pub confirm_hours: u32,
+    /// Minutes before an address can be sent another confirmation.
+    pub resend_minutes: u32,
+    /// Confirmations one address can be sent in 24 hours.
+    pub daily_limit: u32,
+}
+
+/// Hides the password.
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("enabled", &self.enabled)
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("from_name", &self.from_name)
+            .field("controller_name", &self.controller_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            smtp_host: "localhost".to_owned(),
+            smtp_port: 587,
+            tls: MailTls::Starttls,
+            username: None,
+            password: None,
+            from_address: "privacy@example.com".to_owned(),
+            from_name: "Consento".to_owned(),
+            controller_name: String::new(),
+            poll_interval_ms: 1000,
+            batch_size: 20,
+            timeout_seconds: 30,
+            max_attempts: 8,
+            backoff_base_seconds: 60,
+            max_backoff_seconds: 6 * 3600,
+            retention_days: 7,
+            confirm_hours: 48,
+            resend_minutes: 10,
+            daily_limit: 5,
+        }
+    }
+}
+
+impl MailConfig {
+    /// Refuses what would silently misbehave: no controller to name, a sender that is not an
+    /// address, plain text to a remote server (the addresses, the links and the password would
+    /// cross the network readable), limits of zero or beyond reason.
+    fn check(&self) -> Result<(), String> {
+        let within = |key: &str, value: u64, min: u64, max: u64| {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(format!("config: mail.{key}: must be {min} to {max}"))
+            }
+        };
+        within("confirm_hours", u64::from(self.confirm_hours), 1, 24 * 31)?;
+        within("resend_minutes", u64::from(self.resend_minutes), 0, 24 * 60)?;
+        within("daily_limit", u64::from(self.daily_limit), 1, 100)?;
+        within("retention_days", u64::from(self.retention_days), 1, 3650)?;
+        within("max_attempts", u64::from(self.max_attempts), 1, 100)?;
+        within("timeout_seconds", self.timeout_seconds, 1, 600)?;
+        if !self.enabled {
+            return Ok(());
+        }
+        if self.controller_name.trim().is_empty() {
+            return Err("config: mail.controller_name: name the data controller".to_owned());
+        }
+        if consento_domain::Email::parse(&self.from_address).is_err() {
+            return Err("config: mail.from_address: must be an email address".to_owned());
+        }
+        if self.tls == MailTls::None && !is_loopback(&self.smtp_host) {
+            return Err(
+                "config: mail.tls: none is only for a relay on this machine (localhost, 127.0.0.1, ::1)"
+                    .to_owned(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Whether a host name or address is this machine.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim().trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The operator console's sessions, logins and language.
@@ -180,6 +331,7 @@ impl Default for ServeConfig {
             webhooks: WebhookConfig::default(),
             console: ConsoleConfig::default(),
             public: PublicConfig::default(),
+            mail: MailConfig::default(),
         }
     }
 }
@@ -248,6 +400,7 @@ impl ServeConfig {
                 .join("; ")
         })?;
         config.console.check()?;
+        config.mail.check()?;
         Ok(config)
     }
 }
@@ -343,6 +496,42 @@ mod tests {
             let name = key.rsplit("__").next().unwrap().to_ascii_lowercase();
             assert!(e.contains(&format!("console.{name}")), "{e}");
         }
+    }
+
+    #[test]
+    fn mail_over_plain_text_is_refused_unless_the_relay_is_on_this_machine() {
+        let load = |host: &str| {
+            ServeConfig::load(
+                None,
+                vars(&[
+                    ("CONSENTO_MAIL__ENABLED", "true"),
+                    ("CONSENTO_MAIL__TLS", "none"),
+                    ("CONSENTO_MAIL__SMTP_HOST", host),
+                    ("CONSENTO_MAIL__CONTROLLER_NAME", "Esempio S.r.l."),
+                    ("CONSENTO_MAIL__PASSWORD", "s3cret"),
+                ]),
+                Overrides::default(),
+            )
+        };
+        let c = load("127.0.0.1").unwrap();
+        assert_eq!(c.mail.password.as_deref(), Some("s3cret"));
+        assert!(
+            !format!("{c:?}").contains("s3cret"),
+            "the password is never printed"
+        );
+        assert!(load("localhost").is_ok());
+        assert!(load("smtp.example.com").unwrap_err().contains("mail.tls"));
+    }
+
+    #[test]
+    fn mail_needs_a_controller_to_name_once_enabled() {
+        let e = ServeConfig::load(
+            None,
+            vars(&[("CONSENTO_MAIL__ENABLED", "true")]),
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.contains("mail.controller_name"), "{e}");
     }
 
     #[test]

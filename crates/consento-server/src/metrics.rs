@@ -1,6 +1,7 @@
 //! Prometheus metrics, kept in process and rendered in the text exposition format: requests by
 //! route, method and status; request latency per route as a histogram; decisions by outcome;
-//! webhook deliveries and failures, and the outbox's depth read from the database at scrape time.
+//! webhook deliveries and failures, and the outboxes' depth (webhooks, emails) read from the
+//! database at scrape time.
 //! Labels are route templates (`/v1/contacts/{id}`), never concrete paths, which could hold
 //! personal data and would grow without bound.
 
@@ -130,6 +131,12 @@ impl Metrics {
             out,
             "# HELP consento_webhook_outbox_messages Webhook messages in the outbox, by state.\n# TYPE consento_webhook_outbox_messages gauge\nconsento_webhook_outbox_messages{{state=\"pending\"}} {}\nconsento_webhook_outbox_messages{{state=\"dead\"}} {}",
             outbox.pending, outbox.dead
+        );
+        let emails = store.email_outbox_stats().await?;
+        let _ = writeln!(
+            out,
+            "# HELP consento_email_outbox_messages Emails in the outbox, by state.\n# TYPE consento_email_outbox_messages gauge\nconsento_email_outbox_messages{{state=\"pending\"}} {}\nconsento_email_outbox_messages{{state=\"sent\"}} {}\nconsento_email_outbox_messages{{state=\"dead\"}} {}",
+            emails.pending, emails.sent, emails.dead
         );
         Ok(out)
     }

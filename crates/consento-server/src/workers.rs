@@ -7,6 +7,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::api::AppState;
+use crate::mail::Mailer;
 use crate::webhooks::Worker;
 
 /// Starts the background tasks; the handles finish after `stop` turns true.
@@ -21,6 +22,16 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
                 tasks.push(tokio::spawn(async move { worker.run(stop).await }));
             }
             Err(e) => tracing::error!(error = %e, "cannot start the webhook worker"),
+        }
+    }
+    let mail = &state.config.mail;
+    if mail.enabled {
+        match Mailer::new(Arc::clone(&state.store), mail.clone()) {
+            Ok(mailer) => {
+                let stop = stop.clone();
+                tasks.push(tokio::spawn(async move { mailer.run(stop).await }));
+            }
+            Err(e) => tracing::error!(error = %e, "cannot start the mail worker"),
         }
     }
     tasks.push(tokio::spawn(purge_sessions(

@@ -72,7 +72,7 @@ fn optional_text(
 /// ([`bind_contact`]): $1 id, $2 external id, $3 name, $4–$7 primary email and phone with their
 /// keyed hashes, $8 attributes, $9 source, $10 legal basis, $11 purposes, $12 the instant, $13 the
 /// name folded for search.
-const INSERT_CONTACT: &str = "INSERT INTO contacts (id, external_id, name, email, email_hash, phone, phone_hash, attributes, source, legal_basis, purposes, created_at, updated_at, name_folded) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)";
+pub(crate) const INSERT_CONTACT: &str = "INSERT INTO contacts (id, external_id, name, email, email_hash, phone, phone_hash, attributes, source, legal_basis, purposes, created_at, updated_at, name_folded) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)";
 const UPDATE_CONTACT: &str = "UPDATE contacts SET external_id = $2, name = $3, email = $4, email_hash = $5, phone = $6, phone_hash = $7, attributes = $8, source = $9, legal_basis = $10, purposes = $11, updated_at = $12, name_folded = $13 WHERE id = $1";
 
 /// Binds a validated contact to [`INSERT_CONTACT`] or [`UPDATE_CONTACT`].
@@ -120,6 +120,8 @@ macro_rules! insert_channels {
         }
     };
 }
+
+pub(crate) use {bind_contact, insert_channels};
 
 fn summary_from(row: &impl Cols) -> Result<ContactSummary, StoreError> {
     Ok(ContactSummary {
@@ -571,6 +573,31 @@ impl Store {
                 .execute(&mut *tx).await?;
         });
         Ok(())
+    }
+
+    /// Whether an address or number is on the suppression list (matched by its keyed hash, so any
+    /// spelling of it matches).
+    pub async fn is_suppressed(&self, channel_value: &ContactRef) -> Result<bool, StoreError> {
+        let hash = match channel_value {
+            ContactRef::Email(e) => self.channel_hash("email", Email::parse(e)?.as_str())?,
+            ContactRef::Phone(p) => {
+                self.channel_hash("phone", Phone::parse(p, &self.country_code)?.as_str())?
+            }
+            _ => {
+                return Err(DomainError::invalid(
+                    "channel",
+                    "give an email address or a phone number",
+                )
+                .into());
+            }
+        };
+        on_read_pool!(self, pool => {
+            let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM suppression WHERE hash = $1")
+                .bind(hash)
+                .fetch_one(pool)
+                .await?;
+            Ok(found > 0)
+        })
     }
 }
 

@@ -26,11 +26,14 @@ mod error;
 mod fastread;
 mod ledger;
 mod links;
+mod mail;
 mod migrate;
 mod model;
+mod outbox;
 mod row;
 mod settings;
 mod stats;
+mod subscriptions;
 mod tokens;
 mod types;
 mod users;
@@ -42,15 +45,21 @@ pub use contacts::ContactSummary;
 pub use error::StoreError;
 pub use ledger::IdempotencyKey;
 pub use links::{LinkKey, LinkSecret};
+pub use mail::{EmailMessage, EmailOutboxStats, NewEmail, OutgoingEmail};
 pub use model::*;
+pub use outbox::NextAttempt;
 pub use stats::{
     ConsentStateCounts, ExpiringConsent, ExpiringCount, ExpiringQuery, InteractionCount,
+};
+pub use subscriptions::{
+    Confirmation, RequestLimits, RequestSource, SubscriptionOutcome, SubscriptionRequest,
+    SubscriptionRequestInput, token_sha256,
 };
 pub use tokens::{ApiToken, TOKEN_PREFIX, token_digest};
 pub use users::{AuditEntry, AuditFilter, AuditInput, LoginFailure, NewUser, StaffSession, User};
 pub use webhooks::{
-    Delivery, NextAttempt, OutboxMessage, OutboxStats, SubscriptionId, WebhookEventType,
-    WebhookSubscription, WebhookSubscriptionInput,
+    Delivery, OutboxMessage, OutboxStats, SubscriptionId, WebhookEventType, WebhookSubscription,
+    WebhookSubscriptionInput,
 };
 
 /// The database behind a [`Store`].

@@ -64,10 +64,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0009_links.sql"),
         include_str!("../migrations/postgres/0009_links.sql"),
     ),
+    (
+        10,
+        "mail",
+        include_str!("../migrations/sqlite/0010_mail.sql"),
+        include_str!("../migrations/postgres/0010_mail.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 9;
+pub(crate) const LATEST: i64 = 10;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -17,6 +17,7 @@ use consento_domain::{DomainError, Timestamp};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::outbox::{NextAttempt, lease_until, skip_locked};
 use crate::row::Cols;
 use crate::{Backend, Store, StoreError, in_write_tx, on_read_pool};
 
@@ -192,15 +193,6 @@ impl std::fmt::Debug for Delivery {
     }
 }
 
-/// What happens to a message after a failed attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NextAttempt {
-    /// Try again from this instant.
-    At(Timestamp),
-    /// Give up: the message is dead and stays for inspection.
-    Dead,
-}
-
 /// One outbox message as an administrator inspects it (no secret; the payload holds no personal
 /// data).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -243,15 +235,10 @@ const SUBSCRIPTION_COLUMNS: &str = "id, url, secret, description, active, create
 const DUE: &str = "FROM webhook_outbox o JOIN webhook_subscriptions s ON s.id = o.subscription_id WHERE o.delivered_at IS NULL AND o.dead_at IS NULL AND o.next_attempt_at <= $1 AND (o.lease_until IS NULL OR o.lease_until <= $1) AND s.active";
 
 /// Claims up to $3 due messages until $2, counting each claim as an attempt (a message that
-/// crashes its worker still ends dead). On SQLite the whole transaction holds the database's one
-/// write lock; on PostgreSQL, `FOR UPDATE SKIP LOCKED` makes concurrent claimers in other
-/// processes pass over rows being claimed, instead of waiting for them and claiming them again
-/// (the one backend branch here: SQLite has no row locks and no such clause).
+/// crashes its worker still ends dead); concurrent claimers skip each other's rows
+/// ([`skip_locked`]).
 fn claim_sql(backend: Backend) -> String {
-    let lock = match backend {
-        Backend::Sqlite => "",
-        Backend::Postgres => "FOR UPDATE OF o SKIP LOCKED",
-    };
+    let lock = skip_locked(backend, Some("o"));
     format!(
         "UPDATE webhook_outbox SET lease_until = $2, attempts = attempts + 1 WHERE id IN (SELECT o.id {DUE} ORDER BY o.next_attempt_at, o.id LIMIT $3 {lock}) RETURNING id, subscription_id, event_type, payload, attempts, (SELECT url FROM webhook_subscriptions s WHERE s.id = webhook_outbox.subscription_id) AS url, (SELECT secret FROM webhook_subscriptions s WHERE s.id = webhook_outbox.subscription_id) AS secret"
     )
@@ -585,9 +572,9 @@ impl Store {
         batch: i64,
         lease: Duration,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let now = self.now().as_micros();
-        let lease = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX);
-        let lease_until = now.saturating_add(lease);
+        let now = self.now();
+        let lease_until = lease_until(now, lease);
+        let now = now.as_micros();
         // Read first: most polls find nothing due, and should not take the write lock (SQLite
         // has one for the whole database).
         let due: Option<String> = on_read_pool!(self, pool => {

@@ -33,6 +33,7 @@ mod ops;
 mod params;
 mod reasons;
 mod settings;
+mod subscriptions;
 mod types;
 mod webhooks;
 
@@ -81,6 +82,7 @@ pub const SECURITY_SCHEME: &str = "token";
         (name = "ledger", description = "Verifying the hash chain of the consent ledger."),
         (name = "operations", description = "Health, readiness, metrics and this document."),
         (name = "webhooks", description = "Be told when consents and contacts change: Standard Webhooks, signed, retried."),
+        (name = "subscriptions", description = "Double opt-in: a person's request to subscribe, confirmed from the link emailed to them."),
     )
 )]
 struct ApiDoc;
@@ -115,6 +117,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(ops::routes())
         .merge(webhooks::routes())
         .merge(links::routes())
+        .merge(subscriptions::routes())
         .split_for_parts();
     document_auth_failures(&mut doc);
     (router, doc)

@@ -104,6 +104,8 @@ const AREAS: &[[(Locale, &str, &str); 2]] = &[
     area!("dashboard"),
     area!("audit"),
     area!("public"),
+    area!("mail"),
+    area!("subscribe"),
 ];
 
 /// Every message file, per language.

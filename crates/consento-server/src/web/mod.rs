@@ -32,6 +32,7 @@ pub mod public;
 mod self_service;
 pub mod session;
 pub mod setup;
+mod subscribe;
 
 pub use page::{Page, PageError};
 pub use session::Staff;

@@ -19,6 +19,7 @@ use axum::routing::{MethodRouter, get};
 use super::i18n::Locale;
 use super::page::PageError;
 use super::session;
+use super::subscribe;
 use crate::api::AppState;
 
 /// Every public route: (path, handlers). The router is built from this list; a test walks it.
@@ -30,6 +31,12 @@ pub fn public_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
             get(unsubscribe::show).post(unsubscribe::one_click),
         ),
         ("/p/{token}", get(preferences::show).post(preferences::save)),
+        ("/subscribe", get(subscribe::form).post(subscribe::submit)),
+        ("/subscribe/sent", get(subscribe::sent)),
+        (
+            "/confirm/{token}",
+            get(subscribe::show).post(subscribe::confirm),
+        ),
     ]
 }
 

@@ -294,20 +294,15 @@ impl Worker {
     }
 }
 
-/// The delay before the attempt that follows `attempts` failed ones: `backoff_base_seconds` ×
-/// 2^(attempts − 1), at most `max_backoff_seconds`, then a point in its upper half chosen by
-/// `random` ("equal jitter"): receivers recovering from an outage are not hit by every retry at
-/// once, and a retry never comes sooner than half the nominal delay.
+/// The delay before the attempt that follows `attempts` failed ones, from the configured base
+/// and cap ([`crate::retry::backoff`]).
 pub fn backoff(config: &WebhookConfig, attempts: i64, random: u64) -> Duration {
-    let base = config.backoff_base_seconds.max(1);
-    let cap = config.max_backoff_seconds.max(base);
-    let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 32)).unwrap_or(32);
-    let nominal_ms = base
-        .saturating_mul(1u64 << exponent)
-        .min(cap)
-        .saturating_mul(1000);
-    let half = nominal_ms / 2;
-    Duration::from_millis(half + random % (nominal_ms - half + 1))
+    crate::retry::backoff(
+        config.backoff_base_seconds,
+        config.max_backoff_seconds,
+        attempts,
+        random,
+    )
 }
 
 /// Runs the worker until `shutdown` turns true: the entry point of `consento serve` and of tests

@@ -11,5 +11,7 @@ mod console_insights;
 mod console_setup;
 mod ops;
 mod self_service;
+mod smtp_server;
+mod subscribe;
 mod support;
 mod webhooks;

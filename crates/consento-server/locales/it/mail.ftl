@@ -1,0 +1,11 @@
+# Le email alle persone: la conferma dell'iscrizione (double opt-in).
+mail-greeting = Buongiorno,
+mail-confirm-subject = Conferma dell'iscrizione alle comunicazioni di { $controller }
+mail-confirm-intro = è stata chiesta l'iscrizione di questo indirizzo email alle seguenti comunicazioni di { $controller }:
+mail-confirm-action = Per confermare l'iscrizione basta aprire questo link e premere il pulsante di conferma nella pagina:
+mail-confirm-button = Conferma l'iscrizione
+mail-confirm-copy = Se il link non si apre, copiare questo indirizzo nel browser:
+mail-confirm-expiry = Il link è valido fino al { $date }.
+mail-confirm-ignore = Se l'iscrizione non è stata chiesta da chi legge, basta ignorare questa email: senza conferma non succede nulla e a questo indirizzo non arriveranno altre comunicazioni.
+mail-controller = Titolare del trattamento dei dati: { $controller }
+mail-automatic = Questa email è stata inviata automaticamente: le risposte non vengono lette.

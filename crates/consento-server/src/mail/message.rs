@@ -1,0 +1,137 @@
+//! Writing an outbox email: the template its row names, in its language, as plain text and HTML
+//! alternatives of one message (RFC 2046 §5.1.4, `multipart/alternative`: the plain text first,
+//! the richer part last). Every word comes from the message files (`locales/*/mail.ftl`).
+
+use askama::Template;
+use consento_domain::Timestamp;
+use consento_store::OutgoingEmail;
+use lettre::Message;
+use lettre::message::{Mailbox, MultiPart};
+use serde::Deserialize;
+
+use crate::config::MailConfig;
+use crate::web::i18n::{Locale, Tr};
+
+/// The confirmation of a double opt-in request.
+pub const SUBSCRIPTION_CONFIRM: &str = "subscription_confirm";
+
+/// Who the emails come from, and the controller they name.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    from: Mailbox,
+    domain: String,
+    controller: String,
+}
+
+impl Sender {
+    /// The sender of `config`; none if its address is not one.
+    pub fn new(config: &MailConfig) -> Option<Self> {
+        let address: lettre::Address = config.from_address.trim().parse().ok()?;
+        let domain = address.domain().to_owned();
+        let name = config.from_name.trim();
+        Some(Self {
+            from: Mailbox::new((!name.is_empty()).then(|| name.to_owned()), address),
+            domain,
+            controller: config.controller_name.trim().to_owned(),
+        })
+    }
+
+    /// The domain of the sender's address (EHLO, `Message-ID`).
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+}
+
+/// Why an email could not be written: nothing a retry would change.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// No such template.
+    #[error("unknown template")]
+    Template,
+    /// The payload does not fit the template.
+    #[error("the payload does not fit the template")]
+    Payload,
+    /// The recipient's address is not one.
+    #[error("the recipient is not an address")]
+    Recipient,
+    /// The template failed.
+    #[error("template: {0}")]
+    Render(String),
+    /// The message could not be built.
+    #[error("message: {0}")]
+    Build(String),
+}
+
+/// What the confirmation template needs (written by the subscription request).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConfirmPayload {
+    /// The confirmation page's absolute URL (it carries the token).
+    pub link: String,
+    /// The titles of the topics asked for.
+    pub topics: Vec<String>,
+    /// Until when the link works (microseconds since the epoch).
+    pub expires_at: i64,
+}
+
+/// The confirmation, as plain text.
+#[derive(Template)]
+#[template(path = "mail/subscription_confirm.txt")]
+struct ConfirmText<'a> {
+    tr: Tr,
+    controller: &'a str,
+    topics: &'a [String],
+    link: &'a str,
+    expires: String,
+}
+
+/// The confirmation, as HTML.
+#[derive(Template)]
+#[template(path = "mail/subscription_confirm.html")]
+struct ConfirmHtml<'a> {
+    tr: Tr,
+    subject: &'a str,
+    controller: &'a str,
+    topics: &'a [String],
+    link: &'a str,
+    expires: String,
+}
+
+/// Writes `email` from `sender`: its template in its language (English if the language is not
+/// one of ours), the `Message-ID` made of its outbox id.
+pub fn render(email: &OutgoingEmail, sender: &Sender) -> Result<Message, RenderError> {
+    if email.template != SUBSCRIPTION_CONFIRM {
+        return Err(RenderError::Template);
+    }
+    let tr = Tr::new(Locale::parse(&email.locale).unwrap_or(Locale::En));
+    let payload: ConfirmPayload =
+        serde_json::from_value(email.payload.clone()).map_err(|_| RenderError::Payload)?;
+    let subject = tr.with("mail-confirm-subject", "controller", &sender.controller);
+    let expires = tr.datetime(Timestamp::from_micros(payload.expires_at));
+    let text = ConfirmText {
+        tr,
+        controller: &sender.controller,
+        topics: &payload.topics,
+        link: &payload.link,
+        expires: expires.clone(),
+    }
+    .render()
+    .map_err(|e| RenderError::Render(e.to_string()))?;
+    let html = ConfirmHtml {
+        tr,
+        subject: &subject,
+        controller: &sender.controller,
+        topics: &payload.topics,
+        link: &payload.link,
+        expires,
+    }
+    .render()
+    .map_err(|e| RenderError::Render(e.to_string()))?;
+    let to: lettre::Address = email.to.parse().map_err(|_| RenderError::Recipient)?;
+    Message::builder()
+        .from(sender.from.clone())
+        .to(Mailbox::new(None, to))
+        .subject(subject)
+        .message_id(Some(format!("<{}@{}>", email.id, sender.domain)))
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| RenderError::Build(e.to_string()))
+}

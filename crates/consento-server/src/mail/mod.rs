@@ -1,0 +1,269 @@
+//! The mail worker: claims due emails from the outbox, writes each in its language
+//! ([`message`]), hands it to the SMTP server with `lettre`, and records the outcome. The
+//! server's acceptance is "sent"; a temporary refusal (4xx), no connection or no answer in time
+//! is retried with exponential backoff and jitter until the last attempt; a permanent refusal
+//! (5xx: RFC 5321 §4.2.1, "the SMTP client SHOULD NOT repeat the exact request") gives the
+//! email up at once.
+//!
+//! Several processes may run it on one database: a claim leases its emails (PostgreSQL: `FOR
+//! UPDATE SKIP LOCKED`), so each goes out once per attempt; if a process dies, its leases run out
+//! and another takes the emails over. The `Message-ID` is the outbox id, the same at every
+//! attempt.
+//!
+//! An address is personal data: logs name emails by id, template and attempt only, never an
+//! address, a link or the server's text (which may quote the address).
+
+pub mod message;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use consento_domain::Timestamp;
+use consento_store::{NextAttempt, OutgoingEmail, Store, StoreError};
+use futures_util::future::join_all;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use tokio::sync::watch;
+
+use crate::config::{MailConfig, MailTls};
+use message::Sender;
+
+/// How often sent and dead emails and expired requests past their retention are removed.
+const PURGE_EVERY: Duration = Duration::from_secs(3600);
+/// The lease's margin over the SMTP timeout: time to record the outcome.
+const LEASE_MARGIN: Duration = Duration::from_secs(30);
+
+/// Why the worker cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// The sender's address is not one.
+    #[error("mail.from_address is not an email address")]
+    From,
+    /// The TLS settings for the host cannot be built.
+    #[error("cannot set up TLS for the SMTP server: {0}")]
+    Tls(String),
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// Emails claimed and attempted.
+    pub claimed: usize,
+    /// Emails the SMTP server accepted.
+    pub sent: usize,
+    /// Attempts that failed and will be retried.
+    pub retrying: usize,
+    /// Emails given up.
+    pub dead: usize,
+}
+
+/// How one attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    /// The SMTP server took it.
+    Sent,
+    /// Worth another try later: a short code for `last_error`.
+    Retry(String),
+    /// Never worth another try.
+    Fatal(String),
+}
+
+/// The worker: a store, an SMTP transport, the sender, the configuration.
+pub struct Mailer {
+    store: Arc<Store>,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    sender: Sender,
+    config: MailConfig,
+}
+
+impl Mailer {
+    /// A worker with its SMTP transport: TLS as configured (rustls with the web PKI roots),
+    /// credentials if given, the configured timeout for each exchange.
+    pub fn new(store: Arc<Store>, config: MailConfig) -> Result<Self, MailError> {
+        let sender = Sender::new(&config).ok_or(MailError::From)?;
+        let tls = match config.tls {
+            MailTls::None => Tls::None,
+            MailTls::Starttls => Tls::Required(
+                TlsParameters::new(config.smtp_host.clone())
+                    .map_err(|e| MailError::Tls(e.to_string()))?,
+            ),
+            MailTls::Tls => Tls::Wrapper(
+                TlsParameters::new(config.smtp_host.clone())
+                    .map_err(|e| MailError::Tls(e.to_string()))?,
+            ),
+        };
+        let mut builder =
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.smtp_host.clone())
+                .port(config.smtp_port)
+                .tls(tls)
+                .timeout(Some(Duration::from_secs(config.timeout_seconds.max(1))))
+                // EHLO names the sending domain rather than this machine's host name.
+                .hello_name(ClientId::Domain(sender.domain().to_owned()));
+        if let Some(user) = &config.username {
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                config.password.clone().unwrap_or_default(),
+            ));
+        }
+        Ok(Self {
+            store,
+            transport: builder.build(),
+            sender,
+            config,
+        })
+    }
+
+    fn lease(&self) -> Duration {
+        Duration::from_secs(self.config.timeout_seconds.max(1)) + LEASE_MARGIN
+    }
+
+    /// One pass: claim a batch, attempt every claimed email (concurrently), record each outcome.
+    pub async fn send_once(&self) -> Result<Pass, StoreError> {
+        let batch = i64::from(self.config.batch_size.max(1));
+        let claimed = self.store.claim_emails(batch, self.lease()).await?;
+        let mut pass = Pass {
+            claimed: claimed.len(),
+            ..Pass::default()
+        };
+        let results = join_all(claimed.iter().map(|e| self.deliver(e))).await;
+        for result in results {
+            match result {
+                Ok(None) => pass.sent += 1,
+                Ok(Some(NextAttempt::At(_))) => pass.retrying += 1,
+                Ok(Some(NextAttempt::Dead)) => pass.dead += 1,
+                // The lease runs out and the email is claimed again.
+                Err(e) => tracing::warn!(error = %e, "cannot record an email attempt"),
+            }
+        }
+        Ok(pass)
+    }
+
+    /// Attempts one email and records the outcome; `None` when sent, else what follows.
+    async fn deliver(&self, email: &OutgoingEmail) -> Result<Option<NextAttempt>, StoreError> {
+        let outcome = self.attempt(email).await;
+        let (code, next) = match outcome {
+            Outcome::Sent => {
+                self.store.mark_email_sent(email.id).await?;
+                tracing::info!(email = %email.id, template = %email.template, attempts = email.attempts, "email sent");
+                return Ok(None);
+            }
+            Outcome::Fatal(code) => (code, NextAttempt::Dead),
+            Outcome::Retry(code)
+                if email.attempts >= i64::from(self.config.max_attempts.max(1)) =>
+            {
+                (code, NextAttempt::Dead)
+            }
+            Outcome::Retry(code) => {
+                let delay = crate::retry::backoff(
+                    self.config.backoff_base_seconds,
+                    self.config.max_backoff_seconds,
+                    email.attempts,
+                    getrandom::u64().unwrap_or(0),
+                );
+                let delay = i64::try_from(delay.as_micros()).unwrap_or(i64::MAX);
+                let at = Timestamp::from_micros(self.store.now().as_micros().saturating_add(delay));
+                (code, NextAttempt::At(at))
+            }
+        };
+        self.store.mark_email_failed(email.id, &code, next).await?;
+        match next {
+            NextAttempt::Dead => {
+                tracing::warn!(email = %email.id, template = %email.template, attempts = email.attempts, error = %code, "email given up")
+            }
+            NextAttempt::At(at) => {
+                tracing::info!(email = %email.id, template = %email.template, attempts = email.attempts, error = %code, retry_at = %at, "email attempt failed")
+            }
+        }
+        Ok(Some(next))
+    }
+
+    /// Writes the email and hands it to the SMTP server.
+    async fn attempt(&self, email: &OutgoingEmail) -> Outcome {
+        let message = match message::render(email, &self.sender) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!(email = %email.id, template = %email.template, error = %e, "cannot write an email");
+                return Outcome::Fatal("render".to_owned());
+            }
+        };
+        match self.transport.send(message).await {
+            Ok(_) => Outcome::Sent,
+            Err(e) => {
+                let code = match e.status() {
+                    Some(status) => format!("smtp_{status}"),
+                    None if e.is_timeout() => "timeout".to_owned(),
+                    None if e.is_tls() => "tls".to_owned(),
+                    None if e.is_client() => "client".to_owned(),
+                    None => "connect".to_owned(),
+                };
+                if e.is_permanent() {
+                    Outcome::Fatal(code)
+                } else {
+                    Outcome::Retry(code)
+                }
+            }
+        }
+    }
+
+    /// Removes sent and dead emails older than the retention, and requests whose links ran out
+    /// longer ago than that.
+    async fn purge(&self) {
+        let keep = i64::from(self.config.retention_days.max(1))
+            .saturating_mul(consento_domain::time::MICROS_PER_DAY);
+        let before = Timestamp::from_micros(self.store.now().as_micros().saturating_sub(keep));
+        match self.store.purge_email_outbox(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "old emails purged"),
+            Err(e) => tracing::warn!(error = %e, "cannot purge old emails"),
+        }
+        match self.store.purge_subscription_requests(before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(removed = n, "old subscription requests purged"),
+            Err(e) => tracing::warn!(error = %e, "cannot purge old subscription requests"),
+        }
+    }
+
+    /// Runs passes until `shutdown` turns true (or its sender goes away): at once again after a
+    /// full batch, else after the poll interval. A pass under way when the signal comes is
+    /// finished; emails not claimed stay for the other processes, or for the next start.
+    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
+        let poll = Duration::from_millis(self.config.poll_interval_ms.max(10));
+        let batch = usize::try_from(self.config.batch_size.max(1)).unwrap_or(usize::MAX);
+        let mut last_purge: Option<tokio::time::Instant> = None;
+        tracing::info!("mail worker started");
+        while !*shutdown.borrow() {
+            if last_purge.is_none_or(|t| t.elapsed() >= PURGE_EVERY) {
+                self.purge().await;
+                last_purge = Some(tokio::time::Instant::now());
+            }
+            let busy = match self.send_once().await {
+                Ok(pass) => pass.claimed >= batch,
+                Err(e) => {
+                    tracing::warn!(error = %e, "mail pass failed");
+                    false
+                }
+            };
+            if busy {
+                continue;
+            }
+            tokio::select! {
+                changed = shutdown.changed() => if changed.is_err() { break },
+                () = tokio::time::sleep(poll) => {}
+            }
+        }
+        tracing::info!("mail worker stopped");
+    }
+}
+
+/// One pass of a worker built from `config`, for tests and one-off runs.
+pub async fn send_once(store: Arc<Store>, config: MailConfig) -> Result<Pass, StoreError> {
+    match Mailer::new(store, config) {
+        Ok(mailer) => mailer.send_once().await,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the mail worker");
+            Ok(Pass::default())
+        }
+    }
+}

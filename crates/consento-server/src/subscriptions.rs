@@ -1,0 +1,297 @@
+//! Double opt-in, shared by the public pages (`/subscribe`, `/confirm/{token}`) and the API
+//! (`POST /v1/subscriptions`): a request records what was asked with its evidence and enqueues
+//! the confirmation email; the consent is given only when the person confirms from the emailed
+//! link, by a POST (a GET never confirms: link scanners prefetch them).
+//!
+//! The consents are `given` events with method `double_opt_in`, the person as actor, the privacy
+//! notice version the confirmation page showed, and evidence carrying both proofs: the request
+//! (when, how, from where) and the confirmation (when, from where), kept in the erasable evidence
+//! store (GDPR Art. 7(1); DESIGN.md §3: no plain personal data in the ledger row). IP addresses
+//! are only ever kept truncated.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use base64::Engine as _;
+use consento_domain::{Actor, ActorKind, CollectionMethod, EventKind, Timestamp};
+use consento_store::{
+    ConsentEventInput, ConsentType, ContactRef, Notice, RecordedEvent, RequestLimits,
+    RequestSource, StoreError, SubscriptionOutcome, SubscriptionRequest, SubscriptionRequestInput,
+    token_sha256,
+};
+use serde_json::json;
+
+use crate::api::AppState;
+use crate::api::consents::append_detached;
+use crate::mail::message::SUBSCRIPTION_CONFIRM;
+use crate::web::i18n::Locale;
+
+/// A request as the form or the API received it.
+#[derive(Debug, Clone)]
+pub struct Ask {
+    /// The address.
+    pub email: String,
+    /// A name (used only for a new contact; never written into the email).
+    pub name: Option<String>,
+    /// Consent type codes.
+    pub types: Vec<String>,
+    /// The language of the email and the pages.
+    pub locale: Locale,
+    /// The form or the API.
+    pub source: RequestSource,
+    /// The API token's id, for the API.
+    pub requested_by: Option<String>,
+    /// The requester's user agent.
+    pub user_agent: Option<String>,
+    /// The requester's address (kept only truncated).
+    pub ip: Option<IpAddr>,
+}
+
+/// The topics a person may subscribe to: the consent types the preference center shows.
+pub async fn topics(state: &AppState) -> Result<Vec<ConsentType>, StoreError> {
+    Ok(state
+        .store
+        .consent_types()
+        .await?
+        .into_iter()
+        .filter(|t| t.spec.show_in_preference_center)
+        .collect())
+}
+
+/// An IP address with its host part zeroed: IPv4 to its /24, IPv6 to its /48, so that the
+/// evidence tells the network a request came from without identifying the device.
+pub fn truncate_ip(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{a}.{b}.{c}.0/24")
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => truncate_ip(IpAddr::V4(v4)),
+            None => {
+                let s = v6.segments();
+                let net = std::net::Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0);
+                format!("{net}/48")
+            }
+        },
+    }
+}
+
+/// Records a request and enqueues its confirmation email (or, for a suppressed or too recently
+/// mailed address, does nothing: the caller answers the same). The link's token is 256 random
+/// bits; only its SHA-256 is stored.
+pub async fn request(state: &AppState, ask: Ask) -> Result<SubscriptionOutcome, StoreError> {
+    let config = &state.config.mail;
+    let titles = topics(state).await?;
+    let token =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(state.store.random_bytes::<32>()?);
+    let now = state.store.now();
+    let hours = i64::from(config.confirm_hours.max(1));
+    let expires_at = Timestamp::from_micros(
+        now.as_micros()
+            .saturating_add(hours.saturating_mul(3_600_000_000)),
+    );
+    let link = format!(
+        "{}/confirm/{token}?lang={}",
+        state.config.public.base_url.trim_end_matches('/'),
+        ask.locale.code()
+    );
+    let topics: Vec<&str> = ask
+        .types
+        .iter()
+        .filter_map(|code| {
+            titles
+                .iter()
+                .find(|t| t.spec.code.as_str() == code.trim())
+                .map(|t| t.spec.title.as_str())
+        })
+        .collect();
+    let input = SubscriptionRequestInput {
+        email: ask.email,
+        name: ask.name,
+        type_codes: ask.types,
+        locale: ask.locale.code().to_owned(),
+        source: ask.source,
+        requested_by: ask.requested_by,
+        user_agent: ask.user_agent,
+        ip_prefix: ask.ip.map(truncate_ip),
+        token_sha256: token_sha256(&token),
+        expires_at,
+        template: SUBSCRIPTION_CONFIRM.to_owned(),
+        payload: json!({ "link": link, "topics": topics, "expires_at": expires_at.as_micros() }),
+        limits: RequestLimits {
+            resend_after: Duration::from_secs(u64::from(config.resend_minutes) * 60),
+            per_day: config.daily_limit,
+        },
+    };
+    let outcome = state.store.request_subscription(input).await?;
+    // The outcome is logged, never the address: the page says the same in every case.
+    let what = match outcome {
+        SubscriptionOutcome::Requested { .. } => "requested",
+        SubscriptionOutcome::Throttled => "throttled",
+        SubscriptionOutcome::Suppressed => "suppressed",
+    };
+    tracing::info!(
+        outcome = what,
+        source = ask.source.code(),
+        "subscription request"
+    );
+    Ok(outcome)
+}
+
+/// The token of a link, if it has the shape of one (43 characters of base64url): anything
+/// else is not looked up.
+fn token_hash(token: &str) -> Option<[u8; 32]> {
+    let ok = token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ok.then(|| token_sha256(token))
+}
+
+/// The request a link's token opens, if any.
+pub async fn find(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<SubscriptionRequest>, StoreError> {
+    match token_hash(token) {
+        Some(hash) => state.store.subscription_request(&hash).await,
+        None => Ok(None),
+    }
+}
+
+/// The privacy notice a page in `locale` shows: the latest version in that language, else the
+/// latest of any.
+pub async fn notice(state: &AppState, locale: Locale) -> Result<Option<Notice>, StoreError> {
+    let notices = state.store.notices().await?;
+    let in_language = notices
+        .iter()
+        .find(|n| Locale::parse(&n.language) == Some(locale))
+        .cloned();
+    Ok(in_language.or_else(|| notices.into_iter().next()))
+}
+
+/// What a confirmation did.
+#[derive(Debug)]
+pub enum Confirmed {
+    /// The consents were recorded now (none, silently, for an address suppressed meanwhile).
+    Recorded(Vec<RecordedEvent>),
+    /// It had been confirmed before: nothing new.
+    Already,
+    /// The link ran out.
+    Expired,
+    /// No such link.
+    Unknown,
+}
+
+/// Confirms the request of `token` from a person's POST: one `given` event per type asked for,
+/// method double opt-in, actor the person, the notice `locale`'s page showed, and the evidence
+/// of request and confirmation. Exactly once: a second confirmation records nothing.
+pub async fn confirm(
+    state: &AppState,
+    token: &str,
+    locale: Locale,
+    user_agent: Option<String>,
+    ip: Option<IpAddr>,
+) -> Result<Confirmed, StoreError> {
+    use consento_store::Confirmation;
+    let Some(hash) = token_hash(token) else {
+        return Ok(Confirmed::Unknown);
+    };
+    let request = match state.store.confirm_subscription(&hash).await? {
+        Confirmation::Claimed(r) => r,
+        Confirmation::Suppressed(_) => {
+            tracing::info!("subscription confirmed for a suppressed address: nothing recorded");
+            return Ok(Confirmed::Recorded(Vec::new()));
+        }
+        Confirmation::AlreadyConfirmed(_) => return Ok(Confirmed::Already),
+        Confirmation::Expired(_) => return Ok(Confirmed::Expired),
+        Confirmation::Unknown => return Ok(Confirmed::Unknown),
+    };
+    let confirmed_at = request.confirmed_at.unwrap_or_else(|| state.store.now());
+    let notice_version = notice(state, locale).await?.map(|n| n.version);
+    let evidence = json!({
+        "double_opt_in": {
+            "request_id": request.id,
+            "address": request.email,
+            "request": {
+                "at": request.requested_at,
+                "source": request.source.code(),
+                "requested_by": request.requested_by,
+                "user_agent": request.user_agent,
+                "ip": request.ip_prefix,
+            },
+            "confirmation": {
+                "at": confirmed_at,
+                "user_agent": user_agent.map(|u| u.chars().take(512).collect::<String>()),
+                "ip": ip.map(truncate_ip),
+            },
+        }
+    })
+    .to_string();
+    let actor = Actor::new(ActorKind::Subject, "")?;
+    let events = request
+        .type_codes
+        .iter()
+        .map(|code| {
+            (
+                ConsentEventInput {
+                    contact: ContactRef::Id(request.contact_id),
+                    type_code: code.clone(),
+                    kind: EventKind::Given,
+                    event_time: Some(confirmed_at),
+                    method: CollectionMethod::DoubleOptIn,
+                    actor: actor.clone(),
+                    notice_version: notice_version.clone(),
+                    evidence: Some(evidence.clone()),
+                },
+                None,
+            )
+        })
+        .collect();
+    let recorded = match append_detached(&state.store, events).await {
+        Ok(Ok(done)) => done.into_iter().map(|(e, _)| e).collect(),
+        Ok(Err(e)) => {
+            // Released, the person can confirm again; the error page asks them to.
+            state
+                .store
+                .release_subscription_confirmation(request.id)
+                .await?;
+            return Err(e);
+        }
+        Err(e) => {
+            state
+                .store
+                .release_subscription_confirmation(request.id)
+                .await?;
+            return Err(StoreError::Corrupt(if e.is_panic() {
+                "the consent append panicked"
+            } else {
+                "the consent append was cancelled"
+            }));
+        }
+    };
+    tracing::info!(request = %request.id, contact = %request.contact_id, types = request.type_codes.len(), "subscription confirmed");
+    Ok(Confirmed::Recorded(recorded))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ip_address_is_kept_only_to_its_network() {
+        let t = |s: &str| truncate_ip(s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0])));
+        assert_eq!(t("203.0.113.77"), "203.0.113.0/24");
+        assert_eq!(t("2001:db8:abcd:12::1"), "2001:db8:abcd::/48");
+        assert_eq!(t("::ffff:198.51.100.9"), "198.51.100.0/24");
+    }
+
+    #[test]
+    fn only_tokens_of_the_right_shape_are_looked_up() {
+        assert!(token_hash(&"a".repeat(43)).is_some());
+        assert!(token_hash(&"a".repeat(42)).is_none());
+        assert!(token_hash(&format!("{}=", "a".repeat(42))).is_none());
+        assert!(token_hash("../../etc/passwd").is_none());
+    }
+}
