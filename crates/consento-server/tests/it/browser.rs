@@ -509,3 +509,90 @@ async fn in_a_real_browser_an_administrator_sets_up_and_an_operator_works_a_day(
         assert!(unlabelled.is_empty(), "{path}: {unlabelled:?}");
     }
 }
+
+/// The person's side, in a real browser and without an account: the unsubscribe link from an
+/// email (opening it changes nothing; the button does), then the preference center, where email
+/// is switched off.
+#[tokio::test]
+async fn in_a_real_browser_a_person_unsubscribes_and_switches_email_off_without_an_account() {
+    let app = spawn_app().await;
+    let Some(browser) = Browser::start(&app, "it-IT,it").await else {
+        return;
+    };
+    let news = consento_domain::ConsentTypeSpec {
+        title: "Newsletter mensile".into(),
+        code: consento_domain::ConsentCode::parse("NEWS").unwrap(),
+        description: None,
+        validity_days: Some(365),
+        permissions: consento_domain::Permissions {
+            email_bulk: true,
+            ..Default::default()
+        },
+        show_in_preference_center: true,
+    };
+    app.store.create_consent_type(news).await.unwrap();
+    let person = app
+        .store
+        .create_contact(consento_store::ContactInput {
+            name: Some("Lucia Verdi".into()),
+            emails: vec!["lucia@example.it".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let r = consento_store::ContactRef::Id(person.id);
+    app.store
+        .record_consent(consento_store::ConsentEventInput {
+            contact: r.clone(),
+            type_code: "NEWS".into(),
+            kind: consento_domain::EventKind::Given,
+            event_time: None,
+            method: consento_domain::CollectionMethod::Form,
+            evidence: None,
+            notice_version: None,
+            actor: consento_domain::Actor::new(consento_domain::ActorKind::System, "").unwrap(),
+        })
+        .await
+        .unwrap();
+    let (_, links) = app
+        .get(
+            &format!("/v1/contacts/{}/links?type=NEWS", person.id),
+            "write",
+        )
+        .await;
+    let unsubscribe = links["unsubscribe_url"].as_str().unwrap();
+    let path = unsubscribe.strip_prefix(&app.base).unwrap();
+    browser.open(path).await;
+    assert!(
+        browser
+            .text("#unsubscribe-question")
+            .await
+            .contains("Newsletter mensile")
+    );
+    browser.screenshot("public-unsubscribe").await;
+    let valid = |app: &TestApp| {
+        let store = app.store.clone();
+        let r = r.clone();
+        async move {
+            store
+                .current_consents(&r)
+                .await
+                .unwrap()
+                .iter()
+                .any(|c| c.valid)
+        }
+    };
+    assert!(valid(&app).await, "opening the link changed nothing");
+    browser.click_and_wait("#unsubscribe").await;
+    assert!(browser.has("#unsubscribed").await);
+    assert!(!valid(&app).await);
+    browser.click_and_wait("#preferences-link").await;
+    assert!(browser.path().await.starts_with("/p/"));
+    browser.click_and_wait("#channel-email button").await;
+    assert!(browser.text("#channel-email").await.contains("Disattivato"));
+    browser.screenshot("public-preferences").await;
+    let unlabelled = browser.unlabelled_fields().await;
+    assert!(unlabelled.is_empty(), "{unlabelled:?}");
+    let contact = app.store.contact(&r).await.unwrap();
+    assert!(contact.email_off_at.is_some());
+}
