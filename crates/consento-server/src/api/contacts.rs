@@ -593,13 +593,29 @@ async fn lift_objection(
     Ok(Json(state.store.set_objected(&r, false).await?.into()))
 }
 
-/// The contact and channel of a `/v1/contacts/{id}/channels/{channel}` path.
-async fn contact_channel(
-    parts: axum::extract::Path<(String, String)>,
-) -> Result<(ContactRef, Channel), ApiError> {
-    let axum::extract::Path((id, channel)) = parts;
+/// Switches the channel of a `/v1/contacts/{id}/channels/{channel}` path off or back on, as the
+/// token's record.
+async fn switch_channel(
+    auth: &Auth<WriteScope>,
+    path: axum::extract::Path<(String, String)>,
+    state: &AppState,
+    off: bool,
+) -> Result<Json<ContactOut>, ApiError> {
+    let axum::extract::Path((id, channel)) = path;
     let channel = Channel::parse(&channel).map_err(|_| ApiError::NotFound("channel"))?;
-    Ok((ContactRef::Id(contact_id(&id)?), channel))
+    let r = ContactRef::Id(contact_id(&id)?);
+    let c = state
+        .store
+        .set_channel(
+            &r,
+            channel,
+            off,
+            CollectionMethod::Api,
+            &auth.0.actor()?,
+            None,
+        )
+        .await?;
+    Ok(Json(c.into()))
 }
 
 /// Records that the person switched a form of communication off (told the CRM "no more SMS"):
@@ -623,19 +639,7 @@ async fn channel_off(
     path: axum::extract::Path<(String, String)>,
     State(state): State<AppState>,
 ) -> Result<Json<ContactOut>, ApiError> {
-    let (r, channel) = contact_channel(path).await?;
-    let c = state
-        .store
-        .set_channel(
-            &r,
-            channel,
-            true,
-            CollectionMethod::Api,
-            &auth.0.actor()?,
-            None,
-        )
-        .await?;
-    Ok(Json(c.into()))
+    switch_channel(&auth, path, &state, true).await
 }
 
 /// Switches a form of communication back on (the person asked for it again). Idempotent.
@@ -657,17 +661,5 @@ async fn channel_on(
     path: axum::extract::Path<(String, String)>,
     State(state): State<AppState>,
 ) -> Result<Json<ContactOut>, ApiError> {
-    let (r, channel) = contact_channel(path).await?;
-    let c = state
-        .store
-        .set_channel(
-            &r,
-            channel,
-            false,
-            CollectionMethod::Api,
-            &auth.0.actor()?,
-            None,
-        )
-        .await?;
-    Ok(Json(c.into()))
+    switch_channel(&auth, path, &state, false).await
 }
