@@ -1,0 +1,279 @@
+//! Data-subject requests: the API (and, below, the command line) with the Art. 12(3) deadlines.
+
+use consento_domain::Timestamp;
+use serde_json::{Value, json};
+
+use crate::support::{spawn_app, spawn_app_with};
+
+fn at(text: &str) -> Timestamp {
+    Timestamp::parse("t", text).unwrap()
+}
+
+async fn create(app: &crate::support::TestApp, body: Value) -> Value {
+    let (status, r) = app.post("/v1/requests", "write", &body).await;
+    assert_eq!(status, 201, "{r}");
+    r
+}
+
+#[tokio::test]
+async fn a_request_logged_through_the_api_is_due_on_the_next_working_day_after_one_month() {
+    let app = spawn_app().await;
+    app.clock.set(at("2025-05-10T12:00:00Z"));
+    let r = create(
+        &app,
+        json!({"kind": "access", "channel": "letter", "received_at": "2025-05-02"}),
+    )
+    .await;
+    assert_eq!(r["due_on"], "2025-06-03", "2 June is a holiday: {r}");
+    assert_eq!(r["status"], "received");
+    assert_eq!(r["overdue"], false);
+    assert_eq!(r["handled_by"]["kind"], "token");
+    let (status, _) = app
+        .post(
+            "/v1/requests",
+            "read",
+            &json!({"kind": "access", "channel": "email"}),
+        )
+        .await;
+    assert_eq!(status, 403, "reading is not enough to log a request");
+    let (status, p) = app
+        .post(
+            "/v1/requests",
+            "write",
+            &json!({"kind": "forget-me", "channel": "email"}),
+        )
+        .await;
+    assert_eq!((status, p["field"].as_str()), (422, Some("kind")), "{p}");
+    let (status, p) = app
+        .post(
+            "/v1/requests",
+            "write",
+            &json!({"kind": "access", "channel": "email", "urgent": true}),
+        )
+        .await;
+    assert_eq!((status, p["field"].as_str()), (400, Some("urgent")), "{p}");
+    let (status, p) = app
+        .post(
+            "/v1/requests",
+            "write",
+            &json!({"kind": "access", "channel": "email", "contact_id": uuid::Uuid::nil()}),
+        )
+        .await;
+    assert_eq!(status, 404, "{p}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_request_moves_through_its_statuses_and_its_history_says_who_did_what() {
+    let app = spawn_app().await;
+    let r = create(
+        &app,
+        json!({"kind": "erasure", "channel": "email", "description": "Delete me"}),
+    )
+    .await;
+    let path = format!("/v1/requests/{}", r["id"].as_str().unwrap());
+    let moves = format!("{path}/transitions");
+    let (status, p) = app.post(&moves, "write", &json!({"to": "completed"})).await;
+    assert_eq!(
+        (status, p["field"].as_str()),
+        (422, Some("to")),
+        "a received request is not done: {p}"
+    );
+    for to in ["identity_verification", "in_progress"] {
+        let (status, body) = app
+            .post(&moves, "write", &json!({"to": to, "note": "ok"}))
+            .await;
+        assert_eq!((status, body["status"].as_str()), (200, Some(to)), "{body}");
+    }
+    let (status, p) = app
+        .post(
+            &moves,
+            "write",
+            &json!({"to": "rejected", "reason": "Legal hold on invoices"}),
+        )
+        .await;
+    assert_eq!(
+        (status, p["field"].as_str()),
+        (422, Some("remedies")),
+        "{p}"
+    );
+    let (status, done) = app
+        .post(
+            &moves,
+            "write",
+            &json!({"to": "rejected", "reason": "Legal hold on invoices",
+            "remedies": "Complaint to the Garante; judicial remedy"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["rejection_reason"], "Legal hold on invoices");
+    assert!(done["closed_at"].is_string());
+    let (status, detail) = app.get(&path, "read").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        detail["remedies"],
+        "Complaint to the Garante; judicial remedy"
+    );
+    let history: Vec<_> = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["from_status"].clone(),
+                e["to_status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        history,
+        vec![
+            (Value::Null, "received".to_owned()),
+            (json!("received"), "identity_verification".to_owned()),
+            (json!("identity_verification"), "in_progress".to_owned()),
+            (json!("in_progress"), "rejected".to_owned()),
+        ]
+    );
+    assert!(
+        detail["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["by"]["kind"] == "token")
+    );
+    let (status, _) = app.get("/v1/requests/not-a-uuid", "read").await;
+    assert_eq!(status, 404);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_extension_is_granted_once_within_the_first_month_and_never_after() {
+    let app = spawn_app().await;
+    app.clock.set(at("2025-01-20T10:00:00Z"));
+    let r = create(
+        &app,
+        json!({"kind": "portability", "channel": "form", "received_at": "2025-01-01"}),
+    )
+    .await;
+    let old = create(
+        &app,
+        json!({"kind": "access", "channel": "form", "received_at": "2024-12-01"}),
+    )
+    .await;
+    let extend = |r: &Value| format!("/v1/requests/{}/extension", r["id"].as_str().unwrap());
+    let (status, p) = app
+        .post(&extend(&r), "write", &json!({"reason": "  "}))
+        .await;
+    assert_eq!((status, p["field"].as_str()), (422, Some("reason")), "{p}");
+    let (status, e) = app
+        .post(&extend(&r), "write", &json!({"reason": "Many archives"}))
+        .await;
+    assert_eq!(status, 200, "{e}");
+    assert_eq!(
+        (
+            e["due_on"].as_str(),
+            e["extended_due_on"].as_str(),
+            e["deadline"].as_str()
+        ),
+        (Some("2025-02-03"), Some("2025-04-01"), Some("2025-04-01"))
+    );
+    assert_eq!(e["extension_reason"], "Many archives");
+    let (status, _) = app
+        .post(&extend(&r), "write", &json!({"reason": "Again"}))
+        .await;
+    assert_eq!(status, 422, "only one extension");
+    let (status, _) = app
+        .post(&extend(&old), "write", &json!({"reason": "Late"}))
+        .await;
+    assert_eq!(status, 422, "past the first month");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_list_shows_overdue_and_due_soon_requests_most_urgent_first() {
+    let app = spawn_app().await;
+    app.clock.set(at("2025-06-01T10:00:00Z"));
+    let overdue = create(
+        &app,
+        json!({"kind": "access", "channel": "email", "received_at": "2025-04-05"}),
+    )
+    .await;
+    let soon = create(
+        &app,
+        json!({"kind": "erasure", "channel": "email", "received_at": "2025-05-02"}),
+    )
+    .await;
+    let later = create(
+        &app,
+        json!({"kind": "objection", "channel": "email", "received_at": "2025-05-30"}),
+    )
+    .await;
+    let ids = |list: &Value| {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].clone())
+            .collect::<Vec<_>>()
+    };
+
+    let (status, list) = app.get("/v1/requests?status=open", "read").await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(
+        ids(&list),
+        vec![
+            overdue["id"].clone(),
+            soon["id"].clone(),
+            later["id"].clone()
+        ]
+    );
+    assert_eq!(list["items"][0]["overdue"], true);
+    let (_, late) = app.get("/v1/requests?overdue=true", "read").await;
+    assert_eq!(ids(&late), vec![overdue["id"].clone()]);
+    let (_, week) = app.get("/v1/requests?due_within_days=7", "read").await;
+    assert_eq!(ids(&week), vec![overdue["id"].clone(), soon["id"].clone()]);
+    let (_, first) = app.get("/v1/requests?limit=2", "read").await;
+    assert_eq!(ids(&first).len(), 2);
+    let next = first["next"].as_str().unwrap();
+    let (_, rest) = app
+        .get(&format!("/v1/requests?limit=2&after={next}"), "read")
+        .await;
+    assert_eq!(ids(&rest), vec![later["id"].clone()]);
+    let (status, p) = app.get("/v1/requests?status=lost", "read").await;
+    assert_eq!((status, p["field"].as_str()), (400, Some("status")), "{p}");
+    let (status, p) = app.get("/v1/requests?sort=due", "read").await;
+    assert_eq!((status, p["field"].as_str()), (400, Some("sort")), "{p}");
+    let (status, _) = app.get("/v1/requests", "decide").await;
+    assert_eq!(status, 403);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_configured_local_holiday_moves_the_deadline() {
+    let app = spawn_app_with(false, |c| {
+        c.requests.extra_holidays = vec!["2025-06-24".into()]
+    })
+    .await
+    .unwrap();
+    app.clock.set(at("2025-05-30T10:00:00Z"));
+    let r = create(
+        &app,
+        json!({"kind": "access", "channel": "email", "received_at": "2025-05-24"}),
+    )
+    .await;
+    assert_eq!(
+        r["due_on"], "2025-06-25",
+        "the patron saint's day is no working day: {r}"
+    );
+    app.shutdown().await;
+    let bad = consento_server::config::ServeConfig::load(
+        None,
+        vec![(
+            "CONSENTO_REQUESTS__EXTRA_HOLIDAYS".to_owned(),
+            "[\"2025-13-01\"]".to_owned(),
+        )],
+        Default::default(),
+    )
+    .unwrap_err();
+    assert!(bad.contains("requests.extra_holidays"), "{bad}");
+}
