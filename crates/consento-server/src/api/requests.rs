@@ -104,7 +104,8 @@ pub(crate) fn today(now: Timestamp) -> String {
 }
 
 impl RequestOut {
-    fn new(r: DataRequest, today: &str) -> Self {
+    /// The answer for `r`, as of the day `today` (`YYYY-MM-DD`).
+    pub(crate) fn new(r: DataRequest, today: &str) -> Self {
         Self {
             overdue: is_overdue(&r, today),
             id: r.id.0,

@@ -277,3 +277,86 @@ async fn a_configured_local_holiday_moves_the_deadline() {
     .unwrap_err();
     assert!(bad.contains("requests.extra_holidays"), "{bad}");
 }
+
+#[test]
+fn the_command_line_logs_lists_moves_extends_and_shows_a_request() {
+    let db = crate::support::Scratch::new();
+    db.ok(&["init"]);
+    let old = db.json(&[
+        "requests",
+        "create",
+        "--kind",
+        "access",
+        "--channel",
+        "letter",
+        "--received",
+        "2025-05-02",
+    ]);
+    assert_eq!(old["due_on"], "2025-06-03");
+    assert_eq!(old["overdue"], true);
+    assert_eq!(
+        old["handled_by"],
+        json!({"kind": "operator", "id": "admin"})
+    );
+    let fresh = db.json(&[
+        "requests",
+        "create",
+        "--kind",
+        "erasure",
+        "--channel",
+        "email",
+        "--description",
+        "Delete me",
+    ]);
+    let id = fresh["id"].as_str().unwrap();
+
+    let overdue = db.json(&["requests", "list", "--overdue"]);
+    assert_eq!(overdue.as_array().unwrap().len(), 1);
+    assert_eq!(overdue[0]["id"], old["id"]);
+    let table = db.ok(&["requests", "list", "--status", "open"]);
+    assert!(
+        table.contains("OVERDUE") && table.contains("Delete me"),
+        "{table}"
+    );
+
+    let extended = db.json(&[
+        "--operator",
+        "dpo1",
+        "requests",
+        "extend",
+        id,
+        "--reason",
+        "Many archives",
+    ]);
+    assert!(extended["extended_due_on"].is_string(), "{extended}");
+    let (code, err) = db.fails(&[
+        "requests",
+        "move",
+        id,
+        "--to",
+        "rejected",
+        "--reason",
+        "Legal hold",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("remedies"), "{err}");
+    db.ok(&["requests", "move", id, "--to", "in_progress"]);
+    db.ok(&[
+        "requests",
+        "move",
+        id,
+        "--to",
+        "completed",
+        "--note",
+        "Erased everywhere",
+    ]);
+    let shown = db.ok(&["requests", "show", id]);
+    assert!(
+        shown.contains("Erased everywhere")
+            && shown.contains("operator:dpo1")
+            && shown.contains("completed"),
+        "{shown}"
+    );
+    let detail = db.json(&["requests", "show", id]);
+    assert_eq!(detail["history"].as_array().unwrap().len(), 4, "{detail}");
+}
