@@ -360,3 +360,223 @@ fn the_command_line_logs_lists_moves_extends_and_shows_a_request() {
     let detail = db.json(&["requests", "show", id]);
     assert_eq!(detail["history"].as_array().unwrap().len(), 4, "{detail}");
 }
+
+fn id_of(location: &str) -> String {
+    location
+        .trim_start_matches("/requests/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_console_lists_overdue_requests_first_and_flags_those_due_soon_in_both_languages() {
+    let app = spawn_app().await;
+    app.clock.set(at("2025-06-01T10:00:00Z"));
+    let dpo = app.console_as("dpo").await;
+    let later = create(&app, json!({"kind": "objection", "channel": "email", "received_at": "2025-05-30", "description": "Later one"})).await;
+    let overdue = create(&app, json!({"kind": "access", "channel": "email", "received_at": "2025-04-05", "description": "Late one"})).await;
+    let logged = dpo
+        .post(
+            "/requests",
+            &[
+                ("kind", "erasure"),
+                ("channel", "letter"),
+                ("received", "2025-05-05"),
+                ("description", "Soon one"),
+            ],
+        )
+        .await;
+    assert_eq!(logged.status, 303, "{}", logged.body);
+    let soon = id_of(logged.location.as_deref().unwrap());
+
+    let list = dpo.get("/requests").await;
+    assert_eq!(list.status, 200);
+    let pos = |id: &str| list.body.find(&format!("/requests/{id}")).unwrap();
+    assert!(
+        pos(overdue["id"].as_str().unwrap()) < pos(&soon),
+        "overdue first"
+    );
+    assert!(pos(&soon) < pos(later["id"].as_str().unwrap()));
+    assert!(
+        list.body.contains("badge blocked\">Scaduta")
+            && list.body.contains("badge needs\">In scadenza"),
+        "{}",
+        list.body
+    );
+    assert!(list.body.contains("Cancellazione") && list.body.contains("href=\"/requests\""));
+    let english = dpo.get_in("/requests", "en").await;
+    assert!(
+        english.body.contains("badge blocked\">Overdue")
+            && english.body.contains("badge needs\">Due soon")
+    );
+    let only_late = dpo.get("/requests?show=overdue").await;
+    assert!(only_late.body.contains("Late one") && !only_late.body.contains("Soon one"));
+
+    let future = dpo
+        .post(
+            "/requests",
+            &[
+                ("kind", "access"),
+                ("channel", "phone"),
+                ("received", "2099-01-01"),
+                ("description", "Typed text"),
+            ],
+        )
+        .await;
+    assert_eq!(future.status, 200);
+    assert!(
+        future
+            .body
+            .contains("Indicare una data di ricevimento valida")
+            && future.body.contains("Typed text")
+    );
+
+    let operator = app.console_as("operator").await;
+    assert_eq!(operator.get("/requests").await.status, 403);
+    assert!(!operator.get("/").await.body.contains("href=\"/requests\""));
+    let auditor = app.console_as("auditor").await;
+    let read_only = auditor.get("/requests").await;
+    assert_eq!(read_only.status, 200);
+    assert!(!read_only.body.contains("id=\"new-request\""));
+    assert_eq!(
+        auditor
+            .post("/requests", &[("kind", "access"), ("channel", "email")])
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        auditor
+            .post(&format!("/requests/{soon}/move"), &[("to", "in_progress")])
+            .await
+            .status,
+        403
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_dpo_verifies_starts_extends_and_refuses_a_request_from_its_page_and_each_step_is_audited()
+ {
+    let app = spawn_app().await;
+    app.clock.set(at("2025-01-10T10:00:00Z"));
+    let dpo = app.console_as("dpo").await;
+    let logged = dpo
+        .post(
+            "/requests",
+            &[
+                ("kind", "portability"),
+                ("channel", "form"),
+                ("received", "2025-01-01"),
+            ],
+        )
+        .await;
+    let location = logged.location.unwrap();
+    assert!(location.ends_with("?done=request-created"), "{location}");
+    let id = id_of(&location);
+    let path = format!("/requests/{id}");
+    let page = dpo.get(&location).await;
+    assert!(
+        page.body.contains("Richiesta registrata.") && page.body.contains("3 febbraio 2025"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("value=\"identity_verification\""));
+
+    let moves = format!("{path}/move");
+    assert_eq!(
+        dpo.post(&moves, &[("to", "identity_verification")])
+            .await
+            .status,
+        303
+    );
+    assert_eq!(dpo.post(&moves, &[("to", "in_progress")]).await.status, 303);
+    let wrong = dpo.post(&moves, &[("to", "received")]).await;
+    assert!(
+        wrong
+            .body
+            .contains("La richiesta non può passare a questo stato."),
+        "{}",
+        wrong.body
+    );
+
+    let extension = format!("{path}/extension");
+    let blank = dpo.post(&extension, &[("extension_reason", " ")]).await;
+    assert_eq!(blank.status, 200);
+    assert!(blank.body.contains("Indicare il motivo della proroga."));
+    assert_eq!(
+        dpo.post(&extension, &[("extension_reason", "Molti archivi")])
+            .await
+            .status,
+        303
+    );
+    let extended = dpo.get(&path).await;
+    assert!(
+        extended.body.contains("1 aprile 2025") && extended.body.contains("Molti archivi"),
+        "{}",
+        extended.body
+    );
+    assert!(
+        !extended.body.contains("id=\"extend\""),
+        "one extension only"
+    );
+
+    let no_reason = dpo
+        .post(
+            &moves,
+            &[
+                ("to", "rejected"),
+                ("reason", ""),
+                ("remedies", "Reclamo al Garante"),
+            ],
+        )
+        .await;
+    assert_eq!(no_reason.status, 200);
+    assert!(
+        no_reason.body.contains("Indicare il motivo del rifiuto.")
+            && no_reason.body.contains("Reclamo al Garante")
+    );
+    let refused = dpo
+        .post(
+            &moves,
+            &[
+                ("to", "rejected"),
+                ("reason", "Richiesta infondata"),
+                ("remedies", "Reclamo al Garante"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 303);
+    let closed = dpo.get(&path).await;
+    assert!(closed.body.contains("Richiesta infondata") && closed.body.contains("Rifiutata"));
+    assert!(!closed.body.contains("id=\"reject\""));
+
+    let trail = app
+        .store
+        .audit_entries(&consento_store::AuditFilter {
+            target: Some(("request".into(), id.clone())),
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let actions: Vec<_> = trail.iter().rev().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "request.create",
+            "request.move",
+            "request.move",
+            "request.extend",
+            "request.move"
+        ]
+    );
+    let (_, api) = app
+        .get(&path.replacen("/requests", "/v1/requests", 1), "read")
+        .await;
+    assert_eq!(api["history"].as_array().unwrap().len(), 5, "{api}");
+    assert_eq!(api["history"][1]["by"]["kind"], "operator");
+    app.shutdown().await;
+}
