@@ -56,3 +56,7 @@ id_type!(
     /// The id of a contact reason.
     ReasonId
 );
+id_type!(
+    /// The id of a data-subject request.
+    RequestId
+);

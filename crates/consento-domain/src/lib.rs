@@ -8,6 +8,7 @@ pub mod decision;
 pub mod error;
 pub mod ids;
 pub mod ledger;
+pub mod requests;
 pub mod settings;
 pub mod staff;
 pub mod time;
@@ -19,7 +20,7 @@ pub use consent::{
 pub use contact::{ContactStatus, Email, LegalBasis, Phone, fold_for_search};
 pub use decision::{AllowedBy, Cause, Decision, decide};
 pub use error::DomainError;
-pub use ids::{ConsentTypeId, ContactId, EventId, NoticeId, ReasonId};
+pub use ids::{ConsentTypeId, ContactId, EventId, NoticeId, ReasonId, RequestId};
 pub use settings::{ContactReason, PrivacySettings};
 pub use staff::{Password, Permission, Role, Username};
 pub use time::{Clock, ManualClock, Timestamp};

@@ -39,6 +39,9 @@ pub enum Permission {
     /// Lift a restriction (GDPR Art. 18(3)) or an objection (Art. 21): deciding that the
     /// person's request no longer applies is the DPO's, not the operator's who wants to call.
     LiftRights,
+    /// Log data-subject requests and move, refuse or extend them (GDPR Arts. 12-22): the DPO's
+    /// work, and the administrator's. Reading them is [`Permission::Audit`].
+    HandleRequests,
 }
 
 impl Role {
@@ -49,7 +52,10 @@ impl Role {
         use Permission::*;
         match self {
             Role::Admin => true,
-            Role::Dpo => matches!(permission, Read | EditContacts | Audit | LiftRights),
+            Role::Dpo => matches!(
+                permission,
+                Read | EditContacts | Audit | LiftRights | HandleRequests
+            ),
             Role::Operator => matches!(
                 permission,
                 Read | EditContacts | ContactPeople | ExportAudience

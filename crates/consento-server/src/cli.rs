@@ -90,6 +90,9 @@ pub enum Command {
     /// The consent ledger's hash chain.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Data-subject requests (access, erasure, objection…) and their GDPR Art. 12(3) deadlines.
+    #[command(subcommand)]
+    Requests(RequestsCommand),
     /// The keys of the personal links in emails (unsubscribe, preference center).
     #[command(subcommand)]
     Links(LinksCommand),
@@ -138,6 +141,88 @@ pub enum TokensCommand {
     Revoke {
         /// The token's id.
         id: String,
+    },
+}
+
+/// `consento requests …`.
+#[derive(Debug, Subcommand)]
+pub enum RequestsCommand {
+    /// Log a request; its deadline is one month from receipt, on the next working day.
+    Create {
+        /// access, rectification, erasure, restriction, portability, objection, human_review,
+        /// information.
+        #[arg(long)]
+        kind: String,
+        /// How it arrived: email, letter, phone, form, in_person.
+        #[arg(long)]
+        channel: String,
+        /// The person, if identified: id, email, phone or `ext:` CRM id.
+        #[arg(long)]
+        contact: Option<String>,
+        /// What the person asked.
+        #[arg(long, default_value = "")]
+        description: String,
+        /// When it arrived (YYYY-MM-DD or RFC 3339) [default: now].
+        #[arg(long)]
+        received: Option<String>,
+        /// Local holidays besides Italy's (YYYY-MM-DD; repeat or separate with commas).
+        #[arg(long = "extra-holiday", value_delimiter = ',')]
+        extra_holidays: Vec<String>,
+    },
+    /// List requests, most urgent first.
+    List {
+        /// `open` or one status: received, identity_verification, in_progress, completed,
+        /// rejected.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only open requests past their deadline.
+        #[arg(long)]
+        overdue: bool,
+        /// Only open requests due within this many days.
+        #[arg(long)]
+        due_within_days: Option<u16>,
+        /// Only this kind.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only this person's (id, email, phone or `ext:` CRM id).
+        #[arg(long)]
+        contact: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Show a request and its history.
+    Show {
+        /// The request's id.
+        id: String,
+    },
+    /// Move a request to another status.
+    Move {
+        /// The request's id.
+        id: String,
+        /// identity_verification, in_progress, completed or rejected.
+        #[arg(long)]
+        to: String,
+        /// For the history; on completion, what was done.
+        #[arg(long, default_value = "")]
+        note: String,
+        /// To reject: why.
+        #[arg(long)]
+        reason: Option<String>,
+        /// To reject: the person's remedies (complaint to the Garante, judicial remedy).
+        #[arg(long)]
+        remedies: Option<String>,
+    },
+    /// Extend a request by two further months (once, within the first month).
+    Extend {
+        /// The request's id.
+        id: String,
+        /// Why (told to the person).
+        #[arg(long)]
+        reason: String,
+        /// Local holidays besides Italy's (YYYY-MM-DD; repeat or separate with commas).
+        #[arg(long = "extra-holiday", value_delimiter = ',')]
+        extra_holidays: Vec<String>,
     },
 }
 

@@ -47,6 +47,42 @@ pub struct ServeConfig {
     pub public: PublicConfig,
     /// Email to people (double opt-in confirmations): the SMTP server and the limits.
     pub mail: MailConfig,
+    /// Data-subject requests: the holiday calendar their deadlines are counted on.
+    pub requests: RequestsConfig,
+}
+
+/// Data-subject requests. Their Art. 12(3) deadline moves off Saturdays, Sundays and holidays:
+/// Italy's national holidays always count; `extra_holidays` adds local ones (the city's patron
+/// saint, e.g. `2025-06-24` in Turin, Florence and Genoa) as `YYYY-MM-DD` dates.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RequestsConfig {
+    /// Days besides Italy's national holidays on which deadlines do not fall.
+    pub extra_holidays: Vec<String>,
+}
+
+impl RequestsConfig {
+    /// Refuses a date that is not one.
+    fn check(&self) -> Result<(), String> {
+        self.extra_dates().map(|_| ())
+    }
+
+    fn extra_dates(&self) -> Result<Vec<time::Date>, String> {
+        self.extra_holidays
+            .iter()
+            .map(|d| {
+                consento_domain::requests::parse_date("extra_holidays", d)
+                    .map_err(|e| format!("config: requests.{e}"))
+            })
+            .collect()
+    }
+
+    /// The calendar deadlines are counted on: Italy's, plus the extra days (an invalid one was
+    /// refused when the configuration was loaded, so none is dropped here).
+    pub fn calendar(&self) -> consento_domain::requests::HolidayCalendar {
+        consento_domain::requests::HolidayCalendar::italy()
+            .with_extra(self.extra_dates().unwrap_or_default())
+    }
 }
 
 /// The public pages: unsubscribe, preference center, subscription.
@@ -332,6 +368,7 @@ impl Default for ServeConfig {
             console: ConsoleConfig::default(),
             public: PublicConfig::default(),
             mail: MailConfig::default(),
+            requests: RequestsConfig::default(),
         }
     }
 }
@@ -401,6 +438,7 @@ impl ServeConfig {
         })?;
         config.console.check()?;
         config.mail.check()?;
+        config.requests.check()?;
         Ok(config)
     }
 }

@@ -30,6 +30,7 @@ mod mail;
 mod migrate;
 mod model;
 mod outbox;
+mod requests;
 mod row;
 mod settings;
 mod stats;
@@ -48,6 +49,7 @@ pub use links::{LinkKey, LinkSecret};
 pub use mail::{EmailMessage, EmailOutboxStats, NewEmail, OutgoingEmail};
 pub use model::*;
 pub use outbox::NextAttempt;
+pub use requests::{DataRequest, DataRequestEvent, DataRequestFilter, NewDataRequest, RequestMove};
 pub use stats::{
     ConsentStateCounts, ExpiringConsent, ExpiringCount, ExpiringQuery, InteractionCount,
 };

@@ -32,6 +32,7 @@ mod notices;
 mod ops;
 mod params;
 mod reasons;
+pub(crate) mod requests;
 mod settings;
 mod subscriptions;
 mod types;
@@ -83,6 +84,7 @@ pub const SECURITY_SCHEME: &str = "token";
         (name = "operations", description = "Health, readiness, metrics and this document."),
         (name = "webhooks", description = "Be told when consents and contacts change: Standard Webhooks, signed, retried."),
         (name = "subscriptions", description = "Double opt-in: a person's request to subscribe, confirmed from the link emailed to them."),
+        (name = "requests", description = "Data-subject requests (GDPR Arts. 15-22) and their Art. 12(3) deadlines: log, list overdue and due soon, move, extend."),
     )
 )]
 struct ApiDoc;
@@ -118,6 +120,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(webhooks::routes())
         .merge(links::routes())
         .merge(subscriptions::routes())
+        .merge(requests::routes())
         .split_for_parts();
     document_auth_failures(&mut doc);
     (router, doc)

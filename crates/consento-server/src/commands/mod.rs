@@ -22,6 +22,7 @@ mod links;
 mod notices;
 pub(crate) mod output;
 mod reasons;
+mod requests;
 mod settings;
 mod tokens;
 mod types;
@@ -161,6 +162,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
         Command::Audience(args) => audience::run(ctx, args).await,
         Command::Ledger(c) => ledger::run(ctx, c).await,
         Command::Links(c) => links::run(ctx, c).await,
+        Command::Requests(c) => requests::run(ctx, c).await,
         Command::Bench(args) => crate::bench::command(ctx, args).await,
     }
 }

@@ -106,6 +106,7 @@ const AREAS: &[[(Locale, &str, &str); 2]] = &[
     area!("public"),
     area!("mail"),
     area!("subscribe"),
+    area!("requests"),
 ];
 
 /// Every message file, per language.

@@ -29,6 +29,7 @@ pub mod i18n;
 mod newsletter;
 pub mod page;
 pub mod public;
+mod requests;
 mod self_service;
 pub mod session;
 pub mod setup;
@@ -141,6 +142,10 @@ pub fn console_routes() -> Vec<ConsoleRoute> {
         route("/newsletter", get(newsletter::show)),
         route("/newsletter/export.csv", get(newsletter::export)),
         route("/audit", get(audit::show)),
+        route("/requests", get(requests::list).post(requests::create)),
+        route("/requests/{id}", get(requests::show)),
+        route("/requests/{id}/move", post(requests::move_to)),
+        route("/requests/{id}/extension", post(requests::extend)),
     ]
 }
 

@@ -76,6 +76,14 @@ const NAV: &[(NavItem, Permission)] = &[
     ),
     (
         NavItem {
+            section: "requests",
+            href: "/requests",
+            label: "nav-requests",
+        },
+        Permission::Audit,
+    ),
+    (
+        NavItem {
             section: "audit",
             href: "/audit",
             label: "nav-audit",

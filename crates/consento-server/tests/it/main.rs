@@ -10,6 +10,7 @@ mod console_contacts;
 mod console_insights;
 mod console_setup;
 mod ops;
+mod requests;
 mod self_service;
 mod smtp_server;
 mod subscribe;

@@ -1,0 +1,466 @@
+//! `/v1/requests`: data-subject requests (GDPR Arts. 15–22) and their Art. 12(3) deadlines. Log a
+//! request, list the open, overdue and due-soon ones, read one with its history, move it through
+//! its statuses (a refusal with its reason and the person's remedies, Art. 12(4)), and extend it
+//! once by two months within the first month. Reading needs `read`, changing `write`. Deadlines
+//! are counted on Italy's holidays plus `[requests] extra_holidays`.
+
+use axum::Json;
+use axum::extract::Query;
+use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::response::Response;
+use consento_domain::requests::{
+    RequestChannel, RequestKind, RequestStatus, format_date, plus_days,
+};
+use consento_domain::{RequestId, Timestamp};
+use consento_store::{
+    DataRequest, DataRequestEvent, DataRequestFilter, NewDataRequest, RequestMove,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::auth::{Auth, ReadScope, WriteScope};
+use super::error::{ApiError, Problem};
+use super::json::ApiJson;
+use super::params::{PathParam, created, instant, query};
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_request, list_requests))
+        .routes(routes!(get_request))
+        .routes(routes!(move_request))
+        .routes(routes!(extend_request))
+}
+
+/// Who changed a request: an operator (by username) or an API token (by id).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HandledBy {
+    /// `operator` or `token`.
+    pub kind: String,
+    /// The username or the token id.
+    pub id: String,
+}
+
+/// A data-subject request.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "0190a0a0-0000-7000-8000-000000000010", "contact_id": null, "kind": "access",
+    "status": "received", "channel": "email", "description": "Asks for a copy of their data",
+    "received_at": "2025-05-02T09:00:00Z", "due_on": "2025-06-03", "extended_due_on": null,
+    "extension_reason": null, "deadline": "2025-06-03", "overdue": false,
+    "handled_by": { "kind": "token", "id": "0190a0a0-0000-7000-8000-000000000001" },
+    "closed_at": null, "outcome": null, "rejection_reason": null, "remedies": null
+}))]
+pub struct RequestOut {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// The person, once identified.
+    pub contact_id: Option<uuid::Uuid>,
+    /// `access`, `rectification`, `erasure`, `restriction`, `portability`, `objection`,
+    /// `human_review` or `information`.
+    pub kind: String,
+    /// `received`, `identity_verification`, `in_progress`, `completed` or `rejected`.
+    pub status: String,
+    /// `email`, `letter`, `phone`, `form` or `in_person`.
+    pub channel: String,
+    /// What the person asked.
+    pub description: String,
+    /// When it arrived: the deadline runs from here.
+    #[schema(value_type = String, format = DateTime)]
+    pub received_at: Timestamp,
+    /// One month from receipt, moved to the next working day (Art. 12(3)), `YYYY-MM-DD`.
+    pub due_on: String,
+    /// Three months from receipt, by the same rules, once extended.
+    pub extended_due_on: Option<String>,
+    /// Why it was extended.
+    pub extension_reason: Option<String>,
+    /// The deadline in force.
+    pub deadline: String,
+    /// Open and past its deadline today.
+    pub overdue: bool,
+    /// Who last changed it.
+    pub handled_by: HandledBy,
+    /// When it was completed or rejected.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub closed_at: Option<Timestamp>,
+    /// What was done.
+    pub outcome: Option<String>,
+    /// Why it was refused.
+    pub rejection_reason: Option<String>,
+    /// The remedies the person was told about (Art. 12(4)).
+    pub remedies: Option<String>,
+}
+
+/// Whether `r` is open and past its deadline on `today`.
+pub(crate) fn is_overdue(r: &DataRequest, today: &str) -> bool {
+    r.status.is_open() && r.deadline.as_str() < today
+}
+
+pub(crate) fn today(now: Timestamp) -> String {
+    now.date().map(format_date).unwrap_or_default()
+}
+
+impl RequestOut {
+    /// The answer for `r`, as of the day `today` (`YYYY-MM-DD`).
+    pub(crate) fn new(r: DataRequest, today: &str) -> Self {
+        Self {
+            overdue: is_overdue(&r, today),
+            id: r.id.0,
+            contact_id: r.contact_id.map(|c| c.0),
+            kind: r.kind.code().to_owned(),
+            status: r.status.code().to_owned(),
+            channel: r.channel.code().to_owned(),
+            description: r.description,
+            received_at: r.received_at,
+            due_on: r.due_on,
+            extended_due_on: r.extended_due_on,
+            extension_reason: r.extension_reason,
+            deadline: r.deadline,
+            handled_by: HandledBy {
+                kind: r.handled_by.kind.code().to_owned(),
+                id: r.handled_by.id,
+            },
+            closed_at: r.closed_at,
+            outcome: r.outcome,
+            rejection_reason: r.rejection_reason,
+            remedies: r.remedies,
+        }
+    }
+}
+
+/// One entry of a request's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestEventOut {
+    /// When.
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    /// Who.
+    pub by: HandledBy,
+    /// The status before (none when it was logged).
+    pub from_status: Option<String>,
+    /// The status after.
+    pub to_status: String,
+    /// What was said.
+    pub note: String,
+}
+
+impl From<DataRequestEvent> for RequestEventOut {
+    fn from(e: DataRequestEvent) -> Self {
+        Self {
+            at: e.at,
+            by: HandledBy {
+                kind: e.actor.kind.code().to_owned(),
+                id: e.actor.id,
+            },
+            from_status: e.from_status.map(|s| s.code().to_owned()),
+            to_status: e.to_status.code().to_owned(),
+            note: e.note,
+        }
+    }
+}
+
+/// A request with its history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestDetail {
+    /// The request.
+    #[serde(flatten)]
+    pub request: RequestOut,
+    /// Every change, oldest first.
+    pub history: Vec<RequestEventOut>,
+}
+
+/// A page of requests, most urgent first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestList {
+    /// By deadline in force, then id.
+    pub items: Vec<RequestOut>,
+    /// Pass as `after` for the next page; absent on the last.
+    pub next: Option<String>,
+}
+
+/// A request to log.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "kind": "access", "channel": "email", "description": "Asks for a copy of their data" }))]
+pub struct RequestCreate {
+    /// The right exercised: `access`, `rectification`, `erasure`, `restriction`, `portability`,
+    /// `objection`, `human_review`, `information`.
+    pub kind: String,
+    /// How it arrived: `email`, `letter`, `phone`, `form`, `in_person`.
+    pub channel: String,
+    /// What the person asked (at most 4,000 characters).
+    #[serde(default)]
+    pub description: String,
+    /// The person, if already identified.
+    #[serde(default)]
+    pub contact_id: Option<uuid::Uuid>,
+    /// When it arrived (RFC 3339 or `YYYY-MM-DD`); now if absent. Not in the future.
+    #[serde(default)]
+    pub received_at: Option<String>,
+}
+
+/// A move to another status.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "to": "rejected", "note": "", "reason": "Manifestly unfounded",
+    "remedies": "Complaint to the Garante; judicial remedy" }))]
+pub struct RequestTransition {
+    /// `identity_verification`, `in_progress`, `completed` or `rejected`.
+    pub to: String,
+    /// For the history; on completion, what was done.
+    #[serde(default)]
+    pub note: String,
+    /// Required to reject: why.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Required to reject: the person's remedies (complaint to the Garante, judicial remedy).
+    #[serde(default)]
+    pub remedies: Option<String>,
+}
+
+/// An extension by two further months.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "reason": "Many archives to search" }))]
+pub struct RequestExtension {
+    /// Why (told to the person).
+    pub reason: String,
+}
+
+/// Which requests to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RequestQuery {
+    /// `open` (received, identity verification, in progress) or one status.
+    pub status: Option<String>,
+    /// Only open requests due within this many days from today (overdue ones included).
+    pub due_within_days: Option<u16>,
+    /// `true`: only open requests past their deadline.
+    pub overdue: Option<bool>,
+    /// Only this kind.
+    pub kind: Option<String>,
+    /// Only this person's.
+    pub contact_id: Option<uuid::Uuid>,
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+    /// At most this many (1 to 500; 100 if absent).
+    pub limit: Option<u32>,
+}
+
+fn request_id(text: &str) -> Result<RequestId, ApiError> {
+    uuid::Uuid::parse_str(text.trim())
+        .map(RequestId)
+        .map_err(|_| ApiError::NotFound("request"))
+}
+
+/// Builds the store's filter from a query, as of `now`.
+pub(crate) fn filter(q: &RequestQuery, now: Timestamp) -> Result<DataRequestFilter, ApiError> {
+    let today = now
+        .date()
+        .ok_or_else(|| ApiError::Internal("the clock is out of range".into()))?;
+    let (open, status) = match q.status.as_deref().map(str::trim) {
+        None | Some("") => (false, None),
+        Some("open") => (true, None),
+        Some(s) => (
+            false,
+            Some(
+                RequestStatus::parse(s)
+                    .map_err(|e| ApiError::bad_request("status", e.to_string()))?,
+            ),
+        ),
+    };
+    let after = q
+        .after
+        .as_deref()
+        .map(|a| {
+            a.split_once('.')
+                .and_then(|(d, id)| {
+                    Some((d.to_owned(), RequestId(uuid::Uuid::parse_str(id).ok()?)))
+                })
+                .ok_or_else(|| ApiError::bad_request("after", "not a `next` value of this list"))
+        })
+        .transpose()?;
+    Ok(DataRequestFilter {
+        open,
+        status,
+        overdue_on: q.overdue.unwrap_or(false).then_some(today),
+        due_by: q
+            .due_within_days
+            .and_then(|d| plus_days(today, i64::from(d))),
+        kind: q
+            .kind
+            .as_deref()
+            .map(|k| {
+                RequestKind::parse(k).map_err(|e| ApiError::bad_request("kind", e.to_string()))
+            })
+            .transpose()?,
+        contact_id: q.contact_id.map(consento_domain::ContactId),
+        after,
+        limit: q.limit.unwrap_or(100),
+    })
+}
+
+/// Logs a data-subject request; its deadline is one month from receipt, moved to the next working
+/// day (Art. 12(3)). Answers `201 Created` with its URL in `Location`.
+#[utoipa::path(
+    post, path = "/v1/requests", tag = "requests",
+    request_body = RequestCreate,
+    responses(
+        (status = 201, description = "Logged", body = RequestOut,
+            headers(("Location" = String, description = "The new request's URL"))),
+        (status = 400, description = "A field is missing, malformed or unknown (`field` names it)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A value is refused: kind, channel, received_at in the future (`field` names it)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("token" = ["write"]))
+)]
+async fn create_request(
+    auth: Auth<WriteScope>,
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RequestCreate>,
+) -> Result<Response, ApiError> {
+    let new = NewDataRequest {
+        contact_id: req.contact_id.map(consento_domain::ContactId),
+        kind: RequestKind::parse(&req.kind)?,
+        channel: RequestChannel::parse(&req.channel)?,
+        description: req.description,
+        received_at: instant("received_at", req.received_at.as_deref())?,
+        actor: auth.0.actor()?,
+    };
+    let r = state
+        .store
+        .create_request(new, &state.config.requests.calendar())
+        .await?;
+    let location = format!("/v1/requests/{}", r.id);
+    Ok(created(
+        &location,
+        RequestOut::new(r, &today(state.store.now())),
+    ))
+}
+
+/// Data-subject requests, most urgent first: filter by `status=open`, `overdue=true`,
+/// `due_within_days`, kind or person.
+#[utoipa::path(
+    get, path = "/v1/requests", tag = "requests",
+    params(RequestQuery),
+    responses(
+        (status = 200, description = "A page of requests", body = RequestList),
+        (status = 400, description = "A parameter is malformed or unknown (`field` names it)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("token" = ["read"]))
+)]
+async fn list_requests(
+    _auth: Auth<ReadScope>,
+    State(state): State<AppState>,
+    q: Result<Query<RequestQuery>, QueryRejection>,
+) -> Result<Json<RequestList>, ApiError> {
+    let q = query(q)?;
+    let now = state.store.now();
+    let f = filter(&q, now)?;
+    let limit = usize::try_from(f.limit.clamp(1, 500)).unwrap_or(500);
+    let items = state.store.requests(&f).await?;
+    let next = (items.len() == limit)
+        .then(|| items.last().map(|r| format!("{}.{}", r.deadline, r.id)))
+        .flatten();
+    let today = today(now);
+    Ok(Json(RequestList {
+        items: items
+            .into_iter()
+            .map(|r| RequestOut::new(r, &today))
+            .collect(),
+        next,
+    }))
+}
+
+/// One request with its history: who changed what, when.
+#[utoipa::path(
+    get, path = "/v1/requests/{id}", tag = "requests",
+    params(("id" = uuid::Uuid, Path, description = "The request's id")),
+    responses(
+        (status = 200, description = "The request", body = RequestDetail),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("token" = ["read"]))
+)]
+async fn get_request(
+    _auth: Auth<ReadScope>,
+    PathParam(id): PathParam,
+    State(state): State<AppState>,
+) -> Result<Json<RequestDetail>, ApiError> {
+    let id = request_id(&id)?;
+    let r = state.store.request(id).await?;
+    let history = state.store.request_history(id).await?;
+    Ok(Json(RequestDetail {
+        request: RequestOut::new(r, &today(state.store.now())),
+        history: history.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// Moves a request: received → identity_verification → in_progress → completed, or rejected
+/// from any open status with `reason` and `remedies` (Art. 12(4)). Recorded in its history.
+#[utoipa::path(
+    post, path = "/v1/requests/{id}/transitions", tag = "requests",
+    params(("id" = uuid::Uuid, Path, description = "The request's id")),
+    request_body = RequestTransition,
+    responses(
+        (status = 200, description = "Moved", body = RequestOut),
+        (status = 400, description = "A field is missing, malformed or unknown", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The move is not allowed (`to`), or a refusal lacks `reason` or `remedies`", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("token" = ["write"]))
+)]
+async fn move_request(
+    auth: Auth<WriteScope>,
+    PathParam(id): PathParam,
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RequestTransition>,
+) -> Result<Json<RequestOut>, ApiError> {
+    let id = request_id(&id)?;
+    let change = RequestMove {
+        to: RequestStatus::parse(&req.to)?,
+        note: req.note,
+        reason: req.reason,
+        remedies: req.remedies,
+        actor: auth.0.actor()?,
+    };
+    let r = state.store.move_request(id, change).await?;
+    Ok(Json(RequestOut::new(r, &today(state.store.now()))))
+}
+
+/// Extends a request's deadline by two further months (three from receipt, Art. 12(3)): once,
+/// while open, within the first month, with the reason told to the person.
+#[utoipa::path(
+    post, path = "/v1/requests/{id}/extension", tag = "requests",
+    params(("id" = uuid::Uuid, Path, description = "The request's id")),
+    request_body = RequestExtension,
+    responses(
+        (status = 200, description = "Extended", body = RequestOut),
+        (status = 400, description = "A field is missing, malformed or unknown", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reason, already extended, closed, or past the first month (`field` names it)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("token" = ["write"]))
+)]
+async fn extend_request(
+    auth: Auth<WriteScope>,
+    PathParam(id): PathParam,
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RequestExtension>,
+) -> Result<Json<RequestOut>, ApiError> {
+    let id = request_id(&id)?;
+    let r = state
+        .store
+        .extend_request(
+            id,
+            &req.reason,
+            auth.0.actor()?,
+            &state.config.requests.calendar(),
+        )
+        .await?;
+    Ok(Json(RequestOut::new(r, &today(state.store.now()))))
+}

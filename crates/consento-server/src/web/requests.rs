@@ -1,0 +1,512 @@
+//! `/requests`: the DPO's list of data-subject requests (GDPR Arts. 15-22), the most urgent first
+//! (overdue, then due soon), and each request's page with its history and the actions that move
+//! it: verify identity, start, complete, reject with the reason and the person's remedies
+//! (Art. 12(4)), extend by two months within the first month (Art. 12(3)). Reading needs
+//! `Audit` (administrator, DPO, auditor); changing needs `HandleRequests` (administrator, DPO).
+//! Every change is audited.
+
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::response::Response;
+use consento_domain::requests::{RequestChannel, RequestKind, RequestStatus, plus_days};
+use consento_domain::{Permission, RequestId, Timestamp};
+use consento_store::{
+    DataRequest, DataRequestEvent, DataRequestFilter, NewDataRequest, RequestMove, StoreError,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::i18n::Tr;
+use super::page::{Page, PageError, render, see_other};
+use super::session::Staff;
+use crate::api::AppState;
+use crate::api::requests::{is_overdue, today};
+
+/// Days ahead in which an open request counts as due soon.
+const DUE_SOON_DAYS: i64 = 7;
+
+/// The list's query: which requests, which kind.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListParams {
+    show: Option<String>,
+    kind: Option<String>,
+    done: Option<String>,
+}
+
+/// A row of the list, written for the page.
+struct Row {
+    href: String,
+    kind: String,
+    status: String,
+    received: String,
+    deadline: String,
+    /// `blocked` (overdue), `needs` (due soon) or empty.
+    urgency: &'static str,
+    urgency_label: String,
+    description: String,
+}
+
+/// The fields of the form that logs a request, as typed.
+#[derive(Debug, Default, Deserialize)]
+pub struct CreateForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    received: String,
+    #[serde(default)]
+    description: String,
+}
+
+#[derive(Template)]
+#[template(path = "requests_list.html")]
+struct ListPage {
+    page: Page,
+    rows: Vec<Row>,
+    show: String,
+    kind: String,
+    shows: Vec<(String, String)>,
+    kinds: Vec<(String, String)>,
+    channels: Vec<(String, String)>,
+    can_handle: bool,
+    form: CreateForm,
+    received_error: Option<String>,
+    description_error: Option<String>,
+}
+
+fn kind_label(tr: Tr, kind: RequestKind) -> String {
+    tr.t(&format!("requests-kind-{}", kind.code().replace('_', "-")))
+}
+
+fn status_label(tr: Tr, status: RequestStatus) -> String {
+    tr.t(&format!(
+        "requests-status-{}",
+        status.code().replace('_', "-")
+    ))
+}
+
+fn channel_label(tr: Tr, channel: RequestChannel) -> String {
+    tr.t(&format!(
+        "requests-channel-{}",
+        channel.code().replace('_', "-")
+    ))
+}
+
+/// A `YYYY-MM-DD` day in words ("3 giugno 2025").
+fn day_label(tr: Tr, day: &str) -> String {
+    Timestamp::parse("day", day).map_or_else(|_| day.to_owned(), |t| tr.date(t))
+}
+
+async fn list_page(
+    state: &AppState,
+    staff: &Staff,
+    params: &ListParams,
+    form: CreateForm,
+    errors: (Option<String>, Option<String>),
+) -> Result<Response, PageError> {
+    let tr = staff.tr;
+    let now = state.store.now();
+    let today_date = now
+        .date()
+        .ok_or_else(|| PageError::Internal("clock".into()))?;
+    let today_text = today(now);
+    let soon = plus_days(today_date, DUE_SOON_DAYS)
+        .map(consento_domain::requests::format_date)
+        .unwrap_or_default();
+    let show = params.show.as_deref().unwrap_or("open");
+    let kind = params.kind.as_deref().unwrap_or_default();
+    let mut filter = DataRequestFilter {
+        kind: RequestKind::parse(kind).ok(),
+        limit: 500,
+        ..Default::default()
+    };
+    match show {
+        "overdue" => filter.overdue_on = Some(today_date),
+        "soon" => filter.due_by = plus_days(today_date, DUE_SOON_DAYS),
+        "all" => {}
+        _ => filter.open = true,
+    }
+    let rows = state
+        .store
+        .requests(&filter)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let (urgency, key) = if is_overdue(&r, &today_text) {
+                ("blocked", "requests-overdue")
+            } else if r.status.is_open() && r.deadline <= soon {
+                ("needs", "requests-due-soon")
+            } else {
+                ("", "")
+            };
+            Row {
+                href: format!("/requests/{}", r.id),
+                kind: kind_label(tr, r.kind),
+                status: status_label(tr, r.status),
+                received: tr.date(r.received_at),
+                deadline: day_label(tr, &r.deadline),
+                urgency,
+                urgency_label: if key.is_empty() {
+                    String::new()
+                } else {
+                    tr.t(key)
+                },
+                description: r.description,
+            }
+        })
+        .collect();
+    render(&ListPage {
+        page: staff.page("requests").done(params.done.as_deref()),
+        rows,
+        show: show.to_owned(),
+        kind: kind.to_owned(),
+        shows: ["open", "overdue", "soon", "all"]
+            .into_iter()
+            .map(|s| (s.to_owned(), tr.t(&format!("requests-show-{s}"))))
+            .collect(),
+        kinds: RequestKind::ALL
+            .iter()
+            .map(|k| (k.code().to_owned(), kind_label(tr, *k)))
+            .collect(),
+        channels: RequestChannel::ALL
+            .iter()
+            .map(|c| (c.code().to_owned(), channel_label(tr, *c)))
+            .collect(),
+        can_handle: staff.user.role.can(Permission::HandleRequests),
+        form,
+        received_error: errors.0,
+        description_error: errors.1,
+    })
+}
+
+/// `GET /requests`: the requests, overdue first, then by deadline.
+pub async fn list(
+    staff: Staff,
+    State(state): State<AppState>,
+    Query(params): Query<ListParams>,
+) -> Result<Response, PageError> {
+    staff.require(Permission::Audit)?;
+    let form = CreateForm {
+        received: Tr::date_input(state.store.now()),
+        ..Default::default()
+    };
+    list_page(&state, &staff, &params, form, (None, None)).await
+}
+
+/// `POST /requests`: logs a request received by letter, phone, in person…
+pub async fn create(
+    staff: Staff,
+    State(state): State<AppState>,
+    Form(form): Form<CreateForm>,
+) -> Result<Response, PageError> {
+    staff.require(Permission::HandleRequests)?;
+    let tr = staff.tr;
+    let kind = RequestKind::parse(&form.kind)?;
+    let channel = RequestChannel::parse(&form.channel)?;
+    let received_at = if form.received.trim().is_empty() {
+        None
+    } else {
+        match Timestamp::parse("received_at", &form.received) {
+            Ok(t) => Some(t),
+            Err(_) => {
+                let e = Some(tr.t("requests-error-received"));
+                return list_page(&state, &staff, &ListParams::default(), form, (e, None)).await;
+            }
+        }
+    };
+    let new = NewDataRequest {
+        contact_id: None,
+        kind,
+        channel,
+        description: form.description.clone(),
+        received_at,
+        actor: staff.actor(),
+    };
+    match state
+        .store
+        .create_request(new, &state.config.requests.calendar())
+        .await
+    {
+        Ok(r) => {
+            staff
+                .audit(
+                    &state.store,
+                    "request.create",
+                    Some(("request", r.id.to_string())),
+                    json!({"kind": r.kind.code(), "channel": r.channel.code(), "due_on": r.due_on}),
+                )
+                .await?;
+            Ok(see_other(&format!(
+                "/requests/{}?done=request-created",
+                r.id
+            )))
+        }
+        Err(StoreError::Invalid(e)) if e.field() == "received_at" => {
+            let e = Some(tr.t("requests-error-received"));
+            list_page(&state, &staff, &ListParams::default(), form, (e, None)).await
+        }
+        Err(StoreError::Invalid(e)) if e.field() == "description" => {
+            let e = Some(tr.t("requests-error-too-long"));
+            list_page(&state, &staff, &ListParams::default(), form, (None, e)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A history entry, written for the page.
+struct HistoryRow {
+    when: String,
+    who: String,
+    from: String,
+    to: String,
+    note: String,
+}
+
+/// What was typed in the action forms, and the messages next to their fields.
+#[derive(Debug, Default, Deserialize)]
+pub struct ActionForm {
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    remedies: String,
+    #[serde(default)]
+    extension_reason: String,
+}
+
+#[derive(Default)]
+struct ActionErrors {
+    move_error: Option<String>,
+    note_error: Option<String>,
+    reason_error: Option<String>,
+    remedies_error: Option<String>,
+    extend_error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "requests_detail.html")]
+struct DetailPage {
+    page: Page,
+    request: DataRequest,
+    kind: String,
+    status: String,
+    channel: String,
+    received: String,
+    due_on: String,
+    extended_due_on: Option<String>,
+    overdue: bool,
+    closed: Option<String>,
+    history: Vec<HistoryRow>,
+    can_handle: bool,
+    /// (status code, button label) of the plain moves offered (identity check, start).
+    moves: Vec<(&'static str, String)>,
+    can_complete: bool,
+    can_reject: bool,
+    can_extend: bool,
+    form: ActionForm,
+    errors: ActionErrors,
+}
+
+async fn detail_page(
+    state: &AppState,
+    staff: &Staff,
+    id: RequestId,
+    page: Page,
+    mut form: ActionForm,
+    errors: ActionErrors,
+) -> Result<Response, PageError> {
+    let tr = staff.tr;
+    let request = state.store.request(id).await?;
+    let events = state.store.request_history(id).await?;
+    let users = state.store.users().await?;
+    let who = |e: &DataRequestEvent| match e.actor.kind {
+        consento_domain::ActorKind::Operator => users
+            .iter()
+            .find(|u| u.id.to_string() == e.actor.id)
+            .map_or_else(|| e.actor.id.clone(), |u| u.display_name.clone()),
+        _ => tr.with("requests-by-token", "id", &e.actor.id),
+    };
+    let history = events
+        .iter()
+        .map(|e| HistoryRow {
+            when: tr.datetime(e.at),
+            who: who(e),
+            from: e
+                .from_status
+                .map(|s| status_label(tr, s))
+                .unwrap_or_default(),
+            to: status_label(tr, e.to_status),
+            note: e.note.clone(),
+        })
+        .collect();
+    let status = request.status;
+    let moves = [
+        RequestStatus::IdentityVerification,
+        RequestStatus::InProgress,
+    ]
+    .into_iter()
+    .filter(|to| status.can_move_to(*to))
+    .map(|to| {
+        (
+            to.code(),
+            tr.t(&format!("requests-action-{}", to.code().replace('_', "-"))),
+        )
+    })
+    .collect();
+    if form.remedies.is_empty() {
+        form.remedies = tr.t("requests-default-remedies");
+    }
+    let today_text = today(state.store.now());
+    render(&DetailPage {
+        page,
+        kind: kind_label(tr, request.kind),
+        status: status_label(tr, status),
+        channel: channel_label(tr, request.channel),
+        received: tr.date(request.received_at),
+        due_on: day_label(tr, &request.due_on),
+        extended_due_on: request.extended_due_on.as_deref().map(|d| day_label(tr, d)),
+        overdue: is_overdue(&request, &today_text),
+        closed: request.closed_at.map(|t| tr.date(t)),
+        history,
+        can_handle: staff.user.role.can(Permission::HandleRequests),
+        moves,
+        can_complete: status.can_move_to(RequestStatus::Completed),
+        can_reject: status.can_move_to(RequestStatus::Rejected),
+        can_extend: status.is_open()
+            && request.extended_due_on.is_none()
+            && request.due_on >= today_text,
+        request,
+        form,
+        errors,
+    })
+}
+
+fn request_id(text: &str) -> Result<RequestId, PageError> {
+    RequestId::parse("id", text).map_err(|_| PageError::NotFound)
+}
+
+/// The `?done=` of a redirect.
+#[derive(Debug, Default, Deserialize)]
+pub struct DoneParams {
+    done: Option<String>,
+}
+
+/// `GET /requests/{id}`: the request, its deadline, its history, and the actions.
+pub async fn show(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<DoneParams>,
+) -> Result<Response, PageError> {
+    staff.require(Permission::Audit)?;
+    let id = request_id(&id)?;
+    let page = staff.page("requests").done(q.done.as_deref());
+    detail_page(
+        &state,
+        &staff,
+        id,
+        page,
+        ActionForm::default(),
+        ActionErrors::default(),
+    )
+    .await
+}
+
+/// `POST /requests/{id}/move`: verify identity, start, complete or reject.
+pub async fn move_to(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, PageError> {
+    staff.require(Permission::HandleRequests)?;
+    let tr = staff.tr;
+    let id = request_id(&id)?;
+    let to = RequestStatus::parse(&form.to)?;
+    let rejecting = to == RequestStatus::Rejected;
+    let change = RequestMove {
+        to,
+        note: form.note.clone(),
+        reason: rejecting.then(|| form.reason.clone()),
+        remedies: rejecting.then(|| form.remedies.clone()),
+        actor: staff.actor(),
+    };
+    match state.store.move_request(id, change).await {
+        Ok(r) => {
+            staff
+                .audit(
+                    &state.store,
+                    "request.move",
+                    Some(("request", r.id.to_string())),
+                    json!({"to": r.status.code(), "reason": r.rejection_reason}),
+                )
+                .await?;
+            Ok(see_other(&format!("/requests/{}?done=request-moved", r.id)))
+        }
+        Err(StoreError::Invalid(e)) => {
+            let mut errors = ActionErrors::default();
+            match e.field() {
+                "reason" => errors.reason_error = Some(tr.t("requests-error-reason")),
+                "remedies" => errors.remedies_error = Some(tr.t("requests-error-remedies")),
+                "note" => errors.note_error = Some(tr.t("requests-error-too-long")),
+                _ => errors.move_error = Some(tr.t("requests-error-move")),
+            }
+            detail_page(&state, &staff, id, staff.page("requests"), form, errors).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /requests/{id}/extension`: two further months, with the reason.
+pub async fn extend(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(form): Form<ActionForm>,
+) -> Result<Response, PageError> {
+    staff.require(Permission::HandleRequests)?;
+    let tr = staff.tr;
+    let id = request_id(&id)?;
+    let result = state
+        .store
+        .extend_request(
+            id,
+            &form.extension_reason,
+            staff.actor(),
+            &state.config.requests.calendar(),
+        )
+        .await;
+    match result {
+        Ok(r) => {
+            staff
+                .audit(
+                    &state.store,
+                    "request.extend",
+                    Some(("request", r.id.to_string())),
+                    json!({"until": r.extended_due_on, "reason": r.extension_reason}),
+                )
+                .await?;
+            Ok(see_other(&format!(
+                "/requests/{}?done=request-extended",
+                r.id
+            )))
+        }
+        Err(StoreError::Invalid(_)) => {
+            let key = if form.extension_reason.trim().is_empty() {
+                "requests-error-extension-reason"
+            } else {
+                "requests-error-extension"
+            };
+            let errors = ActionErrors {
+                extend_error: Some(tr.t(key)),
+                ..Default::default()
+            };
+            detail_page(&state, &staff, id, staff.page("requests"), form, errors).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
