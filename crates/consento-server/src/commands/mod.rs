@@ -162,6 +162,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
         Command::Ledger(c) => ledger::run(ctx, c).await,
         Command::Links(c) => links::run(ctx, c).await,
         Command::Bench(args) => crate::bench::command(ctx, args).await,
+        Command::BenchExport { events } => crate::export::bench(ctx, events).await,
     }
 }
 
