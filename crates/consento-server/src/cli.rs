@@ -107,6 +107,14 @@ pub enum Command {
         #[arg(long, default_value = "127.0.0.1:8099")]
         listen: std::net::SocketAddr,
     },
+    /// Time a person's data export: creates a contact with `--events` consent events in the
+    /// database and prints the median of 20 exports, as JSON and as CSV.
+    #[command(hide = true)]
+    BenchExport {
+        /// Consent events of the contact.
+        #[arg(long, default_value_t = 10_000)]
+        events: usize,
+    },
 }
 
 /// `consento serve`.

@@ -49,6 +49,8 @@ pub struct ServeConfig {
     pub mail: MailConfig,
     /// Data-subject requests: the holiday calendar their deadlines are counted on.
     pub requests: RequestsConfig,
+    /// The data controller and what a person's export tells them (GDPR Art. 13–15).
+    pub controller: ControllerConfig,
 }
 
 /// Data-subject requests. Their Art. 12(3) deadline moves off Saturdays, Sundays and holidays:
@@ -82,6 +84,69 @@ impl RequestsConfig {
     pub fn calendar(&self) -> consento_domain::requests::HolidayCalendar {
         consento_domain::requests::HolidayCalendar::italy()
             .with_extra(self.extra_dates().unwrap_or_default())
+    }
+}
+
+/// The data controller, as a person's data export names it, with the information GDPR Art. 15(1)
+/// owes them beyond their data: who receives it, how long it is kept, where to complain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ControllerConfig {
+    /// The controller's name (Art. 13(1)(a)); empty: `mail.controller_name`.
+    pub name: String,
+    /// How to reach the controller (an address, an email, a web page).
+    pub contact: String,
+    /// How to reach the data protection officer (Art. 13(1)(b)), if one is designated.
+    pub dpo_contact: Option<String>,
+    /// The recipients or categories of recipients of the data (Art. 15(1)(c)).
+    pub recipients: Vec<String>,
+    /// How long the data is kept, or the criteria that decide it (Art. 15(1)(d)).
+    pub retention: String,
+    /// The supervisory authority a person may complain to (Art. 15(1)(f), Art. 77).
+    pub complaint_authority: String,
+    /// Its postal address.
+    pub complaint_address: String,
+    /// Its web page on complaints.
+    pub complaint_url: String,
+}
+
+impl Default for ControllerConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            contact: String::new(),
+            dpo_contact: None,
+            recipients: Vec::new(),
+            // The Italian DPA's benchmarks for marketing (24 months) and profiling (12 months);
+            // consent proof is kept as long as a claim about it can be brought.
+            retention: "Dati per finalità di marketing: 24 mesi dall'ultimo consenso; profilazione: 12 mesi; prova dei consensi: per la durata del trattamento e fino a 10 anni dopo, per la tutela in giudizio.".to_owned(),
+            complaint_authority: "Garante per la protezione dei dati personali".to_owned(),
+            complaint_address: "Piazza Venezia 11, 00187 Roma".to_owned(),
+            complaint_url: "https://www.garanteprivacy.it".to_owned(),
+        }
+    }
+}
+
+impl ControllerConfig {
+    /// Refuses an export that could not tell the person where to complain (Art. 15(1)(f)), or
+    /// that would name a recipient with no name.
+    fn check(&self) -> Result<(), String> {
+        if self.complaint_authority.trim().is_empty() {
+            return Err(
+                "config: controller.complaint_authority: name the supervisory authority".to_owned(),
+            );
+        }
+        if !self.complaint_url.starts_with("https://") && !self.complaint_url.starts_with("http://")
+        {
+            return Err("config: controller.complaint_url: must be an http(s) address".to_owned());
+        }
+        if self.retention.trim().is_empty() {
+            return Err("config: controller.retention: say how long data is kept".to_owned());
+        }
+        if self.recipients.iter().any(|r| r.trim().is_empty()) {
+            return Err("config: controller.recipients: a recipient is empty".to_owned());
+        }
+        Ok(())
     }
 }
 
@@ -369,6 +434,7 @@ impl Default for ServeConfig {
             public: PublicConfig::default(),
             mail: MailConfig::default(),
             requests: RequestsConfig::default(),
+            controller: ControllerConfig::default(),
         }
     }
 }
@@ -439,6 +505,7 @@ impl ServeConfig {
         config.console.check()?;
         config.mail.check()?;
         config.requests.check()?;
+        config.controller.check()?;
         Ok(config)
     }
 }
@@ -533,6 +600,26 @@ mod tests {
                 ServeConfig::load(None, vars(&[(key, value)]), Overrides::default()).unwrap_err();
             let name = key.rsplit("__").next().unwrap().to_ascii_lowercase();
             assert!(e.contains(&format!("console.{name}")), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_controller_section_defaults_to_the_italian_authority_and_refuses_an_unusable_one() {
+        let c = ServeConfig::load(None, vars(&[]), Overrides::default()).unwrap();
+        assert_eq!(
+            c.controller.complaint_authority,
+            "Garante per la protezione dei dati personali"
+        );
+        assert!(c.controller.complaint_url.starts_with("https://"));
+        for (key, value) in [
+            ("CONSENTO_CONTROLLER__COMPLAINT_AUTHORITY", " "),
+            ("CONSENTO_CONTROLLER__COMPLAINT_URL", "garante"),
+            ("CONSENTO_CONTROLLER__RETENTION", ""),
+        ] {
+            let e =
+                ServeConfig::load(None, vars(&[(key, value)]), Overrides::default()).unwrap_err();
+            let name = key.rsplit("__").next().unwrap().to_ascii_lowercase();
+            assert!(e.contains(&format!("controller.{name}")), "{e}");
         }
     }
 

@@ -44,6 +44,7 @@ audit-action-user-create = Created an account
 audit-action-user-update = Changed an account
 audit-action-user-password-reset = Reset an account's password
 audit-action-contact-view = Viewed a contact
+audit-action-contact-export = Exported a contact's data
 audit-action-contact-create = Created a contact
 audit-action-contact-update = Changed a contact
 audit-action-contact-consent = Recorded a consent

@@ -213,3 +213,6 @@ card-channel-switch-on = Switch back on
 card-channels-hint = What the person switched off (here or in the preference center) receives no marketing; a service contact needs a reason that is not marketing.
 done-channel-off = The channel was switched off.
 done-channel-on = The channel was switched back on.
+card-export-json = Export (JSON)
+card-export-csv = Export (CSV)
+card-export-hint = All the data, the consents with their proof and the information owed to the person (GDPR Art. 15 and 20). The download is recorded.

@@ -44,6 +44,7 @@ audit-action-user-create = Creazione di un account
 audit-action-user-update = Modifica di un account
 audit-action-user-password-reset = Reimpostazione della password di un account
 audit-action-contact-view = Consultazione di un'anagrafica
+audit-action-contact-export = Esportazione dei dati di un'anagrafica
 audit-action-contact-create = Creazione di un'anagrafica
 audit-action-contact-update = Modifica di un'anagrafica
 audit-action-contact-consent = Registrazione di un consenso

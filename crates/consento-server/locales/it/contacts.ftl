@@ -213,3 +213,6 @@ card-channel-switch-on = Riattiva
 card-channels-hint = Con un mezzo disattivato dalla persona (qui o nel centro preferenze) non si fa marketing; un contatto di servizio richiede un motivo non commerciale.
 done-channel-off = Il mezzo di comunicazione è stato disattivato.
 done-channel-on = Il mezzo di comunicazione è stato riattivato.
+card-export-json = Esporta (JSON)
+card-export-csv = Esporta (CSV)
+card-export-hint = Tutti i dati, i consensi con la loro prova e le informazioni dovute all'interessato (art. 15 e 20 GDPR). Il download viene registrato.

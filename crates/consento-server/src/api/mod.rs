@@ -22,6 +22,7 @@ pub(crate) mod consents;
 mod contacts;
 pub(crate) mod decisions;
 pub mod error;
+mod export;
 pub mod idempotency;
 pub(crate) mod interactions;
 pub mod json;
@@ -108,6 +109,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(decisions::routes())
         .merge(contacts::routes())
+        .merge(export::routes())
         .merge(consents::routes())
         .merge(interactions::routes())
         .merge(audience::routes())

@@ -164,6 +164,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
         Command::Links(c) => links::run(ctx, c).await,
         Command::Requests(c) => requests::run(ctx, c).await,
         Command::Bench(args) => crate::bench::command(ctx, args).await,
+        Command::BenchExport { events } => crate::export::bench(ctx, events).await,
     }
 }
 

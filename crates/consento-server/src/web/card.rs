@@ -22,7 +22,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use consento_domain::{
     Action, ActorKind, AllowedBy, Cause, Channel, CollectionMethod, ContactId, Decision,
     DomainError, EventKind, Permission, Permissions, ReasonId, Timestamp,
@@ -42,6 +42,7 @@ use crate::api::AppState;
 use crate::api::consents::append_detached;
 use crate::api::decisions::decide_counted;
 use crate::api::interactions::justify_counted;
+use crate::export::{ExportFormat, export};
 
 /// The collection methods an operator picks from when ticking or unticking a consent on the
 /// card; the others (import, API, preference center…) are recorded by machines.
@@ -1317,6 +1318,47 @@ async fn justify_again(
     )
     .await?;
     card_response(page, StatusCode::UNPROCESSABLE_ENTITY)
+}
+
+/// `GET /contacts/{id}/export.json` and `.csv`: the person's data export (GDPR Art. 15 access,
+/// Art. 20 portability), the same document as the API's. Only those who answer data-subject
+/// requests may download it (the DPO, admins, auditors), and every download is audited: it is
+/// the whole record of a person leaving the system.
+pub async fn export_json(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    download(staff, state, id, ExportFormat::Json).await
+}
+
+/// `GET /contacts/{id}/export.csv`: the zip of CSV files; see [`export_json`].
+pub async fn export_csv(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    download(staff, state, id, ExportFormat::Csv).await
+}
+
+async fn download(
+    staff: Staff,
+    state: AppState,
+    id: String,
+    format: ExportFormat,
+) -> Result<Response, PageError> {
+    staff.require(Permission::Audit)?;
+    let id = path_contact(&id)?;
+    let file = export(&state.store, &state.config, id, format).await?;
+    staff
+        .audit(
+            &state.store,
+            "contact.export",
+            Some(("contact", id.to_string())),
+            json!({ "format": format.code() }),
+        )
+        .await?;
+    Ok(file.into_response())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ mod console;
 mod console_contacts;
 mod console_insights;
 mod console_setup;
+mod export;
 mod ops;
 mod requests;
 mod self_service;

@@ -1,0 +1,80 @@
+//! `GET /v1/contacts/{id}/export`: one person's data export (GDPR Art. 15 access, Art. 20
+//! portability) as JSON or as a zip of CSV files, for the CRM to hand to the person. Needs `read`.
+//! The API records nothing: the caller answers the request; the console audits its downloads.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::auth::{Auth, ReadScope};
+use super::error::{ApiError, Problem};
+use super::params::{PathParam, contact_id, query};
+use crate::export::{ExportError, ExportFormat, export};
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(export_contact))
+}
+
+/// The export's form.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ExportParams {
+    /// `json` (one document following the schema `schemas/export.schema.json`; the default) or
+    /// `csv` (a zip of RFC 4180 UTF-8 files with a header row: `contact.csv`, `consents.csv`,
+    /// `consent_events.csv`, `interactions.csv`, `channel_events.csv`).
+    #[serde(default)]
+    #[param(example = "json")]
+    pub format: Option<String>,
+}
+
+impl From<ExportError> for ApiError {
+    fn from(e: ExportError) -> Self {
+        match e {
+            ExportError::Store(e) => e.into(),
+            ExportError::Erased => Self::Conflict {
+                field: "contact".to_owned(),
+                message: "the contact was erased: no personal data is left to export".to_owned(),
+            },
+            ExportError::Write(e) => Self::Internal(e),
+        }
+    }
+}
+
+/// A person's data export: the contact with every field, each consent with its full history and
+/// proof, the justified contacts and the channel switches, with the information GDPR Art. 15(1)
+/// owes them (purposes, categories, recipients, retention, source, their rights, where to
+/// complain). Served as an attachment, never cached.
+#[utoipa::path(
+    get, path = "/v1/contacts/{id}/export", tag = "contacts",
+    params(("id" = uuid::Uuid, Path, description = "Our id of the contact"), ExportParams),
+    responses(
+        (status = 200, description = "The export: `application/json`, or `application/zip` for `format=csv`", content_type = "application/json", body = Object),
+        (status = 400, description = "An unknown format", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The contact was erased", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("token" = ["read"]))
+)]
+async fn export_contact(
+    _auth: Auth<ReadScope>,
+    PathParam(id): PathParam,
+    State(state): State<AppState>,
+    params: Result<Query<ExportParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let p = query(params)?;
+    let format = match p.format.as_deref().map(str::trim) {
+        None | Some("json") => ExportFormat::Json,
+        Some("csv") => ExportFormat::Csv,
+        Some(_) => return Err(ApiError::bad_request("format", "must be json or csv")),
+    };
+    let id = contact_id(&id)?;
+    Ok(export(&state.store, &state.config, id, format)
+        .await?
+        .into_response())
+}
