@@ -156,6 +156,8 @@ pub struct Document {
     pub interactions: Vec<InteractionRow>,
     /// The forms of communication switched off and back on.
     pub channel_events: Vec<ChannelRow>,
+    /// The person's data-subject requests (Art. 12–22) and how each was answered.
+    pub requests: Vec<RequestRow>,
 }
 
 /// The controller.
@@ -377,6 +379,37 @@ pub struct ChannelRow {
     pub evidence: Option<String>,
 }
 
+/// One data-subject request.
+#[derive(Debug, Serialize)]
+pub struct RequestRow {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// The right exercised.
+    pub kind: &'static str,
+    /// Where it stands.
+    pub status: &'static str,
+    /// How it arrived.
+    pub channel: &'static str,
+    /// What the person asked.
+    pub description: String,
+    /// When it arrived.
+    pub received_at: Timestamp,
+    /// The Art. 12(3) deadline, `YYYY-MM-DD`.
+    pub due_on: String,
+    /// The extended deadline, if extended.
+    pub extended_due_on: Option<String>,
+    /// Why it was extended.
+    pub extension_reason: Option<String>,
+    /// When it was completed or refused.
+    pub closed_at: Option<Timestamp>,
+    /// What was done.
+    pub outcome: Option<String>,
+    /// Why it was refused.
+    pub rejection_reason: Option<String>,
+    /// The remedies the person was told about (Art. 12(4)).
+    pub remedies: Option<String>,
+}
+
 const RIGHTS: [(&str, &str, &str, &str); 7] = [
     (
         "access",
@@ -550,6 +583,25 @@ impl Document {
                     evidence: e.evidence.clone(),
                 })
                 .collect(),
+            requests: data
+                .requests
+                .iter()
+                .map(|r| RequestRow {
+                    id: r.id.0,
+                    kind: r.kind.code(),
+                    status: r.status.code(),
+                    channel: r.channel.code(),
+                    description: r.description.clone(),
+                    received_at: r.received_at,
+                    due_on: r.due_on.clone(),
+                    extended_due_on: r.extended_due_on.clone(),
+                    extension_reason: r.extension_reason.clone(),
+                    closed_at: r.closed_at,
+                    outcome: r.outcome.clone(),
+                    rejection_reason: r.rejection_reason.clone(),
+                    remedies: r.remedies.clone(),
+                })
+                .collect(),
         }
     }
 
@@ -605,6 +657,7 @@ impl Document {
             "channel_events.csv",
             csv_table(CHANNELS_HEADER, &self.channel_events)?,
         )?;
+        add("requests.csv", csv_table(REQUESTS_HEADER, &self.requests)?)?;
         Ok(zip.finish().map_err(|e| fail(&e))?.into_inner())
     }
 }
@@ -682,6 +735,22 @@ const INTERACTIONS_HEADER: &[&str] = &[
     "operator",
     "occurred_at",
 ];
+const REQUESTS_HEADER: &[&str] = &[
+    "id",
+    "kind",
+    "status",
+    "channel",
+    "description",
+    "received_at",
+    "due_on",
+    "extended_due_on",
+    "extension_reason",
+    "closed_at",
+    "outcome",
+    "rejection_reason",
+    "remedies",
+];
+
 const CHANNELS_HEADER: &[&str] = &[
     "channel",
     "switched_off",

@@ -22,6 +22,8 @@ pub struct ContactExport {
     pub interactions: Vec<Interaction>,
     /// The forms of communication the person switched off and back on, oldest first.
     pub channel_events: Vec<ChannelEvent>,
+    /// The person's data-subject requests, by deadline.
+    pub requests: Vec<crate::DataRequest>,
 }
 
 impl Store {
@@ -30,12 +32,18 @@ impl Store {
     pub async fn export_contact(&self, contact: &ContactRef) -> Result<ContactExport, StoreError> {
         let id = self.resolve_contact(contact).await?;
         let key = ContactRef::Id(id);
-        let (contact, consents, consent_events, mut interactions, channel_events) = tokio::try_join!(
+        let requests_of = crate::DataRequestFilter {
+            contact_id: Some(id),
+            limit: 500,
+            ..Default::default()
+        };
+        let (contact, consents, consent_events, mut interactions, channel_events, requests) = tokio::try_join!(
             self.contact(&key),
             self.current_consents(&key),
             self.consent_history(&key),
             self.interactions(&key),
             self.channel_history(&key),
+            self.requests(&requests_of),
         )?;
         // The store lists justified contacts newest first (the card); an export reads in time order.
         interactions.reverse();
@@ -45,6 +53,7 @@ impl Store {
             consent_events,
             interactions,
             channel_events,
+            requests,
         })
     }
 }

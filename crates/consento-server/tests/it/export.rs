@@ -119,6 +119,20 @@ async fn person(app: &TestApp) -> ContactId {
         )
         .await
         .unwrap();
+    store
+        .create_request(
+            consento_store::NewDataRequest {
+                contact_id: Some(c.id),
+                kind: consento_domain::requests::RequestKind::Access,
+                channel: consento_domain::requests::RequestChannel::Email,
+                description: "Copia dei miei dati".into(),
+                received_at: None,
+                actor: Actor::new(ActorKind::Operator, "lverdi").unwrap(),
+            },
+            &consento_domain::requests::HolidayCalendar::italy(),
+        )
+        .await
+        .unwrap();
     c.id
 }
 
@@ -193,6 +207,10 @@ async fn a_json_export_validates_against_the_shipped_schema_and_holds_every_piec
     assert_eq!(doc["interactions"][0]["action"], "email.single");
     assert_eq!(doc["channel_events"][0]["channel"], "sms");
     assert_eq!(doc["channel_events"][0]["switched_off"], true);
+    assert_eq!(doc["requests"][0]["kind"], "access");
+    assert_eq!(doc["requests"][0]["status"], "received");
+    assert_eq!(doc["requests"][0]["description"], "Copia dei miei dati");
+    assert!(doc["requests"][0]["due_on"].is_string());
     app.shutdown().await;
 }
 
@@ -301,7 +319,8 @@ async fn a_csv_export_is_a_zip_of_one_rfc_4180_file_per_table_with_header_rows()
             "consent_events.csv",
             "consents.csv",
             "contact.csv",
-            "interactions.csv"
+            "interactions.csv",
+            "requests.csv"
         ]
     );
     let mut table = |name: &str| {
