@@ -31,7 +31,6 @@ use crate::config::{MailConfig, MailTls};
 use message::Sender;
 
 /// How often sent and dead emails and expired requests past their retention are removed.
-const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// The lease's margin over the SMTP timeout: time to record the outcome.
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
 
@@ -225,35 +224,26 @@ impl Mailer {
         }
     }
 
-    /// Runs passes until `shutdown` turns true (or its sender goes away): at once again after a
-    /// full batch, else after the poll interval. A pass under way when the signal comes is
-    /// finished; emails not claimed stay for the other processes, or for the next start.
-    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
-        let poll = Duration::from_millis(self.config.poll_interval_ms.max(10));
-        let batch = usize::try_from(self.config.batch_size.max(1)).unwrap_or(usize::MAX);
-        let mut last_purge: Option<tokio::time::Instant> = None;
-        tracing::info!("mail worker started");
-        while !*shutdown.borrow() {
-            if last_purge.is_none_or(|t| t.elapsed() >= PURGE_EVERY) {
-                self.purge().await;
-                last_purge = Some(tokio::time::Instant::now());
-            }
-            let busy = match self.send_once().await {
-                Ok(pass) => pass.claimed >= batch,
-                Err(e) => {
-                    tracing::warn!(error = %e, "mail pass failed");
-                    false
-                }
-            };
-            if busy {
-                continue;
-            }
-            tokio::select! {
-                changed = shutdown.changed() => if changed.is_err() { break },
-                () = tokio::time::sleep(poll) => {}
-            }
-        }
-        tracing::info!("mail worker stopped");
+    /// Runs passes until `shutdown` turns true ([`crate::retry::run_passes`]).
+    pub async fn run(&self, shutdown: watch::Receiver<bool>) {
+        crate::retry::run_passes(
+            self,
+            "mail",
+            self.config.poll_interval_ms,
+            self.config.batch_size,
+            shutdown,
+        )
+        .await;
+    }
+}
+
+impl crate::retry::OutboxWorker for Mailer {
+    async fn purge(&self) {
+        Mailer::purge(self).await;
+    }
+
+    async fn pass(&self) -> Result<usize, StoreError> {
+        Ok(self.send_once().await?.claimed)
     }
 }
 

@@ -31,7 +31,6 @@ use crate::metrics::Metrics;
 /// Expiries announced per pass at most.
 const EXPIRY_BATCH: i64 = 500;
 /// How often delivered and dead messages past their retention are removed.
-const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// The lease's margin over the request timeout: time to record the outcome.
 const LEASE_MARGIN: Duration = Duration::from_secs(30);
 
@@ -261,36 +260,26 @@ impl Worker {
         }
     }
 
-    /// Runs passes until `shutdown` turns true (or its sender goes away): at once again after a
-    /// full batch, else after the poll interval. A pass under way when the signal comes is
-    /// finished (its requests answered or timed out, their outcomes recorded); messages not
-    /// claimed stay for the other processes, or for the next start.
-    pub async fn run(&self, mut shutdown: watch::Receiver<bool>) {
-        let poll = Duration::from_millis(self.config.poll_interval_ms.max(10));
-        let batch = usize::try_from(self.config.batch_size.max(1)).unwrap_or(usize::MAX);
-        let mut last_purge: Option<tokio::time::Instant> = None;
-        tracing::info!("webhook worker started");
-        while !*shutdown.borrow() {
-            if last_purge.is_none_or(|t| t.elapsed() >= PURGE_EVERY) {
-                self.purge().await;
-                last_purge = Some(tokio::time::Instant::now());
-            }
-            let busy = match self.deliver_once().await {
-                Ok(pass) => pass.claimed >= batch,
-                Err(e) => {
-                    tracing::warn!(error = %e, "webhook pass failed");
-                    false
-                }
-            };
-            if busy {
-                continue;
-            }
-            tokio::select! {
-                changed = shutdown.changed() => if changed.is_err() { break },
-                () = tokio::time::sleep(poll) => {}
-            }
-        }
-        tracing::info!("webhook worker stopped");
+    /// Runs passes until `shutdown` turns true ([`crate::retry::run_passes`]).
+    pub async fn run(&self, shutdown: watch::Receiver<bool>) {
+        crate::retry::run_passes(
+            self,
+            "webhook",
+            self.config.poll_interval_ms,
+            self.config.batch_size,
+            shutdown,
+        )
+        .await;
+    }
+}
+
+impl crate::retry::OutboxWorker for Worker {
+    async fn purge(&self) {
+        Worker::purge(self).await;
+    }
+
+    async fn pass(&self) -> Result<usize, StoreError> {
+        Ok(self.deliver_once().await?.claimed)
     }
 }
 
