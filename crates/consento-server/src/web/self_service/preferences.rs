@@ -235,6 +235,8 @@ pub async fn save(
     let Some(person) = resolve(&state, &token, Purpose::Preferences).await? else {
         return not_found(tr, &here);
     };
+    // The page again with the message, for a request it cannot carry out.
+    let refuse = |status, key| refused(&state, tr, &person, &here, status, key);
     let (parts, body) = request.into_parts();
     let fields: Vec<(String, String)> = match body_bytes(body).await {
         Some(bytes) => serde_urlencoded::from_bytes(&bytes).unwrap_or_default(),
@@ -255,40 +257,16 @@ pub async fn save(
             let Some(t) = types.iter().find(|t| {
                 t.spec.show_in_preference_center && t.spec.code.as_str() == field("topic")
             }) else {
-                return refused(
-                    &state,
-                    tr,
-                    &person,
-                    &here,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "public-error-topic",
-                )
-                .await;
+                return refuse(StatusCode::UNPROCESSABLE_ENTITY, "public-error-topic").await;
             };
             // Art. 21(3): an objection to direct marketing is absolute; only the controller,
             // told by the person, lifts it (and a restriction, Art. 18(3)). Subscribing here
             // would record a consent that reaches nobody.
             if person.contact.objected_at.is_some() {
-                return refused(
-                    &state,
-                    tr,
-                    &person,
-                    &here,
-                    StatusCode::CONFLICT,
-                    "public-error-objected",
-                )
-                .await;
+                return refuse(StatusCode::CONFLICT, "public-error-objected").await;
             }
             if person.contact.restricted_at.is_some() {
-                return refused(
-                    &state,
-                    tr,
-                    &person,
-                    &here,
-                    StatusCode::CONFLICT,
-                    "public-error-restricted",
-                )
-                .await;
+                return refuse(StatusCode::CONFLICT, "public-error-restricted").await;
             }
             let shown = Some(field("notice")).filter(|v| !v.is_empty());
             if let Some(version) = &shown
@@ -299,15 +277,7 @@ pub async fn save(
                     .iter()
                     .any(|n| &n.version == version)
             {
-                return refused(
-                    &state,
-                    tr,
-                    &person,
-                    &here,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "public-error-notice",
-                )
-                .await;
+                return refuse(StatusCode::UNPROCESSABLE_ENTITY, "public-error-notice").await;
             }
             let in_force_now = consents.iter().any(|c| c.type_id == t.id && in_force(c));
             let changes = if in_force_now {
@@ -320,15 +290,7 @@ pub async fn save(
         "withdraw" => {
             let code = field("topic");
             if !types.iter().any(|t| t.spec.code.as_str() == code) {
-                return refused(
-                    &state,
-                    tr,
-                    &person,
-                    &here,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "public-error-topic",
-                )
-                .await;
+                return refuse(StatusCode::UNPROCESSABLE_ENTITY, "public-error-topic").await;
             }
             let changes = consents
                 .iter()
@@ -339,15 +301,7 @@ pub async fn save(
         }
         "channel-off" | "channel-on" => {
             let Ok(channel) = Channel::parse(&field("channel")) else {
-                return refused(
-                    &state,
-                    tr,
-                    &person,
-                    &here,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "public-error-form",
-                )
-                .await;
+                return refuse(StatusCode::UNPROCESSABLE_ENTITY, "public-error-form").await;
             };
             let proof = evidence(
                 state.store.now(),
@@ -388,15 +342,7 @@ pub async fn save(
             (changes, None, "public-withdrawn-all")
         }
         _ => {
-            return refused(
-                &state,
-                tr,
-                &person,
-                &here,
-                StatusCode::BAD_REQUEST,
-                "public-error-form",
-            )
-            .await;
+            return refuse(StatusCode::BAD_REQUEST, "public-error-form").await;
         }
     };
     let proof = evidence(
