@@ -117,6 +117,26 @@ pub(super) fn message_page(
 }
 
 /// The one answer to every wrong link: 404, saying only that the link does not work.
+/// The person the token in a `{prefix}/{token}` path opens for `purpose`, with the page's path;
+/// or, for any link that opens nothing (malformed, tampered, foreign, retired, misdirected,
+/// unknown or erased person), the same 404 page.
+pub(super) async fn open_page(
+    state: &AppState,
+    tr: Tr,
+    path: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
+    prefix: &str,
+    purpose: Purpose,
+) -> Result<Result<(Person, String), Response>, PageError> {
+    let Ok(axum::extract::Path(token)) = path else {
+        return not_found(tr, prefix).map(Err);
+    };
+    let here = format!("{prefix}/{token}");
+    match resolve(state, &token, purpose).await? {
+        Some(person) => Ok(Ok((person, here))),
+        None => not_found(tr, &here).map(Err),
+    }
+}
+
 pub(super) fn not_found(tr: Tr, path: &str) -> Result<Response, PageError> {
     message_page(
         tr,

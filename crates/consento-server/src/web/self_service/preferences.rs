@@ -24,7 +24,7 @@ use consento_domain::{Actor, ActorKind, Channel, CollectionMethod, EventKind};
 use consento_store::{ConsentType, CurrentConsent, Notice};
 use serde::Deserialize;
 
-use super::{Person, body_bytes, evidence, in_force, not_found, peer, record, resolve, with_lang};
+use super::{Person, body_bytes, evidence, in_force, open_page, peer, record, with_lang};
 use crate::api::AppState;
 use crate::links::Purpose;
 use crate::web::i18n::{Locale, Tr};
@@ -205,12 +205,9 @@ pub async fn show(
     shown: Result<Query<Shown>, QueryRejection>,
 ) -> Result<Response, PageError> {
     let tr = Tr::new(locale);
-    let Ok(Path(token)) = path else {
-        return not_found(tr, "/p");
-    };
-    let here = format!("/p/{token}");
-    let Some(person) = resolve(&state, &token, Purpose::Preferences).await? else {
-        return not_found(tr, &here);
+    let (person, here) = match open_page(&state, tr, path, "/p", Purpose::Preferences).await? {
+        Ok(opened) => opened,
+        Err(page) => return Ok(page),
     };
     let done = shown.map(|Query(s)| s.done).unwrap_or_default();
     let mut page = page_for(&state, tr, &person, &here, None).await?;
@@ -228,12 +225,9 @@ pub async fn save(
     request: Request,
 ) -> Result<Response, PageError> {
     let tr = Tr::new(locale);
-    let Ok(Path(token)) = path else {
-        return not_found(tr, "/p");
-    };
-    let here = format!("/p/{token}");
-    let Some(person) = resolve(&state, &token, Purpose::Preferences).await? else {
-        return not_found(tr, &here);
+    let (person, here) = match open_page(&state, tr, path, "/p", Purpose::Preferences).await? {
+        Ok(opened) => opened,
+        Err(page) => return Ok(page),
     };
     // The page again with the message, for a request it cannot carry out.
     let refuse = |status, key| refused(&state, tr, &person, &here, status, key);

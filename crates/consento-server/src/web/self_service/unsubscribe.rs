@@ -18,8 +18,10 @@ use axum::response::Response;
 use consento_domain::{CollectionMethod, EventKind};
 use consento_store::{ConsentType, CurrentConsent};
 
-use super::{Person, body_bytes, evidence, in_force, message_page, not_found, peer, record};
-use super::{consent_type, resolve, with_lang};
+use super::{
+    Person, body_bytes, evidence, in_force, message_page, not_found, open_page, peer, record,
+};
+use super::{consent_type, with_lang};
 use crate::api::AppState;
 use crate::links::Purpose;
 use crate::web::i18n::{Locale, Tr};
@@ -101,12 +103,9 @@ pub async fn show(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, PageError> {
     let tr = Tr::new(locale);
-    let Ok(Path(token)) = path else {
-        return not_found(tr, "/u");
-    };
-    let here = format!("/u/{token}");
-    let Some(person) = resolve(&state, &token, Purpose::Unsubscribe).await? else {
-        return not_found(tr, &here);
+    let (person, here) = match open_page(&state, tr, path, "/u", Purpose::Unsubscribe).await? {
+        Ok(opened) => opened,
+        Err(page) => return Ok(page),
     };
     let Some(scope) = scope_of(&state, &person).await? else {
         return not_found(tr, &here);
@@ -131,12 +130,9 @@ pub async fn one_click(
     request: Request,
 ) -> Result<Response, PageError> {
     let tr = Tr::new(locale);
-    let Ok(Path(token)) = path else {
-        return not_found(tr, "/u");
-    };
-    let here = format!("/u/{token}");
-    let Some(person) = resolve(&state, &token, Purpose::Unsubscribe).await? else {
-        return not_found(tr, &here);
+    let (person, here) = match open_page(&state, tr, path, "/u", Purpose::Unsubscribe).await? {
+        Ok(opened) => opened,
+        Err(page) => return Ok(page),
     };
     let Some(scope) = scope_of(&state, &person).await? else {
         return not_found(tr, &here);
