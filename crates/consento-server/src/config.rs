@@ -340,6 +340,12 @@ pub struct ConsoleConfig {
 }
 
 impl ConsoleConfig {
+    /// The instant before which a session's last activity ends it: `now` less `idle_minutes`.
+    pub fn idle_since(&self, now: consento_domain::Timestamp) -> consento_domain::Timestamp {
+        let idle = i64::try_from(self.idle_minutes.saturating_mul(60_000_000)).unwrap_or(i64::MAX);
+        consento_domain::Timestamp::from_micros(now.as_micros().saturating_sub(idle))
+    }
+
     /// Refuses values that would silently misbehave: an unknown language, a zero that refuses
     /// every login, durations so large that the arithmetic on instants overflows.
     fn check(&self) -> Result<(), String> {

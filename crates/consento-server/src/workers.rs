@@ -36,7 +36,7 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
     }
     tasks.push(tokio::spawn(purge_sessions(
         Arc::clone(&state.store),
-        state.config.console.idle_minutes,
+        state.config.console.clone(),
         stop,
     )));
     tasks
@@ -46,15 +46,12 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
 /// let anyone in (the lookup checks both), but a table of dead sessions should not grow forever.
 async fn purge_sessions(
     store: Arc<consento_store::Store>,
-    idle_minutes: u64,
+    console: crate::config::ConsoleConfig,
     mut stop: watch::Receiver<bool>,
 ) {
     const EVERY: std::time::Duration = std::time::Duration::from_secs(600);
     loop {
-        let idle = i64::try_from(idle_minutes.saturating_mul(60_000_000)).unwrap_or(i64::MAX);
-        let since =
-            consento_domain::Timestamp::from_micros(store.now().as_micros().saturating_sub(idle));
-        if let Err(e) = store.purge_sessions(since).await {
+        if let Err(e) = store.purge_sessions(console.idle_since(store.now())).await {
             tracing::warn!(error = %e, "cannot purge old console sessions");
         }
         tokio::select! {

@@ -287,21 +287,13 @@ pub async fn language(
         field: "lang".to_owned(),
         reason: "it, en".to_owned(),
     })?;
-    if let Some(secret) = session::cookie(&headers, SESSION_COOKIE) {
-        let idle = state.config.console.idle_minutes.saturating_mul(60_000_000);
-        let since = Timestamp::from_micros(
-            state
-                .store
-                .now()
-                .as_micros()
-                .saturating_sub(i64::try_from(idle).unwrap_or(0)),
-        );
-        if let Some(s) = state.store.session(&token_digest(secret), since).await? {
-            state
-                .store
-                .set_user_locale(s.user.id, locale.code())
-                .await?;
-        }
+    if let Some(secret) = session::cookie(&headers, SESSION_COOKIE)
+        && let Some(s) = session::live_session(&state, &token_digest(secret)).await?
+    {
+        state
+            .store
+            .set_user_locale(s.user.id, locale.code())
+            .await?;
     }
     let mut response = see_other(&local_path(form.next.as_deref()));
     session::add_cookie(

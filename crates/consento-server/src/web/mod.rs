@@ -7,8 +7,6 @@
 //! the CSRF token of every form post, sets the security headers, and turns a [`PageError`] into a
 //! page. Every page but the login form and the stylesheet needs a signed-in [`Staff`].
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -322,6 +320,3 @@ async fn stylesheet() -> impl IntoResponse {
         include_str!("../../assets/consento.css"),
     )
 }
-
-/// Shared with the application state.
-pub type SharedConsole = Arc<ConsoleState>;

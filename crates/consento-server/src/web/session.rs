@@ -18,7 +18,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
-use consento_domain::{Password, Permission, Timestamp};
+use consento_domain::{Password, Permission};
 use consento_store::{Store, User, token_digest};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -211,10 +211,7 @@ impl FromRequestParts<AppState> for Staff {
             return Err(PageError::LoginRequired { next: path });
         };
         let digest = token_digest(&secret);
-        let idle = state.config.console.idle_minutes.saturating_mul(60_000_000);
-        let idle_since =
-            Timestamp::from_micros(state.store.now().as_micros().saturating_sub(idle as i64));
-        let Some(session) = state.store.session(&digest, idle_since).await? else {
+        let Some(session) = live_session(state, &digest).await? else {
             return Err(PageError::LoginRequired { next: path });
         };
         // A one-time password must be replaced before anything else, but signing out stays open.
@@ -236,6 +233,16 @@ impl FromRequestParts<AppState> for Staff {
             path,
         })
     }
+}
+
+/// The live session whose secret has this digest, if any (expired, idle and disabled ones are
+/// not).
+pub async fn live_session(
+    state: &AppState,
+    digest: &[u8; 32],
+) -> Result<Option<consento_store::StaffSession>, PageError> {
+    let idle_since = state.config.console.idle_since(state.store.now());
+    Ok(state.store.session(digest, idle_since).await?)
 }
 
 /// Hashes a password with Argon2id (the argon2 crate's defaults: 19 MiB, 2 passes, 1 lane, the
