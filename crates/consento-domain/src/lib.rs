@@ -9,6 +9,7 @@ pub mod error;
 pub mod ids;
 pub mod ledger;
 pub mod requests;
+pub mod rules;
 pub mod settings;
 pub mod staff;
 pub mod time;

@@ -42,6 +42,10 @@ pub enum Permission {
     /// Log data-subject requests and move, refuse or extend them (GDPR Arts. 12-22): the DPO's
     /// work, and the administrator's. Reading them is [`Permission::Audit`].
     HandleRequests,
+    /// Save, dry-run, apply and revert bulk rules over provenance (source, legal basis,
+    /// purposes): one action may change a million contacts, so it is the DPO's and the
+    /// administrator's.
+    BulkRules,
 }
 
 impl Role {
@@ -54,7 +58,7 @@ impl Role {
             Role::Admin => true,
             Role::Dpo => matches!(
                 permission,
-                Read | EditContacts | Audit | LiftRights | HandleRequests
+                Read | EditContacts | Audit | LiftRights | HandleRequests | BulkRules
             ),
             Role::Operator => matches!(
                 permission,

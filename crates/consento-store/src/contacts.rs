@@ -13,8 +13,10 @@ use serde::Serialize;
 use sha2::Sha256;
 
 use crate::row::Cols;
+use crate::users::insert_audit;
 use crate::{
-    ChannelEvent, Contact, ContactInput, ContactRef, Store, StoreError, in_write_tx, on_read_pool,
+    AuditActor, ChannelEvent, Contact, ContactInput, ContactRef, Store, StoreError, in_write_tx,
+    on_read_pool,
 };
 
 /// A contact's input after validation.
@@ -27,6 +29,56 @@ pub(crate) struct ValidContact {
     pub source: Option<String>,
     pub legal_basis: Option<LegalBasis>,
     pub purposes: String,
+}
+
+/// The fields a rectification changed: for each, `{"before": …, "after": …}` (only the changed
+/// ones; lists and attributes whole).
+pub type FieldChanges = serde_json::Map<String, serde_json::Value>;
+
+/// A contact's rectifiable fields as JSON values, in one shape for the row before and the input
+/// after, so that comparing them finds exactly the changed fields.
+#[allow(clippy::too_many_arguments)]
+fn snapshot(
+    external_id: &Option<String>,
+    name: &Option<String>,
+    emails: Vec<String>,
+    phones: Vec<String>,
+    attributes: &str,
+    source: &Option<String>,
+    legal_basis: Option<&str>,
+    purposes: &str,
+) -> Result<Vec<(&'static str, serde_json::Value)>, StoreError> {
+    let parse = |text: &str, what: &'static str| {
+        serde_json::from_str::<serde_json::Value>(text).map_err(|_| StoreError::Corrupt(what))
+    };
+    Ok(vec![
+        ("name", serde_json::json!(name)),
+        ("emails", serde_json::json!(emails)),
+        ("phones", serde_json::json!(phones)),
+        ("external_id", serde_json::json!(external_id)),
+        ("attributes", parse(attributes, "contact attributes")?),
+        ("source", serde_json::json!(source)),
+        ("legal_basis", serde_json::json!(legal_basis)),
+        ("purposes", parse(purposes, "contact purposes")?),
+    ])
+}
+
+/// The fields whose values differ, with both values.
+fn diff(
+    before: Vec<(&'static str, serde_json::Value)>,
+    after: Vec<(&'static str, serde_json::Value)>,
+) -> FieldChanges {
+    before
+        .into_iter()
+        .zip(after)
+        .filter(|((_, b), (_, a))| a != b)
+        .map(|((field, b), (_, a))| {
+            (
+                field.to_owned(),
+                serde_json::json!({ "before": b, "after": a }),
+            )
+        })
+        .collect()
 }
 
 /// The keyed hashes of a contact's primary email and phone.
@@ -224,33 +276,81 @@ impl Store {
         self.contact(&ContactRef::Id(id)).await
     }
 
-    /// Replaces a contact's fields with `input` (emails and phones as a whole). An erased contact
-    /// cannot be changed.
+    /// Replaces a contact's fields with `input` (emails and phones as a whole), audited as done
+    /// by the system (the command line). An erased contact cannot be changed.
     pub async fn update_contact(
         &self,
         contact: &ContactRef,
         input: ContactInput,
     ) -> Result<Contact, StoreError> {
+        Ok(self
+            .rectify_contact(contact, input, AuditActor::System)
+            .await?
+            .0)
+    }
+
+    /// Rectifies a contact (GDPR Art. 16): replaces its fields with `input` (emails and phones as
+    /// a whole) and, in the same transaction, appends to the audit trail a `contact.update` entry
+    /// by `by` holding the before and after of each field that changed, and of no other. A save
+    /// that changes nothing writes nothing and returns no changes. An erased contact cannot be
+    /// changed.
+    pub async fn rectify_contact(
+        &self,
+        contact: &ContactRef,
+        input: ContactInput,
+        by: AuditActor,
+    ) -> Result<(Contact, FieldChanges), StoreError> {
         let v = self.validate_contact(input)?;
         let hashes = self.primary_hashes(&v)?;
         let id = self.resolve_contact(contact).await?;
         let now = self.now();
-        in_write_tx!(self, tx => {
-            let erased: Option<Option<i64>> = sqlx::query_scalar("SELECT erased_at FROM contacts WHERE id = $1")
+        let audit_id = self.new_uuid(now)?;
+        let after = snapshot(
+            &v.external_id,
+            &v.name,
+            v.emails.iter().map(|e| e.as_str().to_owned()).collect(),
+            v.phones.iter().map(|p| p.as_str().to_owned()).collect(),
+            &v.attributes,
+            &v.source,
+            v.legal_basis.map(LegalBasis::code),
+            &v.purposes,
+        )?;
+        let changes = in_write_tx!(self, tx => {
+            let row = sqlx::query("SELECT external_id, name, attributes, source, legal_basis, purposes, erased_at FROM contacts WHERE id = $1")
                 .bind(id.0)
                 .fetch_optional(&mut *tx)
-                .await?;
-            match erased {
-                None => return Err(StoreError::not_found("contact")),
-                Some(Some(_)) => return Err(StoreError::conflict("id", "the contact was erased")),
-                Some(None) => {}
+                .await?
+                .ok_or_else(|| StoreError::not_found("contact"))?;
+            if row.opt_int("erased_at")?.is_some() {
+                return Err(StoreError::conflict("id", "the contact was erased"));
             }
-            bind_contact!(UPDATE_CONTACT, id, v, hashes, now).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM contact_emails WHERE contact_id = $1").bind(id.0).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM contact_phones WHERE contact_id = $1").bind(id.0).execute(&mut *tx).await?;
-            insert_channels!(tx, id, v);
+            let emails: Vec<String> = sqlx::query_scalar("SELECT email FROM contact_emails WHERE contact_id = $1 ORDER BY position")
+                .bind(id.0).fetch_all(&mut *tx).await?;
+            let phones: Vec<String> = sqlx::query_scalar("SELECT phone FROM contact_phones WHERE contact_id = $1 ORDER BY position")
+                .bind(id.0).fetch_all(&mut *tx).await?;
+            let before = snapshot(
+                &row.opt_text("external_id")?,
+                &row.opt_text("name")?,
+                emails,
+                phones,
+                &row.text("attributes")?,
+                &row.opt_text("source")?,
+                row.opt_text("legal_basis")?.as_deref(),
+                &row.text("purposes")?,
+            )?;
+            let changes = diff(before, after);
+            if !changes.is_empty() {
+                bind_contact!(UPDATE_CONTACT, id, v, hashes, now).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM contact_emails WHERE contact_id = $1").bind(id.0).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM contact_phones WHERE contact_id = $1").bind(id.0).execute(&mut *tx).await?;
+                insert_channels!(tx, id, v);
+                let entry = by.entry("contact.update", Some(("contact", id.to_string())), serde_json::json!({ "changes": changes }));
+                let detail = serde_json::to_string(&entry.detail).map_err(|_| StoreError::Corrupt("audit detail"))?;
+                insert_audit!(tx, audit_id, now, entry, detail);
+            }
+            changes
         });
-        self.contact(&ContactRef::Id(id)).await
+        Ok((self.contact(&ContactRef::Id(id)).await?, changes))
     }
 
     /// Finds a contact's id by any of its identifiers. Emails and phones are normalised first,

@@ -33,6 +33,7 @@ mod model;
 mod outbox;
 mod requests;
 mod row;
+mod rules;
 mod settings;
 mod stats;
 mod subscriptions;
@@ -43,7 +44,7 @@ mod webhooks;
 
 pub use bulk::{BulkContact, BulkEvent, BulkReport};
 pub use commit::GroupCommitStats;
-pub use contacts::ContactSummary;
+pub use contacts::{ContactSummary, FieldChanges};
 pub use error::StoreError;
 pub use export::ContactExport;
 pub use ledger::IdempotencyKey;
@@ -52,6 +53,7 @@ pub use mail::{EmailMessage, EmailOutboxStats, NewEmail, OutgoingEmail};
 pub use model::*;
 pub use outbox::NextAttempt;
 pub use requests::{DataRequest, DataRequestEvent, DataRequestFilter, NewDataRequest, RequestMove};
+pub use rules::{BulkRule, DryRun, ProvenanceValues, RevertReport, RuleChange, RuleRun};
 pub use stats::{
     ConsentStateCounts, ExpiringConsent, ExpiringCount, ExpiringQuery, InteractionCount,
 };
@@ -60,7 +62,9 @@ pub use subscriptions::{
     SubscriptionRequestInput, token_sha256,
 };
 pub use tokens::{ApiToken, TOKEN_PREFIX, token_digest};
-pub use users::{AuditEntry, AuditFilter, AuditInput, LoginFailure, NewUser, StaffSession, User};
+pub use users::{
+    AuditActor, AuditEntry, AuditFilter, AuditInput, LoginFailure, NewUser, StaffSession, User,
+};
 pub use webhooks::{
     Delivery, OutboxMessage, OutboxStats, SubscriptionId, WebhookEventType, WebhookSubscription,
     WebhookSubscriptionInput,

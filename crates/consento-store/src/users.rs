@@ -70,6 +70,9 @@ pub struct LoginFailure {
 pub struct AuditInput {
     /// Who did it (none for the system, or a failed login of an unknown name).
     pub user_id: Option<uuid::Uuid>,
+    /// The API token that did it, when an integration did (GDPR Art. 5(2): an integration's
+    /// change is attributable like an operator's).
+    pub token_id: Option<uuid::Uuid>,
     /// What, as a stable code (`consent_type.create`, `contact.consent`, `login.failure`, …).
     pub action: String,
     /// The kind of record it touched (`contact`, `consent_type`, …).
@@ -79,6 +82,61 @@ pub struct AuditInput {
     /// Details (a JSON object): the fields changed, the reason picked, …
     pub detail: serde_json::Value,
 }
+
+/// Who an audited action is by: an operator, an API token, or the system (the command line,
+/// a worker).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditActor {
+    /// A staff account.
+    User(uuid::Uuid),
+    /// An API token.
+    Token(uuid::Uuid),
+    /// Nobody in particular: the command line or the server itself.
+    System,
+}
+
+impl AuditActor {
+    /// The audit trail's `user_id` and `token_id`.
+    pub fn ids(self) -> (Option<uuid::Uuid>, Option<uuid::Uuid>) {
+        match self {
+            Self::User(u) => (Some(u), None),
+            Self::Token(t) => (None, Some(t)),
+            Self::System => (None, None),
+        }
+    }
+
+    /// An audit entry by this actor.
+    pub fn entry(
+        self,
+        action: &str,
+        target: Option<(&str, String)>,
+        detail: serde_json::Value,
+    ) -> AuditInput {
+        let (user_id, token_id) = self.ids();
+        let (target_kind, target_id) = target.map(|(k, id)| (k.to_owned(), id)).unzip();
+        AuditInput {
+            user_id,
+            token_id,
+            action: action.to_owned(),
+            target_kind,
+            target_id,
+            detail,
+        }
+    }
+}
+
+/// Appends `$input` (an [`AuditInput`]) with `$detail` (its detail as JSON text) to the audit
+/// trail inside the transaction `$tx`: for writes that must be audited in the same transaction
+/// as the change (rectification, bulk rules), so that neither exists without the other.
+macro_rules! insert_audit {
+    ($tx:ident, $id:expr, $now:expr, $input:expr, $detail:expr) => {
+        sqlx::query("INSERT INTO audit_events (id, at, user_id, token_id, action, target_kind, target_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+            .bind($id).bind($now.as_micros()).bind($input.user_id).bind($input.token_id).bind(&$input.action)
+            .bind(&$input.target_kind).bind(&$input.target_id).bind($detail)
+            .execute(&mut *$tx).await?;
+    };
+}
+pub(crate) use insert_audit;
 
 /// An entry of the audit trail.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -93,6 +151,10 @@ pub struct AuditEntry {
     pub user_id: Option<uuid::Uuid>,
     /// Their username, at reading time.
     pub username: Option<String>,
+    /// The API token that did it.
+    pub token_id: Option<uuid::Uuid>,
+    /// That token's name, at reading time.
+    pub token_name: Option<String>,
     /// What.
     pub action: String,
     /// The kind of record touched.
@@ -144,6 +206,8 @@ fn audit_from(row: &impl Cols) -> Result<AuditEntry, StoreError> {
         at: Timestamp::from_micros(row.int("at")?),
         user_id: row.opt_uuid("user_id")?,
         username: row.opt_text("username")?,
+        token_id: row.opt_uuid("token_id")?,
+        token_name: row.opt_text("token_name")?,
         action: row.text("action")?,
         target_kind: row.opt_text("target_kind")?,
         target_id: row.opt_text("target_id")?,
@@ -407,10 +471,7 @@ impl Store {
         let detail = serde_json::to_string(&input.detail)
             .map_err(|_| StoreError::Corrupt("audit detail"))?;
         in_write_tx!(self, tx => {
-            sqlx::query("INSERT INTO audit_events (id, at, user_id, action, target_kind, target_id, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                .bind(id).bind(now.as_micros()).bind(input.user_id).bind(&input.action)
-                .bind(&input.target_kind).bind(&input.target_id).bind(detail)
-                .execute(&mut *tx).await?;
+            insert_audit!(tx, id, now, input, detail);
         });
         Ok(())
     }
@@ -419,8 +480,8 @@ impl Store {
     pub async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         // Unused filters compare against NULL and drop out, so one SQL text serves every
         // combination (and each backend plans it once).
-        let sql = "SELECT a.seq, a.id, a.at, a.user_id, u.username, a.action, a.target_kind, a.target_id, a.detail \
-            FROM audit_events a LEFT JOIN users u ON u.id = a.user_id \
+        let sql = "SELECT a.seq, a.id, a.at, a.user_id, u.username, a.token_id, t.name AS token_name, a.action, a.target_kind, a.target_id, a.detail \
+            FROM audit_events a LEFT JOIN users u ON u.id = a.user_id LEFT JOIN api_tokens t ON t.id = a.token_id \
             WHERE ($1 IS NULL OR a.user_id = $1) AND ($2 IS NULL OR a.at >= $2) AND ($3 IS NULL OR a.at < $3) \
             AND ($4 IS NULL OR (a.target_kind = $4 AND a.target_id = $5)) AND ($6 IS NULL OR a.seq < $6) \
             ORDER BY a.seq DESC LIMIT $7";

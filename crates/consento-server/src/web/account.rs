@@ -183,6 +183,7 @@ pub async fn login(
             .store
             .audit(AuditInput {
                 user_id: Some(user.id),
+                token_id: None,
                 action: "login.failure".to_owned(),
                 target_kind: None,
                 target_id: None,
@@ -209,6 +210,7 @@ pub async fn login(
         .store
         .audit(AuditInput {
             user_id: Some(user.id),
+            token_id: None,
             action: "login.success".to_owned(),
             target_kind: None,
             target_id: None,
@@ -251,6 +253,7 @@ pub async fn logout(State(state): State<AppState>, staff: Staff) -> Result<Respo
         .store
         .audit(AuditInput {
             user_id: Some(staff.user.id),
+            token_id: None,
             action: "logout".to_owned(),
             target_kind: None,
             target_id: None,
@@ -382,6 +385,7 @@ pub async fn change_password(
         .store
         .audit(AuditInput {
             user_id: Some(staff.user.id),
+            token_id: None,
             action: "account.password".to_owned(),
             target_kind: Some("user".to_owned()),
             target_id: Some(staff.user.id.to_string()),

@@ -218,6 +218,7 @@ pub async fn export(
         let Ok(end) = end.await else { return };
         let entry = consento_store::AuditInput {
             user_id: Some(user_id),
+            token_id: None,
             action: "audience.export.end".to_owned(),
             target_kind: None,
             target_id: None,

@@ -182,6 +182,7 @@ impl Staff {
         store
             .audit(consento_store::AuditInput {
                 user_id: Some(self.user.id),
+                token_id: None,
                 action: action.to_owned(),
                 target_kind,
                 target_id,

@@ -590,6 +590,7 @@ async fn audit_at(
     app.store
         .audit(AuditInput {
             user_id: Some(user),
+            token_id: None,
             action: action.to_owned(),
             target_kind: target.map(|_| "contact".to_owned()),
             target_id: target.map(str::to_owned),
