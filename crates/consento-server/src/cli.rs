@@ -93,6 +93,9 @@ pub enum Command {
     /// Data-subject requests (access, erasure, objection…) and their GDPR Art. 12(3) deadlines.
     #[command(subcommand)]
     Requests(RequestsCommand),
+    /// Bulk rules over provenance (source, legal basis, purposes): save, dry-run, apply, revert.
+    #[command(subcommand)]
+    Rules(crate::commands::rules::RulesCommand),
     /// The keys of the personal links in emails (unsubscribe, preference center).
     #[command(subcommand)]
     Links(LinksCommand),

@@ -8,7 +8,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use consento_domain::{Channel, CollectionMethod, ContactId, Email, Timestamp};
-use consento_store::{Contact, ContactInput, ContactRef, ContactSummary, StoreError};
+use consento_store::{AuditActor, Contact, ContactInput, ContactRef, ContactSummary, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -478,8 +478,9 @@ async fn get_contact(
     Ok(Json(c.into()))
 }
 
-/// Changes a contact: absent fields stay, `null` clears, lists and `attributes` are replaced
-/// whole. An erased contact cannot change.
+/// Changes a contact (rectification, GDPR Art. 16): absent fields stay, `null` clears, lists and
+/// `attributes` are replaced whole. The audit trail records the token and the before and after
+/// of each changed field. An erased contact cannot change.
 #[utoipa::path(
     patch, path = "/v1/contacts/{id}", tag = "contacts",
     params(("id" = uuid::Uuid, Path, description = "Our id of the contact")),
@@ -494,7 +495,7 @@ async fn get_contact(
     security(("token" = ["write"]))
 )]
 async fn update_contact(
-    _auth: Auth<WriteScope>,
+    auth: Auth<WriteScope>,
     PathParam(id): PathParam,
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ContactUpdate>,
@@ -502,9 +503,11 @@ async fn update_contact(
     let r = ContactRef::Id(contact_id(&id)?);
     let current = state.store.contact(&r).await?;
     let input = patched(current, req)?;
-    let c = state
+    // Rectification (GDPR Art. 16): the token is the audited actor, the changed fields' before
+    // and after written in the same transaction.
+    let (c, _) = state
         .store
-        .update_contact(&r, input)
+        .rectify_contact(&r, input, AuditActor::Token(auth.0.token_id))
         .await
         .map_err(body_fields)?;
     Ok(Json(c.into()))

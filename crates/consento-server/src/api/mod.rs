@@ -34,6 +34,7 @@ mod ops;
 mod params;
 mod reasons;
 pub(crate) mod requests;
+mod rules;
 mod settings;
 mod subscriptions;
 mod types;
@@ -86,6 +87,7 @@ pub const SECURITY_SCHEME: &str = "token";
         (name = "webhooks", description = "Be told when consents and contacts change: Standard Webhooks, signed, retried."),
         (name = "subscriptions", description = "Double opt-in: a person's request to subscribe, confirmed from the link emailed to them."),
         (name = "requests", description = "Data-subject requests (GDPR Arts. 15-22) and their Art. 12(3) deadlines: log, list overdue and due soon, move, extend."),
+        (name = "rules", description = "Bulk rules over provenance (source, legal basis, purposes): save, dry-run, apply in one audited transaction, revert a run (admin)."),
     )
 )]
 struct ApiDoc;
@@ -123,6 +125,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(links::routes())
         .merge(subscriptions::routes())
         .merge(requests::routes())
+        .merge(rules::routes())
         .split_for_parts();
     document_auth_failures(&mut doc);
     (router, doc)

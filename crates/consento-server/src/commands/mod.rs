@@ -23,6 +23,7 @@ mod notices;
 pub(crate) mod output;
 mod reasons;
 mod requests;
+pub(crate) mod rules;
 mod settings;
 mod tokens;
 mod types;
@@ -163,6 +164,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
         Command::Ledger(c) => ledger::run(ctx, c).await,
         Command::Links(c) => links::run(ctx, c).await,
         Command::Requests(c) => requests::run(ctx, c).await,
+        Command::Rules(c) => rules::run(ctx, c).await,
         Command::Bench(args) => crate::bench::command(ctx, args).await,
         Command::BenchExport { events } => crate::export::bench(ctx, events).await,
     }

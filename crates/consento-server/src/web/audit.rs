@@ -47,6 +47,8 @@ struct Row {
     /// The record: (text, link to it if it has a page).
     target: Option<(String, Option<String>)>,
     detail: String,
+    /// A rectification's changed fields (GDPR Art. 16): (field, before, after).
+    changes: Vec<(String, String, String)>,
 }
 
 #[derive(Template)]
@@ -115,15 +117,62 @@ fn compact_detail(detail: &serde_json::Value) -> String {
     }
 }
 
-/// Who did it: the account's display name now, else its username, else "no account" (a failed
-/// login under an unknown name, or the system).
+/// Who did it: the account's display name now, else its username, else the API token by name
+/// ("token crm"), else "no account" (a failed login under an unknown name, or the system).
 fn who(tr: Tr, users: &HashMap<uuid::Uuid, User>, entry: &AuditEntry) -> String {
     entry
         .user_id
         .and_then(|id| users.get(&id))
         .map(|u| u.display_name.clone())
         .or_else(|| entry.username.clone())
+        .or_else(|| {
+            entry.token_id.map(|id| {
+                let name = entry.token_name.clone().unwrap_or_else(|| id.to_string());
+                tr.with("audit-token", "name", &name)
+            })
+        })
         .unwrap_or_else(|| tr.t("audit-no-account"))
+}
+
+/// A JSON value as a person reads it: text without quotes, a list joined by commas, nothing as
+/// a dash.
+fn plain(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Null => "—".to_owned(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(items) if items.is_empty() => "—".to_owned(),
+        serde_json::Value::Array(items) => items.iter().map(plain).collect::<Vec<_>>().join(", "),
+        serde_json::Value::Object(map) if map.is_empty() => "—".to_owned(),
+        serde_json::Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| format!("{k}={}", plain(v)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
+/// The before and after of each field a rectification changed (`{"changes": {field: {"before",
+/// "after"}}}`), the field named in the reader's language.
+fn changes(tr: Tr, detail: &serde_json::Value) -> Vec<(String, String, String)> {
+    let Some(map) = detail.get("changes").and_then(serde_json::Value::as_object) else {
+        return Vec::new();
+    };
+    map.iter()
+        .map(|(field, change)| {
+            let key = format!("audit-field-{}", field.replace('_', "-"));
+            let label = if tr.has(&key) {
+                tr.t(&key)
+            } else {
+                field.clone()
+            };
+            (
+                label,
+                plain(change.get("before").unwrap_or(&serde_json::Value::Null)),
+                plain(change.get("after").unwrap_or(&serde_json::Value::Null)),
+            )
+        })
+        .collect()
 }
 
 /// Parses a date filter (`YYYY-MM-DD`, midnight UTC); an error message for the field otherwise.
@@ -229,7 +278,12 @@ pub async fn show(
             who: who(tr, &by_id, e),
             what: action_label(tr, &e.action),
             target: target(tr, e),
-            detail: compact_detail(&e.detail),
+            detail: if e.detail.get("changes").is_some() {
+                String::new()
+            } else {
+                compact_detail(&e.detail)
+            },
+            changes: changes(tr, &e.detail),
         })
         .collect();
 
@@ -304,6 +358,22 @@ mod tests {
         let tr = Tr::new(Locale::It);
         assert_eq!(action_label(tr, "something.new"), "something.new");
         assert_ne!(action_label(tr, "contact.view"), "contact.view");
+    }
+
+    #[test]
+    fn a_rectification_reads_as_each_changed_field_before_and_after() {
+        let d = serde_json::json!({"changes": {
+            "name": {"before": "Mario", "after": "Maria"},
+            "purposes": {"before": [], "after": ["a", "b"]},
+        }});
+        let rows = changes(Tr::new(Locale::En), &d);
+        assert_eq!(
+            rows,
+            vec![
+                ("Name".to_owned(), "Mario".to_owned(), "Maria".to_owned()),
+                ("Purposes".to_owned(), "—".to_owned(), "a, b".to_owned()),
+            ]
+        );
     }
 
     #[test]

@@ -494,7 +494,8 @@ pub async fn edit_form(
     )
 }
 
-/// Writes `f` over the contact and audits the change; the field at fault when refused.
+/// Writes `f` over the contact (rectification, GDPR Art. 16); the store audits the before and
+/// after of each changed field in the same transaction. The field at fault when refused.
 pub async fn save(
     staff: &Staff,
     state: &AppState,
@@ -504,20 +505,10 @@ pub async fn save(
     let input = f.input(before.attributes.clone());
     match state
         .store
-        .update_contact(&ContactRef::Id(before.id), input)
+        .rectify_contact(&ContactRef::Id(before.id), input, staff.by())
         .await
     {
-        Ok(after) => {
-            staff
-                .audit(
-                    &state.store,
-                    "contact.update",
-                    Some(("contact", after.id.to_string())),
-                    change_detail(Some(before), &after),
-                )
-                .await?;
-            Ok(Ok(after))
-        }
+        Ok((after, _)) => Ok(Ok(after)),
         Err(e) => Ok(Err(field_error(staff.tr, e)?)),
     }
 }

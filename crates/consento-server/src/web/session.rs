@@ -168,6 +168,11 @@ impl Staff {
         }
     }
 
+    /// This person as the actor of a write the store audits in its own transaction.
+    pub fn by(&self) -> consento_store::AuditActor {
+        consento_store::AuditActor::User(self.user.id)
+    }
+
     /// Records an action of this person in the audit trail: `action` is a stable code
     /// (`consent_type.create`), the target a record's kind and id (never a name or an address),
     /// `detail` what changed.
