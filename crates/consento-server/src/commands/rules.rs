@@ -17,7 +17,7 @@ use super::{Ctx, parse_time};
 #[derive(Debug, Subcommand)]
 pub enum RulesCommand {
     /// Save a rule: a filter (every condition given must hold) and at least one field to set.
-    Create(RuleArgs),
+    Create(Box<RuleArgs>),
     /// The saved rules and the latest runs.
     List,
     /// How many contacts the rule would change now, and the first of them. Writes nothing.

@@ -28,6 +28,7 @@ mod newsletter;
 pub mod page;
 pub mod public;
 mod requests;
+mod rules;
 mod self_service;
 pub mod session;
 pub mod setup;
@@ -146,6 +147,11 @@ pub fn console_routes() -> Vec<ConsoleRoute> {
         route("/requests/{id}", get(requests::show)),
         route("/requests/{id}/move", post(requests::move_to)),
         route("/requests/{id}/extension", post(requests::extend)),
+        route("/rules", get(rules::list).post(rules::create)),
+        route("/rules/{id}", get(rules::show)),
+        route("/rules/{id}/apply", post(rules::apply)),
+        route("/rules/{id}/delete", post(rules::delete)),
+        route("/rules/runs/{id}/revert", post(rules::revert)),
     ]
 }
 

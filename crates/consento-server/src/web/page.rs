@@ -84,6 +84,14 @@ const NAV: &[(NavItem, Permission)] = &[
     ),
     (
         NavItem {
+            section: "rules",
+            href: "/rules",
+            label: "nav-rules",
+        },
+        Permission::BulkRules,
+    ),
+    (
+        NavItem {
             section: "audit",
             href: "/audit",
             label: "nav-audit",

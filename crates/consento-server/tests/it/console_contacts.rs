@@ -119,7 +119,7 @@ async fn audit(app: &TestApp) -> Vec<AuditEntry> {
         .unwrap()
 }
 
-async fn audited(app: &TestApp, action: &str) -> Vec<AuditEntry> {
+pub(crate) async fn audited(app: &TestApp, action: &str) -> Vec<AuditEntry> {
     audit(app)
         .await
         .into_iter()
@@ -891,9 +891,11 @@ async fn the_provenance_is_edited_on_the_card_and_audited_with_before_and_after(
     assert_eq!(c.purposes, vec!["assistenza", "fatturazione"]);
     assert_eq!(c.emails[0].as_str(), "anna@example.it", "the rest is kept");
     let entry = &audited(&app, "contact.update").await[0];
-    assert!(entry.detail["before"]["legal_basis"].is_null());
-    assert_eq!(entry.detail["after"]["legal_basis"], "contract");
-    assert_eq!(entry.detail["after"]["source"], "Fiera 2026");
+    let changes = &entry.detail["changes"];
+    assert!(changes["legal_basis"]["before"].is_null());
+    assert_eq!(changes["legal_basis"]["after"], "contract");
+    assert_eq!(changes["source"]["after"], "Fiera 2026");
+    assert!(changes.get("emails").is_none(), "only the changed fields");
     let card = dpo.get(&format!("/contacts/{id}")).await;
     assert!(card.body.contains(r#"<option value="contract" selected>Esecuzione di un contratto (art. 6, par. 1, lett. b)</option>"#));
     // The edit page rectifies the identity; a bad number is shown next to its field.

@@ -12,6 +12,7 @@ mod console_setup;
 mod export;
 mod ops;
 mod requests;
+mod rules;
 mod self_service;
 mod smtp_server;
 mod subscribe;
