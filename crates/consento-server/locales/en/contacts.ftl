@@ -216,3 +216,5 @@ done-channel-on = The channel was switched back on.
 card-export-json = Export (JSON)
 card-export-csv = Export (CSV)
 card-export-hint = All the data, the consents with their proof and the information owed to the person (GDPR Art. 15 and 20). The download is recorded.
+contacts-complete-request = Mark the rectification request completed once saved
+contacts-request-rectified = Data rectified from the contact form.

@@ -88,3 +88,4 @@ audit-target-request = Request
 audit-action-request-create = A data-subject request logged
 audit-action-request-move = A data-subject request's status changed
 audit-action-request-extend = A data-subject request extended
+requests-rectify = Rectify in the contact form

@@ -216,3 +216,5 @@ done-channel-on = Il mezzo di comunicazione è stato riattivato.
 card-export-json = Esporta (JSON)
 card-export-csv = Esporta (CSV)
 card-export-hint = Tutti i dati, i consensi con la loro prova e le informazioni dovute all'interessato (art. 15 e 20 GDPR). Il download viene registrato.
+contacts-complete-request = Segnare come evasa la richiesta di rettifica dopo il salvataggio
+contacts-request-rectified = Dati rettificati dalla scheda del contatto.

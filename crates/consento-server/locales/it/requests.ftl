@@ -88,3 +88,4 @@ audit-target-request = Richiesta
 audit-action-request-create = Registrazione di una richiesta dell'interessato
 audit-action-request-move = Cambio di stato di una richiesta dell'interessato
 audit-action-request-extend = Proroga di una richiesta dell'interessato
+requests-rectify = Rettifica nella scheda del contatto

@@ -13,8 +13,9 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use consento_domain::{ContactId, DomainError, LegalBasis, Permission};
-use consento_store::{Contact, ContactInput, ContactRef, ContactSummary, StoreError};
+use consento_domain::requests::RequestStatus;
+use consento_domain::{ContactId, DomainError, LegalBasis, Permission, RequestId};
+use consento_store::{Contact, ContactInput, ContactRef, ContactSummary, RequestMove, StoreError};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -233,6 +234,12 @@ pub struct ContactFields {
     pub legal_basis: String,
     #[serde(default)]
     pub purposes: String,
+    /// The rectification request (GDPR Art. 16) this edit serves, when opened from its page.
+    #[serde(default)]
+    pub request: String,
+    /// `yes`: once the change is saved, mark that request completed.
+    #[serde(default)]
+    pub complete_request: String,
 }
 
 /// The items of a list field: one a line (emails and phones may also be separated by commas or
@@ -273,6 +280,8 @@ impl ContactFields {
                 .map(|b| b.code().to_owned())
                 .unwrap_or_default(),
             purposes: c.purposes.join("\n"),
+            request: String::new(),
+            complete_request: String::new(),
         }
     }
 
@@ -472,11 +481,19 @@ pub async fn create(
     }
 }
 
-/// `GET /contacts/{id}/edit`: every field of the contact (rectification, GDPR Art. 16).
+/// The rectification request an edit was opened from (`?request=`).
+#[derive(Debug, Default, Deserialize)]
+pub struct EditParams {
+    request: Option<String>,
+}
+
+/// `GET /contacts/{id}/edit`: every field of the contact (rectification, GDPR Art. 16). Opened
+/// from a rectification request's page, the form also offers to mark the request completed.
 pub async fn edit_form(
     staff: Staff,
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(q): Query<EditParams>,
 ) -> Result<Response, PageError> {
     staff.require(Permission::EditContacts)?;
     let id = path_contact(&id)?;
@@ -484,14 +501,73 @@ pub async fn edit_form(
     if c.erased_at.is_some() {
         return Err(PageError::NotFound);
     }
+    let request = match q.request.as_deref().map(|r| RequestId::parse("request", r)) {
+        Some(Ok(r)) if staff.user.role.can(Permission::HandleRequests) => {
+            let r = state.store.request(r).await?;
+            if r.contact_id == Some(id) && r.status.is_open() {
+                r.id.to_string()
+            } else {
+                String::new()
+            }
+        }
+        _ => String::new(),
+    };
     form_page(
         &staff,
         format!("/contacts/{id}/edit"),
         format!("/contacts/{id}"),
         staff.tr.t("contacts-edit-title"),
-        ContactFields::of(&c),
+        ContactFields {
+            request,
+            ..ContactFields::of(&c)
+        },
         HashMap::new(),
     )
+}
+
+/// Completes the rectification request `f` names, when the form asked to: moved on to in
+/// progress if it was not yet, then completed, each move in its history and audited.
+async fn complete_request(
+    staff: &Staff,
+    state: &AppState,
+    f: &ContactFields,
+) -> Result<Option<RequestId>, PageError> {
+    if f.complete_request != "yes" || !staff.user.role.can(Permission::HandleRequests) {
+        return Ok(None);
+    }
+    let Ok(id) = RequestId::parse("request", &f.request) else {
+        return Ok(None);
+    };
+    let r = state.store.request(id).await?;
+    let mut status = r.status;
+    for to in [RequestStatus::InProgress, RequestStatus::Completed] {
+        if !status.can_move_to(to) {
+            continue;
+        }
+        let moved = state
+            .store
+            .move_request(
+                id,
+                RequestMove {
+                    to,
+                    note: staff.tr.t("contacts-request-rectified"),
+                    reason: None,
+                    remedies: None,
+                    actor: staff.actor(),
+                },
+            )
+            .await?;
+        staff
+            .audit(
+                &state.store,
+                "request.move",
+                Some(("request", id.to_string())),
+                json!({"to": moved.status.code()}),
+            )
+            .await?;
+        status = moved.status;
+    }
+    Ok(Some(id))
 }
 
 /// Writes `f` over the contact (rectification, GDPR Art. 16); the store audits the before and
@@ -524,7 +600,10 @@ pub async fn update(
     let id = path_contact(&id)?;
     let before = state.store.contact(&ContactRef::Id(id)).await?;
     match save(&staff, &state, &before, &f).await? {
-        Ok(_) => Ok(see_other(&format!("/contacts/{id}?done=contact-saved"))),
+        Ok(_) => match complete_request(&staff, &state, &f).await? {
+            Some(r) => Ok(see_other(&format!("/requests/{r}?done=request-moved"))),
+            None => Ok(see_other(&format!("/contacts/{id}?done=contact-saved"))),
+        },
         Err((field, message)) => form_page(
             &staff,
             format!("/contacts/{id}/edit"),

@@ -353,3 +353,53 @@ fn the_command_line_creates_dry_runs_applies_and_reverts_a_rule() {
     assert_ne!(code, 0);
     assert!(err.contains("rule"), "{err}");
 }
+
+#[tokio::test]
+async fn a_rectification_request_links_to_the_contact_form_which_completes_it_once_saved() {
+    let app = spawn_app().await;
+    let c = contact(&app, "req@example.it", None).await;
+    let (status, r) = app
+        .post(
+            "/v1/requests",
+            "write",
+            &json!({"kind": "rectification", "channel": "email", "contact_id": c.id}),
+        )
+        .await;
+    assert_eq!(status, 201, "{r}");
+    let request = r["id"].as_str().unwrap();
+    let dpo = app.console_as("dpo").await;
+    let page = dpo.get(&format!("/requests/{request}")).await;
+    let edit = format!("/contacts/{}/edit?request={request}", c.id);
+    assert!(page.body.contains(&edit), "{}", page.body);
+    let form = dpo.get(&edit).await;
+    assert!(
+        form.body.contains("name=\"complete_request\""),
+        "{}",
+        form.body
+    );
+    let saved = dpo
+        .post(
+            &format!("/contacts/{}/edit", c.id),
+            &[
+                ("name", "Maria Rossi"),
+                ("emails", "req@example.it"),
+                ("purposes", "assistenza"),
+                ("request", request),
+                ("complete_request", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    assert_eq!(
+        saved.location.as_deref(),
+        Some(format!("/requests/{request}?done=request-moved").as_str())
+    );
+    let (_, r) = app.get(&format!("/v1/requests/{request}"), "read").await;
+    assert_eq!(r["status"], "completed", "{r}");
+    let changed = app.store.contact(&ContactRef::Id(c.id)).await.unwrap();
+    assert_eq!(changed.name.as_deref(), Some("Maria Rossi"));
+    // Without the tick the request stays open.
+    let form = dpo.get(&format!("/contacts/{}/edit", c.id)).await;
+    assert!(!form.body.contains("name=\"complete_request\""));
+    app.shutdown().await;
+}
