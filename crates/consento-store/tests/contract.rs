@@ -2219,4 +2219,55 @@ mod rules {
             assert_eq!(entries(env, "bulk_rule.delete").await.len(), 1);
         });
     }
+
+    #[tokio::test]
+    async fn the_new_values_a_rule_computes_in_sql_are_those_the_domain_specifies() {
+        use consento_domain::rules::Provenance;
+        on_every_backend!(env => {
+            type Shape<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+            let shapes: [Shape; 4] = [
+                (&[], &[]),
+                (&["b", "a"], &[("k", "old")]),
+                (&["a", "c", "b"], &[("z", "1"), ("k", "x")]),
+                (&["c"], &[("m", "2")]),
+            ];
+            for (i, (purposes, attributes)) in shapes.iter().enumerate() {
+                let mut input = provenance(&format!("s{i}@example.it"), Some("eq"), purposes);
+                for (k, v) in attributes.iter() {
+                    input.attributes.insert((*k).to_owned(), serde_json::json!(v));
+                }
+                env.store.create_contact(input).await.unwrap();
+            }
+            let changes = [
+                RuleChanges { purposes: Some(PurposesChange::Add(vec!["a".into(), "d".into(), "b".into()])), ..RuleChanges::default() },
+                RuleChanges { purposes: Some(PurposesChange::Remove(vec!["b".into(), "c".into()])), ..RuleChanges::default() },
+                RuleChanges { purposes: Some(PurposesChange::Replace(vec!["x".into()])), source: Some("new".into()), ..RuleChanges::default() },
+                RuleChanges { attribute: Some(AttributeChange::Set { key: "k".into(), value: "new".into() }), legal_basis: Some(LegalBasis::Consent), ..RuleChanges::default() },
+                RuleChanges { attribute: Some(AttributeChange::Remove { key: "k".into() }), ..RuleChanges::default() },
+            ];
+            let as_domain = |v: &consento_store::ProvenanceValues| {
+                let mut attributes: Vec<(String, String)> = v.attributes.as_object().unwrap().iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned())).collect();
+                attributes.sort();
+                Provenance {
+                    source: v.source.clone(),
+                    legal_basis: v.legal_basis.as_deref().map(|b| LegalBasis::parse(b).unwrap()),
+                    purposes: v.purposes.as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_owned()).collect(),
+                    attributes,
+                }
+            };
+            for (n, ch) in changes.into_iter().enumerate() {
+                let spec = RuleSpec { name: format!("eq{n}"), filter: RuleFilter { source: Some(SourceFilter::Equals("eq".into())), ..RuleFilter::default() }, changes: ch.clone() };
+                let rule = env.store.create_rule(spec, AuditActor::System).await.unwrap();
+                let dry = env.store.dry_run(rule.id, 100).await.unwrap();
+                assert!(dry.count > 0, "rule {n} changes someone");
+                for s in &dry.sample {
+                    let mut expected = ch.apply(&as_domain(&s.before));
+                    expected.attributes.sort();
+                    assert_eq!(as_domain(&s.after), expected, "rule {n}");
+                    assert_ne!(as_domain(&s.before), as_domain(&s.after), "rule {n}: only real changes are counted");
+                }
+            }
+        });
+    }
 }
