@@ -554,9 +554,12 @@ pub enum ContactsCommand {
     Restrict {
         /// The contact: its id, an email address, a phone number, or the CRM's id (`ext:ID`).
         contact: String,
-        /// Lift the restriction instead.
+        /// Lift the restriction instead; the person is told by email (GDPR Art. 18(3)).
         #[arg(long)]
         lift: bool,
+        /// The language of that email: `it` or `en`.
+        #[arg(long, default_value = "it", value_parser = ["it", "en"])]
+        locale: String,
     },
     /// Record an objection to direct marketing (GDPR Art. 21(3)).
     Object {

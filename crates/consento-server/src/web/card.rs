@@ -28,8 +28,8 @@ use consento_domain::{
     DomainError, EventKind, Permission, Permissions, ReasonId, Timestamp,
 };
 use consento_store::{
-    ConsentEventInput, Contact, ContactRef, CurrentConsent, DecisionReport, HistoryEntry,
-    Interaction, StoreError,
+    ConsentEventInput, Contact, ContactFlag, ContactRef, CurrentConsent, DecisionReport, FlagEvent,
+    HistoryEntry, Interaction, StoreError,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -384,6 +384,7 @@ fn history_rows(
     tr: Tr,
     events: Vec<HistoryEntry>,
     interactions: &[Interaction],
+    flags: &[FlagEvent],
     titles: &Titles,
     users: &HashMap<String, String>,
 ) -> Vec<HistoryRow> {
@@ -433,6 +434,25 @@ fn history_rows(
                 None => reason,
             },
             by: operator_words(tr, &i.operator, users),
+        }
+    }));
+    rows.extend(flags.iter().map(|f| {
+        let state = if f.raised { "raised" } else { "lifted" };
+        HistoryRow {
+            sort: (f.at, i64::MAX),
+            date: tr.date(f.at),
+            what: tr.t(&format!("flags-history-{}-{state}", f.flag.code())),
+            class: if f.raised { "blocked" } else { "allowed" },
+            recorded: tr.datetime(f.at),
+            how: match f.request_id {
+                Some(_) => tr.t("flags-history-by-request"),
+                None => String::new(),
+            },
+            detail: match (f.flag, f.raised) {
+                (ContactFlag::Restriction, false) => tr.t("flags-history-person-told"),
+                _ => String::new(),
+            },
+            by: actor_words(tr, f.actor.kind, &f.actor.id, users),
         }
     }));
     rows.sort_by_key(|r| std::cmp::Reverse(r.sort));
@@ -639,10 +659,11 @@ async fn card(
     let tr = staff.tr;
     let r = ContactRef::Id(id);
     let c = state.store.contact(&r).await?;
-    let (consents, events, interactions, users) = tokio::try_join!(
+    let (consents, events, interactions, flags, users) = tokio::try_join!(
         state.store.current_consents(&r),
         state.store.consent_history(&r),
         state.store.interactions(&r),
+        state.store.flag_history(id),
         state.store.users(),
     )?;
     let users: HashMap<String, String> = users
@@ -727,7 +748,7 @@ async fn card(
             .legal_basis
             .map_or_else(|| tr.t("contacts-basis-none"), |b| basis_label(tr, b)),
         purposes: c.purposes.clone(),
-        history: history_rows(tr, events, &interactions, &titles, &users),
+        history: history_rows(tr, events, &interactions, &flags, &titles, &users),
         result,
         dialog,
         can_edit: live && staff.user.role.can(Permission::EditContacts),
@@ -1044,7 +1065,7 @@ pub async fn restriction(
     Path(id): Path<String>,
     Form(s): Form<SwitchForm>,
 ) -> Result<Response, PageError> {
-    set_flag(&staff, &state, &id, s.on == "1", Flag::Restriction).await
+    set_flag(&staff, &state, &id, s.on == "1", ContactFlag::Restriction).await
 }
 
 /// `POST /contacts/{id}/objection`: records the objection to direct marketing (GDPR Art. 21) or
@@ -1055,7 +1076,7 @@ pub async fn objection(
     Path(id): Path<String>,
     Form(s): Form<SwitchForm>,
 ) -> Result<Response, PageError> {
-    set_flag(&staff, &state, &id, s.on == "1", Flag::Objection).await
+    set_flag(&staff, &state, &id, s.on == "1", ContactFlag::Objection).await
 }
 
 /// The channel switch's fields.
@@ -1111,13 +1132,6 @@ pub async fn channel(
     Ok(see_other(&format!("/contacts/{id}?done={done}")))
 }
 
-/// The two flags the decision engine honours without override (rules 2 and 3 of DESIGN.md §2).
-#[derive(Debug, Clone, Copy)]
-enum Flag {
-    Restriction,
-    Objection,
-}
-
 /// Sets or lifts a flag, audited with its date before and after; an erased contact has nothing
 /// left to flag.
 async fn set_flag(
@@ -1125,7 +1139,7 @@ async fn set_flag(
     state: &AppState,
     id: &str,
     on: bool,
-    flag: Flag,
+    flag: ContactFlag,
 ) -> Result<Response, PageError> {
     staff.require(Permission::EditContacts)?;
     // Anyone who edits contacts may record a restriction or an objection a person asks for;
@@ -1139,16 +1153,16 @@ async fn set_flag(
     if before.erased_at.is_some() {
         return Err(PageError::NotFound);
     }
-    let (name, was, now) = match flag {
-        Flag::Restriction => {
-            let after = state.store.set_restricted(&r, on).await?;
-            ("restriction", before.restricted_at, after.restricted_at)
-        }
-        Flag::Objection => {
-            let after = state.store.set_objected(&r, on).await?;
-            ("objection", before.objected_at, after.objected_at)
-        }
+    let notice = crate::flags::NoticeSettings {
+        locale: &state.config.console.default_locale,
+        contact: &state.config.controller.contact,
     };
+    let after = crate::flags::change(&state.store, &r, flag, on, staff.actor(), notice).await?;
+    let (was, now) = match flag {
+        ContactFlag::Restriction => (before.restricted_at, after.restricted_at),
+        ContactFlag::Objection => (before.objected_at, after.objected_at),
+    };
+    let name = flag.code();
     staff
         .audit(
             &state.store,

@@ -146,6 +146,7 @@ pub fn console_routes() -> Vec<ConsoleRoute> {
         route("/requests/{id}", get(requests::show)),
         route("/requests/{id}/move", post(requests::move_to)),
         route("/requests/{id}/extension", post(requests::extend)),
+        route("/requests/{id}/contact", post(requests::link)),
     ]
 }
 

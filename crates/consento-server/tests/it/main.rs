@@ -10,6 +10,7 @@ mod console_contacts;
 mod console_insights;
 mod console_setup;
 mod export;
+mod flags;
 mod ops;
 mod requests;
 mod self_service;
