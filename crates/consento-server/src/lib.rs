@@ -12,6 +12,7 @@ pub mod export;
 pub mod links;
 pub mod mail;
 pub mod metrics;
+pub mod receipts;
 pub mod retry;
 pub mod rng;
 pub mod serve;
