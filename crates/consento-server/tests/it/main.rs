@@ -11,6 +11,7 @@ mod console_insights;
 mod console_setup;
 mod export;
 mod ops;
+mod receipts;
 mod requests;
 mod self_service;
 mod smtp_server;
