@@ -378,14 +378,21 @@ pub fn dpv_record(
     }
     let mut process = Map::new();
     process.insert("@type".into(), json!("dpv:Process"));
+    let mut purpose = Map::new();
+    // Contact consents are consents to direct marketing (Codice Privacy art. 130).
+    purpose.insert("@type".into(), json!(["dpv:Marketing"]));
+    purpose.insert("dpv:hasIdentifier".into(), json!(event.type_code));
+    purpose.insert("dct:title".into(), json!(event.type_title));
+    if let Some(d) = event
+        .type_description
+        .as_ref()
+        .filter(|d| !d.trim().is_empty())
+    {
+        purpose.insert("dct:description".into(), json!(d));
+    }
     process.insert(
         "dpv:hasPurpose".into(),
-        json!([{
-            "@type": ["dpv:Marketing"],
-            "dpv:hasIdentifier": event.type_code,
-            "dct:title": event.type_title,
-            "dct:description": event.type_description,
-        }]),
+        Value::Array(vec![Value::Object(purpose)]),
     );
     process.insert("dpv:hasDataController".into(), json!([CONTROLLER_ENTITY]));
     process.insert(

@@ -345,6 +345,8 @@ fn referential_integrity_passes_on_our_record_and_flags_the_vendored_example() {
         Timestamp::from_micros(0),
     );
     assert_eq!(undeclared_entities(&record), Vec::<String>::new());
+    // No empty fields: a type without a description has none in the record.
+    assert!(!record.to_string().contains("null"), "{record}");
     // SEP-01b's creator and controller name `company:SignatuAS`; it declares `company:Signatu`.
     assert_eq!(undeclared_entities(&sep01b()), vec!["company:SignatuAS"]);
     // And the check does look: a record naming an undeclared processor is flagged.
