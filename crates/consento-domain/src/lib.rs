@@ -8,6 +8,7 @@ pub mod decision;
 pub mod error;
 pub mod ids;
 pub mod ledger;
+pub mod receipt;
 pub mod requests;
 pub mod settings;
 pub mod staff;

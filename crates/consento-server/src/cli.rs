@@ -96,6 +96,9 @@ pub enum Command {
     /// The keys of the personal links in emails (unsubscribe, preference center).
     #[command(subcommand)]
     Links(LinksCommand),
+    /// Signed consent receipts: their signing keys, and verifying a receipt.
+    #[command(subcommand)]
+    Receipts(ReceiptsCommand),
     /// Measure decisions, consent writes, the audience and the bulk load against the bare
     /// database on the same data. Use an empty database: it loads its own data set.
     Bench(BenchArgs),
@@ -247,6 +250,22 @@ pub enum LinksCommand {
     RetireKey {
         /// The key's id (`consento links keys`).
         id: u32,
+    },
+}
+
+/// `consento receipts …`.
+#[derive(Debug, Subcommand)]
+pub enum ReceiptsCommand {
+    /// List the receipt signing keys (ids and dates, never a secret).
+    Keys,
+    /// Make a new signing key: receipts made from now on carry its id; older receipts still
+    /// verify with the key that signed them.
+    RotateKey,
+    /// Verify a receipt: a file holding a compact JWS, or the JSON the API serves (`-` reads
+    /// standard input).
+    Verify {
+        /// The file.
+        file: PathBuf,
     },
 }
 

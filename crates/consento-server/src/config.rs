@@ -98,6 +98,17 @@ pub struct ControllerConfig {
     pub contact: String,
     /// How to reach the data protection officer (Art. 13(1)(b)), if one is designated.
     pub dpo_contact: Option<String>,
+    /// Postal address, email, phone and web site, named in consent receipts (Kantara CR v1.1
+    /// `piiControllers`) when given.
+    pub address: Option<String>,
+    /// See `address`.
+    pub email: Option<String>,
+    /// See `address`.
+    pub phone: Option<String>,
+    /// See `address`.
+    pub url: Option<String>,
+    /// The jurisdiction whose law governs the processing, as consent receipts state it.
+    pub jurisdiction: String,
     /// The recipients or categories of recipients of the data (Art. 15(1)(c)).
     pub recipients: Vec<String>,
     /// How long the data is kept, or the criteria that decide it (Art. 15(1)(d)).
@@ -116,6 +127,11 @@ impl Default for ControllerConfig {
             name: String::new(),
             contact: String::new(),
             dpo_contact: None,
+            address: None,
+            email: None,
+            phone: None,
+            url: None,
+            jurisdiction: "IT".to_owned(),
             recipients: Vec::new(),
             // The Italian DPA's benchmarks for marketing (24 months) and profiling (12 months);
             // consent proof is kept as long as a claim about it can be brought.

@@ -13,6 +13,7 @@ pub mod flags;
 pub mod links;
 pub mod mail;
 pub mod metrics;
+pub mod receipts;
 pub mod retry;
 pub mod rng;
 pub mod serve;

@@ -32,6 +32,7 @@ mod mail;
 mod migrate;
 mod model;
 mod outbox;
+mod receipts;
 mod requests;
 mod row;
 mod settings;
@@ -53,6 +54,7 @@ pub use links::{LinkKey, LinkSecret};
 pub use mail::{EmailMessage, EmailOutboxStats, NewEmail, OutgoingEmail};
 pub use model::*;
 pub use outbox::NextAttempt;
+pub use receipts::{ReceiptKey, ReceiptSeed};
 pub use requests::{DataRequest, DataRequestEvent, DataRequestFilter, NewDataRequest, RequestMove};
 pub use stats::{
     ConsentStateCounts, ExpiringConsent, ExpiringCount, ExpiringQuery, InteractionCount,

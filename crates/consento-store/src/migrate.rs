@@ -77,6 +77,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/postgres/0011_requests.sql"),
     ),
     (
+        13,
+        "receipts",
+        include_str!("../migrations/sqlite/0013_receipts.sql"),
+        include_str!("../migrations/postgres/0013_receipts.sql"),
+    ),
+    (
         16,
         "flags",
         include_str!("../migrations/sqlite/0016_flags.sql"),

@@ -33,6 +33,7 @@ mod notices;
 mod ops;
 mod params;
 mod reasons;
+mod receipts;
 pub(crate) mod requests;
 mod settings;
 mod subscriptions;
@@ -123,6 +124,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(links::routes())
         .merge(subscriptions::routes())
         .merge(requests::routes())
+        .merge(receipts::routes())
         .split_for_parts();
     document_auth_failures(&mut doc);
     (router, doc)

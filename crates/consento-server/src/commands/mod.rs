@@ -22,6 +22,7 @@ mod links;
 mod notices;
 pub(crate) mod output;
 mod reasons;
+mod receipts;
 mod requests;
 mod settings;
 mod tokens;
@@ -162,6 +163,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
         Command::Audience(args) => audience::run(ctx, args).await,
         Command::Ledger(c) => ledger::run(ctx, c).await,
         Command::Links(c) => links::run(ctx, c).await,
+        Command::Receipts(c) => receipts::run(ctx, c).await,
         Command::Requests(c) => requests::run(ctx, c).await,
         Command::Bench(args) => crate::bench::command(ctx, args).await,
         Command::BenchExport { events } => crate::export::bench(ctx, events).await,

@@ -25,7 +25,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use consento_domain::{
     Action, ActorKind, AllowedBy, Cause, Channel, CollectionMethod, ContactId, Decision,
-    DomainError, EventKind, Permission, Permissions, ReasonId, Timestamp,
+    DomainError, EventId, EventKind, Permission, Permissions, ReasonId, Timestamp,
 };
 use consento_store::{
     ConsentEventInput, Contact, ContactFlag, ContactRef, CurrentConsent, DecisionReport, FlagEvent,
@@ -211,6 +211,8 @@ pub struct HistoryRow {
     pub detail: String,
     /// Who.
     pub by: String,
+    /// A ledger event's id: its signed receipt is offered for download.
+    pub receipt: Option<String>,
 }
 
 /// The answer of a contact moment shown on the card.
@@ -417,6 +419,7 @@ fn history_rows(
                 how: method_words(tr, e.method),
                 detail: e.evidence.unwrap_or_default(),
                 by: actor_words(tr, e.actor_kind, &e.actor_id, users),
+                receipt: Some(e.id.0.to_string()),
             }
         })
         .collect();
@@ -434,6 +437,7 @@ fn history_rows(
                 None => reason,
             },
             by: operator_words(tr, &i.operator, users),
+            receipt: None,
         }
     }));
     rows.extend(flags.iter().map(|f| {
@@ -1373,6 +1377,45 @@ async fn download(
         )
         .await?;
     Ok(file.into_response())
+}
+
+/// `GET /contacts/{id}/receipts/{event}`: the signed consent receipt of one of the contact's
+/// ledger events (Kantara CR v1.1 and ISO/IEC TS 27560 record, JWS), as a JSON download: the
+/// proof of consent to hand the person (GDPR Art. 7(1)). Whoever sees the history may take it.
+pub async fn receipt(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path((id, event)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    staff.require(Permission::Read)?;
+    let id = path_contact(&id)?;
+    let event = uuid::Uuid::parse_str(event.trim()).map_err(|_| PageError::NotFound)?;
+    let signed = crate::receipts::issue(&state.store, &state.config, EventId(event))
+        .await
+        .map_err(|e| match e {
+            crate::receipts::ReceiptError::Store(e) => PageError::from(e),
+            other => PageError::Internal(other.to_string()),
+        })?;
+    // The event must be this contact's: the address names both.
+    if signed.receipt.pii_principal_id != id.0.to_string() {
+        return Err(PageError::NotFound);
+    }
+    staff
+        .audit(
+            &state.store,
+            "consent.receipt",
+            Some(("consent_event", event.to_string())),
+            json!({ "contact": id.to_string() }),
+        )
+        .await?;
+    let body = serde_json::to_vec_pretty(&signed)
+        .map_err(|e| PageError::Internal(format!("receipt: {e}")))?;
+    Ok(crate::export::Download {
+        filename: format!("consent-receipt-{event}.json"),
+        content_type: "application/json",
+        body,
+    }
+    .into_response())
 }
 
 #[cfg(test)]

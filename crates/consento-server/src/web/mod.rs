@@ -137,6 +137,7 @@ pub fn console_routes() -> Vec<ConsoleRoute> {
         route("/contacts/{id}/moment", post(card::moment)),
         route("/contacts/{id}/export.json", get(card::export_json)),
         route("/contacts/{id}/export.csv", get(card::export_csv)),
+        route("/contacts/{id}/receipts/{event}", get(card::receipt)),
         route("/contacts/{id}/justify", post(card::justify)),
         route("/consents/expiring", get(dashboard::expiring)),
         route("/newsletter", get(newsletter::show)),

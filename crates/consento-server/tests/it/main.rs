@@ -12,6 +12,7 @@ mod console_setup;
 mod export;
 mod flags;
 mod ops;
+mod receipts;
 mod requests;
 mod self_service;
 mod smtp_server;
