@@ -457,6 +457,7 @@ fn history_rows(
                 _ => String::new(),
             },
             by: actor_words(tr, f.actor.kind, &f.actor.id, users),
+            receipt: None,
         }
     }));
     rows.sort_by_key(|r| std::cmp::Reverse(r.sort));
