@@ -107,6 +107,8 @@ const AREAS: &[[(Locale, &str, &str); 2]] = &[
     area!("mail"),
     area!("subscribe"),
     area!("requests"),
+    area!("erasure"),
+    area!("retention"),
 ];
 
 /// Every message file, per language.
