@@ -1950,26 +1950,29 @@ mod erasure {
     impl Env {
         /// How many rows `sql` (a `SELECT COUNT(*)`) counts, read around the store.
         async fn raw_count(&self, sql: &str) -> i64 {
+            macro_rules! count {
+                ($c:expr) => {
+                    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+                        .fetch_one(&mut $c)
+                        .await
+                        .unwrap()
+                };
+            }
             match &self.raw {
                 Raw::Sqlite(path) => {
                     let mut c = sqlx::SqliteConnection::connect(&format!("sqlite:{path}"))
                         .await
                         .unwrap();
-                    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
-                        .fetch_one(&mut c)
-                        .await
-                        .unwrap()
+                    count!(c)
                 }
                 Raw::Postgres { url, schema } => {
                     let mut c = sqlx::PgConnection::connect(url).await.unwrap();
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SET search_path TO {schema}")))
+                    let search = format!("SET search_path TO {schema}");
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(search))
                         .execute(&mut c)
                         .await
                         .unwrap();
-                    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
-                        .fetch_one(&mut c)
-                        .await
-                        .unwrap()
+                    count!(c)
                 }
             }
         }

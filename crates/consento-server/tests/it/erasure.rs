@@ -45,14 +45,34 @@ fn needles() -> Vec<String> {
     n
 }
 
-fn spec(code: &str, permissions: Permissions) -> ConsentTypeSpec {
+/// A consent type shown in the preference center.
+pub(crate) fn spec(code: &str, validity: Option<u32>, permissions: Permissions) -> ConsentTypeSpec {
     ConsentTypeSpec {
         title: format!("Tipo {code}"),
         code: ConsentCode::parse(code).unwrap(),
         description: None,
-        validity_days: Some(365),
+        validity_days: validity,
         permissions,
         show_in_preference_center: true,
+    }
+}
+
+/// A consent event recorded now by an operator, from a form.
+pub(crate) fn consent(
+    contact: ContactRef,
+    code: &str,
+    kind: EventKind,
+    evidence: Option<String>,
+) -> ConsentEventInput {
+    ConsentEventInput {
+        contact,
+        type_code: code.into(),
+        kind,
+        event_time: None,
+        method: CollectionMethod::Form,
+        actor: Actor::new(ActorKind::Operator, "op").unwrap(),
+        notice_version: None,
+        evidence,
     }
 }
 
@@ -63,6 +83,7 @@ async fn the_person(app: &TestApp) -> (String, String) {
     store
         .create_consent_type(spec(
             "NEWS",
+            Some(365),
             Permissions {
                 email_bulk: true,
                 ..Permissions::default()
@@ -73,6 +94,7 @@ async fn the_person(app: &TestApp) -> (String, String) {
     store
         .create_consent_type(spec(
             "CALLS",
+            Some(365),
             Permissions {
                 phone_call: true,
                 ..Permissions::default()
@@ -320,16 +342,12 @@ async fn erase_and_search(app: TestApp) {
         .await;
     assert_eq!(status, 201, "{again}");
     app.store
-        .record_consent(ConsentEventInput {
-            contact: ContactRef::Email(EMAILS[0].into()),
-            type_code: "NEWS".into(),
-            kind: EventKind::Given,
-            event_time: None,
-            method: CollectionMethod::Form,
-            actor: Actor::new(ActorKind::Operator, "op").unwrap(),
-            notice_version: None,
-            evidence: None,
-        })
+        .record_consent(consent(
+            ContactRef::Email(EMAILS[0].into()),
+            "NEWS",
+            EventKind::Given,
+            None,
+        ))
         .await
         .unwrap();
     let (_, decision) = app

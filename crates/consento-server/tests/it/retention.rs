@@ -2,12 +2,11 @@
 //! months ago is listed and anonymised; one withdrawn 23 months ago, one with a valid consent and
 //! one with an open request are not. Over the API, the console page and the CLI.
 
-use consento_domain::{
-    Actor, ActorKind, CollectionMethod, ConsentCode, ConsentTypeSpec, EventKind, Permissions,
-};
-use consento_store::{ConsentEventInput, Contact, ContactInput, ContactRef};
+use consento_domain::{EventKind, Permissions};
+use consento_store::{Contact, ContactInput, ContactRef};
 use serde_json::{Value, json};
 
+use crate::erasure::{consent, spec};
 use crate::support::{TestApp, spawn_app_with};
 
 const DAY: i64 = 86_400_000_000;
@@ -26,16 +25,7 @@ async fn marketing_contact(app: &TestApp, email: &str) -> Contact {
 
 async fn record(app: &TestApp, c: &Contact, kind: EventKind) {
     app.store
-        .record_consent(ConsentEventInput {
-            contact: ContactRef::Id(c.id),
-            type_code: "NEWS".into(),
-            kind,
-            event_time: None,
-            method: CollectionMethod::Form,
-            actor: Actor::new(ActorKind::Operator, "op").unwrap(),
-            notice_version: None,
-            evidence: None,
-        })
+        .record_consent(consent(ContactRef::Id(c.id), "NEWS", kind, None))
         .await
         .unwrap();
 }
@@ -45,17 +35,14 @@ async fn a_consent_withdrawn_25_months_ago_is_anonymised_and_23_months_a_valid_o
  {
     let app = spawn_app_with(false, |_| {}).await.unwrap();
     app.store
-        .create_consent_type(ConsentTypeSpec {
-            title: "Newsletter".into(),
-            code: ConsentCode::parse("NEWS").unwrap(),
-            description: None,
-            validity_days: None,
-            permissions: Permissions {
+        .create_consent_type(spec(
+            "NEWS",
+            None,
+            Permissions {
                 email_bulk: true,
                 ..Permissions::default()
             },
-            show_in_preference_center: true,
-        })
+        ))
         .await
         .unwrap();
     let old = marketing_contact(&app, "old@example.it").await;
