@@ -5,6 +5,7 @@
 pub mod consent;
 pub mod contact;
 pub mod decision;
+pub mod erasure;
 pub mod error;
 pub mod ids;
 pub mod ledger;

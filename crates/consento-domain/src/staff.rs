@@ -42,6 +42,9 @@ pub enum Permission {
     /// Log data-subject requests and move, refuse or extend them (GDPR Arts. 12-22): the DPO's
     /// work, and the administrator's. Reading them is [`Permission::Audit`].
     HandleRequests,
+    /// Erase a contact (GDPR Art. 17) or anonymise those past their retention (Art. 5(1)(e)):
+    /// irreversible, so the DPO's and the administrator's only.
+    Erase,
 }
 
 impl Role {
@@ -54,7 +57,7 @@ impl Role {
             Role::Admin => true,
             Role::Dpo => matches!(
                 permission,
-                Read | EditContacts | Audit | LiftRights | HandleRequests
+                Read | EditContacts | Audit | LiftRights | HandleRequests | Erase
             ),
             Role::Operator => matches!(
                 permission,

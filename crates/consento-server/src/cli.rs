@@ -99,6 +99,9 @@ pub enum Command {
     /// Signed consent receipts: their signing keys, and verifying a receipt.
     #[command(subcommand)]
     Receipts(ReceiptsCommand),
+    /// Retention (GDPR Art. 5(1)(e)): contacts whose every consent lapsed beyond the period.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Measure decisions, consent writes, the audience and the bulk load against the bare
     /// database on the same data. Use an empty database: it loads its own data set.
     Bench(BenchArgs),
@@ -587,6 +590,31 @@ pub enum ContactsCommand {
         /// Withdraw the objection instead.
         #[arg(long)]
         lift: bool,
+    },
+    /// Erase a contact (GDPR Art. 17), irreversibly: prints what is erased and what is kept.
+    Erase {
+        /// The contact: its id, an email address, a phone number, or the CRM's id (`ext:ID`).
+        contact: String,
+        /// An open erasure request of this person to complete with it.
+        #[arg(long)]
+        request: Option<String>,
+        /// Confirm: without it nothing is erased.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// `consento retention …`.
+#[derive(Debug, Subcommand)]
+pub enum RetentionCommand {
+    /// The contacts past the retention of their purposes (`[retention]` in the configuration
+    /// file named by `CONSENTO_CONFIG`).
+    List,
+    /// Anonymise them, in batches, each one transaction.
+    Apply {
+        /// Confirm: without it nothing is anonymised.
+        #[arg(long)]
+        yes: bool,
     },
 }
 

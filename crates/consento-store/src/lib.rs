@@ -22,6 +22,7 @@ mod bulk;
 mod commit;
 mod contacts;
 mod decide;
+mod erasure;
 mod error;
 mod export;
 mod fastread;
@@ -34,6 +35,7 @@ mod model;
 mod outbox;
 mod receipts;
 mod requests;
+mod retention;
 mod row;
 mod settings;
 mod stats;
@@ -46,6 +48,7 @@ mod webhooks;
 pub use bulk::{BulkContact, BulkEvent, BulkReport};
 pub use commit::GroupCommitStats;
 pub use contacts::ContactSummary;
+pub use erasure::{ErasureInput, ErasureReport};
 pub use error::StoreError;
 pub use export::ContactExport;
 pub use flags::{ContactFlag, FlagChange, FlagEvent, FlagNotice};
@@ -56,6 +59,7 @@ pub use model::*;
 pub use outbox::NextAttempt;
 pub use receipts::{ReceiptKey, ReceiptSeed};
 pub use requests::{DataRequest, DataRequestEvent, DataRequestFilter, NewDataRequest, RequestMove};
+pub use retention::{RetentionCandidate, RetentionRun};
 pub use stats::{
     ConsentStateCounts, ExpiringConsent, ExpiringCount, ExpiringQuery, InteractionCount,
 };
@@ -352,6 +356,9 @@ async fn connect_sqlite(
         // 64 MiB of page cache per connection (the default is 2 MiB): the audience's index scan
         // and bulk loads re-read far fewer pages.
         .pragma("cache_size", "-65536")
+        // Freed cells and pages are overwritten with zeros, so an erasure (GDPR Art. 17) leaves
+        // no readable remnant of the old rows in the file (erasure.rs also truncates the WAL).
+        .pragma("secure_delete", "ON")
         .statement_cache_capacity(256);
     // The writer never checkpoints inside a commit: a thread of its own does, once this first
     // connection has created the file and turned WAL on. Should the thread not start, the

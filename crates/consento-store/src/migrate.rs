@@ -77,6 +77,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/postgres/0011_requests.sql"),
     ),
     (
+        12,
+        "erasure",
+        include_str!("../migrations/sqlite/0012_erasure.sql"),
+        include_str!("../migrations/postgres/0012_erasure.sql"),
+    ),
+    (
         13,
         "receipts",
         include_str!("../migrations/sqlite/0013_receipts.sql"),

@@ -70,6 +70,11 @@ pub async fn run(ctx: &mut Ctx<'_>, command: ContactsCommand) -> anyhow::Result<
             }
             Ok(())
         }
+        ContactsCommand::Erase {
+            contact,
+            request,
+            yes,
+        } => super::erasure::erase(ctx, &contact, request.as_deref(), yes).await,
         ContactsCommand::Object { contact, lift } => {
             let c = crate::flags::change(
                 &ctx.store,

@@ -17,6 +17,7 @@ mod audience;
 mod consents;
 mod contacts;
 mod decide;
+mod erasure;
 mod ledger;
 mod links;
 mod notices;
@@ -165,6 +166,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
         Command::Links(c) => links::run(ctx, c).await,
         Command::Receipts(c) => receipts::run(ctx, c).await,
         Command::Requests(c) => requests::run(ctx, c).await,
+        Command::Retention(c) => erasure::retention(ctx, c).await,
         Command::Bench(args) => crate::bench::command(ctx, args).await,
         Command::BenchExport { events } => crate::export::bench(ctx, events).await,
     }

@@ -283,6 +283,9 @@ struct CardPage {
     can_edit: bool,
     can_lift: bool,
     can_contact: bool,
+    can_erase: bool,
+    /// For an erased contact: what was kept, why, until when (GDPR Art. 17(3)).
+    kept: Vec<super::erasure::KeptRow>,
 }
 
 impl CardPage {
@@ -759,6 +762,8 @@ async fn card(
         can_edit: live && staff.user.role.can(Permission::EditContacts),
         can_lift: staff.user.role.can(Permission::LiftRights),
         can_contact: live && staff.user.role.can(Permission::ContactPeople),
+        can_erase: live && staff.user.role.can(Permission::Erase),
+        kept: super::erasure::card_kept(tr, state, c.erased_at),
     })
 }
 

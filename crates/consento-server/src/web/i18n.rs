@@ -108,6 +108,8 @@ const AREAS: &[[(Locale, &str, &str); 2]] = &[
     area!("subscribe"),
     area!("requests"),
     area!("flags"),
+    area!("erasure"),
+    area!("retention"),
 ];
 
 /// Every message file, per language.

@@ -417,6 +417,8 @@ struct DetailPage {
     can_extend: bool,
     form: ActionForm,
     errors: ActionErrors,
+    /// An open erasure request of a known person: the link that carries it out.
+    erase_href: Option<String>,
 }
 
 async fn detail_page(
@@ -492,6 +494,14 @@ async fn detail_page(
         can_extend: status.is_open()
             && request.extended_due_on.is_none()
             && request.due_on >= today_text,
+        erase_href: request
+            .contact_id
+            .filter(|_| {
+                request.kind == RequestKind::Erasure
+                    && status.is_open()
+                    && staff.user.role.can(Permission::Erase)
+            })
+            .map(|c| format!("/contacts/{c}/erase?request={}", request.id)),
         request,
         form,
         errors,
