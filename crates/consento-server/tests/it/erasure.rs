@@ -175,6 +175,19 @@ async fn the_person(app: &TestApp) -> (String, String) {
         .await;
     assert_eq!(status, 202, "{answer}");
     assert_eq!(store.email_messages(10).await.unwrap().len(), 1);
+    // A restriction set and lifted: the notice of Art. 18(3) waits in the outbox, addressed.
+    for method in [reqwest::Method::PUT, reqwest::Method::DELETE] {
+        let (status, c) = app
+            .send(
+                method,
+                &format!("/v1/contacts/{id}/restriction"),
+                "write",
+                &json!({}),
+            )
+            .await;
+        assert_eq!(status, 200, "{c}");
+    }
+    assert_eq!(store.email_messages(10).await.unwrap().len(), 2);
     let (status, request) = app
         .post(
             "/v1/requests",
