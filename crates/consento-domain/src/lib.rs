@@ -5,9 +5,11 @@
 pub mod consent;
 pub mod contact;
 pub mod decision;
+pub mod erasure;
 pub mod error;
 pub mod ids;
 pub mod ledger;
+pub mod receipt;
 pub mod requests;
 pub mod rules;
 pub mod settings;

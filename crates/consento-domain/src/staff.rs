@@ -42,6 +42,9 @@ pub enum Permission {
     /// Log data-subject requests and move, refuse or extend them (GDPR Arts. 12-22): the DPO's
     /// work, and the administrator's. Reading them is [`Permission::Audit`].
     HandleRequests,
+    /// Erase a contact (GDPR Art. 17) or anonymise those past their retention (Art. 5(1)(e)):
+    /// irreversible, so the DPO's and the administrator's only.
+    Erase,
     /// Save, dry-run, apply and revert bulk rules over provenance (source, legal basis,
     /// purposes): one action may change a million contacts, so it is the DPO's and the
     /// administrator's.
@@ -58,7 +61,7 @@ impl Role {
             Role::Admin => true,
             Role::Dpo => matches!(
                 permission,
-                Read | EditContacts | Audit | LiftRights | HandleRequests | BulkRules
+                Read | EditContacts | Audit | LiftRights | HandleRequests | Erase | BulkRules
             ),
             Role::Operator => matches!(
                 permission,

@@ -99,6 +99,12 @@ pub enum Command {
     /// The keys of the personal links in emails (unsubscribe, preference center).
     #[command(subcommand)]
     Links(LinksCommand),
+    /// Signed consent receipts: their signing keys, and verifying a receipt.
+    #[command(subcommand)]
+    Receipts(ReceiptsCommand),
+    /// Retention (GDPR Art. 5(1)(e)): contacts whose every consent lapsed beyond the period.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Measure decisions, consent writes, the audience and the bulk load against the bare
     /// database on the same data. Use an empty database: it loads its own data set.
     Bench(BenchArgs),
@@ -250,6 +256,22 @@ pub enum LinksCommand {
     RetireKey {
         /// The key's id (`consento links keys`).
         id: u32,
+    },
+}
+
+/// `consento receipts …`.
+#[derive(Debug, Subcommand)]
+pub enum ReceiptsCommand {
+    /// List the receipt signing keys (ids and dates, never a secret).
+    Keys,
+    /// Make a new signing key: receipts made from now on carry its id; older receipts still
+    /// verify with the key that signed them.
+    RotateKey,
+    /// Verify a receipt: a file holding a compact JWS, or the JSON the API serves (`-` reads
+    /// standard input).
+    Verify {
+        /// The file.
+        file: PathBuf,
     },
 }
 
@@ -557,9 +579,12 @@ pub enum ContactsCommand {
     Restrict {
         /// The contact: its id, an email address, a phone number, or the CRM's id (`ext:ID`).
         contact: String,
-        /// Lift the restriction instead.
+        /// Lift the restriction instead; the person is told by email (GDPR Art. 18(3)).
         #[arg(long)]
         lift: bool,
+        /// The language of that email: `it` or `en`.
+        #[arg(long, default_value = "it", value_parser = ["it", "en"])]
+        locale: String,
     },
     /// Record an objection to direct marketing (GDPR Art. 21(3)).
     Object {
@@ -568,6 +593,31 @@ pub enum ContactsCommand {
         /// Withdraw the objection instead.
         #[arg(long)]
         lift: bool,
+    },
+    /// Erase a contact (GDPR Art. 17), irreversibly: prints what is erased and what is kept.
+    Erase {
+        /// The contact: its id, an email address, a phone number, or the CRM's id (`ext:ID`).
+        contact: String,
+        /// An open erasure request of this person to complete with it.
+        #[arg(long)]
+        request: Option<String>,
+        /// Confirm: without it nothing is erased.
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+/// `consento retention …`.
+#[derive(Debug, Subcommand)]
+pub enum RetentionCommand {
+    /// The contacts past the retention of their purposes (`[retention]` in the configuration
+    /// file named by `CONSENTO_CONFIG`).
+    List,
+    /// Anonymise them, in batches, each one transaction.
+    Apply {
+        /// Confirm: without it nothing is anonymised.
+        #[arg(long)]
+        yes: bool,
     },
 }
 

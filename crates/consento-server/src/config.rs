@@ -51,6 +51,121 @@ pub struct ServeConfig {
     pub requests: RequestsConfig,
     /// The data controller and what a person's export tells them (GDPR Art. 13–15).
     pub controller: ControllerConfig,
+    /// Erasure (GDPR Art. 17): how long what an erasure keeps is kept.
+    pub erasure: ErasureConfig,
+    /// Retention per purpose (Art. 5(1)(e)): when a contact whose consents all ended is anonymised.
+    pub retention: RetentionConfig,
+}
+
+/// Erasure (GDPR Art. 17(3)): an erasure keeps the consent proof pseudonymously (Art. 7(1),
+/// Art. 17(3)(e)) and the request records and audit trail without free text (Art. 5(2)), for
+/// these many years; the suppression hashes are kept as long as the erasure must be honoured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ErasureConfig {
+    /// Years the pseudonymous consent proof and justified contacts are kept after an erasure
+    /// (10: the ordinary limitation period, art. 2946 of the Italian civil code).
+    pub proof_years: u8,
+    /// Years the request records and the audit trail are kept after an erasure.
+    pub records_years: u8,
+}
+
+impl Default for ErasureConfig {
+    fn default() -> Self {
+        let p = consento_domain::erasure::ErasurePolicy::default();
+        Self {
+            proof_years: p.proof_years,
+            records_years: p.records_years,
+        }
+    }
+}
+
+impl ErasureConfig {
+    fn check(&self) -> Result<(), String> {
+        for (key, v) in [
+            ("proof_years", self.proof_years),
+            ("records_years", self.records_years),
+        ] {
+            if !(1..=20).contains(&v) {
+                return Err(format!("config: erasure.{key}: must be 1 to 20"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The domain's policy.
+    pub fn policy(&self) -> consento_domain::erasure::ErasurePolicy {
+        consento_domain::erasure::ErasurePolicy {
+            proof_years: self.proof_years,
+            records_years: self.records_years,
+        }
+    }
+}
+
+/// Retention per purpose: a contact with no consent valid, whose last consent ended longer ago
+/// than the longest period of its purposes, and with no open request, is listed by
+/// `consento retention list` and anonymised on confirmation. A purpose takes the period of every
+/// key its text contains (case and accents aside: "marketing diretto" takes `marketing`), the
+/// longest if several; a purpose with no key takes `default_months`. Defaults after the Italian
+/// DPA: marketing 24 months, profiling 12.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Purpose key → months.
+    pub purposes: std::collections::BTreeMap<String, u8>,
+    /// Months for a purpose with no key, and for a contact with no purposes.
+    pub default_months: u8,
+    /// Contacts anonymised per transaction.
+    pub batch_size: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            purposes: [
+                ("marketing", 24),
+                ("newsletter", 24),
+                ("profilazione", 12),
+                ("profiling", 12),
+            ]
+            .into_iter()
+            .map(|(k, m)| (k.to_owned(), m))
+            .collect(),
+            default_months: 24,
+            batch_size: 100,
+        }
+    }
+}
+
+impl RetentionConfig {
+    fn check(&self) -> Result<(), String> {
+        let months = |key: &str, v: u8| {
+            if (1..=240).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("config: retention.{key}: must be 1 to 240 months"))
+            }
+        };
+        months("default_months", self.default_months)?;
+        for (k, v) in &self.purposes {
+            if k.trim().is_empty() {
+                return Err("config: retention.purposes: a purpose key is empty".to_owned());
+            }
+            months(&format!("purposes.{k}"), *v)?;
+        }
+        if !(1..=10_000).contains(&self.batch_size) {
+            return Err("config: retention.batch_size: must be 1 to 10000".to_owned());
+        }
+        Ok(())
+    }
+
+    /// The domain's policy.
+    pub fn policy(&self) -> consento_domain::erasure::RetentionPolicy {
+        consento_domain::erasure::RetentionPolicy::new(
+            self.purposes.iter().map(|(k, m)| (k.clone(), *m)),
+            self.default_months,
+        )
+    }
 }
 
 /// Data-subject requests. Their Art. 12(3) deadline moves off Saturdays, Sundays and holidays:
@@ -98,6 +213,17 @@ pub struct ControllerConfig {
     pub contact: String,
     /// How to reach the data protection officer (Art. 13(1)(b)), if one is designated.
     pub dpo_contact: Option<String>,
+    /// Postal address, email, phone and web site, named in consent receipts (Kantara CR v1.1
+    /// `piiControllers`) when given.
+    pub address: Option<String>,
+    /// See `address`.
+    pub email: Option<String>,
+    /// See `address`.
+    pub phone: Option<String>,
+    /// See `address`.
+    pub url: Option<String>,
+    /// The jurisdiction whose law governs the processing, as consent receipts state it.
+    pub jurisdiction: String,
     /// The recipients or categories of recipients of the data (Art. 15(1)(c)).
     pub recipients: Vec<String>,
     /// How long the data is kept, or the criteria that decide it (Art. 15(1)(d)).
@@ -116,6 +242,11 @@ impl Default for ControllerConfig {
             name: String::new(),
             contact: String::new(),
             dpo_contact: None,
+            address: None,
+            email: None,
+            phone: None,
+            url: None,
+            jurisdiction: "IT".to_owned(),
             recipients: Vec::new(),
             // The Italian DPA's benchmarks for marketing (24 months) and profiling (12 months);
             // consent proof is kept as long as a claim about it can be brought.
@@ -441,6 +572,8 @@ impl Default for ServeConfig {
             mail: MailConfig::default(),
             requests: RequestsConfig::default(),
             controller: ControllerConfig::default(),
+            erasure: ErasureConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -512,6 +645,8 @@ impl ServeConfig {
         config.mail.check()?;
         config.requests.check()?;
         config.controller.check()?;
+        config.erasure.check()?;
+        config.retention.check()?;
         Ok(config)
     }
 }

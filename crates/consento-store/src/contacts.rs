@@ -12,6 +12,7 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
+use crate::flags::{ContactFlag, FlagChange};
 use crate::row::Cols;
 use crate::users::insert_audit;
 use crate::{
@@ -510,61 +511,37 @@ impl Store {
         }
     }
 
-    /// Restricts processing (GDPR Art. 18) or lifts the restriction. While restricted, every
-    /// contact is blocked, with no override.
+    /// Restricts processing (GDPR Art. 18) or lifts the restriction, recorded as done by the
+    /// system (see [`Store::change_flag`] for an operator's or a request's change). While
+    /// restricted, every contact is blocked, with no override.
     pub async fn set_restricted(
         &self,
         contact: &ContactRef,
         restricted: bool,
     ) -> Result<Contact, StoreError> {
-        let id = self.resolve_contact(contact).await?;
-        let now = self.now().as_micros();
-        in_write_tx!(self, tx => {
-            sqlx::query(
-                "UPDATE contacts SET restricted_at = CASE WHEN $2 THEN COALESCE(restricted_at, $3) ELSE NULL END, updated_at = $3 WHERE id = $1 AND erased_at IS NULL",
-            )
-            .bind(id.0).bind(restricted).bind(now)
-            .execute(&mut *tx).await?;
-        });
-        self.contact(&ContactRef::Id(id)).await
+        self.change_flag(
+            contact,
+            &FlagChange::system(ContactFlag::Restriction, restricted),
+        )
+        .await?;
+        self.contact(contact).await
     }
 
-    /// Records an objection to direct marketing (GDPR Art. 21(3)), or its withdrawal. An objection
-    /// also puts the primary address and number on the suppression list, so a later re-import
-    /// under another id cannot mail them; withdrawing it takes them off again.
+    /// Records an objection to direct marketing (GDPR Art. 21(3)), or its withdrawal, as done by
+    /// the system (see [`Store::change_flag`]). An objection also puts the primary address and
+    /// number on the suppression list, so a later re-import under another id cannot mail them;
+    /// withdrawing it takes them off again.
     pub async fn set_objected(
         &self,
         contact: &ContactRef,
         objected: bool,
     ) -> Result<Contact, StoreError> {
-        let id = self.resolve_contact(contact).await?;
-        let now = self.now().as_micros();
-        in_write_tx!(self, tx => {
-            let row = sqlx::query("SELECT email_hash, phone_hash FROM contacts WHERE id = $1 AND erased_at IS NULL")
-                .bind(id.0)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or_else(|| StoreError::conflict("id", "the contact was erased"))?;
-            let hashes = [("email", row.opt_bytes("email_hash")?), ("phone", row.opt_bytes("phone_hash")?)];
-            sqlx::query(
-                "UPDATE contacts SET objected_at = CASE WHEN $2 THEN COALESCE(objected_at, $3) ELSE NULL END, updated_at = $3 WHERE id = $1",
-            )
-            .bind(id.0).bind(objected).bind(now)
-            .execute(&mut *tx).await?;
-            for (channel, hash) in hashes {
-                let Some(hash) = hash else { continue };
-                if objected {
-                    sqlx::query("INSERT INTO suppression (hash, channel, reason, created_at) VALUES ($1, $2, 'objection', $3) ON CONFLICT (hash) DO NOTHING")
-                        .bind(hash).bind(channel).bind(now)
-                        .execute(&mut *tx).await?;
-                } else {
-                    sqlx::query("DELETE FROM suppression WHERE hash = $1 AND reason = 'objection'")
-                        .bind(hash)
-                        .execute(&mut *tx).await?;
-                }
-            }
-        });
-        self.contact(&ContactRef::Id(id)).await
+        self.change_flag(
+            contact,
+            &FlagChange::system(ContactFlag::Objection, objected),
+        )
+        .await?;
+        self.contact(contact).await
     }
 
     /// Records that the person switched `channel` off (or back on), with how, who and the

@@ -590,36 +590,24 @@ impl Store {
         contact: &ContactRef,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
         let id = self.resolve_contact(contact).await?;
+        // On SQLite, straight on a plain connection: sqlx hands each row across a channel from
+        // its worker thread, which cost 7 µs a row (74 ms for a contact with 10,000 events,
+        // against an export budget of 50 ms); the statement is the same, only the driver differs.
+        if let Some(fast) = &self.fast {
+            return fast.query(
+                HISTORY,
+                crate::fastread::Param::Blob(id.0.as_bytes()),
+                |rows| rows.iter().map(history_entry).collect(),
+            );
+        }
         on_read_pool!(self, pool => {
-            sqlx::query(
-                "SELECT e.seq, e.id, e.type_code, e.kind, e.event_time, e.recorded_at, e.method, e.actor_kind, e.actor_id, n.version AS notice_version, e.validity_days, v.content AS evidence, e.hash FROM consent_events e LEFT JOIN privacy_notices n ON n.id = e.notice_id LEFT JOIN consent_evidence v ON v.event_id = e.id WHERE e.contact_id = $1 ORDER BY e.seq",
-            )
-            .bind(id.0)
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(|row| {
-                let kind = EventKind::parse(&row.text("kind")?)?;
-                let event_time = Timestamp::from_micros(row.int("event_time")?);
-                let validity_days = validity_from(row.opt_int("validity_days")?)?;
-                Ok(HistoryEntry {
-                    seq: row.int("seq")?,
-                    id: EventId(row.uuid("id")?),
-                    type_code: row.text("type_code")?,
-                    kind,
-                    event_time,
-                    recorded_at: Timestamp::from_micros(row.int("recorded_at")?),
-                    method: CollectionMethod::parse(&row.text("method")?)?,
-                    actor_kind: ActorKind::parse(&row.text("actor_kind")?)?,
-                    actor_id: row.text("actor_id")?,
-                    notice_version: row.opt_text("notice_version")?,
-                    validity_days,
-                    expires_at: expiry_of(kind, event_time, validity_days),
-                    evidence: row.opt_text("evidence")?,
-                    hash: hex(&row.bytes("hash")?),
-                })
-            })
-            .collect()
+            sqlx::query(HISTORY)
+                .bind(id.0)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(history_entry)
+                .collect()
         })
     }
 
@@ -643,4 +631,30 @@ impl Store {
             Ok(LedgerReport { events, head_hash: hex(&head_hash) })
         })
     }
+}
+
+/// A contact's consent history with its proof, in ledger order. $1 the contact.
+const HISTORY: &str = "SELECT e.seq, e.id, e.type_code, e.kind, e.event_time, e.recorded_at, e.method, e.actor_kind, e.actor_id, n.version AS notice_version, e.validity_days, v.content AS evidence, e.hash FROM consent_events e LEFT JOIN privacy_notices n ON n.id = e.notice_id LEFT JOIN consent_evidence v ON v.event_id = e.id WHERE e.contact_id = $1 ORDER BY e.seq";
+
+/// One row of [`HISTORY`].
+fn history_entry(row: &impl Cols) -> Result<HistoryEntry, StoreError> {
+    let kind = EventKind::parse(&row.text("kind")?)?;
+    let event_time = Timestamp::from_micros(row.int("event_time")?);
+    let validity_days = validity_from(row.opt_int("validity_days")?)?;
+    Ok(HistoryEntry {
+        seq: row.int("seq")?,
+        id: EventId(row.uuid("id")?),
+        type_code: row.text("type_code")?,
+        kind,
+        event_time,
+        recorded_at: Timestamp::from_micros(row.int("recorded_at")?),
+        method: CollectionMethod::parse(&row.text("method")?)?,
+        actor_kind: ActorKind::parse(&row.text("actor_kind")?)?,
+        actor_id: row.text("actor_id")?,
+        notice_version: row.opt_text("notice_version")?,
+        validity_days,
+        expires_at: expiry_of(kind, event_time, validity_days),
+        evidence: row.opt_text("evidence")?,
+        hash: hex(&row.bytes("hash")?),
+    })
 }

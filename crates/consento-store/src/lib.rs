@@ -22,16 +22,20 @@ mod bulk;
 mod commit;
 mod contacts;
 mod decide;
+mod erasure;
 mod error;
 mod export;
 mod fastread;
+mod flags;
 mod ledger;
 mod links;
 mod mail;
 mod migrate;
 mod model;
 mod outbox;
+mod receipts;
 mod requests;
+mod retention;
 mod row;
 mod rules;
 mod settings;
@@ -45,14 +49,18 @@ mod webhooks;
 pub use bulk::{BulkContact, BulkEvent, BulkReport};
 pub use commit::GroupCommitStats;
 pub use contacts::{ContactSummary, FieldChanges};
+pub use erasure::{ErasureInput, ErasureReport};
 pub use error::StoreError;
 pub use export::ContactExport;
+pub use flags::{ContactFlag, FlagChange, FlagEvent, FlagNotice};
 pub use ledger::IdempotencyKey;
 pub use links::{LinkKey, LinkSecret};
 pub use mail::{EmailMessage, EmailOutboxStats, NewEmail, OutgoingEmail};
 pub use model::*;
 pub use outbox::NextAttempt;
+pub use receipts::{ReceiptKey, ReceiptSeed};
 pub use requests::{DataRequest, DataRequestEvent, DataRequestFilter, NewDataRequest, RequestMove};
+pub use retention::{RetentionCandidate, RetentionRun};
 pub use rules::{BulkRule, DryRun, ProvenanceValues, RevertReport, RuleChange, RuleRun};
 pub use stats::{
     ConsentStateCounts, ExpiringConsent, ExpiringCount, ExpiringQuery, InteractionCount,
@@ -352,6 +360,9 @@ async fn connect_sqlite(
         // 64 MiB of page cache per connection (the default is 2 MiB): the audience's index scan
         // and bulk loads re-read far fewer pages.
         .pragma("cache_size", "-65536")
+        // Freed cells and pages are overwritten with zeros, so an erasure (GDPR Art. 17) leaves
+        // no readable remnant of the old rows in the file (erasure.rs also truncates the WAL).
+        .pragma("secure_delete", "ON")
         .statement_cache_capacity(256);
     // The writer never checkpoints inside a commit: a thread of its own does, once this first
     // connection has created the file and turned WAL on. Should the thread not start, the

@@ -77,15 +77,33 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/postgres/0011_requests.sql"),
     ),
     (
+        12,
+        "erasure",
+        include_str!("../migrations/sqlite/0012_erasure.sql"),
+        include_str!("../migrations/postgres/0012_erasure.sql"),
+    ),
+    (
+        13,
+        "receipts",
+        include_str!("../migrations/sqlite/0013_receipts.sql"),
+        include_str!("../migrations/postgres/0013_receipts.sql"),
+    ),
+    (
         15,
         "rules",
         include_str!("../migrations/sqlite/0015_rules.sql"),
         include_str!("../migrations/postgres/0015_rules.sql"),
     ),
+    (
+        16,
+        "flags",
+        include_str!("../migrations/sqlite/0016_flags.sql"),
+        include_str!("../migrations/postgres/0016_flags.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 15;
+pub(crate) const LATEST: i64 = 16;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -10,6 +10,7 @@ use consento_domain::requests::{
 use consento_domain::{Actor, ActorKind, ContactId, DomainError, RequestId, Timestamp};
 use time::Date;
 
+use crate::flags::{ContactFlag, FlagChange, apply_flag};
 use crate::row::Cols;
 use crate::{Store, StoreError, in_write_tx, on_read_pool};
 
@@ -314,11 +315,27 @@ impl Store {
         let now = self.now();
         let note = bounded("note", &change.note)?;
         let sql = format!("SELECT {COLS} FROM requests WHERE id = $1");
+        let (flag_event_id, flag_email_id) = (self.new_uuid(now)?, self.new_uuid(now)?);
         let updated = in_write_tx!(self, tx => {
             let current = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(id.0).fetch_optional(&mut *tx).await?
                 .as_ref().map(request_from).transpose()?
                 .ok_or_else(|| StoreError::not_found("request"))?;
             let t = Transition::check(current.status, change.to, change.reason.as_deref(), change.remedies.as_deref())?;
+            // Completing a restriction (Art. 18) or objection (Art. 21) request sets the flag the
+            // decision rules honour, in the same transaction: a completed request is never
+            // without its effect.
+            let flag = match current.kind {
+                RequestKind::Restriction => Some(ContactFlag::Restriction),
+                RequestKind::Objection => Some(ContactFlag::Objection),
+                _ => None,
+            };
+            if let (RequestStatus::Completed, Some(flag)) = (t.to, flag) {
+                let contact = current.contact_id.ok_or_else(|| {
+                    StoreError::conflict("contact_id", "link the request to its contact before completing it: completing it sets the contact's flag")
+                })?;
+                let set = FlagChange { flag, raised: true, actor: change.actor.clone(), request_id: Some(id), notice: None };
+                apply_flag!(tx, contact.0, &set, now.as_micros(), flag_event_id, flag_email_id).await?;
+            }
             let closed = !t.to.is_open();
             let outcome = (t.to == RequestStatus::Completed && !note.is_empty()).then(|| note.clone());
             sqlx::query("UPDATE requests SET status = $2, handled_by_kind = $3, handled_by_id = $4, closed_at = $5, \
@@ -339,6 +356,49 @@ impl Store {
                 remedies: t.remedies,
                 ..current
             }
+        });
+        Ok(updated)
+    }
+
+    /// Links a request logged before the person was identified (Art. 12(6)) to their contact,
+    /// recorded in its history. A request keeps the contact it was linked to: linking it again to
+    /// another one is refused, as is linking a closed request or an erased contact.
+    pub async fn link_request(
+        &self,
+        id: RequestId,
+        contact: ContactId,
+        actor: Actor,
+    ) -> Result<DataRequest, StoreError> {
+        let now = self.now();
+        let sql = format!("SELECT {COLS} FROM requests WHERE id = $1");
+        let updated = in_write_tx!(self, tx => {
+            let current = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(id.0).fetch_optional(&mut *tx).await?
+                .as_ref().map(request_from).transpose()?
+                .ok_or_else(|| StoreError::not_found("request"))?;
+            if current.contact_id == Some(contact) {
+                return Ok(current);
+            }
+            if current.contact_id.is_some() {
+                return Err(StoreError::conflict("contact_id", "the request is linked to another contact"));
+            }
+            if !current.status.is_open() {
+                return Err(StoreError::conflict("contact_id", "the request is closed"));
+            }
+            let erased: Option<Option<i64>> = sqlx::query_scalar("SELECT erased_at FROM contacts WHERE id = $1")
+                .bind(contact.0).fetch_optional(&mut *tx).await?;
+            match erased {
+                None => return Err(StoreError::not_found("contact")),
+                Some(Some(_)) => return Err(StoreError::conflict("contact_id", "the contact was erased")),
+                Some(None) => {}
+            }
+            sqlx::query("UPDATE requests SET contact_id = $2, handled_by_kind = $3, handled_by_id = $4 WHERE id = $1")
+                .bind(id.0).bind(contact.0).bind(actor.kind.code()).bind(&actor.id)
+                .execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO request_events (request_id, at, actor_kind, actor_id, from_status, to_status, note) VALUES ($1, $2, $3, $4, $5, $5, $6)")
+                .bind(id.0).bind(now.as_micros()).bind(actor.kind.code()).bind(&actor.id)
+                .bind(current.status.code()).bind(format!("linked to contact {}", contact.0))
+                .execute(&mut *tx).await?;
+            DataRequest { contact_id: Some(contact), handled_by: actor, ..current }
         });
         Ok(updated)
     }

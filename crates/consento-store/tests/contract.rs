@@ -1737,7 +1737,7 @@ mod data_requests {
         }
     }
 
-    fn to(status: RequestStatus) -> RequestMove {
+    pub(super) fn to(status: RequestStatus) -> RequestMove {
         RequestMove {
             to: status,
             note: String::new(),
@@ -1885,7 +1885,8 @@ mod data_requests {
         on_every_backend!(env => {
             let cal = HolidayCalendar::italy();
             env.store.create_request(new_request(RequestKind::Access, "2025-05-02"), &cal).await.unwrap();
-            let update = env.raw_sql("UPDATE request_events SET note = 'x'").await.unwrap_err();
+            // The note alone may be blanked, by erasure (migration 0012); nothing else changes.
+            let update = env.raw_sql("UPDATE request_events SET to_status = 'completed'").await.unwrap_err();
             assert!(update.to_string().contains("append-only"), "{update}");
             let delete = env.raw_sql("DELETE FROM request_events").await.unwrap_err();
             assert!(delete.to_string().contains("append-only"), "{delete}");
@@ -1939,6 +1940,392 @@ async fn an_export_gathers_the_contact_its_consent_history_justified_contacts_an
         let err = env.store.export_contact(&ContactRef::Email("nobody@example.it".into())).await.unwrap_err();
         assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
     });
+}
+
+mod flags {
+    use super::*;
+    use consento_domain::ActorKind;
+    use consento_domain::requests::{HolidayCalendar, RequestChannel, RequestKind, RequestStatus};
+    use consento_store::{ContactFlag, FlagChange, FlagNotice, NewDataRequest};
+
+    use super::data_requests::to;
+
+    fn change(flag: ContactFlag, raised: bool) -> FlagChange {
+        FlagChange {
+            flag,
+            raised,
+            actor: operator(),
+            request_id: None,
+            notice: Some(FlagNotice {
+                locale: "it".into(),
+                template: "restriction_lifted".into(),
+                payload: serde_json::json!({"lifted_at": 1}),
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn lifting_a_restriction_records_who_did_it_and_writes_the_persons_notice_once() {
+        on_every_backend!(env => {
+            let c = env.store.create_contact(contact("limitata@example.it")).await.unwrap();
+            let r = ContactRef::Id(c.id);
+            assert_eq!(env.store.change_flag(&r, &change(ContactFlag::Restriction, true)).await.unwrap(), (true, None));
+            // Already set: nothing recorded, nothing sent.
+            assert_eq!(env.store.change_flag(&r, &change(ContactFlag::Restriction, true)).await.unwrap(), (false, None));
+            env.clock.advance(1_000);
+            let (changed, notice) = env.store.change_flag(&r, &change(ContactFlag::Restriction, false)).await.unwrap();
+            assert!(changed);
+            let notice = notice.expect("the person is told");
+            assert_eq!(env.store.change_flag(&r, &change(ContactFlag::Restriction, false)).await.unwrap(), (false, None));
+            assert!(env.store.contact(&r).await.unwrap().restricted_at.is_none());
+
+            let mail = env.store.claim_emails(10, std::time::Duration::from_secs(60)).await.unwrap();
+            assert_eq!(mail.len(), 1);
+            assert_eq!(mail[0].id, notice);
+            assert_eq!(mail[0].to, "limitata@example.it");
+            assert_eq!(mail[0].template, "restriction_lifted");
+
+            let history = env.store.flag_history(c.id).await.unwrap();
+            let rows: Vec<_> = history.iter().map(|e| (e.flag, e.raised, e.actor.kind)).collect();
+            assert_eq!(rows, vec![
+                (ContactFlag::Restriction, true, ActorKind::Operator),
+                (ContactFlag::Restriction, false, ActorKind::Operator),
+            ]);
+            assert!(history[0].at < history[1].at);
+            // The history is append-only, by the database itself.
+            assert!(env.raw_sql("UPDATE flag_events SET raised = FALSE").await.is_err());
+            assert!(env.raw_sql("DELETE FROM flag_events").await.is_err());
+        });
+    }
+
+    #[tokio::test]
+    async fn an_objection_suppresses_the_address_and_lifting_an_objection_writes_no_email() {
+        on_every_backend!(env => {
+            let c = env.store.create_contact(contact("obietta@example.it")).await.unwrap();
+            let r = ContactRef::Id(c.id);
+            env.store.change_flag(&r, &change(ContactFlag::Objection, true)).await.unwrap();
+            assert!(env.store.is_suppressed(&ContactRef::Email("obietta@example.it".into())).await.unwrap());
+            let (changed, notice) = env.store.change_flag(&r, &change(ContactFlag::Objection, false)).await.unwrap();
+            assert!(changed);
+            assert_eq!(notice, None, "only a lifted restriction is told (Art. 18(3))");
+            assert!(!env.store.is_suppressed(&ContactRef::Email("obietta@example.it".into())).await.unwrap());
+            assert!(env.store.claim_emails(10, std::time::Duration::from_secs(60)).await.unwrap().is_empty());
+        });
+    }
+
+    #[tokio::test]
+    async fn completing_a_restriction_request_restricts_its_contact_and_one_without_a_contact_is_refused_whole()
+     {
+        on_every_backend!(env => {
+            let cal = HolidayCalendar::italy();
+            let c = env.store.create_contact(contact("richiesta@example.it")).await.unwrap();
+            let new = |contact_id| NewDataRequest {
+                contact_id,
+                kind: RequestKind::Restriction,
+                channel: RequestChannel::Letter,
+                description: String::new(),
+                received_at: None,
+                actor: operator(),
+            };
+            let unlinked = env.store.create_request(new(None), &cal).await.unwrap();
+            env.store.move_request(unlinked.id, to(RequestStatus::InProgress)).await.unwrap();
+            let err = env.store.move_request(unlinked.id, to(RequestStatus::Completed)).await.unwrap_err();
+            assert!(matches!(&err, StoreError::Conflict { field: "contact_id", .. }), "{err:?}");
+            assert_eq!(env.store.request(unlinked.id).await.unwrap().status, RequestStatus::InProgress);
+            assert_eq!(env.store.request_history(unlinked.id).await.unwrap().len(), 2, "no move recorded");
+
+            // Linked once identified (Art. 12(6)), it completes and restricts.
+            let linked = env.store.link_request(unlinked.id, c.id, operator()).await.unwrap();
+            assert_eq!(linked.contact_id, Some(c.id));
+            assert_eq!(env.store.link_request(unlinked.id, c.id, operator()).await.unwrap().contact_id, Some(c.id));
+            let other = env.store.create_contact(contact("altra@example.it")).await.unwrap();
+            let err = env.store.link_request(unlinked.id, other.id, operator()).await.unwrap_err();
+            assert!(matches!(&err, StoreError::Conflict { field: "contact_id", .. }), "{err:?}");
+            let done = env.store.move_request(unlinked.id, to(RequestStatus::Completed)).await.unwrap();
+            assert_eq!(done.status, RequestStatus::Completed);
+            assert!(env.store.contact(&ContactRef::Id(c.id)).await.unwrap().restricted_at.is_some());
+            let history = env.store.flag_history(c.id).await.unwrap();
+            assert_eq!(history.len(), 1);
+            assert_eq!(history[0].request_id, Some(unlinked.id));
+            // A closed request cannot be linked.
+            let err = env.store.link_request(unlinked.id, other.id, operator()).await.unwrap_err();
+            assert!(matches!(&err, StoreError::Conflict { .. }), "{err:?}");
+
+            // Rejecting a restriction request sets nothing.
+            let refused = env.store.create_request(new(Some(other.id)), &cal).await.unwrap();
+            let mut reject = to(RequestStatus::Rejected);
+            reject.reason = Some("manifestly unfounded".into());
+            reject.remedies = Some("complaint to the Garante".into());
+            env.store.move_request(refused.id, reject).await.unwrap();
+            assert!(env.store.contact(&ContactRef::Id(other.id)).await.unwrap().restricted_at.is_none());
+            assert!(env.store.flag_history(other.id).await.unwrap().is_empty());
+        });
+    }
+}
+
+#[tokio::test]
+async fn receipt_keys_are_made_on_first_use_and_rotation_retires_the_signer_but_keeps_every_key() {
+    on_every_backend!(env => {
+        assert!(env.store.receipt_keys().await.unwrap().is_empty());
+        assert!(env.store.receipt_verifying_keys().await.unwrap().is_empty());
+        let (first, seed) = env.store.receipt_signing_key().await.unwrap();
+        // Asked again, the same key signs: no key per receipt.
+        assert_eq!(env.store.receipt_signing_key().await.unwrap(), (first.clone(), seed));
+        assert_eq!(first.len(), 11, "{first}");
+        env.clock.advance(1_000_000);
+        let second = env.store.rotate_receipt_key().await.unwrap();
+        assert_ne!(second.kid, first);
+        assert_eq!(second.retired_at, None);
+        let (signer, other_seed) = env.store.receipt_signing_key().await.unwrap();
+        assert_eq!(signer, second.kid);
+        assert_ne!(other_seed, seed);
+        // Newest first; the first is retired from signing, but still there to verify.
+        let listed: Vec<(String, bool)> = env.store.receipt_keys().await.unwrap().into_iter().map(|k| (k.kid, k.retired_at.is_some())).collect();
+        assert_eq!(listed, vec![(second.kid.clone(), false), (first.clone(), true)]);
+        let verifying = env.store.receipt_verifying_keys().await.unwrap();
+        assert_eq!(verifying, vec![(second.kid.clone(), other_seed), (first, seed)]);
+    });
+}
+
+#[tokio::test]
+async fn receipt_facts_read_the_event_its_type_and_the_notice_shown() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(ConsentTypeSpec {
+            description: Some("Offerte e novità via email".into()),
+            ..spec("NEWS", Some(365), newsletter())
+        }).await.unwrap();
+        env.store.publish_notice(consento_store::NoticeInput {
+            version: "2025-03".into(),
+            language: "it".into(),
+            url: Some("https://example.it/privacy".into()),
+            body: None,
+        }).await.unwrap();
+        let created = env.store.create_contact(contact("facts@example.it")).await.unwrap();
+        let r = ContactRef::Id(created.id);
+        let given = env.store.record_consent(ConsentEventInput {
+            notice_version: Some("2025-03".into()),
+            method: CollectionMethod::Paper,
+            ..event(&r, "NEWS", EventKind::Given, Some(days_before(start(), 10)))
+        }).await.unwrap();
+        let withdrawn = env.store.record_consent(event(&r, "NEWS", EventKind::Withdrawn, None)).await.unwrap();
+
+        let facts = env.store.receipt_facts(given.id).await.unwrap();
+        assert_eq!(facts.event_id, given.id);
+        assert_eq!(facts.contact_id, created.id);
+        assert_eq!((facts.type_code.as_str(), facts.type_title.as_str()), ("NEWS", "Tipo NEWS"));
+        assert_eq!(facts.type_description.as_deref(), Some("Offerte e novità via email"));
+        assert!(facts.permissions.email_bulk && !facts.permissions.phone_call);
+        assert_eq!(facts.kind, EventKind::Given);
+        assert_eq!(facts.event_time, days_before(start(), 10));
+        assert_eq!(facts.recorded_at, start());
+        assert_eq!(facts.method, CollectionMethod::Paper);
+        assert_eq!(facts.validity_days, Some(365));
+        let notice = facts.notice.unwrap();
+        assert_eq!((notice.version.as_str(), notice.language.as_str()), ("2025-03", "it"));
+        assert_eq!(notice.url.as_deref(), Some("https://example.it/privacy"));
+
+        let facts = env.store.receipt_facts(withdrawn.id).await.unwrap();
+        assert_eq!(facts.kind, EventKind::Withdrawn);
+        assert_eq!(facts.notice, None);
+
+        let unknown = consento_domain::EventId(uuid::Uuid::nil());
+        let err = env.store.receipt_facts(unknown).await.unwrap_err();
+        assert!(matches!(err, StoreError::NotFound { entity: "consent event" }), "{err:?}");
+    });
+}
+
+mod erasure {
+    use super::*;
+    use consento_domain::erasure::{ErasedCategory, ErasureReason, RetentionPolicy};
+    use consento_domain::requests::{HolidayCalendar, RequestChannel, RequestKind, RequestStatus};
+    use consento_store::{ErasureInput, NewDataRequest, WebhookSubscriptionInput};
+
+    impl Env {
+        /// How many rows `sql` (a `SELECT COUNT(*)`) counts, read around the store.
+        async fn raw_count(&self, sql: &str) -> i64 {
+            macro_rules! count {
+                ($c:expr) => {
+                    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+                        .fetch_one(&mut $c)
+                        .await
+                        .unwrap()
+                };
+            }
+            match &self.raw {
+                Raw::Sqlite(path) => {
+                    let mut c = sqlx::SqliteConnection::connect(&format!("sqlite:{path}"))
+                        .await
+                        .unwrap();
+                    count!(c)
+                }
+                Raw::Postgres { url, schema } => {
+                    let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+                    let search = format!("SET search_path TO {schema}");
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(search))
+                        .execute(&mut c)
+                        .await
+                        .unwrap();
+                    count!(c)
+                }
+            }
+        }
+    }
+
+    fn by_operator(request: Option<consento_domain::RequestId>) -> ErasureInput {
+        ErasureInput {
+            reason: ErasureReason::Request,
+            actor: operator(),
+            user_id: None,
+            request_id: request,
+        }
+    }
+
+    fn count(report: &consento_store::ErasureReport, category: ErasedCategory) -> u64 {
+        report
+            .erased
+            .iter()
+            .find(|(c, _)| *c == category)
+            .map(|(_, n)| *n)
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_erasure_removes_the_person_everywhere_suppresses_every_address_and_keeps_a_verifying_ledger()
+     {
+        on_every_backend!(env => {
+            env.store.create_consent_type(spec("NEWS", Some(365), newsletter())).await.unwrap();
+            let reason = env.store.create_reason("Assistenza", false).await.unwrap();
+            let hook = env.store.create_subscription(WebhookSubscriptionInput {
+                url: "https://crm.example.it/hooks".into(), description: None, active: true,
+                kinds: vec!["contact.erased".into()],
+            }).await.unwrap();
+            let c = env.store.create_contact(ContactInput {
+                name: Some("Zebedeo Quaglierini".into()),
+                external_id: Some("CRM-77".into()),
+                emails: vec!["zeb@example.it".into(), "quaglia@example.org".into()],
+                phones: vec!["+39 333 765 4321".into(), "02 1234 5678".into()],
+                source: Some("fiera".into()),
+                ..ContactInput::default()
+            }).await.unwrap();
+            let r = ContactRef::Id(c.id);
+            env.store.record_consent(ConsentEventInput {
+                evidence: Some("zeb@example.it from 203.0.113.7".into()),
+                ..event(&r, "NEWS", EventKind::Given, None)
+            }).await.unwrap();
+            env.store.justify(&r, Action::EmailSingle, reason.id, Some("Zebedeo asked"), "lverdi").await.unwrap();
+            env.store.set_channel(&r, consento_domain::Channel::Sms, true, CollectionMethod::PreferenceCenter, &operator(), Some("ua of Zebedeo")).await.unwrap();
+            env.store.request_subscription(subscription("quaglia@example.org", "tok", &["NEWS"])).await.unwrap();
+            let cal = HolidayCalendar::italy();
+            let dsr = env.store.create_request(NewDataRequest {
+                contact_id: Some(c.id), kind: RequestKind::Erasure, channel: RequestChannel::Email,
+                description: "Zebedeo Quaglierini wants to be forgotten".into(), received_at: None, actor: operator(),
+            }, &cal).await.unwrap();
+            env.store.audit(consento_store::AuditInput {
+                user_id: None, token_id: None, action: "contact.update".into(), target_kind: Some("contact".into()),
+                target_id: Some(c.id.0.to_string()), detail: serde_json::json!({"name": "Zebedeo Quaglierini"}),
+            }).await.unwrap();
+
+            let report = env.store.erase_contact(c.id, &by_operator(Some(dsr.id))).await.unwrap();
+            assert_eq!(report.suppressed, 4);
+            assert_eq!(count(&report, ErasedCategory::Emails), 2);
+            assert_eq!(count(&report, ErasedCategory::Phones), 2);
+            assert_eq!(count(&report, ErasedCategory::ConsentEvidence), 1);
+            assert_eq!(count(&report, ErasedCategory::InteractionNotes), 1);
+            assert_eq!(count(&report, ErasedCategory::ChannelEvidence), 1);
+            assert_eq!(count(&report, ErasedCategory::Subscriptions), 1);
+            assert!(count(&report, ErasedCategory::EmailOutbox) >= 1);
+            assert!(count(&report, ErasedCategory::AuditDetails) >= 1);
+
+            let after = env.store.contact(&r).await.unwrap();
+            assert!(after.erased_at.is_some());
+            assert_eq!((after.name, after.external_id, after.source), (None, None, None));
+            assert!(after.emails.is_empty() && after.phones.is_empty());
+            for table in ["contact_emails", "contact_phones", "consent_evidence", "email_outbox", "subscription_requests"] {
+                assert_eq!(env.raw_count(&format!("SELECT COUNT(*) FROM {table}")).await, 0, "{table}");
+            }
+            assert_eq!(env.raw_count("SELECT COUNT(*) FROM interactions WHERE note IS NOT NULL").await, 0);
+            assert_eq!(env.raw_count("SELECT COUNT(*) FROM channel_events WHERE evidence IS NOT NULL").await, 0);
+            assert_eq!(env.raw_count("SELECT COUNT(*) FROM audit_events WHERE detail LIKE '%Zebedeo%'").await, 0);
+            assert_eq!(env.raw_count("SELECT COUNT(*) FROM requests WHERE description LIKE '%Zebedeo%'").await, 0);
+            // The ledger keeps the proof, pseudonymously, and still verifies.
+            assert_eq!(env.store.verify_ledger().await.unwrap().events, 1);
+            assert_eq!(env.store.consent_history(&r).await.unwrap()[0].evidence, None);
+            // Every address and number is suppressed, in any spelling.
+            for value in [ContactRef::Email("ZEB@example.it".into()), ContactRef::Email("quaglia@example.org".into()),
+                          ContactRef::Phone("3337654321".into()), ContactRef::Phone("+39 02 12345678".into())] {
+                assert!(env.store.is_suppressed(&value).await.unwrap(), "{value:?}");
+            }
+            // The request is completed; the CRM is told, by its record's id.
+            let done = env.store.request(dsr.id).await.unwrap();
+            assert_eq!(done.status, RequestStatus::Completed);
+            let messages = env.store.outbox_messages(hook.id, 10).await.unwrap();
+            assert_eq!(messages.len(), 1);
+            assert!(messages[0].payload.contains("CRM-77") && messages[0].event_type == "contact.erased");
+            assert_eq!(env.raw_count("SELECT COUNT(*) FROM audit_events WHERE action = 'contact.erase'").await, 1);
+            // Decisions say erased; a second erasure is a conflict; nothing can be recorded.
+            let d = env.store.decide(&r, Action::EmailSingle, None).await.unwrap();
+            assert_eq!(d.decision, Decision::Blocked { cause: Cause::Erased });
+            let again = env.store.erase_contact(c.id, &by_operator(None)).await.unwrap_err();
+            assert!(matches!(again, StoreError::Conflict { .. }), "{again:?}");
+            let unknown = env.store.erase_contact(consento_domain::ContactId(uuid::Uuid::from_u128(9)), &by_operator(None)).await.unwrap_err();
+            assert!(matches!(unknown, StoreError::NotFound { .. }), "{unknown:?}");
+        });
+    }
+
+    #[tokio::test]
+    async fn an_erasure_refuses_a_request_of_another_kind_and_changes_nothing() {
+        on_every_backend!(env => {
+            let c = env.store.create_contact(contact("keep@example.it")).await.unwrap();
+            let access = env.store.create_request(NewDataRequest {
+                contact_id: Some(c.id), kind: RequestKind::Access, channel: RequestChannel::Email,
+                description: String::new(), received_at: None, actor: operator(),
+            }, &HolidayCalendar::italy()).await.unwrap();
+            let err = env.store.erase_contact(c.id, &by_operator(Some(access.id))).await.unwrap_err();
+            assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+            let still = env.store.contact(&ContactRef::Id(c.id)).await.unwrap();
+            assert_eq!((still.erased_at, still.emails.len()), (None, 1));
+            assert!(!env.store.is_suppressed(&ContactRef::Email("keep@example.it".into())).await.unwrap());
+        });
+    }
+
+    #[tokio::test]
+    async fn retention_lists_and_anonymizes_only_contacts_whose_every_basis_lapsed_beyond_the_period()
+     {
+        on_every_backend!(env => {
+            env.store.create_consent_type(spec("NEWS", None, newsletter())).await.unwrap();
+            let marketing = |email: &str| ContactInput { purposes: vec!["marketing diretto".into()], ..contact(email) };
+            let month = 30 * DAY;
+            let old = env.store.create_contact(marketing("old@example.it")).await.unwrap();
+            let recent = env.store.create_contact(marketing("recent@example.it")).await.unwrap();
+            let valid = env.store.create_contact(marketing("valid@example.it")).await.unwrap();
+            let asking = env.store.create_contact(marketing("asking@example.it")).await.unwrap();
+            for c in [&old, &recent, &valid, &asking] {
+                env.store.record_consent(event(&ContactRef::Id(c.id), "NEWS", EventKind::Given, Some(days_before(start(), 900)))).await.unwrap();
+            }
+            let withdraw = |c: &consento_store::Contact, months: i64| event(&ContactRef::Id(c.id), "NEWS", EventKind::Withdrawn, Some(Timestamp::from_micros(start().as_micros() - months * month)));
+            env.store.record_consent(withdraw(&old, 25)).await.unwrap();
+            env.store.record_consent(withdraw(&recent, 23)).await.unwrap();
+            env.store.record_consent(withdraw(&asking, 25)).await.unwrap();
+            env.store.create_request(NewDataRequest {
+                contact_id: Some(asking.id), kind: RequestKind::Access, channel: RequestChannel::Email,
+                description: String::new(), received_at: None, actor: operator(),
+            }, &HolidayCalendar::italy()).await.unwrap();
+
+            let policy = RetentionPolicy::default();
+            let listed = env.store.retention_candidates(&policy, None, 100).await.unwrap();
+            assert_eq!(listed.iter().map(|c| c.contact_id).collect::<Vec<_>>(), vec![old.id]);
+            assert_eq!(listed[0].months, 24);
+            let run = env.store.anonymize_lapsed(&policy, 1, Actor::new(ActorKind::System, "retention").unwrap(), None).await.unwrap();
+            assert_eq!((run.anonymized.len(), run.batches), (1, 1));
+            assert_eq!(run.anonymized[0].reason, ErasureReason::Retention);
+            assert!(env.store.contact(&ContactRef::Id(old.id)).await.unwrap().erased_at.is_some());
+            for kept in [&recent, &valid, &asking] {
+                assert!(env.store.contact(&ContactRef::Id(kept.id)).await.unwrap().erased_at.is_none());
+            }
+            assert!(env.store.retention_candidates(&policy, None, 100).await.unwrap().is_empty());
+            assert!(env.store.verify_ledger().await.is_ok());
+        });
+    }
 }
 
 // ---- Rectification (GDPR Art. 16) and bulk rules over provenance (rules.rs) ----
@@ -2268,6 +2655,30 @@ mod rules {
                     assert_ne!(as_domain(&s.before), as_domain(&s.after), "rule {n}: only real changes are counted");
                 }
             }
+        });
+    }
+
+    #[tokio::test]
+    async fn erasing_a_contact_removes_the_values_a_rule_run_kept_and_its_revert_leaves_it_alone() {
+        on_every_backend!(env => {
+            let a = env.store.create_contact(provenance("a@example.it", Some("fiera"), &["x"])).await.unwrap();
+            let b = env.store.create_contact(provenance("b@example.it", Some("fiera"), &[])).await.unwrap();
+            let rule = env.store.create_rule(fair_rule(), AuditActor::System).await.unwrap();
+            let run = env.store.apply_rule(rule.id, AuditActor::System).await.unwrap();
+            assert_eq!(run.changed, 2);
+            let erasure = consento_store::ErasureInput {
+                reason: consento_domain::erasure::ErasureReason::Request,
+                actor: operator(),
+                user_id: None,
+                request_id: None,
+            };
+            env.store.erase_contact(a.id, &erasure).await.unwrap();
+            let kept = env.store.rule_run_changes(run.id, 10).await.unwrap();
+            assert_eq!(kept.iter().map(|c| c.contact_id).collect::<Vec<_>>(), vec![b.id], "nothing of the erased person stays");
+            let report = env.store.revert_run(run.id, AuditActor::System).await.unwrap();
+            assert_eq!((report.restored, report.run.skipped), (1, Some(1)));
+            let erased = env.store.contact(&ContactRef::Id(a.id)).await.unwrap();
+            assert!(erased.erased_at.is_some() && erased.source.is_none());
         });
     }
 }

@@ -29,6 +29,7 @@ audit-target-user = Account
 audit-target-consent-type = Consent type
 audit-target-reason = Contact reason
 audit-target-notice = Privacy notice
+audit-target-consent-event = Consent event
 
 audit-action-login-success = Signed in
 audit-action-login-failure = Failed sign-in
@@ -45,6 +46,7 @@ audit-action-user-update = Changed an account
 audit-action-user-password-reset = Reset an account's password
 audit-action-contact-view = Viewed a contact
 audit-action-contact-export = Exported a contact's data
+audit-action-consent-receipt = Downloaded a consent receipt
 audit-action-contact-create = Created a contact
 audit-action-contact-update = Changed a contact
 audit-action-contact-consent = Recorded a consent

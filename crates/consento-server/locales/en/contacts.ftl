@@ -172,6 +172,7 @@ card-col-by = By
 card-col-recorded = Recorded
 card-history-consent = { $consent }: { $kind }
 card-history-valid-until = (valid until { $date })
+card-receipt = Receipt
 card-history-justified = Justified contact
 card-actor-token = Integration (token { $id }…)
 card-actor-crm-user = { $handle } (from the CRM)

@@ -9,3 +9,10 @@ mail-confirm-expiry = The link works until { $date }.
 mail-confirm-ignore = If you did not ask for this, simply ignore this email: without a confirmation nothing happens, and this address will receive nothing more from us.
 mail-controller = Data controller: { $controller }
 mail-automatic = This email was sent automatically: replies are not read.
+
+# The notice that a restriction of processing is lifted (GDPR Art. 18(3)).
+mail-lifted-subject = { $controller }: the restriction of processing of your data is lifted
+mail-lifted-intro = at your request, { $controller } had restricted the processing of your personal data since { $since } (GDPR Art. 18).
+mail-lifted-body = We are letting you know, as Art. 18(3) of the GDPR requires, that the restriction is lifted as of { $date }: from now on your data may again be processed for the purposes you were told about.
+mail-lifted-rights = If you disagree, you may object, ask again for the restriction, or lodge a complaint with the supervisory authority.
+mail-lifted-contact = To reach the controller: { $contact }

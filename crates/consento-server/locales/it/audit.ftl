@@ -29,6 +29,7 @@ audit-target-user = Account
 audit-target-consent-type = Tipologia di consenso
 audit-target-reason = Motivazione
 audit-target-notice = Informativa
+audit-target-consent-event = Evento di consenso
 
 audit-action-login-success = Accesso
 audit-action-login-failure = Accesso non riuscito
@@ -45,6 +46,7 @@ audit-action-user-update = Modifica di un account
 audit-action-user-password-reset = Reimpostazione della password di un account
 audit-action-contact-view = Consultazione di un'anagrafica
 audit-action-contact-export = Esportazione dei dati di un'anagrafica
+audit-action-consent-receipt = Scaricamento di una ricevuta di consenso
 audit-action-contact-create = Creazione di un'anagrafica
 audit-action-contact-update = Modifica di un'anagrafica
 audit-action-contact-consent = Registrazione di un consenso

@@ -172,6 +172,7 @@ card-col-by = Da
 card-col-recorded = Registrato il
 card-history-consent = { $consent }: { $kind }
 card-history-valid-until = (valido fino al { $date })
+card-receipt = Ricevuta
 card-history-justified = Contatto giustificato
 card-actor-token = Integrazione (token { $id }…)
 card-actor-crm-user = { $handle } (dal CRM)

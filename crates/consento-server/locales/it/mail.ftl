@@ -9,3 +9,10 @@ mail-confirm-expiry = Il link è valido fino al { $date }.
 mail-confirm-ignore = Se l'iscrizione non è stata chiesta da chi legge, basta ignorare questa email: senza conferma non succede nulla e a questo indirizzo non arriveranno altre comunicazioni.
 mail-controller = Titolare del trattamento dei dati: { $controller }
 mail-automatic = Questa email è stata inviata automaticamente: le risposte non vengono lette.
+
+# L'avviso della revoca di una limitazione del trattamento (GDPR art. 18, par. 3).
+mail-lifted-subject = { $controller }: la limitazione del trattamento dei dati è revocata
+mail-lifted-intro = su richiesta dell'interessato, { $controller } aveva limitato il trattamento dei dati personali dal { $since } (GDPR art. 18).
+mail-lifted-body = Come previsto dall'art. 18, par. 3, del GDPR, si comunica che la limitazione è revocata dal { $date }: da ora i dati possono di nuovo essere trattati per le finalità indicate nell'informativa.
+mail-lifted-rights = In caso di disaccordo è possibile opporsi, chiedere di nuovo la limitazione o proporre reclamo all'autorità di controllo.
+mail-lifted-contact = Per contattare il titolare: { $contact }

@@ -344,6 +344,8 @@ pub struct HistoryEntryOut {
     pub evidence: Option<String>,
     /// The event's hash in the chain (hex SHA-256).
     pub hash: String,
+    /// Where its signed consent receipt is (`GET`, scope `read`).
+    pub receipt_url: String,
 }
 
 impl From<HistoryEntry> for HistoryEntryOut {
@@ -365,6 +367,7 @@ impl From<HistoryEntry> for HistoryEntryOut {
             expires_at: e.expires_at,
             evidence: e.evidence,
             hash: e.hash,
+            receipt_url: format!("/v1/consent-events/{}/receipt", e.id.0),
         }
     }
 }

@@ -8,7 +8,10 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use consento_domain::{Channel, CollectionMethod, ContactId, Email, Timestamp};
-use consento_store::{AuditActor, Contact, ContactInput, ContactRef, ContactSummary, StoreError};
+use consento_store::{
+    AuditActor, Contact, ContactFlag, ContactInput, ContactRef, ContactSummary, FlagEvent,
+    StoreError,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -16,6 +19,7 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::auth::{Auth, ReadScope, WriteScope};
+use super::consents::ActorOut;
 use super::error::{ApiError, Problem};
 use super::json::ApiJson;
 use super::params::{PathParam, contact_id, created, nullable, query, rename_field};
@@ -26,6 +30,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_contact, update_contact))
         .routes(routes!(restrict, lift_restriction))
         .routes(routes!(object, lift_objection))
+        .routes(routes!(flag_history))
         .routes(routes!(channel_off, channel_on))
 }
 
@@ -525,16 +530,17 @@ async fn update_contact(
     security(("token" = ["write"]))
 )]
 async fn restrict(
-    _auth: Auth<WriteScope>,
+    auth: Auth<WriteScope>,
     PathParam(id): PathParam,
     State(state): State<AppState>,
 ) -> Result<Json<ContactOut>, ApiError> {
     let r = ContactRef::Id(contact_id(&id)?);
-    Ok(Json(state.store.set_restricted(&r, true).await?.into()))
+    set_flag(&state, &auth, &r, ContactFlag::Restriction, true).await
 }
 
-/// Lifts the restriction of processing (GDPR Art. 18(3): the person is told before it is
-/// lifted). Idempotent.
+/// Lifts the restriction of processing. GDPR Art. 18(3): the person is told; an email in the
+/// deployment's default language goes to their primary address through the outbox, written in
+/// the same transaction as the lift. Idempotent: lifting what is not set sends nothing.
 #[utoipa::path(
     delete, path = "/v1/contacts/{id}/restriction", tag = "contacts",
     params(("id" = uuid::Uuid, Path, description = "Our id of the contact")),
@@ -545,12 +551,12 @@ async fn restrict(
     security(("token" = ["write"]))
 )]
 async fn lift_restriction(
-    _auth: Auth<WriteScope>,
+    auth: Auth<WriteScope>,
     PathParam(id): PathParam,
     State(state): State<AppState>,
 ) -> Result<Json<ContactOut>, ApiError> {
     let r = ContactRef::Id(contact_id(&id)?);
-    Ok(Json(state.store.set_restricted(&r, false).await?.into()))
+    set_flag(&state, &auth, &r, ContactFlag::Restriction, false).await
 }
 
 /// Records the person's objection to direct marketing (GDPR Art. 21(2)–(3)): bulk sends are
@@ -567,12 +573,12 @@ async fn lift_restriction(
     security(("token" = ["write"]))
 )]
 async fn object(
-    _auth: Auth<WriteScope>,
+    auth: Auth<WriteScope>,
     PathParam(id): PathParam,
     State(state): State<AppState>,
 ) -> Result<Json<ContactOut>, ApiError> {
     let r = ContactRef::Id(contact_id(&id)?);
-    Ok(Json(state.store.set_objected(&r, true).await?.into()))
+    set_flag(&state, &auth, &r, ContactFlag::Objection, true).await
 }
 
 /// Records that the person withdrew their objection; the address and number leave the
@@ -588,12 +594,87 @@ async fn object(
     security(("token" = ["write"]))
 )]
 async fn lift_objection(
-    _auth: Auth<WriteScope>,
+    auth: Auth<WriteScope>,
     PathParam(id): PathParam,
     State(state): State<AppState>,
 ) -> Result<Json<ContactOut>, ApiError> {
     let r = ContactRef::Id(contact_id(&id)?);
-    Ok(Json(state.store.set_objected(&r, false).await?.into()))
+    set_flag(&state, &auth, &r, ContactFlag::Objection, false).await
+}
+
+/// Sets or lifts a flag as the token's record; lifting a restriction tells the person
+/// (Art. 18(3)) in the deployment's default language.
+async fn set_flag(
+    state: &AppState,
+    auth: &Auth<WriteScope>,
+    contact: &ContactRef,
+    flag: ContactFlag,
+    raised: bool,
+) -> Result<Json<ContactOut>, ApiError> {
+    let config = &state.config;
+    let notice = crate::flags::NoticeSettings {
+        locale: &config.console.default_locale,
+        contact: &config.controller.contact,
+    };
+    let c =
+        crate::flags::change(&state.store, contact, flag, raised, auth.0.actor()?, notice).await?;
+    Ok(Json(c.into()))
+}
+
+/// One line of a contact's restriction and objection history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FlagEventOut {
+    /// `restriction` (Art. 18) or `objection` (Art. 21).
+    #[schema(value_type = String, example = "restriction")]
+    pub flag: ContactFlag,
+    /// Set (true) or lifted (false).
+    pub raised: bool,
+    /// When.
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    /// Who.
+    pub actor: ActorOut,
+    /// The data-subject request it answered, if any.
+    pub request_id: Option<uuid::Uuid>,
+}
+
+impl From<FlagEvent> for FlagEventOut {
+    fn from(e: FlagEvent) -> Self {
+        Self {
+            flag: e.flag,
+            raised: e.raised,
+            at: e.at,
+            actor: ActorOut {
+                kind: e.actor.kind.code(),
+                id: e.actor.id,
+            },
+            request_id: e.request_id.map(|r| r.0),
+        }
+    }
+}
+
+/// Every time the contact's restriction of processing (Art. 18) or objection (Art. 21) was set
+/// or lifted, oldest first: who did it, and the data-subject request it answered.
+#[utoipa::path(
+    get, path = "/v1/contacts/{id}/flags", tag = "contacts",
+    params(("id" = uuid::Uuid, Path, description = "Our id of the contact")),
+    responses(
+        (status = 200, description = "The history, oldest first", body = Vec<FlagEventOut>),
+        (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("token" = ["read"]))
+)]
+async fn flag_history(
+    _auth: Auth<ReadScope>,
+    PathParam(id): PathParam,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<FlagEventOut>>, ApiError> {
+    let id = state
+        .store
+        .resolve_contact(&ContactRef::Id(contact_id(&id)?))
+        .await?;
+    let history = state.store.flag_history(id).await?;
+    Ok(Json(history.into_iter().map(FlagEventOut::from).collect()))
 }
 
 /// Switches the channel of a `/v1/contacts/{id}/channels/{channel}` path off or back on, as the

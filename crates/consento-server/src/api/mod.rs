@@ -21,6 +21,7 @@ pub mod auth;
 pub(crate) mod consents;
 mod contacts;
 pub(crate) mod decisions;
+pub(crate) mod erasure;
 pub mod error;
 mod export;
 pub mod idempotency;
@@ -33,6 +34,7 @@ mod notices;
 mod ops;
 mod params;
 mod reasons;
+mod receipts;
 pub(crate) mod requests;
 mod rules;
 mod settings;
@@ -86,6 +88,7 @@ pub const SECURITY_SCHEME: &str = "token";
         (name = "operations", description = "Health, readiness, metrics and this document."),
         (name = "webhooks", description = "Be told when consents and contacts change: Standard Webhooks, signed, retried."),
         (name = "subscriptions", description = "Double opt-in: a person's request to subscribe, confirmed from the link emailed to them."),
+        (name = "retention", description = "Storage limitation (GDPR Art. 5(1)(e)): the contacts past the retention of their purposes, and their anonymisation."),
         (name = "requests", description = "Data-subject requests (GDPR Arts. 15-22) and their Art. 12(3) deadlines: log, list overdue and due soon, move, extend."),
         (name = "rules", description = "Bulk rules over provenance (source, legal basis, purposes): save, dry-run, apply in one audited transaction, revert a run (admin)."),
     )
@@ -125,6 +128,8 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(links::routes())
         .merge(subscriptions::routes())
         .merge(requests::routes())
+        .merge(receipts::routes())
+        .merge(erasure::routes())
         .merge(rules::routes())
         .split_for_parts();
     document_auth_failures(&mut doc);

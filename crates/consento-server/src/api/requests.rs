@@ -33,6 +33,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_request))
         .routes(routes!(move_request))
         .routes(routes!(extend_request))
+        .routes(routes!(link_request))
 }
 
 /// Who changed a request: an operator (by username) or an API token (by id).
@@ -402,6 +403,8 @@ async fn get_request(
 
 /// Moves a request: received → identity_verification → in_progress → completed, or rejected
 /// from any open status with `reason` and `remedies` (Art. 12(4)). Recorded in its history.
+/// Completing a `restriction` request restricts its contact's processing (Art. 18), completing
+/// an `objection` request records the contact's objection (Art. 21), in the same transaction.
 #[utoipa::path(
     post, path = "/v1/requests/{id}/transitions", tag = "requests",
     params(("id" = uuid::Uuid, Path, description = "The request's id")),
@@ -410,6 +413,7 @@ async fn get_request(
         (status = 200, description = "Moved", body = RequestOut),
         (status = 400, description = "A field is missing, malformed or unknown", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such request", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Completing a restriction or objection request sets its contact's flag: the request has no contact (`contact_id`), or the contact was erased (`id`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The move is not allowed (`to`), or a refusal lacks `reason` or `remedies`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("token" = ["write"]))
@@ -460,6 +464,47 @@ async fn extend_request(
             &req.reason,
             auth.0.actor()?,
             &state.config.requests.calendar(),
+        )
+        .await?;
+    Ok(Json(RequestOut::new(r, &today(state.store.now()))))
+}
+
+/// The contact a request is linked to.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "contact_id": "0190a0a0-0000-7000-8000-000000000010" }))]
+pub struct RequestContact {
+    /// Our id of the contact.
+    pub contact_id: uuid::Uuid,
+}
+
+/// Links a request logged before the person was identified (Art. 12(6)) to their contact;
+/// recorded in its history. Linking it again to the same contact changes nothing.
+#[utoipa::path(
+    put, path = "/v1/requests/{id}/contact", tag = "requests",
+    params(("id" = uuid::Uuid, Path, description = "The request's id")),
+    request_body = RequestContact,
+    responses(
+        (status = 200, description = "Linked", body = RequestOut),
+        (status = 400, description = "A field is missing, malformed or unknown", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such request or contact", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The request is closed or linked to another contact, or the contact was erased (`contact_id`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("token" = ["write"]))
+)]
+async fn link_request(
+    auth: Auth<WriteScope>,
+    PathParam(id): PathParam,
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RequestContact>,
+) -> Result<Json<RequestOut>, ApiError> {
+    let id = request_id(&id)?;
+    let r = state
+        .store
+        .link_request(
+            id,
+            consento_domain::ContactId(req.contact_id),
+            auth.0.actor()?,
         )
         .await?;
     Ok(Json(RequestOut::new(r, &today(state.store.now()))))

@@ -1,8 +1,8 @@
 //! `consento contacts add|show|search|update|restrict|object`: contacts and their card (the
 //! seed's "scheda anagrafica": fields, one line per consent type, and the justified contacts).
 
-use consento_domain::DomainError;
-use consento_store::{Contact, ContactInput, ContactRef, CurrentConsent, Interaction};
+use consento_domain::{Actor, ActorKind, DomainError};
+use consento_store::{Contact, ContactFlag, ContactInput, ContactRef, CurrentConsent, Interaction};
 use serde::Serialize;
 
 use super::output::{Table, clip, day, json, or_dash, permits};
@@ -39,11 +39,23 @@ pub async fn run(ctx: &mut Ctx<'_>, command: ContactsCommand) -> anyhow::Result<
             writeln!(ctx.out, "updated contact {}{}", c.id, label(&c))?;
             Ok(())
         }
-        ContactsCommand::Restrict { contact, lift } => {
-            let c = ctx
-                .store
-                .set_restricted(&parse_ref(&contact), !lift)
-                .await?;
+        ContactsCommand::Restrict {
+            contact,
+            lift,
+            locale,
+        } => {
+            let c = crate::flags::change(
+                &ctx.store,
+                &parse_ref(&contact),
+                ContactFlag::Restriction,
+                !lift,
+                Actor::new(ActorKind::Operator, &ctx.operator)?,
+                crate::flags::NoticeSettings {
+                    locale: &locale,
+                    contact: "",
+                },
+            )
+            .await?;
             if ctx.json {
                 return json(ctx.out, &c);
             }
@@ -58,8 +70,24 @@ pub async fn run(ctx: &mut Ctx<'_>, command: ContactsCommand) -> anyhow::Result<
             }
             Ok(())
         }
+        ContactsCommand::Erase {
+            contact,
+            request,
+            yes,
+        } => super::erasure::erase(ctx, &contact, request.as_deref(), yes).await,
         ContactsCommand::Object { contact, lift } => {
-            let c = ctx.store.set_objected(&parse_ref(&contact), !lift).await?;
+            let c = crate::flags::change(
+                &ctx.store,
+                &parse_ref(&contact),
+                ContactFlag::Objection,
+                !lift,
+                Actor::new(ActorKind::Operator, &ctx.operator)?,
+                crate::flags::NoticeSettings {
+                    locale: "it",
+                    contact: "",
+                },
+            )
+            .await?;
             if ctx.json {
                 return json(ctx.out, &c);
             }

@@ -17,11 +17,13 @@ mod audience;
 mod consents;
 mod contacts;
 mod decide;
+mod erasure;
 mod ledger;
 mod links;
 mod notices;
 pub(crate) mod output;
 mod reasons;
+mod receipts;
 mod requests;
 pub(crate) mod rules;
 mod settings;
@@ -163,7 +165,9 @@ async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
         Command::Audience(args) => audience::run(ctx, args).await,
         Command::Ledger(c) => ledger::run(ctx, c).await,
         Command::Links(c) => links::run(ctx, c).await,
+        Command::Receipts(c) => receipts::run(ctx, c).await,
         Command::Requests(c) => requests::run(ctx, c).await,
+        Command::Retention(c) => erasure::retention(ctx, c).await,
         Command::Rules(c) => rules::run(ctx, c).await,
         Command::Bench(args) => crate::bench::command(ctx, args).await,
         Command::BenchExport { events } => crate::export::bench(ctx, events).await,

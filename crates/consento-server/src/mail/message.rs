@@ -10,10 +10,13 @@ use lettre::message::{Mailbox, MultiPart};
 use serde::Deserialize;
 
 use crate::config::MailConfig;
-use crate::web::i18n::{Locale, Tr};
+use crate::web::i18n::{Arg, Locale, Tr};
 
 /// The confirmation of a double opt-in request.
 pub const SUBSCRIPTION_CONFIRM: &str = "subscription_confirm";
+
+/// The notice that a restriction of processing is lifted (GDPR Art. 18(3)).
+pub const RESTRICTION_LIFTED: &str = "restriction_lifted";
 
 /// Who the emails come from, and the controller they name.
 #[derive(Debug, Clone)]
@@ -96,36 +99,141 @@ struct ConfirmHtml<'a> {
     expires: String,
 }
 
+/// What the notice of a lifted restriction needs (written by the lift, see `crate::flags`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct LiftedPayload {
+    /// Since when processing was restricted (microseconds since the epoch).
+    pub restricted_since: Option<i64>,
+    /// When it was lifted.
+    pub lifted_at: i64,
+    /// How to reach the controller (`[controller] contact`), if configured.
+    #[serde(default)]
+    pub contact: String,
+}
+
+/// The notice of a lifted restriction, as plain text.
+#[derive(Template)]
+#[template(path = "mail/restriction_lifted.txt")]
+struct LiftedText<'a> {
+    tr: Tr,
+    controller: &'a str,
+    intro: &'a str,
+    body: &'a str,
+    contact_line: Option<&'a str>,
+}
+
+/// The notice of a lifted restriction, as HTML.
+#[derive(Template)]
+#[template(path = "mail/restriction_lifted.html")]
+struct LiftedHtml<'a> {
+    tr: Tr,
+    subject: &'a str,
+    controller: &'a str,
+    intro: &'a str,
+    body: &'a str,
+    contact_line: Option<&'a str>,
+}
+
+fn rendered(r: askama::Result<String>) -> Result<String, RenderError> {
+    r.map_err(|e| RenderError::Render(e.to_string()))
+}
+
+/// The subject, plain text and HTML of the confirmation of a double opt-in request.
+fn confirmation(
+    tr: Tr,
+    payload: serde_json::Value,
+    controller: &str,
+) -> Result<(String, String, String), RenderError> {
+    let payload: ConfirmPayload =
+        serde_json::from_value(payload).map_err(|_| RenderError::Payload)?;
+    let subject = tr.with("mail-confirm-subject", "controller", controller);
+    let expires = tr.datetime(Timestamp::from_micros(payload.expires_at));
+    let text = rendered(
+        ConfirmText {
+            tr,
+            controller,
+            topics: &payload.topics,
+            link: &payload.link,
+            expires: expires.clone(),
+        }
+        .render(),
+    )?;
+    let html = rendered(
+        ConfirmHtml {
+            tr,
+            subject: &subject,
+            controller,
+            topics: &payload.topics,
+            link: &payload.link,
+            expires,
+        }
+        .render(),
+    )?;
+    Ok((subject, text, html))
+}
+
+/// The subject, plain text and HTML of the notice of a lifted restriction.
+fn lifted(
+    tr: Tr,
+    payload: serde_json::Value,
+    controller: &str,
+) -> Result<(String, String, String), RenderError> {
+    let payload: LiftedPayload =
+        serde_json::from_value(payload).map_err(|_| RenderError::Payload)?;
+    let subject = tr.with("mail-lifted-subject", "controller", controller);
+    let since = payload
+        .restricted_since
+        .map(|at| tr.date(Timestamp::from_micros(at)))
+        .unwrap_or_default();
+    let intro = tr.args(
+        "mail-lifted-intro",
+        &[
+            ("controller", Arg::Text(controller.into())),
+            ("since", Arg::Text(since.into())),
+        ],
+    );
+    let body = tr.with(
+        "mail-lifted-body",
+        "date",
+        &tr.date(Timestamp::from_micros(payload.lifted_at)),
+    );
+    let contact = payload.contact.trim();
+    let contact_line =
+        (!contact.is_empty()).then(|| tr.with("mail-lifted-contact", "contact", contact));
+    let text = rendered(
+        LiftedText {
+            tr,
+            controller,
+            intro: &intro,
+            body: &body,
+            contact_line: contact_line.as_deref(),
+        }
+        .render(),
+    )?;
+    let html = rendered(
+        LiftedHtml {
+            tr,
+            subject: &subject,
+            controller,
+            intro: &intro,
+            body: &body,
+            contact_line: contact_line.as_deref(),
+        }
+        .render(),
+    )?;
+    Ok((subject, text, html))
+}
+
 /// Writes `email` from `sender`: its template in its language (English if the language is not
 /// one of ours), the `Message-ID` made of its outbox id.
 pub fn render(email: &OutgoingEmail, sender: &Sender) -> Result<Message, RenderError> {
-    if email.template != SUBSCRIPTION_CONFIRM {
-        return Err(RenderError::Template);
-    }
     let tr = Tr::new(Locale::parse(&email.locale).unwrap_or(Locale::En));
-    let payload: ConfirmPayload =
-        serde_json::from_value(email.payload.clone()).map_err(|_| RenderError::Payload)?;
-    let subject = tr.with("mail-confirm-subject", "controller", &sender.controller);
-    let expires = tr.datetime(Timestamp::from_micros(payload.expires_at));
-    let text = ConfirmText {
-        tr,
-        controller: &sender.controller,
-        topics: &payload.topics,
-        link: &payload.link,
-        expires: expires.clone(),
-    }
-    .render()
-    .map_err(|e| RenderError::Render(e.to_string()))?;
-    let html = ConfirmHtml {
-        tr,
-        subject: &subject,
-        controller: &sender.controller,
-        topics: &payload.topics,
-        link: &payload.link,
-        expires,
-    }
-    .render()
-    .map_err(|e| RenderError::Render(e.to_string()))?;
+    let payload = email.payload.clone();
+    let (subject, text, html) = match email.template.as_str() {
+        SUBSCRIPTION_CONFIRM => confirmation(tr, payload, &sender.controller)?,
+        RESTRICTION_LIFTED => lifted(tr, payload, &sender.controller)?,
+        _ => return Err(RenderError::Template),
+    };
     let to: lettre::Address = email.to.parse().map_err(|_| RenderError::Recipient)?;
     Message::builder()
         .from(sender.from.clone())

@@ -25,11 +25,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use consento_domain::{
     Action, ActorKind, AllowedBy, Cause, Channel, CollectionMethod, ContactId, Decision,
-    DomainError, EventKind, Permission, Permissions, ReasonId, Timestamp,
+    DomainError, EventId, EventKind, Permission, Permissions, ReasonId, Timestamp,
 };
 use consento_store::{
-    ConsentEventInput, Contact, ContactRef, CurrentConsent, DecisionReport, HistoryEntry,
-    Interaction, StoreError,
+    ConsentEventInput, Contact, ContactFlag, ContactRef, CurrentConsent, DecisionReport, FlagEvent,
+    HistoryEntry, Interaction, StoreError,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -211,6 +211,8 @@ pub struct HistoryRow {
     pub detail: String,
     /// Who.
     pub by: String,
+    /// A ledger event's id: its signed receipt is offered for download.
+    pub receipt: Option<String>,
 }
 
 /// The answer of a contact moment shown on the card.
@@ -281,6 +283,9 @@ struct CardPage {
     can_edit: bool,
     can_lift: bool,
     can_contact: bool,
+    can_erase: bool,
+    /// For an erased contact: what was kept, why, until when (GDPR Art. 17(3)).
+    kept: Vec<super::erasure::KeptRow>,
 }
 
 impl CardPage {
@@ -384,6 +389,7 @@ fn history_rows(
     tr: Tr,
     events: Vec<HistoryEntry>,
     interactions: &[Interaction],
+    flags: &[FlagEvent],
     titles: &Titles,
     users: &HashMap<String, String>,
 ) -> Vec<HistoryRow> {
@@ -416,6 +422,7 @@ fn history_rows(
                 how: method_words(tr, e.method),
                 detail: e.evidence.unwrap_or_default(),
                 by: actor_words(tr, e.actor_kind, &e.actor_id, users),
+                receipt: Some(e.id.0.to_string()),
             }
         })
         .collect();
@@ -433,6 +440,27 @@ fn history_rows(
                 None => reason,
             },
             by: operator_words(tr, &i.operator, users),
+            receipt: None,
+        }
+    }));
+    rows.extend(flags.iter().map(|f| {
+        let state = if f.raised { "raised" } else { "lifted" };
+        HistoryRow {
+            sort: (f.at, i64::MAX),
+            date: tr.date(f.at),
+            what: tr.t(&format!("flags-history-{}-{state}", f.flag.code())),
+            class: if f.raised { "blocked" } else { "allowed" },
+            recorded: tr.datetime(f.at),
+            how: match f.request_id {
+                Some(_) => tr.t("flags-history-by-request"),
+                None => String::new(),
+            },
+            detail: match (f.flag, f.raised) {
+                (ContactFlag::Restriction, false) => tr.t("flags-history-person-told"),
+                _ => String::new(),
+            },
+            by: actor_words(tr, f.actor.kind, &f.actor.id, users),
+            receipt: None,
         }
     }));
     rows.sort_by_key(|r| std::cmp::Reverse(r.sort));
@@ -639,10 +667,11 @@ async fn card(
     let tr = staff.tr;
     let r = ContactRef::Id(id);
     let c = state.store.contact(&r).await?;
-    let (consents, events, interactions, users) = tokio::try_join!(
+    let (consents, events, interactions, flags, users) = tokio::try_join!(
         state.store.current_consents(&r),
         state.store.consent_history(&r),
         state.store.interactions(&r),
+        state.store.flag_history(id),
         state.store.users(),
     )?;
     let users: HashMap<String, String> = users
@@ -727,12 +756,14 @@ async fn card(
             .legal_basis
             .map_or_else(|| tr.t("contacts-basis-none"), |b| basis_label(tr, b)),
         purposes: c.purposes.clone(),
-        history: history_rows(tr, events, &interactions, &titles, &users),
+        history: history_rows(tr, events, &interactions, &flags, &titles, &users),
         result,
         dialog,
         can_edit: live && staff.user.role.can(Permission::EditContacts),
         can_lift: staff.user.role.can(Permission::LiftRights),
         can_contact: live && staff.user.role.can(Permission::ContactPeople),
+        can_erase: live && staff.user.role.can(Permission::Erase),
+        kept: super::erasure::card_kept(tr, state, c.erased_at),
     })
 }
 
@@ -1044,7 +1075,7 @@ pub async fn restriction(
     Path(id): Path<String>,
     Form(s): Form<SwitchForm>,
 ) -> Result<Response, PageError> {
-    set_flag(&staff, &state, &id, s.on == "1", Flag::Restriction).await
+    set_flag(&staff, &state, &id, s.on == "1", ContactFlag::Restriction).await
 }
 
 /// `POST /contacts/{id}/objection`: records the objection to direct marketing (GDPR Art. 21) or
@@ -1055,7 +1086,7 @@ pub async fn objection(
     Path(id): Path<String>,
     Form(s): Form<SwitchForm>,
 ) -> Result<Response, PageError> {
-    set_flag(&staff, &state, &id, s.on == "1", Flag::Objection).await
+    set_flag(&staff, &state, &id, s.on == "1", ContactFlag::Objection).await
 }
 
 /// The channel switch's fields.
@@ -1111,13 +1142,6 @@ pub async fn channel(
     Ok(see_other(&format!("/contacts/{id}?done={done}")))
 }
 
-/// The two flags the decision engine honours without override (rules 2 and 3 of DESIGN.md §2).
-#[derive(Debug, Clone, Copy)]
-enum Flag {
-    Restriction,
-    Objection,
-}
-
 /// Sets or lifts a flag, audited with its date before and after; an erased contact has nothing
 /// left to flag.
 async fn set_flag(
@@ -1125,7 +1149,7 @@ async fn set_flag(
     state: &AppState,
     id: &str,
     on: bool,
-    flag: Flag,
+    flag: ContactFlag,
 ) -> Result<Response, PageError> {
     staff.require(Permission::EditContacts)?;
     // Anyone who edits contacts may record a restriction or an objection a person asks for;
@@ -1139,16 +1163,16 @@ async fn set_flag(
     if before.erased_at.is_some() {
         return Err(PageError::NotFound);
     }
-    let (name, was, now) = match flag {
-        Flag::Restriction => {
-            let after = state.store.set_restricted(&r, on).await?;
-            ("restriction", before.restricted_at, after.restricted_at)
-        }
-        Flag::Objection => {
-            let after = state.store.set_objected(&r, on).await?;
-            ("objection", before.objected_at, after.objected_at)
-        }
+    let notice = crate::flags::NoticeSettings {
+        locale: &state.config.console.default_locale,
+        contact: &state.config.controller.contact,
     };
+    let after = crate::flags::change(&state.store, &r, flag, on, staff.actor(), notice).await?;
+    let (was, now) = match flag {
+        ContactFlag::Restriction => (before.restricted_at, after.restricted_at),
+        ContactFlag::Objection => (before.objected_at, after.objected_at),
+    };
+    let name = flag.code();
     staff
         .audit(
             &state.store,
@@ -1359,6 +1383,45 @@ async fn download(
         )
         .await?;
     Ok(file.into_response())
+}
+
+/// `GET /contacts/{id}/receipts/{event}`: the signed consent receipt of one of the contact's
+/// ledger events (Kantara CR v1.1 and ISO/IEC TS 27560 record, JWS), as a JSON download: the
+/// proof of consent to hand the person (GDPR Art. 7(1)). Whoever sees the history may take it.
+pub async fn receipt(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path((id, event)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    staff.require(Permission::Read)?;
+    let id = path_contact(&id)?;
+    let event = uuid::Uuid::parse_str(event.trim()).map_err(|_| PageError::NotFound)?;
+    let signed = crate::receipts::issue(&state.store, &state.config, EventId(event))
+        .await
+        .map_err(|e| match e {
+            crate::receipts::ReceiptError::Store(e) => PageError::from(e),
+            other => PageError::Internal(other.to_string()),
+        })?;
+    // The event must be this contact's: the address names both.
+    if signed.receipt.pii_principal_id != id.0.to_string() {
+        return Err(PageError::NotFound);
+    }
+    staff
+        .audit(
+            &state.store,
+            "consent.receipt",
+            Some(("consent_event", event.to_string())),
+            json!({ "contact": id.to_string() }),
+        )
+        .await?;
+    let body = serde_json::to_vec_pretty(&signed)
+        .map_err(|e| PageError::Internal(format!("receipt: {e}")))?;
+    Ok(crate::export::Download {
+        filename: format!("consent-receipt-{event}.json"),
+        content_type: "application/json",
+        body,
+    }
+    .into_response())
 }
 
 #[cfg(test)]

@@ -107,6 +107,9 @@ const AREAS: &[[(Locale, &str, &str); 2]] = &[
     area!("mail"),
     area!("subscribe"),
     area!("requests"),
+    area!("flags"),
+    area!("erasure"),
+    area!("retention"),
     area!("rules"),
 ];
 

@@ -23,11 +23,13 @@ mod audit;
 mod card;
 mod contacts;
 mod dashboard;
+mod erasure;
 pub mod i18n;
 mod newsletter;
 pub mod page;
 pub mod public;
 mod requests;
+mod retention;
 mod rules;
 mod self_service;
 pub mod session;
@@ -138,7 +140,12 @@ pub fn console_routes() -> Vec<ConsoleRoute> {
         route("/contacts/{id}/moment", post(card::moment)),
         route("/contacts/{id}/export.json", get(card::export_json)),
         route("/contacts/{id}/export.csv", get(card::export_csv)),
+        route("/contacts/{id}/receipts/{event}", get(card::receipt)),
         route("/contacts/{id}/justify", post(card::justify)),
+        route(
+            "/contacts/{id}/erase",
+            get(erasure::confirm).post(erasure::erase),
+        ),
         route("/consents/expiring", get(dashboard::expiring)),
         route("/newsletter", get(newsletter::show)),
         route("/newsletter/export.csv", get(newsletter::export)),
@@ -147,6 +154,8 @@ pub fn console_routes() -> Vec<ConsoleRoute> {
         route("/requests/{id}", get(requests::show)),
         route("/requests/{id}/move", post(requests::move_to)),
         route("/requests/{id}/extension", post(requests::extend)),
+        route("/requests/{id}/contact", post(requests::link)),
+        route("/retention", get(retention::show).post(retention::apply)),
         route("/rules", get(rules::list).post(rules::create)),
         route("/rules/{id}", get(rules::show)),
         route("/rules/{id}/apply", post(rules::apply)),

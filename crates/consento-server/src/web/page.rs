@@ -98,6 +98,14 @@ const NAV: &[(NavItem, Permission)] = &[
         },
         Permission::Audit,
     ),
+    (
+        NavItem {
+            section: "retention",
+            href: "/retention",
+            label: "nav-retention",
+        },
+        Permission::Erase,
+    ),
 ];
 
 impl Page {

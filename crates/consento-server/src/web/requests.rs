@@ -9,7 +9,7 @@ use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::response::Response;
 use consento_domain::requests::{RequestChannel, RequestKind, RequestStatus, plus_days};
-use consento_domain::{Permission, RequestId, Timestamp};
+use consento_domain::{ContactId, Permission, RequestId, Timestamp};
 use consento_store::{
     DataRequest, DataRequestEvent, DataRequestFilter, NewDataRequest, RequestMove, StoreError,
 };
@@ -31,6 +31,8 @@ pub struct ListParams {
     show: Option<String>,
     kind: Option<String>,
     done: Option<String>,
+    /// The contact the new request form is filled in for (the card's "log a request" link).
+    contact: Option<String>,
 }
 
 /// A row of the list, written for the page.
@@ -57,6 +59,17 @@ pub struct CreateForm {
     received: String,
     #[serde(default)]
     description: String,
+    /// The person, when known: our id, an email address, a phone number or the CRM's id.
+    #[serde(default)]
+    contact: String,
+}
+
+/// What was wrong with the new request form, per field.
+#[derive(Debug, Default)]
+struct CreateErrors {
+    received: Option<String>,
+    description: Option<String>,
+    contact: Option<String>,
 }
 
 #[derive(Template)]
@@ -71,8 +84,7 @@ struct ListPage {
     channels: Vec<(String, String)>,
     can_handle: bool,
     form: CreateForm,
-    received_error: Option<String>,
-    description_error: Option<String>,
+    errors: CreateErrors,
 }
 
 fn kind_label(tr: Tr, kind: RequestKind) -> String {
@@ -103,7 +115,7 @@ async fn list_page(
     staff: &Staff,
     params: &ListParams,
     form: CreateForm,
-    errors: (Option<String>, Option<String>),
+    errors: CreateErrors,
 ) -> Result<Response, PageError> {
     let tr = staff.tr;
     let now = state.store.now();
@@ -118,6 +130,12 @@ async fn list_page(
     let kind = params.kind.as_deref().unwrap_or_default();
     let mut filter = DataRequestFilter {
         kind: RequestKind::parse(kind).ok(),
+        // From a contact card: that person's requests only.
+        contact_id: params
+            .contact
+            .as_deref()
+            .and_then(|c| uuid::Uuid::parse_str(c).ok())
+            .map(ContactId),
         limit: 500,
         ..Default::default()
     };
@@ -175,8 +193,7 @@ async fn list_page(
             .collect(),
         can_handle: staff.user.role.can(Permission::HandleRequests),
         form,
-        received_error: errors.0,
-        description_error: errors.1,
+        errors,
     })
 }
 
@@ -189,9 +206,10 @@ pub async fn list(
     staff.require(Permission::Audit)?;
     let form = CreateForm {
         received: Tr::date_input(state.store.now()),
+        contact: params.contact.clone().unwrap_or_default(),
         ..Default::default()
     };
-    list_page(&state, &staff, &params, form, (None, None)).await
+    list_page(&state, &staff, &params, form, CreateErrors::default()).await
 }
 
 /// `POST /requests`: logs a request received by letter, phone, in person…
@@ -210,13 +228,26 @@ pub async fn create(
         match Timestamp::parse("received_at", &form.received) {
             Ok(t) => Some(t),
             Err(_) => {
-                let e = Some(tr.t("requests-error-received"));
-                return list_page(&state, &staff, &ListParams::default(), form, (e, None)).await;
+                let errors = CreateErrors {
+                    received: Some(tr.t("requests-error-received")),
+                    ..CreateErrors::default()
+                };
+                return list_page(&state, &staff, &ListParams::default(), form, errors).await;
             }
         }
     };
+    let contact_id = match find_contact(&state, &form.contact).await? {
+        Ok(found) => found,
+        Err(key) => {
+            let errors = CreateErrors {
+                contact: Some(tr.t(key)),
+                ..CreateErrors::default()
+            };
+            return list_page(&state, &staff, &ListParams::default(), form, errors).await;
+        }
+    };
     let new = NewDataRequest {
-        contact_id: None,
+        contact_id,
         kind,
         channel,
         description: form.description.clone(),
@@ -243,15 +274,87 @@ pub async fn create(
             )))
         }
         Err(StoreError::Invalid(e)) if e.field() == "received_at" => {
-            let e = Some(tr.t("requests-error-received"));
-            list_page(&state, &staff, &ListParams::default(), form, (e, None)).await
+            let errors = CreateErrors {
+                received: Some(tr.t("requests-error-received")),
+                ..CreateErrors::default()
+            };
+            list_page(&state, &staff, &ListParams::default(), form, errors).await
         }
         Err(StoreError::Invalid(e)) if e.field() == "description" => {
-            let e = Some(tr.t("requests-error-too-long"));
-            list_page(&state, &staff, &ListParams::default(), form, (None, e)).await
+            let errors = CreateErrors {
+                description: Some(tr.t("requests-error-too-long")),
+                ..CreateErrors::default()
+            };
+            list_page(&state, &staff, &ListParams::default(), form, errors).await
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The contact a form names (our id, an email address, a phone number or the CRM's id): none for
+/// an empty field, else its id, or the message key saying why it was not found. Erased contacts
+/// are not found: nothing can be asked of them any more.
+async fn find_contact(
+    state: &AppState,
+    text: &str,
+) -> Result<Result<Option<ContactId>, &'static str>, PageError> {
+    if text.trim().is_empty() {
+        return Ok(Ok(None));
+    }
+    let found = match state.store.contact(&crate::commands::parse_ref(text)).await {
+        Ok(c) if c.erased_at.is_none() => c.id,
+        Ok(_) | Err(StoreError::NotFound { .. } | StoreError::Invalid(_)) => {
+            return Ok(Err("requests-error-contact"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Ok(Some(found)))
+}
+
+/// The form linking a request to its contact.
+#[derive(Debug, Default, Deserialize)]
+pub struct LinkForm {
+    #[serde(default)]
+    contact: String,
+}
+
+/// `POST /requests/{id}/contact`: links a request logged before the person was identified to
+/// their contact (Art. 12(6)).
+pub async fn link(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Form(form): Form<LinkForm>,
+) -> Result<Response, PageError> {
+    staff.require(Permission::HandleRequests)?;
+    let id = request_id(&id)?;
+    let contact = match find_contact(&state, &form.contact).await? {
+        Ok(Some(c)) => c,
+        Ok(None) | Err(_) => {
+            let errors = ActionErrors {
+                link_error: Some(staff.tr.t("requests-error-contact")),
+                ..ActionErrors::default()
+            };
+            let form = ActionForm {
+                contact: form.contact,
+                ..ActionForm::default()
+            };
+            return detail_page(&state, &staff, id, staff.page("requests"), form, errors).await;
+        }
+    };
+    let r = state.store.link_request(id, contact, staff.actor()).await?;
+    staff
+        .audit(
+            &state.store,
+            "request.link",
+            Some(("request", r.id.to_string())),
+            json!({"contact": contact.to_string()}),
+        )
+        .await?;
+    Ok(see_other(&format!(
+        "/requests/{}?done=request-linked",
+        r.id
+    )))
 }
 
 /// A history entry, written for the page.
@@ -276,11 +379,14 @@ pub struct ActionForm {
     remedies: String,
     #[serde(default)]
     extension_reason: String,
+    #[serde(default)]
+    contact: String,
 }
 
 #[derive(Default)]
 struct ActionErrors {
     move_error: Option<String>,
+    link_error: Option<String>,
     note_error: Option<String>,
     reason_error: Option<String>,
     remedies_error: Option<String>,
@@ -305,10 +411,14 @@ struct DetailPage {
     /// (status code, button label) of the plain moves offered (identity check, start).
     moves: Vec<(&'static str, String)>,
     can_complete: bool,
+    /// What completing it does to the contact (restriction and objection requests).
+    effect: Option<String>,
     can_reject: bool,
     can_extend: bool,
     form: ActionForm,
     errors: ActionErrors,
+    /// An open erasure request of a known person: the link that carries it out.
+    erase_href: Option<String>,
 }
 
 async fn detail_page(
@@ -375,10 +485,23 @@ async fn detail_page(
         can_handle: staff.user.role.can(Permission::HandleRequests),
         moves,
         can_complete: status.can_move_to(RequestStatus::Completed),
+        effect: match request.kind {
+            RequestKind::Restriction => Some(tr.t("flags-request-effect-restriction")),
+            RequestKind::Objection => Some(tr.t("flags-request-effect-objection")),
+            _ => None,
+        },
         can_reject: status.can_move_to(RequestStatus::Rejected),
         can_extend: status.is_open()
             && request.extended_due_on.is_none()
             && request.due_on >= today_text,
+        erase_href: request
+            .contact_id
+            .filter(|_| {
+                request.kind == RequestKind::Erasure
+                    && status.is_open()
+                    && staff.user.role.can(Permission::Erase)
+            })
+            .map(|c| format!("/contacts/{c}/erase?request={}", request.id)),
         request,
         form,
         errors,
@@ -455,6 +578,20 @@ pub async fn move_to(
                 "note" => errors.note_error = Some(tr.t("requests-error-too-long")),
                 _ => errors.move_error = Some(tr.t("requests-error-move")),
             }
+            detail_page(&state, &staff, id, staff.page("requests"), form, errors).await
+        }
+        // Completing a restriction or objection request sets the contact's flag: without a
+        // contact, or on an erased one, there is nothing to set it on.
+        Err(StoreError::Conflict { field, .. }) if matches!(field, "contact_id" | "id") => {
+            let key = if field == "id" {
+                "flags-request-contact-erased"
+            } else {
+                "flags-request-needs-contact"
+            };
+            let errors = ActionErrors {
+                move_error: Some(tr.t(key)),
+                ..ActionErrors::default()
+            };
             detail_page(&state, &staff, id, staff.page("requests"), form, errors).await
         }
         Err(e) => Err(e.into()),

@@ -329,9 +329,9 @@ async fn every_documented_route_refuses_a_missing_token_and_a_too_small_scope() 
                 .flat_map(|v| v.as_array().unwrap().iter().map(|s| s.as_str().unwrap()))
                 .collect();
             if needed.is_empty() {
-                // Public by design: only the probes.
+                // Public by design: only the probes, and the keys that verify consent receipts.
                 assert!(
-                    ["/healthz", "/readyz"].contains(&path.as_str()),
+                    ["/healthz", "/readyz", "/.well-known/jwks.json"].contains(&path.as_str()),
                     "{method} {path} is public"
                 );
                 continue;

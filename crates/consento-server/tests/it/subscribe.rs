@@ -20,7 +20,7 @@ const HOUR: i64 = 3_600_000_000;
 
 /// The mail settings of a test: the receiver on loopback, plain text (allowed there only),
 /// a quick poll.
-fn mail_config(port: u16, enabled: bool) -> MailConfig {
+pub(crate) fn mail_config(port: u16, enabled: bool) -> MailConfig {
     MailConfig {
         enabled,
         smtp_host: "127.0.0.1".into(),

@@ -1,0 +1,325 @@
+//! Erasure (GDPR Art. 17) and retention (Art. 5(1)(e)) over the API, scope `admin`: erase a
+//! contact (optionally completing its erasure request), list the contacts past the retention of
+//! their purposes, and anonymise them on confirmation. The answer of an erasure names, with
+//! stable codes, each category erased and each kept with its ground and end; the same answer is
+//! the CLI's `--json`.
+
+use axum::Json;
+use axum::extract::Query;
+use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use consento_domain::erasure::{ErasurePolicy, ErasureReason};
+use consento_domain::requests::format_date;
+use consento_domain::{Actor, ContactId, RequestId, Timestamp};
+use consento_store::{ErasureInput, ErasureReport, RetentionCandidate, RetentionRun};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::auth::{AdminScope, Auth};
+use super::error::{ApiError, Problem};
+use super::json::ApiJson;
+use super::params::{PathParam, contact_id, query};
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(erase))
+        .routes(routes!(candidates))
+        .routes(routes!(anonymize))
+}
+
+/// A category erased and how many rows or fields it held.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErasedOut {
+    /// `identity`, `emails`, `phones`, `consent_evidence`, `channel_evidence`,
+    /// `interaction_notes`, `email_outbox`, `subscription_requests`, `request_texts`,
+    /// `audit_details`, `webhook_payloads`.
+    pub category: String,
+    /// Rows or fields emptied.
+    pub count: u64,
+}
+
+/// A category kept, on what ground, until when.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeptOut {
+    /// `consent_proof`, `suppression`, `request_records`, `interaction_records`, `audit_trail`.
+    pub category: String,
+    /// `art7_1_art17_3_e` (to demonstrate consent, legal claims), `art17_art21_3` (to honour
+    /// the erasure and objection), `art5_2` (accountability).
+    pub ground: String,
+    /// `YYYY-MM-DD`; null: as long as the erasure must be honoured.
+    pub until: Option<String>,
+}
+
+/// What an erasure did and what it kept.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "contact_id": "0190a0a0-0000-7000-8000-000000000001", "erased_at": "2026-03-01T09:00:00Z",
+    "reason": "erasure", "request_id": null, "suppressed": 3,
+    "erased": [{ "category": "identity", "count": 1 }, { "category": "emails", "count": 2 }],
+    "kept": [{ "category": "consent_proof", "ground": "art7_1_art17_3_e", "until": "2036-03-01" },
+        { "category": "suppression", "ground": "art17_art21_3", "until": null }]
+}))]
+pub struct ErasureOut {
+    /// The contact, left as a pseudonymous record.
+    pub contact_id: uuid::Uuid,
+    /// When.
+    #[schema(value_type = String, format = DateTime)]
+    pub erased_at: Timestamp,
+    /// `erasure` (the person's request) or `retention` (lapsed).
+    pub reason: String,
+    /// The erasure request completed with it.
+    pub request_id: Option<uuid::Uuid>,
+    /// Keyed hashes of addresses and numbers put on the suppression list.
+    pub suppressed: u64,
+    /// What was erased, per category.
+    pub erased: Vec<ErasedOut>,
+    /// What was kept, why and until when (GDPR Art. 17(3)).
+    pub kept: Vec<KeptOut>,
+}
+
+impl ErasureOut {
+    /// The answer for `report` under `policy`.
+    pub(crate) fn new(report: &ErasureReport, policy: &ErasurePolicy) -> Self {
+        Self {
+            contact_id: report.contact_id.0,
+            erased_at: report.erased_at,
+            reason: report.reason.code().to_owned(),
+            request_id: report.request_id.map(|r| r.0),
+            suppressed: report.suppressed,
+            erased: report
+                .erased
+                .iter()
+                .map(|(c, n)| ErasedOut {
+                    category: c.code().to_owned(),
+                    count: *n,
+                })
+                .collect(),
+            kept: policy
+                .kept(report.erased_at)
+                .into_iter()
+                .map(|k| KeptOut {
+                    category: k.category.code().to_owned(),
+                    ground: k.ground.code().to_owned(),
+                    until: k.until.map(format_date),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// An erasure to carry out.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "request_id": "0190a0a0-0000-7000-8000-000000000010" }))]
+pub struct ErasureCreate {
+    /// An open data-subject request of kind `erasure` of this person (or of no one yet) to
+    /// complete in the same transaction.
+    #[serde(default)]
+    pub request_id: Option<uuid::Uuid>,
+}
+
+/// Erases a contact (GDPR Art. 17), irreversibly, in one transaction: every address and number
+/// goes on the suppression list first; name, addresses, numbers, external id, attributes,
+/// evidence, notes, emails, double opt-in requests, the free text of requests and audit details
+/// are removed; the consent ledger keeps its events keyed by the contact's UUID and still
+/// verifies; `contact.erased` is queued for webhooks. Decisions answer `blocked` (`erased`)
+/// from then on. Send `{}` as the body, or name the erasure request to complete.
+#[utoipa::path(
+    post, path = "/v1/contacts/{id}/erasure", tag = "contacts",
+    params(("id" = uuid::Uuid, Path, description = "Our id of the contact")),
+    request_body = ErasureCreate,
+    responses(
+        (status = 200, description = "Erased: what was erased and what was kept", body = ErasureOut),
+        (status = 400, description = "A field is malformed or unknown", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such contact, or no such request", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The contact was already erased, or the request is closed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The request is not an erasure request of this person (`request_id`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("token" = ["admin"]))
+)]
+async fn erase(
+    auth: Auth<AdminScope>,
+    PathParam(id): PathParam,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ErasureCreate>,
+) -> Result<Json<ErasureOut>, ApiError> {
+    let id = contact_id(&id)?;
+    let input = ErasureInput {
+        reason: ErasureReason::Request,
+        actor: auth.0.actor()?,
+        user_id: None,
+        request_id: body.request_id.map(RequestId),
+    };
+    let report = state.store.erase_contact(id, &input).await?;
+    Ok(Json(ErasureOut::new(
+        &report,
+        &state.config.erasure.policy(),
+    )))
+}
+
+/// A contact past the retention of its purposes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CandidateOut {
+    /// The contact.
+    pub contact_id: uuid::Uuid,
+    /// Its purposes.
+    pub purposes: Vec<String>,
+    /// When its last consent ended (withdrawn, refused or expired).
+    #[schema(value_type = String, format = DateTime)]
+    pub last_ended: Timestamp,
+    /// The retention applied: the longest of its purposes', in months.
+    pub months: u8,
+}
+
+impl From<RetentionCandidate> for CandidateOut {
+    fn from(c: RetentionCandidate) -> Self {
+        Self {
+            contact_id: c.contact_id.0,
+            purposes: c.purposes,
+            last_ended: c.last_ended,
+            months: c.months,
+        }
+    }
+}
+
+/// A page of contacts past their retention.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CandidateList {
+    /// In id order.
+    pub items: Vec<CandidateOut>,
+    /// Pass as `after` for the next page; absent on the last.
+    pub next: Option<uuid::Uuid>,
+}
+
+/// Which candidates to list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CandidateQuery {
+    /// The `next` of the previous page.
+    pub after: Option<uuid::Uuid>,
+    /// At most this many (1 to 1,000; 100 if absent).
+    pub limit: Option<u32>,
+}
+
+/// The contacts whose every basis has lapsed for longer than the retention of their purposes
+/// (`[retention]`: marketing 24 months, profiling 12 by default): no consent valid now, the last
+/// one ended longer ago than the period, no open request, not erased.
+#[utoipa::path(
+    get, path = "/v1/retention/candidates", tag = "retention",
+    params(CandidateQuery),
+    responses(
+        (status = 200, description = "A page of contacts past their retention", body = CandidateList),
+        (status = 400, description = "A parameter is malformed or unknown (`field` names it)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("token" = ["admin"]))
+)]
+async fn candidates(
+    _auth: Auth<AdminScope>,
+    State(state): State<AppState>,
+    q: Result<Query<CandidateQuery>, QueryRejection>,
+) -> Result<Json<CandidateList>, ApiError> {
+    let q = query(q)?;
+    let limit = usize::try_from(q.limit.unwrap_or(100).clamp(1, 1000)).unwrap_or(100);
+    let items = state
+        .store
+        .retention_candidates(
+            &state.config.retention.policy(),
+            q.after.map(ContactId),
+            limit,
+        )
+        .await?;
+    let next = (items.len() == limit)
+        .then(|| items.last().map(|c| c.contact_id.0))
+        .flatten();
+    Ok(Json(CandidateList {
+        items: items.into_iter().map(Into::into).collect(),
+        next,
+    }))
+}
+
+/// The confirmation of an anonymisation run.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({ "confirm": true }))]
+pub struct AnonymizationCreate {
+    /// Must be `true`: the anonymisation cannot be undone.
+    pub confirm: bool,
+}
+
+/// What an anonymisation run did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnonymizationOut {
+    /// Contacts anonymised.
+    pub anonymized: usize,
+    /// Transactions committed (`[retention] batch_size` contacts each).
+    pub batches: u32,
+    /// Each erasure, with what it erased and kept.
+    pub erasures: Vec<ErasureOut>,
+}
+
+impl AnonymizationOut {
+    pub(crate) fn new(run: &RetentionRun, policy: &ErasurePolicy) -> Self {
+        Self {
+            anonymized: run.anonymized.len(),
+            batches: run.batches,
+            erasures: run
+                .anonymized
+                .iter()
+                .map(|r| ErasureOut::new(r, policy))
+                .collect(),
+        }
+    }
+}
+
+/// Anonymises every contact past its retention through the same erasure as a person's request
+/// (reason `retention`), in batches, each one transaction; a contact that gained a consent or a
+/// request meanwhile is left alone. Irreversible: the body must confirm it.
+#[utoipa::path(
+    post, path = "/v1/retention/anonymizations", tag = "retention",
+    request_body = AnonymizationCreate,
+    responses(
+        (status = 200, description = "The contacts anonymised", body = AnonymizationOut),
+        (status = 400, description = "A field is missing, malformed or unknown", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not confirmed (`confirm`)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("token" = ["admin"]))
+)]
+async fn anonymize(
+    auth: Auth<AdminScope>,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<AnonymizationCreate>,
+) -> Result<Json<AnonymizationOut>, ApiError> {
+    if !body.confirm {
+        return Err(ApiError::unprocessable(
+            "confirm",
+            "anonymisation cannot be undone: send `true` to confirm",
+        ));
+    }
+    let run = run_retention(&state, auth.0.actor()?, None).await?;
+    Ok(Json(AnonymizationOut::new(
+        &run,
+        &state.config.erasure.policy(),
+    )))
+}
+
+/// Runs the anonymisation of every contact past its retention with the configured policy.
+pub(crate) async fn run_retention(
+    state: &AppState,
+    actor: Actor,
+    user_id: Option<uuid::Uuid>,
+) -> Result<RetentionRun, consento_store::StoreError> {
+    let config = &state.config.retention;
+    state
+        .store
+        .anonymize_lapsed(
+            &config.policy(),
+            usize::try_from(config.batch_size).unwrap_or(100),
+            actor,
+            user_id,
+        )
+        .await
+}
