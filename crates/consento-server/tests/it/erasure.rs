@@ -128,6 +128,43 @@ async fn the_person(app: &TestApp) -> (String, String) {
     let r = ContactRef::Id(c.id);
     let card = admin.get(&format!("/contacts/{id}")).await;
     assert!(card.body.contains("Zappacosta"));
+    // A rectification through the API: the audit trail keeps the name before and after.
+    let (status, c) = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/v1/contacts/{id}"),
+            "write",
+            &json!({"name": format!("{NAME} in Rossi")}),
+        )
+        .await;
+    assert_eq!(status, 200, "{c}");
+    let (status, c) = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/v1/contacts/{id}"),
+            "write",
+            &json!({"name": NAME}),
+        )
+        .await;
+    assert_eq!(status, 200, "{c}");
+    // A bulk rule run over them: its revert data keeps their source.
+    let (status, rule) = app
+        .post(
+            "/v1/rules",
+            "admin",
+            &json!({"name": "Marketing by consent", "filter": {"purpose": "marketing"},
+                "changes": {"legal_basis": "legitimate_interests"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
+    let (status, run) = app
+        .post(
+            &format!("/v1/rules/{}/runs", rule["id"].as_str().unwrap()),
+            "admin",
+            &json!({}),
+        )
+        .await;
+    assert_eq!((status, run["changed"].as_i64()), (201, Some(1)), "{run}");
     for code in ["NEWS", "CALLS"] {
         store
             .record_consent(ConsentEventInput {
