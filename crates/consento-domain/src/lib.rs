@@ -7,6 +7,7 @@ pub mod contact;
 pub mod decision;
 pub mod error;
 pub mod ids;
+pub mod import;
 pub mod ledger;
 pub mod requests;
 pub mod settings;

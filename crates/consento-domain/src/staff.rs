@@ -42,6 +42,9 @@ pub enum Permission {
     /// Log data-subject requests and move, refuse or extend them (GDPR Arts. 12-22): the DPO's
     /// work, and the administrator's. Reading them is [`Permission::Audit`].
     HandleRequests,
+    /// Import contacts with their consents from a CRM export: many people's data at once, with
+    /// backdated consents; the administrator's and the DPO's.
+    Import,
 }
 
 impl Role {
@@ -54,7 +57,7 @@ impl Role {
             Role::Admin => true,
             Role::Dpo => matches!(
                 permission,
-                Read | EditContacts | Audit | LiftRights | HandleRequests
+                Read | EditContacts | Audit | LiftRights | HandleRequests | Import
             ),
             Role::Operator => matches!(
                 permission,

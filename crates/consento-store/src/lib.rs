@@ -25,6 +25,7 @@ mod decide;
 mod error;
 mod export;
 mod fastread;
+mod import;
 mod ledger;
 mod links;
 mod mail;
@@ -46,6 +47,10 @@ pub use commit::GroupCommitStats;
 pub use contacts::ContactSummary;
 pub use error::StoreError;
 pub use export::ContactExport;
+pub use import::{
+    ImportChunk, ImportCounts, ImportProgress, ImportRun, ImportSpec, ImportStatus,
+    MAX_REPORTED_ERRORS, NewImportRun,
+};
 pub use ledger::IdempotencyKey;
 pub use links::{LinkKey, LinkSecret};
 pub use mail::{EmailMessage, EmailOutboxStats, NewEmail, OutgoingEmail};
@@ -202,6 +207,8 @@ pub struct Store {
     pub(crate) country_code: String,
     /// SQLite only: the decision's read path on plain connections.
     pub(crate) fast: Option<fastread::FastRead>,
+    /// Imports running in this process, with their live counters.
+    pub(crate) imports: import::LiveImports,
     /// SQLite only: the WAL checkpoints, off the commit path.
     _checkpointer: Option<fastread::Checkpointer>,
 }
@@ -230,6 +237,7 @@ impl Store {
             suppression_key: [0; 32],
             country_code: config.default_country_code.clone(),
             fast,
+            imports: Default::default(),
             _checkpointer: checkpointer,
         };
         migrate::run(&store).await?;

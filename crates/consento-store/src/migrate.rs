@@ -76,10 +76,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0011_requests.sql"),
         include_str!("../migrations/postgres/0011_requests.sql"),
     ),
+    (
+        14,
+        "imports",
+        include_str!("../migrations/sqlite/0014_imports.sql"),
+        include_str!("../migrations/postgres/0014_imports.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 11;
+pub(crate) const LATEST: i64 = 14;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";
