@@ -161,7 +161,8 @@ pub fn parse_date(text: &str) -> Result<Timestamp, String> {
     if let Ok(ts) = Timestamp::parse("date", t) {
         return Ok(ts);
     }
-    let micros = |dt: PrimitiveDateTime| dt.assume_offset(UtcOffset::UTC).unix_timestamp() * 1_000_000;
+    let micros =
+        |dt: PrimitiveDateTime| dt.assume_offset(UtcOffset::UTC).unix_timestamp() * 1_000_000;
     let formats = [
         time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
         time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]"),
@@ -178,7 +179,10 @@ pub fn parse_date(text: &str) -> Result<Timestamp, String> {
     ];
     for f in day_first {
         if let Ok(d) = Date::parse(t, &f) {
-            return Ok(Timestamp::from_micros(micros(PrimitiveDateTime::new(d, Time::MIDNIGHT))));
+            return Ok(Timestamp::from_micros(micros(PrimitiveDateTime::new(
+                d,
+                Time::MIDNIGHT,
+            ))));
         }
     }
     Err(format!(
@@ -212,15 +216,20 @@ impl Mapping {
             .iter()
             .enumerate()
             .map(|(i, h)| {
-                let h = if i == 0 { h.trim_start_matches('\u{feff}') } else { h };
+                let h = if i == 0 {
+                    h.trim_start_matches('\u{feff}')
+                } else {
+                    h
+                };
                 h.trim().to_owned()
             })
             .collect();
         let mut errors = Vec::new();
         let mut find = |field: &str, column: &str| -> Option<usize> {
-            let found = names
-                .iter()
-                .position(|n| n.eq_ignore_ascii_case(column.trim()) || n.to_lowercase() == column.trim().to_lowercase());
+            let found = names.iter().position(|n| {
+                n.eq_ignore_ascii_case(column.trim())
+                    || n.to_lowercase() == column.trim().to_lowercase()
+            });
             if found.is_none() {
                 errors.push(LineError {
                     line: 1,
@@ -236,8 +245,16 @@ impl Mapping {
         let source = one("source", &self.source);
         let legal_basis = one("legal_basis", &self.legal_basis);
         let purposes = one("purposes", &self.purposes);
-        let emails = self.emails.iter().filter_map(|c| find("emails", c)).collect();
-        let phones = self.phones.iter().filter_map(|c| find("phones", c)).collect();
+        let emails = self
+            .emails
+            .iter()
+            .filter_map(|c| find("emails", c))
+            .collect();
+        let phones = self
+            .phones
+            .iter()
+            .filter_map(|c| find("phones", c))
+            .collect();
         let attributes = self
             .attributes
             .iter()
@@ -264,7 +281,9 @@ impl Mapping {
             errors.push(LineError {
                 line: 1,
                 column: "mapping".to_owned(),
-                reason: "map at least one of external_id, emails, phones: a contact must be found again".to_owned(),
+                reason:
+                    "map at least one of external_id, emails, phones: a contact must be found again"
+                        .to_owned(),
             });
         }
         if errors.is_empty() {
@@ -288,7 +307,10 @@ impl Mapping {
 
     /// The consent type codes, in mapping order ([`ImportedConsent::type_index`]).
     pub fn codes(&self) -> Vec<String> {
-        self.consents.iter().map(|c| c.code.trim().to_owned()).collect()
+        self.consents
+            .iter()
+            .map(|c| c.code.trim().to_owned())
+            .collect()
     }
 }
 
@@ -367,7 +389,10 @@ impl Plan {
             for p in v.split('|').map(str::trim).filter(|p| !p.is_empty()) {
                 if p.chars().count() > MAX_TEXT {
                     if let Some(i) = self.purposes {
-                        fault(col(i), format!("a purpose must be at most {MAX_TEXT} characters"));
+                        fault(
+                            col(i),
+                            format!("a purpose must be at most {MAX_TEXT} characters"),
+                        );
                     }
                 } else if !purposes.iter().any(|q| q == p) {
                     purposes.push(p.to_owned());
@@ -389,32 +414,34 @@ impl Plan {
                 continue;
             };
             let kind = match state_text.map(parse_state).transpose() {
-                Ok(k) => k.unwrap_or(EventKind::Given),
+                Ok(k) => Some(k.unwrap_or(EventKind::Given)),
                 Err(why) => {
                     if let Some(s) = state {
                         fault(col(s), why);
                     }
-                    continue;
+                    None
                 }
             };
-            match parse_date(d) {
-                Ok(t) if t > now => fault(
+            match (parse_date(d), kind) {
+                (Ok(t), _) if t > now => fault(
                     col(date),
                     format!("`{d}` is in the future: a consent cannot be dated after today"),
                 ),
-                Ok(event_time) => consents.push(ImportedConsent {
+                (Ok(event_time), Some(kind)) => consents.push(ImportedConsent {
                     type_index,
                     kind,
                     event_time,
                 }),
-                Err(why) => fault(col(date), why),
+                (Ok(_), None) => {}
+                (Err(why), _) => fault(col(date), why),
             }
         }
         if errors.is_empty() && external_id.is_none() && emails.is_empty() && phones.is_empty() {
             errors.push(LineError {
                 line,
                 column: "line".to_owned(),
-                reason: "no external id, email or phone: the person cannot be identified".to_owned(),
+                reason: "no external id, email or phone: the person cannot be identified"
+                    .to_owned(),
             });
         }
         if errors.is_empty() {
@@ -462,7 +489,14 @@ mod tests {
         }
     }
 
-    const HEADER: [&str; 6] = ["Codice", "Nome", "Email", "Cellulare", "Data newsletter", "Stato"];
+    const HEADER: [&str; 6] = [
+        "Codice",
+        "Nome",
+        "Email",
+        "Cellulare",
+        "Data newsletter",
+        "Stato",
+    ];
 
     #[test]
     fn italian_excel_files_are_read_with_semicolons() {
@@ -477,12 +511,27 @@ mod tests {
         let plan = mapping().plan(&HEADER, |c| c == "newsletter").unwrap();
         let now = Timestamp::parse("now", "2025-06-01").unwrap();
         let row = plan
-            .parse(2, &["C1", "Anna", "Anna@Example.it", "333 123 4567", "15/03/2024", "revocato"], now, "39")
+            .parse(
+                2,
+                &[
+                    "C1",
+                    "Anna",
+                    "Anna@Example.it",
+                    "333 123 4567",
+                    "15/03/2024",
+                    "revocato",
+                ],
+                now,
+                "39",
+            )
             .unwrap();
         assert_eq!(row.emails[0].as_str(), "anna@example.it");
         assert_eq!(row.phones[0].as_str(), "+393331234567");
         assert_eq!(row.consents[0].kind, EventKind::Withdrawn);
-        assert_eq!(row.consents[0].event_time, Timestamp::parse("d", "2024-03-15").unwrap());
+        assert_eq!(
+            row.consents[0].event_time,
+            Timestamp::parse("d", "2024-03-15").unwrap()
+        );
     }
 
     #[test]
@@ -490,7 +539,12 @@ mod tests {
         let plan = mapping().plan(&HEADER, |c| c == "newsletter").unwrap();
         let now = Timestamp::parse("now", "2025-06-01").unwrap();
         let errors = plan
-            .parse(7, &["C1", "Anna", "not-an-email", "", "2030-01-01", ""], now, "39")
+            .parse(
+                7,
+                &["C1", "Anna", "not-an-email", "", "2030-01-01", ""],
+                now,
+                "39",
+            )
             .unwrap_err();
         assert_eq!(errors.len(), 2);
         assert!(errors.iter().all(|e| e.line == 7));
@@ -504,8 +558,16 @@ mod tests {
     fn a_mapping_naming_missing_columns_or_unknown_types_fails_at_the_header() {
         let errors = mapping().plan(&["Codice", "Email"], |_| false).unwrap_err();
         assert!(errors.iter().all(|e| e.line == 1));
-        assert!(errors.iter().any(|e| e.reason.contains("unknown consent type `newsletter`")));
-        assert!(errors.iter().any(|e| e.reason.contains("no column `Cellulare`")));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.reason.contains("unknown consent type `newsletter`"))
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.reason.contains("no column `Cellulare`"))
+        );
     }
 
     #[test]

@@ -12,8 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use consento_domain::import::{ImportRow, LineError, Mapping};
 use consento_domain::ledger::{EventRecord, evidence_digest};
 use consento_domain::{
-    Actor, CollectionMethod, ConsentTypeId, ContactId, DomainError, EventId,
-    LegalBasis, Timestamp,
+    Actor, CollectionMethod, ConsentTypeId, ContactId, DomainError, EventId, LegalBasis, Timestamp,
 };
 use serde::Serialize;
 use sqlx::QueryBuilder;
@@ -254,6 +253,12 @@ struct NewContact {
 }
 
 impl Store {
+    /// The country calling code for numbers written without one (`39`): an import parses
+    /// phone numbers as the store does.
+    pub fn country_code(&self) -> &str {
+        &self.country_code
+    }
+
     /// Saves (or replaces) the column mapping of `source`.
     pub async fn save_import_mapping(
         &self,
@@ -366,7 +371,9 @@ impl Store {
 
     /// The latest runs, newest first.
     pub async fn import_runs(&self, limit: i64) -> Result<Vec<ImportRun>, StoreError> {
-        let sql = format!("SELECT {RUN_COLUMNS} FROM import_runs ORDER BY started_at DESC, id DESC LIMIT $1");
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM import_runs ORDER BY started_at DESC, id DESC LIMIT $1"
+        );
         let mut runs: Vec<ImportRun> = on_read_pool!(self, pool => {
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit.clamp(1, 500)).fetch_all(pool).await?
                 .iter().map(run_from).collect::<Result<_, StoreError>>()?
@@ -407,7 +414,12 @@ impl Store {
             .consent_types()
             .await?
             .into_iter()
-            .map(|t| (t.spec.code.as_str().to_owned(), (t.id, t.spec.validity_days)))
+            .map(|t| {
+                (
+                    t.spec.code.as_str().to_owned(),
+                    (t.id, t.spec.validity_days),
+                )
+            })
             .collect();
         let types: Vec<(ConsentTypeId, Option<u32>, String)> = spec
             .codes
@@ -416,7 +428,9 @@ impl Store {
                 known
                     .get(code)
                     .map(|(id, validity)| (*id, *validity, code.clone()))
-                    .ok_or_else(|| DomainError::invalid("consents", format!("unknown consent type `{code}`")))
+                    .ok_or_else(|| {
+                        DomainError::invalid("consents", format!("unknown consent type `{code}`"))
+                    })
             })
             .collect::<Result<_, _>>()?;
         let source = source_name(&spec.source)?;
@@ -680,7 +694,10 @@ impl Store {
 fn source_name(source: &str) -> Result<String, DomainError> {
     let s = source.trim();
     if s.is_empty() || s.chars().count() > 200 {
-        return Err(DomainError::invalid("source", "must be 1 to 200 characters"));
+        return Err(DomainError::invalid(
+            "source",
+            "must be 1 to 200 characters",
+        ));
     }
     Ok(s.to_owned())
 }

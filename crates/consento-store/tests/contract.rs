@@ -1971,7 +1971,8 @@ async fn import_lines(
         .enumerate()
         .map(|(i, l)| {
             let fields: Vec<&str> = l.split(',').collect();
-            plan.parse(i as u64 + 2, &fields, env.store.now(), "39").unwrap()
+            plan.parse(i as u64 + 2, &fields, env.store.now(), "39")
+                .unwrap()
         })
         .collect();
     let spec = consento_store::ImportSpec {
@@ -1986,8 +1987,12 @@ async fn import_lines(
         // Two chunks: matching across chunks goes through the database, within one through memory.
         let mut rows = rows;
         let second = rows.split_off(rows.len() / 2);
-        tx.send(consento_store::ImportChunk::Rows(rows)).await.unwrap();
-        tx.send(consento_store::ImportChunk::Rows(second)).await.unwrap();
+        tx.send(consento_store::ImportChunk::Rows(rows))
+            .await
+            .unwrap();
+        tx.send(consento_store::ImportChunk::Rows(second))
+            .await
+            .unwrap();
         if commit {
             tx.send(consento_store::ImportChunk::Commit).await.unwrap();
         }

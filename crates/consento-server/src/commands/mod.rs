@@ -17,6 +17,7 @@ mod audience;
 mod consents;
 mod contacts;
 mod decide;
+mod import;
 mod ledger;
 mod links;
 mod notices;
@@ -165,6 +166,8 @@ async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
         Command::Requests(c) => requests::run(ctx, c).await,
         Command::Bench(args) => crate::bench::command(ctx, args).await,
         Command::BenchExport { events } => crate::export::bench(ctx, events).await,
+        Command::Import(args) => import::run(ctx, args).await,
+        Command::BenchImport { rows } => import::bench(ctx, rows).await,
     }
 }
 
