@@ -107,6 +107,7 @@ const AREAS: &[[(Locale, &str, &str); 2]] = &[
     area!("mail"),
     area!("subscribe"),
     area!("requests"),
+    area!("imports"),
 ];
 
 /// Every message file, per language.

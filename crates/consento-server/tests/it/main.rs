@@ -10,6 +10,7 @@ mod console_contacts;
 mod console_insights;
 mod console_setup;
 mod export;
+mod import;
 mod ops;
 mod requests;
 mod self_service;
