@@ -17,7 +17,7 @@ use consento_domain::{
 use serde::Serialize;
 use sqlx::QueryBuilder;
 
-use crate::row::{Cols, hash32, hex};
+use crate::row::{Cols, hex};
 use crate::{Store, StoreError, in_write_tx, on_read_pool};
 
 /// Rows per multi-row statement: 16 columns × 1,000 stays under SQLite's 32,766 bound
@@ -244,6 +244,9 @@ enum Target {
     Skip,
 }
 
+/// The keyed hashes of a line's addresses and of its numbers.
+type ChannelHashes = (Vec<Vec<u8>>, Vec<Vec<u8>>);
+
 /// A contact to create, with its keyed hashes.
 struct NewContact {
     id: ContactId,
@@ -441,16 +444,8 @@ impl Store {
         let mut cache = self.append.lock().await;
         cache.invalidate();
         in_write_tx!(self, tx, DB => {
-            let head = sqlx::query("UPDATE ledger_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
-                .fetch_one(&mut *tx)
-                .await?;
-            if matches!(self.db, crate::Db::Postgres(_)) {
-                // PostgreSQL only: the chain trigger leaves the head to this import, which holds
-                // its row lock throughout (as bulk loads do; see the 0001 migration).
-                sqlx::query("SET LOCAL consento.bulk_load = 'on'").execute(&mut *tx).await?;
-            }
-            let mut seq = head.int("seq")?;
-            let mut prev = hash32(head.bytes("hash")?)?;
+            // The head is this import's until it commits (as for bulk loads).
+            let (mut seq, mut prev) = crate::bulk::take_head!(self, tx);
             let mut committed = false;
             while let Some(message) = rx.recv().await {
                 let rows = match message {
@@ -461,7 +456,7 @@ impl Store {
                     ImportChunk::Rows(rows) => rows,
                 };
                 // 1. The suppression list, by keyed hash of every address and number.
-                let mut hashes: Vec<(Vec<Vec<u8>>, Vec<Vec<u8>>)> = Vec::with_capacity(rows.len());
+                let mut hashes: Vec<ChannelHashes> = Vec::with_capacity(rows.len());
                 for r in &rows {
                     let e = r.emails.iter().map(|e| self.channel_hash("email", e.as_str())).collect::<Result<Vec<_>, _>>()?;
                     let p = r.phones.iter().map(|p| self.channel_hash("phone", p.as_str())).collect::<Result<Vec<_>, _>>()?;
@@ -680,11 +675,7 @@ impl Store {
                 // Rolled back as the transaction is dropped: a bad line anywhere writes nothing.
                 return Err(DomainError::invalid("file", "the file has errors: nothing was imported").into());
             }
-            sqlx::query("UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1")
-                .bind(seq)
-                .bind(prev.to_vec())
-                .execute(&mut *tx)
-                .await?;
+            crate::bulk::leave_head!(tx, seq, prev);
         });
         Ok(())
     }
