@@ -118,13 +118,16 @@ pub enum Command {
         #[arg(long, default_value_t = 10_000)]
         events: usize,
     },
-    /// Time an import: writes a CSV of `--rows` lines with two consents each, imports it into
+    /// Time an import: writes a CSV of `--rows` lines with `--consents` consents each, imports it into
     /// the (empty) database, and prints rows/s and the peak resident memory.
     #[command(hide = true)]
     BenchImport {
         /// Lines of the generated file.
         #[arg(long, default_value_t = 100_000)]
         rows: u64,
+        /// Consent columns per line (1 to 8), each a consent type of its own.
+        #[arg(long, default_value_t = 2)]
+        consents: u8,
     },
 }
 

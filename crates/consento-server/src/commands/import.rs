@@ -122,18 +122,22 @@ fn peak_rss_kib() -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// `consento bench-import --rows N`: generates a `;`-delimited file of N lines (two consents
-/// each), imports it, and prints the throughput and the peak resident memory. Run it on an
-/// empty database, with `--release`.
-pub async fn bench(ctx: &mut Ctx<'_>, rows: u64) -> anyhow::Result<()> {
-    for (code, validity) in [("bench-news", Some(730)), ("bench-profile", None)] {
+/// `consento bench-import --rows N --consents K`: generates a `;`-delimited file of N lines with
+/// K consent columns each (dates, and a state for the first), imports it, and prints the
+/// throughput and the peak resident memory. Run it on an empty database, with `--release`.
+pub async fn bench(ctx: &mut Ctx<'_>, rows: u64, consents: u8) -> anyhow::Result<()> {
+    if !(1..=8).contains(&consents) {
+        anyhow::bail!("consents: give 1 to 8");
+    }
+    let codes: Vec<String> = (1..=consents).map(|k| format!("bench-{k}")).collect();
+    for (k, code) in codes.iter().enumerate() {
         if ctx.store.consent_type(code).await.is_err() {
             ctx.store
                 .create_consent_type(ConsentTypeSpec {
-                    title: code.to_owned(),
+                    title: code.clone(),
                     code: ConsentCode::parse(code)?,
                     description: None,
-                    validity_days: validity,
+                    validity_days: (k == 0).then_some(730),
                     permissions: Permissions {
                         email_bulk: true,
                         ..Permissions::default()
@@ -147,16 +151,21 @@ pub async fn bench(ctx: &mut Ctx<'_>, rows: u64) -> anyhow::Result<()> {
         std::env::temp_dir().join(format!("consento-bench-import-{}.csv", std::process::id()));
     {
         let mut w = std::io::BufWriter::new(std::fs::File::create(&path)?);
-        writeln!(
-            w,
-            "codice;nome;email;cellulare;consenso_newsletter;stato_newsletter;consenso_profilazione"
-        )?;
+        write!(w, "codice;nome;email;cellulare;stato_1")?;
+        for code in &codes {
+            write!(w, ";data_{code}")?;
+        }
+        writeln!(w)?;
         for i in 0..rows {
             let state = if i % 5 == 0 { "revocato" } else { "dato" };
-            writeln!(
+            write!(
                 w,
-                "B{i};Persona {i};persona{i}@example.it;+39 3{i:09};2024-01-15;{state};15/03/2024"
+                "B{i};Persona {i};persona{i}@example.it;+39 3{i:09};{state}"
             )?;
+            for k in 0..consents {
+                write!(w, ";{:02}/03/2024", 1 + (i + u64::from(k)) % 28)?;
+            }
+            writeln!(w)?;
         }
         w.flush()?;
     }
@@ -165,18 +174,15 @@ pub async fn bench(ctx: &mut Ctx<'_>, rows: u64) -> anyhow::Result<()> {
         name: Some("nome".into()),
         emails: vec!["email".into()],
         phones: vec!["cellulare".into()],
-        consents: vec![
-            ConsentColumns {
-                code: "bench-news".into(),
-                date: "consenso_newsletter".into(),
-                state: Some("stato_newsletter".into()),
-            },
-            ConsentColumns {
-                code: "bench-profile".into(),
-                date: "consenso_profilazione".into(),
-                state: None,
-            },
-        ],
+        consents: codes
+            .iter()
+            .enumerate()
+            .map(|(k, code)| ConsentColumns {
+                code: code.clone(),
+                date: format!("data_{code}"),
+                state: (k == 0).then(|| "stato_1".to_owned()),
+            })
+            .collect(),
         ..Mapping::default()
     };
     let job = ImportJob {

@@ -167,7 +167,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
         Command::Bench(args) => crate::bench::command(ctx, args).await,
         Command::BenchExport { events } => crate::export::bench(ctx, events).await,
         Command::Import(args) => import::run(ctx, args).await,
-        Command::BenchImport { rows } => import::bench(ctx, rows).await,
+        Command::BenchImport { rows, consents } => import::bench(ctx, rows, consents).await,
     }
 }
 
