@@ -204,7 +204,7 @@ async fn stream(
         actor: job.actor.clone(),
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<ImportChunk>(2);
-    // The mapping is saved once the header has shown that it fits the file.
+    // The mapping is saved once the header has shown that it fits the file (see below).
     let (fits_tx, fits_rx) = tokio::sync::oneshot::channel::<()>();
     let now = store.now();
     let country = store.country_code().to_owned();
@@ -240,13 +240,6 @@ async fn stream(
         }
         summary
     });
-    let saved = async {
-        if job.mapping.is_some() && fits_rx.await.is_ok() {
-            store.save_import_mapping(&job.source, &mapping).await
-        } else {
-            Ok(())
-        }
-    };
     let done = AtomicBool::new(false);
     let written = async {
         let r = store.import_rows(&spec, rx, &begun.progress).await;
@@ -262,7 +255,14 @@ async fn stream(
                 .await;
         }
     };
-    let (written, saved, (), summary) = tokio::join!(written, saved, ticker, reader);
+    let (written, (), summary) = tokio::join!(written, ticker, reader);
+    // Saved after the import's transaction, never during it: on SQLite that transaction holds
+    // the one writer, and a save waiting for it would time out on a long file.
+    let saved = if job.mapping.is_some() && fits_rx.await.is_ok() {
+        store.save_import_mapping(&job.source, &mapping).await
+    } else {
+        Ok(())
+    };
     let mut summary = summary.unwrap_or_else(|_| ReadSummary {
         failure: Some("the file could not be read".to_owned()),
         ..ReadSummary::default()
