@@ -104,11 +104,11 @@ macro_rules! leave_head {
 pub(crate) use {leave_head, take_head};
 
 impl Store {
-    /// Creates `batch` contacts with their events, all or nothing. A bad contact or event fails
-    /// the whole batch with the error of the first one, naming its position in the batch.
-    pub async fn bulk_load(&self, batch: Vec<BulkContact>) -> Result<BulkReport, StoreError> {
-        let now = self.now();
-        let types: HashMap<String, (ConsentTypeId, Option<u32>)> = self
+    /// Every consent type's id and validity, by code: what a load chains its events with.
+    pub(crate) async fn type_index(
+        &self,
+    ) -> Result<HashMap<String, (ConsentTypeId, Option<u32>)>, StoreError> {
+        Ok(self
             .consent_types()
             .await?
             .into_iter()
@@ -118,7 +118,14 @@ impl Store {
                     (t.id, t.spec.validity_days),
                 )
             })
-            .collect();
+            .collect())
+    }
+
+    /// Creates `batch` contacts with their events, all or nothing. A bad contact or event fails
+    /// the whole batch with the error of the first one, naming its position in the batch.
+    pub async fn bulk_load(&self, batch: Vec<BulkContact>) -> Result<BulkReport, StoreError> {
+        let now = self.now();
+        let types = self.type_index().await?;
         let notices: HashMap<String, NoticeId> = self
             .notices()
             .await?

@@ -413,17 +413,7 @@ impl Store {
         progress: &ImportProgress,
     ) -> Result<(), StoreError> {
         let now = self.now();
-        let known: HashMap<String, (ConsentTypeId, Option<u32>)> = self
-            .consent_types()
-            .await?
-            .into_iter()
-            .map(|t| {
-                (
-                    t.spec.code.as_str().to_owned(),
-                    (t.id, t.spec.validity_days),
-                )
-            })
-            .collect();
+        let known = self.type_index().await?;
         let types: Vec<(ConsentTypeId, Option<u32>, String)> = spec
             .codes
             .iter()

@@ -41,6 +41,18 @@ fn set_up(db: &Scratch) {
     std::fs::write(db.dir.join("mapping.toml"), MAPPING).unwrap();
 }
 
+/// `consento import --source crm-x --mapping mapping.toml export.csv`: its standard output.
+fn import_with_mapping(db: &Scratch) -> String {
+    db.ok(&[
+        "import",
+        "--source",
+        "crm-x",
+        "--mapping",
+        "mapping.toml",
+        "export.csv",
+    ])
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -50,14 +62,7 @@ fn an_import_creates_contacts_with_backdated_consents_whose_evidence_is_the_file
     let db = Scratch::new();
     set_up(&db);
     std::fs::write(db.dir.join("export.csv"), GOOD).unwrap();
-    let out = db.ok(&[
-        "import",
-        "--source",
-        "crm-x",
-        "--mapping",
-        "mapping.toml",
-        "export.csv",
-    ]);
+    let out = import_with_mapping(&db);
     assert!(out.contains("imported 5 lines"), "{out}");
     assert!(
         out.contains("4 contacts created, 1 matched, 3 consent events"),
@@ -157,14 +162,7 @@ fn a_person_on_the_suppression_list_is_skipped_and_counted() {
     ]);
     db.ok(&["contacts", "object", "bruno@example.it"]);
     std::fs::write(db.dir.join("export.csv"), GOOD).unwrap();
-    let out = db.ok(&[
-        "import",
-        "--source",
-        "crm-x",
-        "--mapping",
-        "mapping.toml",
-        "export.csv",
-    ]);
+    let out = import_with_mapping(&db);
     assert!(out.contains("1 skipped"), "{out}");
     assert!(out.contains("3 contacts created"), "{out}");
     let history = db.json(&["consents", "history", "bruno@example.it"]);
