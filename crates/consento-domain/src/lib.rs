@@ -8,6 +8,7 @@ pub mod decision;
 pub mod erasure;
 pub mod error;
 pub mod ids;
+pub mod import;
 pub mod ledger;
 pub mod receipt;
 pub mod requests;

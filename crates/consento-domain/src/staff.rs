@@ -49,6 +49,9 @@ pub enum Permission {
     /// purposes): one action may change a million contacts, so it is the DPO's and the
     /// administrator's.
     BulkRules,
+    /// Import contacts with their consents from a CRM export: many people's data at once, with
+    /// backdated consents; the administrator's and the DPO's.
+    Import,
 }
 
 impl Role {
@@ -61,7 +64,7 @@ impl Role {
             Role::Admin => true,
             Role::Dpo => matches!(
                 permission,
-                Read | EditContacts | Audit | LiftRights | HandleRequests | Erase | BulkRules
+                Read | EditContacts | Audit | LiftRights | HandleRequests | Erase | BulkRules | Import
             ),
             Role::Operator => matches!(
                 permission,

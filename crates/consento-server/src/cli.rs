@@ -105,6 +105,9 @@ pub enum Command {
     /// Retention (GDPR Art. 5(1)(e)): contacts whose every consent lapsed beyond the period.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Import contacts with their consents from a CRM export (CSV with a header row), all or
+    /// nothing: any bad line is reported and nothing is written.
+    Import(ImportArgs),
     /// Measure decisions, consent writes, the audience and the bulk load against the bare
     /// database on the same data. Use an empty database: it loads its own data set.
     Bench(BenchArgs),
@@ -124,6 +127,35 @@ pub enum Command {
         #[arg(long, default_value_t = 10_000)]
         events: usize,
     },
+    /// Time an import: writes a CSV of `--rows` lines with `--consents` consents each, imports it into
+    /// the (empty) database, and prints rows/s and the peak resident memory.
+    #[command(hide = true)]
+    BenchImport {
+        /// Lines of the generated file.
+        #[arg(long, default_value_t = 100_000)]
+        rows: u64,
+        /// Consent columns per line (1 to 8), each a consent type of its own.
+        #[arg(long, default_value_t = 2)]
+        consents: u8,
+    },
+}
+
+/// `consento import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Where the data comes from (`crm-x`): the contacts' source, and the name the mapping is
+    /// saved under.
+    #[arg(long)]
+    pub source: String,
+    /// The column mapping (TOML or JSON); saved for the source, so that the next import of the
+    /// same source needs only the file.
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+    /// The delimiter: `,`, `;` or `tab` [default: detected from the header].
+    #[arg(long)]
+    pub delimiter: Option<String>,
+    /// The CSV file (UTF-8, RFC 4180, a header row).
+    pub file: PathBuf,
 }
 
 /// `consento serve`.

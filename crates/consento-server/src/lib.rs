@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod export;
 pub mod flags;
+pub mod import;
 pub mod links;
 pub mod mail;
 pub mod metrics;

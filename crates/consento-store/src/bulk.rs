@@ -12,7 +12,7 @@ use consento_domain::{
 };
 use sqlx::QueryBuilder;
 
-use crate::row::{Cols, hash32};
+use crate::row::Cols;
 use crate::{ContactInput, Store, StoreError, in_write_tx};
 
 /// A new contact and its consent history.
@@ -72,12 +72,43 @@ struct Prepared {
     events: Vec<PreparedEvent>,
 }
 
+/// Inside a write transaction `$tx`: takes the ledger head for a load that chains many events
+/// itself, and evaluates to its (seq, hash). An UPDATE that changes nothing takes the head's row
+/// lock (PostgreSQL) with the same text on both backends; on PostgreSQL the chain trigger then
+/// leaves the head to the load (see the 0001 migration), where SQLite updates a row in place and
+/// needs no such care.
+macro_rules! take_head {
+    ($store:expr, $tx:ident) => {{
+        let head = sqlx::query("UPDATE ledger_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
+            .fetch_one(&mut *$tx)
+            .await?;
+        if matches!($store.db, crate::Db::Postgres(_)) {
+            sqlx::query("SET LOCAL consento.bulk_load = 'on'")
+                .execute(&mut *$tx)
+                .await?;
+        }
+        (head.int("seq")?, crate::row::hash32(head.bytes("hash")?)?)
+    }};
+}
+
+/// Moves the ledger head to the last event a load appended (`$seq`, `$hash`).
+macro_rules! leave_head {
+    ($tx:ident, $seq:expr, $hash:expr) => {
+        sqlx::query("UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind($seq)
+            .bind($hash.to_vec())
+            .execute(&mut *$tx)
+            .await?;
+    };
+}
+pub(crate) use {leave_head, take_head};
+
 impl Store {
-    /// Creates `batch` contacts with their events, all or nothing. A bad contact or event fails
-    /// the whole batch with the error of the first one, naming its position in the batch.
-    pub async fn bulk_load(&self, batch: Vec<BulkContact>) -> Result<BulkReport, StoreError> {
-        let now = self.now();
-        let types: HashMap<String, (ConsentTypeId, Option<u32>)> = self
+    /// Every consent type's id and validity, by code: what a load chains its events with.
+    pub(crate) async fn type_index(
+        &self,
+    ) -> Result<HashMap<String, (ConsentTypeId, Option<u32>)>, StoreError> {
+        Ok(self
             .consent_types()
             .await?
             .into_iter()
@@ -87,7 +118,14 @@ impl Store {
                     (t.id, t.spec.validity_days),
                 )
             })
-            .collect();
+            .collect())
+    }
+
+    /// Creates `batch` contacts with their events, all or nothing. A bad contact or event fails
+    /// the whole batch with the error of the first one, naming its position in the batch.
+    pub async fn bulk_load(&self, batch: Vec<BulkContact>) -> Result<BulkReport, StoreError> {
+        let now = self.now();
+        let types = self.type_index().await?;
         let notices: HashMap<String, NoticeId> = self
             .notices()
             .await?
@@ -156,18 +194,7 @@ impl Store {
         let mut cache = self.append.lock().await;
         cache.invalidate();
         in_write_tx!(self, tx, DB => {
-            // An UPDATE that changes nothing takes the head's row lock (PostgreSQL) with the same
-            // text on both backends.
-            let head = sqlx::query("UPDATE ledger_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
-                .fetch_one(&mut *tx)
-                .await?;
-            if matches!(self.db, crate::Db::Postgres(_)) {
-                // PostgreSQL only: the chain trigger leaves the head to this load (see the
-                // migration); SQLite updates a row in place and needs no such care.
-                sqlx::query("SET LOCAL consento.bulk_load = 'on'").execute(&mut *tx).await?;
-            }
-            let mut seq = head.int("seq")?;
-            let mut prev = hash32(head.bytes("hash")?)?;
+            let (mut seq, mut prev) = take_head!(self, tx);
             let mut prepared = Prepared { contacts: Vec::with_capacity(n_contacts), events: Vec::with_capacity(n_events) };
             for ((v, eh, ph, mut events), contact_id) in valid.into_iter().zip(contact_ids.iter().copied()) {
                 events.sort_by_key(|e| e.event_time);
@@ -258,11 +285,7 @@ impl Store {
             }
             // The triggers on consent_events have kept the current states row by row in ledger
             // order, as for single appends; the head moves to the last event here.
-            sqlx::query("UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1")
-                .bind(seq)
-                .bind(prev.to_vec())
-                .execute(&mut *tx)
-                .await?;
+            leave_head!(tx, seq, prev);
         });
         Ok(BulkReport {
             contacts: n_contacts,

@@ -27,6 +27,7 @@ mod error;
 mod export;
 mod fastread;
 mod flags;
+mod import;
 mod ledger;
 mod links;
 mod mail;
@@ -53,6 +54,10 @@ pub use erasure::{ErasureInput, ErasureReport};
 pub use error::StoreError;
 pub use export::ContactExport;
 pub use flags::{ContactFlag, FlagChange, FlagEvent, FlagNotice};
+pub use import::{
+    ImportChunk, ImportCounts, ImportProgress, ImportRun, ImportSpec, ImportStatus,
+    MAX_REPORTED_ERRORS, NewImportRun,
+};
 pub use ledger::IdempotencyKey;
 pub use links::{LinkKey, LinkSecret};
 pub use mail::{EmailMessage, EmailOutboxStats, NewEmail, OutgoingEmail};
@@ -214,6 +219,8 @@ pub struct Store {
     pub(crate) country_code: String,
     /// SQLite only: the decision's read path on plain connections.
     pub(crate) fast: Option<fastread::FastRead>,
+    /// Imports running in this process, with their live counters.
+    pub(crate) imports: import::LiveImports,
     /// SQLite only: the WAL checkpoints, off the commit path.
     _checkpointer: Option<fastread::Checkpointer>,
 }
@@ -242,6 +249,7 @@ impl Store {
             suppression_key: [0; 32],
             country_code: config.default_country_code.clone(),
             fast,
+            imports: Default::default(),
             _checkpointer: checkpointer,
         };
         migrate::run(&store).await?;
@@ -363,6 +371,10 @@ async fn connect_sqlite(
         // Freed cells and pages are overwritten with zeros, so an erasure (GDPR Art. 17) leaves
         // no readable remnant of the old rows in the file (erasure.rs also truncates the WAL).
         .pragma("secure_delete", "ON")
+        // Statement journals in memory, not in temporary files: a multi-row INSERT inside a
+        // long transaction (a bulk load, an import) journals every page it touches, and as files
+        // that cost a system call per page (most of the time of a large import, measured).
+        .pragma("temp_store", "memory")
         .statement_cache_capacity(256);
     // The writer never checkpoints inside a commit: a thread of its own does, once this first
     // connection has created the file and turned WAL on. Should the thread not start, the

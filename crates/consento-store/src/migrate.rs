@@ -89,6 +89,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/postgres/0013_receipts.sql"),
     ),
     (
+        14,
+        "imports",
+        include_str!("../migrations/sqlite/0014_imports.sql"),
+        include_str!("../migrations/postgres/0014_imports.sql"),
+    ),
+    (
         15,
         "rules",
         include_str!("../migrations/sqlite/0015_rules.sql"),

@@ -2682,3 +2682,172 @@ mod rules {
         });
     }
 }
+
+// ---- Imports from CRM exports ----
+
+fn import_mapping() -> consento_domain::import::Mapping {
+    consento_domain::import::Mapping {
+        external_id: Some("Codice".into()),
+        name: Some("Nome".into()),
+        emails: vec!["Email".into()],
+        phones: vec!["Telefono".into()],
+        consents: vec![consento_domain::import::ConsentColumns {
+            code: "NEWS".into(),
+            date: "Data".into(),
+            state: Some("Stato".into()),
+        }],
+        ..Default::default()
+    }
+}
+
+/// Parses `lines` (after the header `Codice,Nome,Email,Telefono,Data,Stato`) as the server's
+/// reader does, and writes them; `commit` false plays a file with a bad line.
+async fn import_lines(
+    env: &Env,
+    lines: &[&str],
+    commit: bool,
+) -> Result<consento_store::ImportCounts, StoreError> {
+    let header = ["Codice", "Nome", "Email", "Telefono", "Data", "Stato"];
+    let plan = import_mapping().plan(&header, |c| c == "NEWS").unwrap();
+    let rows: Vec<_> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let fields: Vec<&str> = l.split(',').collect();
+            plan.parse(i as u64 + 2, &fields, env.store.now(), "39")
+                .unwrap()
+        })
+        .collect();
+    let spec = consento_store::ImportSpec {
+        source: "crm-x".into(),
+        file_name: "export.csv".into(),
+        file_sha256: [7; 32],
+        codes: vec!["NEWS".into()],
+        actor: operator(),
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let sender = tokio::spawn(async move {
+        // Two chunks: matching across chunks goes through the database, within one through memory.
+        let mut rows = rows;
+        let second = rows.split_off(rows.len() / 2);
+        tx.send(consento_store::ImportChunk::Rows(rows))
+            .await
+            .unwrap();
+        tx.send(consento_store::ImportChunk::Rows(second))
+            .await
+            .unwrap();
+        if commit {
+            tx.send(consento_store::ImportChunk::Commit).await.unwrap();
+        }
+    });
+    let progress = consento_store::ImportProgress::default();
+    let result = env.store.import_rows(&spec, rx, &progress).await;
+    sender.await.unwrap();
+    result.map(|()| progress.snapshot())
+}
+
+#[tokio::test]
+async fn an_import_creates_contacts_with_backdated_consents_and_the_file_as_evidence() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", Some(730), newsletter())).await.unwrap();
+        // Known before the import: matched by email, never duplicated.
+        let known = env.store.create_contact(contact("anna@example.it")).await.unwrap();
+        env.store.record_consent(event(&ContactRef::Id(known.id), "NEWS", EventKind::Withdrawn, Some(days_before(start(), 5)))).await.unwrap();
+        let lines = [
+            "C1,Bruno Bianchi,bruno@example.it,333 111 2222,2024-03-15,dato",
+            "C2,Anna,Anna@Example.it,,15/01/2024,",
+            "C3,Carla,carla@example.it,,2025-01-10,revocato",
+            // The same person as line 2 of the file, by phone: one contact, two lines.
+            "C1bis,Bruno,,+39 333 1112222,2024-03-15,dato",
+        ];
+        let counts = import_lines(env, &lines, true).await.unwrap();
+        assert_eq!(counts.contacts_created, 2, "{counts:?}");
+        assert_eq!(counts.contacts_matched, 2, "{counts:?}");
+        assert_eq!(counts.rows_written, 4);
+        // Bruno's second line repeats his first consent: not recorded twice.
+        assert_eq!(counts.events_written, 3, "{counts:?}");
+
+        let bruno = env.store.contact(&ContactRef::External("C1".into())).await.unwrap();
+        assert_eq!(bruno.source.as_deref(), Some("crm-x"));
+        assert_eq!(bruno.phones[0].as_str(), "+393331112222");
+        let history = env.store.consent_history(&ContactRef::Id(bruno.id)).await.unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].method, CollectionMethod::Import);
+        assert_eq!(history[0].event_time, Timestamp::parse("d", "2024-03-15").unwrap());
+        assert_eq!(history[0].recorded_at, start());
+        let evidence = history[0].evidence.as_deref().unwrap();
+        assert!(evidence.contains(&"07".repeat(32)), "{evidence}");
+        assert!(evidence.contains("\"line\":2") && evidence.contains("export.csv"), "{evidence}");
+        // Anna's imported consent is older than her withdrawal: history, not the current state.
+        let anna = env.store.current_consents(&ContactRef::Id(known.id)).await.unwrap();
+        let news = anna.iter().find(|c| c.code.as_str() == "NEWS").unwrap();
+        assert_eq!(news.kind, Some(EventKind::Withdrawn));
+        assert_eq!(env.store.consent_history(&ContactRef::Id(known.id)).await.unwrap().len(), 2);
+        let bruno_now = env.store.decide(&ContactRef::Id(bruno.id), Action::EmailBulk, None).await.unwrap();
+        assert!(matches!(bruno_now.decision, Decision::Allowed { .. }), "{bruno_now:?}");
+        env.store.verify_ledger().await.unwrap();
+
+        // The same file again: no new contact, no new event.
+        let again = import_lines(env, &lines, true).await.unwrap();
+        assert_eq!((again.contacts_created, again.events_written), (0, 0), "{again:?}");
+        env.store.verify_ledger().await.unwrap();
+    });
+}
+
+#[tokio::test]
+async fn an_import_that_is_not_committed_writes_nothing_and_suppressed_people_are_skipped() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", None, newsletter())).await.unwrap();
+        let lines = ["C1,Bruno,bruno@example.it,,2024-03-15,", "C2,Dora,dora@example.it,,2024-03-15,"];
+        let err = import_lines(env, &lines, false).await.unwrap_err();
+        assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+        assert!(env.store.resolve_contact(&ContactRef::External("C1".into())).await.is_err());
+        assert_eq!(env.store.verify_ledger().await.unwrap().events, 0);
+
+        env.store.suppress(&ContactRef::Email("Dora@example.it".into()), "objection").await.unwrap();
+        let counts = import_lines(env, &lines, true).await.unwrap();
+        assert_eq!((counts.contacts_created, counts.skipped_suppressed), (1, 1), "{counts:?}");
+        assert!(env.store.resolve_contact(&ContactRef::Email("dora@example.it".into())).await.is_err());
+        // Appends after an import chain from the head it left.
+        env.store.record_consent(event(&ContactRef::External("C1".into()), "NEWS", EventKind::Withdrawn, None)).await.unwrap();
+        env.store.verify_ledger().await.unwrap();
+    });
+}
+
+#[tokio::test]
+async fn mappings_are_saved_per_source_and_runs_keep_their_report() {
+    on_every_backend!(env => {
+        assert!(env.store.import_mapping("crm-x").await.unwrap().is_none());
+        env.store.save_import_mapping("crm-x", &import_mapping()).await.unwrap();
+        let mut changed = import_mapping();
+        changed.name = None;
+        env.store.save_import_mapping("crm-x", &changed).await.unwrap();
+        assert_eq!(env.store.import_mapping("crm-x").await.unwrap(), Some(changed));
+        assert_eq!(env.store.import_sources().await.unwrap(), vec!["crm-x".to_owned()]);
+        assert!(env.store.save_import_mapping(" ", &import_mapping()).await.is_err());
+
+        let (id, progress) = env.store.start_import_run(consento_store::NewImportRun {
+            source: "crm-x".into(),
+            file_name: "export.csv".into(),
+            file_sha256: [1; 32],
+            total_bytes: 100,
+            started_by: "mrossi".into(),
+        }).await.unwrap();
+        progress.rows_read.store(3, Ordering::Relaxed);
+        env.store.record_import_progress(id, &progress.snapshot()).await.unwrap();
+        let running = env.store.import_run(id).await.unwrap();
+        assert_eq!(running.status, consento_store::ImportStatus::Running);
+        assert_eq!(running.counts.rows_read, 3);
+        let errors = vec![consento_domain::import::LineError { line: 4, column: "Email".into(), reason: "bad".into() }];
+        let mut counts = progress.snapshot();
+        counts.error_count = 1;
+        env.store.finish_import_run(id, consento_store::ImportStatus::Failed, &counts, &errors, None).await.unwrap();
+        let done = env.store.import_run(id).await.unwrap();
+        assert_eq!(done.status, consento_store::ImportStatus::Failed);
+        assert_eq!(done.errors, errors);
+        assert_eq!(done.counts.error_count, 1);
+        assert_eq!(done.file_sha256, "01".repeat(32));
+        assert!(done.finished_at.is_some());
+        assert_eq!(env.store.import_runs(10).await.unwrap().len(), 1);
+    });
+}

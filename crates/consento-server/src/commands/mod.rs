@@ -18,6 +18,7 @@ mod consents;
 mod contacts;
 mod decide;
 mod erasure;
+mod import;
 mod ledger;
 mod links;
 mod notices;
@@ -171,6 +172,8 @@ async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
         Command::Rules(c) => rules::run(ctx, c).await,
         Command::Bench(args) => crate::bench::command(ctx, args).await,
         Command::BenchExport { events } => crate::export::bench(ctx, events).await,
+        Command::Import(args) => import::run(ctx, args).await,
+        Command::BenchImport { rows, consents } => import::bench(ctx, rows, consents).await,
     }
 }
 

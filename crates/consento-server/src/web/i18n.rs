@@ -111,6 +111,7 @@ const AREAS: &[[(Locale, &str, &str); 2]] = &[
     area!("erasure"),
     area!("retention"),
     area!("rules"),
+    area!("imports"),
 ];
 
 /// Every message file, per language.

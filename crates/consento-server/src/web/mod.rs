@@ -25,6 +25,7 @@ mod contacts;
 mod dashboard;
 mod erasure;
 pub mod i18n;
+mod imports;
 mod newsletter;
 pub mod page;
 pub mod public;
@@ -161,6 +162,13 @@ pub fn console_routes() -> Vec<ConsoleRoute> {
         route("/rules/{id}/apply", post(rules::apply)),
         route("/rules/{id}/delete", post(rules::delete)),
         route("/rules/runs/{id}/revert", post(rules::revert)),
+        route(
+            "/imports",
+            get(imports::list)
+                .post(imports::upload)
+                .layer(imports::upload_limit()),
+        ),
+        route("/imports/{id}", get(imports::show)),
     ]
 }
 
@@ -209,6 +217,26 @@ async fn check_csrf(request: Request) -> Result<Request, PageError> {
         return Err(PageError::Csrf);
     }
     let expected = session::expected_csrf(&parts.headers).ok_or(PageError::Csrf)?;
+    // A file upload (multipart) is streamed to its handler, not read here: its token comes in
+    // the form's action URL (`?csrf=…`), next to the Origin check above.
+    let multipart = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if multipart {
+        let given = parts.uri.query().and_then(|q| {
+            serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+                .ok()
+                .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v))
+        });
+        return match given {
+            Some(given) if session::same_token(&given, &expected) => {
+                Ok(Request::from_parts(parts, body))
+            }
+            _ => Err(PageError::Csrf),
+        };
+    }
     let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
         .await
         .map_err(|_| PageError::Invalid {

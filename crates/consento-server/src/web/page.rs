@@ -92,6 +92,14 @@ const NAV: &[(NavItem, Permission)] = &[
     ),
     (
         NavItem {
+            section: "imports",
+            href: "/imports",
+            label: "nav-imports",
+        },
+        Permission::Import,
+    ),
+    (
+        NavItem {
             section: "audit",
             href: "/audit",
             label: "nav-audit",

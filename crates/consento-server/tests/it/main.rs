@@ -12,6 +12,7 @@ mod console_setup;
 mod erasure;
 mod export;
 mod flags;
+mod import;
 mod ops;
 mod receipts;
 mod requests;

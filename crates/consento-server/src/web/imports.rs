@@ -1,0 +1,262 @@
+//! Imports in the console: the upload of a CRM export (multipart, streamed to a temporary file),
+//! the source whose saved mapping reads it (or a new mapping, saved for the source), and the page
+//! of each run, which refreshes itself (`<meta http-equiv="refresh">`, no JavaScript) while the
+//! import runs in the background and then shows the report with every bad line. Needs `Import`
+//! (administrator and DPO); each upload is audited (`import.run`).
+
+use std::io::Write;
+
+use askama::Template;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::response::Response;
+use consento_domain::import::LineError;
+use consento_domain::{Actor, ActorKind, Permission};
+use consento_store::{ImportRun, ImportStatus};
+use serde_json::json;
+
+use super::page::{Page, PageError, render, see_other};
+use super::session::Staff;
+use crate::api::AppState;
+use crate::import::{ImportJob, begin, execute, parse_delimiter, parse_mapping};
+
+/// The largest file the console accepts: 2 GiB, a few million lines.
+const MAX_UPLOAD_BYTES: usize = 2 * 1024 * 1024 * 1024;
+
+/// The body limit of the upload route (the server's default is sized for JSON and forms).
+pub fn upload_limit() -> DefaultBodyLimit {
+    DefaultBodyLimit::max(MAX_UPLOAD_BYTES)
+}
+
+/// A run in the list.
+struct RunRow {
+    href: String,
+    started: String,
+    source: String,
+    file_name: String,
+    status: String,
+    rows: u64,
+}
+
+#[derive(Template)]
+#[template(path = "imports.html")]
+struct ImportsPage {
+    page: Page,
+    upload_action: String,
+    sources: Vec<String>,
+    source: String,
+    mapping: String,
+    source_error: Option<String>,
+    mapping_error: Option<String>,
+    file_error: Option<String>,
+    runs: Vec<RunRow>,
+}
+
+#[derive(Template)]
+#[template(path = "import_run.html")]
+struct RunPage {
+    page: Page,
+    run: ImportRun,
+    running: bool,
+    status: String,
+    started: String,
+    percent: u64,
+    errors: Vec<LineError>,
+    more_errors: u64,
+}
+
+fn status_label(page: &Page, status: ImportStatus) -> String {
+    page.t(match status {
+        ImportStatus::Running => "imports-status-running",
+        ImportStatus::Done => "imports-status-done",
+        ImportStatus::Failed => "imports-status-failed",
+    })
+}
+
+/// What the form was sent with, to show it again next to its errors.
+#[derive(Default)]
+struct Sent {
+    source: String,
+    mapping: String,
+    source_error: Option<String>,
+    mapping_error: Option<String>,
+    file_error: Option<String>,
+}
+
+async fn list_page(state: &AppState, staff: &Staff, sent: Sent) -> Result<Response, PageError> {
+    let page = staff.page("imports");
+    let runs = state
+        .store
+        .import_runs(20)
+        .await?
+        .into_iter()
+        .map(|r| RunRow {
+            href: format!("/imports/{}", r.id),
+            started: staff.tr.datetime(r.started_at),
+            status: status_label(&page, r.status),
+            rows: r.counts.rows_read,
+            source: r.source,
+            file_name: r.file_name,
+        })
+        .collect();
+    render(&ImportsPage {
+        upload_action: format!("/imports?csrf={}", page.csrf),
+        sources: state.store.import_sources().await?,
+        source: sent.source,
+        mapping: sent.mapping,
+        source_error: sent.source_error,
+        mapping_error: sent.mapping_error,
+        file_error: sent.file_error,
+        runs,
+        page,
+    })
+}
+
+/// `GET /imports`: the upload form and the latest runs.
+pub async fn list(staff: Staff, State(state): State<AppState>) -> Result<Response, PageError> {
+    staff.require(Permission::Import)?;
+    list_page(&state, &staff, Sent::default()).await
+}
+
+/// A temporary file removed when dropped (the upload, once imported or refused).
+struct TempFile(std::path::PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// `POST /imports`: stores the upload in a temporary file, records the run, starts it in the
+/// background and shows its page.
+pub async fn upload(
+    staff: Staff,
+    State(state): State<AppState>,
+    mut multipart: Multipart,
+) -> Result<Response, PageError> {
+    staff.require(Permission::Import)?;
+    let tr = staff.tr;
+    let bad_upload = |_| PageError::Invalid {
+        field: "file".to_owned(),
+        reason: tr.t("imports-error-upload"),
+    };
+    let mut sent = Sent::default();
+    let mut delimiter = String::new();
+    let mut file: Option<(TempFile, String, u64)> = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(bad_upload)? {
+        match field.name().unwrap_or_default() {
+            "source" => sent.source = field.text().await.map_err(bad_upload)?.trim().to_owned(),
+            "mapping" => sent.mapping = field.text().await.map_err(bad_upload)?,
+            "delimiter" => delimiter = field.text().await.map_err(bad_upload)?,
+            "file" => {
+                let name = field.file_name().unwrap_or("import.csv").to_owned();
+                let random: [u8; 16] = state.store.random_bytes()?;
+                let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+                let path = std::env::temp_dir().join(format!("consento-import-{suffix}.csv"));
+                let temp = TempFile(path.clone());
+                let mut out = std::fs::File::create(&path)
+                    .map_err(|e| PageError::Internal(format!("upload: {e}")))?;
+                let mut size = 0u64;
+                while let Some(chunk) = field.chunk().await.map_err(bad_upload)? {
+                    size += chunk.len() as u64;
+                    out.write_all(&chunk)
+                        .map_err(|e| PageError::Internal(format!("upload: {e}")))?;
+                }
+                out.flush()
+                    .map_err(|e| PageError::Internal(format!("upload: {e}")))?;
+                file = Some((temp, name, size));
+            }
+            _ => {}
+        }
+    }
+    if sent.source.is_empty() || sent.source.chars().count() > 200 {
+        sent.source_error = Some(tr.t("imports-error-source"));
+    }
+    let mapping = if sent.mapping.trim().is_empty() {
+        None
+    } else {
+        match parse_mapping(&sent.mapping) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                sent.mapping_error = Some(format!("{}: {e}", tr.t("imports-error-mapping")));
+                None
+            }
+        }
+    };
+    if mapping.is_none()
+        && sent.mapping_error.is_none()
+        && sent.source_error.is_none()
+        && state.store.import_mapping(&sent.source).await?.is_none()
+    {
+        sent.mapping_error = Some(tr.t("imports-error-no-mapping"));
+    }
+    let file = match file {
+        Some(f) if f.2 > 0 => Some(f),
+        _ => {
+            sent.file_error = Some(tr.t("imports-error-file"));
+            None
+        }
+    };
+    let (Some((temp, file_name, _)), None, None) = (file, &sent.source_error, &sent.mapping_error)
+    else {
+        return list_page(&state, &staff, sent).await;
+    };
+    let job = ImportJob {
+        source: sent.source.clone(),
+        mapping,
+        delimiter: parse_delimiter(delimiter.trim()).ok(),
+        path: temp.0.clone(),
+        file_name,
+        started_by: staff.actor_id(),
+        actor: Actor::new(ActorKind::Operator, &staff.actor_id())?,
+    };
+    let begun = begin(&state.store, &job)
+        .await
+        .map_err(|e| PageError::Internal(format!("import: {e}")))?;
+    staff
+        .audit(
+            &state.store,
+            "import.run",
+            Some(("import_run", begun.id.to_string())),
+            json!({"source": job.source, "bytes": begun.total_bytes}),
+        )
+        .await?;
+    let store = state.store.clone();
+    let id = begun.id;
+    tokio::spawn(async move {
+        // The run's row records the outcome; the temporary file goes when this ends.
+        let _temp = temp;
+        if let Err(e) = execute(&store, &job, &begun, Box::new(|_| {})).await {
+            tracing::error!(run = %begun.id, error = %e, "import could not record its end");
+        }
+    });
+    Ok(see_other(&format!("/imports/{id}")))
+}
+
+/// `GET /imports/{id}`: a run's progress, refreshing itself while it runs, then its report.
+pub async fn show(
+    staff: Staff,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    staff.require(Permission::Import)?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    let run = state.store.import_run(id).await?;
+    let page = staff.page("imports");
+    let percent = (run.counts.bytes_read.saturating_mul(100))
+        .checked_div(run.total_bytes)
+        .unwrap_or(100)
+        .min(100);
+    let errors = run.errors.clone();
+    let mut lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+    lines.dedup();
+    render(&RunPage {
+        running: run.status == ImportStatus::Running,
+        status: status_label(&page, run.status),
+        started: staff.tr.datetime(run.started_at),
+        percent,
+        more_errors: run.counts.error_count.saturating_sub(lines.len() as u64),
+        errors,
+        run,
+        page,
+    })
+}

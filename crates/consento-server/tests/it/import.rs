@@ -1,0 +1,313 @@
+//! Imports of CRM exports end to end: the `consento import` command (contacts with backdated
+//! consents and the file as their provenance, a saved mapping reused, re-imports without
+//! duplicates, bad lines listed with nothing written, suppressed people skipped), and the
+//! console's upload page with its self-refreshing progress and report.
+
+use sha2::{Digest, Sha256};
+
+use crate::support::{Scratch, spawn_app};
+
+const MAPPING: &str = r#"
+external_id = "Codice"
+name = "Nome"
+emails = ["Email"]
+phones = ["Cellulare"]
+attributes = ["Città"]
+
+[[consents]]
+code = "NEWSLETTER"
+date = "Data consenso"
+state = "Stato"
+"#;
+
+/// Five people as Italian Excel saves them (`;`), one of them twice (by phone).
+const GOOD: &str = "Codice;Nome;Email;Cellulare;Città;Data consenso;Stato\n\
+C1;Anna Rossi;anna@example.it;333 1234567;Milano;15/03/2024;dato\n\
+C2;Bruno Bianchi;bruno@example.it;;Roma;2024-02-01;revocato\n\
+C3;Carla Verdi;carla@example.it;;;2024-05-10;\n\
+C4;Dario Neri;dario@example.it;;;;\n\
+C1-bis;Anna;;+39 333 123 4567;;15/03/2024;dato\n";
+
+fn set_up(db: &Scratch) {
+    db.ok(&[
+        "types",
+        "add",
+        "--code",
+        "NEWSLETTER",
+        "--title",
+        "Newsletter",
+        "--bulk-email",
+    ]);
+    std::fs::write(db.dir.join("mapping.toml"), MAPPING).unwrap();
+}
+
+/// `consento import --source crm-x --mapping mapping.toml export.csv`: its standard output.
+fn import_with_mapping(db: &Scratch) -> String {
+    db.ok(&[
+        "import",
+        "--source",
+        "crm-x",
+        "--mapping",
+        "mapping.toml",
+        "export.csv",
+    ])
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn an_import_creates_contacts_with_backdated_consents_whose_evidence_is_the_file_and_line() {
+    let db = Scratch::new();
+    set_up(&db);
+    std::fs::write(db.dir.join("export.csv"), GOOD).unwrap();
+    let out = import_with_mapping(&db);
+    assert!(out.contains("imported 5 lines"), "{out}");
+    assert!(
+        out.contains("4 contacts created, 1 matched, 3 consent events"),
+        "{out}"
+    );
+
+    let contact = db.json(&["contacts", "show", "ext:C1"]);
+    assert_eq!(contact["contact"]["source"], "crm-x", "{contact}");
+    assert_eq!(
+        contact["contact"]["attributes"]["Città"], "Milano",
+        "{contact}"
+    );
+    let history = db.json(&["consents", "history", "anna@example.it"]);
+    let events = history.as_array().unwrap();
+    assert_eq!(events.len(), 1, "{history}");
+    assert_eq!(events[0]["method"], "import");
+    assert_eq!(events[0]["event_time"], "2024-03-15T00:00:00Z");
+    assert_ne!(events[0]["recorded_at"], events[0]["event_time"]);
+    let evidence = events[0]["evidence"].as_str().unwrap();
+    let sha = hex(&Sha256::digest(GOOD.as_bytes()));
+    assert!(evidence.contains(&sha), "{evidence}");
+    assert!(
+        evidence.contains("\"line\":2") && evidence.contains("export.csv"),
+        "{evidence}"
+    );
+    // Decisions use the imported consents: given for Anna, withdrawn for Bruno.
+    let anna = db.json(&["decide", "ext:C1", "--action", "email.bulk"]);
+    assert_eq!(anna["outcome"], "allowed", "{anna}");
+    let bruno = db.json(&["decide", "ext:C2", "--action", "email.bulk"]);
+    assert_eq!(bruno["outcome"], "blocked", "{bruno}");
+    db.ok(&["ledger", "verify"]);
+
+    // The second time the saved mapping is used, and nothing is duplicated.
+    let again = db.ok(&["import", "--source", "crm-x", "export.csv"]);
+    assert!(
+        again.contains("0 contacts created, 5 matched, 0 consent events"),
+        "{again}"
+    );
+    db.ok(&["ledger", "verify"]);
+}
+
+#[test]
+fn a_file_with_three_bad_lines_among_good_ones_writes_nothing_and_names_each_line() {
+    let db = Scratch::new();
+    set_up(&db);
+    let file = "Codice;Nome;Email;Cellulare;Città;Data consenso;Stato\n\
+C1;Anna;anna@example.it;;;15/03/2024;dato\n\
+C2;Bruno;bruno-at-example.it;;;2024-02-01;\n\
+C3;Carla;carla@example.it;;;2024-05-10;\n\
+C4;Dario;dario@example.it;;;2999-01-01;\n\
+C5;Elena;elena@example.it\n\
+C6;Fabio;fabio@example.it;;;2024-05-10;\n";
+    std::fs::write(db.dir.join("bad.csv"), file).unwrap();
+    let (code, stderr) = db.fails(&[
+        "import",
+        "--source",
+        "crm-x",
+        "--mapping",
+        "mapping.toml",
+        "bad.csv",
+    ]);
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 4, "{stderr}");
+    assert!(
+        lines[0].starts_with("line 3: Email:") && lines[0].contains("has no @"),
+        "{stderr}"
+    );
+    assert!(
+        lines[1].starts_with("line 5: Data consenso:") && lines[1].contains("future"),
+        "{stderr}"
+    );
+    assert!(
+        lines[2].starts_with("line 6: line:")
+            && lines[2].contains("3 columns where the header has 7"),
+        "{stderr}"
+    );
+    assert!(lines[3].starts_with("error: 3 bad lines"), "{stderr}");
+    // Nothing was written, not even the good lines.
+    let found = db.json(&["contacts", "search", "anna@example.it"]);
+    assert_eq!(found.as_array().unwrap().len(), 0, "{found}");
+    let verified = db.ok(&["ledger", "verify"]);
+    assert!(verified.contains("0 events"), "{verified}");
+}
+
+#[test]
+fn a_person_on_the_suppression_list_is_skipped_and_counted() {
+    let db = Scratch::new();
+    set_up(&db);
+    db.ok(&[
+        "contacts",
+        "add",
+        "--email",
+        "bruno@example.it",
+        "--external-id",
+        "OLD-7",
+    ]);
+    db.ok(&["contacts", "object", "bruno@example.it"]);
+    std::fs::write(db.dir.join("export.csv"), GOOD).unwrap();
+    let out = import_with_mapping(&db);
+    assert!(out.contains("1 skipped"), "{out}");
+    assert!(out.contains("3 contacts created"), "{out}");
+    let history = db.json(&["consents", "history", "bruno@example.it"]);
+    assert_eq!(history.as_array().unwrap().len(), 0, "{history}");
+    // Without a saved mapping, a new source is refused in one line.
+    let (code, stderr) = db.fails(&["import", "--source", "crm-y", "export.csv"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("no mapping is saved for the source `crm-y`"),
+        "{stderr}"
+    );
+}
+
+/// Waits for a run's page to stop refreshing itself, and returns its last body.
+async fn finished(console: &crate::support::Console, path: &str) -> String {
+    for _ in 0..200 {
+        let page = console.get(path).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        if !page.body.contains("http-equiv=\"refresh\"") {
+            return page.body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the import did not finish");
+}
+
+#[tokio::test]
+async fn the_console_uploads_a_file_shows_its_progress_and_its_report() {
+    let app = spawn_app().await;
+    app.store
+        .create_consent_type(consento_domain::ConsentTypeSpec {
+            title: "Newsletter".into(),
+            code: consento_domain::ConsentCode::parse("NEWSLETTER").unwrap(),
+            description: None,
+            validity_days: None,
+            permissions: consento_domain::Permissions {
+                email_bulk: true,
+                ..Default::default()
+            },
+            show_in_preference_center: false,
+        })
+        .await
+        .unwrap();
+    let operator = app.console_as("operator").await;
+    assert_eq!(operator.get("/imports").await.status, 403);
+    let dpo = app.console_as("dpo").await;
+    let form = dpo.get("/imports").await;
+    assert_eq!(form.status, 200);
+    assert!(
+        form.body.contains("enctype=\"multipart/form-data\""),
+        "{}",
+        form.body
+    );
+
+    // Without the token in the form's URL, the upload is refused.
+    let forged = crate::support::Console::new(&app.base);
+    let refused = forged
+        .post_multipart(
+            "/imports",
+            &[("source", "crm-x")],
+            ("file", "x.csv", b"a\n"),
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+
+    let sent = dpo
+        .post_multipart(
+            "/imports",
+            &[("source", "crm-x"), ("mapping", MAPPING), ("delimiter", "")],
+            ("file", "export.csv", GOOD.as_bytes()),
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let run = sent.location.unwrap();
+    assert!(run.starts_with("/imports/"), "{run}");
+    let report = finished(&dpo, &run).await;
+    assert!(report.contains("<dd id=\"rows-read\">5</dd>"), "{report}");
+    assert!(
+        report.contains("<dd id=\"contacts-created\">4</dd>"),
+        "{report}"
+    );
+    assert!(
+        report.contains("<dd id=\"events-written\">3</dd>"),
+        "{report}"
+    );
+    assert!(
+        report.contains(&hex(&Sha256::digest(GOOD.as_bytes()))),
+        "{report}"
+    );
+    let anna = app
+        .store
+        .resolve_contact(&consento_store::ContactRef::External("C1".into()))
+        .await;
+    assert!(anna.is_ok());
+
+    // The saved mapping is reused; a bad line is reported and nothing is written.
+    let bad = "Codice;Nome;Email;Cellulare;Città;Data consenso;Stato\n\
+Z1;Zeno;zeno@example.it;;;2024-01-01;\n\
+Z2;Zoe;zoe-example.it;;;2024-01-01;\n";
+    let sent = dpo
+        .post_multipart(
+            "/imports",
+            &[("source", "crm-x"), ("mapping", "")],
+            ("file", "bad.csv", bad.as_bytes()),
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let report = finished(&dpo, &sent.location.unwrap()).await;
+    assert!(report.contains("id=\"bad-lines\""), "{report}");
+    assert!(
+        report.contains("<td data-label=\"Riga\">3</td>"),
+        "{report}"
+    );
+    assert!(report.contains("has no @"), "{report}");
+    assert!(
+        app.store
+            .resolve_contact(&consento_store::ContactRef::External("Z1".into()))
+            .await
+            .is_err()
+    );
+
+    // A new source without a mapping is sent back with the message next to the field.
+    let again = dpo
+        .post_multipart(
+            "/imports",
+            &[("source", "crm-nuovo")],
+            ("file", "x.csv", GOOD.as_bytes()),
+        )
+        .await;
+    assert_eq!(again.status, 200);
+    assert!(
+        again.body.contains("id=\"mapping-error\""),
+        "{}",
+        again.body
+    );
+
+    // The upload is in the audit trail.
+    let audit = app
+        .store
+        .audit_entries(&consento_store::AuditFilter {
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(audit.iter().any(|e| e.action == "import.run"), "{audit:?}");
+    app.shutdown().await;
+}

@@ -1,0 +1,684 @@
+//! Imports of CRM exports: the column mappings saved per source, the runs with their progress and
+//! report, and the streaming write of a file's rows. The whole file is one transaction (all or
+//! nothing), written chunk by chunk as the rows arrive, so memory stays flat however long the
+//! file is: each chunk matches its people against known contacts (external id, then email, then
+//! phone) with a few batched lookups, skips the suppressed and the erased, creates the unknown,
+//! and appends every consent event chained exactly as single appends are.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use consento_domain::import::{ImportRow, LineError, Mapping};
+use consento_domain::ledger::{EventRecord, evidence_digest};
+use consento_domain::{
+    Actor, CollectionMethod, ConsentTypeId, ContactId, DomainError, EventId, LegalBasis, Timestamp,
+};
+use serde::Serialize;
+use sqlx::QueryBuilder;
+
+use crate::row::{Cols, hex};
+use crate::{Store, StoreError, in_write_tx, on_read_pool};
+
+/// Rows per multi-row statement: 16 columns × 1,000 stays under SQLite's 32,766 bound
+/// parameters (and PostgreSQL's 65,535).
+const CHUNK: usize = 1_000;
+
+/// The first bad lines kept in a run's report (the CLI prints every one as it is found).
+pub const MAX_REPORTED_ERRORS: usize = 1_000;
+
+/// What an import writes with: the source (the contacts' provenance, GDPR Art. 14(2)(f)), the
+/// file (its name and SHA-256 go into every event's evidence), the consent types of the mapping
+/// in its order, and who runs it.
+#[derive(Debug, Clone)]
+pub struct ImportSpec {
+    /// The source name (`crm-x`).
+    pub source: String,
+    /// The file's name as given.
+    pub file_name: String,
+    /// SHA-256 of the file's bytes.
+    pub file_sha256: [u8; 32],
+    /// Consent type codes, indexed by [`consento_domain::import::ImportedConsent::type_index`].
+    pub codes: Vec<String>,
+    /// The actor recorded on each event.
+    pub actor: Actor,
+}
+
+/// What the reader of a file sends to [`Store::import_rows`].
+#[derive(Debug)]
+pub enum ImportChunk {
+    /// The next rows, in file order.
+    Rows(Vec<ImportRow>),
+    /// The file was read to its end without a bad line: commit. Without it (the sender dropped)
+    /// nothing is written.
+    Commit,
+}
+
+/// Counters of a run, shared between the reader, the writer and whoever shows progress.
+#[derive(Debug, Default)]
+pub struct ImportProgress {
+    /// Bytes of the file read so far.
+    pub bytes_read: AtomicU64,
+    /// Data lines read (the header excluded).
+    pub rows_read: AtomicU64,
+    /// Lines written (a new or a matched contact).
+    pub rows_written: AtomicU64,
+    /// Contacts created.
+    pub contacts_created: AtomicU64,
+    /// Lines that matched a known contact (or an earlier line of the file).
+    pub contacts_matched: AtomicU64,
+    /// Consent events appended.
+    pub events_written: AtomicU64,
+    /// Lines skipped: the person is on the suppression list or was erased.
+    pub skipped_suppressed: AtomicU64,
+    /// Bad lines.
+    pub error_count: AtomicU64,
+}
+
+impl ImportProgress {
+    /// The counters now.
+    pub fn snapshot(&self) -> ImportCounts {
+        let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        ImportCounts {
+            bytes_read: r(&self.bytes_read),
+            rows_read: r(&self.rows_read),
+            rows_written: r(&self.rows_written),
+            contacts_created: r(&self.contacts_created),
+            contacts_matched: r(&self.contacts_matched),
+            events_written: r(&self.events_written),
+            skipped_suppressed: r(&self.skipped_suppressed),
+            error_count: r(&self.error_count),
+        }
+    }
+
+    fn add(counter: &AtomicU64, n: usize) {
+        counter.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+/// A copy of [`ImportProgress`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportCounts {
+    /// Bytes of the file read.
+    pub bytes_read: u64,
+    /// Data lines read.
+    pub rows_read: u64,
+    /// Lines written.
+    pub rows_written: u64,
+    /// Contacts created.
+    pub contacts_created: u64,
+    /// Lines matching a known contact.
+    pub contacts_matched: u64,
+    /// Consent events appended.
+    pub events_written: u64,
+    /// Lines skipped as suppressed or erased.
+    pub skipped_suppressed: u64,
+    /// Bad lines.
+    pub error_count: u64,
+}
+
+/// A new run, before its first row.
+#[derive(Debug, Clone)]
+pub struct NewImportRun {
+    /// The source name.
+    pub source: String,
+    /// The file's name.
+    pub file_name: String,
+    /// SHA-256 of the file.
+    pub file_sha256: [u8; 32],
+    /// The file's size in bytes.
+    pub total_bytes: u64,
+    /// Who started it (an account id, or the CLI's operator).
+    pub started_by: String,
+}
+
+/// How a run ended, or that it has not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportStatus {
+    /// Still reading and writing.
+    Running,
+    /// Committed.
+    Done,
+    /// Nothing written: bad lines, or a failure.
+    Failed,
+}
+
+impl ImportStatus {
+    fn code(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, StoreError> {
+        match text {
+            "running" => Ok(Self::Running),
+            "done" => Ok(Self::Done),
+            "failed" => Ok(Self::Failed),
+            _ => Err(StoreError::Corrupt("import run status")),
+        }
+    }
+}
+
+/// An import run as stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportRun {
+    /// Its id.
+    pub id: uuid::Uuid,
+    /// The source name.
+    pub source: String,
+    /// The file's name.
+    pub file_name: String,
+    /// SHA-256 of the file, hex.
+    pub file_sha256: String,
+    /// The file's size.
+    pub total_bytes: u64,
+    /// Where it is.
+    pub status: ImportStatus,
+    /// Its counters (live, in the process running it).
+    pub counts: ImportCounts,
+    /// The first bad lines ([`MAX_REPORTED_ERRORS`]).
+    pub errors: Vec<LineError>,
+    /// Why it failed, when not for bad lines.
+    pub failure: Option<String>,
+    /// Who started it.
+    pub started_by: String,
+    /// When.
+    pub started_at: Timestamp,
+    /// When it ended.
+    pub finished_at: Option<Timestamp>,
+}
+
+/// Runs in progress in this process, by id: SQLite has one writer, and the import's transaction
+/// holds it until the end, so their counters are shown from memory; PostgreSQL also gets them
+/// in `import_runs` (see [`Store::record_import_progress`]).
+pub(crate) type LiveImports = std::sync::Mutex<HashMap<uuid::Uuid, Arc<ImportProgress>>>;
+
+const RUN_COLUMNS: &str = "id, source, file_name, file_sha256, total_bytes, status, bytes_read, rows_read, rows_written, contacts_created, contacts_matched, events_written, skipped_suppressed, error_count, errors, failure, started_by, started_at, finished_at";
+
+fn count(row: &impl Cols, col: &str) -> Result<u64, StoreError> {
+    u64::try_from(row.int(col)?).map_err(|_| StoreError::Corrupt("import run counter"))
+}
+
+fn run_from(row: &impl Cols) -> Result<ImportRun, StoreError> {
+    Ok(ImportRun {
+        id: row.uuid("id")?,
+        source: row.text("source")?,
+        file_name: row.text("file_name")?,
+        file_sha256: hex(&row.bytes("file_sha256")?),
+        total_bytes: count(row, "total_bytes")?,
+        status: ImportStatus::parse(&row.text("status")?)?,
+        counts: ImportCounts {
+            bytes_read: count(row, "bytes_read")?,
+            rows_read: count(row, "rows_read")?,
+            rows_written: count(row, "rows_written")?,
+            contacts_created: count(row, "contacts_created")?,
+            contacts_matched: count(row, "contacts_matched")?,
+            events_written: count(row, "events_written")?,
+            skipped_suppressed: count(row, "skipped_suppressed")?,
+            error_count: count(row, "error_count")?,
+        },
+        errors: serde_json::from_str(&row.text("errors")?)
+            .map_err(|_| StoreError::Corrupt("import run errors"))?,
+        failure: row.opt_text("failure")?,
+        started_by: row.text("started_by")?,
+        started_at: Timestamp::from_micros(row.int("started_at")?),
+        finished_at: row.opt_int("finished_at")?.map(Timestamp::from_micros),
+    })
+}
+
+fn micros(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Where a line of a chunk goes.
+enum Target {
+    /// A contact already in the database.
+    Known(ContactId),
+    /// A contact created by an earlier line of the chunk (index into the new contacts).
+    New(usize),
+    /// Suppressed or erased: not written.
+    Skip,
+}
+
+/// The keyed hashes of a line's addresses and of its numbers.
+type ChannelHashes = (Vec<Vec<u8>>, Vec<Vec<u8>>);
+
+/// A contact to create, with its keyed hashes.
+struct NewContact {
+    id: ContactId,
+    row: usize,
+    email_hash: Option<Vec<u8>>,
+    phone_hash: Option<Vec<u8>>,
+}
+
+impl Store {
+    /// The country calling code for numbers written without one (`39`): an import parses
+    /// phone numbers as the store does.
+    pub fn country_code(&self) -> &str {
+        &self.country_code
+    }
+
+    /// Saves (or replaces) the column mapping of `source`.
+    pub async fn save_import_mapping(
+        &self,
+        source: &str,
+        mapping: &Mapping,
+    ) -> Result<(), StoreError> {
+        let source = source_name(source)?;
+        let text = serde_json::to_string(mapping)
+            .map_err(|_| DomainError::invalid("mapping", "cannot be stored"))?;
+        let now = self.now().as_micros();
+        in_write_tx!(self, tx => {
+            sqlx::query("INSERT INTO import_mappings (source, mapping, created_at, updated_at) VALUES ($1, $2, $3, $3) ON CONFLICT (source) DO UPDATE SET mapping = excluded.mapping, updated_at = excluded.updated_at")
+                .bind(&source).bind(&text).bind(now)
+                .execute(&mut *tx).await?;
+        });
+        Ok(())
+    }
+
+    /// The saved mapping of `source`, if any.
+    pub async fn import_mapping(&self, source: &str) -> Result<Option<Mapping>, StoreError> {
+        let text: Option<String> = on_read_pool!(self, pool => {
+            sqlx::query_scalar("SELECT mapping FROM import_mappings WHERE source = $1")
+                .bind(source.trim()).fetch_optional(pool).await?
+        });
+        text.map(|t| serde_json::from_str(&t).map_err(|_| StoreError::Corrupt("import mapping")))
+            .transpose()
+    }
+
+    /// The sources with a saved mapping, by name.
+    pub async fn import_sources(&self) -> Result<Vec<String>, StoreError> {
+        Ok(on_read_pool!(self, pool => {
+            sqlx::query_scalar("SELECT source FROM import_mappings ORDER BY source").fetch_all(pool).await?
+        }))
+    }
+
+    /// Records a new run as running and returns its id and its live counters.
+    pub async fn start_import_run(
+        &self,
+        run: NewImportRun,
+    ) -> Result<(uuid::Uuid, Arc<ImportProgress>), StoreError> {
+        let now = self.now();
+        let id = self.new_uuid(now)?;
+        in_write_tx!(self, tx => {
+            sqlx::query("INSERT INTO import_runs (id, source, file_name, file_sha256, total_bytes, status, started_by, started_at) VALUES ($1, $2, $3, $4, $5, 'running', $6, $7)")
+                .bind(id).bind(&run.source).bind(&run.file_name).bind(run.file_sha256.to_vec())
+                .bind(micros(run.total_bytes)).bind(&run.started_by).bind(now.as_micros())
+                .execute(&mut *tx).await?;
+        });
+        let progress = Arc::new(ImportProgress::default());
+        if let Ok(mut live) = self.imports.lock() {
+            live.insert(id, progress.clone());
+        }
+        Ok((id, progress))
+    }
+
+    /// Writes a running import's counters to its row, for other processes to show. PostgreSQL
+    /// only: on SQLite the import's transaction holds the one write lock until it ends, and the
+    /// counters are shown from this process's memory instead.
+    pub async fn record_import_progress(
+        &self,
+        id: uuid::Uuid,
+        c: &ImportCounts,
+    ) -> Result<(), StoreError> {
+        if let crate::Db::Postgres(pool) = &self.db {
+            sqlx::query("UPDATE import_runs SET bytes_read = $2, rows_read = $3, rows_written = $4, contacts_created = $5, contacts_matched = $6, events_written = $7, skipped_suppressed = $8, error_count = $9 WHERE id = $1 AND status = 'running'")
+                .bind(id).bind(micros(c.bytes_read)).bind(micros(c.rows_read)).bind(micros(c.rows_written))
+                .bind(micros(c.contacts_created)).bind(micros(c.contacts_matched)).bind(micros(c.events_written))
+                .bind(micros(c.skipped_suppressed)).bind(micros(c.error_count))
+                .execute(pool).await?;
+        }
+        Ok(())
+    }
+
+    /// Records how a run ended: its final counters, its first bad lines, and why it failed.
+    pub async fn finish_import_run(
+        &self,
+        id: uuid::Uuid,
+        status: ImportStatus,
+        c: &ImportCounts,
+        errors: &[LineError],
+        failure: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let errors = serde_json::to_string(&errors[..errors.len().min(MAX_REPORTED_ERRORS)])
+            .map_err(|_| StoreError::Corrupt("import run errors"))?;
+        let now = self.now().as_micros();
+        in_write_tx!(self, tx => {
+            sqlx::query("UPDATE import_runs SET status = $2, bytes_read = $3, rows_read = $4, rows_written = $5, contacts_created = $6, contacts_matched = $7, events_written = $8, skipped_suppressed = $9, error_count = $10, errors = $11, failure = $12, finished_at = $13 WHERE id = $1")
+                .bind(id).bind(status.code()).bind(micros(c.bytes_read)).bind(micros(c.rows_read)).bind(micros(c.rows_written))
+                .bind(micros(c.contacts_created)).bind(micros(c.contacts_matched)).bind(micros(c.events_written))
+                .bind(micros(c.skipped_suppressed)).bind(micros(c.error_count)).bind(&errors).bind(failure).bind(now)
+                .execute(&mut *tx).await?;
+        });
+        if let Ok(mut live) = self.imports.lock() {
+            live.remove(&id);
+        }
+        Ok(())
+    }
+
+    /// A run, with the live counters when this process is running it.
+    pub async fn import_run(&self, id: uuid::Uuid) -> Result<ImportRun, StoreError> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM import_runs WHERE id = $1");
+        let mut run = on_read_pool!(self, pool => {
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(pool).await?
+                .ok_or_else(|| StoreError::not_found("import run"))?;
+            run_from(&row)?
+        });
+        self.overlay_live(&mut run);
+        Ok(run)
+    }
+
+    /// The latest runs, newest first.
+    pub async fn import_runs(&self, limit: i64) -> Result<Vec<ImportRun>, StoreError> {
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM import_runs ORDER BY started_at DESC, id DESC LIMIT $1"
+        );
+        let mut runs: Vec<ImportRun> = on_read_pool!(self, pool => {
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit.clamp(1, 500)).fetch_all(pool).await?
+                .iter().map(run_from).collect::<Result<_, StoreError>>()?
+        });
+        for run in &mut runs {
+            self.overlay_live(run);
+        }
+        Ok(runs)
+    }
+
+    fn overlay_live(&self, run: &mut ImportRun) {
+        if run.status != ImportStatus::Running {
+            return;
+        }
+        if let Ok(live) = self.imports.lock()
+            && let Some(p) = live.get(&run.id)
+        {
+            run.counts = p.snapshot();
+        }
+    }
+
+    /// Writes the rows `rx` delivers, in one transaction committed only when [`ImportChunk::Commit`]
+    /// arrives; if the sender goes away first, nothing is written. Consent events carry method
+    /// `import`, the time the file gives (the recorded time is now) and evidence naming the file,
+    /// its SHA-256 and the line (kept apart, its digest in the ledger: DESIGN.md §3). A line whose
+    /// person is suppressed or erased is skipped and counted, never revived; a line matching a
+    /// known contact adds its events to it (an event identical to the current state is not
+    /// repeated, so re-importing a file adds nothing); a backdated event older than the current
+    /// state goes into the history without overriding it (the projection orders by event time).
+    pub async fn import_rows(
+        &self,
+        spec: &ImportSpec,
+        mut rx: tokio::sync::mpsc::Receiver<ImportChunk>,
+        progress: &ImportProgress,
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let known = self.type_index().await?;
+        let types: Vec<(ConsentTypeId, Option<u32>, String)> = spec
+            .codes
+            .iter()
+            .map(|code| {
+                known
+                    .get(code)
+                    .map(|(id, validity)| (*id, *validity, code.clone()))
+                    .ok_or_else(|| {
+                        DomainError::invalid("consents", format!("unknown consent type `{code}`"))
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        let source = source_name(&spec.source)?;
+        let sha = hex(&spec.file_sha256);
+        let file_name = serde_json::Value::String(spec.file_name.clone()).to_string();
+        let source_json = serde_json::Value::String(source.clone()).to_string();
+        // Appends in this process wait for the import, and then read the head it leaves.
+        let mut cache = self.append.lock().await;
+        cache.invalidate();
+        in_write_tx!(self, tx, DB => {
+            // The head is this import's until it commits (as for bulk loads).
+            let (mut seq, mut prev) = crate::bulk::take_head!(self, tx);
+            let mut committed = false;
+            while let Some(message) = rx.recv().await {
+                let rows = match message {
+                    ImportChunk::Commit => {
+                        committed = true;
+                        break;
+                    }
+                    ImportChunk::Rows(rows) => rows,
+                };
+                // 1. The suppression list, by keyed hash of every address and number.
+                let mut hashes: Vec<ChannelHashes> = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let e = r.emails.iter().map(|e| self.channel_hash("email", e.as_str())).collect::<Result<Vec<_>, _>>()?;
+                    let p = r.phones.iter().map(|p| self.channel_hash("phone", p.as_str())).collect::<Result<Vec<_>, _>>()?;
+                    hashes.push((e, p));
+                }
+                let all: Vec<&Vec<u8>> = hashes.iter().flat_map(|(e, p)| e.iter().chain(p)).collect();
+                let mut suppressed: HashSet<Vec<u8>> = HashSet::new();
+                for part in all.chunks(CHUNK) {
+                    let mut qb = QueryBuilder::<DB>::new("SELECT hash FROM suppression WHERE hash IN (");
+                    let mut list = qb.separated(", ");
+                    for h in part {
+                        list.push_bind((*h).clone());
+                    }
+                    qb.push(")");
+                    for row in qb.build().fetch_all(&mut *tx).await? {
+                        suppressed.insert(row.bytes("hash")?);
+                    }
+                }
+                // 2. Known contacts by external id, email and phone: (key → (id, erased)).
+                let mut by_key: HashMap<String, (ContactId, bool)> = HashMap::new();
+                let externals: Vec<&str> = rows.iter().filter_map(|r| r.external_id.as_deref()).collect();
+                let emails: Vec<&str> = rows.iter().flat_map(|r| r.emails.iter().map(|e| e.as_str())).collect();
+                let phones: Vec<&str> = rows.iter().flat_map(|r| r.phones.iter().map(|p| p.as_str())).collect();
+                let lookups: [(&str, &str, &Vec<&str>); 3] = [
+                    ("x:", "SELECT external_id AS k, id, erased_at FROM contacts WHERE external_id IN (", &externals),
+                    ("e:", "SELECT e.email AS k, c.id, c.erased_at FROM contact_emails e JOIN contacts c ON c.id = e.contact_id WHERE e.email IN (", &emails),
+                    ("p:", "SELECT p.phone AS k, c.id, c.erased_at FROM contact_phones p JOIN contacts c ON c.id = p.contact_id WHERE p.phone IN (", &phones),
+                ];
+                for (prefix, sql, keys) in lookups {
+                    for part in keys.chunks(CHUNK) {
+                        let mut qb = QueryBuilder::<DB>::new(sql);
+                        let mut list = qb.separated(", ");
+                        for k in part {
+                            list.push_bind(k.to_string());
+                        }
+                        qb.push(")");
+                        for row in qb.build().fetch_all(&mut *tx).await? {
+                            let key = format!("{prefix}{}", row.text("k")?);
+                            by_key.insert(key, (ContactId(row.uuid("id")?), row.opt_int("erased_at")?.is_some()));
+                        }
+                    }
+                }
+                // 3. Each line's contact: known, made by an earlier line of the chunk, or new.
+                let mut new_ids = self.new_uuids(now, rows.len())?.into_iter().map(ContactId);
+                let mut created: Vec<NewContact> = Vec::new();
+                let mut chunk_keys: HashMap<String, usize> = HashMap::new();
+                let mut targets: Vec<Target> = Vec::with_capacity(rows.len());
+                for (i, r) in rows.iter().enumerate() {
+                    let keys: Vec<String> = r.external_id.iter().map(|x| format!("x:{x}"))
+                        .chain(r.emails.iter().map(|e| format!("e:{}", e.as_str())))
+                        .chain(r.phones.iter().map(|p| format!("p:{}", p.as_str())))
+                        .collect();
+                    let (eh, ph) = &hashes[i];
+                    let target = if eh.iter().chain(ph).any(|h| suppressed.contains(h)) {
+                        Target::Skip
+                    } else if let Some((id, erased)) = keys.iter().find_map(|k| by_key.get(k)) {
+                        // An erased person is never brought back (GDPR Art. 17).
+                        if *erased { Target::Skip } else { Target::Known(*id) }
+                    } else if let Some(n) = keys.iter().find_map(|k| chunk_keys.get(k)) {
+                        Target::New(*n)
+                    } else {
+                        let n = created.len();
+                        let id = new_ids.next().ok_or(StoreError::Entropy)?;
+                        created.push(NewContact { id, row: i, email_hash: eh.first().cloned(), phone_hash: ph.first().cloned() });
+                        for k in keys {
+                            chunk_keys.insert(k, n);
+                        }
+                        Target::New(n)
+                    };
+                    targets.push(target);
+                }
+                // 4. The new contacts and their channels.
+                for part in created.chunks(CHUNK) {
+                    let mut qb = QueryBuilder::<DB>::new("INSERT INTO contacts (id, external_id, name, email, email_hash, phone, phone_hash, attributes, source, legal_basis, purposes, created_at, updated_at, name_folded) ");
+                    qb.push_values(part, |mut b, c| {
+                        let r = &rows[c.row];
+                        let attributes: serde_json::Map<String, serde_json::Value> = r.attributes.iter()
+                            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                            .collect();
+                        let purposes = serde_json::Value::from(r.purposes.clone()).to_string();
+                        b.push_bind(c.id.0)
+                            .push_bind(r.external_id.clone())
+                            .push_bind(r.name.clone())
+                            .push_bind(r.emails.first().map(|e| e.as_str().to_owned()))
+                            .push_bind(c.email_hash.clone())
+                            .push_bind(r.phones.first().map(|p| p.as_str().to_owned()))
+                            .push_bind(c.phone_hash.clone())
+                            .push_bind(serde_json::Value::Object(attributes).to_string())
+                            .push_bind(Some(r.source.clone().unwrap_or_else(|| source.clone())))
+                            .push_bind(r.legal_basis.map(LegalBasis::code))
+                            .push_bind(purposes)
+                            .push_bind(now.as_micros())
+                            .push_bind(now.as_micros())
+                            .push_bind(r.name.as_deref().map(consento_domain::fold_for_search));
+                    });
+                    qb.build().execute(&mut *tx).await?;
+                }
+                let channels = |phone: bool| -> Vec<(String, ContactId, i64)> {
+                    created.iter().flat_map(|c| {
+                        let r = &rows[c.row];
+                        let values: Vec<String> = if phone {
+                            r.phones.iter().map(|p| p.as_str().to_owned()).collect()
+                        } else {
+                            r.emails.iter().map(|e| e.as_str().to_owned()).collect()
+                        };
+                        values.into_iter().enumerate().map(move |(i, v)| (v, c.id, i as i64))
+                    }).collect()
+                };
+                for (sql, list) in [
+                    ("INSERT INTO contact_emails (email, contact_id, position) ", channels(false)),
+                    ("INSERT INTO contact_phones (phone, contact_id, position) ", channels(true)),
+                ] {
+                    for part in list.chunks(CHUNK) {
+                        let mut qb = QueryBuilder::<DB>::new(sql);
+                        qb.push_values(part, |mut b, (v, id, i)| {
+                            b.push_bind(v.clone()).push_bind(id.0).push_bind(*i);
+                        });
+                        qb.build().execute(&mut *tx).await?;
+                    }
+                }
+                // 5. The events the known contacts already have: an event equal to one of them
+                // (same type, kind and time) is already recorded, so a re-import adds nothing.
+                let mut known_ids: Vec<ContactId> = targets.iter().filter_map(|t| match t { Target::Known(id) => Some(*id), _ => None }).collect();
+                known_ids.sort_by_key(|c| c.0);
+                known_ids.dedup();
+                let mut current: HashSet<(uuid::Uuid, uuid::Uuid, i64, String)> = HashSet::new();
+                for part in known_ids.chunks(CHUNK) {
+                    let mut qb = QueryBuilder::<DB>::new("SELECT contact_id, consent_type_id, kind, event_time FROM consent_events WHERE contact_id IN (");
+                    let mut list = qb.separated(", ");
+                    for id in part {
+                        list.push_bind(id.0);
+                    }
+                    qb.push(")");
+                    for row in qb.build().fetch_all(&mut *tx).await? {
+                        current.insert((row.uuid("contact_id")?, row.uuid("consent_type_id")?, row.int("event_time")?, row.text("kind")?));
+                    }
+                }
+                // 6. The consent events, chained one after the other from the head.
+                let mut events: Vec<(EventRecord, [u8; 32], [u8; 32], String)> = Vec::new();
+                let n_events: usize = rows.iter().zip(&targets).filter(|(_, t)| !matches!(t, Target::Skip)).map(|(r, _)| r.consents.len()).sum();
+                let mut event_ids = self.new_uuids(now, n_events)?.into_iter().map(EventId);
+                let mut salts = vec![0u8; 32 * n_events];
+                self.entropy.fill(&mut salts)?;
+                let mut salts = salts.chunks_exact(32);
+                let (mut written, mut matched, mut skipped) = (0usize, 0usize, 0usize);
+                for (i, (r, target)) in rows.iter().zip(&targets).enumerate() {
+                    let contact_id = match target {
+                        Target::Skip => {
+                            skipped += 1;
+                            continue;
+                        }
+                        Target::Known(id) => {
+                            matched += 1;
+                            *id
+                        }
+                        Target::New(n) => {
+                            if created[*n].row != i {
+                                matched += 1;
+                            }
+                            created[*n].id
+                        }
+                    };
+                    written += 1;
+                    for c in &r.consents {
+                        let Some((type_id, validity, code)) = types.get(c.type_index) else { continue };
+                        let key = (contact_id.0, type_id.0, c.event_time.as_micros(), c.kind.code().to_owned());
+                        if !current.insert(key) {
+                            continue;
+                        }
+                        let (Some(id), Some(salt)) = (event_ids.next(), salts.next()) else { break };
+                        let mut s = [0u8; 32];
+                        s.copy_from_slice(salt);
+                        let evidence = format!(
+                            "{{\"import\":{{\"source\":{source_json},\"file\":{file_name},\"sha256\":\"{sha}\",\"line\":{}}}}}",
+                            r.line
+                        );
+                        seq += 1;
+                        let record = EventRecord {
+                            seq,
+                            id,
+                            contact_id,
+                            consent_type_id: *type_id,
+                            type_code: code.clone(),
+                            kind: c.kind,
+                            event_time: c.event_time,
+                            recorded_at: now,
+                            method: CollectionMethod::Import,
+                            actor_kind: spec.actor.kind,
+                            actor_id: spec.actor.id.clone(),
+                            notice_id: None,
+                            validity_days: *validity,
+                            evidence_digest: Some(evidence_digest(&s, &evidence)),
+                            prev_hash: prev,
+                        };
+                        prev = record.hash();
+                        events.push((record, prev, s, evidence));
+                    }
+                }
+                for part in events.chunks(CHUNK) {
+                    let mut qb = QueryBuilder::<DB>::new("INSERT INTO consent_events (seq, id, contact_id, consent_type_id, type_code, kind, event_time, recorded_at, method, actor_kind, actor_id, notice_id, validity_days, evidence_digest, prev_hash, hash) ");
+                    crate::ledger::push_event_values!(qb, part, (r, hash, _, _) => r, hash);
+                    qb.build().execute(&mut *tx).await?;
+                    let mut qb = QueryBuilder::<DB>::new("INSERT INTO consent_evidence (event_id, contact_id, salt, content) ");
+                    qb.push_values(part, |mut b, (r, _, salt, text)| {
+                        b.push_bind(r.id.0).push_bind(r.contact_id.0).push_bind(salt.to_vec()).push_bind(text.clone());
+                    });
+                    qb.build().execute(&mut *tx).await?;
+                }
+                ImportProgress::add(&progress.rows_written, written);
+                ImportProgress::add(&progress.contacts_created, created.len());
+                ImportProgress::add(&progress.contacts_matched, matched);
+                ImportProgress::add(&progress.skipped_suppressed, skipped);
+                ImportProgress::add(&progress.events_written, events.len());
+            }
+            if !committed {
+                // Rolled back as the transaction is dropped: a bad line anywhere writes nothing.
+                return Err(DomainError::invalid("file", "the file has errors: nothing was imported").into());
+            }
+            crate::bulk::leave_head!(tx, seq, prev);
+        });
+        Ok(())
+    }
+}
+
+/// A source name: trimmed, 1 to 200 characters.
+fn source_name(source: &str) -> Result<String, DomainError> {
+    let s = source.trim();
+    if s.is_empty() || s.chars().count() > 200 {
+        return Err(DomainError::invalid(
+            "source",
+            "must be 1 to 200 characters",
+        ));
+    }
+    Ok(s.to_owned())
+}
