@@ -64,7 +64,13 @@ impl Role {
             Role::Admin => true,
             Role::Dpo => matches!(
                 permission,
-                Read | EditContacts | Audit | LiftRights | HandleRequests | Erase | BulkRules | Import
+                Read | EditContacts
+                    | Audit
+                    | LiftRights
+                    | HandleRequests
+                    | Erase
+                    | BulkRules
+                    | Import
             ),
             Role::Operator => matches!(
                 permission,
