@@ -596,3 +596,86 @@ async fn in_a_real_browser_a_person_unsubscribes_and_switches_email_off_without_
     let contact = app.store.contact(&r).await.unwrap();
     assert!(contact.email_off_at.is_some());
 }
+
+/// The DPO's side, in a real browser: from a contact's card a restriction request is logged for
+/// them, started and completed, and the card then shows the restriction in its history; every
+/// page of the rights (requests, bulk rules, imports, retention, the erasure confirmation) has a
+/// label on every field.
+#[tokio::test]
+async fn in_a_real_browser_the_dpo_serves_a_restriction_request_from_the_contact_card() {
+    let app = spawn_app().await;
+    let Some(browser) = Browser::start(&app, "it-IT,it").await else {
+        return;
+    };
+    account(&app, "daniela", "dpo", "una password lunga abbastanza").await;
+    let contact = app
+        .store
+        .create_contact(consento_store::ContactInput {
+            name: Some("Paolo Verdi".into()),
+            emails: vec!["paolo.verdi@example.it".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let card = format!("/contacts/{}", contact.id);
+    sign_in(&browser, "daniela", "una password lunga abbastanza").await;
+    browser.open(&card).await;
+    browser.click_and_wait("#log-request").await;
+    assert!(
+        browser
+            .source()
+            .await
+            .contains(&format!(r#"name="contact" value="{}""#, contact.id)),
+        "the form is filled in for the person"
+    );
+    browser.select("#kind", "restriction").await;
+    browser.select("#channel", "letter").await;
+    browser.screenshot("request-new").await;
+    browser
+        .click_and_wait("#new-request button[type=submit]")
+        .await;
+    let request = browser.path().await;
+    assert!(request.starts_with("/requests/"), "{request}");
+    browser
+        .click_and_wait("form:has(input[name=to][value=in_progress]) button")
+        .await;
+    assert!(browser.has("#complete-effect").await);
+    browser.screenshot("request-restriction").await;
+    browser
+        .click_and_wait("#complete button[type=submit]")
+        .await;
+    let after = app
+        .store
+        .contact(&consento_store::ContactRef::Id(contact.id))
+        .await
+        .unwrap();
+    assert!(
+        after.restricted_at.is_some(),
+        "completing the request restricted the contact"
+    );
+    browser.open(&card).await;
+    assert!(
+        browser
+            .source()
+            .await
+            .contains("Trattamento limitato (GDPR art. 18)"),
+        "the card's history shows it"
+    );
+    browser.screenshot("contact-card-restricted").await;
+
+    let request = request.split('?').next().unwrap_or_default().to_owned();
+    let erase = format!("{card}/erase");
+    for (path, shot) in [
+        ("/requests", "requests"),
+        (request.as_str(), "request-completed"),
+        ("/rules", "rules"),
+        ("/imports", "imports"),
+        ("/retention", "retention"),
+        (erase.as_str(), "erase-confirm"),
+    ] {
+        browser.open(path).await;
+        let unlabelled = browser.unlabelled_fields().await;
+        assert!(unlabelled.is_empty(), "{path}: {unlabelled:?}");
+        browser.screenshot(shot).await;
+    }
+}
