@@ -526,6 +526,7 @@ async fn update_contact(
     responses(
         (status = 200, description = "The contact, with `restricted_at` set", body = ContactOut),
         (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The contact was erased (`field`: `id`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("token" = ["write"]))
 )]
@@ -547,6 +548,7 @@ async fn restrict(
     responses(
         (status = 200, description = "The contact, with `restricted_at` null", body = ContactOut),
         (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The contact was erased (`field`: `id`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("token" = ["write"]))
 )]

@@ -73,7 +73,7 @@ pub const SECURITY_SCHEME: &str = "token";
     ),
     modifiers(&BearerScheme),
     // Schemas named only by query parameters are not collected by `routes!`: listed here.
-    components(schemas(error::Problem, audience::AudienceFormat)),
+    components(schemas(error::Problem, audience::AudienceFormat, receipts::ReceiptFormat)),
     tags(
         (name = "decisions", description = "May I email, call or text this person now?"),
         (name = "contacts", description = "The people the CRM holds data about: create, change, find, list; restriction (GDPR Art. 18) and objection (Art. 21)."),
