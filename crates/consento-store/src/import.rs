@@ -694,10 +694,15 @@ impl Store {
         progress: &ImportProgress,
     ) -> Result<(), StoreError> {
         let out = self.import_rows_in_tx(spec, rx, progress).await;
-        if let crate::Db::Sqlite { write, .. } = &self.db {
-            sqlx::query(NORMAL_CACHE).execute(write).await?;
-        }
-        out
+        let reset = match &self.db {
+            crate::Db::Sqlite { write, .. } => {
+                sqlx::query(NORMAL_CACHE).execute(write).await.map(drop)
+            }
+            crate::Db::Postgres(_) => Ok(()),
+        };
+        // The import's own error says more than a failed reset.
+        out?;
+        Ok(reset?)
     }
 }
 
