@@ -406,7 +406,7 @@ impl Store {
     /// known contact adds its events to it (an event identical to the current state is not
     /// repeated, so re-importing a file adds nothing); a backdated event older than the current
     /// state goes into the history without overriding it (the projection orders by event time).
-    pub async fn import_rows(
+    async fn import_rows_in_tx(
         &self,
         spec: &ImportSpec,
         mut rx: tokio::sync::mpsc::Receiver<ImportChunk>,
@@ -436,6 +436,7 @@ impl Store {
         in_write_tx!(self, tx, DB => {
             // The head is this import's until it commits (as for bulk loads).
             let (mut seq, mut prev) = crate::bulk::take_head!(self, tx);
+            let restore = FastPath::ready(&mut tx, &types).await?;
             let mut committed = false;
             while let Some(message) = rx.recv().await {
                 let rows = match message {
@@ -655,6 +656,14 @@ impl Store {
                     });
                     qb.build().execute(&mut *tx).await?;
                 }
+                if restore.is_some() && !events.is_empty() {
+                    // The projection the trigger would have made, event by event in ledger order
+                    // (ORDER BY seq): an older backdated event does not override a newer state.
+                    sqlx::query(PROJECT_RANGE)
+                        .bind(seq - micros(events.len() as u64))
+                        .bind(seq)
+                        .execute(&mut *tx).await?;
+                }
                 ImportProgress::add(&progress.rows_written, written);
                 ImportProgress::add(&progress.contacts_created, created.len());
                 ImportProgress::add(&progress.contacts_matched, matched);
@@ -666,9 +675,134 @@ impl Store {
                 return Err(DomainError::invalid("file", "the file has errors: nothing was imported").into());
             }
             crate::bulk::leave_head!(tx, seq, prev);
+            if let Some(triggers) = restore {
+                for sql in triggers {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
+                }
+            }
         });
         Ok(())
     }
+
+    /// Writes the rows `rx` delivers: see [`Store::import_rows_in_tx`]. On SQLite the import's
+    /// connection gets a larger page cache for the run ([`IMPORT_CACHE`]), set back afterwards
+    /// however the run ended.
+    pub async fn import_rows(
+        &self,
+        spec: &ImportSpec,
+        rx: tokio::sync::mpsc::Receiver<ImportChunk>,
+        progress: &ImportProgress,
+    ) -> Result<(), StoreError> {
+        let out = self.import_rows_in_tx(spec, rx, progress).await;
+        let reset = match &self.db {
+            crate::Db::Sqlite { write, .. } => {
+                sqlx::query(NORMAL_CACHE).execute(write).await.map(drop)
+            }
+            crate::Db::Postgres(_) => Ok(()),
+        };
+        // The import's own error says more than a failed reset.
+        out?;
+        Ok(reset?)
+    }
+}
+
+/// The page cache of the import's SQLite connection while it runs, in KiB (negative: a size,
+/// not a page count): 512 MiB, so that the indexes a million-line file touches at random
+/// (external ids, addresses, numbers, the audience index) stay in memory. A bound, not a
+/// growth: memory stays flat whatever the file's length.
+const IMPORT_CACHE: &str = "PRAGMA cache_size = -524288";
+/// The cache every connection is opened with (see `Store::open`).
+const NORMAL_CACHE: &str = "PRAGMA cache_size = -65536";
+
+/// The ledger triggers an import on SQLite does set-based instead of row by row.
+const CHAIN_TRIGGERS: &str = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'consent_events' AND name IN ('consent_events_chain', 'consent_events_project', 'consent_events_webhooks') ORDER BY name";
+
+/// The projection of `consent_events_project` (migration 0001) over the events of seq in
+/// ($1, $2], in ledger order: the same upsert, so consent_state ends as the trigger leaves it.
+const PROJECT_RANGE: &str = "INSERT INTO consent_state (contact_id, consent_type_id, kind, granted, event_seq, event_time, valid_until) SELECT contact_id, consent_type_id, kind, kind IN ('given', 'renewed'), seq, event_time, CASE WHEN kind IN ('given', 'renewed') THEN COALESCE(event_time + validity_days * 86400000000, 9223372036854775807) ELSE event_time END FROM consent_events WHERE seq > $1 AND seq <= $2 ORDER BY seq ON CONFLICT (contact_id, consent_type_id) DO UPDATE SET kind = excluded.kind, granted = excluded.granted, event_seq = excluded.event_seq, event_time = excluded.event_time, valid_until = excluded.valid_until WHERE excluded.event_time >= consent_state.event_time";
+
+/// Readies the connection of an import, inside its transaction, and returns the SQL that
+/// recreates the triggers it dropped (run before commit).
+///
+/// The per-row triggers on consent_events cost most of an import's time; inside the import's
+/// one transaction they are replaced by checks made once and a projection made per chunk, with
+/// the same outcome:
+/// - the chain check (`consent_events_chain`): the head was taken in this transaction, which
+///   holds SQLite's one write lock, and bulk.rs chains every event from it;
+/// - the consent type check: made here once for every type of the mapping;
+/// - the erased check: the contacts were matched (with their erasure) in this transaction,
+///   and erased people are skipped (GDPR Art. 17);
+/// - the projection into consent_state: [`PROJECT_RANGE`] per chunk, and the head at the end;
+/// - the webhook emission: dropped only when no subscription is active (the trigger would emit
+///   nothing); with one it stays and emits row by row as for any append.
+///
+/// SQLite's DDL is transactional: a failed or abandoned import rolls the DROP back with
+/// everything else, and other connections never see the ledger without its triggers.
+trait FastPath {
+    /// `Some(the SQL recreating the dropped triggers)` where the fast path applies.
+    async fn ready(
+        &mut self,
+        types: &[(ConsentTypeId, Option<u32>, String)],
+    ) -> Result<Option<Vec<String>>, StoreError>;
+}
+
+/// PostgreSQL keeps its triggers: its bulk loads already leave the head to the load.
+impl FastPath for sqlx::Transaction<'_, sqlx::Postgres> {
+    async fn ready(
+        &mut self,
+        _types: &[(ConsentTypeId, Option<u32>, String)],
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        Ok(None)
+    }
+}
+
+impl FastPath for sqlx::Transaction<'_, sqlx::Sqlite> {
+    async fn ready(
+        &mut self,
+        types: &[(ConsentTypeId, Option<u32>, String)],
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        sqlite_fast_path(self, types).await.map(Some)
+    }
+}
+
+async fn sqlite_fast_path(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    types: &[(ConsentTypeId, Option<u32>, String)],
+) -> Result<Vec<String>, StoreError> {
+    sqlx::query(IMPORT_CACHE).execute(&mut **tx).await?;
+    for (id, validity, code) in types {
+        let current: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM consent_types WHERE id = $1 AND code = $2 AND validity_days IS $3",
+        )
+        .bind(id.0)
+        .bind(code)
+        .bind(validity.map(i64::from))
+        .fetch_optional(&mut **tx)
+        .await?;
+        if current.is_none() {
+            return Err(StoreError::Stale);
+        }
+    }
+    let webhooks: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM webhook_subscriptions WHERE active)")
+            .fetch_one(&mut **tx)
+            .await?;
+    let mut restore = Vec::new();
+    for row in sqlx::query(CHAIN_TRIGGERS).fetch_all(&mut **tx).await? {
+        let name = row.text("name")?;
+        if webhooks && name == "consent_events_webhooks" {
+            continue;
+        }
+        let drop = format!("DROP TRIGGER {name}");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+            .execute(&mut **tx)
+            .await?;
+        restore.push(row.text("sql")?);
+    }
+    if restore.len() < 2 {
+        return Err(StoreError::Corrupt("ledger triggers"));
+    }
+    Ok(restore)
 }
 
 /// A source name: trimmed, 1 to 200 characters.

@@ -2815,6 +2815,52 @@ async fn an_import_that_is_not_committed_writes_nothing_and_suppressed_people_ar
 }
 
 #[tokio::test]
+async fn an_import_leaves_the_same_current_states_as_appending_its_events_one_by_one() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", Some(730), newsletter())).await.unwrap();
+        // Out of order on purpose: an older backdated event, a tie in time (the later line
+        // wins), and the same person across the two chunks import_lines sends.
+        let history = [
+            ("C1", "2024-03-15", "dato", EventKind::Given),
+            ("C1", "2023-01-10", "revocato", EventKind::Withdrawn),
+            ("C2", "2024-02-01", "dato", EventKind::Given),
+            ("C1", "2024-06-01", "revocato", EventKind::Withdrawn),
+            ("C1", "2024-06-01", "dato", EventKind::Given),
+            ("C2", "2024-01-01", "revocato", EventKind::Withdrawn),
+        ];
+        let lines: Vec<String> = history
+            .iter()
+            .map(|(x, date, state, _)| format!("{x},Persona,{},,{date},{state}", x.to_lowercase() + "@example.it"))
+            .collect();
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let counts = import_lines(env, &lines, true).await.unwrap();
+        assert_eq!((counts.contacts_created, counts.events_written), (2, 6), "{counts:?}");
+        // The same events appended one by one, through the ledger's triggers.
+        for x in ["C1", "C2"] {
+            let mirror = env.store.create_contact(contact(&format!("mirror-{x}@example.it"))).await.unwrap();
+            for (_, date, _, kind) in history.iter().filter(|h| h.0 == x) {
+                let at = Timestamp::parse("d", date).unwrap();
+                env.store.record_consent(event(&ContactRef::Id(mirror.id), "NEWS", *kind, Some(at))).await.unwrap();
+            }
+            let state = |cs: Vec<consento_store::CurrentConsent>| -> Vec<_> {
+                cs.into_iter().map(|c| (c.code, c.kind, c.event_time, c.expires_at, c.valid)).collect()
+            };
+            let imported = state(env.store.current_consents(&ContactRef::External(x.into())).await.unwrap());
+            let appended = state(env.store.current_consents(&ContactRef::Id(mirror.id)).await.unwrap());
+            assert_eq!(imported, appended, "{x}");
+            assert!(imported.iter().any(|c| c.1.is_some()), "{imported:?}");
+        }
+        assert_eq!(env.store.verify_ledger().await.unwrap().events, 12);
+        // The ledger keeps projecting appends after an import (its triggers are back).
+        env.store.record_consent(event(&ContactRef::External("C2".into()), "NEWS", EventKind::Given, None)).await.unwrap();
+        let after = env.store.current_consents(&ContactRef::External("C2".into())).await.unwrap();
+        assert_eq!(after[0].kind, Some(EventKind::Given));
+        assert_eq!(after[0].event_time, Some(env.store.now()));
+        env.store.verify_ledger().await.unwrap();
+    });
+}
+
+#[tokio::test]
 async fn mappings_are_saved_per_source_and_runs_keep_their_report() {
     on_every_backend!(env => {
         assert!(env.store.import_mapping("crm-x").await.unwrap().is_none());
