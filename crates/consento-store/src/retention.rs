@@ -52,13 +52,48 @@ impl Store {
         after: Option<ContactId>,
         limit: usize,
     ) -> Result<Vec<RetentionCandidate>, StoreError> {
+        let mut found = Vec::new();
+        self.visit_candidates(policy, after, |c| {
+            found.push(c);
+            found.len() < limit
+        })
+        .await?;
+        Ok(found)
+    }
+
+    /// How many contacts are past their retention at `now`, and the first `shown` of them in id
+    /// order: the count walks every contact, but only the shown ones are kept in memory.
+    pub async fn retention_overview(
+        &self,
+        policy: &RetentionPolicy,
+        shown: usize,
+    ) -> Result<(Vec<RetentionCandidate>, u64), StoreError> {
+        let (mut first, mut total) = (Vec::new(), 0u64);
+        self.visit_candidates(policy, None, |c| {
+            total += 1;
+            if first.len() < shown {
+                first.push(c);
+            }
+            true
+        })
+        .await?;
+        Ok((first, total))
+    }
+
+    /// Hands each contact past its retention at `now`, in id order after `after`, to `visit`,
+    /// a page of 1,000 read at a time, until `visit` answers false or none is left.
+    async fn visit_candidates(
+        &self,
+        policy: &RetentionPolicy,
+        after: Option<ContactId>,
+        mut visit: impl FnMut(RetentionCandidate) -> bool,
+    ) -> Result<(), StoreError> {
         let now = self.now();
         // 28 days a month: the SQL cut keeps every contact the calendar rule could select.
         let cut = now
             .as_micros()
             .saturating_sub(i64::from(policy.shortest_months()) * 28 * 86_400_000_000);
         let mut after = after.map_or(uuid::Uuid::nil(), |a| a.0);
-        let mut found = Vec::new();
         let page: i64 = 1000;
         loop {
             let rows = on_read_pool!(self, pool => {
@@ -76,19 +111,19 @@ impl Store {
                     .map_err(|_| StoreError::Corrupt("contact purposes"))?;
                 let ended = Timestamp::from_micros(ended);
                 if policy.lapsed(&purposes, ended, now) {
-                    found.push(RetentionCandidate {
+                    let going_on = visit(RetentionCandidate {
                         contact_id: ContactId(id),
                         months: policy.months(&purposes),
                         purposes,
                         last_ended: ended,
                     });
-                    if found.len() >= limit {
-                        return Ok(found);
+                    if !going_on {
+                        return Ok(());
                     }
                 }
             }
             if last_page {
-                return Ok(found);
+                return Ok(());
             }
         }
     }

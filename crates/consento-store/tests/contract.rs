@@ -2315,6 +2315,11 @@ mod erasure {
             let listed = env.store.retention_candidates(&policy, None, 100).await.unwrap();
             assert_eq!(listed.iter().map(|c| c.contact_id).collect::<Vec<_>>(), vec![old.id]);
             assert_eq!(listed[0].months, 24);
+            // The console's overview counts every candidate but keeps only those it shows.
+            let (shown, total) = env.store.retention_overview(&policy, 0).await.unwrap();
+            assert_eq!((shown.len(), total), (0, 1));
+            let (shown, total) = env.store.retention_overview(&policy, 5).await.unwrap();
+            assert_eq!((shown, total), (listed.clone(), 1));
             let run = env.store.anonymize_lapsed(&policy, 1, Actor::new(ActorKind::System, "retention").unwrap(), None).await.unwrap();
             assert_eq!((run.anonymized.len(), run.batches), (1, 1));
             assert_eq!(run.anonymized[0].reason, ErasureReason::Retention);

@@ -53,14 +53,10 @@ pub async fn show(
     staff.require(Permission::Erase)?;
     let tr = staff.tr;
     let policy = state.config.retention.policy();
-    let found = state
-        .store
-        .retention_candidates(&policy, None, usize::MAX)
-        .await?;
-    let total = found.len();
-    let rows = found
+    let (shown, total) = state.store.retention_overview(&policy, SHOWN).await?;
+    let total = usize::try_from(total).unwrap_or(usize::MAX);
+    let rows = shown
         .iter()
-        .take(SHOWN)
         .map(|c| Row {
             href: format!("/contacts/{}", c.contact_id),
             ended: tr.date(c.last_ended),
