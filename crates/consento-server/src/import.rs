@@ -137,7 +137,18 @@ pub async fn execute(
     } else {
         ImportStatus::Failed
     };
-    let counts = begun.progress.snapshot();
+    let read = begun.progress.snapshot();
+    // What a rolled-back run wrote is nothing: only what was read and found wrong is reported.
+    let counts = if committed {
+        read
+    } else {
+        consento_store::ImportCounts {
+            bytes_read: read.bytes_read,
+            rows_read: read.rows_read,
+            error_count: read.error_count,
+            ..consento_store::ImportCounts::default()
+        }
+    };
     store
         .finish_import_run(
             begun.id,
@@ -357,11 +368,11 @@ fn read_file(
     let plan = match mapping.plan(&header, |c| types.iter().any(|t| t == c)) {
         Ok(plan) => plan,
         Err(errors) => {
-            let n = errors.len() as u64;
+            // The header is one bad line, however many of its columns are at fault.
             for e in errors {
                 report(e);
             }
-            progress.error_count.fetch_add(n, Ordering::Relaxed);
+            progress.error_count.fetch_add(1, Ordering::Relaxed);
             return Ok(false);
         }
     };

@@ -48,8 +48,9 @@ pub struct ErasureReport {
 }
 
 /// The conditions a contact must still meet, inside the batch's transaction, to be anonymised
-/// for a lapsed retention: not erased, no consent valid now, no open request.
-const STILL_LAPSED: &str = "SELECT COUNT(*) FROM contacts c WHERE c.id = $1 AND c.erased_at IS NULL \
+/// for a lapsed retention: not erased, not restricted (Art. 18(1)(c)), no consent valid now, no
+/// open request.
+const STILL_LAPSED: &str = "SELECT COUNT(*) FROM contacts c WHERE c.id = $1 AND c.erased_at IS NULL AND c.restricted_at IS NULL \
     AND NOT EXISTS (SELECT 1 FROM consent_state s WHERE s.contact_id = c.id AND s.granted AND s.valid_until > $2) \
     AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.contact_id = c.id AND r.status IN ('received', 'identity_verification', 'in_progress'))";
 
@@ -93,6 +94,11 @@ macro_rules! erase_in_tx {
                 if !status.is_open() {
                     return Err(StoreError::conflict("request_id", "the request is already closed"));
                 }
+                // Linked before anything is blanked: a request logged before the person was
+                // identified holds their words too, and is blanked with their other requests.
+                sqlx::query("UPDATE requests SET contact_id = $2 WHERE id = $1")
+                    .bind(rid.0).bind(id.0)
+                    .execute(&mut *$tx).await?;
                 Some((rid, status))
             }
         };

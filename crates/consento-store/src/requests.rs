@@ -315,7 +315,6 @@ impl Store {
         let now = self.now();
         let note = bounded("note", &change.note)?;
         let sql = format!("SELECT {COLS} FROM requests WHERE id = $1");
-        let (flag_event_id, flag_email_id) = (self.new_uuid(now)?, self.new_uuid(now)?);
         let updated = in_write_tx!(self, tx => {
             let current = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(id.0).fetch_optional(&mut *tx).await?
                 .as_ref().map(request_from).transpose()?
@@ -334,7 +333,9 @@ impl Store {
                     StoreError::conflict("contact_id", "link the request to its contact before completing it: completing it sets the contact's flag")
                 })?;
                 let set = FlagChange { flag, raised: true, actor: change.actor.clone(), request_id: Some(id), notice: None };
-                apply_flag!(tx, contact.0, &set, now.as_micros(), flag_event_id, flag_email_id).await?;
+                // No notice when a flag is set: the email id is drawn only for the macro's sake.
+                let (event_id, email_id) = (self.new_uuid(now)?, self.new_uuid(now)?);
+                apply_flag!(tx, contact.0, &set, now.as_micros(), event_id, email_id).await?;
             }
             let closed = !t.to.is_open();
             let outcome = (t.to == RequestStatus::Completed && !note.is_empty()).then(|| note.clone());

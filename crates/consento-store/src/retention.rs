@@ -23,12 +23,13 @@ pub struct RetentionCandidate {
     pub months: u8,
 }
 
-/// Contacts with no consent valid at $1, no open request, not erased, whose latest end of a
+/// Contacts with no consent valid at $1, no open request, not erased, not restricted (Art.
+/// 18(1)(c): a restriction keeps data the person needs for a legal claim), whose latest end of a
 /// consent is at or before $2 (a first cut by the shortest period; each contact's own period is
 /// applied after), in id order after $3.
 const CANDIDATES: &str = "SELECT c.id, c.purposes, MAX(CASE WHEN s.granted THEN s.valid_until ELSE s.event_time END) AS ended \
     FROM contacts c JOIN consent_state s ON s.contact_id = c.id \
-    WHERE c.erased_at IS NULL AND c.id > $3 \
+    WHERE c.erased_at IS NULL AND c.restricted_at IS NULL AND c.id > $3 \
     AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.contact_id = c.id AND r.status IN ('received', 'identity_verification', 'in_progress')) \
     GROUP BY c.id, c.purposes \
     HAVING MAX(CASE WHEN s.granted AND s.valid_until > $1 THEN 1 ELSE 0 END) = 0 \

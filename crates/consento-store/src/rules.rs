@@ -638,8 +638,11 @@ impl Store {
             let changed = bind_all!(sqlx::query(sqlx::AssertSqlSafe(copy_text)), &copy.binds)
                 .execute(&mut *tx).await?.rows_affected();
             let changed = i64::try_from(changed).map_err(|_| StoreError::Corrupt("row count"))?;
+            // An erasure committed meanwhile (PostgreSQL re-checks only this statement's own
+            // conditions on a row another transaction changed) is never written over.
             sqlx::query("UPDATE contacts SET source = r.source_after, legal_basis = r.legal_basis_after, purposes = r.purposes_after, \
-                attributes = r.attributes_after, updated_at = $2 FROM rule_run_changes r WHERE r.run_id = $1 AND r.contact_id = contacts.id")
+                attributes = r.attributes_after, updated_at = $2 FROM rule_run_changes r WHERE r.run_id = $1 AND r.contact_id = contacts.id \
+                AND contacts.erased_at IS NULL")
                 .bind(run_id).bind(now.as_micros())
                 .execute(&mut *tx).await?;
             sqlx::query("UPDATE rule_runs SET changed = $2 WHERE id = $1")

@@ -2216,8 +2216,9 @@ mod erasure {
             env.store.set_channel(&r, consento_domain::Channel::Sms, true, CollectionMethod::PreferenceCenter, &operator(), Some("ua of Zebedeo")).await.unwrap();
             env.store.request_subscription(subscription("quaglia@example.org", "tok", &["NEWS"])).await.unwrap();
             let cal = HolidayCalendar::italy();
+            // Logged before the person was identified: the erasure links it, and blanks its words.
             let dsr = env.store.create_request(NewDataRequest {
-                contact_id: Some(c.id), kind: RequestKind::Erasure, channel: RequestChannel::Email,
+                contact_id: None, kind: RequestKind::Erasure, channel: RequestChannel::Email,
                 description: "Zebedeo Quaglierini wants to be forgotten".into(), received_at: None, actor: operator(),
             }, &cal).await.unwrap();
             env.store.audit(consento_store::AuditInput {
@@ -2299,13 +2300,17 @@ mod erasure {
             let recent = env.store.create_contact(marketing("recent@example.it")).await.unwrap();
             let valid = env.store.create_contact(marketing("valid@example.it")).await.unwrap();
             let asking = env.store.create_contact(marketing("asking@example.it")).await.unwrap();
-            for c in [&old, &recent, &valid, &asking] {
+            let held = env.store.create_contact(marketing("held@example.it")).await.unwrap();
+            for c in [&old, &recent, &valid, &asking, &held] {
                 env.store.record_consent(event(&ContactRef::Id(c.id), "NEWS", EventKind::Given, Some(days_before(start(), 900)))).await.unwrap();
             }
             let withdraw = |c: &consento_store::Contact, months: i64| event(&ContactRef::Id(c.id), "NEWS", EventKind::Withdrawn, Some(Timestamp::from_micros(start().as_micros() - months * month)));
             env.store.record_consent(withdraw(&old, 25)).await.unwrap();
             env.store.record_consent(withdraw(&recent, 23)).await.unwrap();
             env.store.record_consent(withdraw(&asking, 25)).await.unwrap();
+            // Restricted (Art. 18(1)(c)): kept for the person's legal claim, never anonymised.
+            env.store.record_consent(withdraw(&held, 25)).await.unwrap();
+            env.store.set_restricted(&ContactRef::Id(held.id), true).await.unwrap();
             env.store.create_request(NewDataRequest {
                 contact_id: Some(asking.id), kind: RequestKind::Access, channel: RequestChannel::Email,
                 description: String::new(), received_at: None, actor: operator(),
@@ -2324,7 +2329,7 @@ mod erasure {
             assert_eq!((run.anonymized.len(), run.batches), (1, 1));
             assert_eq!(run.anonymized[0].reason, ErasureReason::Retention);
             assert!(env.store.contact(&ContactRef::Id(old.id)).await.unwrap().erased_at.is_some());
-            for kept in [&recent, &valid, &asking] {
+            for kept in [&recent, &valid, &asking, &held] {
                 assert!(env.store.contact(&ContactRef::Id(kept.id)).await.unwrap().erased_at.is_none());
             }
             assert!(env.store.retention_candidates(&policy, None, 100).await.unwrap().is_empty());

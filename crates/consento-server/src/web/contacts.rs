@@ -13,7 +13,7 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use consento_domain::requests::RequestStatus;
+use consento_domain::requests::{RequestKind, RequestStatus};
 use consento_domain::{ContactId, DomainError, LegalBasis, Permission, RequestId};
 use consento_store::{Contact, ContactInput, ContactRef, ContactSummary, RequestMove, StoreError};
 use serde::Deserialize;
@@ -501,17 +501,10 @@ pub async fn edit_form(
     if c.erased_at.is_some() {
         return Err(PageError::NotFound);
     }
-    let request = match q.request.as_deref().map(|r| RequestId::parse("request", r)) {
-        Some(Ok(r)) if staff.user.role.can(Permission::HandleRequests) => {
-            let r = state.store.request(r).await?;
-            if r.contact_id == Some(id) && r.status.is_open() {
-                r.id.to_string()
-            } else {
-                String::new()
-            }
-        }
-        _ => String::new(),
-    };
+    let request = rectification_of(&staff, &state, id, q.request.as_deref().unwrap_or_default())
+        .await?
+        .map(|r| r.id.to_string())
+        .unwrap_or_default();
     form_page(
         &staff,
         format!("/contacts/{id}/edit"),
@@ -525,20 +518,47 @@ pub async fn edit_form(
     )
 }
 
-/// Completes the rectification request `f` names, when the form asked to: moved on to in
-/// progress if it was not yet, then completed, each move in its history and audited.
+/// The open rectification request `text` names for contact `id`, when the staff member handles
+/// requests: the only request the contact form may complete (another kind, another person's
+/// request or a closed one is ignored, whatever the form posted).
+async fn rectification_of(
+    staff: &Staff,
+    state: &AppState,
+    id: ContactId,
+    text: &str,
+) -> Result<Option<consento_store::DataRequest>, PageError> {
+    if !staff.user.role.can(Permission::HandleRequests) {
+        return Ok(None);
+    }
+    let Ok(request) = RequestId::parse("request", text) else {
+        return Ok(None);
+    };
+    let r = match state.store.request(request).await {
+        Ok(r) => r,
+        Err(StoreError::NotFound { .. }) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let fits =
+        r.kind == RequestKind::Rectification && r.contact_id == Some(id) && r.status.is_open();
+    Ok(fits.then_some(r))
+}
+
+/// Completes the rectification request `f` names for contact `contact`, when the form asked
+/// to: moved on to in progress if it was not yet, then completed, each move in its history and
+/// audited.
 async fn complete_request(
     staff: &Staff,
     state: &AppState,
+    contact: ContactId,
     f: &ContactFields,
 ) -> Result<Option<RequestId>, PageError> {
-    if f.complete_request != "yes" || !staff.user.role.can(Permission::HandleRequests) {
+    if f.complete_request != "yes" {
         return Ok(None);
     }
-    let Ok(id) = RequestId::parse("request", &f.request) else {
+    let Some(r) = rectification_of(staff, state, contact, &f.request).await? else {
         return Ok(None);
     };
-    let r = state.store.request(id).await?;
+    let id = r.id;
     let mut status = r.status;
     for to in [RequestStatus::InProgress, RequestStatus::Completed] {
         if !status.can_move_to(to) {
@@ -600,7 +620,7 @@ pub async fn update(
     let id = path_contact(&id)?;
     let before = state.store.contact(&ContactRef::Id(id)).await?;
     match save(&staff, &state, &before, &f).await? {
-        Ok(_) => match complete_request(&staff, &state, &f).await? {
+        Ok(_) => match complete_request(&staff, &state, id, &f).await? {
             Some(r) => Ok(see_other(&format!("/requests/{r}?done=request-moved"))),
             None => Ok(see_other(&format!("/contacts/{id}?done=contact-saved"))),
         },

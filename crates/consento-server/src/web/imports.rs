@@ -5,6 +5,7 @@
 //! (administrator and DPO); each upload is audited (`import.run`).
 
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 
 use askama::Template;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
@@ -153,7 +154,12 @@ pub async fn upload(
                 let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
                 let path = std::env::temp_dir().join(format!("consento-import-{suffix}.csv"));
                 let temp = TempFile(path.clone());
-                let mut out = std::fs::File::create(&path)
+                // Readable by this user only: the file is a CRM export full of personal data.
+                let mut out = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)
                     .map_err(|e| PageError::Internal(format!("upload: {e}")))?;
                 let mut size = 0u64;
                 while let Some(chunk) = field.chunk().await.map_err(bad_upload)? {

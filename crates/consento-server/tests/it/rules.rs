@@ -398,8 +398,49 @@ async fn a_rectification_request_links_to_the_contact_form_which_completes_it_on
     assert_eq!(r["status"], "completed", "{r}");
     let changed = app.store.contact(&ContactRef::Id(c.id)).await.unwrap();
     assert_eq!(changed.name.as_deref(), Some("Maria Rossi"));
-    // Without the tick the request stays open.
+    // Opened without a request, the form offers no tick.
     let form = dpo.get(&format!("/contacts/{}/edit", c.id)).await;
     assert!(!form.body.contains("name=\"complete_request\""));
+
+    // Only an open rectification request of this contact can be completed from its form: a
+    // restriction request posted in its place stays open and restricts nothing, and an unticked
+    // save leaves a rectification request open.
+    let (_, restriction) = app
+        .post(
+            "/v1/requests",
+            "write",
+            &json!({"kind": "restriction", "channel": "email", "contact_id": c.id}),
+        )
+        .await;
+    let (_, second) = app
+        .post(
+            "/v1/requests",
+            "write",
+            &json!({"kind": "rectification", "channel": "email", "contact_id": c.id}),
+        )
+        .await;
+    for (other, tick) in [(&restriction, "yes"), (&second, "")] {
+        let other = other["id"].as_str().unwrap();
+        let saved = dpo
+            .post(
+                &format!("/contacts/{}/edit", c.id),
+                &[
+                    ("name", "Maria Rossi"),
+                    ("emails", "req@example.it"),
+                    ("purposes", "assistenza"),
+                    ("request", other),
+                    ("complete_request", tick),
+                ],
+            )
+            .await;
+        assert_eq!(
+            saved.location.as_deref(),
+            Some(format!("/contacts/{}?done=contact-saved", c.id).as_str())
+        );
+        let (_, r) = app.get(&format!("/v1/requests/{other}"), "read").await;
+        assert_eq!(r["status"], "received", "{r}");
+    }
+    let unrestricted = app.store.contact(&ContactRef::Id(c.id)).await.unwrap();
+    assert!(unrestricted.restricted_at.is_none());
     app.shutdown().await;
 }
