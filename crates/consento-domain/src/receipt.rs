@@ -365,16 +365,14 @@ pub fn dpv_record(
         status.insert("dpv:hasNotice".into(), Value::Object(notice));
     }
     let mut statuses = vec![Value::Object(status)];
-    if event.kind.grants()
-        && let Some(days) = event.validity_days
+    if let Some(expiry) =
+        crate::consent::expiry_of(event.kind, event.event_time, event.validity_days)
+        && expiry <= at
     {
-        let expiry = event.event_time.plus_days(days);
-        if expiry <= at {
-            statuses.push(json!({
-                "@type": ["dpv:ConsentExpired"],
-                "dpv:isIndicatedAtTime": expiry.to_rfc3339(),
-            }));
-        }
+        statuses.push(json!({
+            "@type": ["dpv:ConsentExpired"],
+            "dpv:isIndicatedAtTime": expiry.to_rfc3339(),
+        }));
     }
     let mut process = Map::new();
     process.insert("@type".into(), json!("dpv:Process"));

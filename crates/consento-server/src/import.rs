@@ -231,6 +231,7 @@ async fn stream(
                 summary.errors.push(e);
             }
         };
+        let mut tx = Some(tx);
         let read = read_file(
             &path,
             delimiter,
@@ -238,13 +239,15 @@ async fn stream(
             &types,
             (now, &country),
             &progress,
-            &tx,
+            &mut tx,
             fits_tx,
             &mut |e| keep(e, &mut summary),
         );
         match read {
             Ok(true) => {
-                let _ = tx.blocking_send(ImportChunk::Commit);
+                if let Some(tx) = &tx {
+                    let _ = tx.blocking_send(ImportChunk::Commit);
+                }
             }
             Ok(false) => {}
             Err(e) => summary.failure = Some(e),
@@ -318,8 +321,9 @@ impl<R: Read> Read for Counting<R> {
 
 /// The reading thread: header, plan, then every line. Returns whether the file was read to its
 /// end without a bad line (then the caller commits); an `Err` is a failure of the file as a
-/// whole (unreadable). Once a bad line is found no more rows are sent (nothing will be written)
-/// but reading goes on, so that every bad line is reported.
+/// whole (unreadable). Once a bad line is found the sender is dropped, so the writer rolls back
+/// and releases the database at once (nothing will be written), but reading goes on, so that
+/// every bad line is reported.
 #[allow(clippy::too_many_arguments)]
 fn read_file(
     path: &std::path::Path,
@@ -328,7 +332,7 @@ fn read_file(
     types: &[String],
     (now, country): (consento_domain::Timestamp, &str),
     progress: &Arc<ImportProgress>,
-    tx: &tokio::sync::mpsc::Sender<ImportChunk>,
+    tx: &mut Option<tokio::sync::mpsc::Sender<ImportChunk>>,
     fits: tokio::sync::oneshot::Sender<()>,
     report: &mut dyn FnMut(LineError),
 ) -> Result<bool, String> {
@@ -389,6 +393,7 @@ fn read_file(
                     return Err(format!("the file cannot be read: {io}"));
                 }
                 clean = false;
+                *tx = None;
                 progress.error_count.fetch_add(1, Ordering::Relaxed);
                 report(LineError {
                     line,
@@ -429,7 +434,10 @@ fn read_file(
                 chunk.push(row);
                 if chunk.len() >= CHUNK_ROWS {
                     let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_ROWS));
-                    if tx.blocking_send(ImportChunk::Rows(full)).is_err() {
+                    let sent = tx
+                        .as_ref()
+                        .map(|t| t.blocking_send(ImportChunk::Rows(full)));
+                    if !matches!(sent, Some(Ok(()))) {
                         // The writer stopped (a database failure): it reports why.
                         return Ok(false);
                     }
@@ -438,6 +446,7 @@ fn read_file(
             Ok(_) => {}
             Err(errors) => {
                 clean = false;
+                *tx = None;
                 chunk = Vec::new();
                 progress.error_count.fetch_add(1, Ordering::Relaxed);
                 for e in errors {
@@ -446,8 +455,13 @@ fn read_file(
             }
         }
     }
-    if clean && !chunk.is_empty() && tx.blocking_send(ImportChunk::Rows(chunk)).is_err() {
-        return Ok(false);
+    if clean && !chunk.is_empty() {
+        let sent = tx
+            .as_ref()
+            .map(|t| t.blocking_send(ImportChunk::Rows(chunk)));
+        if !matches!(sent, Some(Ok(()))) {
+            return Ok(false);
+        }
     }
     Ok(clean)
 }

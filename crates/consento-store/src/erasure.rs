@@ -15,7 +15,7 @@ use consento_domain::{Actor, ContactId, DomainError, RequestId, Timestamp};
 use serde::Serialize;
 
 use crate::row::Cols;
-use crate::{Db, Store, StoreError, in_write_tx};
+use crate::{AuditActor, Db, Store, StoreError, in_write_tx};
 
 /// What an erasure is asked to do.
 #[derive(Debug, Clone)]
@@ -24,8 +24,8 @@ pub struct ErasureInput {
     pub reason: ErasureReason,
     /// Who erases (an operator, an API token, the system), for the request's history.
     pub actor: Actor,
-    /// The console account, for the audit trail (none for the API, the CLI, the retention job).
-    pub user_id: Option<uuid::Uuid>,
+    /// Who erases, for the audit trail: the console account, the API token, or the system.
+    pub by: AuditActor,
     /// A data-subject request of kind erasure to complete in the same transaction.
     pub request_id: Option<RequestId>,
 }
@@ -214,9 +214,8 @@ macro_rules! erase_in_tx {
             "request": input.request_id.map(|r| r.0.to_string()),
         })
         .to_string();
-        sqlx::query("INSERT INTO audit_events (id, at, user_id, action, target_kind, target_id, detail) VALUES ($1, $2, $3, 'contact.erase', 'contact', $4, $5)")
-            .bind(audit_id).bind(at).bind(input.user_id).bind(id.0.to_string()).bind(detail)
-            .execute(&mut *$tx).await?;
+        let entry = input.by.entry("contact.erase", Some(("contact", id.0.to_string())), serde_json::Value::Null);
+        $crate::users::insert_audit!($tx, audit_id, now, entry, detail);
         ErasureReport {
             contact_id: id,
             erased_at: now,

@@ -8,7 +8,7 @@ use consento_domain::{Actor, ContactId, Timestamp};
 use serde::Serialize;
 
 use crate::row::Cols;
-use crate::{ErasureInput, ErasureReport, Store, StoreError, on_read_pool};
+use crate::{AuditActor, ErasureInput, ErasureReport, Store, StoreError, on_read_pool};
 
 /// A contact past its retention.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -137,12 +137,12 @@ impl Store {
         policy: &RetentionPolicy,
         batch: usize,
         actor: Actor,
-        user_id: Option<uuid::Uuid>,
+        by: AuditActor,
     ) -> Result<RetentionRun, StoreError> {
         let input = ErasureInput {
             reason: ErasureReason::Retention,
             actor,
-            user_id,
+            by,
             request_id: None,
         };
         let mut run = RetentionRun {

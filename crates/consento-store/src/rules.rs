@@ -454,10 +454,16 @@ fn json_text<T: Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|_| StoreError::Corrupt("rule"))
 }
 
-/// A contact still holding exactly what the run wrote (`contacts` against `r`).
-const UNCHANGED_SINCE: &str = "contacts.erased_at IS NULL AND contacts.source IS NOT DISTINCT FROM r.source_after \
-    AND contacts.legal_basis IS NOT DISTINCT FROM r.legal_basis_after \
-    AND contacts.purposes = r.purposes_after AND contacts.attributes = r.attributes_after";
+/// A contact still holding exactly what the run wrote (`contacts` against `r`), its JSON compared
+/// as JSON: PostgreSQL writes jsonb text with spaces, a later save writes it compact.
+fn unchanged_since(d: Dialect) -> String {
+    format!(
+        "contacts.erased_at IS NULL AND contacts.source IS NOT DISTINCT FROM r.source_after \
+        AND contacts.legal_basis IS NOT DISTINCT FROM r.legal_basis_after AND {} AND {}",
+        d.json_same("contacts.purposes", "r.purposes_after"),
+        d.json_same("contacts.attributes", "r.attributes_after"),
+    )
+}
 
 impl Store {
     fn dialect(&self) -> Dialect {
@@ -714,29 +720,35 @@ impl Store {
     ) -> Result<RevertReport, StoreError> {
         let now = self.now();
         let audit_id = self.new_uuid(now)?;
+        let unchanged = unchanged_since(self.dialect());
         let (restored, skipped) = in_write_tx!(self, tx => {
-            let row = sqlx::query("SELECT rule_id, reverted_at, changed FROM rule_runs WHERE id = $1")
-                .bind(id).fetch_optional(&mut *tx).await?
-                .ok_or_else(|| StoreError::not_found("run"))?;
-            if row.opt_int("reverted_at")?.is_some() {
-                return Err(StoreError::conflict("id", "the run was already reverted"));
-            }
+            // Claimed first, under the row's lock: two reverts at once cannot both pass.
+            let claimed = sqlx::query("UPDATE rule_runs SET reverted_at = $2 WHERE id = $1 AND reverted_at IS NULL RETURNING rule_id, changed")
+                .bind(id).bind(now.as_micros()).fetch_optional(&mut *tx).await?;
+            let Some(row) = claimed else {
+                let known: Option<i64> = sqlx::query_scalar("SELECT changed FROM rule_runs WHERE id = $1")
+                    .bind(id).fetch_optional(&mut *tx).await?;
+                return Err(match known {
+                    Some(_) => StoreError::conflict("id", "the run was already reverted"),
+                    None => StoreError::not_found("run"),
+                });
+            };
             let rule_id = row.uuid("rule_id")?;
             let changed = row.int("changed")?;
             let skipped: Vec<uuid::Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
                 "SELECT r.contact_id FROM rule_run_changes r JOIN contacts ON contacts.id = r.contact_id \
-                 WHERE r.run_id = $1 AND NOT ({UNCHANGED_SINCE}) ORDER BY r.contact_id LIMIT 100")))
+                 WHERE r.run_id = $1 AND NOT ({unchanged}) ORDER BY r.contact_id LIMIT 100")))
                 .bind(id).fetch_all(&mut *tx).await?;
             let restored = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "UPDATE contacts SET source = r.source_before, legal_basis = r.legal_basis_before, purposes = r.purposes_before, \
                  attributes = r.attributes_before, updated_at = $2 FROM rule_run_changes r \
-                 WHERE r.run_id = $1 AND r.contact_id = contacts.id AND {UNCHANGED_SINCE}")))
+                 WHERE r.run_id = $1 AND r.contact_id = contacts.id AND {unchanged}")))
                 .bind(id).bind(now.as_micros())
                 .execute(&mut *tx).await?.rows_affected();
             let restored = i64::try_from(restored).map_err(|_| StoreError::Corrupt("row count"))?;
             let skipped_count = changed - restored;
-            sqlx::query("UPDATE rule_runs SET reverted_at = $2, restored = $3, skipped = $4 WHERE id = $1")
-                .bind(id).bind(now.as_micros()).bind(restored).bind(skipped_count)
+            sqlx::query("UPDATE rule_runs SET restored = $2, skipped = $3 WHERE id = $1")
+                .bind(id).bind(restored).bind(skipped_count)
                 .execute(&mut *tx).await?;
             let entry = by.entry("rule_run.revert", Some(("rule_run", id.to_string())),
                 serde_json::json!({ "rule": rule_id, "run": id, "restored": restored, "skipped": skipped_count }));

@@ -2175,7 +2175,7 @@ mod erasure {
         ErasureInput {
             reason: ErasureReason::Request,
             actor: operator(),
-            user_id: None,
+            by: consento_store::AuditActor::System,
             request_id: request,
         }
     }
@@ -2325,7 +2325,7 @@ mod erasure {
             assert_eq!((shown.len(), total), (0, 1));
             let (shown, total) = env.store.retention_overview(&policy, 5).await.unwrap();
             assert_eq!((shown, total), (listed.clone(), 1));
-            let run = env.store.anonymize_lapsed(&policy, 1, Actor::new(ActorKind::System, "retention").unwrap(), None).await.unwrap();
+            let run = env.store.anonymize_lapsed(&policy, 1, Actor::new(ActorKind::System, "retention").unwrap(), consento_store::AuditActor::System).await.unwrap();
             assert_eq!((run.anonymized.len(), run.batches), (1, 1));
             assert_eq!(run.anonymized[0].reason, ErasureReason::Retention);
             assert!(env.store.contact(&ContactRef::Id(old.id)).await.unwrap().erased_at.is_some());
@@ -2679,7 +2679,7 @@ mod rules {
             let erasure = consento_store::ErasureInput {
                 reason: consento_domain::erasure::ErasureReason::Request,
                 actor: operator(),
-                user_id: None,
+                by: consento_store::AuditActor::System,
                 request_id: None,
             };
             env.store.erase_contact(a.id, &erasure).await.unwrap();

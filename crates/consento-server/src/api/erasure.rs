@@ -11,7 +11,7 @@ use axum::extract::rejection::QueryRejection;
 use consento_domain::erasure::{ErasurePolicy, ErasureReason};
 use consento_domain::requests::format_date;
 use consento_domain::{Actor, ContactId, RequestId, Timestamp};
-use consento_store::{ErasureInput, ErasureReport, RetentionCandidate, RetentionRun};
+use consento_store::{AuditActor, ErasureInput, ErasureReport, RetentionCandidate, RetentionRun};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -150,7 +150,7 @@ async fn erase(
     let input = ErasureInput {
         reason: ErasureReason::Request,
         actor: auth.0.actor()?,
-        user_id: None,
+        by: AuditActor::Token(auth.0.token_id),
         request_id: body.request_id.map(RequestId),
     };
     let report = state.store.erase_contact(id, &input).await?;
@@ -299,7 +299,7 @@ async fn anonymize(
             "anonymisation cannot be undone: send `true` to confirm",
         ));
     }
-    let run = run_retention(&state, auth.0.actor()?, None).await?;
+    let run = run_retention(&state, auth.0.actor()?, AuditActor::Token(auth.0.token_id)).await?;
     Ok(Json(AnonymizationOut::new(
         &run,
         &state.config.erasure.policy(),
@@ -310,7 +310,7 @@ async fn anonymize(
 pub(crate) async fn run_retention(
     state: &AppState,
     actor: Actor,
-    user_id: Option<uuid::Uuid>,
+    by: AuditActor,
 ) -> Result<RetentionRun, consento_store::StoreError> {
     let config = &state.config.retention;
     state
@@ -319,7 +319,7 @@ pub(crate) async fn run_retention(
             &config.policy(),
             usize::try_from(config.batch_size).unwrap_or(100),
             actor,
-            user_id,
+            by,
         )
         .await
 }

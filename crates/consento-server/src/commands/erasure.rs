@@ -43,7 +43,7 @@ pub async fn erase(
     let input = ErasureInput {
         reason: ErasureReason::Request,
         actor: Actor::new(ActorKind::Operator, &ctx.operator)?,
-        user_id: None,
+        by: consento_store::AuditActor::System,
         request_id,
     };
     let report = ctx.store.erase_contact(id, &input).await?;
@@ -123,7 +123,7 @@ pub async fn retention(ctx: &mut Ctx<'_>, command: RetentionCommand) -> anyhow::
                     &config.retention.policy(),
                     usize::try_from(config.retention.batch_size).unwrap_or(100),
                     Actor::new(ActorKind::Operator, &ctx.operator)?,
-                    None,
+                    consento_store::AuditActor::System,
                 )
                 .await?;
             let out = AnonymizationOut::new(&run, &config.erasure.policy());

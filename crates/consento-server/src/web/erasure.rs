@@ -143,7 +143,7 @@ pub async fn erase(
     let input = ErasureInput {
         reason: ErasureReason::Request,
         actor: staff.actor(),
-        user_id: Some(staff.user.id),
+        by: staff.by(),
         request_id: request_id(Some(&form.request))?,
     };
     state.store.erase_contact(id, &input).await?;

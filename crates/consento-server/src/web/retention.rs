@@ -92,8 +92,7 @@ pub async fn show(
 /// `POST /retention`: anonymises every contact past its retention.
 pub async fn apply(staff: Staff, State(state): State<AppState>) -> Result<Response, PageError> {
     staff.require(Permission::Erase)?;
-    let run =
-        crate::api::erasure::run_retention(&state, staff.actor(), Some(staff.user.id)).await?;
+    let run = crate::api::erasure::run_retention(&state, staff.actor(), staff.by()).await?;
     Ok(see_other(&format!(
         "/retention?anonymized={}",
         run.anonymized.len()

@@ -289,6 +289,21 @@ async fn erase_and_search(app: TestApp) {
     assert_eq!(status, 200, "{report}");
     assert_eq!(report["reason"], "erasure");
     assert_eq!(report["suppressed"], 4);
+    // Audited in the erasure's transaction, as the admin token that asked for it.
+    let trail = app
+        .store
+        .audit_entries(&consento_store::AuditFilter {
+            target: Some(("contact".into(), id.clone())),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let erase = trail.iter().find(|e| e.action == "contact.erase").unwrap();
+    assert!(
+        erase.token_id.is_some() && erase.user_id.is_none(),
+        "{erase:?}"
+    );
     let count = |category: &str| {
         report["erased"]
             .as_array()

@@ -149,6 +149,40 @@ C6;Fabio;fabio@example.it;;;2024-05-10;\n";
 }
 
 #[test]
+fn a_bad_line_after_thousands_of_good_ones_writes_nothing_and_a_later_import_still_works() {
+    let db = Scratch::new();
+    set_up(&db);
+    // More good lines than two chunks: the writer has rows in hand when the bad line comes.
+    let mut file = String::from("Codice;Nome;Email;Cellulare;Città;Data consenso;Stato\n");
+    for i in 0..4_500 {
+        file.push_str(&format!(
+            "K{i};Persona {i};p{i}@example.it;;;2024-03-15;dato\n"
+        ));
+    }
+    file.push_str("K-bad;Rotto;rotto-at-example.it;;;2024-03-15;dato\n");
+    std::fs::write(db.dir.join("long.csv"), &file).unwrap();
+    let (code, stderr) = db.fails(&[
+        "import",
+        "--source",
+        "crm-x",
+        "--mapping",
+        "mapping.toml",
+        "long.csv",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("line 4502: Email:"), "{stderr}");
+    let found = db.json(&["contacts", "search", "p1@example.it"]);
+    assert_eq!(found.as_array().unwrap().len(), 0, "{found}");
+    let verified = db.ok(&["ledger", "verify"]);
+    assert!(verified.contains("0 events"), "{verified}");
+    // The ledger's triggers are whole again: the next import and its appends work.
+    std::fs::write(db.dir.join("export.csv"), GOOD).unwrap();
+    let out = import_with_mapping(&db);
+    assert!(out.contains("contacts created"), "{out}");
+    db.ok(&["ledger", "verify"]);
+}
+
+#[test]
 fn a_person_on_the_suppression_list_is_skipped_and_counted() {
     let db = Scratch::new();
     set_up(&db);
@@ -217,7 +251,8 @@ async fn the_console_uploads_a_file_shows_its_progress_and_its_report() {
         form.body
     );
 
-    // Without the token in the form's URL, the upload is refused.
+    // Without a session, or signed in but without the token in the form's URL, the upload is
+    // refused.
     let forged = crate::support::Console::new(&app.base);
     let refused = forged
         .post_multipart(
@@ -227,6 +262,14 @@ async fn the_console_uploads_a_file_shows_its_progress_and_its_report() {
         )
         .await;
     assert_eq!(refused.status, 403);
+    let untokened = dpo
+        .multipart(
+            "/imports",
+            &[("source", "crm-x")],
+            ("file", "x.csv", b"a\n"),
+        )
+        .await;
+    assert_eq!(untokened.status, 403, "{}", untokened.body);
 
     let sent = dpo
         .post_multipart(

@@ -449,6 +449,17 @@ impl Console {
         fields: &[(&str, &str)],
         file: (&str, &str, &[u8]),
     ) -> Page {
+        self.multipart(&format!("{path}?csrf={}", self.csrf()), fields, file)
+            .await
+    }
+
+    /// POSTs a multipart form to `path` exactly as given (no CSRF token added).
+    pub async fn multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+    ) -> Page {
         let boundary = "consento-test-boundary-7d1f";
         let mut body = Vec::new();
         for (k, v) in fields {
@@ -470,7 +481,7 @@ impl Console {
         body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
         self.send(
             self.client
-                .post(format!("{}{path}?csrf={}", self.base, self.csrf()))
+                .post(format!("{}{path}", self.base))
                 .header(
                     "content-type",
                     format!("multipart/form-data; boundary={boundary}"),
