@@ -5,10 +5,10 @@
 //! Labels are route templates (`/v1/contacts/{id}`), never concrete paths, which could hold
 //! personal data and would grow without bound.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use consento_store::{Store, StoreError};
@@ -18,18 +18,23 @@ const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
+/// One route's counters. Atomics, found under read locks: counting a request allocates nothing
+/// and takes no lock another request waits on (a decision is counted tens of thousands of times
+/// a second).
 #[derive(Debug, Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+struct Route {
+    /// Requests by method and status.
+    answers: RwLock<HashMap<(&'static str, u16), AtomicU64>>,
+    /// Requests at or under each bucket's bound.
+    buckets: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_nanos: AtomicU64,
 }
 
 /// The process's metrics.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Histogram>>,
+    routes: RwLock<HashMap<String, Arc<Route>>>,
     decisions: [AtomicU64; 3],
     webhook_delivered: AtomicU64,
     webhook_failed: AtomicU64,
@@ -38,23 +43,43 @@ pub struct Metrics {
 const OUTCOMES: [&str; 3] = ["allowed", "needs_justification", "blocked"];
 
 impl Metrics {
-    /// Counts one request.
-    pub fn request(&self, route: &str, method: &str, status: u16, elapsed: Duration) {
-        if let Ok(mut map) = self.requests.lock() {
-            *map.entry((route.to_owned(), method.to_owned(), status))
-                .or_default() += 1;
+    fn route(&self, route: &str) -> Option<Arc<Route>> {
+        if let Some(r) = self.routes.read().ok()?.get(route) {
+            return Some(Arc::clone(r));
+        }
+        let mut routes = self.routes.write().ok()?;
+        Some(Arc::clone(routes.entry(route.to_owned()).or_default()))
+    }
+
+    /// Counts one request. `method` is one of a fixed few (see `telemetry::track`).
+    pub fn request(&self, route: &str, method: &'static str, status: u16, elapsed: Duration) {
+        let Some(r) = self.route(route) else {
+            return;
+        };
+        let key = (method, status);
+        let counted = r
+            .answers
+            .read()
+            .ok()
+            .and_then(|answers| answers.get(&key).map(|n| n.fetch_add(1, Ordering::Relaxed)))
+            .is_some();
+        if !counted && let Ok(mut answers) = r.answers.write() {
+            answers
+                .entry(key)
+                .or_default()
+                .fetch_add(1, Ordering::Relaxed);
         }
         let secs = elapsed.as_secs_f64();
-        if let Ok(mut map) = self.latency.lock() {
-            let h = map.entry(route.to_owned()).or_default();
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                if secs <= *bound {
-                    h.counts[i] += 1;
-                }
+        for (n, bound) in r.buckets.iter().zip(BUCKETS) {
+            if secs <= bound {
+                n.fetch_add(1, Ordering::Relaxed);
             }
-            h.count += 1;
-            h.sum += secs;
         }
+        r.count.fetch_add(1, Ordering::Relaxed);
+        r.sum_nanos.fetch_add(
+            u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
     }
 
     /// Counts one decision by its outcome (`allowed`, `needs_justification`, `blocked`).
@@ -82,8 +107,23 @@ impl Metrics {
             out,
             "# HELP consento_http_requests_total HTTP requests by route, method and status.\n# TYPE consento_http_requests_total counter"
         );
-        if let Ok(map) = self.requests.lock() {
-            for ((route, method, status), n) in map.iter() {
+        // Sorted, so that the exposition is stable from scrape to scrape.
+        let routes: BTreeMap<String, Arc<Route>> = self
+            .routes
+            .read()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), Arc::clone(v))).collect())
+            .unwrap_or_default();
+        for (route, r) in &routes {
+            let answers: BTreeMap<(&str, u16), u64> = r
+                .answers
+                .read()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, n)| (*k, n.load(Ordering::Relaxed)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            for ((method, status), n) in answers {
                 let _ = writeln!(
                     out,
                     "consento_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}} {n}"
@@ -94,20 +134,20 @@ impl Metrics {
             out,
             "# HELP consento_http_request_duration_seconds HTTP request latency by route.\n# TYPE consento_http_request_duration_seconds histogram"
         );
-        if let Ok(map) = self.latency.lock() {
-            for (route, h) in map.iter() {
-                for (bound, n) in BUCKETS.iter().zip(h.counts) {
-                    let _ = writeln!(
-                        out,
-                        "consento_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}"
-                    );
-                }
+        for (route, r) in &routes {
+            for (bound, n) in BUCKETS.iter().zip(&r.buckets) {
                 let _ = writeln!(
                     out,
-                    "consento_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}\nconsento_http_request_duration_seconds_sum{{route=\"{route}\"}} {}\nconsento_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                    h.count, h.sum, h.count
+                    "consento_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {}",
+                    n.load(Ordering::Relaxed)
                 );
             }
+            let count = r.count.load(Ordering::Relaxed);
+            let sum = Duration::from_nanos(r.sum_nanos.load(Ordering::Relaxed)).as_secs_f64();
+            let _ = writeln!(
+                out,
+                "consento_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {count}\nconsento_http_request_duration_seconds_sum{{route=\"{route}\"}} {sum}\nconsento_http_request_duration_seconds_count{{route=\"{route}\"}} {count}"
+            );
         }
         let _ = writeln!(
             out,

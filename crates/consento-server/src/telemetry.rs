@@ -3,7 +3,8 @@
 //! an email or a phone number), no query strings, no bodies. The request id comes from
 //! `x-request-id` when a proxy set a sane one, else is made here, and is echoed in the response.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -58,11 +59,8 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, mut req: Request, next: 
         })
         .map(str::to_owned)
         .unwrap_or_else(new_request_id);
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
-        .to_owned();
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     // Any token is a method to HTTP; a label per invented method would grow without bound.
     let method = match *req.method() {
         Method::GET => "GET",
@@ -81,7 +79,7 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, mut req: Request, next: 
     let mut response = next.run(req).instrument(span.clone()).await;
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
-    metrics.request(&route, method, status, elapsed);
+    metrics.request(route, method, status, elapsed);
     span.in_scope(|| {
         tracing::info!(
             status,
@@ -95,15 +93,39 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, mut req: Request, next: 
     response
 }
 
+/// A request id unique in this process and, by its random prefix drawn once, across processes:
+/// a counter, not a draw per request (a system call on the hot path for an id that needs no
+/// secrecy).
 fn new_request_id() -> String {
-    let mut bytes = [0u8; 12];
-    // Without randomness the id is still unique enough per process from the clock.
-    if getrandom::fill(&mut bytes).is_err() {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        bytes.copy_from_slice(&nanos.to_le_bytes()[..12]);
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(|| {
+        let mut bytes = [0u8; 8];
+        // Without randomness the prefix still tells processes apart by their start time.
+        if getrandom::fill(&mut bytes).is_err() {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            bytes.copy_from_slice(&nanos.to_le_bytes()[..8]);
+        }
+        u64::from_le_bytes(bytes)
+    });
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix:016x}{:08x}", n & 0xffff_ffff)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_24_hex_digits_and_never_repeat_in_a_process() {
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| new_request_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert!(
+            ids.iter()
+                .all(|id| id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        );
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

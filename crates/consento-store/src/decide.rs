@@ -10,6 +10,7 @@ use consento_domain::{
     DomainError, EventKind, PrivacySettings, ReasonId, Timestamp, decide,
 };
 
+use crate::decision_cache::{self, KeyKind};
 use crate::row::Cols;
 use crate::types::{permissions_from, validity_from};
 use crate::{
@@ -120,14 +121,61 @@ impl Store {
                 Key::Id(id) => crate::fastread::Param::Blob(id.as_bytes()),
                 Key::Text(t) => crate::fastread::Param::Text(t),
             };
-            let facts = fast.query(sql, param, |rows| facts_from(rows))?;
-            return facts.ok_or_else(|| StoreError::not_found("contact"));
+            let Some(cache) = &self.decision_cache else {
+                let facts = fast.query(sql, param, |rows| facts_from(rows))?;
+                return facts.ok_or_else(|| StoreError::not_found("contact"));
+            };
+            // The change log's position first, then the facts: what is remembered is never
+            // older than a change committed before this decision was asked.
+            let head = fast
+                .rows(decision_cache::HEAD_SQL, [], |r| r.get::<_, Option<i64>>(0))?
+                .first()
+                .copied()
+                .flatten()
+                .unwrap_or(0);
+            cache.catch_up(head, |seen| {
+                fast.rows(
+                    decision_cache::CHANGES_SQL,
+                    (seen, decision_cache::MAX_CHANGES + 1),
+                    |r| {
+                        let contact: Option<Vec<u8>> = r.get(1)?;
+                        Ok((
+                            r.get(0)?,
+                            contact.and_then(|b| uuid::Uuid::from_slice(&b).ok()),
+                        ))
+                    },
+                )
+            })?;
+            let cache_key = match (contact, &key) {
+                (ContactRef::External(_), Key::Text(t)) => Some((KeyKind::External, t.as_str())),
+                (ContactRef::Email(_), Key::Text(t)) => Some((KeyKind::Email, t.as_str())),
+                (ContactRef::Phone(_), Key::Text(t)) => Some((KeyKind::Phone, t.as_str())),
+                _ => None,
+            };
+            let remembered = match (cache_key, &key) {
+                (Some((kind, text)), _) => cache.by_key(kind, text),
+                (None, Key::Id(id)) => cache.by_id(*id),
+                (None, Key::Text(_)) => None,
+            };
+            if let Some(facts) = remembered {
+                return Ok(facts);
+            }
+            let facts = fast
+                .query(sql, param, |rows| facts_from(rows))?
+                .ok_or_else(|| StoreError::not_found("contact"))?;
+            cache.remember(head, cache_key, &facts);
+            return Ok(facts);
         }
-        let facts = on_read_pool!(self, pool => {
-            let q = sqlx::query(sql);
-            let q = match key { Key::Id(id) => q.bind(id), Key::Text(t) => q.bind(t) };
-            facts_from(&q.fetch_all(pool).await?)?
-        });
+        // Boxed: the pool's future is large, and an unboxed one would make every decision's
+        // future (allocated per request by the HTTP stack) that large, fast path or not.
+        let facts = Box::pin(async move {
+            Ok::<_, StoreError>(on_read_pool!(self, pool => {
+                let q = sqlx::query(sql);
+                let q = match key { Key::Id(id) => q.bind(id), Key::Text(t) => q.bind(t) };
+                facts_from(&q.fetch_all(pool).await?)?
+            }))
+        })
+        .await?;
         facts.ok_or_else(|| StoreError::not_found("contact"))
     }
 
@@ -144,7 +192,8 @@ impl Store {
         let at = at.unwrap_or(now);
         let mut facts = self.facts(contact).await?;
         if at < now {
-            facts.consents = self.consents_at(facts.contact_id, at).await?;
+            // Boxed, as the pool's path in `facts`: rare, and its future is large.
+            facts.consents = Box::pin(self.consents_at(facts.contact_id, at)).await?;
             let before = |since: Option<Timestamp>| since.filter(|s| *s <= at);
             facts.status.restricted_since = before(facts.status.restricted_since);
             facts.status.objected_since = before(facts.status.objected_since);

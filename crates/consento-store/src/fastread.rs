@@ -64,6 +64,23 @@ impl FastRead {
         Ok(c)
     }
 
+    /// Runs `sql` with `params`, mapping each row with `map`.
+    pub(crate) fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let conn = self.connection()?;
+        let result = conn
+            .prepare_cached(sql)
+            .and_then(|mut stmt| stmt.query_map(params, map)?.collect());
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(conn);
+        }
+        result.map_err(fast_error)
+    }
+
     /// Runs `sql` with one parameter and hands the rows to `decode`.
     pub(crate) fn query<T>(
         &self,
@@ -187,6 +204,10 @@ impl Checkpointer {
     const EVERY: std::time::Duration = std::time::Duration::from_millis(250);
     /// WAL frames (pages) past which the WAL is started over: 16,384 × 4 KiB = 64 MiB.
     const RESTART_FRAMES: i64 = 16_384;
+    /// Ticks between two prunings of the decision change log (every 10 s): it keeps its last
+    /// [`crate::decision_cache::KEPT_CHANGES`] positions, far more than any process running
+    /// decisions falls behind between two of them.
+    const PRUNE_EVERY: u32 = 40;
 
     /// Starts the thread on an open database; `None` if it cannot, in which case the writer
     /// keeps SQLite's automatic checkpoint (see lib.rs).
@@ -206,8 +227,17 @@ impl Checkpointer {
                 // Ticks to wait before the next RESTART after one found a long reader (an
                 // audience export, a ledger verification): doubled each time, up to ~16 s.
                 let (mut wait, mut backoff) = (0u32, 1u32);
+                let mut ticks = 0u32;
                 while !flag.load(std::sync::atomic::Ordering::Relaxed) {
                     std::thread::sleep(Self::EVERY);
+                    ticks = ticks.wrapping_add(1);
+                    if ticks.is_multiple_of(Self::PRUNE_EVERY) {
+                        // Busy (the writer holds the lock): pruned at a later tick.
+                        let _ = conn.execute(
+                            "DELETE FROM decision_changes WHERE seq < (SELECT max(seq) FROM decision_changes) - ?1",
+                            [crate::decision_cache::KEPT_CHANGES],
+                        );
+                    }
                     // A busy database is simply tried again at the next tick.
                     let frames = conn
                         .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))

@@ -22,6 +22,7 @@ mod bulk;
 mod commit;
 mod contacts;
 mod decide;
+mod decision_cache;
 mod erasure;
 mod error;
 mod export;
@@ -190,6 +191,9 @@ pub struct StoreConfig {
     pub max_connections: u32,
     /// Country calling code for phone numbers written without one (`39` for Italy).
     pub default_country_code: String,
+    /// SQLite only: contacts whose decision facts are kept in memory (0: none). Each costs
+    /// about 300 bytes; past the bound the cache starts again from empty.
+    pub decision_cache_entries: usize,
 }
 
 impl StoreConfig {
@@ -201,6 +205,7 @@ impl StoreConfig {
             sqlite_full_sync: false,
             max_connections: 8,
             default_country_code: "39".into(),
+            decision_cache_entries: 1_000_000,
         }
     }
 }
@@ -219,6 +224,8 @@ pub struct Store {
     pub(crate) country_code: String,
     /// SQLite only: the decision's read path on plain connections.
     pub(crate) fast: Option<fastread::FastRead>,
+    /// SQLite only: the facts of recent decisions, kept true by the change log.
+    pub(crate) decision_cache: Option<decision_cache::DecisionCache>,
     /// Imports running in this process, with their live counters.
     pub(crate) imports: import::LiveImports,
     /// SQLite only: the WAL checkpoints, off the commit path.
@@ -248,6 +255,8 @@ impl Store {
             entropy,
             suppression_key: [0; 32],
             country_code: config.default_country_code.clone(),
+            decision_cache: (!postgres && config.decision_cache_entries > 0)
+                .then(|| decision_cache::DecisionCache::new(config.decision_cache_entries)),
             fast,
             imports: Default::default(),
             _checkpointer: checkpointer,

@@ -106,10 +106,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0016_flags.sql"),
         include_str!("../migrations/postgres/0016_flags.sql"),
     ),
+    (
+        17,
+        "decision_changes",
+        include_str!("../migrations/sqlite/0017_decision_changes.sql"),
+        include_str!("../migrations/postgres/0017_decision_changes.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 16;
+pub(crate) const LATEST: i64 = 17;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -105,9 +105,9 @@ needs!(
     ReadOrDecideScope => Read | Decide
 );
 
-/// An authenticated caller holding scope `N`.
+/// An authenticated caller holding scope `N` (shared with the token cache: no copy per request).
 #[derive(Debug)]
-pub struct Auth<N: Needs>(pub Principal, PhantomData<N>);
+pub struct Auth<N: Needs>(pub Arc<Principal>, PhantomData<N>);
 
 impl<N: Needs> FromRequestParts<AppState> for Auth<N> {
     type Rejection = ApiError;
@@ -164,24 +164,26 @@ impl TokenCache {
         &self,
         store: &Store,
         secret: &str,
-    ) -> Result<Option<Principal>, StoreError> {
+    ) -> Result<Option<Arc<Principal>>, StoreError> {
         let digest = token_digest(secret);
         let now = Instant::now();
         if let Ok(map) = self.entries.read()
             && let Some((p, at)) = map.get(&digest)
             && now.duration_since(*at) < TOKEN_TTL
         {
-            return Ok(Some(Principal::clone(p)));
+            return Ok(Some(Arc::clone(p)));
         }
-        let Some(token) = store.token_by_digest(&digest).await? else {
+        // Boxed: a miss is rare, and its database future would otherwise swell every
+        // request's.
+        let Some(token) = Box::pin(store.token_by_digest(&digest)).await? else {
             return Ok(None);
         };
-        let principal = principal_of(&token);
+        let principal = Arc::new(principal_of(&token));
         if let Ok(mut map) = self.entries.write() {
             if map.len() >= TOKEN_CACHE_MAX {
                 map.clear();
             }
-            map.insert(digest, (Arc::new(principal.clone()), now));
+            map.insert(digest, (Arc::clone(&principal), now));
         }
         Ok(Some(principal))
     }
