@@ -8,6 +8,10 @@ use clap::Parser;
 
 use consento_server::{cli, commands};
 
+/// See the workspace manifest for why.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = tokio::runtime::Builder::new_multi_thread()

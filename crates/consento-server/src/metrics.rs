@@ -43,7 +43,7 @@ pub struct Metrics {
 const OUTCOMES: [&str; 3] = ["allowed", "needs_justification", "blocked"];
 
 impl Metrics {
-    fn route(&self, route: &str) -> Option<Arc<Route>> {
+    fn counters(&self, route: &str) -> Option<Arc<Route>> {
         if let Some(r) = self.routes.read().ok()?.get(route) {
             return Some(Arc::clone(r));
         }
@@ -53,7 +53,7 @@ impl Metrics {
 
     /// Counts one request. `method` is one of a fixed few (see `telemetry::track`).
     pub fn request(&self, route: &str, method: &'static str, status: u16, elapsed: Duration) {
-        let Some(r) = self.route(route) else {
+        let Some(r) = self.counters(route) else {
             return;
         };
         let key = (method, status);

@@ -102,14 +102,14 @@ pub async fn run(
     let exports = usize::try_from(config.max_connections / 2)
         .unwrap_or(1)
         .max(1);
-    let state = AppState {
+    let state = AppState::new(api::Shared {
         store: Arc::clone(&store),
         tokens: Arc::default(),
         metrics: Arc::default(),
         config: Arc::new(config),
         exports: Arc::new(tokio::sync::Semaphore::new(exports)),
         console: Arc::default(),
-    };
+    });
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = crate::workers::spawn(&state, stop_rx.clone());
     let app = app(state);

@@ -126,26 +126,37 @@ impl Store {
                 return facts.ok_or_else(|| StoreError::not_found("contact"));
             };
             // The change log's position first, then the facts: what is remembered is never
-            // older than a change committed before this decision was asked.
-            let head = fast
-                .rows(decision_cache::HEAD_SQL, [], |r| r.get::<_, Option<i64>>(0))?
-                .first()
-                .copied()
-                .flatten()
-                .unwrap_or(0);
-            cache.catch_up(head, |seen| {
-                fast.rows(
-                    decision_cache::CHANGES_SQL,
-                    (seen, decision_cache::MAX_CHANGES + 1),
-                    |r| {
-                        let contact: Option<Vec<u8>> = r.get(1)?;
-                        Ok((
-                            r.get(0)?,
-                            contact.and_then(|b| uuid::Uuid::from_slice(&b).ok()),
-                        ))
-                    },
-                )
-            })?;
+            // older than a change committed before this decision was asked. The WAL header is
+            // read before the position, so that while it is the same the position is too.
+            let header = fast.wal_header();
+            let head = match header.as_ref().and_then(|h| cache.fresh(h)) {
+                Some(head) => head,
+                None => {
+                    let head = fast
+                        .rows(decision_cache::HEAD_SQL, [], |r| r.get::<_, Option<i64>>(0))?
+                        .first()
+                        .copied()
+                        .flatten()
+                        .unwrap_or(0);
+                    cache.catch_up(head, |seen| {
+                        fast.rows(
+                            decision_cache::CHANGES_SQL,
+                            (seen, decision_cache::MAX_CHANGES + 1),
+                            |r| {
+                                let contact: Option<Vec<u8>> = r.get(1)?;
+                                Ok((
+                                    r.get(0)?,
+                                    contact.and_then(|b| uuid::Uuid::from_slice(&b).ok()),
+                                ))
+                            },
+                        )
+                    })?;
+                    if let Some(h) = header {
+                        cache.fenced(h, head);
+                    }
+                    head
+                }
+            };
             let cache_key = match (contact, &key) {
                 (ContactRef::External(_), Key::Text(t)) => Some((KeyKind::External, t.as_str())),
                 (ContactRef::Email(_), Key::Text(t)) => Some((KeyKind::Email, t.as_str())),

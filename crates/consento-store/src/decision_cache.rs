@@ -14,7 +14,9 @@
 //! changes makes it forget everything instead.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use consento_domain::{
     ConsentCode, ConsentState, ConsentTypeId, ContactId, ContactStatus, EventKind, Permissions,
@@ -23,6 +25,7 @@ use consento_domain::{
 use uuid::Uuid;
 
 use crate::decide::Facts;
+use crate::fastread::WAL_HEADER;
 
 /// The last position of the change log.
 pub(crate) const HEAD_SQL: &str = "SELECT max(seq) FROM decision_changes";
@@ -44,7 +47,14 @@ pub(crate) enum KeyKind {
     Phone,
 }
 
-/// One consent state, without what its type says (kept once per type, in [`Inner::types`]).
+/// Shards of the maps: a lookup locks one, and growing one rehashes a sixty-fourth of the cache
+/// (one map of a million entries would stop every decision for the tens of milliseconds its
+/// rehash takes).
+const SHARDS: usize = 64;
+/// `seen` while a thread forgets what changed: no remembering until it is done.
+const CATCHING_UP: i64 = i64::MIN;
+
+/// One consent state, without what its type says (kept once per type, in [`Shard::types`]).
 #[derive(Debug, Clone, Copy)]
 struct State {
     type_id: ConsentTypeId,
@@ -61,41 +71,165 @@ struct Entry {
     keys: Vec<(KeyKind, Arc<str>)>,
 }
 
+/// One shard of the remembered contacts, with its own copy of what every decision reads alike
+/// (the switches, each type's code and permissions): a hit takes this one lock and no other.
 #[derive(Debug, Default)]
-struct Inner {
-    /// The change-log position everything here is at least as new as.
-    seen: i64,
-    contacts: HashMap<Uuid, Entry>,
-    external: HashMap<Arc<str>, Uuid>,
-    email: HashMap<Arc<str>, Uuid>,
-    phone: HashMap<Arc<str>, Uuid>,
-    /// What every decision reads alike: the switches and each type's code and permissions.
+struct Shard {
+    entries: HashMap<Uuid, Entry>,
     settings: Option<PrivacySettings>,
     types: HashMap<ConsentTypeId, (ConsentCode, Permissions)>,
 }
 
-impl Inner {
-    fn keys(&mut self, kind: KeyKind) -> &mut HashMap<Arc<str>, Uuid> {
+/// The keys of one shard, by how they name a contact.
+#[derive(Debug, Default)]
+struct Keys {
+    external: HashMap<Arc<str>, Uuid>,
+    email: HashMap<Arc<str>, Uuid>,
+    phone: HashMap<Arc<str>, Uuid>,
+}
+
+impl Keys {
+    fn of(&mut self, kind: KeyKind) -> &mut HashMap<Arc<str>, Uuid> {
         match kind {
             KeyKind::External => &mut self.external,
             KeyKind::Email => &mut self.email,
             KeyKind::Phone => &mut self.phone,
         }
     }
+}
 
-    fn forget_all(&mut self) {
-        self.contacts.clear();
-        self.external.clear();
-        self.email.clear();
-        self.phone.clear();
-        self.settings = None;
-        self.types.clear();
+/// The cache of one store; `capacity` contacts at most (a full cache remembers no more until
+/// changes make it forget some).
+#[derive(Debug)]
+pub(crate) struct DecisionCache {
+    capacity: usize,
+    /// The change-log position every entry is at least as new as, or [`CATCHING_UP`].
+    seen: AtomicI64,
+    /// Serialises catching up: one thread reads the log and forgets, the others wait for it.
+    catching: Mutex<()>,
+    len: AtomicUsize,
+    /// The WAL-index header read before the last position read from the log, and that
+    /// position: while the header is the same, nothing was committed since (see
+    /// `FastRead::wal_header`) and the position need not be read again.
+    fence: RwLock<Option<([u8; WAL_HEADER], i64)>>,
+    contacts: Box<[RwLock<Shard>]>,
+    keys: Box<[RwLock<Keys>]>,
+}
+
+/// What catching up needs from the database: the changes after a position.
+pub(crate) type Change = (i64, Option<Uuid>);
+
+fn shard_of(key: &str) -> usize {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    usize::try_from(h.finish() % SHARDS as u64).unwrap_or(0)
+}
+
+impl DecisionCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            seen: AtomicI64::new(0),
+            catching: Mutex::new(()),
+            len: AtomicUsize::new(0),
+            fence: RwLock::new(None),
+            contacts: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            keys: (0..SHARDS).map(|_| RwLock::default()).collect(),
+        }
     }
 
-    fn forget(&mut self, id: &Uuid) {
-        if let Some(entry) = self.contacts.remove(id) {
-            for (kind, key) in entry.keys {
-                let map = self.keys(kind);
+    fn contacts(&self, id: &Uuid) -> Option<&RwLock<Shard>> {
+        // A UUIDv7 ends in random bits: its last byte picks the shard, no hashing needed.
+        self.contacts.get(usize::from(id.as_bytes()[15]) % SHARDS)
+    }
+
+    fn key_shard(&self, key: &str) -> Option<&RwLock<Keys>> {
+        self.keys.get(shard_of(key))
+    }
+
+    /// The log position to decide at when `header` is the WAL-index header the last fence was
+    /// taken with, and the cache has caught up to it: nothing was committed since.
+    pub(crate) fn fresh(&self, header: &[u8; WAL_HEADER]) -> Option<i64> {
+        let fence = self.fence.read().ok()?;
+        let (h, head) = fence.as_ref()?;
+        (h == header && self.seen.load(Ordering::SeqCst) >= *head).then_some(*head)
+    }
+
+    /// Records that `header`, read before position `head` was read from the log, goes with it;
+    /// called once the cache has caught up to `head`.
+    pub(crate) fn fenced(&self, header: [u8; WAL_HEADER], head: i64) {
+        if let Ok(mut fence) = self.fence.write() {
+            *fence = Some((header, head));
+        }
+    }
+
+    /// Brings the cache to position `head`, reading the changes since the position it is at with
+    /// `changes` (positions after the one given, in order, at most `MAX_CHANGES + 1`). Returns
+    /// once every change up to `head` is applied, by this thread or another.
+    pub(crate) fn catch_up<E>(
+        &self,
+        head: i64,
+        changes: impl FnOnce(i64) -> Result<Vec<Change>, E>,
+    ) -> Result<(), E> {
+        if self.seen.load(Ordering::SeqCst) >= head {
+            return Ok(());
+        }
+        // A poisoned lock: nothing is answered from memory any more (see `facts`).
+        let Ok(_one) = self.catching.lock() else {
+            return Ok(());
+        };
+        let seen = self.seen.load(Ordering::SeqCst);
+        if seen >= head {
+            return Ok(());
+        }
+        // Nothing remembered, or too far behind: no need to know what changed.
+        let empty = self.len.load(Ordering::SeqCst) == 0;
+        let log = if empty || head - seen > MAX_CHANGES {
+            None
+        } else {
+            Some(changes(seen)?)
+        };
+        // From here until `head` is stored, nothing is remembered (see `remember`).
+        self.seen.store(CATCHING_UP, Ordering::SeqCst);
+        match log {
+            Some(log) if complete(&log, seen, head) => {
+                for (_, contact) in log.iter().filter(|(seq, _)| *seq <= head) {
+                    if let Some(id) = contact {
+                        self.forget(id);
+                    }
+                }
+            }
+            _ => self.forget_all(),
+        }
+        self.seen.store(head, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn forget_all(&self) {
+        for shard in self.contacts.iter() {
+            if let Ok(mut shard) = shard.write() {
+                self.len.fetch_sub(shard.entries.len(), Ordering::SeqCst);
+                *shard = Shard::default();
+            }
+        }
+        for shard in self.keys.iter() {
+            if let Ok(mut keys) = shard.write() {
+                *keys = Keys::default();
+            }
+        }
+    }
+
+    fn forget(&self, id: &Uuid) {
+        let entry = self
+            .contacts(id)
+            .and_then(|shard| shard.write().ok()?.entries.remove(id));
+        let Some(entry) = entry else {
+            return;
+        };
+        self.len.fetch_sub(1, Ordering::SeqCst);
+        for (kind, key) in entry.keys {
+            if let Some(Ok(mut keys)) = self.key_shard(&key).map(RwLock::write) {
+                let map = keys.of(kind);
                 if map.get(&key) == Some(id) {
                     map.remove(&key);
                 }
@@ -103,12 +237,38 @@ impl Inner {
         }
     }
 
-    fn facts(&self, id: Uuid) -> Option<Facts> {
-        let entry = self.contacts.get(&id)?;
-        let settings = self.settings?;
+    /// The remembered facts of a contact named by our id.
+    pub(crate) fn by_id(&self, id: Uuid) -> Option<Facts> {
+        self.facts(id, None)
+    }
+
+    /// The remembered facts of a contact named by a key.
+    pub(crate) fn by_key(&self, kind: KeyKind, key: &str) -> Option<Facts> {
+        let id = {
+            let keys = self.key_shard(key)?.read().ok()?;
+            let map = match kind {
+                KeyKind::External => &keys.external,
+                KeyKind::Email => &keys.email,
+                KeyKind::Phone => &keys.phone,
+            };
+            *map.get(key)?
+        };
+        self.facts(id, Some((kind, key)))
+    }
+
+    /// Builds the facts of a remembered contact; with `key`, only if the entry still lists it (a
+    /// key left behind by a forgotten entry leads nowhere).
+    fn facts(&self, id: Uuid, key: Option<(KeyKind, &str)>) -> Option<Facts> {
+        let shard = self.contacts(&id)?.read().ok()?;
+        let entry = shard.entries.get(&id)?;
+        if let Some((kind, key)) = key
+            && !entry.keys.iter().any(|(k, e)| *k == kind && **e == *key)
+        {
+            return None;
+        }
         let mut consents = Vec::with_capacity(entry.states.len());
         for s in entry.states.iter() {
-            let (code, permissions) = self.types.get(&s.type_id)?;
+            let (code, permissions) = shard.types.get(&s.type_id)?;
             consents.push(ConsentState {
                 type_id: s.type_id,
                 code: code.clone(),
@@ -121,167 +281,88 @@ impl Inner {
         Some(Facts {
             contact_id: ContactId(id),
             status: entry.status.clone(),
-            settings,
+            settings: shard.settings?,
             consents,
         })
     }
-}
-
-/// The cache of one store; `capacity` contacts at most (then it starts again from empty).
-#[derive(Debug)]
-pub(crate) struct DecisionCache {
-    capacity: usize,
-    inner: RwLock<Inner>,
-}
-
-/// What catching up needs from the database: the changes after a position.
-pub(crate) type Change = (i64, Option<Uuid>);
-
-impl DecisionCache {
-    pub(crate) fn new(capacity: usize) -> Self {
-        Self {
-            capacity,
-            inner: RwLock::new(Inner::default()),
-        }
-    }
-
-    /// Brings the cache to position `head`, reading the changes since the position it is at with
-    /// `changes` (positions after the one given, in order, at most `MAX_CHANGES + 1`).
-    pub(crate) fn catch_up<E>(
-        &self,
-        head: i64,
-        changes: impl FnOnce(i64) -> Result<Vec<Change>, E>,
-    ) -> Result<(), E> {
-        let (seen, empty) = match self.inner.read() {
-            Ok(inner) => (inner.seen, inner.contacts.is_empty()),
-            // A poisoned lock answers nothing from memory (see `by_id`): nothing to keep true.
-            Err(_) => return Ok(()),
-        };
-        // At or past `head` already: another thread read a newer position and applied it.
-        if seen >= head {
-            return Ok(());
-        }
-        // Nothing remembered, or too far behind: no need to know what changed.
-        let log = if empty || head - seen > MAX_CHANGES {
-            None
-        } else {
-            Some(changes(seen)?)
-        };
-        let Ok(mut inner) = self.inner.write() else {
-            return Ok(());
-        };
-        if inner.seen >= head {
-            return Ok(());
-        }
-        match log {
-            // Positions up to `inner.seen` (another thread's catching up meanwhile) are applied.
-            Some(log) if complete(&log, seen, head) => {
-                for (seq, contact) in log {
-                    if seq > inner.seen
-                        && seq <= head
-                        && let Some(id) = contact
-                    {
-                        inner.forget(&id);
-                    }
-                }
-            }
-            _ => inner.forget_all(),
-        }
-        inner.seen = head;
-        Ok(())
-    }
-
-    /// The remembered facts of a contact named by our id.
-    pub(crate) fn by_id(&self, id: Uuid) -> Option<Facts> {
-        self.inner.read().ok()?.facts(id)
-    }
-
-    /// The remembered facts of a contact named by a key.
-    pub(crate) fn by_key(&self, kind: KeyKind, key: &str) -> Option<Facts> {
-        let inner = self.inner.read().ok()?;
-        let map = match kind {
-            KeyKind::External => &inner.external,
-            KeyKind::Email => &inner.email,
-            KeyKind::Phone => &inner.phone,
-        };
-        inner.facts(*map.get(key)?)
-    }
 
     /// Remembers facts read from the database after position `at` was read, under the key they
-    /// were asked by (if not our id). Not kept if the cache has moved past `at` meanwhile: what
-    /// was read may predate a change it has already forgotten.
+    /// were asked by (if not our id). Not kept if the cache has moved past `at` meanwhile (what
+    /// was read may predate a change it has already forgotten), nor if they disagree with what
+    /// every decision reads (a change of settings or types the log will show), nor when full.
     pub(crate) fn remember(&self, at: i64, key: Option<(KeyKind, &str)>, facts: &Facts) {
-        let Ok(mut inner) = self.inner.write() else {
-            return;
-        };
-        if inner.seen != at {
-            return;
-        }
         let id = facts.contact_id.0;
-        if inner.settings.is_some_and(|s| s != facts.settings)
-            || facts.consents.iter().any(|c| {
-                inner
-                    .types
-                    .get(&c.type_id)
-                    .is_some_and(|(code, p)| *code != c.code || *p != c.permissions)
-            })
+        let key: Option<(KeyKind, Arc<str>)> = key.map(|(kind, k)| (kind, Arc::from(k)));
         {
-            // Read across a change of what every decision reads: start afresh.
-            inner.forget_all();
-        }
-        if !inner.contacts.contains_key(&id) && inner.contacts.len() >= self.capacity {
-            inner.forget_all();
-        }
-        inner.settings = Some(facts.settings);
-        for c in &facts.consents {
-            inner
-                .types
-                .entry(c.type_id)
-                .or_insert_with(|| (c.code.clone(), c.permissions));
-        }
-        let mut keys = inner
-            .contacts
-            .remove(&id)
-            .map(|e| e.keys)
-            .unwrap_or_default();
-        if let Some((kind, key)) = key {
-            let key: Arc<str> = Arc::from(key);
-            if let Some(previous) = inner.keys(kind).insert(Arc::clone(&key), id)
-                && previous != id
+            let Some(Ok(mut shard)) = self.contacts(&id).map(RwLock::write) else {
+                return;
+            };
+            // Checked under the lock that catching up takes to forget this contact: either the
+            // check comes first, and what is stored here is then forgotten, or it sees the change.
+            if self.seen.load(Ordering::SeqCst) != at
+                || shard.settings.is_some_and(|s| s != facts.settings)
+                || facts.consents.iter().any(|c| {
+                    shard
+                        .types
+                        .get(&c.type_id)
+                        .is_some_and(|(code, p)| *code != c.code || *p != c.permissions)
+                })
             {
-                inner.forget(&previous);
+                return;
             }
-            if !keys
+            let mut keys = match shard.entries.remove(&id) {
+                Some(e) => e.keys,
+                None if self.len.load(Ordering::SeqCst) >= self.capacity => return,
+                None => {
+                    self.len.fetch_add(1, Ordering::SeqCst);
+                    Vec::new()
+                }
+            };
+            shard.settings = Some(facts.settings);
+            for c in &facts.consents {
+                if let std::collections::hash_map::Entry::Vacant(slot) =
+                    shard.types.entry(c.type_id)
+                {
+                    slot.insert((c.code.clone(), c.permissions));
+                }
+            }
+            if let Some((kind, k)) = &key
+                && !keys.iter().any(|(ek, e)| ek == kind && e == k)
+            {
+                keys.push((*kind, Arc::clone(k)));
+            }
+            let states = facts
+                .consents
                 .iter()
-                .any(|(k, existing)| *k == kind && **existing == *key)
-            {
-                keys.push((kind, key));
-            }
+                .map(|c| State {
+                    type_id: c.type_id,
+                    kind: c.kind,
+                    event_time: c.event_time,
+                    expires_at: c.expires_at,
+                })
+                .collect();
+            shard.entries.insert(
+                id,
+                Entry {
+                    status: facts.status.clone(),
+                    states,
+                    keys,
+                },
+            );
         }
-        let states = facts
-            .consents
-            .iter()
-            .map(|c| State {
-                type_id: c.type_id,
-                kind: c.kind,
-                event_time: c.event_time,
-                expires_at: c.expires_at,
-            })
-            .collect();
-        inner.contacts.insert(
-            id,
-            Entry {
-                status: facts.status.clone(),
-                states,
-                keys,
-            },
-        );
+        // The key last: a key that outlives its entry (forgotten meanwhile) leads nowhere, as
+        // `facts` checks the entry still lists it.
+        if let Some((kind, k)) = key
+            && let Some(Ok(mut keys)) = self.key_shard(&k).map(RwLock::write)
+        {
+            keys.of(kind).insert(k, id);
+        }
     }
 
     /// Contacts remembered now.
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.inner.read().map_or(0, |i| i.contacts.len())
+        self.len.load(Ordering::SeqCst)
     }
 }
 
@@ -387,7 +468,7 @@ mod tests {
     }
 
     #[test]
-    fn a_key_that_now_leads_elsewhere_forgets_the_contact_it_led_to() {
+    fn a_key_that_now_leads_elsewhere_leads_to_the_contact_read_last() {
         let cache = DecisionCache::new(10);
         let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
         cache.catch_up(1, no_log).ok();
@@ -399,16 +480,24 @@ mod tests {
                 .map(|f| f.contact_id.0),
             Some(b)
         );
-        assert!(cache.by_id(a).is_none());
+        // Anna is still remembered by her id; the address leads to Bruno.
+        assert!(cache.by_id(a).is_some());
     }
 
     #[test]
-    fn a_full_cache_starts_again_from_empty() {
+    fn a_full_cache_remembers_no_one_new_but_still_updates_whom_it_holds() {
         let cache = DecisionCache::new(2);
         cache.catch_up(1, no_log).ok();
         for i in 0..3 {
             cache.remember(1, None, &facts(Uuid::from_u128(i), false));
         }
-        assert_eq!(cache.len(), 1);
+        assert_eq!(cache.len(), 2);
+        assert!(cache.by_id(Uuid::from_u128(2)).is_none());
+        cache.remember(1, None, &facts(Uuid::from_u128(1), true));
+        assert!(
+            cache
+                .by_id(Uuid::from_u128(1))
+                .is_some_and(|f| f.status.restricted_since.is_some())
+        );
     }
 }

@@ -8,8 +8,9 @@
 //! A statement here never waits on anything but SQLite's own work (no lock is held across an
 //! await), so running it on an async worker thread blocks that thread for microseconds only.
 
+use std::os::unix::fs::FileExt as _;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};
@@ -23,7 +24,12 @@ use crate::row::Cols;
 pub(crate) struct FastRead {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// The WAL index (`<file>-shm`), opened once: see [`FastRead::wal_header`].
+    shm: OnceLock<Option<std::fs::File>>,
 }
+
+/// The size of the WAL-index header; the file starts with two copies of it.
+pub(crate) const WAL_HEADER: usize = 48;
 
 /// A bound parameter.
 pub(crate) enum Param<'a> {
@@ -42,6 +48,7 @@ impl FastRead {
         Self {
             path,
             idle: Mutex::new(Vec::new()),
+            shm: OnceLock::new(),
         }
     }
 
@@ -62,6 +69,32 @@ impl FastRead {
         )
             .map_err(fast_error)?;
         Ok(c)
+    }
+
+    /// The WAL-index header as it stands, without a transaction: SQLite rewrites it at every
+    /// commit (its change counter, last frame and salts; <https://sqlite.org/walformat.html>,
+    /// §2.1), so the same bytes twice mean no commit in between, by any process. Read with one
+    /// `pread` instead of a read transaction's locks. `None` when the two copies differ (a
+    /// commit is writing it) or the file cannot be read: the caller then reads the database.
+    ///
+    /// The file stays the same while this store has a connection open (SQLite removes it only
+    /// when the last connection of every process closes), and this store keeps one open.
+    pub(crate) fn wal_header(&self) -> Option<[u8; WAL_HEADER]> {
+        let file = self
+            .shm
+            .get_or_init(|| {
+                let mut shm = self.path.clone().into_os_string();
+                shm.push("-shm");
+                std::fs::File::open(shm).ok()
+            })
+            .as_ref()?;
+        let mut both = [0u8; 2 * WAL_HEADER];
+        file.read_exact_at(&mut both, 0).ok()?;
+        let (first, second) = both.split_at(WAL_HEADER);
+        if first != second || first.iter().all(|b| *b == 0) {
+            return None;
+        }
+        first.try_into().ok()
     }
 
     /// Runs `sql` with `params`, mapping each row with `map`.

@@ -3069,4 +3069,52 @@ mod remembered_decisions {
             oracle.close().await;
         });
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn threads_deciding_at_once_never_answer_from_before_a_committed_change() {
+        on_every_backend!(env => {
+            let deciding = Arc::new(env.second_store().await);
+            env.store.create_consent_type(spec("NEWS", None, newsletter())).await.unwrap();
+            let mut people = Vec::new();
+            for i in 0..8 {
+                let c = env.store.create_contact(contact(&format!("p{i}@example.it"))).await.unwrap();
+                people.push(ContactRef::Id(c.id));
+            }
+            for round in 0..60 {
+                // One person's consent flips; the others' stay, so most answers come from memory.
+                let who = &people[round % people.len()];
+                let kind = if round % 2 == 0 { EventKind::Given } else { EventKind::Withdrawn };
+                env.clock.advance(1_000_000);
+                env.store.record_consent(event(who, "NEWS", kind, None)).await.unwrap();
+                let expected: Vec<bool> = {
+                    let mut out = Vec::new();
+                    for p in &people {
+                        let current = env.store.current_consents(p).await.unwrap();
+                        out.push(current.iter().any(|c| c.valid));
+                    }
+                    out
+                };
+                let mut tasks = Vec::new();
+                for t in 0..4 {
+                    let deciding = Arc::clone(&deciding);
+                    let people = people.clone();
+                    tasks.push(tokio::spawn(async move {
+                        let mut seen = Vec::new();
+                        for i in 0..people.len() {
+                            let p = &people[(i + t) % people.len()];
+                            let d = deciding.decide(p, Action::EmailBulk, None).await.unwrap();
+                            seen.push(((i + t) % people.len(), matches!(d.decision, Decision::Allowed { .. })));
+                        }
+                        seen
+                    }));
+                }
+                for task in tasks {
+                    for (i, allowed) in task.await.unwrap() {
+                        assert_eq!(allowed, expected[i], "round {round}, person {i}");
+                    }
+                }
+            }
+            deciding.close().await;
+        });
+    }
 }

@@ -42,9 +42,27 @@ mod subscriptions;
 mod types;
 mod webhooks;
 
-/// What every handler can reach.
+/// What every handler can reach: one shared allocation, so that the copy each extractor takes
+/// per request costs one reference count, not six.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    /// The state of a server holding `shared`.
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+pub struct Shared {
     /// The store.
     pub store: Arc<Store>,
     /// Verified tokens.
