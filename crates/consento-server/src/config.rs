@@ -31,6 +31,9 @@ pub struct ServeConfig {
     pub sqlite_full_sync: bool,
     /// Connections in the read pool (PostgreSQL: the whole pool).
     pub max_connections: u32,
+    /// SQLite only: contacts whose decision facts are kept in memory, about 300 bytes each
+    /// (0: every decision reads the database). Size it to the contacts that are asked about.
+    pub decision_cache_entries: usize,
     /// The largest request body accepted, in bytes (a 10,000-recipient batch fits in 1 MiB).
     pub max_body_bytes: usize,
     /// `json` (one object per line, for log collectors) or `text`.
@@ -562,6 +565,7 @@ impl Default for ServeConfig {
             pg_schema: None,
             sqlite_full_sync: true,
             max_connections: 8,
+            decision_cache_entries: 1_000_000,
             max_body_bytes: 2 * 1024 * 1024,
             log_format: LogFormat::Json,
             log_level: "info".to_owned(),

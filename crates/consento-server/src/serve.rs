@@ -76,6 +76,7 @@ pub async fn open_store(config: &ServeConfig) -> anyhow::Result<Store> {
     store_config.pg_schema = config.pg_schema.clone();
     store_config.sqlite_full_sync = config.sqlite_full_sync;
     store_config.max_connections = config.max_connections;
+    store_config.decision_cache_entries = config.decision_cache_entries;
     Store::open(&store_config, Arc::new(SystemClock), Arc::new(OsEntropy))
         .await
         .with_context(|| {

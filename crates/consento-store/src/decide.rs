@@ -10,7 +10,8 @@ use consento_domain::{
     DomainError, EventKind, PrivacySettings, ReasonId, Timestamp, decide,
 };
 
-use crate::decision_cache::{self, KeyKind};
+use crate::decision_cache::{self, DecisionCache, KeyKind};
+use crate::fastread::FastRead;
 use crate::row::Cols;
 use crate::types::{permissions_from, validity_from};
 use crate::{
@@ -126,37 +127,8 @@ impl Store {
                 return facts.ok_or_else(|| StoreError::not_found("contact"));
             };
             // The change log's position first, then the facts: what is remembered is never
-            // older than a change committed before this decision was asked. The WAL header is
-            // read before the position, so that while it is the same the position is too.
-            let header = fast.wal_header();
-            let head = match header.as_ref().and_then(|h| cache.fresh(h)) {
-                Some(head) => head,
-                None => {
-                    let head = fast
-                        .rows(decision_cache::HEAD_SQL, [], |r| r.get::<_, Option<i64>>(0))?
-                        .first()
-                        .copied()
-                        .flatten()
-                        .unwrap_or(0);
-                    cache.catch_up(head, |seen| {
-                        fast.rows(
-                            decision_cache::CHANGES_SQL,
-                            (seen, decision_cache::MAX_CHANGES + 1),
-                            |r| {
-                                let contact: Option<Vec<u8>> = r.get(1)?;
-                                Ok((
-                                    r.get(0)?,
-                                    contact.and_then(|b| uuid::Uuid::from_slice(&b).ok()),
-                                ))
-                            },
-                        )
-                    })?;
-                    if let Some(h) = header {
-                        cache.fenced(h, head);
-                    }
-                    head
-                }
-            };
+            // older than a change committed before this decision was asked.
+            let head = fence(fast, cache)?;
             let cache_key = match (contact, &key) {
                 (ContactRef::External(_), Key::Text(t)) => Some((KeyKind::External, t.as_str())),
                 (ContactRef::Email(_), Key::Text(t)) => Some((KeyKind::Email, t.as_str())),
@@ -361,4 +333,74 @@ impl Store {
 enum Key {
     Id(uuid::Uuid),
     Text(String),
+}
+
+/// Brings `cache` up to every change committed so far and returns the log position it is at.
+/// The WAL header is read before the position, so that while it is the same the position is
+/// too, and the position need not be read again.
+pub(crate) fn fence(fast: &FastRead, cache: &DecisionCache) -> Result<i64, StoreError> {
+    let header = fast.wal_header();
+    if let Some(head) = header.as_ref().and_then(|h| cache.fresh(h)) {
+        return Ok(head);
+    }
+    let head = fast
+        .rows(decision_cache::HEAD_SQL, [], |r| r.get::<_, Option<i64>>(0))?
+        .first()
+        .copied()
+        .flatten()
+        .unwrap_or(0);
+    cache.catch_up(head, |seen| {
+        fast.rows(
+            decision_cache::CHANGES_SQL,
+            (seen, decision_cache::MAX_CHANGES + 1),
+            |r| {
+                let contact: Option<Vec<u8>> = r.get(1)?;
+                Ok((
+                    r.get(0)?,
+                    contact.and_then(|b| uuid::Uuid::from_slice(&b).ok()),
+                ))
+            },
+        )
+    })?;
+    if let Some(h) = header {
+        cache.fenced(h, head);
+    }
+    Ok(head)
+}
+
+/// Keeps a cache caught up from a thread of its own, every [`Follower::EVERY`]: after a burst
+/// of writes with no decision in between, the first decision then has a few changes to apply,
+/// not the whole burst (which would hold every other decision while it forgets).
+#[derive(Debug)]
+pub(crate) struct Follower {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Follower {
+    const EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
+    pub(crate) fn start(
+        fast: std::sync::Arc<FastRead>,
+        cache: std::sync::Arc<DecisionCache>,
+    ) -> Option<Self> {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        std::thread::Builder::new()
+            .name("decision-follower".to_owned())
+            .spawn(move || {
+                while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(Self::EVERY);
+                    // A failed read is tried again at the next tick; decisions fence themselves.
+                    let _ = fence(&fast, &cache);
+                }
+            })
+            .ok()?;
+        Some(Self { stop })
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }

@@ -32,11 +32,13 @@ pub(crate) const HEAD_SQL: &str = "SELECT max(seq) FROM decision_changes";
 /// The changes after a position, in order (at most [`MAX_CHANGES`] + 1 are read).
 pub(crate) const CHANGES_SQL: &str =
     "SELECT seq, contact_id FROM decision_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2";
-/// Past this many changes to catch up on, forgetting everything is cheaper than reading them.
-pub(crate) const MAX_CHANGES: i64 = 4_096;
 /// Positions kept in the log behind the last one (older rows are pruned); a process further
 /// behind than this forgets everything when it next decides.
 pub(crate) const KEPT_CHANGES: i64 = 100_000;
+/// The most changes read to catch up: all that the log keeps. Reading 100,000 positions and
+/// forgetting their contacts takes tens of milliseconds once; forgetting everyone instead would
+/// make every decision after a burst of writes read the database again.
+pub(crate) const MAX_CHANGES: i64 = KEPT_CHANGES;
 
 /// How a decision named its contact, normalised (a trimmed CRM id, a normalised address, an E.164
 /// number), for the lookups that do not go by our id.

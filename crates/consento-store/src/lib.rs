@@ -223,9 +223,11 @@ pub struct Store {
     pub(crate) suppression_key: [u8; 32],
     pub(crate) country_code: String,
     /// SQLite only: the decision's read path on plain connections.
-    pub(crate) fast: Option<fastread::FastRead>,
+    pub(crate) fast: Option<Arc<fastread::FastRead>>,
     /// SQLite only: the facts of recent decisions, kept true by the change log.
-    pub(crate) decision_cache: Option<decision_cache::DecisionCache>,
+    pub(crate) decision_cache: Option<Arc<decision_cache::DecisionCache>>,
+    /// SQLite only: the thread keeping the cache caught up between decisions.
+    _follower: Option<decide::Follower>,
     /// Imports running in this process, with their live counters.
     pub(crate) imports: import::LiveImports,
     /// SQLite only: the WAL checkpoints, off the commit path.
@@ -246,7 +248,13 @@ impl Store {
         } else {
             connect_sqlite(config).await?
         };
-        let fast = (!postgres).then(|| fastread::FastRead::new(sqlite_path(&config.url).into()));
+        let fast =
+            (!postgres).then(|| Arc::new(fastread::FastRead::new(sqlite_path(&config.url).into())));
+        let decision_cache = (!postgres && config.decision_cache_entries > 0).then(|| {
+            Arc::new(decision_cache::DecisionCache::new(
+                config.decision_cache_entries,
+            ))
+        });
         let mut store = Self {
             db,
             append: tokio::sync::Mutex::new(ledger::AppendCache::default()),
@@ -255,13 +263,17 @@ impl Store {
             entropy,
             suppression_key: [0; 32],
             country_code: config.default_country_code.clone(),
-            decision_cache: (!postgres && config.decision_cache_entries > 0)
-                .then(|| decision_cache::DecisionCache::new(config.decision_cache_entries)),
+            _follower: None,
+            decision_cache,
             fast,
             imports: Default::default(),
             _checkpointer: checkpointer,
         };
         migrate::run(&store).await?;
+        // Once migrated: the thread reads the change log.
+        if let (Some(fast), Some(cache)) = (&store.fast, &store.decision_cache) {
+            store._follower = decide::Follower::start(Arc::clone(fast), Arc::clone(cache));
+        }
         store.fold_names().await?;
         store.suppression_key = store.load_or_create_instance_key().await?;
         Ok(store)
