@@ -25,6 +25,7 @@ mod decide;
 mod erasure;
 mod error;
 mod export;
+mod fastimport;
 mod fastread;
 mod flags;
 mod import;
@@ -221,6 +222,8 @@ pub struct Store {
     pub(crate) fast: Option<fastread::FastRead>,
     /// Imports running in this process, with their live counters.
     pub(crate) imports: import::LiveImports,
+    /// SQLite only: where an import's own connection writes (fastimport.rs).
+    pub(crate) import_target: Option<fastimport::Target>,
     /// SQLite only: the WAL checkpoints, off the commit path.
     _checkpointer: Option<fastread::Checkpointer>,
 }
@@ -250,6 +253,10 @@ impl Store {
             country_code: config.default_country_code.clone(),
             fast,
             imports: Default::default(),
+            import_target: (!postgres).then(|| fastimport::Target {
+                path: sqlite_path(&config.url).into(),
+                full_sync: config.sqlite_full_sync,
+            }),
             _checkpointer: checkpointer,
         };
         migrate::run(&store).await?;

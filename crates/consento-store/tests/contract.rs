@@ -2750,7 +2750,7 @@ async fn import_lines(
             tx.send(consento_store::ImportChunk::Commit).await.unwrap();
         }
     });
-    let progress = consento_store::ImportProgress::default();
+    let progress = std::sync::Arc::new(consento_store::ImportProgress::default());
     let result = env.store.import_rows(&spec, rx, &progress).await;
     sender.await.unwrap();
     result.map(|()| progress.snapshot())
