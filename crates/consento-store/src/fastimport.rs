@@ -168,7 +168,9 @@ pub(crate) fn run(
     drop(writer);
     if !committed {
         // Rolled back as the transaction is dropped: a bad line anywhere writes nothing.
-        return Err(DomainError::invalid("file", "the file has errors: nothing was imported").into());
+        return Err(
+            DomainError::invalid("file", "the file has errors: nothing was imported").into(),
+        );
     }
     tx.execute(
         "UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1",
@@ -273,6 +275,9 @@ struct Writer<'c> {
     evidence: Statement<'c>,
     project: Statement<'c>,
     orphans: Statement<'c>,
+    /// Whether the suppression list has any entry: nothing but this transaction, which holds
+    /// the write lock and adds none, could change that, so an empty list is not searched.
+    any_suppressed: bool,
     contact_ids: AscendingIds,
     event_ids: AscendingIds,
     seq: i64,
@@ -285,10 +290,18 @@ impl<'c> Writer<'c> {
         Ok(Self {
             job,
             suppressed: p("SELECT 1 FROM suppression WHERE hash = $1")?,
-            by_external: p("SELECT id, erased_at IS NOT NULL FROM contacts WHERE external_id = $1")?,
-            by_email: p("SELECT c.id, c.erased_at IS NOT NULL FROM contact_emails e JOIN contacts c ON c.id = e.contact_id WHERE e.email = $1")?,
-            by_phone: p("SELECT c.id, c.erased_at IS NOT NULL FROM contact_phones p JOIN contacts c ON c.id = p.contact_id WHERE p.phone = $1")?,
-            has_event: p("SELECT 1 FROM consent_events WHERE contact_id = $1 AND consent_type_id = $2 AND event_time = $3 AND kind = $4")?,
+            by_external: p(
+                "SELECT id, erased_at IS NOT NULL FROM contacts WHERE external_id = $1",
+            )?,
+            by_email: p(
+                "SELECT c.id, c.erased_at IS NOT NULL FROM contact_emails e JOIN contacts c ON c.id = e.contact_id WHERE e.email = $1",
+            )?,
+            by_phone: p(
+                "SELECT c.id, c.erased_at IS NOT NULL FROM contact_phones p JOIN contacts c ON c.id = p.contact_id WHERE p.phone = $1",
+            )?,
+            has_event: p(
+                "SELECT 1 FROM consent_events WHERE contact_id = $1 AND consent_type_id = $2 AND event_time = $3 AND kind = $4",
+            )?,
             contact: p(&format!("{INSERT_CONTACT}{}", values(14)))?,
             email: p(&format!("{INSERT_EMAIL}{}", values(3)))?,
             phone: p(&format!("{INSERT_PHONE}{}", values(3)))?,
@@ -296,6 +309,11 @@ impl<'c> Writer<'c> {
             evidence: p(&format!("{INSERT_EVIDENCE}{}", values(4)))?,
             project: p(PROJECT_RANGE)?,
             orphans: p(ORPHANS)?,
+            any_suppressed: tx
+                .query_row("SELECT EXISTS (SELECT 1 FROM suppression)", [], |r| {
+                    r.get(0)
+                })
+                .map_err(sqlite_error)?,
             contact_ids: AscendingIds::new(job.now, job.entropy.as_ref())?,
             event_ids: AscendingIds::new(job.now, job.entropy.as_ref())?,
             seq,
@@ -314,7 +332,8 @@ impl<'c> Writer<'c> {
                 .optional()
                 .map_err(sqlite_error)?;
             if let Some((id, erased)) = found {
-                let id = uuid::Uuid::from_slice(&id).map_err(|_| StoreError::Corrupt("contact id"))?;
+                let id =
+                    uuid::Uuid::from_slice(&id).map_err(|_| StoreError::Corrupt("contact id"))?;
                 return Ok(Some((id, erased)));
             }
         }
@@ -326,20 +345,44 @@ impl<'c> Writer<'c> {
         let job = self.job;
         let key = &job.suppression_key;
         let first_seq = self.seq;
-        let mut new_ids = self.contact_ids.take(rows.len(), job.entropy.as_ref())?.into_iter();
+        let mut new_ids = self
+            .contact_ids
+            .take(rows.len(), job.entropy.as_ref())?
+            .into_iter();
         let n_events: usize = rows.iter().map(|r| r.consents.len()).sum();
-        let mut event_ids = self.event_ids.take(n_events, job.entropy.as_ref())?.into_iter().map(EventId);
+        let mut event_ids = self
+            .event_ids
+            .take(n_events, job.entropy.as_ref())?
+            .into_iter()
+            .map(EventId);
         let mut salts = vec![0u8; 32 * n_events];
         job.entropy.fill(&mut salts)?;
         let mut salts = salts.chunks_exact(32);
-        let (mut written, mut created, mut matched, mut skipped, mut events) = (0usize, 0usize, 0usize, 0usize, 0usize);
+        let (mut written, mut created, mut matched, mut skipped, mut events) =
+            (0usize, 0usize, 0usize, 0usize, 0usize);
         for r in rows {
             // 1. The suppression list, by keyed hash of every address and number.
-            let email_hashes = r.emails.iter().map(|e| crate::contacts::keyed_hash(key, "email", e.as_str())).collect::<Result<Vec<_>, _>>()?;
-            let phone_hashes = r.phones.iter().map(|p| crate::contacts::keyed_hash(key, "phone", p.as_str())).collect::<Result<Vec<_>, _>>()?;
+            let email_hashes = r
+                .emails
+                .iter()
+                .map(|e| crate::contacts::keyed_hash(key, "email", e.as_str()))
+                .collect::<Result<Vec<_>, _>>()?;
+            let phone_hashes = r
+                .phones
+                .iter()
+                .map(|p| crate::contacts::keyed_hash(key, "phone", p.as_str()))
+                .collect::<Result<Vec<_>, _>>()?;
             let mut suppressed = false;
-            for h in email_hashes.iter().chain(&phone_hashes) {
-                if self.suppressed.exists([h.as_slice()]).map_err(sqlite_error)? {
+            for h in email_hashes
+                .iter()
+                .chain(&phone_hashes)
+                .filter(|_| self.any_suppressed)
+            {
+                if self
+                    .suppressed
+                    .exists([h.as_slice()])
+                    .map_err(sqlite_error)?
+                {
                     suppressed = true;
                     break;
                 }
@@ -380,22 +423,38 @@ impl<'c> Writer<'c> {
             // contact this line created has only the line's own events.
             let mut own: HashSet<(usize, i64, &str)> = HashSet::new();
             for c in &r.consents {
-                let Some((type_id, _, _)) = job.events.types.get(c.type_index) else { continue };
+                let Some((type_id, _, _)) = job.events.types.get(c.type_index) else {
+                    continue;
+                };
                 let time = c.event_time.as_micros();
                 let repeated = if known {
-                    self.has_event.exists(rusqlite::params![contact_id.0.as_bytes().as_slice(), type_id.0.as_bytes().as_slice(), time, c.kind.code()]).map_err(sqlite_error)?
+                    self.has_event
+                        .exists(rusqlite::params![
+                            contact_id.0.as_bytes().as_slice(),
+                            type_id.0.as_bytes().as_slice(),
+                            time,
+                            c.kind.code()
+                        ])
+                        .map_err(sqlite_error)?
                 } else {
                     !own.insert((c.type_index, time, c.kind.code()))
                 };
                 if repeated {
                     continue;
                 }
-                let (Some(id), Some(salt)) = (event_ids.next(), salts.next()) else { break };
+                let (Some(id), Some(salt)) = (event_ids.next(), salts.next()) else {
+                    break;
+                };
                 let mut s = [0u8; 32];
                 s.copy_from_slice(salt);
                 let text = job.events.evidence(r.line);
                 let digest = evidence_digest(&s, &text);
-                let Some(record) = job.events.record(self.seq + 1, id, contact_id, c, digest, self.prev) else { continue };
+                let Some(record) =
+                    job.events
+                        .record(self.seq + 1, id, contact_id, c, digest, self.prev)
+                else {
+                    continue;
+                };
                 let hash = record.hash();
                 self.insert_event(&record, &hash, &s, &text)?;
                 self.seq = record.seq;
@@ -406,10 +465,17 @@ impl<'c> Writer<'c> {
         if events > 0 {
             // The projection the trigger would have made, event by event in ledger order (ORDER
             // BY seq): an older backdated event does not override a newer state.
-            self.project.execute([first_seq, self.seq]).map_err(sqlite_error)?;
-            let orphans: i64 = self.orphans.query_row([first_seq, self.seq], |r| r.get(0)).map_err(sqlite_error)?;
+            self.project
+                .execute([first_seq, self.seq])
+                .map_err(sqlite_error)?;
+            let orphans: i64 = self
+                .orphans
+                .query_row([first_seq, self.seq], |r| r.get(0))
+                .map_err(sqlite_error)?;
             if orphans != 0 {
-                return Err(StoreError::Corrupt("an imported event names a missing contact or consent type"));
+                return Err(StoreError::Corrupt(
+                    "an imported event names a missing contact or consent type",
+                ));
             }
         }
         let p = &job.progress;
@@ -456,12 +522,20 @@ impl<'c> Writer<'c> {
             .map_err(sqlite_error)?;
         for (i, e) in r.emails.iter().enumerate() {
             self.email
-                .execute(rusqlite::params![e.as_str(), id.as_bytes().as_slice(), i as i64])
+                .execute(rusqlite::params![
+                    e.as_str(),
+                    id.as_bytes().as_slice(),
+                    i as i64
+                ])
                 .map_err(sqlite_error)?;
         }
         for (i, p) in r.phones.iter().enumerate() {
             self.phone
-                .execute(rusqlite::params![p.as_str(), id.as_bytes().as_slice(), i as i64])
+                .execute(rusqlite::params![
+                    p.as_str(),
+                    id.as_bytes().as_slice(),
+                    i as i64
+                ])
                 .map_err(sqlite_error)?;
         }
         Ok(())
@@ -503,5 +577,42 @@ impl<'c> Writer<'c> {
             ])
             .map_err(sqlite_error)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Counter(std::sync::atomic::AtomicU8);
+
+    impl Entropy for Counter {
+        fn fill(&self, buf: &mut [u8]) -> Result<(), StoreError> {
+            for b in buf {
+                *b = self.0.fetch_add(97, std::sync::atomic::Ordering::Relaxed);
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn ascending_ids_are_uuidv7_of_the_instant_and_ascend_across_takes() {
+        let at = Timestamp::from_micros(1_717_000_000_123_456);
+        let entropy = Counter(std::sync::atomic::AtomicU8::new(255));
+        let mut ids = AscendingIds::new(at, &entropy).unwrap();
+        let mut all = ids.take(1_000, &entropy).unwrap();
+        all.extend(ids.take(1_000, &entropy).unwrap());
+        assert_eq!(all.len(), 2_000);
+        for pair in all.windows(2) {
+            assert!(pair[0] < pair[1], "{} !< {}", pair[0], pair[1]);
+            // As SQLite compares them: the bytes of the blob.
+            assert!(pair[0].as_bytes() < pair[1].as_bytes());
+        }
+        for id in &all {
+            assert_eq!(id.get_version_num(), 7);
+            assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
+            let (secs, nanos) = id.get_timestamp().unwrap().to_unix();
+            assert_eq!((secs, nanos / 1_000_000), (1_717_000_000, 123));
+        }
     }
 }

@@ -450,7 +450,9 @@ impl Store {
                     .await
                     .map_err(|_| StoreError::Database(sqlx::Error::WorkerCrashed))?
             }
-            (crate::Db::Postgres(pool), _) => self.import_rows_pg(pool, &events, rx, progress).await,
+            (crate::Db::Postgres(pool), _) => {
+                self.import_rows_pg(pool, &events, rx, progress).await
+            }
             (crate::Db::Sqlite { .. }, None) => Err(StoreError::Corrupt("sqlite database path")),
         }
     }
@@ -481,206 +483,303 @@ impl Store {
                 }
                 ImportChunk::Rows(rows) => rows,
             };
-                // 1. The suppression list, by keyed hash of every address and number.
-                let mut hashes: Vec<ChannelHashes> = Vec::with_capacity(rows.len());
-                for r in &rows {
-                    let e = r.emails.iter().map(|e| self.channel_hash("email", e.as_str())).collect::<Result<Vec<_>, _>>()?;
-                    let p = r.phones.iter().map(|p| self.channel_hash("phone", p.as_str())).collect::<Result<Vec<_>, _>>()?;
-                    hashes.push((e, p));
+            // 1. The suppression list, by keyed hash of every address and number.
+            let mut hashes: Vec<ChannelHashes> = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let e = r
+                    .emails
+                    .iter()
+                    .map(|e| self.channel_hash("email", e.as_str()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let p = r
+                    .phones
+                    .iter()
+                    .map(|p| self.channel_hash("phone", p.as_str()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                hashes.push((e, p));
+            }
+            let all: Vec<&Vec<u8>> = hashes.iter().flat_map(|(e, p)| e.iter().chain(p)).collect();
+            let mut suppressed: HashSet<Vec<u8>> = HashSet::new();
+            for part in all.chunks(CHUNK) {
+                let mut qb =
+                    QueryBuilder::<DB>::new("SELECT hash FROM suppression WHERE hash IN (");
+                let mut list = qb.separated(", ");
+                for h in part {
+                    list.push_bind((*h).clone());
                 }
-                let all: Vec<&Vec<u8>> = hashes.iter().flat_map(|(e, p)| e.iter().chain(p)).collect();
-                let mut suppressed: HashSet<Vec<u8>> = HashSet::new();
-                for part in all.chunks(CHUNK) {
-                    let mut qb = QueryBuilder::<DB>::new("SELECT hash FROM suppression WHERE hash IN (");
+                qb.push(")");
+                for row in qb.build().fetch_all(&mut *tx).await? {
+                    suppressed.insert(row.bytes("hash")?);
+                }
+            }
+            // 2. Known contacts by external id, email and phone: (key → (id, erased)).
+            let mut by_key: HashMap<String, (ContactId, bool)> = HashMap::new();
+            let externals: Vec<&str> = rows
+                .iter()
+                .filter_map(|r| r.external_id.as_deref())
+                .collect();
+            let emails: Vec<&str> = rows
+                .iter()
+                .flat_map(|r| r.emails.iter().map(|e| e.as_str()))
+                .collect();
+            let phones: Vec<&str> = rows
+                .iter()
+                .flat_map(|r| r.phones.iter().map(|p| p.as_str()))
+                .collect();
+            let lookups: [(&str, &str, &Vec<&str>); 3] = [
+                (
+                    "x:",
+                    "SELECT external_id AS k, id, erased_at FROM contacts WHERE external_id IN (",
+                    &externals,
+                ),
+                (
+                    "e:",
+                    "SELECT e.email AS k, c.id, c.erased_at FROM contact_emails e JOIN contacts c ON c.id = e.contact_id WHERE e.email IN (",
+                    &emails,
+                ),
+                (
+                    "p:",
+                    "SELECT p.phone AS k, c.id, c.erased_at FROM contact_phones p JOIN contacts c ON c.id = p.contact_id WHERE p.phone IN (",
+                    &phones,
+                ),
+            ];
+            for (prefix, sql, keys) in lookups {
+                for part in keys.chunks(CHUNK) {
+                    let mut qb = QueryBuilder::<DB>::new(sql);
                     let mut list = qb.separated(", ");
-                    for h in part {
-                        list.push_bind((*h).clone());
+                    for k in part {
+                        list.push_bind(k.to_string());
                     }
                     qb.push(")");
                     for row in qb.build().fetch_all(&mut *tx).await? {
-                        suppressed.insert(row.bytes("hash")?);
+                        let key = format!("{prefix}{}", row.text("k")?);
+                        by_key.insert(
+                            key,
+                            (
+                                ContactId(row.uuid("id")?),
+                                row.opt_int("erased_at")?.is_some(),
+                            ),
+                        );
                     }
                 }
-                // 2. Known contacts by external id, email and phone: (key → (id, erased)).
-                let mut by_key: HashMap<String, (ContactId, bool)> = HashMap::new();
-                let externals: Vec<&str> = rows.iter().filter_map(|r| r.external_id.as_deref()).collect();
-                let emails: Vec<&str> = rows.iter().flat_map(|r| r.emails.iter().map(|e| e.as_str())).collect();
-                let phones: Vec<&str> = rows.iter().flat_map(|r| r.phones.iter().map(|p| p.as_str())).collect();
-                let lookups: [(&str, &str, &Vec<&str>); 3] = [
-                    ("x:", "SELECT external_id AS k, id, erased_at FROM contacts WHERE external_id IN (", &externals),
-                    ("e:", "SELECT e.email AS k, c.id, c.erased_at FROM contact_emails e JOIN contacts c ON c.id = e.contact_id WHERE e.email IN (", &emails),
-                    ("p:", "SELECT p.phone AS k, c.id, c.erased_at FROM contact_phones p JOIN contacts c ON c.id = p.contact_id WHERE p.phone IN (", &phones),
-                ];
-                for (prefix, sql, keys) in lookups {
-                    for part in keys.chunks(CHUNK) {
-                        let mut qb = QueryBuilder::<DB>::new(sql);
-                        let mut list = qb.separated(", ");
-                        for k in part {
-                            list.push_bind(k.to_string());
-                        }
-                        qb.push(")");
-                        for row in qb.build().fetch_all(&mut *tx).await? {
-                            let key = format!("{prefix}{}", row.text("k")?);
-                            by_key.insert(key, (ContactId(row.uuid("id")?), row.opt_int("erased_at")?.is_some()));
-                        }
-                    }
-                }
-                // 3. Each line's contact: known, made by an earlier line of the chunk, or new.
-                let mut new_ids = self.new_uuids(now, rows.len())?.into_iter().map(ContactId);
-                let mut created: Vec<NewContact> = Vec::new();
-                let mut chunk_keys: HashMap<String, usize> = HashMap::new();
-                let mut targets: Vec<Target> = Vec::with_capacity(rows.len());
-                for (i, r) in rows.iter().enumerate() {
-                    let keys: Vec<String> = r.external_id.iter().map(|x| format!("x:{x}"))
-                        .chain(r.emails.iter().map(|e| format!("e:{}", e.as_str())))
-                        .chain(r.phones.iter().map(|p| format!("p:{}", p.as_str())))
-                        .collect();
-                    let (eh, ph) = &hashes[i];
-                    let target = if eh.iter().chain(ph).any(|h| suppressed.contains(h)) {
+            }
+            // 3. Each line's contact: known, made by an earlier line of the chunk, or new.
+            let mut new_ids = self.new_uuids(now, rows.len())?.into_iter().map(ContactId);
+            let mut created: Vec<NewContact> = Vec::new();
+            let mut chunk_keys: HashMap<String, usize> = HashMap::new();
+            let mut targets: Vec<Target> = Vec::with_capacity(rows.len());
+            for (i, r) in rows.iter().enumerate() {
+                let keys: Vec<String> = r
+                    .external_id
+                    .iter()
+                    .map(|x| format!("x:{x}"))
+                    .chain(r.emails.iter().map(|e| format!("e:{}", e.as_str())))
+                    .chain(r.phones.iter().map(|p| format!("p:{}", p.as_str())))
+                    .collect();
+                let (eh, ph) = &hashes[i];
+                let target = if eh.iter().chain(ph).any(|h| suppressed.contains(h)) {
+                    Target::Skip
+                } else if let Some((id, erased)) = keys.iter().find_map(|k| by_key.get(k)) {
+                    // An erased person is never brought back (GDPR Art. 17).
+                    if *erased {
                         Target::Skip
-                    } else if let Some((id, erased)) = keys.iter().find_map(|k| by_key.get(k)) {
-                        // An erased person is never brought back (GDPR Art. 17).
-                        if *erased { Target::Skip } else { Target::Known(*id) }
-                    } else if let Some(n) = keys.iter().find_map(|k| chunk_keys.get(k)) {
-                        Target::New(*n)
                     } else {
-                        let n = created.len();
-                        let id = new_ids.next().ok_or(StoreError::Entropy)?;
-                        created.push(NewContact { id, row: i, email_hash: eh.first().cloned(), phone_hash: ph.first().cloned() });
-                        for k in keys {
-                            chunk_keys.insert(k, n);
-                        }
-                        Target::New(n)
-                    };
-                    targets.push(target);
-                }
-                // 4. The new contacts and their channels.
-                for part in created.chunks(CHUNK) {
-                    let mut qb = QueryBuilder::<DB>::new(crate::bulk::INSERT_CONTACT);
-                    qb.push_values(part, |mut b, c| {
-                        let r = &rows[c.row];
-                        let attributes: serde_json::Map<String, serde_json::Value> = r.attributes.iter()
-                            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                            .collect();
-                        let purposes = serde_json::Value::from(r.purposes.clone()).to_string();
-                        b.push_bind(c.id.0)
-                            .push_bind(r.external_id.clone())
-                            .push_bind(r.name.clone())
-                            .push_bind(r.emails.first().map(|e| e.as_str().to_owned()))
-                            .push_bind(c.email_hash.clone())
-                            .push_bind(r.phones.first().map(|p| p.as_str().to_owned()))
-                            .push_bind(c.phone_hash.clone())
-                            .push_bind(serde_json::Value::Object(attributes).to_string())
-                            .push_bind(Some(r.source.clone().unwrap_or_else(|| source.clone())))
-                            .push_bind(r.legal_basis.map(LegalBasis::code))
-                            .push_bind(purposes)
-                            .push_bind(now.as_micros())
-                            .push_bind(now.as_micros())
-                            .push_bind(r.name.as_deref().map(consento_domain::fold_for_search));
+                        Target::Known(*id)
+                    }
+                } else if let Some(n) = keys.iter().find_map(|k| chunk_keys.get(k)) {
+                    Target::New(*n)
+                } else {
+                    let n = created.len();
+                    let id = new_ids.next().ok_or(StoreError::Entropy)?;
+                    created.push(NewContact {
+                        id,
+                        row: i,
+                        email_hash: eh.first().cloned(),
+                        phone_hash: ph.first().cloned(),
                     });
-                    qb.build().execute(&mut *tx).await?;
-                }
-                let channels = |phone: bool| -> Vec<(String, ContactId, i64)> {
-                    created.iter().flat_map(|c| {
+                    for k in keys {
+                        chunk_keys.insert(k, n);
+                    }
+                    Target::New(n)
+                };
+                targets.push(target);
+            }
+            // 4. The new contacts and their channels.
+            for part in created.chunks(CHUNK) {
+                let mut qb = QueryBuilder::<DB>::new(crate::bulk::INSERT_CONTACT);
+                qb.push_values(part, |mut b, c| {
+                    let r = &rows[c.row];
+                    let attributes: serde_json::Map<String, serde_json::Value> = r
+                        .attributes
+                        .iter()
+                        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                        .collect();
+                    let purposes = serde_json::Value::from(r.purposes.clone()).to_string();
+                    b.push_bind(c.id.0)
+                        .push_bind(r.external_id.clone())
+                        .push_bind(r.name.clone())
+                        .push_bind(r.emails.first().map(|e| e.as_str().to_owned()))
+                        .push_bind(c.email_hash.clone())
+                        .push_bind(r.phones.first().map(|p| p.as_str().to_owned()))
+                        .push_bind(c.phone_hash.clone())
+                        .push_bind(serde_json::Value::Object(attributes).to_string())
+                        .push_bind(Some(r.source.clone().unwrap_or_else(|| source.clone())))
+                        .push_bind(r.legal_basis.map(LegalBasis::code))
+                        .push_bind(purposes)
+                        .push_bind(now.as_micros())
+                        .push_bind(now.as_micros())
+                        .push_bind(r.name.as_deref().map(consento_domain::fold_for_search));
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            let channels = |phone: bool| -> Vec<(String, ContactId, i64)> {
+                created
+                    .iter()
+                    .flat_map(|c| {
                         let r = &rows[c.row];
                         let values: Vec<String> = if phone {
                             r.phones.iter().map(|p| p.as_str().to_owned()).collect()
                         } else {
                             r.emails.iter().map(|e| e.as_str().to_owned()).collect()
                         };
-                        values.into_iter().enumerate().map(move |(i, v)| (v, c.id, i as i64))
-                    }).collect()
-                };
-                for (sql, list) in [
-                    (crate::bulk::INSERT_EMAIL, channels(false)),
-                    (crate::bulk::INSERT_PHONE, channels(true)),
-                ] {
-                    for part in list.chunks(CHUNK) {
-                        let mut qb = QueryBuilder::<DB>::new(sql);
-                        qb.push_values(part, |mut b, (v, id, i)| {
-                            b.push_bind(v.clone()).push_bind(id.0).push_bind(*i);
-                        });
-                        qb.build().execute(&mut *tx).await?;
-                    }
-                }
-                // 5. The events the known contacts already have: an event equal to one of them
-                // (same type, kind and time) is already recorded, so a re-import adds nothing.
-                let mut known_ids: Vec<ContactId> = targets.iter().filter_map(|t| match t { Target::Known(id) => Some(*id), _ => None }).collect();
-                known_ids.sort_by_key(|c| c.0);
-                known_ids.dedup();
-                let mut current: HashSet<(uuid::Uuid, uuid::Uuid, i64, String)> = HashSet::new();
-                for part in known_ids.chunks(CHUNK) {
-                    let mut qb = QueryBuilder::<DB>::new("SELECT contact_id, consent_type_id, kind, event_time FROM consent_events WHERE contact_id IN (");
-                    let mut list = qb.separated(", ");
-                    for id in part {
-                        list.push_bind(id.0);
-                    }
-                    qb.push(")");
-                    for row in qb.build().fetch_all(&mut *tx).await? {
-                        current.insert((row.uuid("contact_id")?, row.uuid("consent_type_id")?, row.int("event_time")?, row.text("kind")?));
-                    }
-                }
-                // 6. The consent events, chained one after the other from the head.
-                let mut events: Vec<(EventRecord, [u8; 32], [u8; 32], String)> = Vec::new();
-                let n_events: usize = rows.iter().zip(&targets).filter(|(_, t)| !matches!(t, Target::Skip)).map(|(r, _)| r.consents.len()).sum();
-                let mut event_ids = self.new_uuids(now, n_events)?.into_iter().map(EventId);
-                let mut salts = vec![0u8; 32 * n_events];
-                self.entropy.fill(&mut salts)?;
-                let mut salts = salts.chunks_exact(32);
-                let (mut written, mut matched, mut skipped) = (0usize, 0usize, 0usize);
-                for (i, (r, target)) in rows.iter().zip(&targets).enumerate() {
-                    let contact_id = match target {
-                        Target::Skip => {
-                            skipped += 1;
-                            continue;
-                        }
-                        Target::Known(id) => {
-                            matched += 1;
-                            *id
-                        }
-                        Target::New(n) => {
-                            if created[*n].row != i {
-                                matched += 1;
-                            }
-                            created[*n].id
-                        }
-                    };
-                    written += 1;
-                    for c in &r.consents {
-                        let Some((type_id, _, _)) = types.get(c.type_index) else { continue };
-                        let key = (contact_id.0, type_id.0, c.event_time.as_micros(), c.kind.code().to_owned());
-                        if !current.insert(key) {
-                            continue;
-                        }
-                        let (Some(id), Some(salt)) = (event_ids.next(), salts.next()) else { break };
-                        let mut s = [0u8; 32];
-                        s.copy_from_slice(salt);
-                        let evidence = events_maker.evidence(r.line);
-                        let Some(record) = events_maker.record(seq + 1, id, contact_id, c, evidence_digest(&s, &evidence), prev) else { continue };
-                        seq += 1;
-                        prev = record.hash();
-                        events.push((record, prev, s, evidence));
-                    }
-                }
-                for part in events.chunks(CHUNK) {
-                    let mut qb = QueryBuilder::<DB>::new(crate::bulk::INSERT_EVENTS);
-                    crate::ledger::push_event_values!(qb, part, (r, hash, _, _) => r, hash);
-                    qb.build().execute(&mut *tx).await?;
-                    let mut qb = QueryBuilder::<DB>::new(crate::bulk::INSERT_EVIDENCE);
-                    qb.push_values(part, |mut b, (r, _, salt, text)| {
-                        b.push_bind(r.id.0).push_bind(r.contact_id.0).push_bind(salt.to_vec()).push_bind(text.clone());
+                        values
+                            .into_iter()
+                            .enumerate()
+                            .map(move |(i, v)| (v, c.id, i as i64))
+                    })
+                    .collect()
+            };
+            for (sql, list) in [
+                (crate::bulk::INSERT_EMAIL, channels(false)),
+                (crate::bulk::INSERT_PHONE, channels(true)),
+            ] {
+                for part in list.chunks(CHUNK) {
+                    let mut qb = QueryBuilder::<DB>::new(sql);
+                    qb.push_values(part, |mut b, (v, id, i)| {
+                        b.push_bind(v.clone()).push_bind(id.0).push_bind(*i);
                     });
                     qb.build().execute(&mut *tx).await?;
                 }
-                ImportProgress::add(&progress.rows_written, written);
-                ImportProgress::add(&progress.contacts_created, created.len());
-                ImportProgress::add(&progress.contacts_matched, matched);
-                ImportProgress::add(&progress.skipped_suppressed, skipped);
-                ImportProgress::add(&progress.events_written, events.len());
+            }
+            // 5. The events the known contacts already have: an event equal to one of them
+            // (same type, kind and time) is already recorded, so a re-import adds nothing.
+            let mut known_ids: Vec<ContactId> = targets
+                .iter()
+                .filter_map(|t| match t {
+                    Target::Known(id) => Some(*id),
+                    _ => None,
+                })
+                .collect();
+            known_ids.sort_by_key(|c| c.0);
+            known_ids.dedup();
+            let mut current: HashSet<(uuid::Uuid, uuid::Uuid, i64, String)> = HashSet::new();
+            for part in known_ids.chunks(CHUNK) {
+                let mut qb = QueryBuilder::<DB>::new(
+                    "SELECT contact_id, consent_type_id, kind, event_time FROM consent_events WHERE contact_id IN (",
+                );
+                let mut list = qb.separated(", ");
+                for id in part {
+                    list.push_bind(id.0);
+                }
+                qb.push(")");
+                for row in qb.build().fetch_all(&mut *tx).await? {
+                    current.insert((
+                        row.uuid("contact_id")?,
+                        row.uuid("consent_type_id")?,
+                        row.int("event_time")?,
+                        row.text("kind")?,
+                    ));
+                }
+            }
+            // 6. The consent events, chained one after the other from the head.
+            let mut events: Vec<(EventRecord, [u8; 32], [u8; 32], String)> = Vec::new();
+            let n_events: usize = rows
+                .iter()
+                .zip(&targets)
+                .filter(|(_, t)| !matches!(t, Target::Skip))
+                .map(|(r, _)| r.consents.len())
+                .sum();
+            let mut event_ids = self.new_uuids(now, n_events)?.into_iter().map(EventId);
+            let mut salts = vec![0u8; 32 * n_events];
+            self.entropy.fill(&mut salts)?;
+            let mut salts = salts.chunks_exact(32);
+            let (mut written, mut matched, mut skipped) = (0usize, 0usize, 0usize);
+            for (i, (r, target)) in rows.iter().zip(&targets).enumerate() {
+                let contact_id = match target {
+                    Target::Skip => {
+                        skipped += 1;
+                        continue;
+                    }
+                    Target::Known(id) => {
+                        matched += 1;
+                        *id
+                    }
+                    Target::New(n) => {
+                        if created[*n].row != i {
+                            matched += 1;
+                        }
+                        created[*n].id
+                    }
+                };
+                written += 1;
+                for c in &r.consents {
+                    let Some((type_id, _, _)) = types.get(c.type_index) else {
+                        continue;
+                    };
+                    let key = (
+                        contact_id.0,
+                        type_id.0,
+                        c.event_time.as_micros(),
+                        c.kind.code().to_owned(),
+                    );
+                    if !current.insert(key) {
+                        continue;
+                    }
+                    let (Some(id), Some(salt)) = (event_ids.next(), salts.next()) else {
+                        break;
+                    };
+                    let mut s = [0u8; 32];
+                    s.copy_from_slice(salt);
+                    let evidence = events_maker.evidence(r.line);
+                    let Some(record) = events_maker.record(
+                        seq + 1,
+                        id,
+                        contact_id,
+                        c,
+                        evidence_digest(&s, &evidence),
+                        prev,
+                    ) else {
+                        continue;
+                    };
+                    seq += 1;
+                    prev = record.hash();
+                    events.push((record, prev, s, evidence));
+                }
+            }
+            for part in events.chunks(CHUNK) {
+                let mut qb = QueryBuilder::<DB>::new(crate::bulk::INSERT_EVENTS);
+                crate::ledger::push_event_values!(qb, part, (r, hash, _, _) => r, hash);
+                qb.build().execute(&mut *tx).await?;
+                let mut qb = QueryBuilder::<DB>::new(crate::bulk::INSERT_EVIDENCE);
+                qb.push_values(part, |mut b, (r, _, salt, text)| {
+                    b.push_bind(r.id.0)
+                        .push_bind(r.contact_id.0)
+                        .push_bind(salt.to_vec())
+                        .push_bind(text.clone());
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            ImportProgress::add(&progress.rows_written, written);
+            ImportProgress::add(&progress.contacts_created, created.len());
+            ImportProgress::add(&progress.contacts_matched, matched);
+            ImportProgress::add(&progress.skipped_suppressed, skipped);
+            ImportProgress::add(&progress.events_written, events.len());
         }
         if !committed {
             // Rolled back as the transaction is dropped: a bad line anywhere writes nothing.
-            return Err(DomainError::invalid("file", "the file has errors: nothing was imported").into());
+            return Err(
+                DomainError::invalid("file", "the file has errors: nothing was imported").into(),
+            );
         }
         crate::bulk::leave_head!(tx, seq, prev);
         tx.commit().await?;

@@ -106,6 +106,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0016_flags.sql"),
         include_str!("../migrations/postgres/0016_flags.sql"),
     ),
+    (
+        18,
+        "evidence",
+        include_str!("../migrations/sqlite/0018_evidence.sql"),
+        include_str!("../migrations/postgres/0018_evidence.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
