@@ -1,9 +1,10 @@
 //! Imports of CRM exports: the column mappings saved per source, the runs with their progress and
 //! report, and the streaming write of a file's rows. The whole file is one transaction (all or
 //! nothing), written chunk by chunk as the rows arrive, so memory stays flat however long the
-//! file is: each chunk matches its people against known contacts (external id, then email, then
-//! phone) with a few batched lookups, skips the suppressed and the erased, creates the unknown,
-//! and appends every consent event chained exactly as single appends are.
+//! file is: each line is matched against known contacts (external id, then email, then phone),
+//! the suppressed and the erased are skipped, the unknown are created, and every consent event is
+//! chained exactly as single appends are. PostgreSQL writes here, a chunk at a time with batched
+//! lookups; SQLite through a connection of the import's own, line by line (fastimport.rs).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
