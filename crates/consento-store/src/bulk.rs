@@ -57,6 +57,15 @@ pub struct BulkReport {
 /// Rows per multi-row INSERT: under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
 const CHUNK: usize = 1_000;
 
+/// The INSERTs of a load, before their values: shared by bulk loads and imports (multi-row
+/// statements through sqlx, and the SQLite import's one-row statements, see fastimport.rs).
+pub(crate) const INSERT_CONTACT: &str = "INSERT INTO contacts (id, external_id, name, email, email_hash, phone, phone_hash, attributes, source, legal_basis, purposes, created_at, updated_at, name_folded) ";
+pub(crate) const INSERT_EMAIL: &str = "INSERT INTO contact_emails (email, contact_id, position) ";
+pub(crate) const INSERT_PHONE: &str = "INSERT INTO contact_phones (phone, contact_id, position) ";
+pub(crate) const INSERT_EVIDENCE: &str =
+    "INSERT INTO consent_evidence (event_id, contact_id, salt, content) ";
+pub(crate) const INSERT_EVENTS: &str = "INSERT INTO consent_events (seq, id, contact_id, consent_type_id, type_code, kind, event_time, recorded_at, method, actor_kind, actor_id, notice_id, validity_days, evidence_digest, prev_hash, hash) ";
+
 /// A validated contact with its id and the keyed hashes of its primary address and number.
 type PreparedContact = (
     ContactId,
@@ -229,7 +238,7 @@ impl Store {
                 prepared.contacts.push((contact_id, v, eh, ph));
             }
             for chunk in prepared.contacts.chunks(CHUNK) {
-                let mut qb = QueryBuilder::<DB>::new("INSERT INTO contacts (id, external_id, name, email, email_hash, phone, phone_hash, attributes, source, legal_basis, purposes, created_at, updated_at, name_folded) ");
+                let mut qb = QueryBuilder::<DB>::new(INSERT_CONTACT);
                 qb.push_values(chunk, |mut b, (id, v, eh, ph)| {
                     b.push_bind(id.0)
                         .push_bind(v.external_id.clone())
@@ -252,7 +261,7 @@ impl Store {
                 .flat_map(|(id, v, _, _)| v.emails.iter().enumerate().map(move |(i, e)| (Email::as_str(e).to_owned(), *id, i as i64)))
                 .collect();
             for chunk in emails.chunks(CHUNK) {
-                let mut qb = QueryBuilder::<DB>::new("INSERT INTO contact_emails (email, contact_id, position) ");
+                let mut qb = QueryBuilder::<DB>::new(INSERT_EMAIL);
                 qb.push_values(chunk, |mut b, (e, id, i)| {
                     b.push_bind(e.clone()).push_bind(id.0).push_bind(*i);
                 });
@@ -262,14 +271,14 @@ impl Store {
                 .flat_map(|(id, v, _, _)| v.phones.iter().enumerate().map(move |(i, p)| (Phone::as_str(p).to_owned(), *id, i as i64)))
                 .collect();
             for chunk in phones.chunks(CHUNK) {
-                let mut qb = QueryBuilder::<DB>::new("INSERT INTO contact_phones (phone, contact_id, position) ");
+                let mut qb = QueryBuilder::<DB>::new(INSERT_PHONE);
                 qb.push_values(chunk, |mut b, (p, id, i)| {
                     b.push_bind(p.clone()).push_bind(id.0).push_bind(*i);
                 });
                 qb.build().execute(&mut *tx).await?;
             }
             for chunk in prepared.events.chunks(CHUNK) {
-                let mut qb = QueryBuilder::<DB>::new("INSERT INTO consent_events (seq, id, contact_id, consent_type_id, type_code, kind, event_time, recorded_at, method, actor_kind, actor_id, notice_id, validity_days, evidence_digest, prev_hash, hash) ");
+                let mut qb = QueryBuilder::<DB>::new(INSERT_EVENTS);
                 crate::ledger::push_event_values!(qb, chunk, (r, hash, _) => r, hash);
                 qb.build().execute(&mut *tx).await?;
             }
@@ -277,7 +286,7 @@ impl Store {
                 .filter_map(|(r, _, ev)| ev.as_ref().map(|(salt, text)| (r.id, r.contact_id, salt, text)))
                 .collect();
             for chunk in evidence.chunks(CHUNK) {
-                let mut qb = QueryBuilder::<DB>::new("INSERT INTO consent_evidence (event_id, contact_id, salt, content) ");
+                let mut qb = QueryBuilder::<DB>::new(INSERT_EVIDENCE);
                 qb.push_values(chunk, |mut b, (id, contact, salt, text)| {
                     b.push_bind(id.0).push_bind(contact.0).push_bind((*salt).clone()).push_bind((*text).clone());
                 });

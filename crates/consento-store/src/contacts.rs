@@ -240,12 +240,7 @@ impl Store {
         channel: &str,
         normalised: &str,
     ) -> Result<Vec<u8>, StoreError> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.suppression_key)
-            .map_err(|_| StoreError::Corrupt("suppression key"))?;
-        mac.update(channel.as_bytes());
-        mac.update(b":");
-        mac.update(normalised.as_bytes());
-        Ok(mac.finalize().into_bytes().to_vec())
+        keyed_hash(&self.suppression_key, channel, normalised)
     }
 
     /// The keyed hashes of a contact's primary address and number.
@@ -730,4 +725,19 @@ impl Store {
             });
         }
     }
+}
+
+/// [`Store::channel_hash`] with the key given: for a writer that runs on a thread of its own
+/// (the SQLite import).
+pub(crate) fn keyed_hash(
+    key: &[u8; 32],
+    channel: &str,
+    normalised: &str,
+) -> Result<Vec<u8>, StoreError> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+        .map_err(|_| StoreError::Corrupt("suppression key"))?;
+    mac.update(channel.as_bytes());
+    mac.update(b":");
+    mac.update(normalised.as_bytes());
+    Ok(mac.finalize().into_bytes().to_vec())
 }

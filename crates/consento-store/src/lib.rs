@@ -26,6 +26,7 @@ mod decision_cache;
 mod erasure;
 mod error;
 mod export;
+mod fastimport;
 mod fastread;
 mod flags;
 mod import;
@@ -230,6 +231,8 @@ pub struct Store {
     _follower: Option<decide::Follower>,
     /// Imports running in this process, with their live counters.
     pub(crate) imports: import::LiveImports,
+    /// SQLite only: where an import's own connection writes (fastimport.rs).
+    pub(crate) import_target: Option<fastimport::Target>,
     /// SQLite only: the WAL checkpoints, off the commit path.
     _checkpointer: Option<fastread::Checkpointer>,
 }
@@ -267,6 +270,10 @@ impl Store {
             decision_cache,
             fast,
             imports: Default::default(),
+            import_target: (!postgres).then(|| fastimport::Target {
+                path: sqlite_path(&config.url).into(),
+                full_sync: config.sqlite_full_sync,
+            }),
             _checkpointer: checkpointer,
         };
         migrate::run(&store).await?;

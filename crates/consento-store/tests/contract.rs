@@ -2148,7 +2148,7 @@ mod erasure {
 
     impl Env {
         /// How many rows `sql` (a `SELECT COUNT(*)`) counts, read around the store.
-        async fn raw_count(&self, sql: &str) -> i64 {
+        pub(crate) async fn raw_count(&self, sql: &str) -> i64 {
             macro_rules! count {
                 ($c:expr) => {
                     sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
@@ -2756,7 +2756,7 @@ async fn import_lines(
             tx.send(consento_store::ImportChunk::Commit).await.unwrap();
         }
     });
-    let progress = consento_store::ImportProgress::default();
+    let progress = std::sync::Arc::new(consento_store::ImportProgress::default());
     let result = env.store.import_rows(&spec, rx, &progress).await;
     sender.await.unwrap();
     result.map(|()| progress.snapshot())
@@ -2872,6 +2872,43 @@ async fn an_import_leaves_the_same_current_states_as_appending_its_events_one_by
         let after = env.store.current_consents(&ContactRef::External("C2".into())).await.unwrap();
         assert_eq!(after[0].kind, Some(EventKind::Given));
         assert_eq!(after[0].event_time, Some(env.store.now()));
+        env.store.verify_ledger().await.unwrap();
+    });
+}
+
+#[tokio::test]
+async fn an_import_leaves_the_ledger_append_only_every_reference_whole_and_its_new_rows_in_id_order()
+ {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", Some(730), newsletter())).await.unwrap();
+        let lines: Vec<String> = (1..=8)
+            .map(|i| format!("C{i},Persona {i},p{i}@example.it,333 000 000{i},2024-03-0{i},dato"))
+            .collect();
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let counts = import_lines(env, &lines, true).await.unwrap();
+        assert_eq!((counts.contacts_created, counts.events_written), (8, 8), "{counts:?}");
+        // The ledger's guards are back: the import did not leave it open to rewriting.
+        let update = env.raw_sql("UPDATE consent_events SET kind = 'withdrawn'").await.unwrap_err();
+        assert!(update.to_string().contains("append-only"), "{update}");
+        let delete = env.raw_sql("DELETE FROM consent_events").await.unwrap_err();
+        assert!(delete.to_string().contains("append-only"), "{delete}");
+        if !env.is_postgres() {
+            // SQLite's import does not check foreign keys row by row: none is broken.
+            assert_eq!(env.raw_count("SELECT COUNT(*) FROM pragma_foreign_key_check").await, 0);
+        }
+        assert_eq!(env.raw_count("SELECT COUNT(*) FROM consent_evidence").await, 8);
+        // The rows an import creates are created in file order, so on SQLite their ids ascend
+        // with it (the indexes keyed by them grow at one end).
+        let mut ids = Vec::new();
+        for i in 1..=8 {
+            let c = env.store.contact(&ContactRef::External(format!("C{i}"))).await.unwrap();
+            let history = env.store.consent_history(&ContactRef::Id(c.id)).await.unwrap();
+            assert_eq!(history.len(), 1);
+            ids.push((c.id.0, history[0].id.0));
+        }
+        if !env.is_postgres() {
+            assert!(ids.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1), "{ids:?}");
+        }
         env.store.verify_ledger().await.unwrap();
     });
 }
