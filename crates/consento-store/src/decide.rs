@@ -11,7 +11,7 @@ use consento_domain::{
 };
 
 use crate::decision_cache::{self, DecisionCache, KeyKind};
-use crate::fastread::FastRead;
+use crate::fastread::{FastRead, Param};
 use crate::row::Cols;
 use crate::types::{permissions_from, validity_from};
 use crate::{
@@ -339,9 +339,17 @@ enum Key {
 /// The WAL header is read before the position, so that while it is the same the position is
 /// too, and the position need not be read again.
 pub(crate) fn fence(fast: &FastRead, cache: &DecisionCache) -> Result<i64, StoreError> {
+    Ok(fence_forgetting(fast, cache)?.0)
+}
+
+/// [`fence`], also returning the contacts it forgot.
+fn fence_forgetting(
+    fast: &FastRead,
+    cache: &DecisionCache,
+) -> Result<(i64, Vec<decision_cache::Forgotten>), StoreError> {
     let header = fast.wal_header();
     if let Some(head) = header.as_ref().and_then(|h| cache.fresh(h)) {
-        return Ok(head);
+        return Ok((head, Vec::new()));
     }
     let head = fast
         .rows(decision_cache::HEAD_SQL, [], |r| r.get::<_, Option<i64>>(0))?
@@ -349,7 +357,7 @@ pub(crate) fn fence(fast: &FastRead, cache: &DecisionCache) -> Result<i64, Store
         .copied()
         .flatten()
         .unwrap_or(0);
-    cache.catch_up(head, |seen| {
+    let forgotten = cache.catch_up(head, |seen| {
         fast.rows(
             decision_cache::CHANGES_SQL,
             (seen, decision_cache::MAX_CHANGES + 1),
@@ -365,7 +373,36 @@ pub(crate) fn fence(fast: &FastRead, cache: &DecisionCache) -> Result<i64, Store
     if let Some(h) = header {
         cache.fenced(h, head);
     }
-    Ok(head)
+    Ok((head, forgotten))
+}
+
+/// Reads again, as a decision asked the same way would, the contacts a fence forgot, and
+/// remembers them: a changed contact is then a hit at its next decision instead of a read.
+fn refresh(
+    fast: &FastRead,
+    cache: &DecisionCache,
+    head: i64,
+    forgotten: &[decision_cache::Forgotten],
+) -> Result<(), StoreError> {
+    for (id, keys) in forgotten {
+        if keys.is_empty() {
+            let facts = fast.query(BY_ID, Param::Blob(id.as_bytes()), |rows| facts_from(rows))?;
+            if let Some(facts) = facts {
+                cache.remember(head, None, &facts);
+            }
+        }
+        for (kind, key) in keys {
+            let sql = match kind {
+                KeyKind::External => BY_EXTERNAL,
+                KeyKind::Email => BY_EMAIL,
+                KeyKind::Phone => BY_PHONE,
+            };
+            if let Some(facts) = fast.query(sql, Param::Text(key), |rows| facts_from(rows))? {
+                cache.remember(head, Some((*kind, key)), &facts);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Keeps a cache caught up from a thread of its own, every [`Follower::EVERY`]: after a burst
@@ -391,7 +428,11 @@ impl Follower {
                 while !flag.load(std::sync::atomic::Ordering::Relaxed) {
                     std::thread::sleep(Self::EVERY);
                     // A failed read is tried again at the next tick; decisions fence themselves.
-                    let _ = fence(&fast, &cache);
+                    // Writes mostly wait on the disk: the follower reads the changed contacts
+                    // again then, so decisions after them need not.
+                    if let Ok((head, forgotten)) = fence_forgetting(&fast, &cache) {
+                        let _ = refresh(&fast, &cache, head, &forgotten);
+                    }
                 }
             })
             .ok()?;

@@ -120,6 +120,8 @@ pub(crate) struct DecisionCache {
 
 /// What catching up needs from the database: the changes after a position.
 pub(crate) type Change = (i64, Option<Uuid>);
+/// A forgotten contact and the keys it was asked by.
+pub(crate) type Forgotten = (Uuid, Vec<(KeyKind, Arc<str>)>);
 
 fn shard_of(key: &str) -> usize {
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -167,22 +169,24 @@ impl DecisionCache {
 
     /// Brings the cache to position `head`, reading the changes since the position it is at with
     /// `changes` (positions after the one given, in order, at most `MAX_CHANGES + 1`). Returns
-    /// once every change up to `head` is applied, by this thread or another.
+    /// once every change up to `head` is applied, by this thread or another, with the keys of
+    /// the entries this call forgot (for the follower to read again).
     pub(crate) fn catch_up<E>(
         &self,
         head: i64,
         changes: impl FnOnce(i64) -> Result<Vec<Change>, E>,
-    ) -> Result<(), E> {
+    ) -> Result<Vec<Forgotten>, E> {
+        let mut forgotten = Vec::new();
         if self.seen.load(Ordering::SeqCst) >= head {
-            return Ok(());
+            return Ok(forgotten);
         }
         // A poisoned lock: nothing is answered from memory any more (see `facts`).
         let Ok(_one) = self.catching.lock() else {
-            return Ok(());
+            return Ok(forgotten);
         };
         let seen = self.seen.load(Ordering::SeqCst);
         if seen >= head {
-            return Ok(());
+            return Ok(forgotten);
         }
         // Nothing remembered, or too far behind: no need to know what changed.
         let empty = self.len.load(Ordering::SeqCst) == 0;
@@ -196,15 +200,17 @@ impl DecisionCache {
         match log {
             Some(log) if complete(&log, seen, head) => {
                 for (_, contact) in log.iter().filter(|(seq, _)| *seq <= head) {
-                    if let Some(id) = contact {
-                        self.forget(id);
+                    if let Some(id) = contact
+                        && let Some(keys) = self.forget(id)
+                    {
+                        forgotten.push((*id, keys));
                     }
                 }
             }
             _ => self.forget_all(),
         }
         self.seen.store(head, Ordering::SeqCst);
-        Ok(())
+        Ok(forgotten)
     }
 
     fn forget_all(&self) {
@@ -221,22 +227,21 @@ impl DecisionCache {
         }
     }
 
-    fn forget(&self, id: &Uuid) {
+    /// Forgets a contact; returns the keys it was remembered under, if it was.
+    fn forget(&self, id: &Uuid) -> Option<Vec<(KeyKind, Arc<str>)>> {
         let entry = self
             .contacts(id)
-            .and_then(|shard| shard.write().ok()?.entries.remove(id));
-        let Some(entry) = entry else {
-            return;
-        };
+            .and_then(|shard| shard.write().ok()?.entries.remove(id))?;
         self.len.fetch_sub(1, Ordering::SeqCst);
-        for (kind, key) in entry.keys {
-            if let Some(Ok(mut keys)) = self.key_shard(&key).map(RwLock::write) {
-                let map = keys.of(kind);
-                if map.get(&key) == Some(id) {
-                    map.remove(&key);
+        for (kind, key) in &entry.keys {
+            if let Some(Ok(mut keys)) = self.key_shard(key).map(RwLock::write) {
+                let map = keys.of(*kind);
+                if map.get(key) == Some(id) {
+                    map.remove(key);
                 }
             }
         }
+        Some(entry.keys)
     }
 
     /// The remembered facts of a contact named by our id.
