@@ -119,8 +119,8 @@ impl Store {
         };
         if let Some(fast) = &self.fast {
             let param = match &key {
-                Key::Id(id) => crate::fastread::Param::Blob(id.as_bytes()),
-                Key::Text(t) => crate::fastread::Param::Text(t),
+                Key::Id(id) => Param::Blob(id.as_bytes()),
+                Key::Text(t) => Param::Text(t),
             };
             let Some(cache) = &self.decision_cache else {
                 let facts = fast.query(sql, param, |rows| facts_from(rows))?;

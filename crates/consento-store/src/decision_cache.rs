@@ -1,7 +1,9 @@
 //! The facts of recent decisions, kept in memory on SQLite, and the rule that keeps them true: a
-//! decision first reads the last position of the change log (`decision_changes`, written by
+//! decision first checks whether anything was committed since it last looked (the WAL-index
+//! header; when it moved, the last position of the change log `decision_changes`, written by
 //! database triggers on everything the decision query reads, in commit order; migration 0017),
-//! forgets every contact logged since it last looked, and only then answers from memory. A
+//! forgets every contact logged since, and only then answers from memory. A thread of the store
+//! (`decide::Follower`) does the same every 100 ms and reads the forgotten contacts again. A
 //! withdrawal committed before a decision was asked is therefore always seen, whichever process
 //! committed it (the command line, another server on the same file), while the cost of an
 //! answer drops from a dozen B-tree descents to one short read (DESIGN.md §7: a dialer asks

@@ -193,7 +193,7 @@ pub struct StoreConfig {
     /// Country calling code for phone numbers written without one (`39` for Italy).
     pub default_country_code: String,
     /// SQLite only: contacts whose decision facts are kept in memory (0: none). Each costs
-    /// about 300 bytes; past the bound the cache starts again from empty.
+    /// about 300 bytes; a full cache remembers no one new until changes make it forget some.
     pub decision_cache_entries: usize,
 }
 
