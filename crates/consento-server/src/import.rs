@@ -8,7 +8,7 @@
 use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use consento_domain::Actor;
 use consento_domain::import::{LineError, Mapping, detect_delimiter};
@@ -254,22 +254,25 @@ async fn stream(
         }
         summary
     });
-    let done = AtomicBool::new(false);
+    // Other processes read the counters from the run's row (PostgreSQL; see the store), written
+    // every half second while the rows are; the run ends as soon as they are, not at a tick.
     let written = async {
-        let r = store.import_rows(&spec, rx, &begun.progress).await;
-        done.store(true, Ordering::Relaxed);
-        r
-    };
-    // Other processes read the counters from the run's row (PostgreSQL; see the store).
-    let ticker = async {
-        while !done.load(Ordering::Relaxed) {
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-            let _ = store
-                .record_import_progress(begun.id, &begun.progress.snapshot())
-                .await;
+        let write = store.import_rows(&spec, rx, &begun.progress);
+        tokio::pin!(write);
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(500));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                r = &mut write => break r,
+                _ = tick.tick() => {
+                    let _ = store
+                        .record_import_progress(begun.id, &begun.progress.snapshot())
+                        .await;
+                }
+            }
         }
     };
-    let (written, (), summary) = tokio::join!(written, ticker, reader);
+    let (written, summary) = tokio::join!(written, reader);
     // Saved after the import's transaction, never during it: on SQLite that transaction holds
     // the one writer, and a save waiting for it would time out on a long file.
     let saved = if job.mapping.is_some() && fits_rx.await.is_ok() {

@@ -62,8 +62,7 @@ const CHUNK: usize = 1_000;
 pub(crate) const INSERT_CONTACT: &str = "INSERT INTO contacts (id, external_id, name, email, email_hash, phone, phone_hash, attributes, source, legal_basis, purposes, created_at, updated_at, name_folded) ";
 pub(crate) const INSERT_EMAIL: &str = "INSERT INTO contact_emails (email, contact_id, position) ";
 pub(crate) const INSERT_PHONE: &str = "INSERT INTO contact_phones (phone, contact_id, position) ";
-pub(crate) const INSERT_EVIDENCE: &str =
-    "INSERT INTO consent_evidence (event_id, contact_id, salt, content) ";
+pub(crate) const INSERT_EVIDENCE: &str = "INSERT INTO consent_evidence (event_seq, salt, content) ";
 pub(crate) const INSERT_EVENTS: &str = "INSERT INTO consent_events (seq, id, contact_id, consent_type_id, type_code, kind, event_time, recorded_at, method, actor_kind, actor_id, notice_id, validity_days, evidence_digest, prev_hash, hash) ";
 
 /// A validated contact with its id and the keyed hashes of its primary address and number.
@@ -282,13 +281,13 @@ impl Store {
                 crate::ledger::push_event_values!(qb, chunk, (r, hash, _) => r, hash);
                 qb.build().execute(&mut *tx).await?;
             }
-            let evidence: Vec<(EventId, ContactId, &Vec<u8>, &String)> = prepared.events.iter()
-                .filter_map(|(r, _, ev)| ev.as_ref().map(|(salt, text)| (r.id, r.contact_id, salt, text)))
+            let evidence: Vec<(i64, &Vec<u8>, &String)> = prepared.events.iter()
+                .filter_map(|(r, _, ev)| ev.as_ref().map(|(salt, text)| (r.seq, salt, text)))
                 .collect();
             for chunk in evidence.chunks(CHUNK) {
                 let mut qb = QueryBuilder::<DB>::new(INSERT_EVIDENCE);
-                qb.push_values(chunk, |mut b, (id, contact, salt, text)| {
-                    b.push_bind(id.0).push_bind(contact.0).push_bind((*salt).clone()).push_bind((*text).clone());
+                qb.push_values(chunk, |mut b, (seq, salt, text)| {
+                    b.push_bind(*seq).push_bind((*salt).clone()).push_bind((*text).clone());
                 });
                 qb.build().execute(&mut *tx).await?;
             }

@@ -144,8 +144,9 @@ macro_rules! erase_in_tx {
             .bind(id.0).execute(&mut *$tx).await?.rows_affected();
         counts.push((ErasedCategory::Phones, n));
         // The ledger keeps each event's evidence digest: the chain still verifies. Evidence is
-        // keyed by its event alone (migration 0018), found here through the ledger's index.
-        let n = sqlx::query("DELETE FROM consent_evidence WHERE event_id IN (SELECT id FROM consent_events WHERE contact_id = $1)")
+        // keyed by its event's position alone (migration 0019), found here through the
+        // ledger's index.
+        let n = sqlx::query("DELETE FROM consent_evidence WHERE event_seq IN (SELECT seq FROM consent_events WHERE contact_id = $1)")
             .bind(id.0).execute(&mut *$tx).await?.rows_affected();
         counts.push((ErasedCategory::ConsentEvidence, n));
         let n = sqlx::query("UPDATE channel_events SET evidence = NULL WHERE contact_id = $1 AND evidence IS NOT NULL")

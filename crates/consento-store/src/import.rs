@@ -763,8 +763,7 @@ impl Store {
                 qb.build().execute(&mut *tx).await?;
                 let mut qb = QueryBuilder::<DB>::new(crate::bulk::INSERT_EVIDENCE);
                 qb.push_values(part, |mut b, (r, _, salt, text)| {
-                    b.push_bind(r.id.0)
-                        .push_bind(r.contact_id.0)
+                    b.push_bind(r.seq)
                         .push_bind(salt.to_vec())
                         .push_bind(text.clone());
                 });
@@ -800,7 +799,7 @@ pub(crate) struct EventMaker {
     source_json: String,
     file_json: String,
     sha: String,
-    actor: Actor,
+    pub(crate) actor: Actor,
 }
 
 impl EventMaker {

@@ -417,8 +417,8 @@ impl Store {
                     let hash = record.hash();
                     bind_event!(record, hash).execute(&mut *tx).await?;
                     if let Some((salt, content)) = &p.evidence {
-                        sqlx::query("INSERT INTO consent_evidence (event_id, contact_id, salt, content) VALUES ($1, $2, $3, $4)")
-                            .bind(p.id.0).bind(p.contact_id.0).bind(salt.to_vec()).bind(content)
+                        sqlx::query("INSERT INTO consent_evidence (event_seq, salt, content) VALUES ($1, $2, $3)")
+                            .bind(record.seq).bind(salt.to_vec()).bind(content)
                             .execute(&mut *tx).await?;
                     }
                     if let Some(key) = &p.key {
@@ -482,12 +482,13 @@ impl Store {
                 let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO consent_events (seq, id, contact_id, consent_type_id, type_code, kind, event_time, recorded_at, method, actor_kind, actor_id, notice_id, validity_days, evidence_digest, prev_hash, hash) ");
                 push_event_values!(qb, &records, (r, hash) => r, hash);
                 qb.build().execute(&mut *tx).await?;
-                let evidence: Vec<&PreparedAppend> = batch.iter().filter(|p| p.evidence.is_some()).collect();
+                // records[i] is batch[i]'s event, chained in the same order.
+                let evidence: Vec<(i64, &PreparedAppend)> = batch.iter().zip(&records).filter(|(p, _)| p.evidence.is_some()).map(|(p, (r, _))| (r.seq, p)).collect();
                 if !evidence.is_empty() {
-                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO consent_evidence (event_id, contact_id, salt, content) ");
-                    qb.push_values(&evidence, |mut b, p| {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new(crate::bulk::INSERT_EVIDENCE);
+                    qb.push_values(&evidence, |mut b, (seq, p)| {
                         if let Some((salt, content)) = &p.evidence {
-                            b.push_bind(p.id.0).push_bind(p.contact_id.0).push_bind(salt.to_vec()).push_bind(content.clone());
+                            b.push_bind(*seq).push_bind(salt.to_vec()).push_bind(content.clone());
                         }
                     });
                     qb.build().execute(&mut *tx).await?;
@@ -634,7 +635,7 @@ impl Store {
 }
 
 /// A contact's consent history with its proof, in ledger order. $1 the contact.
-const HISTORY: &str = "SELECT e.seq, e.id, e.type_code, e.kind, e.event_time, e.recorded_at, e.method, e.actor_kind, e.actor_id, n.version AS notice_version, e.validity_days, v.content AS evidence, e.hash FROM consent_events e LEFT JOIN privacy_notices n ON n.id = e.notice_id LEFT JOIN consent_evidence v ON v.event_id = e.id WHERE e.contact_id = $1 ORDER BY e.seq";
+const HISTORY: &str = "SELECT e.seq, e.id, e.type_code, e.kind, e.event_time, e.recorded_at, e.method, e.actor_kind, e.actor_id, n.version AS notice_version, e.validity_days, v.content AS evidence, e.hash FROM consent_events e LEFT JOIN privacy_notices n ON n.id = e.notice_id LEFT JOIN consent_evidence v ON v.event_seq = e.seq WHERE e.contact_id = $1 ORDER BY e.seq";
 
 /// One row of [`HISTORY`].
 fn history_entry(row: &impl Cols) -> Result<HistoryEntry, StoreError> {

@@ -2,7 +2,6 @@
 //! every bad line listed there; and `consento bench-import`, which times it on a generated file.
 
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use consento_domain::import::{ConsentColumns, LineError, Mapping};
 use consento_domain::{Actor, ActorKind, ConsentCode, ConsentTypeSpec, Permissions};
@@ -73,23 +72,21 @@ async fn run_with_progress(ctx: &Ctx<'_>, job: &ImportJob) -> anyhow::Result<Out
         let clear = if terminal { "\r\x1b[K" } else { "" };
         let _ = writeln!(std::io::stderr(), "{clear}{e}");
     });
-    let done = AtomicBool::new(false);
-    let work = async {
-        let r = execute(&ctx.store, job, &begun, on_error).await;
-        done.store(true, Ordering::Relaxed);
-        r
-    };
-    let bar = async {
-        if !terminal {
-            return;
+    let work = execute(&ctx.store, job, &begun, on_error);
+    if !terminal {
+        return Ok(work.await?);
+    }
+    // Redrawn every 200 ms while the import runs; it ends as soon as the import does.
+    tokio::pin!(work);
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(200));
+    let outcome = loop {
+        tokio::select! {
+            outcome = &mut work => break outcome,
+            _ = tick.tick() => draw(&begun.progress, begun.total_bytes),
         }
-        while !done.load(Ordering::Relaxed) {
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-            draw(&begun.progress, begun.total_bytes);
-        }
-        let _ = writeln!(std::io::stderr());
     };
-    let (outcome, ()) = tokio::join!(work, bar);
+    draw(&begun.progress, begun.total_bytes);
+    let _ = writeln!(std::io::stderr());
     Ok(outcome?)
 }
 
