@@ -2914,6 +2914,111 @@ async fn an_import_leaves_the_ledger_append_only_every_reference_whole_and_its_n
 }
 
 #[tokio::test]
+async fn an_import_matches_a_line_to_earlier_lines_of_its_own_chunk_by_email_and_by_phone() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", Some(730), newsletter())).await.unwrap();
+        // import_lines sends the first three lines as one chunk: lines 2 and 3 name the person
+        // of line 1 (by email, then by phone) before anything of that chunk is written.
+        let lines = [
+            "C1,Bruno Bianchi,bruno@example.it,333 111 2222,2024-03-15,dato",
+            "C2,Bruno,Bruno@Example.it,,2024-04-01,revocato",
+            // The same event as line 1: recorded once.
+            "C3,B. Bianchi,,+39 333 1112222,2024-03-15,dato",
+            "D1,Dora,dora@example.it,,2024-03-15,dato",
+            "D2,Dora,,,2024-03-16,dato",
+            "D1,Dora,dora@example.it,,2024-03-17,revocato",
+        ];
+        let counts = import_lines(env, &lines, true).await.unwrap();
+        assert_eq!((counts.contacts_created, counts.contacts_matched), (3, 3), "{counts:?}");
+        assert_eq!(counts.events_written, 5, "{counts:?}");
+        let bruno = env.store.contact(&ContactRef::External("C1".into())).await.unwrap();
+        assert!(env.store.resolve_contact(&ContactRef::External("C2".into())).await.is_err());
+        let history = env.store.consent_history(&ContactRef::Id(bruno.id)).await.unwrap();
+        let kinds: Vec<_> = history.iter().map(|h| (h.kind, h.event_time)).collect();
+        assert_eq!(kinds, vec![
+            (EventKind::Given, Timestamp::parse("d", "2024-03-15").unwrap()),
+            (EventKind::Withdrawn, Timestamp::parse("d", "2024-04-01").unwrap()),
+        ]);
+        // Each event's evidence names its own line.
+        assert!(history[1].evidence.as_deref().unwrap().contains("\"line\":3"), "{history:?}");
+        let dora = env.store.consent_history(&ContactRef::Email("dora@example.it".into())).await.unwrap();
+        assert_eq!(dora.len(), 2);
+        if !env.is_postgres() {
+            assert_eq!(env.raw_count("SELECT COUNT(*) FROM pragma_foreign_key_check").await, 0);
+        }
+        env.store.verify_ledger().await.unwrap();
+    });
+}
+
+#[tokio::test]
+async fn an_import_matches_people_stored_before_it_by_every_key_in_every_chunk() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", Some(730), newsletter())).await.unwrap();
+        let by_external = env.store.create_contact(ContactInput {
+            external_id: Some("X9".into()),
+            ..ContactInput::default()
+        }).await.unwrap();
+        let by_email = env.store.create_contact(contact("elena@example.it")).await.unwrap();
+        let by_phone = env.store.create_contact(ContactInput {
+            phones: vec!["+39 347 555 0101".into()],
+            ..ContactInput::default()
+        }).await.unwrap();
+        // The second chunk is written once the first is stored: from then on the keys the
+        // database holds are known without a lookup, and these three must still be found.
+        let lines = [
+            "N1,Nuovo,nuovo@example.it,,2024-03-15,dato",
+            "N2,Nuova,nuova@example.it,,2024-03-15,dato",
+            "N3,Nuovi,nuovi@example.it,,2024-03-15,dato",
+            "X9,Ugo,,,2024-03-15,dato",
+            "E1,Elena,ELENA@example.it,,2024-03-15,dato",
+            "P1,Piero,,347 5550101,2024-03-15,dato",
+            "N4,Nuovo bis,nuovo@example.it,,2024-03-16,dato",
+        ];
+        let counts = import_lines(env, &lines, true).await.unwrap();
+        assert_eq!((counts.contacts_created, counts.contacts_matched), (3, 4), "{counts:?}");
+        for c in [&by_external, &by_email, &by_phone] {
+            assert_eq!(env.store.consent_history(&ContactRef::Id(c.id)).await.unwrap().len(), 1);
+        }
+        assert_eq!(env.raw_count("SELECT COUNT(*) FROM contacts").await, 6);
+        env.store.verify_ledger().await.unwrap();
+    });
+}
+
+#[tokio::test]
+async fn evidence_stored_before_it_was_keyed_by_ledger_position_stays_with_its_event() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", Some(730), newsletter())).await.unwrap();
+        let c = env.store.create_contact(contact("anna@example.it")).await.unwrap();
+        let r = ContactRef::Id(c.id);
+        for (i, kind) in [EventKind::Given, EventKind::Withdrawn, EventKind::Given].into_iter().enumerate() {
+            let mut e = event(&r, "NEWS", kind, None);
+            e.evidence = Some(format!("web form {i}"));
+            env.store.record_consent(e).await.unwrap();
+        }
+        let before = env.store.consent_history(&r).await.unwrap();
+        // Back to the layout of migration 0018 (keyed by event id, with the contact), as a
+        // database written by an older release has it; the next start migrates it again.
+        let (id, table_end) = if env.is_postgres() { ("UUID", ")") } else { ("BLOB", ") WITHOUT ROWID") };
+        env.raw_sql(&format!(
+            "CREATE TABLE consent_evidence_0018 (event_id {id} PRIMARY KEY REFERENCES consent_events (id), contact_id {id} NOT NULL, salt {b} NOT NULL, content TEXT NOT NULL{table_end};
+             INSERT INTO consent_evidence_0018 (event_id, contact_id, salt, content) SELECT e.id, e.contact_id, v.salt, v.content FROM consent_evidence v JOIN consent_events e ON e.seq = v.event_seq;
+             DROP TABLE consent_evidence;
+             ALTER TABLE consent_evidence_0018 RENAME TO consent_evidence;
+             DELETE FROM schema_migrations WHERE version = 19;",
+            b = if env.is_postgres() { "BYTEA" } else { "BLOB" },
+        )).await.unwrap();
+        let migrated = env.second_store().await;
+        let after = migrated.consent_history(&r).await.unwrap();
+        assert_eq!(after.len(), 3);
+        assert!(after.iter().all(|h| h.evidence.is_some()), "{after:?}");
+        let evidence = |h: &[consento_store::HistoryEntry]| -> Vec<_> { h.iter().map(|e| (e.id, e.evidence.clone())).collect() };
+        assert_eq!(evidence(&after), evidence(&before));
+        migrated.verify_ledger().await.unwrap();
+        migrated.close().await;
+    });
+}
+
+#[tokio::test]
 async fn mappings_are_saved_per_source_and_runs_keep_their_report() {
     on_every_backend!(env => {
         assert!(env.store.import_mapping("crm-x").await.unwrap().is_none());
