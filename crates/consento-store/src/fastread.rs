@@ -237,6 +237,12 @@ impl Checkpointer {
     const EVERY: std::time::Duration = std::time::Duration::from_millis(250);
     /// WAL frames (pages) past which the WAL is started over: 16,384 × 4 KiB = 64 MiB.
     const RESTART_FRAMES: i64 = 16_384;
+    /// Frames a PASSIVE checkpoint may have left uncopied for a RESTART to follow it. RESTART
+    /// copies what is left while holding the write lock: after a large import, a reader that
+    /// kept PASSIVE from copying would make it copy gigabytes with every writer held off, for
+    /// longer than their busy timeout. Past this backlog PASSIVE goes on copying, lock-free,
+    /// at the next ticks; a backlog this small is copied in milliseconds.
+    const RESTART_BACKLOG: i64 = 4_096;
     /// Ticks between two prunings of the decision change log (every 10 s): it keeps its last
     /// [`crate::decision_cache::KEPT_CHANGES`] positions, far more than any process running
     /// decisions falls behind between two of them.
@@ -272,16 +278,18 @@ impl Checkpointer {
                         );
                     }
                     // A busy database is simply tried again at the next tick.
-                    let frames = conn
-                        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
-                        .unwrap_or(0);
+                    let (frames, copied) = conn
+                        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                        })
+                        .unwrap_or((0, 0));
                     // Under constant load some reader is nearly always inside the WAL, so the
                     // writer never finds the moment to start it over and the file grows without
                     // end ("checkpoint starvation"). Past a bound, RESTART waits for the readers
                     // of the moment (microseconds each) and holds writers off until the WAL can
                     // start over: a pause of milliseconds instead of an ever longer file. A reader
                     // that stays (a long export) makes it give up after 20 ms and back off.
-                    if frames > Self::RESTART_FRAMES {
+                    if frames > Self::RESTART_FRAMES && frames - copied <= Self::RESTART_BACKLOG {
                         if wait > 0 {
                             wait -= 1;
                             continue;
