@@ -169,7 +169,7 @@ pub(crate) fn run(
         scope.spawn(move || {
             while let Some(message) = rx.blocking_recv() {
                 // At most the chunks in flight wait here: the writer returns one per chunk.
-                drop(spent_rx.try_iter().collect::<Vec<_>>());
+                spent_rx.try_iter().for_each(drop);
                 let prepared = match message {
                     ImportChunk::Commit => Ok(Prepared::Commit),
                     ImportChunk::Rows(rows) => prepare(job, rows).map(Prepared::Lines),
@@ -369,26 +369,23 @@ impl<'c> Rows<'c> {
         mut bind: impl FnMut(&mut Statement<'_>, usize, &T) -> rusqlite::Result<()>,
     ) -> Result<(), StoreError> {
         let shared = self.shared.len();
-        let mut batches = items.chunks_exact(BATCH);
-        for batch in &mut batches {
+        for batch in items.chunks(BATCH) {
+            let mut short;
+            let stmt: &mut Statement<'_> = if batch.len() == BATCH {
+                &mut self.full
+            } else {
+                let sql = Self::sql(&self.head, self.template, shared, self.per_row, batch.len());
+                short = self.tx.prepare_cached(&sql).map_err(sqlite_error)?;
+                for (i, v) in self.shared.iter().enumerate() {
+                    short.raw_bind_parameter(i + 1, v).map_err(sqlite_error)?;
+                }
+                &mut short
+            };
             for (r, item) in batch.iter().enumerate() {
-                bind(&mut self.full, shared + r * self.per_row + 1, item).map_err(sqlite_error)?;
+                bind(stmt, shared + r * self.per_row + 1, item).map_err(sqlite_error)?;
             }
-            self.full.raw_execute().map_err(sqlite_error)?;
+            stmt.raw_execute().map_err(sqlite_error)?;
         }
-        let rest = batches.remainder();
-        if rest.is_empty() {
-            return Ok(());
-        }
-        let sql = Self::sql(&self.head, self.template, shared, self.per_row, rest.len());
-        let mut stmt = self.tx.prepare_cached(&sql).map_err(sqlite_error)?;
-        for (i, v) in self.shared.iter().enumerate() {
-            stmt.raw_bind_parameter(i + 1, v).map_err(sqlite_error)?;
-        }
-        for (r, item) in rest.iter().enumerate() {
-            bind(&mut stmt, shared + r * self.per_row + 1, item).map_err(sqlite_error)?;
-        }
-        stmt.raw_execute().map_err(sqlite_error)?;
         Ok(())
     }
 }
@@ -912,12 +909,12 @@ impl<'c> Writer<'c> {
                 ],
             )
         })?;
-        let channels = |list: fn(&ImportRow) -> Vec<&str>| -> Vec<(&str, uuid::Uuid, i64)> {
+        let channels = |kind: KeyKind| -> Vec<(&str, uuid::Uuid, i64)> {
             pending
                 .contacts
                 .iter()
                 .flat_map(|(id, l)| {
-                    list(&l.row)
+                    kind.keys(&l.row)
                         .into_iter()
                         .enumerate()
                         .map(move |(i, v)| (v, *id, i as i64))
@@ -927,14 +924,8 @@ impl<'c> Writer<'c> {
         let bind_channel = |s: &mut Statement<'_>, at: usize, c: &(&str, uuid::Uuid, i64)| {
             bind_all(s, at, &[&c.0, &c.1.as_bytes().as_slice(), &c.2])
         };
-        self.emails.write(
-            &channels(|r| r.emails.iter().map(|e| e.as_str()).collect()),
-            bind_channel,
-        )?;
-        self.phones.write(
-            &channels(|r| r.phones.iter().map(|p| p.as_str()).collect()),
-            bind_channel,
-        )?;
+        self.emails.write(&channels(KeyKind::Email), bind_channel)?;
+        self.phones.write(&channels(KeyKind::Phone), bind_channel)?;
         self.events.write(&pending.events, |s, at, e| {
             let r = &e.record;
             bind_all(
