@@ -614,9 +614,10 @@ pub enum ContactsCommand {
         /// Lift the restriction instead; the person is told by email (GDPR Art. 18(3)).
         #[arg(long)]
         lift: bool,
-        /// The language of that email: `it` or `en`.
-        #[arg(long, default_value = "it", value_parser = ["it", "en"])]
-        locale: String,
+        /// The language of that email: `it` or `en`; the configured `console.default_locale` if
+        /// absent.
+        #[arg(long, value_parser = ["it", "en"])]
+        locale: Option<String>,
     },
     /// Record an objection to direct marketing (GDPR Art. 21(3)).
     Object {

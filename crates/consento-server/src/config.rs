@@ -6,6 +6,9 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+pub use consento_app::policy::Controller as ControllerConfig;
+use consento_app::policy::{Policy, SubscriptionPolicy};
+use consento_domain::Locale;
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -202,85 +205,6 @@ impl RequestsConfig {
     pub fn calendar(&self) -> consento_domain::requests::HolidayCalendar {
         consento_domain::requests::HolidayCalendar::italy()
             .with_extra(self.extra_dates().unwrap_or_default())
-    }
-}
-
-/// The data controller, as a person's data export names it, with the information GDPR Art. 15(1)
-/// owes them beyond their data: who receives it, how long it is kept, where to complain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ControllerConfig {
-    /// The controller's name (Art. 13(1)(a)); empty: `mail.controller_name`.
-    pub name: String,
-    /// How to reach the controller (an address, an email, a web page).
-    pub contact: String,
-    /// How to reach the data protection officer (Art. 13(1)(b)), if one is designated.
-    pub dpo_contact: Option<String>,
-    /// Postal address, email, phone and web site, named in consent receipts (Kantara CR v1.1
-    /// `piiControllers`) when given.
-    pub address: Option<String>,
-    /// See `address`.
-    pub email: Option<String>,
-    /// See `address`.
-    pub phone: Option<String>,
-    /// See `address`.
-    pub url: Option<String>,
-    /// The jurisdiction whose law governs the processing, as consent receipts state it.
-    pub jurisdiction: String,
-    /// The recipients or categories of recipients of the data (Art. 15(1)(c)).
-    pub recipients: Vec<String>,
-    /// How long the data is kept, or the criteria that decide it (Art. 15(1)(d)).
-    pub retention: String,
-    /// The supervisory authority a person may complain to (Art. 15(1)(f), Art. 77).
-    pub complaint_authority: String,
-    /// Its postal address.
-    pub complaint_address: String,
-    /// Its web page on complaints.
-    pub complaint_url: String,
-}
-
-impl Default for ControllerConfig {
-    fn default() -> Self {
-        Self {
-            name: String::new(),
-            contact: String::new(),
-            dpo_contact: None,
-            address: None,
-            email: None,
-            phone: None,
-            url: None,
-            jurisdiction: "IT".to_owned(),
-            recipients: Vec::new(),
-            // The Italian DPA's benchmarks for marketing (24 months) and profiling (12 months);
-            // consent proof is kept as long as a claim about it can be brought.
-            retention: "Dati per finalità di marketing: 24 mesi dall'ultimo consenso; profilazione: 12 mesi; prova dei consensi: per la durata del trattamento e fino a 10 anni dopo, per la tutela in giudizio.".to_owned(),
-            complaint_authority: "Garante per la protezione dei dati personali".to_owned(),
-            complaint_address: "Piazza Venezia 11, 00187 Roma".to_owned(),
-            complaint_url: "https://www.garanteprivacy.it".to_owned(),
-        }
-    }
-}
-
-impl ControllerConfig {
-    /// Refuses an export that could not tell the person where to complain (Art. 15(1)(f)), or
-    /// that would name a recipient with no name.
-    fn check(&self) -> Result<(), String> {
-        if self.complaint_authority.trim().is_empty() {
-            return Err(
-                "config: controller.complaint_authority: name the supervisory authority".to_owned(),
-            );
-        }
-        if !self.complaint_url.starts_with("https://") && !self.complaint_url.starts_with("http://")
-        {
-            return Err("config: controller.complaint_url: must be an http(s) address".to_owned());
-        }
-        if self.retention.trim().is_empty() {
-            return Err("config: controller.retention: say how long data is kept".to_owned());
-        }
-        if self.recipients.iter().any(|r| r.trim().is_empty()) {
-            return Err("config: controller.recipients: a recipient is empty".to_owned());
-        }
-        Ok(())
     }
 }
 
@@ -555,6 +479,28 @@ pub enum LogFormat {
     Json,
     /// Human-readable lines.
     Text,
+}
+
+impl ServeConfig {
+    /// What this configuration decides for the use cases: the one [`Policy`] the server and
+    /// every command run with.
+    pub fn policy(&self) -> Policy {
+        Policy {
+            erasure: self.erasure.policy(),
+            retention: self.retention.policy(),
+            retention_batch: usize::try_from(self.retention.batch_size).unwrap_or(100),
+            calendar: self.requests.calendar(),
+            controller: self.controller.clone(),
+            controller_fallback_name: self.mail.controller_name.clone(),
+            public_base_url: self.public.base_url.clone(),
+            subscriptions: SubscriptionPolicy {
+                confirm_hours: self.mail.confirm_hours,
+                resend_minutes: self.mail.resend_minutes,
+                daily_limit: self.mail.daily_limit,
+            },
+            default_locale: Locale::parse(&self.console.default_locale).unwrap_or(Locale::It),
+        }
+    }
 }
 
 impl Default for ServeConfig {

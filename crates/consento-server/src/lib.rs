@@ -3,23 +3,23 @@
 //! integration tests can start the application in process with their own clock.
 
 pub mod api;
-pub mod bench;
+pub mod attachment;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod demo;
-pub mod export;
-pub mod flags;
-pub mod import;
-pub mod links;
+pub mod i18n;
 pub mod mail;
 pub mod metrics;
-pub mod receipts;
 pub mod retry;
 pub mod rng;
 pub mod serve;
-pub mod subscriptions;
+pub mod state;
 pub mod telemetry;
 pub mod web;
 pub mod webhooks;
 pub mod workers;
+
+/// The OpenAPI document of the HTTP API (for `consento openapi`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api::openapi()
+}

@@ -181,3 +181,10 @@ impl Metrics {
         Ok(out)
     }
 }
+
+/// Every decision is counted, whichever adapter asked the application.
+impl consento_app::Hooks for Metrics {
+    fn decided(&self, outcome: &'static str) {
+        self.decision(outcome);
+    }
+}

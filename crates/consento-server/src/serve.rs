@@ -17,9 +17,10 @@ use consento_store::{OsEntropy, Store, StoreConfig, SystemClock};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::api;
 use crate::api::error::ApiError;
-use crate::api::{self, AppState};
 use crate::config::ServeConfig;
+use crate::state::{AppState, Shared};
 
 /// Where the OpenAPI document is served: public, like any API's documentation; it holds no data.
 pub const OPENAPI_PATH: &str = "/openapi.json";
@@ -103,10 +104,13 @@ pub async fn run(
     let exports = usize::try_from(config.max_connections / 2)
         .unwrap_or(1)
         .max(1);
-    let state = AppState::new(api::Shared {
+    let metrics: Arc<crate::metrics::Metrics> = Arc::default();
+    let use_cases = consento_app::App::new(Arc::clone(&store), config.policy(), metrics.clone());
+    let state = AppState::new(Shared {
+        app: use_cases,
         store: Arc::clone(&store),
         tokens: Arc::default(),
-        metrics: Arc::default(),
+        metrics,
         config: Arc::new(config),
         exports: Arc::new(tokio::sync::Semaphore::new(exports)),
         console: Arc::default(),

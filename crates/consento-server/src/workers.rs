@@ -6,8 +6,8 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::api::AppState;
 use crate::mail::Mailer;
+use crate::state::AppState;
 use crate::webhooks::Worker;
 
 /// Starts the background tasks; the handles finish after `stop` turns true.

@@ -8,12 +8,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use consento_app::AppError;
 use consento_domain::{CollectionMethod, ContactId, EventKind, Timestamp};
-use std::sync::Arc;
 
 use consento_store::{
     ConsentEventInput, ContactRef, CurrentConsent, HistoryEntry, IdempotencyKey, RecordedEvent,
-    Store, StoreError,
+    StoreError,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -71,48 +71,21 @@ pub async fn record(
         key,
         request_sha256,
     });
-    let recorded = append_detached(&state.store, vec![(event, key)])
-        .await
-        .map_err(|e| ApiError::Internal(format!("the consent append task failed: {e}")))?
-        .and_then(|mut done| done.pop().ok_or(StoreError::Stale));
+    let recorded = state.app.record_consent(event, key).await;
     recorded.map_err(|e| match e {
         // References made by the body are the body's fault (422 naming the field); only the
         // contact of the path is a 404.
-        StoreError::NotFound {
+        AppError::Store(StoreError::NotFound {
             entity: "consent type",
-        } => ApiError::unprocessable("type_code", "no consent type has this code"),
-        StoreError::NotFound {
+        }) => ApiError::unprocessable("type_code", "no consent type has this code"),
+        AppError::Store(StoreError::NotFound {
             entity: "privacy notice version",
-        } => ApiError::unprocessable(
+        }) => ApiError::unprocessable(
             "notice_version",
             "no privacy notice with this version is published",
         ),
         other => rename_field(other.into(), "code", "type_code"),
     })
-}
-
-/// Appends consent events in order, on a task of their own: if the request that asked goes away
-/// mid-way, the appends still finish, and with them the group commit one of them may be writing
-/// for other requests (see the store's commit.rs). The one way the API and the console write to
-/// the ledger. Each event is its own proof and its own append; the first failure stops the rest
-/// and is returned (the events before it stay recorded). With an idempotency key, a retry
-/// returns the first event and records nothing (`true`: replayed).
-pub(crate) async fn append_detached(
-    store: &Arc<Store>,
-    events: Vec<(ConsentEventInput, Option<IdempotencyKey>)>,
-) -> Result<Result<Vec<(RecordedEvent, bool)>, StoreError>, tokio::task::JoinError> {
-    let store = Arc::clone(store);
-    tokio::spawn(async move {
-        let mut done = Vec::with_capacity(events.len());
-        for (event, key) in events {
-            done.push(match key {
-                Some(key) => store.record_consent_once(event, key).await?,
-                None => (store.record_consent(event).await?, false),
-            });
-        }
-        Ok(done)
-    })
-    .await
 }
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {

@@ -613,13 +613,10 @@ async fn set_flag(
     flag: ContactFlag,
     raised: bool,
 ) -> Result<Json<ContactOut>, ApiError> {
-    let config = &state.config;
-    let notice = crate::flags::NoticeSettings {
-        locale: &config.console.default_locale,
-        contact: &config.controller.contact,
-    };
-    let c =
-        crate::flags::change(&state.store, contact, flag, raised, auth.0.actor()?, notice).await?;
+    let c = state
+        .app
+        .change_flag(contact, flag, raised, auth.0.actor()?, None)
+        .await?;
     Ok(Json(c.into()))
 }
 

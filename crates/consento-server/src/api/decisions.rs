@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use consento_domain::{Action, AllowedBy, Cause, Decision, Timestamp};
-use consento_store::{ContactRef, DecisionReport, StoreError};
+use consento_store::{ContactRef, DecisionReport};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -188,26 +188,13 @@ fn cause_out(cause: &Cause) -> CauseOut {
     }
 }
 
-/// Asks the decision engine and counts the outcome for `/metrics`: the one way the API and the
-/// console ask "may I reach this contact now?".
-pub(crate) async fn decide_counted(
-    state: &AppState,
-    contact: &ContactRef,
-    action: Action,
-    at: Option<Timestamp>,
-) -> Result<DecisionReport, StoreError> {
-    let report = state.store.decide(contact, action, at).await?;
-    state.metrics.decision(report.decision.outcome());
-    Ok(report)
-}
-
 async fn answer(
     state: &AppState,
     contact: &ContactRef,
     action: Action,
     at: Option<Timestamp>,
 ) -> Result<DecisionResponse, ApiError> {
-    Ok(decide_counted(state, contact, action, at).await?.into())
+    Ok(state.app.decide(contact, action, at).await?.into())
 }
 
 /// Decide one contact.

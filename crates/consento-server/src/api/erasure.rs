@@ -1,17 +1,17 @@
 //! Erasure (GDPR Art. 17) and retention (Art. 5(1)(e)) over the API, scope `admin`: erase a
 //! contact (optionally completing its erasure request), list the contacts past the retention of
 //! their purposes, and anonymise them on confirmation. The answer of an erasure names, with
-//! stable codes, each category erased and each kept with its ground and end; the same answer is
-//! the CLI's `--json`.
+//! stable codes, each category erased and each kept with its ground and end; the CLI's `--json`
+//! gives the same answer, from the same use case.
 
 use axum::Json;
 use axum::extract::Query;
 use axum::extract::State;
 use axum::extract::rejection::QueryRejection;
-use consento_domain::erasure::{ErasurePolicy, ErasureReason};
-use consento_domain::requests::format_date;
-use consento_domain::{Actor, ContactId, RequestId, Timestamp};
-use consento_store::{AuditActor, ErasureInput, ErasureReport, RetentionCandidate, RetentionRun};
+use consento_app::erasure::{Anonymization, Erasure};
+use consento_domain::erasure::ErasureReason;
+use consento_domain::{ContactId, RequestId, Timestamp};
+use consento_store::{AuditActor, ErasureInput, RetentionCandidate};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -80,30 +80,29 @@ pub struct ErasureOut {
     pub kept: Vec<KeptOut>,
 }
 
-impl ErasureOut {
-    /// The answer for `report` under `policy`.
-    pub(crate) fn new(report: &ErasureReport, policy: &ErasurePolicy) -> Self {
+impl From<Erasure> for ErasureOut {
+    fn from(e: Erasure) -> Self {
         Self {
-            contact_id: report.contact_id.0,
-            erased_at: report.erased_at,
-            reason: report.reason.code().to_owned(),
-            request_id: report.request_id.map(|r| r.0),
-            suppressed: report.suppressed,
-            erased: report
+            contact_id: e.contact_id,
+            erased_at: e.erased_at,
+            reason: e.reason,
+            request_id: e.request_id,
+            suppressed: e.suppressed,
+            erased: e
                 .erased
-                .iter()
-                .map(|(c, n)| ErasedOut {
-                    category: c.code().to_owned(),
-                    count: *n,
+                .into_iter()
+                .map(|c| ErasedOut {
+                    category: c.category,
+                    count: c.count,
                 })
                 .collect(),
-            kept: policy
-                .kept(report.erased_at)
+            kept: e
+                .kept
                 .into_iter()
                 .map(|k| KeptOut {
-                    category: k.category.code().to_owned(),
-                    ground: k.ground.code().to_owned(),
-                    until: k.until.map(format_date),
+                    category: k.category,
+                    ground: k.ground,
+                    until: k.until,
                 })
                 .collect(),
         }
@@ -153,11 +152,7 @@ async fn erase(
         by: AuditActor::Token(auth.0.token_id),
         request_id: body.request_id.map(RequestId),
     };
-    let report = state.store.erase_contact(id, &input).await?;
-    Ok(Json(ErasureOut::new(
-        &report,
-        &state.config.erasure.policy(),
-    )))
+    Ok(Json(state.app.erase(id, &input).await?.into()))
 }
 
 /// A contact past the retention of its purposes.
@@ -225,12 +220,8 @@ async fn candidates(
     let q = query(q)?;
     let limit = usize::try_from(q.limit.unwrap_or(100).clamp(1, 1000)).unwrap_or(100);
     let items = state
-        .store
-        .retention_candidates(
-            &state.config.retention.policy(),
-            q.after.map(ContactId),
-            limit,
-        )
+        .app
+        .retention_candidates(q.after.map(ContactId), limit)
         .await?;
     let next = (items.len() == limit)
         .then(|| items.last().map(|c| c.contact_id.0))
@@ -261,16 +252,12 @@ pub struct AnonymizationOut {
     pub erasures: Vec<ErasureOut>,
 }
 
-impl AnonymizationOut {
-    pub(crate) fn new(run: &RetentionRun, policy: &ErasurePolicy) -> Self {
+impl From<Anonymization> for AnonymizationOut {
+    fn from(run: Anonymization) -> Self {
         Self {
-            anonymized: run.anonymized.len(),
+            anonymized: run.anonymized,
             batches: run.batches,
-            erasures: run
-                .anonymized
-                .iter()
-                .map(|r| ErasureOut::new(r, policy))
-                .collect(),
+            erasures: run.erasures.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -299,27 +286,9 @@ async fn anonymize(
             "anonymisation cannot be undone: send `true` to confirm",
         ));
     }
-    let run = run_retention(&state, auth.0.actor()?, AuditActor::Token(auth.0.token_id)).await?;
-    Ok(Json(AnonymizationOut::new(
-        &run,
-        &state.config.erasure.policy(),
-    )))
-}
-
-/// Runs the anonymisation of every contact past its retention with the configured policy.
-pub(crate) async fn run_retention(
-    state: &AppState,
-    actor: Actor,
-    by: AuditActor,
-) -> Result<RetentionRun, consento_store::StoreError> {
-    let config = &state.config.retention;
-    state
-        .store
-        .anonymize_lapsed(
-            &config.policy(),
-            usize::try_from(config.batch_size).unwrap_or(100),
-            actor,
-            by,
-        )
-        .await
+    let run = state
+        .app
+        .run_retention(auth.0.actor()?, AuditActor::Token(auth.0.token_id))
+        .await?;
+    Ok(Json(run.into()))
 }

@@ -4,6 +4,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use consento_app::AppError;
 use consento_domain::DomainError;
 use consento_store::StoreError;
 use serde::Serialize;
@@ -185,6 +186,16 @@ impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         match e {
             DomainError::Invalid { field, reason } => Self::unprocessable(field, reason),
+        }
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Store(e) => e.into(),
+            AppError::Malformed { field, reason } => Self::bad_request(field, reason),
+            AppError::Internal(m) => Self::Internal(m),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -14,7 +14,10 @@ use super::AppState;
 use super::auth::{Auth, ReadScope};
 use super::error::{ApiError, Problem};
 use super::params::{PathParam, contact_id, query};
-use crate::export::{ExportError, ExportFormat, export};
+use consento_app::AppError;
+use consento_app::export::{ExportFormat, export};
+
+use crate::attachment::attachment;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(export_contact))
@@ -31,19 +34,6 @@ pub struct ExportParams {
     #[serde(default)]
     #[param(example = "json")]
     pub format: Option<String>,
-}
-
-impl From<ExportError> for ApiError {
-    fn from(e: ExportError) -> Self {
-        match e {
-            ExportError::Store(e) => e.into(),
-            ExportError::Erased => Self::Conflict {
-                field: "contact".to_owned(),
-                message: "the contact was erased: no personal data is left to export".to_owned(),
-            },
-            ExportError::Write(e) => Self::Internal(e),
-        }
-    }
 }
 
 /// A person's data export: the contact with every field, each consent with its full history and
@@ -74,7 +64,8 @@ async fn export_contact(
         Some(_) => return Err(ApiError::bad_request("format", "must be json or csv")),
     };
     let id = contact_id(&id)?;
-    Ok(export(&state.store, &state.config, id, format)
-        .await?
-        .into_response())
+    let file = export(&state.app, id, format)
+        .await
+        .map_err(AppError::from)?;
+    Ok(attachment(file))
 }

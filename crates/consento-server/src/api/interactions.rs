@@ -7,8 +7,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use consento_domain::{Action, DomainError, ReasonId, Timestamp};
-use consento_store::{ContactRef, DecisionReport, Interaction, StoreError};
+use consento_app::AppError;
+use consento_domain::{DomainError, ReasonId, Timestamp};
+use consento_store::{ContactRef, Interaction, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -141,25 +142,6 @@ fn operator(token: uuid::Uuid, handle: Option<&str>) -> Result<String, ApiError>
     Ok(format!("token:{token};operator:{handle}"))
 }
 
-/// Records a justified contact (the store checks the decision, the reason and the objection) and
-/// counts the decision it was checked against for `/metrics`: the one way the API and the console
-/// justify a contact.
-pub(crate) async fn justify_counted(
-    state: &AppState,
-    contact: &ContactRef,
-    action: Action,
-    reason: ReasonId,
-    note: Option<&str>,
-    operator: &str,
-) -> Result<(DecisionReport, Option<Interaction>), StoreError> {
-    let (report, interaction) = state
-        .store
-        .justify(contact, action, reason, note, operator)
-        .await?;
-    state.metrics.decision(report.decision.outcome());
-    Ok((report, interaction))
-}
-
 /// Records a justified contact: reaching a person without a valid consent for a reason from the
 /// list (DESIGN.md §2, rule 7). Ask `POST /v1/decisions` first: when it says
 /// `needs_justification`, send the reason here before making the contact. When the contact turns
@@ -184,25 +166,26 @@ async fn justify(
     let contact = req.contact.reference("contact.")?;
     let act = action("action", &req.action)?;
     let operator = operator(auth.0.token_id, req.operator.as_deref())?;
-    let (report, interaction) = justify_counted(
-        &state,
-        &contact,
-        act,
-        ReasonId(req.reason_id),
-        req.note.as_deref(),
-        &operator,
-    )
-    .await
-    .map_err(|e| match e {
-        StoreError::NotFound { entity: "reason" } => {
-            ApiError::unprocessable("reason_id", "no contact reason has this id")
-        }
-        StoreError::Invalid(DomainError::Invalid {
-            field: "reason",
-            reason,
-        }) => ApiError::unprocessable("reason_id", reason),
-        other => other.into(),
-    })?;
+    let (report, interaction) = state
+        .app
+        .justify(
+            &contact,
+            act,
+            ReasonId(req.reason_id),
+            req.note.as_deref(),
+            &operator,
+        )
+        .await
+        .map_err(|e| match e {
+            AppError::Store(StoreError::NotFound { entity: "reason" }) => {
+                ApiError::unprocessable("reason_id", "no contact reason has this id")
+            }
+            AppError::Store(StoreError::Invalid(DomainError::Invalid {
+                field: "reason",
+                reason,
+            })) => ApiError::unprocessable("reason_id", reason),
+            other => other.into(),
+        })?;
     let status = if interaction.is_some() {
         StatusCode::CREATED
     } else {

@@ -100,9 +100,9 @@ async fn links(
             other => other.into(),
         })?),
     };
-    let links = crate::links::mail_links(
+    let links = consento_app::links::mail_links(
         &state.store,
-        &state.config.public.base_url,
+        &state.app.policy().public_base_url,
         id,
         ty.as_ref().map(|t| t.id),
     )

@@ -5,16 +5,12 @@
 //! Handlers are thin: extract (authentication first, the body last), call the store, map the
 //! result. Every error becomes a problem document in [`error`].
 
-use std::sync::Arc;
-
 use axum::Router;
-use consento_store::Store;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::config::ServeConfig;
-use crate::metrics::Metrics;
+use crate::state::AppState;
 
 pub(crate) mod audience;
 pub mod auth;
@@ -41,42 +37,6 @@ mod settings;
 mod subscriptions;
 mod types;
 mod webhooks;
-
-/// What every handler can reach: one shared allocation, so that the copy each extractor takes
-/// per request costs one reference count, not six.
-#[derive(Clone)]
-pub struct AppState(Arc<Shared>);
-
-impl AppState {
-    /// The state of a server holding `shared`.
-    pub fn new(shared: Shared) -> Self {
-        Self(Arc::new(shared))
-    }
-}
-
-impl std::ops::Deref for AppState {
-    type Target = Shared;
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
-
-/// The parts of [`AppState`].
-pub struct Shared {
-    /// The store.
-    pub store: Arc<Store>,
-    /// Verified tokens.
-    pub tokens: Arc<auth::TokenCache>,
-    /// Counters and histograms for `/metrics`.
-    pub metrics: Arc<Metrics>,
-    /// The configuration the server runs with.
-    pub config: Arc<ServeConfig>,
-    /// Audience exports streaming now: each holds a read connection for as long as its client
-    /// reads, so they are capped below the pool's size (decisions and writes keep theirs).
-    pub exports: Arc<tokio::sync::Semaphore>,
-    /// The console's in-memory state (login rate limits).
-    pub console: Arc<crate::web::ConsoleState>,
-}
 
 /// The name of the security scheme in the OpenAPI document; each operation lists the scope it
 /// needs under it.

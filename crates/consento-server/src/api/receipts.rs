@@ -19,7 +19,7 @@ use super::AppState;
 use super::auth::{Auth, ReadScope};
 use super::error::{ApiError, Problem};
 use super::params::{PathParam, query};
-use crate::receipts::{ReceiptError, SignedReceipt, issue};
+use consento_app::receipts::{ReceiptError, SignedReceipt, issue};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -125,7 +125,7 @@ async fn receipt(
     let id = uuid::Uuid::parse_str(id.trim())
         .map(EventId)
         .map_err(|_| ApiError::NotFound("consent event"))?;
-    let signed = issue(&state.store, &state.config, id).await?;
+    let signed = issue(&state.app, id).await?;
     if jws_only {
         return Ok(([(header::CONTENT_TYPE, "application/jose")], signed.jws).into_response());
     }
@@ -168,7 +168,7 @@ async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
         .await?
         .into_iter()
         .filter_map(|(kid, seed)| {
-            crate::receipts::public_x(&seed).map(|x| Jwk {
+            consento_app::receipts::public_x(&seed).map(|x| Jwk {
                 kty: "OKP".to_owned(),
                 crv: "Ed25519".to_owned(),
                 x,

@@ -9,13 +9,10 @@ use axum::extract::Query;
 use axum::extract::State;
 use axum::extract::rejection::QueryRejection;
 use axum::response::Response;
-use consento_domain::requests::{
-    RequestChannel, RequestKind, RequestStatus, format_date, plus_days,
-};
+use consento_app::requests::{ListQuery, Request, RequestEvent};
+use consento_domain::requests::{RequestChannel, RequestKind, RequestStatus};
 use consento_domain::{RequestId, Timestamp};
-use consento_store::{
-    DataRequest, DataRequestEvent, DataRequestFilter, NewDataRequest, RequestMove,
-};
+use consento_store::{NewDataRequest, RequestMove};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -95,39 +92,35 @@ pub struct RequestOut {
     pub remedies: Option<String>,
 }
 
-/// Whether `r` is open and past its deadline on `today`.
-pub(crate) fn is_overdue(r: &DataRequest, today: &str) -> bool {
-    r.status.is_open() && r.deadline.as_str() < today
-}
-
-pub(crate) fn today(now: Timestamp) -> String {
-    now.date().map(format_date).unwrap_or_default()
-}
-
-impl RequestOut {
-    /// The answer for `r`, as of the day `today` (`YYYY-MM-DD`).
-    pub(crate) fn new(r: DataRequest, today: &str) -> Self {
+impl From<Request> for RequestOut {
+    fn from(r: Request) -> Self {
         Self {
-            overdue: is_overdue(&r, today),
-            id: r.id.0,
-            contact_id: r.contact_id.map(|c| c.0),
-            kind: r.kind.code().to_owned(),
-            status: r.status.code().to_owned(),
-            channel: r.channel.code().to_owned(),
+            id: r.id,
+            contact_id: r.contact_id,
+            kind: r.kind,
+            status: r.status,
+            channel: r.channel,
             description: r.description,
             received_at: r.received_at,
             due_on: r.due_on,
             extended_due_on: r.extended_due_on,
             extension_reason: r.extension_reason,
             deadline: r.deadline,
-            handled_by: HandledBy {
-                kind: r.handled_by.kind.code().to_owned(),
-                id: r.handled_by.id,
-            },
+            overdue: r.overdue,
+            handled_by: r.handled_by.into(),
             closed_at: r.closed_at,
             outcome: r.outcome,
             rejection_reason: r.rejection_reason,
             remedies: r.remedies,
+        }
+    }
+}
+
+impl From<consento_app::requests::HandledBy> for HandledBy {
+    fn from(h: consento_app::requests::HandledBy) -> Self {
+        Self {
+            kind: h.kind,
+            id: h.id,
         }
     }
 }
@@ -148,16 +141,13 @@ pub struct RequestEventOut {
     pub note: String,
 }
 
-impl From<DataRequestEvent> for RequestEventOut {
-    fn from(e: DataRequestEvent) -> Self {
+impl From<RequestEvent> for RequestEventOut {
+    fn from(e: RequestEvent) -> Self {
         Self {
             at: e.at,
-            by: HandledBy {
-                kind: e.actor.kind.code().to_owned(),
-                id: e.actor.id,
-            },
-            from_status: e.from_status.map(|s| s.code().to_owned()),
-            to_status: e.to_status.code().to_owned(),
+            by: e.by.into(),
+            from_status: e.from_status,
+            to_status: e.to_status,
             note: e.note,
         }
     }
@@ -258,53 +248,6 @@ fn request_id(text: &str) -> Result<RequestId, ApiError> {
         .map_err(|_| ApiError::NotFound("request"))
 }
 
-/// Builds the store's filter from a query, as of `now`.
-pub(crate) fn filter(q: &RequestQuery, now: Timestamp) -> Result<DataRequestFilter, ApiError> {
-    let today = now
-        .date()
-        .ok_or_else(|| ApiError::Internal("the clock is out of range".into()))?;
-    let (open, status) = match q.status.as_deref().map(str::trim) {
-        None | Some("") => (false, None),
-        Some("open") => (true, None),
-        Some(s) => (
-            false,
-            Some(
-                RequestStatus::parse(s)
-                    .map_err(|e| ApiError::bad_request("status", e.to_string()))?,
-            ),
-        ),
-    };
-    let after = q
-        .after
-        .as_deref()
-        .map(|a| {
-            a.split_once('.')
-                .and_then(|(d, id)| {
-                    Some((d.to_owned(), RequestId(uuid::Uuid::parse_str(id).ok()?)))
-                })
-                .ok_or_else(|| ApiError::bad_request("after", "not a `next` value of this list"))
-        })
-        .transpose()?;
-    Ok(DataRequestFilter {
-        open,
-        status,
-        overdue_on: q.overdue.unwrap_or(false).then_some(today),
-        due_by: q
-            .due_within_days
-            .and_then(|d| plus_days(today, i64::from(d))),
-        kind: q
-            .kind
-            .as_deref()
-            .map(|k| {
-                RequestKind::parse(k).map_err(|e| ApiError::bad_request("kind", e.to_string()))
-            })
-            .transpose()?,
-        contact_id: q.contact_id.map(consento_domain::ContactId),
-        after,
-        limit: q.limit.unwrap_or(100),
-    })
-}
-
 /// Logs a data-subject request; its deadline is one month from receipt, moved to the next working
 /// day (Art. 12(3)). Answers `201 Created` with its URL in `Location`.
 #[utoipa::path(
@@ -332,15 +275,9 @@ async fn create_request(
         received_at: instant("received_at", req.received_at.as_deref())?,
         actor: auth.0.actor()?,
     };
-    let r = state
-        .store
-        .create_request(new, &state.config.requests.calendar())
-        .await?;
+    let r = state.app.log_request(new, &[]).await?;
     let location = format!("/v1/requests/{}", r.id);
-    Ok(created(
-        &location,
-        RequestOut::new(r, &today(state.store.now())),
-    ))
+    Ok(created(&location, RequestOut::from(r)))
 }
 
 /// Data-subject requests, most urgent first: filter by `status=open`, `overdue=true`,
@@ -360,19 +297,22 @@ async fn list_requests(
     q: Result<Query<RequestQuery>, QueryRejection>,
 ) -> Result<Json<RequestList>, ApiError> {
     let q = query(q)?;
-    let now = state.store.now();
-    let f = filter(&q, now)?;
-    let limit = usize::try_from(f.limit.clamp(1, 500)).unwrap_or(500);
-    let items = state.store.requests(&f).await?;
+    let q = ListQuery {
+        status: q.status,
+        due_within_days: q.due_within_days,
+        overdue: q.overdue.unwrap_or(false),
+        kind: q.kind,
+        contact_id: q.contact_id.map(consento_domain::ContactId),
+        after: q.after,
+        limit: q.limit,
+    };
+    let limit = usize::try_from(q.limit.unwrap_or(100).clamp(1, 500)).unwrap_or(500);
+    let items = state.app.list_requests(&q).await?;
     let next = (items.len() == limit)
         .then(|| items.last().map(|r| format!("{}.{}", r.deadline, r.id)))
         .flatten();
-    let today = today(now);
     Ok(Json(RequestList {
-        items: items
-            .into_iter()
-            .map(|r| RequestOut::new(r, &today))
-            .collect(),
+        items: items.into_iter().map(Into::into).collect(),
         next,
     }))
 }
@@ -393,11 +333,10 @@ async fn get_request(
     State(state): State<AppState>,
 ) -> Result<Json<RequestDetail>, ApiError> {
     let id = request_id(&id)?;
-    let r = state.store.request(id).await?;
-    let history = state.store.request_history(id).await?;
+    let d = state.app.request_detail(id).await?;
     Ok(Json(RequestDetail {
-        request: RequestOut::new(r, &today(state.store.now())),
-        history: history.into_iter().map(Into::into).collect(),
+        request: d.request.into(),
+        history: d.history.into_iter().map(Into::into).collect(),
     }))
 }
 
@@ -432,8 +371,7 @@ async fn move_request(
         remedies: req.remedies,
         actor: auth.0.actor()?,
     };
-    let r = state.store.move_request(id, change).await?;
-    Ok(Json(RequestOut::new(r, &today(state.store.now()))))
+    Ok(Json(state.app.move_request(id, change).await?.into()))
 }
 
 /// Extends a request's deadline by two further months (three from receipt, Art. 12(3)): once,
@@ -458,15 +396,10 @@ async fn extend_request(
 ) -> Result<Json<RequestOut>, ApiError> {
     let id = request_id(&id)?;
     let r = state
-        .store
-        .extend_request(
-            id,
-            &req.reason,
-            auth.0.actor()?,
-            &state.config.requests.calendar(),
-        )
+        .app
+        .extend_request(id, &req.reason, auth.0.actor()?, &[])
         .await?;
-    Ok(Json(RequestOut::new(r, &today(state.store.now()))))
+    Ok(Json(r.into()))
 }
 
 /// The contact a request is linked to.
@@ -500,12 +433,12 @@ async fn link_request(
 ) -> Result<Json<RequestOut>, ApiError> {
     let id = request_id(&id)?;
     let r = state
-        .store
+        .app
         .link_request(
             id,
             consento_domain::ContactId(req.contact_id),
             auth.0.actor()?,
         )
         .await?;
-    Ok(Json(RequestOut::new(r, &today(state.store.now()))))
+    Ok(Json(r.into()))
 }

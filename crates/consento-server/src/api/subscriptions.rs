@@ -22,8 +22,8 @@ use super::auth::{Auth, WriteScope};
 use super::error::{ApiError, Problem};
 use super::json::ApiJson;
 use super::params::rename_field;
-use crate::subscriptions::{self, Ask};
-use crate::web::i18n::Locale;
+use crate::i18n::Locale;
+use consento_app::subscriptions::{self, Ask};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(create))
@@ -108,14 +108,14 @@ async fn create(
         user_agent: req.user_agent,
         ip,
     };
-    subscriptions::request(&state, ask)
+    subscriptions::request(&state.app, ask)
         .await
         .map_err(|e| rename_field(e.into(), "channel", "email"))?;
     Ok((
         StatusCode::ACCEPTED,
         Json(SubscriptionAccepted {
             status: "accepted",
-            confirm_hours: state.config.mail.confirm_hours,
+            confirm_hours: state.app.policy().subscriptions.confirm_hours,
         }),
     ))
 }

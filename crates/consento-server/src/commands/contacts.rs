@@ -44,18 +44,16 @@ pub async fn run(ctx: &mut Ctx<'_>, command: ContactsCommand) -> anyhow::Result<
             lift,
             locale,
         } => {
-            let c = crate::flags::change(
-                &ctx.store,
-                &parse_ref(&contact),
-                ContactFlag::Restriction,
-                !lift,
-                Actor::new(ActorKind::Operator, &ctx.operator)?,
-                crate::flags::NoticeSettings {
-                    locale: &locale,
-                    contact: "",
-                },
-            )
-            .await?;
+            let c = ctx
+                .app
+                .change_flag(
+                    &parse_ref(&contact),
+                    ContactFlag::Restriction,
+                    !lift,
+                    Actor::new(ActorKind::Operator, &ctx.operator)?,
+                    locale.as_deref().and_then(consento_domain::Locale::parse),
+                )
+                .await?;
             if ctx.json {
                 return json(ctx.out, &c);
             }
@@ -76,18 +74,16 @@ pub async fn run(ctx: &mut Ctx<'_>, command: ContactsCommand) -> anyhow::Result<
             yes,
         } => super::erasure::erase(ctx, &contact, request.as_deref(), yes).await,
         ContactsCommand::Object { contact, lift } => {
-            let c = crate::flags::change(
-                &ctx.store,
-                &parse_ref(&contact),
-                ContactFlag::Objection,
-                !lift,
-                Actor::new(ActorKind::Operator, &ctx.operator)?,
-                crate::flags::NoticeSettings {
-                    locale: "it",
-                    contact: "",
-                },
-            )
-            .await?;
+            let c = ctx
+                .app
+                .change_flag(
+                    &parse_ref(&contact),
+                    ContactFlag::Objection,
+                    !lift,
+                    Actor::new(ActorKind::Operator, &ctx.operator)?,
+                    None,
+                )
+                .await?;
             if ctx.json {
                 return json(ctx.out, &c);
             }

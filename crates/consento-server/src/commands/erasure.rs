@@ -1,7 +1,7 @@
 //! `consento contacts erase` (GDPR Art. 17) and `consento retention list|apply` (Art. 5(1)(e)).
 //! Both are irreversible, so both do nothing without `--yes`. The periods (what an erasure keeps
-//! and for how long, the retention per purpose) come from the `[erasure]` and `[retention]`
-//! sections of the configuration `consento serve` reads (`CONSENTO_CONFIG`, `CONSENTO_…`).
+//! and for how long, the retention per purpose) are the application's policy, from the
+//! configuration `consento serve` reads (`CONSENTO_CONFIG`, `CONSENTO_…`).
 
 use anyhow::Context as _;
 use consento_domain::erasure::ErasureReason;
@@ -10,17 +10,8 @@ use consento_store::ErasureInput;
 
 use super::output::{Table, day, json};
 use super::{Ctx, parse_ref};
-use crate::api::erasure::{AnonymizationOut, CandidateOut, ErasureOut};
 use crate::cli::RetentionCommand;
-use crate::config::ServeConfig;
-
-/// The server's configuration, as `consento serve` would load it (file from `CONSENTO_CONFIG`,
-/// then the environment).
-fn config() -> anyhow::Result<ServeConfig> {
-    let file = std::env::var_os("CONSENTO_CONFIG").map(std::path::PathBuf::from);
-    ServeConfig::load(file.as_deref(), std::env::vars(), Default::default())
-        .map_err(anyhow::Error::msg)
-}
+use consento_app::erasure::Erasure;
 
 /// `consento contacts erase <ref> [--request ID] [--yes]`.
 pub async fn erase(
@@ -29,7 +20,6 @@ pub async fn erase(
     request: Option<&str>,
     yes: bool,
 ) -> anyhow::Result<()> {
-    let config = config()?;
     let id = ctx.store.resolve_contact(&parse_ref(contact)).await?;
     if !yes {
         anyhow::bail!(
@@ -46,15 +36,14 @@ pub async fn erase(
         by: consento_store::AuditActor::System,
         request_id,
     };
-    let report = ctx.store.erase_contact(id, &input).await?;
-    let out = ErasureOut::new(&report, &config.erasure.policy());
+    let out = ctx.app.erase(id, &input).await?;
     if ctx.json {
         return json(ctx.out, &out);
     }
     print_erasure(ctx, &out)
 }
 
-fn print_erasure(ctx: &mut Ctx<'_>, out: &ErasureOut) -> anyhow::Result<()> {
+fn print_erasure(ctx: &mut Ctx<'_>, out: &Erasure) -> anyhow::Result<()> {
     writeln!(
         ctx.out,
         "erased contact {} ({}); {} addresses and numbers suppressed",
@@ -81,16 +70,9 @@ fn print_erasure(ctx: &mut Ctx<'_>, out: &ErasureOut) -> anyhow::Result<()> {
 
 /// `consento retention list|apply`.
 pub async fn retention(ctx: &mut Ctx<'_>, command: RetentionCommand) -> anyhow::Result<()> {
-    let config = config()?;
     match command {
         RetentionCommand::List => {
-            let found: Vec<CandidateOut> = ctx
-                .store
-                .retention_candidates(&config.retention.policy(), None, usize::MAX)
-                .await?
-                .into_iter()
-                .map(Into::into)
-                .collect();
+            let found = ctx.app.retention_candidates(None, usize::MAX).await?;
             if ctx.json {
                 return json(ctx.out, &found);
             }
@@ -117,16 +99,13 @@ pub async fn retention(ctx: &mut Ctx<'_>, command: RetentionCommand) -> anyhow::
                     "anonymising cannot be undone: run `consento retention list` to see who, then again with --yes"
                 );
             }
-            let run = ctx
-                .store
-                .anonymize_lapsed(
-                    &config.retention.policy(),
-                    usize::try_from(config.retention.batch_size).unwrap_or(100),
+            let out = ctx
+                .app
+                .run_retention(
                     Actor::new(ActorKind::Operator, &ctx.operator)?,
                     consento_store::AuditActor::System,
                 )
                 .await?;
-            let out = AnonymizationOut::new(&run, &config.erasure.policy());
             if ctx.json {
                 return json(ctx.out, &out);
             }

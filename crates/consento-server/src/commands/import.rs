@@ -10,7 +10,7 @@ use consento_store::{ImportProgress, ImportStatus};
 use super::Ctx;
 use super::output::json;
 use crate::cli::ImportArgs;
-use crate::import::{ImportJob, Outcome, begin, execute, parse_delimiter, read_mapping};
+use consento_app::import::{ImportJob, Outcome, begin, execute, parse_delimiter, read_mapping};
 
 /// `consento import --source … [--mapping …] FILE`.
 pub async fn run(ctx: &mut Ctx<'_>, args: ImportArgs) -> anyhow::Result<()> {

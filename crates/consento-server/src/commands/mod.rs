@@ -6,17 +6,21 @@ use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use consento_domain::ledger::{Break, ChainError};
-use consento_domain::{ContactId, Timestamp};
-use consento_store::{ContactRef, OsEntropy, Store, StoreConfig, StoreError, SystemClock};
+pub use consento_app::contacts::parse_ref;
+pub use consento_app::error::{describe_chain, describe_store};
+use consento_app::{App, AppError, NoHooks};
+use consento_domain::Timestamp;
+use consento_store::{OsEntropy, Store, StoreConfig, StoreError, SystemClock};
 
 use crate::cli::{Cli, Command};
-use crate::web::accounts::FirstAdmin;
+use consento_app::accounts::FirstAdmin;
 
 mod audience;
+pub mod bench;
 mod consents;
 mod contacts;
 mod decide;
+pub mod demo;
 mod erasure;
 mod import;
 mod ledger;
@@ -64,7 +68,7 @@ async fn serve(
     // Likewise the console: the first start makes an administrator, with the password of
     // CONSENTO_ADMIN_PASSWORD, or else a one-time password shown once and replaced at first login.
     let admin =
-        crate::web::accounts::first_admin(&store, std::env::var("CONSENTO_ADMIN_PASSWORD").ok())
+        consento_app::accounts::first_admin(&store, std::env::var("CONSENTO_ADMIN_PASSWORD").ok())
             .await
             .map_err(|e| anyhow::anyhow!("first administrator: {e}"))?;
     crate::serve::run(config, Arc::new(store), crate::serve::signal(), |addr| {
@@ -99,10 +103,21 @@ async fn serve(
     .await
 }
 
-/// What every command gets: the open store, the global options, and standard output.
+/// The server's configuration, as `consento serve` would load it (file from `CONSENTO_CONFIG`,
+/// then the environment).
+pub fn server_config() -> anyhow::Result<crate::config::ServeConfig> {
+    let file = std::env::var_os("CONSENTO_CONFIG").map(std::path::PathBuf::from);
+    crate::config::ServeConfig::load(file.as_deref(), std::env::vars(), Default::default())
+        .map_err(anyhow::Error::msg)
+}
+
+/// What every command gets: the application, the open store, the global options, and standard
+/// output.
 pub struct Ctx<'a> {
+    /// The use cases, with the server's policies.
+    pub app: App,
     /// The open store.
-    pub store: Store,
+    pub store: Arc<Store>,
     /// `--json`: machine output.
     pub json: bool,
     /// `--operator`: the actor of operator actions.
@@ -119,7 +134,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Serve(args) => return serve(&cli.database_url, cli.pg_schema, args).await,
         Command::BenchBaseline { listen } => return crate::serve::baseline(listen).await,
         Command::Openapi => {
-            serde_json::to_writer_pretty(&mut *out, &crate::api::openapi())?;
+            serde_json::to_writer_pretty(&mut *out, &crate::openapi())?;
             writeln!(out)?;
             return Ok(());
         }
@@ -129,12 +144,17 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         .database_url
         .clone()
         .unwrap_or_else(|| crate::cli::DEFAULT_DATABASE_URL.to_owned());
+    // The policies (erasure, retention, controller, holidays…) are the server's: the same
+    // configuration `consento serve` reads (`CONSENTO_CONFIG`, then `CONSENTO_…` variables).
+    let policy = server_config()?.policy();
     let mut config = StoreConfig::new(database_url.clone());
     config.pg_schema = cli.pg_schema.clone();
     let store = Store::open(&config, Arc::new(SystemClock), Arc::new(OsEntropy))
         .await
         .with_context(|| format!("cannot open the database {}", redact(&database_url)))?;
+    let store = Arc::new(store);
     let mut ctx = Ctx {
+        app: App::new(Arc::clone(&store), policy, Arc::new(NoHooks)),
         store,
         json: cli.json,
         operator: cli.operator,
@@ -154,7 +174,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
         Command::Serve(_) | Command::Openapi | Command::BenchBaseline { .. } => Ok(()),
         Command::Tokens(c) => tokens::run(ctx, c).await,
         Command::Users(c) => users::run(ctx, c).await,
-        Command::Demo(args) => crate::demo::command(ctx, args).await,
+        Command::Demo(args) => demo::command(ctx, args).await,
         Command::Settings(c) => settings::run(ctx, c).await,
         Command::Types(c) => types::run(ctx, c).await,
         Command::Reasons(c) => reasons::run(ctx, c).await,
@@ -170,38 +190,11 @@ async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
         Command::Requests(c) => requests::run(ctx, c).await,
         Command::Retention(c) => erasure::retention(ctx, c).await,
         Command::Rules(c) => rules::run(ctx, c).await,
-        Command::Bench(args) => crate::bench::command(ctx, args).await,
-        Command::BenchExport { events } => crate::export::bench(ctx, events).await,
+        Command::Bench(args) => bench::command(ctx, args).await,
+        Command::BenchExport { events } => bench::export(ctx, events).await,
         Command::Import(args) => import::run(ctx, args).await,
         Command::BenchImport { rows, consents } => import::bench(ctx, rows, consents).await,
     }
-}
-
-/// Reads a contact reference: a UUID is our id, text with `@` an email address, `ext:…` the CRM's
-/// id, something that looks like a phone number a phone, and anything else the CRM's id.
-pub fn parse_ref(text: &str) -> ContactRef {
-    let t = text.trim();
-    if let Ok(id) = uuid::Uuid::parse_str(t) {
-        ContactRef::Id(ContactId(id))
-    } else if t.contains('@') {
-        ContactRef::Email(t.to_owned())
-    } else if let Some(ext) = t.strip_prefix("ext:") {
-        ContactRef::External(ext.trim().to_owned())
-    } else if looks_like_phone(t) {
-        ContactRef::Phone(t.to_owned())
-    } else {
-        ContactRef::External(t.to_owned())
-    }
-}
-
-/// Digits with the usual separators and at least six digits: shorter numbers are more likely a
-/// CRM's numeric id than a phone number.
-fn looks_like_phone(t: &str) -> bool {
-    let digits = t.chars().filter(char::is_ascii_digit).count();
-    digits >= 6
-        && t.chars()
-            .enumerate()
-            .all(|(i, c)| c.is_ascii_digit() || " -.()/".contains(c) || (c == '+' && i == 0))
 }
 
 /// Reads an optional instant typed as `YYYY-MM-DD` or RFC 3339; `field` names the flag in errors.
@@ -218,43 +211,16 @@ pub fn describe(err: &anyhow::Error) -> String {
             parts.push(describe_store(store));
             break;
         }
+        if let Some(app) = cause.downcast_ref::<AppError>() {
+            parts.push(match app {
+                AppError::Store(store) => describe_store(store),
+                other => other.to_string(),
+            });
+            break;
+        }
         parts.push(cause.to_string());
     }
     parts.join(": ").replace(['\n', '\r'], " ")
-}
-
-fn describe_store(err: &StoreError) -> String {
-    match err {
-        StoreError::Chain(c) => describe_chain(c),
-        // The database's own message can hold SQL, paths or connection details: none of that
-        // is for the person at the terminal.
-        StoreError::Database(_) => {
-            "database error: the operation could not be completed (is the database reachable and writable?)".into()
-        }
-        other => other.to_string(),
-    }
-}
-
-/// `ledger broken at event <seq> (<id>): <problem>`.
-pub fn describe_chain(c: &ChainError) -> String {
-    let id =
-        c.id.map_or_else(|| "no event".to_owned(), |id| id.to_string());
-    let problem = match c.problem {
-        Break::ContentAltered => "the stored hash does not match its content (altered)",
-        Break::ChainBroken => {
-            "it does not point at the hash of the event before it (an event was removed, inserted or moved)"
-        }
-        Break::SequenceGap => {
-            "the sequence skips or repeats a number (an event was removed or inserted)"
-        }
-        Break::Truncated => {
-            "the ledger ends before its recorded head (events at the end were removed)"
-        }
-        Break::BeyondHead => {
-            "the ledger goes on past its recorded head (events were appended around Consento)"
-        }
-    };
-    format!("ledger broken at event {} ({id}): {problem}", c.seq)
 }
 
 /// The database URL without a password, for messages.
@@ -286,26 +252,6 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn references_are_read_by_their_shape() {
-        let id = "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
-        assert!(matches!(parse_ref(id), ContactRef::Id(_)));
-        assert_eq!(
-            parse_ref("Mario@Example.it"),
-            ContactRef::Email("Mario@Example.it".into())
-        );
-        assert_eq!(
-            parse_ref("ext:12345678"),
-            ContactRef::External("12345678".into())
-        );
-        assert_eq!(
-            parse_ref("+39 333 123 4567"),
-            ContactRef::Phone("+39 333 123 4567".into())
-        );
-        assert_eq!(parse_ref("CRM-42"), ContactRef::External("CRM-42".into()));
-        assert_eq!(parse_ref("4242"), ContactRef::External("4242".into()));
-    }
 
     #[test]
     fn a_password_in_the_url_is_not_shown() {

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use super::Ctx;
 use super::output::{Table, json, or_dash};
 use crate::cli::ReceiptsCommand;
-use crate::receipts::verify_document;
+use consento_app::receipts::verify_document;
 
 /// `consento receipts …`.
 pub async fn run(ctx: &mut Ctx<'_>, command: ReceiptsCommand) -> anyhow::Result<()> {

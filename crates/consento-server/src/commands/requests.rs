@@ -1,16 +1,16 @@
 //! `consento requests create|list|show|move|extend`: data-subject requests and their Art. 12(3)
-//! deadlines, with the operator as the one who handled them. The JSON output is the API's.
+//! deadlines, with the operator as the one who handled them. The JSON output is the API's
+//! (the same use cases answer both); deadlines are counted on the configured calendar plus any
+//! `--extra-holiday`.
 
-use consento_domain::requests::{
-    HolidayCalendar, RequestChannel, RequestKind, RequestStatus, parse_date,
-};
+use consento_domain::requests::{RequestChannel, RequestKind, RequestStatus, parse_date};
 use consento_domain::{Actor, ActorKind, RequestId};
 use consento_store::{NewDataRequest, RequestMove};
 
 use super::output::{Table, clip, day, json, or_dash};
 use super::{Ctx, parse_ref, parse_time};
-use crate::api::requests::{RequestDetail, RequestOut, RequestQuery, filter, today};
 use crate::cli::RequestsCommand;
+use consento_app::requests::ListQuery;
 
 /// `consento requests …`.
 pub async fn run(ctx: &mut Ctx<'_>, command: RequestsCommand) -> anyhow::Result<()> {
@@ -36,11 +36,7 @@ pub async fn run(ctx: &mut Ctx<'_>, command: RequestsCommand) -> anyhow::Result<
                 received_at: parse_time("received", received.as_deref())?,
                 actor,
             };
-            let r = ctx
-                .store
-                .create_request(new, &calendar(&extra_holidays)?)
-                .await?;
-            let out = RequestOut::new(r, &today(ctx.store.now()));
+            let out = ctx.app.log_request(new, &extra(&extra_holidays)?).await?;
             if ctx.json {
                 return json(ctx.out, &out);
             }
@@ -60,25 +56,19 @@ pub async fn run(ctx: &mut Ctx<'_>, command: RequestsCommand) -> anyhow::Result<
             limit,
         } => {
             let contact_id = match contact {
-                Some(c) => Some(ctx.store.resolve_contact(&parse_ref(&c)).await?.0),
+                Some(c) => Some(ctx.store.resolve_contact(&parse_ref(&c)).await?),
                 None => None,
             };
-            let q = RequestQuery {
+            let q = ListQuery {
                 status,
                 due_within_days,
-                overdue: Some(overdue),
+                overdue,
                 kind,
                 contact_id,
                 after: None,
                 limit: Some(limit),
             };
-            let now = ctx.store.now();
-            let items = ctx.store.requests(&filter(&q, now)?).await?;
-            let today = today(now);
-            let items: Vec<RequestOut> = items
-                .into_iter()
-                .map(|r| RequestOut::new(r, &today))
-                .collect();
+            let items = ctx.app.list_requests(&q).await?;
             if ctx.json {
                 return json(ctx.out, &items);
             }
@@ -114,12 +104,7 @@ pub async fn run(ctx: &mut Ctx<'_>, command: RequestsCommand) -> anyhow::Result<
         }
         RequestsCommand::Show { id } => {
             let id = request_id(&id)?;
-            let r = ctx.store.request(id).await?;
-            let history = ctx.store.request_history(id).await?;
-            let detail = RequestDetail {
-                request: RequestOut::new(r, &today(ctx.store.now())),
-                history: history.into_iter().map(Into::into).collect(),
-            };
+            let detail = ctx.app.request_detail(id).await?;
             if ctx.json {
                 return json(ctx.out, &detail);
             }
@@ -172,8 +157,7 @@ pub async fn run(ctx: &mut Ctx<'_>, command: RequestsCommand) -> anyhow::Result<
                 remedies,
                 actor,
             };
-            let r = ctx.store.move_request(request_id(&id)?, change).await?;
-            let out = RequestOut::new(r, &today(ctx.store.now()));
+            let out = ctx.app.move_request(request_id(&id)?, change).await?;
             if ctx.json {
                 return json(ctx.out, &out);
             }
@@ -185,16 +169,10 @@ pub async fn run(ctx: &mut Ctx<'_>, command: RequestsCommand) -> anyhow::Result<
             reason,
             extra_holidays,
         } => {
-            let r = ctx
-                .store
-                .extend_request(
-                    request_id(&id)?,
-                    &reason,
-                    actor,
-                    &calendar(&extra_holidays)?,
-                )
+            let out = ctx
+                .app
+                .extend_request(request_id(&id)?, &reason, actor, &extra(&extra_holidays)?)
                 .await?;
-            let out = RequestOut::new(r, &today(ctx.store.now()));
             if ctx.json {
                 return json(ctx.out, &out);
             }
@@ -212,11 +190,10 @@ fn request_id(text: &str) -> anyhow::Result<RequestId> {
     Ok(RequestId::parse("id", text)?)
 }
 
-/// Italy's calendar plus the days given with `--extra-holiday`.
-fn calendar(extra: &[String]) -> anyhow::Result<HolidayCalendar> {
-    let dates = extra
+/// The days given with `--extra-holiday`, besides the configured calendar's.
+fn extra(days: &[String]) -> anyhow::Result<Vec<time::Date>> {
+    Ok(days
         .iter()
         .map(|d| parse_date("extra-holiday", d))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(HolidayCalendar::italy().with_extra(dates))
+        .collect::<Result<Vec<_>, _>>()?)
 }

@@ -5,8 +5,8 @@ use consento_store::ApiToken;
 
 use super::Ctx;
 use super::output::{Table, day, json, or_dash};
-use crate::api::auth::Scope;
 use crate::cli::TokensCommand;
+use consento_app::tokens::Scope;
 
 /// `consento tokens …`.
 pub async fn run(ctx: &mut Ctx<'_>, command: TokensCommand) -> anyhow::Result<()> {

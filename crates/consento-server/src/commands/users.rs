@@ -8,7 +8,7 @@ use consento_domain::{Password, Role, Username};
 use super::Ctx;
 use super::output::{Table, day, json, or_dash};
 use crate::cli::UsersCommand;
-use crate::web::accounts;
+use consento_app::accounts;
 
 /// `consento users …`.
 pub async fn run(ctx: &mut Ctx<'_>, command: UsersCommand) -> anyhow::Result<()> {

@@ -3,6 +3,7 @@
 //! the richer part last). Every word comes from the message files (`locales/*/mail.ftl`).
 
 use askama::Template;
+use consento_app::mail::{RESTRICTION_LIFTED, SUBSCRIPTION_CONFIRM};
 use consento_domain::Timestamp;
 use consento_store::OutgoingEmail;
 use lettre::Message;
@@ -10,13 +11,7 @@ use lettre::message::{Mailbox, MultiPart};
 use serde::Deserialize;
 
 use crate::config::MailConfig;
-use crate::web::i18n::{Arg, Locale, Tr};
-
-/// The confirmation of a double opt-in request.
-pub const SUBSCRIPTION_CONFIRM: &str = "subscription_confirm";
-
-/// The notice that a restriction of processing is lifted (GDPR Art. 18(3)).
-pub const RESTRICTION_LIFTED: &str = "restriction_lifted";
+use crate::i18n::{Arg, Locale, Tr};
 
 /// Who the emails come from, and the controller they name.
 #[derive(Debug, Clone)]
@@ -99,7 +94,7 @@ struct ConfirmHtml<'a> {
     expires: String,
 }
 
-/// What the notice of a lifted restriction needs (written by the lift, see `crate::flags`).
+/// What the notice of a lifted restriction needs (written by the lift, see `consento_app::flags`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct LiftedPayload {
     /// Since when processing was restricted (microseconds since the epoch).

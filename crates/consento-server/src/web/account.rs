@@ -16,10 +16,10 @@ use consento_domain::{Password, Timestamp, Username};
 use consento_store::{AuditInput, token_digest};
 use serde::Deserialize;
 
-use super::i18n::{Locale, Tr};
 use super::page::{Page, PageError, render, see_other};
 use super::session::{self, LANG_COOKIE, PRESESSION_COOKIE, SESSION_COOKIE, Staff};
-use crate::api::AppState;
+use crate::i18n::{Locale, Tr};
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "login.html")]

@@ -12,10 +12,10 @@ use consento_domain::{Permission, Timestamp};
 use consento_store::{AuditEntry, AuditFilter, User};
 use serde::Deserialize;
 
-use super::i18n::Tr;
 use super::page::{Page, PageError, percent_encode, render};
 use super::session::Staff;
-use crate::api::AppState;
+use crate::i18n::Tr;
+use crate::state::AppState;
 
 /// Entries per page.
 const PAGE_SIZE: u32 = 50;
@@ -305,7 +305,7 @@ pub async fn show(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::web::i18n::Locale;
+    use crate::i18n::Locale;
 
     #[test]
     fn every_action_the_console_audits_has_a_label() {

@@ -22,7 +22,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use consento_domain::{
     Action, ActorKind, AllowedBy, Cause, Channel, CollectionMethod, ContactId, Decision,
     DomainError, EventId, EventKind, Permission, Permissions, ReasonId, Timestamp,
@@ -35,14 +35,13 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::contacts::{ContactFields, basis_label, basis_options, display_name, path_contact};
-use super::i18n::{Arg, Tr};
 use super::page::{Page, PageError, render, see_other};
 use super::session::Staff;
-use crate::api::AppState;
-use crate::api::consents::append_detached;
-use crate::api::decisions::decide_counted;
-use crate::api::interactions::justify_counted;
-use crate::export::{ExportFormat, export};
+use crate::attachment::attachment;
+use crate::i18n::{Arg, Tr};
+use crate::state::AppState;
+use consento_app::AppError;
+use consento_app::export::{Download, ExportFormat, export};
 
 /// The collection methods an operator picks from when ticking or unticking a consent on the
 /// card; the others (import, API, preference center…) are recorded by machines.
@@ -972,9 +971,7 @@ pub async fn save_consents(
                 .map(|c| event(c.code.as_str(), EventKind::Withdrawn, None)),
         )
         .collect();
-    let recorded = append_detached(&state.store, events)
-        .await
-        .map_err(|e| PageError::Internal(format!("the consent append task failed: {e}")))??;
+    let recorded = state.app.record_consents(events).await?;
     staff
         .audit(
             &state.store,
@@ -1163,11 +1160,10 @@ async fn set_flag(
     if before.erased_at.is_some() {
         return Err(PageError::NotFound);
     }
-    let notice = crate::flags::NoticeSettings {
-        locale: &state.config.console.default_locale,
-        contact: &state.config.controller.contact,
-    };
-    let after = crate::flags::change(&state.store, &r, flag, on, staff.actor(), notice).await?;
+    let after = state
+        .app
+        .change_flag(&r, flag, on, staff.actor(), None)
+        .await?;
     let (was, now) = match flag {
         ContactFlag::Restriction => (before.restricted_at, after.restricted_at),
         ContactFlag::Objection => (before.objected_at, after.objected_at),
@@ -1203,7 +1199,7 @@ pub async fn moment(
     staff.require(Permission::ContactPeople)?;
     let id = path_contact(&id)?;
     let action = moment_action(&m.action)?;
-    let report = decide_counted(&state, &ContactRef::Id(id), action, None).await?;
+    let report = state.app.decide(&ContactRef::Id(id), action, None).await?;
     staff
         .audit(
             &state.store,
@@ -1254,17 +1250,12 @@ pub async fn justify(
     };
     let reason = uuid::Uuid::parse_str(j.reason.trim()).ok().map(ReasonId);
     let outcome = match reason {
-        None => Err(StoreError::NotFound { entity: "reason" }),
+        None => Err(AppError::Store(StoreError::NotFound { entity: "reason" })),
         Some(reason) => {
-            justify_counted(
-                &state,
-                &r,
-                action,
-                reason,
-                Some(j.note.as_str()),
-                &staff.actor_id(),
-            )
-            .await
+            state
+                .app
+                .justify(&r, action, reason, Some(j.note.as_str()), &staff.actor_id())
+                .await
         }
     };
     match outcome {
@@ -1290,19 +1281,19 @@ pub async fn justify(
             })
         }
         // Blocked meanwhile: the card says why.
-        Err(StoreError::Invalid(DomainError::Invalid {
+        Err(AppError::Store(StoreError::Invalid(DomainError::Invalid {
             field: "action", ..
-        })) => Ok(see_other(&format!(
+        }))) => Ok(see_other(&format!(
             "/contacts/{id}?moment={}#moment",
             action.code()
         ))),
-        Err(StoreError::NotFound { entity: "reason" }) => {
+        Err(AppError::Store(StoreError::NotFound { entity: "reason" })) => {
             again.reason_error = Some(tr.t("card-error-reason-required"));
             justify_again(&staff, &state, id, action, again).await
         }
-        Err(StoreError::Invalid(DomainError::Invalid {
+        Err(AppError::Store(StoreError::Invalid(DomainError::Invalid {
             field: "reason", ..
-        })) => {
+        }))) => {
             let marketing = match reason {
                 Some(reason) => state.store.reason(reason).await?.marketing,
                 None => false,
@@ -1314,7 +1305,9 @@ pub async fn justify(
             }));
             justify_again(&staff, &state, id, action, again).await
         }
-        Err(StoreError::Invalid(DomainError::Invalid { field: "note", .. })) => {
+        Err(AppError::Store(StoreError::Invalid(DomainError::Invalid {
+            field: "note", ..
+        }))) => {
             again.note_error = Some(tr.t("card-error-note"));
             justify_again(&staff, &state, id, action, again).await
         }
@@ -1373,7 +1366,9 @@ async fn download(
 ) -> Result<Response, PageError> {
     staff.require(Permission::Audit)?;
     let id = path_contact(&id)?;
-    let file = export(&state.store, &state.config, id, format).await?;
+    let file = export(&state.app, id, format)
+        .await
+        .map_err(AppError::from)?;
     staff
         .audit(
             &state.store,
@@ -1382,7 +1377,7 @@ async fn download(
             json!({ "format": format.code() }),
         )
         .await?;
-    Ok(file.into_response())
+    Ok(attachment(file))
 }
 
 /// `GET /contacts/{id}/receipts/{event}`: the signed consent receipt of one of the contact's
@@ -1396,12 +1391,9 @@ pub async fn receipt(
     staff.require(Permission::Read)?;
     let id = path_contact(&id)?;
     let event = uuid::Uuid::parse_str(event.trim()).map_err(|_| PageError::NotFound)?;
-    let signed = crate::receipts::issue(&state.store, &state.config, EventId(event))
+    let signed = consento_app::receipts::issue(&state.app, EventId(event))
         .await
-        .map_err(|e| match e {
-            crate::receipts::ReceiptError::Store(e) => PageError::from(e),
-            other => PageError::Internal(other.to_string()),
-        })?;
+        .map_err(AppError::from)?;
     // The event must be this contact's: the address names both.
     if signed.receipt.pii_principal_id != id.0.to_string() {
         return Err(PageError::NotFound);
@@ -1416,12 +1408,11 @@ pub async fn receipt(
         .await?;
     let body = serde_json::to_vec_pretty(&signed)
         .map_err(|e| PageError::Internal(format!("receipt: {e}")))?;
-    Ok(crate::export::Download {
+    Ok(attachment(Download {
         filename: format!("consent-receipt-{event}.json"),
         content_type: "application/json",
         body,
-    }
-    .into_response())
+    }))
 }
 
 #[cfg(test)]
@@ -1452,7 +1443,7 @@ mod tests {
 
     #[test]
     fn every_action_method_kind_and_basis_has_words_in_both_languages() {
-        use super::super::i18n::Locale;
+        use crate::i18n::Locale;
         for locale in Locale::ALL {
             let tr = Tr::new(locale);
             let mut keys: Vec<String> = Vec::new();

@@ -19,10 +19,10 @@ use consento_store::{Contact, ContactInput, ContactRef, ContactSummary, RequestM
 use serde::Deserialize;
 use serde_json::json;
 
-use super::i18n::Tr;
 use super::page::{Page, PageError, percent_encode, render, see_other};
 use super::session::Staff;
-use crate::api::AppState;
+use crate::i18n::Tr;
+use crate::state::AppState;
 
 /// Contacts per page of the list.
 pub const PAGE_SIZE: usize = 50;

@@ -16,10 +16,10 @@ use consento_domain::{ContactId, Permission, Timestamp};
 use consento_store::{ExpiringQuery, InteractionCount, User};
 use serde::Deserialize;
 
-use super::i18n::Tr;
 use super::page::{Page, PageError, percent_encode, render};
 use super::session::Staff;
-use crate::api::AppState;
+use crate::i18n::Tr;
+use crate::state::AppState;
 
 /// The period of the expiring consents and of the justified contacts, in days.
 const PERIOD_DAYS: u32 = 30;
@@ -468,8 +468,8 @@ pub async fn expiring(
         page.summary = Some(tr.args(
             "expiring-summary",
             &[
-                ("count", super::i18n::Arg::Num(total)),
-                ("date", super::i18n::Arg::Text(tr.date(until).into())),
+                ("count", crate::i18n::Arg::Num(total)),
+                ("date", crate::i18n::Arg::Text(tr.date(until).into())),
             ],
         ));
         let base = format!(

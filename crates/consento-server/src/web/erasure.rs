@@ -13,10 +13,10 @@ use consento_store::{ContactRef, ErasureInput};
 use serde::Deserialize;
 
 use super::contacts::{display_name, path_contact};
-use super::i18n::Tr;
 use super::page::{Page, PageError, render, see_other};
 use super::session::Staff;
-use crate::api::AppState;
+use crate::i18n::Tr;
+use crate::state::AppState;
 
 /// One kept category as the pages show it.
 pub struct KeptRow {
@@ -55,7 +55,7 @@ pub fn kept_rows(tr: Tr, policy: &ErasurePolicy, at: Timestamp) -> Vec<KeptRow> 
 /// The card's erasure section: for an erased contact, what was kept; none otherwise.
 pub fn card_kept(tr: Tr, state: &AppState, erased_at: Option<Timestamp>) -> Vec<KeptRow> {
     erased_at.map_or_else(Vec::new, |at| {
-        kept_rows(tr, &state.config.erasure.policy(), at)
+        kept_rows(tr, &state.app.policy().erasure, at)
     })
 }
 
@@ -126,7 +126,7 @@ pub async fn confirm(
             .iter()
             .map(|c| label(tr, "erasure-category", c.code()))
             .collect(),
-        kept: kept_rows(tr, &state.config.erasure.policy(), state.store.now()),
+        kept: kept_rows(tr, &state.app.policy().erasure, state.store.now()),
         request,
     })
 }

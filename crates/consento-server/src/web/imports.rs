@@ -17,8 +17,8 @@ use serde_json::json;
 
 use super::page::{Page, PageError, render, see_other};
 use super::session::Staff;
-use crate::api::AppState;
-use crate::import::{ImportJob, begin, execute, parse_delimiter, parse_mapping};
+use crate::state::AppState;
+use consento_app::import::{ImportJob, begin, execute, parse_delimiter, parse_mapping};
 
 /// The largest file the console accepts: 2 GiB, a few million lines.
 const MAX_UPLOAD_BYTES: usize = 2 * 1024 * 1024 * 1024;

@@ -15,16 +15,14 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 
-use crate::api::AppState;
+use crate::state::AppState;
 
 mod account;
-pub mod accounts;
 mod audit;
 mod card;
 mod contacts;
 mod dashboard;
 mod erasure;
-pub mod i18n;
 mod imports;
 mod newsletter;
 pub mod page;
@@ -40,15 +38,8 @@ mod subscribe;
 pub use page::{Page, PageError};
 pub use session::Staff;
 
-use i18n::{Locale, Tr};
+use crate::i18n::{Locale, Tr};
 use page::{Failed, FailedMessage};
-
-/// What the console keeps in memory beside the application state.
-#[derive(Debug, Default)]
-pub struct ConsoleState {
-    /// Requests per client address: logins, public pages.
-    pub limiter: session::RateLimiter,
-}
 
 /// A console route: its path, whether it is public (no session), and its handlers.
 pub struct ConsoleRoute {
@@ -325,8 +316,8 @@ fn error_page(failed: &Failed, tr: Tr, request_id: &str, csrf: &str) -> Response
         FailedMessage::Invalid { field, reason } => tr.args(
             "error-invalid",
             &[
-                ("field", i18n::Arg::Text(field.as_str().into())),
-                ("reason", i18n::Arg::Text(reason.as_str().into())),
+                ("field", crate::i18n::Arg::Text(field.as_str().into())),
+                ("reason", crate::i18n::Arg::Text(reason.as_str().into())),
             ],
         ),
         FailedMessage::Internal => tr.with("error-internal", "id", request_id),

@@ -16,11 +16,11 @@ use consento_store::{AudienceQuery, StoreError};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::i18n::Tr;
 use super::page::{Page, PageError, percent_encode, render};
 use super::session::Staff;
-use crate::api::AppState;
 use crate::api::audience::{AudienceFormat, ExportRefused, start_export, type_filter};
+use crate::i18n::Tr;
+use crate::state::AppState;
 
 /// The causes of exclusion in the order of the rules that decide them (DESIGN.md §2): the page
 /// lists them so; a cause the store adds later is listed after these, under its code.

@@ -6,10 +6,11 @@
 use askama::Template;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use consento_app::AppError;
 use consento_domain::{DomainError, Permission, Role};
 use consento_store::{StoreError, User};
 
-use super::i18n::{Locale, Tr};
+use crate::i18n::{Locale, Tr};
 
 /// The frame of a page: everything the base template needs.
 #[derive(Debug, Clone)]
@@ -183,11 +184,11 @@ impl Page {
                 &[
                     (
                         "name",
-                        super::i18n::Arg::Text(u.display_name.as_str().into()),
+                        crate::i18n::Arg::Text(u.display_name.as_str().into()),
                     ),
                     (
                         "role",
-                        super::i18n::Arg::Text(role_name(self.tr, u.role).into()),
+                        crate::i18n::Arg::Text(role_name(self.tr, u.role).into()),
                     ),
                 ],
             )
@@ -265,6 +266,19 @@ pub enum PageError {
     /// Anything else: logged, never shown.
     #[error("internal: {0}")]
     Internal(String),
+}
+
+impl From<AppError> for PageError {
+    fn from(err: AppError) -> Self {
+        match err {
+            AppError::Store(e) => e.into(),
+            AppError::Malformed { field, reason } => Self::Invalid {
+                field: field.to_owned(),
+                reason,
+            },
+            AppError::Internal(m) => Self::Internal(m),
+        }
+    }
 }
 
 impl From<StoreError> for PageError {

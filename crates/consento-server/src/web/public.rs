@@ -16,11 +16,11 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 
-use super::i18n::Locale;
 use super::page::PageError;
 use super::session;
 use super::subscribe;
-use crate::api::AppState;
+use crate::i18n::Locale;
+use crate::state::AppState;
 
 /// Every public route: (path, handlers). The router is built from this list; a test walks it.
 pub fn public_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {

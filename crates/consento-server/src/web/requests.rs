@@ -16,11 +16,12 @@ use consento_store::{
 use serde::Deserialize;
 use serde_json::json;
 
-use super::i18n::Tr;
 use super::page::{Page, PageError, render, see_other};
 use super::session::Staff;
-use crate::api::AppState;
-use crate::api::requests::{is_overdue, today};
+use crate::i18n::Tr;
+use crate::state::AppState;
+use consento_app::contacts::parse_ref;
+use consento_app::requests::is_overdue;
 
 /// Days ahead in which an open request counts as due soon.
 const DUE_SOON_DAYS: i64 = 7;
@@ -122,7 +123,7 @@ async fn list_page(
     let today_date = now
         .date()
         .ok_or_else(|| PageError::Internal("clock".into()))?;
-    let today_text = today(now);
+    let today_text = consento_domain::requests::format_date(today_date);
     let soon = plus_days(today_date, DUE_SOON_DAYS)
         .map(consento_domain::requests::format_date)
         .unwrap_or_default();
@@ -256,7 +257,7 @@ pub async fn create(
     };
     match state
         .store
-        .create_request(new, &state.config.requests.calendar())
+        .create_request(new, &state.app.policy().calendar)
         .await
     {
         Ok(r) => {
@@ -301,7 +302,7 @@ async fn find_contact(
     if text.trim().is_empty() {
         return Ok(Ok(None));
     }
-    let found = match state.store.contact(&crate::commands::parse_ref(text)).await {
+    let found = match state.store.contact(&parse_ref(text)).await {
         Ok(c) if c.erased_at.is_none() => c.id,
         Ok(_) | Err(StoreError::NotFound { .. } | StoreError::Invalid(_)) => {
             return Ok(Err("requests-error-contact"));
@@ -470,7 +471,7 @@ async fn detail_page(
     if form.remedies.is_empty() {
         form.remedies = tr.t("requests-default-remedies");
     }
-    let today_text = today(state.store.now());
+    let today_text = state.app.today();
     render(&DetailPage {
         page,
         kind: kind_label(tr, request.kind),
@@ -614,7 +615,7 @@ pub async fn extend(
             id,
             &form.extension_reason,
             staff.actor(),
-            &state.config.requests.calendar(),
+            &state.app.policy().calendar,
         )
         .await;
     match result {

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::page::{Page, PageError, render, see_other};
 use super::session::Staff;
-use crate::api::AppState;
+use crate::state::AppState;
 
 /// Candidates listed on the page; the count covers them all.
 const SHOWN: usize = 200;
@@ -52,8 +52,8 @@ pub async fn show(
 ) -> Result<Response, PageError> {
     staff.require(Permission::Erase)?;
     let tr = staff.tr;
-    let policy = state.config.retention.policy();
-    let (shown, total) = state.store.retention_overview(&policy, SHOWN).await?;
+    let policy = &state.app.policy().retention;
+    let (shown, total) = state.store.retention_overview(policy, SHOWN).await?;
     let total = usize::try_from(total).unwrap_or(usize::MAX);
     let rows = shown
         .iter()
@@ -71,11 +71,11 @@ pub async fn show(
             &[
                 (
                     "marketing",
-                    super::i18n::Arg::Num(i64::from(policy.months_for("marketing"))),
+                    crate::i18n::Arg::Num(i64::from(policy.months_for("marketing"))),
                 ),
                 (
                     "profiling",
-                    super::i18n::Arg::Num(i64::from(policy.months_for("profilazione"))),
+                    crate::i18n::Arg::Num(i64::from(policy.months_for("profilazione"))),
                 ),
             ],
         ),
@@ -92,9 +92,9 @@ pub async fn show(
 /// `POST /retention`: anonymises every contact past its retention.
 pub async fn apply(staff: Staff, State(state): State<AppState>) -> Result<Response, PageError> {
     staff.require(Permission::Erase)?;
-    let run = crate::api::erasure::run_retention(&state, staff.actor(), staff.by()).await?;
+    let run = state.app.run_retention(staff.actor(), staff.by()).await?;
     Ok(see_other(&format!(
         "/retention?anonymized={}",
-        run.anonymized.len()
+        run.anonymized
     )))
 }

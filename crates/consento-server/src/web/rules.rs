@@ -17,10 +17,10 @@ use consento_domain::{DomainError, LegalBasis, Permission, Timestamp};
 use consento_store::{BulkRule, ProvenanceValues, RuleRun, StoreError};
 use serde::Deserialize;
 
-use super::i18n::Tr;
 use super::page::{Page, PageError, render, see_other};
 use super::session::Staff;
-use crate::api::AppState;
+use crate::i18n::Tr;
+use crate::state::AppState;
 
 /// Contacts listed in a dry run.
 const SAMPLE: i64 = 20;
@@ -290,9 +290,9 @@ fn run_row(tr: Tr, r: &RuleRun) -> RunRow {
             tr.args(
                 "rules-reverted",
                 &[
-                    ("when", super::i18n::Arg::Text(tr.datetime(at).into())),
-                    ("restored", super::i18n::Arg::Num(r.restored.unwrap_or(0))),
-                    ("skipped", super::i18n::Arg::Num(r.skipped.unwrap_or(0))),
+                    ("when", crate::i18n::Arg::Text(tr.datetime(at).into())),
+                    ("restored", crate::i18n::Arg::Num(r.restored.unwrap_or(0))),
+                    ("skipped", crate::i18n::Arg::Num(r.skipped.unwrap_or(0))),
                 ],
             )
         }),

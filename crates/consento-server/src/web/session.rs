@@ -7,25 +7,19 @@
 //! storage, differs per session, and cannot be computed by a site that cannot read the cookie
 //! (OWASP CSRF Prevention Cheat Sheet, "signed double-submit cookie").
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
-use consento_domain::{Password, Permission};
+use consento_domain::Permission;
 use consento_store::{Store, User, token_digest};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use super::i18n::{Locale, Tr};
 use super::page::{Page, PageError};
-use crate::api::AppState;
+use crate::i18n::{Locale, Tr};
+use crate::state::AppState;
+pub use consento_app::accounts::{DECOY_HASH, hash_password, verify_password};
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "consento_session";
@@ -251,72 +245,9 @@ pub async fn live_session(
     Ok(state.store.session(digest, idle_since).await?)
 }
 
-/// Hashes a password with Argon2id (the argon2 crate's defaults: 19 MiB, 2 passes, 1 lane, the
-/// OWASP Password Storage Cheat Sheet's minimum) and a 16-byte salt from the store's randomness.
-pub fn hash_password(store: &Store, password: &Password) -> Result<String, PageError> {
-    let salt = SaltString::encode_b64(&store.random_bytes::<16>()?)
-        .map_err(|e| PageError::Internal(format!("salt: {e}")))?;
-    Argon2::default()
-        .hash_password(password.expose().as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| PageError::Internal(format!("argon2: {e}")))
-}
-
-/// Whether `password` matches the PHC string `hash`.
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
-
-/// A hash no password matches, verified against when the username does not exist, so that the
-/// answer takes as long as for a real account (no user enumeration by timing).
-pub const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$o4LbtzSt6X3ldz8Uo8kJ+GT7cwR1XRMVG5B3IfyzSmU";
-
-/// Requests per client address and purpose (`login`, `public`, …), in fixed one-minute windows.
-/// Kept in memory: it slows a guesser or a flood hitting one process; the lockout per account
-/// (in the database) holds across processes.
-#[derive(Debug, Default)]
-pub struct RateLimiter {
-    windows: Mutex<HashMap<(IpAddr, &'static str), Window>>,
-}
-
-/// When a client's current window began, and how many requests it has made in it.
-type Window = (Instant, u32);
-
-impl RateLimiter {
-    /// Counts a request from `ip` for `purpose`; false when it is over `per_minute`.
-    pub fn allow(&self, ip: IpAddr, purpose: &'static str, per_minute: u32) -> bool {
-        let now = Instant::now();
-        let Ok(mut windows) = self.windows.lock() else {
-            return true;
-        };
-        // Forget old windows now and then, so the map stays bounded by recent clients.
-        if windows.len() > 10_000 {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < Duration::from_secs(60));
-        }
-        let entry = windows.entry((ip, purpose)).or_insert((now, 0));
-        if now.duration_since(entry.0) >= Duration::from_secs(60) {
-            *entry = (now, 0);
-        }
-        entry.1 = entry.1.saturating_add(1);
-        entry.1 <= per_minute
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_decoy_hash_parses_and_matches_nothing_typed() {
-        assert!(PasswordHash::new(DECOY_HASH).is_ok());
-        assert!(!verify_password("password", DECOY_HASH));
-    }
 
     #[test]
     fn tokens_compare_equal_only_when_identical() {
@@ -324,15 +255,5 @@ mod tests {
         assert!(same_token(&t, &csrf_token("abc")));
         assert!(!same_token(&t, &csrf_token("abd")));
         assert!(!same_token(&t, ""));
-    }
-
-    #[test]
-    fn the_limiter_refuses_past_the_budget() {
-        let l = RateLimiter::default();
-        let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        assert!((0..3).all(|_| l.allow(ip, "login", 3)));
-        assert!(!l.allow(ip, "login", 3));
-        assert!(l.allow(ip, "public", 3), "each purpose has its own budget");
-        assert!(l.allow("127.0.0.2".parse().unwrap(), "login", 3));
     }
 }

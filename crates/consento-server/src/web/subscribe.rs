@@ -1,6 +1,6 @@
 //! The public double opt-in pages: the subscription form (`/subscribe`), the page that says a
 //! link is on its way (`/subscribe/sent`), and the confirmation page the emailed link opens
-//! (`/confirm/{token}`). The logic is [`crate::subscriptions`], shared with the API.
+//! (`/confirm/{token}`). The logic is [`consento_app::subscriptions`], shared with the API.
 //!
 //! The form answers the same whatever became of the request (sent, too soon after another,
 //! suppressed address): nothing reveals whether an address is known. Opening the link (a GET,
@@ -17,10 +17,10 @@ use axum::response::Response;
 use consento_domain::{DomainError, Email};
 use consento_store::{RequestSource, StoreError};
 
-use super::i18n::{Locale, Tr};
 use super::page::{Page, PageError, render, see_other};
-use crate::api::AppState;
-use crate::subscriptions::{self, Ask, Confirmed};
+use crate::i18n::{Locale, Tr};
+use crate::state::AppState;
+use consento_app::subscriptions::{self, Ask, Confirmed};
 
 /// A topic on the form.
 pub struct Topic {
@@ -100,7 +100,7 @@ async fn form_page(
     ticked: &[String],
     errors: Vec<(&'static str, String)>,
 ) -> Result<Response, PageError> {
-    let topics = subscriptions::topics(state)
+    let topics = subscriptions::topics(&state.app)
         .await?
         .into_iter()
         .map(|t| Topic {
@@ -110,7 +110,7 @@ async fn form_page(
             description: t.spec.description,
         })
         .collect();
-    let notice_url = subscriptions::notice(state, tr.locale)
+    let notice_url = subscriptions::notice(&state.app, tr.locale)
         .await?
         .and_then(|n| n.url);
     let invalid = !errors.is_empty();
@@ -199,7 +199,7 @@ pub async fn submit(
         user_agent: user_agent(&headers),
         ip: connect.map(|c| c.0.0.ip()),
     };
-    match subscriptions::request(&state, ask).await {
+    match subscriptions::request(&state.app, ask).await {
         Ok(_) => Ok(see_other(&format!("/subscribe/sent{}", lang_query(locale)))),
         Err(StoreError::Invalid(DomainError::Invalid { field, .. })) => {
             let error = match field {
@@ -221,7 +221,7 @@ pub async fn sent(
     let tr = Tr::new(locale);
     render(&SentPage {
         page: Page::public(tr, "/subscribe/sent"),
-        hours: i64::from(state.config.mail.confirm_hours),
+        hours: i64::from(state.app.policy().subscriptions.confirm_hours),
     })
 }
 
@@ -241,7 +241,7 @@ async fn confirm_page(
     token: &str,
 ) -> Result<Response, PageError> {
     let tr = Tr::new(locale);
-    let request = subscriptions::find(state, token).await?;
+    let request = subscriptions::find(&state.app, token).await?;
     let now = state.store.now();
     let (status, which) = match &request {
         None => (StatusCode::NOT_FOUND, "unknown"),
@@ -251,7 +251,7 @@ async fn confirm_page(
     };
     let titles = match &request {
         Some(r) if which != "unknown" => {
-            let types = subscriptions::topics(state).await?;
+            let types = subscriptions::topics(&state.app).await?;
             r.type_codes
                 .iter()
                 .map(|code| {
@@ -265,7 +265,7 @@ async fn confirm_page(
         _ => Vec::new(),
     };
     let notice = if which == "pending" {
-        subscriptions::notice(state, locale)
+        subscriptions::notice(&state.app, locale)
             .await?
             .map(|n| (n.version, n.url))
     } else {
@@ -299,7 +299,7 @@ pub async fn confirm(
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
     let ip = connect.map(|c| c.0.0.ip());
-    match subscriptions::confirm(&state, &token, locale, user_agent(&headers), ip).await? {
+    match subscriptions::confirm(&state.app, &token, locale, user_agent(&headers), ip).await? {
         // Not one of our links (and perhaps not even fit for a Location header): said at once.
         Confirmed::Unknown => confirm_page(&state, locale, &token).await,
         // The link's page tells which (confirmed or expired) from the stored state, so a reload

@@ -320,7 +320,7 @@ impl Drop for Browser {
 /// Creates an account with a known password.
 async fn account(app: &TestApp, username: &str, role: &str, password: &str) {
     let name = consento_domain::Username::parse(username).unwrap();
-    consento_server::web::accounts::create(
+    consento_app::accounts::create(
         &app.store,
         name.clone(),
         username,
@@ -433,7 +433,7 @@ async fn in_a_real_browser_an_administrator_sets_up_and_an_operator_works_a_day(
     let card = browser.path().await;
     assert!(card.starts_with("/contacts/"), "{card}");
     let card = card.split('?').next().unwrap_or_default().to_owned();
-    let given = consento_server::web::i18n::Tr::date_input(app.store.now().plus_days(0));
+    let given = consento_server::i18n::Tr::date_input(app.store.now().plus_days(0));
     let given = format!("{}-03", &given[..7]);
     browser.click("#consent-NEWS").await;
     browser.set_value("#date-NEWS", &given).await;

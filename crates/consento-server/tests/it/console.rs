@@ -147,15 +147,14 @@ async fn wrong_passwords_lock_the_account_after_five_attempts_and_unknown_names_
 #[tokio::test]
 async fn a_one_time_password_must_be_replaced_before_any_page_opens() {
     let app = spawn_app().await;
-    let first = consento_server::web::accounts::first_admin(&app.store, None)
+    let first = consento_app::accounts::first_admin(&app.store, None)
         .await
         .unwrap();
-    let Some(consento_server::web::accounts::FirstAdmin::Generated { username, password }) = first
-    else {
+    let Some(consento_app::accounts::FirstAdmin::Generated { username, password }) = first else {
         panic!("no administrator was generated");
     };
     assert!(
-        consento_server::web::accounts::first_admin(&app.store, None)
+        consento_app::accounts::first_admin(&app.store, None)
             .await
             .unwrap()
             .is_none(),
@@ -297,8 +296,8 @@ async fn after_signing_in_the_console_never_sends_the_browser_to_another_site() 
 #[tokio::test]
 async fn a_person_with_a_one_time_password_can_still_sign_out() {
     let app = spawn_app().await;
-    let Some(consento_server::web::accounts::FirstAdmin::Generated { username, password }) =
-        consento_server::web::accounts::first_admin(&app.store, None)
+    let Some(consento_app::accounts::FirstAdmin::Generated { username, password }) =
+        consento_app::accounts::first_admin(&app.store, None)
             .await
             .unwrap()
     else {

@@ -7,7 +7,7 @@ use consento_domain::{
     Actor, ActorKind, CollectionMethod, ConsentCode, ConsentTypeSpec, ContactId, EventKind,
     Permissions, ReasonId, Timestamp,
 };
-use consento_server::web::i18n::{Locale, Tr};
+use consento_server::i18n::{Locale, Tr};
 use consento_store::{AuditEntry, AuditFilter, ConsentEventInput, ContactInput, ContactRef};
 
 use crate::support::{Console, TestApp, spawn_app};

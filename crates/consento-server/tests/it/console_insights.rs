@@ -530,7 +530,7 @@ async fn justified_contacts_of_the_last_thirty_days_appear_per_operator_and_reas
         .unwrap();
     let giulia = {
         let name = Username::parse("giulia").unwrap();
-        consento_server::web::accounts::create(
+        consento_app::accounts::create(
             &app.store,
             name.clone(),
             "Giulia Verdi",
@@ -608,7 +608,7 @@ async fn the_audit_page_filters_by_operator_and_by_date_newest_first() {
         let store = app.store.clone();
         async move {
             let username = Username::parse(name).unwrap();
-            consento_server::web::accounts::create(
+            consento_app::accounts::create(
                 &store,
                 username.clone(),
                 display,

@@ -6,12 +6,12 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use consento_app::receipts::{RECORD_CLAIM, verify, verify_document};
 use consento_domain::receipt::undeclared_entities;
 use consento_domain::{
     Actor, ActorKind, CollectionMethod, ConsentCode, ConsentTypeSpec, EventKind, Permissions,
     Timestamp,
 };
-use consento_server::receipts::{RECORD_CLAIM, verify, verify_document};
 use consento_store::{ConsentEventInput, ContactInput, ContactRef, NoticeInput, RecordedEvent};
 use serde_json::{Value, json};
 

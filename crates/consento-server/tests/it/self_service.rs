@@ -2,11 +2,11 @@
 //! mailbox provider's one-click unsubscribe (RFC 8058), the unsubscribe page, and the
 //! preference center, over real HTTP with no cookie and no session.
 
+use consento_app::links::{Link, Purpose};
 use consento_domain::{
     Actor, ActorKind, CollectionMethod, ConsentCode, ConsentTypeId, ConsentTypeSpec, ContactId,
     EventKind, Permissions,
 };
-use consento_server::links::{Link, Purpose};
 use consento_store::{ConsentEventInput, ContactInput, ContactRef, NoticeInput};
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
@@ -497,11 +497,11 @@ async fn a_tampered_truncated_foreign_or_misdirected_token_changes_nothing_and_g
         String::from_utf8(tampered).unwrap(),
         good[..good.len() - 4].to_owned(),
         // Another installation's key, with the same id as ours, naming Anna and the newsletter.
-        consento_server::links::seal_with(1, &[0x42; 32], [7; 24], &link(anna, Some(newsletter))),
+        consento_app::links::seal_with(1, &[0x42; 32], [7; 24], &link(anna, Some(newsletter))),
         // A preference-center token at the unsubscribe address.
         preferences_token,
         // Sealed by our own key, for a contact that does not exist.
-        consento_server::links::seal(
+        consento_app::links::seal(
             &app.store,
             &link(
                 ContactId("0190a000-0000-7000-8000-00000000dead".parse().unwrap()),
@@ -551,7 +551,7 @@ async fn rotation_on(app: TestApp) {
     let old = links(&app, anna, "").await;
     let old_unsubscribe = old["unsubscribe_url"].as_str().unwrap().to_owned();
     let old_preferences = old["preferences_url"].as_str().unwrap().to_owned();
-    let first_key = consento_server::links::key_id_of(token_of(&old_unsubscribe)).unwrap();
+    let first_key = consento_app::links::key_id_of(token_of(&old_unsubscribe)).unwrap();
 
     let rotated = app.db.json(&["links", "rotate-key"]);
     let second_key = u32::try_from(rotated["id"].as_u64().unwrap()).unwrap();
@@ -559,7 +559,7 @@ async fn rotation_on(app: TestApp) {
     let new = links(&app, anna, "").await;
     let new_preferences = new["preferences_url"].as_str().unwrap().to_owned();
     assert_eq!(
-        consento_server::links::key_id_of(token_of(&new_preferences)),
+        consento_app::links::key_id_of(token_of(&new_preferences)),
         Some(second_key)
     );
     // Mails already sent keep working after the rotation.

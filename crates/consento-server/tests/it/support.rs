@@ -7,8 +7,8 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use consento_app::tokens::Scope;
 use consento_domain::{ManualClock, Timestamp};
-use consento_server::api::auth::Scope;
 use consento_server::config::ServeConfig;
 use consento_store::{OsEntropy, Store, StoreConfig};
 use serde_json::Value;
@@ -514,7 +514,7 @@ impl TestApp {
         let username = format!("{role}-user");
         let password = "a long test password";
         let name = consento_domain::Username::parse(&username).unwrap();
-        consento_server::web::accounts::create(
+        consento_app::accounts::create(
             &self.store,
             name.clone(),
             &format!("Test {role}"),

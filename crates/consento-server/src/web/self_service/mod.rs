@@ -2,7 +2,7 @@
 //! withdrawing must be as easy as giving): the one-click unsubscribe (RFC 8058) and its page
 //! ([`unsubscribe`]), and the preference center ([`preferences`]).
 //!
-//! Both are reached only through a personal link ([`crate::links`]), which names the contact.
+//! Both are reached only through a personal link ([`consento_app::links`]), which names the contact.
 //! Whatever is wrong with a link (altered, cut short, another installation's, sealed by a retired
 //! key, meant for the other page, or naming a contact that does not exist or was erased) gets
 //! the same 404 page: nothing tells a guesser which. Every change is recorded in the consent
@@ -21,11 +21,10 @@ use consento_store::{
 };
 use serde_json::json;
 
-use super::i18n::Tr;
 use super::page::{Page, PageError, render};
-use crate::api::AppState;
-use crate::api::consents::append_detached;
-use crate::links::{self, Opened, Purpose};
+use crate::i18n::Tr;
+use crate::state::AppState;
+use consento_app::links::{self, Opened, Purpose};
 
 pub mod preferences;
 pub mod unsubscribe;
@@ -218,9 +217,7 @@ pub(super) async fn record(
             )
         })
         .collect();
-    let recorded = append_detached(&state.store, events)
-        .await
-        .map_err(|e| PageError::Internal(format!("the consent append task failed: {e}")))??;
+    let recorded = state.app.record_consents(events).await?;
     Ok(recorded.into_iter().map(|(e, _)| e).collect())
 }
 

@@ -25,10 +25,10 @@ use consento_store::{ConsentType, CurrentConsent, Notice};
 use serde::Deserialize;
 
 use super::{Person, body_bytes, evidence, in_force, open_page, peer, record, with_lang};
-use crate::api::AppState;
-use crate::links::Purpose;
-use crate::web::i18n::{Locale, Tr};
+use crate::i18n::{Locale, Tr};
+use crate::state::AppState;
 use crate::web::page::{Page, PageError, render, see_other};
+use consento_app::links::Purpose;
 
 /// One topic as the page shows it.
 pub struct Topic {

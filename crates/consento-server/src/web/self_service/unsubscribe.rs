@@ -22,10 +22,10 @@ use super::{
     Person, body_bytes, evidence, in_force, message_page, not_found, open_page, peer, record,
 };
 use super::{consent_type, with_lang};
-use crate::api::AppState;
-use crate::links::Purpose;
-use crate::web::i18n::{Locale, Tr};
+use crate::i18n::{Locale, Tr};
+use crate::state::AppState;
 use crate::web::page::{Page, PageError, render};
+use consento_app::links::Purpose;
 
 /// What a link unsubscribes from.
 enum Scope {
@@ -92,7 +92,7 @@ struct UnsubscribedPage {
 
 /// The preference center's path for the same person, in this language.
 async fn preferences_path(state: &AppState, person: &Person, tr: Tr) -> Result<String, PageError> {
-    let token = crate::links::preferences_token(&state.store, person.contact.id).await?;
+    let token = consento_app::links::preferences_token(&state.store, person.contact.id).await?;
     Ok(with_lang(&format!("/p/{token}"), tr))
 }
 

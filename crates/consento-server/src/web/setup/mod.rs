@@ -15,10 +15,10 @@ use consento_domain::Permission;
 use consento_store::StoreError;
 use serde::Deserialize;
 
-use super::i18n::Tr;
 use super::page::PageError;
 use super::session::Staff;
-use crate::api::AppState;
+use crate::i18n::Tr;
+use crate::state::AppState;
 
 pub mod notices;
 pub mod privacy;

@@ -11,8 +11,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Admin, DoneQuery, Errors, Explained, Tabs, again, refused};
-use crate::api::AppState;
-use crate::web::i18n::Tr;
+use crate::i18n::Tr;
+use crate::state::AppState;
 use crate::web::page::{Page, PageError, render, see_other};
 
 /// The fields whose refusal the form explains.

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Admin, DoneQuery, Tabs};
-use crate::api::AppState;
+use crate::state::AppState;
 use crate::web::page::{Page, PageError, render, see_other};
 
 /// One switch as the page shows it.

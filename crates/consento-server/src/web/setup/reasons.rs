@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Admin, DoneQuery, Errors, Explained, Tabs, again, refused};
-use crate::api::AppState;
+use crate::state::AppState;
 use crate::web::page::{Page, PageError, render, see_other};
 use crate::web::session::Staff;
 

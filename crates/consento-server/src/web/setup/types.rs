@@ -13,8 +13,8 @@ use consento_store::{ConsentType, StoreError};
 use serde_json::json;
 
 use super::{Admin, DoneQuery, Errors, Explained, Tabs, again, refused};
-use crate::api::AppState;
-use crate::web::i18n::Tr;
+use crate::i18n::Tr;
+use crate::state::AppState;
 use crate::web::page::{Page, PageError, render, see_other};
 use crate::web::session::Staff;
 

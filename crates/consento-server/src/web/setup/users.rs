@@ -15,11 +15,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Admin, DoneQuery, Errors, Tabs, again};
-use crate::api::AppState;
-use crate::web::accounts;
-use crate::web::i18n::Tr;
+use crate::i18n::Tr;
+use crate::state::AppState;
 use crate::web::page::{Page, PageError, render, role_name, see_other};
 use crate::web::session::Staff;
+use consento_app::accounts;
 
 /// An account as the list shows it.
 pub struct UserRow {
@@ -204,13 +204,13 @@ pub async fn create(
                 );
             }
             // The username was checked above: refused now, it is taken.
-            Err(PageError::Invalid { field, .. }) if field == "username" => {
+            Err(e) if e.field() == Some("username") => {
                 errors.add("username", tr.t("setup-user-taken"));
             }
-            Err(PageError::Invalid { field, .. }) if field == "display_name" => {
+            Err(e) if e.field() == Some("display_name") => {
                 errors.add("display_name", tr.t("setup-user-invalid-display-name"));
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
     again(users_page(&state, &staff, staff.page("setup"), form, errors).await)

@@ -6,14 +6,14 @@
 //! The consents are `given` events with method `double_opt_in`, the person as actor, the privacy
 //! notice version the confirmation page showed, and evidence carrying both proofs: the request
 //! (when, how, from where) and the confirmation (when, from where), kept in the erasable evidence
-//! store (GDPR Art. 7(1); DESIGN.md §3: no plain personal data in the ledger row). IP addresses
+//! store (GDPR Art. 7(1); no plain personal data in the ledger row, so that erasure can remove it, Art. 17). IP addresses
 //! are only ever kept truncated.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
 use base64::Engine as _;
-use consento_domain::{Actor, ActorKind, CollectionMethod, EventKind, Timestamp};
+use consento_domain::{Actor, ActorKind, CollectionMethod, EventKind, Locale, Timestamp};
 use consento_store::{
     ConsentEventInput, ConsentType, ContactRef, Notice, RecordedEvent, RequestLimits,
     RequestSource, StoreError, SubscriptionOutcome, SubscriptionRequest, SubscriptionRequestInput,
@@ -21,10 +21,8 @@ use consento_store::{
 };
 use serde_json::json;
 
-use crate::api::AppState;
-use crate::api::consents::append_detached;
-use crate::mail::message::SUBSCRIPTION_CONFIRM;
-use crate::web::i18n::Locale;
+use crate::mail::SUBSCRIPTION_CONFIRM;
+use crate::{App, AppError};
 
 /// A request as the form or the API received it.
 #[derive(Debug, Clone)]
@@ -48,8 +46,8 @@ pub struct Ask {
 }
 
 /// The topics a person may subscribe to: the consent types the preference center shows.
-pub async fn topics(state: &AppState) -> Result<Vec<ConsentType>, StoreError> {
-    Ok(state
+pub async fn topics(app: &App) -> Result<Vec<ConsentType>, StoreError> {
+    Ok(app
         .store
         .consent_types()
         .await?
@@ -61,22 +59,20 @@ pub async fn topics(state: &AppState) -> Result<Vec<ConsentType>, StoreError> {
 /// Records a request and enqueues its confirmation email (or, for a suppressed or too recently
 /// mailed address, does nothing: the caller answers the same). The link's token is 256 random
 /// bits; only its SHA-256 is stored.
-pub async fn request(state: &AppState, ask: Ask) -> Result<SubscriptionOutcome, StoreError> {
-    let config = &state.config.mail;
-    let titles = topics(state).await?;
+pub async fn request(app: &App, ask: Ask) -> Result<SubscriptionOutcome, StoreError> {
+    let config = &app.policy.subscriptions;
+    let titles = topics(app).await?;
     let token =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(state.store.random_bytes::<32>()?);
-    let now = state.store.now();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(app.store.random_bytes::<32>()?);
+    let now = app.store.now();
     let hours = i64::from(config.confirm_hours.max(1));
     let expires_at = Timestamp::from_micros(
         now.as_micros()
             .saturating_add(hours.saturating_mul(3_600_000_000)),
     );
-    let link = format!(
-        "{}/confirm/{token}?lang={}",
-        state.config.public.base_url.trim_end_matches('/'),
-        ask.locale.code()
-    );
+    let link = app
+        .policy
+        .public_url(&format!("/confirm/{token}?lang={}", ask.locale.code()));
     let topics: Vec<&str> = ask
         .types
         .iter()
@@ -105,7 +101,7 @@ pub async fn request(state: &AppState, ask: Ask) -> Result<SubscriptionOutcome, 
             per_day: config.daily_limit,
         },
     };
-    let outcome = state.store.request_subscription(input).await?;
+    let outcome = app.store.request_subscription(input).await?;
     // The outcome is logged, never the address: the page says the same in every case.
     let what = match outcome {
         SubscriptionOutcome::Requested { .. } => "requested",
@@ -131,20 +127,17 @@ fn token_hash(token: &str) -> Option<[u8; 32]> {
 }
 
 /// The request a link's token opens, if any.
-pub async fn find(
-    state: &AppState,
-    token: &str,
-) -> Result<Option<SubscriptionRequest>, StoreError> {
+pub async fn find(app: &App, token: &str) -> Result<Option<SubscriptionRequest>, StoreError> {
     match token_hash(token) {
-        Some(hash) => state.store.subscription_request(&hash).await,
+        Some(hash) => app.store.subscription_request(&hash).await,
         None => Ok(None),
     }
 }
 
 /// The privacy notice a page in `locale` shows: the latest version in that language, else the
 /// latest of any.
-pub async fn notice(state: &AppState, locale: Locale) -> Result<Option<Notice>, StoreError> {
-    let notices = state.store.notices().await?;
+pub async fn notice(app: &App, locale: Locale) -> Result<Option<Notice>, StoreError> {
+    let notices = app.store.notices().await?;
     let in_language = notices
         .iter()
         .find(|n| Locale::parse(&n.language) == Some(locale))
@@ -169,17 +162,17 @@ pub enum Confirmed {
 /// method double opt-in, actor the person, the notice `locale`'s page showed, and the evidence
 /// of request and confirmation. Exactly once: a second confirmation records nothing.
 pub async fn confirm(
-    state: &AppState,
+    app: &App,
     token: &str,
     locale: Locale,
     user_agent: Option<String>,
     ip: Option<IpAddr>,
-) -> Result<Confirmed, StoreError> {
+) -> Result<Confirmed, AppError> {
     use consento_store::Confirmation;
     let Some(hash) = token_hash(token) else {
         return Ok(Confirmed::Unknown);
     };
-    let request = match state.store.confirm_subscription(&hash).await? {
+    let request = match app.store.confirm_subscription(&hash).await? {
         Confirmation::Claimed(r) => r,
         Confirmation::Suppressed(_) => {
             tracing::info!("subscription confirmed for a suppressed address: nothing recorded");
@@ -189,8 +182,8 @@ pub async fn confirm(
         Confirmation::Expired(_) => return Ok(Confirmed::Expired),
         Confirmation::Unknown => return Ok(Confirmed::Unknown),
     };
-    let confirmed_at = request.confirmed_at.unwrap_or_else(|| state.store.now());
-    let notice_version = notice(state, locale).await?.map(|n| n.version);
+    let confirmed_at = request.confirmed_at.unwrap_or_else(|| app.store.now());
+    let notice_version = notice(app, locale).await?.map(|n| n.version);
     let evidence = json!({
         "double_opt_in": {
             "request_id": request.id,
@@ -230,26 +223,14 @@ pub async fn confirm(
             )
         })
         .collect();
-    let recorded = match append_detached(&state.store, events).await {
-        Ok(Ok(done)) => done.into_iter().map(|(e, _)| e).collect(),
-        Ok(Err(e)) => {
+    let recorded = match app.record_consents(events).await {
+        Ok(done) => done.into_iter().map(|(e, _)| e).collect(),
+        Err(e) => {
             // Released, the person can confirm again; the error page asks them to.
-            state
-                .store
+            app.store
                 .release_subscription_confirmation(request.id)
                 .await?;
             return Err(e);
-        }
-        Err(e) => {
-            state
-                .store
-                .release_subscription_confirmation(request.id)
-                .await?;
-            return Err(StoreError::Corrupt(if e.is_panic() {
-                "the consent append panicked"
-            } else {
-                "the consent append was cancelled"
-            }));
         }
     };
     tracing::info!(request = %request.id, contact = %request.contact_id, types = request.type_codes.len(), "subscription confirmed");

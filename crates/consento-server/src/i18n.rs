@@ -1,4 +1,4 @@
-//! The console's languages: Italian and English messages from Fluent files (`locales/<lang>/`),
+//! The languages of the console's pages and of the emails: Italian and English messages from Fluent files (`locales/<lang>/`),
 //! the language chosen per request (the person's choice, else their browser's Accept-Language,
 //! else the configured default), and dates and numbers written the way each language writes them.
 //!
@@ -10,72 +10,10 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+pub use consento_domain::Locale;
 use consento_domain::Timestamp;
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
-
-/// A language of the console.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Locale {
-    /// Italian.
-    It,
-    /// English.
-    En,
-}
-
-impl Locale {
-    /// Every language, in the order the language switch lists them.
-    pub const ALL: [Locale; 2] = [Locale::It, Locale::En];
-
-    /// The language tag (BCP 47).
-    pub fn code(self) -> &'static str {
-        match self {
-            Locale::It => "it",
-            Locale::En => "en",
-        }
-    }
-
-    /// The language's own name, as the switch shows it.
-    pub fn native_name(self) -> &'static str {
-        match self {
-            Locale::It => "Italiano",
-            Locale::En => "English",
-        }
-    }
-
-    /// Parses a language tag's primary subtag (`it`, `it-IT`, `EN-gb`).
-    pub fn parse(tag: &str) -> Option<Self> {
-        let primary = tag.trim().split(['-', '_']).next()?.to_ascii_lowercase();
-        match primary.as_str() {
-            "it" => Some(Locale::It),
-            "en" => Some(Locale::En),
-            _ => None,
-        }
-    }
-
-    /// The best of our languages for an Accept-Language header (RFC 9110 §12.5.4): the
-    /// supported tag with the highest weight; `q=0` means "not this one".
-    pub fn from_accept_language(header: &str) -> Option<Self> {
-        let mut best: Option<(u16, Locale)> = None;
-        for item in header.split(',') {
-            let mut parts = item.split(';');
-            let Some(locale) = parts.next().and_then(Locale::parse) else {
-                continue;
-            };
-            let weight = parts
-                .find_map(|p| p.trim().strip_prefix("q="))
-                .map_or(1000, |q| {
-                    q.trim()
-                        .parse::<f32>()
-                        .map_or(0, |q| (q.clamp(0.0, 1.0) * 1000.0) as u16)
-                });
-            if weight > 0 && best.is_none_or(|(w, _)| weight > w) {
-                best = Some((weight, locale));
-            }
-        }
-        best.map(|(_, locale)| locale)
-    }
-}
 
 /// One area's message files, in both languages: a file missing in either fails the build.
 macro_rules! area {
@@ -84,12 +22,12 @@ macro_rules! area {
             (
                 Locale::It,
                 $name,
-                include_str!(concat!("../../locales/it/", $name, ".ftl")),
+                include_str!(concat!("../locales/it/", $name, ".ftl")),
             ),
             (
                 Locale::En,
                 $name,
-                include_str!(concat!("../../locales/en/", $name, ".ftl")),
+                include_str!(concat!("../locales/en/", $name, ".ftl")),
             ),
         ]
     };

@@ -15,19 +15,28 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use consento_domain::EventId;
-use consento_domain::receipt::{self, ControllerFacts, KantaraReceipt};
-use consento_store::{ReceiptSeed, Store, StoreError};
+use consento_domain::receipt::{self, KantaraReceipt};
+use consento_store::{ReceiptSeed, StoreError};
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::config::ServeConfig;
+use crate::{App, AppError};
 
 /// The JWS header's `typ`: the Kantara specification carries receipts as JWTs.
 pub const JWS_TYP: &str = "JWT";
 
 /// The claim holding the DPV record beside the Kantara claims.
 pub const RECORD_CLAIM: &str = "dpvRecord";
+
+impl From<ReceiptError> for AppError {
+    fn from(e: ReceiptError) -> Self {
+        match e {
+            ReceiptError::Store(e) => Self::Store(e),
+            ReceiptError::Signing(what) => Self::Internal(format!("cannot sign: {what}")),
+        }
+    }
+}
 
 /// Why a receipt could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -78,26 +87,6 @@ pub struct Verified {
     pub claims: Value,
 }
 
-/// The controller as the `[controller]` configuration names it (the mail's name when the
-/// section leaves it empty, as the data export does).
-pub fn controller_facts(config: &ServeConfig) -> ControllerFacts {
-    let c = &config.controller;
-    ControllerFacts {
-        name: if c.name.trim().is_empty() {
-            config.mail.controller_name.clone()
-        } else {
-            c.name.clone()
-        },
-        contact: c.contact.clone(),
-        address: c.address.clone(),
-        email: c.email.clone(),
-        phone: c.phone.clone(),
-        url: c.url.clone(),
-        jurisdiction: c.jurisdiction.clone(),
-        recipients: c.recipients.clone(),
-    }
-}
-
 /// The JWS payload of a receipt: the Kantara claims, and the DPV record as `dpvRecord`.
 pub fn claims(receipt: &KantaraReceipt, record: &Value) -> Result<Value, ReceiptError> {
     let mut claims = serde_json::to_value(receipt)
@@ -110,13 +99,10 @@ pub fn claims(receipt: &KantaraReceipt, record: &Value) -> Result<Value, Receipt
 }
 
 /// Makes the signed receipt of ledger event `id` with the current signing key.
-pub async fn issue(
-    store: &Store,
-    config: &ServeConfig,
-    id: EventId,
-) -> Result<SignedReceipt, ReceiptError> {
+pub async fn issue(app: &App, id: EventId) -> Result<SignedReceipt, ReceiptError> {
+    let store = &app.store;
     let facts = store.receipt_facts(id).await?;
-    let controller = controller_facts(config);
+    let controller = app.policy.controller_facts();
     let receipt = receipt::kantara(&facts, &controller);
     let record = receipt::dpv_record(&facts, &controller, store.now());
     let (kid, seed) = store.receipt_signing_key().await?;

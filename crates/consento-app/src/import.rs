@@ -18,6 +18,8 @@ use consento_store::{
 };
 use sha2::{Digest, Sha256};
 
+use crate::AppError;
+
 /// Lines per chunk handed to the store: large enough for batched lookups to pay off, small
 /// enough that memory stays flat.
 const CHUNK_ROWS: usize = 2_000;
@@ -86,9 +88,12 @@ pub fn hash_file(path: &std::path::Path) -> std::io::Result<([u8; 32], u64)> {
 }
 
 /// Hashes the file and records the run as running.
-pub async fn begin(store: &Store, job: &ImportJob) -> anyhow::Result<Begun> {
+pub async fn begin(store: &Store, job: &ImportJob) -> Result<Begun, AppError> {
     let path = job.path.clone();
-    let (sha256, total_bytes) = tokio::task::spawn_blocking(move || hash_file(&path)).await??;
+    let (sha256, total_bytes) = tokio::task::spawn_blocking(move || hash_file(&path))
+        .await
+        .map_err(|e| AppError::Internal(format!("hashing the file: {e}")))?
+        .map_err(|e| AppError::invalid("file", format!("cannot read it: {e}")))?;
     let (id, progress) = store
         .start_import_run(NewImportRun {
             source: job.source.clone(),
@@ -291,14 +296,14 @@ async fn stream(
         Err(e) => {
             summary
                 .failure
-                .get_or_insert_with(|| crate::commands::describe(&e.into()));
+                .get_or_insert_with(|| crate::error::describe_store(&e));
             false
         }
     };
     if let Err(e) = saved {
         summary
             .failure
-            .get_or_insert_with(|| crate::commands::describe(&e.into()));
+            .get_or_insert_with(|| crate::error::describe_store(&e));
     }
     if summary.errors.is_empty() && summary.failure.is_none() && !committed {
         summary.failure = Some("the import was not completed".to_owned());
@@ -470,29 +475,33 @@ fn read_file(
 }
 
 /// Reads a mapping file: TOML (`.toml`) or JSON, with the fields of [`Mapping`].
-pub fn read_mapping(path: &std::path::Path) -> anyhow::Result<Mapping> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("mapping: cannot read {}: {e}", path.display()))?;
+pub fn read_mapping(path: &std::path::Path) -> Result<Mapping, AppError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        AppError::invalid("mapping", format!("cannot read {}: {e}", path.display()))
+    })?;
     parse_mapping(&text)
 }
 
 /// Parses a mapping's text: JSON when it starts with `{`, TOML otherwise.
-pub fn parse_mapping(text: &str) -> anyhow::Result<Mapping> {
+pub fn parse_mapping(text: &str) -> Result<Mapping, AppError> {
     if text.trim_start().starts_with('{') {
-        serde_json::from_str(text).map_err(|e| anyhow::anyhow!("mapping: {e}"))
+        serde_json::from_str(text).map_err(|e| AppError::invalid("mapping", e.to_string()))
     } else {
         toml::from_str(text)
-            .map_err(|e| anyhow::anyhow!("mapping: {}", e.message().replace('\n', " ")))
+            .map_err(|e| AppError::invalid("mapping", e.message().replace('\n', " ")))
     }
 }
 
 /// Reads a delimiter as typed: `,`, `;`, `tab` (or a tab character), `|`.
-pub fn parse_delimiter(text: &str) -> anyhow::Result<u8> {
+pub fn parse_delimiter(text: &str) -> Result<u8, AppError> {
     match text {
         "," => Ok(b','),
         ";" => Ok(b';'),
         "tab" | "\t" => Ok(b'\t'),
         "|" => Ok(b'|'),
-        other => anyhow::bail!("delimiter: `{other}` is not one of , ; tab |"),
+        other => Err(AppError::invalid(
+            "delimiter",
+            format!("`{other}` is not one of , ; tab |"),
+        )),
     }
 }

@@ -1,4 +1,4 @@
-//! Creating console accounts and resetting their passwords, for the console's Setup pages and
+//! Creating console accounts, hashing and checking their passwords, and resetting them, for the console's Setup pages and
 //! the command line alike (the first administrator of a new installation, `consento users`).
 //! Passwords are hashed here with Argon2id; a generated one-time password must be replaced at
 //! the first login.
@@ -6,8 +6,10 @@
 use consento_domain::{Password, Role, Username};
 use consento_store::{NewUser, Store, User};
 
-use super::page::PageError;
-use super::session::hash_password;
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+
+use crate::AppError;
 
 /// The administrator made at the first start of an empty database.
 #[derive(Debug)]
@@ -33,7 +35,7 @@ pub const FIRST_ADMIN: &str = "admin";
 pub async fn first_admin(
     store: &Store,
     password: Option<String>,
-) -> Result<Option<FirstAdmin>, PageError> {
+) -> Result<Option<FirstAdmin>, AppError> {
     if store.user_count().await? > 0 {
         return Ok(None);
     }
@@ -63,7 +65,7 @@ pub async fn create(
     role: Role,
     password: &Password,
     must_change_password: bool,
-) -> Result<User, PageError> {
+) -> Result<User, AppError> {
     let password_hash = hash_password(store, password)?;
     Ok(store
         .create_user(NewUser {
@@ -78,7 +80,7 @@ pub async fn create(
 
 /// Gives an account a new one-time password, to be shown once: the next login must replace it,
 /// and every session of the account ends (whoever held one must sign in again).
-pub async fn reset_password(store: &Store, user: &User) -> Result<Password, PageError> {
+pub async fn reset_password(store: &Store, user: &User) -> Result<Password, AppError> {
     let username = Username::parse(&user.username)?;
     let password = one_time_password(store, &username)?;
     let hash = hash_password(store, &password)?;
@@ -88,7 +90,7 @@ pub async fn reset_password(store: &Store, user: &User) -> Result<Password, Page
 
 /// A one-time password: 20 characters from an alphabet without look-alikes (no 0/o, 1/l/i), about
 /// 99 bits, in groups of five for reading aloud.
-pub fn one_time_password(store: &Store, username: &Username) -> Result<Password, PageError> {
+pub fn one_time_password(store: &Store, username: &Username) -> Result<Password, AppError> {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
     let mut chars = Vec::with_capacity(20);
     while chars.len() < 20 {
@@ -105,4 +107,41 @@ pub fn one_time_password(store: &Store, username: &Username) -> Result<Password,
         .collect::<Vec<_>>()
         .join("-");
     Ok(Password::new(&text, username)?)
+}
+
+/// Hashes a password with Argon2id (the argon2 crate's defaults: 19 MiB, 2 passes, 1 lane, the
+/// OWASP Password Storage Cheat Sheet's minimum) and a 16-byte salt from the store's randomness.
+pub fn hash_password(store: &Store, password: &Password) -> Result<String, AppError> {
+    let salt = SaltString::encode_b64(&store.random_bytes::<16>()?)
+        .map_err(|e| AppError::Internal(format!("salt: {e}")))?;
+    Argon2::default()
+        .hash_password(password.expose().as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(format!("argon2: {e}")))
+}
+
+/// Whether `password` matches the PHC string `hash`.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A hash no password matches, verified against when the username does not exist, so that the
+/// answer takes as long as for a real account (no user enumeration by timing).
+pub const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$o4LbtzSt6X3ldz8Uo8kJ+GT7cwR1XRMVG5B3IfyzSmU";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_decoy_hash_parses_and_matches_nothing_typed() {
+        assert!(PasswordHash::new(DECOY_HASH).is_ok());
+        assert!(!verify_password("password", DECOY_HASH));
+    }
 }

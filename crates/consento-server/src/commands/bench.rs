@@ -17,6 +17,7 @@ use consento_store::{
 use futures_util::TryStreamExt;
 use serde::Serialize;
 
+use super::Ctx;
 use crate::rng::SplitMix64;
 
 /// What to measure.
@@ -459,10 +460,7 @@ where
 }
 
 /// `consento bench`: runs [`run`] and prints the figures (a table, or JSON with `--json`).
-pub async fn command(
-    ctx: &mut crate::commands::Ctx<'_>,
-    args: crate::cli::BenchArgs,
-) -> anyhow::Result<()> {
+pub async fn command(ctx: &mut Ctx<'_>, args: crate::cli::BenchArgs) -> anyhow::Result<()> {
     let opts = BenchOptions {
         contacts: args.contacts,
         events_per_contact: args.events_per_contact,
@@ -502,6 +500,108 @@ pub async fn command(
         writeln!(
             ctx.out,
             "resident memory before the audience {before} KiB, most while streaming it {max} KiB"
+        )?;
+    }
+    Ok(())
+}
+
+/// The runs [`export`] takes the median of.
+const BENCH_RUNS: usize = 20;
+
+/// `consento bench-export`: creates a contact with `events` consent events (given and withdrawn
+/// in turn, a minute apart, ending now) and prints the median time of an export in each form.
+/// The target: under 50 ms with 10,000 events.
+pub async fn export(ctx: &mut Ctx<'_>, events: usize) -> anyhow::Result<()> {
+    use consento_app::export::ExportFormat;
+    use consento_domain::{
+        Actor, ActorKind, CollectionMethod, ConsentCode, ConsentTypeSpec, EventKind, Permissions,
+    };
+    use consento_store::{BulkContact, BulkEvent, ContactInput, ContactRef};
+
+    let store = &ctx.store;
+    let code = "bench-export";
+    if store.consent_type(code).await.is_err() {
+        store
+            .create_consent_type(ConsentTypeSpec {
+                title: "Bench export".to_owned(),
+                code: ConsentCode::parse(code)?,
+                description: None,
+                validity_days: Some(730),
+                permissions: Permissions {
+                    email_bulk: true,
+                    ..Permissions::default()
+                },
+                show_in_preference_center: false,
+            })
+            .await?;
+    }
+    let now = store.now().as_micros();
+    let minute = 60_000_000_i64;
+    let actor = Actor::new(ActorKind::System, "")?;
+    let count = i64::try_from(events)?;
+    let history = (0..count)
+        .map(|i| BulkEvent {
+            type_code: code.to_owned(),
+            kind: if i % 2 == 0 {
+                EventKind::Given
+            } else {
+                EventKind::Withdrawn
+            },
+            event_time: Timestamp::from_micros(now - (count - i) * minute),
+            method: CollectionMethod::Import,
+            actor: actor.clone(),
+            evidence: Some(format!("bench line {i}")),
+            notice_version: None,
+        })
+        .collect();
+    let report = store
+        .bulk_load(vec![BulkContact {
+            input: ContactInput {
+                name: Some("Bench Export".to_owned()),
+                ..ContactInput::default()
+            },
+            events: history,
+        }])
+        .await?;
+    let id = *report
+        .contact_ids
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("the bulk load created no contact"))?;
+    writeln!(
+        ctx.out,
+        "contact {id} with {} consent events",
+        report.events
+    )?;
+    let mut reads = Vec::with_capacity(BENCH_RUNS);
+    for _ in 0..BENCH_RUNS {
+        let started = std::time::Instant::now();
+        store.export_contact(&ContactRef::Id(id)).await?;
+        reads.push(started.elapsed());
+    }
+    reads.sort();
+    writeln!(
+        ctx.out,
+        "read median {:>8.2} ms over {BENCH_RUNS} runs (the store alone)",
+        reads[BENCH_RUNS / 2].as_secs_f64() * 1e3
+    )?;
+    for format in [ExportFormat::Json, ExportFormat::Csv] {
+        let mut times = Vec::with_capacity(BENCH_RUNS);
+        let mut size = 0;
+        for _ in 0..BENCH_RUNS {
+            let started = std::time::Instant::now();
+            let file = consento_app::export::export(&ctx.app, id, format).await?;
+            times.push(started.elapsed());
+            size = file.body.len();
+        }
+        times.sort();
+        let median = times[BENCH_RUNS / 2];
+        writeln!(
+            ctx.out,
+            "{:<4} median {:>8.2} ms over {BENCH_RUNS} runs (min {:.2} ms, max {:.2} ms), {size} bytes",
+            format.code(),
+            median.as_secs_f64() * 1e3,
+            times[0].as_secs_f64() * 1e3,
+            times[BENCH_RUNS - 1].as_secs_f64() * 1e3,
         )?;
     }
     Ok(())

@@ -1,25 +1,21 @@
 //! A person's data export, the answer to the right of access (GDPR Art. 15) and to portability
 //! (Art. 20): everything Consento holds about them, with the information Art. 15(1) owes them
 //! (purposes, categories, recipients, retention, source, their rights, where to complain), as one
-//! JSON document that the shipped JSON Schema (`schemas/export.schema.json`) describes, or as a zip
-//! of one RFC 4180 CSV file per table ("in a structured, commonly used and machine-readable
-//! format", Art. 20(1)). The API and the console both serve it through [`export`].
+//! JSON document that the shipped JSON Schema (`consento-server/schemas/export.schema.json`)
+//! describes, or as a zip of one RFC 4180 CSV file per table ("in a structured, commonly used
+//! and machine-readable format", Art. 20(1)). The API and the console both make it with
+//! [`export`]; answering it over HTTP is theirs.
 
 use std::io::Write;
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use consento_domain::{ContactId, Timestamp};
-use consento_store::{ContactExport, ContactRef, Store, StoreError};
+use consento_store::{ContactExport, ContactRef, StoreError};
 use serde::Serialize;
 
-use crate::config::ServeConfig;
+use crate::{App, AppError, Policy};
 
 /// The version of the export document; it changes when a field changes meaning or goes away.
 pub const VERSION: u32 = 1;
-
-/// The JSON Schema the JSON document follows (draft 2020-12).
-pub const SCHEMA: &str = include_str!("../schemas/export.schema.json");
 
 /// The form of an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -55,20 +51,21 @@ pub enum ExportError {
     Write(String),
 }
 
-impl From<ExportError> for crate::web::PageError {
+impl From<ExportError> for AppError {
     fn from(e: ExportError) -> Self {
         match e {
-            ExportError::Store(e) => e.into(),
-            ExportError::Erased => Self::Invalid {
-                field: "contact".to_owned(),
-                reason: "the contact was erased".to_owned(),
-            },
+            ExportError::Store(e) => Self::Store(e),
+            ExportError::Erased => Self::Store(StoreError::Conflict {
+                field: "contact",
+                message: "the contact was erased: no personal data is left to export".to_owned(),
+            }),
             ExportError::Write(e) => Self::Internal(e),
         }
     }
 }
 
-/// A finished export, ready to download.
+/// A finished export, ready to download (served as an attachment, never cached: a person's
+/// whole record, RFC 9111 §5.2.2.5).
 #[derive(Debug)]
 pub struct Download {
     /// The file name offered.
@@ -79,37 +76,19 @@ pub struct Download {
     pub body: Vec<u8>,
 }
 
-impl IntoResponse for Download {
-    fn into_response(self) -> Response {
-        let mut response = (StatusCode::OK, self.body).into_response();
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(self.content_type),
-        );
-        // A person's whole record: no cache may keep a copy (RFC 9111 §5.2.2.5).
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", self.filename))
-        {
-            headers.insert(header::CONTENT_DISPOSITION, v);
-        }
-        response
-    }
-}
-
 /// Gathers a contact's data and writes it in `format`. An erased contact is refused: what is
 /// left of it (pseudonymous consent proof) is no longer data about an identifiable person.
 pub async fn export(
-    store: &Store,
-    config: &ServeConfig,
+    app: &App,
     id: ContactId,
     format: ExportFormat,
 ) -> Result<Download, ExportError> {
+    let store = &app.store;
     let data = store.export_contact(&ContactRef::Id(id)).await?;
     if data.contact.erased_at.is_some() {
         return Err(ExportError::Erased);
     }
-    let doc = Document::new(&data, config, store.now());
+    let doc = Document::new(&data, &app.policy, store.now());
     match format {
         ExportFormat::Json => Ok(Download {
             filename: format!("consento-export-{id}.json"),
@@ -457,14 +436,10 @@ const RIGHTS: [(&str, &str, &str, &str); 7] = [
 
 impl Document {
     /// Builds the document from the data read and the controller's configuration.
-    pub fn new(data: &ContactExport, config: &ServeConfig, now: Timestamp) -> Self {
+    pub fn new(data: &ContactExport, policy: &Policy, now: Timestamp) -> Self {
         let c = &data.contact;
-        let controller = &config.controller;
-        let name = if controller.name.trim().is_empty() {
-            config.mail.controller_name.clone()
-        } else {
-            controller.name.clone()
-        };
+        let controller = &policy.controller;
+        let name = policy.controller_name();
         // The declared purposes, then those of the consents the person was asked for.
         let mut purposes = c.purposes.clone();
         for consent in data.consents.iter().filter(|k| k.kind.is_some()) {
@@ -815,108 +790,6 @@ fn categories(data: &ContactExport) -> Vec<Category> {
         });
     }
     out
-}
-
-/// The runs [`bench`] takes the median of.
-const BENCH_RUNS: usize = 20;
-
-/// `consento bench-export`: creates a contact with `events` consent events (given and withdrawn
-/// in turn, a minute apart, ending now) and prints the median time of an export in each form.
-/// The issue asks for under 50 ms with 10,000 events.
-pub async fn bench(ctx: &mut crate::commands::Ctx<'_>, events: usize) -> anyhow::Result<()> {
-    use consento_domain::{
-        Actor, ActorKind, CollectionMethod, ConsentCode, ConsentTypeSpec, EventKind, Permissions,
-    };
-    use consento_store::{BulkContact, BulkEvent, ContactInput};
-
-    let store = &ctx.store;
-    let code = "bench-export";
-    if store.consent_type(code).await.is_err() {
-        store
-            .create_consent_type(ConsentTypeSpec {
-                title: "Bench export".to_owned(),
-                code: ConsentCode::parse(code)?,
-                description: None,
-                validity_days: Some(730),
-                permissions: Permissions {
-                    email_bulk: true,
-                    ..Permissions::default()
-                },
-                show_in_preference_center: false,
-            })
-            .await?;
-    }
-    let now = store.now().as_micros();
-    let minute = 60_000_000_i64;
-    let actor = Actor::new(ActorKind::System, "")?;
-    let count = i64::try_from(events)?;
-    let history = (0..count)
-        .map(|i| BulkEvent {
-            type_code: code.to_owned(),
-            kind: if i % 2 == 0 {
-                EventKind::Given
-            } else {
-                EventKind::Withdrawn
-            },
-            event_time: Timestamp::from_micros(now - (count - i) * minute),
-            method: CollectionMethod::Import,
-            actor: actor.clone(),
-            evidence: Some(format!("bench line {i}")),
-            notice_version: None,
-        })
-        .collect();
-    let report = store
-        .bulk_load(vec![BulkContact {
-            input: ContactInput {
-                name: Some("Bench Export".to_owned()),
-                ..ContactInput::default()
-            },
-            events: history,
-        }])
-        .await?;
-    let id = *report
-        .contact_ids
-        .first()
-        .ok_or_else(|| anyhow::anyhow!("the bulk load created no contact"))?;
-    let config = ServeConfig::default();
-    writeln!(
-        ctx.out,
-        "contact {id} with {} consent events",
-        report.events
-    )?;
-    let mut reads = Vec::with_capacity(BENCH_RUNS);
-    for _ in 0..BENCH_RUNS {
-        let started = std::time::Instant::now();
-        store.export_contact(&ContactRef::Id(id)).await?;
-        reads.push(started.elapsed());
-    }
-    reads.sort();
-    writeln!(
-        ctx.out,
-        "read median {:>8.2} ms over {BENCH_RUNS} runs (the store alone)",
-        reads[BENCH_RUNS / 2].as_secs_f64() * 1e3
-    )?;
-    for format in [ExportFormat::Json, ExportFormat::Csv] {
-        let mut times = Vec::with_capacity(BENCH_RUNS);
-        let mut size = 0;
-        for _ in 0..BENCH_RUNS {
-            let started = std::time::Instant::now();
-            let file = export(store, &config, id, format).await?;
-            times.push(started.elapsed());
-            size = file.body.len();
-        }
-        times.sort();
-        let median = times[BENCH_RUNS / 2];
-        writeln!(
-            ctx.out,
-            "{:<4} median {:>8.2} ms over {BENCH_RUNS} runs (min {:.2} ms, max {:.2} ms), {size} bytes",
-            format.code(),
-            median.as_secs_f64() * 1e3,
-            times[0].as_secs_f64() * 1e3,
-            times[BENCH_RUNS - 1].as_secs_f64() * 1e3,
-        )?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,42 @@
+//! "May I reach this contact now?" and the justified contact that follows a
+//! `needs_justification` answer: the one way every adapter (API, console, command line) asks, so
+//! that every decision is counted by the hooks whoever asked.
+
+use consento_domain::{Action, ReasonId, Timestamp};
+use consento_store::{ContactRef, DecisionReport, Interaction};
+
+use crate::{App, AppError};
+
+impl App {
+    /// Decides whether `action` may reach `contact` at `at` (now if `None`), naming the rule
+    /// that decided.
+    pub async fn decide(
+        &self,
+        contact: &ContactRef,
+        action: Action,
+        at: Option<Timestamp>,
+    ) -> Result<DecisionReport, AppError> {
+        let report = self.store.decide(contact, action, at).await?;
+        self.hooks.decided(report.decision.outcome());
+        Ok(report)
+    }
+
+    /// Records a justified contact: reaching `contact` without a valid consent, for `reason`,
+    /// by `operator` (rule 7 of the decision). When the contact turns out to be allowed, nothing
+    /// is recorded; when it is blocked, no reason overrides it (GDPR Arts. 18 and 21(3)).
+    pub async fn justify(
+        &self,
+        contact: &ContactRef,
+        action: Action,
+        reason: ReasonId,
+        note: Option<&str>,
+        operator: &str,
+    ) -> Result<(DecisionReport, Option<Interaction>), AppError> {
+        let (report, interaction) = self
+            .store
+            .justify(contact, action, reason, note, operator)
+            .await?;
+        self.hooks.decided(report.decision.outcome());
+        Ok((report, interaction))
+    }
+}

@@ -1,0 +1,52 @@
+//! Setting and lifting a contact's restriction of processing (GDPR Art. 18) and objection
+//! (Art. 21) for the API, the console and the command line alike: the actor is recorded in the
+//! flag history, and lifting a restriction writes the email that tells the person (Art. 18(3))
+//! to the outbox in the same transaction; the mail worker delivers it.
+
+use consento_domain::{Actor, Locale};
+use consento_store::{Contact, ContactFlag, ContactRef, FlagChange, FlagNotice};
+use serde_json::json;
+
+use crate::mail::RESTRICTION_LIFTED;
+use crate::{App, AppError};
+
+impl App {
+    /// Sets (`raised`) or lifts `flag` on `contact` as `actor`, and returns the contact after it.
+    /// Lifting a restriction tells the person by email, when they have an address, in `locale`
+    /// (the person's language is not known: else the deployment's default), naming how to reach
+    /// the controller. Setting a flag already set, or lifting one not set, changes nothing.
+    pub async fn change_flag(
+        &self,
+        contact: &ContactRef,
+        flag: ContactFlag,
+        raised: bool,
+        actor: Actor,
+        locale: Option<Locale>,
+    ) -> Result<Contact, AppError> {
+        let store = &self.store;
+        let before = store.contact(contact).await?;
+        let notice = (flag == ContactFlag::Restriction && !raised).then(|| FlagNotice {
+            locale: locale
+                .unwrap_or(self.policy.default_locale)
+                .code()
+                .to_owned(),
+            template: RESTRICTION_LIFTED.to_owned(),
+            payload: json!({
+                "restricted_since": before.restricted_at.map(|at| at.as_micros()),
+                "lifted_at": store.now().as_micros(),
+                "contact": self.policy.controller.contact,
+            }),
+        });
+        let change = FlagChange {
+            flag,
+            raised,
+            actor,
+            request_id: None,
+            notice,
+        };
+        store
+            .change_flag(&ContactRef::Id(before.id), &change)
+            .await?;
+        Ok(store.contact(&ContactRef::Id(before.id)).await?)
+    }
+}

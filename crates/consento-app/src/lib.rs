@@ -1,0 +1,85 @@
+//! Consento's use cases: every operation that the HTTP API, the operator console and the command
+//! line share, and every one that is more than one store call. An adapter extracts its input,
+//! calls [`App`], and maps the result (or [`AppError`]) in its one error-mapping place.
+//!
+//! The layers: `consento-domain` (pure rules) ← `consento-store` (all the SQL and transactions) ←
+//! this crate ← `consento-server` (adapters). This crate has no web, template or command-line
+//! dependency, and no SQL: where a use case needs one transaction across several writes, the
+//! store offers it.
+
+use std::sync::Arc;
+
+use consento_store::Store;
+
+pub mod accounts;
+pub mod consents;
+pub mod contacts;
+pub mod decisions;
+pub mod erasure;
+pub mod error;
+pub mod export;
+pub mod flags;
+pub mod import;
+pub mod links;
+pub mod mail;
+pub mod policy;
+pub mod receipts;
+pub mod requests;
+pub mod subscriptions;
+pub mod tokens;
+
+pub use error::AppError;
+pub use policy::Policy;
+
+/// What the server observes of the use cases (counters for `/metrics`); the command line
+/// observes nothing.
+pub trait Hooks: Send + Sync {
+    /// A decision was answered with `outcome` (`allowed`, `needs_justification`, `blocked`),
+    /// whoever asked.
+    fn decided(&self, outcome: &'static str) {
+        let _ = outcome;
+    }
+}
+
+/// Hooks that observe nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoHooks;
+
+impl Hooks for NoHooks {}
+
+/// The application: the store, the policy from configuration, and the hooks. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    store: Arc<Store>,
+    policy: Arc<Policy>,
+    hooks: Arc<dyn Hooks>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// An application over `store`, deciding with `policy`, observed by `hooks`.
+    pub fn new(store: Arc<Store>, policy: Policy, hooks: Arc<dyn Hooks>) -> Self {
+        Self {
+            store,
+            policy: Arc::new(policy),
+            hooks,
+        }
+    }
+
+    /// The store, for the adapters' single reads.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+}
