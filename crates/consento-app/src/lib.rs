@@ -12,6 +12,7 @@ use std::sync::Arc;
 use consento_store::Store;
 
 pub mod accounts;
+pub mod audience;
 pub mod consents;
 pub mod contacts;
 pub mod decisions;

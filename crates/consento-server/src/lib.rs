@@ -3,10 +3,10 @@
 //! integration tests can start the application in process with their own clock.
 
 pub mod api;
-pub mod attachment;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod http;
 pub mod i18n;
 pub mod mail;
 pub mod metrics;

@@ -17,7 +17,7 @@ use super::params::{PathParam, contact_id, query};
 use consento_app::AppError;
 use consento_app::export::{ExportFormat, export};
 
-use crate::attachment::attachment;
+use crate::http::attachment;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(export_contact))

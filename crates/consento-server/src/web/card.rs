@@ -37,7 +37,7 @@ use serde_json::json;
 use super::contacts::{ContactFields, basis_label, basis_options, display_name, path_contact};
 use super::page::{Page, PageError, render, see_other};
 use super::session::Staff;
-use crate::attachment::attachment;
+use crate::http::attachment;
 use crate::i18n::{Arg, Tr};
 use crate::state::AppState;
 use consento_app::AppError;

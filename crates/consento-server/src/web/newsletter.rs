@@ -18,9 +18,9 @@ use serde_json::json;
 
 use super::page::{Page, PageError, percent_encode, render};
 use super::session::Staff;
-use crate::api::audience::{AudienceFormat, ExportRefused, start_export, type_filter};
 use crate::i18n::Tr;
 use crate::state::AppState;
+use consento_app::audience::{AudienceFormat, ExportRefused, type_filter};
 
 /// The causes of exclusion in the order of the rules that decide them (DESIGN.md §2): the page
 /// lists them so; a cause the store adds later is listed after these, under its code.
@@ -192,9 +192,15 @@ pub async fn export(
         type_code: type_filter(&code),
         at: Some(at),
     };
-    let export = match start_export(&state, query, AudienceFormat::Csv, true).await {
+    let Ok(permit) = std::sync::Arc::clone(&state.exports).try_acquire_owned() else {
+        return Err(PageError::Busy);
+    };
+    let export = match state
+        .app
+        .stream_audience(query, AudienceFormat::Csv, true, permit)
+        .await
+    {
         Ok(export) => export,
-        Err(ExportRefused::Busy) => return Err(PageError::Busy),
         Err(ExportRefused::Store(e)) => return Err(e.into()),
         Err(ExportRefused::Ended) => {
             return Err(PageError::Internal("the audience task ended early".into()));
@@ -212,7 +218,7 @@ pub async fn export(
         .await?;
     let store = state.store.clone();
     let user_id = staff.user.id;
-    let end = export.end;
+    let (mut response, end) = crate::http::audience(export, AudienceFormat::Csv);
     let audited_code = code.clone();
     tokio::spawn(async move {
         let Ok(end) = end.await else { return };
@@ -228,7 +234,6 @@ pub async fn export(
             tracing::error!(error = %e, "the end of an audience export could not be audited");
         }
     });
-    let mut response = export.response;
     let date = Tr::date_input(at);
     if let Ok(v) = HeaderValue::from_str(&format!(
         "attachment; filename=\"newsletter-{code}-{date}.csv\""

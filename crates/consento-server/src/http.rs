@@ -1,0 +1,53 @@
+//! The answers the API and the console give alike over HTTP: a download (a person's data export,
+//! a consent receipt) and the streamed newsletter audience. Both hold personal data: never
+//! cached (RFC 9111 §5.2.2.5), a download offered under its name (RFC 6266).
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use consento_app::audience::{AudienceFormat, AudienceStream, ExportEnd};
+use consento_app::export::Download;
+use tokio::task::JoinHandle;
+
+/// `file` as an HTTP answer: its media type, no caching, and its name as an attachment.
+pub fn attachment(file: Download) -> Response {
+    let mut response = (StatusCode::OK, file.body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(file.content_type),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", file.filename)) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+/// The header that tells which instant the audience was computed for: ask the counts with the
+/// same instant for the counts of the same send.
+pub const AUDIENCE_AT_HEADER: &str = "consento-audience-at";
+
+/// A started audience export as a streamed answer in `format`: its media type, no caching, and
+/// the instant it was computed for; and how the export ended, once it has. If the database fails mid-way the body ends without its
+/// final chunk, so a partial list is never taken for a whole one.
+pub fn audience(
+    stream: AudienceStream,
+    format: AudienceFormat,
+) -> (Response, JoinHandle<ExportEnd>) {
+    let mut rx = stream.chunks;
+    let body = Body::from_stream(futures_util::stream::poll_fn(move |cx| {
+        rx.poll_recv(cx).map(|c| c.map(|c| c.map(Bytes::from)))
+    }));
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&stream.at.to_rfc3339()) {
+        headers.insert(AUDIENCE_AT_HEADER, v);
+    }
+    (response, stream.end)
+}
