@@ -1,6 +1,6 @@
-//! The newsletter audience: every contact `email.bulk` may reach at an instant (DESIGN.md §2,
-//! rules 1–7 applied to the whole list at once), computed in SQL from the consent projection's
-//! covering index and streamed, plus the count of those left out per cause.
+//! The newsletter audience: every contact `email.bulk` may reach at an instant (the rules 1–7 of
+//! `consento_domain::decide` applied to the whole list at once), computed in SQL from the consent
+//! projection's covering index and streamed, plus the count of those left out per cause.
 
 use consento_domain::{ContactId, DomainError, Timestamp};
 use futures_util::stream::{BoxStream, StreamExt};

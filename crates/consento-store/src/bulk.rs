@@ -12,6 +12,9 @@ use consento_domain::{
 };
 use sqlx::QueryBuilder;
 
+use crate::inserts::{
+    INSERT_CONTACT, INSERT_EMAIL, INSERT_EVENTS, INSERT_EVIDENCE, INSERT_PHONE, push_event_values,
+};
 use crate::row::Cols;
 use crate::{ContactInput, Store, StoreError, in_write_tx};
 
@@ -56,14 +59,6 @@ pub struct BulkReport {
 
 /// Rows per multi-row INSERT: under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
 const CHUNK: usize = 1_000;
-
-/// The INSERTs of a load, before their values: shared by bulk loads and imports (multi-row
-/// statements through sqlx, and the SQLite import's one-row statements, see fastimport.rs).
-pub(crate) const INSERT_CONTACT: &str = "INSERT INTO contacts (id, external_id, name, email, email_hash, phone, phone_hash, attributes, source, legal_basis, purposes, created_at, updated_at, name_folded) ";
-pub(crate) const INSERT_EMAIL: &str = "INSERT INTO contact_emails (email, contact_id, position) ";
-pub(crate) const INSERT_PHONE: &str = "INSERT INTO contact_phones (phone, contact_id, position) ";
-pub(crate) const INSERT_EVIDENCE: &str = "INSERT INTO consent_evidence (event_seq, salt, content) ";
-pub(crate) const INSERT_EVENTS: &str = "INSERT INTO consent_events (seq, id, contact_id, consent_type_id, type_code, kind, event_time, recorded_at, method, actor_kind, actor_id, notice_id, validity_days, evidence_digest, prev_hash, hash) ";
 
 /// A validated contact with its id and the keyed hashes of its primary address and number.
 type PreparedContact = (
@@ -278,7 +273,7 @@ impl Store {
             }
             for chunk in prepared.events.chunks(CHUNK) {
                 let mut qb = QueryBuilder::<DB>::new(INSERT_EVENTS);
-                crate::ledger::push_event_values!(qb, chunk, (r, hash, _) => r, hash);
+                push_event_values!(qb, chunk, (r, hash, _) => r, hash);
                 qb.build().execute(&mut *tx).await?;
             }
             let evidence: Vec<(i64, &Vec<u8>, &String)> = prepared.events.iter()
@@ -306,7 +301,8 @@ impl Store {
     /// them (without, a million fresh rows look like a few thousand, and the plan spills to
     /// disk); autovacuum would get there too, later. SQLite is left alone on purpose: with the
     /// bundled STAT4 build, ANALYZE makes every statement with bound parameters on an indexed
-    /// column re-prepare at each run, and point lookups fall to a third (DESIGN.md §7).
+    /// column re-prepare at each run (<https://sqlite.org/c3ref/prepare.html>, on
+    /// `SQLITE_ENABLE_STAT4`), and point lookups fall to a third.
     pub async fn refresh_statistics(&self) -> Result<(), StoreError> {
         if let crate::Db::Postgres(pool) = &self.db {
             sqlx::raw_sql("ANALYZE contacts, contact_emails, contact_phones, consent_state, consent_events, suppression")

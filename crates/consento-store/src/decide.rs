@@ -10,7 +10,8 @@ use consento_domain::{
     DomainError, EventKind, PrivacySettings, ReasonId, Timestamp, decide,
 };
 
-use crate::decision_cache::{self, DecisionCache, KeyKind};
+use crate::decision_cache::{self, DecisionCache};
+use crate::decision_facts::{self, Facts, KeyKind};
 use crate::fastread::{FastRead, Param};
 use crate::row::Cols;
 use crate::types::{permissions_from, validity_from};
@@ -46,14 +47,6 @@ const BY_EMAIL: &str =
     decision_sql!("WHERE c.id = (SELECT contact_id FROM contact_emails WHERE email = $1)");
 const BY_PHONE: &str =
     decision_sql!("WHERE c.id = (SELECT contact_id FROM contact_phones WHERE phone = $1)");
-
-/// Everything the rules need about one contact, as read in one query.
-pub(crate) struct Facts {
-    pub contact_id: ContactId,
-    pub status: ContactStatus,
-    pub settings: PrivacySettings,
-    pub consents: Vec<ConsentState>,
-}
 
 fn facts_from<R: Cols>(rows: &[R]) -> Result<Option<Facts>, StoreError> {
     let Some(first) = rows.first() else {
@@ -163,8 +156,9 @@ impl Store {
     }
 
     /// Decides whether `action` may reach the contact at `at` (now if `None`), with the rule that
-    /// decided (DESIGN.md §2). For an instant in the past, the consents are rebuilt from the
-    /// ledger as they stood then (what was known by now about that moment).
+    /// decided (the first match among the rules of `consento_domain::decide`). For an instant in
+    /// the past, the consents are rebuilt from the ledger as they stood then (what was known by
+    /// now about that moment).
     pub async fn decide(
         &self,
         contact: &ContactRef,
@@ -245,9 +239,10 @@ impl Store {
     }
 
     /// Records a justified contact: the operator reaches someone without a valid consent for a
-    /// reason from the active list (DESIGN.md §2, rule 7). Refused when the contact is blocked,
-    /// when the reason is inactive, and for a marketing reason under an objection (Art. 21(3)).
-    /// When the contact is allowed anyway, nothing is recorded and the decision is returned.
+    /// reason from the active list (rule 7 of `consento_domain::decide`). Refused when the
+    /// contact is blocked, when the reason is inactive, and for a marketing reason under an
+    /// objection (Art. 21(3)). When the contact is allowed anyway, nothing is recorded and the
+    /// decision is returned.
     pub async fn justify(
         &self,
         contact: &ContactRef,
@@ -352,15 +347,15 @@ fn fence_forgetting(
         return Ok((head, Vec::new()));
     }
     let head = fast
-        .rows(decision_cache::HEAD_SQL, [], |r| r.get::<_, Option<i64>>(0))?
+        .rows(decision_facts::HEAD_SQL, [], |r| r.get::<_, Option<i64>>(0))?
         .first()
         .copied()
         .flatten()
         .unwrap_or(0);
     let forgotten = cache.catch_up(head, |seen| {
         fast.rows(
-            decision_cache::CHANGES_SQL,
-            (seen, decision_cache::MAX_CHANGES + 1),
+            decision_facts::CHANGES_SQL,
+            (seen, decision_facts::MAX_CHANGES + 1),
             |r| {
                 let contact: Option<Vec<u8>> = r.get(1)?;
                 Ok((

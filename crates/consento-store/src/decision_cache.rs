@@ -6,8 +6,8 @@
 //! (`decide::Follower`) does the same every 100 ms and reads the forgotten contacts again. A
 //! withdrawal committed before a decision was asked is therefore always seen, whichever process
 //! committed it (the command line, another server on the same file), while the cost of an
-//! answer drops from a dozen B-tree descents to one short read (DESIGN.md §7: a dialer asks
-//! before every ring).
+//! answer drops from a dozen B-tree descents to one short read (a dialer asks before every
+//! ring).
 //!
 //! What is remembered is read from the database after the position it is filed under, and is
 //! filed only if no newer position has been applied meanwhile; so no entry is ever older than the
@@ -26,30 +26,7 @@ use consento_domain::{
 };
 use uuid::Uuid;
 
-use crate::decide::Facts;
-use crate::fastread::WAL_HEADER;
-
-/// The last position of the change log.
-pub(crate) const HEAD_SQL: &str = "SELECT max(seq) FROM decision_changes";
-/// The changes after a position, in order (at most [`MAX_CHANGES`] + 1 are read).
-pub(crate) const CHANGES_SQL: &str =
-    "SELECT seq, contact_id FROM decision_changes WHERE seq > ?1 ORDER BY seq LIMIT ?2";
-/// Positions kept in the log behind the last one (older rows are pruned); a process further
-/// behind than this forgets everything when it next decides.
-pub(crate) const KEPT_CHANGES: i64 = 100_000;
-/// The most changes read to catch up: all that the log keeps. Reading 100,000 positions and
-/// forgetting their contacts takes tens of milliseconds once; forgetting everyone instead would
-/// make every decision after a burst of writes read the database again.
-pub(crate) const MAX_CHANGES: i64 = KEPT_CHANGES;
-
-/// How a decision named its contact, normalised (a trimmed CRM id, a normalised address, an E.164
-/// number), for the lookups that do not go by our id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum KeyKind {
-    External,
-    Email,
-    Phone,
-}
+use crate::decision_facts::{Facts, KeyKind, MAX_CHANGES, WAL_HEADER};
 
 /// Shards of the maps: a lookup locks one, and growing one rehashes a sixty-fourth of the cache
 /// (one map of a million entries would stop every decision for the tens of milliseconds its

@@ -112,8 +112,9 @@ macro_rules! erase_in_tx {
                 .bind(id.0)
                 .fetch_all(&mut *$tx)
                 .await?;
-        // Suppression before blanking (DESIGN.md §3, rules 1 and 4): every address and number,
-        // not only the primary ones, so no re-import, subscription or bulk send reaches them.
+        // Suppression before blanking (rules 1 and 4 of `consento_domain::decide`): every
+        // address and number, not only the primary ones, so no re-import, subscription or bulk
+        // send reaches them.
         // An objection's hash becomes an erasure's: lifting the objection cannot free it.
         let mut suppressed = 0u64;
         for (channel, value) in emails

@@ -38,8 +38,8 @@ use consento_domain::ledger::{EventRecord, evidence_digest};
 use consento_domain::{CollectionMethod, ContactId, DomainError, EventId, LegalBasis, Timestamp};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Statement, TransactionBehavior};
 
-use crate::bulk::{INSERT_CONTACT, INSERT_EMAIL, INSERT_EVIDENCE, INSERT_PHONE};
-use crate::import::{EventMaker, ImportChunk, ImportProgress};
+use crate::import_job::{EventMaker, ImportChunk, ImportProgress};
+use crate::inserts::{INSERT_CONTACT, INSERT_EMAIL, INSERT_EVIDENCE, INSERT_PHONE};
 use crate::{Entropy, StoreError};
 
 /// Where and how the import's connection opens the database.
@@ -670,7 +670,7 @@ impl<'c> Writer<'c> {
             // import (EventMaker::record).
             events: Rows::new(
                 tx,
-                crate::bulk::INSERT_EVENTS,
+                crate::inserts::INSERT_EVENTS,
                 "(#, #, #, #, #, #, #, ?1, ?2, ?3, ?4, #, #, #, #, #)",
                 vec![
                     Value::Integer(now),

@@ -1,9 +1,9 @@
 //! The hot read path on SQLite: the decision query on plain SQLite connections, called directly
 //! on the calling thread. sqlx runs each SQLite connection on a worker thread of its own and
 //! hands every statement across a channel, which costs far more than the indexed lookup itself
-//! (DESIGN.md §7: a point lookup takes ≈ 7 µs); a dialer asks before every ring, so the decision
-//! must cost what the lookup costs. Reads only: every write still goes through sqlx and its one
-//! writer connection, and WAL gives each read a consistent snapshot.
+//! (a point lookup takes ≈ 7 µs); a dialer asks before every ring, so the decision must cost what
+//! the lookup costs. Reads only: every write still goes through sqlx and its one writer
+//! connection, and WAL gives each read a consistent snapshot.
 //!
 //! A statement here never waits on anything but SQLite's own work (no lock is held across an
 //! await), so running it on an async worker thread blocks that thread for microseconds only.
@@ -17,6 +17,7 @@ use rusqlite::{Connection, OpenFlags};
 use uuid::Uuid;
 
 use crate::StoreError;
+use crate::decision_facts::{KEPT_CHANGES, WAL_HEADER};
 use crate::row::Cols;
 
 /// Idle read connections, opened on demand (at most one per thread reading at once).
@@ -27,9 +28,6 @@ pub(crate) struct FastRead {
     /// The WAL index (`<file>-shm`), opened once: see [`FastRead::wal_header`].
     shm: OnceLock<Option<std::fs::File>>,
 }
-
-/// The size of the WAL-index header; the file starts with two copies of it.
-pub(crate) const WAL_HEADER: usize = 48;
 
 /// A bound parameter.
 pub(crate) enum Param<'a> {
@@ -244,8 +242,8 @@ impl Checkpointer {
     /// at the next ticks; a backlog this small is copied in milliseconds.
     const RESTART_BACKLOG: i64 = 4_096;
     /// Ticks between two prunings of the decision change log (every 10 s): it keeps its last
-    /// [`crate::decision_cache::KEPT_CHANGES`] positions, far more than any process running
-    /// decisions falls behind between two of them.
+    /// [`KEPT_CHANGES`] positions, far more than any process running decisions falls behind
+    /// between two of them.
     const PRUNE_EVERY: u32 = 40;
 
     /// Starts the thread on an open database; `None` if it cannot, in which case the writer
@@ -274,7 +272,7 @@ impl Checkpointer {
                         // Busy (the writer holds the lock): pruned at a later tick.
                         let _ = conn.execute(
                             "DELETE FROM decision_changes WHERE seq < (SELECT max(seq) FROM decision_changes) - ?1",
-                            [crate::decision_cache::KEPT_CHANGES],
+                            [KEPT_CHANGES],
                         );
                     }
                     // A busy database is simply tried again at the next tick.

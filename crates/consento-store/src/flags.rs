@@ -13,8 +13,8 @@ use serde::Serialize;
 use crate::row::Cols;
 use crate::{ContactRef, Store, StoreError, in_write_tx, on_read_pool};
 
-/// One of the two flags a person can ask for, which the decision rules honour (DESIGN.md §2,
-/// rules 2 and 3).
+/// One of the two flags a person can ask for, which the decision rules honour (rules 2 and 3 of
+/// `consento_domain::decide`: restriction, GDPR Art. 18; objection, Art. 21).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ContactFlag {

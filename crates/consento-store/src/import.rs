@@ -8,16 +8,16 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use consento_domain::import::{ImportRow, LineError, Mapping};
+use consento_domain::import::{LineError, Mapping};
 use consento_domain::ledger::{EventRecord, evidence_digest};
-use consento_domain::{
-    Actor, CollectionMethod, ConsentTypeId, ContactId, DomainError, EventId, LegalBasis, Timestamp,
-};
+use consento_domain::{ConsentTypeId, ContactId, DomainError, EventId, LegalBasis, Timestamp};
 use serde::Serialize;
 use sqlx::QueryBuilder;
 
+use crate::import_job::{
+    EventMaker, ImportChunk, ImportCounts, ImportProgress, ImportSpec, source_name,
+};
 use crate::row::{Cols, hex};
 use crate::{Store, StoreError, in_write_tx, on_read_pool};
 
@@ -27,96 +27,6 @@ const CHUNK: usize = 1_000;
 
 /// The first bad lines kept in a run's report (the CLI prints every one as it is found).
 pub const MAX_REPORTED_ERRORS: usize = 1_000;
-
-/// What an import writes with: the source (the contacts' provenance, GDPR Art. 14(2)(f)), the
-/// file (its name and SHA-256 go into every event's evidence), the consent types of the mapping
-/// in its order, and who runs it.
-#[derive(Debug, Clone)]
-pub struct ImportSpec {
-    /// The source name (`crm-x`).
-    pub source: String,
-    /// The file's name as given.
-    pub file_name: String,
-    /// SHA-256 of the file's bytes.
-    pub file_sha256: [u8; 32],
-    /// Consent type codes, indexed by [`consento_domain::import::ImportedConsent::type_index`].
-    pub codes: Vec<String>,
-    /// The actor recorded on each event.
-    pub actor: Actor,
-}
-
-/// What the reader of a file sends to [`Store::import_rows`].
-#[derive(Debug)]
-pub enum ImportChunk {
-    /// The next rows, in file order.
-    Rows(Vec<ImportRow>),
-    /// The file was read to its end without a bad line: commit. Without it (the sender dropped)
-    /// nothing is written.
-    Commit,
-}
-
-/// Counters of a run, shared between the reader, the writer and whoever shows progress.
-#[derive(Debug, Default)]
-pub struct ImportProgress {
-    /// Bytes of the file read so far.
-    pub bytes_read: AtomicU64,
-    /// Data lines read (the header excluded).
-    pub rows_read: AtomicU64,
-    /// Lines written (a new or a matched contact).
-    pub rows_written: AtomicU64,
-    /// Contacts created.
-    pub contacts_created: AtomicU64,
-    /// Lines that matched a known contact (or an earlier line of the file).
-    pub contacts_matched: AtomicU64,
-    /// Consent events appended.
-    pub events_written: AtomicU64,
-    /// Lines skipped: the person is on the suppression list or was erased.
-    pub skipped_suppressed: AtomicU64,
-    /// Bad lines.
-    pub error_count: AtomicU64,
-}
-
-impl ImportProgress {
-    /// The counters now.
-    pub fn snapshot(&self) -> ImportCounts {
-        let r = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        ImportCounts {
-            bytes_read: r(&self.bytes_read),
-            rows_read: r(&self.rows_read),
-            rows_written: r(&self.rows_written),
-            contacts_created: r(&self.contacts_created),
-            contacts_matched: r(&self.contacts_matched),
-            events_written: r(&self.events_written),
-            skipped_suppressed: r(&self.skipped_suppressed),
-            error_count: r(&self.error_count),
-        }
-    }
-
-    pub(crate) fn add(counter: &AtomicU64, n: usize) {
-        counter.fetch_add(n as u64, Ordering::Relaxed);
-    }
-}
-
-/// A copy of [`ImportProgress`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct ImportCounts {
-    /// Bytes of the file read.
-    pub bytes_read: u64,
-    /// Data lines read.
-    pub rows_read: u64,
-    /// Lines written.
-    pub rows_written: u64,
-    /// Contacts created.
-    pub contacts_created: u64,
-    /// Lines matching a known contact.
-    pub contacts_matched: u64,
-    /// Consent events appended.
-    pub events_written: u64,
-    /// Lines skipped as suppressed or erased.
-    pub skipped_suppressed: u64,
-    /// Bad lines.
-    pub error_count: u64,
-}
 
 /// A new run, before its first row.
 #[derive(Debug, Clone)]
@@ -402,7 +312,8 @@ impl Store {
     /// Writes the rows `rx` delivers, in one transaction committed only when [`ImportChunk::Commit`]
     /// arrives; if the sender goes away first, nothing is written. Consent events carry method
     /// `import`, the time the file gives (the recorded time is now) and evidence naming the file,
-    /// its SHA-256 and the line (kept apart, its digest in the ledger: DESIGN.md §3). A line whose
+    /// its SHA-256 and the line (kept apart, its digest in the ledger, which holds no plain
+    /// personal data: see `consento_domain::ledger`). A line whose
     /// person is suppressed or erased is skipped and counted, never revived; a line matching a
     /// known contact (or an earlier line of the file) adds its events to it (an event it already
     /// has, same type, kind and time, is not repeated, so re-importing a file adds nothing); a
@@ -607,7 +518,7 @@ impl Store {
             }
             // 4. The new contacts and their channels.
             for part in created.chunks(CHUNK) {
-                let mut qb = QueryBuilder::<DB>::new(crate::bulk::INSERT_CONTACT);
+                let mut qb = QueryBuilder::<DB>::new(crate::inserts::INSERT_CONTACT);
                 qb.push_values(part, |mut b, c| {
                     let r = &rows[c.row];
                     let attributes: serde_json::Map<String, serde_json::Value> = r
@@ -651,8 +562,8 @@ impl Store {
                     .collect()
             };
             for (sql, list) in [
-                (crate::bulk::INSERT_EMAIL, channels(false)),
-                (crate::bulk::INSERT_PHONE, channels(true)),
+                (crate::inserts::INSERT_EMAIL, channels(false)),
+                (crate::inserts::INSERT_PHONE, channels(true)),
             ] {
                 for part in list.chunks(CHUNK) {
                     let mut qb = QueryBuilder::<DB>::new(sql);
@@ -758,10 +669,10 @@ impl Store {
                 }
             }
             for part in events.chunks(CHUNK) {
-                let mut qb = QueryBuilder::<DB>::new(crate::bulk::INSERT_EVENTS);
-                crate::ledger::push_event_values!(qb, part, (r, hash, _, _) => r, hash);
+                let mut qb = QueryBuilder::<DB>::new(crate::inserts::INSERT_EVENTS);
+                crate::inserts::push_event_values!(qb, part, (r, hash, _, _) => r, hash);
                 qb.build().execute(&mut *tx).await?;
-                let mut qb = QueryBuilder::<DB>::new(crate::bulk::INSERT_EVIDENCE);
+                let mut qb = QueryBuilder::<DB>::new(crate::inserts::INSERT_EVIDENCE);
                 qb.push_values(part, |mut b, (r, _, salt, text)| {
                     b.push_bind(r.seq)
                         .push_bind(salt.to_vec())
@@ -785,89 +696,4 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
-}
-
-/// What every event of an import has in common, and how one is made from a line: shared by
-/// the PostgreSQL writer and the SQLite one (fastimport.rs), so both chain the same records.
-pub(crate) struct EventMaker {
-    /// The mapping's consent types (id, validity, code), by `type_index`.
-    pub(crate) types: Vec<(ConsentTypeId, Option<u32>, String)>,
-    /// The import's source: new contacts get it unless a column gives one.
-    pub(crate) source: String,
-    /// The instant of the import (recorded time of every event and row).
-    pub(crate) now: Timestamp,
-    source_json: String,
-    file_json: String,
-    sha: String,
-    pub(crate) actor: Actor,
-}
-
-impl EventMaker {
-    fn new(
-        spec: &ImportSpec,
-        types: Vec<(ConsentTypeId, Option<u32>, String)>,
-        now: Timestamp,
-    ) -> Result<Self, StoreError> {
-        let source = source_name(&spec.source)?;
-        Ok(Self {
-            types,
-            source_json: serde_json::Value::String(source.clone()).to_string(),
-            source,
-            now,
-            file_json: serde_json::Value::String(spec.file_name.clone()).to_string(),
-            sha: hex(&spec.file_sha256),
-            actor: spec.actor.clone(),
-        })
-    }
-
-    /// The evidence of the events of line `line`: the source, the file, its SHA-256, the line.
-    pub(crate) fn evidence(&self, line: u64) -> String {
-        format!(
-            "{{\"import\":{{\"source\":{},\"file\":{},\"sha256\":\"{}\",\"line\":{line}}}}}",
-            self.source_json, self.file_json, self.sha
-        )
-    }
-
-    /// The event of consent `c` for `contact`, at `seq` after `prev`; `None` for a type index
-    /// the mapping does not have.
-    pub(crate) fn record(
-        &self,
-        seq: i64,
-        id: EventId,
-        contact_id: ContactId,
-        c: &consento_domain::import::ImportedConsent,
-        evidence_digest: [u8; 32],
-        prev_hash: [u8; 32],
-    ) -> Option<EventRecord> {
-        let (type_id, validity, code) = self.types.get(c.type_index)?;
-        Some(EventRecord {
-            seq,
-            id,
-            contact_id,
-            consent_type_id: *type_id,
-            type_code: code.clone(),
-            kind: c.kind,
-            event_time: c.event_time,
-            recorded_at: self.now,
-            method: CollectionMethod::Import,
-            actor_kind: self.actor.kind,
-            actor_id: self.actor.id.clone(),
-            notice_id: None,
-            validity_days: *validity,
-            evidence_digest: Some(evidence_digest),
-            prev_hash,
-        })
-    }
-}
-
-/// A source name: trimmed, 1 to 200 characters.
-fn source_name(source: &str) -> Result<String, DomainError> {
-    let s = source.trim();
-    if s.is_empty() || s.chars().count() > 200 {
-        return Err(DomainError::invalid(
-            "source",
-            "must be 1 to 200 characters",
-        ));
-    }
-    Ok(s.to_owned())
 }

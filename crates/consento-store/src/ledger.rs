@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use futures_util::TryStreamExt;
 
+use crate::inserts::{INSERT_EVIDENCE, push_event_values};
 use crate::row::{Cols, hash32, hex};
 use crate::types::{permissions_from, validity_from};
 use crate::{
@@ -179,33 +180,6 @@ macro_rules! bind_event {
             .bind($hash.to_vec())
     };
 }
-
-/// Adds one VALUES row per event to a multi-row `INSERT INTO consent_events (…)` (the columns
-/// of [`INSERT_EVENT`], in its order); `$pat` destructures each row, binding the event to `$r`
-/// and its hash to `$hash`.
-macro_rules! push_event_values {
-    ($qb:ident, $rows:expr, $pat:pat => $r:ident, $hash:ident) => {
-        $qb.push_values($rows, |mut b, $pat| {
-            b.push_bind($r.seq)
-                .push_bind($r.id.0)
-                .push_bind($r.contact_id.0)
-                .push_bind($r.consent_type_id.0)
-                .push_bind($r.type_code.clone())
-                .push_bind($r.kind.code())
-                .push_bind($r.event_time.as_micros())
-                .push_bind($r.recorded_at.as_micros())
-                .push_bind($r.method.code())
-                .push_bind($r.actor_kind.code())
-                .push_bind($r.actor_id.clone())
-                .push_bind($r.notice_id.map(|n| n.0))
-                .push_bind($r.validity_days.map(i64::from))
-                .push_bind($r.evidence_digest.map(|d| d.to_vec()))
-                .push_bind($r.prev_hash.to_vec())
-                .push_bind($hash.to_vec());
-        })
-    };
-}
-pub(crate) use push_event_values;
 
 /// Appends one event. The trigger `consent_events_project` then moves the ledger head and the
 /// current consent state in the same transaction.
@@ -485,7 +459,7 @@ impl Store {
                 // records[i] is batch[i]'s event, chained in the same order.
                 let evidence: Vec<(i64, &PreparedAppend)> = batch.iter().zip(&records).filter(|(p, _)| p.evidence.is_some()).map(|(p, (r, _))| (r.seq, p)).collect();
                 if !evidence.is_empty() {
-                    let mut qb = sqlx::QueryBuilder::<DB>::new(crate::bulk::INSERT_EVIDENCE);
+                    let mut qb = sqlx::QueryBuilder::<DB>::new(INSERT_EVIDENCE);
                     qb.push_values(&evidence, |mut b, (seq, p)| {
                         if let Some((salt, content)) = &p.evidence {
                             b.push_bind(*seq).push_bind(salt.to_vec()).push_bind(content.clone());

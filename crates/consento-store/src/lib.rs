@@ -23,6 +23,7 @@ mod commit;
 mod contacts;
 mod decide;
 mod decision_cache;
+mod decision_facts;
 mod erasure;
 mod error;
 mod export;
@@ -30,6 +31,8 @@ mod fastimport;
 mod fastread;
 mod flags;
 mod import;
+mod import_job;
+mod inserts;
 mod ledger;
 mod links;
 mod mail;
@@ -56,10 +59,8 @@ pub use erasure::{ErasureInput, ErasureReport};
 pub use error::StoreError;
 pub use export::ContactExport;
 pub use flags::{ContactFlag, FlagChange, FlagEvent, FlagNotice};
-pub use import::{
-    ImportChunk, ImportCounts, ImportProgress, ImportRun, ImportSpec, ImportStatus,
-    MAX_REPORTED_ERRORS, NewImportRun,
-};
+pub use import::{ImportRun, ImportStatus, MAX_REPORTED_ERRORS, NewImportRun};
+pub use import_job::{ImportChunk, ImportCounts, ImportProgress, ImportSpec};
 pub use ledger::IdempotencyKey;
 pub use links::{LinkKey, LinkSecret};
 pub use mail::{EmailMessage, EmailOutboxStats, NewEmail, OutgoingEmail};

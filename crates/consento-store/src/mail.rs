@@ -1,7 +1,7 @@
 //! The email outbox: messages to people (a double opt-in confirmation…), written in the same
-//! transaction as the change that causes them (DESIGN.md §4: never sent from a request handler),
-//! and the mail worker's side of it: claiming due messages under a lease, recording each outcome,
-//! purging what was sent.
+//! transaction as the change that causes them (never sent from a request handler, so a
+//! rolled-back change sends nothing), and the mail worker's side of it: claiming due messages
+//! under a lease, recording each outcome, purging what was sent.
 //!
 //! A recipient's address is personal data (GDPR Art. 4(1)): it is kept only until the message is
 //! sent or given up and then for a retention the worker applies ([`Store::purge_email_outbox`]);

@@ -1,6 +1,6 @@
 //! What the outboxes share (`webhook_outbox`, `email_outbox`): a message is claimed under a lease
 //! that counts as an attempt, then marked delivered, retried at a later instant, or given up.
-//! Several processes may drain one database (DESIGN.md §4): on PostgreSQL a claim passes over the
+//! Several processes may drain one database: on PostgreSQL a claim passes over the
 //! rows another claimer has locked (`FOR UPDATE SKIP LOCKED`) instead of waiting for them and
 //! claiming them again; on SQLite the claim's transaction holds the database's one write lock.
 

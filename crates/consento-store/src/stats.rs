@@ -12,7 +12,7 @@ use crate::row::Cols;
 use crate::{Store, StoreError, on_read_pool};
 
 /// How many contacts hold a consent of one type, per state (the state is the latest event's, as
-/// the decision reads it: DESIGN.md §2, rule 6).
+/// the decision reads it: rule 6 of `consento_domain::decide`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ConsentStateCounts {
     /// The type's code.

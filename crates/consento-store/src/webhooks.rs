@@ -5,7 +5,7 @@
 //!
 //! Messages are written by database triggers in the same transaction as the change they announce
 //! (migration 0003), so a committed change always has its messages and a rolled-back one never
-//! does (DESIGN.md §4). Payloads carry ids, the CRM's external id, the consent type code, kinds
+//! does. Payloads carry ids, the CRM's external id, the consent type code, kinds
 //! and instants, never a name, an email address or a phone number (GDPR Art. 5(1)(c), data
 //! minimisation: a receiver that needs more asks the API).
 

@@ -1,0 +1,203 @@
+//! Decisions answered from memory (SQLite keeps the facts of recent decisions, migration 0017)
+//! against a store that reads the database every time, while another store changes everything a
+//! decision reads, as another process would.
+
+use super::*;
+use consento_domain::Channel;
+
+const ACTIONS: [Action; 5] = [
+    Action::EmailSingle,
+    Action::EmailBulk,
+    Action::PhoneCall,
+    Action::SmsSingle,
+    Action::SmsBulk,
+];
+
+/// Every way of naming each contact, by id and as the CRM, a mail sender and a dialer would.
+fn names(ids: &[consento_domain::ContactId], keys: &[(&str, &str, &str)]) -> Vec<ContactRef> {
+    let mut out = Vec::new();
+    for (id, (external, email, phone)) in ids.iter().zip(keys) {
+        out.push(ContactRef::Id(*id));
+        out.push(ContactRef::External((*external).into()));
+        out.push(ContactRef::Email((*email).into()));
+        out.push(ContactRef::Phone((*phone).into()));
+    }
+    out
+}
+
+async fn answers(store: &Store, names: &[ContactRef]) -> Vec<String> {
+    let mut out = Vec::new();
+    for name in names {
+        for action in ACTIONS {
+            out.push(match store.decide(name, action, None).await {
+                Ok(report) => format!("{name:?} {action:?}: {report:?}"),
+                Err(e) => format!("{name:?} {action:?}: error {e}"),
+            });
+        }
+    }
+    out
+}
+
+async fn same(deciding: &Store, oracle: &Store, names: &[ContactRef], step: &str) {
+    let remembered = answers(deciding, names).await;
+    let read = answers(oracle, names).await;
+    for (r, o) in remembered.iter().zip(&read) {
+        assert_eq!(r, o, "after: {step}");
+    }
+    // Twice: the second round is answered from what the first one remembered.
+    assert_eq!(
+        answers(deciding, names).await,
+        read,
+        "after: {step}, asked again"
+    );
+}
+
+#[tokio::test]
+async fn every_change_another_process_commits_is_seen_by_the_next_decision() {
+    on_every_backend!(env => {
+        let deciding = &env.store;
+        let writer = env.second_store().await;
+        let oracle = env.second_store_with(|c| c.decision_cache_entries = 0).await;
+        writer.create_consent_type(spec("NEWS", Some(365), newsletter())).await.unwrap();
+        let calls = Permissions { phone_call: true, sms_single: true, ..Permissions::default() };
+        writer.create_consent_type(spec("CALLS", None, calls)).await.unwrap();
+        let keys = [("CRM-A", "anna@example.it", "+393331112222"), ("CRM-B", "bruno@example.it", "+393334445555")];
+        let mut ids = Vec::new();
+        for (external, email, phone) in keys {
+            let c = writer.create_contact(ContactInput {
+                external_id: Some(external.into()),
+                emails: vec![email.into()],
+                phones: vec![phone.replace("+39", "")],
+                ..ContactInput::default()
+            }).await.unwrap();
+            ids.push(c.id);
+        }
+        let (a, b) = (ContactRef::Id(ids[0]), ContactRef::Id(ids[1]));
+        let names = names(&ids, &keys);
+        writer.record_consent(event(&a, "NEWS", EventKind::Given, None)).await.unwrap();
+        same(deciding, &oracle, &names, "a consent given").await;
+
+        env.clock.advance(1_000_000);
+        writer.record_consent(event(&a, "NEWS", EventKind::Withdrawn, None)).await.unwrap();
+        same(deciding, &oracle, &names, "a withdrawal").await;
+
+        writer.record_consent(event(&a, "CALLS", EventKind::Given, None)).await.unwrap();
+        writer.record_consent(event(&b, "NEWS", EventKind::Given, None)).await.unwrap();
+        same(deciding, &oracle, &names, "two consents given").await;
+
+        writer.set_restricted(&a, true).await.unwrap();
+        same(deciding, &oracle, &names, "a restriction").await;
+        writer.set_restricted(&a, false).await.unwrap();
+        same(deciding, &oracle, &names, "a restriction lifted").await;
+
+        writer.set_objected(&b, true).await.unwrap();
+        same(deciding, &oracle, &names, "an objection (and its suppression)").await;
+        writer.set_objected(&b, false).await.unwrap();
+        same(deciding, &oracle, &names, "an objection withdrawn").await;
+
+        writer.set_channel(&b, Channel::Email, true, CollectionMethod::PreferenceCenter, &operator(), None).await.unwrap();
+        same(deciding, &oracle, &names, "a channel switched off").await;
+
+        let wider = Permissions { email_single: true, ..newsletter() };
+        writer.update_consent_type("NEWS", spec("NEWS", Some(365), wider)).await.unwrap();
+        same(deciding, &oracle, &names, "a consent type that permits more").await;
+
+        writer.update_settings(PrivacySettings { check_phone: false, ..PrivacySettings::default() }).await.unwrap();
+        same(deciding, &oracle, &names, "a check switched off").await;
+
+        env.clock.advance(366 * DAY);
+        same(deciding, &oracle, &names, "a year later (expiry needs no write)").await;
+
+        // Anna's address moves to Bruno: asked by it, the answer is Bruno's.
+        writer.update_contact(&a, ContactInput { external_id: Some("CRM-A".into()), phones: vec![keys[0].2.into()], ..ContactInput::default() }).await.unwrap();
+        writer.update_contact(&b, ContactInput {
+            external_id: Some("CRM-B".into()),
+            emails: vec![keys[1].1.into(), keys[0].1.into()],
+            phones: vec![keys[1].2.into()],
+            ..ContactInput::default()
+        }).await.unwrap();
+        same(deciding, &oracle, &names, "an address moved to another contact").await;
+
+        if !env.is_postgres() {
+            // A process that fell behind the pruned log forgets everything, and is right.
+            env.raw_sql("DELETE FROM decision_changes WHERE seq < (SELECT max(seq) FROM decision_changes)").await.unwrap();
+            writer.record_consent(event(&b, "CALLS", EventKind::Given, None)).await.unwrap();
+            env.raw_sql("DELETE FROM decision_changes WHERE seq < (SELECT max(seq) FROM decision_changes)").await.unwrap();
+            same(deciding, &oracle, &names, "changes pruned from the log").await;
+        }
+
+        writer.erase_contact(ids[0], &consento_store::ErasureInput {
+            reason: consento_domain::erasure::ErasureReason::Request,
+            actor: operator(),
+            by: consento_store::AuditActor::System,
+            request_id: None,
+        }).await.unwrap();
+        same(deciding, &oracle, &names, "an erasure").await;
+
+        if !env.is_postgres() {
+            // The answers above came from memory: a change made behind the log's back (its
+            // trigger dropped) is not seen, and the same change through it is.
+            let bruno = ContactRef::External("CRM-B".into());
+            let before = deciding.decide(&bruno, Action::PhoneCall, None).await.unwrap();
+            assert!(matches!(before.decision, Decision::Allowed { .. }), "{before:?}");
+            env.raw_sql("DROP TRIGGER decision_changes_contact").await.unwrap();
+            writer.set_restricted(&b, true).await.unwrap();
+            assert_eq!(deciding.decide(&bruno, Action::PhoneCall, None).await.unwrap(), before);
+            writer.set_restricted(&b, false).await.unwrap();
+            env.raw_sql("CREATE TRIGGER decision_changes_contact AFTER UPDATE OF restricted_at ON contacts BEGIN INSERT INTO decision_changes (contact_id) VALUES (OLD.id); END").await.unwrap();
+            writer.set_restricted(&b, true).await.unwrap();
+            let after = deciding.decide(&bruno, Action::PhoneCall, None).await.unwrap();
+            assert!(matches!(after.decision, Decision::Blocked { cause: Cause::Restricted { .. } }), "{after:?}");
+        }
+        writer.close().await;
+        oracle.close().await;
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn threads_deciding_at_once_never_answer_from_before_a_committed_change() {
+    on_every_backend!(env => {
+        let deciding = Arc::new(env.second_store().await);
+        env.store.create_consent_type(spec("NEWS", None, newsletter())).await.unwrap();
+        let mut people = Vec::new();
+        for i in 0..8 {
+            let c = env.store.create_contact(contact(&format!("p{i}@example.it"))).await.unwrap();
+            people.push(ContactRef::Id(c.id));
+        }
+        for round in 0..60 {
+            // One person's consent flips; the others' stay, so most answers come from memory.
+            let who = &people[round % people.len()];
+            let kind = if round % 2 == 0 { EventKind::Given } else { EventKind::Withdrawn };
+            env.clock.advance(1_000_000);
+            env.store.record_consent(event(who, "NEWS", kind, None)).await.unwrap();
+            let expected: Vec<bool> = {
+                let mut out = Vec::new();
+                for p in &people {
+                    let current = env.store.current_consents(p).await.unwrap();
+                    out.push(current.iter().any(|c| c.valid));
+                }
+                out
+            };
+            let mut tasks = Vec::new();
+            for t in 0..4 {
+                let deciding = Arc::clone(&deciding);
+                let people = people.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    for i in 0..people.len() {
+                        let p = &people[(i + t) % people.len()];
+                        let d = deciding.decide(p, Action::EmailBulk, None).await.unwrap();
+                        seen.push(((i + t) % people.len(), matches!(d.decision, Decision::Allowed { .. })));
+                    }
+                    seen
+                }));
+            }
+            for task in tasks {
+                for (i, allowed) in task.await.unwrap() {
+                    assert_eq!(allowed, expected[i], "round {round}, person {i}");
+                }
+            }
+        }
+        deciding.close().await;
+    });
+}
