@@ -13,6 +13,7 @@ use consento_store::Store;
 
 pub mod accounts;
 pub mod audience;
+pub mod audit;
 pub mod consents;
 pub mod contacts;
 pub mod decisions;

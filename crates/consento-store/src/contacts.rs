@@ -265,6 +265,7 @@ impl Store {
         let hashes = self.primary_hashes(&v)?;
         let now = self.now();
         let id = ContactId(self.new_uuid(now)?);
+        crate::audit::set_target_id("contact", id.0);
         in_write_tx!(self, tx => {
             bind_contact!(INSERT_CONTACT, id, v, hashes, now).execute(&mut *tx).await?;
             insert_channels!(tx, id, v);

@@ -215,6 +215,7 @@ impl Store {
     ) -> Result<(uuid::Uuid, Arc<ImportProgress>), StoreError> {
         let now = self.now();
         let id = self.new_uuid(now)?;
+        crate::audit::set_target_id("import_run", id);
         in_write_tx!(self, tx => {
             sqlx::query("INSERT INTO import_runs (id, source, file_name, file_sha256, total_bytes, status, started_by, started_at) VALUES ($1, $2, $3, $4, $5, 'running', $6, $7)")
                 .bind(id).bind(&run.source).bind(&run.file_name).bind(run.file_sha256.to_vec())

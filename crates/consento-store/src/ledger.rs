@@ -63,6 +63,9 @@ pub(crate) struct PreparedAppend {
     notice_version: Option<String>,
     evidence: Option<([u8; 32], String)>,
     key: Option<IdempotencyKey>,
+    /// The audit row of the caller's [`Store::audited`] scope: written in the event's
+    /// transaction, whichever task commits it.
+    audit: Option<crate::audit::AuditRow>,
 }
 
 impl PreparedAppend {
@@ -323,6 +326,9 @@ impl Store {
             notice_version: input.notice_version,
             evidence,
             key,
+            audit: crate::audit::take_pending()
+                .map(|entry| self.audit_row(entry))
+                .transpose()?,
         })
     }
 
@@ -348,7 +354,7 @@ impl Store {
         let notice_id = notice_version.and_then(|v| cache.notices.get(v).copied());
         // Without evidence or a key the append is that one statement; they go with their event
         // in one transaction, under the lock below.
-        if p.evidence.is_none() && p.key.is_none() {
+        if p.evidence.is_none() && p.key.is_none() && p.audit.is_none() {
             let record = p.record(head, ty, notice_id);
             let hash = record.hash();
             let first = match &self.db {
@@ -399,6 +405,9 @@ impl Store {
                         sqlx::query("INSERT INTO idempotency_keys (token_id, idem_key, request_sha256, event_id, created_at) VALUES ($1, $2, $3, $4, $5)")
                             .bind(key.token_id).bind(&key.key).bind(key.request_sha256.to_vec()).bind(p.id.0).bind(p.recorded_at.as_micros())
                             .execute(&mut *tx).await.map_err(idempotency_conflict)?;
+                    }
+                    if let Some(row) = &p.audit {
+                        crate::users::insert_audit!(tx, row.id, row.at, row.input, row.detail.as_str());
                     }
                     (record, hash)
                 }))
@@ -474,6 +483,16 @@ impl Store {
                         b.push_bind(k.token_id).push_bind(k.key.clone()).push_bind(k.request_sha256.to_vec()).push_bind(p.id.0).push_bind(p.recorded_at.as_micros());
                     });
                     qb.build().execute(&mut *tx).await.map_err(idempotency_conflict)?;
+                }
+                let audited: Vec<&crate::audit::AuditRow> = batch.iter().filter_map(|p| p.audit.as_ref()).collect();
+                if !audited.is_empty() {
+                    let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO audit_events (id, at, user_id, token_id, action, target_kind, target_id, detail) ");
+                    qb.push_values(&audited, |mut b, row| {
+                        b.push_bind(row.id).push_bind(row.at.as_micros()).push_bind(row.input.user_id).push_bind(row.input.token_id)
+                            .push_bind(row.input.action.clone()).push_bind(row.input.target_kind.clone()).push_bind(row.input.target_id.clone())
+                            .push_bind(row.detail.clone());
+                    });
+                    qb.build().execute(&mut *tx).await?;
                 }
             });
             Ok(())

@@ -17,6 +17,7 @@ use sqlx::sqlite::{
 };
 
 mod audience;
+mod audit;
 pub mod bench;
 mod bulk;
 mod commit;
@@ -118,7 +119,9 @@ macro_rules! on_read_pool {
 }
 
 /// Runs `$body` inside one write transaction bound to `$tx`, committed when the body succeeds and
-/// rolled back when it returns early with an error (nothing half-written). The second form also
+/// rolled back when it returns early with an error (nothing half-written). The audit entry of
+/// the task's [`Store::audited`] scope, if one waits, is inserted before the commit: the change
+/// and its audit row are one transaction. The second form also
 /// names the backend's database type `$DB`, for code (such as query builders) that must name it.
 macro_rules! in_write_tx {
     ($store:expr, $tx:ident => $body:expr) => {
@@ -133,7 +136,11 @@ macro_rules! in_write_tx {
                 // writes later cannot then fail on a lock upgrade when another process wrote.
                 let mut $tx = write.begin_with("BEGIN IMMEDIATE").await?;
                 let out = $body;
+                if let Some(row) = $store.pending_audit()? {
+                    $crate::users::insert_audit!($tx, row.id, row.at, row.input, row.detail);
+                }
                 $tx.commit().await?;
+                $crate::audit::committed();
                 out
             }
             $crate::Db::Postgres(pool) => {
@@ -141,7 +148,11 @@ macro_rules! in_write_tx {
                 type $DB = sqlx::Postgres;
                 let mut $tx = pool.begin().await?;
                 let out = $body;
+                if let Some(row) = $store.pending_audit()? {
+                    $crate::users::insert_audit!($tx, row.id, row.at, row.input, row.detail);
+                }
                 $tx.commit().await?;
+                $crate::audit::committed();
                 out
             }
         }

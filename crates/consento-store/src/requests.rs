@@ -227,6 +227,7 @@ impl Store {
             rejection_reason: None,
             remedies: None,
         };
+        crate::audit::set_target_id("request", request.id.0);
         let contact = request.contact_id.map(|c| c.0);
         in_write_tx!(self, tx => {
             if let Some(contact) = contact {

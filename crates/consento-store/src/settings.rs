@@ -75,6 +75,7 @@ impl Store {
         let label = validate_label(label)?;
         let now = self.now();
         let id = ReasonId(self.new_uuid(now)?);
+        crate::audit::set_target_id("reason", id.0);
         in_write_tx!(self, tx => {
             sqlx::query(
                 "INSERT INTO contact_reasons (id, label, active, marketing, created_at, updated_at) VALUES ($1, $2, TRUE, $3, $4, $4)",
@@ -189,6 +190,7 @@ impl Store {
         let digest = h.finalize().to_vec();
         let now = self.now();
         let id = NoticeId(self.new_uuid(now)?);
+        crate::audit::set_target_id("notice", id.0);
         in_write_tx!(self, tx => {
             sqlx::query(
                 "INSERT INTO privacy_notices (id, version, language, url, body, content_sha256, published_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",

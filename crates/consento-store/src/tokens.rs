@@ -79,6 +79,7 @@ impl Store {
             expires_at,
             revoked_at: None,
         };
+        crate::audit::set_target_id("token", token.id);
         in_write_tx!(self, tx => {
             sqlx::query("INSERT INTO api_tokens (id, name, scopes, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(token.id).bind(&token.name).bind(token.scopes.join(" "))

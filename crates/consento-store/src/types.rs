@@ -73,6 +73,7 @@ impl Store {
         let spec = spec.validate()?;
         let now = self.now();
         let id = ConsentTypeId(self.new_uuid(now)?);
+        crate::audit::set_target_id("consent_type", id.0);
         in_write_tx!(self, tx => {
             bind_type!("INSERT INTO consent_types (id, code, title, description, validity_days, allow_email_bulk, allow_email_single, allow_phone_call, allow_sms_single, allow_sms_bulk, show_in_preference_center, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)", id.0, spec, now.as_micros())
             .execute(&mut *tx)

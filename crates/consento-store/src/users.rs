@@ -240,6 +240,7 @@ impl Store {
             created_at: now,
             disabled_at: None,
         };
+        crate::audit::set_target_id("user", user.id);
         in_write_tx!(self, tx => {
             sqlx::query("INSERT INTO users (id, username, display_name, role, password_hash, must_change_password, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(user.id).bind(&user.username).bind(&user.display_name).bind(user.role.code())

@@ -706,7 +706,7 @@ async fn card(
         .unwrap_or_else(|| (ContactFields::of(&c), HashMap::new()));
     staff
         .audit(
-            &state.store,
+            &state.app,
             "contact.view",
             Some(("contact", id.to_string())),
             json!({ "moment": overlay.moment.map(Action::code) }),
@@ -974,7 +974,7 @@ pub async fn save_consents(
     let recorded = state.app.record_consents(events).await?;
     staff
         .audit(
-            &state.store,
+            &state.app,
             "contact.consent",
             Some(("contact", id.to_string())),
             json!({
@@ -1129,7 +1129,7 @@ pub async fn channel(
         .await?;
     staff
         .audit(
-            &state.store,
+            &state.app,
             "contact.channel",
             Some(("contact", id.to_string())),
             json!({ "channel": channel.code(), "before": before.off_since(channel), "after": after.off_since(channel) }),
@@ -1171,7 +1171,7 @@ async fn set_flag(
     let name = flag.code();
     staff
         .audit(
-            &state.store,
+            &state.app,
             &format!("contact.{name}"),
             Some(("contact", id.to_string())),
             json!({ "before": was, "after": now }),
@@ -1202,7 +1202,7 @@ pub async fn moment(
     let report = state.app.decide(&ContactRef::Id(id), action, None).await?;
     staff
         .audit(
-            &state.store,
+            &state.app,
             "contact.moment",
             Some(("contact", id.to_string())),
             json!({
@@ -1262,7 +1262,7 @@ pub async fn justify(
         Ok((report, interaction)) => {
             staff
                 .audit(
-                    &state.store,
+                    &state.app,
                     "contact.justify",
                     Some(("contact", id.to_string())),
                     json!({
@@ -1371,7 +1371,7 @@ async fn download(
         .map_err(AppError::from)?;
     staff
         .audit(
-            &state.store,
+            &state.app,
             "contact.export",
             Some(("contact", id.to_string())),
             json!({ "format": format.code() }),
@@ -1400,7 +1400,7 @@ pub async fn receipt(
     }
     staff
         .audit(
-            &state.store,
+            &state.app,
             "consent.receipt",
             Some(("consent_event", event.to_string())),
             json!({ "contact": id.to_string() }),

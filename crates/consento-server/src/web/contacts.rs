@@ -456,7 +456,7 @@ pub async fn create(
         Ok(c) => {
             staff
                 .audit(
-                    &state.store,
+                    &state.app,
                     "contact.create",
                     Some(("contact", c.id.to_string())),
                     change_detail(None, &c),
@@ -579,7 +579,7 @@ async fn complete_request(
             .await?;
         staff
             .audit(
-                &state.store,
+                &state.app,
                 "request.move",
                 Some(("request", id.to_string())),
                 json!({"to": moved.status.code()}),

@@ -220,7 +220,7 @@ pub async fn upload(
         .map_err(|e| PageError::Internal(format!("import: {e}")))?;
     staff
         .audit(
-            &state.store,
+            &state.app,
             "import.run",
             Some(("import_run", begun.id.to_string())),
             json!({"source": job.source, "bytes": begun.total_bytes}),

@@ -210,7 +210,7 @@ pub async fn export(
     // stream stops when the response is).
     staff
         .audit(
-            &state.store,
+            &state.app,
             "audience.export",
             None,
             json!({ "type": code, "at": at.to_rfc3339(), "format": "csv" }),

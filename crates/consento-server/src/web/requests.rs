@@ -263,7 +263,7 @@ pub async fn create(
         Ok(r) => {
             staff
                 .audit(
-                    &state.store,
+                    &state.app,
                     "request.create",
                     Some(("request", r.id.to_string())),
                     json!({"kind": r.kind.code(), "channel": r.channel.code(), "due_on": r.due_on}),
@@ -346,7 +346,7 @@ pub async fn link(
     let r = state.store.link_request(id, contact, staff.actor()).await?;
     staff
         .audit(
-            &state.store,
+            &state.app,
             "request.link",
             Some(("request", r.id.to_string())),
             json!({"contact": contact.to_string()}),
@@ -563,7 +563,7 @@ pub async fn move_to(
         Ok(r) => {
             staff
                 .audit(
-                    &state.store,
+                    &state.app,
                     "request.move",
                     Some(("request", r.id.to_string())),
                     json!({"to": r.status.code(), "reason": r.rejection_reason}),
@@ -622,7 +622,7 @@ pub async fn extend(
         Ok(r) => {
             staff
                 .audit(
-                    &state.store,
+                    &state.app,
                     "request.extend",
                     Some(("request", r.id.to_string())),
                     json!({"until": r.extended_due_on, "reason": r.extension_reason}),

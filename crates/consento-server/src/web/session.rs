@@ -11,8 +11,10 @@ use axum::extract::FromRequestParts;
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
+use consento_app::App;
+use consento_app::audit::By;
 use consento_domain::Permission;
-use consento_store::{Store, User, token_digest};
+use consento_store::{Store, StoreError, User, token_digest};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -167,28 +169,38 @@ impl Staff {
         consento_store::AuditActor::User(self.user.id)
     }
 
-    /// Records an action of this person in the audit trail: `action` is a stable code
+    /// This person as the audit trail names them.
+    pub fn who(&self) -> By {
+        By::user(self.user.id)
+    }
+
+    /// Runs `write` (calls of the store's write methods) with this person's entry for `action`
+    /// in the same transaction as the change: `action` is a stable code
     /// (`consent_type.create`), the target a record's kind and id (never a name or an address),
     /// `detail` what changed.
+    pub async fn audited<T>(
+        &self,
+        app: &App,
+        action: &str,
+        target: Option<(&str, String)>,
+        detail: serde_json::Value,
+        write: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, PageError> {
+        Ok(app
+            .audited(&self.who(), action, target, detail, write)
+            .await?)
+    }
+
+    /// Records an action of this person that changes nothing (a card viewed, an export
+    /// downloaded), before the answer is given.
     pub async fn audit(
         &self,
-        store: &Store,
+        app: &App,
         action: &str,
         target: Option<(&str, String)>,
         detail: serde_json::Value,
     ) -> Result<(), PageError> {
-        let (target_kind, target_id) = target.map(|(k, id)| (k.to_owned(), id)).unzip();
-        store
-            .audit(consento_store::AuditInput {
-                user_id: Some(self.user.id),
-                token_id: None,
-                action: action.to_owned(),
-                target_kind,
-                target_id,
-                detail,
-            })
-            .await?;
-        Ok(())
+        Ok(app.trace(&self.who(), action, target, detail).await?)
     }
 }
 

@@ -145,7 +145,7 @@ pub async fn publish(
         Ok(n) => {
             staff
                 .audit(
-                    &state.store,
+                    &state.app,
                     "notice.publish",
                     Some(("notice", n.id.0.to_string())),
                     json!({

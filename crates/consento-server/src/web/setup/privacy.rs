@@ -104,7 +104,7 @@ pub async fn save(
         state.store.update_settings(after).await?;
         staff
             .audit(
-                &state.store,
+                &state.app,
                 "settings.update",
                 Some(("settings", "privacy".to_owned())),
                 json!({ "before": before, "after": after }),

@@ -86,7 +86,7 @@ pub async fn create(
         Ok(r) => {
             staff
                 .audit(
-                    &state.store,
+                    &state.app,
                     "reason.create",
                     Some(("reason", r.id.0.to_string())),
                     json!({ "after": r }),
@@ -182,7 +182,7 @@ pub async fn update(
         Ok(after) => {
             staff
                 .audit(
-                    &state.store,
+                    &state.app,
                     "reason.update",
                     Some(("reason", after.id.0.to_string())),
                     json!({ "before": before, "after": after }),

@@ -303,7 +303,7 @@ pub async fn create(
             Ok(t) => {
                 staff
                     .audit(
-                        &state.store,
+                        &state.app,
                         "consent_type.create",
                         Some(("consent_type", t.id.0.to_string())),
                         json!({ "after": t.spec }),
@@ -361,7 +361,7 @@ pub async fn update(
             Ok(t) => {
                 staff
                     .audit(
-                        &state.store,
+                        &state.app,
                         "consent_type.update",
                         Some(("consent_type", t.id.0.to_string())),
                         json!({ "before": current.spec, "after": t.spec }),

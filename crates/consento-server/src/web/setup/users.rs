@@ -186,7 +186,7 @@ pub async fn create(
             Ok(user) => {
                 staff
                     .audit(
-                        &state.store,
+                        &state.app,
                         "user.create",
                         Some(("user", user.id.to_string())),
                         json!({
@@ -322,7 +322,7 @@ pub async fn update(
                 };
                 staff
                     .audit(
-                        &state.store,
+                        &state.app,
                         "user.update",
                         Some(("user", after.id.to_string())),
                         json!({ "before": summary(&before), "after": summary(&after) }),
@@ -355,7 +355,7 @@ pub async fn reset_password(
     let password = accounts::reset_password(&state.store, &user).await?;
     staff
         .audit(
-            &state.store,
+            &state.app,
             "user.password_reset",
             Some(("user", user.id.to_string())),
             json!({}),

@@ -1,0 +1,106 @@
+//! Who made a change, and the audit entry it leaves (GDPR Art. 5(2): the controller must be
+//! able to show who changed what). Every write of a use case runs inside [`App::audited`]: the
+//! store writes the entry in the change's own transaction, so that neither exists without the
+//! other, whichever adapter (API, console, command line, worker) asked.
+
+use std::future::Future;
+
+use consento_store::{AuditActor, AuditInput, StoreError};
+use serde_json::Value;
+
+use crate::{App, AppError};
+
+/// Who does something, as the audit trail names them: a console account, an API token, or the
+/// system (the command line, named by its `--operator`, or a worker).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct By {
+    actor: AuditActor,
+    operator: Option<String>,
+}
+
+impl By {
+    /// A console account.
+    pub fn user(id: uuid::Uuid) -> Self {
+        Self {
+            actor: AuditActor::User(id),
+            operator: None,
+        }
+    }
+
+    /// An API token.
+    pub fn token(id: uuid::Uuid) -> Self {
+        Self {
+            actor: AuditActor::Token(id),
+            operator: None,
+        }
+    }
+
+    /// The command line, run by `operator` (its `--operator`, recorded in the entry's detail:
+    /// the command line has no account).
+    pub fn command_line(operator: &str) -> Self {
+        Self {
+            actor: AuditActor::System,
+            operator: Some(operator.to_owned()),
+        }
+    }
+
+    /// Consento itself (a worker, a scheduled run).
+    pub fn system() -> Self {
+        Self {
+            actor: AuditActor::System,
+            operator: None,
+        }
+    }
+
+    /// The audit trail's view of who it is.
+    pub fn actor(&self) -> AuditActor {
+        self.actor
+    }
+
+    /// The entry for `action` on `target` (a record's kind and id, never a name or an
+    /// address) with `detail` (a JSON object: what changed).
+    pub fn entry(
+        &self,
+        action: &str,
+        target: Option<(&str, String)>,
+        mut detail: Value,
+    ) -> AuditInput {
+        if let (Some(operator), Some(map)) = (&self.operator, detail.as_object_mut()) {
+            map.insert("via".to_owned(), Value::from("command_line"));
+            map.insert("operator".to_owned(), Value::from(operator.as_str()));
+        }
+        self.actor.entry(action, target, detail)
+    }
+}
+
+impl App {
+    /// Runs `write` (calls of the store's write methods) with the entry of `by` for `action`
+    /// recorded in the same transaction as the change it makes (none when it changes nothing).
+    /// A change whose entry cannot be written is rolled back.
+    pub async fn audited<T>(
+        &self,
+        by: &By,
+        action: &str,
+        target: Option<(&str, String)>,
+        detail: Value,
+        write: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, AppError> {
+        let (out, _) = self
+            .store
+            .audited(by.entry(action, target, detail), write)
+            .await?;
+        Ok(out)
+    }
+
+    /// Records an action that changes nothing but must be traceable (a record viewed, exported
+    /// or a decision asked, Art. 5(2)), before its answer is given.
+    pub async fn trace(
+        &self,
+        by: &By,
+        action: &str,
+        target: Option<(&str, String)>,
+        detail: Value,
+    ) -> Result<(), AppError> {
+        Ok(self.store.audit(by.entry(action, target, detail)).await?)
+    }
+}
