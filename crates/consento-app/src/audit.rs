@@ -15,6 +15,7 @@ use crate::{App, AppError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct By {
     actor: AuditActor,
+    via: Option<&'static str>,
     operator: Option<String>,
 }
 
@@ -23,6 +24,7 @@ impl By {
     pub fn user(id: uuid::Uuid) -> Self {
         Self {
             actor: AuditActor::User(id),
+            via: None,
             operator: None,
         }
     }
@@ -31,6 +33,7 @@ impl By {
     pub fn token(id: uuid::Uuid) -> Self {
         Self {
             actor: AuditActor::Token(id),
+            via: None,
             operator: None,
         }
     }
@@ -40,6 +43,7 @@ impl By {
     pub fn command_line(operator: &str) -> Self {
         Self {
             actor: AuditActor::System,
+            via: Some("command_line"),
             operator: Some(operator.to_owned()),
         }
     }
@@ -48,6 +52,17 @@ impl By {
     pub fn system() -> Self {
         Self {
             actor: AuditActor::System,
+            via: None,
+            operator: None,
+        }
+    }
+
+    /// The person the data is about, on the public pages (unsubscribe, preference center,
+    /// double opt-in): no account; the consent ledger names them as its actor.
+    pub fn person() -> Self {
+        Self {
+            actor: AuditActor::System,
+            via: Some("self_service"),
             operator: None,
         }
     }
@@ -65,9 +80,13 @@ impl By {
         target: Option<(&str, String)>,
         mut detail: Value,
     ) -> AuditInput {
-        if let (Some(operator), Some(map)) = (&self.operator, detail.as_object_mut()) {
-            map.insert("via".to_owned(), Value::from("command_line"));
-            map.insert("operator".to_owned(), Value::from(operator.as_str()));
+        if let Some(map) = detail.as_object_mut() {
+            if let Some(via) = self.via {
+                map.insert("via".to_owned(), Value::from(via));
+            }
+            if let Some(operator) = &self.operator {
+                map.insert("operator".to_owned(), Value::from(operator.as_str()));
+            }
         }
         self.actor.entry(action, target, detail)
     }

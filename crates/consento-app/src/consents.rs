@@ -7,7 +7,19 @@
 use consento_domain::{ConsentCode, DomainError};
 use consento_store::{ConsentEventInput, ContactRef, IdempotencyKey, RecordedEvent};
 
+use serde_json::json;
+
+use crate::audit::By;
 use crate::{App, AppError};
+
+/// The audit target of a consent's contact: its id when the caller named it by id; else the
+/// store names it (never an address or a number in the trail).
+fn contact_target(contact: &ContactRef) -> Option<(&'static str, String)> {
+    match contact {
+        ContactRef::Id(id) => Some(("contact", id.0.to_string())),
+        _ => None,
+    }
+}
 
 /// One event to record, with the idempotency key of the request that asked, if any.
 pub type ConsentWrite = (ConsentEventInput, Option<IdempotencyKey>);
@@ -17,10 +29,11 @@ impl App {
     /// records nothing (`true`: replayed).
     pub async fn record_consent(
         &self,
+        by: &By,
         event: ConsentEventInput,
         key: Option<IdempotencyKey>,
     ) -> Result<(RecordedEvent, bool), AppError> {
-        let mut done = self.record_consents(vec![(event, key)]).await?;
+        let mut done = self.record_consents(by, vec![(event, key)]).await?;
         done.pop()
             .ok_or_else(|| AppError::Internal("the consent append returned nothing".to_owned()))
     }
@@ -29,19 +42,40 @@ impl App {
     /// (a closed connection), the appends still finish, and with them the group commit one of
     /// them may be writing for other callers. Each event is its own proof and its own append;
     /// the first failure stops the rest and is returned (the events before it stay recorded).
+    /// Each event's audit entry (`contact.consent`, by `by`) is written in its own transaction:
+    /// a replayed event (an idempotency key seen before) records nothing, and no entry.
     pub async fn record_consents(
         &self,
+        by: &By,
         events: Vec<ConsentWrite>,
     ) -> Result<Vec<(RecordedEvent, bool)>, AppError> {
         self.check_dates(&events).await?;
         let store = std::sync::Arc::clone(&self.store);
+        let by = by.clone();
         let task = tokio::spawn(async move {
             let mut done = Vec::with_capacity(events.len());
             for (event, key) in events {
-                done.push(match key {
-                    Some(key) => store.record_consent_once(event, key).await?,
-                    None => (store.record_consent(event).await?, false),
-                });
+                let entry = by.entry(
+                    "contact.consent",
+                    contact_target(&event.contact),
+                    json!({
+                        "method": event.method.code(),
+                        "events": [{
+                            "type_code": event.type_code,
+                            "kind": event.kind.code(),
+                            "event_time": event.event_time,
+                        }],
+                    }),
+                );
+                let (recorded, _) = store
+                    .audited(entry, async {
+                        match key {
+                            Some(key) => store.record_consent_once(event, key).await,
+                            None => Ok((store.record_consent(event).await?, false)),
+                        }
+                    })
+                    .await?;
+                done.push(recorded);
             }
             Ok::<_, consento_store::StoreError>(done)
         });

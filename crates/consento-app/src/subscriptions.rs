@@ -223,7 +223,10 @@ pub async fn confirm(
             )
         })
         .collect();
-    let recorded = match app.record_consents(events).await {
+    let recorded = match app
+        .record_consents(&crate::audit::By::person(), events)
+        .await
+    {
         Ok(done) => done.into_iter().map(|(e, _)| e).collect(),
         Err(e) => {
             // Released, the person can confirm again; the error page asks them to.

@@ -302,6 +302,7 @@ impl Store {
         }
         let code = ConsentCode::parse(&input.type_code)?;
         let contact_id = self.contact_key(&input.contact).await?;
+        crate::audit::set_target_id("contact", contact_id.0);
         let evidence = input
             .evidence
             .map(|e| e.trim().to_owned())

@@ -71,7 +71,8 @@ pub async fn record(
         key,
         request_sha256,
     });
-    let recorded = state.app.record_consent(event, key).await;
+    let by = consento_app::audit::By::token(principal.token_id);
+    let recorded = state.app.record_consent(&by, event, key).await;
     recorded.map_err(|e| match e {
         // References made by the body are the body's fault (422 naming the field); only the
         // contact of the path is a 404.

@@ -32,7 +32,7 @@ async fn record(ctx: &mut Ctx<'_>, kind: EventKind, a: ConsentEventArgs) -> anyh
         notice_version: a.notice,
         evidence: a.evidence,
     };
-    let e = ctx.store.record_consent(input).await?;
+    let (e, _) = ctx.app.record_consent(&ctx.by(), input, None).await?;
     if ctx.json {
         return json(ctx.out, &e);
     }

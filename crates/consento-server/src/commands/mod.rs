@@ -128,6 +128,14 @@ pub struct Ctx<'a> {
     pub out: &'a mut dyn Write,
 }
 
+impl Ctx<'_> {
+    /// Who the audit trail names for this command's changes: the command line, with its
+    /// `--operator`.
+    pub fn by(&self) -> consento_app::audit::By {
+        consento_app::audit::By::command_line(&self.operator)
+    }
+}
+
 /// Runs one command line to completion, writing results to `out`.
 pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     match cli.command {

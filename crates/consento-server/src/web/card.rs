@@ -971,23 +971,7 @@ pub async fn save_consents(
                 .map(|c| event(c.code.as_str(), EventKind::Withdrawn, None)),
         )
         .collect();
-    let recorded = state.app.record_consents(events).await?;
-    staff
-        .audit(
-            &state.app,
-            "contact.consent",
-            Some(("contact", id.to_string())),
-            json!({
-                "method": method.code(),
-                "events": recorded.iter().map(|(e, _)| json!({
-                    "event_id": e.id.0,
-                    "type_code": e.type_code,
-                    "kind": e.kind.code(),
-                    "event_time": e.event_time,
-                })).collect::<Vec<_>>(),
-            }),
-        )
-        .await?;
+    state.app.record_consents(&staff.who(), events).await?;
     Ok(see_other(&format!("/contacts/{id}?done=consents-saved")))
 }
 

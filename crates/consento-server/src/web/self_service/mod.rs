@@ -217,7 +217,10 @@ pub(super) async fn record(
             )
         })
         .collect();
-    let recorded = state.app.record_consents(events).await?;
+    let recorded = state
+        .app
+        .record_consents(&consento_app::audit::By::person(), events)
+        .await?;
     Ok(recorded.into_iter().map(|(e, _)| e).collect())
 }
 
