@@ -5,6 +5,9 @@
 use consento_domain::{Action, ReasonId, Timestamp};
 use consento_store::{ContactRef, DecisionReport, Interaction};
 
+use serde_json::json;
+
+use crate::audit::By;
 use crate::{App, AppError};
 
 impl App {
@@ -22,21 +25,37 @@ impl App {
     }
 
     /// Records a justified contact: reaching `contact` without a valid consent, for `reason`,
-    /// by `operator` (rule 7 of the decision). When the contact turns out to be allowed, nothing
-    /// is recorded; when it is blocked, no reason overrides it (GDPR Arts. 18 and 21(3)).
+    /// by `operator` (rule 7 of the decision), audited as `contact.justify` by `by` in the same
+    /// transaction. When the contact turns out to be allowed, nothing is recorded, and the
+    /// attempt is traced (`recorded: false`); when it is blocked, no reason overrides it (GDPR
+    /// Arts. 18 and 21(3)).
     pub async fn justify(
         &self,
+        by: &By,
         contact: &ContactRef,
         action: Action,
         reason: ReasonId,
         note: Option<&str>,
         operator: &str,
     ) -> Result<(DecisionReport, Option<Interaction>), AppError> {
-        let (report, interaction) = self
+        let target = match contact {
+            ContactRef::Id(id) => Some(("contact", id.0.to_string())),
+            _ => None,
+        };
+        let detail = |recorded: bool| json!({ "action": action.code(), "reason_id": reason.0, "recorded": recorded });
+        let ((report, interaction), _) = self
             .store
-            .justify(contact, action, reason, note, operator)
+            .audited(
+                by.entry("contact.justify", target.clone(), detail(true)),
+                self.store.justify(contact, action, reason, note, operator),
+            )
             .await?;
         self.hooks.decided(report.decision.outcome());
+        if interaction.is_none() && report.decision.is_allowed() {
+            let target = Some(("contact", report.contact_id.0.to_string()));
+            self.trace(by, "contact.justify", target, detail(false))
+                .await?;
+        }
         Ok((report, interaction))
     }
 }

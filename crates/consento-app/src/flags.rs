@@ -7,6 +7,7 @@ use consento_domain::{Actor, Locale};
 use consento_store::{Contact, ContactFlag, ContactRef, FlagChange, FlagNotice};
 use serde_json::json;
 
+use crate::audit::By;
 use crate::mail::RESTRICTION_LIFTED;
 use crate::{App, AppError};
 
@@ -14,9 +15,12 @@ impl App {
     /// Sets (`raised`) or lifts `flag` on `contact` as `actor`, and returns the contact after it.
     /// Lifting a restriction tells the person by email, when they have an address, in `locale`
     /// (the person's language is not known: else the deployment's default), naming how to reach
-    /// the controller. Setting a flag already set, or lifting one not set, changes nothing.
+    /// the controller. Setting a flag already set, or lifting one not set, changes nothing. The
+    /// change is audited (`contact.restriction`, `contact.objection`) by `by` in its
+    /// transaction.
     pub async fn change_flag(
         &self,
+        by: &By,
         contact: &ContactRef,
         flag: ContactFlag,
         raised: bool,
@@ -44,9 +48,20 @@ impl App {
             request_id: None,
             notice,
         };
-        store
-            .change_flag(&ContactRef::Id(before.id), &change)
-            .await?;
+        let was = match flag {
+            ContactFlag::Restriction => before.restricted_at,
+            ContactFlag::Objection => before.objected_at,
+        };
+        // The instant the store records the change with (its clock, read once more there).
+        let after = raised.then(|| store.now());
+        self.audited(
+            by,
+            &format!("contact.{}", flag.code()),
+            Some(("contact", before.id.0.to_string())),
+            json!({ "before": was, "after": after }),
+            store.change_flag(&ContactRef::Id(before.id), &change),
+        )
+        .await?;
         Ok(store.contact(&ContactRef::Id(before.id)).await?)
     }
 }

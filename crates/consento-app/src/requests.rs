@@ -2,7 +2,8 @@
 //! console and the command line alike: logging one, listing the open, overdue and due-soon ones,
 //! reading one with its history, moving it through its statuses, extending it, and linking it to
 //! its person. Deadlines are counted on the policy's calendar (Italy's holidays plus the
-//! configured ones); "overdue" is judged on today's date.
+//! configured ones); "overdue" is judged on today's date. Every change is audited
+//! (`request.create`, `request.move`, `request.extend`, `request.link`) in its transaction.
 
 use consento_domain::requests::{RequestKind, RequestStatus, format_date, plus_days};
 use consento_domain::{Actor, ContactId, RequestId, Timestamp};
@@ -10,8 +11,10 @@ use consento_store::{
     DataRequest, DataRequestEvent, DataRequestFilter, NewDataRequest, RequestMove,
 };
 use serde::Serialize;
+use serde_json::json;
 use time::Date;
 
+use crate::audit::By;
 use crate::{App, AppError};
 
 /// Who changed a request: an operator (by username) or an API token (by id).
@@ -213,6 +216,7 @@ impl App {
     /// working day of the policy's calendar and of `extra_holidays` (Art. 12(3)).
     pub async fn log_request(
         &self,
+        by: &By,
         new: NewDataRequest,
         extra_holidays: &[Date],
     ) -> Result<Request, AppError> {
@@ -221,7 +225,11 @@ impl App {
             .calendar
             .clone()
             .with_extra(extra_holidays.to_vec());
-        let r = self.store.create_request(new, &calendar).await?;
+        let detail = json!({ "kind": new.kind.code(), "channel": new.channel.code() });
+        let write = self.store.create_request(new, &calendar);
+        let r = self
+            .audited(by, "request.create", None, detail, write)
+            .await?;
         Ok(Request::new(r, &self.today()))
     }
 
@@ -246,16 +254,28 @@ impl App {
     /// its contact's flag in the same transaction, the store's).
     pub async fn move_request(
         &self,
+        by: &By,
         id: RequestId,
         change: RequestMove,
     ) -> Result<Request, AppError> {
-        let r = self.store.move_request(id, change).await?;
+        let detail = json!({ "to": change.to.code(), "reason": change.reason });
+        let target = Some(("request", id.0.to_string()));
+        let r = self
+            .audited(
+                by,
+                "request.move",
+                target,
+                detail,
+                self.store.move_request(id, change),
+            )
+            .await?;
         Ok(Request::new(r, &self.today()))
     }
 
     /// Extends a request by two further months, once, within the first month (Art. 12(3)).
     pub async fn extend_request(
         &self,
+        by: &By,
         id: RequestId,
         reason: &str,
         actor: Actor,
@@ -266,9 +286,15 @@ impl App {
             .calendar
             .clone()
             .with_extra(extra_holidays.to_vec());
+        let target = Some(("request", id.0.to_string()));
         let r = self
-            .store
-            .extend_request(id, reason, actor, &calendar)
+            .audited(
+                by,
+                "request.extend",
+                target,
+                json!({ "reason": reason }),
+                self.store.extend_request(id, reason, actor, &calendar),
+            )
             .await?;
         Ok(Request::new(r, &self.today()))
     }
@@ -276,11 +302,22 @@ impl App {
     /// Links a request logged before the person was identified (Art. 12(6)) to their contact.
     pub async fn link_request(
         &self,
+        by: &By,
         id: RequestId,
         contact: ContactId,
         actor: Actor,
     ) -> Result<Request, AppError> {
-        let r = self.store.link_request(id, contact, actor).await?;
+        let target = Some(("request", id.0.to_string()));
+        let detail = json!({ "contact": contact.0.to_string() });
+        let r = self
+            .audited(
+                by,
+                "request.link",
+                target,
+                detail,
+                self.store.link_request(id, contact, actor),
+            )
+            .await?;
         Ok(Request::new(r, &self.today()))
     }
 }

@@ -8,7 +8,8 @@
 //! method of the store takes part without an extra parameter. The first transaction to commit in
 //! the scope records it, once; a consent append carries it into the group commit that writes
 //! the event (another task's transaction), and a write method may complete it with what only
-//! the write knows (the id of the record it created, through [`set_target_id`]).
+//! the write knows (the id of the record it created, through [`set_target_id`] and
+//! [`add_detail`]).
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -103,6 +104,20 @@ pub(crate) fn set_target_id(kind: &str, id: impl ToString) {
         {
             entry.target_kind = Some(kind.to_owned());
             entry.target_id = Some(id.to_string());
+        }
+    });
+}
+
+/// Adds what only the write knows (the id of a row it made) to the scope's entry's detail.
+pub(crate) fn add_detail(key: &str, value: serde_json::Value) {
+    let _ = PENDING.try_with(|p| {
+        if let Some(map) = p
+            .borrow_mut()
+            .entry
+            .as_mut()
+            .and_then(|e| e.detail.as_object_mut())
+        {
+            map.insert(key.to_owned(), value);
         }
     });
 }

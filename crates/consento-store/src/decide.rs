@@ -280,6 +280,8 @@ impl Store {
             operator: operator.to_owned(),
             occurred_at: now,
         };
+        crate::audit::set_target_id("contact", report.contact_id.0);
+        crate::audit::add_detail("interaction_id", serde_json::json!(interaction.id));
         in_write_tx!(self, tx => {
             sqlx::query(
                 "INSERT INTO interactions (id, contact_id, action, outcome, cause, reason_id, note, operator, occurred_at) VALUES ($1, $2, $3, 'justified', $4, $5, $6, $7, $8)",

@@ -615,7 +615,14 @@ async fn set_flag(
 ) -> Result<Json<ContactOut>, ApiError> {
     let c = state
         .app
-        .change_flag(contact, flag, raised, auth.0.actor()?, None)
+        .change_flag(
+            &consento_app::audit::By::token(auth.0.token_id),
+            contact,
+            flag,
+            raised,
+            auth.0.actor()?,
+            None,
+        )
         .await?;
     Ok(Json(c.into()))
 }

@@ -169,6 +169,7 @@ async fn justify(
     let (report, interaction) = state
         .app
         .justify(
+            &consento_app::audit::By::token(auth.0.token_id),
             &contact,
             act,
             ReasonId(req.reason_id),

@@ -275,7 +275,10 @@ async fn create_request(
         received_at: instant("received_at", req.received_at.as_deref())?,
         actor: auth.0.actor()?,
     };
-    let r = state.app.log_request(new, &[]).await?;
+    let r = state
+        .app
+        .log_request(&consento_app::audit::By::token(auth.0.token_id), new, &[])
+        .await?;
     let location = format!("/v1/requests/{}", r.id);
     Ok(created(&location, RequestOut::from(r)))
 }
@@ -371,7 +374,8 @@ async fn move_request(
         remedies: req.remedies,
         actor: auth.0.actor()?,
     };
-    Ok(Json(state.app.move_request(id, change).await?.into()))
+    let by = consento_app::audit::By::token(auth.0.token_id);
+    Ok(Json(state.app.move_request(&by, id, change).await?.into()))
 }
 
 /// Extends a request's deadline by two further months (three from receipt, Art. 12(3)): once,
@@ -397,7 +401,13 @@ async fn extend_request(
     let id = request_id(&id)?;
     let r = state
         .app
-        .extend_request(id, &req.reason, auth.0.actor()?, &[])
+        .extend_request(
+            &consento_app::audit::By::token(auth.0.token_id),
+            id,
+            &req.reason,
+            auth.0.actor()?,
+            &[],
+        )
         .await?;
     Ok(Json(r.into()))
 }
@@ -435,6 +445,7 @@ async fn link_request(
     let r = state
         .app
         .link_request(
+            &consento_app::audit::By::token(auth.0.token_id),
             id,
             consento_domain::ContactId(req.contact_id),
             auth.0.actor()?,

@@ -47,6 +47,7 @@ pub async fn run(ctx: &mut Ctx<'_>, command: ContactsCommand) -> anyhow::Result<
             let c = ctx
                 .app
                 .change_flag(
+                    &ctx.by(),
                     &parse_ref(&contact),
                     ContactFlag::Restriction,
                     !lift,
@@ -77,6 +78,7 @@ pub async fn run(ctx: &mut Ctx<'_>, command: ContactsCommand) -> anyhow::Result<
             let c = ctx
                 .app
                 .change_flag(
+                    &ctx.by(),
                     &parse_ref(&contact),
                     ContactFlag::Objection,
                     !lift,

@@ -36,7 +36,10 @@ pub async fn run(ctx: &mut Ctx<'_>, command: RequestsCommand) -> anyhow::Result<
                 received_at: parse_time("received", received.as_deref())?,
                 actor,
             };
-            let out = ctx.app.log_request(new, &extra(&extra_holidays)?).await?;
+            let out = ctx
+                .app
+                .log_request(&ctx.by(), new, &extra(&extra_holidays)?)
+                .await?;
             if ctx.json {
                 return json(ctx.out, &out);
             }
@@ -157,7 +160,10 @@ pub async fn run(ctx: &mut Ctx<'_>, command: RequestsCommand) -> anyhow::Result<
                 remedies,
                 actor,
             };
-            let out = ctx.app.move_request(request_id(&id)?, change).await?;
+            let out = ctx
+                .app
+                .move_request(&ctx.by(), request_id(&id)?, change)
+                .await?;
             if ctx.json {
                 return json(ctx.out, &out);
             }
@@ -171,7 +177,13 @@ pub async fn run(ctx: &mut Ctx<'_>, command: RequestsCommand) -> anyhow::Result<
         } => {
             let out = ctx
                 .app
-                .extend_request(request_id(&id)?, &reason, actor, &extra(&extra_holidays)?)
+                .extend_request(
+                    &ctx.by(),
+                    request_id(&id)?,
+                    &reason,
+                    actor,
+                    &extra(&extra_holidays)?,
+                )
                 .await?;
             if ctx.json {
                 return json(ctx.out, &out);

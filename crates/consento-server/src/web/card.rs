@@ -1144,23 +1144,12 @@ async fn set_flag(
     if before.erased_at.is_some() {
         return Err(PageError::NotFound);
     }
-    let after = state
+    // Audited by the app, in the change's transaction.
+    state
         .app
-        .change_flag(&r, flag, on, staff.actor(), None)
+        .change_flag(&staff.who(), &r, flag, on, staff.actor(), None)
         .await?;
-    let (was, now) = match flag {
-        ContactFlag::Restriction => (before.restricted_at, after.restricted_at),
-        ContactFlag::Objection => (before.objected_at, after.objected_at),
-    };
     let name = flag.code();
-    staff
-        .audit(
-            &state.app,
-            &format!("contact.{name}"),
-            Some(("contact", id.to_string())),
-            json!({ "before": was, "after": now }),
-        )
-        .await?;
     let done = format!("{name}-{}", if on { "set" } else { "lifted" });
     Ok(see_other(&format!("/contacts/{id}?done={done}")))
 }
@@ -1238,26 +1227,20 @@ pub async fn justify(
         Some(reason) => {
             state
                 .app
-                .justify(&r, action, reason, Some(j.note.as_str()), &staff.actor_id())
+                .justify(
+                    &staff.who(),
+                    &r,
+                    action,
+                    reason,
+                    Some(j.note.as_str()),
+                    &staff.actor_id(),
+                )
                 .await
         }
     };
     match outcome {
-        Ok((report, interaction)) => {
-            staff
-                .audit(
-                    &state.app,
-                    "contact.justify",
-                    Some(("contact", id.to_string())),
-                    json!({
-                        "action": action.code(),
-                        "reason_id": reason.map(|r| r.0),
-                        "recorded": interaction.is_some(),
-                        "interaction_id": interaction.as_ref().map(|i| i.id),
-                        "rule": rule_code(&report.decision),
-                    }),
-                )
-                .await?;
+        // Audited by the app, in the interaction's transaction (or traced when allowed).
+        Ok((_, interaction)) => {
             Ok(match interaction {
                 Some(i) => see_other(&format!("/contacts/{id}?justified={}#moment", i.id)),
                 // Allowed meanwhile (a consent was recorded): nothing to justify.

@@ -106,3 +106,96 @@ async fn the_audit_trail_is_filtered_by_person_date_and_record_and_cannot_be_rew
         env.raw_sql("UPDATE audit_events SET detail = '{}'").await.unwrap();
     });
 }
+
+/// Makes every insert into the audit trail fail, as a full disk or a broken trigger would.
+async fn refuse_audit_rows(env: &Env) {
+    let sql = if env.is_postgres() {
+        "CREATE FUNCTION no_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit refused'; END $$ LANGUAGE plpgsql; \
+         CREATE TRIGGER no_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION no_audit();"
+    } else {
+        "CREATE TRIGGER no_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit refused'); END;"
+    };
+    env.raw_sql(sql).await.unwrap();
+}
+
+fn entry(action: &str) -> consento_store::AuditInput {
+    consento_store::AuditActor::System.entry(action, None, serde_json::json!({ "why": "test" }))
+}
+
+#[tokio::test]
+async fn an_audited_change_is_written_with_its_audit_row_and_a_created_record_is_its_target() {
+    on_every_backend!(env => {
+        let (reason, written) = env.store
+            .audited(entry("reason.create"), env.store.create_reason("Richiesta del cliente", false))
+            .await
+            .unwrap();
+        assert!(written);
+        let trail = env.store.audit_entries(&consento_store::AuditFilter { limit: 10, ..consento_store::AuditFilter::default() }).await.unwrap();
+        assert_eq!(trail.len(), 1);
+        assert_eq!(trail[0].action, "reason.create");
+        assert_eq!(trail[0].target_kind.as_deref(), Some("reason"));
+        assert_eq!(trail[0].target_id, Some(reason.id.0.to_string()));
+        // One entry per scope: a second write in the same scope does not repeat it.
+        env.store
+            .audited(entry("reason.update"), async {
+                env.store.update_reason(reason.id, Some("Richiamata"), None, None).await?;
+                env.store.update_reason(reason.id, None, None, Some(true)).await
+            })
+            .await
+            .unwrap();
+        let trail = env.store.audit_entries(&consento_store::AuditFilter { limit: 10, ..consento_store::AuditFilter::default() }).await.unwrap();
+        assert_eq!(trail.iter().filter(|e| e.action == "reason.update").count(), 1);
+    });
+}
+
+#[tokio::test]
+async fn a_change_whose_audit_row_cannot_be_written_is_rolled_back() {
+    on_every_backend!(env => {
+        refuse_audit_rows(env).await;
+        let failed = env.store
+            .audited(entry("reason.create"), env.store.create_reason("Richiesta del cliente", false))
+            .await;
+        assert!(failed.is_err(), "{failed:?}");
+        assert!(env.store.reasons().await.unwrap().is_empty(), "the change went with its audit row");
+        // The same for a consent event, which a group commit writes.
+        env.store.create_consent_type(spec("NEWS", Some(365), newsletter())).await.unwrap();
+        let c = env.store.create_contact(contact("audit@example.it")).await.unwrap();
+        let r = ContactRef::Id(c.id);
+        let refused = env.store
+            .audited(entry("contact.consent"), env.store.record_consent(event(&r, "NEWS", EventKind::Given, None)))
+            .await;
+        assert!(refused.is_err(), "{refused:?}");
+        assert!(env.store.consent_history(&r).await.unwrap().is_empty());
+        // Unaudited writes (no scope) are untouched by the refusal.
+        env.store.record_consent(event(&r, "NEWS", EventKind::Given, None)).await.unwrap();
+        assert_eq!(env.store.consent_history(&r).await.unwrap().len(), 1);
+    });
+}
+
+#[tokio::test]
+async fn consent_events_appended_together_each_carry_their_own_audit_row() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", Some(365), newsletter())).await.unwrap();
+        let mut contacts = Vec::new();
+        for i in 0..8 {
+            contacts.push(env.store.create_contact(contact(&format!("group{i}@example.it"))).await.unwrap().id);
+        }
+        // Appends arriving together share a group commit; each keeps its own entry.
+        let appends = contacts.iter().map(|id| {
+            let r = ContactRef::Id(*id);
+            let store = &env.store;
+            async move {
+                store.audited(entry("contact.consent"), store.record_consent(event(&r, "NEWS", EventKind::Given, None))).await
+            }
+        });
+        for done in futures_util::future::join_all(appends).await {
+            assert!(done.unwrap().1);
+        }
+        let trail = env.store.audit_entries(&consento_store::AuditFilter { limit: 50, ..consento_store::AuditFilter::default() }).await.unwrap();
+        let mut targets: Vec<String> = trail.iter().filter_map(|e| e.target_id.clone()).collect();
+        targets.sort();
+        let mut expected: Vec<String> = contacts.iter().map(|c| c.0.to_string()).collect();
+        expected.sort();
+        assert_eq!(targets, expected, "one entry per event, naming its contact");
+    });
+}
