@@ -60,8 +60,8 @@ coded_enum!(
 );
 
 impl Action {
-    /// Whether the action is a mass sending: those are never justified one by one (DESIGN.md §2,
-    /// rule 7), and the suppression list applies to them (rule 4).
+    /// Whether the action is a mass sending: those are never justified one by one (rule 7 of
+    /// [`crate::decision::decide`]), and the suppression list applies to them (rule 4).
     pub fn is_bulk(self) -> bool {
         matches!(self, Self::EmailBulk | Self::SmsBulk)
     }
@@ -320,7 +320,7 @@ impl ConsentTypeSpec {
 }
 
 /// The current state of one consent (one contact, one type): the latest event, by event time
-/// then by ledger order (DESIGN.md §2, rule 6).
+/// then by ledger order (rule 6 of [`crate::decision::decide`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsentState {
     /// The consent type.

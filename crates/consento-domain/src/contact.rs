@@ -180,8 +180,8 @@ impl LegalBasis {
     }
 }
 
-/// What the decision rules need to know about a contact besides its consents (DESIGN.md §2,
-/// rules 1–4).
+/// What the decision rules need to know about a contact besides its consents (rules 1–4 of
+/// [`crate::decision::decide`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContactStatus {
     /// When the contact was erased (GDPR Art. 17), if it was.

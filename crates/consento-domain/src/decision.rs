@@ -1,5 +1,5 @@
-//! The decision: may this contact be reached by this action at this instant? DESIGN.md §2, rules
-//! 1–7, first match wins. The answer always names the rule that decided it.
+//! The decision: may this contact be reached by this action at this instant? Rules 1–7 of
+//! [`decide`], first match wins. The answer always names the rule that decided it.
 
 use serde::{Deserialize, Serialize};
 
@@ -167,7 +167,7 @@ impl Decision {
     }
 }
 
-/// Decides whether `action` may reach a contact at `at` (DESIGN.md §2, first match wins):
+/// Decides whether `action` may reach a contact at `at` (rules 1 to 7 below, first match wins):
 ///
 /// 1. erased → blocked; 2. restricted (Art. 18) → blocked; 3. objected (Art. 21(3)) → bulk
 ///    blocked, single only with a non-marketing reason; 3b. the person switched the action's

@@ -2,8 +2,8 @@
 //! event before it (a hash chain, SHA-256), so altering, removing, inserting or reordering any
 //! event breaks the chain from that point on, and [`Verifier`] names the first bad event.
 //!
-//! Rows carry no plain personal data (DESIGN.md §3): the contact appears by its opaque id, and
-//! evidence only by a salted digest, so erasing a person's evidence leaves the chain verifiable.
+//! Rows carry no plain personal data, so that an erasure (GDPR Art. 17) leaves the chain
+//! verifiable: the contact appears by its opaque id, and evidence only by a salted digest.
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};

@@ -1,5 +1,5 @@
 //! Consento's domain: the vocabulary of consent (types, events, permissions), the decision rules
-//! of DESIGN.md §2, and the hashing of the consent ledger. Pure logic: no I/O, no async, no clock
+//! of [`decision`], and the hashing of the consent ledger. Pure logic: no I/O, no async, no clock
 //! of its own. Time and randomness come in as values (see [`time::Clock`]).
 
 pub mod consent;

@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 use crate::{Action, DomainError, ReasonId};
 
 /// The switches that turn each consent check on (the seed's "impostazioni della privacy"). A
-/// switched-off check lets every contact on that channel through (DESIGN.md §2, rule 5), but
-/// never past an erasure, restriction, objection or suppression.
+/// switched-off check lets every contact on that channel through (rule 5 of
+/// [`crate::decision::decide`]), but never past an erasure, restriction, objection or
+/// suppression.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrivacySettings {
     /// "singola mail": every single email needs a consent or a reason.
