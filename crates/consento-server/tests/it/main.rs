@@ -3,6 +3,7 @@
 
 mod api;
 mod api_resources;
+mod app_rules;
 mod browser;
 mod cli;
 mod console;
