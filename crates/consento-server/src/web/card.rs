@@ -1100,23 +1100,28 @@ pub async fn channel(
     if before.erased_at.is_some() {
         return Err(PageError::NotFound);
     }
-    let after = state
-        .store
-        .set_channel(
-            &r,
-            channel,
-            off,
-            CollectionMethod::Phone,
-            &staff.actor(),
-            None,
-        )
-        .await?;
+    // Off since the moment it is switched off (the store's clock, read just before it
+    // writes), or since before when it already was.
+    let was = before.off_since(channel);
+    let will_be = if off {
+        was.or(Some(state.store.now()))
+    } else {
+        None
+    };
     staff
-        .audit(
+        .audited(
             &state.app,
             "contact.channel",
             Some(("contact", id.to_string())),
-            json!({ "channel": channel.code(), "before": before.off_since(channel), "after": after.off_since(channel) }),
+            json!({ "channel": channel.code(), "before": was, "after": will_be }),
+            state.store.set_channel(
+                &r,
+                channel,
+                off,
+                CollectionMethod::Phone,
+                &staff.actor(),
+                None,
+            ),
         )
         .await?;
     let done = if off { "channel-off" } else { "channel-on" };
@@ -1144,23 +1149,27 @@ async fn set_flag(
     if before.erased_at.is_some() {
         return Err(PageError::NotFound);
     }
-    let after = state
-        .app
-        .change_flag(&r, flag, on, staff.actor(), None)
-        .await?;
-    let (was, now) = match flag {
-        ContactFlag::Restriction => (before.restricted_at, after.restricted_at),
-        ContactFlag::Objection => (before.objected_at, after.objected_at),
+    let was = match flag {
+        ContactFlag::Restriction => before.restricted_at,
+        ContactFlag::Objection => before.objected_at,
+    };
+    // Set since the moment it is set (the store's clock, read just before it writes), or since
+    // before when it already was.
+    let will_be = if on {
+        was.or(Some(state.store.now()))
+    } else {
+        None
     };
     let name = flag.code();
     staff
-        .audit(
+        .audited_result(
             &state.app,
             &format!("contact.{name}"),
             Some(("contact", id.to_string())),
-            json!({ "before": was, "after": now }),
+            json!({ "before": was, "after": will_be }),
+            state.app.change_flag(&r, flag, on, staff.actor(), None),
         )
-        .await?;
+        .await??;
     let done = format!("{name}-{}", if on { "set" } else { "lifted" });
     Ok(see_other(&format!("/contacts/{id}?done={done}")))
 }
@@ -1236,28 +1245,42 @@ pub async fn justify(
     let outcome = match reason {
         None => Err(AppError::Store(StoreError::NotFound { entity: "reason" })),
         Some(reason) => {
-            state
-                .app
-                .justify(&r, action, reason, Some(j.note.as_str()), &staff.actor_id())
-                .await
-        }
-    };
-    match outcome {
-        Ok((report, interaction)) => {
+            // Written with the justified contact it records, when one is.
             staff
-                .audit(
+                .audited_result(
                     &state.app,
                     "contact.justify",
                     Some(("contact", id.to_string())),
                     json!({
                         "action": action.code(),
-                        "reason_id": reason.map(|r| r.0),
-                        "recorded": interaction.is_some(),
-                        "interaction_id": interaction.as_ref().map(|i| i.id),
-                        "rule": rule_code(&report.decision),
+                        "reason_id": reason.0,
+                        "recorded": true,
                     }),
+                    state
+                        .app
+                        .justify(&r, action, reason, Some(j.note.as_str()), &staff.actor_id()),
                 )
-                .await?;
+                .await?
+        }
+    };
+    match outcome {
+        Ok((report, interaction)) => {
+            // Allowed meanwhile: nothing was recorded, and the question asked is traced.
+            if interaction.is_none() {
+                staff
+                    .audit(
+                        &state.app,
+                        "contact.justify",
+                        Some(("contact", id.to_string())),
+                        json!({
+                            "action": action.code(),
+                            "reason_id": reason.map(|r| r.0),
+                            "recorded": false,
+                            "rule": rule_code(&report.decision),
+                        }),
+                    )
+                    .await?;
+            }
             Ok(match interaction {
                 Some(i) => see_other(&format!("/contacts/{id}?justified={}#moment", i.id)),
                 // Allowed meanwhile (a consent was recorded): nothing to justify.
