@@ -2,7 +2,7 @@
 //! `needs_justification` answer: the one way every adapter (API, console, command line) asks, so
 //! that every decision is counted by the hooks whoever asked.
 
-use consento_domain::{Action, ReasonId, Timestamp};
+use consento_domain::{Action, AllowedBy, Decision, ReasonId, Timestamp};
 use consento_store::{ContactRef, DecisionReport, Interaction};
 
 use serde_json::json;
@@ -53,8 +53,17 @@ impl App {
         self.hooks.decided(report.decision.outcome());
         if interaction.is_none() && report.decision.is_allowed() {
             let target = Some(("contact", report.contact_id.0.to_string()));
-            self.trace(by, "contact.justify", target, detail(false))
-                .await?;
+            let mut detail = detail(false);
+            if let (Some(map), Decision::Allowed { allowed_by }) =
+                (detail.as_object_mut(), &report.decision)
+            {
+                let rule = match allowed_by {
+                    AllowedBy::CheckDisabled => "check_disabled",
+                    AllowedBy::Consent { .. } => "consent",
+                };
+                map.insert("rule".to_owned(), json!(rule));
+            }
+            self.trace(by, "contact.justify", target, detail).await?;
         }
         Ok((report, interaction))
     }

@@ -52,8 +52,13 @@ impl App {
             ContactFlag::Restriction => before.restricted_at,
             ContactFlag::Objection => before.objected_at,
         };
-        // The instant the store records the change with (its clock, read once more there).
-        let after = raised.then(|| store.now());
+        // Set since the moment it is set (the store's clock, read just before it writes), or
+        // since before when it already was.
+        let after = if raised {
+            was.or(Some(store.now()))
+        } else {
+            None
+        };
         self.audited(
             by,
             &format!("contact.{}", flag.code()),

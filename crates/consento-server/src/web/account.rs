@@ -12,8 +12,9 @@ use askama::Template;
 use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use consento_app::audit::By;
 use consento_domain::{Password, Timestamp, Username};
-use consento_store::{AuditInput, token_digest};
+use consento_store::token_digest;
 use serde::Deserialize;
 
 use super::page::{Page, PageError, render, see_other};
@@ -170,25 +171,25 @@ pub async fn login(
     }
     if !matches {
         let lock_until = Timestamp::from_micros(now.as_micros() + minutes * 60_000_000);
+        let lock_after = i64::from(console.lock_after_failures);
+        // The count this failure makes, as the store counts it: a lock that has run out
+        // starts the count again (a failure racing this one may count the same number).
+        let failures = if user.locked_until.is_some() {
+            1
+        } else {
+            user.failed_logins + 1
+        };
         let failure = state
-            .store
-            .record_login_failure(
-                user.id,
-                i64::from(console.lock_after_failures),
-                now,
-                lock_until,
+            .app
+            .audited(
+                &By::user(user.id),
+                "login.failure",
+                None,
+                serde_json::json!({ "failures": failures, "locked": failures >= lock_after }),
+                state
+                    .store
+                    .record_login_failure(user.id, lock_after, now, lock_until),
             )
-            .await?;
-        state
-            .store
-            .audit(AuditInput {
-                user_id: Some(user.id),
-                token_id: None,
-                action: "login.failure".to_owned(),
-                target_kind: None,
-                target_id: None,
-                detail: serde_json::json!({ "failures": failure.failures, "locked": failure.locked_until.is_some() }),
-            })
             .await?;
         return if failure.locked_until.is_some() {
             again(
@@ -203,19 +204,16 @@ pub async fn login(
     let hours = i64::try_from(console.session_hours).unwrap_or(12);
     let expires = Timestamp::from_micros(now.as_micros() + hours * 3_600_000_000);
     state
-        .store
-        .start_session(user.id, &token_digest(&secret), expires)
-        .await?;
-    state
-        .store
-        .audit(AuditInput {
-            user_id: Some(user.id),
-            token_id: None,
-            action: "login.success".to_owned(),
-            target_kind: None,
-            target_id: None,
-            detail: serde_json::json!({}),
-        })
+        .app
+        .audited(
+            &By::user(user.id),
+            "login.success",
+            None,
+            serde_json::json!({}),
+            state
+                .store
+                .start_session(user.id, &token_digest(&secret), expires),
+        )
         .await?;
     let to = if user.must_change_password {
         "/account/password".to_owned()
@@ -248,17 +246,14 @@ const LANG_COOKIE_SECONDS: u64 = 365 * 24 * 3600;
 
 /// `POST /logout`: ends the session on the server and forgets the cookie.
 pub async fn logout(State(state): State<AppState>, staff: Staff) -> Result<Response, PageError> {
-    state.store.end_session(&staff.session).await?;
-    state
-        .store
-        .audit(AuditInput {
-            user_id: Some(staff.user.id),
-            token_id: None,
-            action: "logout".to_owned(),
-            target_kind: None,
-            target_id: None,
-            detail: serde_json::json!({}),
-        })
+    staff
+        .audited(
+            &state.app,
+            "logout",
+            None,
+            serde_json::json!({}),
+            state.store.end_session(&staff.session),
+        )
         .await?;
     let mut response = see_other("/login?bye=1");
     session::add_cookie(
@@ -377,20 +372,16 @@ pub async fn change_password(
     let hash = tokio::task::spawn_blocking(move || session::hash_password(&store, &password))
         .await
         .map_err(|e| PageError::Internal(format!("hash: {e}")))??;
-    state
-        .store
-        .set_password(staff.user.id, &hash, false, Some(&staff.session))
-        .await?;
-    state
-        .store
-        .audit(AuditInput {
-            user_id: Some(staff.user.id),
-            token_id: None,
-            action: "account.password".to_owned(),
-            target_kind: Some("user".to_owned()),
-            target_id: Some(staff.user.id.to_string()),
-            detail: serde_json::json!({}),
-        })
+    staff
+        .audited(
+            &state.app,
+            "account.password",
+            Some(("user", staff.user.id.to_string())),
+            serde_json::json!({}),
+            state
+                .store
+                .set_password(staff.user.id, &hash, false, Some(&staff.session)),
+        )
         .await?;
     Ok(see_other("/?done=password-changed").into_response())
 }

@@ -309,7 +309,8 @@ mod tests {
 
     #[test]
     fn every_action_the_console_audits_has_a_label() {
-        // The codes are the first string after `.audit(` (through Staff::audit) or after
+        // The codes are the first string after `.audit(` (Staff::audit, a trace),
+        // `.audited(` or `.audited_result(` (a write audited in its transaction), or after
         // `action: ` (an AuditInput written directly).
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web");
         let mut stack = vec![dir];
@@ -322,7 +323,7 @@ mod tests {
                     continue;
                 }
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
-                for marker in [".audit(", "action: \""] {
+                for marker in [".audit(", ".audited(", ".audited_result(", "action: \""] {
                     for piece in text.split(marker).skip(1) {
                         let after = if marker.ends_with('"') {
                             piece

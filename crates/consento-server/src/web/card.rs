@@ -1100,23 +1100,28 @@ pub async fn channel(
     if before.erased_at.is_some() {
         return Err(PageError::NotFound);
     }
-    let after = state
-        .store
-        .set_channel(
-            &r,
-            channel,
-            off,
-            CollectionMethod::Phone,
-            &staff.actor(),
-            None,
-        )
-        .await?;
+    // Off since the moment it is switched off (the store's clock, read just before it
+    // writes), or since before when it already was.
+    let was = before.off_since(channel);
+    let will_be = if off {
+        was.or(Some(state.store.now()))
+    } else {
+        None
+    };
     staff
-        .audit(
+        .audited(
             &state.app,
             "contact.channel",
             Some(("contact", id.to_string())),
-            json!({ "channel": channel.code(), "before": before.off_since(channel), "after": after.off_since(channel) }),
+            json!({ "channel": channel.code(), "before": was, "after": will_be }),
+            state.store.set_channel(
+                &r,
+                channel,
+                off,
+                CollectionMethod::Phone,
+                &staff.actor(),
+                None,
+            ),
         )
         .await?;
     let done = if off { "channel-off" } else { "channel-on" };

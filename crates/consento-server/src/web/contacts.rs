@@ -397,34 +397,30 @@ fn form_page(
     Ok(response)
 }
 
-/// What an audit entry of a contact change keeps: the provenance as it was and as it is, and
-/// only the names of the identity fields changed (names, addresses and numbers are personal
-/// data; the audit trail holds none it does not need).
-pub fn change_detail(before: Option<&Contact>, after: &Contact) -> serde_json::Value {
-    let provenance = |c: &Contact| {
-        json!({
-            "source": c.source,
-            "legal_basis": c.legal_basis.map(LegalBasis::code),
-            "purposes": c.purposes,
-        })
-    };
-    let mut changed = Vec::new();
-    if before.is_none_or(|b| b.name != after.name) {
-        changed.push("name");
+/// What the audit entry of a contact created from `input` keeps: its provenance as the store
+/// keeps it, and only the names of the identity fields (names, addresses and numbers are
+/// personal data; the audit trail holds none it does not need). A provenance the store refuses
+/// is never written, nor is its entry.
+pub fn create_detail(input: &ContactInput) -> serde_json::Value {
+    fn text(t: Option<&str>) -> Option<&str> {
+        t.map(str::trim).filter(|t| !t.is_empty())
     }
-    if before.is_none_or(|b| b.emails != after.emails) {
-        changed.push("emails");
-    }
-    if before.is_none_or(|b| b.phones != after.phones) {
-        changed.push("phones");
-    }
-    if before.is_none_or(|b| b.external_id != after.external_id) {
-        changed.push("external_id");
+    let mut purposes: Vec<&str> = Vec::new();
+    for p in input.purposes.iter().map(|p| p.trim()) {
+        if !p.is_empty() && !purposes.contains(&p) {
+            purposes.push(p);
+        }
     }
     json!({
-        "changed": changed,
-        "before": before.map(provenance),
-        "after": provenance(after),
+        "changed": ["name", "emails", "phones", "external_id"],
+        "before": null,
+        "after": {
+            "source": text(input.source.as_deref()),
+            "legal_basis": text(input.legal_basis.as_deref())
+                .and_then(|b| LegalBasis::parse(b).ok())
+                .map(LegalBasis::code),
+            "purposes": purposes,
+        },
     })
 }
 
@@ -448,25 +444,22 @@ pub async fn create(
     Form(f): Form<ContactFields>,
 ) -> Result<Response, PageError> {
     staff.require(Permission::EditContacts)?;
-    match state
-        .store
-        .create_contact(f.input(serde_json::Map::new()))
-        .await
-    {
-        Ok(c) => {
-            staff
-                .audit(
-                    &state.app,
-                    "contact.create",
-                    Some(("contact", c.id.to_string())),
-                    change_detail(None, &c),
-                )
-                .await?;
-            Ok(see_other(&format!(
-                "/contacts/{}?done=contact-created",
-                c.id
-            )))
-        }
+    let input = f.input(serde_json::Map::new());
+    // The store names the contact it creates as the entry's target.
+    let created = staff
+        .audited_result(
+            &state.app,
+            "contact.create",
+            None,
+            create_detail(&input),
+            state.store.create_contact(input),
+        )
+        .await?;
+    match created {
+        Ok(c) => Ok(see_other(&format!(
+            "/contacts/{}?done=contact-created",
+            c.id
+        ))),
         Err(e) => {
             let (field, message) = field_error(staff.tr, e)?;
             form_page(
@@ -564,25 +557,22 @@ async fn complete_request(
         if !status.can_move_to(to) {
             continue;
         }
-        let moved = state
-            .store
-            .move_request(
-                id,
-                RequestMove {
-                    to,
-                    note: staff.tr.t("contacts-request-rectified"),
-                    reason: None,
-                    remedies: None,
-                    actor: staff.actor(),
-                },
-            )
-            .await?;
-        staff
-            .audit(
+        let moved = staff
+            .audited(
                 &state.app,
                 "request.move",
                 Some(("request", id.to_string())),
-                json!({"to": moved.status.code()}),
+                json!({"to": to.code()}),
+                state.store.move_request(
+                    id,
+                    RequestMove {
+                        to,
+                        note: staff.tr.t("contacts-request-rectified"),
+                        reason: None,
+                        remedies: None,
+                        actor: staff.actor(),
+                    },
+                ),
             )
             .await?;
         status = moved.status;

@@ -202,7 +202,8 @@ pub async fn upload(
             None
         }
     };
-    let (Some((temp, file_name, _)), None, None) = (file, &sent.source_error, &sent.mapping_error)
+    let (Some((temp, file_name, bytes)), None, None) =
+        (file, &sent.source_error, &sent.mapping_error)
     else {
         return list_page(&state, &staff, sent).await;
     };
@@ -215,17 +216,17 @@ pub async fn upload(
         started_by: staff.actor_id(),
         actor: Actor::new(ActorKind::Operator, &staff.actor_id())?,
     };
-    let begun = begin(&state.store, &job)
-        .await
-        .map_err(|e| PageError::Internal(format!("import: {e}")))?;
-    staff
-        .audit(
+    // The store names the run it starts as the entry's target.
+    let begun = staff
+        .audited_result(
             &state.app,
             "import.run",
-            Some(("import_run", begun.id.to_string())),
-            json!({"source": job.source, "bytes": begun.total_bytes}),
+            None,
+            json!({"source": job.source, "bytes": bytes}),
+            begin(&state.store, &job),
         )
-        .await?;
+        .await?
+        .map_err(|e| PageError::Internal(format!("import: {e}")))?;
     let store = state.store.clone();
     let id = begun.id;
     tokio::spawn(async move {

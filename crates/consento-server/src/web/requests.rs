@@ -255,25 +255,23 @@ pub async fn create(
         received_at,
         actor: staff.actor(),
     };
-    match state
-        .store
-        .create_request(new, &state.app.policy().calendar)
-        .await
-    {
-        Ok(r) => {
-            staff
-                .audit(
-                    &state.app,
-                    "request.create",
-                    Some(("request", r.id.to_string())),
-                    json!({"kind": r.kind.code(), "channel": r.channel.code(), "due_on": r.due_on}),
-                )
-                .await?;
-            Ok(see_other(&format!(
-                "/requests/{}?done=request-created",
-                r.id
-            )))
-        }
+    // The store names the request it logs as the entry's target (which keeps its due date).
+    let created = staff
+        .audited_result(
+            &state.app,
+            "request.create",
+            None,
+            json!({"kind": kind.code(), "channel": channel.code()}),
+            state
+                .store
+                .create_request(new, &state.app.policy().calendar),
+        )
+        .await?;
+    match created {
+        Ok(r) => Ok(see_other(&format!(
+            "/requests/{}?done=request-created",
+            r.id
+        ))),
         Err(StoreError::Invalid(e)) if e.field() == "received_at" => {
             let errors = CreateErrors {
                 received: Some(tr.t("requests-error-received")),
@@ -343,13 +341,13 @@ pub async fn link(
             return detail_page(&state, &staff, id, staff.page("requests"), form, errors).await;
         }
     };
-    let r = state.store.link_request(id, contact, staff.actor()).await?;
-    staff
-        .audit(
+    let r = staff
+        .audited(
             &state.app,
             "request.link",
-            Some(("request", r.id.to_string())),
+            Some(("request", id.to_string())),
             json!({"contact": contact.to_string()}),
+            state.store.link_request(id, contact, staff.actor()),
         )
         .await?;
     Ok(see_other(&format!(
@@ -559,18 +557,18 @@ pub async fn move_to(
         remedies: rejecting.then(|| form.remedies.clone()),
         actor: staff.actor(),
     };
-    match state.store.move_request(id, change).await {
-        Ok(r) => {
-            staff
-                .audit(
-                    &state.app,
-                    "request.move",
-                    Some(("request", r.id.to_string())),
-                    json!({"to": r.status.code(), "reason": r.rejection_reason}),
-                )
-                .await?;
-            Ok(see_other(&format!("/requests/{}?done=request-moved", r.id)))
-        }
+    let detail = json!({"to": to.code(), "reason": change.reason.as_deref().map(str::trim)});
+    let moved = staff
+        .audited_result(
+            &state.app,
+            "request.move",
+            Some(("request", id.to_string())),
+            detail,
+            state.store.move_request(id, change),
+        )
+        .await?;
+    match moved {
+        Ok(r) => Ok(see_other(&format!("/requests/{}?done=request-moved", r.id))),
         Err(StoreError::Invalid(e)) => {
             let mut errors = ActionErrors::default();
             match e.field() {
@@ -609,30 +607,26 @@ pub async fn extend(
     staff.require(Permission::HandleRequests)?;
     let tr = staff.tr;
     let id = request_id(&id)?;
-    let result = state
-        .store
-        .extend_request(
-            id,
-            &form.extension_reason,
-            staff.actor(),
-            &state.app.policy().calendar,
+    // The request keeps the new deadline, and its history the extension.
+    let result = staff
+        .audited_result(
+            &state.app,
+            "request.extend",
+            Some(("request", id.to_string())),
+            json!({"reason": form.extension_reason.trim()}),
+            state.store.extend_request(
+                id,
+                &form.extension_reason,
+                staff.actor(),
+                &state.app.policy().calendar,
+            ),
         )
-        .await;
+        .await?;
     match result {
-        Ok(r) => {
-            staff
-                .audit(
-                    &state.app,
-                    "request.extend",
-                    Some(("request", r.id.to_string())),
-                    json!({"until": r.extended_due_on, "reason": r.extension_reason}),
-                )
-                .await?;
-            Ok(see_other(&format!(
-                "/requests/{}?done=request-extended",
-                r.id
-            )))
-        }
+        Ok(r) => Ok(see_other(&format!(
+            "/requests/{}?done=request-extended",
+            r.id
+        ))),
         Err(StoreError::Invalid(_)) => {
             let key = if form.extension_reason.trim().is_empty() {
                 "requests-error-extension-reason"

@@ -191,6 +191,22 @@ impl Staff {
             .await?)
     }
 
+    /// As [`Staff::audited`], for a write whose own error the page handles (a refused field
+    /// shown at the form, an app call's error): the write's result comes back as it is, inside.
+    /// The audit row is written in the change's transaction all the same; a write that fails,
+    /// or whose audit row cannot be written, changed nothing and recorded nothing.
+    pub async fn audited_result<T, E>(
+        &self,
+        app: &App,
+        action: &str,
+        target: Option<(&str, String)>,
+        detail: serde_json::Value,
+        write: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<Result<T, E>, PageError> {
+        self.audited(app, action, target, detail, async { Ok(write.await) })
+            .await
+    }
+
     /// Records an action of this person that changes nothing (a card viewed, an export
     /// downloaded), before the answer is given.
     pub async fn audit(

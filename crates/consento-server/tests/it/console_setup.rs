@@ -624,3 +624,68 @@ async fn a_password_reset_shows_a_new_one_time_password_and_ends_the_accounts_se
     );
     assert_eq!(audit(&app, "user.password_reset").await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_console_change_whose_audit_row_cannot_be_written_is_rolled_back() {
+    use sqlx::Connection as _;
+    let app = spawn_app().await;
+    let admin = app.console_as("admin").await;
+    let mut db = sqlx::SqliteConnection::connect(&app.db.url).await.unwrap();
+    sqlx::raw_sql(
+        "CREATE TRIGGER no_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit refused'); END",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let form = type_form("Newsletter", "NEWS", "365");
+    let label = [("label", "Il cliente ha chiesto di essere richiamato")];
+
+    // Neither the type nor the reason is kept without its audit row, and no success is claimed.
+    let refused = admin.post("/setup/types/new", &form).await;
+    assert_eq!(refused.status, 500, "{}", refused.body);
+    assert_eq!(refused.location, None);
+    assert!(app.store.consent_types().await.unwrap().is_empty());
+    let refused = admin.post("/setup/reasons", &label).await;
+    assert_eq!(refused.status, 500, "{}", refused.body);
+    assert_eq!(refused.location, None);
+    assert!(app.store.reasons().await.unwrap().is_empty());
+
+    // Once the trail can be written, the same posts succeed, each with its entry naming who.
+    sqlx::raw_sql("DROP TRIGGER no_audit")
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let admin_id = app
+        .store
+        .users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.username == "admin-user")
+        .unwrap()
+        .id;
+    let created = admin.post("/setup/types/new", &form).await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let types = app.store.consent_types().await.unwrap();
+    assert_eq!(types.len(), 1);
+    let entries = audit(&app, "consent_type.create").await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].user_id, Some(admin_id));
+    assert_eq!(entries[0].username.as_deref(), Some("admin-user"));
+    assert_eq!(entries[0].target_kind.as_deref(), Some("consent_type"));
+    assert_eq!(
+        entries[0].target_id.as_deref(),
+        Some(types[0].id.0.to_string().as_str())
+    );
+    let created = admin.post("/setup/reasons", &label).await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let reasons = app.store.reasons().await.unwrap();
+    assert_eq!(reasons.len(), 1);
+    let entries = audit(&app, "reason.create").await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].user_id, Some(admin_id));
+    assert_eq!(
+        entries[0].target_id.as_deref(),
+        Some(reasons[0].id.0.to_string().as_str())
+    );
+}

@@ -141,23 +141,25 @@ pub async fn publish(
         url: Some(form.url.clone()),
         body: Some(form.body.clone()),
     };
-    let errors = match state.store.publish_notice(input).await {
-        Ok(n) => {
-            staff
-                .audit(
-                    &state.app,
-                    "notice.publish",
-                    Some(("notice", n.id.0.to_string())),
-                    json!({
-                        "version": n.version,
-                        "language": n.language,
-                        "url": n.url,
-                        "content_sha256": n.content_sha256,
-                    }),
-                )
-                .await?;
-            return Ok(see_other("/setup/notices?done=setup-notice-published"));
-        }
+    // As the store keeps them. The store names the notice it publishes as the entry's target;
+    // the text's digest is the notice's own, and a notice never changes.
+    let url = Some(form.url.trim()).filter(|u| !u.is_empty());
+    let detail = json!({
+        "version": form.version.trim(),
+        "language": form.language.trim().to_lowercase(),
+        "url": url,
+    });
+    let published = staff
+        .audited_result(
+            &state.app,
+            "notice.publish",
+            None,
+            detail,
+            state.store.publish_notice(input),
+        )
+        .await?;
+    let errors = match published {
+        Ok(_) => return Ok(see_other("/setup/notices?done=setup-notice-published")),
         Err(e) => refused(e, EXPLAINED, staff.tr)?,
     };
     again(notices_page(&state, staff.tr, staff.page("setup"), form, errors).await)

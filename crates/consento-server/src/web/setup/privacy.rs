@@ -101,13 +101,13 @@ pub async fn save(
         check_sms: form.check_sms.is_some(),
     };
     if after != before {
-        state.store.update_settings(after).await?;
         staff
-            .audit(
+            .audited(
                 &state.app,
                 "settings.update",
                 Some(("settings", "privacy".to_owned())),
                 json!({ "before": before, "after": after }),
+                state.store.update_settings(after),
             )
             .await?;
     }

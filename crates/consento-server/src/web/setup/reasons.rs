@@ -82,18 +82,18 @@ pub async fn create(
     Form(form): Form<ReasonForm>,
 ) -> Result<Response, PageError> {
     let marketing = form.marketing.is_some();
-    let errors = match state.store.create_reason(&form.label, marketing).await {
-        Ok(r) => {
-            staff
-                .audit(
-                    &state.app,
-                    "reason.create",
-                    Some(("reason", r.id.0.to_string())),
-                    json!({ "after": r }),
-                )
-                .await?;
-            return Ok(see_other("/setup/reasons?done=setup-reason-created"));
-        }
+    // The store names the reason it creates as the entry's target.
+    let created = staff
+        .audited_result(
+            &state.app,
+            "reason.create",
+            None,
+            json!({ "after": { "label": form.label.trim(), "active": true, "marketing": marketing } }),
+            state.store.create_reason(&form.label, marketing),
+        )
+        .await?;
+    let errors = match created {
+        Ok(_) => return Ok(see_other("/setup/reasons?done=setup-reason-created")),
         Err(e) => refused(e, EXPLAINED, staff.tr)?,
     };
     let values = ReasonValues {
@@ -169,27 +169,28 @@ pub async fn update(
         marketing: form.marketing.is_some(),
         active: form.active.is_some(),
     };
-    let errors = match state
-        .store
-        .update_reason(
-            before.id,
-            Some(&values.label),
-            Some(values.active),
-            Some(values.marketing),
+    let after = ContactReason {
+        id: before.id,
+        label: values.label.trim().to_owned(),
+        active: values.active,
+        marketing: values.marketing,
+    };
+    let saved = staff
+        .audited_result(
+            &state.app,
+            "reason.update",
+            Some(("reason", before.id.0.to_string())),
+            json!({ "before": before, "after": after }),
+            state.store.update_reason(
+                before.id,
+                Some(&values.label),
+                Some(values.active),
+                Some(values.marketing),
+            ),
         )
-        .await
-    {
-        Ok(after) => {
-            staff
-                .audit(
-                    &state.app,
-                    "reason.update",
-                    Some(("reason", after.id.0.to_string())),
-                    json!({ "before": before, "after": after }),
-                )
-                .await?;
-            return Ok(see_other("/setup/reasons?done=setup-reason-saved"));
-        }
+        .await?;
+    let errors = match saved {
+        Ok(_) => return Ok(see_other("/setup/reasons?done=setup-reason-saved")),
         Err(e) => refused(e, EXPLAINED, staff.tr)?,
     };
     again(form_page(&staff, before.id, values, errors))

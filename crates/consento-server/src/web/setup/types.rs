@@ -278,6 +278,12 @@ fn form_page(
 
 const NEW: &str = "/setup/types/new";
 
+/// `spec` as the store keeps it (its texts trimmed), for the audit entry written with the
+/// change: one the store refuses is never written, nor is its entry.
+fn as_stored(spec: &ConsentTypeSpec) -> ConsentTypeSpec {
+    spec.clone().validate().unwrap_or_else(|_| spec.clone())
+}
+
 /// `GET /setup/types/new`: an empty form.
 pub async fn new(Admin(staff): Admin) -> Result<Response, PageError> {
     form_page(
@@ -299,20 +305,23 @@ pub async fn create(
 ) -> Result<Response, PageError> {
     let values = TypeValues::posted(&fields);
     let errors = match values.spec(staff.tr) {
-        Ok(spec) => match state.store.create_consent_type(spec).await {
-            Ok(t) => {
-                staff
-                    .audit(
-                        &state.app,
-                        "consent_type.create",
-                        Some(("consent_type", t.id.0.to_string())),
-                        json!({ "after": t.spec }),
-                    )
-                    .await?;
-                return Ok(see_other("/setup/types?done=setup-type-created"));
+        Ok(spec) => {
+            // The store names the type it creates as the entry's target.
+            let detail = json!({ "after": as_stored(&spec) });
+            let created = staff
+                .audited_result(
+                    &state.app,
+                    "consent_type.create",
+                    None,
+                    detail,
+                    state.store.create_consent_type(spec),
+                )
+                .await?;
+            match created {
+                Ok(_) => return Ok(see_other("/setup/types?done=setup-type-created")),
+                Err(e) => refused(e, EXPLAINED, staff.tr)?,
             }
-            Err(e) => refused(e, EXPLAINED, staff.tr)?,
-        },
+        }
         Err(errors) => errors,
     };
     again(form_page(
@@ -357,18 +366,17 @@ pub async fn update(
     let values = TypeValues::posted(&fields);
     let errors = match values.spec(staff.tr) {
         Err(errors) => errors,
-        Ok(spec) => match state.store.update_consent_type(&code, spec).await {
-            Ok(t) => {
-                staff
-                    .audit(
-                        &state.app,
-                        "consent_type.update",
-                        Some(("consent_type", t.id.0.to_string())),
-                        json!({ "before": current.spec, "after": t.spec }),
-                    )
-                    .await?;
-                return Ok(see_other("/setup/types?done=setup-type-saved"));
-            }
+        Ok(spec) => match staff
+            .audited_result(
+                &state.app,
+                "consent_type.update",
+                Some(("consent_type", current.id.0.to_string())),
+                json!({ "before": current.spec, "after": as_stored(&spec) }),
+                state.store.update_consent_type(&code, spec),
+            )
+            .await?
+        {
+            Ok(_) => return Ok(see_other("/setup/types?done=setup-type-saved")),
             Err(e) => {
                 // A new code for a type the ledger cites is refused: say so, rather than "taken".
                 let code_refused = matches!(e, StoreError::Conflict { field: "code", .. });

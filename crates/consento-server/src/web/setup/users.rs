@@ -173,29 +173,34 @@ pub async fn create(
         .ok();
     if let (Some(username), Some(role)) = (username, role) {
         let password = accounts::one_time_password(&state.store, &username)?;
-        match accounts::create(
-            &state.store,
-            username,
-            &form.display_name,
-            role,
-            &password,
-            true,
-        )
-        .await
-        {
+        // As the store keeps them (an empty display name is the username); the store names the
+        // account it creates as the entry's target.
+        let display_name = Some(form.display_name.trim())
+            .filter(|d| !d.is_empty())
+            .unwrap_or(username.as_str());
+        let detail = json!({
+            "username": username.as_str(),
+            "display_name": display_name,
+            "role": role,
+        });
+        let created = staff
+            .audited_result(
+                &state.app,
+                "user.create",
+                None,
+                detail,
+                accounts::create(
+                    &state.store,
+                    username,
+                    &form.display_name,
+                    role,
+                    &password,
+                    true,
+                ),
+            )
+            .await?;
+        match created {
             Ok(user) => {
-                staff
-                    .audit(
-                        &state.app,
-                        "user.create",
-                        Some(("user", user.id.to_string())),
-                        json!({
-                            "username": user.username,
-                            "display_name": user.display_name,
-                            "role": user.role,
-                        }),
-                    )
-                    .await?;
                 return one_time_page(
                     &staff,
                     "setup-user-created",
@@ -307,29 +312,29 @@ pub async fn update(
         }
     }
     if let (Some(role), true) = (role, errors.is_empty()) {
-        match state
-            .store
-            .update_user(before.id, role, &form.display_name, disabled)
-            .await
+        let before_summary = json!({
+            "role": before.role,
+            "display_name": before.display_name,
+            "disabled": before.disabled_at.is_some(),
+        });
+        let after_summary = json!({
+            "role": role,
+            "display_name": form.display_name.trim(),
+            "disabled": disabled,
+        });
+        match staff
+            .audited_result(
+                &state.app,
+                "user.update",
+                Some(("user", before.id.to_string())),
+                json!({ "before": before_summary, "after": after_summary }),
+                state
+                    .store
+                    .update_user(before.id, role, &form.display_name, disabled),
+            )
+            .await?
         {
-            Ok(after) => {
-                let summary = |u: &User| {
-                    json!({
-                        "role": u.role,
-                        "display_name": u.display_name,
-                        "disabled": u.disabled_at.is_some(),
-                    })
-                };
-                staff
-                    .audit(
-                        &state.app,
-                        "user.update",
-                        Some(("user", after.id.to_string())),
-                        json!({ "before": summary(&before), "after": summary(&after) }),
-                    )
-                    .await?;
-                return Ok(see_other("/setup/users?done=setup-user-saved"));
-            }
+            Ok(_) => return Ok(see_other("/setup/users?done=setup-user-saved")),
             Err(consento_store::StoreError::Invalid(e)) if e.field() == "display_name" => {
                 errors.add("display_name", tr.t("setup-user-invalid-display-name"));
             }
@@ -352,15 +357,15 @@ pub async fn reset_password(
         let errors = Errors::one("password", staff.tr.t("setup-user-self-reset"));
         return again(form_page(&state, &staff, user, values, errors));
     }
-    let password = accounts::reset_password(&state.store, &user).await?;
-    staff
-        .audit(
+    let password = staff
+        .audited_result(
             &state.app,
             "user.password_reset",
             Some(("user", user.id.to_string())),
             json!({}),
+            accounts::reset_password(&state.store, &user),
         )
-        .await?;
+        .await??;
     one_time_page(
         &staff,
         "setup-user-reset-done",
