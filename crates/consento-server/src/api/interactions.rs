@@ -11,11 +11,13 @@ use consento_app::AppError;
 use consento_domain::{DomainError, ReasonId, Timestamp};
 use consento_store::{ContactRef, Interaction, StoreError};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
+use super::audit::use_case;
 use super::auth::{Auth, DecideScope, ReadScope};
 use super::decisions::DecisionResponse;
 use super::error::{ApiError, Problem};
@@ -166,26 +168,40 @@ async fn justify(
     let contact = req.contact.reference("contact.")?;
     let act = action("action", &req.action)?;
     let operator = operator(auth.0.token_id, req.operator.as_deref())?;
-    let (report, interaction) = state
-        .app
-        .justify(
+    // The audit trail names the contact by its id, never by the address or number the request
+    // may have named it with. A contact not found here is not found by the justification
+    // either, which then fails as it always did, writing nothing.
+    let target = match &contact {
+        ContactRef::Id(id) => Some(*id),
+        other => state.store.resolve_contact(other).await.ok(),
+    };
+    // Recorded with the justified contact, in its transaction (when the contact turns out to be
+    // allowed, nothing is written, and no entry either).
+    let (report, interaction) = use_case(
+        &state.app,
+        &auth.by(),
+        "contact.justify",
+        target.map(|id| ("contact", id.0.to_string())),
+        json!({ "action": act.code(), "reason_id": req.reason_id }),
+        state.app.justify(
             &contact,
             act,
             ReasonId(req.reason_id),
             req.note.as_deref(),
             &operator,
-        )
-        .await
-        .map_err(|e| match e {
-            AppError::Store(StoreError::NotFound { entity: "reason" }) => {
-                ApiError::unprocessable("reason_id", "no contact reason has this id")
-            }
-            AppError::Store(StoreError::Invalid(DomainError::Invalid {
-                field: "reason",
-                reason,
-            })) => ApiError::unprocessable("reason_id", reason),
-            other => other.into(),
-        })?;
+        ),
+    )
+    .await
+    .map_err(|e| match e {
+        AppError::Store(StoreError::NotFound { entity: "reason" }) => {
+            ApiError::unprocessable("reason_id", "no contact reason has this id")
+        }
+        AppError::Store(StoreError::Invalid(DomainError::Invalid {
+            field: "reason",
+            reason,
+        })) => ApiError::unprocessable("reason_id", reason),
+        other => other.into(),
+    })?;
     let status = if interaction.is_some() {
         StatusCode::CREATED
     } else {

@@ -3,7 +3,9 @@
 //! documentation together, so neither can exist without the other).
 //!
 //! Handlers are thin: extract (authentication first, the body last), call the store, map the
-//! result. Every error becomes a problem document in [`error`].
+//! result. Every error becomes a problem document in [`error`]. Every write is audited as the
+//! calling token, in the change's own transaction (`App::audited`, or `audit::use_case` around
+//! a use case of the app).
 
 use axum::Router;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -13,6 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::state::AppState;
 
 pub(crate) mod audience;
+mod audit;
 pub mod auth;
 pub(crate) mod consents;
 mod contacts;

@@ -14,11 +14,13 @@ use consento_domain::requests::{RequestChannel, RequestKind, RequestStatus};
 use consento_domain::{RequestId, Timestamp};
 use consento_store::{NewDataRequest, RequestMove};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
+use super::audit::use_case;
 use super::auth::{Auth, ReadScope, WriteScope};
 use super::error::{ApiError, Problem};
 use super::json::ApiJson;
@@ -275,7 +277,20 @@ async fn create_request(
         received_at: instant("received_at", req.received_at.as_deref())?,
         actor: auth.0.actor()?,
     };
-    let r = state.app.log_request(new, &[]).await?;
+    let detail = json!({
+        "kind": new.kind.code(),
+        "channel": new.channel.code(),
+        "contact_id": new.contact_id.map(|c| c.0),
+    });
+    let r = use_case(
+        &state.app,
+        &auth.by(),
+        "request.create",
+        None,
+        detail,
+        state.app.log_request(new, &[]),
+    )
+    .await?;
     let location = format!("/v1/requests/{}", r.id);
     Ok(created(&location, RequestOut::from(r)))
 }
@@ -371,7 +386,16 @@ async fn move_request(
         remedies: req.remedies,
         actor: auth.0.actor()?,
     };
-    Ok(Json(state.app.move_request(id, change).await?.into()))
+    let r = use_case(
+        &state.app,
+        &auth.by(),
+        "request.move",
+        Some(("request", id.0.to_string())),
+        json!({ "to": change.to.code() }),
+        state.app.move_request(id, change),
+    )
+    .await?;
+    Ok(Json(r.into()))
 }
 
 /// Extends a request's deadline by two further months (three from receipt, Art. 12(3)): once,
@@ -395,10 +419,16 @@ async fn extend_request(
     ApiJson(req): ApiJson<RequestExtension>,
 ) -> Result<Json<RequestOut>, ApiError> {
     let id = request_id(&id)?;
-    let r = state
-        .app
-        .extend_request(id, &req.reason, auth.0.actor()?, &[])
-        .await?;
+    let actor = auth.0.actor()?;
+    let r = use_case(
+        &state.app,
+        &auth.by(),
+        "request.extend",
+        Some(("request", id.0.to_string())),
+        json!({}),
+        state.app.extend_request(id, &req.reason, actor, &[]),
+    )
+    .await?;
     Ok(Json(r.into()))
 }
 
@@ -432,13 +462,17 @@ async fn link_request(
     ApiJson(req): ApiJson<RequestContact>,
 ) -> Result<Json<RequestOut>, ApiError> {
     let id = request_id(&id)?;
-    let r = state
-        .app
-        .link_request(
-            id,
-            consento_domain::ContactId(req.contact_id),
-            auth.0.actor()?,
-        )
-        .await?;
+    let actor = auth.0.actor()?;
+    let r = use_case(
+        &state.app,
+        &auth.by(),
+        "request.link",
+        Some(("request", id.0.to_string())),
+        json!({ "contact": req.contact_id }),
+        state
+            .app
+            .link_request(id, consento_domain::ContactId(req.contact_id), actor),
+    )
+    .await?;
     Ok(Json(r.into()))
 }
