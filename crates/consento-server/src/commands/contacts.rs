@@ -4,6 +4,7 @@
 use consento_domain::{Actor, ActorKind, DomainError};
 use consento_store::{Contact, ContactFlag, ContactInput, ContactRef, CurrentConsent, Interaction};
 use serde::Serialize;
+use serde_json::{Value, json};
 
 use super::output::{Table, clip, day, json, or_dash, permits};
 use super::{Ctx, parse_ref};
@@ -13,9 +14,15 @@ use crate::cli::{ContactFields, ContactsCommand};
 pub async fn run(ctx: &mut Ctx<'_>, command: ContactsCommand) -> anyhow::Result<()> {
     match command {
         ContactsCommand::Add(fields) => {
+            let input = apply(fields, ContactInput::default())?;
+            let detail = created_detail(&input);
             let c = ctx
-                .store
-                .create_contact(apply(fields, ContactInput::default())?)
+                .audited(
+                    "contact.create",
+                    None,
+                    detail,
+                    ctx.store.create_contact(input),
+                )
                 .await?;
             if ctx.json {
                 return json(ctx.out, &c);
@@ -44,16 +51,14 @@ pub async fn run(ctx: &mut Ctx<'_>, command: ContactsCommand) -> anyhow::Result<
             lift,
             locale,
         } => {
-            let c = ctx
-                .app
-                .change_flag(
-                    &parse_ref(&contact),
-                    ContactFlag::Restriction,
-                    !lift,
-                    Actor::new(ActorKind::Operator, &ctx.operator)?,
-                    locale.as_deref().and_then(consento_domain::Locale::parse),
-                )
-                .await?;
+            let c = change_flag(
+                ctx,
+                &contact,
+                ContactFlag::Restriction,
+                !lift,
+                locale.as_deref().and_then(consento_domain::Locale::parse),
+            )
+            .await?;
             if ctx.json {
                 return json(ctx.out, &c);
             }
@@ -74,16 +79,7 @@ pub async fn run(ctx: &mut Ctx<'_>, command: ContactsCommand) -> anyhow::Result<
             yes,
         } => super::erasure::erase(ctx, &contact, request.as_deref(), yes).await,
         ContactsCommand::Object { contact, lift } => {
-            let c = ctx
-                .app
-                .change_flag(
-                    &parse_ref(&contact),
-                    ContactFlag::Objection,
-                    !lift,
-                    Actor::new(ActorKind::Operator, &ctx.operator)?,
-                    None,
-                )
-                .await?;
+            let c = change_flag(ctx, &contact, ContactFlag::Objection, !lift, None).await?;
             if ctx.json {
                 return json(ctx.out, &c);
             }
@@ -99,6 +95,42 @@ pub async fn run(ctx: &mut Ctx<'_>, command: ContactsCommand) -> anyhow::Result<
             Ok(())
         }
     }
+}
+
+/// Sets (`raised`) or lifts `flag` on the contact named by `contact`, as the operator, audited
+/// in the change's transaction by the contact's id (never the address or number it was named
+/// by).
+async fn change_flag(
+    ctx: &Ctx<'_>,
+    contact: &str,
+    flag: ContactFlag,
+    raised: bool,
+    locale: Option<consento_domain::Locale>,
+) -> anyhow::Result<Contact> {
+    let id = ctx.store.resolve_contact(&parse_ref(contact)).await?;
+    let actor = Actor::new(ActorKind::Operator, &ctx.operator)?;
+    Ok(ctx
+        .audited_use_case(
+            &format!("contact.{}", flag.code()),
+            Some(("contact", id.0.to_string())),
+            json!({ "raised": raised }),
+            ctx.app
+                .change_flag(&ContactRef::Id(id), flag, raised, actor, locale),
+        )
+        .await?)
+}
+
+/// What the audit trail says of a contact created from `input`: its provenance and how many
+/// addresses and numbers it has, never the personal data itself.
+fn created_detail(input: &ContactInput) -> Value {
+    json!({
+        "source": input.source,
+        "legal_basis": input.legal_basis,
+        "purposes": input.purposes,
+        "external_id": input.external_id.is_some(),
+        "emails": input.emails.len(),
+        "phones": input.phones.len(),
+    })
 }
 
 /// ` (name, email)` for a confirmation line.

@@ -6,6 +6,7 @@
 use consento_domain::requests::{RequestChannel, RequestKind, RequestStatus, parse_date};
 use consento_domain::{Actor, ActorKind, RequestId};
 use consento_store::{NewDataRequest, RequestMove};
+use serde_json::json;
 
 use super::output::{Table, clip, day, json, or_dash};
 use super::{Ctx, parse_ref, parse_time};
@@ -36,7 +37,20 @@ pub async fn run(ctx: &mut Ctx<'_>, command: RequestsCommand) -> anyhow::Result<
                 received_at: parse_time("received", received.as_deref())?,
                 actor,
             };
-            let out = ctx.app.log_request(new, &extra(&extra_holidays)?).await?;
+            let detail = json!({
+                "kind": new.kind.code(),
+                "channel": new.channel.code(),
+                "contact_id": new.contact_id.map(|c| c.0),
+            });
+            let extra_holidays = extra(&extra_holidays)?;
+            let out = ctx
+                .audited_use_case(
+                    "request.create",
+                    None,
+                    detail,
+                    ctx.app.log_request(new, &extra_holidays),
+                )
+                .await?;
             if ctx.json {
                 return json(ctx.out, &out);
             }
@@ -157,7 +171,15 @@ pub async fn run(ctx: &mut Ctx<'_>, command: RequestsCommand) -> anyhow::Result<
                 remedies,
                 actor,
             };
-            let out = ctx.app.move_request(request_id(&id)?, change).await?;
+            let id = request_id(&id)?;
+            let out = ctx
+                .audited_use_case(
+                    "request.move",
+                    Some(("request", id.0.to_string())),
+                    json!({ "to": change.to.code() }),
+                    ctx.app.move_request(id, change),
+                )
+                .await?;
             if ctx.json {
                 return json(ctx.out, &out);
             }
@@ -169,9 +191,15 @@ pub async fn run(ctx: &mut Ctx<'_>, command: RequestsCommand) -> anyhow::Result<
             reason,
             extra_holidays,
         } => {
+            let id = request_id(&id)?;
+            let extra_holidays = extra(&extra_holidays)?;
             let out = ctx
-                .app
-                .extend_request(request_id(&id)?, &reason, actor, &extra(&extra_holidays)?)
+                .audited_use_case(
+                    "request.extend",
+                    Some(("request", id.0.to_string())),
+                    json!({}),
+                    ctx.app.extend_request(id, &reason, actor, &extra_holidays),
+                )
                 .await?;
             if ctx.json {
                 return json(ctx.out, &out);
