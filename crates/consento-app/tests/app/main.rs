@@ -30,13 +30,19 @@ impl Hooks for Counted {
 
 /// A test application: its store on a fresh SQLite file, its clock, and its counted decisions.
 pub struct TestApp {
+    /// The application under test.
     pub app: App,
+    /// Its database file.
     pub path: std::path::PathBuf,
+    /// Its store, for setting up and reading back.
     pub store: Arc<Store>,
+    /// Its clock.
     pub clock: Arc<ManualClock>,
+    /// The decisions its hooks saw.
     pub counted: Arc<Counted>,
 }
 
+/// The policy of the tests: the defaults of a new installation.
 pub fn policy() -> Policy {
     Policy {
         erasure: ErasurePolicy::default(),
@@ -55,6 +61,7 @@ pub fn policy() -> Policy {
     }
 }
 
+/// A test application on a fresh SQLite file, at 2026-06-01 10:00 UTC.
 pub async fn test_app() -> TestApp {
     let path = std::env::temp_dir().join(format!(
         "consento-app-{}-{}.db",

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
+use consento_app::audit::By;
 use consento_store::TOKEN_PREFIX;
 
 use super::error::ApiError;
@@ -48,6 +49,13 @@ needs!(
 /// An authenticated caller holding scope `N` (shared with the token cache: no copy per request).
 #[derive(Debug)]
 pub struct Auth<N: Needs>(pub Arc<Principal>, PhantomData<N>);
+
+impl<N: Needs> Auth<N> {
+    /// The caller as the audit trail names it: its token.
+    pub fn by(&self) -> By {
+        By::token(self.0.token_id)
+    }
+}
 
 impl<N: Needs> FromRequestParts<AppState> for Auth<N> {
     type Rejection = ApiError;

@@ -7,12 +7,14 @@ use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::Response;
+use consento_app::AppError;
 use consento_domain::{Channel, CollectionMethod, ContactId, Email, Timestamp};
 use consento_store::{
     AuditActor, Contact, ContactFlag, ContactInput, ContactRef, ContactSummary, FlagEvent,
     StoreError,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -327,6 +329,19 @@ fn input_of_create(req: ContactCreate) -> Result<ContactInput, ApiError> {
     })
 }
 
+/// What the audit trail says of a contact created from `input`: its provenance and how many
+/// addresses and numbers it has, never the personal data itself.
+fn created_detail(input: &ContactInput) -> Value {
+    json!({
+        "source": input.source,
+        "legal_basis": input.legal_basis,
+        "purposes": input.purposes,
+        "external_id": input.external_id.is_some(),
+        "emails": input.emails.len(),
+        "phones": input.phones.len(),
+    })
+}
+
 /// The stored contact with the changes of `req` over it. Read, then written whole: two
 /// concurrent updates of one contact can lose the first one's fields (the last write wins).
 fn patched(c: Contact, req: ContactUpdate) -> Result<ContactInput, ApiError> {
@@ -445,16 +460,26 @@ async fn list_contacts(
     security(("token" = ["write"]))
 )]
 async fn create_contact(
-    _auth: Auth<WriteScope>,
+    auth: Auth<WriteScope>,
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ContactCreate>,
 ) -> Result<Response, ApiError> {
     let input = input_of_create(req)?;
+    let detail = created_detail(&input);
     let c = state
-        .store
-        .create_contact(input)
+        .app
+        .audited(
+            &auth.by(),
+            "contact.create",
+            None,
+            detail,
+            state.store.create_contact(input),
+        )
         .await
-        .map_err(body_fields)?;
+        .map_err(|e| match e {
+            AppError::Store(e) => body_fields(e),
+            other => other.into(),
+        })?;
     Ok(created(
         &format!("/v1/contacts/{}", c.id),
         ContactOut::from(c),
@@ -535,8 +560,14 @@ async fn restrict(
     PathParam(id): PathParam,
     State(state): State<AppState>,
 ) -> Result<Json<ContactOut>, ApiError> {
-    let r = ContactRef::Id(contact_id(&id)?);
-    set_flag(&state, &auth, &r, ContactFlag::Restriction, true).await
+    set_flag(
+        &state,
+        &auth,
+        contact_id(&id)?,
+        ContactFlag::Restriction,
+        true,
+    )
+    .await
 }
 
 /// Lifts the restriction of processing. GDPR Art. 18(3): the person is told; an email in the
@@ -557,8 +588,14 @@ async fn lift_restriction(
     PathParam(id): PathParam,
     State(state): State<AppState>,
 ) -> Result<Json<ContactOut>, ApiError> {
-    let r = ContactRef::Id(contact_id(&id)?);
-    set_flag(&state, &auth, &r, ContactFlag::Restriction, false).await
+    set_flag(
+        &state,
+        &auth,
+        contact_id(&id)?,
+        ContactFlag::Restriction,
+        false,
+    )
+    .await
 }
 
 /// Records the person's objection to direct marketing (GDPR Art. 21(2)–(3)): bulk sends are
@@ -579,8 +616,14 @@ async fn object(
     PathParam(id): PathParam,
     State(state): State<AppState>,
 ) -> Result<Json<ContactOut>, ApiError> {
-    let r = ContactRef::Id(contact_id(&id)?);
-    set_flag(&state, &auth, &r, ContactFlag::Objection, true).await
+    set_flag(
+        &state,
+        &auth,
+        contact_id(&id)?,
+        ContactFlag::Objection,
+        true,
+    )
+    .await
 }
 
 /// Records that the person withdrew their objection; the address and number leave the
@@ -600,24 +643,30 @@ async fn lift_objection(
     PathParam(id): PathParam,
     State(state): State<AppState>,
 ) -> Result<Json<ContactOut>, ApiError> {
-    let r = ContactRef::Id(contact_id(&id)?);
-    set_flag(&state, &auth, &r, ContactFlag::Objection, false).await
+    set_flag(
+        &state,
+        &auth,
+        contact_id(&id)?,
+        ContactFlag::Objection,
+        false,
+    )
+    .await
 }
 
-/// Sets or lifts a flag as the token's record; lifting a restriction tells the person
-/// (Art. 18(3)) in the deployment's default language.
+/// Sets or lifts a flag as the token's record, audited in the change's transaction; lifting a
+/// restriction tells the person (Art. 18(3)) in the deployment's default language.
 async fn set_flag(
     state: &AppState,
     auth: &Auth<WriteScope>,
-    contact: &ContactRef,
+    id: ContactId,
     flag: ContactFlag,
     raised: bool,
 ) -> Result<Json<ContactOut>, ApiError> {
     let c = state
         .app
         .change_flag(
-            &consento_app::audit::By::token(auth.0.token_id),
-            contact,
+            &auth.by(),
+            &ContactRef::Id(id),
             flag,
             raised,
             auth.0.actor()?,
@@ -693,16 +742,23 @@ async fn switch_channel(
 ) -> Result<Json<ContactOut>, ApiError> {
     let axum::extract::Path((id, channel)) = path;
     let channel = Channel::parse(&channel).map_err(|_| ApiError::NotFound("channel"))?;
-    let r = ContactRef::Id(contact_id(&id)?);
+    let id = contact_id(&id)?;
+    let actor = auth.0.actor()?;
     let c = state
-        .store
-        .set_channel(
-            &r,
-            channel,
-            off,
-            CollectionMethod::Api,
-            &auth.0.actor()?,
-            None,
+        .app
+        .audited(
+            &auth.by(),
+            "contact.channel",
+            Some(("contact", id.0.to_string())),
+            json!({ "channel": channel.code(), "off": off }),
+            state.store.set_channel(
+                &ContactRef::Id(id),
+                channel,
+                off,
+                CollectionMethod::Api,
+                &actor,
+                None,
+            ),
         )
         .await?;
     Ok(Json(c.into()))

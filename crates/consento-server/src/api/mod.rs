@@ -1,9 +1,11 @@
-//! The HTTP API: the router, its shared state, and the OpenAPI 3.1 document generated from the
-//! same code (each handler carries its `#[utoipa::path]`; `routes!` registers route and
-//! documentation together, so neither can exist without the other).
+//! The HTTP API: the router and the OpenAPI 3.1 document generated from the same code (each
+//! handler carries its `#[utoipa::path]`; `routes!` registers route and documentation together,
+//! so neither can exist without the other).
 //!
-//! Handlers are thin: extract (authentication first, the body last), call the store, map the
-//! result. Every error becomes a problem document in [`error`].
+//! Handlers are thin: extract (authentication first, the body last), call the app (or one store
+//! read), map the result. Every error becomes a problem document in [`error`]. Every write is
+//! audited as the calling token ([`auth::Auth::by`]) in the change's own transaction: by the use
+//! case itself, or by `App::audited` around the store's write.
 
 use axum::Router;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};

@@ -9,6 +9,7 @@ use axum::response::Response;
 use consento_domain::Timestamp;
 use consento_store::{Notice, NoticeInput};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -150,18 +151,30 @@ async fn get_notice(
     security(("token" = ["admin"]))
 )]
 async fn publish_notice(
-    _auth: Auth<AdminScope>,
+    auth: Auth<AdminScope>,
     State(state): State<AppState>,
     ApiJson(req): ApiJson<NoticePublish>,
 ) -> Result<Response, ApiError> {
+    let detail = json!({
+        "version": req.version,
+        "language": req.language,
+        "url": req.url,
+        "with_text": req.body.is_some(),
+    });
     let n = state
-        .store
-        .publish_notice(NoticeInput {
-            version: req.version,
-            language: req.language,
-            url: req.url,
-            body: req.body,
-        })
+        .app
+        .audited(
+            &auth.by(),
+            "notice.publish",
+            None,
+            detail,
+            state.store.publish_notice(NoticeInput {
+                version: req.version,
+                language: req.language,
+                url: req.url,
+                body: req.body,
+            }),
+        )
         .await?;
     let location = format!("/v1/notices/{}", path_segment(&n.version));
     Ok(created(&location, NoticeOut::from(n)))

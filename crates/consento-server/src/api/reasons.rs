@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::response::Response;
 use consento_domain::{ContactReason, ReasonId};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -144,11 +145,21 @@ async fn get_reason(
     security(("token" = ["admin"]))
 )]
 async fn create_reason(
-    _auth: Auth<AdminScope>,
+    auth: Auth<AdminScope>,
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ReasonCreate>,
 ) -> Result<Response, ApiError> {
-    let r = state.store.create_reason(&req.label, req.marketing).await?;
+    let detail = json!({ "label": req.label, "marketing": req.marketing });
+    let r = state
+        .app
+        .audited(
+            &auth.by(),
+            "reason.create",
+            None,
+            detail,
+            state.store.create_reason(&req.label, req.marketing),
+        )
+        .await?;
     Ok(created(
         &format!("/v1/reasons/{}", r.id),
         ReasonOut::from(r),
@@ -170,18 +181,24 @@ async fn create_reason(
     security(("token" = ["admin"]))
 )]
 async fn update_reason(
-    _auth: Auth<AdminScope>,
+    auth: Auth<AdminScope>,
     PathParam(id): PathParam,
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ReasonUpdate>,
 ) -> Result<Json<ReasonOut>, ApiError> {
+    let id = reason_id(&id)?;
+    // What the request changes (an absent field stays as it is).
+    let detail = json!({ "label": req.label, "active": req.active, "marketing": req.marketing });
     let r = state
-        .store
-        .update_reason(
-            reason_id(&id)?,
-            req.label.as_deref(),
-            req.active,
-            req.marketing,
+        .app
+        .audited(
+            &auth.by(),
+            "reason.update",
+            Some(("reason", id.0.to_string())),
+            detail,
+            state
+                .store
+                .update_reason(id, req.label.as_deref(), req.active, req.marketing),
         )
         .await?;
     Ok(Json(r.into()))

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use consento_domain::PrivacySettings;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -85,9 +86,21 @@ async fn get_settings(
     security(("token" = ["admin"]))
 )]
 async fn put_settings(
-    _auth: Auth<AdminScope>,
+    auth: Auth<AdminScope>,
     State(state): State<AppState>,
     ApiJson(req): ApiJson<Settings>,
 ) -> Result<Json<Settings>, ApiError> {
-    Ok(Json(state.store.update_settings(req.into()).await?.into()))
+    let before = state.store.settings().await?;
+    let after = PrivacySettings::from(req);
+    let settings = state
+        .app
+        .audited(
+            &auth.by(),
+            "settings.update",
+            Some(("settings", "privacy".to_owned())),
+            json!({ "before": before, "after": after }),
+            state.store.update_settings(after),
+        )
+        .await?;
+    Ok(Json(settings.into()))
 }

@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use consento_store::RequestSource;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -98,6 +99,8 @@ async fn create(
         .map(|ip| ip.trim().parse::<IpAddr>())
         .transpose()
         .map_err(|_| ApiError::bad_request("ip", "must be an IPv4 or IPv6 address"))?;
+    // Never the address or the name: the topics and the language of the email.
+    let detail = json!({ "types": req.types, "locale": locale.code() });
     let ask = Ask {
         email: req.email,
         name: req.name,
@@ -108,7 +111,15 @@ async fn create(
         user_agent: req.user_agent,
         ip,
     };
-    subscriptions::request(&state.app, ask)
+    state
+        .app
+        .audited(
+            &auth.by(),
+            "subscription.request",
+            None,
+            detail,
+            subscriptions::request(&state.app, ask),
+        )
         .await
         .map_err(|e| rename_field(e.into(), "channel", "email"))?;
     Ok((

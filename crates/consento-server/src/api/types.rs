@@ -10,6 +10,7 @@ use axum::response::Response;
 use consento_domain::{Action, ConsentCode, ConsentTypeSpec, Permissions, Timestamp};
 use consento_store::ConsentType;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -207,7 +208,7 @@ async fn get_type(
     security(("token" = ["admin"]))
 )]
 async fn create_type(
-    _auth: Auth<AdminScope>,
+    auth: Auth<AdminScope>,
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ConsentTypeCreate>,
 ) -> Result<Response, ApiError> {
@@ -219,7 +220,17 @@ async fn create_type(
         permissions: permissions(&req.permits)?,
         show_in_preference_center: req.show_in_preference_center,
     };
-    let t = state.store.create_consent_type(spec).await?;
+    let detail = json!({ "after": spec });
+    let t = state
+        .app
+        .audited(
+            &auth.by(),
+            "consent_type.create",
+            None,
+            detail,
+            state.store.create_consent_type(spec),
+        )
+        .await?;
     let location = format!("/v1/consent-types/{}", t.spec.code);
     Ok(created(&location, ConsentTypeOut::from(t)))
 }
@@ -240,14 +251,14 @@ async fn create_type(
     security(("token" = ["admin"]))
 )]
 async fn update_type(
-    _auth: Auth<AdminScope>,
+    auth: Auth<AdminScope>,
     PathParam(code): PathParam,
     State(state): State<AppState>,
     ApiJson(req): ApiJson<ConsentTypeUpdate>,
 ) -> Result<Json<ConsentTypeOut>, ApiError> {
     let current = state.store.consent_type(&code).await?;
     let current_code = current.spec.code.as_str().to_owned();
-    let mut spec = current.spec;
+    let mut spec = current.spec.clone();
     if let Some(c) = req.code {
         spec.code = ConsentCode::parse(&c)?;
     }
@@ -266,6 +277,16 @@ async fn update_type(
     if let Some(s) = req.show_in_preference_center {
         spec.show_in_preference_center = s;
     }
-    let t = state.store.update_consent_type(&current_code, spec).await?;
+    let detail = json!({ "before": current.spec, "after": spec });
+    let t = state
+        .app
+        .audited(
+            &auth.by(),
+            "consent_type.update",
+            Some(("consent_type", current.id.0.to_string())),
+            detail,
+            state.store.update_consent_type(&current_code, spec),
+        )
+        .await?;
     Ok(Json(t.into()))
 }

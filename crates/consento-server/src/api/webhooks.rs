@@ -12,6 +12,7 @@ use consento_store::{
     OutboxMessage, SubscriptionId, WebhookEventType, WebhookSubscription, WebhookSubscriptionInput,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -84,6 +85,14 @@ impl From<WebhookRequest> for WebhookSubscriptionInput {
             active: r.active,
             kinds: r.kinds,
         }
+    }
+}
+
+impl WebhookRequest {
+    /// What the audit trail says of this request: the event types and whether it is active
+    /// (neither the URL, which may carry credentials, nor the description).
+    fn audit_detail(&self) -> Value {
+        json!({ "kinds": self.kinds, "active": self.active })
     }
 }
 
@@ -220,11 +229,21 @@ fn subscription_id(text: &str) -> Result<SubscriptionId, ApiError> {
     security(("token" = ["admin"]))
 )]
 async fn create_webhook(
-    _auth: Auth<AdminScope>,
+    auth: Auth<AdminScope>,
     State(state): State<AppState>,
     ApiJson(req): ApiJson<WebhookRequest>,
 ) -> Result<(StatusCode, Json<CreatedWebhook>), ApiError> {
-    let s = state.store.create_subscription(req.into()).await?;
+    let detail = req.audit_detail();
+    let s = state
+        .app
+        .audited(
+            &auth.by(),
+            "webhook.create",
+            None,
+            detail,
+            state.store.create_subscription(req.into()),
+        )
+        .await?;
     let secret = s.secret.clone();
     Ok((
         StatusCode::CREATED,
@@ -285,13 +304,23 @@ async fn get_webhook(
     security(("token" = ["admin"]))
 )]
 async fn replace_webhook(
-    _auth: Auth<AdminScope>,
+    auth: Auth<AdminScope>,
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<WebhookRequest>,
 ) -> Result<Json<Webhook>, ApiError> {
     let id = subscription_id(&id)?;
-    let s = state.store.update_subscription(id, req.into()).await?;
+    let detail = req.audit_detail();
+    let s = state
+        .app
+        .audited(
+            &auth.by(),
+            "webhook.update",
+            Some(("webhook", id.0.to_string())),
+            detail,
+            state.store.update_subscription(id, req.into()),
+        )
+        .await?;
     Ok(Json(s.into()))
 }
 
@@ -306,13 +335,22 @@ async fn replace_webhook(
     security(("token" = ["admin"]))
 )]
 async fn delete_webhook(
-    _auth: Auth<AdminScope>,
+    auth: Auth<AdminScope>,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    let id = subscription_id(&id)?;
+    // A 404 before the change: the trail has no deletion of a subscription that never was.
+    state.store.subscription(id).await?;
     state
-        .store
-        .delete_subscription(subscription_id(&id)?)
+        .app
+        .audited(
+            &auth.by(),
+            "webhook.delete",
+            Some(("webhook", id.0.to_string())),
+            json!({}),
+            state.store.delete_subscription(id),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

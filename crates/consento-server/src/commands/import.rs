@@ -66,7 +66,16 @@ pub async fn run(ctx: &mut Ctx<'_>, args: ImportArgs) -> anyhow::Result<()> {
 /// Runs the job, drawing a progress bar on stderr when it is a terminal and listing every bad
 /// line there as it is found.
 async fn run_with_progress(ctx: &Ctx<'_>, job: &ImportJob) -> anyhow::Result<Outcome> {
-    let begun = begin(&ctx.store, job).await?;
+    // The run is audited as it is recorded (its id the entry's target), as the console's
+    // upload is; its contacts and consents then carry the run's id.
+    let begun = ctx
+        .audited_use_case(
+            "import.run",
+            None,
+            serde_json::json!({ "source": job.source.trim() }),
+            begin(&ctx.store, job),
+        )
+        .await?;
     let terminal = std::io::stderr().is_terminal();
     let on_error = Box::new(move |e: &LineError| {
         let clear = if terminal { "\r\x1b[K" } else { "" };

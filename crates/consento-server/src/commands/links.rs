@@ -2,6 +2,8 @@
 //! emails. Rotating keeps old links working (every key not retired opens its links); retiring a
 //! key stops every link it sealed.
 
+use serde_json::json;
+
 use super::Ctx;
 use super::output::{Table, day, json, or_dash};
 use crate::cli::LinksCommand;
@@ -29,7 +31,14 @@ pub async fn run(ctx: &mut Ctx<'_>, command: LinksCommand) -> anyhow::Result<()>
             t.write(ctx.out, 0)
         }
         LinksCommand::RotateKey => {
-            let key = ctx.store.rotate_link_key().await?;
+            let key = ctx
+                .audited(
+                    "link_key.rotate",
+                    None,
+                    json!({}),
+                    ctx.store.rotate_link_key(),
+                )
+                .await?;
             if ctx.json {
                 return json(ctx.out, &key);
             }
@@ -41,7 +50,19 @@ pub async fn run(ctx: &mut Ctx<'_>, command: LinksCommand) -> anyhow::Result<()>
             Ok(())
         }
         LinksCommand::RetireKey { id } => {
-            let key = ctx.store.retire_link_key(id).await?;
+            // An unknown key is refused before the change: the trail has no retirement of a key
+            // that never was.
+            if !ctx.store.link_keys().await?.iter().any(|k| k.id == id) {
+                return Err(consento_store::StoreError::NotFound { entity: "link key" }.into());
+            }
+            let key = ctx
+                .audited(
+                    "link_key.retire",
+                    Some(("link_key", id.to_string())),
+                    json!({}),
+                    ctx.store.retire_link_key(id),
+                )
+                .await?;
             if ctx.json {
                 return json(ctx.out, &key);
             }

@@ -134,6 +134,39 @@ impl Ctx<'_> {
     pub fn by(&self) -> consento_app::audit::By {
         consento_app::audit::By::command_line(&self.operator)
     }
+
+    /// Runs `write` (calls of the store's write methods) with this command's entry for `action`
+    /// in the audit trail, written in the same transaction as the change (none when it changes
+    /// nothing); a change whose entry cannot be written is rolled back. `target` is a record's
+    /// kind and id (`None` for a create: the store names what it made), `detail` what changes.
+    pub async fn audited<T>(
+        &self,
+        action: &str,
+        target: Option<(&str, String)>,
+        detail: serde_json::Value,
+        write: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, AppError> {
+        self.app
+            .audited(&self.by(), action, target, detail, write)
+            .await
+    }
+
+    /// As [`Ctx::audited`], for a use case of the app (whose error is the app's): its store
+    /// writes carry the entry, and its own error is returned as it is.
+    pub async fn audited_use_case<T>(
+        &self,
+        action: &str,
+        target: Option<(&str, String)>,
+        detail: serde_json::Value,
+        use_case: impl std::future::Future<Output = Result<T, AppError>>,
+    ) -> Result<T, AppError> {
+        self.app
+            .audited(&self.by(), action, target, detail, async {
+                Ok(use_case.await)
+            })
+            .await
+            .and_then(|done| done)
+    }
 }
 
 /// Runs one command line to completion, writing results to `out`.

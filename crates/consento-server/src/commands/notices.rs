@@ -3,6 +3,7 @@
 
 use anyhow::Context as _;
 use consento_store::NoticeInput;
+use serde_json::json;
 
 use super::Ctx;
 use super::output::{Table, day, json, or_dash};
@@ -24,14 +25,24 @@ pub async fn run(ctx: &mut Ctx<'_>, command: NoticesCommand) -> anyhow::Result<(
                         .with_context(|| format!("body-file: cannot read `{}`", path.display()))
                 })
                 .transpose()?;
+            let detail = json!({
+                "version": version,
+                "language": language,
+                "url": url,
+                "with_text": body.is_some(),
+            });
             let n = ctx
-                .store
-                .publish_notice(NoticeInput {
-                    version,
-                    language,
-                    url,
-                    body,
-                })
+                .audited(
+                    "notice.publish",
+                    None,
+                    detail,
+                    ctx.store.publish_notice(NoticeInput {
+                        version,
+                        language,
+                        url,
+                        body,
+                    }),
+                )
                 .await?;
             if ctx.json {
                 return json(ctx.out, &n);

@@ -2,6 +2,7 @@
 //! "Motivazioni consensi espliciti").
 
 use consento_domain::{ContactReason, ReasonId};
+use serde_json::json;
 
 use super::Ctx;
 use super::output::{Table, json, yes_no};
@@ -12,7 +13,15 @@ pub async fn run(ctx: &mut Ctx<'_>, command: ReasonsCommand) -> anyhow::Result<(
     match command {
         ReasonsCommand::List => list(ctx).await,
         ReasonsCommand::Add { label, marketing } => {
-            let r = ctx.store.create_reason(&label, marketing).await?;
+            let detail = json!({ "label": label, "marketing": marketing });
+            let r = ctx
+                .audited(
+                    "reason.create",
+                    None,
+                    detail,
+                    ctx.store.create_reason(&label, marketing),
+                )
+                .await?;
             one(ctx, "added", &r)
         }
         ReasonsCommand::Update {
@@ -22,9 +31,16 @@ pub async fn run(ctx: &mut Ctx<'_>, command: ReasonsCommand) -> anyhow::Result<(
             marketing,
         } => {
             let id = ReasonId::parse("id", &id)?;
+            // What the command changes (an option not given stays as it is).
+            let detail = json!({ "label": label, "active": active, "marketing": marketing });
             let r = ctx
-                .store
-                .update_reason(id, label.as_deref(), active, marketing)
+                .audited(
+                    "reason.update",
+                    Some(("reason", id.0.to_string())),
+                    detail,
+                    ctx.store
+                        .update_reason(id, label.as_deref(), active, marketing),
+                )
                 .await?;
             one(ctx, "updated", &r)
         }

@@ -6,6 +6,7 @@
 use std::io::Read as _;
 
 use anyhow::Context as _;
+use serde_json::json;
 
 use super::Ctx;
 use super::output::{Table, json, or_dash};
@@ -38,7 +39,14 @@ pub async fn run(ctx: &mut Ctx<'_>, command: ReceiptsCommand) -> anyhow::Result<
             t.write(ctx.out, 0)
         }
         ReceiptsCommand::RotateKey => {
-            let key = ctx.store.rotate_receipt_key().await?;
+            let key = ctx
+                .audited(
+                    "receipt_key.rotate",
+                    None,
+                    json!({}),
+                    ctx.store.rotate_receipt_key(),
+                )
+                .await?;
             if ctx.json {
                 return json(ctx.out, &key);
             }

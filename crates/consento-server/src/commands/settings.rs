@@ -4,6 +4,7 @@
 use consento_domain::PrivacySettings;
 use consento_store::Backend;
 use serde::Serialize;
+use serde_json::json;
 
 use super::output::{Table, json, on_off};
 use super::{Ctx, redact};
@@ -55,7 +56,8 @@ pub async fn run(ctx: &mut Ctx<'_>, command: SettingsCommand) -> anyhow::Result<
             check_phone,
             check_sms,
         } => {
-            let mut s = ctx.store.settings().await?;
+            let before = ctx.store.settings().await?;
+            let mut s = before;
             let apply = |slot: &mut bool, v: Option<crate::cli::Switch>| {
                 if let Some(v) = v {
                     *slot = v.is_on();
@@ -65,7 +67,13 @@ pub async fn run(ctx: &mut Ctx<'_>, command: SettingsCommand) -> anyhow::Result<
             apply(&mut s.check_email_bulk, check_newsletter);
             apply(&mut s.check_phone, check_phone);
             apply(&mut s.check_sms, check_sms);
-            ctx.store.update_settings(s).await?
+            ctx.audited(
+                "settings.update",
+                Some(("settings", "privacy".to_owned())),
+                json!({ "before": before, "after": s }),
+                ctx.store.update_settings(s),
+            )
+            .await?
         }
     };
     show(ctx, &settings)

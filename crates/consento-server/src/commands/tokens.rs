@@ -1,7 +1,8 @@
 //! `consento tokens create|list|revoke`: API tokens for integrations. The secret is printed
 //! once, at creation; only its hash is kept.
 
-use consento_store::ApiToken;
+use consento_store::{ApiToken, StoreError};
+use serde_json::json;
 
 use super::Ctx;
 use super::output::{Table, day, json, or_dash};
@@ -20,7 +21,19 @@ pub async fn run(ctx: &mut Ctx<'_>, command: TokensCommand) -> anyhow::Result<()
         TokensCommand::Revoke { id } => {
             let id = uuid::Uuid::parse_str(id.trim())
                 .map_err(|_| anyhow::anyhow!("id: not a token id"))?;
-            let token = ctx.store.revoke_token(id).await?;
+            // An unknown id is refused before the change: the trail has no revocation of a
+            // token that never was.
+            if !ctx.store.tokens().await?.iter().any(|t| t.id == id) {
+                return Err(StoreError::NotFound { entity: "token" }.into());
+            }
+            let token = ctx
+                .audited(
+                    "token.revoke",
+                    Some(("token", id.to_string())),
+                    json!({}),
+                    ctx.store.revoke_token(id),
+                )
+                .await?;
             if ctx.json {
                 return json(ctx.out, &token);
             }
@@ -51,7 +64,16 @@ async fn create(
         Some(days) => Some(ctx.store.now().plus_days(days)),
         None => None,
     };
-    let (token, secret) = ctx.store.create_token(name, &parsed, expires_at).await?;
+    // The token's scopes and expiry; never its secret (nor its name, which may name a person).
+    let detail = json!({ "scopes": parsed, "expires_at": expires_at });
+    let (token, secret) = ctx
+        .audited(
+            "token.create",
+            None,
+            detail,
+            ctx.store.create_token(name, &parsed, expires_at),
+        )
+        .await?;
     if ctx.json {
         #[derive(serde::Serialize)]
         struct Created<'a> {

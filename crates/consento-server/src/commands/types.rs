@@ -2,6 +2,7 @@
 
 use consento_domain::{ConsentCode, ConsentTypeSpec, Permissions};
 use consento_store::ConsentType;
+use serde_json::json;
 
 use super::Ctx;
 use super::output::{Table, json, or_dash, permits, yes_no};
@@ -12,14 +13,31 @@ pub async fn run(ctx: &mut Ctx<'_>, command: TypesCommand) -> anyhow::Result<()>
     match command {
         TypesCommand::List => list(ctx).await,
         TypesCommand::Add(args) => {
-            let t = ctx.store.create_consent_type(spec_of(args)?).await?;
+            let spec = spec_of(args)?;
+            let detail = json!({ "after": spec });
+            let t = ctx
+                .audited(
+                    "consent_type.create",
+                    None,
+                    detail,
+                    ctx.store.create_consent_type(spec),
+                )
+                .await?;
             one(ctx, "added", &t)
         }
         TypesCommand::Update(args) => {
             let current = ctx.store.consent_type(&args.code).await?;
             let code = current.spec.code.as_str().to_owned();
-            let spec = updated(current.spec, args)?;
-            let t = ctx.store.update_consent_type(&code, spec).await?;
+            let spec = updated(current.spec.clone(), args)?;
+            let detail = json!({ "before": current.spec, "after": spec });
+            let t = ctx
+                .audited(
+                    "consent_type.update",
+                    Some(("consent_type", current.id.0.to_string())),
+                    detail,
+                    ctx.store.update_consent_type(&code, spec),
+                )
+                .await?;
             one(ctx, "updated", &t)
         }
     }

@@ -4,6 +4,7 @@
 use std::io::BufRead;
 
 use consento_domain::{Password, Role, Username};
+use serde_json::json;
 
 use super::Ctx;
 use super::output::{Table, day, json, or_dash};
@@ -29,15 +30,23 @@ pub async fn run(ctx: &mut Ctx<'_>, command: UsersCommand) -> anyhow::Result<()>
             } else {
                 (accounts::one_time_password(&ctx.store, &username)?, true)
             };
-            let user = accounts::create(
-                &ctx.store,
-                username,
-                &display_name,
-                role,
-                &password,
-                generated,
-            )
-            .await?;
+            // The role, never the username or the display name (the account is the target).
+            let detail = json!({ "role": role.to_string(), "must_change_password": generated });
+            let user = ctx
+                .audited_use_case(
+                    "user.create",
+                    None,
+                    detail,
+                    accounts::create(
+                        &ctx.store,
+                        username,
+                        &display_name,
+                        role,
+                        &password,
+                        generated,
+                    ),
+                )
+                .await?;
             if ctx.json {
                 #[derive(serde::Serialize)]
                 struct Created<'a> {
@@ -96,7 +105,14 @@ pub async fn run(ctx: &mut Ctx<'_>, command: UsersCommand) -> anyhow::Result<()>
                 .user_for_login(&username)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("username: no account {username}"))?;
-            let password = accounts::reset_password(&ctx.store, &user).await?;
+            let password = ctx
+                .audited_use_case(
+                    "user.password_reset",
+                    Some(("user", user.id.to_string())),
+                    json!({}),
+                    accounts::reset_password(&ctx.store, &user),
+                )
+                .await?;
             writeln!(
                 ctx.out,
                 "new one-time password for {username}, shown once:\n\n    {}\n\nIts sessions were ended; the next login replaces it.",

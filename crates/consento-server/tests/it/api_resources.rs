@@ -1236,3 +1236,119 @@ async fn a_channel_switched_off_through_the_api_blocks_bulk_on_it_and_comes_back
     assert_eq!(history.len(), 2);
     assert_eq!(history[0].actor.kind, consento_domain::ActorKind::Token);
 }
+
+/// The id of the test token of `scope`.
+async fn token_id(app: &TestApp, scope: &str) -> uuid::Uuid {
+    let name = format!("test-{scope}");
+    app.store
+        .tokens()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == name)
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn an_api_change_appears_in_the_audit_trail_with_its_token() {
+    let app = spawn_app().await;
+    let (created, _) = create(
+        &app,
+        "/v1/consent-types",
+        "admin",
+        &json!({ "code": "audited", "title": "Audited", "permits": ["email.bulk"] }),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let (status, body) = patch(
+        &app,
+        "/v1/consent-types/audited",
+        "admin",
+        &json!({ "validity_days": 365 }),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let admin = token_id(&app, "admin").await;
+    let trail = app
+        .store
+        .audit_entries(&consento_store::AuditFilter {
+            target: Some(("consent_type".into(), id)),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let actions: Vec<_> = trail.iter().rev().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["consent_type.create", "consent_type.update"]);
+    for entry in &trail {
+        assert_eq!(entry.token_id, Some(admin), "{entry:?}");
+        assert_eq!(entry.user_id, None, "{entry:?}");
+    }
+    assert_eq!(
+        trail[1].detail["after"]["code"], "audited",
+        "{:?}",
+        trail[1]
+    );
+    assert_eq!(trail[0].detail["before"]["validity_days"], Value::Null);
+    assert_eq!(trail[0].detail["after"]["validity_days"], 365);
+
+    // A use case of the app (restriction) is audited as the token too, by the contact's id.
+    let contact_id = contact(&app, json!({ "emails": ["audited@example.it"] })).await;
+    let (status, body) = app
+        .send(
+            Method::PUT,
+            &format!("/v1/contacts/{contact_id}/restriction"),
+            "write",
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let trail = app
+        .store
+        .audit_entries(&consento_store::AuditFilter {
+            target: Some(("contact".into(), contact_id.clone())),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let write = token_id(&app, "write").await;
+    let actions: Vec<_> = trail.iter().rev().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["contact.create", "contact.restriction"]);
+    assert!(trail.iter().all(|e| e.token_id == Some(write)), "{trail:?}");
+    // Never the address in the trail.
+    assert!(
+        !format!("{trail:?}").contains("audited@example.it"),
+        "{trail:?}"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_api_change_whose_audit_row_cannot_be_written_is_rolled_back() {
+    use sqlx::Connection as _;
+    let app = spawn_app().await;
+    let mut c = sqlx::SqliteConnection::connect(&app.db.url).await.unwrap();
+    sqlx::raw_sql(
+        "CREATE TRIGGER no_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit refused'); END",
+    )
+    .execute(&mut c)
+    .await
+    .unwrap();
+    c.close().await.unwrap();
+    let (status, body) = app
+        .post(
+            "/v1/consent-types",
+            "admin",
+            &json!({ "code": "unaudited", "title": "Unaudited", "permits": ["email.bulk"] }),
+        )
+        .await;
+    assert!((500..600).contains(&status), "{status} {body}");
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["type"], "/problems/internal", "{body}");
+    let (status, body) = app.get("/v1/consent-types/unaudited", "read").await;
+    assert_eq!(status, 404, "{body}");
+    assert!(app.store.consent_type("unaudited").await.is_err());
+    app.shutdown().await;
+}

@@ -464,3 +464,78 @@ fn users_reset_password_prints_a_new_one_time_password_that_must_be_replaced() {
     assert_eq!(users[0]["username"], "bruno");
     assert_eq!(users[0]["must_change_password"], true);
 }
+
+#[tokio::test]
+async fn a_cli_change_appears_in_the_audit_trail_with_its_operator() {
+    use std::sync::Arc;
+
+    use consento_store::{AuditFilter, OsEntropy, Store, StoreConfig, SystemClock};
+
+    let db = Scratch::new();
+    let added = db.json(&[
+        "--operator",
+        "anna",
+        "types",
+        "add",
+        "--code",
+        "AUDITED",
+        "--title",
+        "Audited",
+        "--bulk-email",
+    ]);
+    let contact = db.json(&[
+        "--operator",
+        "anna",
+        "contacts",
+        "add",
+        "--email",
+        "anna.audit@example.it",
+    ]);
+    // Named by its address on the command line, by its id in the trail.
+    db.ok(&[
+        "--operator",
+        "anna",
+        "contacts",
+        "restrict",
+        "anna.audit@example.it",
+    ]);
+    let mut config = StoreConfig::new(&db.url);
+    config.pg_schema = db.pg_schema.clone();
+    let store = Store::open(&config, Arc::new(SystemClock), Arc::new(OsEntropy))
+        .await
+        .unwrap();
+    let trail = |kind: &str, id: &serde_json::Value| {
+        let filter = AuditFilter {
+            target: Some((kind.to_owned(), id.as_str().unwrap().to_owned())),
+            limit: 10,
+            ..Default::default()
+        };
+        let store = &store;
+        async move { store.audit_entries(&filter).await.unwrap() }
+    };
+    let types = trail("consent_type", &added["id"]).await;
+    assert_eq!(types.len(), 1, "{types:?}");
+    let entry = &types[0];
+    assert_eq!(entry.action, "consent_type.create");
+    assert_eq!(entry.detail["via"], "command_line", "{entry:?}");
+    assert_eq!(entry.detail["operator"], "anna", "{entry:?}");
+    assert_eq!(entry.detail["after"]["code"], "AUDITED", "{entry:?}");
+    assert!(
+        entry.user_id.is_none() && entry.token_id.is_none(),
+        "{entry:?}"
+    );
+    let contacts = trail("contact", &contact["id"]).await;
+    let actions: Vec<_> = contacts.iter().rev().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["contact.create", "contact.restriction"]);
+    assert!(
+        contacts
+            .iter()
+            .all(|e| e.detail["via"] == "command_line" && e.detail["operator"] == "anna"),
+        "{contacts:?}"
+    );
+    assert!(
+        !format!("{contacts:?}").contains("anna.audit@example.it"),
+        "{contacts:?}"
+    );
+    store.close().await;
+}
