@@ -195,7 +195,7 @@ async fn audience(
 }
 
 /// How many contacts the newsletter reaches and how many are left out, per cause (the first rule
-/// of DESIGN.md §2 that applies to each). Pass the list's `Consento-Audience-At` as `at` to count
+/// of the decision that applies to each). Pass the list's `Consento-Audience-At` as `at` to count
 /// the same send (the list is streamed from a live database: its row count is the authority for
 /// what was sent).
 #[utoipa::path(

@@ -157,7 +157,8 @@ pub struct ConsentEventRequest {
     pub type_code: String,
     /// When the person gave, refused or withdrew it (RFC 3339, or a date `YYYY-MM-DD` read as
     /// midnight UTC): a paper form entered today may be backdated, but never dated in the
-    /// future. Now if absent. For a given or renewed consent, the validity counts from here.
+    /// future, nor before the consent's last change (it would not change the consent's state).
+    /// Now if absent. For a given or renewed consent, the validity counts from here.
     #[serde(default)]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub event_time: Option<String>,
@@ -418,7 +419,7 @@ async fn history(
         (status = 400, description = "A field is missing, malformed or unknown: `kind`, `method`, `event_time`… (`field` names it)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The contact was erased (`field`: `contact`), or the `Idempotency-Key` was used for a different request", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A value is refused: `event_time` in the future, `type_code` or `notice_version` unknown, `evidence` too long", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A value is refused: `event_time` in the future or before the consent's last change, `type_code` or `notice_version` unknown, `evidence` too long", body = Problem, content_type = "application/problem+json"),
     ),
     security(("token" = ["write"]))
 )]

@@ -1,5 +1,5 @@
 //! `POST /v1/decisions`, its batch form, and the dialer's `GET`: the question every integration
-//! asks before every contact (DESIGN.md §2). The answer names the rule that decided.
+//! asks before every contact (the decision rules). The answer names the rule that decided.
 
 use axum::Json;
 use axum::extract::{Query, State};

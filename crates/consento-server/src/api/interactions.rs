@@ -1,4 +1,4 @@
-//! Justified contacts (DESIGN.md §2, rule 7): `POST /v1/interactions` records that an operator
+//! Justified contacts (rule 7 of the decision): `POST /v1/interactions` records that an operator
 //! reaches someone without a valid consent, for a reason picked from the active list (scope
 //! `decide`, like the decision asked just before); `GET /v1/contacts/{id}/interactions` lists a
 //! contact's justified contacts (scope `read`). A reason never overrides a block, and under an
@@ -143,7 +143,7 @@ fn operator(token: uuid::Uuid, handle: Option<&str>) -> Result<String, ApiError>
 }
 
 /// Records a justified contact: reaching a person without a valid consent for a reason from the
-/// list (DESIGN.md §2, rule 7). Ask `POST /v1/decisions` first: when it says
+/// list (rule 7 of the decision). Ask `POST /v1/decisions` first: when it says
 /// `needs_justification`, send the reason here before making the contact. When the contact turns
 /// out to be allowed anyway, nothing is recorded and the answer is `200` with the decision.
 #[utoipa::path(

@@ -1,5 +1,5 @@
 //! `/v1/reasons`: the contact reasons an operator picks from to justify reaching someone without
-//! a valid consent (the seed's "motivazioni consensi espliciti"; DESIGN.md §2, rule 7). Reading
+//! a valid consent (the seed's "motivazioni consensi espliciti"; rule 7 of the decision). Reading
 //! needs `read`, creating and changing `admin`. Reasons are deactivated, never deleted: justified
 //! contacts keep pointing at the reason that was given.
 

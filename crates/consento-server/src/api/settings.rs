@@ -1,5 +1,5 @@
 //! `GET`/`PUT /v1/settings`: the privacy switches that turn each consent check on (the seed's
-//! "impostazioni della privacy"; DESIGN.md §2, rule 5). Reading needs `read`, changing `admin`.
+//! "impostazioni della privacy"; rule 5 of the decision). Reading needs `read`, changing `admin`.
 
 use axum::Json;
 use axum::extract::State;

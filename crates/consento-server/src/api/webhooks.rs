@@ -1,7 +1,7 @@
 //! `/v1/webhooks`: an administrator's webhook subscriptions (Standard Webhooks,
 //! <https://www.standardwebhooks.com/>): create one (its signing secret is shown in that answer
 //! only), list, read, replace, delete, and inspect its recent messages. Deliveries are made by the
-//! worker (`crate::webhooks`), never by a request handler (DESIGN.md §4).
+//! worker (`crate::webhooks`), never by a request handler (an outbox written in the same transaction as the change).
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
