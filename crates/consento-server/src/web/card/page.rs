@@ -102,7 +102,7 @@ pub(super) async fn card(
     let today = Tr::date_input(state.store.now());
     let (mut result, mut dialog) = (None, None);
     if let Some(action) = overlay.moment {
-        let report = state.store.decide(&r, action, None).await?;
+        let report = state.app.decide(&r, action, None).await?;
         (result, dialog) = moment_view(state, tr, &c, &report, &titles, overlay.justify).await?;
     }
     if let Some(interaction) = overlay
