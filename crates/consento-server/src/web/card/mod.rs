@@ -8,11 +8,12 @@
 //! provenance (source, Art. 6(1) legal basis, purposes), sets the restriction (Art. 18) and the
 //! objection (Art. 21), and lists the history: every ledger event and every justified contact.
 //!
-//! The contact moment: "Send email", "Call", "Send SMS" ask the decision engine (DESIGN.md §2).
-//! Allowed: the card says by which consent. Needs a reason: the card opens the seed's pop-up,
-//! a dialog asking for a reason from the active list (it is the card re-rendered with
-//! `?moment=<action>`, so it works without JavaScript); the justified contact is recorded before
-//! the operator proceeds. Blocked: the card says why, with dates, and offers no way around it.
+//! The contact moment: "Send email", "Call", "Send SMS" ask the decision engine (the decision
+//! rules, `consento_domain::decision::decide`). Allowed: the card says by which consent. Needs a
+//! reason: the card opens the seed's pop-up, a dialog asking for a reason from the active list
+//! (it is the card re-rendered with `?moment=<action>`, so it works without JavaScript); the
+//! justified contact is recorded before the operator proceeds. Blocked: the card says why, with
+//! dates, and offers no way around it.
 //!
 //! Every change, every contact moment, and every view of a card is audited.
 //!

@@ -284,9 +284,10 @@ pub struct JustifyForm {
     note: String,
 }
 
-/// `POST /contacts/{id}/justify`: records the justified contact (DESIGN.md §2, rule 7) with the
-/// reason picked, then shows the contact as allowed. A reason that cannot justify it (inactive,
-/// or marketing under an objection, GDPR Art. 21(3)) shows the dialog again with the refusal.
+/// `POST /contacts/{id}/justify`: records the justified contact (rule 7 of the decision,
+/// `consento_domain::decision::decide`) with the reason picked, then shows the contact as
+/// allowed. A reason that cannot justify it (inactive, or marketing under an objection, GDPR
+/// Art. 21(3)) shows the dialog again with the refusal.
 pub async fn justify(
     staff: Staff,
     State(state): State<AppState>,
