@@ -1,7 +1,8 @@
 //! The dashboard, the first page after signing in: consents per type and state, consents that
 //! expire in the next 30 days (with the list of whose, to ask for a renewal before the consent
-//! lapses), and the justified contacts of the last 30 days per operator and per reason (DESIGN.md
-//! §2, rule 7: contacting someone without consent is the exception a DPO watches).
+//! lapses), and the justified contacts of the last 30 days per operator and per reason (rule 7 of
+//! the decision, `consento_domain::decision::decide`: contacting someone without consent is the
+//! exception a DPO watches).
 //!
 //! Charts are SVG drawn here, on the server: no script, and colours come from the stylesheet's
 //! classes (the security policy refuses inline styles). Each chart is hidden from screen readers

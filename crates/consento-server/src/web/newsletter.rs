@@ -1,7 +1,8 @@
 //! The newsletter page: how many contacts a bulk email under a consent type (or under any type
-//! that permits bulk email) reaches now, how many are left out and why (DESIGN.md §2, rules 1–7
-//! for `email.bulk`, counted in SQL by the store), and the download of the recipients as CSV,
-//! streamed by the same code as the API's `GET /v1/audience`.
+//! that permits bulk email) reaches now, how many are left out and why (rules 1–7 of the
+//! decision, `consento_domain::decision::decide`, for `email.bulk`, counted in SQL by the
+//! store), and the download of the recipients as CSV, streamed by the same code as the API's
+//! `GET /v1/audience`.
 //!
 //! Seeing the counts needs `Read`; the download is personal data leaving the product, so it needs
 //! `ExportAudience` and is audited before the first byte goes out (GDPR Art. 5(2),
@@ -22,7 +23,7 @@ use crate::i18n::Tr;
 use crate::state::AppState;
 use consento_app::audience::{AudienceFormat, ExportRefused, type_filter};
 
-/// The causes of exclusion in the order of the rules that decide them (DESIGN.md §2): the page
+/// The causes of exclusion in the order of the decision rules that decide them: the page
 /// lists them so; a cause the store adds later is listed after these, under its code.
 const CAUSES: &[&str] = &[
     "erased",

@@ -149,7 +149,9 @@ pub(super) fn not_found(tr: Tr, path: &str) -> Result<Response, PageError> {
 /// The evidence of a person's action through a link: when, from which browser (its user agent,
 /// cut to 512 characters), from which network (the address cut to /24 or /48: never the whole
 /// address), through which page and the id of the link's key. Kept in the erasable evidence
-/// store, never in the ledger row (DESIGN.md §3).
+/// store, never in the ledger row: the hashed row keeps only the evidence's digest, no plain
+/// personal data, so an erasure (GDPR Art. 17) deletes the evidence while the chain still
+/// verifies.
 pub(super) fn evidence(
     now: Timestamp,
     headers: &HeaderMap,

@@ -1,7 +1,8 @@
 //! `/setup/privacy`: the privacy switches (the seed's "Impostazioni della privacy": single email,
 //! mailing list, contact; plus SMS). A switch that is off lets every contact on its channel
-//! through (DESIGN.md §2, rule 5), but never past an erasure, a restriction (GDPR Art. 18), an
-//! objection (Art. 21(3)) or the suppression list; the page says so.
+//! through (rule 5 of the decision, `consento_domain::decision::decide`), but never past an
+//! erasure, a restriction (GDPR Art. 18), an objection (Art. 21(3)) or the suppression list; the
+//! page says so.
 
 use askama::Template;
 use axum::extract::{Form, Query, State};

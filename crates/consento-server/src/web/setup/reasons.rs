@@ -1,8 +1,9 @@
 //! `/setup/reasons`: the contact reasons (the seed's "Motivazioni consensi espliciti"), the list
-//! an operator picks from to justify an email, call or SMS without a valid consent (DESIGN.md §2,
-//! rule 7). Each says whether it is direct marketing: such a reason never justifies contacting a
-//! person who objected (GDPR Art. 21(3)). Reasons are retired, never deleted, so that justified
-//! contacts keep pointing at the reason that was given; a retired reason is no longer offered.
+//! an operator picks from to justify an email, call or SMS without a valid consent (rule 7 of the
+//! decision, `consento_domain::decision::decide`). Each says whether it is direct marketing:
+//! such a reason never justifies contacting a person who objected (GDPR Art. 21(3)). Reasons are
+//! retired, never deleted, so that justified contacts keep pointing at the reason that was given;
+//! a retired reason is no longer offered.
 
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
