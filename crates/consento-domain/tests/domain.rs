@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! The decision rules of DESIGN.md §2 ([`decide`]) and the projection of a consent's events onto
+//! The decision rules ([`decide`], rules 1–7) and the projection of a consent's events onto
 //! its state ([`latest_event_at`], [`expiry_of`]), tested together the way the store uses them:
 //! each consent state is projected from a generated event history at the instant of the decision.
 //!
@@ -162,7 +162,7 @@ impl Scenario {
     }
 
     /// What rules 1–5 decide (with rule 3b, a channel the person switched off), if one of them
-    /// applies, written from DESIGN.md §2 directly.
+    /// applies, written from the rules as stated (first match wins), not from the code.
     fn expected_from_rules_one_to_five(&self) -> Option<Decision> {
         let c = &self.contact;
         let bulk = self.action.is_bulk();

@@ -3,9 +3,8 @@
 //! exits 0 whether the contact is allowed, needs a reason or is blocked.
 
 use consento_domain::{Action, AllowedBy, Cause, Decision};
-use consento_store::{ContactRef, DecisionReport};
+use consento_store::DecisionReport;
 use serde::Serialize;
-use serde_json::json;
 
 use super::output::{day, json};
 use super::{Ctx, parse_ref, parse_time};
@@ -15,7 +14,7 @@ use crate::cli::{DecideArgs, JustifyArgs};
 pub async fn decide(ctx: &mut Ctx<'_>, a: DecideArgs) -> anyhow::Result<()> {
     let action = Action::parse(&a.action)?;
     let at = parse_time("at", a.at.as_deref())?;
-    let report = ctx.store.decide(&parse_ref(&a.contact), action, at).await?;
+    let report = ctx.app.decide(&parse_ref(&a.contact), action, at).await?;
     if ctx.json {
         return json(ctx.out, &report);
     }
@@ -136,23 +135,16 @@ struct Justified<'a> {
 pub async fn justify(ctx: &mut Ctx<'_>, a: JustifyArgs) -> anyhow::Result<()> {
     let action = Action::parse(&a.action)?;
     let reason = consento_domain::ReasonId::parse("reason", &a.reason)?;
-    let contact = parse_ref(&a.contact);
-    // The audit trail names the contact by its id, never by the address or number it was named
-    // by. A contact not found here is not found by the justification either, which then fails
-    // as it always did, writing nothing.
-    let target = match &contact {
-        ContactRef::Id(id) => Some(*id),
-        other => ctx.store.resolve_contact(other).await.ok(),
-    };
-    // Recorded with the justified contact, in its transaction (when the contact turns out to be
-    // allowed, nothing is written, and no entry either).
+    // Audited by the app with the justified contact it records, in its transaction.
     let (report, interaction) = ctx
-        .audited(
-            "contact.justify",
-            target.map(|id| ("contact", id.0.to_string())),
-            json!({ "action": action.code(), "reason_id": reason.0 }),
-            ctx.store
-                .justify(&contact, action, reason, a.note.as_deref(), &ctx.operator),
+        .app
+        .justify(
+            &ctx.by(),
+            &parse_ref(&a.contact),
+            action,
+            reason,
+            a.note.as_deref(),
+            &ctx.operator,
         )
         .await?;
     if ctx.json {

@@ -707,7 +707,7 @@ async fn an_email_after_a_withdrawn_consent_needs_a_reason_that_names_the_withdr
         "Consenso Newsletter (NEWS) revocato il {}.",
         it_date(withdrawn)
     )));
-    // A newsletter to the same person is blocked outright (DESIGN.md §2, rule 7).
+    // A newsletter to the same person is blocked outright (rule 7 of the decision: bulk is never justified).
     let (_, decision) = app
         .post(
             "/v1/decisions",
