@@ -1,8 +1,37 @@
-//! How people name a contact where they type one (the command line, the console's request
-//! form): our id, an email address, a phone number in any common format, or the CRM's id.
+//! Contacts: creating one, audited with who created it, and how people name a contact where
+//! they type one (the command line, the console's request form): our id, an email address, a
+//! phone number in any common format, or the CRM's id.
 
 use consento_domain::ContactId;
-use consento_store::ContactRef;
+use consento_store::{Contact, ContactInput, ContactRef};
+use serde_json::json;
+
+use crate::audit::By;
+use crate::{App, AppError};
+
+impl App {
+    /// Creates a contact, audited (`contact.create`) by `by` in the same transaction. The entry
+    /// holds its provenance and how many addresses and numbers it has, never the personal data
+    /// itself (the record it names holds that, and an erasure removes it).
+    pub async fn create_contact(&self, by: &By, input: ContactInput) -> Result<Contact, AppError> {
+        let detail = json!({
+            "source": input.source,
+            "legal_basis": input.legal_basis,
+            "purposes": input.purposes,
+            "external_id": input.external_id.is_some(),
+            "emails": input.emails.len(),
+            "phones": input.phones.len(),
+        });
+        self.audited(
+            by,
+            "contact.create",
+            None,
+            detail,
+            self.store.create_contact(input),
+        )
+        .await
+    }
+}
 
 /// Reads a contact reference: a UUID is our id, text with `@` an email address, `ext:…` the CRM's
 /// id, something that looks like a phone number a phone, and anything else the CRM's id.

@@ -14,7 +14,7 @@ use consento_store::{
     StoreError,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -329,19 +329,6 @@ fn input_of_create(req: ContactCreate) -> Result<ContactInput, ApiError> {
     })
 }
 
-/// What the audit trail says of a contact created from `input`: its provenance and how many
-/// addresses and numbers it has, never the personal data itself.
-fn created_detail(input: &ContactInput) -> Value {
-    json!({
-        "source": input.source,
-        "legal_basis": input.legal_basis,
-        "purposes": input.purposes,
-        "external_id": input.external_id.is_some(),
-        "emails": input.emails.len(),
-        "phones": input.phones.len(),
-    })
-}
-
 /// The stored contact with the changes of `req` over it. Read, then written whole: two
 /// concurrent updates of one contact can lose the first one's fields (the last write wins).
 fn patched(c: Contact, req: ContactUpdate) -> Result<ContactInput, ApiError> {
@@ -465,16 +452,9 @@ async fn create_contact(
     ApiJson(req): ApiJson<ContactCreate>,
 ) -> Result<Response, ApiError> {
     let input = input_of_create(req)?;
-    let detail = created_detail(&input);
     let c = state
         .app
-        .audited(
-            &auth.by(),
-            "contact.create",
-            None,
-            detail,
-            state.store.create_contact(input),
-        )
+        .create_contact(&auth.by(), input)
         .await
         .map_err(|e| match e {
             AppError::Store(e) => body_fields(e),

@@ -4,7 +4,6 @@
 use consento_domain::{Actor, ActorKind, DomainError};
 use consento_store::{Contact, ContactFlag, ContactInput, ContactRef, CurrentConsent, Interaction};
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use super::output::{Table, clip, day, json, or_dash, permits};
 use super::{Ctx, parse_ref};
@@ -15,15 +14,7 @@ pub async fn run(ctx: &mut Ctx<'_>, command: ContactsCommand) -> anyhow::Result<
     match command {
         ContactsCommand::Add(fields) => {
             let input = apply(fields, ContactInput::default())?;
-            let detail = created_detail(&input);
-            let c = ctx
-                .audited(
-                    "contact.create",
-                    None,
-                    detail,
-                    ctx.store.create_contact(input),
-                )
-                .await?;
+            let c = ctx.app.create_contact(&ctx.by(), input).await?;
             if ctx.json {
                 return json(ctx.out, &c);
             }
@@ -108,19 +99,6 @@ pub async fn run(ctx: &mut Ctx<'_>, command: ContactsCommand) -> anyhow::Result<
             Ok(())
         }
     }
-}
-
-/// What the audit trail says of a contact created from `input`: its provenance and how many
-/// addresses and numbers it has, never the personal data itself.
-fn created_detail(input: &ContactInput) -> Value {
-    json!({
-        "source": input.source,
-        "legal_basis": input.legal_basis,
-        "purposes": input.purposes,
-        "external_id": input.external_id.is_some(),
-        "emails": input.emails.len(),
-        "phones": input.phones.len(),
-    })
 }
 
 /// ` (name, email)` for a confirmation line.
