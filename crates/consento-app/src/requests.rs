@@ -5,7 +5,9 @@
 //! configured ones); "overdue" is judged on today's date. Every change is audited
 //! (`request.create`, `request.move`, `request.extend`, `request.link`) in its transaction.
 
-use consento_domain::requests::{RequestKind, RequestStatus, format_date, plus_days};
+use consento_domain::requests::{
+    HolidayCalendar, RequestKind, RequestStatus, format_date, plus_days,
+};
 use consento_domain::{Actor, ContactId, RequestId, Timestamp};
 use consento_store::{
     DataRequest, DataRequestEvent, DataRequestFilter, NewDataRequest, RequestMove,
@@ -158,6 +160,14 @@ pub struct ListQuery {
 }
 
 impl App {
+    /// The policy's calendar with `extra_holidays` besides.
+    fn calendar(&self, extra_holidays: &[Date]) -> HolidayCalendar {
+        self.policy
+            .calendar
+            .clone()
+            .with_extra(extra_holidays.to_vec())
+    }
+
     /// Today's date, `YYYY-MM-DD`: what "overdue" is judged against.
     pub fn today(&self) -> String {
         self.store.now().date().map(format_date).unwrap_or_default()
@@ -220,11 +230,7 @@ impl App {
         new: NewDataRequest,
         extra_holidays: &[Date],
     ) -> Result<Request, AppError> {
-        let calendar = self
-            .policy
-            .calendar
-            .clone()
-            .with_extra(extra_holidays.to_vec());
+        let calendar = self.calendar(extra_holidays);
         let detail = json!({ "kind": new.kind.code(), "channel": new.channel.code() });
         let write = self.store.create_request(new, &calendar);
         let r = self
@@ -281,11 +287,7 @@ impl App {
         actor: Actor,
         extra_holidays: &[Date],
     ) -> Result<Request, AppError> {
-        let calendar = self
-            .policy
-            .calendar
-            .clone()
-            .with_extra(extra_holidays.to_vec());
+        let calendar = self.calendar(extra_holidays);
         let target = Some(("request", id.0.to_string()));
         let r = self
             .audited(

@@ -467,12 +467,9 @@ impl Store {
 
     /// Appends an entry to the audit trail.
     pub async fn audit(&self, input: AuditInput) -> Result<(), StoreError> {
-        let now = self.now();
-        let id = self.new_uuid(now)?;
-        let detail = serde_json::to_string(&input.detail)
-            .map_err(|_| StoreError::Corrupt("audit detail"))?;
+        let row = self.audit_row(input)?;
         in_write_tx!(self, tx => {
-            insert_audit!(tx, id, now, input, detail);
+            insert_audit!(tx, row.id, row.at, row.input, row.detail);
         });
         Ok(())
     }

@@ -557,25 +557,15 @@ async fn complete_request(
         if !status.can_move_to(to) {
             continue;
         }
-        let moved = staff
-            .audited(
-                &state.app,
-                "request.move",
-                Some(("request", id.to_string())),
-                json!({"to": to.code()}),
-                state.store.move_request(
-                    id,
-                    RequestMove {
-                        to,
-                        note: staff.tr.t("contacts-request-rectified"),
-                        reason: None,
-                        remedies: None,
-                        actor: staff.actor(),
-                    },
-                ),
-            )
-            .await?;
-        status = moved.status;
+        let change = RequestMove {
+            to,
+            note: staff.tr.t("contacts-request-rectified"),
+            reason: None,
+            remedies: None,
+            actor: staff.actor(),
+        };
+        state.app.move_request(&staff.who(), id, change).await?;
+        status = to;
     }
     Ok(Some(id))
 }

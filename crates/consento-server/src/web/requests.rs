@@ -14,12 +14,12 @@ use consento_store::{
     DataRequest, DataRequestEvent, DataRequestFilter, NewDataRequest, RequestMove, StoreError,
 };
 use serde::Deserialize;
-use serde_json::json;
 
 use super::page::{Page, PageError, render, see_other};
 use super::session::Staff;
 use crate::i18n::Tr;
 use crate::state::AppState;
+use consento_app::AppError;
 use consento_app::contacts::parse_ref;
 use consento_app::requests::is_overdue;
 
@@ -255,31 +255,21 @@ pub async fn create(
         received_at,
         actor: staff.actor(),
     };
-    // The store names the request it logs as the entry's target (which keeps its due date).
-    let created = staff
-        .audited_result(
-            &state.app,
-            "request.create",
-            None,
-            json!({"kind": kind.code(), "channel": channel.code()}),
-            state
-                .store
-                .create_request(new, &state.app.policy().calendar),
-        )
-        .await?;
+    // Audited by the app (`request.create`) in the request's transaction.
+    let created = state.app.log_request(&staff.who(), new, &[]).await;
     match created {
         Ok(r) => Ok(see_other(&format!(
             "/requests/{}?done=request-created",
             r.id
         ))),
-        Err(StoreError::Invalid(e)) if e.field() == "received_at" => {
+        Err(AppError::Store(StoreError::Invalid(e))) if e.field() == "received_at" => {
             let errors = CreateErrors {
                 received: Some(tr.t("requests-error-received")),
                 ..CreateErrors::default()
             };
             list_page(&state, &staff, &ListParams::default(), form, errors).await
         }
-        Err(StoreError::Invalid(e)) if e.field() == "description" => {
+        Err(AppError::Store(StoreError::Invalid(e))) if e.field() == "description" => {
             let errors = CreateErrors {
                 description: Some(tr.t("requests-error-too-long")),
                 ..CreateErrors::default()
@@ -341,14 +331,9 @@ pub async fn link(
             return detail_page(&state, &staff, id, staff.page("requests"), form, errors).await;
         }
     };
-    let r = staff
-        .audited(
-            &state.app,
-            "request.link",
-            Some(("request", id.to_string())),
-            json!({"contact": contact.to_string()}),
-            state.store.link_request(id, contact, staff.actor()),
-        )
+    let r = state
+        .app
+        .link_request(&staff.who(), id, contact, staff.actor())
         .await?;
     Ok(see_other(&format!(
         "/requests/{}?done=request-linked",
@@ -557,19 +542,10 @@ pub async fn move_to(
         remedies: rejecting.then(|| form.remedies.clone()),
         actor: staff.actor(),
     };
-    let detail = json!({"to": to.code(), "reason": change.reason.as_deref().map(str::trim)});
-    let moved = staff
-        .audited_result(
-            &state.app,
-            "request.move",
-            Some(("request", id.to_string())),
-            detail,
-            state.store.move_request(id, change),
-        )
-        .await?;
+    let moved = state.app.move_request(&staff.who(), id, change).await;
     match moved {
         Ok(r) => Ok(see_other(&format!("/requests/{}?done=request-moved", r.id))),
-        Err(StoreError::Invalid(e)) => {
+        Err(AppError::Store(StoreError::Invalid(e))) => {
             let mut errors = ActionErrors::default();
             match e.field() {
                 "reason" => errors.reason_error = Some(tr.t("requests-error-reason")),
@@ -581,7 +557,9 @@ pub async fn move_to(
         }
         // Completing a restriction or objection request sets the contact's flag: without a
         // contact, or on an erased one, there is nothing to set it on.
-        Err(StoreError::Conflict { field, .. }) if matches!(field, "contact_id" | "id") => {
+        Err(AppError::Store(StoreError::Conflict { field, .. }))
+            if matches!(field, "contact_id" | "id") =>
+        {
             let key = if field == "id" {
                 "flags-request-contact-erased"
             } else {
@@ -608,26 +586,16 @@ pub async fn extend(
     let tr = staff.tr;
     let id = request_id(&id)?;
     // The request keeps the new deadline, and its history the extension.
-    let result = staff
-        .audited_result(
-            &state.app,
-            "request.extend",
-            Some(("request", id.to_string())),
-            json!({"reason": form.extension_reason.trim()}),
-            state.store.extend_request(
-                id,
-                &form.extension_reason,
-                staff.actor(),
-                &state.app.policy().calendar,
-            ),
-        )
-        .await?;
+    let result = state
+        .app
+        .extend_request(&staff.who(), id, &form.extension_reason, staff.actor(), &[])
+        .await;
     match result {
         Ok(r) => Ok(see_other(&format!(
             "/requests/{}?done=request-extended",
             r.id
         ))),
-        Err(StoreError::Invalid(_)) => {
+        Err(AppError::Store(StoreError::Invalid(_))) => {
             let key = if form.extension_reason.trim().is_empty() {
                 "requests-error-extension-reason"
             } else {
