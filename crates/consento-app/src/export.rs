@@ -148,6 +148,9 @@ pub struct Controller {
     pub contact: String,
     /// How to reach its data protection officer.
     pub dpo_contact: Option<String>,
+    /// The IANA time zone it operates in (`Europe/Rome`): the instants of this document are UTC,
+    /// the dates its people read and typed were local to this zone.
+    pub time_zone: String,
 }
 
 /// The information of Art. 15(1).
@@ -455,6 +458,7 @@ impl Document {
                 name,
                 contact: controller.contact.clone(),
                 dpo_contact: controller.dpo_contact.clone(),
+                time_zone: policy.zone.name().to_owned(),
             },
             information: Information {
                 purposes,

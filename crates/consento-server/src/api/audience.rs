@@ -129,7 +129,7 @@ fn audience_query(
             "give a consent type's code, or `any`",
         ));
     }
-    let at = instant("at", at)?.unwrap_or_else(|| state.store.now());
+    let at = instant(state.app.zone(), "at", at)?.unwrap_or_else(|| state.store.now());
     Ok(AudienceQuery {
         type_code: type_filter(code),
         at: Some(at),

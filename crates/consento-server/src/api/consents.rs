@@ -126,11 +126,13 @@ pub enum MethodName {
     Phone,
     /// An email from the person.
     Email,
+    /// Said in person, at a desk or a shop, to an operator.
+    InPerson,
     /// Entered by an operator.
     Operator,
     /// A file imported from another system.
     Import,
-    /// An integration through the API (the default here).
+    /// An integration through the API.
     Api,
     /// The person, in the preference center.
     PreferenceCenter,
@@ -155,17 +157,19 @@ pub struct ConsentEventRequest {
     pub kind: String,
     /// The consent type's code.
     pub type_code: String,
-    /// When the person gave, refused or withdrew it (RFC 3339, or a date `YYYY-MM-DD` read as
-    /// midnight UTC): a paper form entered today may be backdated, but never dated in the
-    /// future, nor before the consent's last change (it would not change the consent's state).
-    /// Now if absent. For a given or renewed consent, the validity counts from here.
+    /// When the person gave, refused or withdrew it: an RFC 3339 instant (taken with its
+    /// offset), or a date `YYYY-MM-DD`, the start of that day in the controller's time zone
+    /// (configured, `Europe/Rome` by default; a person's export names it): a paper form entered today may be backdated, but never
+    /// dated in the future, nor before the consent's last change (it would not change the
+    /// consent's state). Now if absent. For a given or renewed consent, the validity counts
+    /// from here.
     #[serde(default)]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub event_time: Option<String>,
-    /// How it was collected; `api` if absent.
-    #[serde(default)]
-    #[schema(value_type = Option<MethodName>)]
-    pub method: Option<String>,
+    /// How the person gave, refused or withdrew it (required: the proof names the true method,
+    /// never a default; GDPR Art. 7(1)).
+    #[schema(value_type = MethodName)]
+    pub method: String,
     /// The privacy-notice version the person was shown (`POST /v1/notices`).
     #[serde(default)]
     pub notice_version: Option<String>,
@@ -434,14 +438,10 @@ async fn write(
         kind: EventKind::parse(&req.kind)
             .map_err(|e| ApiError::bad_request("kind", e.to_string().replacen("kind: ", "", 1)))?,
         type_code: req.type_code,
-        event_time: instant("event_time", req.event_time.as_deref())?,
-        method: req
-            .method
-            .as_deref()
-            .map_or(Ok(CollectionMethod::Api), CollectionMethod::parse)
-            .map_err(|e| {
-                ApiError::bad_request("method", e.to_string().replacen("method: ", "", 1))
-            })?,
+        event_time: instant(state.app.zone(), "event_time", req.event_time.as_deref())?,
+        method: CollectionMethod::parse(&req.method).map_err(|e| {
+            ApiError::bad_request("method", e.to_string().replacen("method: ", "", 1))
+        })?,
         notice_version: req.notice_version,
         evidence: req.evidence,
     };

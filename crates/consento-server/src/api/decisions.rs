@@ -216,7 +216,7 @@ async fn decide(
 ) -> Result<Json<DecisionResponse>, ApiError> {
     let contact = req.contact.reference("contact.")?;
     let action = action("action", &req.action)?;
-    let at = instant("at", req.at.as_deref())?;
+    let at = instant(state.app.zone(), "at", req.at.as_deref())?;
     Ok(Json(answer(&state, &contact, action, at).await?))
 }
 
@@ -307,7 +307,7 @@ async fn decide_batch(
         .as_deref()
         .map(|a| action("action", a))
         .transpose()?;
-    let at = instant("at", req.at.as_deref())?;
+    let at = instant(state.app.zone(), "at", req.at.as_deref())?;
     // Every recipient is checked before anything is decided: a malformed one fails the request.
     let mut questions = Vec::with_capacity(req.recipients.len());
     for (i, r) in req.recipients.iter().enumerate() {

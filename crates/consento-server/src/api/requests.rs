@@ -188,7 +188,8 @@ pub struct RequestCreate {
     /// The person, if already identified.
     #[serde(default)]
     pub contact_id: Option<uuid::Uuid>,
-    /// When it arrived (RFC 3339 or `YYYY-MM-DD`); now if absent. Not in the future.
+    /// When it arrived: RFC 3339, or `YYYY-MM-DD`, a day in the controller's time zone (the
+    /// Art. 12(3) deadline counts from that local day); now if absent. Not in the future.
     #[serde(default)]
     pub received_at: Option<String>,
 }
@@ -272,7 +273,7 @@ async fn create_request(
         kind: RequestKind::parse(&req.kind)?,
         channel: RequestChannel::parse(&req.channel)?,
         description: req.description,
-        received_at: instant("received_at", req.received_at.as_deref())?,
+        received_at: instant(state.app.zone(), "received_at", req.received_at.as_deref())?,
         actor: auth.0.actor()?,
     };
     let r = state

@@ -14,6 +14,7 @@ mod erasure;
 mod export;
 mod flags;
 mod import;
+mod local_time;
 mod ops;
 mod receipts;
 mod requests;
