@@ -14,6 +14,7 @@ mod erasure;
 mod export;
 mod flags;
 mod import;
+mod openapi;
 mod ops;
 mod receipts;
 mod requests;
