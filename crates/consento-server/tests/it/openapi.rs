@@ -237,7 +237,7 @@ fn all<T: Copy>(values: &[T], code: impl Fn(T) -> &'static str) -> Vec<String> {
 fn the_documented_enums_are_the_codes_the_domain_writes_and_reads() {
     use consento_domain::erasure::{ErasedCategory, ErasureReason, KeepGround, KeptCategory};
     use consento_domain::requests::{RequestChannel, RequestKind, RequestStatus};
-    use consento_domain::{Action, ActorKind, Channel, EventKind, LegalBasis, Locale};
+    use consento_domain::{Action, ActorKind, Cause, Channel, EventKind, LegalBasis, Locale};
     let doc = document();
     assert_eq!(codes(&doc, "ActionName"), all(Action::ALL, Action::code));
     assert_eq!(
@@ -285,8 +285,54 @@ fn the_documented_enums_are_the_codes_the_domain_writes_and_reads() {
     let mut filter = vec!["open".to_owned()];
     filter.extend(all(RequestStatus::ALL, RequestStatus::code));
     assert_eq!(codes(&doc, "RequestStatusFilter"), filter);
-    // A decision's rule is `check_disabled`, `consent`, or the cause's code.
+    // Every cause of the decision, once: the match fails to compile when a cause is added.
+    let since = consento_domain::Timestamp::from_micros(0);
+    let code = || consento_domain::ConsentCode::parse("news").unwrap();
+    let every_cause = [
+        Cause::Erased,
+        Cause::Restricted { since },
+        Cause::Objected { since },
+        Cause::ChannelOff {
+            channel: Channel::Email,
+            since,
+        },
+        Cause::Suppressed,
+        Cause::NoConsent,
+        Cause::Refused {
+            code: code(),
+            at: since,
+        },
+        Cause::Withdrawn {
+            code: code(),
+            at: since,
+        },
+        Cause::Expired {
+            code: code(),
+            at: since,
+        },
+    ];
+    for cause in &every_cause {
+        match cause {
+            Cause::Erased
+            | Cause::Restricted { .. }
+            | Cause::Objected { .. }
+            | Cause::ChannelOff { .. }
+            | Cause::Suppressed
+            | Cause::NoConsent
+            | Cause::Refused { .. }
+            | Cause::Withdrawn { .. }
+            | Cause::Expired { .. } => {}
+        }
+    }
     let causes = codes(&doc, "CauseName");
+    assert_eq!(
+        causes,
+        every_cause
+            .iter()
+            .map(|c| c.code().to_owned())
+            .collect::<Vec<_>>()
+    );
+    // A decision's rule is `check_disabled`, `consent`, or the cause's code.
     let mut rules = vec!["check_disabled".to_owned(), "consent".to_owned()];
     rules.extend(causes.iter().cloned());
     assert_eq!(codes(&doc, "DecisionRuleName"), rules);
