@@ -31,6 +31,7 @@ from consento_client.models import (
     Attributes,
     BatchRecipient,
     BatchRequest,
+    CauseName,
     ConsentEventRequest,
     ConsentHistory,
     ConsentTypeCreate,
@@ -52,7 +53,6 @@ from consento_client.models import (
     ReceiptFormat,
     RecipientError,
     RecordedEventOut,
-    CauseName,
 )
 from consento_client.types import File
 
