@@ -144,6 +144,42 @@ pub enum MethodName {
     System,
 }
 
+/// Where a contact's consent of one type stands now.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Named only in the OpenAPI document; the handler writes the text.
+pub enum ConsentStateName {
+    /// Never recorded.
+    None,
+    /// Given, and valid.
+    Given,
+    /// Renewed, and valid.
+    Renewed,
+    /// Refused.
+    Refused,
+    /// Withdrawn by the person (GDPR Art. 7(3)).
+    Withdrawn,
+    /// Revoked by the controller.
+    Revoked,
+    /// Given or renewed, but its validity has run out.
+    Expired,
+}
+
+/// Who recorded a consent event or changed a flag.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Named only in the OpenAPI document; the domain's `ActorKind` is what runs.
+pub enum ActorKindName {
+    /// A staff member, by their account handle.
+    Operator,
+    /// An integration, by its API token's id.
+    Token,
+    /// The person themself (the preference center, a double opt-in, an unsubscribe link).
+    Subject,
+    /// Consento itself.
+    System,
+}
+
 /// One consent event to record.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -235,6 +271,7 @@ pub struct CurrentConsentOut {
     pub permits: Vec<&'static str>,
     /// `none` (never recorded), `given`, `renewed`, `refused`, `withdrawn`, `revoked`, or
     /// `expired` (given or renewed, but its validity has run out).
+    #[schema(value_type = ConsentStateName)]
     pub state: &'static str,
     /// The kind of the latest event, if any.
     #[schema(value_type = Option<EventKindName>)]
@@ -283,6 +320,7 @@ pub struct CurrentConsents {
 pub struct ActorOut {
     /// `operator` (a staff member), `token` (an integration), `subject` (the person) or
     /// `system`.
+    #[schema(value_type = ActorKindName)]
     pub kind: &'static str,
     /// The operator's handle or the token's id; empty for the subject and the system.
     pub id: String,
@@ -362,7 +400,7 @@ pub struct ConsentHistory {
 
 /// A contact's consents now, one line per consent type, as the contact card shows them.
 #[utoipa::path(
-    get, path = "/v1/contacts/{id}/consents", tag = "consents",
+    get, path = "/v1/contacts/{id}/consents", tag = "consents", operation_id = "getCurrentConsents",
     params(("id" = uuid::Uuid, Path, description = "Our id of the contact")),
     responses(
         (status = 200, description = "One line per consent type", body = CurrentConsents),
@@ -386,7 +424,7 @@ async fn current(
 /// Every consent event of a contact with its proof: method, actor, notice version, validity in
 /// force, evidence and hash (GDPR Art. 7(1)).
 #[utoipa::path(
-    get, path = "/v1/contacts/{id}/consents/history", tag = "consents",
+    get, path = "/v1/contacts/{id}/consents/history", tag = "consents", operation_id = "getConsentHistory",
     params(("id" = uuid::Uuid, Path, description = "Our id of the contact")),
     responses(
         (status = 200, description = "Every event, in ledger order", body = ConsentHistory),
@@ -412,7 +450,7 @@ async fn history(
 /// giving (GDPR Art. 7(3)). The event is appended to the hash-chained ledger with the calling
 /// token as its actor; decisions follow it at once.
 #[utoipa::path(
-    post, path = "/v1/contacts/{id}/consents", tag = "consents",
+    post, path = "/v1/contacts/{id}/consents", tag = "consents", operation_id = "recordConsentEvent",
     params(
         ("id" = uuid::Uuid, Path, description = "Our id of the contact"),
         ("Idempotency-Key" = Option<String>, Header, description = "Any unique string (a UUID) chosen by the client: a retry with the same key and the same request returns the first result (with `Idempotent-Replayed: true`) and records nothing twice; the same key with a different request is a 409. Keys belong to the calling token; 1 to 255 visible ASCII characters (else 400)."),

@@ -30,14 +30,14 @@ pub struct Health {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+#[utoipa::path(get, path = "/healthz", tag = "operations", operation_id = "getHealth", security(()),
     responses((status = 200, description = "Alive", body = Health)))]
 async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
 /// Readiness: the database answers and its schema is this binary's.
-#[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
+#[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "getReadiness", security(()),
     responses(
         (status = 200, description = "Ready", body = Health),
         (status = 503, description = "Not ready: the database is unreachable or not migrated", body = Health),
@@ -64,7 +64,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
 }
 
 /// Prometheus metrics (text exposition format 0.0.4).
-#[utoipa::path(get, path = "/metrics", tag = "operations",
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "getMetrics",
     responses((status = 200, description = "Metrics", content_type = "text/plain", body = String)),
     security(("token" = ["read"])))]
 async fn metrics(

@@ -818,7 +818,7 @@ async fn consent_types_keep_their_code_once_used_and_consent_writes_name_the_fie
             400,
             "permits[1]",
         ),
-        (json!({ "title": "X" }), 400, "body"),
+        (json!({ "title": "X" }), 400, "code"),
     ] {
         let (s, b) = app.post("/v1/consent-types", "admin", &body).await;
         problem(s, &b, status, field);
@@ -905,6 +905,12 @@ async fn consent_types_keep_their_code_once_used_and_consent_writes_name_the_fie
         ),
         (
             json!({ "kind": "given", "type_code": "newsletter", "method": "pigeon" }),
+            400,
+            "method",
+        ),
+        // No default method: the proof names how the person gave consent, or nothing is written.
+        (
+            json!({ "kind": "given", "type_code": "newsletter" }),
             400,
             "method",
         ),

@@ -15,6 +15,7 @@ mod export;
 mod flags;
 mod import;
 mod local_time;
+mod openapi;
 mod ops;
 mod receipts;
 mod requests;
