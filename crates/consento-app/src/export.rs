@@ -276,8 +276,12 @@ pub struct ConsentRow {
     pub event_time: Option<Timestamp>,
     /// When a given consent expires.
     pub expires_at: Option<Timestamp>,
-    /// Whether it is in force now.
+    /// Whether a decision may rely on it now: valid, and its contact not erased, restricted or
+    /// objecting.
     pub valid: bool,
+    /// Why it is not in force although given and not expired: `erased`, `restricted`,
+    /// `objected`.
+    pub suspended_by: Option<&'static str>,
     /// It permits newsletters.
     pub email_bulk: bool,
     /// It permits single emails.
@@ -508,7 +512,12 @@ impl Document {
                     kind: k.kind.map(|v| v.code()),
                     event_time: k.event_time,
                     expires_at: k.expires_at,
-                    valid: k.valid,
+                    valid: k.in_force(),
+                    suspended_by: k
+                        .suspended_by
+                        .as_ref()
+                        .filter(|_| k.valid)
+                        .map(consento_domain::Cause::code),
                     email_bulk: k.permissions.email_bulk,
                     email_single: k.permissions.email_single,
                     phone_call: k.permissions.phone_call,
@@ -683,6 +692,7 @@ const CONSENTS_HEADER: &[&str] = &[
     "event_time",
     "expires_at",
     "valid",
+    "suspended_by",
     "email_bulk",
     "email_single",
     "phone_call",
@@ -820,6 +830,7 @@ mod tests {
             event_time: None,
             expires_at: None,
             valid: false,
+            suspended_by: None,
             email_bulk: false,
             email_single: false,
             phone_call: false,

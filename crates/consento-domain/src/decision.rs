@@ -167,6 +167,23 @@ impl Decision {
     }
 }
 
+/// Why no consent of this contact may be used now, whatever it says: erased (rule 1, GDPR
+/// Art. 17), restricted (rule 2, Art. 18) or objecting to direct marketing (rule 3, Art. 21(3)).
+/// [`decide`] stops at these rules before it reads a consent, so every view of a contact's
+/// consents (the card, the dashboard, the API's consent state, the export) shows a suspended
+/// consent as not in force, as the decisions treat it.
+pub fn suspension(contact: &ContactStatus) -> Option<Cause> {
+    if contact.erased_at.is_some() {
+        Some(Cause::Erased)
+    } else if let Some(since) = contact.restricted_since {
+        Some(Cause::Restricted { since })
+    } else {
+        contact
+            .objected_since
+            .map(|since| Cause::Objected { since })
+    }
+}
+
 /// Decides whether `action` may reach a contact at `at` (rules 1 to 7 below, first match wins):
 ///
 /// 1. erased → blocked; 2. restricted (Art. 18) → blocked; 3. objected (Art. 21(3)) → bulk

@@ -24,7 +24,7 @@ pub use consent::{
     ConsentTypeSpec, EventKind, Permissions,
 };
 pub use contact::{ContactStatus, Email, LegalBasis, Phone, fold_for_search};
-pub use decision::{AllowedBy, Cause, Decision, decide};
+pub use decision::{AllowedBy, Cause, Decision, decide, suspension};
 pub use error::DomainError;
 pub use ids::{ConsentTypeId, ContactId, EventId, NoticeId, ReasonId, RequestId};
 pub use locale::Locale;

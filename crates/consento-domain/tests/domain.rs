@@ -385,6 +385,25 @@ proptest! {
     }
 
     #[test]
+    fn a_suspended_contact_is_never_allowed_by_a_consent_and_the_decision_names_the_suspension(s in scenario()) {
+        let decision = s.decide();
+        if let Some(cause) = consento_domain::suspension(&s.contact) {
+            let decided = match &decision {
+                Decision::Blocked { cause } | Decision::NeedsJustification { cause, .. } => Some(cause.clone()),
+                Decision::Allowed { .. } => None,
+            };
+            prop_assert_eq!(decided, Some(cause));
+        } else {
+            let suspended = matches!(
+                decision,
+                Decision::Blocked { cause: Cause::Erased | Cause::Restricted { .. } | Cause::Objected { .. } }
+                    | Decision::NeedsJustification { cause: Cause::Objected { .. }, .. }
+            );
+            prop_assert!(!suspended, "a suspension cause without a suspension: {:?}", decision);
+        }
+    }
+
+    #[test]
     fn a_consent_in_force_allows_when_no_earlier_rule_applies(s in scenario()) {
         if s.expected_from_rules_one_to_five().is_some() {
             return Ok(());

@@ -251,8 +251,19 @@ pub struct CurrentConsent {
     pub event_time: Option<Timestamp>,
     /// When a given consent expires.
     pub expires_at: Option<Timestamp>,
-    /// Whether it is in force now (the card's checkbox).
+    /// Whether the consent itself is valid now: given or renewed, and not expired (the card's
+    /// checkbox; withdrawing is always possible).
     pub valid: bool,
+    /// Why none of the contact's consents may be used, whatever they say: erased, restricted or
+    /// objecting (the decision's rules 1–3, [`consento_domain::suspension`]).
+    pub suspended_by: Option<consento_domain::Cause>,
+}
+
+impl CurrentConsent {
+    /// Whether a decision may rely on it now: valid and not suspended.
+    pub fn in_force(&self) -> bool {
+        self.valid && self.suspended_by.is_none()
+    }
 }
 
 /// The answer to "may I reach this contact?".

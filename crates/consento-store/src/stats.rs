@@ -19,8 +19,12 @@ pub struct ConsentStateCounts {
     pub code: String,
     /// The type's title.
     pub title: String,
-    /// Given or renewed, and still valid.
+    /// Given or renewed, still valid, and usable: its contact is not erased, restricted or
+    /// objecting.
     pub active: i64,
+    /// Given or renewed and still valid, but its contact is erased, restricted or objecting, so
+    /// no decision relies on it (the decision's rules 1–3).
+    pub suspended: i64,
     /// Given or renewed, and past its validity.
     pub expired: i64,
     /// Withdrawn or revoked.
@@ -92,6 +96,15 @@ const STATE_COUNTS: &str = "SELECT t.code, t.title, \
 (SELECT COUNT(*) FROM consent_state s WHERE s.consent_type_id = t.id AND s.granted = FALSE AND s.kind = 'refused') AS refused \
 FROM consent_types t ORDER BY t.title, t.code";
 
+/// Per type, the valid consents of contacts that are erased, restricted or objecting: the few
+/// contacts of the partial index `contacts_suspended` (migration 0020), joined to their consents;
+/// `expiring` counts those that also expire by `$2`.
+const SUSPENDED_COUNTS: &str = "SELECT t.code, COUNT(*) AS n, \
+COALESCE(SUM(CASE WHEN s.valid_until <= $2 THEN 1 ELSE 0 END), 0) AS expiring \
+FROM contacts c JOIN consent_state s ON s.contact_id = c.id JOIN consent_types t ON t.id = s.consent_type_id \
+WHERE (c.erased_at IS NOT NULL OR c.restricted_at IS NOT NULL OR c.objected_at IS NOT NULL) \
+AND s.granted = TRUE AND s.valid_until > $1 GROUP BY t.code";
+
 /// Per type, one range count on the covering index.
 const EXPIRING_COUNTS: &str = "SELECT t.code, t.title, \
 (SELECT COUNT(*) FROM consent_state s WHERE s.consent_type_id = t.id AND s.granted = TRUE AND s.valid_until > $1 AND s.valid_until <= $2) AS n \
@@ -99,7 +112,8 @@ FROM consent_types t ORDER BY t.title, t.code";
 
 /// One range of the covering index in its own order (expiry, contact), from the keyset on.
 const EXPIRING: &str = "SELECT s.contact_id, s.valid_until, c.name, c.email FROM consent_state s JOIN contacts c ON c.id = s.contact_id \
-WHERE s.consent_type_id = $1 AND s.granted = TRUE AND s.valid_until > $2 AND s.valid_until <= $3 AND c.erased_at IS NULL \
+WHERE s.consent_type_id = $1 AND s.granted = TRUE AND s.valid_until > $2 AND s.valid_until <= $3 \
+AND c.erased_at IS NULL AND c.restricted_at IS NULL AND c.objected_at IS NULL \
 AND (s.valid_until > $4 OR (s.valid_until = $4 AND s.contact_id > $5)) \
 ORDER BY s.valid_until, s.contact_id LIMIT $6";
 
@@ -118,6 +132,7 @@ impl Store {
         &self,
         at: Timestamp,
     ) -> Result<Vec<ConsentStateCounts>, StoreError> {
+        let suspended = self.suspended_counts(at, at).await?;
         on_read_pool!(self, pool => {
             sqlx::query(STATE_COUNTS)
                 .bind(at.as_micros())
@@ -127,10 +142,13 @@ impl Store {
                 .map(|row| {
                     let not_granted = row.int("not_granted")?;
                     let refused = row.int("refused")?;
+                    let code = row.text("code")?;
+                    let held = suspended.get(&code).map_or(0, |s| s.0);
                     Ok(ConsentStateCounts {
-                        code: row.text("code")?,
                         title: row.text("title")?,
-                        active: row.int("active")?,
+                        active: row.int("active")? - held,
+                        suspended: held,
+                        code,
                         expired: row.int("expired")?,
                         withdrawn: not_granted - refused,
                         refused,
@@ -147,6 +165,7 @@ impl Store {
         from: Timestamp,
         until: Timestamp,
     ) -> Result<Vec<ExpiringCount>, StoreError> {
+        let suspended = self.suspended_counts(from, until).await?;
         on_read_pool!(self, pool => {
             sqlx::query(EXPIRING_COUNTS)
                 .bind(from.as_micros())
@@ -154,11 +173,35 @@ impl Store {
                 .fetch_all(pool)
                 .await?
                 .iter()
-                .map(|row| Ok(ExpiringCount {
-                    code: row.text("code")?,
-                    title: row.text("title")?,
-                    count: row.int("n")?,
-                }))
+                .map(|row| {
+                    let code = row.text("code")?;
+                    let held = suspended.get(&code).map_or(0, |s| s.1);
+                    Ok(ExpiringCount {
+                        title: row.text("title")?,
+                        count: row.int("n")? - held,
+                        code,
+                    })
+                })
+                .collect()
+        })
+    }
+
+    /// Per type code, the consents valid at `from` whose contacts are erased, restricted or
+    /// objecting, and how many of those expire by `until`: what the other figures leave out, as
+    /// the decisions do.
+    async fn suspended_counts(
+        &self,
+        from: Timestamp,
+        until: Timestamp,
+    ) -> Result<std::collections::HashMap<String, (i64, i64)>, StoreError> {
+        on_read_pool!(self, pool => {
+            sqlx::query(SUSPENDED_COUNTS)
+                .bind(from.as_micros())
+                .bind(until.as_micros())
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(|row| Ok((row.text("code")?, (row.int("n")?, row.int("expiring")?))))
                 .collect()
         })
     }

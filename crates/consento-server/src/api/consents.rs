@@ -282,8 +282,26 @@ pub struct CurrentConsentOut {
     /// When a given or renewed consent expires; `null` if it never does.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Timestamp>,
-    /// Whether it is in force now (the card's checkbox).
+    /// Whether a decision may rely on it now: given or renewed, not expired, and its contact not
+    /// erased, restricted or objecting (the decision's rules 1–3).
     pub valid: bool,
+    /// Why it is not in force although given and not expired: `erased`, `restricted` or
+    /// `objected`; `null` otherwise.
+    #[schema(value_type = Option<SuspensionName>)]
+    pub suspended_by: Option<&'static str>,
+}
+
+/// Why no consent of a contact is in force, whatever it says (the decision's rules 1–3).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Named only in the OpenAPI document; the domain's cause is what runs.
+pub enum SuspensionName {
+    /// The contact was erased (GDPR Art. 17).
+    Erased,
+    /// Processing is restricted (Art. 18).
+    Restricted,
+    /// The person objects to direct marketing (Art. 21(3)).
+    Objected,
 }
 
 impl From<CurrentConsent> for CurrentConsentOut {
@@ -293,6 +311,12 @@ impl From<CurrentConsent> for CurrentConsentOut {
             Some(k) if k.grants() && !c.valid => "expired",
             Some(k) => k.code(),
         };
+        let in_force = c.in_force();
+        let suspended_by = c
+            .suspended_by
+            .as_ref()
+            .filter(|_| c.valid)
+            .map(consento_domain::Cause::code);
         Self {
             type_code: c.code.as_str().to_owned(),
             title: c.title,
@@ -301,7 +325,8 @@ impl From<CurrentConsent> for CurrentConsentOut {
             kind: c.kind.map(EventKind::code),
             event_time: c.event_time,
             expires_at: c.expires_at,
-            valid: c.valid,
+            valid: in_force,
+            suspended_by,
         }
     }
 }

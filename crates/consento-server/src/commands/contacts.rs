@@ -183,11 +183,14 @@ struct Card<'a> {
     justified_contacts: &'a [Interaction],
 }
 
-/// The state a card line shows: a consent that was given but is no longer valid has expired.
+/// The state a card line shows: a consent that was given but is no longer valid has expired; one
+/// still valid whose contact is erased, restricted or objecting is suspended (no decision relies
+/// on it).
 fn state(c: &CurrentConsent) -> &'static str {
     match c.kind {
         None => "none",
         Some(k) if k.grants() && !c.valid => "expired",
+        Some(k) if k.grants() && c.suspended_by.is_some() => "suspended",
         Some(k) => k.code(),
     }
 }

@@ -151,6 +151,7 @@ struct StateRow {
     title: String,
     code: String,
     active: String,
+    suspended: String,
     expired: String,
     withdrawn: String,
     refused: String,
@@ -261,13 +262,20 @@ pub async fn show(
             .map(|s| {
                 (
                     s.title.clone(),
-                    vec![s.active, s.expired, s.withdrawn, s.refused],
+                    vec![s.active, s.suspended, s.expired, s.withdrawn, s.refused],
                 )
             })
             .collect::<Vec<_>>(),
-        &["s-active", "s-expired", "s-withdrawn", "s-refused"],
+        &[
+            "s-active",
+            "s-suspended",
+            "s-expired",
+            "s-withdrawn",
+            "s-refused",
+        ],
         vec![
             ("s-active", tr.t("dashboard-state-active")),
+            ("s-suspended", tr.t("dashboard-state-suspended")),
             ("s-expired", tr.t("dashboard-state-expired")),
             ("s-withdrawn", tr.t("dashboard-state-withdrawn")),
             ("s-refused", tr.t("dashboard-state-refused")),
@@ -277,10 +285,11 @@ pub async fn show(
         .into_iter()
         .map(|s| StateRow {
             active: tr.num(s.active),
+            suspended: tr.num(s.suspended),
             expired: tr.num(s.expired),
             withdrawn: tr.num(s.withdrawn),
             refused: tr.num(s.refused),
-            total: tr.num(s.active + s.expired + s.withdrawn + s.refused),
+            total: tr.num(s.active + s.suspended + s.expired + s.withdrawn + s.refused),
             title: s.title,
             code: s.code,
         })

@@ -349,3 +349,124 @@ async fn the_dpo_logs_a_restriction_for_a_contact_in_the_console_and_completing_
     assert_eq!(refused.status, 403);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_card_the_dashboard_the_api_and_the_export_agree_with_the_decisions_for_suspended_people()
+ {
+    let app = spawn_app().await;
+    let (status, t) = app
+        .post(
+            "/v1/consent-types",
+            "admin",
+            &json!({"code": "NEWS", "title": "Newsletter", "validity_days": 365, "permits": ["email.bulk"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{t}");
+    let mut people = Vec::new();
+    for name in ["plain", "restricted", "objecting", "erased"] {
+        let id = contact(&app, &format!("{name}@example.it")).await;
+        let (status, e) = app
+            .post(
+                &format!("/v1/contacts/{id}/consents"),
+                "write",
+                &json!({"kind": "given", "type_code": "NEWS", "method": "form"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{e}");
+        people.push(id);
+    }
+    let (plain, restricted, objecting, erased) = (&people[0], &people[1], &people[2], &people[3]);
+    let empty = json!({});
+    for (id, path) in [(restricted, "restriction"), (objecting, "objection")] {
+        let (status, c) = app
+            .send(
+                reqwest::Method::PUT,
+                &format!("/v1/contacts/{id}/{path}"),
+                "write",
+                &empty,
+            )
+            .await;
+        assert_eq!(status, 200, "{c}");
+    }
+    let (status, report) = app
+        .post(&format!("/v1/contacts/{erased}/erasure"), "admin", &empty)
+        .await;
+    assert_eq!(status, 200, "{report}");
+
+    // The decisions: only the plain contact may receive the newsletter.
+    for (id, expected, cause) in [
+        (plain, "allowed", None),
+        (restricted, "blocked", Some("restricted")),
+        (objecting, "blocked", Some("objected")),
+        (erased, "blocked", Some("erased")),
+    ] {
+        let d = decide(&app, id, "email.bulk").await;
+        assert_eq!(d["outcome"], expected, "{d}");
+        assert_eq!(d["cause"]["code"].as_str(), cause, "{d}");
+        // The API's consent state says the same.
+        let (status, consents) = app
+            .get(&format!("/v1/contacts/{id}/consents"), "read")
+            .await;
+        assert_eq!(status, 200, "{consents}");
+        let news = &consents["items"][0];
+        assert_eq!(news["valid"], cause.is_none(), "{news}");
+        assert_eq!(news["suspended_by"].as_str(), cause, "{news}");
+    }
+
+    // The export of the restricted person: given, not expired, and not in force.
+    let (status, export) = app
+        .get(&format!("/v1/contacts/{restricted}/export"), "read")
+        .await;
+    assert_eq!(status, 200, "{export}");
+    assert_eq!(export["consents"][0]["valid"], false, "{export}");
+    assert_eq!(export["consents"][0]["suspended_by"], "restricted");
+
+    // The dashboard counts one valid consent; the others are suspended, never valid.
+    let dpo = app.console_as("dpo").await;
+    let dashboard = dpo.get("/").await;
+    let row = dashboard
+        .body
+        .split(r#"<tr data-type="NEWS">"#)
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .unwrap_or_default()
+        .to_owned();
+    let cell = |label: &str| {
+        row.split(&format!(r#"data-label="{label}">"#))
+            .nth(1)
+            .and_then(|c| c.split('<').next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(cell("Validi"), "1", "{row}");
+    assert_eq!(cell("Sospesi"), "3", "{row}");
+
+    // The cards: the erased person's consent is not ticked; the restricted one says why it is
+    // suspended instead of "valid until".
+    let card = dpo.get(&format!("/contacts/{erased}")).await;
+    assert!(
+        !card
+            .body
+            .contains(r#"id="consent-NEWS" name="type-NEWS" value="1" checked"#),
+        "{}",
+        card.body
+    );
+    assert!(
+        card.body
+            .contains("sospeso: interessato cancellato (art. 17 GDPR)")
+    );
+    let card = dpo.get(&format!("/contacts/{restricted}")).await;
+    assert!(
+        card.body
+            .contains("sospeso: trattamento limitato (art. 18 GDPR)"),
+        "{}",
+        card.body
+    );
+    let state = card
+        .body
+        .split(r#"id="state-NEWS">"#)
+        .nth(1)
+        .and_then(|c| c.split("</td>").next())
+        .unwrap_or_default();
+    assert!(!state.contains("valido fino al"), "{state}");
+}

@@ -2,6 +2,7 @@
 //! window, justified contacts per operator and reason.
 
 use super::*;
+use consento_store::{ContactFlag, ExpiringQuery, FlagChange};
 
 #[tokio::test]
 async fn consents_are_counted_per_type_and_state_and_a_type_without_consents_shows_zeros() {
@@ -61,7 +62,7 @@ async fn consents_expiring_within_a_window_are_counted_and_listed_soonest_first_
         assert_eq!(by_code["NEWS"], 4);
         assert_eq!(by_code["OTHER"], 1);
 
-        let mut q = consento_store::ExpiringQuery { type_code: "NEWS".into(), from: start(), until, after: None, limit: 3 };
+        let mut q = ExpiringQuery { type_code: "NEWS".into(), from: start(), until, after: None, limit: 3 };
         let first = env.store.expiring_consents(&q).await.unwrap();
         assert_eq!(first.len(), 3);
         assert_eq!(first[0].contact_id, ids[&0]);
@@ -108,5 +109,32 @@ async fn justified_contacts_since_an_instant_are_counted_per_operator_and_reason
         // From the very first instant, the earlier one counts too.
         let all = env.store.interaction_counts(Timestamp::from_micros(0)).await.unwrap();
         assert_eq!(all.iter().map(|c| c.count).sum::<i64>(), 5);
+    });
+}
+
+#[tokio::test]
+async fn the_valid_consents_of_restricted_and_objecting_contacts_are_counted_as_suspended_not_valid()
+ {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", Some(30), newsletter())).await.unwrap();
+        for (email, days_ago) in [("a@example.it", 1), ("b@example.it", 25), ("c@example.it", 25)] {
+            env.store.create_contact(contact(email)).await.unwrap();
+            let r = ContactRef::Email(email.into());
+            env.store.record_consent(event(&r, "NEWS", EventKind::Given, Some(days_before(start(), days_ago)))).await.unwrap();
+        }
+        for (email, flag) in [("b@example.it", ContactFlag::Restriction), ("c@example.it", ContactFlag::Objection)] {
+            let change = FlagChange { flag, raised: true, actor: operator(), request_id: None, notice: None };
+            env.store.change_flag(&ContactRef::Email(email.into()), &change).await.unwrap();
+        }
+        let counts = env.store.consent_state_counts(start()).await.unwrap();
+        let news = counts.iter().find(|c| c.code == "NEWS").unwrap();
+        assert_eq!((news.active, news.suspended), (1, 2), "{counts:?}");
+        // Both suspended consents expire within ten days: the expiring count leaves them out too.
+        let expiring = env.store.expiring_counts(start(), start().plus_days(10)).await.unwrap();
+        assert_eq!(expiring.iter().find(|c| c.code == "NEWS").map(|c| c.count), Some(0));
+        let listed = env.store.expiring_consents(&ExpiringQuery {
+            type_code: "NEWS".into(), from: start(), until: start().plus_days(10), after: None, limit: 10,
+        }).await.unwrap();
+        assert!(listed.is_empty(), "{listed:?}");
     });
 }

@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use consento_domain::{
-    Action, CollectionMethod, EventKind, Permission, Permissions, Timestamp, Zone,
+    Action, Cause, CollectionMethod, EventKind, Permission, Permissions, Timestamp, Zone,
 };
 use consento_store::{ConsentEventInput, ContactRef, CurrentConsent};
 
@@ -114,6 +114,23 @@ pub(super) fn consent_rows(
         .map(|c| {
             let code = c.code.as_str().to_owned();
             let (state, state_class) = match (c.kind, c.event_time) {
+                // Valid on paper, but no decision relies on it: say why (rules 1–3).
+                (Some(kind), Some(at)) if kind.grants() && c.valid && c.suspended_by.is_some() => (
+                    tr.args(
+                        "card-state-suspended",
+                        &[
+                            ("date", text(tr.date(at))),
+                            (
+                                "why",
+                                text(tr.t(&format!(
+                                    "card-suspended-{}",
+                                    c.suspended_by.as_ref().map_or("", |s| s.code())
+                                ))),
+                            ),
+                        ],
+                    ),
+                    "blocked",
+                ),
                 (Some(kind), Some(at)) if kind.grants() && c.valid => (
                     match c.expires_at {
                         Some(until) => tr.args(
@@ -153,7 +170,12 @@ pub(super) fn consent_rows(
                     },
                     f.errors.get(&code).cloned(),
                 ),
-                None => (c.valid, valid_date, None),
+                // An erased person's consents are void: never shown ticked.
+                None => (
+                    c.valid && !matches!(c.suspended_by, Some(Cause::Erased)),
+                    valid_date,
+                    None,
+                ),
             };
             ConsentRow {
                 title: c.title.clone(),
