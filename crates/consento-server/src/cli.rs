@@ -665,8 +665,9 @@ pub struct ConsentEventArgs {
     /// When it happened: YYYY-MM-DD or RFC 3339; default now; never in the future.
     #[arg(long)]
     pub date: Option<String>,
-    /// How it was collected: operator, paper, form, phone, email, import, api,
-    /// preference_center, double_opt_in, one_click_unsubscribe, system.
+    /// How it was collected: operator, paper, form, phone, email or api (import,
+    /// preference_center, double_opt_in, one_click_unsubscribe and system are recorded only by
+    /// Consento's own flows).
     #[arg(long, default_value = "operator")]
     pub method: String,
     /// The privacy-notice version the person was shown.

@@ -4,11 +4,11 @@
 //! person switched off; and the suppression list of keyed hashes that keeps objecting and erased
 //! people out of bulk sends.
 
+use consento_domain::text::{self, Lines};
 use consento_domain::{
     Actor, ActorKind, Channel, CollectionMethod, ContactId, DomainError, Email, LegalBasis, Phone,
     Timestamp,
 };
-use consento_domain::text::{self, Lines};
 use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;

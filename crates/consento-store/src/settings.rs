@@ -2,8 +2,8 @@
 //! administrator sets up once (the seed's "Impostazioni della privacy", "Motivazioni consensi
 //! espliciti").
 
-use consento_domain::text::{self, Lines};
 use consento_domain::settings::validate_label;
+use consento_domain::text::{self, Lines};
 use consento_domain::{ContactReason, DomainError, NoticeId, PrivacySettings, ReasonId, Timestamp};
 use sha2::{Digest, Sha256};
 

@@ -36,6 +36,7 @@ mod receipts;
 pub(crate) mod requests;
 mod rules;
 mod settings;
+mod strict;
 mod subscriptions;
 mod types;
 mod webhooks;
