@@ -325,6 +325,31 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Variant<A> {
     }
 }
 
+/// Refuses a request whose query string holds a control character in a parameter's name or
+/// value once percent-decoded (`?q=%00`): 422 naming the parameter, before any route reads it.
+/// Query parameters are single-line text, so every control character is refused.
+pub async fn query_without_controls(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if let Some(query) = request.uri().query()
+        && let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+    {
+        for (name, value) in &pairs {
+            if let Some(c) = [name, value]
+                .iter()
+                .find_map(|t| text::first_refused(t, Lines::One))
+            {
+                let field = name.escape_debug().to_string();
+                return super::error::ApiError::unprocessable(field, text::refusal(c, Lines::One))
+                    .into_response();
+            }
+        }
+    }
+    next.run(request).await
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
