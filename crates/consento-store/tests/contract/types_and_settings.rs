@@ -65,7 +65,7 @@ async fn codes_that_already_differed_only_in_case_are_kept_and_no_new_clash_is_l
         env.clock.advance(1_000_000);
         // A database written before the rule (an older release): the index is not there yet,
         // and two types differ only in case, the second already cited by the ledger.
-        env.raw_sql("DROP INDEX consent_types_code_folded; ALTER TABLE consent_types DROP COLUMN code_case_clash; DELETE FROM schema_migrations WHERE version = 20;").await.unwrap();
+        env.raw_sql("DROP INDEX consent_types_code_folded; ALTER TABLE consent_types DROP COLUMN code_case_clash; DELETE FROM schema_migrations WHERE version = 21;").await.unwrap();
         env.store.create_consent_type(spec("PROMO_SMS", None, newsletter())).await.unwrap();
         let c = env.store.create_contact(contact("a@example.it")).await.unwrap();
         env.store.record_consent(event(&ContactRef::Id(c.id), "PROMO_SMS", EventKind::Given, None)).await.unwrap();
