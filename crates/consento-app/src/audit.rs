@@ -67,6 +67,15 @@ impl By {
         }
     }
 
+    /// Whether this is Consento itself or the person on its public pages: its own flows (the
+    /// preference center, the double opt-in, the one-click unsubscribe, imports, rules), the
+    /// only ones that may record the collection methods they stand for
+    /// ([`consento_domain::CollectionMethod::is_consentos_own`]). A console account, an API
+    /// token and the command line are not.
+    pub fn is_consento(&self) -> bool {
+        self.actor == AuditActor::System && self.via != Some("command_line")
+    }
+
     /// The audit trail's view of who it is.
     pub fn actor(&self) -> AuditActor {
         self.actor

@@ -1,8 +1,10 @@
 //! Recording consent events (given, refused, withdrawn, renewed, revoked), the one way the API,
 //! the console, the public pages and the command line write to the consent ledger, with the
-//! rules every caller gets alike: never dated in the future (checked by the store), and never
-//! dated before the consent's last change. A date before it would enter the ledger as history
-//! but leave the current state as it is, which is not what the person who typed it meant.
+//! rules every caller gets alike: never dated in the future nor before 1900 (checked by the
+//! store), and never dated before the consent's last change. A date before it would enter the
+//! ledger as history but leave the current state as it is, which is not what the person who
+//! typed it meant. Only Consento's own flows record the collection methods that stand for them
+//! (double opt-in, one-click unsubscribe, preference center, import, system).
 
 use consento_domain::{ConsentCode, DomainError};
 use consento_store::{ConsentEventInput, ContactRef, IdempotencyKey, RecordedEvent};
@@ -49,6 +51,11 @@ impl App {
         by: &By,
         events: Vec<ConsentWrite>,
     ) -> Result<Vec<(RecordedEvent, bool)>, AppError> {
+        if !by.is_consento() {
+            for (event, _) in &events {
+                event.method.claimed()?;
+            }
+        }
         self.check_dates(&events).await?;
         let store = std::sync::Arc::clone(&self.store);
         let by = by.clone();

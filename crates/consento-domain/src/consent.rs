@@ -143,6 +143,45 @@ coded_enum!(
     }
 );
 
+impl CollectionMethod {
+    /// Whether only Consento's own flows produce this method: the preference center, the double
+    /// opt-in confirmation, the RFC 8058 one-click unsubscribe, a file import and Consento's own
+    /// rules. Their proof is what Consento itself saw (the person's click, the confirmation's
+    /// link, the imported line), so an integration or an operator stating one would forge that
+    /// proof (GDPR Art. 7(1): the controller must be able to show how consent was given).
+    pub fn is_consentos_own(self) -> bool {
+        matches!(
+            self,
+            Self::PreferenceCenter
+                | Self::DoubleOptIn
+                | Self::OneClickUnsubscribe
+                | Self::Import
+                | Self::System
+        )
+    }
+
+    /// The method as an integration, an operator or the command line states it: refused, naming
+    /// `method`, when only Consento's own flows may record it ([`Self::is_consentos_own`]).
+    pub fn claimed(self) -> Result<Self, DomainError> {
+        if self.is_consentos_own() {
+            return Err(DomainError::invalid(
+                "method",
+                format!(
+                    "`{}` is recorded only by Consento's own flows; state how the consent was collected ({})",
+                    self.code(),
+                    Self::ALL
+                        .iter()
+                        .filter(|m| !m.is_consentos_own())
+                        .map(|m| m.code())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        Ok(self)
+    }
+}
+
 coded_enum!(
     /// Who recorded an event.
     ActorKind, "actor" {
@@ -170,6 +209,7 @@ impl Actor {
     /// Builds an actor, refusing an identifier that is empty or too long for an operator/token.
     pub fn new(kind: ActorKind, id: &str) -> Result<Self, DomainError> {
         let id = id.trim();
+        crate::text::check("actor", id, crate::text::Lines::One)?;
         if matches!(kind, ActorKind::Operator | ActorKind::Token) && id.is_empty() {
             return Err(DomainError::invalid(
                 "actor",
@@ -249,6 +289,11 @@ impl Permissions {
         }
     }
 
+    /// Whether a consent with these permissions covers no action at all.
+    pub fn is_empty(self) -> bool {
+        Action::ALL.iter().all(|a| !self.permits(*a))
+    }
+
     /// Makes a consent with these permissions cover `action`, or stop covering it.
     pub fn set(&mut self, action: Action, on: bool) {
         let flag = match action {
@@ -283,10 +328,14 @@ pub struct ConsentTypeSpec {
 }
 
 impl ConsentTypeSpec {
-    /// Checks the fields: a non-empty title of at most 200 characters, a description of at most
-    /// 2000, a validity of at least one day.
+    /// Checks the fields: a non-empty title of at most 200 characters on one line, a description
+    /// of at most 2000 (several lines allowed), a validity of at least one day, and at least one
+    /// permission: a consent that permits nothing would be asked of people for no use, and the
+    /// decision rules could never cite it (rule 6 of [`crate::decision::decide`]).
     pub fn validate(self) -> Result<Self, DomainError> {
+        use crate::text::{Lines, check};
         let title = self.title.trim().to_owned();
+        check("title", &title, Lines::One)?;
         if title.is_empty() || title.chars().count() > 200 {
             return Err(DomainError::invalid("title", "must be 1 to 200 characters"));
         }
@@ -294,14 +343,14 @@ impl ConsentTypeSpec {
             .description
             .map(|d| d.trim().to_owned())
             .filter(|d| !d.is_empty());
-        if description
-            .as_ref()
-            .is_some_and(|d| d.chars().count() > 2000)
-        {
-            return Err(DomainError::invalid(
-                "description",
-                "must be at most 2000 characters",
-            ));
+        if let Some(d) = &description {
+            check("description", d, Lines::Many)?;
+            if d.chars().count() > 2000 {
+                return Err(DomainError::invalid(
+                    "description",
+                    "must be at most 2000 characters",
+                ));
+            }
         }
         // 100 years bounds the expiry arithmetic in Rust and in the database's trigger alike.
         if self
@@ -313,11 +362,85 @@ impl ConsentTypeSpec {
                 "must be 1 to 36500 days, or empty for a consent that never expires",
             ));
         }
+        if self.permissions.is_empty() {
+            return Err(DomainError::invalid(
+                "permissions",
+                "a consent type must permit at least one action (email.bulk, email.single, phone.call, sms.single, sms.bulk)",
+            ));
+        }
         Ok(Self {
             title,
             description,
             ..self
         })
+    }
+}
+
+/// The earliest instant a consent event may be dated: 1 January 1900 at 00:00 in the earliest
+/// time zone (UTC+14), i.e. 1899-12-31T10:00:00Z, so that the first day of 1900 typed in any
+/// zone passes and no date of 1899 does. No consent to electronic marketing predates the year
+/// 1900: such a date is a typing error (a year `1025` for `2025`) or a placeholder of another
+/// system (`1899-12-30`, spreadsheets' day zero), never proof.
+pub const EARLIEST_EVENT_TIME: Timestamp = Timestamp::from_micros(-2_209_039_200_000_000);
+
+/// Checks the date of a consent event: never in the future (the person cannot have consented
+/// yet), never before 1900 ([`EARLIEST_EVENT_TIME`]). The field named is `event_time`.
+pub fn check_event_time(event_time: Timestamp, now: Timestamp) -> Result<(), DomainError> {
+    if event_time > now {
+        return Err(DomainError::invalid(
+            "event_time",
+            "a consent cannot be dated in the future",
+        ));
+    }
+    if event_time < EARLIEST_EVENT_TIME {
+        return Err(DomainError::invalid(
+            "event_time",
+            "a consent cannot be dated before 1900",
+        ));
+    }
+    Ok(())
+}
+
+/// Something about a recorded event that its author should know although it was recorded as
+/// asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventWarning {
+    /// A given or renewed consent dated so far back that its validity had already run out when
+    /// it was recorded: it is proof of the past, but permits nothing now.
+    AlreadyExpired,
+}
+
+impl EventWarning {
+    /// The stable code shown to integrations.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::AlreadyExpired => "already_expired",
+        }
+    }
+
+    /// What it means, in plain words.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::AlreadyExpired => {
+                "the consent was recorded, but its validity had already run out at the date it was given: it permits nothing now"
+            }
+        }
+    }
+}
+
+/// The warnings of an event of `kind` recorded at `recorded_at` whose consent expires at
+/// `expires_at` (for a given or renewed consent with a validity).
+pub fn event_warnings(
+    kind: EventKind,
+    expires_at: Option<Timestamp>,
+    recorded_at: Timestamp,
+) -> Vec<EventWarning> {
+    // The expiry instant itself is already expired (ConsentState::is_valid_at).
+    if kind.grants() && expires_at.is_some_and(|e| e <= recorded_at) {
+        vec![EventWarning::AlreadyExpired]
+    } else {
+        Vec::new()
     }
 }
 
@@ -421,7 +544,10 @@ mod tests {
             code: ConsentCode::parse("NEWS").unwrap(),
             description: None,
             validity_days: Some(days),
-            permissions: Permissions::default(),
+            permissions: Permissions {
+                email_bulk: true,
+                ..Permissions::default()
+            },
             show_in_preference_center: true,
         };
         assert_eq!(
@@ -429,6 +555,85 @@ mod tests {
             "validity_days"
         );
         assert!(spec(36_500).validate().is_ok());
+    }
+
+    fn spec_permitting(permissions: Permissions) -> ConsentTypeSpec {
+        ConsentTypeSpec {
+            title: "Newsletter".into(),
+            code: ConsentCode::parse("NEWS").unwrap(),
+            description: None,
+            validity_days: Some(365),
+            permissions,
+            show_in_preference_center: true,
+        }
+    }
+
+    #[test]
+    fn a_type_that_permits_nothing_is_refused_naming_permissions() {
+        let err = spec_permitting(Permissions::default())
+            .validate()
+            .unwrap_err();
+        assert_eq!(err.field(), "permissions");
+        let mut one = Permissions::default();
+        one.set(Action::SmsSingle, true);
+        assert!(spec_permitting(one).validate().is_ok());
+    }
+
+    #[test]
+    fn a_title_with_a_control_character_is_refused() {
+        let mut spec = spec_permitting(Permissions {
+            email_bulk: true,
+            ..Permissions::default()
+        });
+        spec.title = "News\u{0}letter".into();
+        assert_eq!(spec.validate().unwrap_err().field(), "title");
+    }
+
+    #[test]
+    fn only_consentos_own_flows_record_their_methods() {
+        for m in [
+            "double_opt_in",
+            "one_click_unsubscribe",
+            "preference_center",
+            "import",
+            "system",
+        ] {
+            let err = CollectionMethod::parse(m).unwrap().claimed().unwrap_err();
+            assert_eq!(err.field(), "method", "{m}");
+        }
+        for m in ["form", "paper", "phone", "email", "operator", "api"] {
+            assert!(CollectionMethod::parse(m).unwrap().claimed().is_ok(), "{m}");
+        }
+    }
+
+    #[test]
+    fn event_dates_before_1900_or_in_the_future_are_refused() {
+        let now = Timestamp::parse("t", "2025-06-01T10:00:00Z").unwrap();
+        let at = |t| Timestamp::parse("t", t).unwrap();
+        assert!(check_event_time(at("1900-01-01"), now).is_ok());
+        assert!(check_event_time(at("1900-01-01T00:00:00+14:00"), now).is_ok());
+        let err = check_event_time(at("1899-12-31"), now).unwrap_err();
+        assert_eq!(err.field(), "event_time");
+        assert!(err.to_string().contains("1900"), "{err}");
+        assert!(check_event_time(at("1899-06-15T12:00:00Z"), now).is_err());
+        assert!(check_event_time(at("2025-06-01T10:00:01Z"), now).is_err());
+        assert!(check_event_time(now, now).is_ok());
+    }
+
+    #[test]
+    fn a_consent_given_longer_ago_than_its_validity_warns_and_a_live_one_does_not() {
+        let now = Timestamp::parse("t", "2025-06-01T00:00:00Z").unwrap();
+        let given = Timestamp::parse("t", "2024-01-01").unwrap();
+        let expired = given.plus_days(365);
+        assert_eq!(
+            event_warnings(EventKind::Given, Some(expired), now),
+            vec![EventWarning::AlreadyExpired]
+        );
+        assert!(event_warnings(EventKind::Given, Some(given.plus_days(730)), now).is_empty());
+        assert!(event_warnings(EventKind::Given, None, now).is_empty());
+        assert!(event_warnings(EventKind::Withdrawn, None, now).is_empty());
+        // The expiry instant itself is already expired.
+        assert!(!event_warnings(EventKind::Renewed, Some(now), now).is_empty());
     }
 
     #[test]

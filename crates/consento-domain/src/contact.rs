@@ -18,7 +18,9 @@ impl Email {
     /// without a dot.
     pub fn parse(text: &str) -> Result<Self, DomainError> {
         let value = text.trim().to_lowercase();
-        let bad = |why: &str| DomainError::invalid("email", format!("`{}` {why}", text.trim()));
+        let bad = |why: &str| {
+            DomainError::invalid("email", format!("`{}` {why}", text.trim().escape_debug()))
+        };
         if value.len() > 254 {
             return Err(bad("is longer than 254 characters"));
         }
@@ -39,6 +41,13 @@ impl Email {
         if !value.chars().all(allowed) {
             return Err(bad("contains characters an address cannot hold"));
         }
+        // RFC 5322 §3.4.1 and §3.2.3: an unquoted local part is a dot-atom, atoms joined by
+        // single dots; a leading, trailing or doubled dot makes it no address (RFC 5321 §4.1.2).
+        if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+            return Err(bad(
+                "has a dot at the start or end of the part before the @, or two dots in a row",
+            ));
+        }
         Ok(Self(value))
     }
 
@@ -54,7 +63,9 @@ impl std::fmt::Display for Email {
     }
 }
 
-/// A phone number in E.164 form (`+393331234567`): `+`, country code, number, 8 to 15 digits.
+/// A phone number in E.164 form (`+393331234567`): `+`, an assigned country calling code and a
+/// national number of a length that country's numbers have, 15 digits at most (ITU-T E.164;
+/// see [`crate::numbering`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Phone(String);
@@ -63,9 +74,14 @@ impl Phone {
     /// Parses a number as people write it (`+39 333 123 4567`, `0039 333-1234567`,
     /// `(06) 1234 5678`) into E.164. A number without an international prefix is taken as national
     /// to `default_country_code` (digits only, e.g. `39` for Italy, where the leading 0 of
-    /// landlines is part of the number and is kept).
+    /// landlines is part of the number and is kept). A number that could not be dialled (an
+    /// unassigned country code, a length no number of that country has, an Italian range that
+    /// does not exist) is refused: it would never reach the person, and would not match them on
+    /// a suppression list.
     pub fn parse(text: &str, default_country_code: &str) -> Result<Self, DomainError> {
-        let bad = |why: &str| DomainError::invalid("phone", format!("`{}` {why}", text.trim()));
+        let bad = |why: &str| {
+            DomainError::invalid("phone", format!("`{}` {why}", text.trim().escape_debug()))
+        };
         let trimmed = text.trim();
         let mut digits = String::with_capacity(16);
         for (i, c) in trimmed.chars().enumerate() {
@@ -83,15 +99,11 @@ impl Phone {
         } else {
             format!("{default_country_code}{digits}")
         };
-        if international.starts_with('0') {
+        if international.is_empty() || international.starts_with('0') {
             return Err(bad("has no valid country code"));
         }
-        // E.164 §6.1: at most 15 digits; fewer than 8 is no real subscriber number anywhere.
-        if !(8..=15).contains(&international.len()) {
-            return Err(bad(
-                "must have between 8 and 15 digits with the country code",
-            ));
-        }
+        crate::numbering::check(&international)
+            .map_err(|why| bad(&format!("cannot be dialled: it {why}")))?;
         Ok(Self(format!("+{international}")))
     }
 
@@ -259,6 +271,43 @@ mod tests {
         );
         assert!(Email::parse("mario rossi@example.it").is_err());
         assert!(Email::parse("@example.it").is_err());
+    }
+
+    #[test]
+    fn email_local_parts_with_a_leading_trailing_or_doubled_dot_are_refused() {
+        for bad in [
+            ".mario@example.it",
+            "mario.@example.it",
+            "mario..rossi@example.it",
+        ] {
+            assert_eq!(Email::parse(bad).unwrap_err().field(), "email", "{bad}");
+        }
+        assert!(Email::parse("mario.rossi.jr@example.it").is_ok());
+        assert!(Email::parse("o'brien+news@example.ie").is_ok());
+    }
+
+    #[test]
+    fn email_with_a_control_character_is_refused() {
+        assert!(Email::parse("mario\u{0}@example.it").is_err());
+    }
+
+    #[test]
+    fn undialable_phones_are_refused_naming_phone() {
+        for bad in [
+            "+39 333 12",        // an Italian mobile of 5 digits
+            "+39 112",           // a short code, not reachable from abroad
+            "+280 1234 5678",    // an unassigned country code
+            "+1 202 555 012",    // NANP numbers have ten digits
+            "+39 0612345678901", // an Italian landline of 13 digits
+        ] {
+            let err = Phone::parse(bad, "39").unwrap_err();
+            assert_eq!(err.field(), "phone", "{bad}");
+            assert!(err.to_string().contains("cannot be dialled"), "{err}");
+        }
+        assert_eq!(
+            Phone::parse("+1 (202) 555-0123", "39").unwrap().as_str(),
+            "+12025550123"
+        );
     }
 
     #[test]

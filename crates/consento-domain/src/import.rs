@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 use time::{Date, PrimitiveDateTime};
 
+use crate::text::{self, Lines};
 use crate::{DomainError, Email, EventKind, LegalBasis, Phone, Timestamp, Zone};
 
 /// Which column of the file holds what. Column names are matched against the header row,
@@ -360,6 +361,10 @@ impl Plan {
         let text = |i: Option<usize>, max: usize, fault: &mut dyn FnMut(&str, String)| {
             let i = i?;
             let v = cell(i)?;
+            if let Some(c) = text::first_refused(v, Lines::One) {
+                fault(col(i), text::refusal(c, Lines::One));
+                return None;
+            }
             if v.chars().count() > max {
                 fault(col(i), format!("must be at most {max} characters"));
                 return None;
@@ -398,7 +403,14 @@ impl Plan {
         let mut purposes: Vec<String> = Vec::new();
         if let Some(v) = self.purposes.and_then(cell) {
             for p in v.split('|').map(str::trim).filter(|p| !p.is_empty()) {
-                if p.chars().count() > MAX_TEXT {
+                if let Some(c) = text::first_refused(p, Lines::One) {
+                    if let Some(i) = self.purposes {
+                        fault(
+                            col(i),
+                            format!("a purpose {}", text::refusal(c, Lines::One)),
+                        );
+                    }
+                } else if p.chars().count() > MAX_TEXT {
                     if let Some(i) = self.purposes {
                         fault(
                             col(i),
@@ -410,11 +422,16 @@ impl Plan {
                 }
             }
         }
-        let attributes = self
-            .attributes
-            .iter()
-            .filter_map(|(name, i)| cell(*i).map(|v| (name.clone(), v.to_owned())))
-            .collect();
+        // An attribute may span lines (a quoted CSV cell can hold line breaks, RFC 4180 §2.6).
+        let mut attributes = Vec::new();
+        for (name, i) in &self.attributes {
+            if let Some(v) = cell(*i) {
+                match text::first_refused(v, Lines::Many) {
+                    Some(c) => fault(col(*i), text::refusal(c, Lines::Many)),
+                    None => attributes.push((name.clone(), v.to_owned())),
+                }
+            }
+        }
         let mut consents = Vec::new();
         for (type_index, &(date, state)) in self.consents.iter().enumerate() {
             let state_text = state.and_then(cell);
@@ -437,6 +454,10 @@ impl Plan {
                 (Ok(t), _) if t > now => fault(
                     col(date),
                     format!("`{d}` is in the future: a consent cannot be dated after today"),
+                ),
+                (Ok(t), _) if t < crate::consent::EARLIEST_EVENT_TIME => fault(
+                    col(date),
+                    format!("`{d}` is before 1900: a consent cannot be dated before 1900"),
                 ),
                 (Ok(event_time), Some(kind)) => consents.push(ImportedConsent {
                     type_index,
@@ -595,6 +616,26 @@ mod tests {
             .parse(8, &["C1"], now, &Zone::rome(), "39")
             .unwrap_err();
         assert!(short[0].reason.contains("1 columns where the header has 6"));
+    }
+
+    #[test]
+    fn a_nul_in_a_name_and_a_date_before_1900_are_named_by_their_columns() {
+        let plan = mapping().plan(&HEADER, |c| c == "newsletter").unwrap();
+        let now = Timestamp::parse("now", "2025-06-01").unwrap();
+        let errors = plan
+            .parse(
+                3,
+                &["C1", "Anna\u{0}", "anna@example.it", "", "31/12/1899", ""],
+                now,
+                &Zone::rome(),
+                "39",
+            )
+            .unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert_eq!(errors[0].column, "Nome");
+        assert!(errors[0].reason.contains("NUL"), "{errors:?}");
+        assert_eq!(errors[1].column, "Data newsletter");
+        assert!(errors[1].reason.contains("1900"), "{errors:?}");
     }
 
     #[test]

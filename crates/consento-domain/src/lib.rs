@@ -11,11 +11,13 @@ pub mod ids;
 pub mod import;
 pub mod ledger;
 pub mod locale;
+pub mod numbering;
 pub mod receipt;
 pub mod requests;
 pub mod rules;
 pub mod settings;
 pub mod staff;
+pub mod text;
 pub mod time;
 pub mod zone;
 

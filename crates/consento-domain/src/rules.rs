@@ -199,6 +199,7 @@ pub struct Provenance {
 
 fn text(field: &'static str, value: &str, max: usize) -> Result<String, DomainError> {
     let value = value.trim();
+    crate::text::check(field, value, crate::text::Lines::One)?;
     if value.is_empty() {
         return Err(DomainError::invalid(field, "is required"));
     }

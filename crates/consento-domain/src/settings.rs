@@ -59,9 +59,11 @@ pub struct ContactReason {
     pub marketing: bool,
 }
 
-/// Validates a reason's label: 1 to 200 characters.
+/// Validates a reason's label: 1 to 200 characters on one line, without control characters
+/// ([`crate::text`]).
 pub fn validate_label(label: &str) -> Result<String, DomainError> {
     let l = label.trim();
+    crate::text::check("label", l, crate::text::Lines::One)?;
     if l.is_empty() || l.chars().count() > 200 {
         return Err(DomainError::invalid("label", "must be 1 to 200 characters"));
     }

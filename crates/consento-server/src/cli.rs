@@ -667,7 +667,9 @@ pub struct ConsentEventArgs {
     #[arg(long)]
     pub date: Option<String>,
     /// How the person gave or withdrew it (required: the proof names the true method): phone,
-    /// paper, email, in_person, form, operator, api.
+    /// paper, email, in_person, form, operator or api (import, preference_center,
+    /// double_opt_in, one_click_unsubscribe and system are recorded only by Consento's own
+    /// flows).
     #[arg(long)]
     pub method: String,
     /// The privacy-notice version the person was shown.

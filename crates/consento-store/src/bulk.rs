@@ -146,13 +146,7 @@ impl Store {
             };
             let v = self.validate_contact(item.input).map_err(at_line)?;
             for e in &item.events {
-                if e.event_time > now {
-                    return Err(at_line(DomainError::invalid(
-                        "event_time",
-                        "a consent cannot be dated in the future",
-                    ))
-                    .into());
-                }
+                consento_domain::consent::check_event_time(e.event_time, now).map_err(at_line)?;
                 if !types.contains_key(&e.type_code) {
                     return Err(at_line(DomainError::invalid(
                         "type_code",

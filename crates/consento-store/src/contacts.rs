@@ -4,6 +4,7 @@
 //! person switched off; and the suppression list of keyed hashes that keeps objecting and erased
 //! people out of bulk sends.
 
+use consento_domain::text::{self, Lines};
 use consento_domain::{
     Actor, ActorKind, Channel, CollectionMethod, ContactId, DomainError, Email, LegalBasis, Phone,
     Timestamp,
@@ -106,19 +107,14 @@ pub struct ContactSummary {
     pub erased_at: Option<Timestamp>,
 }
 
+/// A trimmed, optional single-line field (names, ids, sources, purposes): no control characters
+/// ([`consento_domain::text`]), at most `max` characters.
 fn optional_text(
     field: &'static str,
     value: Option<String>,
     max: usize,
 ) -> Result<Option<String>, DomainError> {
-    let value = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-    if value.as_ref().is_some_and(|v| v.chars().count() > max) {
-        return Err(DomainError::invalid(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    }
-    Ok(value)
+    text::optional(field, value.as_deref(), max, Lines::One)
 }
 
 /// The INSERT and the UPDATE of a contact's own row take the same parameters in the same order
@@ -220,7 +216,11 @@ impl Store {
             name: optional_text("name", input.name, 200)?,
             emails,
             phones,
-            attributes: serde_json::Value::Object(input.attributes).to_string(),
+            attributes: {
+                let attributes = serde_json::Value::Object(input.attributes);
+                text::check_json("attributes", &attributes)?;
+                attributes.to_string()
+            },
             source: optional_text("source", input.source, 200)?,
             legal_basis: input
                 .legal_basis
@@ -554,7 +554,7 @@ impl Store {
         evidence: Option<&str>,
     ) -> Result<Contact, StoreError> {
         let id = self.resolve_contact(contact).await?;
-        let evidence = optional_text("evidence", evidence.map(str::to_owned), 16_384)?;
+        let evidence = text::optional("evidence", evidence, 16_384, Lines::Many)?;
         let now = self.now();
         let event_id = self.new_uuid(now)?;
         // One statement per channel: a column name cannot be a bound parameter.

@@ -252,16 +252,17 @@ impl Store {
         operator: &str,
     ) -> Result<(DecisionReport, Option<Interaction>), StoreError> {
         let operator = operator.trim();
+        consento_domain::text::check("operator", operator, consento_domain::text::Lines::One)?;
         if operator.is_empty() || operator.len() > 128 {
             return Err(DomainError::invalid("operator", "must be 1 to 128 characters").into());
         }
-        let note = note
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .map(str::to_owned);
-        if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
-            return Err(DomainError::invalid("note", "must be at most 2000 characters").into());
-        }
+        // A note may run over several lines (it is typed in a textarea).
+        let note = consento_domain::text::optional(
+            "note",
+            note,
+            2000,
+            consento_domain::text::Lines::Many,
+        )?;
         let report = self.decide(contact, action, None).await?;
         let reason = self.reason(reason).await?;
         report.decision.accept_reason(&reason)?;

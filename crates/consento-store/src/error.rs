@@ -81,7 +81,7 @@ fn unique_field(text: &str) -> (&'static str, &'static str) {
         (
             "consent_types",
             "code",
-            "a consent type with this code already exists",
+            "a consent type with this code already exists (codes are compared without regard to case)",
         ),
         (
             "contact_reasons",
@@ -125,6 +125,16 @@ impl From<sqlx::Error> for StoreError {
             }
             if db.is_foreign_key_violation() {
                 return Self::not_found("referenced record");
+            }
+            // PostgreSQL cannot store NUL in `text` (SQLSTATE 22021) nor in `jsonb` strings
+            // (22P05). Every field refuses control characters before it reaches the database
+            // (consento_domain::text); a value that slipped past that is still the caller's
+            // fault, not the server's, on either backend.
+            if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
+                return Self::Invalid(DomainError::invalid(
+                    "text",
+                    "contains a NUL or another character that cannot be stored",
+                ));
             }
         }
         Self::Database(err)

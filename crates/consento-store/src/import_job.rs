@@ -181,6 +181,7 @@ impl EventMaker {
 /// A source name: trimmed, 1 to 200 characters.
 pub(crate) fn source_name(source: &str) -> Result<String, DomainError> {
     let s = source.trim();
+    consento_domain::text::check("source", s, consento_domain::text::Lines::One)?;
     if s.is_empty() || s.chars().count() > 200 {
         return Err(DomainError::invalid(
             "source",

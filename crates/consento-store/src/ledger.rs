@@ -4,6 +4,7 @@
 
 use consento_domain::consent::expiry_of;
 use consento_domain::ledger::{EventRecord, Verifier, evidence_digest};
+use consento_domain::text::{Lines, check};
 use consento_domain::{
     ActorKind, CollectionMethod, ConsentCode, ConsentTypeId, ContactId, ContactStatus, DomainError,
     EventId, EventKind, NoticeId, Timestamp,
@@ -293,13 +294,7 @@ impl Store {
     ) -> Result<PreparedAppend, StoreError> {
         let now = self.now();
         let event_time = input.event_time.unwrap_or(now);
-        if event_time > now {
-            return Err(DomainError::invalid(
-                "event_time",
-                "a consent cannot be dated in the future",
-            )
-            .into());
-        }
+        consento_domain::consent::check_event_time(event_time, now)?;
         let code = ConsentCode::parse(&input.type_code)?;
         let contact_id = self.contact_key(&input.contact).await?;
         crate::audit::set_target_id("contact", contact_id.0);
@@ -307,6 +302,13 @@ impl Store {
             .evidence
             .map(|e| e.trim().to_owned())
             .filter(|e| !e.is_empty());
+        // Evidence may be a transcript or a pasted message: several lines, no other controls.
+        if let Some(e) = &evidence {
+            check("evidence", e, Lines::Many)?;
+        }
+        if let Some(v) = &input.notice_version {
+            check("notice_version", v, Lines::One)?;
+        }
         if evidence.as_ref().is_some_and(|e| e.len() > 16_384) {
             return Err(DomainError::invalid("evidence", "must be at most 16 KiB").into());
         }

@@ -130,10 +130,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0020_suspended_contacts.sql"),
         include_str!("../migrations/postgres/0020_suspended_contacts.sql"),
     ),
+    (
+        21,
+        "code_case",
+        include_str!("../migrations/sqlite/0021_code_case.sql"),
+        include_str!("../migrations/postgres/0021_code_case.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 20;
+pub(crate) const LATEST: i64 = 21;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -201,6 +201,14 @@ pub struct RecordedEvent {
     pub hash: String,
 }
 
+impl RecordedEvent {
+    /// What its author should know about it although it was recorded as asked: a consent
+    /// given or renewed so long ago that it had expired before it was recorded.
+    pub fn warnings(&self) -> Vec<consento_domain::consent::EventWarning> {
+        consento_domain::consent::event_warnings(self.kind, self.expires_at, self.recorded_at)
+    }
+}
+
 /// One line of a contact's consent history, with its proof.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HistoryEntry {

@@ -178,8 +178,11 @@ fn day(field: &'static str, at: Timestamp, calendar: &HolidayCalendar) -> Result
 
 const DESCRIPTION_MAX: usize = 4000;
 
+/// A request's free text (a description, a note, a reason): several lines allowed, no other
+/// control characters ([`consento_domain::text`]).
 fn bounded(field: &'static str, text: &str) -> Result<String, StoreError> {
     let text = text.trim();
+    consento_domain::text::check(field, text, consento_domain::text::Lines::Many)?;
     if text.chars().count() > DESCRIPTION_MAX {
         return Err(
             DomainError::invalid(field, format!("at most {DESCRIPTION_MAX} characters")).into(),

@@ -3,6 +3,7 @@
 //! espliciti").
 
 use consento_domain::settings::validate_label;
+use consento_domain::text::{self, Lines};
 use consento_domain::{ContactReason, DomainError, NoticeId, PrivacySettings, ReasonId, Timestamp};
 use sha2::{Digest, Sha256};
 
@@ -150,6 +151,7 @@ impl Store {
     /// refuses it): a person's consent points at exactly what they were shown.
     pub async fn publish_notice(&self, input: NoticeInput) -> Result<Notice, StoreError> {
         let version = input.version.trim().to_owned();
+        text::check("version", &version, Lines::One)?;
         if version.is_empty() || version.len() > 64 {
             return Err(DomainError::invalid("version", "must be 1 to 64 characters").into());
         }
@@ -170,6 +172,9 @@ impl Store {
             .url
             .map(|u| u.trim().to_owned())
             .filter(|u| !u.is_empty());
+        if let Some(u) = &url {
+            text::check("url", u, Lines::One)?;
+        }
         if url
             .as_ref()
             .is_some_and(|u| !(u.starts_with("https://") || u.starts_with("http://")))
@@ -177,6 +182,9 @@ impl Store {
             return Err(DomainError::invalid("url", "must start with https:// or http://").into());
         }
         let body = input.body.filter(|b| !b.trim().is_empty());
+        if let Some(b) = &body {
+            text::check("body", b, Lines::Many)?;
+        }
         if url.is_none() && body.is_none() {
             return Err(
                 DomainError::invalid("body", "give the notice's text, its URL, or both").into(),

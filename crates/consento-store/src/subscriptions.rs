@@ -216,10 +216,18 @@ fn contact_of_address(backend: Backend) -> &'static str {
     }
 }
 
-/// Text cut to `max` characters, blank as none.
+/// Text cut to `max` characters, blank as none, its control characters dropped: these are what
+/// the request's client sent about itself (a user agent, an address), kept as evidence, not a
+/// value someone typed and could correct ([`consento_domain::text`]).
 fn cut(value: Option<String>, max: usize) -> Option<String> {
     value
-        .map(|v| v.trim().chars().take(max).collect::<String>())
+        .map(|v| {
+            v.trim()
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(max)
+                .collect::<String>()
+        })
         .filter(|v| !v.is_empty())
 }
 

@@ -60,6 +60,7 @@ impl Store {
         expires_at: Option<Timestamp>,
     ) -> Result<(ApiToken, String), StoreError> {
         let name = name.trim();
+        consento_domain::text::check("name", name, consento_domain::text::Lines::One)?;
         if name.is_empty() || name.len() > 128 {
             return Err(DomainError::invalid("name", "must be 1 to 128 characters").into());
         }

@@ -109,7 +109,7 @@ impl Store {
                     return Err(StoreError::conflict("code", "the code of a consent type in use cannot change"));
                 }
             }
-            let row = bind_type!("UPDATE consent_types SET code = $2, title = $3, description = $4, validity_days = $5, allow_email_bulk = $6, allow_email_single = $7, allow_phone_call = $8, allow_sms_single = $9, allow_sms_bulk = $10, show_in_preference_center = $11, updated_at = $12 WHERE code = $1 RETURNING id, code, title, description, validity_days, allow_email_bulk, allow_email_single, allow_phone_call, allow_sms_single, allow_sms_bulk, show_in_preference_center, created_at, updated_at", code, spec, now)
+            let row = bind_type!("UPDATE consent_types SET code = $2, title = $3, description = $4, validity_days = $5, allow_email_bulk = $6, allow_email_single = $7, allow_phone_call = $8, allow_sms_single = $9, allow_sms_bulk = $10, show_in_preference_center = $11, updated_at = $12, code_case_clash = (code_case_clash AND code = $2) WHERE code = $1 RETURNING id, code, title, description, validity_days, allow_email_bulk, allow_email_single, allow_phone_call, allow_sms_single, allow_sms_bulk, show_in_preference_center, created_at, updated_at", code, spec, now)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| StoreError::not_found("consent type"))?;

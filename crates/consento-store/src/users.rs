@@ -220,6 +220,11 @@ impl Store {
     /// Creates an account.
     pub async fn create_user(&self, new: NewUser) -> Result<User, StoreError> {
         let display_name = new.display_name.trim();
+        consento_domain::text::check(
+            "display_name",
+            display_name,
+            consento_domain::text::Lines::One,
+        )?;
         if display_name.chars().count() > 128 {
             return Err(DomainError::invalid("display_name", "at most 128 characters").into());
         }
@@ -431,6 +436,11 @@ impl Store {
         disabled: bool,
     ) -> Result<User, StoreError> {
         let display_name = display_name.trim();
+        consento_domain::text::check(
+            "display_name",
+            display_name,
+            consento_domain::text::Lines::One,
+        )?;
         if display_name.is_empty() || display_name.chars().count() > 128 {
             return Err(DomainError::invalid("display_name", "must be 1 to 128 characters").into());
         }

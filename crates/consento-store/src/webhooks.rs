@@ -340,6 +340,9 @@ fn validate_description(description: Option<String>) -> Result<Option<String>, D
     let description = description
         .map(|d| d.trim().to_owned())
         .filter(|d| !d.is_empty());
+    if let Some(d) = &description {
+        consento_domain::text::check("description", d, consento_domain::text::Lines::One)?;
+    }
     if description
         .as_ref()
         .is_some_and(|d| d.chars().count() > 500)

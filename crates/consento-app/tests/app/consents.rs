@@ -77,3 +77,57 @@ async fn each_consent_event_is_audited_with_the_token_that_recorded_it() {
     assert_eq!(consents[0].detail["events"][0]["kind"], "withdrawn");
     assert_eq!(consents[1].detail["events"][0]["kind"], "given");
 }
+
+#[tokio::test]
+async fn a_token_an_account_or_the_command_line_cannot_claim_a_method_only_consento_produces() {
+    let t = test_app().await;
+    let anna = ContactRef::Id(t.newsletter_and_contact().await);
+    let callers = [
+        By::token(t.token().await),
+        By::user(t.user().await),
+        By::command_line("anna"),
+    ];
+    for by in &callers {
+        for method in [
+            CollectionMethod::DoubleOptIn,
+            CollectionMethod::OneClickUnsubscribe,
+            CollectionMethod::PreferenceCenter,
+            CollectionMethod::Import,
+        ] {
+            let mut e = event(&anna, EventKind::Given, "2026-05-01");
+            e.method = method;
+            let err = t.app.record_consent(by, e, None).await.unwrap_err();
+            assert_eq!(err.field(), Some("method"), "{by:?} {method}: {err}");
+        }
+    }
+    assert!(t.store.consent_history(&anna).await.unwrap().is_empty());
+    // The person on Consento's own pages records them.
+    let mut e = event(&anna, EventKind::Given, "2026-05-01");
+    e.method = CollectionMethod::PreferenceCenter;
+    e.actor = Actor::new(ActorKind::Subject, "").unwrap();
+    t.app.record_consent(&By::person(), e, None).await.unwrap();
+    assert_eq!(t.store.consent_history(&anna).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_backdated_consent_already_expired_is_recorded_with_a_warning() {
+    let t = test_app().await;
+    let anna = ContactRef::Id(t.newsletter_and_contact().await);
+    let by = By::command_line("anna");
+    // NEWS lasts 365 days; given two years before the clock's 2026-06-01.
+    let (old, _) = t
+        .app
+        .record_consent(&by, event(&anna, EventKind::Given, "2024-05-01"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        old.warnings(),
+        vec![consento_domain::consent::EventWarning::AlreadyExpired]
+    );
+    let (live, _) = t
+        .app
+        .record_consent(&by, event(&anna, EventKind::Renewed, "2026-05-01"), None)
+        .await
+        .unwrap();
+    assert!(live.warnings().is_empty());
+}

@@ -54,6 +54,7 @@ contacts-error-external-id-taken = Another contact already has this CRM id.
 done-contact-created = Contact created.
 done-contact-saved = Contact details saved.
 done-consents-saved = Consents recorded.
+warn-consents-expired = Consents recorded, but at least one of them had already expired at the date it was given: it is kept as proof of the past and permits nothing now. To contact the person, a new consent is needed.
 done-consents-unchanged = Nothing changed: no consent was recorded.
 done-restriction-set = Processing is now restricted.
 done-restriction-lifted = The restriction was lifted.

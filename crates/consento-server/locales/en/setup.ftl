@@ -71,11 +71,12 @@ setup-type-days =
         [one] { $count_text } day
        *[other] { $count_text } days
     }
-setup-type-invalid-title = Enter a title of at most 200 characters.
+setup-type-invalid-title = Enter a title of at most 200 characters, on one line, without control characters.
 setup-type-invalid-code = The code must be 1 to 64 letters, digits, "_", "-" or ".", without spaces.
-setup-type-code-taken = A consent type with this code already exists.
+setup-type-code-taken = A consent type with this code already exists (capital and small letters count as the same).
 setup-type-code-fixed = The code cannot change: consents of this type have been recorded.
-setup-type-invalid-description = The description can be at most 2,000 characters.
+setup-type-invalid-description = The description can be at most 2,000 characters, without control characters.
+setup-type-invalid-permits = Tick at least one thing a valid consent of this type permits.
 setup-type-invalid-validity = Enter a whole number of days from 1 to 36,500, or leave empty for a consent that never expires.
 done-setup-type-created = Consent type created.
 done-setup-type-saved = Consent type saved.

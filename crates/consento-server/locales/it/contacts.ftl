@@ -54,6 +54,7 @@ contacts-error-external-id-taken = Un'altra anagrafica ha già questo codice CRM
 done-contact-created = Anagrafica creata.
 done-contact-saved = Dati dell'anagrafica salvati.
 done-consents-saved = Consensi registrati.
+warn-consents-expired = Consensi registrati, ma almeno uno era già scaduto alla data in cui è stato dato: resta come prova del passato e ora non permette nulla. Per contattare la persona serve un nuovo consenso.
 done-consents-unchanged = Nessuna modifica: non è stato registrato alcun consenso.
 done-restriction-set = Il trattamento è ora limitato.
 done-restriction-lifted = La limitazione è stata revocata.

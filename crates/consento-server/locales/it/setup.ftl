@@ -71,11 +71,12 @@ setup-type-days =
         [one] { $count_text } giorno
        *[other] { $count_text } giorni
     }
-setup-type-invalid-title = Indicare un titolo, al massimo 200 caratteri.
+setup-type-invalid-title = Indicare un titolo di al massimo 200 caratteri, su una sola riga e senza caratteri di controllo.
 setup-type-invalid-code = Il codice deve avere da 1 a 64 caratteri tra lettere, cifre, «_», «-» e «.», senza spazi.
-setup-type-code-taken = Esiste già una tipologia di consenso con questo codice.
+setup-type-code-taken = Esiste già una tipologia di consenso con questo codice (maiuscole e minuscole non fanno differenza).
 setup-type-code-fixed = Il codice non si può cambiare: sono già stati registrati consensi di questa tipologia.
-setup-type-invalid-description = La descrizione può avere al massimo 2.000 caratteri.
+setup-type-invalid-description = La descrizione può avere al massimo 2.000 caratteri, senza caratteri di controllo.
+setup-type-invalid-permits = Spuntare almeno una delle cose che un consenso valido di questa tipologia permette.
 setup-type-invalid-validity = Indicare un numero intero di giorni da 1 a 36.500, oppure lasciare vuoto per un consenso senza scadenza.
 done-setup-type-created = Tipologia di consenso creata.
 done-setup-type-saved = Tipologia di consenso salvata.

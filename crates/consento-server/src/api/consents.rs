@@ -130,17 +130,17 @@ pub enum MethodName {
     InPerson,
     /// Entered by an operator.
     Operator,
-    /// A file imported from another system.
+    /// A file imported from another system (recorded only by Consento's imports).
     Import,
     /// An integration through the API.
     Api,
-    /// The person, in the preference center.
+    /// The person, in the preference center (recorded only by Consento's preference center).
     PreferenceCenter,
-    /// A double opt-in confirmation.
+    /// A double opt-in confirmation (recorded only by Consento's confirmation link).
     DoubleOptIn,
-    /// An RFC 8058 one-click unsubscribe.
+    /// An RFC 8058 one-click unsubscribe (recorded only by Consento's unsubscribe endpoint).
     OneClickUnsubscribe,
-    /// Consento itself.
+    /// Consento itself (recorded only by Consento's own rules).
     System,
 }
 
@@ -203,7 +203,10 @@ pub struct ConsentEventRequest {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub event_time: Option<String>,
     /// How the person gave, refused or withdrew it (required: the proof names the true method,
-    /// never a default; GDPR Art. 7(1)).
+    /// never a default; GDPR Art. 7(1)): `phone`, `paper`, `email`, `in_person`, `form`,
+    /// `operator` or `api`. The methods that stand for Consento's own flows (`double_opt_in`,
+    /// `one_click_unsubscribe`, `preference_center`, `import`, `system`) are recorded only by
+    /// those flows, and refused here (422 naming `method`).
     #[schema(value_type = MethodName)]
     pub method: String,
     /// The privacy-notice version the person was shown (`POST /v1/notices`).
@@ -241,11 +244,33 @@ pub struct RecordedEventOut {
     pub expires_at: Option<Timestamp>,
     /// The event's hash in the chain (hex SHA-256).
     pub hash: String,
+    /// What the caller should know although the event was recorded as asked; empty when
+    /// nothing. `already_expired`: a given or renewed consent dated so far back that its
+    /// validity had already run out: it is proof of the past, and permits nothing now.
+    pub warnings: Vec<WarningOut>,
+}
+
+/// A warning about a recorded event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WarningOut {
+    /// A stable code for programs: `already_expired`.
+    pub code: &'static str,
+    /// What it means, in words.
+    pub message: &'static str,
 }
 
 impl From<RecordedEvent> for RecordedEventOut {
     fn from(e: RecordedEvent) -> Self {
+        let warnings = e
+            .warnings()
+            .into_iter()
+            .map(|w| WarningOut {
+                code: w.code(),
+                message: w.message(),
+            })
+            .collect();
         Self {
+            warnings,
             seq: e.seq,
             event_id: e.id.0,
             contact_id: e.contact_id.0,
@@ -486,7 +511,7 @@ async fn history(
         (status = 400, description = "A field is missing, malformed or unknown: `kind`, `method`, `event_time`… (`field` names it)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The contact was erased (`field`: `contact`), or the `Idempotency-Key` was used for a different request", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A value is refused: `event_time` in the future or before the consent's last change, `type_code` or `notice_version` unknown, `evidence` too long", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A value is refused: `event_time` in the future, before 1900 or before the consent's last change, `type_code` or `notice_version` unknown, a `method` only Consento's own flows record, `evidence` too long, a control character in a text (`field` names it)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("token" = ["write"]))
 )]

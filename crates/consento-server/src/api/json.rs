@@ -1,6 +1,8 @@
-//! The JSON request body extractor: a body that does not parse is a 400 problem naming the path
-//! of the field at fault (`recipients[2].action`), and unknown fields are refused by the request
-//! types themselves (`deny_unknown_fields`), so a misspelt field is never silently dropped.
+//! The JSON request body extractor, the one place where the API reads JSON: a body that does not
+//! parse is a 400 problem naming the path of the field at fault (`recipients[2].action`), and
+//! unknown fields are refused by the request types themselves (`deny_unknown_fields`), so a
+//! misspelt field is never silently dropped. Arrays in place of objects and data after the
+//! document are refused (400); a string with a control character is refused (422) naming it.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -8,6 +10,7 @@ use axum::http::header;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use super::strict::{Strict, is_text_refusal};
 
 /// A JSON request body of type `T`.
 #[derive(Debug)]
@@ -52,18 +55,19 @@ pub async fn json_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes
 }
 
 /// Parses a JSON document, naming the path of the field at fault when it does not fit `T`.
+/// Strict where serde_json is lenient ([`super::strict`]): a struct is read only from an object,
+/// a string holding a control character is refused (422, naming its path), and nothing but
+/// white space may follow the document (RFC 8259 §2: a JSON text is one value; `{..}{..}` is two,
+/// and reading only the first would silently drop the second).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let value: T = serde_path_to_error::deserialize(Strict(&mut de)).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let field = if path == "." { "body".to_owned() } else { path };
-        // serde's message without its " at line L column C" suffix: the field already says where.
-        let text = inner.to_string();
-        let reason = text
-            .rsplit_once(" at line ")
-            .map_or(text.as_str(), |(head, _)| head)
-            .to_owned();
+        // serde's message without its " at line L column C" suffix: the field already says
+        // where.
+        let reason = without_position(&inner.to_string());
         // A required field that is absent: name it, not the object that lacks it.
         let missing = reason
             .strip_prefix("missing field `")
@@ -73,6 +77,23 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             Some(name) => format!("{field}.{name}"),
             None => field,
         };
-        ApiError::bad_request(field, reason)
-    })
+        if is_text_refusal(&reason) {
+            ApiError::unprocessable(field, reason)
+        } else {
+            ApiError::bad_request(field, reason)
+        }
+    })?;
+    de.end().map_err(|_| {
+        ApiError::bad_request(
+            "body",
+            "trailing characters after the JSON document: send one JSON value",
+        )
+    })?;
+    Ok(value)
+}
+
+fn without_position(text: &str) -> String {
+    text.rsplit_once(" at line ")
+        .map_or(text, |(head, _)| head)
+        .to_owned()
 }

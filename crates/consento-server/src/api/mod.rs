@@ -36,6 +36,7 @@ mod receipts;
 pub(crate) mod requests;
 mod rules;
 mod settings;
+mod strict;
 mod subscriptions;
 mod types;
 mod webhooks;
@@ -121,6 +122,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(rules::routes())
         .split_for_parts();
     document_auth_failures(&mut doc);
+    let router = router.layer(axum::middleware::from_fn(strict::query_without_controls));
     (router, doc)
 }
 
@@ -131,7 +133,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Adds the answers every operation of a kind gives alike, from one extractor, so they are
 /// documented in one place too: 401 and 403 where a token is needed, 413 and 415 where a JSON
-/// body is read.
+/// body is read, 422 where a body or a query string brings text in.
 fn document_auth_failures(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
     let problem = |description: &str| {
@@ -171,6 +173,21 @@ fn document_auth_failures(doc: &mut utoipa::openapi::OpenApi) {
                     "415".to_owned(),
                     problem("The body is not declared `application/json`").into(),
                 );
+            }
+            // A control character in any text of the body or the query string is refused by
+            // the same extractor and layer (`strict`), naming it: a 422 wherever text comes in.
+            let reads_query = op.parameters.as_ref().is_some_and(|ps| {
+                ps.iter()
+                    .any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query)
+            });
+            if op.request_body.is_some() || reads_query {
+                op.responses
+                    .responses
+                    .entry("422".to_owned())
+                    .or_insert_with(|| {
+                        problem("A value is refused, such as a text holding a control character (`field` names it)")
+                            .into()
+                    });
             }
             if needs_token {
                 op.responses.responses.insert(

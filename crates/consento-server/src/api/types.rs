@@ -20,7 +20,7 @@ use super::auth::{AdminScope, Auth, ReadScope};
 use super::error::{ApiError, Problem};
 use super::json::ApiJson;
 use super::model::{ActionName, action};
-use super::params::{PathParam, created, nullable};
+use super::params::{PathParam, created, nullable, rename_field};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -112,7 +112,8 @@ pub struct ConsentTypeCreate {
     /// it never expires.
     #[serde(default)]
     pub validity_days: Option<u32>,
-    /// The actions a valid consent of this type allows; none if absent.
+    /// The actions a valid consent of this type allows: at least one (a type that permits
+    /// nothing is refused, 422 naming `permits`).
     #[serde(default)]
     #[schema(value_type = Vec<ActionName>)]
     pub permits: Vec<String>,
@@ -141,13 +142,18 @@ pub struct ConsentTypeUpdate {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<u32>)]
     pub validity_days: Option<Option<u32>>,
-    /// The actions a valid consent allows, replacing the whole list.
+    /// The actions a valid consent allows, replacing the whole list; at least one.
     #[serde(default)]
     #[schema(value_type = Option<Vec<ActionName>>)]
     pub permits: Option<Vec<String>>,
     /// Whether the preference center offers this type as a topic.
     #[serde(default)]
     pub show_in_preference_center: Option<bool>,
+}
+
+/// The store's refusal, its permissions named as this API names them (`permits`).
+fn refused(e: consento_app::AppError) -> ApiError {
+    rename_field(e.into(), "permissions", "permits")
 }
 
 fn permissions(list: &[String]) -> Result<Permissions, ApiError> {
@@ -202,8 +208,8 @@ async fn get_type(
         (status = 201, description = "Created", body = ConsentTypeOut,
             headers(("Location" = String, description = "The new type's URL"))),
         (status = 400, description = "A field is malformed or unknown (`field` names it)", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "A consent type with this code already exists (`field`: `code`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A value is refused: `code`, `title`, `description` or `validity_days`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A consent type with this code already exists, in any case: `PROMO_SMS` beside `promo_sms` is the same code (`field`: `code`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A value is refused: `code`, `title`, `description`, `validity_days`, or `permits` empty", body = Problem, content_type = "application/problem+json"),
     ),
     security(("token" = ["admin"]))
 )]
@@ -230,7 +236,8 @@ async fn create_type(
             detail,
             state.store.create_consent_type(spec),
         )
-        .await?;
+        .await
+        .map_err(refused)?;
     let location = format!("/v1/consent-types/{}", t.spec.code);
     Ok(created(&location, ConsentTypeOut::from(t)))
 }
@@ -287,6 +294,7 @@ async fn update_type(
             detail,
             state.store.update_consent_type(&current_code, spec),
         )
-        .await?;
+        .await
+        .map_err(refused)?;
     Ok(Json(t.into()))
 }

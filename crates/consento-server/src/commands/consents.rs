@@ -52,6 +52,9 @@ async fn record(ctx: &mut Ctx<'_>, kind: EventKind, a: ConsentEventArgs) -> anyh
         e.seq,
         e.hash
     )?;
+    for w in e.warnings() {
+        writeln!(ctx.out, "warning: {}: {}", w.code(), w.message())?;
+    }
     Ok(())
 }
 

@@ -261,7 +261,7 @@ const NONE: Permissions = Permissions {
     sms_bulk: false,
 };
 
-const TYPES: [DemoType; 5] = [
+const TYPES: [DemoType; 4] = [
     DemoType {
         code: "NEWSLETTER",
         title: "Newsletter",
@@ -310,15 +310,6 @@ const TYPES: [DemoType; 5] = [
         },
         preference_center: true,
         presence: 280,
-    },
-    DemoType {
-        code: "PROFILING",
-        title: "Profilazione",
-        description: "Analisi delle preferenze e delle abitudini di acquisto per offerte personalizzate.",
-        validity_days: Some(365),
-        permissions: NONE,
-        preference_center: false,
-        presence: 300,
     },
 ];
 

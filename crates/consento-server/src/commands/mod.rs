@@ -171,6 +171,9 @@ impl Ctx<'_> {
 
 /// Runs one command line to completion, writing results to `out`.
 pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
+    // Every command prints through it: stored text never drives the terminal.
+    let mut escaping = output::Escaping::new(out);
+    let out: &mut dyn Write = &mut escaping;
     match cli.command {
         Command::Serve(args) => return serve(&cli.database_url, cli.pg_schema, args).await,
         Command::BenchBaseline { listen } => return crate::serve::baseline(listen).await,

@@ -1,10 +1,78 @@
 //! How results are shown: aligned plain-text tables and short value formats for people, pretty
-//! JSON for scripts.
+//! JSON for scripts; and, under all of them, standard output with control characters escaped.
 
 use std::io::Write;
 
 use consento_domain::{Action, Permissions, Timestamp};
 use serde::Serialize;
+
+/// Standard output with every control character escaped but line feed and tab: stored text
+/// printed by a command (a name typed on the public subscribe form, a note, evidence) reaches a
+/// terminal, and ESC or a C1 control in it would be read as a command (ECMA-48 §5: colours,
+/// cursor moves, a changed window title, a hyperlink), and a carriage return would let one line
+/// print over another. Text entered today cannot hold them ([`consento_domain::text`]); data
+/// stored before that rule, or written around Consento, still can. Escaped as Rust writes them
+/// (`\u{1b}`), visible and unambiguous. JSON output holds none (serde_json escapes them), and
+/// files written with `--output` are data, written as they are.
+pub struct Escaping<'a> {
+    inner: &'a mut dyn Write,
+    /// The first byte (0xC2) of a two-byte UTF-8 character, held back until the next byte tells
+    /// whether it is a C1 control (U+0080–U+009F).
+    pending: bool,
+}
+
+impl<'a> Escaping<'a> {
+    /// Escapes what is written to `inner`.
+    pub fn new(inner: &'a mut dyn Write) -> Self {
+        Self {
+            inner,
+            pending: false,
+        }
+    }
+}
+
+fn needs_escape(b: u8) -> bool {
+    (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7F
+}
+
+impl Write for Escaping<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        if !self.pending && !buf.iter().any(|&b| needs_escape(b) || b == 0xC2) {
+            return self.inner.write_all(buf);
+        }
+        let mut out = Vec::with_capacity(buf.len() + 16);
+        for &b in buf {
+            if std::mem::take(&mut self.pending) {
+                if (0x80..=0x9F).contains(&b) {
+                    // U+0080–U+009F are encoded C2 80 – C2 9F: the code point is the second byte.
+                    write!(out, "\\u{{{b:x}}}")?;
+                    continue;
+                }
+                out.push(0xC2);
+            }
+            if b == 0xC2 {
+                self.pending = true;
+            } else if needs_escape(b) {
+                out.extend(char::from(b).escape_default().to_string().bytes());
+            } else {
+                out.push(b);
+            }
+        }
+        self.inner.write_all(&out)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if std::mem::take(&mut self.pending) {
+            self.inner.write_all(&[0xC2])?;
+        }
+        self.inner.flush()
+    }
+}
 
 /// Writes `value` as JSON, followed by a newline.
 pub fn json(out: &mut dyn Write, value: &impl Serialize) -> anyhow::Result<()> {
@@ -123,6 +191,22 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "CODE        TITLE\nNEWSLETTER  Newsletter\nSMS         SMS promozionali\n"
+        );
+    }
+
+    #[test]
+    fn control_characters_are_escaped_but_lines_tabs_and_accents_are_not() {
+        let mut out = Vec::new();
+        let mut w = Escaping::new(&mut out);
+        writeln!(w, "Mario \u{1b}[31mRossi\u{1b}]0;pwned\u{7}").unwrap();
+        writeln!(w, "a\tb\rc\u{0}d \u{9b}2J Nicolò «x»").unwrap();
+        // A C1 control split across two writes is still caught.
+        w.write_all(&[0xC2]).unwrap();
+        w.write_all(&[0x9B, b'\n']).unwrap();
+        w.flush().unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "Mario \\u{1b}[31mRossi\\u{1b}]0;pwned\\u{7}\na\tb\\rc\\u{0}d \\u{9b}2J Nicolò «x»\n\\u{9b}\n"
         );
     }
 

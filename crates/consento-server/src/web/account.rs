@@ -63,6 +63,7 @@ fn anonymous_page(tr: Tr, csrf: String, path: &str) -> Page {
         section: "login",
         path: path.to_owned(),
         notice: None,
+        warning: None,
         public: false,
     }
 }

@@ -325,6 +325,7 @@ fn error_page(failed: &Failed, tr: Tr, request_id: &str, csrf: &str) -> Response
             section: "",
             path: "/".to_owned(),
             notice: None,
+            warning: None,
             public: csrf.is_empty(),
         },
         message,

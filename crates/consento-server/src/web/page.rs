@@ -27,6 +27,9 @@ pub struct Page {
     pub path: String,
     /// A message shown once at the top (the key of a message: `saved`, …).
     pub notice: Option<String>,
+    /// A warning shown once at the top instead of a success: what was done was done, but is
+    /// not what the person may think (the key of a message).
+    pub warning: Option<String>,
     /// A public page (opened from an email, no account): no menu, and the language is switched
     /// by a link (`?lang=`) rather than a form.
     pub public: bool,
@@ -127,6 +130,7 @@ impl Page {
             section: "public",
             path: path.to_owned(),
             notice: None,
+            warning: None,
             public: true,
         }
     }
@@ -155,6 +159,18 @@ impl Page {
             let key = format!("done-{what}");
             if self.tr.has(&key) {
                 self.notice = Some(key);
+            }
+        }
+        self
+    }
+
+    /// Shows the warning `warn-<what>` at the top, when `what` (from a `?warn=` query after a
+    /// redirect) names one.
+    pub fn warned(mut self, what: Option<&str>) -> Self {
+        if let Some(what) = what {
+            let key = format!("warn-{what}");
+            if self.tr.has(&key) {
+                self.warning = Some(key);
             }
         }
         self

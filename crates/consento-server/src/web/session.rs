@@ -147,6 +147,7 @@ impl Staff {
             section,
             path: self.path.clone(),
             notice: None,
+            warning: None,
             public: false,
         }
     }

@@ -796,7 +796,7 @@ async fn consent_types_keep_their_code_once_used_and_consent_writes_name_the_fie
         .post(
             "/v1/consent-types",
             "admin",
-            &json!({ "code": "newsletter", "title": "Again" }),
+            &json!({ "code": "newsletter", "title": "Again", "permits": ["email.bulk"] }),
         )
         .await;
     problem(status, &body, 409, "code");

@@ -139,7 +139,9 @@ async fn a_duplicate_code_shows_the_form_again_with_the_message_at_the_code_fiel
     assert_eq!(again.status, 422);
     assert_eq!(
         text_of(&again.body, "code-error").as_deref(),
-        Some("Esiste già una tipologia di consenso con questo codice.")
+        Some(
+            "Esiste già una tipologia di consenso con questo codice (maiuscole e minuscole non fanno differenza)."
+        )
     );
     // What was typed is still there.
     assert!(again.body.contains("value=\"Un titolo scritto a mano\""));
@@ -155,7 +157,9 @@ async fn a_duplicate_code_shows_the_form_again_with_the_message_at_the_code_fiel
     assert_eq!(english.status, 422);
     assert_eq!(
         text_of(&english.body, "code-error").as_deref(),
-        Some("A consent type with this code already exists.")
+        Some(
+            "A consent type with this code already exists (capital and small letters count as the same)."
+        )
     );
     // A malformed code and validity are each named at their field.
     let bad = admin

@@ -23,6 +23,7 @@ mod retention;
 mod rules;
 mod self_service;
 mod smtp_server;
+mod strict_input;
 mod subscribe;
 mod support;
 mod webhooks;

@@ -4,6 +4,13 @@
 
 use super::*;
 
+/// The start of a day in Rome, as a file's date without a time is read.
+fn local_day(date: &str) -> Timestamp {
+    consento_domain::Zone::rome()
+        .parse_instant("d", date)
+        .unwrap()
+}
+
 fn import_mapping() -> consento_domain::import::Mapping {
     consento_domain::import::Mapping {
         external_id: Some("Codice".into()),
@@ -98,7 +105,7 @@ async fn an_import_creates_contacts_with_backdated_consents_and_the_file_as_evid
         let history = env.store.consent_history(&ContactRef::Id(bruno.id)).await.unwrap();
         assert_eq!(history.len(), 1);
         assert_eq!(history[0].method, CollectionMethod::Import);
-        assert_eq!(history[0].event_time, Timestamp::parse("d", "2024-03-15").unwrap());
+        assert_eq!(history[0].event_time, local_day("2024-03-15"));
         assert_eq!(history[0].recorded_at, start());
         let evidence = history[0].evidence.as_deref().unwrap();
         assert!(evidence.contains(&"07".repeat(32)), "{evidence}");
@@ -164,7 +171,7 @@ async fn an_import_leaves_the_same_current_states_as_appending_its_events_one_by
         for x in ["C1", "C2"] {
             let mirror = env.store.create_contact(contact(&format!("mirror-{x}@example.it"))).await.unwrap();
             for (_, date, _, kind) in history.iter().filter(|h| h.0 == x) {
-                let at = Timestamp::parse("d", date).unwrap();
+                let at = local_day(date);
                 env.store.record_consent(event(&ContactRef::Id(mirror.id), "NEWS", *kind, Some(at))).await.unwrap();
             }
             let state = |cs: Vec<consento_store::CurrentConsent>| -> Vec<_> {
@@ -245,8 +252,8 @@ async fn an_import_matches_a_line_to_earlier_lines_of_its_own_chunk_by_email_and
         let history = env.store.consent_history(&ContactRef::Id(bruno.id)).await.unwrap();
         let kinds: Vec<_> = history.iter().map(|h| (h.kind, h.event_time)).collect();
         assert_eq!(kinds, vec![
-            (EventKind::Given, Timestamp::parse("d", "2024-03-15").unwrap()),
-            (EventKind::Withdrawn, Timestamp::parse("d", "2024-04-01").unwrap()),
+            (EventKind::Given, local_day("2024-03-15")),
+            (EventKind::Withdrawn, local_day("2024-04-01")),
         ]);
         // Each event's evidence names its own line.
         assert!(history[1].evidence.as_deref().unwrap().contains("\"line\":3"), "{history:?}");

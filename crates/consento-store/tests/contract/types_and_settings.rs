@@ -42,3 +42,96 @@ async fn a_consent_type_is_in_use_once_the_ledger_cites_it() {
         assert!(env.store.consent_type_in_use("CALLS").await.unwrap());
     });
 }
+
+#[tokio::test]
+async fn consent_type_codes_differing_only_in_case_are_refused_naming_code() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("promo_sms", None, newsletter())).await.unwrap();
+        let clash = env.store.create_consent_type(spec("PROMO_SMS", None, newsletter())).await.unwrap_err();
+        assert!(matches!(clash, StoreError::Conflict { field: "code", .. }), "{clash:?}");
+        // Renaming another type onto it in another case is the same clash.
+        env.store.create_consent_type(spec("CALLS", None, single_email())).await.unwrap();
+        let renamed = env.store.update_consent_type("CALLS", spec("Promo_Sms", None, single_email())).await.unwrap_err();
+        assert!(matches!(renamed, StoreError::Conflict { field: "code", .. }), "{renamed:?}");
+        let codes: Vec<String> = env.store.consent_types().await.unwrap().into_iter().map(|t| t.spec.code.as_str().to_owned()).collect();
+        assert_eq!(codes.len(), 2, "{codes:?}");
+    });
+}
+
+#[tokio::test]
+async fn codes_that_already_differed_only_in_case_are_kept_and_no_new_clash_is_let_in() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("promo_sms", None, newsletter())).await.unwrap();
+        env.clock.advance(1_000_000);
+        // A database written before the rule (an older release): the index is not there yet,
+        // and two types differ only in case, the second already cited by the ledger.
+        env.raw_sql("DROP INDEX consent_types_code_folded; ALTER TABLE consent_types DROP COLUMN code_case_clash; DELETE FROM schema_migrations WHERE version = 21;").await.unwrap();
+        env.store.create_consent_type(spec("PROMO_SMS", None, newsletter())).await.unwrap();
+        let c = env.store.create_contact(contact("a@example.it")).await.unwrap();
+        env.store.record_consent(event(&ContactRef::Id(c.id), "PROMO_SMS", EventKind::Given, None)).await.unwrap();
+        // The next start applies the migration: both types stay, with their proof.
+        let migrated = env.second_store().await;
+        assert_eq!(migrated.consent_types().await.unwrap().len(), 2);
+        migrated.verify_ledger().await.unwrap();
+        let third = migrated.create_consent_type(spec("Promo_SMS", None, newsletter())).await.unwrap_err();
+        assert!(matches!(third, StoreError::Conflict { field: "code", .. }), "{third:?}");
+        // The kept types still change in everything but their case-clashing code.
+        migrated.update_consent_type("PROMO_SMS", spec("PROMO_SMS", Some(30), newsletter())).await.unwrap();
+        migrated.close().await;
+    });
+}
+
+#[tokio::test]
+async fn a_consent_type_that_permits_nothing_is_refused_naming_permissions() {
+    on_every_backend!(env => {
+        let err = env.store.create_consent_type(spec("NOTHING", None, Permissions::default())).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Invalid(e) if e.field() == "permissions"), "{err:?}");
+        assert!(env.store.consent_types().await.unwrap().is_empty());
+    });
+}
+
+#[tokio::test]
+async fn a_nul_in_any_text_field_is_refused_naming_it_on_every_backend() {
+    on_every_backend!(env => {
+        let field_of = |e: StoreError| match e {
+            StoreError::Invalid(d) => d.field().to_owned(),
+            other => panic!("not refused as invalid: {other:?}"),
+        };
+        let mut named = contact("a@example.it");
+        named.name = Some("Mario\0Rossi".into());
+        assert_eq!(field_of(env.store.create_contact(named).await.unwrap_err()), "name");
+        let mut sourced = contact("a@example.it");
+        sourced.source = Some("fiera\u{1b}[2J".into());
+        assert_eq!(field_of(env.store.create_contact(sourced).await.unwrap_err()), "source");
+        let mut attributed = contact("a@example.it");
+        attributed.attributes.insert("note".into(), serde_json::Value::from("x\0y"));
+        assert_eq!(field_of(env.store.create_contact(attributed).await.unwrap_err()), "attributes");
+        let mut titled = spec("NEWS", None, newsletter());
+        titled.title = "News\0".into();
+        assert_eq!(field_of(env.store.create_consent_type(titled).await.unwrap_err()), "title");
+        assert_eq!(field_of(env.store.create_reason("Richiesta\0", false).await.unwrap_err()), "label");
+        // Nothing was half-written.
+        assert_eq!(env.raw_count("SELECT COUNT(*) FROM contacts").await, 0);
+        // Evidence may span lines, but holds no other control character.
+        env.store.create_consent_type(spec("NEWS", None, newsletter())).await.unwrap();
+        let c = env.store.create_contact(contact("a@example.it")).await.unwrap();
+        let mut e = event(&ContactRef::Id(c.id), "NEWS", EventKind::Given, None);
+        e.evidence = Some("modulo\0".into());
+        assert_eq!(field_of(env.store.record_consent(e.clone()).await.unwrap_err()), "evidence");
+        e.evidence = Some("modulo 42\r\nfirmato".into());
+        env.store.record_consent(e).await.unwrap();
+    });
+}
+
+#[tokio::test]
+async fn a_consent_dated_before_1900_is_refused_naming_event_time() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", None, newsletter())).await.unwrap();
+        let c = env.store.create_contact(contact("a@example.it")).await.unwrap();
+        let at = Timestamp::parse("t", "1899-12-31").unwrap();
+        let err = env.store.record_consent(event(&ContactRef::Id(c.id), "NEWS", EventKind::Given, Some(at))).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Invalid(e) if e.field() == "event_time"), "{err:?}");
+        let at = Timestamp::parse("t", "1900-01-01").unwrap();
+        env.store.record_consent(event(&ContactRef::Id(c.id), "NEWS", EventKind::Given, Some(at))).await.unwrap();
+    });
+}

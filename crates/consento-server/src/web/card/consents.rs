@@ -339,7 +339,12 @@ pub async fn save_consents(
                 .map(|c| event(c.code.as_str(), EventKind::Withdrawn, None)),
         )
         .collect();
-    state.app.record_consents(&staff.who(), events).await?;
+    let recorded = state.app.record_consents(&staff.who(), events).await?;
+    // A consent dated so far back that it had expired before it was entered is proof of the
+    // past but permits nothing now: the operator is warned instead of told "recorded".
+    if recorded.iter().any(|(e, _)| !e.warnings().is_empty()) {
+        return Ok(see_other(&format!("/contacts/{id}?warn=consents-expired")));
+    }
     Ok(see_other(&format!("/contacts/{id}?done=consents-saved")))
 }
 

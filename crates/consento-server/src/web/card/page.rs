@@ -74,6 +74,8 @@ pub(super) struct Overlay {
     pub(super) justify: Option<JustifyState>,
     pub(super) justified: Option<uuid::Uuid>,
     pub(super) done: Option<String>,
+    /// A warning after a redirect (`?warn=`): consents recorded that permit nothing now.
+    pub(super) warn: Option<String>,
 }
 
 /// Builds the card of contact `id` with `overlay` over it, and audits the view.
@@ -134,7 +136,10 @@ pub(super) async fn card(
         .await?;
     let live = c.erased_at.is_none();
     Ok(CardPage {
-        page: staff.page("contacts").done(overlay.done.as_deref()),
+        page: staff
+            .page("contacts")
+            .done(overlay.done.as_deref())
+            .warned(overlay.warn.as_deref()),
         id: id.to_string(),
         name: display_name(tr, c.name.as_deref()),
         erased: c
@@ -197,6 +202,9 @@ pub(super) fn card_response(page: CardPage, status: StatusCode) -> Result<Respon
 pub struct CardQuery {
     #[serde(default)]
     done: Option<String>,
+    /// A warning to show (`consents-expired`).
+    #[serde(default)]
+    warn: Option<String>,
     /// The contact moment whose answer to show (`phone.call`…).
     #[serde(default)]
     moment: Option<String>,
@@ -237,6 +245,7 @@ pub async fn show(
             moment,
             justified,
             done: q.done,
+            warn: q.warn,
             ..Overlay::default()
         },
     )

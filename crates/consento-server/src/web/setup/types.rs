@@ -71,6 +71,11 @@ const EXPLAINED: &Explained = &[
         "setup-type-invalid-validity",
         "setup-type-invalid-validity",
     ),
+    (
+        "permissions",
+        "setup-type-invalid-permits",
+        "setup-type-invalid-permits",
+    ),
 ];
 
 /// A row of the list.
