@@ -389,14 +389,14 @@ async fn the_dashboard_counts_consents_per_type_and_state() {
         home.body.contains("Salvato."),
         "the notice of a redirect is still shown"
     );
-    // Valid, expired, withdrawn, refused, total.
+    // Valid, suspended, expired, withdrawn, refused, total.
     assert_eq!(
         numbers(&row_of(&home.body, "consent-states", "NEWS")),
-        ["2", "0", "1", "0", "3"]
+        ["2", "0", "0", "1", "0", "3"]
     );
     assert_eq!(
         numbers(&row_of(&home.body, "consent-states", "CALLS")),
-        ["0", "1", "0", "1", "2"]
+        ["0", "0", "1", "0", "1", "2"]
     );
     // The chart is drawn on the server, hidden from screen readers that read the table instead.
     assert!(home.body.contains("<svg class=\"chart\""));

@@ -344,7 +344,7 @@ async fn a_csv_export_is_a_zip_of_one_rfc_4180_file_per_table_with_header_rows()
     let mut reader = csv::Reader::from_reader(events.as_bytes());
     let kinds: Vec<String> = reader.records().map(|r| r.unwrap()[3].to_owned()).collect();
     assert_eq!(kinds, ["given", "withdrawn"]);
-    assert!(table("consents.csv").starts_with("code,title,kind,event_time,expires_at,valid,email_bulk,email_single,phone_call,sms_single,sms_bulk\r\n"));
+    assert!(table("consents.csv").starts_with("code,title,kind,event_time,expires_at,valid,suspended_by,email_bulk,email_single,phone_call,sms_single,sms_bulk\r\n"));
     let interactions = table("interactions.csv");
     assert!(interactions.starts_with("id,action,cause,reason,note,operator,occurred_at\r\n"));
     assert!(interactions.contains(",email.single,"));

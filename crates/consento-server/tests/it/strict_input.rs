@@ -195,7 +195,7 @@ async fn a_consent_dated_1899_or_claiming_a_method_consento_produces_is_refused_
         .post(
             &path,
             "write",
-            &json!({ "kind": "given", "type_code": "newsletter", "event_time": "1899-12-31" }),
+            &json!({ "kind": "given", "type_code": "newsletter", "event_time": "1899-12-31", "method": "paper" }),
         )
         .await;
     problem(status, &body, 422, "event_time");
