@@ -4,6 +4,7 @@
 
 pub mod consent;
 pub mod contact;
+pub mod controller;
 pub mod decision;
 pub mod erasure;
 pub mod error;
@@ -22,6 +23,7 @@ pub use consent::{
     Action, Actor, ActorKind, Channel, CollectionMethod, ConsentCode, ConsentState,
     ConsentTypeSpec, EventKind, Permissions,
 };
+pub use controller::{ControllerDetails, ControllerField};
 pub use contact::{ContactStatus, Email, LegalBasis, Phone, fold_for_search};
 pub use decision::{AllowedBy, Cause, Decision, decide};
 pub use error::DomainError;

@@ -124,10 +124,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0019_evidence_by_seq.sql"),
         include_str!("../migrations/postgres/0019_evidence_by_seq.sql"),
     ),
+    (
+        20,
+        "controller",
+        include_str!("../migrations/sqlite/0020_controller.sql"),
+        include_str!("../migrations/postgres/0020_controller.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 19;
+pub(crate) const LATEST: i64 = 20;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";
