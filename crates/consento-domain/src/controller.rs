@@ -153,9 +153,14 @@ fn check(field: ControllerField, value: &str) -> Result<String, DomainError> {
         ControllerField::Email => Email::parse(value)
             .map(|e| e.as_str().to_owned())
             .map_err(|_| DomainError::invalid(code, "must be an email address (name@example.it)")),
-        ControllerField::PrivacyNoticeUrl => web_address(value)
-            .map(str::to_owned)
-            .ok_or_else(|| DomainError::invalid(code, "must be a web address starting with https:// or http://")),
+        ControllerField::PrivacyNoticeUrl => {
+            web_address(value).map(str::to_owned).ok_or_else(|| {
+                DomainError::invalid(
+                    code,
+                    "must be a web address starting with https:// or http://",
+                )
+            })
+        }
         _ => Ok(value.to_owned()),
     }
 }

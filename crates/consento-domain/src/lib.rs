@@ -23,8 +23,8 @@ pub use consent::{
     Action, Actor, ActorKind, Channel, CollectionMethod, ConsentCode, ConsentState,
     ConsentTypeSpec, EventKind, Permissions,
 };
-pub use controller::{ControllerDetails, ControllerField};
 pub use contact::{ContactStatus, Email, LegalBasis, Phone, fold_for_search};
+pub use controller::{ControllerDetails, ControllerField};
 pub use decision::{AllowedBy, Cause, Decision, decide};
 pub use error::DomainError;
 pub use ids::{ConsentTypeId, ContactId, EventId, NoticeId, ReasonId, RequestId};
