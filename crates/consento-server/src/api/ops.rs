@@ -1,6 +1,7 @@
 //! Operations: liveness (`/healthz`), readiness (`/readyz`: the database answers and carries
-//! every migration), Prometheus metrics, and the OpenAPI document itself. The probes are public
-//! (a load balancer has no token); the metrics need `read`.
+//! every migration; its body also lists the data controller's details still missing, which do
+//! not make the server unready), Prometheus metrics, and the OpenAPI document itself. The probes
+//! are public (a load balancer has no token); the metrics need `read`.
 
 use axum::Json;
 use axum::extract::State;
@@ -36,29 +37,59 @@ async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// Readiness: the database answers and its schema is this binary's.
+/// The readiness probe's answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ok`, or what is wrong.
+    pub status: &'static str,
+    /// When ready: the data controller's details not given yet (`name`, `address`, `email`,
+    /// `dpo_contact`, `privacy_notice_url`), empty once every one is. Missing details do not
+    /// make the server unready (people's rights are served meanwhile, naming a placeholder):
+    /// they are for the operator to give, on the console's first-run page or with `consento
+    /// init`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub controller_missing: Option<Vec<&'static str>>,
+}
+
+impl Readiness {
+    fn not(status: &'static str) -> (StatusCode, Json<Self>) {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(Self {
+                status,
+                controller_missing: None,
+            }),
+        )
+    }
+}
+
+/// Readiness: the database answers and its schema is this binary's; the body lists the
+/// controller's details still missing.
 #[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
     responses(
-        (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "Not ready: the database is unreachable or not migrated", body = Health),
+        (status = 200, description = "Ready (with the controller's details still missing, if any)", body = Readiness),
+        (status = 503, description = "Not ready: the database is unreachable or not migrated", body = Readiness),
     ))]
-async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     match state.store.ready().await {
-        Ok(true) => (StatusCode::OK, Json(Health { status: "ok" })),
-        Ok(false) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(Health {
-                status: "migrations pending",
+        Ok(true) => {}
+        Ok(false) => return Readiness::not("migrations pending"),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            return Readiness::not("database unreachable");
+        }
+    }
+    match state.app.controller().await {
+        Ok(named) => (
+            StatusCode::OK,
+            Json(Readiness {
+                status: "ok",
+                controller_missing: Some(named.missing().iter().map(|f| f.code()).collect()),
             }),
         ),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(Health {
-                    status: "database unreachable",
-                }),
-            )
+            Readiness::not("database unreachable")
         }
     }
 }

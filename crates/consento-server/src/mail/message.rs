@@ -69,6 +69,10 @@ pub struct ConfirmPayload {
     pub topics: Vec<String>,
     /// Until when the link works (microseconds since the epoch).
     pub expires_at: i64,
+    /// The controller as named when the email was written (absent in emails queued before it
+    /// was carried, and while no name is known: then the sender's `mail.controller_name`).
+    #[serde(default)]
+    pub controller: Option<String>,
 }
 
 /// The confirmation, as plain text.
@@ -101,9 +105,22 @@ pub struct LiftedPayload {
     pub restricted_since: Option<i64>,
     /// When it was lifted.
     pub lifted_at: i64,
-    /// How to reach the controller (`[controller] contact`), if configured.
+    /// How to reach the controller (`[controller] contact`, else its email or address), if
+    /// known.
     #[serde(default)]
     pub contact: String,
+    /// The controller as named when the email was written (see [`ConfirmPayload::controller`]).
+    #[serde(default)]
+    pub controller: Option<String>,
+}
+
+/// The controller an email names: the one its payload carries, else the sender's.
+fn named<'a>(payload: &'a Option<String>, sender: &'a str) -> &'a str {
+    payload
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .unwrap_or(sender)
 }
 
 /// The notice of a lifted restriction, as plain text.
@@ -141,6 +158,7 @@ fn confirmation(
 ) -> Result<(String, String, String), RenderError> {
     let payload: ConfirmPayload =
         serde_json::from_value(payload).map_err(|_| RenderError::Payload)?;
+    let controller = named(&payload.controller, controller);
     let subject = tr.with("mail-confirm-subject", "controller", controller);
     let expires = tr.datetime(Timestamp::from_micros(payload.expires_at));
     let text = rendered(
@@ -175,6 +193,7 @@ fn lifted(
 ) -> Result<(String, String, String), RenderError> {
     let payload: LiftedPayload =
         serde_json::from_value(payload).map_err(|_| RenderError::Payload)?;
+    let controller = named(&payload.controller, controller);
     let subject = tr.with("mail-lifted-subject", "controller", controller);
     let since = payload
         .restricted_since
