@@ -48,6 +48,7 @@ pub struct Readiness {
     /// they are for the operator to give, on the console's first-run page or with `consento
     /// init`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub controller_missing: Option<Vec<&'static str>>,
 }
 

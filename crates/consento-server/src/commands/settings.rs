@@ -78,11 +78,10 @@ async fn set_controller(ctx: &Ctx<'_>, args: ControllerArgs) -> anyhow::Result<N
     if changes == ControllerDetails::default() {
         return Ok(ctx.app.controller().await?);
     }
-    Ok(ctx
-        .app
+    ctx.app
         .set_controller(&ctx.by(), changes)
         .await
-        .context("controller")?)
+        .context("controller")
 }
 
 /// The controller's details as lines, with where each comes from and what is missing.
