@@ -266,7 +266,8 @@ pub struct MailConfig {
     pub from_address: String,
     /// The sender's display name.
     pub from_name: String,
-    /// The data controller named in every email (GDPR Art. 13(1)(a)): who the person deals with.
+    /// The data controller emails name (GDPR Art. 13(1)(a)) while neither `controller.name` nor
+    /// the console's first-run page names it; the same fallback names it in exports and receipts.
     pub controller_name: String,
     /// Milliseconds between polls of the outbox when it is empty.
     pub poll_interval_ms: u64,
