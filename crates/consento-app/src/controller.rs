@@ -182,7 +182,7 @@ impl App {
             self.audited(
                 by,
                 "controller.update",
-                Some(("controller", "1".to_owned())),
+                None,
                 json!({ "before": before, "after": after }),
                 self.store.set_controller_details(after),
             )

@@ -257,3 +257,39 @@ pub fn render(email: &OutgoingEmail, sender: &Sender) -> Result<Message, RenderE
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| RenderError::Build(e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_email_names_the_controller_its_payload_carries_else_the_senders() {
+        let tr = Tr::new(Locale::It);
+        let confirm = |controller: Option<&str>| {
+            json!({
+                "link": "https://privacy.example.com/confirm/t",
+                "topics": ["Newsletter"],
+                "expires_at": 0,
+                "controller": controller,
+            })
+        };
+        let (subject, text, html) =
+            confirmation(tr, confirm(Some("Rossi Caldaie S.r.l.")), "Mittente S.r.l.").unwrap();
+        for part in [&subject, &text, &html] {
+            assert!(part.contains("Rossi Caldaie S.r.l."), "{part}");
+            assert!(!part.contains("Mittente"), "{part}");
+        }
+        let (subject, _, _) = confirmation(tr, confirm(None), "Mittente S.r.l.").unwrap();
+        assert!(subject.contains("Mittente S.r.l."), "{subject}");
+        let lifted_payload = json!({
+            "restricted_since": 0,
+            "lifted_at": 0,
+            "contact": "privacy@rossicaldaie.example",
+            "controller": "Rossi Caldaie S.r.l.",
+        });
+        let (subject, text, _) = lifted(tr, lifted_payload, "Mittente S.r.l.").unwrap();
+        assert!(subject.contains("Rossi Caldaie S.r.l."), "{subject}");
+        assert!(text.contains("privacy@rossicaldaie.example"), "{text}");
+    }
+}

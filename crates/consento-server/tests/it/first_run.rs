@@ -134,6 +134,13 @@ async fn an_administrator_signing_in_before_the_controller_is_named_is_asked_for
         .expect("the change is audited");
     assert!(entry.user_id.is_some());
     assert_eq!(entry.detail["after"]["name"], "Rossi Caldaie S.r.l.");
+    let log = admin.get_in("/audit", "en").await;
+    assert!(
+        log.body
+            .contains("Changed the data controller&#39;s details"),
+        "{}",
+        log.body
+    );
 
     // Named: the next sign-in goes where it was asked to.
     let again = Console::new(&app.base);
