@@ -65,7 +65,7 @@ impl App {
     pub fn kept(&self, at: Timestamp) -> Vec<Kept> {
         self.policy
             .erasure
-            .kept(at)
+            .kept(at, &self.policy.zone)
             .into_iter()
             .map(|k| Kept {
                 category: k.category.code().to_owned(),

@@ -151,6 +151,9 @@ pub struct Controller {
     pub contact: String,
     /// How to reach its data protection officer.
     pub dpo_contact: Option<String>,
+    /// The IANA time zone it operates in (`Europe/Rome`): the instants of this document are UTC,
+    /// the dates its people read and typed were local to this zone.
+    pub time_zone: String,
     /// Its postal address, when known.
     pub address: Option<String>,
     /// Its email address for privacy matters, when known.
@@ -469,6 +472,7 @@ impl Document {
                 name: named.name.clone(),
                 contact: named.contact.clone(),
                 dpo_contact: named.details.dpo_contact.clone(),
+                time_zone: policy.zone.name().to_owned(),
                 address: named.details.address.clone(),
                 email: named.details.email.clone(),
                 privacy_notice_url: named.details.privacy_notice_url.clone(),

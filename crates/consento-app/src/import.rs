@@ -41,6 +41,8 @@ pub struct ImportJob {
     pub started_by: String,
     /// The actor of the consent events.
     pub actor: Actor,
+    /// The zone the file's dates without an offset are written in (the office's).
+    pub zone: consento_domain::Zone,
 }
 
 /// A run recorded and ready to execute.
@@ -224,6 +226,7 @@ async fn stream(
     let (fits_tx, fits_rx) = tokio::sync::oneshot::channel::<()>();
     let now = store.now();
     let country = store.country_code().to_owned();
+    let zone = job.zone.clone();
     let path = job.path.clone();
     let delimiter = job.delimiter;
     let progress = begun.progress.clone();
@@ -242,7 +245,7 @@ async fn stream(
             delimiter,
             &plan_mapping,
             &types,
-            (now, &country),
+            (now, &zone, &country),
             &progress,
             &mut tx,
             fits_tx,
@@ -338,7 +341,7 @@ fn read_file(
     delimiter: Option<u8>,
     mapping: &Mapping,
     types: &[String],
-    (now, country): (consento_domain::Timestamp, &str),
+    (now, zone, country): (consento_domain::Timestamp, &consento_domain::Zone, &str),
     progress: &Arc<ImportProgress>,
     tx: &mut Option<tokio::sync::mpsc::Sender<ImportChunk>>,
     fits: tokio::sync::oneshot::Sender<()>,
@@ -429,7 +432,7 @@ fn read_file(
             }
         }
         let parsed = if utf8 {
-            plan.parse(line, &fields, now, country)
+            plan.parse(line, &fields, now, zone, country)
         } else {
             Err(vec![LineError {
                 line,

@@ -85,4 +85,28 @@ impl App {
     pub fn policy(&self) -> &Policy {
         &self.policy
     }
+
+    /// The office's time zone.
+    pub fn zone(&self) -> &consento_domain::Zone {
+        &self.policy.zone
+    }
+
+    /// Today's local date in the office's zone.
+    pub fn today_date(&self) -> Result<time::Date, AppError> {
+        self.policy
+            .zone
+            .today(self.store.now())
+            .ok_or_else(|| AppError::Internal("the clock is out of the calendar's range".into()))
+    }
+
+    /// Reads an instant a person or a client typed, as the office's zone means it: a plain date
+    /// is the start of that local day, an RFC 3339 instant keeps its offset. The error names
+    /// `field`.
+    pub fn parse_instant(
+        &self,
+        field: &'static str,
+        text: &str,
+    ) -> Result<consento_domain::Timestamp, AppError> {
+        Ok(self.policy.zone.parse_instant(field, text)?)
+    }
 }

@@ -1,12 +1,12 @@
 //! What configuration decides for the use cases: how long an erasure keeps its proof, the
 //! retention per purpose, the holiday calendar of deadlines, the controller's facts, the public
-//! address links are built on, and the double opt-in's limits. The server builds one [`Policy`]
+//! address links are built on, the office's time zone, and the double opt-in's limits. The server builds one [`Policy`]
 //! from its configuration file and environment; `consento serve` and every other command use the
 //! same, so the command line never applies other periods than the server.
 
-use consento_domain::Locale;
 use consento_domain::erasure::{ErasurePolicy, RetentionPolicy};
 use consento_domain::requests::HolidayCalendar;
+use consento_domain::{Locale, Zone};
 use serde::{Deserialize, Serialize};
 
 /// Everything configuration decides for the use cases.
@@ -18,8 +18,10 @@ pub struct Policy {
     pub retention: RetentionPolicy,
     /// Contacts anonymised per transaction by a retention run.
     pub retention_batch: usize,
-    /// The working days Art. 12(3) deadlines are counted on.
+    /// The working days Art. 12(3) deadlines are counted on (kept in `zone`'s local dates).
     pub calendar: HolidayCalendar,
+    /// The office's time zone: "today", a typed date, and every date shown to people.
+    pub zone: Zone,
     /// The controller's facts the configuration gives; they win over those kept in the
     /// database (see [`crate::controller`], which every adapter names the controller through).
     pub controller: Controller,

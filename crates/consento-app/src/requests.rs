@@ -168,18 +168,14 @@ impl App {
             .with_extra(extra_holidays.to_vec())
     }
 
-    /// Today's date, `YYYY-MM-DD`: what "overdue" is judged against.
+    /// Today's local date, `YYYY-MM-DD`: what "overdue" is judged against.
     pub fn today(&self) -> String {
-        self.store.now().date().map(format_date).unwrap_or_default()
+        self.today_date().map(format_date).unwrap_or_default()
     }
 
     /// The store's filter for `q`, as of today.
     pub fn request_filter(&self, q: &ListQuery) -> Result<DataRequestFilter, AppError> {
-        let today = self
-            .store
-            .now()
-            .date()
-            .ok_or_else(|| AppError::Internal("the clock is out of range".into()))?;
+        let today = self.today_date()?;
         let (open, status) = match q.status.as_deref().map(str::trim) {
             None | Some("") => (false, None),
             Some("open") => (true, None),

@@ -124,6 +124,8 @@ coded_enum!(
         Phone = "phone",
         /// An email from the person.
         Email = "email",
+        /// Said in person, at a desk or a shop, to an operator.
+        InPerson = "in_person",
         /// Entered by an operator in the console or CLI.
         Operator = "operator",
         /// A file imported from another system.

@@ -10,6 +10,7 @@ use crate::consent::coded_enum;
 use crate::error::DomainError;
 use crate::requests::add_months;
 use crate::time::Timestamp;
+use crate::zone::Zone;
 
 coded_enum!(
     /// Why a contact is erased.
@@ -126,10 +127,10 @@ pub struct Kept {
 }
 
 impl ErasurePolicy {
-    /// What an erasure at `at` keeps, each with its ground and end.
-    pub fn kept(&self, at: Timestamp) -> Vec<Kept> {
+    /// What an erasure at `at` keeps, each with its ground and end (a local date in `zone`).
+    pub fn kept(&self, at: Timestamp, zone: &Zone) -> Vec<Kept> {
         let after = |years: u8| {
-            at.date()
+            zone.date_of(at)
                 .and_then(|d| add_months(d, 12u8.saturating_mul(years.min(21))))
         };
         KeptCategory::ALL
@@ -158,6 +159,8 @@ pub struct RetentionPolicy {
     rules: Vec<(String, u8)>,
     /// For a contact none of whose purposes has a rule (or with no purposes).
     default_months: u8,
+    /// The zone whose local days the months are counted in.
+    zone: Zone,
 }
 
 impl Default for RetentionPolicy {
@@ -178,7 +181,7 @@ impl Default for RetentionPolicy {
 }
 
 impl RetentionPolicy {
-    /// A policy of `rules` (purpose key → months) and a default.
+    /// A policy of `rules` (purpose key → months) and a default, counted in Rome's local days.
     pub fn new(rules: impl IntoIterator<Item = (String, u8)>, default_months: u8) -> Self {
         Self {
             rules: rules
@@ -187,7 +190,14 @@ impl RetentionPolicy {
                 .filter(|(k, _)| !k.is_empty())
                 .collect(),
             default_months,
+            zone: Zone::rome(),
         }
+    }
+
+    /// This policy, with its months counted in the local days of `zone`.
+    pub fn in_zone(mut self, zone: Zone) -> Self {
+        self.zone = zone;
+        self
     }
 
     /// The months a purpose's data is kept after the last consent ended: the longest rule that
@@ -223,9 +233,11 @@ impl RetentionPolicy {
     }
 
     /// Whether a contact with `purposes` whose last consent ended at `ended` is past its
-    /// retention at `now`: more than the period has run since.
+    /// retention at `now`: more than the period has run since, counted in the policy zone's
+    /// local days.
     pub fn lapsed(&self, purposes: &[String], ended: Timestamp, now: Timestamp) -> bool {
-        let (Some(ended), Some(today)) = (ended.date(), now.date()) else {
+        let zone = &self.zone;
+        let (Some(ended), Some(today)) = (zone.date_of(ended), zone.date_of(now)) else {
             return false;
         };
         add_months(ended, self.months(purposes)).is_some_and(|end| today > end)
@@ -239,6 +251,20 @@ mod tests {
     fn at(y: i32, m: u8, d: u8) -> Timestamp {
         let date = Date::from_calendar_date(y, time::Month::try_from(m).unwrap(), d).unwrap();
         Timestamp::from_micros(date.midnight().assume_utc().unix_timestamp() * 1_000_000)
+    }
+
+    #[test]
+    fn retention_counts_local_days_not_utc_ones() {
+        let p = RetentionPolicy::default();
+        let m = vec!["marketing".to_owned()];
+        // The consent ended at 00:30 on 15 June 2024 in Rome (22:30 UTC on the 14th).
+        let ended = Timestamp::parse("t", "2024-06-14T22:30:00Z").unwrap();
+        let now = Timestamp::parse("t", "2026-06-15T12:00:00Z").unwrap();
+        // In Rome the 24 months end on 15 June 2026: today, not yet past.
+        assert!(!p.lapsed(&m, ended, now));
+        // Reckoned in UTC the consent ended on the 14th, so the 15th would already be past.
+        let utc = RetentionPolicy::default().in_zone(Zone::utc());
+        assert!(utc.lapsed(&m, ended, now));
     }
 
     #[test]
@@ -268,7 +294,7 @@ mod tests {
 
     #[test]
     fn an_erasure_keeps_proof_ten_years_records_five_and_hashes_without_end() {
-        let kept = ErasurePolicy::default().kept(at(2026, 3, 1));
+        let kept = ErasurePolicy::default().kept(at(2026, 3, 1), &Zone::rome());
         let of = |c| kept.iter().find(|k| k.category == c).unwrap();
         assert_eq!(
             of(KeptCategory::ConsentProof).until,

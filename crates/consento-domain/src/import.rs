@@ -5,9 +5,9 @@
 //! Pure: the reading of the file and the writing of the rows belong to the server and the store.
 
 use serde::{Deserialize, Serialize};
-use time::{Date, PrimitiveDateTime, Time, UtcOffset};
+use time::{Date, PrimitiveDateTime};
 
-use crate::{DomainError, Email, EventKind, LegalBasis, Phone, Timestamp};
+use crate::{DomainError, Email, EventKind, LegalBasis, Phone, Timestamp, Zone};
 
 /// Which column of the file holds what. Column names are matched against the header row,
 /// ignoring case and surrounding spaces. Saved per source, so that the next import of the same
@@ -154,22 +154,35 @@ pub fn detect_delimiter(first_line: &str) -> u8 {
         .map_or(b',', |(d, _)| d)
 }
 
-/// Reads a date as CRMs export it: `YYYY-MM-DD`, RFC 3339, `YYYY-MM-DD HH:MM[:SS]` (UTC), or the
-/// Italian `DD/MM/YYYY` (also with `-` or `.`).
-pub fn parse_date(text: &str) -> Result<Timestamp, String> {
+/// Reads a date as CRMs export it: `YYYY-MM-DD`, RFC 3339, `YYYY-MM-DD HH:MM[:SS]`, or the
+/// Italian `DD/MM/YYYY` (also with `-` or `.`). A date or a time without an offset is meant in
+/// `zone` (the office's local time: a plain date is the start of that local day); an RFC 3339
+/// instant carries its own offset.
+pub fn parse_date(text: &str, zone: &Zone) -> Result<Timestamp, String> {
     let t = text.trim();
-    if let Ok(ts) = Timestamp::parse("date", t) {
+    if let Ok(ts) = zone.parse_instant("date", t) {
         return Ok(ts);
     }
-    let micros =
-        |dt: PrimitiveDateTime| dt.assume_offset(UtcOffset::UTC).unix_timestamp() * 1_000_000;
+    let local = |dt: PrimitiveDateTime| {
+        let d = dt.date();
+        let text = format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            d.year(),
+            u8::from(d.month()),
+            d.day(),
+            dt.hour(),
+            dt.minute(),
+            dt.second()
+        );
+        zone.parse_instant("date", &text).ok()
+    };
     let formats = [
         time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
         time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]"),
     ];
     for f in formats {
-        if let Ok(dt) = PrimitiveDateTime::parse(t, &f) {
-            return Ok(Timestamp::from_micros(micros(dt)));
+        if let Some(ts) = PrimitiveDateTime::parse(t, &f).ok().and_then(local) {
+            return Ok(ts);
         }
     }
     let day_first = [
@@ -178,11 +191,8 @@ pub fn parse_date(text: &str) -> Result<Timestamp, String> {
         time::macros::format_description!("[day padding:none].[month padding:none].[year]"),
     ];
     for f in day_first {
-        if let Ok(d) = Date::parse(t, &f) {
-            return Ok(Timestamp::from_micros(micros(PrimitiveDateTime::new(
-                d,
-                Time::MIDNIGHT,
-            ))));
+        if let Some(ts) = Date::parse(t, &f).ok().and_then(|d| zone.start_of(d)) {
+            return Ok(ts);
         }
     }
     Err(format!(
@@ -323,6 +333,7 @@ impl Plan {
         line: u64,
         fields: &[&str],
         now: Timestamp,
+        zone: &Zone,
         country_code: &str,
     ) -> Result<ImportRow, Vec<LineError>> {
         let mut errors = Vec::new();
@@ -422,7 +433,7 @@ impl Plan {
                     None
                 }
             };
-            match (parse_date(d), kind) {
+            match (parse_date(d, zone), kind) {
                 (Ok(t), _) if t > now => fault(
                     col(date),
                     format!("`{d}` is in the future: a consent cannot be dated after today"),
@@ -539,16 +550,28 @@ mod tests {
                     "revocato",
                 ],
                 now,
+                &Zone::rome(),
                 "39",
             )
             .unwrap();
         assert_eq!(row.emails[0].as_str(), "anna@example.it");
         assert_eq!(row.phones[0].as_str(), "+393331234567");
         assert_eq!(row.consents[0].kind, EventKind::Withdrawn);
+        // 15 March 2024 in Rome starts at 23:00 UTC the day before (CET).
         assert_eq!(
             row.consents[0].event_time,
-            Timestamp::parse("d", "2024-03-15").unwrap()
+            Timestamp::parse("d", "2024-03-14T23:00:00Z").unwrap()
         );
+    }
+
+    #[test]
+    fn dates_without_an_offset_are_local_and_instants_keep_theirs() {
+        let rome = Zone::rome();
+        let at = |t: &str| parse_date(t, &rome).unwrap().to_rfc3339();
+        assert_eq!(at("01/12/2026"), "2026-11-30T23:00:00Z");
+        assert_eq!(at("2026-12-01"), "2026-11-30T23:00:00Z");
+        assert_eq!(at("2026-07-01 09:30"), "2026-07-01T07:30:00Z");
+        assert_eq!(at("2026-12-01T00:30:00Z"), "2026-12-01T00:30:00Z");
     }
 
     #[test]
@@ -560,6 +583,7 @@ mod tests {
                 7,
                 &["C1", "Anna", "not-an-email", "", "2030-01-01", ""],
                 now,
+                &Zone::rome(),
                 "39",
             )
             .unwrap_err();
@@ -567,7 +591,9 @@ mod tests {
         assert!(errors.iter().all(|e| e.line == 7));
         assert_eq!(errors[0].column, "Email");
         assert!(errors[1].reason.contains("future"));
-        let short = plan.parse(8, &["C1"], now, "39").unwrap_err();
+        let short = plan
+            .parse(8, &["C1"], now, &Zone::rome(), "39")
+            .unwrap_err();
         assert!(short[0].reason.contains("1 columns where the header has 6"));
     }
 

@@ -18,6 +18,7 @@ pub mod rules;
 pub mod settings;
 pub mod staff;
 pub mod time;
+pub mod zone;
 
 pub use consent::{
     Action, Actor, ActorKind, Channel, CollectionMethod, ConsentCode, ConsentState,
@@ -32,3 +33,4 @@ pub use locale::Locale;
 pub use settings::{ContactReason, PrivacySettings};
 pub use staff::{Password, Permission, Role, Username};
 pub use time::{Clock, ManualClock, Timestamp};
+pub use zone::{LocalTime, Zone};

@@ -184,6 +184,7 @@ pub fn method_words(method: CollectionMethod) -> &'static str {
         CollectionMethod::Paper => "signed paper form",
         CollectionMethod::Phone => "recorded phone call",
         CollectionMethod::Email => "email from the person",
+        CollectionMethod::InPerson => "in person, to an operator",
         CollectionMethod::Operator => "entered by an operator",
         CollectionMethod::Import => "imported from another system",
         CollectionMethod::Api => "integration through the API",

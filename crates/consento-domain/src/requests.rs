@@ -11,6 +11,8 @@ use time::{Date, Duration, Month, Weekday};
 
 use crate::consent::coded_enum;
 use crate::error::DomainError;
+use crate::time::Timestamp;
+use crate::zone::Zone;
 
 coded_enum!(
     /// What the person asks for, by the right they exercise.
@@ -150,12 +152,15 @@ impl Transition {
 /// The days that are not working days besides Saturdays and Sundays.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HolidayCalendar {
-    /// Holidays on the same day every year: (month, day).
-    fixed: Vec<(Month, u8)>,
+    /// Holidays on the same day every year.
+    fixed: Vec<YearlyHoliday>,
     /// Whether Easter Monday is a holiday.
     easter_monday: bool,
     /// One-off or local days (e.g. a city's patron saint), by date.
     extra: BTreeSet<Date>,
+    /// The zone whose local dates the office works in: a request received at 00:30 in Rome on
+    /// 1 December was received on 1 December, whatever UTC says (Art. 12(3) counts from receipt).
+    zone: Zone,
 }
 
 impl Default for HolidayCalendar {
@@ -166,33 +171,55 @@ impl Default for HolidayCalendar {
 
 impl HolidayCalendar {
     /// Italy's national holidays (L. 260/1949 and later amendments): 1 and 6 January, Easter
-    /// Monday, 25 April, 1 May, 2 June, 15 August, 1 November, 8, 25 and 26 December.
+    /// Monday, 25 April, 1 May, 2 June, 15 August, 1 November, 8, 25 and 26 December; and
+    /// 4 October (San Francesco d'Assisi), a national holiday again from 2026 (L. 151/2025), not
+    /// before: a deadline of 4 October 2025 stays put, one of 4 October 2027 moves.
     pub fn italy() -> Self {
         use Month::*;
+        let every_year = |month, day| YearlyHoliday {
+            month,
+            day,
+            from_year: None,
+        };
         Self {
             fixed: vec![
-                (January, 1),
-                (January, 6),
-                (April, 25),
-                (May, 1),
-                (June, 2),
-                (August, 15),
-                (November, 1),
-                (December, 8),
-                (December, 25),
-                (December, 26),
+                every_year(January, 1),
+                every_year(January, 6),
+                every_year(April, 25),
+                every_year(May, 1),
+                every_year(June, 2),
+                every_year(August, 15),
+                YearlyHoliday {
+                    month: October,
+                    day: 4,
+                    from_year: Some(2026),
+                },
+                every_year(November, 1),
+                every_year(December, 8),
+                every_year(December, 25),
+                every_year(December, 26),
             ],
             easter_monday: true,
             extra: BTreeSet::new(),
+            zone: Zone::rome(),
         }
     }
 
-    /// Another country's calendar: its fixed yearly holidays and whether Easter Monday is one.
+    /// Another country's calendar: its fixed yearly holidays (every year) and whether Easter
+    /// Monday is one.
     pub fn custom(fixed: Vec<(Month, u8)>, easter_monday: bool) -> Self {
         Self {
-            fixed,
+            fixed: fixed
+                .into_iter()
+                .map(|(month, day)| YearlyHoliday {
+                    month,
+                    day,
+                    from_year: None,
+                })
+                .collect(),
             easter_monday,
             extra: BTreeSet::new(),
+            zone: Zone::rome(),
         }
     }
 
@@ -202,13 +229,26 @@ impl HolidayCalendar {
         self
     }
 
+    /// This calendar, kept in the local dates of `zone`.
+    pub fn in_zone(mut self, zone: Zone) -> Self {
+        self.zone = zone;
+        self
+    }
+
+    /// The zone whose local dates the calendar is kept in.
+    pub fn zone(&self) -> &Zone {
+        &self.zone
+    }
+
+    /// The local date of `at`: the day a request arriving then was received.
+    pub fn date_of(&self, at: Timestamp) -> Option<Date> {
+        self.zone.date_of(at)
+    }
+
     /// Whether `date` is a public holiday.
     pub fn is_holiday(&self, date: Date) -> bool {
         self.extra.contains(&date)
-            || self
-                .fixed
-                .iter()
-                .any(|&(m, d)| date.month() == m && date.day() == d)
+            || self.fixed.iter().any(|h| h.falls_on(date))
             || (self.easter_monday
                 && easter_sunday(date.year()).is_some_and(|e| e.next_day() == Some(date)))
     }
@@ -232,6 +272,24 @@ impl HolidayCalendar {
             }
         }
         d
+    }
+}
+
+/// A holiday on the same day every year, possibly only from a given year on (a holiday
+/// instituted, or reinstated, by a law that takes effect that year).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct YearlyHoliday {
+    month: Month,
+    day: u8,
+    /// The first year it is a holiday; `None`: every year.
+    from_year: Option<i32>,
+}
+
+impl YearlyHoliday {
+    fn falls_on(self, date: Date) -> bool {
+        date.month() == self.month
+            && date.day() == self.day
+            && self.from_year.is_none_or(|from| date.year() >= from)
     }
 }
 
@@ -385,6 +443,19 @@ mod tests {
     fn an_extension_runs_three_months_from_receipt() {
         let ext = extended_due_date(d("2025-01-01"), &HolidayCalendar::italy()).unwrap();
         assert_eq!(format_date(ext), "2025-04-01");
+    }
+
+    #[test]
+    fn san_francesco_is_a_holiday_from_2026_and_not_before() {
+        let cal = HolidayCalendar::italy();
+        assert!(!cal.is_holiday(d("2025-10-04")));
+        assert!(cal.is_holiday(d("2026-10-04")));
+        assert!(cal.is_holiday(d("2027-10-04")));
+        // 2025-09-04 + 1 month = Saturday 2025-10-04: the next working day is Monday the 6th
+        // either way; 2027-09-04 + 1 month = Monday 2027-10-04, a holiday from 2026: Tuesday.
+        assert_eq!(due("2027-09-04"), "2027-10-05");
+        // 2024-09-04 + 1 month = Friday 2024-10-04, a working day before the law.
+        assert_eq!(due("2024-09-04"), "2024-10-04");
     }
 
     #[test]

@@ -28,7 +28,7 @@ impl Serialize for Timestamp {
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Timestamp::parse("timestamp", &text).map_err(serde::de::Error::custom)
+        Timestamp::parse_rfc3339("timestamp", &text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -54,8 +54,9 @@ impl Timestamp {
         )
     }
 
-    /// The civil date (UTC) of this instant.
-    pub fn date(self) -> Option<Date> {
+    /// The civil date of this instant in UTC. For machine formats only: the day a person means
+    /// is [`crate::Zone::date_of`].
+    pub fn utc_date(self) -> Option<Date> {
         self.to_offset_date_time().map(|t| t.date())
     }
 
@@ -70,8 +71,22 @@ impl Timestamp {
             .unwrap_or_else(|| self.0.to_string())
     }
 
-    /// Parses what an operator or an integration types: an RFC 3339 instant
-    /// (`2025-03-01T09:30:00+01:00`) or a plain date (`2025-03-01`, read as midnight UTC).
+    /// Parses an RFC 3339 instant (`2025-03-01T09:30:00+01:00`, `…Z`), the machine format; the
+    /// error names `field`.
+    pub fn parse_rfc3339(field: &'static str, text: &str) -> Result<Self, DomainError> {
+        let text = text.trim();
+        let t = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+            DomainError::invalid(field, format!("`{text}` is not an RFC 3339 instant"))
+        })?;
+        let micros = t.unix_timestamp_nanos() / 1_000;
+        i64::try_from(micros)
+            .map(Self)
+            .map_err(|_| DomainError::invalid(field, "the instant is out of range"))
+    }
+
+    /// Parses an RFC 3339 instant, or a plain date read as midnight **UTC**: for fixtures and
+    /// machine formats. What a person or an integration types is read by
+    /// [`crate::Zone::parse_instant`], where a plain date is the start of the local day.
     pub fn parse(field: &'static str, text: &str) -> Result<Self, DomainError> {
         let text = text.trim();
         let parsed = if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {

@@ -696,12 +696,13 @@ pub struct ConsentEventArgs {
     /// The consent type's code.
     #[arg(long = "type")]
     pub type_code: String,
-    /// When it happened: YYYY-MM-DD or RFC 3339; default now; never in the future.
+    /// When it happened: YYYY-MM-DD (that day in the configured time zone) or RFC 3339; default
+    /// now; never in the future.
     #[arg(long)]
     pub date: Option<String>,
-    /// How it was collected: operator, paper, form, phone, email, import, api,
-    /// preference_center, double_opt_in, one_click_unsubscribe, system.
-    #[arg(long, default_value = "operator")]
+    /// How the person gave or withdrew it (required: the proof names the true method): phone,
+    /// paper, email, in_person, form, operator, api.
+    #[arg(long)]
     pub method: String,
     /// The privacy-notice version the person was shown.
     #[arg(long)]

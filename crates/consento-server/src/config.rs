@@ -8,7 +8,7 @@ use std::path::Path;
 
 pub use consento_app::policy::Controller as ControllerConfig;
 use consento_app::policy::{Policy, SubscriptionPolicy};
-use consento_domain::Locale;
+use consento_domain::{Locale, Zone};
 use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
@@ -61,6 +61,39 @@ pub struct ServeConfig {
     pub erasure: ErasureConfig,
     /// Retention per purpose (Art. 5(1)(e)): when a contact whose consents all ended is anonymised.
     pub retention: RetentionConfig,
+    /// Where the office is: the time zone people read and type dates in.
+    pub locale: LocaleConfig,
+}
+
+/// The office's time zone. Every date a person reads (console, CLI, emails) or types (a consent's
+/// date, a request's day of receipt, an audit filter) is meant in it, and every rule that depends
+/// on a day ("today", Art. 12(3) deadlines, retention) counts its local days; instants are stored
+/// in UTC, and machine formats (exports, receipts, webhooks, the API's answers) stay RFC 3339 UTC.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LocaleConfig {
+    /// An IANA time zone name: `Europe/Rome` (the default), `Europe/Zurich`, `UTC`.
+    pub time_zone: String,
+}
+
+impl Default for LocaleConfig {
+    fn default() -> Self {
+        Self {
+            time_zone: "Europe/Rome".to_owned(),
+        }
+    }
+}
+
+impl LocaleConfig {
+    /// Refuses a name the IANA database does not know.
+    fn check(&self) -> Result<(), String> {
+        self.zone().map(|_| ())
+    }
+
+    /// The configured zone.
+    pub fn zone(&self) -> Result<Zone, String> {
+        Zone::parse(&self.time_zone).map_err(|e| format!("config: locale.{e}"))
+    }
 }
 
 /// Erasure (GDPR Art. 17(3)): an erasure keeps the consent proof pseudonymously (Art. 7(1),
@@ -495,11 +528,14 @@ impl ServeConfig {
     /// As [`ServeConfig::policy`], for a server bound to `bound` (which differs from `listen`
     /// when `listen` asks for any free port, port 0).
     pub fn policy_at(&self, bound: SocketAddr) -> Policy {
+        // An unknown zone was refused when the configuration was loaded.
+        let zone = self.locale.zone().unwrap_or_default();
         Policy {
             erasure: self.erasure.policy(),
-            retention: self.retention.policy(),
+            retention: self.retention.policy().in_zone(zone.clone()),
             retention_batch: usize::try_from(self.retention.batch_size).unwrap_or(100),
-            calendar: self.requests.calendar(),
+            calendar: self.requests.calendar().in_zone(zone.clone()),
+            zone,
             controller: self.controller.clone(),
             controller_fallback_name: self.mail.controller_name.clone(),
             public_base_url: self.public_base_url(bound),
@@ -562,6 +598,7 @@ impl Default for ServeConfig {
             controller: ControllerConfig::default(),
             erasure: ErasureConfig::default(),
             retention: RetentionConfig::default(),
+            locale: LocaleConfig::default(),
         }
     }
 }
@@ -635,6 +672,7 @@ impl ServeConfig {
         config.controller.check()?;
         config.erasure.check()?;
         config.retention.check()?;
+        config.locale.check()?;
         Ok(config)
     }
 }

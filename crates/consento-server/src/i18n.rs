@@ -1,6 +1,7 @@
 //! The languages of the console's pages and of the emails: Italian and English messages from Fluent files (`locales/<lang>/`),
 //! the language chosen per request (the person's choice, else their browser's Accept-Language,
-//! else the configured default), and dates and numbers written the way each language writes them.
+//! else the configured default), and dates and numbers written the way each language writes them,
+//! in the office's time zone.
 //!
 //! The message files are compiled into the binary; a test keeps the two languages' keys
 //! identical and every file parsing, so a missing translation fails the build's tests rather
@@ -11,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 pub use consento_domain::Locale;
-use consento_domain::Timestamp;
+use consento_domain::{Timestamp, Zone};
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 
@@ -130,17 +131,26 @@ impl Catalog {
 /// The messages, loaded once.
 pub static CATALOG: LazyLock<Catalog> = LazyLock::new(Catalog::load);
 
-/// Messages, dates and numbers in one language: what every page and template is handed.
+/// Messages, dates and numbers in one language, dates and times in the office's zone: what
+/// every page and template is handed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tr {
     /// The language.
     pub locale: Locale,
+    /// The zone instants are shown in.
+    pub zone: &'static Zone,
 }
 
 impl Tr {
-    /// A translator for `locale`.
-    pub fn new(locale: Locale) -> Self {
-        Self { locale }
+    /// A translator for `locale`, showing instants in `zone` (see [`interned`]).
+    pub fn new(locale: Locale, zone: &'static Zone) -> Self {
+        Self { locale, zone }
+    }
+
+    /// A translator for `locale` showing instants in Rome's time: for tests.
+    #[cfg(test)]
+    pub(crate) fn rome(locale: Locale) -> Self {
+        Self::new(locale, interned(&Zone::rome()))
     }
 
     /// The message `key`.
@@ -210,37 +220,84 @@ impl Tr {
         out
     }
 
-    /// A date in words: `3 marzo 2026`, `3 March 2026` (UTC).
+    /// A local date in words: `3 marzo 2026`, `1º dicembre 2026`, `3 March 2026`.
     pub fn date(&self, at: Timestamp) -> String {
-        let Some(d) = at.date() else {
+        let Some(d) = self.zone.date_of(at) else {
             return at.to_rfc3339();
         };
-        let month = self.t(&format!("month-{}", u8::from(d.month())));
-        format!("{} {month} {}", d.day(), d.year())
+        self.day_in_words(d)
     }
 
-    /// A date in digits for tables and forms: `03/03/2026` in Italian, `2026-03-03` in English.
+    /// A calendar date in words: `3 marzo 2026`; Italian writes the first of a month as an
+    /// ordinal, `1º dicembre 2026`.
+    pub fn day_in_words(&self, d: time::Date) -> String {
+        let month = self.t(&format!("month-{}", u8::from(d.month())));
+        match (self.locale, d.day()) {
+            (Locale::It, 1) => format!("1º {month} {}", d.year()),
+            (_, day) => format!("{day} {month} {}", d.year()),
+        }
+    }
+
+    /// A local date in digits for tables and forms: `03/03/2026` in Italian, `2026-03-03` in
+    /// English.
     pub fn date_short(&self, at: Timestamp) -> String {
-        let Some(d) = at.date() else {
+        let Some(d) = self.zone.date_of(at) else {
             return at.to_rfc3339();
         };
+        self.day_short(d)
+    }
+
+    /// A calendar date in digits: `03/03/2026` in Italian, `2026-03-03` in English.
+    pub fn day_short(&self, d: time::Date) -> String {
         match self.locale {
             Locale::It => format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year()),
             Locale::En => format!("{}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()),
         }
     }
 
-    /// A date and time in UTC: `03/03/2026 14:05 UTC`.
+    /// A local date and time with the zone's abbreviation in force: `03/03/2026 14:05 CET`.
     pub fn datetime(&self, at: Timestamp) -> String {
-        let rfc = at.to_rfc3339();
-        let time = rfc.get(11..16).unwrap_or_default();
-        format!("{} {time} UTC", self.date_short(at))
+        let Some(local) = self.zone.local(at) else {
+            return at.to_rfc3339();
+        };
+        format!(
+            "{} {:02}:{:02} {}",
+            self.day_short(local.date),
+            local.hour,
+            local.minute,
+            local.abbreviation
+        )
     }
 
-    /// A date for an `<input type="date">` value (always `YYYY-MM-DD`, whatever the language).
-    pub fn date_input(at: Timestamp) -> String {
-        at.to_rfc3339().get(..10).unwrap_or_default().to_owned()
+    /// The local date of `at` for an `<input type="date">` value (always `YYYY-MM-DD`, whatever
+    /// the language).
+    pub fn date_input(&self, at: Timestamp) -> String {
+        self.zone
+            .date_of(at)
+            .map(|d| d.to_string())
+            .unwrap_or_default()
     }
+
+    /// The zone's IANA name, shown on pages that list instants (`Europe/Rome`).
+    pub fn zone_name(&self) -> &str {
+        self.zone.name()
+    }
+}
+
+/// `zone` as a `&'static` reference, so that a [`Tr`] stays a small `Copy` value handed to every
+/// template. One copy per distinct zone name is kept for the life of the process: a server uses
+/// one, a test process a handful, and the IANA database has a few hundred names at most.
+pub fn interned(zone: &Zone) -> &'static Zone {
+    static ZONES: std::sync::Mutex<Vec<&'static Zone>> = std::sync::Mutex::new(Vec::new());
+    let mut zones = ZONES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(z) = zones.iter().find(|z| ***z == *zone) {
+        return z;
+    }
+    let z: &'static Zone = Box::leak(Box::new(zone.clone()));
+    zones.push(z);
+    z
 }
 
 /// An argument of a message.
@@ -274,11 +331,28 @@ mod tests {
     }
 
     #[test]
+    fn dates_are_written_in_the_offices_zone_and_language() {
+        // 23:30 UTC on 30 November is 00:30 on 1 December in Rome.
+        let t = Timestamp::parse("t", "2026-11-30T23:30:00Z").unwrap();
+        let it = Tr::rome(Locale::It);
+        assert_eq!(it.date(t), "1º dicembre 2026");
+        assert_eq!(it.date_short(t), "01/12/2026");
+        assert_eq!(it.datetime(t), "01/12/2026 00:30 CET");
+        assert_eq!(it.date_input(t), "2026-12-01");
+        let en = Tr::rome(Locale::En);
+        assert_eq!(en.date(t), "1 December 2026");
+        let summer = Timestamp::parse("t", "2026-07-03T12:05:00Z").unwrap();
+        assert_eq!(en.datetime(summer), "2026-07-03 14:05 CEST");
+        let utc = Tr::new(Locale::It, interned(&Zone::utc()));
+        assert_eq!(utc.date(t), "30 novembre 2026");
+    }
+
+    #[test]
     fn numbers_are_grouped_the_local_way() {
-        assert_eq!(Tr::new(Locale::It).num(1_234_567), "1.234.567");
-        assert_eq!(Tr::new(Locale::En).num(1_234_567), "1,234,567");
-        assert_eq!(Tr::new(Locale::En).num(-999), "-999");
-        assert_eq!(Tr::new(Locale::It).num(1000), "1.000");
+        assert_eq!(Tr::rome(Locale::It).num(1_234_567), "1.234.567");
+        assert_eq!(Tr::rome(Locale::En).num(1_234_567), "1,234,567");
+        assert_eq!(Tr::rome(Locale::En).num(-999), "-999");
+        assert_eq!(Tr::rome(Locale::It).num(1000), "1.000");
     }
 }
 

@@ -52,6 +52,13 @@ pub struct Shared {
     pub console: Arc<ConsoleState>,
 }
 
+impl Shared {
+    /// Messages in `locale`, dates in the office's zone.
+    pub fn tr(&self, locale: crate::i18n::Locale) -> crate::i18n::Tr {
+        crate::i18n::Tr::new(locale, crate::i18n::interned(self.app.zone()))
+    }
+}
+
 /// What the console keeps in memory beside the application state.
 #[derive(Debug, Default)]
 pub struct ConsoleState {

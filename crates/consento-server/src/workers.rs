@@ -26,7 +26,7 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
     }
     let mail = &state.config.mail;
     if mail.enabled {
-        match Mailer::new(Arc::clone(&state.store), mail.clone()) {
+        match Mailer::new(Arc::clone(&state.store), mail.clone(), state.app.zone()) {
             Ok(mailer) => {
                 let stop = stop.clone();
                 tasks.push(tokio::spawn(async move { mailer.run(stop).await }));

@@ -169,8 +169,10 @@ fn event_from(row: &impl Cols) -> Result<DataRequestEvent, StoreError> {
     })
 }
 
-fn day(field: &'static str, at: Timestamp) -> Result<Date, StoreError> {
-    at.date()
+/// The local date of `at` in the calendar's zone (Art. 12(3) counts from the day of receipt).
+fn day(field: &'static str, at: Timestamp, calendar: &HolidayCalendar) -> Result<Date, StoreError> {
+    calendar
+        .date_of(at)
         .ok_or_else(|| DomainError::invalid(field, "the instant is out of range").into())
 }
 
@@ -203,12 +205,13 @@ impl Store {
             )
             .into());
         }
-        let due = due_date(day("received_at", received_at)?, calendar).ok_or_else(|| {
-            StoreError::from(DomainError::invalid(
-                "received_at",
-                "the date is out of range",
-            ))
-        })?;
+        let due =
+            due_date(day("received_at", received_at, calendar)?, calendar).ok_or_else(|| {
+                StoreError::from(DomainError::invalid(
+                    "received_at",
+                    "the date is out of range",
+                ))
+            })?;
         let request = DataRequest {
             id: RequestId(self.new_uuid(now)?),
             contact_id: new.contact_id,
@@ -415,14 +418,14 @@ impl Store {
         calendar: &HolidayCalendar,
     ) -> Result<DataRequest, StoreError> {
         let now = self.now();
-        let today = day("now", now)?;
+        let today = day("now", now, calendar)?;
         let reason = bounded("reason", reason)?;
         let sql = format!("SELECT {COLS} FROM requests WHERE id = $1");
         let updated = in_write_tx!(self, tx => {
             let current = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(id.0).fetch_optional(&mut *tx).await?
                 .as_ref().map(request_from).transpose()?
                 .ok_or_else(|| StoreError::not_found("request"))?;
-            let received = day("received_at", current.received_at)?;
+            let received = day("received_at", current.received_at, calendar)?;
             let due = parse_date("due_on", &current.due_on).map_err(corrupt)?;
             let (extended, reason) = check_extension(
                 current.status, received, due, current.extended_due_on.is_some(), today, &reason, calendar,

@@ -14,7 +14,9 @@ use consento_app::policy::{Controller, SubscriptionPolicy};
 use consento_app::{App, Hooks, Policy};
 use consento_domain::erasure::{ErasurePolicy, RetentionPolicy};
 use consento_domain::requests::HolidayCalendar;
-use consento_domain::{ConsentCode, ConsentTypeSpec, Locale, ManualClock, Permissions, Timestamp};
+use consento_domain::{
+    ConsentCode, ConsentTypeSpec, Locale, ManualClock, Permissions, Timestamp, Zone,
+};
 use consento_store::{AuditFilter, ContactInput, OsEntropy, Store, StoreConfig};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -50,6 +52,7 @@ pub fn policy() -> Policy {
         retention: RetentionPolicy::new([("marketing".to_owned(), 24)], 24),
         retention_batch: 100,
         calendar: HolidayCalendar::italy(),
+        zone: Zone::rome(),
         controller: Controller::default(),
         controller_fallback_name: "Titolare di prova".to_owned(),
         public_base_url: "http://127.0.0.1:9".to_owned(),

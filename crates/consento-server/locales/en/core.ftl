@@ -85,3 +85,4 @@ month-12 = December
 
 dashboard-title = Dashboard
 dashboard-welcome = Hello, { $name }.
+zone-note = Dates and times in the { $zone } time zone.

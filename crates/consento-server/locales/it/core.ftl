@@ -85,3 +85,4 @@ month-12 = dicembre
 
 dashboard-title = Cruscotto
 dashboard-welcome = Buon lavoro, { $name }.
+zone-note = Date e orari nel fuso orario { $zone }.

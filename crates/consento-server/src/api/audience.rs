@@ -112,7 +112,45 @@ pub struct AudienceCountsOut {
     /// Contacts left out per cause, the first rule that applies: `erased`, `restricted`,
     /// `objected`, `channel_off` (email switched off by the person), `suppressed`, `no_email`, `withdrawn`, `expired`, `refused`, `no_consent`.
     /// Causes with no contact are absent.
+    #[schema(value_type = ExcludedCounts)]
     pub excluded: BTreeMap<String, i64>,
+}
+
+/// Contacts a newsletter leaves out, per cause: the first rule of the decision that applies
+/// (`no_email`: allowed, but without an address to send to). Causes with no contact are absent.
+#[derive(Debug, Serialize, ToSchema)]
+#[allow(dead_code)] // Named only in the OpenAPI document; the counts are a map of these keys.
+pub struct ExcludedCounts {
+    /// Erased (GDPR Art. 17).
+    #[schema(required = false)]
+    erased: i64,
+    /// Processing restricted (Art. 18).
+    #[schema(required = false)]
+    restricted: i64,
+    /// Objecting to direct marketing (Art. 21(3)).
+    #[schema(required = false)]
+    objected: i64,
+    /// Email switched off by the person.
+    #[schema(required = false)]
+    channel_off: i64,
+    /// The address is on the suppression list.
+    #[schema(required = false)]
+    suppressed: i64,
+    /// Allowed, but without an email address.
+    #[schema(required = false)]
+    no_email: i64,
+    /// The consent was withdrawn or revoked.
+    #[schema(required = false)]
+    withdrawn: i64,
+    /// The consent ran out.
+    #[schema(required = false)]
+    expired: i64,
+    /// The person refused.
+    #[schema(required = false)]
+    refused: i64,
+    /// No consent was ever recorded.
+    #[schema(required = false)]
+    no_consent: i64,
 }
 
 /// The store's query for `type` and `at`, with `at` fixed (now when absent) so that the list
@@ -129,7 +167,7 @@ fn audience_query(
             "give a consent type's code, or `any`",
         ));
     }
-    let at = instant("at", at)?.unwrap_or_else(|| state.store.now());
+    let at = instant(state.app.zone(), "at", at)?.unwrap_or_else(|| state.store.now());
     Ok(AudienceQuery {
         type_code: type_filter(code),
         at: Some(at),
@@ -153,7 +191,7 @@ fn param_error(e: StoreError) -> ApiError {
 /// database fails mid-way the body ends without its final chunk: treat an incomplete transfer as
 /// a failed export.
 #[utoipa::path(
-    get, path = "/v1/audience", tag = "audience",
+    get, path = "/v1/audience", tag = "audience", operation_id = "streamAudience",
     params(AudienceParams),
     responses(
         (status = 200, description = "The recipients, streamed",
@@ -199,7 +237,7 @@ async fn audience(
 /// the same send (the list is streamed from a live database: its row count is the authority for
 /// what was sent).
 #[utoipa::path(
-    get, path = "/v1/audience/counts", tag = "audience",
+    get, path = "/v1/audience/counts", tag = "audience", operation_id = "countAudience",
     params(CountsParams),
     responses(
         (status = 200, description = "The counts", body = AudienceCountsOut),

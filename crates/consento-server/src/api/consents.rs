@@ -126,11 +126,13 @@ pub enum MethodName {
     Phone,
     /// An email from the person.
     Email,
+    /// Said in person, at a desk or a shop, to an operator.
+    InPerson,
     /// Entered by an operator.
     Operator,
     /// A file imported from another system.
     Import,
-    /// An integration through the API (the default here).
+    /// An integration through the API.
     Api,
     /// The person, in the preference center.
     PreferenceCenter,
@@ -138,6 +140,42 @@ pub enum MethodName {
     DoubleOptIn,
     /// An RFC 8058 one-click unsubscribe.
     OneClickUnsubscribe,
+    /// Consento itself.
+    System,
+}
+
+/// Where a contact's consent of one type stands now.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Named only in the OpenAPI document; the handler writes the text.
+pub enum ConsentStateName {
+    /// Never recorded.
+    None,
+    /// Given, and valid.
+    Given,
+    /// Renewed, and valid.
+    Renewed,
+    /// Refused.
+    Refused,
+    /// Withdrawn by the person (GDPR Art. 7(3)).
+    Withdrawn,
+    /// Revoked by the controller.
+    Revoked,
+    /// Given or renewed, but its validity has run out.
+    Expired,
+}
+
+/// Who recorded a consent event or changed a flag.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Named only in the OpenAPI document; the domain's `ActorKind` is what runs.
+pub enum ActorKindName {
+    /// A staff member, by their account handle.
+    Operator,
+    /// An integration, by its API token's id.
+    Token,
+    /// The person themself (the preference center, a double opt-in, an unsubscribe link).
+    Subject,
     /// Consento itself.
     System,
 }
@@ -155,17 +193,19 @@ pub struct ConsentEventRequest {
     pub kind: String,
     /// The consent type's code.
     pub type_code: String,
-    /// When the person gave, refused or withdrew it (RFC 3339, or a date `YYYY-MM-DD` read as
-    /// midnight UTC): a paper form entered today may be backdated, but never dated in the
-    /// future, nor before the consent's last change (it would not change the consent's state).
-    /// Now if absent. For a given or renewed consent, the validity counts from here.
+    /// When the person gave, refused or withdrew it: an RFC 3339 instant (taken with its
+    /// offset), or a date `YYYY-MM-DD`, the start of that day in the controller's time zone
+    /// (configured, `Europe/Rome` by default; a person's export names it): a paper form entered today may be backdated, but never
+    /// dated in the future, nor before the consent's last change (it would not change the
+    /// consent's state). Now if absent. For a given or renewed consent, the validity counts
+    /// from here.
     #[serde(default)]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub event_time: Option<String>,
-    /// How it was collected; `api` if absent.
-    #[serde(default)]
-    #[schema(value_type = Option<MethodName>)]
-    pub method: Option<String>,
+    /// How the person gave, refused or withdrew it (required: the proof names the true method,
+    /// never a default; GDPR Art. 7(1)).
+    #[schema(value_type = MethodName)]
+    pub method: String,
     /// The privacy-notice version the person was shown (`POST /v1/notices`).
     #[serde(default)]
     pub notice_version: Option<String>,
@@ -231,6 +271,7 @@ pub struct CurrentConsentOut {
     pub permits: Vec<&'static str>,
     /// `none` (never recorded), `given`, `renewed`, `refused`, `withdrawn`, `revoked`, or
     /// `expired` (given or renewed, but its validity has run out).
+    #[schema(value_type = ConsentStateName)]
     pub state: &'static str,
     /// The kind of the latest event, if any.
     #[schema(value_type = Option<EventKindName>)]
@@ -279,6 +320,7 @@ pub struct CurrentConsents {
 pub struct ActorOut {
     /// `operator` (a staff member), `token` (an integration), `subject` (the person) or
     /// `system`.
+    #[schema(value_type = ActorKindName)]
     pub kind: &'static str,
     /// The operator's handle or the token's id; empty for the subject and the system.
     pub id: String,
@@ -358,7 +400,7 @@ pub struct ConsentHistory {
 
 /// A contact's consents now, one line per consent type, as the contact card shows them.
 #[utoipa::path(
-    get, path = "/v1/contacts/{id}/consents", tag = "consents",
+    get, path = "/v1/contacts/{id}/consents", tag = "consents", operation_id = "getCurrentConsents",
     params(("id" = uuid::Uuid, Path, description = "Our id of the contact")),
     responses(
         (status = 200, description = "One line per consent type", body = CurrentConsents),
@@ -382,7 +424,7 @@ async fn current(
 /// Every consent event of a contact with its proof: method, actor, notice version, validity in
 /// force, evidence and hash (GDPR Art. 7(1)).
 #[utoipa::path(
-    get, path = "/v1/contacts/{id}/consents/history", tag = "consents",
+    get, path = "/v1/contacts/{id}/consents/history", tag = "consents", operation_id = "getConsentHistory",
     params(("id" = uuid::Uuid, Path, description = "Our id of the contact")),
     responses(
         (status = 200, description = "Every event, in ledger order", body = ConsentHistory),
@@ -408,7 +450,7 @@ async fn history(
 /// giving (GDPR Art. 7(3)). The event is appended to the hash-chained ledger with the calling
 /// token as its actor; decisions follow it at once.
 #[utoipa::path(
-    post, path = "/v1/contacts/{id}/consents", tag = "consents",
+    post, path = "/v1/contacts/{id}/consents", tag = "consents", operation_id = "recordConsentEvent",
     params(
         ("id" = uuid::Uuid, Path, description = "Our id of the contact"),
         ("Idempotency-Key" = Option<String>, Header, description = "Any unique string (a UUID) chosen by the client: a retry with the same key and the same request returns the first result (with `Idempotent-Replayed: true`) and records nothing twice; the same key with a different request is a 409. Keys belong to the calling token; 1 to 255 visible ASCII characters (else 400)."),
@@ -434,14 +476,10 @@ async fn write(
         kind: EventKind::parse(&req.kind)
             .map_err(|e| ApiError::bad_request("kind", e.to_string().replacen("kind: ", "", 1)))?,
         type_code: req.type_code,
-        event_time: instant("event_time", req.event_time.as_deref())?,
-        method: req
-            .method
-            .as_deref()
-            .map_or(Ok(CollectionMethod::Api), CollectionMethod::parse)
-            .map_err(|e| {
-                ApiError::bad_request("method", e.to_string().replacen("method: ", "", 1))
-            })?,
+        event_time: instant(state.app.zone(), "event_time", req.event_time.as_deref())?,
+        method: CollectionMethod::parse(&req.method).map_err(|e| {
+            ApiError::bad_request("method", e.to_string().replacen("method: ", "", 1))
+        })?,
         notice_version: req.notice_version,
         evidence: req.evidence,
     };

@@ -24,6 +24,7 @@ use super::auth::{Auth, ReadScope, WriteScope};
 use super::consents::ActorOut;
 use super::error::{ApiError, Problem};
 use super::json::ApiJson;
+use super::model::{Attributes, ChannelName};
 use super::params::{PathParam, contact_id, created, nullable, query, rename_field};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
@@ -77,7 +78,7 @@ pub struct ContactOut {
     /// Phone numbers in E.164 (`+393471234567`), the primary first.
     pub phones: Vec<String>,
     /// Free attributes from the CRM.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Attributes)]
     pub attributes: serde_json::Map<String, serde_json::Value>,
     /// Where the data came from (GDPR Art. 14(2)(f)).
     pub source: Option<String>,
@@ -198,7 +199,7 @@ pub struct ContactCreate {
     pub phones: Vec<String>,
     /// Free attributes from the CRM (a JSON object).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Attributes)]
     pub attributes: serde_json::Map<String, serde_json::Value>,
     /// Where the data came from (GDPR Art. 14(2)(f)), at most 200 characters.
     #[serde(default)]
@@ -237,7 +238,7 @@ pub struct ContactUpdate {
     pub phones: Option<Option<Vec<String>>>,
     /// Free attributes (replaces the whole object; `null` or `{}` removes them).
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Attributes>)]
     pub attributes: Option<Option<serde_json::Map<String, serde_json::Value>>>,
     /// Where the data came from.
     #[serde(default, deserialize_with = "nullable")]
@@ -369,7 +370,7 @@ async fn lookup(state: &AppState, r: ContactRef) -> Result<Vec<ContactSummary>, 
 /// `next_cursor` back as `cursor`): each costs the same however deep, and contacts added
 /// meanwhile are neither skipped nor repeated.
 #[utoipa::path(
-    get, path = "/v1/contacts", tag = "contacts",
+    get, path = "/v1/contacts", tag = "contacts", operation_id = "listContacts",
     params(ContactsQuery),
     responses(
         (status = 200, description = "A page of contacts (a lookup gives zero or one)", body = ContactPage),
@@ -435,7 +436,7 @@ async fn list_contacts(
 
 /// Creates a contact. Answers `201 Created` with its URL in `Location`.
 #[utoipa::path(
-    post, path = "/v1/contacts", tag = "contacts",
+    post, path = "/v1/contacts", tag = "contacts", operation_id = "createContact",
     request_body = ContactCreate,
     responses(
         (status = 201, description = "Created", body = ContactOut,
@@ -468,7 +469,7 @@ async fn create_contact(
 
 /// One contact, with every field.
 #[utoipa::path(
-    get, path = "/v1/contacts/{id}", tag = "contacts",
+    get, path = "/v1/contacts/{id}", tag = "contacts", operation_id = "getContact",
     params(("id" = uuid::Uuid, Path, description = "Our id of the contact")),
     responses(
         (status = 200, description = "The contact", body = ContactOut),
@@ -492,7 +493,7 @@ async fn get_contact(
 /// `attributes` are replaced whole. The audit trail records the token and the before and after
 /// of each changed field. An erased contact cannot change.
 #[utoipa::path(
-    patch, path = "/v1/contacts/{id}", tag = "contacts",
+    patch, path = "/v1/contacts/{id}", tag = "contacts", operation_id = "updateContact",
     params(("id" = uuid::Uuid, Path, description = "Our id of the contact")),
     request_body = ContactUpdate,
     responses(
@@ -526,7 +527,7 @@ async fn update_contact(
 /// Restricts processing (GDPR Art. 18(1)): from now on every decision about this contact is
 /// `blocked` (`restricted`), with no override. Idempotent: the original date is kept.
 #[utoipa::path(
-    put, path = "/v1/contacts/{id}/restriction", tag = "contacts",
+    put, path = "/v1/contacts/{id}/restriction", tag = "contacts", operation_id = "restrictProcessing",
     params(("id" = uuid::Uuid, Path, description = "Our id of the contact")),
     responses(
         (status = 200, description = "The contact, with `restricted_at` set", body = ContactOut),
@@ -554,7 +555,7 @@ async fn restrict(
 /// deployment's default language goes to their primary address through the outbox, written in
 /// the same transaction as the lift. Idempotent: lifting what is not set sends nothing.
 #[utoipa::path(
-    delete, path = "/v1/contacts/{id}/restriction", tag = "contacts",
+    delete, path = "/v1/contacts/{id}/restriction", tag = "contacts", operation_id = "liftRestriction",
     params(("id" = uuid::Uuid, Path, description = "Our id of the contact")),
     responses(
         (status = 200, description = "The contact, with `restricted_at` null", body = ContactOut),
@@ -582,7 +583,7 @@ async fn lift_restriction(
 /// blocked (`objected`), single contacts need a reason that is not marketing, and the primary
 /// address and number go on the suppression list. Idempotent: the original date is kept.
 #[utoipa::path(
-    put, path = "/v1/contacts/{id}/objection", tag = "contacts",
+    put, path = "/v1/contacts/{id}/objection", tag = "contacts", operation_id = "recordObjection",
     params(("id" = uuid::Uuid, Path, description = "Our id of the contact")),
     responses(
         (status = 200, description = "The contact, with `objected_at` set", body = ContactOut),
@@ -609,7 +610,7 @@ async fn object(
 /// Records that the person withdrew their objection; the address and number leave the
 /// suppression list. Idempotent.
 #[utoipa::path(
-    delete, path = "/v1/contacts/{id}/objection", tag = "contacts",
+    delete, path = "/v1/contacts/{id}/objection", tag = "contacts", operation_id = "liftObjection",
     params(("id" = uuid::Uuid, Path, description = "Our id of the contact")),
     responses(
         (status = 200, description = "The contact, with `objected_at` null", body = ContactOut),
@@ -656,11 +657,22 @@ async fn set_flag(
     Ok(Json(c.into()))
 }
 
+/// A flag the decision rules honour.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Named only in the OpenAPI document; the store's `ContactFlag` is what runs.
+pub enum FlagName {
+    /// Restriction of processing (GDPR Art. 18).
+    Restriction,
+    /// Objection to direct marketing (Art. 21).
+    Objection,
+}
+
 /// One line of a contact's restriction and objection history.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FlagEventOut {
     /// `restriction` (Art. 18) or `objection` (Art. 21).
-    #[schema(value_type = String, example = "restriction")]
+    #[schema(value_type = FlagName, example = "restriction")]
     pub flag: ContactFlag,
     /// Set (true) or lifted (false).
     pub raised: bool,
@@ -691,7 +703,7 @@ impl From<FlagEvent> for FlagEventOut {
 /// Every time the contact's restriction of processing (Art. 18) or objection (Art. 21) was set
 /// or lifted, oldest first: who did it, and the data-subject request it answered.
 #[utoipa::path(
-    get, path = "/v1/contacts/{id}/flags", tag = "contacts",
+    get, path = "/v1/contacts/{id}/flags", tag = "contacts", operation_id = "getFlagHistory",
     params(("id" = uuid::Uuid, Path, description = "Our id of the contact")),
     responses(
         (status = 200, description = "The history, oldest first", body = Vec<FlagEventOut>),
@@ -748,10 +760,10 @@ async fn switch_channel(
 /// bulk sends on that channel are `blocked` (`channel_off`) and a single contact needs a reason
 /// that is not marketing. Idempotent: the original date is kept.
 #[utoipa::path(
-    put, path = "/v1/contacts/{id}/channels/{channel}", tag = "contacts",
+    put, path = "/v1/contacts/{id}/channels/{channel}", tag = "contacts", operation_id = "switchChannelOff",
     params(
         ("id" = uuid::Uuid, Path, description = "Our id of the contact"),
-        ("channel" = String, Path, description = "`email`, `phone` or `sms`"),
+        ("channel" = ChannelName, Path, description = "`email`, `phone` or `sms`"),
     ),
     responses(
         (status = 200, description = "The contact, with the channel's `…_off_at` set", body = ContactOut),
@@ -770,10 +782,10 @@ async fn channel_off(
 
 /// Switches a form of communication back on (the person asked for it again). Idempotent.
 #[utoipa::path(
-    delete, path = "/v1/contacts/{id}/channels/{channel}", tag = "contacts",
+    delete, path = "/v1/contacts/{id}/channels/{channel}", tag = "contacts", operation_id = "switchChannelOn",
     params(
         ("id" = uuid::Uuid, Path, description = "Our id of the contact"),
-        ("channel" = String, Path, description = "`email`, `phone` or `sms`"),
+        ("channel" = ChannelName, Path, description = "`email`, `phone` or `sms`"),
     ),
     responses(
         (status = 200, description = "The contact, with the channel's `…_off_at` null", body = ContactOut),

@@ -14,7 +14,7 @@ use super::AppState;
 use super::auth::{Auth, DecideScope};
 use super::error::{ApiError, Problem};
 use super::json::ApiJson;
-use super::model::{ActionName, ContactSelector, action};
+use super::model::{ActionName, ChannelName, ContactSelector, action};
 use super::params::instant;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
@@ -56,6 +56,60 @@ pub enum Outcome {
     Blocked,
 }
 
+/// Why a contact is blocked or needs a reason: the decision rule's cause.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Named only in the OpenAPI document; the domain's `Cause` is what runs.
+pub enum CauseName {
+    /// Rule 1: the contact was erased (GDPR Art. 17).
+    Erased,
+    /// Rule 2: processing is restricted (Art. 18).
+    Restricted,
+    /// Rule 3: the person objects to direct marketing (Art. 21(3)).
+    Objected,
+    /// Rule 3b: the person switched this form of communication off.
+    ChannelOff,
+    /// Rule 4: the address or number is on the suppression list.
+    Suppressed,
+    /// Rule 7: no consent of a permitting type was ever given.
+    NoConsent,
+    /// Rule 7: the person refused a permitting consent.
+    Refused,
+    /// Rule 7: the permitting consent was withdrawn or revoked.
+    Withdrawn,
+    /// Rule 7: the permitting consent ran out.
+    Expired,
+}
+
+/// The rule that decided: `check_disabled` or `consent` when allowed, else the cause's code.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Named only in the OpenAPI document; the domain's decision is what runs.
+pub enum DecisionRuleName {
+    /// Rule 5: the privacy check of the channel is switched off (allowed).
+    CheckDisabled,
+    /// Rule 6: a valid consent whose type permits the action (allowed).
+    Consent,
+    /// Rule 1: the contact was erased.
+    Erased,
+    /// Rule 2: processing is restricted.
+    Restricted,
+    /// Rule 3: the person objects to direct marketing.
+    Objected,
+    /// Rule 3b: the person switched this form of communication off.
+    ChannelOff,
+    /// Rule 4: the address or number is on the suppression list.
+    Suppressed,
+    /// Rule 7: no consent of a permitting type was ever given.
+    NoConsent,
+    /// Rule 7: the person refused a permitting consent.
+    Refused,
+    /// Rule 7: the permitting consent was withdrawn or revoked.
+    Withdrawn,
+    /// Rule 7: the permitting consent ran out.
+    Expired,
+}
+
 /// The consent that allowed a contact.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConsentProof {
@@ -74,9 +128,11 @@ pub struct ConsentProof {
 pub struct CauseOut {
     /// `erased`, `restricted`, `objected`, `channel_off` (the person switched this channel off),
     /// `suppressed`, `no_consent`, `refused`, `withdrawn`, `expired`.
+    #[schema(value_type = CauseName)]
     pub code: &'static str,
     /// The channel the person switched off (`email`, `phone`, `sms`; channel_off only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<ChannelName>)]
     pub channel: Option<&'static str>,
     /// The consent type concerned (refused, withdrawn, expired).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -102,6 +158,7 @@ pub struct DecisionResponse {
     /// The outcome.
     pub outcome: Outcome,
     /// The rule that decided: `check_disabled` or `consent` when allowed, else the cause's code.
+    #[schema(value_type = DecisionRuleName)]
     pub rule: &'static str,
     /// When allowed by a consent: which one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -199,7 +256,7 @@ async fn answer(
 
 /// Decide one contact.
 #[utoipa::path(
-    post, path = "/v1/decisions", tag = "decisions",
+    post, path = "/v1/decisions", tag = "decisions", operation_id = "decide",
     request_body = DecisionRequest,
     responses(
         (status = 200, description = "The decision and the rule that made it", body = DecisionResponse),
@@ -216,7 +273,7 @@ async fn decide(
 ) -> Result<Json<DecisionResponse>, ApiError> {
     let contact = req.contact.reference("contact.")?;
     let action = action("action", &req.action)?;
-    let at = instant("at", req.at.as_deref())?;
+    let at = instant(state.app.zone(), "at", req.at.as_deref())?;
     Ok(Json(answer(&state, &contact, action, at).await?))
 }
 
@@ -268,10 +325,14 @@ pub enum BatchItem {
     /// The decision.
     Decision(DecisionResponse),
     /// What was wrong with this recipient.
-    Error {
-        /// The problem.
-        error: Problem,
-    },
+    Error(RecipientError),
+}
+
+/// What was wrong with one recipient of a batch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecipientError {
+    /// The problem.
+    pub error: Problem,
 }
 
 /// The answers of a batch.
@@ -283,7 +344,7 @@ pub struct BatchResponse {
 
 /// Decide many contacts.
 #[utoipa::path(
-    post, path = "/v1/decisions/batch", tag = "decisions",
+    post, path = "/v1/decisions/batch", tag = "decisions", operation_id = "decideBatch",
     request_body = BatchRequest,
     responses(
         (status = 200, description = "One answer per recipient, in order", body = BatchResponse),
@@ -307,7 +368,7 @@ async fn decide_batch(
         .as_deref()
         .map(|a| action("action", a))
         .transpose()?;
-    let at = instant("at", req.at.as_deref())?;
+    let at = instant(state.app.zone(), "at", req.at.as_deref())?;
     // Every recipient is checked before anything is decided: a malformed one fails the request.
     let mut questions = Vec::with_capacity(req.recipients.len());
     for (i, r) in req.recipients.iter().enumerate() {
@@ -341,7 +402,7 @@ async fn decide_batch(
         results.push(match answer(&state, contact, *act, at).await {
             Ok(d) => BatchItem::Decision(d),
             Err(e @ (ApiError::NotFound(_) | ApiError::Invalid { .. })) => {
-                BatchItem::Error { error: e.problem() }
+                BatchItem::Error(RecipientError { error: e.problem() })
             }
             Err(e) => return Err(e),
         });
@@ -364,7 +425,7 @@ pub struct DialerQuery {
 
 /// The dialer's form: may I call this number now? Cheap enough to ask before every ring.
 #[utoipa::path(
-    get, path = "/v1/dialer", tag = "decisions",
+    get, path = "/v1/dialer", tag = "decisions", operation_id = "decideForDialer",
     params(DialerQuery),
     responses(
         (status = 200, description = "The decision and the rule that made it", body = DecisionResponse),

@@ -30,12 +30,86 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(anonymize))
 }
 
+/// Why a contact was erased.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[allow(dead_code)] // Named only in the OpenAPI document; the domain's codes are what run.
+pub enum ErasureReasonName {
+    /// The person asked (GDPR Art. 17(1)).
+    #[serde(rename = "erasure")]
+    Request,
+    /// Every basis lapsed longer ago than the retention of its purposes (Art. 5(1)(e)).
+    #[serde(rename = "retention")]
+    Retention,
+}
+
+/// A category of a person's data an erasure removes.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Named only in the OpenAPI document; the domain's codes are what run.
+pub enum ErasedCategoryName {
+    /// Name, external id, attributes, source: the contact's own fields.
+    Identity,
+    /// Every email address.
+    Emails,
+    /// Every phone number.
+    Phones,
+    /// The evidence of each consent: the ledger keeps its digest.
+    ConsentEvidence,
+    /// The evidence of each switch of a form of communication.
+    ChannelEvidence,
+    /// The operators' notes on justified contacts.
+    InteractionNotes,
+    /// Emails waiting or sent to the person.
+    EmailOutbox,
+    /// Double opt-in requests.
+    SubscriptionRequests,
+    /// The free text of the person's data-subject requests and their history.
+    RequestTexts,
+    /// The detail of the audit entries about the person.
+    AuditDetails,
+    /// Delivered webhook messages about the person.
+    WebhookPayloads,
+}
+
+/// A category of data an erasure keeps, without anything that names the person.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Named only in the OpenAPI document; the domain's codes are what run.
+pub enum KeptCategoryName {
+    /// The consent ledger's events, keyed by the contact's UUID: proof of consent.
+    ConsentProof,
+    /// Keyed hashes of every address and number, on the suppression list.
+    Suppression,
+    /// The data-subject requests and their history, without free text.
+    RequestRecords,
+    /// Who reached the person, when, on which channel and for which reason, without notes.
+    InteractionRecords,
+    /// The audit trail's entries, without detail.
+    AuditTrail,
+}
+
+/// The ground on which a category is kept (GDPR Art. 17(3)).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[allow(dead_code)] // Named only in the OpenAPI document; the domain's codes are what run.
+pub enum KeepGroundName {
+    /// To demonstrate consent (Art. 7(1)) and for legal claims (Art. 17(3)(e)).
+    #[serde(rename = "art7_1_art17_3_e")]
+    DemonstrateConsent,
+    /// To honour the erasure and any objection (Art. 17(1), Art. 21(3)).
+    #[serde(rename = "art17_art21_3")]
+    HonourErasure,
+    /// Accountability (Art. 5(2), Art. 12).
+    #[serde(rename = "art5_2")]
+    Accountability,
+}
+
 /// A category erased and how many rows or fields it held.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErasedOut {
     /// `identity`, `emails`, `phones`, `consent_evidence`, `channel_evidence`,
     /// `interaction_notes`, `email_outbox`, `subscription_requests`, `request_texts`,
     /// `audit_details`, `webhook_payloads`.
+    #[schema(value_type = ErasedCategoryName)]
     pub category: String,
     /// Rows or fields emptied.
     pub count: u64,
@@ -45,9 +119,11 @@ pub struct ErasedOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KeptOut {
     /// `consent_proof`, `suppression`, `request_records`, `interaction_records`, `audit_trail`.
+    #[schema(value_type = KeptCategoryName)]
     pub category: String,
     /// `art7_1_art17_3_e` (to demonstrate consent, legal claims), `art17_art21_3` (to honour
     /// the erasure and objection), `art5_2` (accountability).
+    #[schema(value_type = KeepGroundName)]
     pub ground: String,
     /// `YYYY-MM-DD`; null: as long as the erasure must be honoured.
     pub until: Option<String>,
@@ -69,6 +145,7 @@ pub struct ErasureOut {
     #[schema(value_type = String, format = DateTime)]
     pub erased_at: Timestamp,
     /// `erasure` (the person's request) or `retention` (lapsed).
+    #[schema(value_type = ErasureReasonName)]
     pub reason: String,
     /// The erasure request completed with it.
     pub request_id: Option<uuid::Uuid>,
@@ -127,7 +204,7 @@ pub struct ErasureCreate {
 /// verifies; `contact.erased` is queued for webhooks. Decisions answer `blocked` (`erased`)
 /// from then on. Send `{}` as the body, or name the erasure request to complete.
 #[utoipa::path(
-    post, path = "/v1/contacts/{id}/erasure", tag = "contacts",
+    post, path = "/v1/contacts/{id}/erasure", tag = "contacts", operation_id = "eraseContact",
     params(("id" = uuid::Uuid, Path, description = "Our id of the contact")),
     request_body = ErasureCreate,
     responses(
@@ -204,7 +281,7 @@ pub struct CandidateQuery {
 /// (`[retention]`: marketing 24 months, profiling 12 by default): no consent valid now, the last
 /// one ended longer ago than the period, no open request, not erased.
 #[utoipa::path(
-    get, path = "/v1/retention/candidates", tag = "retention",
+    get, path = "/v1/retention/candidates", tag = "retention", operation_id = "listRetentionCandidates",
     params(CandidateQuery),
     responses(
         (status = 200, description = "A page of contacts past their retention", body = CandidateList),
@@ -266,7 +343,7 @@ impl From<Anonymization> for AnonymizationOut {
 /// (reason `retention`), in batches, each one transaction; a contact that gained a consent or a
 /// request meanwhile is left alone. Irreversible: the body must confirm it.
 #[utoipa::path(
-    post, path = "/v1/retention/anonymizations", tag = "retention",
+    post, path = "/v1/retention/anonymizations", tag = "retention", operation_id = "anonymizeRetentionCandidates",
     request_body = AnonymizationCreate,
     responses(
         (status = 200, description = "The contacts anonymised", body = AnonymizationOut),

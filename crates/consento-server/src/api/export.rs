@@ -5,8 +5,8 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use serde::Deserialize;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -32,19 +32,55 @@ pub struct ExportParams {
     /// `csv` (a zip of RFC 4180 UTF-8 files with a header row: `contact.csv`, `consents.csv`,
     /// `consent_events.csv`, `interactions.csv`, `channel_events.csv`).
     #[serde(default)]
-    #[param(example = "json")]
+    #[param(value_type = Option<ExportFormatName>, example = "json")]
     pub format: Option<String>,
 }
+
+/// The forms of an export.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = ExportFormat)]
+#[allow(dead_code)] // Named only in the OpenAPI document; the handler reads the text.
+pub enum ExportFormatName {
+    /// One JSON document (`application/json`).
+    Json,
+    /// A zip of CSV files (`application/zip`).
+    Csv,
+}
+
+/// A person's data export as one JSON document: `format`, `version`, `generated_at`, the
+/// `controller`, the `information` GDPR Art. 15(1) owes the person, the `contact` with every
+/// field, `consents` and `consent_events` with their proof, `interactions`, `channel_events`
+/// and `requests`. The JSON Schema `schemas/export.schema.json` shipped with the server
+/// describes every field.
+#[derive(Debug, ToSchema)]
+#[schema(value_type = Object)]
+#[allow(dead_code)] // Named only in the OpenAPI document; the app writes the document.
+pub struct ContactExport(serde_json::Value);
+
+/// A person's data export as a zip of RFC 4180 UTF-8 CSV files with a header row:
+/// `contact.csv`, `consents.csv`, `consent_events.csv`, `interactions.csv`,
+/// `channel_events.csv`.
+#[derive(Debug, ToSchema)]
+#[schema(value_type = String, format = Binary, content_media_type = "application/zip")]
+#[allow(dead_code)] // Named only in the OpenAPI document; the app writes the archive.
+pub struct ExportArchive(Vec<u8>);
 
 /// A person's data export: the contact with every field, each consent with its full history and
 /// proof, the justified contacts and the channel switches, with the information GDPR Art. 15(1)
 /// owes them (purposes, categories, recipients, retention, source, their rights, where to
 /// complain). Served as an attachment, never cached.
 #[utoipa::path(
-    get, path = "/v1/contacts/{id}/export", tag = "contacts",
+    get, path = "/v1/contacts/{id}/export", tag = "contacts", operation_id = "exportContact",
     params(("id" = uuid::Uuid, Path, description = "Our id of the contact"), ExportParams),
     responses(
-        (status = 200, description = "The export: `application/json`, or `application/zip` for `format=csv`", content_type = "application/json", body = Object),
+        // The zip is listed first: a generator that reads only the first media type it knows
+        // then hands back the bytes of either form instead of parsing a zip as JSON.
+        (status = 200, description = "The export: `application/zip` for `format=csv`, else `application/json`",
+            content(
+                (ExportArchive = "application/zip"),
+                (ContactExport = "application/json"),
+            )),
         (status = 400, description = "An unknown format", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contact", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The contact was erased", body = Problem, content_type = "application/problem+json"),

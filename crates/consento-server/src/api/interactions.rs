@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::auth::{Auth, DecideScope, ReadScope};
-use super::decisions::DecisionResponse;
+use super::decisions::{CauseName, DecisionResponse};
 use super::error::{ApiError, Problem};
 use super::json::ApiJson;
 use super::model::{ActionName, ContactSelector, action};
@@ -70,6 +70,7 @@ pub struct InteractionOut {
     #[schema(value_type = ActionName)]
     pub action: &'static str,
     /// Why a reason was needed: the decision's cause (`no_consent`, `withdrawn`, `objected`…).
+    #[schema(value_type = Option<CauseName>)]
     pub cause: Option<String>,
     /// The reason given.
     pub reason_id: Option<uuid::Uuid>,
@@ -147,7 +148,7 @@ fn operator(token: uuid::Uuid, handle: Option<&str>) -> Result<String, ApiError>
 /// `needs_justification`, send the reason here before making the contact. When the contact turns
 /// out to be allowed anyway, nothing is recorded and the answer is `200` with the decision.
 #[utoipa::path(
-    post, path = "/v1/interactions", tag = "interactions",
+    post, path = "/v1/interactions", tag = "interactions", operation_id = "recordInteraction",
     request_body = InteractionRequest,
     responses(
         (status = 201, description = "Recorded: the contact may proceed", body = InteractionResponse),
@@ -204,7 +205,7 @@ async fn justify(
 
 /// A contact's justified contacts, newest first.
 #[utoipa::path(
-    get, path = "/v1/contacts/{id}/interactions", tag = "interactions",
+    get, path = "/v1/contacts/{id}/interactions", tag = "interactions", operation_id = "listInteractions",
     params(("id" = uuid::Uuid, Path, description = "Our id of the contact")),
     responses(
         (status = 200, description = "Newest first", body = InteractionList),

@@ -64,6 +64,15 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             .rsplit_once(" at line ")
             .map_or(text.as_str(), |(head, _)| head)
             .to_owned();
+        // A required field that is absent: name it, not the object that lacks it.
+        let missing = reason
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.strip_suffix('`'));
+        let field = match missing {
+            Some(name) if field == "body" => name.to_owned(),
+            Some(name) => format!("{field}.{name}"),
+            None => field,
+        };
         ApiError::bad_request(field, reason)
     })
 }

@@ -20,6 +20,22 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(verify))
 }
 
+/// What is wrong with the first bad event.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerProblem {
+    /// The event was changed.
+    ContentAltered,
+    /// An event before it was removed, inserted or moved.
+    ChainBroken,
+    /// An event was removed or inserted here.
+    SequenceGap,
+    /// Events at the end were removed.
+    Truncated,
+    /// Events were appended around Consento.
+    BeyondHead,
+}
+
 /// The first bad event found.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LedgerBreak {
@@ -31,7 +47,7 @@ pub struct LedgerBreak {
     /// before it was removed, inserted or moved), `sequence_gap` (an event was removed or
     /// inserted here), `truncated` (events at the end were removed), `beyond_head` (events were
     /// appended around Consento).
-    pub problem: &'static str,
+    pub problem: LedgerProblem,
 }
 
 /// The verification report. Check `verified`: a broken chain is an answer (200), not an error.
@@ -56,20 +72,20 @@ pub struct LedgerReportOut {
     pub broken_at: Option<LedgerBreak>,
 }
 
-fn problem_code(b: Break) -> &'static str {
+fn problem_code(b: Break) -> LedgerProblem {
     match b {
-        Break::ContentAltered => "content_altered",
-        Break::ChainBroken => "chain_broken",
-        Break::SequenceGap => "sequence_gap",
-        Break::Truncated => "truncated",
-        Break::BeyondHead => "beyond_head",
+        Break::ContentAltered => LedgerProblem::ContentAltered,
+        Break::ChainBroken => LedgerProblem::ChainBroken,
+        Break::SequenceGap => LedgerProblem::SequenceGap,
+        Break::Truncated => LedgerProblem::Truncated,
+        Break::BeyondHead => LedgerProblem::BeyondHead,
     }
 }
 
 /// Verifies the whole consent ledger, streaming it in order (memory stays flat; the time grows
 /// with the length of the ledger).
 #[utoipa::path(
-    get, path = "/v1/ledger/verify", tag = "ledger",
+    get, path = "/v1/ledger/verify", tag = "ledger", operation_id = "verifyLedger",
     responses(
         (status = 200, description = "The report: `verified` says whether the chain is intact", body = LedgerReportOut),
     ),

@@ -65,7 +65,7 @@ pub struct LinksOut {
 /// rotation; ask for fresh links per send. Scope `write`: the preference center's link lets its
 /// holder record the person's consents, so reading alone does not hand it out.
 #[utoipa::path(
-    get, path = "/v1/contacts/{id}/links", tag = "contacts",
+    get, path = "/v1/contacts/{id}/links", tag = "contacts", operation_id = "getContactLinks",
     params(("id" = uuid::Uuid, Path, description = "Our id of the contact"), LinksParams),
     responses(
         (status = 200, description = "The links and header values", body = LinksOut),

@@ -52,8 +52,16 @@ pub const SECURITY_SCHEME: &str = "token";
         license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later")
     ),
     modifiers(&BearerScheme),
-    // Schemas named only by query parameters are not collected by `routes!`: listed here.
-    components(schemas(error::Problem, audience::AudienceFormat, receipts::ReceiptFormat)),
+    // Schemas named only by path or query parameters are not collected by `routes!`: listed here.
+    components(schemas(
+        error::Problem,
+        audience::AudienceFormat,
+        receipts::ReceiptFormat,
+        export::ExportFormatName,
+        model::ChannelName,
+        requests::RequestStatusFilter,
+        requests::RequestKindName,
+    )),
     tags(
         (name = "decisions", description = "May I email, call or text this person now?"),
         (name = "contacts", description = "The people the CRM holds data about: create, change, find, list; restriction (GDPR Art. 18) and objection (Art. 21)."),

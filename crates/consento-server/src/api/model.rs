@@ -29,6 +29,25 @@ pub enum ActionName {
     SmsBulk,
 }
 
+/// A form of communication a person can switch off for themself (decision rule 3b).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Named only in the OpenAPI document; the domain's `Channel` is what runs.
+pub enum ChannelName {
+    /// Email, single and bulk.
+    Email,
+    /// Phone calls.
+    Phone,
+    /// Text messages, single and bulk.
+    Sms,
+}
+
+/// Free attributes from the CRM: a JSON object of the CRM's own keys and values.
+#[derive(Debug, ToSchema)]
+#[schema(value_type = Object)]
+#[allow(dead_code)] // Named only in the OpenAPI document: the fields hold a JSON map.
+pub struct Attributes(serde_json::Map<String, serde_json::Value>);
+
 /// How a request names a contact: exactly one of our id, the CRM's id, an email address, or a
 /// phone number in any common format (`+39 347 123 4567`, `0039…`, `347…` with the default
 /// country code).

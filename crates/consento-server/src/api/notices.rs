@@ -94,7 +94,7 @@ pub struct NoticePublish {
 
 /// Every published privacy-notice version, newest first.
 #[utoipa::path(
-    get, path = "/v1/notices", tag = "notices",
+    get, path = "/v1/notices", tag = "notices", operation_id = "listNotices",
     responses(
         (status = 200, description = "Every published version", body = NoticeList),
     ),
@@ -112,7 +112,7 @@ async fn list_notices(
 
 /// One published privacy-notice version.
 #[utoipa::path(
-    get, path = "/v1/notices/{version}", tag = "notices",
+    get, path = "/v1/notices/{version}", tag = "notices", operation_id = "getNotice",
     params(("version" = String, Path, description = "The version label (percent-encoded)", example = "2025-03")),
     responses(
         (status = 200, description = "The notice version", body = NoticeOut),
@@ -139,7 +139,7 @@ async fn get_notice(
 /// Publishes a privacy-notice version. It can never be changed afterwards: publish a new
 /// version instead. Answers `201 Created` with its URL in `Location`.
 #[utoipa::path(
-    post, path = "/v1/notices", tag = "notices",
+    post, path = "/v1/notices", tag = "notices", operation_id = "publishNotice",
     request_body = NoticePublish,
     responses(
         (status = 201, description = "Published", body = NoticeOut,

@@ -31,10 +31,27 @@ pub struct Health {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+#[utoipa::path(get, path = "/healthz", tag = "operations", operation_id = "getHealth", security(()),
     responses((status = 200, description = "Alive", body = Health)))]
 async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
+}
+
+/// A detail of the data controller that people must be told (GDPR Art. 13(1)(a)–(b)).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Named only in the OpenAPI document; the domain's `ControllerField` is what runs.
+pub enum ControllerDetailName {
+    /// The controller's name.
+    Name,
+    /// Its postal address.
+    Address,
+    /// Its contact email.
+    Email,
+    /// How to reach its data protection officer.
+    DpoContact,
+    /// Where its privacy notice is published.
+    PrivacyNoticeUrl,
 }
 
 /// The readiness probe's answer.
@@ -48,7 +65,7 @@ pub struct Readiness {
     /// they are for the operator to give, on the console's first-run page or with `consento
     /// init`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
+    #[schema(nullable = false, value_type = Option<Vec<ControllerDetailName>>)]
     pub controller_missing: Option<Vec<&'static str>>,
 }
 
@@ -66,7 +83,7 @@ impl Readiness {
 
 /// Readiness: the database answers and its schema is this binary's; the body lists the
 /// controller's details still missing.
-#[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
+#[utoipa::path(get, path = "/readyz", tag = "operations", operation_id = "getReadiness", security(()),
     responses(
         (status = 200, description = "Ready (with the controller's details still missing, if any)", body = Readiness),
         (status = 503, description = "Not ready: the database is unreachable or not migrated", body = Readiness),
@@ -96,7 +113,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) 
 }
 
 /// Prometheus metrics (text exposition format 0.0.4).
-#[utoipa::path(get, path = "/metrics", tag = "operations",
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "getMetrics",
     responses((status = 200, description = "Metrics", content_type = "text/plain", body = String)),
     security(("token" = ["read"])))]
 async fn metrics(
@@ -111,4 +128,24 @@ async fn metrics(
         )],
         text,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use consento_domain::ControllerField;
+
+    #[test]
+    fn the_documented_controller_details_are_the_domains() {
+        let documented = [
+            ControllerDetailName::Name,
+            ControllerDetailName::Address,
+            ControllerDetailName::Email,
+            ControllerDetailName::DpoContact,
+            ControllerDetailName::PrivacyNoticeUrl,
+        ]
+        .map(|d| serde_json::to_value(d).unwrap());
+        let codes = ControllerField::ALL.map(|f| serde_json::Value::from(f.code()));
+        assert_eq!(documented, codes);
+    }
 }

@@ -9,7 +9,7 @@ use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use consento_domain::{ContactId, Timestamp};
+use consento_domain::{ContactId, Timestamp, Zone};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -67,11 +67,19 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// Parses an instant a client sent (RFC 3339, or a plain date read as midnight UTC); malformed
-/// text is a 400 naming `field`.
-pub fn instant(field: &'static str, text: Option<&str>) -> Result<Option<Timestamp>, ApiError> {
-    text.map(|t| Timestamp::parse(field, t).map_err(|e| ApiError::bad_request(field, reason(&e))))
-        .transpose()
+/// Parses an instant a client sent: RFC 3339 as given, or a plain date `YYYY-MM-DD`, the start of
+/// that day in the office's `zone` (a date means the local day the person lived, not UTC's);
+/// malformed text is a 400 naming `field`.
+pub fn instant(
+    zone: &Zone,
+    field: &'static str,
+    text: Option<&str>,
+) -> Result<Option<Timestamp>, ApiError> {
+    text.map(|t| {
+        zone.parse_instant(field, t)
+            .map_err(|e| ApiError::bad_request(field, reason(&e)))
+    })
+    .transpose()
 }
 
 /// A domain error's reason without its field (the problem document names the field apart).

@@ -97,7 +97,7 @@ fn reason_id(text: &str) -> Result<ReasonId, ApiError> {
 /// Every contact reason, active first: what an operator picks from when a contact needs a reason.
 /// A `decide` token may read it too (a dialer shows the list in its pop-up).
 #[utoipa::path(
-    get, path = "/v1/reasons", tag = "reasons",
+    get, path = "/v1/reasons", tag = "reasons", operation_id = "listReasons",
     responses(
         (status = 200, description = "Every reason", body = ReasonList),
     ),
@@ -115,7 +115,7 @@ async fn list_reasons(
 
 /// One contact reason.
 #[utoipa::path(
-    get, path = "/v1/reasons/{id}", tag = "reasons",
+    get, path = "/v1/reasons/{id}", tag = "reasons", operation_id = "getReason",
     params(("id" = uuid::Uuid, Path, description = "The reason's id")),
     responses(
         (status = 200, description = "The reason", body = ReasonOut),
@@ -133,7 +133,7 @@ async fn get_reason(
 
 /// Adds a contact reason, active. Answers `201 Created` with its URL in `Location`.
 #[utoipa::path(
-    post, path = "/v1/reasons", tag = "reasons",
+    post, path = "/v1/reasons", tag = "reasons", operation_id = "createReason",
     request_body = ReasonCreate,
     responses(
         (status = 201, description = "Created", body = ReasonOut,
@@ -168,7 +168,7 @@ async fn create_reason(
 
 /// Changes a reason: relabel it, retire it (`active: false`) or bring it back.
 #[utoipa::path(
-    patch, path = "/v1/reasons/{id}", tag = "reasons",
+    patch, path = "/v1/reasons/{id}", tag = "reasons", operation_id = "updateReason",
     params(("id" = uuid::Uuid, Path, description = "The reason's id")),
     request_body = ReasonUpdate,
     responses(

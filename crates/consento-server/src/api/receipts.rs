@@ -50,6 +50,32 @@ pub enum ReceiptFormat {
     Jws,
 }
 
+/// The Kantara Consent Receipt v1.1: `version` (`KI-CR-v1.1.0`), `jurisdiction`,
+/// `consentTimestamp` (epoch seconds of the event), `collectionMethod`, `consentReceiptID` (the
+/// event's id), `language`, `piiPrincipalId` (the contact's id, never an address),
+/// `piiControllers`, `policyUrl` (the notice shown, when online), `services` with `purposes`,
+/// `sensitive`, `spiCat`.
+#[derive(Debug, ToSchema)]
+#[schema(value_type = Object)]
+#[allow(dead_code)] // Named only in the OpenAPI document; the app builds the receipt.
+pub struct KantaraReceipt(serde_json::Value);
+
+/// The ISO/IEC TS 27560 consent record in W3C DPV 2.2 terms (the DPV-27560 JSON profile): the
+/// data subject, the process with its purpose, legal basis `eu-gdpr:A6-1-a`, rights, consent
+/// control and status (`dpv:ConsentGiven`, `dpv:ConsentWithdrawn`…), the notice.
+#[derive(Debug, ToSchema)]
+#[schema(value_type = Object)]
+#[allow(dead_code)] // Named only in the OpenAPI document; the app builds the record.
+pub struct DpvConsentRecord(serde_json::Value);
+
+/// A compact JWS (RFC 7515 §7.1): three base64url parts joined by dots, signed with
+/// EdDSA/Ed25519 (RFC 8037). Verify it with the key of its `kid` from
+/// `/.well-known/jwks.json`.
+#[derive(Debug, ToSchema)]
+#[schema(value_type = String, content_media_type = "application/jose", example = "eyJhbGciOiJFZERTQSIsImtpZCI6IjEifQ.eyJ2ZXJzaW9uIjoiS0ktQ1ItdjEuMS4wIn0.c2lnbmF0dXJl")]
+#[allow(dead_code)] // Named only in the OpenAPI document; the app signs the receipt.
+pub struct CompactJws(String);
+
 /// A signed consent receipt.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReceiptOut {
@@ -58,16 +84,17 @@ pub struct ReceiptOut {
     /// `consentReceiptID` (the event's id), `language`, `piiPrincipalId` (the contact's id,
     /// never an address), `piiControllers`, `policyUrl` (the notice shown, when online),
     /// `services` with `purposes`, `sensitive`, `spiCat`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = KantaraReceipt)]
     pub receipt: serde_json::Value,
     /// The ISO/IEC TS 27560 consent record in W3C DPV 2.2 terms (the DPV-27560 JSON profile):
     /// the data subject, the process with its purpose, legal basis `eu-gdpr:A6-1-a`, rights,
     /// consent control and status (`dpv:ConsentGiven`, `dpv:ConsentWithdrawn`…), the notice.
-    #[schema(value_type = Object)]
+    #[schema(value_type = DpvConsentRecord)]
     pub record: serde_json::Value,
     /// Both signed: a compact JWS (RFC 7515), EdDSA/Ed25519 (RFC 8037); the payload is the
     /// receipt's fields with the record as the claim `dpvRecord`. Verify it with the key of
     /// its `kid` from `/.well-known/jwks.json`.
+    #[schema(value_type = CompactJws)]
     pub jws: String,
 }
 
@@ -97,13 +124,15 @@ impl From<ReceiptError> for ApiError {
 /// proof to hand the person or an auditor (GDPR Art. 7(1)). Event ids are in the contact's
 /// consent history (`event_id`). The first receipt of an installation makes its signing key.
 #[utoipa::path(
-    get, path = "/v1/consent-events/{id}/receipt", tag = "consents",
+    get, path = "/v1/consent-events/{id}/receipt", tag = "consents", operation_id = "getConsentReceipt",
     params(("id" = uuid::Uuid, Path, description = "The consent event's id"), ReceiptParams),
     responses(
-        (status = 200, description = "The receipt",
+        // The JWS is listed first: a generator that reads only the first media type it knows
+        // then hands back the text of either form instead of parsing a JWS as JSON.
+        (status = 200, description = "The receipt: the compact JWS alone (`application/jose`) for `format=jws`, else the receipt, the record and the JWS (`application/json`)",
             content(
+                (CompactJws = "application/jose"),
                 (ReceiptOut = "application/json"),
-                (String = "application/jose"),
             )),
         (status = 400, description = "A parameter is malformed or unknown (`field` names it)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such consent event", body = Problem, content_type = "application/problem+json"),
@@ -159,7 +188,7 @@ pub struct Jwks {
 
 /// The public keys that verify consent receipts (RFC 7517), every one ever used. Public: it
 /// holds no secret and no personal data.
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "consents", security(()),
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "consents", operation_id = "getReceiptKeys", security(()),
     responses((status = 200, description = "The key set", body = Jwks, content_type = "application/jwk-set+json")))]
 async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
     let keys = state

@@ -20,6 +20,7 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::auth::{Auth, ReadScope, WriteScope};
+use super::consents::ActorKindName;
 use super::error::{ApiError, Problem};
 use super::json::ApiJson;
 use super::params::{PathParam, created, instant, query};
@@ -33,10 +34,87 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(link_request))
 }
 
+/// The right a data-subject request exercises (GDPR Arts. 15-22).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Named only in the OpenAPI document; the domain's `RequestKind` is what runs.
+pub enum RequestKindName {
+    /// Access (Art. 15).
+    Access,
+    /// Rectification (Art. 16).
+    Rectification,
+    /// Erasure (Art. 17).
+    Erasure,
+    /// Restriction of processing (Art. 18).
+    Restriction,
+    /// Portability (Art. 20).
+    Portability,
+    /// Objection (Art. 21).
+    Objection,
+    /// Human review of an automated decision (Art. 22(3)).
+    HumanReview,
+    /// Information about the processing (Arts. 13-14).
+    Information,
+}
+
+/// Where a data-subject request stands.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Named only in the OpenAPI document; the domain's `RequestStatus` is what runs.
+pub enum RequestStatusName {
+    /// Logged.
+    Received,
+    /// Waiting for the person to prove who they are (Art. 12(6)).
+    IdentityVerification,
+    /// Being handled.
+    InProgress,
+    /// Answered.
+    Completed,
+    /// Refused, with the reason and the person's remedies (Art. 12(4)).
+    Rejected,
+}
+
+/// Which requests to list by status: the open ones, or one status.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Named only in the OpenAPI document; the app reads the text.
+pub enum RequestStatusFilter {
+    /// Received, identity verification or in progress.
+    Open,
+    /// Logged.
+    Received,
+    /// Waiting for the person to prove who they are.
+    IdentityVerification,
+    /// Being handled.
+    InProgress,
+    /// Answered.
+    Completed,
+    /// Refused.
+    Rejected,
+}
+
+/// How a data-subject request arrived.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Named only in the OpenAPI document; the domain's `RequestChannel` is what runs.
+pub enum RequestChannelName {
+    /// An email.
+    Email,
+    /// A letter.
+    Letter,
+    /// A phone call.
+    Phone,
+    /// A web form.
+    Form,
+    /// In person.
+    InPerson,
+}
+
 /// Who changed a request: an operator (by username) or an API token (by id).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HandledBy {
     /// `operator` or `token`.
+    #[schema(value_type = ActorKindName)]
     pub kind: String,
     /// The username or the token id.
     pub id: String,
@@ -59,10 +137,13 @@ pub struct RequestOut {
     pub contact_id: Option<uuid::Uuid>,
     /// `access`, `rectification`, `erasure`, `restriction`, `portability`, `objection`,
     /// `human_review` or `information`.
+    #[schema(value_type = RequestKindName)]
     pub kind: String,
     /// `received`, `identity_verification`, `in_progress`, `completed` or `rejected`.
+    #[schema(value_type = RequestStatusName)]
     pub status: String,
     /// `email`, `letter`, `phone`, `form` or `in_person`.
+    #[schema(value_type = RequestChannelName)]
     pub channel: String,
     /// What the person asked.
     pub description: String,
@@ -134,8 +215,10 @@ pub struct RequestEventOut {
     /// Who.
     pub by: HandledBy,
     /// The status before (none when it was logged).
+    #[schema(value_type = Option<RequestStatusName>)]
     pub from_status: Option<String>,
     /// The status after.
+    #[schema(value_type = RequestStatusName)]
     pub to_status: String,
     /// What was said.
     pub note: String,
@@ -179,8 +262,10 @@ pub struct RequestList {
 pub struct RequestCreate {
     /// The right exercised: `access`, `rectification`, `erasure`, `restriction`, `portability`,
     /// `objection`, `human_review`, `information`.
+    #[schema(value_type = RequestKindName)]
     pub kind: String,
     /// How it arrived: `email`, `letter`, `phone`, `form`, `in_person`.
+    #[schema(value_type = RequestChannelName)]
     pub channel: String,
     /// What the person asked (at most 4,000 characters).
     #[serde(default)]
@@ -188,7 +273,8 @@ pub struct RequestCreate {
     /// The person, if already identified.
     #[serde(default)]
     pub contact_id: Option<uuid::Uuid>,
-    /// When it arrived (RFC 3339 or `YYYY-MM-DD`); now if absent. Not in the future.
+    /// When it arrived: RFC 3339, or `YYYY-MM-DD`, a day in the controller's time zone (the
+    /// Art. 12(3) deadline counts from that local day); now if absent. Not in the future.
     #[serde(default)]
     pub received_at: Option<String>,
 }
@@ -200,6 +286,7 @@ pub struct RequestCreate {
     "remedies": "Complaint to the Garante; judicial remedy" }))]
 pub struct RequestTransition {
     /// `identity_verification`, `in_progress`, `completed` or `rejected`.
+    #[schema(value_type = RequestStatusName)]
     pub to: String,
     /// For the history; on completion, what was done.
     #[serde(default)]
@@ -227,12 +314,14 @@ pub struct RequestExtension {
 #[into_params(parameter_in = Query)]
 pub struct RequestQuery {
     /// `open` (received, identity verification, in progress) or one status.
+    #[param(value_type = Option<RequestStatusFilter>)]
     pub status: Option<String>,
     /// Only open requests due within this many days from today (overdue ones included).
     pub due_within_days: Option<u16>,
     /// `true`: only open requests past their deadline.
     pub overdue: Option<bool>,
     /// Only this kind.
+    #[param(value_type = Option<RequestKindName>)]
     pub kind: Option<String>,
     /// Only this person's.
     pub contact_id: Option<uuid::Uuid>,
@@ -251,7 +340,7 @@ fn request_id(text: &str) -> Result<RequestId, ApiError> {
 /// Logs a data-subject request; its deadline is one month from receipt, moved to the next working
 /// day (Art. 12(3)). Answers `201 Created` with its URL in `Location`.
 #[utoipa::path(
-    post, path = "/v1/requests", tag = "requests",
+    post, path = "/v1/requests", tag = "requests", operation_id = "createRequest",
     request_body = RequestCreate,
     responses(
         (status = 201, description = "Logged", body = RequestOut,
@@ -272,7 +361,7 @@ async fn create_request(
         kind: RequestKind::parse(&req.kind)?,
         channel: RequestChannel::parse(&req.channel)?,
         description: req.description,
-        received_at: instant("received_at", req.received_at.as_deref())?,
+        received_at: instant(state.app.zone(), "received_at", req.received_at.as_deref())?,
         actor: auth.0.actor()?,
     };
     let r = state
@@ -286,7 +375,7 @@ async fn create_request(
 /// Data-subject requests, most urgent first: filter by `status=open`, `overdue=true`,
 /// `due_within_days`, kind or person.
 #[utoipa::path(
-    get, path = "/v1/requests", tag = "requests",
+    get, path = "/v1/requests", tag = "requests", operation_id = "listRequests",
     params(RequestQuery),
     responses(
         (status = 200, description = "A page of requests", body = RequestList),
@@ -322,7 +411,7 @@ async fn list_requests(
 
 /// One request with its history: who changed what, when.
 #[utoipa::path(
-    get, path = "/v1/requests/{id}", tag = "requests",
+    get, path = "/v1/requests/{id}", tag = "requests", operation_id = "getRequest",
     params(("id" = uuid::Uuid, Path, description = "The request's id")),
     responses(
         (status = 200, description = "The request", body = RequestDetail),
@@ -348,7 +437,7 @@ async fn get_request(
 /// Completing a `restriction` request restricts its contact's processing (Art. 18), completing
 /// an `objection` request records the contact's objection (Art. 21), in the same transaction.
 #[utoipa::path(
-    post, path = "/v1/requests/{id}/transitions", tag = "requests",
+    post, path = "/v1/requests/{id}/transitions", tag = "requests", operation_id = "moveRequest",
     params(("id" = uuid::Uuid, Path, description = "The request's id")),
     request_body = RequestTransition,
     responses(
@@ -381,7 +470,7 @@ async fn move_request(
 /// Extends a request's deadline by two further months (three from receipt, Art. 12(3)): once,
 /// while open, within the first month, with the reason told to the person.
 #[utoipa::path(
-    post, path = "/v1/requests/{id}/extension", tag = "requests",
+    post, path = "/v1/requests/{id}/extension", tag = "requests", operation_id = "extendRequest",
     params(("id" = uuid::Uuid, Path, description = "The request's id")),
     request_body = RequestExtension,
     responses(
@@ -424,7 +513,7 @@ pub struct RequestContact {
 /// Links a request logged before the person was identified (Art. 12(6)) to their contact;
 /// recorded in its history. Linking it again to the same contact changes nothing.
 #[utoipa::path(
-    put, path = "/v1/requests/{id}/contact", tag = "requests",
+    put, path = "/v1/requests/{id}/contact", tag = "requests", operation_id = "linkRequestContact",
     params(("id" = uuid::Uuid, Path, description = "The request's id")),
     request_body = RequestContact,
     responses(

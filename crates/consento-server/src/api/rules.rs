@@ -20,8 +20,10 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::auth::{AdminScope, Auth};
+use super::contacts::LegalBasisName;
 use super::error::{ApiError, Problem};
 use super::json::ApiJson;
+use super::model::Attributes;
 use super::params::{PathParam, created};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
@@ -36,7 +38,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// The source condition: `{"equals": "fiera 2024"}` or `"empty"`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceCondition {
     /// The source is exactly this text.
@@ -63,6 +65,7 @@ pub struct ConsentCondition {
     pub type_code: String,
     /// `granted` (valid now), `withdrawn`, `refused`, `expired` or `none` (never recorded).
     #[serde(default)]
+    #[schema(value_type = Option<ConsentStateFilterName>)]
     pub state: Option<String>,
     /// Given or renewed before this instant (and still given).
     #[serde(default)]
@@ -80,6 +83,7 @@ pub struct ConsentCondition {
 pub struct RuleFilterBody {
     /// The source.
     #[serde(default)]
+    #[schema(value_type = Option<SourceConditionForms>)]
     pub source: Option<SourceCondition>,
     /// A free attribute.
     #[serde(default)]
@@ -87,6 +91,7 @@ pub struct RuleFilterBody {
     /// The legal basis (`consent`, `contract`, `legal_obligation`, `vital_interests`,
     /// `public_task`, `legitimate_interests`).
     #[serde(default)]
+    #[schema(value_type = Option<LegalBasisName>)]
     pub legal_basis: Option<String>,
     /// A purpose the contact has.
     #[serde(default)]
@@ -106,7 +111,7 @@ pub struct RuleFilterBody {
 
 /// How the purposes change: `{"add": […]}` (appended when missing), `{"remove": […]}` or
 /// `{"replace": […]}`.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PurposesBody {
     /// Appends those not there yet.
@@ -118,7 +123,7 @@ pub enum PurposesBody {
 }
 
 /// One attribute set (`{"set": {"key": …, "value": …}}`) or removed (`{"remove": {"key": …}}`).
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AttributeBody {
     /// Sets the key to a text value.
@@ -135,6 +140,151 @@ pub enum AttributeBody {
     },
 }
 
+// The OpenAPI document's view of the three externally tagged bodies above: the same JSON, with
+// every form a named schema (`{"add": […]}` is `PurposesAdd`), so that a client generated from
+// the document names them rather than numbering anonymous types. The bodies themselves stay
+// externally tagged enums, whose refusals name the form that is wrong; a unit test below holds
+// both views to the same JSON.
+
+/// The source condition: `{"equals": "fiera 2024"}` or `"empty"`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+#[schema(as = SourceCondition)]
+#[allow(dead_code)] // Named only in the OpenAPI document; `SourceCondition` is what runs.
+enum SourceConditionForms {
+    /// The source is exactly this text.
+    Equals(SourceEquals),
+    /// No source was recorded.
+    Empty(SourceEmpty),
+}
+
+/// The source is exactly this text.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Named only in the OpenAPI document.
+struct SourceEquals {
+    /// The text.
+    equals: String,
+}
+
+/// No source was recorded.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Named only in the OpenAPI document.
+enum SourceEmpty {
+    /// `"empty"`.
+    Empty,
+}
+
+/// The state of the consent of one type when the rule runs.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Named only in the OpenAPI document; the domain's filter is what runs.
+pub enum ConsentStateFilterName {
+    /// Given or renewed, and valid now.
+    Granted,
+    /// Withdrawn or revoked.
+    Withdrawn,
+    /// Refused.
+    Refused,
+    /// Given, but its validity ran out.
+    Expired,
+    /// Never recorded.
+    None,
+}
+
+/// How the purposes change: `{"add": […]}` (appended when missing), `{"remove": […]}` or
+/// `{"replace": […]}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+#[schema(as = PurposesBody)]
+#[allow(dead_code)] // Named only in the OpenAPI document; `PurposesBody` is what runs.
+enum PurposesForms {
+    /// Appends those not there yet.
+    Add(PurposesAdd),
+    /// Takes these out.
+    Remove(PurposesRemove),
+    /// Replaces the list.
+    Replace(PurposesReplace),
+}
+
+/// Appends the purposes not there yet.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Named only in the OpenAPI document.
+struct PurposesAdd {
+    /// The purposes.
+    add: Vec<String>,
+}
+
+/// Takes these purposes out.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Named only in the OpenAPI document.
+struct PurposesRemove {
+    /// The purposes.
+    remove: Vec<String>,
+}
+
+/// Replaces the list of purposes.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Named only in the OpenAPI document.
+struct PurposesReplace {
+    /// The new list.
+    replace: Vec<String>,
+}
+
+/// One attribute set (`{"set": {"key": …, "value": …}}`) or removed (`{"remove": {"key": …}}`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+#[schema(as = AttributeBody)]
+#[allow(dead_code)] // Named only in the OpenAPI document; `AttributeBody` is what runs.
+enum AttributeForms {
+    /// Sets the key to a text value.
+    Set(AttributeSet),
+    /// Removes the key.
+    Remove(AttributeRemove),
+}
+
+/// Sets an attribute.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Named only in the OpenAPI document.
+struct AttributeSet {
+    /// The key and its new value.
+    set: AttributeValue,
+}
+
+/// An attribute's key and its text value.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Named only in the OpenAPI document.
+struct AttributeValue {
+    /// The key.
+    key: String,
+    /// The value.
+    value: String,
+}
+
+/// Removes an attribute.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Named only in the OpenAPI document.
+struct AttributeRemove {
+    /// The key to remove.
+    remove: AttributeKey,
+}
+
+/// An attribute's key.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Named only in the OpenAPI document.
+struct AttributeKey {
+    /// The key.
+    key: String,
+}
+
 /// What a rule sets: at least one field.
 #[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -144,12 +294,15 @@ pub struct RuleChangesBody {
     pub source: Option<String>,
     /// The new legal basis code.
     #[serde(default)]
+    #[schema(value_type = Option<LegalBasisName>)]
     pub legal_basis: Option<String>,
     /// How the purposes change.
     #[serde(default)]
+    #[schema(value_type = Option<PurposesForms>)]
     pub purposes: Option<PurposesBody>,
     /// An attribute set or removed.
     #[serde(default)]
+    #[schema(value_type = Option<AttributeForms>)]
     pub attribute: Option<AttributeBody>,
 }
 
@@ -207,7 +360,7 @@ pub struct ProvenanceOut {
     /// Purposes.
     pub purposes: Vec<String>,
     /// Free attributes.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Attributes)]
     pub attributes: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -286,8 +439,10 @@ pub struct RevertOut {
 /// How many changed contacts a dry run lists.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DryRunParams {
     /// 0 to 1000; 20 when absent.
+    #[param(minimum = 0, maximum = 1000)]
     pub sample: Option<i64>,
 }
 
@@ -317,7 +472,7 @@ fn by(auth: &Auth<AdminScope>) -> AuditActor {
 
 /// Every saved rule, by name.
 #[utoipa::path(
-    get, path = "/v1/rules", tag = "rules",
+    get, path = "/v1/rules", tag = "rules", operation_id = "listRules",
     responses((status = 200, description = "Every rule", body = RuleList)),
     security(("token" = ["admin"]))
 )]
@@ -336,7 +491,7 @@ async fn list_rules(
 
 /// Saves a rule. Answers `201 Created` with its URL in `Location`. Audited, with the token.
 #[utoipa::path(
-    post, path = "/v1/rules", tag = "rules",
+    post, path = "/v1/rules", tag = "rules", operation_id = "createRule",
     request_body = RuleBody,
     responses(
         (status = 201, description = "Saved", body = RuleOut,
@@ -361,7 +516,7 @@ async fn create_rule(
 
 /// One saved rule.
 #[utoipa::path(
-    get, path = "/v1/rules/{id}", tag = "rules",
+    get, path = "/v1/rules/{id}", tag = "rules", operation_id = "getRule",
     params(("id" = uuid::Uuid, Path, description = "The rule's id")),
     responses(
         (status = 200, description = "The rule", body = RuleOut),
@@ -380,7 +535,7 @@ async fn get_rule(
 
 /// Replaces a rule's name, filter and changes. Past runs keep the rule as it ran.
 #[utoipa::path(
-    put, path = "/v1/rules/{id}", tag = "rules",
+    put, path = "/v1/rules/{id}", tag = "rules", operation_id = "updateRule",
     params(("id" = uuid::Uuid, Path, description = "The rule's id")),
     request_body = RuleBody,
     responses(
@@ -408,7 +563,7 @@ async fn update_rule(
 
 /// Deletes a rule. Its runs stay, and can still be reverted.
 #[utoipa::path(
-    delete, path = "/v1/rules/{id}", tag = "rules",
+    delete, path = "/v1/rules/{id}", tag = "rules", operation_id = "deleteRule",
     params(("id" = uuid::Uuid, Path, description = "The rule's id")),
     responses(
         (status = 204, description = "Deleted"),
@@ -431,7 +586,7 @@ async fn delete_rule(
 /// What the rule would change now: how many contacts, and the first of them with their values
 /// now and after. Writes nothing.
 #[utoipa::path(
-    post, path = "/v1/rules/{id}/dry-run", tag = "rules",
+    post, path = "/v1/rules/{id}/dry-run", tag = "rules", operation_id = "dryRunRule",
     params(("id" = uuid::Uuid, Path, description = "The rule's id"), DryRunParams),
     responses(
         (status = 200, description = "The count and a sample", body = DryRunOut),
@@ -458,7 +613,7 @@ async fn dry_run(
 /// Applies the rule: one transaction changes every matching contact, keeps their values before
 /// (so the run can be reverted) and audits the run with the token. Answers `201 Created`.
 #[utoipa::path(
-    post, path = "/v1/rules/{id}/runs", tag = "rules",
+    post, path = "/v1/rules/{id}/runs", tag = "rules", operation_id = "applyRule",
     params(("id" = uuid::Uuid, Path, description = "The rule's id")),
     responses(
         (status = 201, description = "Applied", body = RunOut,
@@ -484,7 +639,7 @@ async fn apply_rule(
 
 /// The latest runs of every rule, newest first.
 #[utoipa::path(
-    get, path = "/v1/rule-runs", tag = "rules",
+    get, path = "/v1/rule-runs", tag = "rules", operation_id = "listRuleRuns",
     responses((status = 200, description = "The latest 100 runs", body = RunList)),
     security(("token" = ["admin"]))
 )]
@@ -503,7 +658,7 @@ async fn list_runs(
 
 /// One run.
 #[utoipa::path(
-    get, path = "/v1/rule-runs/{id}", tag = "rules",
+    get, path = "/v1/rule-runs/{id}", tag = "rules", operation_id = "getRuleRun",
     params(("id" = uuid::Uuid, Path, description = "The run's id")),
     responses(
         (status = 200, description = "The run", body = RunOut),
@@ -524,7 +679,7 @@ async fn get_run(
 /// run wrote gets its values before the run back; a contact changed since (or erased) is left
 /// alone and listed. Audited with the token. A run is reverted once.
 #[utoipa::path(
-    post, path = "/v1/rule-runs/{id}/revert", tag = "rules",
+    post, path = "/v1/rule-runs/{id}/revert", tag = "rules", operation_id = "revertRuleRun",
     params(("id" = uuid::Uuid, Path, description = "The run's id")),
     responses(
         (status = 200, description = "Reverted", body = RevertOut),
@@ -540,4 +695,81 @@ async fn revert_run(
 ) -> Result<Json<RevertOut>, ApiError> {
     let report = state.store.revert_run(id(&run, "run")?, by(&auth)).await?;
     Ok(Json(via(report, "revert")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::to_value;
+
+    #[test]
+    fn the_documented_forms_of_rule_bodies_are_the_json_the_bodies_read_and_write() {
+        let same = |real: serde_json::Value, documented: serde_json::Value| {
+            assert_eq!(real, documented);
+        };
+        same(
+            to_value(SourceCondition::Equals("fiera".into())).unwrap(),
+            to_value(SourceConditionForms::Equals(SourceEquals {
+                equals: "fiera".into(),
+            }))
+            .unwrap(),
+        );
+        same(
+            to_value(SourceCondition::Empty).unwrap(),
+            to_value(SourceConditionForms::Empty(SourceEmpty::Empty)).unwrap(),
+        );
+        let list = || vec!["marketing".to_owned()];
+        same(
+            to_value(PurposesBody::Add(list())).unwrap(),
+            to_value(PurposesForms::Add(PurposesAdd { add: list() })).unwrap(),
+        );
+        same(
+            to_value(PurposesBody::Remove(list())).unwrap(),
+            to_value(PurposesForms::Remove(PurposesRemove { remove: list() })).unwrap(),
+        );
+        same(
+            to_value(PurposesBody::Replace(list())).unwrap(),
+            to_value(PurposesForms::Replace(PurposesReplace { replace: list() })).unwrap(),
+        );
+        same(
+            to_value(AttributeBody::Set {
+                key: "k".into(),
+                value: "v".into(),
+            })
+            .unwrap(),
+            to_value(AttributeForms::Set(AttributeSet {
+                set: AttributeValue {
+                    key: "k".into(),
+                    value: "v".into(),
+                },
+            }))
+            .unwrap(),
+        );
+        same(
+            to_value(AttributeBody::Remove { key: "k".into() }).unwrap(),
+            to_value(AttributeForms::Remove(AttributeRemove {
+                remove: AttributeKey { key: "k".into() },
+            }))
+            .unwrap(),
+        );
+    }
+
+    #[test]
+    fn the_documented_consent_states_are_the_ones_a_filter_reads() {
+        let documented: Vec<serde_json::Value> = [
+            ConsentStateFilterName::Granted,
+            ConsentStateFilterName::Withdrawn,
+            ConsentStateFilterName::Refused,
+            ConsentStateFilterName::Expired,
+            ConsentStateFilterName::None,
+        ]
+        .into_iter()
+        .map(|s| to_value(s).unwrap())
+        .collect();
+        let read: Vec<serde_json::Value> = consento_domain::rules::ConsentStateFilter::ALL
+            .into_iter()
+            .map(|s| to_value(s).unwrap())
+            .collect();
+        assert_eq!(documented, read);
+    }
 }

@@ -62,7 +62,7 @@ impl From<Settings> for PrivacySettings {
 
 /// The privacy switches now.
 #[utoipa::path(
-    get, path = "/v1/settings", tag = "settings",
+    get, path = "/v1/settings", tag = "settings", operation_id = "getSettings",
     responses(
         (status = 200, description = "The switches", body = Settings),
     ),
@@ -77,7 +77,7 @@ async fn get_settings(
 
 /// Replaces the privacy switches (all four are required). Takes effect for the next decision.
 #[utoipa::path(
-    put, path = "/v1/settings", tag = "settings",
+    put, path = "/v1/settings", tag = "settings", operation_id = "updateSettings",
     request_body = Settings,
     responses(
         (status = 200, description = "The switches as now in force", body = Settings),

@@ -48,6 +48,7 @@ pub struct SubscriptionCreate {
     /// The language of the email and the confirmation page: `it` or `en`; the server's default
     /// language if absent.
     #[serde(default)]
+    #[schema(value_type = Option<LocaleName>)]
     pub locale: Option<String>,
     /// The user agent of the person's browser on the CRM's form, as evidence of the request.
     #[serde(default)]
@@ -56,6 +57,17 @@ pub struct SubscriptionCreate {
     /// network is kept (IPv4 /24, IPv6 /48).
     #[serde(default)]
     pub ip: Option<String>,
+}
+
+/// A language Consento writes to people in.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Named only in the OpenAPI document; the domain's `Locale` is what runs.
+pub enum LocaleName {
+    /// Italian.
+    It,
+    /// English.
+    En,
 }
 
 /// The request was taken.
@@ -73,7 +85,7 @@ pub struct SubscriptionAccepted {
 /// confirmation in the last minutes, or too often today, is not sent another; a suppressed
 /// address is never sent one; the answer is the same in every case.
 #[utoipa::path(
-    post, path = "/v1/subscriptions", tag = "subscriptions",
+    post, path = "/v1/subscriptions", tag = "subscriptions", operation_id = "createSubscription",
     request_body = SubscriptionCreate,
     responses(
         (status = 202, description = "Taken: a confirmation email goes out unless the address is suppressed or was sent one too recently", body = SubscriptionAccepted),

@@ -160,7 +160,7 @@ fn permissions(list: &[String]) -> Result<Permissions, ApiError> {
 
 /// Every consent type, by title.
 #[utoipa::path(
-    get, path = "/v1/consent-types", tag = "consent types",
+    get, path = "/v1/consent-types", tag = "consent types", operation_id = "listConsentTypes",
     responses(
         (status = 200, description = "Every consent type", body = ConsentTypeList),
     ),
@@ -178,7 +178,7 @@ async fn list_types(
 
 /// One consent type, by code.
 #[utoipa::path(
-    get, path = "/v1/consent-types/{code}", tag = "consent types",
+    get, path = "/v1/consent-types/{code}", tag = "consent types", operation_id = "getConsentType",
     params(("code" = String, Path, description = "The type's code", example = "newsletter")),
     responses(
         (status = 200, description = "The consent type", body = ConsentTypeOut),
@@ -196,7 +196,7 @@ async fn get_type(
 
 /// Creates a consent type. Answers `201 Created` with its URL in `Location`.
 #[utoipa::path(
-    post, path = "/v1/consent-types", tag = "consent types",
+    post, path = "/v1/consent-types", tag = "consent types", operation_id = "createConsentType",
     request_body = ConsentTypeCreate,
     responses(
         (status = 201, description = "Created", body = ConsentTypeOut,
@@ -238,7 +238,7 @@ async fn create_type(
 /// Changes a consent type; absent fields stay as they are. A new validity applies to consents
 /// given from now on: each recorded consent keeps the validity it was given under.
 #[utoipa::path(
-    patch, path = "/v1/consent-types/{code}", tag = "consent types",
+    patch, path = "/v1/consent-types/{code}", tag = "consent types", operation_id = "updateConsentType",
     params(("code" = String, Path, description = "The type's current code", example = "newsletter")),
     request_body = ConsentTypeUpdate,
     responses(

@@ -150,6 +150,14 @@ pub struct WebhookList {
     pub webhooks: Vec<Webhook>,
 }
 
+/// The body of a webhook message: `{"type": …, "timestamp": …, "data": {…}}`, where `data`
+/// holds ids, the CRM's external id, the consent type's code, the kind and instants (RFC 3339,
+/// UTC); never a name, an email address or a phone number.
+#[derive(Debug, ToSchema)]
+#[schema(value_type = Object)]
+#[allow(dead_code)] // Named only in the OpenAPI document; the outbox holds the JSON.
+pub struct WebhookPayload(serde_json::Value);
+
 /// A message of a subscription and how its delivery went.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Message {
@@ -159,7 +167,7 @@ pub struct Message {
     #[schema(value_type = EventTypeName)]
     pub event_type: String,
     /// The body sent (ids, codes and instants; no personal data).
-    #[schema(value_type = Object)]
+    #[schema(value_type = WebhookPayload)]
     pub payload: serde_json::Value,
     /// Enqueued.
     #[schema(value_type = String, format = DateTime)]
@@ -219,7 +227,7 @@ fn subscription_id(text: &str) -> Result<SubscriptionId, ApiError> {
 
 /// Create a subscription.
 #[utoipa::path(
-    post, path = "/v1/webhooks", tag = "webhooks",
+    post, path = "/v1/webhooks", tag = "webhooks", operation_id = "createWebhook",
     request_body = WebhookRequest,
     responses(
         (status = 201, description = "Created; the secret is shown this once", body = CreatedWebhook),
@@ -256,7 +264,7 @@ async fn create_webhook(
 
 /// List the subscriptions.
 #[utoipa::path(
-    get, path = "/v1/webhooks", tag = "webhooks",
+    get, path = "/v1/webhooks", tag = "webhooks", operation_id = "listWebhooks",
     responses((status = 200, description = "Every subscription, without secrets", body = WebhookList)),
     security(("token" = ["admin"]))
 )]
@@ -272,7 +280,7 @@ async fn list_webhooks(
 
 /// Read one subscription.
 #[utoipa::path(
-    get, path = "/v1/webhooks/{id}", tag = "webhooks",
+    get, path = "/v1/webhooks/{id}", tag = "webhooks", operation_id = "getWebhook",
     params(("id" = uuid::Uuid, Path, description = "The subscription's id")),
     responses(
         (status = 200, description = "The subscription, without its secret", body = Webhook),
@@ -292,7 +300,7 @@ async fn get_webhook(
 /// Replace a subscription's URL, description, active flag and event types. Its secret and its
 /// pending messages stay; reactivating it resumes them.
 #[utoipa::path(
-    put, path = "/v1/webhooks/{id}", tag = "webhooks",
+    put, path = "/v1/webhooks/{id}", tag = "webhooks", operation_id = "replaceWebhook",
     params(("id" = uuid::Uuid, Path, description = "The subscription's id")),
     request_body = WebhookRequest,
     responses(
@@ -326,7 +334,7 @@ async fn replace_webhook(
 
 /// Delete a subscription with all its messages, sent or not.
 #[utoipa::path(
-    delete, path = "/v1/webhooks/{id}", tag = "webhooks",
+    delete, path = "/v1/webhooks/{id}", tag = "webhooks", operation_id = "deleteWebhook",
     params(("id" = uuid::Uuid, Path, description = "The subscription's id")),
     responses(
         (status = 204, description = "Deleted"),
@@ -357,7 +365,7 @@ async fn delete_webhook(
 
 /// A subscription's recent messages and how their delivery went.
 #[utoipa::path(
-    get, path = "/v1/webhooks/{id}/messages", tag = "webhooks",
+    get, path = "/v1/webhooks/{id}/messages", tag = "webhooks", operation_id = "listWebhookMessages",
     params(("id" = uuid::Uuid, Path, description = "The subscription's id"), MessagesQuery),
     responses(
         (status = 200, description = "Newest first", body = MessageList),

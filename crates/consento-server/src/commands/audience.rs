@@ -16,7 +16,7 @@ use crate::cli::{AudienceArgs, AudienceFormat};
 /// `consento audience`.
 pub async fn run(ctx: &mut Ctx<'_>, a: AudienceArgs) -> anyhow::Result<()> {
     // One instant for the list and its counts: both describe the same send.
-    let at = parse_time("at", a.at.as_deref())?.unwrap_or_else(|| ctx.store.now());
+    let at = parse_time(ctx.app.zone(), "at", a.at.as_deref())?.unwrap_or_else(|| ctx.store.now());
     let query = AudienceQuery {
         type_code: a.type_code,
         at: Some(at),

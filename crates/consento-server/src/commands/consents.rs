@@ -22,11 +22,12 @@ pub async fn run(ctx: &mut Ctx<'_>, command: ConsentsCommand) -> anyhow::Result<
 }
 
 async fn record(ctx: &mut Ctx<'_>, kind: EventKind, a: ConsentEventArgs) -> anyhow::Result<()> {
+    let zone = ctx.app.zone().clone();
     let input = ConsentEventInput {
         contact: parse_ref(&a.contact),
         type_code: a.type_code,
         kind,
-        event_time: parse_time("date", a.date.as_deref())?,
+        event_time: parse_time(ctx.app.zone(), "date", a.date.as_deref())?,
         method: CollectionMethod::parse(&a.method)?,
         actor: Actor::new(ActorKind::Operator, &ctx.operator)?,
         notice_version: a.notice,
@@ -37,7 +38,7 @@ async fn record(ctx: &mut Ctx<'_>, kind: EventKind, a: ConsentEventArgs) -> anyh
         return json(ctx.out, &e);
     }
     let expiry = match (kind.grants(), e.expires_at) {
-        (true, Some(t)) => format!(", expires {}", day(t)),
+        (true, Some(t)) => format!(", expires {}", day(&zone, t)),
         (true, None) => ", never expires".into(),
         (false, _) => String::new(),
     };
@@ -47,7 +48,7 @@ async fn record(ctx: &mut Ctx<'_>, kind: EventKind, a: ConsentEventArgs) -> anyh
         e.kind,
         e.type_code,
         e.contact_id,
-        day(e.event_time),
+        day(&zone, e.event_time),
         e.seq,
         e.hash
     )?;
@@ -55,6 +56,7 @@ async fn record(ctx: &mut Ctx<'_>, kind: EventKind, a: ConsentEventArgs) -> anyh
 }
 
 async fn history(ctx: &mut Ctx<'_>, contact: &str) -> anyhow::Result<()> {
+    let zone = ctx.app.zone().clone();
     let events = ctx.store.consent_history(&parse_ref(contact)).await?;
     if ctx.json {
         return json(ctx.out, &events);
@@ -89,7 +91,7 @@ async fn history(ctx: &mut Ctx<'_>, contact: &str) -> anyhow::Result<()> {
             e.method.to_string(),
             actor,
             or_dash(e.notice_version.as_deref()),
-            or_dash(e.expires_at.map(day)),
+            or_dash(e.expires_at.map(|t| day(&zone, t))),
             or_dash(e.evidence.as_deref().map(|v| clip(v, 40))),
             e.hash.clone(),
         ]);

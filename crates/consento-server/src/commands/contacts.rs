@@ -11,6 +11,7 @@ use crate::cli::{ContactFields, ContactsCommand};
 
 /// `consento contacts …`.
 pub async fn run(ctx: &mut Ctx<'_>, command: ContactsCommand) -> anyhow::Result<()> {
+    let zone = ctx.app.zone().clone();
     match command {
         ContactsCommand::Add(fields) => {
             let input = apply(fields, ContactInput::default())?;
@@ -61,7 +62,7 @@ pub async fn run(ctx: &mut Ctx<'_>, command: ContactsCommand) -> anyhow::Result<
                     ctx.out,
                     "restricted: processing of {} is restricted since {} (GDPR Art. 18); every contact is blocked",
                     c.id,
-                    day(since)
+                    day(&zone, since)
                 )?,
                 None => writeln!(ctx.out, "restriction lifted for {}", c.id)?,
             }
@@ -92,7 +93,7 @@ pub async fn run(ctx: &mut Ctx<'_>, command: ContactsCommand) -> anyhow::Result<
                     ctx.out,
                     "objected: {} objects to direct marketing since {} (GDPR Art. 21(3)); bulk sends are blocked and its address and number suppressed",
                     c.id,
-                    day(since)
+                    day(&zone, since)
                 )?,
                 None => writeln!(ctx.out, "objection withdrawn for {}", c.id)?,
             }
@@ -192,6 +193,7 @@ fn state(c: &CurrentConsent) -> &'static str {
 }
 
 async fn show(ctx: &mut Ctx<'_>, r: &ContactRef) -> anyhow::Result<()> {
+    let zone = ctx.app.zone().clone();
     let contact = ctx.store.contact(r).await?;
     let id = ContactRef::Id(contact.id);
     let consents = ctx.store.current_consents(&id).await?;
@@ -252,20 +254,26 @@ async fn show(ctx: &mut Ctx<'_>, r: &ContactRef) -> anyhow::Result<()> {
     if let Some(t) = c.restricted_at {
         fields.push((
             "restricted",
-            format!("since {} (GDPR Art. 18: every contact blocked)", day(t)),
+            format!(
+                "since {} (GDPR Art. 18: every contact blocked)",
+                day(&zone, t)
+            ),
         ));
     }
     if let Some(t) = c.objected_at {
         fields.push((
             "objected",
-            format!("since {} (GDPR Art. 21(3): no direct marketing)", day(t)),
+            format!(
+                "since {} (GDPR Art. 21(3): no direct marketing)",
+                day(&zone, t)
+            ),
         ));
     }
     if let Some(t) = c.erased_at {
-        fields.push(("erased", day(t)));
+        fields.push(("erased", day(&zone, t)));
     }
-    fields.push(("created", day(c.created_at)));
-    fields.push(("updated", day(c.updated_at)));
+    fields.push(("created", day(&zone, c.created_at)));
+    fields.push(("updated", day(&zone, c.updated_at)));
     for (name, value) in fields {
         writeln!(out, "  {:<12} {value}", format!("{name}:"))?;
     }
@@ -280,10 +288,10 @@ async fn show(ctx: &mut Ctx<'_>, r: &ContactRef) -> anyhow::Result<()> {
                 k.code.to_string(),
                 k.title.clone(),
                 state(k).into(),
-                or_dash(k.event_time.map(day)),
+                or_dash(k.event_time.map(|t| day(&zone, t))),
                 match (k.kind, k.expires_at) {
                     (Some(kind), None) if kind.grants() => "never".into(),
-                    (_, e) => or_dash(e.map(day)),
+                    (_, e) => or_dash(e.map(|t| day(&zone, t))),
                 },
                 permits(k.permissions),
             ]);

@@ -2,7 +2,7 @@
 //! (recording a justified contact). Every outcome of `decide` is an answer, not an error: it
 //! exits 0 whether the contact is allowed, needs a reason or is blocked.
 
-use consento_domain::{Action, AllowedBy, Cause, Decision};
+use consento_domain::{Action, AllowedBy, Cause, Decision, Zone};
 use consento_store::DecisionReport;
 use serde::Serialize;
 
@@ -13,12 +13,13 @@ use crate::cli::{DecideArgs, JustifyArgs};
 /// `consento decide`.
 pub async fn decide(ctx: &mut Ctx<'_>, a: DecideArgs) -> anyhow::Result<()> {
     let action = Action::parse(&a.action)?;
-    let at = parse_time("at", a.at.as_deref())?;
+    let at = parse_time(ctx.app.zone(), "at", a.at.as_deref())?;
     let report = ctx.app.decide(&parse_ref(&a.contact), action, at).await?;
     if ctx.json {
         return json(ctx.out, &report);
     }
-    writeln!(ctx.out, "{}", sentence(&report.decision, action))?;
+    let zone = ctx.app.zone().clone();
+    writeln!(ctx.out, "{}", sentence(&zone, &report.decision, action))?;
     if let Decision::NeedsJustification {
         marketing_reasons_allowed,
         ..
@@ -57,7 +58,7 @@ pub async fn decide(ctx: &mut Ctx<'_>, a: DecideArgs) -> anyhow::Result<()> {
 
 /// The outcome and the rule in one line, e.g. `allowed: consent NEWSLETTER given 2025-03-01,
 /// expires 2026-03-01` or `blocked: withdrawn (NEWSLETTER on 2025-03-03)`.
-fn sentence(d: &Decision, action: Action) -> String {
+fn sentence(zone: &Zone, d: &Decision, action: Action) -> String {
     match d {
         Decision::Allowed {
             allowed_by: AllowedBy::CheckDisabled,
@@ -71,46 +72,49 @@ fn sentence(d: &Decision, action: Action) -> String {
                 },
         } => format!(
             "allowed: consent {code} given {}, {}",
-            day(*given_at),
-            expires_at.map_or_else(|| "never expires".into(), |e| format!("expires {}", day(e)))
+            day(zone, *given_at),
+            expires_at.map_or_else(
+                || "never expires".into(),
+                |e| format!("expires {}", day(zone, e))
+            )
         ),
         Decision::NeedsJustification {
             cause,
             marketing_reasons_allowed,
         } => format!(
             "needs_justification: {}; pick a {}reason:",
-            cause_text(cause, action),
+            cause_text(zone, cause, action),
             if *marketing_reasons_allowed {
                 ""
             } else {
                 "non-marketing "
             }
         ),
-        Decision::Blocked { cause } => format!("blocked: {}", cause_text(cause, action)),
+        Decision::Blocked { cause } => format!("blocked: {}", cause_text(zone, cause, action)),
     }
 }
 
 /// The cause's code first (what scripts match on), then its particulars.
-fn cause_text(c: &Cause, action: Action) -> String {
+fn cause_text(zone: &Zone, c: &Cause, action: Action) -> String {
     match c {
         Cause::Erased => "erased (the contact was erased, GDPR Art. 17)".into(),
         Cause::Restricted { since } => format!(
             "restricted (processing restricted since {}, GDPR Art. 18)",
-            day(*since)
+            day(zone, *since)
         ),
         Cause::Objected { since } => format!(
             "objected (objection to direct marketing since {}, GDPR Art. 21(3))",
-            day(*since)
+            day(zone, *since)
         ),
         Cause::ChannelOff { channel, since } => format!(
             "channel_off (the person switched {channel} off on {})",
-            day(*since)
+            day(zone, *since)
         ),
         Cause::Suppressed => "suppressed (the address or number is on the suppression list)".into(),
         Cause::NoConsent => format!("no_consent (no consent of a type that permits {action})"),
-        Cause::Refused { code, at } => format!("refused ({code} on {})", day(*at)),
-        Cause::Withdrawn { code, at } => format!("withdrawn ({code} on {})", day(*at)),
-        Cause::Expired { code, at } => format!("expired ({code} on {})", day(*at)),
+        Cause::Refused { code, at } => format!("refused ({code} on {})", day(zone, *at)),
+        Cause::Withdrawn { code, at } => format!("withdrawn ({code} on {})", day(zone, *at)),
+        Cause::Expired { code, at } => format!("expired ({code} on {})", day(zone, *at)),
     }
 }
 
@@ -176,7 +180,7 @@ pub async fn justify(ctx: &mut Ctx<'_>, a: JustifyArgs) -> anyhow::Result<()> {
         None => writeln!(
             ctx.out,
             "nothing to justify: {}",
-            sentence(&report.decision, action)
+            sentence(ctx.app.zone(), &report.decision, action)
         )?,
     }
     Ok(())
@@ -198,7 +202,7 @@ mod tests {
             },
         };
         assert_eq!(
-            sentence(&d, Action::EmailBulk),
+            sentence(&Zone::rome(), &d, Action::EmailBulk),
             "allowed: consent NEWSLETTER given 2025-03-01, expires 2026-03-01"
         );
     }
@@ -212,7 +216,7 @@ mod tests {
             },
         };
         assert_eq!(
-            sentence(&d, Action::EmailBulk),
+            sentence(&Zone::rome(), &d, Action::EmailBulk),
             "blocked: withdrawn (NEWSLETTER on 2025-03-03)"
         );
     }

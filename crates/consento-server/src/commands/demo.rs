@@ -818,7 +818,7 @@ fn story(
         Story::Backdated => {
             let days = rng_days(rng, 10, 90);
             let t = days_ago(rng, now, days);
-            let year = t.date().map_or(2024, |d| d.year());
+            let year = t.utc_date().map_or(2024, |d| d.year());
             let n = rng.between(1, 9999);
             push(
                 EventKind::Given,

@@ -70,6 +70,7 @@ fn print_erasure(ctx: &mut Ctx<'_>, out: &Erasure) -> anyhow::Result<()> {
 
 /// `consento retention list|apply`.
 pub async fn retention(ctx: &mut Ctx<'_>, command: RetentionCommand) -> anyhow::Result<()> {
+    let zone = ctx.app.zone().clone();
     match command {
         RetentionCommand::List => {
             let found = ctx.app.retention_candidates(None, usize::MAX).await?;
@@ -85,7 +86,7 @@ pub async fn retention(ctx: &mut Ctx<'_>, command: RetentionCommand) -> anyhow::
             for c in &found {
                 table.row(vec![
                     c.contact_id.to_string(),
-                    day(c.last_ended),
+                    day(&zone, c.last_ended),
                     c.months.to_string(),
                     c.purposes.join(", "),
                 ]);

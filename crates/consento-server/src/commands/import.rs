@@ -29,6 +29,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: ImportArgs) -> anyhow::Result<()> {
         file_name,
         started_by: ctx.operator.clone(),
         actor: Actor::new(ActorKind::Operator, &ctx.operator)?,
+        zone: ctx.app.zone().clone(),
     };
     let outcome = run_with_progress(ctx, &job).await?;
     let c = outcome.counts;
@@ -199,6 +200,7 @@ pub async fn bench(ctx: &mut Ctx<'_>, rows: u64, consents: u8) -> anyhow::Result
         file_name: "bench.csv".into(),
         started_by: "bench".into(),
         actor: Actor::new(ActorKind::System, "")?,
+        zone: ctx.app.zone().clone(),
     };
     let started = std::time::Instant::now();
     let begun = begin(&ctx.store, &job).await?;

@@ -10,6 +10,7 @@ use crate::cli::LinksCommand;
 
 /// `consento links …`.
 pub async fn run(ctx: &mut Ctx<'_>, command: LinksCommand) -> anyhow::Result<()> {
+    let zone = ctx.app.zone().clone();
     match command {
         LinksCommand::Keys => {
             let keys = ctx.store.link_keys().await?;
@@ -24,8 +25,8 @@ pub async fn run(ctx: &mut Ctx<'_>, command: LinksCommand) -> anyhow::Result<()>
             for k in &keys {
                 t.row(vec![
                     k.id.to_string(),
-                    day(k.created_at),
-                    or_dash(k.retired_at.map(day)),
+                    day(&zone, k.created_at),
+                    or_dash(k.retired_at.map(|t| day(&zone, t))),
                 ]);
             }
             t.write(ctx.out, 0)

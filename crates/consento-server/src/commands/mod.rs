@@ -239,9 +239,14 @@ async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
     }
 }
 
-/// Reads an optional instant typed as `YYYY-MM-DD` or RFC 3339; `field` names the flag in errors.
-pub fn parse_time(field: &'static str, text: Option<&str>) -> anyhow::Result<Option<Timestamp>> {
-    Ok(text.map(|t| Timestamp::parse(field, t)).transpose()?)
+/// Reads an optional instant typed as `YYYY-MM-DD` (the start of that local day in the office's
+/// zone) or RFC 3339 (as given); `field` names the flag in errors.
+pub fn parse_time(
+    zone: &consento_domain::Zone,
+    field: &'static str,
+    text: Option<&str>,
+) -> anyhow::Result<Option<Timestamp>> {
+    Ok(text.map(|t| zone.parse_instant(field, t)).transpose()?)
 }
 
 /// The one line printed after `error: `: store errors in plain words (a database failure without

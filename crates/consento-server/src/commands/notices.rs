@@ -11,6 +11,7 @@ use crate::cli::NoticesCommand;
 
 /// `consento notices …`.
 pub async fn run(ctx: &mut Ctx<'_>, command: NoticesCommand) -> anyhow::Result<()> {
+    let zone = ctx.app.zone().clone();
     match command {
         NoticesCommand::List => list(ctx).await,
         NoticesCommand::Publish {
@@ -52,7 +53,7 @@ pub async fn run(ctx: &mut Ctx<'_>, command: NoticesCommand) -> anyhow::Result<(
                 "published notice {} ({}) on {}, sha-256 {}",
                 n.version,
                 n.language,
-                day(n.published_at),
+                day(&zone, n.published_at),
                 n.content_sha256
             )?;
             Ok(())
@@ -61,6 +62,7 @@ pub async fn run(ctx: &mut Ctx<'_>, command: NoticesCommand) -> anyhow::Result<(
 }
 
 async fn list(ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+    let zone = ctx.app.zone().clone();
     let notices = ctx.store.notices().await?;
     if ctx.json {
         return json(ctx.out, &notices);
@@ -77,7 +79,7 @@ async fn list(ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         t.row(vec![
             n.version.clone(),
             n.language.clone(),
-            day(n.published_at),
+            day(&zone, n.published_at),
             or_dash(n.url.as_deref()),
             n.content_sha256.clone(),
         ]);

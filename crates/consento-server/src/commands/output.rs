@@ -61,9 +61,11 @@ impl Table {
     }
 }
 
-/// The civil date (UTC) of an instant, `YYYY-MM-DD`: what an operator enters and reads.
-pub fn day(t: Timestamp) -> String {
-    t.date().map_or_else(|| t.to_rfc3339(), |d| d.to_string())
+/// The local date of an instant in the office's zone, `YYYY-MM-DD`: what an operator enters and
+/// reads.
+pub fn day(zone: &consento_domain::Zone, t: Timestamp) -> String {
+    zone.date_of(t)
+        .map_or_else(|| t.to_rfc3339(), |d| d.to_string())
 }
 
 /// An optional value, or `-`.

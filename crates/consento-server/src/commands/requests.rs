@@ -14,6 +14,7 @@ use consento_app::requests::ListQuery;
 
 /// `consento requests …`.
 pub async fn run(ctx: &mut Ctx<'_>, command: RequestsCommand) -> anyhow::Result<()> {
+    let zone = ctx.app.zone().clone();
     let actor = Actor::new(ActorKind::Operator, &ctx.operator)?;
     match command {
         RequestsCommand::Create {
@@ -33,7 +34,7 @@ pub async fn run(ctx: &mut Ctx<'_>, command: RequestsCommand) -> anyhow::Result<
                 kind: RequestKind::parse(&kind)?,
                 channel: RequestChannel::parse(&channel)?,
                 description,
-                received_at: parse_time("received", received.as_deref())?,
+                received_at: parse_time(ctx.app.zone(), "received", received.as_deref())?,
                 actor,
             };
             let out = ctx
@@ -93,7 +94,7 @@ pub async fn run(ctx: &mut Ctx<'_>, command: RequestsCommand) -> anyhow::Result<
                     r.id.to_string(),
                     r.kind.clone(),
                     r.status.clone(),
-                    day(r.received_at),
+                    day(&zone, r.received_at),
                     r.deadline.clone(),
                     if r.overdue {
                         "OVERDUE".into()

@@ -109,8 +109,9 @@ fn key_value(field: &'static str, text: &str) -> Result<(String, String), Domain
 }
 
 impl RuleArgs {
-    /// The rule the flags describe (checked by the store when saved).
-    pub fn spec(self) -> anyhow::Result<RuleSpec> {
+    /// The rule the flags describe (checked by the store when saved); dates are local days of
+    /// `zone`.
+    pub fn spec(self, zone: &consento_domain::Zone) -> anyhow::Result<RuleSpec> {
         let consent = match self.consent {
             Some(type_code) => Some(ConsentFilter {
                 type_code,
@@ -119,8 +120,8 @@ impl RuleArgs {
                     .as_deref()
                     .map(ConsentStateFilter::parse)
                     .transpose()?,
-                given_before: parse_time("given-before", self.given_before.as_deref())?,
-                given_after: parse_time("given-after", self.given_after.as_deref())?,
+                given_before: parse_time(zone, "given-before", self.given_before.as_deref())?,
+                given_after: parse_time(zone, "given-after", self.given_after.as_deref())?,
             }),
             None => None,
         };
@@ -143,8 +144,8 @@ impl RuleArgs {
                 .transpose()?,
             purpose: self.purpose,
             consent,
-            created_before: parse_time("created-before", self.created_before.as_deref())?,
-            created_after: parse_time("created-after", self.created_after.as_deref())?,
+            created_before: parse_time(zone, "created-before", self.created_before.as_deref())?,
+            created_after: parse_time(zone, "created-after", self.created_after.as_deref())?,
         };
         let purposes = if !self.add_purpose.is_empty() {
             Some(PurposesChange::Add(self.add_purpose))
@@ -195,11 +196,12 @@ async fn find(ctx: &Ctx<'_>, text: &str) -> anyhow::Result<BulkRule> {
 
 /// `consento rules …`.
 pub async fn run(ctx: &mut Ctx<'_>, command: RulesCommand) -> anyhow::Result<()> {
+    let zone = ctx.app.zone().clone();
     match command {
         RulesCommand::Create(args) => {
             let rule = ctx
                 .store
-                .create_rule(args.spec()?, AuditActor::System)
+                .create_rule(args.spec(ctx.app.zone())?, AuditActor::System)
                 .await?;
             if ctx.json {
                 return json(ctx.out, &rule);
@@ -231,9 +233,9 @@ pub async fn run(ctx: &mut Ctx<'_>, command: RulesCommand) -> anyhow::Result<()>
                 t.row(vec![
                     r.id.to_string(),
                     clip(&r.rule_name, 40),
-                    day(r.applied_at),
+                    day(&zone, r.applied_at),
                     r.changed.to_string(),
-                    or_dash(r.reverted_at.map(day)),
+                    or_dash(r.reverted_at.map(|t| day(&zone, t))),
                 ]);
             }
             t.write(ctx.out, 0)?;

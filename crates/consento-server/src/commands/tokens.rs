@@ -100,6 +100,7 @@ async fn create(
 }
 
 async fn list(ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
+    let zone = ctx.app.zone().clone();
     let tokens = ctx.store.tokens().await?;
     if ctx.json {
         return json(ctx.out, &tokens);
@@ -117,9 +118,9 @@ async fn list(ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
             k.id.to_string(),
             k.name.clone(),
             k.scopes.join(","),
-            day(k.created_at),
-            or_dash(k.expires_at.map(day)),
-            or_dash(k.revoked_at.map(day)),
+            day(&zone, k.created_at),
+            or_dash(k.expires_at.map(|t| day(&zone, t))),
+            or_dash(k.revoked_at.map(|t| day(&zone, t))),
         ]);
     }
     t.write(ctx.out, 0)

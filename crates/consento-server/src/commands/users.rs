@@ -13,6 +13,7 @@ use consento_app::accounts;
 
 /// `consento users …`.
 pub async fn run(ctx: &mut Ctx<'_>, command: UsersCommand) -> anyhow::Result<()> {
+    let zone = ctx.app.zone().clone();
     match command {
         UsersCommand::Create {
             username,
@@ -91,9 +92,9 @@ pub async fn run(ctx: &mut Ctx<'_>, command: UsersCommand) -> anyhow::Result<()>
                     u.username.clone(),
                     u.display_name.clone(),
                     u.role.to_string(),
-                    day(u.created_at),
-                    or_dash(u.locked_until.map(day)),
-                    or_dash(u.disabled_at.map(day)),
+                    day(&zone, u.created_at),
+                    or_dash(u.locked_until.map(|t| day(&zone, t))),
+                    or_dash(u.disabled_at.map(|t| day(&zone, t))),
                 ]);
             }
             table.write(ctx.out, 0)

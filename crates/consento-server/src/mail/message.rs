@@ -19,11 +19,13 @@ pub struct Sender {
     from: Mailbox,
     domain: String,
     controller: String,
+    /// The office's zone, in which dates in emails are written.
+    zone: &'static consento_domain::Zone,
 }
 
 impl Sender {
     /// The sender of `config`; none if its address is not one.
-    pub fn new(config: &MailConfig) -> Option<Self> {
+    pub fn new(config: &MailConfig, zone: &consento_domain::Zone) -> Option<Self> {
         let address: lettre::Address = config.from_address.trim().parse().ok()?;
         let domain = address.domain().to_owned();
         let name = config.from_name.trim();
@@ -31,6 +33,7 @@ impl Sender {
             from: Mailbox::new((!name.is_empty()).then(|| name.to_owned()), address),
             domain,
             controller: config.controller_name.trim().to_owned(),
+            zone: crate::i18n::interned(zone),
         })
     }
 
@@ -241,7 +244,10 @@ fn lifted(
 /// Writes `email` from `sender`: its template in its language (English if the language is not
 /// one of ours), the `Message-ID` made of its outbox id.
 pub fn render(email: &OutgoingEmail, sender: &Sender) -> Result<Message, RenderError> {
-    let tr = Tr::new(Locale::parse(&email.locale).unwrap_or(Locale::En));
+    let tr = Tr::new(
+        Locale::parse(&email.locale).unwrap_or(Locale::En),
+        sender.zone,
+    );
     let payload = email.payload.clone();
     let (subject, text, html) = match email.template.as_str() {
         SUBSCRIPTION_CONFIRM => confirmation(tr, payload, &sender.controller)?,
@@ -265,7 +271,7 @@ mod tests {
 
     #[test]
     fn an_email_names_the_controller_its_payload_carries_else_the_senders() {
-        let tr = Tr::new(Locale::It);
+        let tr = Tr::rome(Locale::It);
         let confirm = |controller: Option<&str>| {
             json!({
                 "link": "https://privacy.example.com/confirm/t",

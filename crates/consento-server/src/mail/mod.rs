@@ -80,8 +80,12 @@ pub struct Mailer {
 impl Mailer {
     /// A worker with its SMTP transport: TLS as configured (rustls with the web PKI roots),
     /// credentials if given, the configured timeout for each exchange.
-    pub fn new(store: Arc<Store>, config: MailConfig) -> Result<Self, MailError> {
-        let sender = Sender::new(&config).ok_or(MailError::From)?;
+    pub fn new(
+        store: Arc<Store>,
+        config: MailConfig,
+        zone: &consento_domain::Zone,
+    ) -> Result<Self, MailError> {
+        let sender = Sender::new(&config, zone).ok_or(MailError::From)?;
         let tls = match config.tls {
             MailTls::None => Tls::None,
             MailTls::Starttls => Tls::Required(
@@ -247,9 +251,13 @@ impl crate::retry::OutboxWorker for Mailer {
     }
 }
 
-/// One pass of a worker built from `config`, for tests and one-off runs.
-pub async fn send_once(store: Arc<Store>, config: MailConfig) -> Result<Pass, StoreError> {
-    match Mailer::new(store, config) {
+/// One pass of a worker built from `config`, writing dates in `zone`, for tests and one-off runs.
+pub async fn send_once(
+    store: Arc<Store>,
+    config: MailConfig,
+    zone: &consento_domain::Zone,
+) -> Result<Pass, StoreError> {
+    match Mailer::new(store, config, zone) {
         Ok(mailer) => mailer.send_once().await,
         Err(e) => {
             tracing::error!(error = %e, "cannot start the mail worker");

@@ -82,7 +82,7 @@ pub async fn login_form(
             (session::csrf_token(&secret), Some(secret))
         }
     };
-    let mut page = anonymous_page(Tr::new(locale), csrf, "/login");
+    let mut page = anonymous_page(state.tr(locale), csrf, "/login");
     if q.bye.is_some() {
         page.notice = Some("done-logged-out".to_owned());
     }
@@ -122,7 +122,7 @@ pub async fn login(
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
-    let tr = Tr::new(locale);
+    let tr = state.tr(locale);
     let console = &state.config.console;
     let next = local_path(form.next.as_deref());
     let again = |status: StatusCode, error: String| -> Result<Response, PageError> {

@@ -175,16 +175,16 @@ fn changes(tr: Tr, detail: &serde_json::Value) -> Vec<(String, String, String)> 
         .collect()
 }
 
-/// Parses a date filter (`YYYY-MM-DD`, midnight UTC); an error message for the field otherwise.
-fn date_filter(tr: Tr, text: &str) -> Result<Option<Timestamp>, String> {
+/// Parses a date filter (`YYYY-MM-DD`, a local day of the office's zone) into that day's
+/// `[start, end)` instants; an error message for the field otherwise.
+fn date_filter(tr: Tr, text: &str) -> Result<Option<(Timestamp, Timestamp)>, String> {
     if text.is_empty() {
         return Ok(None);
     }
-    let is_date = text.len() == 10 && text.as_bytes().get(4) == Some(&b'-');
-    match Timestamp::parse("date", text) {
-        Ok(t) if is_date => Ok(Some(t)),
-        _ => Err(tr.t("audit-date-invalid")),
-    }
+    tr.zone
+        .parse_day("date", text)
+        .map(|(_, start, end)| Some((start, end)))
+        .map_err(|_| tr.t("audit-date-invalid"))
 }
 
 /// `GET /audit`.
@@ -211,9 +211,10 @@ pub async fn show(
             }
         }
     };
-    let from = date_filter(tr, from_text);
-    // The "to" date is included whole: entries before the next midnight.
-    let until = date_filter(tr, to_text).map(|t| t.map(|t| t.plus_days(1)));
+    // Both days are local: "from" starts at its local midnight, and the "to" date is included
+    // whole, up to the next local midnight (23, 24 or 25 hours later).
+    let from = date_filter(tr, from_text).map(|d| d.map(|(start, _)| start));
+    let until = date_filter(tr, to_text).map(|d| d.map(|(_, end)| end));
     let from_error = from.as_ref().err().cloned();
     let mut to_error = until.as_ref().err().cloned();
     let (from, until) = (from.ok().flatten(), until.ok().flatten());
@@ -358,7 +359,7 @@ mod tests {
             }
         }
         assert!(codes.len() >= 30, "{codes:?}");
-        let tr = Tr::new(Locale::En);
+        let tr = Tr::rome(Locale::En);
         let unlabelled: Vec<_> = codes
             .iter()
             .filter(|c| action_label(tr, c) == **c)
@@ -371,7 +372,7 @@ mod tests {
 
     #[test]
     fn an_action_without_a_label_reads_as_its_code() {
-        let tr = Tr::new(Locale::It);
+        let tr = Tr::rome(Locale::It);
         assert_eq!(action_label(tr, "something.new"), "something.new");
         assert_ne!(action_label(tr, "contact.view"), "contact.view");
     }
@@ -382,7 +383,7 @@ mod tests {
             "name": {"before": "Mario", "after": "Maria"},
             "purposes": {"before": [], "after": ["a", "b"]},
         }});
-        let rows = changes(Tr::new(Locale::En), &d);
+        let rows = changes(Tr::rome(Locale::En), &d);
         assert_eq!(
             rows,
             vec![

@@ -16,7 +16,8 @@ use std::collections::{BTreeMap, HashMap};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use consento_domain::{ContactId, Permission, Timestamp};
+use consento_domain::requests::plus_days;
+use consento_domain::{ContactId, Permission, Timestamp, Zone};
 use consento_store::{ExpiringQuery, InteractionCount, User};
 use serde::Deserialize;
 
@@ -216,12 +217,28 @@ fn totals_by(counts: Vec<(String, i64)>) -> Vec<(String, i64)> {
     out
 }
 
-/// `t - days`.
-fn days_before(t: Timestamp, days: u32) -> Timestamp {
-    Timestamp::from_micros(
-        t.as_micros()
-            .saturating_sub(i64::from(days) * consento_domain::time::MICROS_PER_DAY),
-    )
+/// The start of "the last `days` days" as the office counts them: the local midnight `days - 1`
+/// days before today, so that today is the last of them (`t - days × 24 h` if out of range).
+fn local_days_back(zone: &Zone, t: Timestamp, days: u32) -> Timestamp {
+    zone.today(t)
+        .and_then(|today| plus_days(today, 1 - i64::from(days)))
+        .and_then(|d| zone.start_of(d))
+        .unwrap_or_else(|| {
+            Timestamp::from_micros(
+                t.as_micros()
+                    .saturating_sub(i64::from(days) * consento_domain::time::MICROS_PER_DAY),
+            )
+        })
+}
+
+/// The end of "the next `days` days": the local midnight that ends the day `days` days after
+/// today, so that a consent expiring late on that day is counted (`t + days × 24 h` if out of
+/// range).
+fn local_days_ahead(zone: &Zone, t: Timestamp, days: u32) -> Timestamp {
+    zone.today(t)
+        .and_then(|today| plus_days(today, i64::from(days)))
+        .and_then(|d| zone.end_of(d))
+        .unwrap_or_else(|| t.plus_days(days))
 }
 
 /// `GET /`.
@@ -234,8 +251,8 @@ pub async fn show(
     let tr = staff.tr;
     let store = &state.store;
     let now = store.now();
-    let until = now.plus_days(PERIOD_DAYS);
-    let since = days_before(now, PERIOD_DAYS);
+    let until = local_days_ahead(tr.zone, now, PERIOD_DAYS);
+    let since = local_days_back(tr.zone, now, PERIOD_DAYS);
     let (states, expiring, justified, users) = tokio::try_join!(
         store.consent_state_counts(now),
         store.expiring_counts(now, until),
@@ -469,7 +486,7 @@ pub async fn expiring(
         next_href: None,
     };
     if let (Some(code), Some(days), true) = (code, days, known) {
-        let until = now.plus_days(days);
+        let until = local_days_ahead(tr.zone, now, days);
         let query = ExpiringQuery {
             type_code: code.clone(),
             from: now,
@@ -519,4 +536,34 @@ pub async fn expiring(
             .collect();
     }
     render(&page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Timestamp {
+        Timestamp::parse("t", text).unwrap()
+    }
+
+    #[test]
+    fn the_windows_are_whole_local_days_at_half_past_midnight_in_rome() {
+        let rome = Zone::rome();
+        // 00:30 on 1 December in Rome: the last 30 days start at local midnight of 2 November
+        // (23:00 UTC on 1 November), the next 30 end at local midnight after 31 December.
+        let now = at("2026-11-30T23:30:00Z");
+        assert_eq!(
+            local_days_back(&rome, now, 30).to_rfc3339(),
+            "2026-11-01T23:00:00Z"
+        );
+        assert_eq!(
+            local_days_ahead(&rome, now, 30).to_rfc3339(),
+            "2026-12-31T23:00:00Z"
+        );
+        // In UTC the same instant is still 30 November.
+        assert_eq!(
+            local_days_ahead(&Zone::utc(), now, 30).to_rfc3339(),
+            "2026-12-31T00:00:00Z"
+        );
+    }
 }

@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::response::Response;
 use consento_domain::erasure::{ErasedCategory, ErasurePolicy, ErasureReason};
-use consento_domain::requests::{RequestKind, format_date};
+use consento_domain::requests::RequestKind;
 use consento_domain::{ContactId, Permission, RequestId, Timestamp};
 use consento_store::{ContactRef, ErasureInput};
 use serde::Deserialize;
@@ -36,18 +36,14 @@ fn label(tr: Tr, prefix: &str, code: &str) -> String {
 /// What an erasure at `at` keeps under `policy`, in words.
 pub fn kept_rows(tr: Tr, policy: &ErasurePolicy, at: Timestamp) -> Vec<KeptRow> {
     policy
-        .kept(at)
+        .kept(at, tr.zone)
         .into_iter()
         .map(|k| KeptRow {
             category: label(tr, "erasure-kept", k.category.code()),
             ground: label(tr, "erasure-ground", k.ground.code()),
-            until: k.until.map_or_else(
-                || tr.t("erasure-until-forever"),
-                |d| {
-                    Timestamp::parse("until", &format_date(d))
-                        .map_or_else(|_| format_date(d), |t| tr.date(t))
-                },
-            ),
+            until: k
+                .until
+                .map_or_else(|| tr.t("erasure-until-forever"), |d| tr.day_in_words(d)),
         })
         .collect()
 }

@@ -215,6 +215,7 @@ pub async fn upload(
         file_name,
         started_by: staff.actor_id(),
         actor: Actor::new(ActorKind::Operator, &staff.actor_id())?,
+        zone: state.app.zone().clone(),
     };
     // The store names the run it starts as the entry's target.
     let begun = staff

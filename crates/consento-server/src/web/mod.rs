@@ -38,7 +38,7 @@ mod subscribe;
 pub use page::{Page, PageError};
 pub use session::Staff;
 
-use crate::i18n::{Locale, Tr};
+use crate::i18n::Tr;
 use page::{Failed, FailedMessage};
 
 /// A console route: its path, whether it is public (no session), and its handlers.
@@ -194,11 +194,11 @@ pub async fn frame(State(state): State<AppState>, mut request: Request, next: Ne
     if request.method() == Method::POST {
         request = match check_csrf(request).await {
             Ok(request) => request,
-            Err(e) => return finish(e.into_response(), locale, &request_id, &csrf),
+            Err(e) => return finish(e.into_response(), state.tr(locale), &request_id, &csrf),
         };
     }
     let response = next.run(request).await;
-    finish(response, locale, &request_id, &csrf)
+    finish(response, state.tr(locale), &request_id, &csrf)
 }
 
 /// Refuses a form post that came from another site or lacks this session's token; gives back
@@ -274,14 +274,9 @@ fn same_origin(origin: &HeaderValue, headers: &HeaderMap) -> bool {
 }
 
 /// Renders an error page if the handler failed, and adds the security headers.
-pub(crate) fn finish(
-    mut response: Response,
-    locale: Locale,
-    request_id: &str,
-    csrf: &str,
-) -> Response {
+pub(crate) fn finish(mut response: Response, tr: Tr, request_id: &str, csrf: &str) -> Response {
     if let Some(failed) = response.extensions_mut().remove::<Failed>() {
-        response = error_page(&failed, Tr::new(locale), request_id, csrf);
+        response = error_page(&failed, tr, request_id, csrf);
     }
     let headers = response.headers_mut();
     // Only our own stylesheet; no scripts; no framing (clickjacking); forms post here only.

@@ -235,7 +235,7 @@ pub async fn export(
             tracing::error!(error = %e, "the end of an audience export could not be audited");
         }
     });
-    let date = Tr::date_input(at);
+    let date = staff.tr.date_input(at);
     if let Ok(v) = HeaderValue::from_str(&format!(
         "attachment; filename=\"newsletter-{code}-{date}.csv\""
     )) {

@@ -135,7 +135,7 @@ pub async fn public_frame(
     } else {
         next.run(request).await
     };
-    let mut response = super::finish(response, locale, &request_id, "");
+    let mut response = super::finish(response, state.tr(locale), &request_id, "");
     let headers = response.headers_mut();
     // The URL carries the person's token: no other site may learn it from a Referer.
     headers.insert(

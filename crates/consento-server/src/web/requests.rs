@@ -9,7 +9,7 @@ use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::response::Response;
 use consento_domain::requests::{RequestChannel, RequestKind, RequestStatus, plus_days};
-use consento_domain::{ContactId, Permission, RequestId, Timestamp};
+use consento_domain::{ContactId, Permission, RequestId};
 use consento_store::{
     DataRequest, DataRequestEvent, DataRequestFilter, NewDataRequest, RequestMove, StoreError,
 };
@@ -108,7 +108,8 @@ fn channel_label(tr: Tr, channel: RequestChannel) -> String {
 
 /// A `YYYY-MM-DD` day in words ("3 giugno 2025").
 fn day_label(tr: Tr, day: &str) -> String {
-    Timestamp::parse("day", day).map_or_else(|_| day.to_owned(), |t| tr.date(t))
+    consento_domain::requests::parse_date("day", day)
+        .map_or_else(|_| day.to_owned(), |d| tr.day_in_words(d))
 }
 
 async fn list_page(
@@ -119,10 +120,7 @@ async fn list_page(
     errors: CreateErrors,
 ) -> Result<Response, PageError> {
     let tr = staff.tr;
-    let now = state.store.now();
-    let today_date = now
-        .date()
-        .ok_or_else(|| PageError::Internal("clock".into()))?;
+    let today_date = state.app.today_date()?;
     let today_text = consento_domain::requests::format_date(today_date);
     let soon = plus_days(today_date, DUE_SOON_DAYS)
         .map(consento_domain::requests::format_date)
@@ -206,7 +204,7 @@ pub async fn list(
 ) -> Result<Response, PageError> {
     staff.require(Permission::Audit)?;
     let form = CreateForm {
-        received: Tr::date_input(state.store.now()),
+        received: staff.tr.date_input(state.store.now()),
         contact: params.contact.clone().unwrap_or_default(),
         ..Default::default()
     };
@@ -226,7 +224,7 @@ pub async fn create(
     let received_at = if form.received.trim().is_empty() {
         None
     } else {
-        match Timestamp::parse("received_at", &form.received) {
+        match tr.zone.parse_instant("received_at", &form.received) {
             Ok(t) => Some(t),
             Err(_) => {
                 let errors = CreateErrors {

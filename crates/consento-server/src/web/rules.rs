@@ -13,7 +13,7 @@ use consento_domain::rules::{
     AttributeChange, AttributeFilter, ConsentFilter, ConsentStateFilter, PurposesChange,
     RuleChanges, RuleFilter, RuleSpec, SourceFilter,
 };
-use consento_domain::{DomainError, LegalBasis, Permission, Timestamp};
+use consento_domain::{DomainError, LegalBasis, Permission, Timestamp, Zone};
 use consento_store::{BulkRule, ProvenanceValues, RuleRun, StoreError};
 use serde::Deserialize;
 
@@ -84,13 +84,15 @@ fn opt(text: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_owned())
 }
 
-fn date(field: &'static str, text: &str) -> Result<Option<Timestamp>, DomainError> {
-    opt(text).map(|t| Timestamp::parse(field, &t)).transpose()
+/// A date typed in the form: the start of that local day in `zone` (an RFC 3339 instant as given).
+fn date(zone: &Zone, field: &'static str, text: &str) -> Result<Option<Timestamp>, DomainError> {
+    opt(text).map(|t| zone.parse_instant(field, &t)).transpose()
 }
 
 impl RuleForm {
-    /// The rule the form describes; the field at fault (the form's name for it) otherwise.
-    fn spec(&self) -> Result<RuleSpec, DomainError> {
+    /// The rule the form describes, its dates local days of `zone`; the field at fault (the
+    /// form's name for it) otherwise.
+    fn spec(&self, zone: &Zone) -> Result<RuleSpec, DomainError> {
         let basis = |field: &'static str, text: &str| {
             opt(text)
                 .map(|b| LegalBasis::parse(&b).map_err(|_| DomainError::invalid(field, "unknown")))
@@ -102,8 +104,8 @@ impl RuleForm {
                 state: opt(&self.consent_state)
                     .map(|s| ConsentStateFilter::parse(&s))
                     .transpose()?,
-                given_before: date("filter.consent.given_before", &self.given_before)?,
-                given_after: date("filter.consent.given_after", &self.given_after)?,
+                given_before: date(zone, "filter.consent.given_before", &self.given_before)?,
+                given_after: date(zone, "filter.consent.given_after", &self.given_after)?,
             }),
             None => None,
         };
@@ -120,8 +122,8 @@ impl RuleForm {
             legal_basis: basis("filter.legal_basis", &self.legal_basis)?,
             purpose: opt(&self.purpose),
             consent,
-            created_before: date("filter.created_before", &self.created_before)?,
-            created_after: date("filter.created_after", &self.created_after)?,
+            created_before: date(zone, "filter.created_before", &self.created_before)?,
+            created_after: date(zone, "filter.created_after", &self.created_after)?,
         };
         let list: Vec<String> = self.purposes.split([',', '\n']).filter_map(opt).collect();
         let changes = RuleChanges {
@@ -374,7 +376,7 @@ pub async fn create(
     Form(form): Form<RuleForm>,
 ) -> Result<Response, PageError> {
     staff.require(Permission::BulkRules)?;
-    let saved = match form.spec() {
+    let saved = match form.spec(staff.tr.zone) {
         Ok(spec) => state.store.create_rule(spec, staff.by()).await,
         Err(e) => Err(e.into()),
     };

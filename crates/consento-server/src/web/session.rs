@@ -255,7 +255,7 @@ impl FromRequestParts<AppState> for Staff {
             .unwrap_or(Locale::En);
         Ok(Self {
             user: session.user,
-            tr: Tr::new(locale),
+            tr: state.tr(locale),
             csrf: csrf_token(&secret),
             session: digest,
             path,

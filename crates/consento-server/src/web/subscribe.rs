@@ -144,7 +144,7 @@ pub async fn form(
 ) -> Result<Response, PageError> {
     form_page(
         &state,
-        Tr::new(locale),
+        state.tr(locale),
         String::new(),
         String::new(),
         &[],
@@ -169,7 +169,7 @@ pub async fn submit(
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let tr = Tr::new(locale);
+    let tr = state.tr(locale);
     let field = |name: &str| {
         pairs
             .iter()
@@ -226,7 +226,7 @@ pub async fn sent(
     State(state): State<AppState>,
     axum::Extension(locale): axum::Extension<Locale>,
 ) -> Result<Response, PageError> {
-    let tr = Tr::new(locale);
+    let tr = state.tr(locale);
     render(&SentPage {
         page: Page::public(tr, "/subscribe/sent"),
         hours: i64::from(state.app.policy().subscriptions.confirm_hours),
@@ -249,7 +249,7 @@ async fn confirm_page(
     locale: Locale,
     token: &str,
 ) -> Result<Response, PageError> {
-    let tr = Tr::new(locale);
+    let tr = state.tr(locale);
     let request = subscriptions::find(&state.app, token).await?;
     let now = state.store.now();
     let (status, which) = match &request {

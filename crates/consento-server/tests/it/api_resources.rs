@@ -284,7 +284,7 @@ async fn seed_scenario(app: TestApp, backend: &str) {
         .post(
             &format!("/v1/contacts/{anna}/consents"),
             "write",
-            &json!({ "kind": "withdrawn", "type_code": "newsletter", "event_time": days_from_now(&app, 1) }),
+            &json!({ "kind": "withdrawn", "type_code": "newsletter", "event_time": days_from_now(&app, 1), "method": "form" }),
         )
         .await;
     problem(status, &body, 422, "event_time");
@@ -293,7 +293,7 @@ async fn seed_scenario(app: TestApp, backend: &str) {
     consent(
         &app,
         &bruno,
-        json!({ "kind": "given", "type_code": "newsletter" }),
+        json!({ "kind": "given", "type_code": "newsletter", "method": "form" }),
     )
     .await;
     let d = decide(&app, &bruno, "email.bulk").await;
@@ -315,13 +315,13 @@ async fn seed_scenario(app: TestApp, backend: &str) {
     consent(
         &app,
         &carla,
-        json!({ "kind": "refused", "type_code": "newsletter" }),
+        json!({ "kind": "refused", "type_code": "newsletter", "method": "form" }),
     )
     .await;
     consent(
         &app,
         &fabio,
-        json!({ "kind": "given", "type_code": "newsletter" }),
+        json!({ "kind": "given", "type_code": "newsletter", "method": "form" }),
     )
     .await;
     let (status, body) = app
@@ -485,7 +485,10 @@ async fn seed_scenario(app: TestApp, backend: &str) {
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["given", "withdrawn"]);
-    assert_eq!(history["items"][0]["method"], "api", "the default method");
+    assert_eq!(
+        history["items"][0]["method"], "form",
+        "the method the client named"
+    );
 
     // The card: one line per type.
     let (status, card) = app
@@ -815,7 +818,7 @@ async fn consent_types_keep_their_code_once_used_and_consent_writes_name_the_fie
             400,
             "permits[1]",
         ),
-        (json!({ "title": "X" }), 400, "body"),
+        (json!({ "title": "X" }), 400, "code"),
     ] {
         let (s, b) = app.post("/v1/consent-types", "admin", &body).await;
         problem(s, &b, status, field);
@@ -841,7 +844,7 @@ async fn consent_types_keep_their_code_once_used_and_consent_writes_name_the_fie
     consent(
         &app,
         &anna,
-        json!({ "kind": "given", "type_code": "newsletter" }),
+        json!({ "kind": "given", "type_code": "newsletter", "method": "form" }),
     )
     .await;
     let (status, body) = patch(
@@ -881,22 +884,22 @@ async fn consent_types_keep_their_code_once_used_and_consent_writes_name_the_fie
     let path = format!("/v1/contacts/{anna}/consents");
     for (body, status, field) in [
         (
-            json!({ "kind": "given", "type_code": "unknown" }),
+            json!({ "kind": "given", "type_code": "unknown", "method": "form" }),
             422,
             "type_code",
         ),
         (
-            json!({ "kind": "given", "type_code": "bad code" }),
+            json!({ "kind": "given", "type_code": "bad code", "method": "form" }),
             422,
             "type_code",
         ),
         (
-            json!({ "kind": "given", "type_code": "newsletter", "notice_version": "1999" }),
+            json!({ "kind": "given", "type_code": "newsletter", "notice_version": "1999", "method": "form" }),
             422,
             "notice_version",
         ),
         (
-            json!({ "kind": "loved", "type_code": "newsletter" }),
+            json!({ "kind": "loved", "type_code": "newsletter", "method": "form" }),
             400,
             "kind",
         ),
@@ -905,13 +908,19 @@ async fn consent_types_keep_their_code_once_used_and_consent_writes_name_the_fie
             400,
             "method",
         ),
+        // No default method: the proof names how the person gave consent, or nothing is written.
         (
-            json!({ "kind": "given", "type_code": "newsletter", "event_time": "yesterday" }),
+            json!({ "kind": "given", "type_code": "newsletter" }),
+            400,
+            "method",
+        ),
+        (
+            json!({ "kind": "given", "type_code": "newsletter", "event_time": "yesterday", "method": "form" }),
             400,
             "event_time",
         ),
         (
-            json!({ "kind": "given", "type_code": "newsletter", "evidence": "x".repeat(16_385) }),
+            json!({ "kind": "given", "type_code": "newsletter", "evidence": "x".repeat(16_385), "method": "form" }),
             422,
             "evidence",
         ),
@@ -1126,7 +1135,7 @@ async fn a_consent_write_retried_with_its_idempotency_key_is_recorded_once() {
     configure(&app).await;
     let id = contact(&app, json!({ "emails": ["retry@example.it"] })).await;
     let path = format!("/v1/contacts/{id}/consents");
-    let give = json!({ "type_code": "newsletter", "kind": "given", "evidence": "form 7" });
+    let give = json!({ "type_code": "newsletter", "kind": "given", "evidence": "form 7", "method": "form" });
     let post = |body: &Value, key: &str, scope: &str| {
         app.request(Method::POST, &path, scope)
             .header("Idempotency-Key", key)
@@ -1146,7 +1155,7 @@ async fn a_consent_write_retried_with_its_idempotency_key_is_recorded_once() {
         assert_eq!(r.json::<Value>().await.unwrap(), first);
     }
     // The same key with another body is a conflict naming the header; nothing is recorded.
-    let withdraw = json!({ "type_code": "newsletter", "kind": "withdrawn" });
+    let withdraw = json!({ "type_code": "newsletter", "kind": "withdrawn", "method": "form" });
     let (status, body) = send(
         app.request(Method::POST, &path, "write")
             .header("Idempotency-Key", "k-1")

@@ -31,7 +31,7 @@ async fn the_api_refuses_a_consent_dated_before_its_last_change_naming_event_tim
         .post(
             &path,
             "write",
-            &json!({ "kind": "withdrawn", "type_code": "NEWS", "event_time": "2026-03-10" }),
+            &json!({ "kind": "withdrawn", "type_code": "NEWS", "event_time": "2026-03-10", "method": "form" }),
         )
         .await;
     assert_eq!(status, 201);
@@ -40,7 +40,7 @@ async fn the_api_refuses_a_consent_dated_before_its_last_change_naming_event_tim
         .post(
             &path,
             "write",
-            &json!({ "kind": "given", "type_code": "NEWS", "event_time": "2026-03-01" }),
+            &json!({ "kind": "given", "type_code": "NEWS", "event_time": "2026-03-01", "method": "form" }),
         )
         .await;
     assert_eq!(status, 422, "{problem}");
@@ -52,7 +52,7 @@ async fn the_api_refuses_a_consent_dated_before_its_last_change_naming_event_tim
         .post(
             &path,
             "write",
-            &json!({ "kind": "given", "type_code": "NEWS", "event_time": "2026-03-10" }),
+            &json!({ "kind": "given", "type_code": "NEWS", "event_time": "2026-03-10", "method": "form" }),
         )
         .await;
     assert_eq!(status, 201);
@@ -88,6 +88,8 @@ fn the_command_line_refuses_a_consent_dated_before_its_last_change_in_one_line()
         "NEWS",
         "--date",
         "2026-03-10",
+        "--method",
+        "phone",
     ]);
     let (code, stderr) = db.fails(&[
         "consents",

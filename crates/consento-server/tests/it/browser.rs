@@ -463,10 +463,14 @@ async fn in_a_real_browser_an_administrator_sets_up_and_an_operator_works_a_day(
     let card = browser.path().await;
     assert!(card.starts_with("/contacts/"), "{card}");
     let card = card.split('?').next().unwrap_or_default().to_owned();
-    let given = consento_server::i18n::Tr::date_input(app.store.now().plus_days(0));
+    let given = consento_domain::Zone::rome()
+        .date_of(app.store.now())
+        .unwrap()
+        .to_string();
     let given = format!("{}-03", &given[..7]);
     browser.click("#consent-NEWS").await;
     browser.set_value("#date-NEWS", &given).await;
+    browser.select("#method", "paper").await;
     browser.click_and_wait("#save-consents").await;
     browser.screenshot("contact-card").await;
     let state = browser.text("#row-NEWS").await;
@@ -502,6 +506,7 @@ async fn in_a_real_browser_an_administrator_sets_up_and_an_operator_works_a_day(
     browser.screenshot("newsletter").await;
     browser.open(&card).await;
     browser.click("#consent-NEWS").await;
+    browser.select("#method", "phone").await;
     browser.click_and_wait("#save-consents").await;
     browser.click_and_wait("#confirm-withdraw").await;
     browser.open("/newsletter?type=NEWS").await;

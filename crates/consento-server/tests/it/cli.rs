@@ -4,28 +4,24 @@
 //! refused future date, a withdrawal, the newsletter audience), the demo data set, and the shape
 //! of errors (one line naming the field, exit 1; usage errors exit 2).
 
+use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use std::process::Command;
+use consento_domain::{Timestamp, Zone};
 
 use crate::support::Scratch;
 
-/// The civil date (UTC) `offset` days from today, `YYYY-MM-DD` (H. Hinnant's days-to-civil).
+/// The local date in Rome (the binary's default zone) `offset` days from today, `YYYY-MM-DD`.
 fn date(offset: i64) -> String {
-    let secs = SystemTime::now()
+    let micros = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
-        .as_secs();
-    let z = i64::try_from(secs / 86_400).unwrap() + offset + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+        .as_micros();
+    let now = Timestamp::from_micros(i64::try_from(micros).unwrap());
+    let today = Zone::rome().today(now).unwrap();
+    consento_domain::requests::plus_days(today, offset)
+        .unwrap()
+        .to_string()
 }
 
 /// The one line of an error, checked to be exactly one line.
@@ -178,6 +174,8 @@ fn seed_scenario(db: &Scratch) {
         "NEWSLETTER",
         "--date",
         "2999-01-01",
+        "--method",
+        "paper",
     ]);
     assert_eq!(code, 1);
     assert_eq!(
@@ -224,7 +222,15 @@ fn seed_scenario(db: &Scratch) {
         "--email",
         "laura.bianchi@example.it",
     ]);
-    db.ok(&["consents", "give", "CRM-2", "--type", "NEWSLETTER"]);
+    db.ok(&[
+        "consents",
+        "give",
+        "CRM-2",
+        "--type",
+        "NEWSLETTER",
+        "--method",
+        "form",
+    ]);
     let laura = db.json(&["contacts", "show", "CRM-2"]);
     let out = db.run(&["audience"]);
     assert!(out.status.success());
@@ -401,7 +407,15 @@ fn ledger_verify_names_the_altered_event_and_exits_non_zero() {
         "t1@example.it",
     ]);
     for kind in ["give", "withdraw", "give"] {
-        db.ok(&["consents", kind, "T-1", "--type", "NEWSLETTER"]);
+        db.ok(&[
+            "consents",
+            kind,
+            "T-1",
+            "--type",
+            "NEWSLETTER",
+            "--method",
+            "phone",
+        ]);
     }
     assert!(
         db.ok(&["ledger", "verify"])

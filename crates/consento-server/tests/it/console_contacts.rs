@@ -5,7 +5,7 @@
 
 use consento_domain::{
     Actor, ActorKind, CollectionMethod, ConsentCode, ConsentTypeSpec, ContactId, EventKind,
-    Permissions, ReasonId, Timestamp,
+    Permissions, ReasonId, Timestamp, Zone,
 };
 use consento_server::i18n::{Locale, Tr};
 use consento_store::{AuditEntry, AuditFilter, ConsentEventInput, ContactInput, ContactRef};
@@ -25,18 +25,28 @@ fn text(body: &str) -> String {
         .replace("&#34;", "\"")
 }
 
+/// Messages and dates as the test server shows them (its zone is the default, Europe/Rome).
+fn tr(locale: Locale) -> Tr {
+    Tr::new(locale, consento_server::i18n::interned(&Zone::rome()))
+}
+
+fn date_input(at: Timestamp) -> String {
+    tr(Locale::It).date_input(at)
+}
+
 fn it_date(at: Timestamp) -> String {
-    Tr::new(Locale::It).date(at)
+    tr(Locale::It).date(at)
 }
 
 fn days_ago(app: &TestApp, days: i64) -> Timestamp {
     Timestamp::from_micros(app.store.now().as_micros() - days * DAY)
 }
 
-/// Midnight (UTC) of the day `days` before today, as a date field holds it and as recorded.
+/// The local midnight (Rome) of the day `days` before today, as a date field holds it and as
+/// recorded.
 fn day(app: &TestApp, days: i64) -> (String, Timestamp) {
-    let date = Tr::date_input(days_ago(app, days));
-    let at = Timestamp::parse("t", &date).unwrap();
+    let date = date_input(days_ago(app, days));
+    let at = Zone::rome().parse_instant("t", &date).unwrap();
     (date, at)
 }
 
@@ -389,7 +399,7 @@ async fn a_consent_dated_in_the_future_is_refused_in_the_pages_language_and_noth
     types(&app).await;
     let id = contact(&app, "Anna Rossi", "anna@example.it", "+39 333 123 4567").await;
     let operator = app.console_as("operator").await;
-    let tomorrow = Tr::date_input(Timestamp::from_micros(app.store.now().as_micros() + DAY));
+    let tomorrow = date_input(Timestamp::from_micros(app.store.now().as_micros() + DAY));
     let mut pairs = tick("NEWS", &tomorrow);
     pairs.extend(tick("CALL", "")[..3].iter().cloned());
     let refused = post_pairs(&operator, &format!("/contacts/{id}/consents"), &pairs).await;
@@ -452,10 +462,39 @@ async fn unticking_a_consent_asks_for_confirmation_and_only_then_records_the_wit
         card.body
             .contains(r#"id="consent-NEWS" name="type-NEWS" value="1" checked"#)
     );
+    // No method is preselected: the operator must say how the person withdrew.
+    assert!(
+        card.body
+            .contains(r#"<option value="" selected>— scegliere —</option>"#),
+        "{}",
+        card.body
+    );
+    assert!(!card.body.contains(r#"value="paper" selected"#));
+    let no_method = post_pairs(
+        &operator,
+        &format!("/contacts/{id}/consents"),
+        &[
+            ("listed".into(), "NEWS".into()),
+            ("method".into(), String::new()),
+            ("confirm".into(), "1".into()),
+        ],
+    )
+    .await;
+    assert_eq!(no_method.status, 422);
+    assert!(
+        no_method
+            .body
+            .contains("Indicare come l&#39;interessato ha dato o revocato il consenso.")
+            || no_method
+                .body
+                .contains("Indicare come l'interessato ha dato o revocato il consenso."),
+        "{}",
+        no_method.body
+    );
     let untick = vec![
         ("listed".to_owned(), "NEWS".to_owned()),
         ("listed".to_owned(), "CALL".to_owned()),
-        ("date-CALL".to_owned(), Tr::date_input(app.store.now())),
+        ("date-CALL".to_owned(), date_input(app.store.now())),
         ("method".to_owned(), "phone".to_owned()),
         ("evidence".to_owned(), String::new()),
     ];
@@ -491,6 +530,11 @@ async fn unticking_a_consent_asks_for_confirmation_and_only_then_records_the_wit
     assert_eq!(history.len(), 2);
     assert_eq!(history[1].kind, EventKind::Withdrawn);
     assert_eq!(history[1].actor_kind, ActorKind::Operator);
+    assert_eq!(
+        history[1].method,
+        CollectionMethod::Phone,
+        "the method the operator chose, not a default"
+    );
     let card = operator.get(&format!("/contacts/{id}")).await;
     assert!(
         card.body
@@ -516,7 +560,7 @@ async fn unticking_a_consent_asks_for_confirmation_and_only_then_records_the_wit
     .await;
     assert!(english.body.contains(&format!(
         "Withdraw consent Telefonate (CALL) given on {}?",
-        Tr::new(Locale::En).date(given)
+        tr(Locale::En).date(given)
     )));
 }
 
@@ -1033,7 +1077,7 @@ async fn giving_again_a_withdrawn_consent_with_a_date_before_the_withdrawal_is_r
     record(&app, id, "NEWS", EventKind::Given, days_ago(&app, 60)).await;
     record(&app, id, "NEWS", EventKind::Withdrawn, days_ago(&app, 10)).await;
     let operator = app.console_as("operator").await;
-    let before = Tr::date_input(days_ago(&app, 20));
+    let before = date_input(days_ago(&app, 20));
     let refused = post_pairs(
         &operator,
         &format!("/contacts/{id}/consents"),
@@ -1055,7 +1099,7 @@ async fn giving_again_a_withdrawn_consent_with_a_date_before_the_withdrawal_is_r
         .unwrap();
     assert_eq!(history.len(), 2, "nothing was recorded");
     // A date after the withdrawal gives it again.
-    let after = Tr::date_input(days_ago(&app, 5));
+    let after = date_input(days_ago(&app, 5));
     let given = post_pairs(
         &operator,
         &format!("/contacts/{id}/consents"),

@@ -660,7 +660,10 @@ async fn the_audit_page_filters_by_operator_and_by_date_newest_first() {
     );
     assert!(all.body.contains("Paola Gialli") && all.body.contains("Marco Blu"));
     assert!(all.body.contains("field: name"));
-    assert!(all.body.contains("10/01/2025 09:00 UTC"), "Italian dates");
+    assert!(
+        all.body.contains("10/01/2025 10:00 CET"),
+        "Italian dates, in Rome's time"
+    );
 
     let by_marco = dpo.get(&format!("/audit?user={}", marco.id)).await;
     let table = &by_marco.body[by_marco.body.find("id=\"audit\"").unwrap()..];
@@ -729,7 +732,7 @@ async fn the_audit_page_pages_back_with_an_older_link() {
         "{}",
         second.body
     );
-    assert!(second.body.contains("01/02/2025 00:00 UTC"));
+    assert!(second.body.contains("01/02/2025 01:00 CET"));
 }
 
 #[tokio::test]

@@ -79,7 +79,8 @@ fn an_import_creates_contacts_with_backdated_consents_whose_evidence_is_the_file
     let events = history.as_array().unwrap();
     assert_eq!(events.len(), 1, "{history}");
     assert_eq!(events[0]["method"], "import");
-    assert_eq!(events[0]["event_time"], "2024-03-15T00:00:00Z");
+    // 15/03/2024 in the file: the start of that day in Rome (CET), 23:00 UTC the day before.
+    assert_eq!(events[0]["event_time"], "2024-03-14T23:00:00Z");
     assert_ne!(events[0]["recorded_at"], events[0]["event_time"]);
     let evidence = events[0]["evidence"].as_str().unwrap();
     let sha = hex(&Sha256::digest(GOOD.as_bytes()));

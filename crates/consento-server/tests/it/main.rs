@@ -15,6 +15,8 @@ mod export;
 mod first_run;
 mod flags;
 mod import;
+mod local_time;
+mod openapi;
 mod ops;
 mod receipts;
 mod requests;

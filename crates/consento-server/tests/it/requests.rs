@@ -514,7 +514,7 @@ async fn the_dpo_verifies_starts_extends_and_refuses_a_request_from_its_page_and
     );
     let extended = dpo.get(&path).await;
     assert!(
-        extended.body.contains("1 aprile 2025") && extended.body.contains("Molti archivi"),
+        extended.body.contains("1º aprile 2025") && extended.body.contains("Molti archivi"),
         "{}",
         extended.body
     );

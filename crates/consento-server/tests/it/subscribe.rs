@@ -462,21 +462,33 @@ async fn an_email_waits_while_the_smtp_server_is_down_and_goes_when_it_is_back()
     let down_port = closed.local_addr().unwrap().port();
     drop(closed);
     let store = std::sync::Arc::clone(&app.store);
-    let pass = consento_server::mail::send_once(store.clone(), mail_config(down_port, true))
-        .await
-        .unwrap();
+    let pass = consento_server::mail::send_once(
+        store.clone(),
+        mail_config(down_port, true),
+        &consento_domain::Zone::rome(),
+    )
+    .await
+    .unwrap();
     assert_eq!((pass.claimed, pass.retrying), (1, 1));
     let m = app.store.email_messages(1).await.unwrap().remove(0);
     assert_eq!(m.last_error.as_deref(), Some("connect"));
     // Not due yet: the next pass, even with the server back, sends nothing.
-    let pass = consento_server::mail::send_once(store.clone(), mail_config(smtp.port, true))
-        .await
-        .unwrap();
+    let pass = consento_server::mail::send_once(
+        store.clone(),
+        mail_config(smtp.port, true),
+        &consento_domain::Zone::rome(),
+    )
+    .await
+    .unwrap();
     assert_eq!(pass.claimed, 0);
     app.clock.advance(HOUR);
-    let pass = consento_server::mail::send_once(store.clone(), mail_config(smtp.port, true))
-        .await
-        .unwrap();
+    let pass = consento_server::mail::send_once(
+        store.clone(),
+        mail_config(smtp.port, true),
+        &consento_domain::Zone::rome(),
+    )
+    .await
+    .unwrap();
     assert_eq!((pass.claimed, pass.sent), (1, 1));
     let message = &smtp.messages()[0];
     assert_eq!(
@@ -486,9 +498,13 @@ async fn an_email_waits_while_the_smtp_server_is_down_and_goes_when_it_is_back()
     // A permanent refusal gives up at once.
     subscribe(&app, "en", "bounce@example.com", &["NEWS"]).await;
     smtp.refuse_next(550);
-    let pass = consento_server::mail::send_once(store.clone(), mail_config(smtp.port, true))
-        .await
-        .unwrap();
+    let pass = consento_server::mail::send_once(
+        store.clone(),
+        mail_config(smtp.port, true),
+        &consento_domain::Zone::rome(),
+    )
+    .await
+    .unwrap();
     assert_eq!((pass.claimed, pass.dead), (1, 1));
     app.shutdown().await;
 }

@@ -20,6 +20,8 @@ pub struct Scratch {
     pub dir: PathBuf,
     pub url: String,
     pub pg_schema: Option<String>,
+    /// Variables every command of this scratch runs with (`CONSENTO_…` configuration).
+    pub env: Vec<(String, String)>,
 }
 
 impl Scratch {
@@ -37,7 +39,14 @@ impl Scratch {
             dir,
             url,
             pg_schema: None,
+            env: Vec::new(),
         }
+    }
+
+    /// This scratch, its commands run with `key=value` in their environment.
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
     }
 
     /// A scratch schema on the PostgreSQL server of `CONSENTO_TEST_POSTGRES_URL`, if it is set.
@@ -71,6 +80,7 @@ impl Scratch {
         }
         command
             .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .env_remove("CONSENTO_DATABASE_URL")
             .env_remove("CONSENTO_OPERATOR")
             .current_dir(&self.dir)

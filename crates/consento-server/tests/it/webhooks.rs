@@ -629,7 +629,7 @@ async fn an_administrator_manages_subscriptions_over_the_api_and_sees_the_secret
             400,
             "secret",
         ),
-        (json!({"kinds": ["consent.given"]}), 400, "body"),
+        (json!({"kinds": ["consent.given"]}), 400, "url"),
     ] {
         let (got, problem) = app.post("/v1/webhooks", "admin", &body).await;
         assert_eq!(got, status, "{body}: {problem}");

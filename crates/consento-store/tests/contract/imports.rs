@@ -33,8 +33,14 @@ async fn import_lines(
         .enumerate()
         .map(|(i, l)| {
             let fields: Vec<&str> = l.split(',').collect();
-            plan.parse(i as u64 + 2, &fields, env.store.now(), "39")
-                .unwrap()
+            plan.parse(
+                i as u64 + 2,
+                &fields,
+                env.store.now(),
+                &consento_domain::Zone::rome(),
+                "39",
+            )
+            .unwrap()
         })
         .collect();
     let spec = consento_store::ImportSpec {

@@ -9,7 +9,9 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use consento_domain::{Action, CollectionMethod, EventKind, Permission, Permissions, Timestamp};
+use consento_domain::{
+    Action, CollectionMethod, EventKind, Permission, Permissions, Timestamp, Zone,
+};
 use consento_store::{ConsentEventInput, ContactRef, CurrentConsent};
 
 use super::page::{Overlay, card, card_response};
@@ -139,7 +141,7 @@ pub(super) fn consent_rows(
             let valid_date = c
                 .event_time
                 .filter(|_| c.valid)
-                .map(Tr::date_input)
+                .map(|t| tr.date_input(t))
                 .unwrap_or_else(|| today.to_owned());
             let (checked, date, error) = match form.filter(|f| f.listed.contains(&code)) {
                 Some(f) => (
@@ -199,7 +201,7 @@ pub async fn save_consents(
     }
     let current = state.store.current_consents(&r).await?;
     let now = state.store.now();
-    let today = Tr::date_input(now);
+    let today = tr.date_input(now);
     let method = CollectionMethod::parse(&form.method)
         .ok()
         .filter(|m| METHODS.contains(m));
@@ -222,10 +224,11 @@ pub async fn save_consents(
             let date = form.dates.get(code).cloned().unwrap_or_default();
             // A date before the consent's last change (a withdrawal, a refusal) would enter the
             // ledger as history but leave the current state as it is: refused at the field.
-            let checked = given_at(&date, &today, now).and_then(|at| match (at, c.event_time) {
-                (Some(at), Some(last)) if at < last => Err("card-error-date-before-last"),
-                _ => Ok(at),
-            });
+            let checked =
+                given_at(&date, &today, now, tr.zone).and_then(|at| match (at, c.event_time) {
+                    (Some(at), Some(last)) if at < last => Err("card-error-date-before-last"),
+                    _ => Ok(at),
+                });
             match checked {
                 Ok(at) => gives.push((c, at)),
                 Err(key) => {
@@ -318,10 +321,15 @@ pub async fn save_consents(
     Ok(see_other(&format!("/contacts/{id}?done=consents-saved")))
 }
 
-/// The instant a ticked consent was given, from the date typed: today means now (the validity
-/// counts from the moment), an earlier day its midnight (UTC); never a day after today. Err: the
-/// key of the message saying what is wrong.
-fn given_at(date: &str, today: &str, now: Timestamp) -> Result<Option<Timestamp>, &'static str> {
+/// The instant a ticked consent was given, from the local date typed: today (in the office's
+/// zone) means now (the validity counts from the moment), an earlier day the start of that local
+/// day; never a day after today. Err: the key of the message saying what is wrong.
+fn given_at(
+    date: &str,
+    today: &str,
+    now: Timestamp,
+    zone: &Zone,
+) -> Result<Option<Timestamp>, &'static str> {
     let date = date.trim();
     if date.is_empty() {
         return Err("card-error-date-required");
@@ -329,7 +337,9 @@ fn given_at(date: &str, today: &str, now: Timestamp) -> Result<Option<Timestamp>
     if date == today {
         return Ok(None);
     }
-    let at = Timestamp::parse("date", date).map_err(|_| "card-error-date-invalid")?;
+    let (_, at, _) = zone
+        .parse_day("date", date)
+        .map_err(|_| "card-error-date-invalid")?;
     // No consent collected with this product predates the GDPR's own text (2016).
     if at < Timestamp::from_micros(1_451_606_400_000_000) {
         return Err("card-error-date-invalid");
@@ -346,23 +356,39 @@ mod tests {
 
     #[test]
     fn a_consent_dated_today_counts_from_now_and_one_dated_tomorrow_is_refused() {
+        let rome = Zone::rome();
         let now = Timestamp::parse("t", "2026-03-03T15:00:00Z").unwrap();
-        assert_eq!(given_at("2026-03-03", "2026-03-03", now), Ok(None));
+        assert_eq!(given_at("2026-03-03", "2026-03-03", now, &rome), Ok(None));
+        // 1 March in Rome starts at 23:00 UTC on 28 February (CET).
         assert_eq!(
-            given_at("2026-03-01", "2026-03-03", now),
-            Ok(Some(Timestamp::parse("t", "2026-03-01").unwrap()))
+            given_at("2026-03-01", "2026-03-03", now, &rome),
+            Ok(Some(Timestamp::parse("t", "2026-02-28T23:00:00Z").unwrap()))
         );
         assert_eq!(
-            given_at("2026-03-04", "2026-03-03", now),
+            given_at("2026-03-04", "2026-03-03", now, &rome),
             Err("card-error-date-future")
         );
         assert_eq!(
-            given_at("", "2026-03-03", now),
+            given_at("", "2026-03-03", now, &rome),
             Err("card-error-date-required")
         );
         assert_eq!(
-            given_at("03/03/2026", "2026-03-03", now),
+            given_at("03/03/2026", "2026-03-03", now, &rome),
             Err("card-error-date-invalid")
+        );
+    }
+
+    #[test]
+    fn at_half_past_midnight_in_rome_the_local_date_is_today_not_the_future() {
+        let rome = Zone::rome();
+        // 23:30 UTC on 30 November: 00:30 on 1 December in Rome.
+        let now = Timestamp::parse("t", "2026-11-30T23:30:00Z").unwrap();
+        let today = rome.today(now).unwrap().to_string();
+        assert_eq!(today, "2026-12-01");
+        assert_eq!(given_at("2026-12-01", &today, now, &rome), Ok(None));
+        assert_eq!(
+            given_at("2026-12-02", &today, now, &rome),
+            Err("card-error-date-future")
         );
     }
 }

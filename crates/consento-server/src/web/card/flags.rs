@@ -91,7 +91,8 @@ pub async fn channel(
                 &r,
                 channel,
                 off,
-                CollectionMethod::Phone,
+                // The console's own action: an operator switched the channel.
+                CollectionMethod::Operator,
                 &staff.actor(),
                 None,
             ),

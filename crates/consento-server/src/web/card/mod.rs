@@ -48,10 +48,11 @@ pub use provenance::save_provenance;
 
 /// The collection methods an operator picks from when ticking or unticking a consent on the
 /// card; the others (import, API, preference center…) are recorded by machines.
-const METHODS: [CollectionMethod; 5] = [
-    CollectionMethod::Paper,
+const METHODS: [CollectionMethod; 6] = [
     CollectionMethod::Phone,
+    CollectionMethod::Paper,
     CollectionMethod::Email,
+    CollectionMethod::InPerson,
     CollectionMethod::Form,
     CollectionMethod::Operator,
 ];
@@ -118,7 +119,7 @@ mod tests {
     fn every_action_method_kind_and_basis_has_words_in_both_languages() {
         use crate::i18n::Locale;
         for locale in Locale::ALL {
-            let tr = Tr::new(locale);
+            let tr = Tr::rome(locale);
             let mut keys: Vec<String> = Vec::new();
             keys.extend(
                 Action::ALL

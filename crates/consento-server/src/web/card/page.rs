@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use consento_domain::{Action, Channel, CollectionMethod, ContactId, Permission};
+use consento_domain::{Action, Channel, ContactId, Permission};
 use consento_store::ContactRef;
 use serde::Deserialize;
 use serde_json::json;
@@ -16,7 +16,6 @@ use super::consents::{ConsentForm, ConsentRow, consent_rows};
 use super::history::{HistoryRow, history_rows};
 use super::moment::{Dialog, JustifyState, MomentResult, allowed, moment_view};
 use super::{METHODS, Titles, method_words, moment_action, text};
-use crate::i18n::Tr;
 use crate::state::AppState;
 use crate::web::contacts::{ContactFields, basis_label, basis_options, display_name, path_contact};
 use crate::web::page::{Page, PageError, render};
@@ -99,7 +98,7 @@ pub(super) async fn card(
         .map(|u| (u.id.to_string(), u.display_name))
         .collect();
     let titles = Titles::of(&consents);
-    let today = Tr::date_input(state.store.now());
+    let today = tr.date_input(state.store.now());
     let (mut result, mut dialog) = (None, None);
     if let Some(action) = overlay.moment {
         let report = state.app.decide(&r, action, None).await?;
@@ -162,10 +161,9 @@ pub(super) async fn card(
             .iter()
             .map(|m| (m.code(), method_words(tr, *m)))
             .collect(),
-        method: form.map_or_else(
-            || CollectionMethod::Paper.code().to_owned(),
-            |f| f.method.clone(),
-        ),
+        // No method is preselected: the operator says how the person gave or withdrew consent
+        // (GDPR Art. 7(1): the proof must be true, not a form's default).
+        method: form.map(|f| f.method.clone()).unwrap_or_default(),
         evidence: form.map(|f| f.evidence.clone()).unwrap_or_default(),
         consents_error: form.and_then(|f| f.error.clone()),
         today,

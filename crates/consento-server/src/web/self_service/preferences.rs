@@ -220,7 +220,7 @@ pub async fn show(
     path: Result<Path<String>, PathRejection>,
     shown: Result<Query<Shown>, QueryRejection>,
 ) -> Result<Response, PageError> {
-    let tr = Tr::new(locale);
+    let tr = state.tr(locale);
     let (person, here) = match open_page(&state, tr, path, "/p", Purpose::Preferences).await? {
         Ok(opened) => opened,
         Err(page) => return Ok(page),
@@ -240,7 +240,7 @@ pub async fn save(
     path: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Result<Response, PageError> {
-    let tr = Tr::new(locale);
+    let tr = state.tr(locale);
     let (person, here) = match open_page(&state, tr, path, "/p", Purpose::Preferences).await? {
         Ok(opened) => opened,
         Err(page) => return Ok(page),

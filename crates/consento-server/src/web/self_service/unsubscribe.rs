@@ -107,7 +107,7 @@ pub async fn show(
     axum::Extension(locale): axum::Extension<Locale>,
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, PageError> {
-    let tr = Tr::new(locale);
+    let tr = state.tr(locale);
     let (person, here) = match open_page(&state, tr, path, "/u", Purpose::Unsubscribe).await? {
         Ok(opened) => opened,
         Err(page) => return Ok(page),
@@ -135,7 +135,7 @@ pub async fn one_click(
     path: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Result<Response, PageError> {
-    let tr = Tr::new(locale);
+    let tr = state.tr(locale);
     let (person, here) = match open_page(&state, tr, path, "/u", Purpose::Unsubscribe).await? {
         Ok(opened) => opened,
         Err(page) => return Ok(page),
