@@ -12,6 +12,7 @@ use consento_domain::{ContactId, Timestamp};
 use consento_store::{ContactExport, ContactRef, StoreError};
 use serde::Serialize;
 
+use crate::controller::NamedController;
 use crate::{App, AppError, Policy};
 
 /// The version of the export document; it changes when a field changes meaning or goes away.
@@ -88,7 +89,8 @@ pub async fn export(
     if data.contact.erased_at.is_some() {
         return Err(ExportError::Erased);
     }
-    let doc = Document::new(&data, &app.policy, store.now());
+    let controller = NamedController::merge(&app.policy, store.controller_details().await?);
+    let doc = Document::new(&data, &app.policy, &controller, store.now());
     match format {
         ExportFormat::Json => Ok(Download {
             filename: format!("consento-export-{id}.json"),
@@ -142,7 +144,8 @@ pub struct Document {
 /// The controller.
 #[derive(Debug, Serialize)]
 pub struct Controller {
-    /// Its name.
+    /// Its name: never empty (until the controller is named, the fallback of
+    /// [`crate::controller`]).
     pub name: String,
     /// How to reach it.
     pub contact: String,
@@ -151,6 +154,12 @@ pub struct Controller {
     /// The IANA time zone it operates in (`Europe/Rome`): the instants of this document are UTC,
     /// the dates its people read and typed were local to this zone.
     pub time_zone: String,
+    /// Its postal address, when known.
+    pub address: Option<String>,
+    /// Its email address for privacy matters, when known.
+    pub email: Option<String>,
+    /// Where its privacy notice is published, when known.
+    pub privacy_notice_url: Option<String>,
 }
 
 /// The information of Art. 15(1).
@@ -442,11 +451,16 @@ const RIGHTS: [(&str, &str, &str, &str); 7] = [
 ];
 
 impl Document {
-    /// Builds the document from the data read and the controller's configuration.
-    pub fn new(data: &ContactExport, policy: &Policy, now: Timestamp) -> Self {
+    /// Builds the document from the data read, the controller as named now and what the
+    /// configuration says of recipients, retention and complaints.
+    pub fn new(
+        data: &ContactExport,
+        policy: &Policy,
+        named: &NamedController,
+        now: Timestamp,
+    ) -> Self {
         let c = &data.contact;
         let controller = &policy.controller;
-        let name = policy.controller_name();
         // The declared purposes, then those of the consents the person was asked for.
         let mut purposes = c.purposes.clone();
         for consent in data.consents.iter().filter(|k| k.kind.is_some()) {
@@ -459,10 +473,13 @@ impl Document {
             version: VERSION,
             generated_at: now,
             controller: Controller {
-                name,
-                contact: controller.contact.clone(),
-                dpo_contact: controller.dpo_contact.clone(),
+                name: named.name.clone(),
+                contact: named.contact.clone(),
+                dpo_contact: named.details.dpo_contact.clone(),
                 time_zone: policy.zone.name().to_owned(),
+                address: named.details.address.clone(),
+                email: named.details.email.clone(),
+                privacy_notice_url: named.details.privacy_notice_url.clone(),
             },
             information: Information {
                 purposes,

@@ -29,7 +29,15 @@ impl App {
     ) -> Result<Contact, AppError> {
         let store = &self.store;
         let before = store.contact(contact).await?;
-        let notice = (flag == ContactFlag::Restriction && !raised).then(|| FlagNotice {
+        let lifting = flag == ContactFlag::Restriction && !raised;
+        // The controller as named now (GDPR Art. 18(3): the person learns who lifted it and
+        // how to reach them); read only when an email is written.
+        let named = if lifting {
+            Some(self.controller().await?)
+        } else {
+            None
+        };
+        let notice = named.map(|named| FlagNotice {
             locale: locale
                 .unwrap_or(self.policy.default_locale)
                 .code()
@@ -38,7 +46,8 @@ impl App {
             payload: json!({
                 "restricted_since": before.restricted_at.map(|at| at.as_micros()),
                 "lifted_at": store.now().as_micros(),
-                "contact": self.policy.controller.contact,
+                "contact": named.contact,
+                "controller": named.name_given.then_some(named.name),
             }),
         });
         let change = FlagChange {

@@ -16,6 +16,7 @@ pub mod audience;
 pub mod audit;
 pub mod consents;
 pub mod contacts;
+pub mod controller;
 pub mod decisions;
 pub mod erasure;
 pub mod error;

@@ -5,7 +5,6 @@
 //! same, so the command line never applies other periods than the server.
 
 use consento_domain::erasure::{ErasurePolicy, RetentionPolicy};
-use consento_domain::receipt::ControllerFacts;
 use consento_domain::requests::HolidayCalendar;
 use consento_domain::{Locale, Zone};
 use serde::{Deserialize, Serialize};
@@ -23,11 +22,14 @@ pub struct Policy {
     pub calendar: HolidayCalendar,
     /// The office's time zone: "today", a typed date, and every date shown to people.
     pub zone: Zone,
-    /// The controller, as exports and receipts name it.
+    /// The controller's facts the configuration gives; they win over those kept in the
+    /// database (see [`crate::controller`], which every adapter names the controller through).
     pub controller: Controller,
-    /// The controller's name when `controller.name` is empty (the mail's sender name).
+    /// The controller's name when neither `controller.name` nor the database gives one (the
+    /// mail's sender name, `mail.controller_name`).
     pub controller_fallback_name: String,
-    /// The address people reach the public pages at, as written in emails.
+    /// The address people reach the public pages at, as written in emails and links: the
+    /// configured `public.base_url`, else derived from the address the server listens on.
     pub public_base_url: String,
     /// The double opt-in's limits.
     pub subscriptions: SubscriptionPolicy,
@@ -47,30 +49,6 @@ pub struct SubscriptionPolicy {
 }
 
 impl Policy {
-    /// The controller's name: `controller.name`, else the mail's sender name.
-    pub fn controller_name(&self) -> String {
-        if self.controller.name.trim().is_empty() {
-            self.controller_fallback_name.clone()
-        } else {
-            self.controller.name.clone()
-        }
-    }
-
-    /// The controller as consent receipts name it (Kantara CR v1.1 `piiControllers`).
-    pub fn controller_facts(&self) -> ControllerFacts {
-        let c = &self.controller;
-        ControllerFacts {
-            name: self.controller_name(),
-            contact: c.contact.clone(),
-            address: c.address.clone(),
-            email: c.email.clone(),
-            phone: c.phone.clone(),
-            url: c.url.clone(),
-            jurisdiction: c.jurisdiction.clone(),
-            recipients: c.recipients.clone(),
-        }
-    }
-
     /// An absolute address on the public pages for `path` (which starts with `/`).
     pub fn public_url(&self, path: &str) -> String {
         format!("{}{path}", self.public_base_url.trim_end_matches('/'))
@@ -82,7 +60,8 @@ impl Policy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Controller {
-    /// The controller's name (Art. 13(1)(a)); empty: `mail.controller_name`.
+    /// The controller's name (Art. 13(1)(a)); empty: the one given on the console's first-run
+    /// page or with `consento init`, else `mail.controller_name`.
     pub name: String,
     /// How to reach the controller (an address, an email, a web page).
     pub contact: String,
@@ -97,6 +76,9 @@ pub struct Controller {
     pub phone: Option<String>,
     /// See `address`.
     pub url: Option<String>,
+    /// Where the controller's privacy notice is published (`https://…`), named on the public
+    /// pages and in a person's export; empty: the one given on the first-run page.
+    pub privacy_notice_url: Option<String>,
     /// The jurisdiction whose law governs the processing, as consent receipts state it.
     pub jurisdiction: String,
     /// The recipients or categories of recipients of the data (Art. 15(1)(c)).
@@ -121,6 +103,7 @@ impl Default for Controller {
             email: None,
             phone: None,
             url: None,
+            privacy_notice_url: None,
             jurisdiction: "IT".to_owned(),
             recipients: Vec::new(),
             // The Italian DPA's benchmarks for marketing (24 months) and profiling (12 months);
@@ -148,6 +131,14 @@ impl Controller {
         }
         if self.retention.trim().is_empty() {
             return Err("config: controller.retention: say how long data is kept".to_owned());
+        }
+        if let Some(url) = self.privacy_notice_url.as_deref().map(str::trim)
+            && !url.is_empty()
+            && consento_domain::controller::web_address(url).is_none()
+        {
+            return Err(
+                "config: controller.privacy_notice_url: must be an http(s) address".to_owned(),
+            );
         }
         if self.recipients.iter().any(|r| r.trim().is_empty()) {
             return Err("config: controller.recipients: a recipient is empty".to_owned());

@@ -102,7 +102,9 @@ pub fn claims(receipt: &KantaraReceipt, record: &Value) -> Result<Value, Receipt
 pub async fn issue(app: &App, id: EventId) -> Result<SignedReceipt, ReceiptError> {
     let store = &app.store;
     let facts = store.receipt_facts(id).await?;
-    let controller = app.policy.controller_facts();
+    let named =
+        crate::controller::NamedController::merge(&app.policy, store.controller_details().await?);
+    let controller = named.facts(&app.policy);
     let receipt = receipt::kantara(&facts, &controller);
     let record = receipt::dpv_record(&facts, &controller, store.now());
     let (kid, seed) = store.receipt_signing_key().await?;

@@ -62,6 +62,10 @@ pub async fn topics(app: &App) -> Result<Vec<ConsentType>, StoreError> {
 pub async fn request(app: &App, ask: Ask) -> Result<SubscriptionOutcome, StoreError> {
     let config = &app.policy.subscriptions;
     let titles = topics(app).await?;
+    let named = crate::controller::NamedController::merge(
+        &app.policy,
+        app.store.controller_details().await?,
+    );
     let token =
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(app.store.random_bytes::<32>()?);
     let now = app.store.now();
@@ -95,7 +99,13 @@ pub async fn request(app: &App, ask: Ask) -> Result<SubscriptionOutcome, StoreEr
         token_sha256: token_sha256(&token),
         expires_at,
         template: SUBSCRIPTION_CONFIRM.to_owned(),
-        payload: json!({ "link": link, "topics": topics, "expires_at": expires_at.as_micros() }),
+        payload: json!({
+            "link": link,
+            "topics": topics,
+            "expires_at": expires_at.as_micros(),
+            // The controller the email names (GDPR Art. 13(1)(a)), as named when it is written.
+            "controller": named.name_given.then_some(named.name),
+        }),
         limits: RequestLimits {
             resend_after: Duration::from_secs(u64::from(config.resend_minutes) * 60),
             per_day: config.daily_limit,

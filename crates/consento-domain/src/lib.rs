@@ -4,6 +4,7 @@
 
 pub mod consent;
 pub mod contact;
+pub mod controller;
 pub mod decision;
 pub mod erasure;
 pub mod error;
@@ -26,6 +27,7 @@ pub use consent::{
     ConsentTypeSpec, EventKind, Permissions,
 };
 pub use contact::{ContactStatus, Email, LegalBasis, Phone, fold_for_search};
+pub use controller::{ControllerDetails, ControllerField};
 pub use decision::{AllowedBy, Cause, Decision, decide, suspension};
 pub use error::DomainError;
 pub use ids::{ConsentTypeId, ContactId, EventId, NoticeId, ReasonId, RequestId};

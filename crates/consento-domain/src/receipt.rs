@@ -29,7 +29,8 @@ pub const DPV_PROFILE: &str = "dpv-27560:record-2";
 /// `dpv:hasDataController` refer to.
 pub const CONTROLLER_ENTITY: &str = "consento:controller";
 
-/// The data controller, as the configuration (`[controller]`) describes it (GDPR Art. 13(1)(a)).
+/// The data controller, as the application names it (GDPR Art. 13(1)(a)): the configuration's
+/// `[controller]` details over those given on the first run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ControllerFacts {
     /// The controller's name.

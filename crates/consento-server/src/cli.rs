@@ -49,8 +49,12 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create or migrate the database and say where it is.
-    Init,
+    /// Create or migrate the database, say where it is, and name the data controller (GDPR
+    /// Art. 13): what is still missing about it is listed.
+    Init(ControllerArgs),
+    /// The data controller as exports, receipts, emails and public pages name it.
+    #[command(subcommand)]
+    Controller(ControllerCommand),
     /// Serve the HTTP API (and run the webhook worker) until SIGTERM or Ctrl-C.
     Serve(ServeArgs),
     /// Print the OpenAPI 3.1 document of the HTTP API.
@@ -386,6 +390,36 @@ impl Switch {
     pub fn is_on(self) -> bool {
         self == Self::On
     }
+}
+
+/// The data controller's details (GDPR Art. 13(1)(a)–(b)); only those given change, an empty
+/// value removes one. Values the configuration's `[controller]` section sets win over these.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ControllerArgs {
+    /// The controller's name (e.g. "Rossi Caldaie S.r.l.").
+    #[arg(long)]
+    pub controller_name: Option<String>,
+    /// Its postal address.
+    #[arg(long)]
+    pub controller_address: Option<String>,
+    /// Its email address for privacy matters.
+    #[arg(long)]
+    pub controller_email: Option<String>,
+    /// How to reach its data protection officer (an email, an address, a phone number).
+    #[arg(long)]
+    pub dpo_contact: Option<String>,
+    /// Where its privacy notice is published (https://…).
+    #[arg(long)]
+    pub privacy_notice_url: Option<String>,
+}
+
+/// `consento controller …`.
+#[derive(Debug, Subcommand)]
+pub enum ControllerCommand {
+    /// Show the controller's details, where each comes from, and what is missing.
+    Show,
+    /// Set the controller's details given; the others keep their value.
+    Set(ControllerArgs),
 }
 
 /// `consento settings …`.

@@ -246,7 +246,9 @@ impl RequestsConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct PublicConfig {
     /// The address people reach this server at, as written in emails (`https://privacy.example.com`):
-    /// links and `List-Unsubscribe` headers are built from it. RFC 8058 wants HTTPS.
+    /// links and `List-Unsubscribe` headers are built from it. RFC 8058 wants HTTPS. Empty (the
+    /// default): derived from the address the server listens on (see
+    /// [`ServeConfig::public_base_url`]), which only works where people reach the server directly.
     pub base_url: String,
     /// Requests one client address may make to the public pages per minute.
     pub requests_per_minute: u32,
@@ -255,7 +257,7 @@ pub struct PublicConfig {
 impl Default for PublicConfig {
     fn default() -> Self {
         Self {
-            base_url: "http://127.0.0.1:8080".to_owned(),
+            base_url: String::new(),
             requests_per_minute: 60,
         }
     }
@@ -297,7 +299,8 @@ pub struct MailConfig {
     pub from_address: String,
     /// The sender's display name.
     pub from_name: String,
-    /// The data controller named in every email (GDPR Art. 13(1)(a)): who the person deals with.
+    /// The data controller emails name (GDPR Art. 13(1)(a)) while neither `controller.name` nor
+    /// the console's first-run page names it; the same fallback names it in exports and receipts.
     pub controller_name: String,
     /// Milliseconds between polls of the outbox when it is empty.
     pub poll_interval_ms: u64,
@@ -516,8 +519,15 @@ pub enum LogFormat {
 
 impl ServeConfig {
     /// What this configuration decides for the use cases: the one [`Policy`] the server and
-    /// every command run with.
+    /// every command run with, with links built on [`ServeConfig::public_base_url`] of the
+    /// configured `listen` address.
     pub fn policy(&self) -> Policy {
+        self.policy_at(self.listen)
+    }
+
+    /// As [`ServeConfig::policy`], for a server bound to `bound` (which differs from `listen`
+    /// when `listen` asks for any free port, port 0).
+    pub fn policy_at(&self, bound: SocketAddr) -> Policy {
         // An unknown zone was refused when the configuration was loaded.
         let zone = self.locale.zone().unwrap_or_default();
         Policy {
@@ -528,7 +538,7 @@ impl ServeConfig {
             zone,
             controller: self.controller.clone(),
             controller_fallback_name: self.mail.controller_name.clone(),
-            public_base_url: self.public.base_url.clone(),
+            public_base_url: self.public_base_url(bound),
             subscriptions: SubscriptionPolicy {
                 confirm_hours: self.mail.confirm_hours,
                 resend_minutes: self.mail.resend_minutes,
@@ -536,6 +546,34 @@ impl ServeConfig {
             },
             default_locale: Locale::parse(&self.console.default_locale).unwrap_or(Locale::It),
         }
+    }
+}
+
+impl ServeConfig {
+    /// Whether `public.base_url` was left unset, so that links are built on the listening
+    /// address: right for a server people reach directly, wrong behind a proxy.
+    pub fn public_base_url_derived(&self) -> bool {
+        self.public.base_url.trim().is_empty()
+    }
+
+    /// The address links and `List-Unsubscribe` headers are built on: `public.base_url`, else
+    /// `http://` and the address the server is bound to, so that a link opens on the port the
+    /// server listens on, whatever `--listen` says. A server listening on every interface
+    /// (`0.0.0.0`, `::`) is named by its loopback address of the same family, the one address
+    /// certain to reach it.
+    pub fn public_base_url(&self, bound: SocketAddr) -> String {
+        let configured = self.public.base_url.trim();
+        if !configured.is_empty() {
+            return configured.to_owned();
+        }
+        let mut addr = bound;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr.ip() {
+                std::net::IpAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                std::net::IpAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        format!("http://{addr}")
     }
 }
 
@@ -775,6 +813,53 @@ mod tests {
         );
         assert!(load("localhost").is_ok());
         assert!(load("smtp.example.com").unwrap_err().contains("mail.tls"));
+    }
+
+    #[test]
+    fn an_unset_public_base_url_follows_the_listening_address() {
+        let c = ServeConfig::load(
+            None,
+            vars(&[("CONSENTO_LISTEN", "127.0.0.1:9300")]),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert!(c.public_base_url_derived());
+        assert_eq!(c.policy().public_base_url, "http://127.0.0.1:9300");
+        // The port actually bound, when `listen` asked for any.
+        let bound: SocketAddr = "127.0.0.1:41234".parse().unwrap();
+        assert_eq!(c.policy_at(bound).public_base_url, "http://127.0.0.1:41234");
+        for (listen, base) in [
+            ("0.0.0.0:8081", "http://127.0.0.1:8081"),
+            ("[::]:8082", "http://[::1]:8082"),
+            ("[::1]:8083", "http://[::1]:8083"),
+        ] {
+            assert_eq!(c.public_base_url(listen.parse().unwrap()), base);
+        }
+        let c = ServeConfig::load(
+            None,
+            vars(&[("CONSENTO_PUBLIC__BASE_URL", "https://privacy.example.com")]),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert!(!c.public_base_url_derived());
+        assert_eq!(
+            c.policy_at(bound).public_base_url,
+            "https://privacy.example.com"
+        );
+    }
+
+    #[test]
+    fn a_privacy_notice_url_that_is_not_a_web_address_is_refused() {
+        let e = ServeConfig::load(
+            None,
+            vars(&[(
+                "CONSENTO_CONTROLLER__PRIVACY_NOTICE_URL",
+                "rossi.example/privacy",
+            )]),
+            Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e.contains("controller.privacy_notice_url"), "{e}");
     }
 
     #[test]

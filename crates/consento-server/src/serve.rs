@@ -105,7 +105,17 @@ pub async fn run(
         .unwrap_or(1)
         .max(1);
     let metrics: Arc<crate::metrics::Metrics> = Arc::default();
-    let use_cases = consento_app::App::new(Arc::clone(&store), config.policy(), metrics.clone());
+    let policy = config.policy_at(addr);
+    if config.public_base_url_derived() {
+        // Links in emails and `List-Unsubscribe` headers must open for the people who get
+        // them (RFC 8058 §3.1 wants an HTTPS URI): the listening address is right only for a
+        // server they reach directly.
+        tracing::warn!(
+            base_url = %policy.public_base_url,
+            "public.base_url is not set: unsubscribe, preference and confirmation links are built on the listening address; set public.base_url (CONSENTO_PUBLIC__BASE_URL) to the public HTTPS address people reach this server at, as it must be behind a proxy"
+        );
+    }
+    let use_cases = consento_app::App::new(Arc::clone(&store), policy, metrics.clone());
     let state = AppState::new(Shared {
         app: use_cases,
         store: Arc::clone(&store),
@@ -115,6 +125,19 @@ pub async fn run(
         exports: Arc::new(tokio::sync::Semaphore::new(exports)),
         console: Arc::default(),
     });
+    // GDPR Art. 13(1)(a)–(b): who the controller is and how to reach it is owed to every
+    // person; until it is given, documents fall back to a placeholder, and the operator is told.
+    match state.app.controller().await {
+        Ok(named) if !named.missing().is_empty() => {
+            let missing: Vec<&str> = named.missing().iter().map(|f| f.code()).collect();
+            tracing::warn!(
+                missing = %missing.join(","),
+                "the data controller's details are incomplete: give them on the console's first-run page (Setup > Controller) or with `consento init --controller-name …`"
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot read the data controller's details"),
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let workers = crate::workers::spawn(&state, stop_rx.clone());
     let app = app(state);

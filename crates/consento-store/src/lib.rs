@@ -22,6 +22,7 @@ pub mod bench;
 mod bulk;
 mod commit;
 mod contacts;
+mod controller;
 mod decide;
 mod decision_cache;
 mod decision_facts;

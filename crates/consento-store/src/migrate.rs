@@ -136,10 +136,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0021_code_case.sql"),
         include_str!("../migrations/postgres/0021_code_case.sql"),
     ),
+    (
+        22,
+        "controller",
+        include_str!("../migrations/sqlite/0022_controller.sql"),
+        include_str!("../migrations/postgres/0022_controller.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 21;
+pub(crate) const LATEST: i64 = 22;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";

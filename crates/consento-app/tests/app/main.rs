@@ -4,6 +4,7 @@
 
 mod audit;
 mod consents;
+mod controller;
 mod decisions;
 
 use std::sync::Arc;
@@ -66,6 +67,11 @@ pub fn policy() -> Policy {
 
 /// A test application on a fresh SQLite file, at 2026-06-01 10:00 UTC.
 pub async fn test_app() -> TestApp {
+    test_app_with(policy()).await
+}
+
+/// As [`test_app`], deciding with `policy`.
+pub async fn test_app_with(policy: Policy) -> TestApp {
     let path = std::env::temp_dir().join(format!(
         "consento-app-{}-{}.db",
         std::process::id(),
@@ -84,7 +90,7 @@ pub async fn test_app() -> TestApp {
         .unwrap(),
     );
     let counted = Arc::new(Counted::default());
-    let app = App::new(store.clone(), policy(), counted.clone());
+    let app = App::new(store.clone(), policy, counted.clone());
     TestApp {
         app,
         path,

@@ -89,3 +89,4 @@ audit-target-token = API token
 audit-target-webhook = Webhook subscription
 audit-target-link-key = Key of personal links
 audit-target-settings = Privacy settings
+audit-action-controller-update = Changed the data controller's details

@@ -49,3 +49,8 @@ expiring-expires = Expires on
 expiring-no-name = (no name)
 expiring-pages = Pages
 expiring-first-page = First page
+
+dashboard-controller-missing-title = The data controller's details are incomplete
+dashboard-controller-missing = Still missing: { $fields }. Until they are given, emails, public pages, receipts and answers to access requests cannot say in full who the data controller is and how to reach it (GDPR Art. 13 and 15).
+dashboard-controller-missing-link = Complete the controller's details
+dashboard-controller-missing-ask = Ask an administrator to complete them in Setup › Data controller.

@@ -20,7 +20,8 @@ public-unsubscribed-topic = You will no longer receive “{ $topic }”. This ta
 public-unsubscribed-all = You will no longer receive our newsletters. This takes effect immediately.
 
 public-preferences-title = Your subscriptions
-public-preferences-intro = Choose what you want to receive from us. Every change takes effect immediately.
+public-preferences-intro = Choose what you want to receive. Every change takes effect immediately.
+public-preferences-intro-named = Choose what you want to receive from { $controller }. Every change takes effect immediately.
 public-topics = Topics
 public-topics-none = There are no topics to choose from at the moment.
 public-state-on = Subscribed
@@ -58,3 +59,7 @@ public-channel-switch-off = Switch off: { $channel }
 public-channel-switch-on = Switch back on: { $channel }
 done-public-channel-switched-off = Done: we will not use it for marketing any more.
 done-public-channel-switched-on = Done: it is switched back on.
+
+public-controller-title = Data controller
+public-controller-dpo = Data protection officer: { $contact }
+public-controller-notice = The controller's privacy notice

@@ -173,3 +173,29 @@ setup-user-self-demote = You cannot take the administrator role away from yourse
 setup-user-self-disable = You cannot disable your own account: ask another administrator.
 setup-user-self-reset = Your own password is changed from "My account", giving the current one.
 done-setup-user-saved = Account saved.
+
+## The data controller (also the first-run page)
+
+setup-tab-controller = Data controller
+setup-controller-title = Data controller
+setup-controller-first-title = Before you start: who is the data controller
+setup-controller-first-intro = Consento is installed. First, say who the data controller is: its name appears in the emails people receive, on the subscription and preference pages, in consent receipts, and in the data handed to anyone who exercises their right of access. You can also do this later, from Setup › Data controller.
+setup-controller-intro = The GDPR (Art. 13 and 15) requires telling people who the data controller is and how to reach it. While any of these details is missing, the dashboard says so.
+setup-controller-name = Controller's name
+setup-controller-name-hint = The organisation's registered or usual name, for example Rossi Caldaie S.r.l.
+setup-controller-address = Address
+setup-controller-address-hint = The postal address of its office.
+setup-controller-email = Contact email
+setup-controller-email-hint = The address people write to about privacy, for example privacy@example.com.
+setup-controller-dpo-contact = Data protection officer's contact (DPO)
+setup-controller-dpo-contact-hint = How to reach the data protection officer, if one is designated: an email address, a postal address or a phone number.
+setup-controller-privacy-notice-url = Privacy notice address
+setup-controller-privacy-notice-url-hint = The web page where the privacy notice is published (https://…).
+setup-controller-configured = Set in the configuration file (key { $key } of the [controller] section): change it there.
+setup-controller-later = Later
+setup-controller-invalid-name = Give the name on one line, at most 200 characters.
+setup-controller-invalid-address = Give the address, at most 500 characters.
+setup-controller-invalid-email = Give a valid email address, for example privacy@example.com.
+setup-controller-invalid-dpo-contact = Give the contact, at most 500 characters.
+setup-controller-invalid-privacy-notice-url = The address must start with https:// or http://, followed by the site's name.
+done-setup-controller-saved = The data controller's details are saved.

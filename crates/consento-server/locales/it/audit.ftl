@@ -89,3 +89,4 @@ audit-target-token = Token API
 audit-target-webhook = Sottoscrizione webhook
 audit-target-link-key = Chiave dei link personali
 audit-target-settings = Impostazioni della privacy
+audit-action-controller-update = Modifica dei dati del titolare del trattamento

@@ -49,3 +49,8 @@ expiring-expires = Scade il
 expiring-no-name = (senza nome)
 expiring-pages = Pagine
 expiring-first-page = Prima pagina
+
+dashboard-controller-missing-title = Dati del titolare del trattamento incompleti
+dashboard-controller-missing = Mancano ancora: { $fields }. Finché mancano, le email, le pagine pubbliche, le ricevute e le risposte alle richieste di accesso non possono indicare per intero chi è il titolare del trattamento e come contattarlo (art. 13 e 15 GDPR).
+dashboard-controller-missing-link = Completa i dati del titolare
+dashboard-controller-missing-ask = Chiedere a un amministratore di completarli in Impostazioni › Titolare del trattamento.

@@ -20,7 +20,8 @@ public-unsubscribed-topic = L'invio di «{ $topic }» è stato interrotto, con e
 public-unsubscribed-all = L'invio delle nostre newsletter è stato interrotto, con effetto immediato.
 
 public-preferences-title = Iscrizioni e preferenze
-public-preferences-intro = Scegliere che cosa ricevere da noi. Ogni modifica ha effetto immediato.
+public-preferences-intro = Scegliere quali comunicazioni ricevere. Ogni modifica ha effetto immediato.
+public-preferences-intro-named = Scegliere che cosa ricevere da { $controller }. Ogni modifica ha effetto immediato.
 public-topics = Argomenti
 public-topics-none = Al momento non ci sono argomenti tra cui scegliere.
 public-state-on = Iscrizione attiva
@@ -58,3 +59,7 @@ public-channel-switch-off = Disattiva: { $channel }
 public-channel-switch-on = Riattiva: { $channel }
 done-public-channel-switched-off = Fatto: questo mezzo non verrà più usato per il marketing.
 done-public-channel-switched-on = Fatto: è di nuovo attivo.
+
+public-controller-title = Titolare del trattamento
+public-controller-dpo = Responsabile della protezione dei dati: { $contact }
+public-controller-notice = Informativa sulla privacy del titolare

@@ -173,3 +173,29 @@ setup-user-self-demote = Non è possibile togliere il ruolo di amministratore al
 setup-user-self-disable = Non è possibile disattivare il proprio account: chiedere a un altro amministratore.
 setup-user-self-reset = La propria password si cambia da «Il mio account», indicando quella attuale.
 done-setup-user-saved = Account salvato.
+
+## Titolare del trattamento (anche la pagina del primo avvio)
+
+setup-tab-controller = Titolare del trattamento
+setup-controller-title = Titolare del trattamento
+setup-controller-first-title = Prima di iniziare: chi è il titolare del trattamento
+setup-controller-first-intro = Consento è installato. Prima di tutto, indicare chi è il titolare del trattamento dei dati: il suo nome compare nelle email alle persone, nelle pagine di iscrizione e di gestione delle preferenze, nelle ricevute dei consensi e nei dati consegnati a chi esercita il diritto di accesso. Si può fare anche più tardi, da Impostazioni › Titolare del trattamento.
+setup-controller-intro = Il GDPR (art. 13 e 15) richiede di comunicare alle persone chi è il titolare del trattamento e come contattarlo. Finché un dato manca, il cruscotto lo segnala.
+setup-controller-name = Nome del titolare
+setup-controller-name-hint = La ragione sociale o il nome dell'organizzazione, per esempio Rossi Caldaie S.r.l.
+setup-controller-address = Indirizzo
+setup-controller-address-hint = L'indirizzo postale della sede.
+setup-controller-email = Email di contatto
+setup-controller-email-hint = L'indirizzo a cui le persone scrivono per le questioni sulla privacy, per esempio privacy@esempio.it.
+setup-controller-dpo-contact = Contatto del responsabile della protezione dei dati (RPD/DPO)
+setup-controller-dpo-contact-hint = Come contattare il responsabile della protezione dei dati, se designato: un indirizzo email, un recapito postale o telefonico.
+setup-controller-privacy-notice-url = Indirizzo dell'informativa privacy
+setup-controller-privacy-notice-url-hint = La pagina web dove è pubblicata l'informativa sulla privacy (https://…).
+setup-controller-configured = Impostato nel file di configurazione (chiave { $key } della sezione [controller]): si modifica lì.
+setup-controller-later = Più tardi
+setup-controller-invalid-name = Indicare il nome su una sola riga, al massimo 200 caratteri.
+setup-controller-invalid-address = Indicare l'indirizzo, al massimo 500 caratteri.
+setup-controller-invalid-email = Indicare un indirizzo email valido, per esempio privacy@esempio.it.
+setup-controller-invalid-dpo-contact = Indicare il contatto, al massimo 500 caratteri.
+setup-controller-invalid-privacy-notice-url = L'indirizzo deve iniziare con https:// o http://, seguito dal nome del sito.
+done-setup-controller-saved = Dati del titolare del trattamento salvati.

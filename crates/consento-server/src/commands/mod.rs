@@ -214,7 +214,8 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
 
 async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Init => settings::init(ctx).await,
+        Command::Init(args) => settings::init(ctx, args).await,
+        Command::Controller(c) => settings::controller(ctx, c).await,
         Command::Serve(_) | Command::Openapi | Command::BenchBaseline { .. } => Ok(()),
         Command::Tokens(c) => tokens::run(ctx, c).await,
         Command::Users(c) => users::run(ctx, c).await,

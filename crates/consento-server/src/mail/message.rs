@@ -72,6 +72,10 @@ pub struct ConfirmPayload {
     pub topics: Vec<String>,
     /// Until when the link works (microseconds since the epoch).
     pub expires_at: i64,
+    /// The controller as named when the email was written (absent in emails queued before it
+    /// was carried, and while no name is known: then the sender's `mail.controller_name`).
+    #[serde(default)]
+    pub controller: Option<String>,
 }
 
 /// The confirmation, as plain text.
@@ -104,9 +108,22 @@ pub struct LiftedPayload {
     pub restricted_since: Option<i64>,
     /// When it was lifted.
     pub lifted_at: i64,
-    /// How to reach the controller (`[controller] contact`), if configured.
+    /// How to reach the controller (`[controller] contact`, else its email or address), if
+    /// known.
     #[serde(default)]
     pub contact: String,
+    /// The controller as named when the email was written (see [`ConfirmPayload::controller`]).
+    #[serde(default)]
+    pub controller: Option<String>,
+}
+
+/// The controller an email names: the one its payload carries, else the sender's.
+fn named<'a>(payload: &'a Option<String>, sender: &'a str) -> &'a str {
+    payload
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .unwrap_or(sender)
 }
 
 /// The notice of a lifted restriction, as plain text.
@@ -144,6 +161,7 @@ fn confirmation(
 ) -> Result<(String, String, String), RenderError> {
     let payload: ConfirmPayload =
         serde_json::from_value(payload).map_err(|_| RenderError::Payload)?;
+    let controller = named(&payload.controller, controller);
     let subject = tr.with("mail-confirm-subject", "controller", controller);
     let expires = tr.datetime(Timestamp::from_micros(payload.expires_at));
     let text = rendered(
@@ -178,6 +196,7 @@ fn lifted(
 ) -> Result<(String, String, String), RenderError> {
     let payload: LiftedPayload =
         serde_json::from_value(payload).map_err(|_| RenderError::Payload)?;
+    let controller = named(&payload.controller, controller);
     let subject = tr.with("mail-lifted-subject", "controller", controller);
     let since = payload
         .restricted_since
@@ -243,4 +262,40 @@ pub fn render(email: &OutgoingEmail, sender: &Sender) -> Result<Message, RenderE
         .message_id(Some(format!("<{}@{}>", email.id, sender.domain)))
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| RenderError::Build(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_email_names_the_controller_its_payload_carries_else_the_senders() {
+        let tr = Tr::rome(Locale::It);
+        let confirm = |controller: Option<&str>| {
+            json!({
+                "link": "https://privacy.example.com/confirm/t",
+                "topics": ["Newsletter"],
+                "expires_at": 0,
+                "controller": controller,
+            })
+        };
+        let (subject, text, html) =
+            confirmation(tr, confirm(Some("Rossi Caldaie S.r.l.")), "Mittente S.r.l.").unwrap();
+        for part in [&subject, &text, &html] {
+            assert!(part.contains("Rossi Caldaie S.r.l."), "{part}");
+            assert!(!part.contains("Mittente"), "{part}");
+        }
+        let (subject, _, _) = confirmation(tr, confirm(None), "Mittente S.r.l.").unwrap();
+        assert!(subject.contains("Mittente S.r.l."), "{subject}");
+        let lifted_payload = json!({
+            "restricted_since": 0,
+            "lifted_at": 0,
+            "contact": "privacy@rossicaldaie.example",
+            "controller": "Rossi Caldaie S.r.l.",
+        });
+        let (subject, text, _) = lifted(tr, lifted_payload, "Mittente S.r.l.").unwrap();
+        assert!(subject.contains("Rossi Caldaie S.r.l."), "{subject}");
+        assert!(text.contains("privacy@rossicaldaie.example"), "{text}");
+    }
 }

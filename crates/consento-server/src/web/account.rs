@@ -219,7 +219,7 @@ pub async fn login(
     let to = if user.must_change_password {
         "/account/password".to_owned()
     } else {
-        next
+        first_run(&state, &user, next).await?
     };
     let mut response = see_other(&to);
     let secure = console.secure_cookies;
@@ -240,6 +240,25 @@ pub async fn login(
         );
     }
     Ok(response)
+}
+
+/// Where an account goes after signing in (or after replacing its one-time password): an
+/// administrator first meets the first-run page while the data controller has no name (GDPR
+/// Art. 13(1)(a): every export, receipt and public page must say who the controller is), then
+/// goes on to `next`; anyone else goes to `next` at once.
+async fn first_run(
+    state: &AppState,
+    user: &consento_store::User,
+    next: String,
+) -> Result<String, PageError> {
+    if !user.role.can(consento_domain::Permission::Setup) {
+        return Ok(next);
+    }
+    if state.app.controller().await?.is_named() {
+        Ok(next)
+    } else {
+        Ok(super::setup::controller::first_run_path(&next))
+    }
 }
 
 /// A year: the language choice outlives sessions.
@@ -384,5 +403,6 @@ pub async fn change_password(
                 .set_password(staff.user.id, &hash, false, Some(&staff.session)),
         )
         .await?;
-    Ok(see_other("/?done=password-changed").into_response())
+    let to = first_run(&state, &staff.user, "/?done=password-changed".to_owned()).await?;
+    Ok(see_other(&to).into_response())
 }

@@ -4,6 +4,9 @@
 //! the decision, `consento_domain::decision::decide`: contacting someone without consent is the
 //! exception a DPO watches).
 //!
+//! While the data controller's details are incomplete (GDPR Art. 13(1)(a)–(b)), the dashboard
+//! opens with a warning naming what is missing.
+//!
 //! Charts are SVG drawn here, on the server: no script, and colours come from the stylesheet's
 //! classes (the security policy refuses inline styles). Each chart is hidden from screen readers
 //! and followed by a table with the same figures.
@@ -171,6 +174,10 @@ struct ExpiringRow {
 struct DashboardPage {
     page: Page,
     welcome: String,
+    /// The data controller's details still missing, named in the page's language.
+    controller_missing: Option<String>,
+    /// Whether this person may complete them (Setup).
+    can_setup: bool,
     states: Vec<StateRow>,
     states_chart: BarChart,
     expiring: Vec<ExpiringRow>,
@@ -253,6 +260,16 @@ pub async fn show(
         store.interaction_counts(since),
         store.users(),
     )?;
+    // GDPR Art. 13(1)(a)–(b): a warning while anything people must be told about the
+    // controller is missing.
+    let missing = state.app.controller().await?.missing();
+    let controller_missing = (!missing.is_empty()).then(|| {
+        missing
+            .iter()
+            .map(|f| tr.t(&format!("setup-controller-{}", f.code().replace('_', "-"))))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
     let users: HashMap<uuid::Uuid, User> = users.into_iter().map(|u| (u.id, u)).collect();
 
     let states_chart = BarChart::new(
@@ -348,6 +365,8 @@ pub async fn show(
 
     render(&DashboardPage {
         welcome: tr.with("dashboard-welcome", "name", &staff.user.display_name),
+        controller_missing,
+        can_setup: staff.user.role.can(Permission::Setup),
         states,
         states_chart,
         expiring,

@@ -81,6 +81,10 @@ pub fn console_routes() -> Vec<ConsoleRoute> {
         ),
         route("/", get(dashboard::show)),
         route(
+            "/setup/controller",
+            get(setup::controller::show).post(setup::controller::save),
+        ),
+        route(
             "/setup/privacy",
             get(setup::privacy::show).post(setup::privacy::save),
         ),

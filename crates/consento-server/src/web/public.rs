@@ -22,6 +22,47 @@ use super::subscribe;
 use crate::i18n::Locale;
 use crate::state::AppState;
 
+/// Who the controller is, as the foot of every public page says it (GDPR Art. 13(1)(a)–(b):
+/// the person must know who holds their data and how to reach it, not read "us"): the name
+/// only when one was given (never an empty or placeholder one), and each contact detail known.
+#[derive(Debug, Clone, Default)]
+pub struct ControllerFooter {
+    /// The controller's name, or the mail sender's fallback.
+    pub name: Option<String>,
+    /// Its postal address.
+    pub address: Option<String>,
+    /// Its email for privacy matters.
+    pub email: Option<String>,
+    /// How to reach its data protection officer.
+    pub dpo_contact: Option<String>,
+    /// Its privacy notice.
+    pub privacy_notice_url: Option<String>,
+}
+
+impl ControllerFooter {
+    /// The controller as named now.
+    pub async fn load(state: &AppState) -> Result<Self, PageError> {
+        let named = state.app.controller().await?;
+        let d = named.details;
+        Ok(Self {
+            name: named.name_given.then_some(named.name),
+            address: d.address,
+            email: d.email,
+            dpo_contact: d.dpo_contact,
+            privacy_notice_url: d.privacy_notice_url,
+        })
+    }
+
+    /// Whether nothing is known to show.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.address.is_none()
+            && self.email.is_none()
+            && self.dpo_contact.is_none()
+            && self.privacy_notice_url.is_none()
+    }
+}
+
 /// Every public route: (path, handlers). The router is built from this list; a test walks it.
 pub fn public_routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
     use super::self_service::{preferences, unsubscribe};

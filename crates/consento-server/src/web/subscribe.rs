@@ -20,6 +20,7 @@ use consento_store::{RequestSource, StoreError};
 use super::page::{Page, PageError, render, see_other};
 use crate::i18n::{Locale, Tr};
 use crate::state::AppState;
+use crate::web::public::ControllerFooter;
 use consento_app::subscriptions::{self, Ask, Confirmed};
 
 /// A topic on the form.
@@ -45,6 +46,8 @@ struct SubscribePage {
     name: String,
     errors: Vec<(&'static str, String)>,
     notice_url: Option<String>,
+    /// Who the controller is.
+    controller: ControllerFooter,
 }
 
 impl SubscribePage {
@@ -62,6 +65,8 @@ impl SubscribePage {
 struct SentPage {
     page: Page,
     hours: i64,
+    /// Who the controller is.
+    controller: ControllerFooter,
 }
 
 impl SentPage {
@@ -86,6 +91,8 @@ struct ConfirmPage {
     subscribe_again: String,
     notice: Option<(String, Option<String>)>,
     expires: String,
+    /// Who the controller is.
+    controller: ControllerFooter,
 }
 
 fn lang_query(locale: Locale) -> String {
@@ -122,6 +129,7 @@ async fn form_page(
         name,
         errors,
         notice_url,
+        controller: ControllerFooter::load(state).await?,
     })?;
     if invalid {
         *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -222,6 +230,7 @@ pub async fn sent(
     render(&SentPage {
         page: Page::public(tr, "/subscribe/sent"),
         hours: i64::from(state.app.policy().subscriptions.confirm_hours),
+        controller: ControllerFooter::load(&state).await?,
     })
 }
 
@@ -284,6 +293,7 @@ async fn confirm_page(
             .as_ref()
             .map(|r| tr.datetime(r.expires_at))
             .unwrap_or_default(),
+        controller: ControllerFooter::load(state).await?,
     })?;
     *response.status_mut() = status;
     Ok(response)

@@ -353,7 +353,36 @@ async fn in_a_real_browser_a_person_signs_in_switches_language_and_signs_out() {
     assert_eq!(browser.text("h1").await, "Accedi");
     browser.screenshot("login-it").await;
     sign_in(&browser, "giulia", "una password lunga abbastanza").await;
-    assert_eq!(browser.path().await, "/");
+    // The controller has no name yet: the administrator is asked for it first.
+    assert!(
+        browser
+            .path()
+            .await
+            .starts_with("/setup/controller?first=1"),
+        "{}",
+        browser.path().await
+    );
+    assert!(browser.has("#first-run").await);
+    let unlabelled = browser.unlabelled_fields().await;
+    assert!(unlabelled.is_empty(), "first-run page: {unlabelled:?}");
+    browser.screenshot("first-run-it").await;
+    browser.fill("#name", "Rossi Caldaie S.r.l.").await;
+    browser.fill("#address", "Via Roma 1, 20100 Milano").await;
+    browser.fill("#email", "privacy@rossicaldaie.example").await;
+    browser
+        .fill("#dpo_contact", "dpo@rossicaldaie.example")
+        .await;
+    browser
+        .fill(
+            "#privacy_notice_url",
+            "https://rossicaldaie.example/privacy",
+        )
+        .await;
+    browser
+        .click_and_wait("#controller-form button[type=submit]")
+        .await;
+    assert_eq!(browser.path().await, "/?done=setup-controller-saved");
+    assert!(!browser.has("#controller-missing").await);
     browser.screenshot("dashboard-it").await;
     browser.select("#lang-select", "en").await;
     browser.click_and_wait("form.lang button").await;
@@ -408,6 +437,7 @@ async fn in_a_real_browser_an_administrator_sets_up_and_an_operator_works_a_day(
     assert!(reasons.contains("Richiesta del cliente"), "{reasons}");
     browser.screenshot("setup-reasons").await;
     for path in [
+        "/setup/controller",
         "/setup/privacy",
         "/setup/types/new",
         "/setup/types/NEWS",

@@ -446,3 +446,46 @@ async fn the_console_offers_the_export_to_the_dpo_not_to_an_operator_and_audits_
     assert_eq!(audited[2].1["format"], "json");
     app.shutdown().await;
 }
+
+/// GDPR Art. 15(1): the right of access is never held back until the controller is named, and
+/// the answer never names an empty controller.
+#[tokio::test]
+async fn an_export_made_before_the_controller_is_named_names_a_placeholder_never_nothing() {
+    let app = spawn_app_with(false, |_| {}).await.unwrap();
+    let id = person(&app).await;
+    let path = format!("/v1/contacts/{id}/export");
+    let doc: Value = get_bytes(&app, &path, "read").await.json().await.unwrap();
+    assert_valid(&doc);
+    assert_eq!(
+        doc["controller"]["name"],
+        consento_app::controller::UNNAMED_IT
+    );
+    // The schema itself refuses a document naming an empty controller.
+    let mut empty = doc.clone();
+    empty["controller"]["name"] = "".into();
+    let schema: Value = serde_json::from_str(SCHEMA).unwrap();
+    assert!(!jsonschema::draft202012::is_valid(&schema, &empty));
+
+    // Named on the first-run page: the next export names it, with its contact details.
+    app.store
+        .set_controller_details(consento_domain::ControllerDetails {
+            name: Some("Rossi Caldaie S.r.l.".into()),
+            address: Some("Via Roma 1, 20100 Milano".into()),
+            email: Some("privacy@rossicaldaie.example".into()),
+            dpo_contact: Some("dpo@rossicaldaie.example".into()),
+            privacy_notice_url: Some("https://rossicaldaie.example/privacy".into()),
+        })
+        .await
+        .unwrap();
+    let doc: Value = get_bytes(&app, &path, "read").await.json().await.unwrap();
+    assert_valid(&doc);
+    let c = &doc["controller"];
+    assert_eq!(c["name"], "Rossi Caldaie S.r.l.");
+    assert_eq!(c["contact"], "privacy@rossicaldaie.example");
+    assert_eq!(c["address"], "Via Roma 1, 20100 Milano");
+    assert_eq!(c["dpo_contact"], "dpo@rossicaldaie.example");
+    assert_eq!(
+        c["privacy_notice_url"],
+        "https://rossicaldaie.example/privacy"
+    );
+}

@@ -12,6 +12,7 @@ mod console_insights;
 mod console_setup;
 mod erasure;
 mod export;
+mod first_run;
 mod flags;
 mod import;
 mod local_time;

@@ -326,3 +326,59 @@ async fn the_first_start_of_an_empty_database_shows_one_admin_token_once() {
     let (clean, _, rest) = again.stop_with_output();
     assert!(clean && !rest.contains("cns_"), "{rest}");
 }
+
+/// `public.base_url` unset: links are built on the address the server actually listens on (here
+/// a port the system picked), they open there, and the start warns that behind a proxy the
+/// public address must be set.
+#[tokio::test]
+async fn without_a_public_base_url_serve_warns_and_builds_links_that_open_on_its_port() {
+    let db = Scratch::new();
+    set_up(&db);
+    let contact = db.json(&["contacts", "add", "--email", "anna@example.it"]);
+    let id = contact["id"].as_str().unwrap().to_owned();
+    let write = token(&db, "write");
+    let served = serve(&db, &[("CONSENTO_LOG_FORMAT", "json")]);
+    let client = reqwest::Client::new();
+    let links: Value = client
+        .get(format!(
+            "{}/v1/contacts/{id}/links?type=NEWSLETTER",
+            served.base
+        ))
+        .bearer_auth(&write)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let unsubscribe = links["unsubscribe_url"].as_str().unwrap().to_owned();
+    assert!(
+        unsubscribe.starts_with(&format!("{}/u/", served.base)),
+        "{links}"
+    );
+    let opened = client.get(&unsubscribe).send().await.unwrap();
+    assert_eq!(opened.status(), 200);
+    let (clean, logs) = served.stop();
+    assert!(clean, "{logs}");
+    let warning = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|e| {
+            e["fields"]["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("public.base_url is not set"))
+        })
+        .unwrap_or_else(|| panic!("no warning about public.base_url in:\n{logs}"));
+    assert_eq!(warning["level"], "WARN");
+    assert!(
+        warning["fields"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("behind a proxy")
+    );
+    // The controller is not named on this installation: the start says so too.
+    assert!(
+        logs.contains("the data controller's details are incomplete"),
+        "{logs}"
+    );
+}

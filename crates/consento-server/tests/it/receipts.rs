@@ -582,3 +582,46 @@ async fn the_card_history_offers_each_events_receipt_to_whoever_sees_the_history
     assert!(trail.iter().any(|e| e.action == "consent.receipt"
         && e.target_id.as_deref() == Some(given.id.0.to_string().as_str())));
 }
+
+/// Kantara CR v1.1 requires `piiController`; GDPR Art. 13(1)(a) that it name someone: a receipt
+/// issued before the controller is named names a placeholder in its JSON and in what the JWS
+/// signs, and the first receipt after it is named names it.
+#[tokio::test]
+async fn a_receipt_never_names_an_empty_controller() {
+    let app = spawn_app().await;
+    let (_, given, _) = seed(&app).await;
+    let signed_name = |body: &Value| {
+        let payload = body["jws"].as_str().unwrap().split('.').nth(1).unwrap();
+        let claims: Value = serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+                .unwrap(),
+        )
+        .unwrap();
+        claims["piiControllers"][0]["piiController"].clone()
+    };
+    let body = receipt(&app, &given).await;
+    let unnamed = consento_app::controller::UNNAMED_IT;
+    assert_eq!(
+        body["receipt"]["piiControllers"][0]["piiController"],
+        unnamed
+    );
+    assert_eq!(signed_name(&body), unnamed);
+    assert_eq!(
+        body["record"]["dpv:hasEntity"]["consento:controller"]["dpv:hasName"],
+        unnamed
+    );
+    app.store
+        .set_controller_details(consento_domain::ControllerDetails {
+            name: Some("Esempio S.r.l.".into()),
+            email: Some("privacy@esempio.it".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let body = receipt(&app, &given).await;
+    let c = &body["receipt"]["piiControllers"][0];
+    assert_eq!(c["piiController"], "Esempio S.r.l.");
+    assert_eq!(c["email"], "privacy@esempio.it");
+    assert_eq!(c["contact"], "privacy@esempio.it");
+    assert_eq!(signed_name(&body), "Esempio S.r.l.");
+}

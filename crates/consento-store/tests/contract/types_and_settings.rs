@@ -135,3 +135,35 @@ async fn a_consent_dated_before_1900_is_refused_naming_event_time() {
         env.store.record_consent(event(&ContactRef::Id(c.id), "NEWS", EventKind::Given, Some(at))).await.unwrap();
     });
 }
+
+#[tokio::test]
+async fn the_controller_starts_unnamed_and_keeps_the_facts_it_is_given_checked() {
+    on_every_backend!(env => {
+        let none = env.store.controller_details().await.unwrap();
+        assert_eq!(none, consento_domain::ControllerDetails::default());
+        assert_eq!(none.missing().len(), 5);
+        let typed = consento_domain::ControllerDetails {
+            name: Some("  Rossi Caldaie S.r.l. ".into()),
+            address: Some("Via Roma 1\n20100 Milano".into()),
+            email: Some("Privacy@RossiCaldaie.example".into()),
+            dpo_contact: Some(String::new()),
+            privacy_notice_url: Some("https://rossicaldaie.example/privacy".into()),
+        };
+        let kept = env.store.set_controller_details(typed).await.unwrap();
+        assert_eq!(kept.name.as_deref(), Some("Rossi Caldaie S.r.l."));
+        assert_eq!(kept.dpo_contact, None, "an empty fact is not given");
+        assert_eq!(env.store.controller_details().await.unwrap(), kept);
+        // A refused value changes nothing.
+        let bad = consento_domain::ControllerDetails {
+            email: Some("not an address".into()),
+            ..kept.clone()
+        };
+        let err = env.store.set_controller_details(bad).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Invalid(e) if e.field() == "email"), "{err:?}");
+        assert_eq!(env.store.controller_details().await.unwrap(), kept);
+        // Another process sees the same.
+        let other = env.second_store().await;
+        assert_eq!(other.controller_details().await.unwrap(), kept);
+        other.close().await;
+    });
+}

@@ -28,6 +28,7 @@ use super::{Person, body_bytes, evidence, in_force, open_page, peer, record, wit
 use crate::i18n::{Locale, Tr};
 use crate::state::AppState;
 use crate::web::page::{Page, PageError, render, see_other};
+use crate::web::public::ControllerFooter;
 use consento_app::links::Purpose;
 
 /// One topic as the page shows it.
@@ -81,9 +82,23 @@ struct PreferencesPage {
     /// Whether any consent of the person, of any type, is in force (withdrawing everything).
     any_in_force: bool,
     error: Option<String>,
+    /// Who the controller is: named in the introduction and at the foot of the page.
+    controller: ControllerFooter,
 }
 
 impl PreferencesPage {
+    /// The introduction: what to receive from whom, naming the controller when it has a name
+    /// (never a generic "us").
+    fn intro(&self) -> String {
+        match &self.controller.name {
+            Some(name) => self
+                .page
+                .tr
+                .with("public-preferences-intro-named", "controller", name),
+            None => self.page.t("public-preferences-intro"),
+        }
+    }
+
     /// Whether the page may subscribe to anything (neither objection nor restriction stands).
     fn can_subscribe(&self) -> bool {
         !self.objected && !self.restricted
@@ -152,6 +167,7 @@ async fn page_for(
         restricted: person.contact.restricted_at.is_some(),
         any_in_force: consents.iter().any(in_force),
         error,
+        controller: ControllerFooter::load(state).await?,
     })
 }
 

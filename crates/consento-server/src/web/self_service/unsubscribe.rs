@@ -25,6 +25,7 @@ use super::{consent_type, with_lang};
 use crate::i18n::{Locale, Tr};
 use crate::state::AppState;
 use crate::web::page::{Page, PageError, render};
+use crate::web::public::ControllerFooter;
 use consento_app::links::Purpose;
 
 /// What a link unsubscribes from.
@@ -79,6 +80,8 @@ struct UnsubscribePage {
     subscribed: bool,
     /// The preference center.
     preferences: String,
+    /// Who the controller is.
+    controller: ControllerFooter,
 }
 
 #[derive(Template)]
@@ -88,6 +91,8 @@ struct UnsubscribedPage {
     /// "You will no longer receive …".
     stopped: String,
     preferences: String,
+    /// Who the controller is.
+    controller: ControllerFooter,
 }
 
 /// The preference center's path for the same person, in this language.
@@ -118,6 +123,7 @@ pub async fn show(
         nothing: scope.say(tr, "public-unsubscribe-none"),
         subscribed: !scope.targets(&consents).is_empty(),
         preferences: preferences_path(&state, &person, tr).await?,
+        controller: ControllerFooter::load(&state).await?,
     })
 }
 
@@ -181,6 +187,7 @@ pub async fn one_click(
         page: Page::public(tr, &here),
         stopped: scope.say(tr, "public-unsubscribed"),
         preferences: preferences_path(&state, &person, tr).await?,
+        controller: ControllerFooter::load(&state).await?,
     })
 }
 

@@ -1,5 +1,6 @@
-//! The console's Setup section (the seed's "Impostazioni > Privacy"): the privacy switches,
-//! consent types, contact reasons, privacy-notice versions and console accounts. Only a role
+//! The console's Setup section (the seed's "Impostazioni > Privacy"): the data controller, the
+//! privacy switches, consent types, contact reasons, privacy-notice versions and console
+//! accounts. Only a role
 //! with [`Permission::Setup`] opens these pages, GET and POST alike: every handler takes
 //! [`Admin`], which refuses anyone else with 403 before the form is even read. Every change is
 //! written to the audit trail with what it was before and after.
@@ -20,6 +21,7 @@ use super::session::Staff;
 use crate::i18n::Tr;
 use crate::state::AppState;
 
+pub mod controller;
 pub mod notices;
 pub mod privacy;
 pub mod reasons;
@@ -52,7 +54,8 @@ pub struct Tabs {
 }
 
 /// Each Setup page: its tab code, address and label.
-const TABS: [(&str, &str, &str); 5] = [
+const TABS: [(&str, &str, &str); 6] = [
+    ("controller", "/setup/controller", "setup-tab-controller"),
     ("privacy", "/setup/privacy", "setup-tab-privacy"),
     ("types", "/setup/types", "setup-tab-types"),
     ("reasons", "/setup/reasons", "setup-tab-reasons"),
