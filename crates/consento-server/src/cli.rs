@@ -32,18 +32,27 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// The operator recorded as the actor of consent events and justified contacts.
-    #[arg(
-        long,
-        global = true,
-        env = "CONSENTO_OPERATOR",
-        default_value = "admin"
-    )]
-    pub operator: String,
+    /// The operator recorded as the actor of consent events, justified contacts and the audit
+    /// trail. Without it, the account that runs the command (`USER`, `LOGNAME`), else
+    /// `command-line`: the proof never names a console account that did not act.
+    #[arg(long, global = true, env = "CONSENTO_OPERATOR")]
+    pub operator: Option<String>,
 
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Who runs this command, as the proof names them: `--operator`, else the account running
+    /// it, else `command-line`.
+    pub fn operator_name(&self) -> String {
+        let given = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        given(self.operator.clone())
+            .or_else(|| given(std::env::var("USER").ok()))
+            .or_else(|| given(std::env::var("LOGNAME").ok()))
+            .unwrap_or_else(|| "command-line".to_owned())
+    }
 }
 
 /// The subcommands.

@@ -201,7 +201,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         app: App::new(Arc::clone(&store), policy, Arc::new(NoHooks)),
         store,
         json: cli.json,
-        operator: cli.operator,
+        operator: cli.operator_name(),
         database_url,
         out,
     };
