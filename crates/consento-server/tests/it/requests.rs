@@ -283,6 +283,8 @@ fn the_command_line_logs_lists_moves_extends_and_shows_a_request() {
     let db = crate::support::Scratch::new();
     db.ok(&["init"]);
     let old = db.json(&[
+        "--operator",
+        "dpo-rossi",
         "requests",
         "create",
         "--kind",
@@ -296,7 +298,7 @@ fn the_command_line_logs_lists_moves_extends_and_shows_a_request() {
     assert_eq!(old["overdue"], true);
     assert_eq!(
         old["handled_by"],
-        json!({"kind": "operator", "id": "admin"})
+        json!({"kind": "operator", "id": "dpo-rossi"})
     );
     let fresh = db.json(&[
         "requests",

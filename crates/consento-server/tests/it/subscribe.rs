@@ -446,7 +446,15 @@ async fn a_refused_delivery_is_retried_later_with_backoff_and_then_delivered() {
     app.clock.advance(wait);
     let messages = smtp.wait_for(1).await;
     assert_eq!(messages[0].to, vec!["retry@example.it".to_owned()]);
-    let sent = app.store.email_messages(1).await.unwrap().remove(0);
+    // The server has the message before the worker records the delivery: wait for the record.
+    let mut sent = app.store.email_messages(1).await.unwrap().remove(0);
+    for _ in 0..250 {
+        if sent.sent_at.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        sent = app.store.email_messages(1).await.unwrap().remove(0);
+    }
     assert_eq!(sent.attempts, 2);
     assert!(sent.sent_at.is_some() && sent.last_error.is_none());
     app.shutdown().await;
