@@ -1,7 +1,7 @@
 # The activity log: who did what, when, on which record. Keep in step with it/audit.ftl.
 
 audit-title = Activity log
-audit-intro = Every action of the staff in the console, newest first. Filter by person or by period.
+audit-intro = Every action of the staff in the console, of the integrations and of the command line, newest first. Filter by person or by period.
 audit-user = Person
 audit-user-all = Everyone
 audit-user-invalid = Choose a person from the list.
@@ -13,7 +13,7 @@ audit-bad-page = the link to the page is not valid
 audit-filter = Filter
 audit-clear = Clear filters
 audit-empty = No activity matches the filters.
-audit-caption = Staff activity, newest first
+audit-caption = Recorded activity, newest first
 audit-when = When
 audit-who = Who
 audit-what = What
@@ -89,3 +89,10 @@ audit-target-token = API token
 audit-target-webhook = Webhook subscription
 audit-target-link-key = Key of personal links
 audit-target-settings = Privacy settings
+
+audit-token-operator = token { $name }, CRM user { $operator }
+audit-command-line = Command line
+audit-command-line-operator = Command line ({ $operator })
+audit-person = The person, on the public pages
+audit-contact-erased = erased
+audit-contact-external = CRM id { $id }

@@ -96,3 +96,8 @@ requests-link = Link to the contact
 done-request-linked = Request linked to the contact.
 requests-log-for-contact = Log a data-subject request
 audit-action-request-link = A data-subject request linked to its contact
+
+requests-outcome-erased = Contact erased (GDPR Art. 17).
+
+requests-note-linked = Linked to the person's contact.
+requests-note-extended = Deadline extended to { $date }: { $reason }

@@ -172,3 +172,5 @@ setup-user-self-demote = You cannot take the administrator role away from yourse
 setup-user-self-disable = You cannot disable your own account: ask another administrator.
 setup-user-self-reset = Your own password is changed from "My account", giving the current one.
 done-setup-user-saved = Account saved.
+
+setup-type-permits-nothing = Nothing

@@ -1,7 +1,7 @@
 # Il registro attività: chi ha fatto che cosa, quando, su quale record. Tenere allineato con en/audit.ftl.
 
 audit-title = Registro attività
-audit-intro = Ogni azione del personale nella console, dalla più recente. Filtrare per persona o per periodo.
+audit-intro = Ogni azione del personale nella console, delle integrazioni e della riga di comando, dalla più recente. Filtrare per persona o per periodo.
 audit-user = Persona
 audit-user-all = Tutte le persone
 audit-user-invalid = Scegliere una persona dall'elenco.
@@ -13,7 +13,7 @@ audit-bad-page = il collegamento alla pagina non è valido
 audit-filter = Filtra
 audit-clear = Togli i filtri
 audit-empty = Nessuna attività corrisponde ai filtri.
-audit-caption = Attività del personale, dalla più recente
+audit-caption = Attività registrate, dalla più recente
 audit-when = Quando
 audit-who = Chi
 audit-what = Che cosa
@@ -89,3 +89,10 @@ audit-target-token = Token API
 audit-target-webhook = Sottoscrizione webhook
 audit-target-link-key = Chiave dei link personali
 audit-target-settings = Impostazioni della privacy
+
+audit-token-operator = token { $name }, utente del CRM { $operator }
+audit-command-line = Riga di comando
+audit-command-line-operator = Riga di comando ({ $operator })
+audit-person = L'interessato, dalle pagine pubbliche
+audit-contact-erased = cancellata
+audit-contact-external = codice CRM { $id }

@@ -96,3 +96,8 @@ requests-link = Collega al contatto
 done-request-linked = Richiesta collegata al contatto.
 requests-log-for-contact = Registra una richiesta dell'interessato
 audit-action-request-link = Collegamento di una richiesta dell'interessato al suo contatto
+
+requests-outcome-erased = Anagrafica cancellata (art. 17 GDPR).
+
+requests-note-linked = Collegata all'anagrafica dell'interessato.
+requests-note-extended = Scadenza prorogata al { $date }: { $reason }

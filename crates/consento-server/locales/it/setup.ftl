@@ -172,3 +172,5 @@ setup-user-self-demote = Non è possibile togliere il ruolo di amministratore al
 setup-user-self-disable = Non è possibile disattivare il proprio account: chiedere a un altro amministratore.
 setup-user-self-reset = La propria password si cambia da «Il mio account», indicando quella attuale.
 done-setup-user-saved = Account salvato.
+
+setup-type-permits-nothing = Nulla

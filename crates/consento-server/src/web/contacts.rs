@@ -40,7 +40,7 @@ pub fn display_name(tr: Tr, name: Option<&str>) -> String {
         .map_or_else(|| tr.t("contacts-no-name"), str::to_owned)
 }
 
-/// A legal basis in words, with its article: "Consent of the person (Art. 6(1)(a))".
+/// A legal basis in words, with its article: "Consent (GDPR Art. 6(1)(a))".
 pub fn basis_label(tr: Tr, basis: LegalBasis) -> String {
     tr.t(&format!(
         "contacts-basis-{}",
