@@ -129,7 +129,6 @@ impl Catalog {
                 pieces.extend(pieces_of_line(value));
             }
         }
-        pieces.retain(|p| !p.is_empty());
         pieces
     }
 
@@ -156,7 +155,8 @@ impl Catalog {
 }
 
 /// The literal text of one line of a message's value: a plural's variant key (`*[other]`) is
-/// dropped, and every placeable (`{ $date }`, `{ $count ->`, a closing `}`) cuts the line.
+/// dropped, and every placeable (`{ $date }`, `{ $count ->`, a closing `}`) cuts the line;
+/// pieces are trimmed, empty ones left out.
 fn pieces_of_line(line: &str) -> Vec<String> {
     let mut rest = line.trim_start();
     if let Some(variant) = rest.strip_prefix('*').unwrap_or(rest).strip_prefix('[')
@@ -182,7 +182,11 @@ fn pieces_of_line(line: &str) -> Vec<String> {
         }
     }
     pieces.push(current);
-    pieces.into_iter().map(|p| p.trim().to_owned()).collect()
+    pieces
+        .into_iter()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 /// The messages, loaded once.
@@ -434,6 +438,22 @@ mod catalog_tests {
         let mut dedup = en.clone();
         dedup.dedup();
         assert_eq!(dedup.len(), en.len(), "a key is defined twice");
+    }
+
+    #[test]
+    fn literal_pieces_are_the_text_between_a_messages_arguments() {
+        assert_eq!(
+            pieces_of_line(" Consenso { $consent } dato il { $date }."),
+            ["Consenso", "dato il", "."]
+        );
+        assert_eq!(
+            pieces_of_line("       *[other] { $minutes_text } minuti"),
+            ["minuti"]
+        );
+        let it = Catalog::literal_pieces(Locale::It);
+        assert!(it.iter().any(|p| p == "un minuto"), "a plural's variant");
+        assert!(it.iter().any(|p| p == "Cruscotto"));
+        assert!(it.iter().all(|p| !p.contains('{') && !p.is_empty()));
     }
 
     #[test]

@@ -8,7 +8,7 @@ nav-dashboard = Dashboard
 nav-contacts = Contacts
 nav-newsletter = Newsletter
 nav-setup = Setup
-nav-audit = Audit
+nav-audit = Activity log
 nav-account = My account
 nav-main = Main menu
 signed-in-as = Signed in as { $name } ({ $role })
@@ -87,3 +87,5 @@ zone-note = Dates and times in the { $zone } time zone.
 
 error-refused = The value of the field “{ $field }” is not valid: please check it and try again.
 error-taken = The value of the field “{ $field }” is already used by another record.
+
+error-choose = choose a value from the list.

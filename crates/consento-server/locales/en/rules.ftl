@@ -53,7 +53,13 @@ rules-applied = Applied
 rules-changed = Contacts changed
 rules-revert = Revert
 rules-revert-hint = Reverting gives each contact its values before the run back. A contact changed since by someone else is left as it is.
-rules-reverted = Reverted on { $when }: { $restored } restored, { $skipped } left as they were.
+rules-reverted = Reverted on { $when }: { $restored ->
+        [one] one contact restored
+       *[other] { $restored_text } contacts restored
+    }, { $skipped ->
+        [one] one left as it was
+       *[other] { $skipped_text } left as they were
+    }.
 rules-back = ← All rules
 rules-dry-run = What it would change now
 rules-dry-count = { $count ->

@@ -170,7 +170,7 @@ setup-user-invalid-display-name = The display name must be 1 to 128 characters.
 setup-user-invalid-role = Choose a role from the list.
 setup-user-self-demote = You cannot take the administrator role away from yourself: ask another administrator.
 setup-user-self-disable = You cannot disable your own account: ask another administrator.
-setup-user-self-reset = Your own password is changed from "My account", giving the current one.
+setup-user-self-reset = Your own password is changed from “My account”, giving the current one.
 done-setup-user-saved = Account saved.
 
 setup-type-permits-nothing = Nothing

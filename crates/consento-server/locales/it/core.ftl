@@ -87,3 +87,5 @@ zone-note = Date e orari nel fuso orario { $zone }.
 
 error-refused = Il valore del campo «{ $field }» non è valido: controllarlo e riprovare.
 error-taken = Il valore del campo «{ $field }» è già usato da un altro record.
+
+error-choose = scegliere un valore dall'elenco.

@@ -24,7 +24,7 @@ rules-consent-type = Tipologia di consenso
 rules-consent-state = Stato del consenso
 rules-state-granted = Dato e valido
 rules-state-withdrawn = Revocato
-rules-state-refused = Negato
+rules-state-refused = Rifiutato
 rules-state-expired = Scaduto
 rules-state-none = Mai registrato
 rules-given-after = Consenso dato dal
@@ -53,7 +53,13 @@ rules-applied = Applicata il
 rules-changed = Contatti modificati
 rules-revert = Annulla
 rules-revert-hint = L'annullamento riporta ogni contatto ai valori precedenti all'esecuzione. Un contatto modificato nel frattempo da altri resta com'è.
-rules-reverted = Annullata il { $when }: { $restored } ripristinati, { $skipped } lasciati com'erano.
+rules-reverted = Annullata il { $when }: { $restored ->
+        [one] un contatto ripristinato
+       *[other] { $restored_text } contatti ripristinati
+    }, { $skipped ->
+        [one] uno lasciato com'era
+       *[other] { $skipped_text } lasciati com'erano
+    }.
 rules-back = ← Tutte le regole
 rules-dry-run = Che cosa cambierebbe ora
 rules-dry-count = { $count ->

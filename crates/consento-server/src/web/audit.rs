@@ -287,7 +287,7 @@ pub async fn show(
     }
     let before = match q.before.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
         Some(b) => Some(b.parse::<i64>().map_err(|_| PageError::Invalid {
-            field: "before".to_owned(),
+            field: tr.t("audit-pages"),
             reason: tr.t("audit-bad-page"),
         })?),
         None => None,

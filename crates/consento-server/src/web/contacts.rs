@@ -185,7 +185,7 @@ pub async fn list(
         .to_owned();
     let after = match query.after.as_deref().filter(|a| !a.is_empty()) {
         Some(a) => Some(path_contact(a).map_err(|_| PageError::Invalid {
-            field: "after".to_owned(),
+            field: staff.tr.t("contacts-pages"),
             reason: staff.tr.t("contacts-bad-cursor"),
         })?),
         None => None,

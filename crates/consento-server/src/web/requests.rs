@@ -220,8 +220,13 @@ pub async fn create(
 ) -> Result<Response, PageError> {
     staff.require(Permission::HandleRequests)?;
     let tr = staff.tr;
-    let kind = RequestKind::parse(&form.kind)?;
-    let channel = RequestChannel::parse(&form.channel)?;
+    // The lists offer every kind and channel: another value was not typed by a person.
+    let choose = |field: &str| PageError::Invalid {
+        field: tr.t(field),
+        reason: tr.t("error-choose"),
+    };
+    let kind = RequestKind::parse(&form.kind).map_err(|_| choose("requests-kind"))?;
+    let channel = RequestChannel::parse(&form.channel).map_err(|_| choose("requests-channel"))?;
     let received_at = if form.received.trim().is_empty() {
         None
     } else {
@@ -562,7 +567,10 @@ pub async fn move_to(
     staff.require(Permission::HandleRequests)?;
     let tr = staff.tr;
     let id = request_id(&id)?;
-    let to = RequestStatus::parse(&form.to)?;
+    let to = RequestStatus::parse(&form.to).map_err(|_| PageError::Invalid {
+        field: tr.t("requests-status"),
+        reason: tr.t("error-choose"),
+    })?;
     let rejecting = to == RequestStatus::Rejected;
     let change = RequestMove {
         to,

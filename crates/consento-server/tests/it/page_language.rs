@@ -802,7 +802,8 @@ async fn every_page(
         .id;
     let card = format!("/contacts/{mario}");
     // Forms answered with their messages: a withdrawal to confirm, a date in the future, a
-    // reason left out, a contact with a bad address, a rule that sets nothing.
+    // reason left out, a contact with a bad address, a request of no known kind (the error
+    // page), a rule that sets nothing.
     let tomorrow = consento_domain::Zone::rome()
         .date_of(app.store.now())
         .unwrap()
@@ -837,6 +838,10 @@ async fn every_page(
         (
             "/contacts".to_owned(),
             vec![("name", "X"), ("emails", "non-un-indirizzo")],
+        ),
+        (
+            "/requests".to_owned(),
+            vec![("kind", "x"), ("channel", "email")],
         ),
         (
             "/rules".to_owned(),
