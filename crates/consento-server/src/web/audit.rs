@@ -1,7 +1,10 @@
-//! The audit trail, browsable: every operator action (who, when, what, on which record), newest
-//! first, filtered by account and by date, a page at a time. It is how the controller shows what
-//! its staff did with personal data (GDPR Art. 5(2), accountability; Art. 30). Reading it needs
-//! `Audit` (administrator, DPO, auditor).
+//! The audit trail, browsable: every action (who, when, what, on which record), newest first,
+//! filtered by account and by date, a page at a time. It is how the controller shows what its
+//! staff and its integrations did with personal data (GDPR Art. 5(2), accountability; Art. 30).
+//! The trail stores ids, never names: the page names each record as people know it (a contact by
+//! its name or CRM id, looked up as the page is read, so an erased one reads as erased, Art. 17)
+//! and reads each detail field by field in the reader's language (`super::fields`). Reading it
+//! needs `Audit` (administrator, DPO, auditor).
 
 use std::collections::HashMap;
 
