@@ -51,6 +51,7 @@ const AREAS: &[[(Locale, &str, &str); 2]] = &[
     area!("retention"),
     area!("rules"),
     area!("imports"),
+    area!("fields"),
 ];
 
 /// Every message file, per language.
@@ -106,6 +107,31 @@ impl Catalog {
             .collect()
     }
 
+    /// The literal text of every message of `locale`, cut where an argument or a plural's
+    /// selector stands (`Consenso { $consent } dato il { $date }` gives `Consenso ` and
+    /// ` dato il `; each variant of a plural is a piece of its own), trimmed, empty pieces left
+    /// out. Tests look for one language's pieces on the other language's pages: a piece found
+    /// there is a message that was not translated, or text built outside the catalog.
+    pub fn literal_pieces(locale: Locale) -> Vec<String> {
+        let mut pieces = Vec::new();
+        for (_, _, text) in files().filter(|(l, _, _)| *l == locale) {
+            let mut in_message = false;
+            for line in text.lines() {
+                let value = if line.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+                    in_message = true;
+                    line.split_once('=').map_or("", |(_, v)| v)
+                } else if in_message && line.starts_with([' ', '\t']) {
+                    line
+                } else {
+                    in_message = false;
+                    continue;
+                };
+                pieces.extend(pieces_of_line(value));
+            }
+        }
+        pieces
+    }
+
     fn format<'a>(
         &'a self,
         locale: Locale,
@@ -126,6 +152,41 @@ impl Catalog {
         }
         text
     }
+}
+
+/// The literal text of one line of a message's value: a plural's variant key (`*[other]`) is
+/// dropped, and every placeable (`{ $date }`, `{ $count ->`, a closing `}`) cuts the line;
+/// pieces are trimmed, empty ones left out.
+fn pieces_of_line(line: &str) -> Vec<String> {
+    let mut rest = line.trim_start();
+    if let Some(variant) = rest.strip_prefix('*').unwrap_or(rest).strip_prefix('[')
+        && let Some((_, after)) = variant.split_once(']')
+    {
+        rest = after;
+    }
+    let mut pieces = Vec::new();
+    let mut current = String::new();
+    let mut depth = 0usize;
+    for c in rest.chars() {
+        match c {
+            '{' => {
+                pieces.push(std::mem::take(&mut current));
+                depth += 1;
+            }
+            '}' => {
+                pieces.push(std::mem::take(&mut current));
+                depth = depth.saturating_sub(1);
+            }
+            _ if depth == 0 => current.push(c),
+            _ => {}
+        }
+    }
+    pieces.push(current);
+    pieces
+        .into_iter()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 /// The messages, loaded once.
@@ -377,6 +438,22 @@ mod catalog_tests {
         let mut dedup = en.clone();
         dedup.dedup();
         assert_eq!(dedup.len(), en.len(), "a key is defined twice");
+    }
+
+    #[test]
+    fn literal_pieces_are_the_text_between_a_messages_arguments() {
+        assert_eq!(
+            pieces_of_line(" Consenso { $consent } dato il { $date }."),
+            ["Consenso", "dato il", "."]
+        );
+        assert_eq!(
+            pieces_of_line("       *[other] { $minutes_text } minuti"),
+            ["minuti"]
+        );
+        let it = Catalog::literal_pieces(Locale::It);
+        assert!(it.iter().any(|p| p == "un minuto"), "a plural's variant");
+        assert!(it.iter().any(|p| p == "Cruscotto"));
+        assert!(it.iter().all(|p| !p.contains('{') && !p.is_empty()));
     }
 
     #[test]

@@ -17,6 +17,10 @@ use serde::Serialize;
 use crate::row::Cols;
 use crate::{AuditActor, Db, Store, StoreError, in_write_tx};
 
+/// The outcome and history note an erasure writes on the request it completes: stored as is
+/// (the API returns it), and put in words in the reader's language by the console.
+pub const ERASURE_OUTCOME: &str = "contact erased (GDPR Art. 17)";
+
 /// What an erasure is asked to do.
 #[derive(Debug, Clone)]
 pub struct ErasureInput {
@@ -195,7 +199,7 @@ macro_rules! erase_in_tx {
             .execute(&mut *$tx).await?.rows_affected();
         counts.push((ErasedCategory::WebhookPayloads, n));
         if let Some((rid, status)) = request {
-            let note = "contact erased (GDPR Art. 17)";
+            let note = ERASURE_OUTCOME;
             if status != RequestStatus::InProgress {
                 sqlx::query("INSERT INTO request_events (request_id, at, actor_kind, actor_id, from_status, to_status, note) VALUES ($1, $2, $3, $4, $5, $6, '')")
                     .bind(rid.0).bind(at).bind(input.actor.kind.code()).bind(&input.actor.id)

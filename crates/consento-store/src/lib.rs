@@ -57,7 +57,7 @@ mod webhooks;
 pub use bulk::{BulkContact, BulkEvent, BulkReport};
 pub use commit::GroupCommitStats;
 pub use contacts::{ContactSummary, FieldChanges};
-pub use erasure::{ErasureInput, ErasureReport};
+pub use erasure::{ERASURE_OUTCOME, ErasureInput, ErasureReport};
 pub use error::StoreError;
 pub use export::ContactExport;
 pub use flags::{ContactFlag, FlagChange, FlagEvent, FlagNotice};
@@ -69,7 +69,10 @@ pub use mail::{EmailMessage, EmailOutboxStats, NewEmail, OutgoingEmail};
 pub use model::*;
 pub use outbox::NextAttempt;
 pub use receipts::{ReceiptKey, ReceiptSeed};
-pub use requests::{DataRequest, DataRequestEvent, DataRequestFilter, NewDataRequest, RequestMove};
+pub use requests::{
+    DataRequest, DataRequestEvent, DataRequestFilter, EXTENDED_NOTE, LINKED_NOTE, NewDataRequest,
+    RequestMove,
+};
 pub use retention::{RetentionCandidate, RetentionRun};
 pub use rules::{BulkRule, DryRun, ProvenanceValues, RevertReport, RuleChange, RuleRun};
 pub use stats::{

@@ -178,6 +178,14 @@ fn day(field: &'static str, at: Timestamp, calendar: &HolidayCalendar) -> Result
 
 const DESCRIPTION_MAX: usize = 4000;
 
+/// How a request's history notes a link to its contact: this, then the contact's id. Stored as
+/// is (the API returns it); the console puts it in the reader's language.
+pub const LINKED_NOTE: &str = "linked to contact ";
+
+/// How a request's history notes its extension (Art. 12(3)): this, the new deadline
+/// (`YYYY-MM-DD`), `: ` and the reason given. Stored as is; the console puts it in words.
+pub const EXTENDED_NOTE: &str = "extended to ";
+
 /// A request's free text (a description, a note, a reason): several lines allowed, no other
 /// control characters ([`consento_domain::text`]).
 fn bounded(field: &'static str, text: &str) -> Result<String, StoreError> {
@@ -404,7 +412,7 @@ impl Store {
                 .execute(&mut *tx).await?;
             sqlx::query("INSERT INTO request_events (request_id, at, actor_kind, actor_id, from_status, to_status, note) VALUES ($1, $2, $3, $4, $5, $5, $6)")
                 .bind(id.0).bind(now.as_micros()).bind(actor.kind.code()).bind(&actor.id)
-                .bind(current.status.code()).bind(format!("linked to contact {}", contact.0))
+                .bind(current.status.code()).bind(format!("{LINKED_NOTE}{}", contact.0))
                 .execute(&mut *tx).await?;
             DataRequest { contact_id: Some(contact), handled_by: actor, ..current }
         });
@@ -439,7 +447,7 @@ impl Store {
                 .execute(&mut *tx).await?;
             sqlx::query("INSERT INTO request_events (request_id, at, actor_kind, actor_id, from_status, to_status, note) VALUES ($1, $2, $3, $4, $5, $5, $6)")
                 .bind(id.0).bind(now.as_micros()).bind(actor.kind.code()).bind(&actor.id)
-                .bind(current.status.code()).bind(format!("extended to {extended}: {reason}"))
+                .bind(current.status.code()).bind(format!("{EXTENDED_NOTE}{extended}: {reason}"))
                 .execute(&mut *tx).await?;
             DataRequest {
                 extended_due_on: Some(extended.clone()),

@@ -1,7 +1,7 @@
 # The activity log: who did what, when, on which record. Keep in step with it/audit.ftl.
 
 audit-title = Activity log
-audit-intro = Every action of the staff in the console, newest first. Filter by person or by period.
+audit-intro = Every action of the staff in the console, of the integrations and of the command line, newest first. Filter by person or by period.
 audit-user = Person
 audit-user-all = Everyone
 audit-user-invalid = Choose a person from the list.
@@ -13,7 +13,7 @@ audit-bad-page = the link to the page is not valid
 audit-filter = Filter
 audit-clear = Clear filters
 audit-empty = No activity matches the filters.
-audit-caption = Staff activity, newest first
+audit-caption = Recorded activity, newest first
 audit-when = When
 audit-who = Who
 audit-what = What
@@ -51,14 +51,14 @@ audit-action-contact-create = Created a contact
 audit-action-contact-update = Changed a contact
 audit-action-contact-consent = Recorded a consent
 audit-action-contact-withdraw = Withdrew a consent
-audit-action-contact-restriction = Restricted processing
-audit-action-contact-objection = Recorded an objection to marketing
-audit-action-contact-moment = Recorded a contact moment
-audit-action-contact-justify = Justified contact
+audit-action-contact-restriction = Changed the restriction of processing
+audit-action-contact-objection = Changed the objection to direct marketing
+audit-action-contact-moment = Checked before a contact
+audit-action-contact-justify = Recorded a justified contact
 audit-action-audience-count = Counted newsletter recipients
 audit-action-audience-export = Downloaded newsletter recipients
 audit-action-audience-export-end = Finished downloading newsletter recipients
-audit-action-contact-channel = Channel switched
+audit-action-contact-channel = Switched a form of communication
 
 audit-token = token { $name }
 audit-target-bulk-rule = Bulk rule
@@ -90,3 +90,10 @@ audit-target-webhook = Webhook subscription
 audit-target-link-key = Key of personal links
 audit-target-settings = Privacy settings
 audit-action-controller-update = Changed the data controller's details
+
+audit-token-operator = token { $name }, CRM user { $operator }
+audit-command-line = Command line
+audit-command-line-operator = Command line ({ $operator })
+audit-person = The person, on the public pages
+audit-contact-erased = erased
+audit-contact-external = CRM id { $id }

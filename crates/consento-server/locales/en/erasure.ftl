@@ -33,4 +33,4 @@ erasure-ground-art7-1-art17-3-e = To demonstrate the consent (Art. 7(1)) and for
 erasure-ground-art17-art21-3 = To honour the erasure and any objection (Art. 17, Art. 21(3))
 erasure-ground-art5-2 = Accountability (Art. 5(2))
 done-contact-erased = The contact was erased.
-audit-action-contact-erase = Contact erased
+audit-action-contact-erase = Erased a contact

@@ -85,14 +85,19 @@ requests-channel-form = Online form
 requests-channel-in-person = In person
 
 audit-target-request = Request
-audit-action-request-create = A data-subject request logged
-audit-action-request-move = A data-subject request's status changed
-audit-action-request-extend = A data-subject request extended
-requests-rectify = Rectify in the contact form
+audit-action-request-create = Logged a data-subject request
+audit-action-request-move = Changed a data-subject request's status
+audit-action-request-extend = Extended a data-subject request
+requests-rectify = Rectify on the contact card
 requests-contact = The person (optional)
 requests-contact-hint = Their email address, phone number or CRM id, once known: the request is then linked to their contact card and their data export.
 requests-error-contact = No contact matches: check the address, the number or the id.
 requests-link = Link to the contact
 done-request-linked = Request linked to the contact.
 requests-log-for-contact = Log a data-subject request
-audit-action-request-link = A data-subject request linked to its contact
+audit-action-request-link = Linked a data-subject request to its contact
+
+requests-outcome-erased = Contact erased (GDPR Art. 17).
+
+requests-note-linked = Linked to the person's contact.
+requests-note-extended = Deadline extended to { $date }: { $reason }

@@ -53,7 +53,13 @@ rules-applied = Applied
 rules-changed = Contacts changed
 rules-revert = Revert
 rules-revert-hint = Reverting gives each contact its values before the run back. A contact changed since by someone else is left as it is.
-rules-reverted = Reverted on { $when }: { $restored } restored, { $skipped } left as they were.
+rules-reverted = Reverted on { $when }: { $restored ->
+        [one] one contact restored
+       *[other] { $restored_text } contacts restored
+    }, { $skipped ->
+        [one] one left as it was
+       *[other] { $skipped_text } left as they were
+    }.
 rules-back = ← All rules
 rules-dry-run = What it would change now
 rules-dry-count = { $count ->
@@ -81,3 +87,22 @@ done-rule-saved = Rule saved. Check what it would change before applying it.
 done-rule-applied = Rule applied.
 done-rule-deleted = Rule deleted.
 done-run-reverted = Run reverted.
+
+rules-words-source = source “{ $value }”
+rules-words-attribute = attribute { $key } equal to “{ $value }”
+rules-words-legal-basis = legal basis: { $value }
+rules-words-purpose = with the purpose “{ $value }”
+rules-words-consent = consent { $type }: { $state }
+rules-words-given-after = consent given on or after { $value }
+rules-words-given-before = consent given before { $value }
+rules-words-created-after = contact created on or after { $value }
+rules-words-created-before = contact created before { $value }
+rules-words-every-contact = every contact not erased
+rules-words-and = and
+rules-words-set-source = sets the source to “{ $value }”
+rules-words-set-legal-basis = sets the legal basis: { $value }
+rules-words-purposes-add = adds the purposes: { $value }
+rules-words-purposes-remove = removes the purposes: { $value }
+rules-words-purposes-replace = replaces the purposes with: { $value }
+rules-words-attribute-set = sets the attribute { $key } to “{ $value }”
+rules-words-attribute-remove = removes the attribute { $key }

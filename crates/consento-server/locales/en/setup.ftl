@@ -171,7 +171,7 @@ setup-user-invalid-display-name = The display name must be 1 to 128 characters.
 setup-user-invalid-role = Choose a role from the list.
 setup-user-self-demote = You cannot take the administrator role away from yourself: ask another administrator.
 setup-user-self-disable = You cannot disable your own account: ask another administrator.
-setup-user-self-reset = Your own password is changed from "My account", giving the current one.
+setup-user-self-reset = Your own password is changed from “My account”, giving the current one.
 done-setup-user-saved = Account saved.
 
 ## The data controller (also the first-run page)
@@ -199,3 +199,4 @@ setup-controller-invalid-email = Give a valid email address, for example privacy
 setup-controller-invalid-dpo-contact = Give the contact, at most 500 characters.
 setup-controller-invalid-privacy-notice-url = The address must start with https:// or http://, followed by the site's name.
 done-setup-controller-saved = The data controller's details are saved.
+setup-type-permits-nothing = Nothing

@@ -53,7 +53,6 @@ back = Indietro
 search = Cerca
 yes = Sì
 no = No
-none = Nessuno
 actions = Azioni
 previous-page = Precedenti
 next-page = Successivi
@@ -65,7 +64,6 @@ error-forbidden = Il ruolo assegnato non lo consente. Se serve, rivolgersi a un 
 error-csrf = Il modulo è scaduto o non proviene da questo sito. Tornare indietro, ricaricare la pagina e riprovare.
 error-internal = Si è verificato un errore imprevisto, già registrato. Riprovare; se si ripete, comunicare all'amministratore il codice { $id }.
 error-invalid = Controllare il campo «{ $field }»: { $reason }
-error-conflict = «{ $field }»: { $reason }
 error-busy = Il servizio è occupato. Riprovare tra un momento.
 error-too-many = Troppe richieste da questo indirizzo. Attendere un minuto e riprovare.
 error-go-home = Vai al cruscotto
@@ -86,3 +84,8 @@ month-12 = dicembre
 dashboard-title = Cruscotto
 dashboard-welcome = Buon lavoro, { $name }.
 zone-note = Date e orari nel fuso orario { $zone }.
+
+error-refused = Il valore del campo «{ $field }» non è valido: controllarlo e riprovare.
+error-taken = Il valore del campo «{ $field }» è già usato da un altro record.
+
+error-choose = scegliere un valore dall'elenco.

@@ -12,7 +12,7 @@ mail-automatic = Questa email è stata inviata automaticamente: le risposte non 
 
 # L'avviso della revoca di una limitazione del trattamento (GDPR art. 18, par. 3).
 mail-lifted-subject = { $controller }: la limitazione del trattamento dei dati è revocata
-mail-lifted-intro = su richiesta dell'interessato, { $controller } aveva limitato il trattamento dei dati personali dal { $since } (GDPR art. 18).
+mail-lifted-intro = su richiesta dell'interessato, { $controller } aveva limitato il trattamento dei dati personali dal { $since } (art. 18 GDPR).
 mail-lifted-body = Come previsto dall'art. 18, par. 3, del GDPR, si comunica che la limitazione è revocata dal { $date }: da ora i dati possono di nuovo essere trattati per le finalità indicate nell'informativa.
 mail-lifted-rights = In caso di disaccordo è possibile opporsi, chiedere di nuovo la limitazione o proporre reclamo all'autorità di controllo.
 mail-lifted-contact = Per contattare il titolare: { $contact }

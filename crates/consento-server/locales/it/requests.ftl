@@ -90,9 +90,14 @@ audit-action-request-move = Cambio di stato di una richiesta dell'interessato
 audit-action-request-extend = Proroga di una richiesta dell'interessato
 requests-rectify = Rettifica nella scheda del contatto
 requests-contact = L'interessato (facoltativo)
-requests-contact-hint = Indirizzo email, numero di telefono o id del CRM, quando noti: la richiesta viene così collegata alla scheda del contatto e all'esportazione dei suoi dati.
-requests-error-contact = Nessun contatto corrisponde: controllare l'indirizzo, il numero o l'id.
+requests-contact-hint = Indirizzo email, numero di telefono o codice CRM, quando noti: la richiesta viene così collegata alla scheda del contatto e all'esportazione dei suoi dati.
+requests-error-contact = Nessun contatto corrisponde: controllare l'indirizzo, il numero o il codice CRM.
 requests-link = Collega al contatto
 done-request-linked = Richiesta collegata al contatto.
 requests-log-for-contact = Registra una richiesta dell'interessato
 audit-action-request-link = Collegamento di una richiesta dell'interessato al suo contatto
+
+requests-outcome-erased = Anagrafica cancellata (art. 17 GDPR).
+
+requests-note-linked = Collegata all'anagrafica dell'interessato.
+requests-note-extended = Scadenza prorogata al { $date }: { $reason }

@@ -24,7 +24,7 @@ rules-consent-type = Tipologia di consenso
 rules-consent-state = Stato del consenso
 rules-state-granted = Dato e valido
 rules-state-withdrawn = Revocato
-rules-state-refused = Negato
+rules-state-refused = Rifiutato
 rules-state-expired = Scaduto
 rules-state-none = Mai registrato
 rules-given-after = Consenso dato dal
@@ -53,7 +53,13 @@ rules-applied = Applicata il
 rules-changed = Contatti modificati
 rules-revert = Annulla
 rules-revert-hint = L'annullamento riporta ogni contatto ai valori precedenti all'esecuzione. Un contatto modificato nel frattempo da altri resta com'è.
-rules-reverted = Annullata il { $when }: { $restored } ripristinati, { $skipped } lasciati com'erano.
+rules-reverted = Annullata il { $when }: { $restored ->
+        [one] un contatto ripristinato
+       *[other] { $restored_text } contatti ripristinati
+    }, { $skipped ->
+        [one] uno lasciato com'era
+       *[other] { $skipped_text } lasciati com'erano
+    }.
 rules-back = ← Tutte le regole
 rules-dry-run = Che cosa cambierebbe ora
 rules-dry-count = { $count ->
@@ -81,3 +87,22 @@ done-rule-saved = Regola salvata. Controllare che cosa cambierebbe prima di appl
 done-rule-applied = Regola applicata.
 done-rule-deleted = Regola eliminata.
 done-run-reverted = Esecuzione annullata.
+
+rules-words-source = provenienza «{ $value }»
+rules-words-attribute = attributo { $key } uguale a «{ $value }»
+rules-words-legal-basis = base giuridica: { $value }
+rules-words-purpose = con la finalità «{ $value }»
+rules-words-consent = consenso { $type }: { $state }
+rules-words-given-after = consenso dato dal { $value }
+rules-words-given-before = consenso dato prima del { $value }
+rules-words-created-after = anagrafica creata dal { $value }
+rules-words-created-before = anagrafica creata prima del { $value }
+rules-words-every-contact = ogni anagrafica non cancellata
+rules-words-and = e
+rules-words-set-source = imposta la provenienza «{ $value }»
+rules-words-set-legal-basis = imposta la base giuridica: { $value }
+rules-words-purposes-add = aggiunge le finalità: { $value }
+rules-words-purposes-remove = toglie le finalità: { $value }
+rules-words-purposes-replace = sostituisce le finalità con: { $value }
+rules-words-attribute-set = imposta l'attributo { $key } a «{ $value }»
+rules-words-attribute-remove = toglie l'attributo { $key }

@@ -199,3 +199,4 @@ setup-controller-invalid-email = Indicare un indirizzo email valido, per esempio
 setup-controller-invalid-dpo-contact = Indicare il contatto, al massimo 500 caratteri.
 setup-controller-invalid-privacy-notice-url = L'indirizzo deve iniziare con https:// o http://, seguito dal nome del sito.
 done-setup-controller-saved = Dati del titolare del trattamento salvati.
+setup-type-permits-nothing = Nulla

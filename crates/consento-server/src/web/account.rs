@@ -301,9 +301,9 @@ pub async fn language(
     headers: HeaderMap,
     Form(form): Form<LanguageForm>,
 ) -> Result<Response, PageError> {
-    let locale = Locale::parse(&form.lang).ok_or(PageError::Invalid {
+    let locale = Locale::parse(&form.lang).ok_or(PageError::Refused {
         field: "lang".to_owned(),
-        reason: "it, en".to_owned(),
+        taken: false,
     })?;
     if let Some(secret) = session::cookie(&headers, SESSION_COOKIE)
         && let Some(s) = session::live_session(&state, &token_digest(secret)).await?

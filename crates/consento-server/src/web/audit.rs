@@ -1,27 +1,28 @@
-//! The audit trail, browsable: every operator action (who, when, what, on which record), newest
-//! first, filtered by account and by date, a page at a time. It is how the controller shows what
-//! its staff did with personal data (GDPR Art. 5(2), accountability; Art. 30). Reading it needs
-//! `Audit` (administrator, DPO, auditor).
+//! The audit trail, browsable: every action (who, when, what, on which record), newest first,
+//! filtered by account and by date, a page at a time. It is how the controller shows what its
+//! staff and its integrations did with personal data (GDPR Art. 5(2), accountability; Art. 30).
+//! The trail stores ids, never names: the page names each record as people know it (a contact by
+//! its name or CRM id, looked up as the page is read, so an erased one reads as erased, Art. 17)
+//! and reads each detail field by field in the reader's language (`super::fields`). Reading it
+//! needs `Audit` (administrator, DPO, auditor).
 
 use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
-use consento_domain::{Permission, Timestamp};
-use consento_store::{AuditEntry, AuditFilter, User};
+use consento_domain::{ContactId, Permission, Timestamp};
+use consento_store::{AuditEntry, AuditFilter, ContactRef, StoreError, User};
 use serde::Deserialize;
 
+use super::fields::{Change, Field, Names, Reader};
 use super::page::{Page, PageError, percent_encode, render};
 use super::session::Staff;
-use crate::i18n::Tr;
+use crate::i18n::{Arg, Tr};
 use crate::state::AppState;
 
 /// Entries per page.
 const PAGE_SIZE: u32 = 50;
-
-/// The longest detail shown in a row, in characters (the rest is cut).
-const DETAIL_CHARS: usize = 240;
 
 /// The page's query: the filters as typed, and where the page starts.
 #[derive(Debug, Default, Deserialize)]
@@ -46,9 +47,11 @@ struct Row {
     what: String,
     /// The record: (text, link to it if it has a page).
     target: Option<(String, Option<String>)>,
-    detail: String,
-    /// A rectification's changed fields (GDPR Art. 16): (field, before, after).
-    changes: Vec<(String, String, String)>,
+    /// The detail, field by field.
+    fields: Vec<Field>,
+    /// What a change changed (a rectification, GDPR Art. 16; a setting): each field before and
+    /// after.
+    changes: Vec<Change>,
 }
 
 #[derive(Template)]
@@ -78,8 +81,10 @@ fn action_label(tr: Tr, action: &str) -> String {
     }
 }
 
-/// The record an entry touched: a contact links to its card; another kind is named, with its id.
-fn target(tr: Tr, entry: &AuditEntry) -> Option<(String, Option<String>)> {
+/// The record an entry touched, by its name where it has one (a contact by its name or CRM id,
+/// an account, a consent type, a contact reason, a bulk rule), else by its kind and id; a contact
+/// links to its card.
+fn target(tr: Tr, names: &Names, entry: &AuditEntry) -> Option<(String, Option<String>)> {
     let kind = entry.target_kind.as_deref()?;
     let id = entry.target_id.as_deref().unwrap_or_default();
     let key = format!("audit-target-{}", kind.replace(['.', '_'], "-"));
@@ -90,89 +95,149 @@ fn target(tr: Tr, entry: &AuditEntry) -> Option<(String, Option<String>)> {
     };
     let link =
         (kind == "contact" && uuid::Uuid::parse_str(id).is_ok()).then(|| format!("/contacts/{id}"));
-    Some((format!("{kind_label} {id}").trim().to_owned(), link))
-}
-
-/// A detail object as `key: value; key: value` (text values without quotes), cut to
-/// [`DETAIL_CHARS`].
-fn compact_detail(detail: &serde_json::Value) -> String {
-    let text = match detail {
-        serde_json::Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| match v {
-                serde_json::Value::String(s) => format!("{k}: {s}"),
-                other => format!("{k}: {other}"),
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
+    let name = match kind {
+        "contact" => names.contacts.get(id),
+        "user" => names.users.get(id),
+        "consent_type" => names.types.get(id),
+        "reason" => names.reasons.get(id),
+        "bulk_rule" => names.rules.get(id),
+        _ => None,
     };
-    if text.chars().count() > DETAIL_CHARS {
-        let mut cut: String = text.chars().take(DETAIL_CHARS - 1).collect();
-        cut.push('…');
-        cut
-    } else {
-        text
-    }
+    let text = match name {
+        Some(name) => format!("{kind_label}: {name}"),
+        None => format!("{kind_label} {id}").trim().to_owned(),
+    };
+    Some((text, link))
 }
 
-/// Who did it: the account's display name now, else its username, else the API token by name
-/// ("token crm"), else "no account" (a failed login under an unknown name, or the system).
+/// Who did it: the account's display name now, else its username; an API token by name ("token
+/// crm"), with the CRM user it named; the command line with its operator; the person on the
+/// public pages; else "no account" (a failed login under an unknown name, or the system).
 fn who(tr: Tr, users: &HashMap<uuid::Uuid, User>, entry: &AuditEntry) -> String {
-    entry
+    let operator = entry
+        .detail
+        .get("operator")
+        .and_then(serde_json::Value::as_str);
+    let via = entry.detail.get("via").and_then(serde_json::Value::as_str);
+    if let Some(name) = entry
         .user_id
         .and_then(|id| users.get(&id))
         .map(|u| u.display_name.clone())
         .or_else(|| entry.username.clone())
-        .or_else(|| {
-            entry.token_id.map(|id| {
-                let name = entry.token_name.clone().unwrap_or_else(|| id.to_string());
-                tr.with("audit-token", "name", &name)
-            })
-        })
-        .unwrap_or_else(|| tr.t("audit-no-account"))
-}
-
-/// A JSON value as a person reads it: text without quotes, a list joined by commas, nothing as
-/// a dash.
-fn plain(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::Null => "—".to_owned(),
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Array(items) if items.is_empty() => "—".to_owned(),
-        serde_json::Value::Array(items) => items.iter().map(plain).collect::<Vec<_>>().join(", "),
-        serde_json::Value::Object(map) if map.is_empty() => "—".to_owned(),
-        serde_json::Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| format!("{k}={}", plain(v)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        other => other.to_string(),
+    {
+        return name;
+    }
+    if let Some(id) = entry.token_id {
+        let name = entry.token_name.clone().unwrap_or_else(|| id.to_string());
+        return match operator {
+            Some(op) => tr.args(
+                "audit-token-operator",
+                &[
+                    ("name", Arg::Text(name.into())),
+                    ("operator", Arg::Text(op.into())),
+                ],
+            ),
+            None => tr.with("audit-token", "name", &name),
+        };
+    }
+    match (via, operator) {
+        (Some("command_line"), Some(op)) => tr.with("audit-command-line-operator", "operator", op),
+        (Some("command_line"), None) => tr.t("audit-command-line"),
+        (Some("self_service"), _) => tr.t("audit-person"),
+        _ => tr.t("audit-no-account"),
     }
 }
 
-/// The before and after of each field a rectification changed (`{"changes": {field: {"before",
-/// "after"}}}`), the field named in the reader's language.
-fn changes(tr: Tr, detail: &serde_json::Value) -> Vec<(String, String, String)> {
-    let Some(map) = detail.get("changes").and_then(serde_json::Value::as_object) else {
-        return Vec::new();
-    };
-    map.iter()
-        .map(|(field, change)| {
-            let key = format!("audit-field-{}", field.replace('_', "-"));
-            let label = if tr.has(&key) {
-                tr.t(&key)
-            } else {
-                field.clone()
-            };
-            (
-                label,
-                plain(change.get("before").unwrap_or(&serde_json::Value::Null)),
-                plain(change.get("after").unwrap_or(&serde_json::Value::Null)),
-            )
+/// A contact as the trail names it: by name, else by CRM id; an erased one says so (it has
+/// neither any more, GDPR Art. 17).
+fn contact_name(tr: Tr, name: Option<&str>, external_id: Option<&str>, erased: bool) -> String {
+    if erased {
+        return tr.t("audit-contact-erased");
+    }
+    match (name, external_id) {
+        (Some(name), _) if !name.trim().is_empty() => name.to_owned(),
+        (_, Some(ext)) => tr.with("audit-contact-external", "id", ext),
+        _ => tr.t("contacts-no-name"),
+    }
+}
+
+/// The names of what `entries` name: the contacts they touched or cite (each looked up once),
+/// the consent types, contact reasons, accounts and bulk rules.
+async fn names_of(
+    tr: Tr,
+    state: &AppState,
+    users: &[User],
+    entries: &[AuditEntry],
+) -> Result<Names, PageError> {
+    let mut contact_ids: Vec<ContactId> = entries
+        .iter()
+        .flat_map(|e| {
+            let target = (e.target_kind.as_deref() == Some("contact"))
+                .then(|| e.target_id.clone())
+                .flatten();
+            let cited = e
+                .detail
+                .get("contact")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned);
+            [target, cited]
         })
-        .collect()
+        .flatten()
+        .filter_map(|id| uuid::Uuid::parse_str(&id).ok().map(ContactId))
+        .collect();
+    contact_ids.sort_by_key(|c| c.0);
+    contact_ids.dedup();
+    let refs: Vec<ContactRef> = contact_ids.iter().map(|id| ContactRef::Id(*id)).collect();
+    let looked_up =
+        futures_util::future::join_all(refs.iter().map(|r| state.store.contact(r))).await;
+    let mut contacts = HashMap::new();
+    for (id, found) in contact_ids.iter().zip(looked_up) {
+        match found {
+            Ok(c) => {
+                contacts.insert(
+                    id.0.to_string(),
+                    contact_name(
+                        tr,
+                        c.name.as_deref(),
+                        c.external_id.as_deref(),
+                        c.erased_at.is_some(),
+                    ),
+                );
+            }
+            Err(StoreError::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let (types, reasons, rules) = tokio::try_join!(
+        state.store.consent_types(),
+        state.store.reasons(),
+        state.store.rules(),
+    )?;
+    Ok(Names {
+        types: types
+            .iter()
+            .flat_map(|t| {
+                let name = format!("{} ({})", t.spec.title, t.spec.code);
+                [
+                    (t.spec.code.as_str().to_owned(), name.clone()),
+                    (t.id.0.to_string(), name),
+                ]
+            })
+            .collect(),
+        reasons: reasons
+            .into_iter()
+            .map(|r| (r.id.0.to_string(), r.label))
+            .collect(),
+        users: users
+            .iter()
+            .map(|u| (u.id.to_string(), u.display_name.clone()))
+            .collect(),
+        contacts,
+        rules: rules
+            .into_iter()
+            .map(|r| (r.id.to_string(), r.spec.name))
+            .collect(),
+    })
 }
 
 /// Parses a date filter (`YYYY-MM-DD`, a local day of the office's zone) into that day's
@@ -225,7 +290,7 @@ pub async fn show(
     }
     let before = match q.before.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
         Some(b) => Some(b.parse::<i64>().map_err(|_| PageError::Invalid {
-            field: "before".to_owned(),
+            field: tr.t("audit-pages"),
             reason: tr.t("audit-bad-page"),
         })?),
         None => None,
@@ -256,7 +321,7 @@ pub async fn show(
             selected: user_id == Some(u.id),
         })
         .collect();
-    let by_id: HashMap<uuid::Uuid, User> = users.into_iter().map(|u| (u.id, u)).collect();
+    let by_id: HashMap<uuid::Uuid, User> = users.iter().map(|u| (u.id, u.clone())).collect();
 
     let filters = format!(
         "user={}&from={}&to={}",
@@ -272,19 +337,19 @@ pub async fn show(
         })
         .flatten();
     let newest_href = before.map(|_| format!("/audit?{filters}"));
+    let names = names_of(tr, &state, &users, &entries).await?;
     let rows = entries
         .iter()
-        .map(|e| Row {
-            when: tr.datetime(e.at),
-            who: who(tr, &by_id, e),
-            what: action_label(tr, &e.action),
-            target: target(tr, e),
-            detail: if e.detail.get("changes").is_some() {
-                String::new()
-            } else {
-                compact_detail(&e.detail)
-            },
-            changes: changes(tr, &e.detail),
+        .map(|e| {
+            let (fields, changes) = Reader::new(tr, &names, &e.action).detail(&e.detail);
+            Row {
+                when: tr.datetime(e.at),
+                who: who(tr, &by_id, e),
+                what: action_label(tr, &e.action),
+                target: target(tr, &names, e),
+                fields,
+                changes,
+            }
         })
         .collect();
 
@@ -383,7 +448,14 @@ mod tests {
             "name": {"before": "Mario", "after": "Maria"},
             "purposes": {"before": [], "after": ["a", "b"]},
         }});
-        let rows = changes(Tr::rome(Locale::En), &d);
+        let names = Names::default();
+        let (fields, changes) =
+            Reader::new(Tr::rome(Locale::En), &names, "contact.update").detail(&d);
+        assert!(fields.is_empty());
+        let rows: Vec<_> = changes
+            .into_iter()
+            .map(|c| (c.label, c.before, c.after))
+            .collect();
         assert_eq!(
             rows,
             vec![
@@ -394,10 +466,16 @@ mod tests {
     }
 
     #[test]
-    fn a_detail_is_written_compactly_and_cut_when_long() {
-        let d = serde_json::json!({"type": "news", "rows": 3});
-        assert_eq!(compact_detail(&d), "rows: 3; type: news");
-        let long = serde_json::json!({"note": "x".repeat(500)});
-        assert_eq!(compact_detail(&long).chars().count(), DETAIL_CHARS);
+    fn an_erased_contact_is_named_as_erased_and_a_nameless_one_by_its_crm_id() {
+        let tr = Tr::rome(Locale::It);
+        assert_eq!(
+            contact_name(tr, None, Some("CRM-7"), false),
+            "codice CRM CRM-7"
+        );
+        assert_eq!(
+            contact_name(tr, Some("Mario Rossi"), Some("CRM-7"), false),
+            "Mario Rossi"
+        );
+        assert_eq!(contact_name(tr, None, None, true), "cancellata");
     }
 }

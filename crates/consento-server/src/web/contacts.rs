@@ -40,7 +40,7 @@ pub fn display_name(tr: Tr, name: Option<&str>) -> String {
         .map_or_else(|| tr.t("contacts-no-name"), str::to_owned)
 }
 
-/// A legal basis in words, with its article: "Consent of the person (Art. 6(1)(a))".
+/// A legal basis in words, with its article: "Consent (GDPR Art. 6(1)(a))".
 pub fn basis_label(tr: Tr, basis: LegalBasis) -> String {
     tr.t(&format!(
         "contacts-basis-{}",
@@ -185,7 +185,7 @@ pub async fn list(
         .to_owned();
     let after = match query.after.as_deref().filter(|a| !a.is_empty()) {
         Some(a) => Some(path_contact(a).map_err(|_| PageError::Invalid {
-            field: "after".to_owned(),
+            field: staff.tr.t("contacts-pages"),
             reason: staff.tr.t("contacts-bad-cursor"),
         })?),
         None => None,

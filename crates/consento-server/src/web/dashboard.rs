@@ -460,7 +460,7 @@ pub async fn expiring(
         .then(|| tr.count_named("expiring-days-invalid", "max", i64::from(MAX_WINDOW_DAYS)));
     let after = match q.after.as_deref().filter(|a| !a.is_empty()) {
         Some(text) => Some(parse_after(text).ok_or_else(|| PageError::Invalid {
-            field: "after".to_owned(),
+            field: tr.t("expiring-pages"),
             reason: tr.t("expiring-bad-page"),
         })?),
         None => None,

@@ -23,6 +23,7 @@ mod card;
 mod contacts;
 mod dashboard;
 mod erasure;
+mod fields;
 mod imports;
 mod newsletter;
 pub mod page;
@@ -234,9 +235,9 @@ async fn check_csrf(request: Request) -> Result<Request, PageError> {
     }
     let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
         .await
-        .map_err(|_| PageError::Invalid {
+        .map_err(|_| PageError::Refused {
             field: "form".to_owned(),
-            reason: "too large".to_owned(),
+            taken: false,
         })?;
     let urlencoded = parts
         .headers
@@ -315,9 +316,21 @@ fn error_page(failed: &Failed, tr: Tr, request_id: &str, csrf: &str) -> Response
         FailedMessage::Invalid { field, reason } => tr.args(
             "error-invalid",
             &[
-                ("field", crate::i18n::Arg::Text(field.as_str().into())),
+                (
+                    "field",
+                    crate::i18n::Arg::Text(fields::field_label(tr, field).into()),
+                ),
                 ("reason", crate::i18n::Arg::Text(reason.as_str().into())),
             ],
+        ),
+        FailedMessage::Refused { field, taken } => tr.with(
+            if *taken {
+                "error-taken"
+            } else {
+                "error-refused"
+            },
+            "field",
+            &fields::field_label(tr, field),
         ),
         FailedMessage::Internal => tr.with("error-internal", "id", request_id),
     };

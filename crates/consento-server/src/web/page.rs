@@ -273,6 +273,15 @@ pub enum PageError {
         /// Why (in the request's language when the page could translate it).
         reason: String,
     },
+    /// A value the domain or the store refused, whose reason is not written in the reader's
+    /// language: the page names the field and says it is not valid, or already taken.
+    #[error("{field}: refused")]
+    Refused {
+        /// The field (its code).
+        field: String,
+        /// Whether another record already has the value (a uniqueness conflict).
+        taken: bool,
+    },
     /// The store is busy (a write lock held too long); try again.
     #[error("busy")]
     Busy,
@@ -288,9 +297,9 @@ impl From<AppError> for PageError {
     fn from(err: AppError) -> Self {
         match err {
             AppError::Store(e) => e.into(),
-            AppError::Malformed { field, reason } => Self::Invalid {
+            AppError::Malformed { field, .. } => Self::Refused {
                 field: field.to_owned(),
-                reason,
+                taken: false,
             },
             AppError::Internal(m) => Self::Internal(m),
         }
@@ -302,9 +311,9 @@ impl From<StoreError> for PageError {
         match err {
             StoreError::NotFound { .. } => Self::NotFound,
             StoreError::Invalid(e) => e.into(),
-            StoreError::Conflict { field, message } => Self::Invalid {
+            StoreError::Conflict { field, .. } => Self::Refused {
                 field: field.to_owned(),
-                reason: message,
+                taken: true,
             },
             StoreError::Stale => Self::Busy,
             other => Self::Internal(other.to_string()),
@@ -314,9 +323,9 @@ impl From<StoreError> for PageError {
 
 impl From<DomainError> for PageError {
     fn from(err: DomainError) -> Self {
-        Self::Invalid {
+        Self::Refused {
             field: err.field().to_owned(),
-            reason: err.to_string(),
+            taken: false,
         }
     }
 }
@@ -332,6 +341,7 @@ pub(super) struct Failed {
 pub(super) enum FailedMessage {
     Key(&'static str),
     Invalid { field: String, reason: String },
+    Refused { field: String, taken: bool },
     Internal,
 }
 
@@ -364,6 +374,14 @@ impl IntoResponse for PageError {
             PageError::Invalid { field, reason } => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 FailedMessage::Invalid { field, reason },
+            ),
+            PageError::Refused { field, taken } => (
+                if taken {
+                    StatusCode::CONFLICT
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                },
+                FailedMessage::Refused { field, taken },
             ),
             PageError::Internal(detail) => {
                 // Logged once, here, inside the request's span (its id is on the line).

@@ -9,15 +9,16 @@ use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::response::Response;
 use consento_domain::requests::{RequestChannel, RequestKind, RequestStatus, plus_days};
-use consento_domain::{ContactId, Permission, RequestId};
+use consento_domain::{ActorKind, ContactId, Permission, RequestId};
 use consento_store::{
-    DataRequest, DataRequestEvent, DataRequestFilter, NewDataRequest, RequestMove, StoreError,
+    DataRequest, DataRequestEvent, DataRequestFilter, ERASURE_OUTCOME, EXTENDED_NOTE, LINKED_NOTE,
+    NewDataRequest, RequestMove, StoreError,
 };
 use serde::Deserialize;
 
 use super::page::{Page, PageError, render, see_other};
 use super::session::Staff;
-use crate::i18n::Tr;
+use crate::i18n::{Arg, Tr};
 use crate::state::AppState;
 use consento_app::AppError;
 use consento_app::contacts::parse_ref;
@@ -219,8 +220,13 @@ pub async fn create(
 ) -> Result<Response, PageError> {
     staff.require(Permission::HandleRequests)?;
     let tr = staff.tr;
-    let kind = RequestKind::parse(&form.kind)?;
-    let channel = RequestChannel::parse(&form.channel)?;
+    // The lists offer every kind and channel: another value was not typed by a person.
+    let choose = |field: &str| PageError::Invalid {
+        field: tr.t(field),
+        reason: tr.t("error-choose"),
+    };
+    let kind = RequestKind::parse(&form.kind).map_err(|_| choose("requests-kind"))?;
+    let channel = RequestChannel::parse(&form.channel).map_err(|_| choose("requests-channel"))?;
     let received_at = if form.received.trim().is_empty() {
         None
     } else {
@@ -388,6 +394,8 @@ struct DetailPage {
     extended_due_on: Option<String>,
     overdue: bool,
     closed: Option<String>,
+    /// What was done, in the reader's language when the system wrote it.
+    outcome: Option<String>,
     history: Vec<HistoryRow>,
     can_handle: bool,
     /// (status code, button label) of the plain moves offered (identity check, start).
@@ -416,11 +424,13 @@ async fn detail_page(
     let events = state.store.request_history(id).await?;
     let users = state.store.users().await?;
     let who = |e: &DataRequestEvent| match e.actor.kind {
-        consento_domain::ActorKind::Operator => users
+        ActorKind::Operator => users
             .iter()
             .find(|u| u.id.to_string() == e.actor.id)
             .map_or_else(|| e.actor.id.clone(), |u| u.display_name.clone()),
-        _ => tr.with("requests-by-token", "id", &e.actor.id),
+        ActorKind::Token => tr.with("requests-by-token", "id", &e.actor.id),
+        ActorKind::Subject => tr.t("card-actor-subject"),
+        ActorKind::System => tr.t("card-actor-system"),
     };
     let history = events
         .iter()
@@ -432,7 +442,7 @@ async fn detail_page(
                 .map(|s| status_label(tr, s))
                 .unwrap_or_default(),
             to: status_label(tr, e.to_status),
-            note: e.note.clone(),
+            note: written(tr, &e.note),
         })
         .collect();
     let status = request.status;
@@ -463,6 +473,7 @@ async fn detail_page(
         extended_due_on: request.extended_due_on.as_deref().map(|d| day_label(tr, d)),
         overdue: is_overdue(&request, &today_text),
         closed: request.closed_at.map(|t| tr.date(t)),
+        outcome: request.outcome.as_deref().map(|o| written(tr, o)),
         history,
         can_handle: staff.user.role.can(Permission::HandleRequests),
         moves,
@@ -488,6 +499,31 @@ async fn detail_page(
         form,
         errors,
     })
+}
+
+/// A note or outcome as the reader reads it: those the system writes (an erasure, GDPR
+/// Art. 17; a link to the contact; an extension, Art. 12(3), with its new deadline and reason)
+/// in their language, what a person wrote as written.
+fn written(tr: Tr, text: &str) -> String {
+    if text == ERASURE_OUTCOME {
+        return tr.t("requests-outcome-erased");
+    }
+    if text.starts_with(LINKED_NOTE) {
+        return tr.t("requests-note-linked");
+    }
+    if let Some((day, reason)) = text
+        .strip_prefix(EXTENDED_NOTE)
+        .and_then(|rest| rest.split_once(": "))
+    {
+        return tr.args(
+            "requests-note-extended",
+            &[
+                ("date", Arg::Text(day_label(tr, day).into())),
+                ("reason", Arg::Text(reason.into())),
+            ],
+        );
+    }
+    text.to_owned()
 }
 
 fn request_id(text: &str) -> Result<RequestId, PageError> {
@@ -531,7 +567,10 @@ pub async fn move_to(
     staff.require(Permission::HandleRequests)?;
     let tr = staff.tr;
     let id = request_id(&id)?;
-    let to = RequestStatus::parse(&form.to)?;
+    let to = RequestStatus::parse(&form.to).map_err(|_| PageError::Invalid {
+        field: tr.t("requests-status"),
+        reason: tr.t("error-choose"),
+    })?;
     let rejecting = to == RequestStatus::Rejected;
     let change = RequestMove {
         to,

@@ -17,9 +17,10 @@ use consento_domain::{DomainError, LegalBasis, Permission, Timestamp, Zone};
 use consento_store::{BulkRule, ProvenanceValues, RuleRun, StoreError};
 use serde::Deserialize;
 
+use super::contacts::basis_label;
 use super::page::{Page, PageError, render, see_other};
 use super::session::Staff;
-use crate::i18n::Tr;
+use crate::i18n::{Arg, Tr};
 use crate::state::AppState;
 
 /// Contacts listed in a dry run.
@@ -212,7 +213,8 @@ struct ListPage {
     errors: HashMap<&'static str, String>,
     bases: Vec<(String, String)>,
     states: Vec<(String, String)>,
-    types: Vec<String>,
+    /// The consent types: (code, "Title (CODE)").
+    types: Vec<(String, String)>,
 }
 
 impl ListPage {
@@ -242,44 +244,160 @@ struct DetailPage {
     confirm_error: Option<String>,
 }
 
-/// The provenance a rule reads and writes, in one line.
+/// The provenance a rule reads and writes, in one line: the legal basis in words, attributes as
+/// `key = value`.
 fn provenance_line(tr: Tr, v: &ProvenanceValues) -> String {
-    let list = |value: &serde_json::Value| match value {
-        serde_json::Value::Array(items) if !items.is_empty() => items
-            .iter()
-            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
-            .collect::<Vec<_>>()
-            .join(", "),
+    let dash = || "—".to_owned();
+    let text = |value: &serde_json::Value| {
+        value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_owned)
+    };
+    let purposes = match &v.purposes {
+        serde_json::Value::Array(items) if !items.is_empty() => {
+            items.iter().map(text).collect::<Vec<_>>().join(", ")
+        }
+        _ => dash(),
+    };
+    let attributes = match &v.attributes {
         serde_json::Value::Object(map) if !map.is_empty() => map
             .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{k}={}",
-                    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
-                )
-            })
+            .map(|(k, v)| format!("{k} = {}", text(v)))
             .collect::<Vec<_>>()
             .join(", "),
-        _ => "—".to_owned(),
+        _ => dash(),
     };
+    let basis = v
+        .legal_basis
+        .as_deref()
+        .map(|b| LegalBasis::parse(b).map_or_else(|_| b.to_owned(), |b| basis_label(tr, b)))
+        .unwrap_or_else(dash);
     format!(
         "{}: {} · {}: {} · {}: {} · {}: {}",
         tr.t("rules-source"),
         v.source.as_deref().unwrap_or("—"),
         tr.t("rules-legal-basis"),
-        v.legal_basis.as_deref().unwrap_or("—"),
+        basis,
         tr.t("rules-purposes"),
-        list(&v.purposes),
+        purposes,
         tr.t("rules-attributes"),
-        list(&v.attributes),
+        attributes,
     )
 }
 
-/// What a rule sets, in one line (the stored JSON: exact, and the same in both languages).
-fn summary(rule: &RuleSpec) -> String {
-    let filter = serde_json::to_string(&rule.filter).unwrap_or_default();
-    let changes = serde_json::to_string(&rule.changes).unwrap_or_default();
-    format!("{filter} → {changes}")
+/// Which contacts a rule picks, in words: each condition set, joined by "and".
+pub(super) fn filter_words(tr: Tr, filter: &RuleFilter) -> String {
+    let quoted = |key: &str, value: &str| tr.with(key, "value", value);
+    let mut parts = Vec::new();
+    match &filter.source {
+        Some(SourceFilter::Equals(s)) => parts.push(quoted("rules-words-source", s)),
+        Some(SourceFilter::Empty) => parts.push(tr.t("rules-source-empty")),
+        None => {}
+    }
+    if let Some(AttributeFilter { key, value }) = &filter.attribute {
+        parts.push(tr.args(
+            "rules-words-attribute",
+            &[
+                ("key", Arg::Text(key.into())),
+                ("value", Arg::Text(value.into())),
+            ],
+        ));
+    }
+    if let Some(basis) = filter.legal_basis {
+        parts.push(quoted("rules-words-legal-basis", &basis_label(tr, basis)));
+    }
+    if let Some(purpose) = &filter.purpose {
+        parts.push(quoted("rules-words-purpose", purpose));
+    }
+    if let Some(c) = &filter.consent {
+        let state = c
+            .state
+            .map(|s| tr.t(&format!("rules-state-{}", s.code())))
+            .unwrap_or_else(|| tr.t("rules-any"));
+        parts.push(tr.args(
+            "rules-words-consent",
+            &[
+                ("type", Arg::Text(c.type_code.as_str().into())),
+                ("state", Arg::Text(state.into())),
+            ],
+        ));
+        if let Some(at) = c.given_after {
+            parts.push(quoted("rules-words-given-after", &tr.date(at)));
+        }
+        if let Some(at) = c.given_before {
+            parts.push(quoted("rules-words-given-before", &tr.date(at)));
+        }
+    }
+    if let Some(at) = filter.created_after {
+        parts.push(quoted("rules-words-created-after", &tr.date(at)));
+    }
+    if let Some(at) = filter.created_before {
+        parts.push(quoted("rules-words-created-before", &tr.date(at)));
+    }
+    if parts.is_empty() {
+        return tr.t("rules-words-every-contact");
+    }
+    parts.join(&format!(" {} ", tr.t("rules-words-and")))
+}
+
+/// What a rule sets, in words, one change after another.
+pub(super) fn changes_words(tr: Tr, changes: &RuleChanges) -> String {
+    let list = |items: &[String]| items.join(", ");
+    let mut parts = Vec::new();
+    if let Some(source) = &changes.source {
+        parts.push(tr.with("rules-words-set-source", "value", source));
+    }
+    if let Some(basis) = changes.legal_basis {
+        parts.push(tr.with(
+            "rules-words-set-legal-basis",
+            "value",
+            &basis_label(tr, basis),
+        ));
+    }
+    match &changes.purposes {
+        Some(PurposesChange::Add(p)) => {
+            parts.push(tr.with("rules-words-purposes-add", "value", &list(p)))
+        }
+        Some(PurposesChange::Remove(p)) => {
+            parts.push(tr.with("rules-words-purposes-remove", "value", &list(p)));
+        }
+        Some(PurposesChange::Replace(p)) => {
+            parts.push(tr.with("rules-words-purposes-replace", "value", &list(p)));
+        }
+        None => {}
+    }
+    match &changes.attribute {
+        Some(AttributeChange::Set { key, value }) => parts.push(tr.args(
+            "rules-words-attribute-set",
+            &[
+                ("key", Arg::Text(key.into())),
+                ("value", Arg::Text(value.into())),
+            ],
+        )),
+        Some(AttributeChange::Remove { key }) => {
+            parts.push(tr.with("rules-words-attribute-remove", "key", key));
+        }
+        None => {}
+    }
+    parts.join("; ")
+}
+
+/// What a rule does, in one line of words: which contacts → what it sets.
+fn summary(tr: Tr, rule: &RuleSpec) -> String {
+    format!(
+        "{} → {}",
+        capitalized(&filter_words(tr, &rule.filter)),
+        changes_words(tr, &rule.changes)
+    )
+}
+
+/// `text` with its first letter in upper case (the start of a line).
+pub(super) fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 fn run_row(tr: Tr, r: &RuleRun) -> RunRow {
@@ -316,7 +434,12 @@ async fn list_page(
         .consent_types()
         .await?
         .into_iter()
-        .map(|t| t.spec.code.as_str().to_owned())
+        .map(|t| {
+            (
+                t.spec.code.as_str().to_owned(),
+                format!("{} ({})", t.spec.title, t.spec.code),
+            )
+        })
         .collect();
     render(&ListPage {
         page: staff.page("rules").done(done),
@@ -325,7 +448,7 @@ async fn list_page(
             .map(|r: &BulkRule| RuleRow {
                 href: format!("/rules/{}", r.id),
                 name: r.spec.name.clone(),
-                summary: summary(&r.spec),
+                summary: summary(tr, &r.spec),
             })
             .collect(),
         runs: runs.iter().map(|r| run_row(tr, r)).collect(),
@@ -333,12 +456,7 @@ async fn list_page(
         errors,
         bases: LegalBasis::ALL
             .iter()
-            .map(|b| {
-                (
-                    b.code().to_owned(),
-                    format!("{} (Art. 6(1)({}))", b.code(), b.letter()),
-                )
-            })
+            .map(|b| (b.code().to_owned(), basis_label(tr, *b)))
             .collect(),
         states: ConsentStateFilter::ALL
             .iter()
@@ -414,7 +532,7 @@ async fn detail_page(
         page: staff.page("rules").done(done),
         id: id.to_string(),
         name: rule.spec.name.clone(),
-        summary: summary(&rule.spec),
+        summary: summary(tr, &rule.spec),
         count: dry.count,
         count_text: tr.count("rules-dry-count", dry.count),
         sample: dry

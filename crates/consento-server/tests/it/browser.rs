@@ -693,7 +693,7 @@ async fn in_a_real_browser_the_dpo_serves_a_restriction_request_from_the_contact
         browser
             .source()
             .await
-            .contains("Trattamento limitato (GDPR art. 18)"),
+            .contains("Trattamento limitato (art. 18 GDPR)"),
         "the card's history shows it"
     );
     browser.screenshot("contact-card-restricted").await;
@@ -713,4 +713,162 @@ async fn in_a_real_browser_the_dpo_serves_a_restriction_request_from_the_contact
         assert!(unlabelled.is_empty(), "{path}: {unlabelled:?}");
         browser.screenshot(shot).await;
     }
+}
+
+/// Where an element is, against the viewport: (top, bottom, the viewport's height).
+async fn placement(browser: &Browser, css: &str) -> (f64, f64, f64) {
+    browser.find(css).await;
+    let rect = browser
+        .script(&format!(
+            "const r = document.querySelector('{css}').getBoundingClientRect(); \
+             return [r.top, r.bottom, window.innerHeight];"
+        ))
+        .await;
+    let n = |i: usize| rect[i].as_f64().unwrap();
+    (n(0), n(1), n(2))
+}
+
+/// Asserts that the element matching `css` is wholly inside the viewport, without scrolling.
+async fn assert_in_view(browser: &Browser, css: &str, at: &str) {
+    let (top, bottom, height) = placement(browser, css).await;
+    assert!(
+        top >= 0.0 && bottom <= height,
+        "{at}: {css} is at {top}..{bottom}, the viewport is 0..{height} high"
+    );
+}
+
+/// Asserts that the page does not scroll sideways: every long value wraps inside it.
+async fn assert_no_sideways_scroll(browser: &Browser, at: &str) {
+    let widths = browser
+        .script("return [document.documentElement.scrollWidth, window.innerWidth];")
+        .await;
+    let (scroll, inner) = (widths[0].as_f64().unwrap(), widths[1].as_f64().unwrap());
+    assert!(
+        scroll <= inner,
+        "{at}: the page is {scroll} px wide in a {inner} px window"
+    );
+}
+
+/// The contact moment's answer, the reason pop-up and the confirmation after justifying are
+/// where the operator clicked, on a laptop (1,366 × 768) and on a phone (390 × 844); the card
+/// and the audit trail, with long values in them (a proof with no spaces, a browser's user
+/// agent, a long source), never scroll sideways.
+#[tokio::test]
+async fn in_a_real_browser_a_contact_moments_answer_is_in_view_and_long_values_wrap_on_a_laptop_and_a_phone()
+ {
+    let app = spawn_app().await;
+    let Some(browser) = Browser::start(&app, "it-IT,it").await else {
+        return;
+    };
+    account(&app, "marco", "admin", "another long password").await;
+    for (code, title, permissions) in [
+        (
+            "NEWS",
+            "Newsletter mensile",
+            consento_domain::Permissions {
+                email_bulk: true,
+                email_single: true,
+                ..Default::default()
+            },
+        ),
+        (
+            "TEL",
+            "Offerte al telefono",
+            consento_domain::Permissions {
+                phone_call: true,
+                ..Default::default()
+            },
+        ),
+    ] {
+        app.store
+            .create_consent_type(consento_domain::ConsentTypeSpec {
+                title: title.into(),
+                code: consento_domain::ConsentCode::parse(code).unwrap(),
+                description: None,
+                validity_days: Some(365),
+                permissions,
+                show_in_preference_center: true,
+            })
+            .await
+            .unwrap();
+    }
+    app.store
+        .create_reason("Richiesta del cliente", false)
+        .await
+        .unwrap();
+    let long = "x".repeat(300);
+    let person = app
+        .store
+        .create_contact(consento_store::ContactInput {
+            name: Some("Mario Rossi".into()),
+            emails: vec!["mario.rossi.con.un.indirizzo.molto.lungo.davvero@example.it".into()],
+            phones: vec!["333 123 4567".into()],
+            source: Some(format!("fiera-{}", "x".repeat(150))),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let r = consento_store::ContactRef::Id(person.id);
+    let proofs = [
+        format!("modulo-{long}"),
+        format!(
+            r#"{{"page":"preferences","at":"2026-03-01T10:00:00Z","user_agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) {long}","ip":"203.0.113.0/24","link_key":1}}"#
+        ),
+    ];
+    for evidence in proofs {
+        app.store
+            .record_consent(consento_store::ConsentEventInput {
+                contact: r.clone(),
+                type_code: "NEWS".into(),
+                kind: consento_domain::EventKind::Given,
+                event_time: None,
+                method: consento_domain::CollectionMethod::Paper,
+                evidence: Some(evidence),
+                notice_version: None,
+                actor: consento_domain::Actor::new(consento_domain::ActorKind::System, "").unwrap(),
+            })
+            .await
+            .unwrap();
+    }
+    let card = format!("/contacts/{}", person.id);
+    sign_in(&browser, "marco", "another long password").await;
+
+    for (width, height, size) in [(1366, 768, "laptop"), (390, 844, "phone")] {
+        browser.resize(width, height).await;
+        // Allowed: the newsletter's consent permits a single email.
+        browser.open(&card).await;
+        browser.click_and_wait("#moment-email").await;
+        assert!(browser.text("#moment-result").await.contains("Email"));
+        assert_in_view(&browser, "#moment-result", &format!("{size}, email")).await;
+        browser.screenshot(&format!("moment-allowed-{size}")).await;
+        // No consent permits a call: the reason pop-up, then the confirmation.
+        browser.click_and_wait("#moment-phone").await;
+        assert_in_view(&browser, "#justify-dialog", &format!("{size}, call")).await;
+        browser.screenshot(&format!("moment-dialog-{size}")).await;
+        let value = browser
+            .script("return [...document.querySelectorAll('#reason option')].map(o => o.value).filter(v => v)[0];")
+            .await;
+        browser.select("#reason", value.as_str().unwrap()).await;
+        browser.click_and_wait("#justify-submit").await;
+        assert!(!browser.has("#justify-dialog").await);
+        assert!(
+            browser
+                .text("#moment-result")
+                .await
+                .contains("Richiesta del cliente")
+        );
+        assert_in_view(&browser, "#moment-result", &format!("{size}, justified")).await;
+        browser
+            .screenshot(&format!("moment-justified-{size}"))
+            .await;
+        assert_no_sideways_scroll(&browser, &format!("{size}, card")).await;
+        browser.open("/audit").await;
+        assert!(
+            browser.has("#audit dl.fields").await,
+            "the audit shows fields"
+        );
+        assert_no_sideways_scroll(&browser, &format!("{size}, audit")).await;
+        browser.screenshot(&format!("audit-{size}")).await;
+    }
+    browser.resize(1280, 1000).await;
 }

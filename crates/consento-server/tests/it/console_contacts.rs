@@ -281,10 +281,7 @@ async fn a_new_contact_is_created_from_the_form_and_a_refused_field_keeps_what_w
     let operator = app.console_as("operator").await;
     let form = operator.get("/contacts/new").await;
     assert_eq!(form.status, 200);
-    assert!(
-        form.body
-            .contains("Legittimo interesse (art. 6, par. 1, lett. f)")
-    );
+    assert!(form.body.contains("Legittimo interesse (art. 6.1.f GDPR)"));
     let mut fields = vec![
         ("name", "Carla Bianchi"),
         ("emails", "non-un-indirizzo"),
@@ -941,7 +938,10 @@ async fn the_provenance_is_edited_on_the_card_and_audited_with_before_and_after(
     assert_eq!(changes["source"]["after"], "Fiera 2026");
     assert!(changes.get("emails").is_none(), "only the changed fields");
     let card = dpo.get(&format!("/contacts/{id}")).await;
-    assert!(card.body.contains(r#"<option value="contract" selected>Esecuzione di un contratto (art. 6, par. 1, lett. b)</option>"#));
+    assert!(
+        card.body
+            .contains(r#"<option value="contract" selected>Contratto (art. 6.1.b GDPR)</option>"#)
+    );
     // The edit page rectifies the identity; a bad number is shown next to its field.
     let bad = dpo
         .post(

@@ -355,7 +355,13 @@ async fn a_download_is_audited_with_who_and_which_type_and_then_how_many_went_ou
         "{}",
         page.body
     );
-    assert!(page.body.contains("type: NEWS"));
+    assert!(
+        page.body
+            .contains("<dt>Consent type</dt><dd>Tipo NEWS (NEWS)</dd>"),
+        "the detail names the type, field by field: {}",
+        page.body
+    );
+    assert!(page.body.contains("<dt>Recipients</dt><dd>3</dd>"));
 }
 
 #[tokio::test]
@@ -659,7 +665,14 @@ async fn the_audit_page_filters_by_operator_and_by_date_newest_first() {
         "an unknown action reads as its code"
     );
     assert!(all.body.contains("Paola Gialli") && all.body.contains("Marco Blu"));
-    assert!(all.body.contains("field: name"));
+    assert!(
+        all.body.contains("<dt>field</dt><dd>name</dd>"),
+        "a detail's key without a label reads as itself"
+    );
+    assert!(
+        all.body.contains("Anagrafica: Anna"),
+        "the record is named by the person's name"
+    );
     assert!(
         all.body.contains("10/01/2025 10:00 CET"),
         "Italian dates, in Rome's time"

@@ -555,13 +555,21 @@ async fn the_dpo_erases_from_the_request_page_after_a_confirmation_listing_what_
     assert_eq!(r["status"], "completed");
     let page = dpo.get(&format!("/requests/{rid}")).await;
     assert!(!page.body.contains("carry-out-erasure"));
-    // The audit trail names the erasure, by the contact's id only.
+    // The audit trail names the erasure, and says the contact it touched is erased (it has no
+    // name left to show).
     let audit = dpo.get("/audit").await;
     assert!(
-        audit.body.contains("Anagrafica cancellata"),
+        audit.body.contains("Cancellazione di un&#39;anagrafica")
+            || audit.body.contains("Cancellazione di un'anagrafica"),
         "{}",
         audit.body
     );
+    assert!(
+        audit.body.contains("Anagrafica: cancellata"),
+        "{}",
+        audit.body
+    );
+    assert!(!audit.body.contains("Teodolinda"));
     app.shutdown().await;
 }
 

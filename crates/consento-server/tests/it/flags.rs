@@ -304,7 +304,7 @@ async fn the_dpo_logs_a_restriction_for_a_contact_in_the_console_and_completing_
     assert!(c["restricted_at"].is_string(), "{c}");
     let card = dpo.get(&format!("/contacts/{id}")).await;
     assert!(
-        card.body.contains("Trattamento limitato (GDPR art. 18)"),
+        card.body.contains("Trattamento limitato (art. 18 GDPR)"),
         "{}",
         card.body
     );

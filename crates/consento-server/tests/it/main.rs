@@ -18,6 +18,7 @@ mod import;
 mod local_time;
 mod openapi;
 mod ops;
+mod page_language;
 mod receipts;
 mod requests;
 mod retention;

@@ -8,6 +8,18 @@ use consento_store::{ContactFlag, FlagEvent, HistoryEntry, Interaction};
 
 use super::{Titles, action_words, method_words, text};
 use crate::i18n::Tr;
+use crate::web::fields::{Field, Names, Reader};
+
+/// A line of text as the only field of a row's detail (a reason and its note).
+fn plain(text: String) -> Vec<Field> {
+    if text.is_empty() {
+        return Vec::new();
+    }
+    vec![Field {
+        label: String::new(),
+        value: text,
+    }]
+}
 
 fn kind_words(tr: Tr, kind: EventKind) -> String {
     tr.t(&format!("card-kind-{}", kind.code()))
@@ -27,8 +39,8 @@ pub struct HistoryRow {
     pub recorded: String,
     /// How it was collected, or the channel of the contact.
     pub how: String,
-    /// The evidence, or the reason and the note.
-    pub detail: String,
+    /// The evidence (a machine's, field by field), or the reason and the note.
+    pub fields: Vec<Field>,
     /// Who.
     pub by: String,
     /// A ledger event's id: its signed receipt is offered for download.
@@ -68,6 +80,8 @@ pub(super) fn history_rows(
     titles: &Titles,
     users: &HashMap<String, String>,
 ) -> Vec<HistoryRow> {
+    let names = Names::default();
+    let evidence = Reader::new(tr, &names, "");
     let mut rows: Vec<HistoryRow> = events
         .into_iter()
         .map(|e| {
@@ -95,7 +109,11 @@ pub(super) fn history_rows(
                 },
                 recorded: tr.datetime(e.recorded_at),
                 how: method_words(tr, e.method),
-                detail: e.evidence.unwrap_or_default(),
+                fields: e
+                    .evidence
+                    .as_deref()
+                    .map(|proof| evidence.evidence(proof))
+                    .unwrap_or_default(),
                 by: actor_words(tr, e.actor_kind, &e.actor_id, users),
                 receipt: Some(e.id.0.to_string()),
             }
@@ -110,10 +128,10 @@ pub(super) fn history_rows(
             class: "needs",
             recorded: tr.datetime(i.occurred_at),
             how: action_words(tr, i.action),
-            detail: match i.note.as_deref() {
+            fields: plain(match i.note.as_deref() {
                 Some(note) => format!("{reason} — {note}"),
                 None => reason,
-            },
+            }),
             by: operator_words(tr, &i.operator, users),
             receipt: None,
         }
@@ -130,10 +148,10 @@ pub(super) fn history_rows(
                 Some(_) => tr.t("flags-history-by-request"),
                 None => String::new(),
             },
-            detail: match (f.flag, f.raised) {
+            fields: plain(match (f.flag, f.raised) {
                 (ContactFlag::Restriction, false) => tr.t("flags-history-person-told"),
                 _ => String::new(),
-            },
+            }),
             by: actor_words(tr, f.actor.kind, &f.actor.id, users),
             receipt: None,
         }

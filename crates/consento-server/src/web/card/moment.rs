@@ -1,6 +1,11 @@
 //! The contact moment: asking the decision engine whether to email, call or text, showing its
 //! answer on the card (allowed, blocked, or the reason dialog), and recording the justified
 //! contact with the reason picked.
+//!
+//! The answer, and the confirmation after a reason, are shown in the moment's own section right
+//! under its buttons, and every redirect lands the browser there (`#moment`): the operator reads
+//! them where they clicked, without scrolling, on a laptop as on a phone, with no script (the
+//! console's Content-Security-Policy allows none). The reason dialog is a modal over the page.
 
 use axum::Form;
 use axum::extract::{Path, State};

@@ -141,7 +141,12 @@ pub(super) async fn card(
             .done(overlay.done.as_deref())
             .warned(overlay.warn.as_deref()),
         id: id.to_string(),
-        name: display_name(tr, c.name.as_deref()),
+        // An erased contact has no name any more (GDPR Art. 17): the card says what it is.
+        name: if c.erased_at.is_some() {
+            tr.t("card-erased-name")
+        } else {
+            display_name(tr, c.name.as_deref())
+        },
         erased: c
             .erased_at
             .map(|at| tr.with("card-erased", "date", &tr.date(at))),
