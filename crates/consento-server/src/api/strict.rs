@@ -325,6 +325,21 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Variant<A> {
     }
 }
 
+/// Whether a raw query string could decode to a control character: a percent escape of C0
+/// (`%00`–`%1F`), DEL (`%7F`) or the first byte of a UTF-8 C1 control (`%C2`), or such a byte
+/// unescaped. One pass over the bytes without allocating: the decisions and the dialer ask on
+/// every request, and almost no query holds one, so only a candidate is decoded and checked.
+fn may_hold_controls(query: &str) -> bool {
+    let b = query.as_bytes();
+    b.iter().any(|&c| c < 0x20 || c == 0x7f || c == 0xc2)
+        || b.windows(3).any(|w| {
+            w[0] == b'%'
+                && (matches!(w[1], b'0' | b'1')
+                    || (w[1] == b'7' && w[2].eq_ignore_ascii_case(&b'f'))
+                    || (w[1].eq_ignore_ascii_case(&b'c') && w[2] == b'2'))
+        })
+}
+
 /// Refuses a request whose query string holds a control character in a parameter's name or
 /// value once percent-decoded (`?q=%00`): 422 naming the parameter, before any route reads it.
 /// Query parameters are single-line text, so every control character is refused.
@@ -334,6 +349,7 @@ pub async fn query_without_controls(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     if let Some(query) = request.uri().query()
+        && may_hold_controls(query)
         && let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
     {
         for (name, value) in &pairs {
@@ -355,6 +371,29 @@ mod tests {
     use serde::Deserialize;
 
     use super::*;
+
+    #[test]
+    fn only_a_query_that_could_hold_a_control_character_is_decoded() {
+        for q in [
+            "q=Anna%00",
+            "q=a%0A",
+            "q=%1b[31m",
+            "q=%7f",
+            "q=%7F",
+            "q=%c2%85",
+            "q=%C2%9B",
+        ] {
+            assert!(may_hold_controls(q), "{q}");
+        }
+        for q in [
+            "phone=%2B393331234567",
+            "q=Nicol%C3%B2",
+            "q=a+b&c=d",
+            "q=%20%41",
+        ] {
+            assert!(!may_hold_controls(q), "{q}");
+        }
+    }
 
     #[derive(Debug, Deserialize, PartialEq)]
     #[serde(deny_unknown_fields)]
