@@ -530,11 +530,7 @@ impl Document {
                     event_time: k.event_time,
                     expires_at: k.expires_at,
                     valid: k.in_force(),
-                    suspended_by: k
-                        .suspended_by
-                        .as_ref()
-                        .filter(|_| k.valid)
-                        .map(consento_domain::Cause::code),
+                    suspended_by: k.suspension_code(),
                     email_bulk: k.permissions.email_bulk,
                     email_single: k.permissions.email_single,
                     phone_call: k.permissions.phone_call,

@@ -552,22 +552,9 @@ impl Store {
         let id = self.resolve_contact(contact).await?;
         let now = self.now();
         on_read_pool!(self, pool => {
-            let flags = sqlx::query("SELECT erased_at, restricted_at, objected_at FROM contacts WHERE id = $1")
-                .bind(id.0)
-                .fetch_optional(pool)
-                .await?;
-            let status = match &flags {
-                Some(row) => ContactStatus {
-                    erased_at: row.opt_int("erased_at")?.map(Timestamp::from_micros),
-                    restricted_since: row.opt_int("restricted_at")?.map(Timestamp::from_micros),
-                    objected_since: row.opt_int("objected_at")?.map(Timestamp::from_micros),
-                    ..ContactStatus::default()
-                },
-                None => ContactStatus::default(),
-            };
-            let suspended_by = consento_domain::suspension(&status);
+            // The contact's flags ride along on every line (one read): rules 1–3 suspend them all.
             sqlx::query(
-                "SELECT t.id, t.code, t.title, t.allow_email_bulk, t.allow_email_single, t.allow_phone_call, t.allow_sms_single, t.allow_sms_bulk, s.kind, s.granted, s.event_time, s.valid_until FROM consent_types t LEFT JOIN consent_state s ON s.consent_type_id = t.id AND s.contact_id = $1 ORDER BY t.title, t.code",
+                "SELECT t.id, t.code, t.title, t.allow_email_bulk, t.allow_email_single, t.allow_phone_call, t.allow_sms_single, t.allow_sms_bulk, s.kind, s.granted, s.event_time, s.valid_until, c.erased_at, c.restricted_at, c.objected_at FROM consent_types t LEFT JOIN consent_state s ON s.consent_type_id = t.id AND s.contact_id = $1 LEFT JOIN contacts c ON c.id = $1 ORDER BY t.title, t.code",
             )
             .bind(id.0)
             .fetch_all(pool)
@@ -589,7 +576,12 @@ impl Store {
                     event_time: row.opt_int("event_time")?.map(Timestamp::from_micros),
                     expires_at,
                     valid: granted && valid_until.is_some_and(|v| now.as_micros() < v),
-                    suspended_by: suspended_by.clone(),
+                    suspended_by: consento_domain::suspension(&ContactStatus {
+                        erased_at: row.opt_int("erased_at")?.map(Timestamp::from_micros),
+                        restricted_since: row.opt_int("restricted_at")?.map(Timestamp::from_micros),
+                        objected_since: row.opt_int("objected_at")?.map(Timestamp::from_micros),
+                        ..ContactStatus::default()
+                    }),
                 })
             })
             .collect()

@@ -272,6 +272,15 @@ impl CurrentConsent {
     pub fn in_force(&self) -> bool {
         self.valid && self.suspended_by.is_none()
     }
+
+    /// Why it is not in force although valid (`erased`, `restricted`, `objected`); `None` when
+    /// it is in force or not valid anyway.
+    pub fn suspension_code(&self) -> Option<&'static str> {
+        self.suspended_by
+            .as_ref()
+            .filter(|_| self.valid)
+            .map(consento_domain::Cause::code)
+    }
 }
 
 /// The answer to "may I reach this contact?".

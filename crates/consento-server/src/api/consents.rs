@@ -337,11 +337,7 @@ impl From<CurrentConsent> for CurrentConsentOut {
             Some(k) => k.code(),
         };
         let in_force = c.in_force();
-        let suspended_by = c
-            .suspended_by
-            .as_ref()
-            .filter(|_| c.valid)
-            .map(consento_domain::Cause::code);
+        let suspended_by = c.suspension_code();
         Self {
             type_code: c.code.as_str().to_owned(),
             title: c.title,
