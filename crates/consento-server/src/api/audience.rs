@@ -6,8 +6,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use consento_app::audience::{AudienceFormat as Format, ExportRefused, type_filter};
 use consento_domain::Timestamp;
@@ -21,7 +20,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::{Auth, ReadScope};
 use super::error::{ApiError, Problem};
-use super::params::{instant, query, rename_field};
+use super::params::{ApiQuery, instant, rename_field};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -209,9 +208,8 @@ fn param_error(e: StoreError) -> ApiError {
 async fn audience(
     _auth: Auth<ReadScope>,
     State(state): State<AppState>,
-    params: Result<Query<AudienceParams>, QueryRejection>,
+    ApiQuery(p): ApiQuery<AudienceParams>,
 ) -> Result<Response, ApiError> {
-    let p = query(params)?;
     let format = match p.format.as_deref().map(str::trim) {
         None | Some("csv") => Format::Csv,
         Some("ndjson") => Format::Ndjson,
@@ -249,9 +247,8 @@ async fn audience(
 async fn counts(
     _auth: Auth<ReadScope>,
     State(state): State<AppState>,
-    params: Result<Query<CountsParams>, QueryRejection>,
+    ApiQuery(p): ApiQuery<CountsParams>,
 ) -> Result<Json<AudienceCountsOut>, ApiError> {
-    let p = query(params)?;
     let q = audience_query(&state, &p.type_code, p.at.as_deref())?;
     let at = q.at.unwrap_or_else(|| state.store.now());
     let c = state.store.audience_counts(&q).await.map_err(param_error)?;

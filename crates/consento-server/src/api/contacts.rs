@@ -4,8 +4,7 @@
 //! needs `read`, changing `write`.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use consento_app::AppError;
 use consento_domain::{Channel, CollectionMethod, ContactId, Email, Timestamp};
@@ -25,7 +24,7 @@ use super::consents::ActorOut;
 use super::error::{ApiError, Problem};
 use super::json::ApiJson;
 use super::model::{Attributes, ChannelName};
-use super::params::{PathParam, contact_id, created, nullable, query, rename_field};
+use super::params::{ApiQuery, PathParam, contact_id, created, nullable, rename_field};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -382,9 +381,8 @@ async fn lookup(state: &AppState, r: ContactRef) -> Result<Vec<ContactSummary>, 
 async fn list_contacts(
     _auth: Auth<ReadScope>,
     State(state): State<AppState>,
-    q: Result<Query<ContactsQuery>, QueryRejection>,
+    ApiQuery(q): ApiQuery<ContactsQuery>,
 ) -> Result<Json<ContactPage>, ApiError> {
-    let q = query(q)?;
     let limit = match q.limit.as_deref() {
         None => 100,
         Some(text) => text

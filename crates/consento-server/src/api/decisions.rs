@@ -2,7 +2,7 @@
 //! asks before every contact (the decision rules). The answer names the rule that decided.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use consento_domain::{Action, AllowedBy, Cause, Decision, Timestamp};
 use consento_store::{ContactRef, DecisionReport};
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,7 @@ use super::auth::{Auth, DecideScope};
 use super::error::{ApiError, Problem};
 use super::json::ApiJson;
 use super::model::{ActionName, ChannelName, ContactSelector, action};
-use super::params::instant;
+use super::params::{ApiQuery, instant};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -438,9 +438,8 @@ pub struct DialerQuery {
 async fn dialer(
     _auth: Auth<DecideScope>,
     State(state): State<AppState>,
-    query: Result<Query<DialerQuery>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(q): ApiQuery<DialerQuery>,
 ) -> Result<Json<DecisionResponse>, ApiError> {
-    let Query(q) = query.map_err(|e| ApiError::bad_request("query", e.body_text()))?;
     let act = q
         .action
         .as_deref()

@@ -5,9 +5,7 @@
 //! gives the same answer, from the same use case.
 
 use axum::Json;
-use axum::extract::Query;
 use axum::extract::State;
-use axum::extract::rejection::QueryRejection;
 use consento_app::erasure::{Anonymization, Erasure};
 use consento_domain::erasure::ErasureReason;
 use consento_domain::{ContactId, RequestId, Timestamp};
@@ -21,7 +19,7 @@ use super::AppState;
 use super::auth::{AdminScope, Auth};
 use super::error::{ApiError, Problem};
 use super::json::ApiJson;
-use super::params::{PathParam, contact_id, query};
+use super::params::{ApiQuery, PathParam, contact_id};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -292,9 +290,8 @@ pub struct CandidateQuery {
 async fn candidates(
     _auth: Auth<AdminScope>,
     State(state): State<AppState>,
-    q: Result<Query<CandidateQuery>, QueryRejection>,
+    ApiQuery(q): ApiQuery<CandidateQuery>,
 ) -> Result<Json<CandidateList>, ApiError> {
-    let q = query(q)?;
     let limit = usize::try_from(q.limit.unwrap_or(100).clamp(1, 1000)).unwrap_or(100);
     let items = state
         .app

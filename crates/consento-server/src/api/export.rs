@@ -2,8 +2,7 @@
 //! portability) as JSON or as a zip of CSV files, for the CRM to hand to the person. Needs `read`.
 //! The API records nothing: the caller answers the request; the console audits its downloads.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,7 +12,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::{Auth, ReadScope};
 use super::error::{ApiError, Problem};
-use super::params::{PathParam, contact_id, query};
+use super::params::{ApiQuery, PathParam, contact_id};
 use consento_app::AppError;
 use consento_app::export::{ExportFormat, export};
 
@@ -91,9 +90,8 @@ async fn export_contact(
     _auth: Auth<ReadScope>,
     PathParam(id): PathParam,
     State(state): State<AppState>,
-    params: Result<Query<ExportParams>, QueryRejection>,
+    ApiQuery(p): ApiQuery<ExportParams>,
 ) -> Result<Response, ApiError> {
-    let p = query(params)?;
     let format = match p.format.as_deref().map(str::trim) {
         None | Some("json") => ExportFormat::Json,
         Some("csv") => ExportFormat::Csv,

@@ -3,8 +3,7 @@
 //! mail sender adds to it verbatim (RFC 2369 §3.2, RFC 8058 §3.1). Needs `read`.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use consento_store::{ContactRef, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,7 +13,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::{Auth, WriteScope};
 use super::error::{ApiError, Problem};
-use super::params::{PathParam, contact_id, query};
+use super::params::{ApiQuery, PathParam, contact_id};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(links))
@@ -80,10 +79,9 @@ async fn links(
     _auth: Auth<WriteScope>,
     PathParam(id): PathParam,
     State(state): State<AppState>,
-    params: Result<Query<LinksParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<LinksParams>,
 ) -> Result<Json<LinksOut>, ApiError> {
     let id = contact_id(&id)?;
-    let params = query(params)?;
     let contact = state.store.contact(&ContactRef::Id(id)).await?;
     if contact.erased_at.is_some() {
         return Err(ApiError::Conflict {

@@ -122,7 +122,6 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(rules::routes())
         .split_for_parts();
     document_auth_failures(&mut doc);
-    let router = router.layer(axum::middleware::from_fn(strict::query_without_controls));
     (router, doc)
 }
 
@@ -175,7 +174,8 @@ fn document_auth_failures(doc: &mut utoipa::openapi::OpenApi) {
                 );
             }
             // A control character in any text of the body or the query string is refused by
-            // the same extractor and layer (`strict`), naming it: a 422 wherever text comes in.
+            // the body's and the query's extractors (`strict`), naming it: a 422 wherever text
+            // comes in.
             let reads_query = op.parameters.as_ref().is_some_and(|ps| {
                 ps.iter()
                     .any(|p| p.parameter_in == utoipa::openapi::path::ParameterIn::Query)

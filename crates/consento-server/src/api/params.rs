@@ -37,24 +37,47 @@ pub fn contact_id(text: &str) -> Result<ContactId, ApiError> {
         .map_err(|_| ApiError::NotFound("contact"))
 }
 
-/// The parsed query string, or a 400 naming the parameter at fault. Query types refuse unknown
-/// parameters (`deny_unknown_fields`), so a misspelt filter never silently widens a result.
-pub fn query<T: DeserializeOwned>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
-    q.map(|Query(t)| t).map_err(|e| {
-        let text = e.body_text();
-        // serde_urlencoded names an unknown parameter in backquotes: name it as the field.
-        let field = text
-            .split('`')
-            .nth(1)
-            .filter(|_| text.contains("unknown field") || text.contains("missing field"))
-            .unwrap_or("query")
-            .to_owned();
-        let reason = text
-            .strip_prefix("Failed to deserialize query string: ")
-            .unwrap_or(&text)
-            .to_owned();
-        ApiError::bad_request(field, reason)
-    })
+/// The parsed query string of a route that reads one. A control character in any parameter is a
+/// 422 naming it ([`super::strict::query_without_controls`]); an unknown or malformed parameter a
+/// 400 naming it. Query types refuse unknown parameters (`deny_unknown_fields`), so a misspelt
+/// filter never silently widens a result.
+#[derive(Debug)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        super::strict::query_without_controls(parts.uri.query().unwrap_or_default())?;
+        Query::try_from_uri(&parts.uri)
+            .map(|Query(t)| Self(t))
+            .map_err(|e| rejected(&e, parts.uri.query().unwrap_or_default()))
+    }
+}
+
+/// A 400 naming the parameter at fault: serde_urlencoded names an unknown or missing one in
+/// backquotes; a malformed value is named when the query holds that one parameter only.
+fn rejected(e: &QueryRejection, query: &str) -> ApiError {
+    let text = e.body_text();
+    let named = text
+        .split('`')
+        .nth(1)
+        .filter(|_| text.contains("unknown field") || text.contains("missing field"))
+        .map(str::to_owned);
+    let only = || {
+        let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query).ok()?;
+        let first = pairs.first()?.0.clone();
+        pairs
+            .iter()
+            .all(|(name, _)| *name == first)
+            .then_some(first)
+    };
+    let field = named.or_else(only).unwrap_or_else(|| "query".to_owned());
+    let reason = text
+        .strip_prefix("Failed to deserialize query string: ")
+        .unwrap_or(&text)
+        .to_owned();
+    ApiError::bad_request(field, reason)
 }
 
 /// For a field of a partial update that can be cleared: absent → `None` (unchanged),

@@ -5,8 +5,7 @@
 //! person, an auditor, a court) must be able to check it without an account.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use consento_domain::EventId;
@@ -18,7 +17,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::auth::{Auth, ReadScope};
 use super::error::{ApiError, Problem};
-use super::params::{PathParam, query};
+use super::params::{ApiQuery, PathParam};
 use consento_app::receipts::{ReceiptError, SignedReceipt, issue};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
@@ -143,9 +142,8 @@ async fn receipt(
     _auth: Auth<ReadScope>,
     PathParam(id): PathParam,
     State(state): State<AppState>,
-    params: Result<Query<ReceiptParams>, QueryRejection>,
+    ApiQuery(p): ApiQuery<ReceiptParams>,
 ) -> Result<Response, ApiError> {
-    let p = query(params)?;
     let jws_only = match p.format.as_deref().map(str::trim) {
         None | Some("json") => false,
         Some("jws") => true,

@@ -5,9 +5,7 @@
 //! are counted on Italy's holidays plus `[requests] extra_holidays`.
 
 use axum::Json;
-use axum::extract::Query;
 use axum::extract::State;
-use axum::extract::rejection::QueryRejection;
 use axum::response::Response;
 use consento_app::requests::{ListQuery, Request, RequestEvent};
 use consento_domain::requests::{RequestChannel, RequestKind, RequestStatus};
@@ -23,7 +21,7 @@ use super::auth::{Auth, ReadScope, WriteScope};
 use super::consents::ActorKindName;
 use super::error::{ApiError, Problem};
 use super::json::ApiJson;
-use super::params::{PathParam, created, instant, query};
+use super::params::{ApiQuery, PathParam, created, instant};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -386,9 +384,8 @@ async fn create_request(
 async fn list_requests(
     _auth: Auth<ReadScope>,
     State(state): State<AppState>,
-    q: Result<Query<RequestQuery>, QueryRejection>,
+    ApiQuery(q): ApiQuery<RequestQuery>,
 ) -> Result<Json<RequestList>, ApiError> {
-    let q = query(q)?;
     let q = ListQuery {
         status: q.status,
         due_within_days: q.due_within_days,

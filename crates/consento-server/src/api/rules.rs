@@ -7,7 +7,7 @@
 //! OpenAPI); a body is read into these types, then into the domain's by their one JSON shape.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use consento_domain::rules::RuleSpec;
@@ -24,7 +24,7 @@ use super::contacts::LegalBasisName;
 use super::error::{ApiError, Problem};
 use super::json::ApiJson;
 use super::model::Attributes;
-use super::params::{PathParam, created};
+use super::params::{ApiQuery, PathParam, created};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -599,9 +599,8 @@ async fn dry_run(
     _auth: Auth<AdminScope>,
     PathParam(rule): PathParam,
     State(state): State<AppState>,
-    params: Result<Query<DryRunParams>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(params): ApiQuery<DryRunParams>,
 ) -> Result<Json<DryRunOut>, ApiError> {
-    let Query(params) = params.map_err(|e| ApiError::bad_request("sample", e.body_text()))?;
     let sample = params.sample.unwrap_or(20);
     if !(0..=1000).contains(&sample) {
         return Err(ApiError::bad_request("sample", "must be 0 to 1000"));

@@ -340,30 +340,31 @@ fn may_hold_controls(query: &str) -> bool {
         })
 }
 
-/// Refuses a request whose query string holds a control character in a parameter's name or
-/// value once percent-decoded (`?q=%00`): 422 naming the parameter, before any route reads it.
-/// Query parameters are single-line text, so every control character is refused.
-pub async fn query_without_controls(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    if let Some(query) = request.uri().query()
-        && may_hold_controls(query)
-        && let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
-    {
-        for (name, value) in &pairs {
-            if let Some(c) = [name, value]
-                .iter()
-                .find_map(|t| text::first_refused(t, Lines::One))
-            {
-                let field = name.escape_debug().to_string();
-                return super::error::ApiError::unprocessable(field, text::refusal(c, Lines::One))
-                    .into_response();
-            }
+/// Refuses a query string holding a control character in a parameter's name or value once
+/// percent-decoded (`?q=%00`): a 422 naming the parameter. Query parameters are single-line text,
+/// so every control character is refused. Called by the query extractor
+/// ([`super::params::ApiQuery`]), so only a route that reads its query string pays for it.
+pub fn query_without_controls(query: &str) -> Result<(), super::error::ApiError> {
+    if !may_hold_controls(query) {
+        return Ok(());
+    }
+    let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(query) else {
+        // Not decodable as pairs: the extractor's own parse names the fault.
+        return Ok(());
+    };
+    for (name, value) in &pairs {
+        if let Some(c) = [name, value]
+            .iter()
+            .find_map(|t| text::first_refused(t, Lines::One))
+        {
+            let field = name.escape_debug().to_string();
+            return Err(super::error::ApiError::unprocessable(
+                field,
+                text::refusal(c, Lines::One),
+            ));
         }
     }
-    next.run(request).await
+    Ok(())
 }
 
 #[cfg(test)]

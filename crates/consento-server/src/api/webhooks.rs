@@ -4,8 +4,7 @@
 //! worker (`crate::webhooks`), never by a request handler (an outbox written in the same transaction as the change).
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use consento_domain::Timestamp;
 use consento_store::{
@@ -21,6 +20,7 @@ use super::AppState;
 use super::auth::{AdminScope, Auth};
 use super::error::{ApiError, Problem};
 use super::json::ApiJson;
+use super::params::ApiQuery;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -378,9 +378,8 @@ async fn webhook_messages(
     _auth: Auth<AdminScope>,
     State(state): State<AppState>,
     Path(id): Path<String>,
-    q: Result<Query<MessagesQuery>, QueryRejection>,
+    ApiQuery(q): ApiQuery<MessagesQuery>,
 ) -> Result<Json<MessageList>, ApiError> {
-    let q = super::params::query(q)?;
     let id = subscription_id(&id)?;
     // A 404 for an unknown subscription rather than an empty list.
     state.store.subscription(id).await?;

@@ -151,6 +151,15 @@ async fn a_rule_through_the_api_is_dry_run_applied_and_reverted_and_needs_admin(
         .await;
     assert_eq!(status, 200, "{dry}");
     assert_eq!(dry["count"], 2);
+    // A malformed sample size is named, as the only parameter given.
+    let (status, p) = app
+        .post(
+            &format!("/v1/rules/{id}/dry-run?sample=many"),
+            "admin",
+            &json!({}),
+        )
+        .await;
+    assert_eq!((status, p["field"].as_str()), (400, Some("sample")), "{p}");
     assert_eq!(dry["sample"].as_array().unwrap().len(), 1);
     assert_eq!(
         dry["sample"][0]["after"]["purposes"],

@@ -132,6 +132,11 @@ async fn a_nul_in_a_name_is_refused_naming_it(app: &TestApp) {
     // A search for one is refused too, naming the parameter, not a database error.
     let (status, body) = app.get("/v1/contacts?q=Anna%00", "read").await;
     problem(status, &body, 422, "q");
+    // So is the dialer's question, where the check runs on every call.
+    let (status, body) = app
+        .get("/v1/dialer?phone=%2B39333%0A1234567", "decide")
+        .await;
+    problem(status, &body, 422, "phone");
 }
 
 #[tokio::test]
