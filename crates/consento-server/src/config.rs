@@ -1007,6 +1007,64 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_and_the_http_limits_come_from_the_environment_and_bad_ones_are_refused() {
+        let c = ServeConfig::load(
+            None,
+            vars(&[
+                ("CONSENTO_TRUSTED_PROXIES", "10.0.0.0/8, fd00::/8,192.0.2.7"),
+                ("CONSENTO_PROXY_HEADER", "forwarded"),
+                ("CONSENTO_HTTP__HEADER_READ_TIMEOUT", "500ms"),
+                ("CONSENTO_HTTP__IDLE_TIMEOUT", "2m"),
+                ("CONSENTO_HTTP__MAX_CONNECTIONS", "16"),
+            ]),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.trusted_proxies, ["10.0.0.0/8", "fd00::/8", "192.0.2.7"]);
+        assert_eq!(c.proxy_header, ProxyHeader::Forwarded);
+        assert_eq!(
+            c.http.header_read().unwrap(),
+            std::time::Duration::from_millis(500)
+        );
+        assert_eq!(c.http.idle().unwrap(), std::time::Duration::from_secs(120));
+        assert_eq!(c.http.max_connections, 16);
+        let defaults = ServeConfig::load(None, vars(&[]), Overrides::default()).unwrap();
+        assert!(defaults.trusted_proxies.is_empty());
+        assert_eq!(
+            defaults.http.header_read().unwrap(),
+            std::time::Duration::from_secs(10)
+        );
+        for (key, value, named) in [
+            ("CONSENTO_TRUSTED_PROXIES", "10.0.0.0/40", "trusted_proxies"),
+            (
+                "CONSENTO_TRUSTED_PROXIES",
+                "proxy.example",
+                "trusted_proxies",
+            ),
+            (
+                "CONSENTO_HTTP__HEADER_READ_TIMEOUT",
+                "10",
+                "http.header_read_timeout",
+            ),
+            ("CONSENTO_HTTP__IDLE_TIMEOUT", "0s", "http.idle_timeout"),
+            (
+                "CONSENTO_HTTP__MAX_CONNECTIONS",
+                "0",
+                "http.max_connections",
+            ),
+            (
+                "CONSENTO_CONSOLE__MAX_UPLOAD_BYTES",
+                "0",
+                "console.max_upload_bytes",
+            ),
+        ] {
+            let e =
+                ServeConfig::load(None, vars(&[(key, value)]), Overrides::default()).unwrap_err();
+            assert!(e.contains(named), "{key}={value}: {e}");
+        }
+    }
+
+    #[test]
     fn an_unknown_environment_key_is_an_error_naming_it() {
         let e = ServeConfig::load(
             None,
