@@ -1,5 +1,5 @@
-//! `consento serve`: opens the store, builds the router (API, OpenAPI document, metrics), listens,
-//! and on SIGTERM or Ctrl-C stops taking connections, lets in-flight requests finish (up to the
+//! `consento serve`: opens the store, builds the router (API, OpenAPI document, metrics), listens
+//! (connections held to the `[http]` limits, see [`crate::connections`]), and on SIGTERM or Ctrl-C stops taking connections, lets in-flight requests finish (up to the
 //! configured grace), stops the background workers cleanly, and closes the database.
 
 use std::future::Future;
