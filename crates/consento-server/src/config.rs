@@ -63,6 +63,118 @@ pub struct ServeConfig {
     pub retention: RetentionConfig,
     /// Where the office is: the time zone people read and type dates in.
     pub locale: LocaleConfig,
+    /// The reverse proxies (CIDR blocks, IPv4 or IPv6; a bare address is one host) whose
+    /// forwarding header names the client. Empty (the default): the header is ignored and the
+    /// client is the TCP peer, since anyone can send the header. In the environment, a
+    /// comma-separated list: `CONSENTO_TRUSTED_PROXIES=10.0.0.0/8,fd00::/8`.
+    #[serde(deserialize_with = "string_or_list")]
+    pub trusted_proxies: Vec<String>,
+    /// The header a trusted proxy names the client in: `x-forwarded-for` (the default) or
+    /// `forwarded` (RFC 7239). Only one is read, the one the proxy overwrites or appends to, so
+    /// that a client cannot slip in the other.
+    pub proxy_header: ProxyHeader,
+    /// HTTP connections: how long a client may take, how many may be open.
+    pub http: HttpConfig,
+}
+
+/// The header that carries the client's address through a proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProxyHeader {
+    /// `X-Forwarded-For: client, proxy1, proxy2`.
+    XForwardedFor,
+    /// `Forwarded: for=client, for=proxy1` (RFC 7239 §5.2).
+    Forwarded,
+}
+
+/// A list given as a TOML array or, from the environment, as one comma-separated string.
+fn string_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Given::deserialize(d)? {
+        Given::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Given::Many(v) => v,
+    })
+}
+
+/// HTTP connections. A client that opens a connection and then sends nothing, or a request's
+/// head a byte at a time, would otherwise hold it for ever; enough of them starve everyone else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// How long a request's head (request line and headers) may take to arrive, from the
+    /// connection's opening or from its first byte on a kept-alive connection: `10s`, `500ms`.
+    pub header_read_timeout: String,
+    /// How long a kept-alive connection may wait, idle, for its next request: `60s`, `2m`.
+    pub idle_timeout: String,
+    /// Connections served at once; further ones wait in the listening socket's backlog, unread,
+    /// until one closes.
+    pub max_connections: u32,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: "10s".to_owned(),
+            idle_timeout: "60s".to_owned(),
+            max_connections: 1024,
+        }
+    }
+}
+
+impl HttpConfig {
+    fn check(&self) -> Result<(), String> {
+        self.header_read()?;
+        self.idle()?;
+        if !(1..=1_000_000).contains(&self.max_connections) {
+            return Err("config: http.max_connections: must be 1 to 1000000".to_owned());
+        }
+        Ok(())
+    }
+
+    /// `header_read_timeout` as a duration.
+    pub fn header_read(&self) -> Result<std::time::Duration, String> {
+        parse_duration(&self.header_read_timeout)
+            .map_err(|e| format!("config: http.header_read_timeout: {e}"))
+    }
+
+    /// `idle_timeout` as a duration.
+    pub fn idle(&self) -> Result<std::time::Duration, String> {
+        parse_duration(&self.idle_timeout).map_err(|e| format!("config: http.idle_timeout: {e}"))
+    }
+}
+
+/// A duration written as a whole number and a unit: `500ms`, `10s`, `2m`, `1h`; more than zero
+/// and at most a day.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| "must be a number and a unit: 500ms, 10s, 2m, 1h".to_owned())?;
+    let millis = match unit.trim() {
+        "ms" => Some(number),
+        "s" => number.checked_mul(1000),
+        "m" => number.checked_mul(60_000),
+        "h" => number.checked_mul(3_600_000),
+        _ => return Err("must be a number and a unit: 500ms, 10s, 2m, 1h".to_owned()),
+    };
+    match millis {
+        Some(ms) if (1..=86_400_000).contains(&ms) => Ok(std::time::Duration::from_millis(ms)),
+        _ => Err("must be more than 0 and at most 24h".to_owned()),
+    }
 }
 
 /// The office's time zone. Every date a person reads (console, CLI, emails) or types (a consent's
@@ -431,6 +543,10 @@ pub struct ConsoleConfig {
     pub lock_minutes: u64,
     /// Login attempts one client address may make per minute.
     pub login_attempts_per_minute: u32,
+    /// The largest import upload accepted, in bytes (the whole request as sent).
+    pub max_upload_bytes: u64,
+    /// Where uploads are kept while they are imported; empty: the system's temporary directory.
+    pub upload_dir: String,
 }
 
 impl ConsoleConfig {
@@ -465,7 +581,17 @@ impl ConsoleConfig {
             "login_attempts_per_minute",
             u64::from(self.login_attempts_per_minute),
             10_000,
-        )
+        )?;
+        within("max_upload_bytes", self.max_upload_bytes, 1 << 40)
+    }
+
+    /// The directory uploads are written to.
+    pub fn upload_dir(&self) -> std::path::PathBuf {
+        if self.upload_dir.trim().is_empty() {
+            std::env::temp_dir()
+        } else {
+            std::path::PathBuf::from(&self.upload_dir)
+        }
     }
 }
 
@@ -481,6 +607,8 @@ impl Default for ConsoleConfig {
             lock_after_failures: 5,
             lock_minutes: 15,
             login_attempts_per_minute: 10,
+            max_upload_bytes: 2 * 1024 * 1024 * 1024,
+            upload_dir: String::new(),
         }
     }
 }
@@ -599,6 +727,9 @@ impl Default for ServeConfig {
             erasure: ErasureConfig::default(),
             retention: RetentionConfig::default(),
             locale: LocaleConfig::default(),
+            trusted_proxies: Vec::new(),
+            proxy_header: ProxyHeader::XForwardedFor,
+            http: HttpConfig::default(),
         }
     }
 }
@@ -673,6 +804,8 @@ impl ServeConfig {
         config.erasure.check()?;
         config.retention.check()?;
         config.locale.check()?;
+        config.http.check()?;
+        crate::client::TrustedProxies::parse(&config.trusted_proxies, config.proxy_header)?;
         Ok(config)
     }
 }
@@ -871,6 +1004,64 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("mail.controller_name"), "{e}");
+    }
+
+    #[test]
+    fn trusted_proxies_and_the_http_limits_come_from_the_environment_and_bad_ones_are_refused() {
+        let c = ServeConfig::load(
+            None,
+            vars(&[
+                ("CONSENTO_TRUSTED_PROXIES", "10.0.0.0/8, fd00::/8,192.0.2.7"),
+                ("CONSENTO_PROXY_HEADER", "forwarded"),
+                ("CONSENTO_HTTP__HEADER_READ_TIMEOUT", "500ms"),
+                ("CONSENTO_HTTP__IDLE_TIMEOUT", "2m"),
+                ("CONSENTO_HTTP__MAX_CONNECTIONS", "16"),
+            ]),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.trusted_proxies, ["10.0.0.0/8", "fd00::/8", "192.0.2.7"]);
+        assert_eq!(c.proxy_header, ProxyHeader::Forwarded);
+        assert_eq!(
+            c.http.header_read().unwrap(),
+            std::time::Duration::from_millis(500)
+        );
+        assert_eq!(c.http.idle().unwrap(), std::time::Duration::from_secs(120));
+        assert_eq!(c.http.max_connections, 16);
+        let defaults = ServeConfig::load(None, vars(&[]), Overrides::default()).unwrap();
+        assert!(defaults.trusted_proxies.is_empty());
+        assert_eq!(
+            defaults.http.header_read().unwrap(),
+            std::time::Duration::from_secs(10)
+        );
+        for (key, value, named) in [
+            ("CONSENTO_TRUSTED_PROXIES", "10.0.0.0/40", "trusted_proxies"),
+            (
+                "CONSENTO_TRUSTED_PROXIES",
+                "proxy.example",
+                "trusted_proxies",
+            ),
+            (
+                "CONSENTO_HTTP__HEADER_READ_TIMEOUT",
+                "10",
+                "http.header_read_timeout",
+            ),
+            ("CONSENTO_HTTP__IDLE_TIMEOUT", "0s", "http.idle_timeout"),
+            (
+                "CONSENTO_HTTP__MAX_CONNECTIONS",
+                "0",
+                "http.max_connections",
+            ),
+            (
+                "CONSENTO_CONSOLE__MAX_UPLOAD_BYTES",
+                "0",
+                "console.max_upload_bytes",
+            ),
+        ] {
+            let e =
+                ServeConfig::load(None, vars(&[(key, value)]), Overrides::default()).unwrap_err();
+            assert!(e.contains(named), "{key}={value}: {e}");
+        }
     }
 
     #[test]

@@ -4,8 +4,10 @@
 
 pub mod api;
 pub mod cli;
+pub mod client;
 pub mod commands;
 pub mod config;
+pub mod connections;
 pub mod http;
 pub mod i18n;
 pub mod mail;

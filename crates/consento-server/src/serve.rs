@@ -1,5 +1,5 @@
-//! `consento serve`: opens the store, builds the router (API, OpenAPI document, metrics), listens,
-//! and on SIGTERM or Ctrl-C stops taking connections, lets in-flight requests finish (up to the
+//! `consento serve`: opens the store, builds the router (API, OpenAPI document, metrics), listens
+//! (connections held to the `[http]` limits, see [`crate::connections`]), and on SIGTERM or Ctrl-C stops taking connections, lets in-flight requests finish (up to the
 //! configured grace), stops the background workers cleanly, and closes the database.
 
 use std::future::Future;
@@ -115,6 +115,16 @@ pub async fn run(
             "public.base_url is not set: unsubscribe, preference and confirmation links are built on the listening address; set public.base_url (CONSENTO_PUBLIC__BASE_URL) to the public HTTPS address people reach this server at, as it must be behind a proxy"
         );
     }
+    // Both were checked when the configuration was loaded; a configuration built otherwise
+    // (by a test) is checked here.
+    let proxies =
+        crate::client::TrustedProxies::parse(&config.trusted_proxies, config.proxy_header)
+            .map_err(anyhow::Error::msg)?;
+    let limits = crate::connections::Limits {
+        header_read: config.http.header_read().map_err(anyhow::Error::msg)?,
+        idle: config.http.idle().map_err(anyhow::Error::msg)?,
+        max_connections: usize::try_from(config.http.max_connections).unwrap_or(usize::MAX),
+    };
     let use_cases = consento_app::App::new(Arc::clone(&store), policy, metrics.clone());
     let state = AppState::new(Shared {
         app: use_cases,
@@ -124,6 +134,7 @@ pub async fn run(
         config: Arc::new(config),
         exports: Arc::new(tokio::sync::Semaphore::new(exports)),
         console: Arc::default(),
+        proxies,
     });
     // GDPR Art. 13(1)(a)–(b): who the controller is and how to reach it is owed to every
     // person; until it is given, documents fall back to a placeholder, and the operator is told.
@@ -143,18 +154,13 @@ pub async fn run(
     let app = app(state);
     tracing::info!(%addr, "listening");
     ready(addr);
-    let mut server_stop = stop_rx.clone();
-    // The peer address feeds the console's per-address login limit.
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        let _ = server_stop.wait_for(|stop| *stop).await;
-    });
-    let mut server = tokio::spawn(async move { server.await });
+    let server = crate::connections::serve(listener, app, limits, stop_rx.clone());
+    let mut server = tokio::spawn(server);
     shutdown.await;
     tracing::info!("shutting down: finishing in-flight requests");
     let _ = stop_tx.send(true);
     match tokio::time::timeout(grace, &mut server).await {
-        Ok(joined) => joined??,
+        Ok(joined) => joined?,
         Err(_) => {
             server.abort();
             tracing::warn!("shutdown grace ran out; remaining requests were cut off");

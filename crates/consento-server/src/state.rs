@@ -50,6 +50,8 @@ pub struct Shared {
     pub exports: Arc<tokio::sync::Semaphore>,
     /// The console's in-memory state (login rate limits).
     pub console: Arc<ConsoleState>,
+    /// The proxies whose forwarding header names the client (see [`crate::client`]).
+    pub proxies: crate::client::TrustedProxies,
 }
 
 impl Shared {

@@ -66,6 +66,7 @@ error-internal = An unexpected error occurred. It has been logged; please try ag
 error-invalid = Please check the field “{ $field }”: { $reason }
 error-busy = The service is busy. Please try again in a moment.
 error-too-many = Too many requests from this address. Please wait a minute and try again.
+error-too-large = The file is larger than this server accepts. Split it into smaller files and upload each.
 error-go-home = Go to the dashboard
 
 month-1 = January

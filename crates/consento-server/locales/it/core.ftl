@@ -66,6 +66,7 @@ error-internal = Si è verificato un errore imprevisto, già registrato. Riprova
 error-invalid = Controllare il campo «{ $field }»: { $reason }
 error-busy = Il servizio è occupato. Riprovare tra un momento.
 error-too-many = Troppe richieste da questo indirizzo. Attendere un minuto e riprovare.
+error-too-large = Il file è più grande di quanto questo server accetta. Dividerlo in file più piccoli e caricarli uno alla volta.
 error-go-home = Vai al cruscotto
 
 month-1 = gennaio

@@ -6,10 +6,10 @@
 //! (OWASP Authentication Cheat Sheet). A successful login always starts a new session secret, so
 //! a session id planted before login is worthless (session fixation).
 
-use std::net::SocketAddr;
+use crate::client::ClientIp;
 
 use askama::Template;
-use axum::extract::{ConnectInfo, Form, Query, State};
+use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use consento_app::audit::By;
@@ -119,7 +119,7 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     axum::Extension(locale): axum::Extension<Locale>,
-    connect: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
@@ -137,11 +137,11 @@ pub async fn login(
         *response.status_mut() = status;
         Ok(response)
     };
-    if let Some(axum::Extension(ConnectInfo(addr))) = connect
+    if let Some(ip) = client
         && !state
             .console
             .limiter
-            .allow(addr.ip(), "login", console.login_attempts_per_minute)
+            .allow(ip, "login", console.login_attempts_per_minute)
     {
         return again(StatusCode::TOO_MANY_REQUESTS, tr.t("login-throttled"));
     }

@@ -8,11 +8,17 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 
 use askama::Template;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
+use axum::http::header;
 use axum::response::Response;
 use consento_domain::import::LineError;
 use consento_domain::{Actor, ActorKind, Permission};
 use consento_store::{ImportRun, ImportStatus};
+use futures_util::StreamExt as _;
 use serde_json::json;
 
 use super::page::{Page, PageError, render, see_other};
@@ -20,12 +26,25 @@ use super::session::Staff;
 use crate::state::AppState;
 use consento_app::import::{ImportJob, begin, execute, parse_delimiter, parse_mapping};
 
-/// The largest file the console accepts: 2 GiB, a few million lines.
-const MAX_UPLOAD_BYTES: usize = 2 * 1024 * 1024 * 1024;
-
-/// The body limit of the upload route (the server's default is sized for JSON and forms).
+/// The body limit of the upload route: none from the router, since [`upload`] holds the body to
+/// `console.max_upload_bytes` itself (the server's default is sized for JSON and forms).
 pub fn upload_limit() -> DefaultBodyLimit {
-    DefaultBodyLimit::max(MAX_UPLOAD_BYTES)
+    DefaultBodyLimit::disable()
+}
+
+/// `body`, ended with an error (and `over` set) at the first chunk that would take it past
+/// `limit` bytes: nothing past the limit reaches the handler.
+fn limited(body: Body, limit: u64, over: Arc<AtomicBool>) -> Body {
+    let mut seen = 0u64;
+    Body::from_stream(body.into_data_stream().map(move |chunk| {
+        let chunk = chunk?;
+        seen = seen.saturating_add(chunk.len() as u64);
+        if seen > limit {
+            over.store(true, Ordering::Relaxed);
+            return Err(axum::Error::new("the upload is larger than the limit"));
+        }
+        Ok(chunk)
+    }))
 }
 
 /// A run in the list.
@@ -132,14 +151,41 @@ impl Drop for TempFile {
 pub async fn upload(
     staff: Staff,
     State(state): State<AppState>,
-    mut multipart: Multipart,
+    request: Request,
 ) -> Result<Response, PageError> {
     staff.require(Permission::Import)?;
     let tr = staff.tr;
-    let bad_upload = |_| PageError::Invalid {
-        field: "file".to_owned(),
-        reason: tr.t("imports-error-upload"),
+    let limit = state.config.console.max_upload_bytes;
+    // Announced too large: refused before a byte of it is read or written (RFC 9110 §15.5.14).
+    let announced = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit) {
+        return Err(PageError::TooLarge);
+    }
+    // Sent without a length (chunked), or lying about it: counted as it comes.
+    let over = Arc::new(AtomicBool::new(false));
+    let (parts, body) = request.into_parts();
+    let request = Request::from_parts(parts, limited(body, limit, Arc::clone(&over)));
+    let bad_upload = |_: axum::extract::multipart::MultipartError| {
+        if over.load(Ordering::Relaxed) {
+            PageError::TooLarge
+        } else {
+            PageError::Invalid {
+                field: "file".to_owned(),
+                reason: tr.t("imports-error-upload"),
+            }
+        }
     };
+    // Only a request that is not multipart/form-data is refused here.
+    let mut multipart = Multipart::from_request(request, &state)
+        .await
+        .map_err(|_| PageError::Invalid {
+            field: "file".to_owned(),
+            reason: tr.t("imports-error-upload"),
+        })?;
     let mut sent = Sent::default();
     let mut delimiter = String::new();
     let mut file: Option<(TempFile, String, u64)> = None;
@@ -152,7 +198,11 @@ pub async fn upload(
                 let name = field.file_name().unwrap_or("import.csv").to_owned();
                 let random: [u8; 16] = state.store.random_bytes()?;
                 let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
-                let path = std::env::temp_dir().join(format!("consento-import-{suffix}.csv"));
+                let path = state
+                    .config
+                    .console
+                    .upload_dir()
+                    .join(format!("consento-import-{suffix}.csv"));
                 let temp = TempFile(path.clone());
                 // Readable by this user only: the file is a CRM export full of personal data.
                 let mut out = std::fs::OpenOptions::new()

@@ -277,7 +277,13 @@ fn same_origin(origin: &HeaderValue, headers: &HeaderMap) -> bool {
 /// Renders an error page if the handler failed, and adds the security headers.
 pub(crate) fn finish(mut response: Response, tr: Tr, request_id: &str, csrf: &str) -> Response {
     if let Some(failed) = response.extensions_mut().remove::<Failed>() {
+        // The page replaces the bare answer, but not what it tells the client: when to try
+        // again after a 429 or 503 (RFC 9110 §10.2.3, RFC 6585 §4).
+        let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
         response = error_page(&failed, tr, request_id, csrf);
+        if let Some(v) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
     }
     let headers = response.headers_mut();
     // Only our own stylesheet; no scripts; no framing (clickjacking); forms post here only.

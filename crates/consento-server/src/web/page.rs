@@ -288,6 +288,9 @@ pub enum PageError {
     /// The client address has used up its budget of requests for now.
     #[error("too many requests")]
     TooManyRequests,
+    /// The request's body is larger than the route accepts.
+    #[error("too large")]
+    TooLarge,
     /// Anything else: logged, never shown.
     #[error("internal: {0}")]
     Internal(String),
@@ -370,6 +373,10 @@ impl IntoResponse for PageError {
             PageError::TooManyRequests => (
                 StatusCode::TOO_MANY_REQUESTS,
                 FailedMessage::Key("error-too-many"),
+            ),
+            PageError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                FailedMessage::Key("error-too-large"),
             ),
             PageError::Invalid { field, reason } => (
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -7,11 +7,9 @@
 //! through the unguessable token in its URL, which is also what authorises its form posts, and
 //! the referrer is never sent anywhere so the token cannot leak through it.
 
-use std::net::SocketAddr;
-
 use axum::Router;
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
@@ -117,17 +115,14 @@ pub async fn public_frame(
         .get::<crate::telemetry::RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let over_budget = peer.is_some_and(|ip| {
+    let client = crate::client::client_ip(&state, request.extensions(), request.headers());
+    let over_budget = client.is_some_and(|ip| {
         !state
             .console
             .limiter
             .allow(ip, "public", state.config.public.requests_per_minute)
     });
-    let response = if over_budget {
+    let response = if over_budget && !valid_one_click(&state, one_click_token(&request)).await {
         let mut r = PageError::TooManyRequests.into_response();
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
@@ -147,4 +142,28 @@ pub async fn public_frame(
         HeaderValue::from_static("noindex, nofollow"),
     );
     response
+}
+
+/// Whether a request is a one-click unsubscribe (`POST /u/{token}`, RFC 8058 §3.2) with a token
+/// that opens an unsubscribe link. Such a request is never refused for the address's budget:
+/// mailbox providers send them from shared servers, many people's at once, and a withdrawal
+/// lost to a 429 would leave a person mailed against their will (GDPR Art. 7(3), Art. 21(3)).
+/// A token that opens nothing stays budgeted, so that guessing tokens is as slow as before.
+async fn valid_one_click(state: &AppState, token: Option<String>) -> bool {
+    let Some(token) = token else {
+        return false;
+    };
+    matches!(
+        consento_app::links::open(&state.store, &token).await,
+        Ok(Some(opened)) if opened.link.purpose == consento_app::links::Purpose::Unsubscribe
+    )
+}
+
+/// The token of a `POST /u/{token}`.
+fn one_click_token(request: &Request) -> Option<String> {
+    if request.method() != Method::POST {
+        return None;
+    }
+    let token = request.uri().path().strip_prefix("/u/")?;
+    (!token.is_empty() && !token.contains('/')).then(|| token.to_owned())
 }

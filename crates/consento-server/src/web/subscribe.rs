@@ -7,11 +7,11 @@
 //! which mail scanners also do) only shows a button; the consent is given by the POST that
 //! button sends.
 
-use std::net::SocketAddr;
+use crate::client::ClientIp;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use consento_domain::{DomainError, Email};
@@ -165,7 +165,7 @@ fn user_agent(headers: &HeaderMap) -> Option<String> {
 pub async fn submit(
     State(state): State<AppState>,
     axum::Extension(locale): axum::Extension<Locale>,
-    connect: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
@@ -205,7 +205,7 @@ pub async fn submit(
         source: RequestSource::Form,
         requested_by: None,
         user_agent: user_agent(&headers),
-        ip: connect.map(|c| c.0.0.ip()),
+        ip: client,
     };
     match subscriptions::request(&state.app, ask).await {
         Ok(_) => Ok(see_other(&format!("/subscribe/sent{}", lang_query(locale)))),
@@ -304,11 +304,11 @@ async fn confirm_page(
 pub async fn confirm(
     State(state): State<AppState>,
     axum::Extension(locale): axum::Extension<Locale>,
-    connect: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    ClientIp(client): ClientIp,
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
-    let ip = connect.map(|c| c.0.0.ip());
+    let ip = client;
     match subscriptions::confirm(&state.app, &token, locale, user_agent(&headers), ip).await? {
         // Not one of our links (and perhaps not even fit for a Location header): said at once.
         Confirmed::Unknown => confirm_page(&state, locale, &token).await,

@@ -355,3 +355,101 @@ Z2;Zoe;zoe-example.it;;;2024-01-01;\n";
     assert!(audit.iter().any(|e| e.action == "import.run"), "{audit:?}");
     app.shutdown().await;
 }
+
+/// A signed-in DPO on a server accepting uploads of at most 1,000 bytes, kept in a directory of
+/// the test's own; the `Cookie` header and CSRF token a hand-written upload needs.
+async fn small_uploads() -> (crate::support::TestApp, std::path::PathBuf, String, String) {
+    let dir = std::env::temp_dir().join(format!(
+        "consento-uploads-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let upload_dir = dir.display().to_string();
+    let app = crate::support::spawn_app_with(false, |c| {
+        c.console.max_upload_bytes = 1000;
+        c.console.upload_dir = upload_dir;
+    })
+    .await
+    .unwrap();
+    let dpo = app.console_as("dpo").await;
+    // The form's page gives the session its token.
+    assert_eq!(dpo.get("/imports").await.status, 200);
+    let (cookie, csrf) = (dpo.cookie_header(), dpo.csrf());
+    (app, dir, cookie, csrf)
+}
+
+/// A multipart body with a CSV file of `size` bytes.
+fn multipart_of(size: usize) -> Vec<u8> {
+    let mut body = b"--b0undary\r\nContent-Disposition: form-data; name=\"source\"\r\n\r\ncrm-x\r\n--b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\nContent-Type: text/csv\r\n\r\nCodice;Nome\n".to_vec();
+    while body.len() < size {
+        body.extend_from_slice(b"C1;Anna Rossi\n");
+    }
+    body.extend_from_slice(b"\r\n--b0undary--\r\n");
+    body
+}
+
+fn left_in(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_upload_announced_above_the_limit_is_refused_with_a_413_page_before_a_byte_is_read() {
+    let (app, dir, cookie, csrf) = small_uploads().await;
+    for (language, says) in [
+        ("en", "larger than this server accepts"),
+        ("it", "più grande di quanto questo server accetta"),
+    ] {
+        // Only the head is sent: the answer must not wait for a body of 5 MB.
+        let head = format!(
+            "POST /imports?csrf={csrf} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nAccept-Language: {language}\r\nContent-Type: multipart/form-data; boundary=b0undary\r\nContent-Length: 5000000\r\n\r\n",
+            host = app.base.trim_start_matches("http://"),
+        );
+        let (status, _, body) = crate::support::raw_http(&app.base, head.as_bytes()).await;
+        assert_eq!(status, 413, "{body}");
+        assert!(body.contains(says), "{body}");
+    }
+    assert!(left_in(&dir).is_empty(), "{:?}", left_in(&dir));
+    app.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_chunked_upload_past_the_limit_is_stopped_there_with_a_413_and_leaves_no_file() {
+    let (app, dir, cookie, csrf) = small_uploads().await;
+    let body = multipart_of(5000);
+    let mut request = format!(
+        "POST /imports?csrf={csrf} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nAccept-Language: en\r\nContent-Type: multipart/form-data; boundary=b0undary\r\nTransfer-Encoding: chunked\r\n\r\n",
+        host = app.base.trim_start_matches("http://"),
+    )
+    .into_bytes();
+    for chunk in body.chunks(300) {
+        request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        request.extend_from_slice(chunk);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    let (status, _, page) = crate::support::raw_http(&app.base, &request).await;
+    assert_eq!(status, 413, "{page}");
+    assert!(page.contains("larger than this server accepts"), "{page}");
+    assert!(left_in(&dir).is_empty(), "{:?}", left_in(&dir));
+    // Under the limit, the same way, the upload goes through.
+    let small = multipart_of(200);
+    let mut request = format!(
+        "POST /imports?csrf={csrf} HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\nContent-Type: multipart/form-data; boundary=b0undary\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{len:x}\r\n",
+        host = app.base.trim_start_matches("http://"),
+        len = small.len(),
+    )
+    .into_bytes();
+    request.extend_from_slice(&small);
+    request.extend_from_slice(b"\r\n0\r\n\r\n");
+    let (status, _, page) = crate::support::raw_http(&app.base, &request).await;
+    // No mapping saved for the source: the form comes back naming that, not the size.
+    assert_eq!(status, 200, "{page}");
+    assert!(!page.contains("larger than this server accepts"), "{page}");
+    app.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -6,6 +6,7 @@ mod api_resources;
 mod app_rules;
 mod browser;
 mod cli;
+mod connections;
 mod console;
 mod console_contacts;
 mod console_insights;

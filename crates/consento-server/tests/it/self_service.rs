@@ -916,3 +916,195 @@ async fn the_preference_center_switches_email_off_and_back_on_with_its_evidence(
     let bad = form(&url, &[("action", "channel-off"), ("channel", "fax")]).await;
     assert_eq!(bad.status, 422);
 }
+
+/// `GET /subscribe` as a client whose request carries `X-Forwarded-For: forwarded` (if any).
+async fn subscribe_page(app: &TestApp, forwarded: Option<&str>) -> Answer {
+    let mut request = client().get(format!("{}/subscribe", app.base));
+    if let Some(f) = forwarded {
+        request = request.header("x-forwarded-for", f);
+    }
+    answer(request).await
+}
+
+/// The evidence of the last event in `id`'s history.
+async fn last_evidence(app: &TestApp, id: ContactId) -> Value {
+    let events = history(app, id).await;
+    serde_json::from_str(events.last().unwrap()["evidence"].as_str().unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_budgeted_limited_at_login_and_kept_as_evidence()
+ {
+    let app = spawn_app_with(false, |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".to_owned(), "::1".to_owned()];
+        c.public.requests_per_minute = 2;
+        c.console.login_attempts_per_minute = 2;
+    })
+    .await
+    .unwrap();
+    let anna = world(&app).await;
+    // The public pages' budget is the forwarded client's, not the proxy's.
+    for _ in 0..2 {
+        let page = subscribe_page(&app, Some("6.6.6.6, 203.0.113.7")).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+    }
+    assert_eq!(
+        subscribe_page(&app, Some("6.6.6.6, 203.0.113.7"))
+            .await
+            .status,
+        429
+    );
+    // Another client behind the same proxy has a budget of its own; so does the left-most
+    // address, which only the client wrote.
+    assert_eq!(subscribe_page(&app, Some("203.0.113.8")).await.status, 200);
+    assert_eq!(
+        subscribe_page(&app, Some("203.0.113.7, 203.0.113.9"))
+            .await
+            .status,
+        200
+    );
+
+    // The evidence of a one-click unsubscribe keeps the forwarded client's network.
+    let url = links(&app, anna, "?type=newsletter").await["unsubscribe_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let done = answer(
+        client()
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-forwarded-for", "198.51.100.23")
+            .body("List-Unsubscribe=One-Click"),
+    )
+    .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(last_evidence(&app, anna).await["ip"], "198.51.100.0/24");
+
+    // The console's login limit counts per forwarded client.
+    let console = crate::support::Console::new(&app.base);
+    console.get("/login").await;
+    let wrong = [("username", "nobody"), ("password", "wrong password")];
+    for _ in 0..2 {
+        let page = console
+            .post_with("/login", &wrong, &[("x-forwarded-for", "192.0.2.1")])
+            .await;
+        assert_eq!(page.status, 401, "{}", page.body);
+    }
+    let throttled = console
+        .post_with("/login", &wrong, &[("x-forwarded-for", "192.0.2.1")])
+        .await;
+    assert_eq!(throttled.status, 429);
+    let other = console
+        .post_with("/login", &wrong, &[("x-forwarded-for", "192.0.2.2")])
+        .await;
+    assert_eq!(other.status, 401, "{}", other.body);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_forged_x_forwarded_for_from_an_untrusted_peer_changes_nothing() {
+    // No trusted proxy: the header is anyone's to write, and ignored.
+    let app = spawn_app_with(false, |c| {
+        c.public.requests_per_minute = 2;
+        c.console.login_attempts_per_minute = 2;
+    })
+    .await
+    .unwrap();
+    let anna = world(&app).await;
+    assert_eq!(subscribe_page(&app, Some("203.0.113.1")).await.status, 200);
+    assert_eq!(subscribe_page(&app, Some("203.0.113.2")).await.status, 200);
+    let refused = subscribe_page(&app, Some("203.0.113.3")).await;
+    assert_eq!(refused.status, 429);
+    let url = links(&app, anna, "?type=newsletter").await["unsubscribe_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let done = answer(
+        client()
+            .post(&url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-forwarded-for", "198.51.100.23")
+            .header("forwarded", "for=198.51.100.23")
+            .body("List-Unsubscribe=One-Click"),
+    )
+    .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(last_evidence(&app, anna).await["ip"], "127.0.0.0/24");
+    let console = crate::support::Console::new(&app.base);
+    console.get("/login").await;
+    let wrong = [("username", "nobody"), ("password", "wrong password")];
+    for forged in ["192.0.2.1", "192.0.2.2"] {
+        let page = console
+            .post_with("/login", &wrong, &[("x-forwarded-for", forged)])
+            .await;
+        assert_eq!(page.status, 401, "{}", page.body);
+    }
+    let page = console
+        .post_with("/login", &wrong, &[("x-forwarded-for", "192.0.2.3")])
+        .await;
+    assert_eq!(page.status, 429);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_public_pages_429_keeps_its_retry_after_header() {
+    let app = spawn_app_with(false, |c| c.public.requests_per_minute = 1)
+        .await
+        .unwrap();
+    assert_eq!(subscribe_page(&app, None).await.status, 200);
+    let refused = answer(
+        client()
+            .get(format!("{}/subscribe", app.base))
+            .header("accept-language", "en"),
+    )
+    .await;
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.headers["retry-after"], "60");
+    assert!(
+        refused.body.contains("Too many requests"),
+        "{}",
+        refused.body
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_valid_one_click_unsubscribe_is_never_refused_for_the_budget_and_an_invalid_one_is() {
+    let app = spawn_app_with(false, |c| c.public.requests_per_minute = 1)
+        .await
+        .unwrap();
+    let anna = world(&app).await;
+    let url = links(&app, anna, "?type=newsletter").await["unsubscribe_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The address's budget is spent.
+    assert_eq!(subscribe_page(&app, None).await.status, 200);
+    assert_eq!(subscribe_page(&app, None).await.status, 429);
+    let before = history(&app, anna).await.len();
+    let done = one_click(&url).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let events = history(&app, anna).await;
+    assert_eq!(events.len(), before + 1);
+    assert_eq!(events.last().unwrap()["kind"], "withdrawn");
+    assert_eq!(eligible(&app, "newsletter").await, 0);
+    // A token that opens nothing stays budgeted, as does the page of a valid one.
+    let token = token_of(&url);
+    let mut altered: Vec<char> = token.chars().collect();
+    let middle = altered.len() / 2;
+    altered[middle] = if altered[middle] == 'A' { 'B' } else { 'A' };
+    let forged = format!(
+        "{}{}",
+        url.trim_end_matches(token),
+        altered.into_iter().collect::<String>()
+    );
+    assert_eq!(one_click(&forged).await.status, 429);
+    assert_eq!(
+        one_click(&format!("{}/u/not-a-token", app.base))
+            .await
+            .status,
+        429
+    );
+    assert_eq!(get(&url, "en").await.status, 429);
+    app.shutdown().await;
+}

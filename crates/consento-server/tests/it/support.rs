@@ -424,6 +424,37 @@ impl Console {
         self.post_raw(path, &all).await
     }
 
+    /// POSTs a form with this client's CSRF token added and these extra headers.
+    pub async fn post_with(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Page {
+        let mut all = vec![("csrf".to_owned(), self.csrf())];
+        all.extend(
+            fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        let mut request = self.client.post(format!("{}{path}", self.base)).form(&all);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request).await
+    }
+
+    /// The `Cookie` header this client sends, for a request written by hand.
+    pub fn cookie_header(&self) -> String {
+        self.cookies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     /// POSTs a form with this client's token, as if sent from a page of `origin`.
     pub async fn post_from(&self, origin: &str, path: &str, fields: &[(&str, &str)]) -> Page {
         let mut all = vec![("csrf".to_owned(), self.csrf())];
@@ -538,4 +569,42 @@ impl TestApp {
         console.login(&username, password).await;
         console
     }
+}
+
+/// Sends `request` as written on a fresh connection to `base` (`http://host:port`) and reads one
+/// answer: its head and a body of its `Content-Length` (or up to the end of the connection).
+/// Fails if no whole answer comes within ten seconds.
+pub async fn raw_http(base: &str, request: &[u8]) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let addr = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let read = async {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = stream.read(&mut buf).await.unwrap_or(0);
+            got.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&got).into_owned();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head.lines().find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<usize>().ok())?
+                });
+                if length.is_some_and(|len| body.len() >= len) || n == 0 {
+                    let status = head
+                        .split(' ')
+                        .nth(1)
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(0);
+                    return (status, head.to_owned(), body.to_owned());
+                }
+            }
+            assert!(n > 0, "the connection closed without an answer: {text:?}");
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), read)
+        .await
+        .expect("no answer within ten seconds")
 }

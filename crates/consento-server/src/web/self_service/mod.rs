@@ -9,10 +9,9 @@
 //! ledger with the person as its actor and, as evidence kept apart from the ledger, the time,
 //! the browser's user agent and the client's address cut to its network.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use askama::Template;
-use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use consento_domain::{Actor, ActorKind, CollectionMethod, ConsentTypeId, EventKind, Timestamp};
@@ -174,13 +173,6 @@ pub(super) fn evidence(
         "link_key": key_id,
     })
     .to_string()
-}
-
-/// The client's address, as the server saw it.
-pub(super) fn peer(extensions: &axum::http::Extensions) -> Option<IpAddr> {
-    extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
 }
 
 /// Records one event per consent, in order, by the person themselves (actor `subject`).

@@ -24,7 +24,8 @@ use consento_domain::{Actor, ActorKind, Channel, CollectionMethod, EventKind};
 use consento_store::{ConsentType, CurrentConsent, Notice};
 use serde::Deserialize;
 
-use super::{Person, body_bytes, evidence, in_force, open_page, peer, record, with_lang};
+use super::{Person, body_bytes, evidence, in_force, open_page, record, with_lang};
+use crate::client::client_ip;
 use crate::i18n::{Locale, Tr};
 use crate::state::AppState;
 use crate::web::page::{Page, PageError, render, see_other};
@@ -316,7 +317,7 @@ pub async fn save(
             let proof = evidence(
                 state.store.now(),
                 &parts.headers,
-                peer(&parts.extensions),
+                client_ip(&state, &parts.extensions, &parts.headers),
                 "preferences",
                 person.opened.key_id,
             );
@@ -358,7 +359,7 @@ pub async fn save(
     let proof = evidence(
         state.store.now(),
         &parts.headers,
-        peer(&parts.extensions),
+        client_ip(&state, &parts.extensions, &parts.headers),
         "preferences",
         person.opened.key_id,
     );

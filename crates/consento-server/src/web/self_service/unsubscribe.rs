@@ -18,10 +18,9 @@ use axum::response::Response;
 use consento_domain::{CollectionMethod, EventKind};
 use consento_store::{ConsentType, CurrentConsent};
 
-use super::{
-    Person, body_bytes, evidence, in_force, message_page, not_found, open_page, peer, record,
-};
+use super::{Person, body_bytes, evidence, in_force, message_page, not_found, open_page, record};
 use super::{consent_type, with_lang};
+use crate::client::client_ip;
 use crate::i18n::{Locale, Tr};
 use crate::state::AppState;
 use crate::web::page::{Page, PageError, render};
@@ -170,7 +169,7 @@ pub async fn one_click(
     let proof = evidence(
         state.store.now(),
         &parts.headers,
-        peer(&parts.extensions),
+        client_ip(&state, &parts.extensions, &parts.headers),
         "unsubscribe",
         person.opened.key_id,
     );
