@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod http;
 pub mod i18n;
+pub mod keys;
 pub mod mail;
 pub mod metrics;
 pub mod retry;

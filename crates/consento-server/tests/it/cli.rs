@@ -510,7 +510,7 @@ fn users_reset_password_prints_a_new_one_time_password_that_must_be_replaced() {
 async fn a_cli_change_appears_in_the_audit_trail_with_its_operator() {
     use std::sync::Arc;
 
-    use consento_store::{AuditFilter, OsEntropy, Store, StoreConfig, SystemClock};
+    use consento_store::{AuditFilter, OsEntropy, Store, SystemClock};
 
     let db = Scratch::new();
     let added = db.json(&[
@@ -540,8 +540,7 @@ async fn a_cli_change_appears_in_the_audit_trail_with_its_operator() {
         "restrict",
         "anna.audit@example.it",
     ]);
-    let mut config = StoreConfig::new(&db.url);
-    config.pg_schema = db.pg_schema.clone();
+    let config = db.store_config();
     let store = Store::open(&config, Arc::new(SystemClock), Arc::new(OsEntropy))
         .await
         .unwrap();

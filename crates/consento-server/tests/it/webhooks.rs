@@ -143,7 +143,10 @@ impl Env {
         ));
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
         let store = Store::open(
-            &StoreConfig::new(format!("sqlite:{}", path.display())),
+            &StoreConfig::new(
+                format!("sqlite:{}", path.display()),
+                consento_domain::sealed::MasterKey::from_bytes([7; 32]),
+            ),
             clock.clone(),
             Arc::new(OsEntropy),
         )
@@ -766,8 +769,7 @@ async fn two_serve_processes_on_one_postgres_database_deliver_each_event_exactly
         return;
     };
     let receiver = Receiver::start().await;
-    let mut config = StoreConfig::new(&db.url);
-    config.pg_schema = db.pg_schema.clone();
+    let config = db.store_config();
     let store = Store::open(&config, Arc::new(SystemClock), Arc::new(OsEntropy))
         .await
         .unwrap();
