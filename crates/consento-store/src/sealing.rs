@@ -248,9 +248,9 @@ impl Store {
                     }
                 }
             }
-            let stored = sqlx::query_scalar::<_, Vec<u8>>("SELECT suppression_key FROM instance WHERE id = 1")
-                .fetch_one(&mut *tx).await?;
-            stored
+            sqlx::query_scalar::<_, Vec<u8>>("SELECT suppression_key FROM instance WHERE id = 1")
+                .fetch_one(&mut *tx)
+                .await?
         });
         match self.unseal(&suppression_slot(), &stored) {
             Ok(key) => key
