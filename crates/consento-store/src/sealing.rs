@@ -241,7 +241,7 @@ impl Store {
                         let entry = crate::AuditActor::System.entry(
                             "keys.seal_existing",
                             None,
-                            serde_json::json!({ "master_key_id": self.master.id().to_string(), "sealed": counts }),
+                            serde_json::json!({ "master_key_id": self.master.id().to_string(), "sealed_secrets": counts.total() }),
                         );
                         let audit = self.audit_row(entry)?;
                         crate::users::insert_audit!(tx, audit.id, audit.at, audit.input, audit.detail);

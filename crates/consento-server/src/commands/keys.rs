@@ -56,7 +56,7 @@ pub async fn run(ctx: &mut Ctx<'_>, command: KeysCommand) -> anyhow::Result<()> 
                 .audited(
                     "keys.rotate_master",
                     None,
-                    json!({ "from": current.id().to_string(), "to": new.id().to_string() }),
+                    json!({ "previous_master_key_id": current.id().to_string(), "master_key_id": new.id().to_string() }),
                     ctx.store.rotate_master_key(&new),
                 )
                 .await?;
@@ -81,7 +81,7 @@ pub async fn run(ctx: &mut Ctx<'_>, command: KeysCommand) -> anyhow::Result<()> 
             if ctx.json {
                 return json(
                     ctx.out,
-                    &json!({ "from": current.id().to_string(), "to": new.id().to_string(), "resealed": counts }),
+                    &json!({ "previous_master_key_id": current.id().to_string(), "master_key_id": new.id().to_string(), "resealed": counts }),
                 );
             }
             writeln!(
