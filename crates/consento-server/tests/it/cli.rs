@@ -415,6 +415,21 @@ fn a_database_that_cannot_be_opened_is_one_line_without_internals() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
+    // The master key is looked for first, beside the database: its directory is missing too.
+    assert!(
+        one_line(&stderr).starts_with("error: cannot create the master key file"),
+        "{stderr}"
+    );
+    // With the key given, the database itself is what cannot be opened.
+    let out = Command::new(env!("CARGO_BIN_EXE_consento"))
+        .arg("--database-url")
+        .arg(format!("sqlite:{}", missing.display()))
+        .arg("init")
+        .env("CONSENTO_MASTER_KEY", "ab".repeat(32))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
         one_line(&stderr).starts_with("error: cannot open the database sqlite:"),
         "{stderr}"
