@@ -16,6 +16,7 @@ pub mod numbering;
 pub mod receipt;
 pub mod requests;
 pub mod rules;
+pub mod sealed;
 pub mod settings;
 pub mod staff;
 pub mod text;

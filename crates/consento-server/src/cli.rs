@@ -112,6 +112,9 @@ pub enum Command {
     /// The keys of the personal links in emails (unsubscribe, preference center).
     #[command(subcommand)]
     Links(LinksCommand),
+    /// The master key that seals the database's secrets (kept outside the database).
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Signed consent receipts: their signing keys, and verifying a receipt.
     #[command(subcommand)]
     Receipts(ReceiptsCommand),
@@ -301,6 +304,29 @@ pub enum LinksCommand {
     RetireKey {
         /// The key's id (`consento links keys`).
         id: u32,
+    },
+}
+
+/// `consento keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Show the master key's id (never the key) and where it comes from.
+    Status,
+    /// Re-seal every secret under a new master key, in one transaction. Stop every server
+    /// first; start them again with the new key.
+    RotateMaster {
+        /// Write the new key to this new file (mode 600) instead of replacing the key file
+        /// (required when the key comes from CONSENTO_MASTER_KEY or a systemd credential).
+        #[arg(long)]
+        new_key_file: Option<std::path::PathBuf>,
+    },
+    /// After the master key was lost: fresh secrets under the key in use. Links already
+    /// mailed and receipts already handed out stop working, webhook receivers need the new
+    /// secrets printed, and the suppression list can no longer be matched.
+    Reset {
+        /// Say that the master key is lost (required).
+        #[arg(long)]
+        lost_master_key: bool,
     },
 }
 

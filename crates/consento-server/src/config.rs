@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 /// Environment variables with the `CONSENTO_` prefix that belong to the command line (or to the
 /// test suite), not to the server's configuration.
-const NOT_CONFIG: &[&str] = &["operator", "config", "admin_password"];
+const NOT_CONFIG: &[&str] = &["operator", "config", "admin_password", "master_key"];
 
 /// Variables of the test suites (`CONSENTO_TEST_…`) are not configuration either.
 const TEST_PREFIX: &str = "test_";
@@ -75,6 +75,11 @@ pub struct ServeConfig {
     pub proxy_header: ProxyHeader,
     /// HTTP connections: how long a client may take, how many may be open.
     pub http: HttpConfig,
+    /// Where the master key is kept (crate::keys).
+    pub keys: KeysConfig,
+    /// The configuration file read, if any (the master key file's default place is beside it).
+    #[serde(skip)]
+    pub config_file: Option<std::path::PathBuf>,
 }
 
 /// The header that carries the client's address through a proxy.
@@ -175,6 +180,15 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         Some(ms) if (1..=86_400_000).contains(&ms) => Ok(std::time::Duration::from_millis(ms)),
         _ => Err("must be more than 0 and at most 24h".to_owned()),
     }
+}
+
+/// `[keys]`: the master key that seals the database's secrets (crate::keys).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// The key file (made on the first start, mode 600). Default: `consento-master-key` beside
+    /// the configuration file, or beside the SQLite database.
+    pub master_key_file: Option<std::path::PathBuf>,
 }
 
 /// The office's time zone. Every date a person reads (console, CLI, emails) or types (a consent's
@@ -730,6 +744,8 @@ impl Default for ServeConfig {
             trusted_proxies: Vec::new(),
             proxy_header: ProxyHeader::XForwardedFor,
             http: HttpConfig::default(),
+            keys: KeysConfig::default(),
+            config_file: None,
         }
     }
 }
@@ -790,13 +806,14 @@ impl ServeConfig {
         figment = figment
             .merge(EnvVars(vars))
             .merge(Serialized::defaults(overrides));
-        let config: Self = figment.extract().map_err(|e| {
+        let mut config: Self = figment.extract().map_err(|e| {
             // One line per problem; figment names the key and where it came from.
             e.into_iter()
                 .map(|e| format!("config: {e}"))
                 .collect::<Vec<_>>()
                 .join("; ")
         })?;
+        config.config_file = file.map(Path::to_path_buf);
         config.console.check()?;
         config.mail.check()?;
         config.requests.check()?;

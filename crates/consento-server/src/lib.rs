@@ -10,6 +10,7 @@ pub mod config;
 pub mod connections;
 pub mod http;
 pub mod i18n;
+pub mod keys;
 pub mod mail;
 pub mod metrics;
 pub mod retry;

@@ -71,21 +71,75 @@ async fn method_not_allowed() -> impl IntoResponse {
     )
 }
 
-/// Opens the store the configuration names.
+/// Opens the store the configuration names, with the master key from its place
+/// (crate::keys).
 pub async fn open_store(config: &ServeConfig) -> anyhow::Result<Store> {
-    let mut store_config = StoreConfig::new(config.database_url.clone());
+    let mut store_config = store_config(config, &config.database_url)?;
     store_config.pg_schema = config.pg_schema.clone();
     store_config.sqlite_full_sync = config.sqlite_full_sync;
     store_config.max_connections = config.max_connections;
     store_config.decision_cache_entries = config.decision_cache_entries;
-    Store::open(&store_config, Arc::new(SystemClock), Arc::new(OsEntropy))
-        .await
-        .with_context(|| {
+    open_with(&store_config, config, &config.database_url).await
+}
+
+/// A store configuration for `database_url` with the master key the configuration leads to
+/// (made now in its key file on a first start).
+pub fn store_config(config: &ServeConfig, database_url: &str) -> anyhow::Result<StoreConfig> {
+    let (key, origin) = crate::keys::master_key(
+        config,
+        config.config_file.as_deref(),
+        database_url,
+        &|name| std::env::var(name).ok(),
+        &OsEntropy,
+    )
+    .map_err(anyhow::Error::msg)?;
+    if let crate::keys::KeyOrigin::File {
+        created: true,
+        path,
+    } = &origin
+    {
+        tracing::info!(key_file = %path.display(), key_id = %key.id(), "made a new master key; back it up apart from the database");
+    }
+    Ok(StoreConfig::new(database_url, key))
+}
+
+/// Opens `store_config`; a database sealed under another master key is refused in one line
+/// naming where the key given came from.
+pub async fn open_with(
+    store_config: &StoreConfig,
+    config: &ServeConfig,
+    database_url: &str,
+) -> anyhow::Result<Store> {
+    match Store::open(store_config, Arc::new(SystemClock), Arc::new(OsEntropy)).await {
+        Ok(store) => Ok(store),
+        Err(consento_store::StoreError::MasterKeyMismatch { database, given }) => {
+            let place = key_place(config, database_url);
+            Err(anyhow::anyhow!(
+                "the database's secrets are sealed under master key {database}, not under the key {given} of {place}: start with the key they were sealed under, or see `consento keys reset --lost-master-key`"
+            ))
+        }
+        Err(e) => Err(anyhow::Error::new(e)).with_context(|| {
             format!(
                 "cannot open the database {}",
-                crate::commands::redact(&config.database_url)
+                crate::commands::redact(database_url)
             )
-        })
+        }),
+    }
+}
+
+/// Where the master key in use comes from, in words.
+pub fn key_place(config: &ServeConfig, database_url: &str) -> String {
+    if std::env::var(crate::keys::ENV_VAR).is_ok_and(|v| !v.trim().is_empty()) {
+        return format!("the variable {}", crate::keys::ENV_VAR);
+    }
+    if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
+        let path = std::path::Path::new(&dir).join(crate::keys::FILE_NAME);
+        if path.is_file() {
+            return format!("the systemd credential {}", path.display());
+        }
+    }
+    let path = crate::keys::key_file(config, config.config_file.as_deref(), database_url);
+    format!("the key file {}", path.display())
 }
 
 /// Serves until `shutdown` resolves, then drains. Calls `ready` with the bound address once

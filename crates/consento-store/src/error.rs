@@ -38,6 +38,24 @@ pub enum StoreError {
     /// A stored value cannot be read back as it was written.
     #[error("corrupt data: {0}")]
     Corrupt(&'static str),
+    /// The database's secrets were sealed under another master key than the one given.
+    #[error(
+        "the database's secrets are sealed under master key {database}, not under the key given ({given})"
+    )]
+    MasterKeyMismatch {
+        /// The fingerprint of the key the database was sealed under.
+        database: consento_domain::sealed::KeyId,
+        /// The fingerprint of the key given.
+        given: consento_domain::sealed::KeyId,
+    },
+    /// A sealed secret does not open (sealed under another key, altered, or moved).
+    #[error("the sealed secret in {place} does not open: {reason}")]
+    Unsealable {
+        /// `table.column`.
+        place: String,
+        /// Why.
+        reason: String,
+    },
     /// The operating system's random source failed.
     #[error("no randomness available")]
     Entropy,

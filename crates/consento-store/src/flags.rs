@@ -110,13 +110,14 @@ pub(crate) struct FlagOutcome {
     pub notice_id: Option<uuid::Uuid>,
 }
 
-/// Applies `$change` (a [`FlagChange`]) to contact `$id` inside the open transaction `$tx`, at
+/// Applies `$change` (a [`FlagChange`]) to contact `$id` inside the open transaction `$tx` of
+/// store `$store`, at
 /// `$now`, with the ids `$event_id` and `$email_id` drawn beforehand: the flag column, the
 /// history row, the suppression entries of an objection, and the notice of a lifted restriction.
 /// Evaluates to `Result<FlagOutcome, StoreError>`. Setting a flag already set (or lifting one
 /// not set) changes nothing and records nothing.
 macro_rules! apply_flag {
-    ($tx:ident, $id:expr, $change:expr, $now:expr, $event_id:expr, $email_id:expr) => {
+    ($store:expr, $tx:ident, $id:expr, $change:expr, $now:expr, $event_id:expr, $email_id:expr) => {
         async {
             use $crate::row::Cols as _;
             let change: &$crate::flags::FlagChange = $change;
@@ -162,7 +163,7 @@ macro_rules! apply_flag {
             if let (false, $crate::flags::ContactFlag::Restriction, Some(notice), Some(address)) =
                 (change.raised, change.flag, change.notice.as_ref(), row.opt_text("email")?)
             {
-                let payload = notice.payload.to_string();
+                let payload = $store.seal_email_payload($email_id, &notice.payload)?;
                 sqlx::query($crate::mail::INSERT_EMAIL)
                     .bind($email_id).bind($id).bind(&address).bind(&notice.locale)
                     .bind(&notice.template).bind(&payload).bind(now)
@@ -189,7 +190,7 @@ impl Store {
         let event_id = self.new_uuid(now)?;
         let email_id = self.new_uuid(now)?;
         let outcome = in_write_tx!(self, tx => {
-            apply_flag!(tx, id.0, change, now.as_micros(), event_id, email_id).await?
+            apply_flag!(self, tx, id.0, change, now.as_micros(), event_id, email_id).await?
         });
         Ok((outcome.changed, outcome.notice_id))
     }

@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use consento_domain::sealed::MasterKey;
 use consento_domain::{Clock, Timestamp};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
@@ -46,6 +47,7 @@ mod requests;
 mod retention;
 mod row;
 mod rules;
+mod sealing;
 mod settings;
 mod stats;
 mod subscriptions;
@@ -75,6 +77,7 @@ pub use requests::{
 };
 pub use retention::{RetentionCandidate, RetentionRun};
 pub use rules::{BulkRule, DryRun, ProvenanceValues, RevertReport, RuleChange, RuleRun};
+pub use sealing::{LostKeyReset, OtherMasterKey, SealedCounts};
 pub use stats::{
     ConsentStateCounts, ExpiringConsent, ExpiringCount, ExpiringQuery, InteractionCount,
 };
@@ -211,11 +214,16 @@ pub struct StoreConfig {
     /// SQLite only: contacts whose decision facts are kept in memory (0: none). Each costs
     /// about 300 bytes; a full cache remembers no one new until changes make it forget some.
     pub decision_cache_entries: usize,
+    /// The master key the secrets are sealed under (DESIGN.md §4): kept outside the database,
+    /// found and handed in by the caller.
+    pub master_key: MasterKey,
+    /// What to do when the database was sealed under another master key.
+    pub other_master_key: OtherMasterKey,
 }
 
 impl StoreConfig {
-    /// A configuration with the defaults for `url`.
-    pub fn new(url: impl Into<String>) -> Self {
+    /// A configuration with the defaults for `url`, sealing under `master_key`.
+    pub fn new(url: impl Into<String>, master_key: MasterKey) -> Self {
         Self {
             url: url.into(),
             pg_schema: None,
@@ -223,6 +231,8 @@ impl StoreConfig {
             max_connections: 8,
             default_country_code: "39".into(),
             decision_cache_entries: 1_000_000,
+            master_key,
+            other_master_key: OtherMasterKey::Refuse,
         }
     }
 }
@@ -238,6 +248,8 @@ pub struct Store {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) entropy: Arc<dyn Entropy>,
     pub(crate) suppression_key: [u8; 32],
+    /// The key every stored secret is sealed under (sealing.rs).
+    pub(crate) master: MasterKey,
     pub(crate) country_code: String,
     /// SQLite only: the decision's read path on plain connections.
     pub(crate) fast: Option<Arc<fastread::FastRead>>,
@@ -281,6 +293,7 @@ impl Store {
             clock,
             entropy,
             suppression_key: [0; 32],
+            master: config.master_key.clone(),
             country_code: config.default_country_code.clone(),
             _follower: None,
             decision_cache,
@@ -298,7 +311,7 @@ impl Store {
             store._follower = decide::Follower::start(Arc::clone(fast), Arc::clone(cache));
         }
         store.fold_names().await?;
-        store.suppression_key = store.load_or_create_instance_key().await?;
+        store.suppression_key = store.open_sealed(config.other_master_key).await?;
         Ok(store)
     }
 
@@ -354,23 +367,6 @@ impl Store {
                 consento_domain::EventId::new_v7(at, bytes).0
             })
             .collect())
-    }
-
-    async fn load_or_create_instance_key(&self) -> Result<[u8; 32], StoreError> {
-        let candidate: [u8; 32] = self.random()?;
-        let now = self.now().as_micros();
-        let key: Vec<u8> = in_write_tx!(self, tx => {
-            sqlx::query("INSERT INTO instance (id, suppression_key, created_at) VALUES (1, $1, $2) ON CONFLICT (id) DO NOTHING")
-                .bind(candidate.to_vec())
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query_scalar("SELECT suppression_key FROM instance WHERE id = 1")
-                .fetch_one(&mut *tx)
-                .await?
-        });
-        key.try_into()
-            .map_err(|_| StoreError::Corrupt("instance key is not 32 bytes"))
     }
 }
 

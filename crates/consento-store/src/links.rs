@@ -4,10 +4,13 @@
 //! key keeps the links of mails already sent working, and retiring a key (once its mails are
 //! old, or at once if it leaked) makes every link it sealed stop working.
 //!
-//! Sealing and opening (the AEAD) belong to the server; the store only keeps the keys.
+//! Sealing and opening links (the AEAD) belong to the app; the store keeps the keys, each sealed
+//! under the master key (sealing.rs) and opened here when a link is sealed or opened.
 
 use consento_domain::Timestamp;
 use serde::Serialize;
+
+use consento_domain::sealed::Slot;
 
 use crate::row::Cols;
 use crate::{Store, StoreError, in_write_tx, on_read_pool};
@@ -38,20 +41,45 @@ fn key_id(id: i64) -> Result<u32, StoreError> {
     u32::try_from(id).map_err(|_| StoreError::Corrupt("link key id out of range"))
 }
 
-fn secret_from(bytes: Vec<u8>) -> Result<LinkSecret, StoreError> {
-    bytes
-        .try_into()
-        .map_err(|_| StoreError::Corrupt("link key is not 32 bytes"))
+/// Inserts key `$secret` in transaction `$tx` and returns its id. The sealed secret is bound to
+/// the row's id, known only once inserted: the row is written with an empty secret first, then
+/// sealed, in the same transaction.
+macro_rules! insert_link_key {
+    ($store:expr, $tx:ident, $secret:expr, $now:expr) => {{
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO link_keys (secret, created_at) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(Vec::<u8>::new())
+        .bind($now)
+        .fetch_one(&mut *$tx)
+        .await?;
+        let row = id.to_string();
+        let sealed = $store.seal(&Slot::new("link_keys", "secret", &row), &$secret)?;
+        sqlx::query("UPDATE link_keys SET secret = $1 WHERE id = $2")
+            .bind(sealed)
+            .bind(id)
+            .execute(&mut *$tx)
+            .await?;
+        id
+    }};
 }
 
 impl Store {
+    /// The secret of key `id`, opened from its sealed form.
+    fn secret_from(&self, id: i64, sealed: &[u8]) -> Result<LinkSecret, StoreError> {
+        let row = id.to_string();
+        self.unseal(&Slot::new("link_keys", "secret", &row), sealed)?
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("link key is not 32 bytes"))
+    }
+
     /// The key that seals new links: the newest one not retired, made now if there is none
     /// (a new installation, or every key retired).
     pub async fn link_sealing_key(&self) -> Result<(u32, LinkSecret), StoreError> {
         let newest = on_read_pool!(self, pool => {
             sqlx::query("SELECT id, secret FROM link_keys WHERE retired_at IS NULL ORDER BY id DESC LIMIT 1")
                 .fetch_optional(pool).await?
-                .map(|row| Ok::<_, StoreError>((key_id(row.int("id")?)?, secret_from(row.bytes("secret")?)?)))
+                .map(|row| Ok::<_, StoreError>((key_id(row.int("id")?)?, self.secret_from(row.int("id")?, &row.bytes("secret")?)?)))
                 .transpose()?
         });
         if let Some(key) = newest {
@@ -65,13 +93,13 @@ impl Store {
             // then seals, and both open.)
             let found = sqlx::query("SELECT id, secret FROM link_keys WHERE retired_at IS NULL ORDER BY id DESC LIMIT 1")
                 .fetch_optional(&mut *tx).await?;
-            let row = match found {
-                Some(row) => row,
-                None => sqlx::query("INSERT INTO link_keys (secret, created_at) VALUES ($1, $2) RETURNING id, secret")
-                    .bind(candidate.to_vec()).bind(now)
-                    .fetch_one(&mut *tx).await?,
-            };
-            Ok((key_id(row.int("id")?)?, secret_from(row.bytes("secret")?)?))
+            match found {
+                Some(row) => Ok((key_id(row.int("id")?)?, self.secret_from(row.int("id")?, &row.bytes("secret")?)?)),
+                None => {
+                    let id = insert_link_key!(self, tx, candidate, now);
+                    Ok((key_id(id)?, candidate))
+                }
+            }
         })
     }
 
@@ -81,7 +109,7 @@ impl Store {
             sqlx::query("SELECT secret FROM link_keys WHERE id = $1 AND retired_at IS NULL")
                 .bind(i64::from(id))
                 .fetch_optional(pool).await?
-                .map(|row| secret_from(row.bytes("secret")?))
+                .map(|row| self.secret_from(i64::from(id), &row.bytes("secret")?))
                 .transpose()
         })
     }
@@ -91,9 +119,9 @@ impl Store {
         let secret: LinkSecret = self.random()?;
         let now = self.now().as_micros();
         in_write_tx!(self, tx => {
-            let row = sqlx::query("INSERT INTO link_keys (secret, created_at) VALUES ($1, $2) RETURNING id, created_at, retired_at")
-                .bind(secret.to_vec()).bind(now)
-                .fetch_one(&mut *tx).await?;
+            let id = insert_link_key!(self, tx, secret, now);
+            let row = sqlx::query("SELECT id, created_at, retired_at FROM link_keys WHERE id = $1")
+                .bind(id).fetch_one(&mut *tx).await?;
             key_from(&row)
         })
     }

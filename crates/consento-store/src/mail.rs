@@ -5,11 +5,13 @@
 //!
 //! A recipient's address is personal data (GDPR Art. 4(1)): it is kept only until the message is
 //! sent or given up and then for a retention the worker applies ([`Store::purge_email_outbox`]);
-//! the payload, which may carry a confirmation link, is emptied as soon as the message is sent or
-//! dead; and nothing here puts an address into an error or a `Debug` output.
+//! the payload, which may carry a confirmation link, is sealed under the master key while it
+//! waits (sealing.rs; bound to its message) and emptied as soon as the message is sent or dead;
+//! and nothing here puts an address into an error or a `Debug` output.
 
 use std::time::Duration;
 
+use consento_domain::sealed::Slot;
 use consento_domain::{ContactId, DomainError, Email, Timestamp};
 use serde::Serialize;
 use uuid::Uuid;
@@ -148,13 +150,34 @@ pub(crate) fn validate_email(e: &NewEmail) -> Result<(Email, String), DomainErro
 }
 
 impl Store {
+    /// Message `id`'s payload as stored: sealed, bound to the message (it may carry a
+    /// confirmation link, a secret until used).
+    pub(crate) fn seal_email_payload(
+        &self,
+        id: Uuid,
+        payload: &serde_json::Value,
+    ) -> Result<String, StoreError> {
+        let row = id.to_string();
+        self.seal_text(
+            &Slot::new("email_outbox", "payload", &row),
+            &payload.to_string(),
+        )
+    }
+
+    /// Message `id`'s payload, opened.
+    fn open_email_payload(&self, id: Uuid, stored: &str) -> Result<serde_json::Value, StoreError> {
+        let row = id.to_string();
+        let text = self.unseal_text(&Slot::new("email_outbox", "payload", &row), stored)?;
+        serde_json::from_str(&text).map_err(|_| StoreError::Corrupt("email payload"))
+    }
+
     /// Enqueues one message on its own (messages caused by a change are written by that change's
     /// own transaction instead, e.g. [`Store::request_subscription`]). Returns its id.
     pub async fn enqueue_email(&self, email: NewEmail) -> Result<Uuid, StoreError> {
         let (to, locale) = validate_email(&email)?;
         let now = self.now();
         let id = self.new_uuid(now)?;
-        let payload = email.payload.to_string();
+        let payload = self.seal_email_payload(id, &email.payload)?;
         in_write_tx!(self, tx => {
             sqlx::query(INSERT_EMAIL)
                 .bind(id).bind(email.contact_id.map(|c| c.0)).bind(to.as_str()).bind(&locale)
@@ -192,15 +215,14 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await?
                 .iter()
-                .map(|row| Ok((row.int("created_at")?, OutgoingEmail {
-                    id: row.uuid("id")?,
+                .map(|row| { let id = row.uuid("id")?; Ok((row.int("created_at")?, OutgoingEmail {
+                    id,
                     to: row.text("to_address")?,
                     locale: row.text("locale")?,
                     template: row.text("template")?,
-                    payload: serde_json::from_str(&row.text("payload")?)
-                        .map_err(|_| StoreError::Corrupt("email payload"))?,
+                    payload: self.open_email_payload(id, &row.text("payload")?)?,
                     attempts: row.int("attempts")?,
-                })))
+                })) })
                 .collect::<Result<Vec<_>, StoreError>>()?
         });
         // RETURNING gives no order; oldest first.

@@ -142,10 +142,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0022_controller.sql"),
         include_str!("../migrations/postgres/0022_controller.sql"),
     ),
+    (
+        23,
+        "sealed_secrets",
+        include_str!("../migrations/sqlite/0023_sealed_secrets.sql"),
+        include_str!("../migrations/postgres/0023_sealed_secrets.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 22;
+pub(crate) const LATEST: i64 = 23;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";

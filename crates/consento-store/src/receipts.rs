@@ -4,11 +4,13 @@
 //! The newest key not retired signs; rotating retires it and makes a new one in one
 //! transaction. Retired keys are kept and still verify: a receipt is proof for as long as the
 //! consent may be disputed, so its key must outlive its use for signing. Signing and the JWKS
-//! belong to the server; the store only keeps the keys.
+//! belong to the server; the store only keeps the keys, each seed sealed under the master key
+//! (sealing.rs).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use consento_domain::receipt::{EventFacts, NoticeFacts};
+use consento_domain::sealed::Slot;
 use consento_domain::{CollectionMethod, ContactId, EventId, EventKind, Timestamp};
 use serde::Serialize;
 
@@ -38,16 +40,22 @@ fn key_from(row: &impl Cols) -> Result<ReceiptKey, StoreError> {
     })
 }
 
-fn seed_from(bytes: Vec<u8>) -> Result<ReceiptSeed, StoreError> {
-    bytes
-        .try_into()
-        .map_err(|_| StoreError::Corrupt("receipt key seed is not 32 bytes"))
+/// Where key `kid`'s seed is sealed.
+fn seed_slot(kid: &str) -> Slot<'_> {
+    Slot::new("receipt_keys", "seed", kid)
 }
 
 const SIGNING: &str =
     "SELECT kid, seed FROM receipt_keys WHERE retired_at IS NULL ORDER BY id DESC LIMIT 1";
 
 impl Store {
+    /// Key `kid`'s seed, opened from its sealed form.
+    fn seed_from(&self, kid: &str, sealed: &[u8]) -> Result<ReceiptSeed, StoreError> {
+        self.unseal(&seed_slot(kid), sealed)?
+            .try_into()
+            .map_err(|_| StoreError::Corrupt("receipt key seed is not 32 bytes"))
+    }
+
     /// A new key's id and seed: 64 random bits of id (base64url), 256 of seed.
     fn new_receipt_key(&self) -> Result<(String, ReceiptSeed), StoreError> {
         let kid: [u8; 8] = self.random()?;
@@ -59,13 +67,14 @@ impl Store {
         let newest = on_read_pool!(self, pool => {
             sqlx::query(SIGNING)
                 .fetch_optional(pool).await?
-                .map(|row| Ok::<_, StoreError>((row.text("kid")?, seed_from(row.bytes("seed")?)?)))
+                .map(|row| { let kid = row.text("kid")?; let seed = self.seed_from(&kid, &row.bytes("seed")?)?; Ok::<_, StoreError>((kid, seed)) })
                 .transpose()?
         });
         if let Some(key) = newest {
             return Ok(key);
         }
         let (kid, seed) = self.new_receipt_key()?;
+        let sealed = self.seal(&seed_slot(&kid), &seed)?;
         let now = self.now().as_micros();
         in_write_tx!(self, tx => {
             // Looked for again under the write lock: two first receipts arriving together
@@ -74,10 +83,12 @@ impl Store {
             let row = match found {
                 Some(row) => row,
                 None => sqlx::query("INSERT INTO receipt_keys (kid, seed, created_at) VALUES ($1, $2, $3) RETURNING kid, seed")
-                    .bind(&kid).bind(seed.to_vec()).bind(now)
+                    .bind(&kid).bind(&sealed).bind(now)
                     .fetch_one(&mut *tx).await?,
             };
-            Ok((row.text("kid")?, seed_from(row.bytes("seed")?)?))
+            let kid = row.text("kid")?;
+            let seed = self.seed_from(&kid, &row.bytes("seed")?)?;
+            Ok((kid, seed))
         })
     }
 
@@ -88,7 +99,7 @@ impl Store {
             sqlx::query("SELECT kid, seed FROM receipt_keys ORDER BY id DESC")
                 .fetch_all(pool).await?
                 .iter()
-                .map(|row| Ok((row.text("kid")?, seed_from(row.bytes("seed")?)?)))
+                .map(|row| { let kid = row.text("kid")?; let seed = self.seed_from(&kid, &row.bytes("seed")?)?; Ok((kid, seed)) })
                 .collect()
         })
     }
@@ -97,13 +108,14 @@ impl Store {
     /// from now on carry the new `kid`; older receipts still verify with their key.
     pub async fn rotate_receipt_key(&self) -> Result<ReceiptKey, StoreError> {
         let (kid, seed) = self.new_receipt_key()?;
+        let sealed = self.seal(&seed_slot(&kid), &seed)?;
         let now = self.now().as_micros();
         in_write_tx!(self, tx => {
             sqlx::query("UPDATE receipt_keys SET retired_at = $1 WHERE retired_at IS NULL")
                 .bind(now)
                 .execute(&mut *tx).await?;
             let row = sqlx::query("INSERT INTO receipt_keys (kid, seed, created_at) VALUES ($1, $2, $3) RETURNING kid, created_at, retired_at")
-                .bind(&kid).bind(seed.to_vec()).bind(now)
+                .bind(&kid).bind(&sealed).bind(now)
                 .fetch_one(&mut *tx).await?;
             key_from(&row)
         })

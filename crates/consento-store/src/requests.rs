@@ -350,7 +350,7 @@ impl Store {
                 let set = FlagChange { flag, raised: true, actor: change.actor.clone(), request_id: Some(id), notice: None };
                 // No notice when a flag is set: the email id is drawn only for the macro's sake.
                 let (event_id, email_id) = (self.new_uuid(now)?, self.new_uuid(now)?);
-                apply_flag!(tx, contact.0, &set, now.as_micros(), event_id, email_id).await?;
+                apply_flag!(self, tx, contact.0, &set, now.as_micros(), event_id, email_id).await?;
             }
             let closed = !t.to.is_open();
             let outcome = (t.to == RequestStatus::Completed && !note.is_empty()).then(|| note.clone());

@@ -280,7 +280,7 @@ impl Store {
             .saturating_sub(consento_domain::time::MICROS_PER_DAY);
         let types_json = serde_json::to_string(&codes)
             .map_err(|_| DomainError::invalid("types", "cannot be stored"))?;
-        let payload = input.payload.to_string();
+        let payload = self.seal_email_payload(email_id, &input.payload)?;
         let user_agent = cut(input.user_agent, 512);
         let ip_prefix = cut(input.ip_prefix, 64);
         let requested_by = cut(input.requested_by, 128);

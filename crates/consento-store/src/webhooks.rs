@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use base64::Engine;
+use consento_domain::sealed::Slot;
 use consento_domain::{DomainError, Timestamp};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -372,14 +373,30 @@ fn validate(input: WebhookSubscriptionInput) -> Result<ValidSubscription, Domain
     })
 }
 
+/// Where subscription `id`'s secret is sealed.
+fn secret_slot(id: &str) -> Slot<'_> {
+    Slot::new("webhook_subscriptions", "secret", id)
+}
+
+/// A new signing secret (Standard Webhooks: `whsec_` + base64 of 32 random bytes from the
+/// store's entropy source).
+pub(crate) fn new_secret(store: &Store) -> Result<String, StoreError> {
+    Ok(format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(store.random::<32>()?)
+    ))
+}
+
 fn subscription_from(
+    store: &Store,
     row: &impl Cols,
     kinds: Vec<WebhookEventType>,
 ) -> Result<WebhookSubscription, StoreError> {
+    let id = row.uuid("id")?;
     Ok(WebhookSubscription {
-        id: SubscriptionId(row.uuid("id")?),
+        id: SubscriptionId(id),
         url: row.text("url")?,
-        secret: row.text("secret")?,
+        secret: store.unseal_text(&secret_slot(&id.to_string()), &row.text("secret")?)?,
         description: row.opt_text("description")?,
         active: row.flag("active")?,
         kinds,
@@ -411,13 +428,11 @@ impl Store {
         let v = validate(input)?;
         let now = self.now();
         let id = SubscriptionId(self.new_uuid(now)?);
-        let secret = format!(
-            "whsec_{}",
-            base64::engine::general_purpose::STANDARD.encode(self.random::<32>()?)
-        );
+        let secret = new_secret(self)?;
+        let sealed = self.seal_text(&secret_slot(&id.0.to_string()), &secret)?;
         in_write_tx!(self, tx => {
             sqlx::query("INSERT INTO webhook_subscriptions (id, url, secret, description, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)")
-                .bind(id.0).bind(&v.url).bind(&secret).bind(&v.description).bind(v.active).bind(now.as_micros())
+                .bind(id.0).bind(&v.url).bind(&sealed).bind(&v.description).bind(v.active).bind(now.as_micros())
                 .execute(&mut *tx).await?;
             for kind in &v.kinds {
                 sqlx::query("INSERT INTO webhook_subscription_kinds (event_type, subscription_id) VALUES ($1, $2)")
@@ -450,7 +465,7 @@ impl Store {
                 .iter()
                 .map(|row| {
                     let id = row.uuid("id")?;
-                    subscription_from(row, kinds.remove(&id).unwrap_or_default())
+                    subscription_from(self, row, kinds.remove(&id).unwrap_or_default())
                 })
                 .collect()
         })
@@ -472,7 +487,7 @@ impl Store {
                 .fetch_all(pool)
                 .await?;
             let kinds = kinds.iter().map(|k| kind_from(k)).collect::<Result<_, _>>()?;
-            subscription_from(&row, kinds)
+            subscription_from(self, &row, kinds)
         })
     }
 
@@ -596,15 +611,15 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await?
                 .iter()
-                .map(|row| Ok(Delivery {
+                .map(|row| { let subscription = row.uuid("subscription_id")?; Ok(Delivery {
                     id: row.text("id")?,
-                    subscription_id: SubscriptionId(row.uuid("subscription_id")?),
+                    subscription_id: SubscriptionId(subscription),
                     url: row.text("url")?,
-                    secret: row.text("secret")?,
+                    secret: self.unseal_text(&secret_slot(&subscription.to_string()), &row.text("secret")?)?,
                     event_type: row.text("event_type")?,
                     payload: canonical_payload(&row.text("payload")?)?,
                     attempts: row.int("attempts")?,
-                }))
+                }) })
                 .collect::<Result<Vec<_>, StoreError>>()?
         });
         // RETURNING gives no order; oldest first.

@@ -82,7 +82,10 @@ pub async fn test_app_with(policy: Policy) -> TestApp {
     ));
     let store = Arc::new(
         Store::open(
-            &StoreConfig::new(format!("sqlite:{}", path.display())),
+            &StoreConfig::new(
+                format!("sqlite:{}", path.display()),
+                consento_domain::sealed::MasterKey::from_bytes([7; 32]),
+            ),
             clock.clone(),
             Arc::new(OsEntropy),
         )

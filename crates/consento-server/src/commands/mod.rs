@@ -5,12 +5,11 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use anyhow::Context as _;
 pub use consento_app::contacts::parse_ref;
 pub use consento_app::error::{describe_chain, describe_store};
 use consento_app::{App, AppError, NoHooks};
 use consento_domain::Timestamp;
-use consento_store::{OsEntropy, Store, StoreConfig, StoreError, SystemClock};
+use consento_store::{Store, StoreError};
 
 use crate::cli::{Cli, Command};
 use consento_app::accounts::FirstAdmin;
@@ -23,6 +22,7 @@ mod decide;
 pub mod demo;
 mod erasure;
 mod import;
+mod keys;
 mod ledger;
 mod links;
 mod notices;
@@ -190,12 +190,17 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         .unwrap_or_else(|| crate::cli::DEFAULT_DATABASE_URL.to_owned());
     // The policies (erasure, retention, controller, holidays…) are the server's: the same
     // configuration `consento serve` reads (`CONSENTO_CONFIG`, then `CONSENTO_…` variables).
-    let policy = server_config()?.policy();
-    let mut config = StoreConfig::new(database_url.clone());
+    let server = server_config()?;
+    let policy = server.policy();
+    let mut config = crate::serve::store_config(&server, &database_url)?;
     config.pg_schema = cli.pg_schema.clone();
-    let store = Store::open(&config, Arc::new(SystemClock), Arc::new(OsEntropy))
-        .await
-        .with_context(|| format!("cannot open the database {}", redact(&database_url)))?;
+    if matches!(
+        cli.command,
+        Command::Keys(crate::cli::KeysCommand::Reset { .. })
+    ) {
+        config.other_master_key = consento_store::OtherMasterKey::OpenForReset;
+    }
+    let store = crate::serve::open_with(&config, &server, &database_url).await?;
     let store = Arc::new(store);
     let mut ctx = Ctx {
         app: App::new(Arc::clone(&store), policy, Arc::new(NoHooks)),
@@ -231,6 +236,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
         Command::Audience(args) => audience::run(ctx, args).await,
         Command::Ledger(c) => ledger::run(ctx, c).await,
         Command::Links(c) => links::run(ctx, c).await,
+        Command::Keys(c) => keys::run(ctx, c).await,
         Command::Receipts(c) => receipts::run(ctx, c).await,
         Command::Requests(c) => requests::run(ctx, c).await,
         Command::Retention(c) => erasure::retention(ctx, c).await,

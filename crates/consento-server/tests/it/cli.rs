@@ -415,6 +415,21 @@ fn a_database_that_cannot_be_opened_is_one_line_without_internals() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
+    // The master key is looked for first, beside the database: its directory is missing too.
+    assert!(
+        one_line(&stderr).starts_with("error: cannot create the master key file"),
+        "{stderr}"
+    );
+    // With the key given, the database itself is what cannot be opened.
+    let out = Command::new(env!("CARGO_BIN_EXE_consento"))
+        .arg("--database-url")
+        .arg(format!("sqlite:{}", missing.display()))
+        .arg("init")
+        .env("CONSENTO_MASTER_KEY", "ab".repeat(32))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
         one_line(&stderr).starts_with("error: cannot open the database sqlite:"),
         "{stderr}"
@@ -510,7 +525,7 @@ fn users_reset_password_prints_a_new_one_time_password_that_must_be_replaced() {
 async fn a_cli_change_appears_in_the_audit_trail_with_its_operator() {
     use std::sync::Arc;
 
-    use consento_store::{AuditFilter, OsEntropy, Store, StoreConfig, SystemClock};
+    use consento_store::{AuditFilter, OsEntropy, Store, SystemClock};
 
     let db = Scratch::new();
     let added = db.json(&[
@@ -540,8 +555,7 @@ async fn a_cli_change_appears_in_the_audit_trail_with_its_operator() {
         "restrict",
         "anna.audit@example.it",
     ]);
-    let mut config = StoreConfig::new(&db.url);
-    config.pg_schema = db.pg_schema.clone();
+    let config = db.store_config();
     let store = Store::open(&config, Arc::new(SystemClock), Arc::new(OsEntropy))
         .await
         .unwrap();

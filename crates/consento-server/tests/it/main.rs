@@ -11,6 +11,7 @@ mod console;
 mod console_contacts;
 mod console_insights;
 mod console_setup;
+mod database_copy;
 mod erasure;
 mod export;
 mod first_run;

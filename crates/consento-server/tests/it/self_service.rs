@@ -17,7 +17,7 @@ const PROVIDER_UA: &str = "Mailbox-Provider-Unsubscriber/1.0";
 
 /// newsletter and offers (bulk email, shown in the preference center), calls (phone, not shown);
 /// one contact who gave all three; a privacy notice in each language.
-async fn world(app: &TestApp) -> ContactId {
+pub async fn world(app: &TestApp) -> ContactId {
     for (code, title, bulk, shown) in [
         ("newsletter", "Newsletter mensile", true, true),
         ("offers", "Offerte speciali", true, true),
@@ -95,7 +95,7 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-struct Answer {
+pub struct Answer {
     status: u16,
     headers: HeaderMap,
     body: String,
@@ -115,7 +115,7 @@ async fn get(url: &str, accept_language: &str) -> Answer {
 }
 
 /// The one-click POST as RFC 8058 §3.2 describes it: urlencoded body, no cookie.
-async fn one_click(url: &str) -> Answer {
+pub async fn one_click(url: &str) -> Answer {
     answer(
         client()
             .post(url)
@@ -167,7 +167,7 @@ async fn decide(app: &TestApp, id: ContactId, action: &str) -> String {
     body["outcome"].as_str().unwrap().to_owned()
 }
 
-async fn eligible(app: &TestApp, code: &str) -> i64 {
+pub async fn eligible(app: &TestApp, code: &str) -> i64 {
     let (_, counts) = app
         .get(&format!("/v1/audience/counts?type={code}"), "read")
         .await;

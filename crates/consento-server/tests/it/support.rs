@@ -64,6 +64,29 @@ impl Scratch {
         Some(db)
     }
 
+    /// The master key file of this scratch: where the binary run in it finds its key (beside
+    /// the SQLite file, or in the working directory for PostgreSQL: both the scratch directory).
+    pub fn key_file(&self) -> PathBuf {
+        self.dir.join(consento_server::keys::FILE_NAME)
+    }
+
+    /// A store configuration for this scratch's database, with its master key (made in
+    /// [`Scratch::key_file`] if missing, as the binary would).
+    pub fn store_config(&self) -> StoreConfig {
+        let config = ServeConfig {
+            keys: consento_server::config::KeysConfig {
+                master_key_file: Some(self.key_file()),
+            },
+            ..ServeConfig::default()
+        };
+        let (key, _) =
+            consento_server::keys::master_key(&config, None, &self.url, &|_| None, &OsEntropy)
+                .unwrap();
+        let mut c = StoreConfig::new(self.url.clone(), key);
+        c.pg_schema = self.pg_schema.clone();
+        c
+    }
+
     pub fn backend(&self) -> &'static str {
         if self.pg_schema.is_some() {
             "postgres"
@@ -194,7 +217,7 @@ pub async fn spawn_app_with(
     };
     adjust(&mut config);
     let clock = Arc::new(ManualClock::new(real_now()));
-    let mut store_config = StoreConfig::new(config.database_url.clone());
+    let mut store_config = db.store_config();
     store_config.pg_schema = config.pg_schema.clone();
     store_config.sqlite_full_sync = config.sqlite_full_sync;
     let store = Arc::new(

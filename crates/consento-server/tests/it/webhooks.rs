@@ -143,7 +143,10 @@ impl Env {
         ));
         let clock = Arc::new(ManualClock::new(SystemClock.now()));
         let store = Store::open(
-            &StoreConfig::new(format!("sqlite:{}", path.display())),
+            &StoreConfig::new(
+                format!("sqlite:{}", path.display()),
+                consento_domain::sealed::MasterKey::from_bytes([7; 32]),
+            ),
             clock.clone(),
             Arc::new(OsEntropy),
         )
@@ -712,9 +715,9 @@ async fn an_administrator_manages_subscriptions_over_the_api_and_sees_the_secret
     app.shutdown().await;
 }
 
-/// A `consento serve` process on the scratch schema, with a fast-polling worker; returns once it
-/// listens.
-fn serve(url: &str, schema: &str) -> std::process::Child {
+/// A `consento serve` process on the scratch schema, with a fast-polling worker, run in the
+/// scratch directory (where its master key file is); returns once it listens.
+fn serve(url: &str, schema: &str, dir: &std::path::Path) -> std::process::Child {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_consento"))
         .args(["--database-url", url])
@@ -725,6 +728,7 @@ fn serve(url: &str, schema: &str) -> std::process::Child {
         .env("CONSENTO_LOG_LEVEL", "warn")
         .env("CONSENTO_WEBHOOKS__POLL_INTERVAL_MS", "10")
         .env("CONSENTO_WEBHOOKS__BATCH_SIZE", "3")
+        .current_dir(dir)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -766,8 +770,7 @@ async fn two_serve_processes_on_one_postgres_database_deliver_each_event_exactly
         return;
     };
     let receiver = Receiver::start().await;
-    let mut config = StoreConfig::new(&db.url);
-    config.pg_schema = db.pg_schema.clone();
+    let config = db.store_config();
     let store = Store::open(&config, Arc::new(SystemClock), Arc::new(OsEntropy))
         .await
         .unwrap();
@@ -794,10 +797,16 @@ async fn two_serve_processes_on_one_postgres_database_deliver_each_event_exactly
         env.store.set_restricted(&r, true).await.unwrap();
         expected += 2;
     }
-    let (url, schema) = (db.url.clone(), db.pg_schema.clone().unwrap());
-    let (a, b) = tokio::task::spawn_blocking(move || (serve(&url, &schema), serve(&url, &schema)))
-        .await
-        .unwrap();
+    let (url, schema, dir) = (
+        db.url.clone(),
+        db.pg_schema.clone().unwrap(),
+        db.dir.clone(),
+    );
+    let (a, b) = tokio::task::spawn_blocking(move || {
+        (serve(&url, &schema, &dir), serve(&url, &schema, &dir))
+    })
+    .await
+    .unwrap();
     for _ in 0..20 {
         let r = env.contact().await;
         env.consent(&r, EventKind::Given).await;

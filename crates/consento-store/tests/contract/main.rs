@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use consento_domain::sealed::MasterKey;
 use consento_domain::{
     Action, Actor, ActorKind, AllowedBy, Cause, CollectionMethod, ConsentCode, ConsentTypeSpec,
     Decision, EventKind, ManualClock, Permissions, PrivacySettings, Timestamp,
@@ -50,14 +51,23 @@ fn start() -> Timestamp {
     Timestamp::parse("t", "2025-06-01T10:00:00Z").unwrap()
 }
 
+/// The master key every store of the contract suite seals under.
+fn test_key() -> MasterKey {
+    MasterKey::from_bytes([7; 32])
+}
+
 async fn envs() -> Vec<Env> {
     let mut out = Vec::new();
     let path = std::env::temp_dir().join(format!("consento-contract-{}.db", unique()));
     let url = format!("sqlite:{}", path.display());
     let clock = Arc::new(ManualClock::new(start()));
-    let store = Store::open(&StoreConfig::new(&url), clock.clone(), Arc::new(OsEntropy))
-        .await
-        .unwrap();
+    let store = Store::open(
+        &StoreConfig::new(&url, test_key()),
+        clock.clone(),
+        Arc::new(OsEntropy),
+    )
+    .await
+    .unwrap();
     out.push(Env {
         store,
         clock,
@@ -65,7 +75,7 @@ async fn envs() -> Vec<Env> {
     });
     if let Ok(url) = std::env::var("CONSENTO_TEST_POSTGRES_URL") {
         let schema = format!("contract_{}", unique());
-        let mut config = StoreConfig::new(&url);
+        let mut config = StoreConfig::new(&url, test_key());
         config.pg_schema = Some(schema.clone());
         let clock = Arc::new(ManualClock::new(start()));
         let store = Store::open(&config, clock.clone(), Arc::new(OsEntropy))
@@ -107,12 +117,65 @@ impl Env {
         self.second_store_with(|_| {}).await
     }
 
+    /// A second store on the same database with its configuration changed by `change`, or why
+    /// it does not open.
+    async fn try_second_store_with(
+        &self,
+        change: impl FnOnce(&mut StoreConfig),
+    ) -> Result<Store, StoreError> {
+        let mut config = match &self.raw {
+            Raw::Sqlite(path) => StoreConfig::new(format!("sqlite:{path}"), test_key()),
+            Raw::Postgres { url, schema } => {
+                let mut c = StoreConfig::new(url, test_key());
+                c.pg_schema = Some(schema.clone());
+                c
+            }
+        };
+        change(&mut config);
+        Store::open(&config, self.clock.clone(), Arc::new(OsEntropy)).await
+    }
+
+    /// The first column of each row `sql` returns, as bytes (a BLOB or BYTEA column).
+    async fn raw_bytes(&self, sql: &str) -> Vec<Vec<u8>> {
+        match &self.raw {
+            Raw::Sqlite(path) => {
+                let mut c = sqlx::SqliteConnection::connect(&format!("sqlite:{path}"))
+                    .await
+                    .unwrap();
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap()
+            }
+            Raw::Postgres { url, schema } => {
+                let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("SET search_path TO {schema}")))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap()
+            }
+        }
+    }
+
+    /// A binary literal of this backend's SQL.
+    fn bytes_literal(&self, bytes: &[u8]) -> String {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        match &self.raw {
+            Raw::Sqlite(_) => format!("X'{hex}'"),
+            Raw::Postgres { .. } => format!("'\\x{hex}'::bytea"),
+        }
+    }
+
     /// A second store on the same database, with its configuration changed by `change`.
     async fn second_store_with(&self, change: impl FnOnce(&mut StoreConfig)) -> Store {
         let mut config = match &self.raw {
-            Raw::Sqlite(path) => StoreConfig::new(format!("sqlite:{path}")),
+            Raw::Sqlite(path) => StoreConfig::new(format!("sqlite:{path}"), test_key()),
             Raw::Postgres { url, schema } => {
-                let mut c = StoreConfig::new(url);
+                let mut c = StoreConfig::new(url, test_key());
                 c.pg_schema = Some(schema.clone());
                 c
             }
@@ -279,6 +342,7 @@ mod mail_outbox;
 mod receipts;
 mod remembered_decisions;
 mod rules;
+mod sealed_secrets;
 mod sqlite_wal;
 mod stats;
 mod subscriptions;
