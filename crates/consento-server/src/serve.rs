@@ -78,6 +78,7 @@ pub async fn open_store(config: &ServeConfig) -> anyhow::Result<Store> {
     store_config.sqlite_full_sync = config.sqlite_full_sync;
     store_config.max_connections = config.max_connections;
     store_config.decision_cache_entries = config.decision_cache_entries;
+    store_config.sqlite_wal_limit = config.sqlite_wal_limit_mib.saturating_mul(1024 * 1024);
     Store::open(&store_config, Arc::new(SystemClock), Arc::new(OsEntropy))
         .await
         .with_context(|| {

@@ -16,6 +16,7 @@ use crate::cli::{Cli, Command};
 use consento_app::accounts::FirstAdmin;
 
 mod audience;
+mod backup;
 pub mod bench;
 mod consents;
 mod contacts;
@@ -190,9 +191,18 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         .unwrap_or_else(|| crate::cli::DEFAULT_DATABASE_URL.to_owned());
     // The policies (erasure, retention, controller, holidays…) are the server's: the same
     // configuration `consento serve` reads (`CONSENTO_CONFIG`, then `CONSENTO_…` variables).
-    let policy = server_config()?.policy();
+    let server = server_config()?;
+    match &cli.command {
+        // Both work on the database file itself, not through an open store (a restore
+        // replaces the file, which must not be open).
+        Command::Backup { to } => return backup::backup(&database_url, to, cli.json, out).await,
+        Command::Restore { from } => return backup::restore(&database_url, from, cli.json, out).await,
+        _ => {}
+    }
+    let policy = server.policy();
     let mut config = StoreConfig::new(database_url.clone());
     config.pg_schema = cli.pg_schema.clone();
+    config.sqlite_wal_limit = server.sqlite_wal_limit_mib.saturating_mul(1024 * 1024);
     let store = Store::open(&config, Arc::new(SystemClock), Arc::new(OsEntropy))
         .await
         .with_context(|| format!("cannot open the database {}", redact(&database_url)))?;
@@ -216,7 +226,11 @@ async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Init(args) => settings::init(ctx, args).await,
         Command::Controller(c) => settings::controller(ctx, c).await,
-        Command::Serve(_) | Command::Openapi | Command::BenchBaseline { .. } => Ok(()),
+        Command::Serve(_)
+        | Command::Openapi
+        | Command::BenchBaseline { .. }
+        | Command::Backup { .. }
+        | Command::Restore { .. } => Ok(()),
         Command::Tokens(c) => tokens::run(ctx, c).await,
         Command::Users(c) => users::run(ctx, c).await,
         Command::Demo(args) => demo::command(ctx, args).await,
