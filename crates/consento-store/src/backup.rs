@@ -48,7 +48,10 @@ fn create_new_private(path: &Path, field: &'static str) -> Result<std::fs::File,
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::AlreadyExists => invalid(
                 field,
-                format!("`{}` exists: nothing is overwritten; name a new file", path.display()),
+                format!(
+                    "`{}` exists: nothing is overwritten; name a new file",
+                    path.display()
+                ),
             ),
             _ => invalid(field, format!("cannot create `{}`: {e}", path.display())),
         })
@@ -57,7 +60,10 @@ fn create_new_private(path: &Path, field: &'static str) -> Result<std::fs::File,
 /// Flushes the directory holding `path`, so that a file created or renamed in it survives a
 /// power loss under its new name.
 fn sync_dir(path: &Path) {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }

@@ -36,10 +36,9 @@ pub async fn backup(
 ) -> anyhow::Result<()> {
     let db = sqlite_file(database_url)?;
     consento_store::backup_sqlite(db, to).await?;
-    let report =
-        consento_store::verify_sqlite_file(to, Arc::new(SystemClock), Arc::new(OsEntropy))
-            .await
-            .map_err(|e| chain(e).context(format!("the backup `{}` does not verify", to.display())))?;
+    let report = consento_store::verify_sqlite_file(to, Arc::new(SystemClock), Arc::new(OsEntropy))
+        .await
+        .map_err(|e| chain(e).context(format!("the backup `{}` does not verify", to.display())))?;
     print(out, as_json, "backup", to, &report)
 }
 

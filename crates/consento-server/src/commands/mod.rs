@@ -196,7 +196,9 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         // Both work on the database file itself, not through an open store (a restore
         // replaces the file, which must not be open).
         Command::Backup { to } => return backup::backup(&database_url, to, cli.json, out).await,
-        Command::Restore { from } => return backup::restore(&database_url, from, cli.json, out).await,
+        Command::Restore { from } => {
+            return backup::restore(&database_url, from, cli.json, out).await;
+        }
         _ => {}
     }
     let policy = server.policy();
