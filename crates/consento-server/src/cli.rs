@@ -124,6 +124,21 @@ pub enum Command {
     /// Import contacts with their consents from a CRM export (CSV with a header row), all or
     /// nothing: any bad line is reported and nothing is written.
     Import(ImportArgs),
+    /// SQLite: write a consistent copy of the database (it may be serving meanwhile) to a new
+    /// file readable by its owner only, verify the copy's ledger and print its head. PostgreSQL:
+    /// use pg_dump.
+    Backup {
+        /// The new file (an existing one is never overwritten).
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// SQLite, with the server stopped: verify a backup's ledger, then make it the database.
+    /// PostgreSQL: use pg_restore.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: std::path::PathBuf,
+    },
     /// Measure decisions, consent writes, the audience and the bulk load against the bare
     /// database on the same data. Use an empty database: it loads its own data set.
     Bench(BenchArgs),

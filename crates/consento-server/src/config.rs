@@ -37,6 +37,9 @@ pub struct ServeConfig {
     /// SQLite only: contacts whose decision facts are kept in memory, about 300 bytes each
     /// (0: every decision reads the database). Size it to the contacts that are asked about.
     pub decision_cache_entries: usize,
+    /// SQLite only: the WAL's size in MiB past which bulk writes (demo, imports, bulk rules,
+    /// retention) copy it into the database file and cut it back between their transactions.
+    pub sqlite_wal_limit_mib: u64,
     /// The largest request body accepted, in bytes (a 10,000-recipient batch fits in 1 MiB).
     pub max_body_bytes: usize,
     /// `json` (one object per line, for log collectors) or `text`.
@@ -728,6 +731,7 @@ impl Default for ServeConfig {
             sqlite_full_sync: true,
             max_connections: 8,
             decision_cache_entries: 1_000_000,
+            sqlite_wal_limit_mib: 256,
             max_body_bytes: 2 * 1024 * 1024,
             log_format: LogFormat::Json,
             log_level: "info".to_owned(),

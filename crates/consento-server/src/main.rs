@@ -13,6 +13,10 @@ use consento_server::{cli, commands};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // Every file Consento creates holds personal data (the database and its -wal and -shm,
+    // backups, exports, uploads) and is readable by its owner only (GDPR Art. 32(1)): each is
+    // created with mode 0600, and this mask is the second guard for any that is not.
+    let _ = nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(0o077));
     let cli = cli::Cli::parse();
     let result = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

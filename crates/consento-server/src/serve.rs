@@ -100,7 +100,9 @@ pub fn store_config(config: &ServeConfig, database_url: &str) -> anyhow::Result<
     {
         tracing::info!(key_file = %path.display(), key_id = %key.id(), "made a new master key; back it up apart from the database");
     }
-    Ok(StoreConfig::new(database_url, key))
+    let mut store_config = StoreConfig::new(database_url, key);
+    store_config.sqlite_wal_limit = config.sqlite_wal_limit_mib.saturating_mul(1024 * 1024);
+    Ok(store_config)
 }
 
 /// Opens `store_config`; a database sealed under another master key is refused in one line

@@ -284,6 +284,9 @@ impl Store {
             // order, as for single appends; the head moves to the last event here.
             leave_head!(tx, seq, prev);
         });
+        // Loads come in many batches, one after another: between two, the WAL is copied into
+        // the file and cut back, or it would grow by every batch (wal.rs).
+        self.bound_wal().await;
         Ok(BulkReport {
             contacts: n_contacts,
             events: n_events,

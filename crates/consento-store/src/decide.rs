@@ -409,6 +409,8 @@ fn refresh(
 #[derive(Debug)]
 pub(crate) struct Follower {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Taken by [`Follower::stop`].
+    thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Follower {
@@ -420,7 +422,7 @@ impl Follower {
     ) -> Option<Self> {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = std::sync::Arc::clone(&stop);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("decision-follower".to_owned())
             .spawn(move || {
                 while !flag.load(std::sync::atomic::Ordering::Relaxed) {
@@ -434,7 +436,16 @@ impl Follower {
                 }
             })
             .ok()?;
-        Some(Self { stop })
+        Some(Self {
+            stop,
+            thread: std::sync::Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Tells the thread to stop; returns it to be waited for (once).
+    pub(crate) fn stop(&self) -> Option<std::thread::JoinHandle<()>> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.lock().ok()?.take()
     }
 }
 

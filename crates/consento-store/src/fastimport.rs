@@ -221,7 +221,12 @@ pub(crate) fn run(
     for sql in restore {
         tx.execute_batch(&sql).map_err(sqlite_error)?;
     }
-    tx.commit().map_err(sqlite_error)
+    tx.commit().map_err(sqlite_error)?;
+    // The whole file was one transaction, so its pages are all in the WAL (no checkpoint can
+    // copy a transaction before it commits): copied into the database file and cut to zero
+    // now, instead of leaving the WAL the size of everything imported (wal.rs).
+    let _ = crate::wal::checkpoint_on(&conn, std::time::Duration::from_millis(250));
+    Ok(())
 }
 
 /// Readies the import's transaction and returns the SQL that recreates the triggers it dropped

@@ -95,6 +95,13 @@ impl FastRead {
         first.try_into().ok()
     }
 
+    /// Closes the idle connections (the store is closing; a later read opens a new one).
+    pub(crate) fn close(&self) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.clear();
+        }
+    }
+
     /// Runs `sql` with `params`, mapping each row with `map`.
     pub(crate) fn rows<T>(
         &self,
@@ -228,6 +235,9 @@ impl Cols for OwnedRow<'_> {
 #[derive(Debug)]
 pub(crate) struct Checkpointer {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// Taken by [`Checkpointer::stop`], whose caller waits for the thread (and so for its
+    /// connection to close) before the store's last checkpoint.
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Checkpointer {
@@ -258,7 +268,7 @@ impl Checkpointer {
         conn.execute_batch("PRAGMA busy_timeout = 20;").ok()?;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = std::sync::Arc::clone(&stop);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".to_owned())
             .spawn(move || {
                 // Ticks to wait before the next RESTART after one found a long reader (an
@@ -305,7 +315,16 @@ impl Checkpointer {
                 }
             })
             .ok()?;
-        Some(Self { stop })
+        Some(Self {
+            stop,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Tells the thread to stop; returns it to be waited for (once).
+    pub(crate) fn stop(&self) -> Option<std::thread::JoinHandle<()>> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.lock().ok()?.take()
     }
 }
 

@@ -19,6 +19,7 @@ use sqlx::sqlite::{
 
 mod audience;
 mod audit;
+mod backup;
 pub mod bench;
 mod bulk;
 mod commit;
@@ -54,8 +55,10 @@ mod subscriptions;
 mod tokens;
 mod types;
 mod users;
+mod wal;
 mod webhooks;
 
+pub use backup::{backup_sqlite, restore_sqlite, verify_sqlite_file};
 pub use bulk::{BulkContact, BulkEvent, BulkReport};
 pub use commit::GroupCommitStats;
 pub use contacts::{ContactSummary, FieldChanges};
@@ -214,11 +217,15 @@ pub struct StoreConfig {
     /// SQLite only: contacts whose decision facts are kept in memory (0: none). Each costs
     /// about 300 bytes; a full cache remembers no one new until changes make it forget some.
     pub decision_cache_entries: usize,
-    /// The master key the secrets are sealed under (DESIGN.md §4): kept outside the database,
-    /// found and handed in by the caller.
+    /// The master key the secrets are sealed under: kept outside the database (a copy of the
+    /// file must not open its links, receipts or suppression list), found and handed in by the
+    /// caller.
     pub master_key: MasterKey,
     /// What to do when the database was sealed under another master key.
     pub other_master_key: OtherMasterKey,
+    /// SQLite only: the size in bytes past which bulk writes (demo, imports of known contacts,
+    /// bulk rules) checkpoint and truncate the WAL between their transactions.
+    pub sqlite_wal_limit: u64,
 }
 
 impl StoreConfig {
@@ -233,6 +240,7 @@ impl StoreConfig {
             decision_cache_entries: 1_000_000,
             master_key,
             other_master_key: OtherMasterKey::Refuse,
+            sqlite_wal_limit: 256 * 1024 * 1024,
         }
     }
 }
@@ -263,6 +271,10 @@ pub struct Store {
     pub(crate) import_target: Option<fastimport::Target>,
     /// SQLite only: the WAL checkpoints, off the commit path.
     _checkpointer: Option<fastread::Checkpointer>,
+    /// SQLite only: the database file.
+    pub(crate) sqlite_file: Option<std::path::PathBuf>,
+    /// SQLite only: see [`StoreConfig::sqlite_wal_limit`].
+    pub(crate) wal_limit: u64,
 }
 
 impl Store {
@@ -304,6 +316,8 @@ impl Store {
                 full_sync: config.sqlite_full_sync,
             }),
             _checkpointer: checkpointer,
+            sqlite_file: (!postgres).then(|| sqlite_path(&config.url).into()),
+            wal_limit: config.sqlite_wal_limit,
         };
         migrate::run(&store).await?;
         // Once migrated: the thread reads the change log.
@@ -328,12 +342,40 @@ impl Store {
         self.clock.now()
     }
 
-    /// Closes the pools, waiting for connections in use.
+    /// Closes the pools, waiting for connections in use. On SQLite the threads reading and
+    /// checkpointing the file stop first, and once every connection of the store is closed the
+    /// WAL is checkpointed into the database file and truncated: after a clean stop the file
+    /// alone holds every commit (a copy of it is complete; see wal.rs).
     pub async fn close(&self) {
         match &self.db {
             Db::Sqlite { read, write } => {
+                let threads: Vec<std::thread::JoinHandle<()>> = [
+                    self._follower.as_ref().and_then(decide::Follower::stop),
+                    self._checkpointer
+                        .as_ref()
+                        .and_then(fastread::Checkpointer::stop),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
                 write.close().await;
                 read.close().await;
+                if let Some(fast) = &self.fast {
+                    fast.close();
+                }
+                let Some(path) = self.sqlite_file.clone() else {
+                    return;
+                };
+                let _ = tokio::task::spawn_blocking(move || {
+                    for thread in threads {
+                        let _ = thread.join();
+                    }
+                    // Other processes on the file (a server, while a command ends) may be
+                    // reading: they are waited for this long at most, and the file stays
+                    // as complete as their last checkpoint left it otherwise.
+                    let _ = wal::checkpoint_truncate(&path, Duration::from_secs(2));
+                })
+                .await;
             }
             Db::Postgres(pool) => pool.close().await,
         }
@@ -383,6 +425,12 @@ fn without_maintenance<DB: sqlx::Database>(
         .max_lifetime(None)
 }
 
+/// The database file a URL names, `None` for PostgreSQL.
+pub fn sqlite_file(url: &str) -> Option<&std::path::Path> {
+    (!(url.starts_with("postgres://") || url.starts_with("postgresql://")))
+        .then(|| std::path::Path::new(sqlite_path(url)))
+}
+
 /// The file of a SQLite URL (`sqlite:path`, `sqlite://path`, or a bare path).
 fn sqlite_path(url: &str) -> &str {
     url.strip_prefix("sqlite://")
@@ -394,6 +442,7 @@ async fn connect_sqlite(
     config: &StoreConfig,
 ) -> Result<(Db, Option<fastread::Checkpointer>), StoreError> {
     let path = sqlite_path(&config.url);
+    wal::create_private(std::path::Path::new(path))?;
     let options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)

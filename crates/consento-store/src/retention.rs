@@ -162,6 +162,7 @@ impl Store {
             run.anonymized
                 .extend(self.erase_lapsed_batch(&ids, &input).await?);
             run.batches += 1;
+            self.bound_wal().await;
         }
     }
 }

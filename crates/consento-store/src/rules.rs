@@ -660,6 +660,8 @@ impl Store {
             insert_audit!(tx, audit_id, now, entry, detail);
             changed
         });
+        // A rule may rewrite every contact: its pages leave the WAL before the next write.
+        self.bound_wal().await;
         Ok(RuleRun {
             id: run_id,
             rule_id: rule.id,
@@ -756,6 +758,7 @@ impl Store {
             insert_audit!(tx, audit_id, now, entry, detail);
             (restored, skipped)
         });
+        self.bound_wal().await;
         Ok(RevertReport {
             run: self.rule_run(id).await?,
             restored,

@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt as _;
 
 use anyhow::Context as _;
 use consento_store::{AudienceCounts, AudienceMember, AudienceQuery};
@@ -72,7 +73,14 @@ async fn write_file(
     path: &str,
     output: &str,
 ) -> anyhow::Result<u64> {
-    let file = File::create(path).with_context(|| format!("output: cannot create `{output}`"))?;
+    // Readable by its owner only: names and addresses (GDPR Art. 32(1)).
+    let file = File::options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("output: cannot create `{output}`"))?;
     let mut file = BufWriter::new(file);
     let n = write_members(ctx, query, format, Some(&mut file)).await?;
     file.flush()

@@ -157,7 +157,14 @@ pub async fn bench(ctx: &mut Ctx<'_>, rows: u64, consents: u8) -> anyhow::Result
     let path =
         std::env::temp_dir().join(format!("consento-bench-import-{}.csv", std::process::id()));
     {
-        let mut w = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let file = std::fs::File::options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&path)?;
+        let mut w = std::io::BufWriter::new(file);
         write!(w, "codice;nome;email;cellulare;stato_1")?;
         for code in &codes {
             write!(w, ";data_{code}")?;

@@ -15,6 +15,7 @@ use crate::cli::{Cli, Command};
 use consento_app::accounts::FirstAdmin;
 
 mod audience;
+mod backup;
 pub mod bench;
 mod consents;
 mod contacts;
@@ -194,6 +195,25 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     let policy = server.policy();
     let mut config = crate::serve::store_config(&server, &database_url)?;
     config.pg_schema = cli.pg_schema.clone();
+    match &cli.command {
+        // Both work on the database file itself, not through an open store (a restore
+        // replaces the file, which must not be open).
+        Command::Backup { to } => {
+            return backup::backup(&database_url, config.master_key.clone(), to, cli.json, out)
+                .await;
+        }
+        Command::Restore { from } => {
+            return backup::restore(
+                &database_url,
+                config.master_key.clone(),
+                from,
+                cli.json,
+                out,
+            )
+            .await;
+        }
+        _ => {}
+    }
     if matches!(
         cli.command,
         Command::Keys(crate::cli::KeysCommand::Reset { .. })
@@ -221,7 +241,11 @@ async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Init(args) => settings::init(ctx, args).await,
         Command::Controller(c) => settings::controller(ctx, c).await,
-        Command::Serve(_) | Command::Openapi | Command::BenchBaseline { .. } => Ok(()),
+        Command::Serve(_)
+        | Command::Openapi
+        | Command::BenchBaseline { .. }
+        | Command::Backup { .. }
+        | Command::Restore { .. } => Ok(()),
         Command::Tokens(c) => tokens::run(ctx, c).await,
         Command::Users(c) => users::run(ctx, c).await,
         Command::Demo(args) => demo::command(ctx, args).await,

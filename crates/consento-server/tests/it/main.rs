@@ -4,6 +4,7 @@
 mod api;
 mod api_resources;
 mod app_rules;
+mod backups;
 mod browser;
 mod cli;
 mod connections;

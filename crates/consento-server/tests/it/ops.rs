@@ -11,13 +11,13 @@ use crate::cli::set_up;
 use crate::support::Scratch;
 
 /// A `consento serve` process on the scratch database, its stderr kept for reading.
-struct Served {
+pub(crate) struct Served {
     child: Child,
     stdout: BufReader<std::process::ChildStdout>,
-    base: String,
+    pub(crate) base: String,
 }
 
-fn serve(db: &Scratch, env: &[(&str, &str)]) -> Served {
+pub(crate) fn serve(db: &Scratch, env: &[(&str, &str)]) -> Served {
     let mut command = Command::new(env!("CARGO_BIN_EXE_consento"));
     command.arg("--database-url").arg(&db.url);
     if let Some(schema) = &db.pg_schema {
@@ -48,7 +48,7 @@ fn serve(db: &Scratch, env: &[(&str, &str)]) -> Served {
 
 impl Served {
     /// Sends SIGTERM and returns the exit status's success and everything logged.
-    fn stop(self) -> (bool, String) {
+    pub(crate) fn stop(self) -> (bool, String) {
         let (clean, logs, _) = self.stop_with_output();
         (clean, logs)
     }
@@ -75,7 +75,7 @@ impl Served {
     }
 }
 
-fn token(db: &Scratch, scope: &str) -> String {
+pub(crate) fn token(db: &Scratch, scope: &str) -> String {
     db.json(&["tokens", "create", "--name", scope, "--scope", scope])["secret"]
         .as_str()
         .unwrap()

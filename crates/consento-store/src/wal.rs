@@ -1,0 +1,132 @@
+//! The SQLite database file as the complete copy of the data: created readable by its owner
+//! only, its write-ahead log kept bounded during bulk writes, and checkpointed into the file and
+//! truncated when the store closes, so that the file alone (a copy, a backup of the file) holds
+//! every commit. Without it the recent commits live only in `<file>-wal`, and a copy of the
+//! file would silently miss them while its own ledger still verified.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::{Db, Store, StoreError};
+
+/// `<file>-wal`: SQLite's name for the write-ahead log of `file`.
+pub(crate) fn wal_of(path: &Path) -> PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    PathBuf::from(wal)
+}
+
+/// The WAL's size in bytes (0 when there is none).
+pub(crate) fn wal_size(path: &Path) -> u64 {
+    std::fs::metadata(wal_of(path)).map_or(0, |m| m.len())
+}
+
+/// Creates the database file, empty and readable by its owner only, if it does not exist yet:
+/// SQLite creates a new file with the process's default permissions (often world-readable),
+/// and gives its `-wal` and `-shm` files the permissions of the database file. The file holds
+/// personal data (GDPR Art. 32(1): access limited to those who need it).
+pub(crate) fn create_private(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
+        return Ok(());
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Database(sqlx::Error::Io(e))),
+    }
+}
+
+/// How long a checkpoint that needs every reader out of the WAL waits for them. It holds the
+/// other writers off while it waits, so not long: a checkpoint that finds a long reader (an
+/// export) gives up, and the next one tries again.
+const CHECKPOINT_WAIT: Duration = Duration::from_millis(250);
+
+/// Copies the whole WAL into the database file and cuts it to zero bytes, on a connection of its
+/// own; `true` when done (no reader kept it from finishing).
+pub(crate) fn checkpoint_truncate(path: &Path, wait: Duration) -> Result<bool, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(sqlite_error)?;
+    checkpoint_on(&conn, wait)
+}
+
+/// As [`checkpoint_truncate`], on an open connection (outside a transaction).
+pub(crate) fn checkpoint_on(conn: &Connection, wait: Duration) -> Result<bool, StoreError> {
+    // PASSIVE first copies what it can without holding anyone off; TRUNCATE then copies what
+    // is left, waits for the readers and truncates.
+    conn.busy_timeout(wait).map_err(sqlite_error)?;
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        .map_err(sqlite_error)?;
+    for _ in 0..ATTEMPTS {
+        let busy: i64 = conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+            .map_err(sqlite_error)?;
+        if busy == 0 {
+            return Ok(true);
+        }
+        std::thread::sleep(RETRY_AFTER);
+    }
+    Ok(false)
+}
+
+/// Checkpoints tried before giving up: one finds the checkpoint lock taken, without waiting,
+/// while the store's checkpoint thread copies (fastread.rs); it is free again milliseconds later.
+const ATTEMPTS: usize = 4;
+const RETRY_AFTER: Duration = Duration::from_millis(20);
+
+fn sqlite_error(e: rusqlite::Error) -> StoreError {
+    StoreError::Database(sqlx::Error::Protocol(format!("sqlite: {e}")))
+}
+
+impl Store {
+    /// SQLite: checkpoints and truncates the WAL when it has grown past the configured limit
+    /// (`StoreConfig::sqlite_wal_limit`). Called by bulk writes between their transactions, so
+    /// that loading millions of rows never needs several times the database's size in disk:
+    /// the background checkpointer cannot restart a WAL that a writer keeps appending to.
+    /// Best effort: the batch before it has committed, and a checkpoint kept from finishing by
+    /// a reader is tried again after the next batch.
+    pub(crate) async fn bound_wal(&self) {
+        let (Db::Sqlite { write, .. }, Some(path)) = (&self.db, &self.sqlite_file) else {
+            return;
+        };
+        if wal_size(path) <= self.wal_limit {
+            return;
+        }
+        let Ok(mut conn) = write.acquire().await else {
+            return;
+        };
+        let wait = format!("PRAGMA busy_timeout = {}", CHECKPOINT_WAIT.as_millis());
+        let _ = sqlx::query(sqlx::AssertSqlSafe(wait))
+            .execute(&mut *conn)
+            .await;
+        for _ in 0..ATTEMPTS {
+            let done: Result<(i64, i64, i64), sqlx::Error> =
+                sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .fetch_one(&mut *conn)
+                    .await;
+            if !matches!(done, Ok((1, _, _))) {
+                break;
+            }
+            tokio::time::sleep(RETRY_AFTER).await;
+        }
+        // Back to the writer's own wait (lib.rs).
+        let _ = sqlx::query("PRAGMA busy_timeout = 10000")
+            .execute(&mut *conn)
+            .await;
+    }
+
+    /// The size in bytes of the SQLite WAL now (`None` on PostgreSQL).
+    pub fn wal_bytes(&self) -> Option<u64> {
+        self.sqlite_file.as_deref().map(wal_size)
+    }
+}
