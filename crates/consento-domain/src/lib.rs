@@ -17,6 +17,7 @@ pub mod receipt;
 pub mod requests;
 pub mod rules;
 pub mod settings;
+pub mod spreadsheet;
 pub mod staff;
 pub mod text;
 pub mod time;

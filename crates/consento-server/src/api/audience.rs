@@ -11,6 +11,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use consento_app::audience::{AudienceFormat as Format, ExportRefused, type_filter};
 use consento_domain::Timestamp;
+use consento_domain::spreadsheet::Cells;
 use consento_store::{AudienceQuery, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -49,6 +50,12 @@ pub struct AudienceParams {
     #[serde(default)]
     #[param(value_type = Option<String>, format = DateTime)]
     pub at: Option<String>,
+    /// CSV only: `true` writes every value as stored. By default a cell that starts with `=`,
+    /// `+`, `-`, `@`, a tab or a carriage return gets a `'` in front (OWASP, "CSV Injection"),
+    /// so that a spreadsheet shows it as text instead of running it; a `+` followed only by
+    /// digits and spaces (a phone number) is left alone. NDJSON is always as stored.
+    #[serde(default)]
+    pub raw: Option<bool>,
 }
 
 /// The counts' parameters: the same audience.
@@ -223,7 +230,8 @@ async fn audience(
             "too many audience exports at once; retry shortly",
         ));
     };
-    match state.app.stream_audience(q, format, false, permit).await {
+    let cells = Cells::raw(p.raw.unwrap_or(false));
+    match state.app.stream_audience(q, format, cells, permit).await {
         Ok(stream) => Ok(crate::http::audience(stream, format).0),
         Err(ExportRefused::Store(e)) => Err(param_error(e)),
         Err(ExportRefused::Ended) => {
