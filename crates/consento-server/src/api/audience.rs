@@ -55,7 +55,8 @@ pub struct AudienceParams {
     /// so that a spreadsheet shows it as text instead of running it; a `+` followed only by
     /// digits and spaces (a phone number) is left alone. NDJSON is always as stored.
     #[serde(default)]
-    pub raw: Option<bool>,
+    #[param(value_type = Option<bool>)]
+    pub raw: Option<String>,
 }
 
 /// The counts' parameters: the same audience.
@@ -224,13 +225,17 @@ async fn audience(
         Some("ndjson") => Format::Ndjson,
         Some(_) => return Err(ApiError::bad_request("format", "must be csv or ndjson")),
     };
+    let cells = match p.raw.as_deref().map(str::trim) {
+        None | Some("false") => Cells::ForSpreadsheets,
+        Some("true") => Cells::AsStored,
+        Some(_) => return Err(ApiError::bad_request("raw", "must be true or false")),
+    };
     let q = audience_query(&state, &p.type_code, p.at.as_deref())?;
     let Ok(permit) = Arc::clone(&state.exports).try_acquire_owned() else {
         return Err(ApiError::Busy(
             "too many audience exports at once; retry shortly",
         ));
     };
-    let cells = Cells::raw(p.raw.unwrap_or(false));
     match state.app.stream_audience(q, format, cells, permit).await {
         Ok(stream) => Ok(crate::http::audience(stream, format).0),
         Err(ExportRefused::Store(e)) => Err(param_error(e)),
