@@ -5,6 +5,7 @@
 //! memory; the adapter turns the channel into its response body.
 
 use consento_domain::Timestamp;
+use consento_domain::spreadsheet::Cells;
 use consento_store::{AudienceMember, AudienceQuery, StoreError};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -105,26 +106,18 @@ impl App {
     /// Starts streaming the audience `q` in `format`, holding `permit` (one of the adapter's
     /// export slots: each export holds a read connection as long as its reader reads) until it
     /// ends. Answers once the database has accepted the query, so that a refusal can still be
-    /// answered properly. `for_spreadsheets`: see [`csv_chunk`].
+    /// answered properly. `cells`: how the CSV's cells are written (see [`csv_chunk`]).
     pub async fn stream_audience(
         &self,
         q: AudienceQuery,
         format: AudienceFormat,
-        for_spreadsheets: bool,
+        cells: Cells,
         permit: OwnedSemaphorePermit,
     ) -> Result<AudienceStream, ExportRefused> {
         let at = q.at.unwrap_or_else(|| self.store.now());
         let (started_tx, started_rx) = oneshot::channel();
         let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
-        let end = tokio::spawn(pump(
-            self.clone(),
-            q,
-            format,
-            for_spreadsheets,
-            started_tx,
-            tx,
-            permit,
-        ));
+        let end = tokio::spawn(pump(self.clone(), q, format, cells, started_tx, tx, permit));
         match started_rx.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(ExportRefused::Store(e)),
@@ -140,21 +133,14 @@ impl App {
 
 /// CSV records (RFC 4180 §2: fields with a comma, a quote or a line break are quoted, quotes
 /// doubled; CRLF after each record).
-/// `for_spreadsheets`: a file a person will open in a spreadsheet gets every cell that starts
-/// like a formula prefixed with `'` (OWASP, "CSV Injection"), so a name such as `=HYPERLINK(…)`
-/// stays text. Machines reading the API's CSV get the values as stored.
+/// `cells`: by default every cell that starts like a formula is defused (OWASP, "CSV
+/// Injection"; [`consento_domain::spreadsheet`]), so a name such as `=HYPERLINK(…)` stays text
+/// wherever the list is opened; a program that asked for the values as stored gets them.
 fn csv_chunk(
     rows: &[AudienceMember],
     header: bool,
-    for_spreadsheets: bool,
+    cells: Cells,
 ) -> Result<Vec<u8>, std::io::Error> {
-    let cell = |v: &str| -> String {
-        if for_spreadsheets && v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-            format!("'{v}")
-        } else {
-            v.to_owned()
-        }
-    };
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::with_capacity(rows.len() * 96 + 64));
@@ -162,12 +148,11 @@ fn csv_chunk(
         w.write_record(["contact_id", "external_id", "email", "name"])?;
     }
     for m in rows {
-        w.write_record([
-            m.contact_id.0.to_string(),
-            cell(m.external_id.as_deref().unwrap_or("")),
-            cell(m.email.as_str()),
-            cell(m.name.as_deref().unwrap_or("")),
-        ])?;
+        let id = m.contact_id.0.to_string();
+        let external_id = cells.cell(m.external_id.as_deref().unwrap_or(""));
+        let email = cells.cell(m.email.as_str());
+        let name = cells.cell(m.name.as_deref().unwrap_or(""));
+        w.write_record([&*id, &*external_id, &*email, &*name])?;
     }
     w.into_inner().map_err(|e| e.into_error())
 }
@@ -191,7 +176,7 @@ async fn pump(
     app: App,
     q: AudienceQuery,
     format: AudienceFormat,
-    for_spreadsheets: bool,
+    cells: Cells,
     started: oneshot::Sender<Result<(), StoreError>>,
     tx: mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
     _permit: OwnedSemaphorePermit,
@@ -237,7 +222,7 @@ async fn pump(
         }
         let count = rows.len() as u64;
         let chunk = match format {
-            AudienceFormat::Csv => csv_chunk(&rows, header, for_spreadsheets),
+            AudienceFormat::Csv => csv_chunk(&rows, header, cells),
             AudienceFormat::Ndjson => ndjson_chunk(rows),
         };
         header = false;

@@ -8,6 +8,7 @@
 
 use std::io::Write;
 
+use consento_domain::spreadsheet::spreadsheet_safe;
 use consento_domain::{ContactId, Timestamp};
 use consento_store::{ContactExport, ContactRef, StoreError};
 use serde::Serialize;
@@ -607,8 +608,11 @@ impl Document {
     }
 
     /// The tables as a zip of RFC 4180 CSV files (UTF-8, CRLF, a header row each; csv quotes
-    /// any field holding a comma, a quote or a line break). Values are written as they are, not
-    /// defused for spreadsheets: a portability export must give the data back unchanged.
+    /// any field holding a comma, a quote or a line break). A person opens these files in a
+    /// spreadsheet, so every cell that starts like a formula is defused (OWASP, "CSV Injection";
+    /// [`consento_domain::spreadsheet`]): a name such as `=HYPERLINK(…)` stays text. The values
+    /// as stored, for a program (GDPR Art. 20, machine-readable), are the JSON form's; the zip
+    /// has no raw form.
     pub fn to_csv_zip(&self) -> Result<Vec<u8>, ExportError> {
         let c = &self.contact;
         let contact = ContactRow {
@@ -664,7 +668,9 @@ impl Document {
 }
 
 /// One CSV table with its header row, also when it has no lines (serde would write the header
-/// only with a first record, so the names are given).
+/// only with a first record, so the names are given), every cell defused for spreadsheets. Each
+/// row is serialized once as serde writes it, read back as a record, and its cells written
+/// through [`spreadsheet_safe`]: one rule for every column of every table, whatever its type.
 fn csv_table<T: Serialize>(header: &[&str], rows: &[T]) -> Result<Vec<u8>, ExportError> {
     let fail = |e: csv::Error| ExportError::Write(e.to_string());
     let mut w = csv::WriterBuilder::new()
@@ -672,8 +678,23 @@ fn csv_table<T: Serialize>(header: &[&str], rows: &[T]) -> Result<Vec<u8>, Expor
         .has_headers(false)
         .from_writer(Vec::new());
     w.write_record(header).map_err(fail)?;
+    let mut record = csv::StringRecord::new();
     for row in rows {
-        w.serialize(row).map_err(fail)?;
+        let mut one = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        one.serialize(row).map_err(fail)?;
+        let bytes = one
+            .into_inner()
+            .map_err(|e| ExportError::Write(e.to_string()))?;
+        let mut back = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(bytes.as_slice());
+        if back.read_record(&mut record).map_err(fail)? {
+            let cells: Vec<_> = record.iter().map(spreadsheet_safe).collect();
+            w.write_record(cells.iter().map(|c| c.as_bytes()))
+                .map_err(fail)?;
+        }
     }
     w.into_inner()
         .map_err(|e| ExportError::Write(e.to_string()))

@@ -1,21 +1,24 @@
 //! Running an import of a CRM export, for the CLI and the console alike: hashing the file (its
 //! SHA-256 is the events' provenance), finding the source's mapping, reading the CSV as a stream
-//! on a blocking thread (RFC 4180, UTF-8, a header row; `,` or `;` as Italian Excel writes it),
-//! handing the rows to the store in chunks, and recording the run: its progress while it goes
-//! and its report at the end. A bad line anywhere means nothing is written, and every bad line is
-//! reported with its number and reason.
+//! on a blocking thread (RFC 4180, a header row; `,` or `;` as Italian Excel writes it), handing
+//! the rows to the store in chunks, and recording the run: its progress while it goes and its
+//! report at the end. A bad line anywhere means nothing is written, and every bad line is
+//! reported with its number and reason. The text is UTF-8 unless a byte order mark says UTF-16
+//! or the person names another encoding (Windows-1252, as Italian CRMs and Excel save CSV):
+//! UTF-8 is read in place, any other encoding is decoded to UTF-8 as it streams.
 
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use consento_domain::Actor;
-use consento_domain::import::{LineError, Mapping, detect_delimiter};
+use consento_domain::import::{LineError, LineProblem, Mapping, detect_delimiter};
 use consento_store::{
     ImportChunk, ImportCounts, ImportProgress, ImportSpec, ImportStatus, MAX_REPORTED_ERRORS,
     NewImportRun, Store, StoreError,
 };
+use encoding_rs::{DecoderResult, Encoding, UTF_8};
 use sha2::{Digest, Sha256};
 
 use crate::AppError;
@@ -23,6 +26,46 @@ use crate::AppError;
 /// Lines per chunk handed to the store: large enough for batched lookups to pay off, small
 /// enough that memory stays flat.
 const CHUNK_ROWS: usize = 2_000;
+
+/// The largest cell accepted by default: 64 KiB, far above any name, address or note a CRM
+/// holds, far below what would let one line fill the memory.
+pub const DEFAULT_MAX_CELL_BYTES: usize = 64 * 1024;
+
+/// The text encoding of a file to import (a WHATWG encoding, as browsers read them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileEncoding(&'static Encoding);
+
+impl Default for FileEncoding {
+    /// UTF-8: what RFC 4180 files and "CSV UTF-8" from Excel are.
+    fn default() -> Self {
+        Self(UTF_8)
+    }
+}
+
+impl FileEncoding {
+    /// Reads an encoding's name as typed: `utf-8`, `windows-1252` (also `cp1252`, `latin1` and
+    /// `iso-8859-1`, which the WHATWG Encoding Standard reads as Windows-1252), `iso-8859-15`,
+    /// `utf-16le`, `utf-16be`, or any other label of that standard.
+    pub fn parse(label: &str) -> Result<Self, AppError> {
+        match Encoding::for_label(label.trim().as_bytes()) {
+            Some(e) if e != encoding_rs::REPLACEMENT && e != encoding_rs::X_USER_DEFINED => {
+                Ok(Self(e))
+            }
+            _ => Err(AppError::invalid(
+                "encoding",
+                format!(
+                    "`{}` is not a known encoding (utf-8, windows-1252, utf-16le, utf-16be)",
+                    label.trim()
+                ),
+            )),
+        }
+    }
+
+    /// Its canonical name (`UTF-8`, `windows-1252`, `UTF-16LE`).
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+}
 
 /// An import to run.
 #[derive(Debug, Clone)]
@@ -33,6 +76,11 @@ pub struct ImportJob {
     pub mapping: Option<Mapping>,
     /// The delimiter; without it, detected from the header line.
     pub delimiter: Option<u8>,
+    /// The encoding the file is in, unless a byte order mark says otherwise (the mark wins, as
+    /// in the WHATWG Encoding Standard's decode).
+    pub encoding: FileEncoding,
+    /// The largest cell accepted, in bytes: a longer one is a bad line.
+    pub max_cell_bytes: usize,
     /// The file on disk.
     pub path: PathBuf,
     /// Its name as the person knows it (for the evidence and the report).
@@ -229,6 +277,7 @@ async fn stream(
     let zone = job.zone.clone();
     let path = job.path.clone();
     let delimiter = job.delimiter;
+    let text = (job.encoding, job.max_cell_bytes);
     let progress = begun.progress.clone();
     let plan_mapping = mapping.clone();
     let reader = tokio::task::spawn_blocking(move || {
@@ -242,7 +291,7 @@ async fn stream(
         let mut tx = Some(tx);
         let read = read_file(
             &path,
-            delimiter,
+            (delimiter, text.0, text.1),
             &plan_mapping,
             &types,
             (now, &zone, &country),
@@ -330,15 +379,208 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// Text that is not in the file's encoding, found by [`Decoding`] at a line.
+#[derive(Debug)]
+struct Undecodable {
+    line: u64,
+}
+
+impl std::fmt::Display for Undecodable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "text that is not in the file's encoding at line {}",
+            self.line
+        )
+    }
+}
+
+impl std::error::Error for Undecodable {}
+
+/// Bytes read from the file at a time when it is decoded.
+const DECODE_INPUT: usize = 64 * 1024;
+
+/// A file in another encoding than UTF-8, decoded to UTF-8 as the CSV reader takes it. A
+/// malformed sequence (an unpaired UTF-16 surrogate) is an [`Undecodable`] error naming its
+/// line, never a replacement character slipped into a name.
+struct Decoding<R> {
+    inner: R,
+    decoder: encoding_rs::Decoder,
+    input: Vec<u8>,
+    in_start: usize,
+    in_end: usize,
+    eof: bool,
+    finished: bool,
+    output: Vec<u8>,
+    out_start: usize,
+    out_capacity: usize,
+    /// Line breaks decoded so far, to name the line of a malformed sequence.
+    lines: u64,
+}
+
+impl<R: Read> Decoding<R> {
+    fn new(inner: R, encoding: &'static Encoding) -> Self {
+        // The byte order mark, if any, is dropped: it is not part of the header's first name.
+        let decoder = encoding.new_decoder_with_bom_removal();
+        let out_capacity = decoder
+            .max_utf8_buffer_length_without_replacement(DECODE_INPUT)
+            .unwrap_or(DECODE_INPUT * 3 + 16);
+        Self {
+            inner,
+            decoder,
+            input: vec![0; DECODE_INPUT],
+            in_start: 0,
+            in_end: 0,
+            eof: false,
+            finished: false,
+            output: Vec::with_capacity(out_capacity),
+            out_start: 0,
+            out_capacity,
+            lines: 0,
+        }
+    }
+
+    /// Decodes the next piece of the file into `output`.
+    fn fill(&mut self) -> std::io::Result<()> {
+        if self.in_start == self.in_end && !self.eof {
+            let n = self.inner.read(&mut self.input)?;
+            self.in_start = 0;
+            self.in_end = n;
+            self.eof = n == 0;
+        }
+        self.output.clear();
+        self.output.resize(self.out_capacity, 0);
+        self.out_start = 0;
+        let (result, read, written) = self.decoder.decode_to_utf8_without_replacement(
+            &self.input[self.in_start..self.in_end],
+            &mut self.output,
+            self.eof,
+        );
+        self.in_start += read;
+        self.output.truncate(written);
+        let breaks = self.output.iter().filter(|&&b| b == b'\n').count() as u64;
+        self.lines += breaks;
+        match result {
+            DecoderResult::InputEmpty => self.finished = self.eof,
+            DecoderResult::OutputFull => {}
+            DecoderResult::Malformed(..) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    Undecodable {
+                        line: self.lines + 1,
+                    },
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Decoding<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        while self.out_start == self.output.len() {
+            if self.finished {
+                return Ok(0);
+            }
+            self.fill()?;
+        }
+        let n = buf.len().min(self.output.len() - self.out_start);
+        buf[..n].copy_from_slice(&self.output[self.out_start..self.out_start + n]);
+        self.out_start += n;
+        Ok(n)
+    }
+}
+
+/// The file as UTF-8 text, and the encoding it is read in: a byte order mark (UTF-8, UTF-16LE,
+/// UTF-16BE) wins over `encoding`. UTF-8 is handed over as it is, with no copy (a UTF-8 mark
+/// stays, and is dropped from the header's first name); any other encoding is decoded.
+/// `progress` counts the file's bytes as they are read.
+fn open_text(
+    path: &std::path::Path,
+    encoding: FileEncoding,
+    progress: Option<&Arc<ImportProgress>>,
+) -> std::io::Result<(Box<dyn Read + Send>, &'static Encoding)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut head = [0u8; 3];
+    let mut got = 0;
+    while got < head.len() {
+        let n = file.read(&mut head[got..])?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    file.rewind()?;
+    let effective = Encoding::for_bom(&head[..got]).map_or(encoding.0, |(e, _)| e);
+    let raw: Box<dyn Read + Send> = match progress {
+        Some(p) => Box::new(Counting {
+            inner: file,
+            progress: p.clone(),
+        }),
+        None => Box::new(file),
+    };
+    if effective == UTF_8 {
+        Ok((raw, effective))
+    } else {
+        Ok((Box::new(Decoding::new(raw, effective)), effective))
+    }
+}
+
+/// The line a CSV error names, when it is text that is not in the file's encoding.
+fn undecodable(e: &csv::Error) -> Option<u64> {
+    match e.kind() {
+        csv::ErrorKind::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<Undecodable>())
+            .map(|u| u.line),
+        _ => None,
+    }
+}
+
+/// The bad line for text that is not in `encoding`: for UTF-8, the usual cause is named (a file
+/// saved by Excel or an Italian CRM as Windows-1252).
+fn not_decodable(line: u64, encoding: &'static Encoding) -> LineError {
+    let reason = if encoding == UTF_8 {
+        "not UTF-8 text; try --encoding windows-1252".to_owned()
+    } else {
+        format!("not {} text; check the file's encoding", encoding.name())
+    };
+    LineError {
+        line,
+        column: "line".to_owned(),
+        reason,
+        problem: Some(LineProblem::NotDecodable {
+            encoding: encoding.name().to_owned(),
+        }),
+    }
+}
+
+/// The bad line for a cell larger than `max` bytes, in `column`.
+fn too_large(line: u64, column: &str, max: usize) -> LineError {
+    let max_kib = (max / 1024) as u64;
+    LineError {
+        line,
+        column: column.to_owned(),
+        reason: format!(
+            "the cell is larger than {max_kib} KiB (the limit: --max-cell-kib, import.max_cell_kib)"
+        ),
+        problem: Some(LineProblem::CellTooLarge { max_kib }),
+    }
+}
+
 /// The reading thread: header, plan, then every line. Returns whether the file was read to its
 /// end without a bad line (then the caller commits); an `Err` is a failure of the file as a
 /// whole (unreadable). Once a bad line is found the sender is dropped, so the writer rolls back
 /// and releases the database at once (nothing will be written), but reading goes on, so that
-/// every bad line is reported.
+/// every bad line is reported; except after text that is not in the file's encoding: every
+/// line after it would say the same, so reading stops there.
 #[allow(clippy::too_many_arguments)]
 fn read_file(
     path: &std::path::Path,
-    delimiter: Option<u8>,
+    (delimiter, encoding, max_cell): (Option<u8>, FileEncoding, usize),
     mapping: &Mapping,
     types: &[String],
     (now, zone, country): (consento_domain::Timestamp, &consento_domain::Zone, &str),
@@ -352,39 +594,57 @@ fn read_file(
         Some(d) => d,
         None => {
             let mut first = Vec::new();
-            let file = std::fs::File::open(path).map_err(unreadable)?;
-            let mut buffered = std::io::BufReader::new(file);
-            std::io::BufRead::read_until(&mut buffered, b'\n', &mut first).map_err(unreadable)?;
+            let (text, _) = open_text(path, encoding, None).map_err(unreadable)?;
+            let mut buffered = std::io::BufReader::new(text);
+            // Text that cannot be decoded is reported below with its line; `,` meanwhile.
+            let _ = std::io::BufRead::read_until(&mut buffered, b'\n', &mut first);
             detect_delimiter(&String::from_utf8_lossy(&first))
         }
     };
-    let file = std::fs::File::open(path).map_err(unreadable)?;
+    let (text, effective) = open_text(path, encoding, Some(progress)).map_err(unreadable)?;
     let mut csv = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
         .buffer_capacity(256 * 1024)
-        .from_reader(Counting {
-            inner: file,
-            progress: progress.clone(),
-        });
+        .from_reader(text);
     let mut record = csv::ByteRecord::new();
-    let header_ok = csv
-        .read_byte_record(&mut record)
-        .map_err(|e| format!("the header cannot be read: {e}"))?;
+    let header_ok = match csv.read_byte_record(&mut record) {
+        Ok(ok) => ok,
+        Err(e) => {
+            if let Some(line) = undecodable(&e) {
+                progress.error_count.fetch_add(1, Ordering::Relaxed);
+                report(not_decodable(line, effective));
+                return Ok(false);
+            }
+            return Err(format!("the header cannot be read: {e}"));
+        }
+    };
     if !header_ok {
         return Err("the file is empty: it needs a header row".to_owned());
     }
-    let header: Vec<String> = record
-        .iter()
-        .map(|f| String::from_utf8_lossy(f).into_owned())
-        .collect();
-    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut header: Vec<&str> = Vec::with_capacity(record.len());
+    let mut faults = Vec::new();
+    for (i, f) in record.iter().enumerate() {
+        match std::str::from_utf8(f) {
+            Ok(name) if f.len() > max_cell => {
+                faults.push(too_large(1, &format!("column {}", i + 1), max_cell));
+                header.push(name);
+            }
+            Ok(name) => header.push(name),
+            Err(_) => {
+                progress.error_count.fetch_add(1, Ordering::Relaxed);
+                report(not_decodable(1, effective));
+                return Ok(false);
+            }
+        }
+    }
     let plan = match mapping.plan(&header, |c| types.iter().any(|t| t == c)) {
-        Ok(plan) => plan,
-        Err(errors) => {
+        Ok(plan) if faults.is_empty() => plan,
+        planned => {
             // The header is one bad line, however many of its columns are at fault.
-            for e in errors {
+            faults.extend(planned.err().into_iter().flatten());
+            for e in faults {
                 report(e);
             }
             progress.error_count.fetch_add(1, Ordering::Relaxed);
@@ -392,34 +652,50 @@ fn read_file(
         }
     };
     let _ = fits.send(());
+    // The CSV reader counts a line when it meets its `\n`. A record ends at the `\r` of a
+    // CRLF line (as Windows programs write them), so that line's `\n` is only met as the next
+    // record is read, after its position was taken: every position is then one line short.
+    // Whether the header ended so tells which kind of file this is.
+    let crlf = u64::from(csv.position().line() == 1);
     let mut chunk = Vec::with_capacity(CHUNK_ROWS);
     let mut clean = true;
     loop {
-        let line = csv.position().line();
+        let line = csv.position().line() + crlf;
         match csv.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
+                *tx = None;
+                if let Some(at) = undecodable(&e) {
+                    progress.error_count.fetch_add(1, Ordering::Relaxed);
+                    report(not_decodable(at, effective));
+                    return Ok(false);
+                }
                 if let csv::ErrorKind::Io(io) = e.kind() {
                     return Err(format!("the file cannot be read: {io}"));
                 }
                 clean = false;
-                *tx = None;
                 progress.error_count.fetch_add(1, Ordering::Relaxed);
                 report(LineError {
                     line,
                     column: "line".to_owned(),
                     reason: "not a CSV line (RFC 4180)".to_owned(),
+                    problem: None,
                 });
                 continue;
             }
         }
-        let line = record.position().map_or(line, csv::Position::line);
+        let line = record.position().map_or(line, |p| p.line() + crlf);
         progress.rows_read.fetch_add(1, Ordering::Relaxed);
         if record.iter().all(<[u8]>::is_empty) && record.len() <= 1 {
             // A blank line (often the last one): nothing to import.
             continue;
         }
+        // The whole line's length first: cells are measured only on a line that could hold
+        // one too large.
+        let oversized = (record.as_slice().len() > max_cell)
+            .then(|| record.iter().position(|f| f.len() > max_cell))
+            .flatten();
         let mut fields: Vec<&str> = Vec::with_capacity(record.len());
         let mut utf8 = true;
         for f in record.iter() {
@@ -431,14 +707,22 @@ fn read_file(
                 }
             }
         }
-        let parsed = if utf8 {
-            plan.parse(line, &fields, now, zone, country)
-        } else {
-            Err(vec![LineError {
-                line,
-                column: "line".to_owned(),
-                reason: "not UTF-8 text (save the file as CSV UTF-8)".to_owned(),
-            }])
+        if !utf8 {
+            // Only UTF-8 is read in place; decoded text is UTF-8 by construction.
+            *tx = None;
+            progress.error_count.fetch_add(1, Ordering::Relaxed);
+            report(not_decodable(line, effective));
+            return Ok(false);
+        }
+        let parsed = match oversized {
+            Some(i) => {
+                let column = plan
+                    .column_name(i)
+                    .filter(|n| !n.is_empty())
+                    .map_or_else(|| format!("column {}", i + 1), str::to_owned);
+                Err(vec![too_large(line, &column, max_cell)])
+            }
+            None => plan.parse(line, &fields, now, zone, country),
         };
         match parsed {
             Ok(row) if clean => {

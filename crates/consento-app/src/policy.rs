@@ -35,6 +35,8 @@ pub struct Policy {
     pub subscriptions: SubscriptionPolicy,
     /// The language of emails to a person whose language is not known.
     pub default_locale: Locale,
+    /// The largest cell an import accepts, in bytes (see [`crate::import::ImportJob`]).
+    pub import_max_cell_bytes: usize,
 }
 
 /// The double opt-in's limits.

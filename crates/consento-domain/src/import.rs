@@ -70,6 +70,29 @@ pub struct LineError {
     pub column: String,
     /// Why, in plain words.
     pub reason: String,
+    /// The kind of fault, for those a page words in the reader's language (the reason is the
+    /// English text the command line prints); absent for the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<LineProblem>,
+}
+
+/// Faults of a file that concern its form rather than a value of a line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LineProblem {
+    /// Two columns of the header have the same name (the error's column): which one a mapping
+    /// means cannot be told.
+    DuplicateColumn,
+    /// A cell is larger than the limit.
+    CellTooLarge {
+        /// The limit, in KiB.
+        max_kib: u64,
+    },
+    /// The line is not text in the file's encoding.
+    NotDecodable {
+        /// The encoding the file was read in (`UTF-8`, `UTF-16LE`, …).
+        encoding: String,
+    },
 }
 
 impl std::fmt::Display for LineError {
@@ -217,7 +240,10 @@ fn parse_state(text: &str) -> Result<EventKind, String> {
 
 impl Mapping {
     /// Binds the mapping to a file's header. Faults are reported at line 1: a mapped column the
-    /// header lacks, a consent type `known` does not know, a column mapped without a name.
+    /// header lacks, a consent type `known` does not know, a column mapped without a name, a
+    /// name two columns share (columns are found by name, case aside, so `Email;EMAIL` leaves
+    /// the mapping ambiguous; columns without a name, as a trailing `;` makes, are never looked
+    /// up and may repeat).
     pub fn plan(
         &self,
         header: &[&str],
@@ -236,6 +262,21 @@ impl Mapping {
             })
             .collect();
         let mut errors = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut reported = std::collections::HashSet::new();
+        for n in names.iter().filter(|n| !n.is_empty()) {
+            let folded = n.to_lowercase();
+            if !seen.insert(folded.clone()) && reported.insert(folded) {
+                errors.push(LineError {
+                    line: 1,
+                    column: n.clone(),
+                    reason: format!(
+                        "the header names the column `{n}` more than once: give each column its own name"
+                    ),
+                    problem: Some(LineProblem::DuplicateColumn),
+                });
+            }
+        }
         let mut find = |field: &str, column: &str| -> Option<usize> {
             let found = names.iter().position(|n| {
                 n.eq_ignore_ascii_case(column.trim())
@@ -246,6 +287,7 @@ impl Mapping {
                     line: 1,
                     column: column.to_owned(),
                     reason: format!("the header has no column `{column}` (mapped as {field})"),
+                    problem: None,
                 });
             }
             found
@@ -285,6 +327,7 @@ impl Mapping {
                     line: 1,
                     column: c.date.clone(),
                     reason: format!("unknown consent type `{}`", c.code.trim()),
+                    problem: None,
                 });
             }
         }
@@ -295,6 +338,7 @@ impl Mapping {
                 reason:
                     "map at least one of external_id, emails, phones: a contact must be found again"
                         .to_owned(),
+                problem: None,
             });
         }
         if errors.is_empty() {
@@ -326,6 +370,11 @@ impl Mapping {
 }
 
 impl Plan {
+    /// The name of column `index` (counting from 0) as the header gives it.
+    pub fn column_name(&self, index: usize) -> Option<&str> {
+        self.header.get(index).map(String::as_str)
+    }
+
     /// Parses line `line` of the file. Every fault of the line is reported, each naming its
     /// column: a wrong number of columns, a bad email or phone, a bad or future date (a consent
     /// cannot be given in the future), an unknown state or legal basis, a line naming nobody.
@@ -343,6 +392,7 @@ impl Plan {
                 line,
                 column: column.to_owned(),
                 reason,
+                problem: None,
             });
         };
         if fields.len() != self.columns {
@@ -474,6 +524,7 @@ impl Plan {
                 column: "line".to_owned(),
                 reason: "no external id, email or phone: the person cannot be identified"
                     .to_owned(),
+                problem: None,
             });
         }
         if errors.is_empty() {
@@ -652,6 +703,31 @@ mod tests {
                 .iter()
                 .any(|e| e.reason.contains("no column `Cellulare`"))
         );
+    }
+
+    #[test]
+    fn a_header_naming_a_column_twice_is_refused_naming_it_once() {
+        let header = [
+            "Codice",
+            "Email",
+            "EMAIL",
+            "email",
+            "Cellulare",
+            "",
+            "",
+            "Data",
+        ];
+        let m = Mapping {
+            external_id: Some("Codice".into()),
+            ..Mapping::default()
+        };
+        let errors = m.plan(&header, |_| true).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].line, 1);
+        assert_eq!(errors[0].column, "EMAIL");
+        assert_eq!(errors[0].problem, Some(LineProblem::DuplicateColumn));
+        // Columns without a name (a trailing `;;`) may repeat.
+        assert!(m.plan(&["Codice", "", ""], |_| true).is_ok());
     }
 
     #[test]

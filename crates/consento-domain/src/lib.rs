@@ -18,6 +18,7 @@ pub mod requests;
 pub mod rules;
 pub mod sealed;
 pub mod settings;
+pub mod spreadsheet;
 pub mod staff;
 pub mod text;
 pub mod time;

@@ -185,7 +185,15 @@ pub struct ImportArgs {
     /// The delimiter: `,`, `;` or `tab` [default: detected from the header].
     #[arg(long)]
     pub delimiter: Option<String>,
-    /// The CSV file (UTF-8, RFC 4180, a header row).
+    /// The file's encoding: `utf-8`, `windows-1252` (Italian CRMs and Excel's plain "CSV"),
+    /// `utf-16le`, `utf-16be`; a byte order mark wins over it [default: utf-8].
+    #[arg(long)]
+    pub encoding: Option<String>,
+    /// The largest cell accepted, in KiB; a line with a larger one is a bad line
+    /// [default: `import.max_cell_kib` of the configuration, 64].
+    #[arg(long)]
+    pub max_cell_kib: Option<u32>,
+    /// The CSV file (RFC 4180, a header row).
     pub file: PathBuf,
 }
 
@@ -840,6 +848,11 @@ pub struct AudienceArgs {
     /// Print only the counts (eligible, and excluded per cause), on standard output.
     #[arg(long)]
     pub counts_only: bool,
+    /// CSV: write every value as stored. By default a cell starting with `=`, `+`, `-`, `@`, a
+    /// tab or a carriage return gets a `'` in front, so a spreadsheet shows it as text instead
+    /// of running it (a `+` followed only by digits and spaces, a phone number, is left alone).
+    #[arg(long)]
+    pub raw_csv: bool,
 }
 
 /// `consento ledger …`.

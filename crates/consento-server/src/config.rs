@@ -83,6 +83,41 @@ pub struct ServeConfig {
     /// The configuration file read, if any (the master key file's default place is beside it).
     #[serde(skip)]
     pub config_file: Option<std::path::PathBuf>,
+    /// Imports of CRM exports (the console's upload and `consento import`).
+    pub import: ImportConfig,
+}
+
+/// Imports of CRM exports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImportConfig {
+    /// The largest cell accepted, in KiB (default 64): a line with a larger one is a bad line,
+    /// named with its column (`consento import --max-cell-kib` wins over it).
+    pub max_cell_kib: u32,
+}
+
+impl Default for ImportConfig {
+    fn default() -> Self {
+        Self {
+            max_cell_kib: (consento_app::import::DEFAULT_MAX_CELL_BYTES / 1024) as u32,
+        }
+    }
+}
+
+impl ImportConfig {
+    /// The largest value: 64 MiB, so that a cell still fits the memory of a small server.
+    pub const MAX_CELL_KIB: u32 = 64 * 1024;
+
+    fn check(&self) -> Result<(), String> {
+        if (1..=Self::MAX_CELL_KIB).contains(&self.max_cell_kib) {
+            Ok(())
+        } else {
+            Err(format!(
+                "config: import.max_cell_kib: must be 1 to {}",
+                Self::MAX_CELL_KIB
+            ))
+        }
+    }
 }
 
 /// The header that carries the client's address through a proxy.
@@ -690,6 +725,7 @@ impl ServeConfig {
                 daily_limit: self.mail.daily_limit,
             },
             default_locale: Locale::parse(&self.console.default_locale).unwrap_or(Locale::It),
+            import_max_cell_bytes: self.import.max_cell_kib as usize * 1024,
         }
     }
 }
@@ -750,6 +786,7 @@ impl Default for ServeConfig {
             http: HttpConfig::default(),
             keys: KeysConfig::default(),
             config_file: None,
+            import: ImportConfig::default(),
         }
     }
 }
@@ -825,6 +862,7 @@ impl ServeConfig {
         config.erasure.check()?;
         config.retention.check()?;
         config.locale.check()?;
+        config.import.check()?;
         config.http.check()?;
         crate::client::TrustedProxies::parse(&config.trusted_proxies, config.proxy_header)?;
         Ok(config)

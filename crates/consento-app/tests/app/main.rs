@@ -62,6 +62,7 @@ pub fn policy() -> Policy {
             daily_limit: 5,
         },
         default_locale: Locale::It,
+        import_max_cell_bytes: consento_app::import::DEFAULT_MAX_CELL_BYTES,
     }
 }
 

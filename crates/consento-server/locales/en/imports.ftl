@@ -2,7 +2,7 @@
 
 nav-imports = Imports
 imports-title = Imports from a CRM
-imports-intro = Load contacts with their consents from a CRM export (CSV with a header row, comma or semicolon separated, UTF-8). The whole file is imported or nothing is: every bad line is listed. People on the suppression list and erased people are skipped.
+imports-intro = Load contacts with their consents from a CRM export (CSV with a header row, comma or semicolon separated, UTF-8 or the encoding chosen below). The whole file is imported or nothing is: every bad line is listed. People on the suppression list and erased people are skipped.
 imports-new = Import a file
 imports-source = Source
 imports-source-hint = Where the data comes from, e.g. crm-x: it becomes the contacts' source, and the mapping is saved under this name.
@@ -41,5 +41,16 @@ imports-error-source = Give the source, at most 200 characters.
 imports-error-mapping = The mapping cannot be read
 imports-error-no-mapping = No mapping is saved for this source: give one.
 imports-error-file = Choose a non-empty CSV file.
+imports-encoding = Encoding
+imports-encoding-utf-8 = UTF-8 (Excel's “CSV UTF-8”)
+imports-encoding-windows-1252 = Windows-1252 (Excel's plain “CSV”, many Italian CRMs)
+imports-encoding-utf-16le = UTF-16 little-endian
+imports-encoding-utf-16be = UTF-16 big-endian
+imports-encoding-hint = A byte order mark at the start of the file (UTF-8, UTF-16) wins over this choice.
+imports-error-encoding = Choose one of the encodings listed.
+imports-problem-duplicate-column = The header names this column more than once: give each column its own name.
+imports-problem-cell-too-large = The cell is larger than { $max_kib_text } KiB, the largest accepted.
+imports-problem-not-utf-8 = The text is not UTF-8: upload the file again choosing its encoding (Windows-1252 for files saved by Excel as plain “CSV” or by many Italian CRMs).
+imports-problem-not-decodable = The text is not valid { $encoding }: check the file's encoding.
 audit-action-import-run = Imported a file
 audit-target-import-run = Import

@@ -2,7 +2,7 @@
 
 nav-imports = Importazioni
 imports-title = Importazioni da un CRM
-imports-intro = Si caricano i contatti con i loro consensi da un'esportazione del CRM (CSV con riga di intestazione, separato da virgola o punto e virgola, UTF-8). Si importa tutto il file o niente: ogni riga errata viene elencata. Le persone nella lista di esclusione e quelle cancellate vengono saltate.
+imports-intro = Si caricano i contatti con i loro consensi da un'esportazione del CRM (CSV con riga di intestazione, separato da virgola o punto e virgola, UTF-8 o nella codifica scelta qui sotto). Si importa tutto il file o niente: ogni riga errata viene elencata. Le persone nella lista di esclusione e quelle cancellate vengono saltate.
 imports-new = Importa un file
 imports-source = Provenienza
 imports-source-hint = Da dove provengono i dati, ad esempio crm-x: diventa la provenienza dei contatti, e la mappatura viene salvata con questo nome.
@@ -41,5 +41,16 @@ imports-error-source = Indicare la provenienza, al massimo 200 caratteri.
 imports-error-mapping = Non è possibile leggere la mappatura
 imports-error-no-mapping = Per questa provenienza non è salvata alcuna mappatura: indicarne una.
 imports-error-file = Scegliere un file CSV non vuoto.
+imports-encoding = Codifica
+imports-encoding-utf-8 = UTF-8 (“CSV UTF-8” di Excel)
+imports-encoding-windows-1252 = Windows-1252 (“CSV” semplice di Excel, molti CRM italiani)
+imports-encoding-utf-16le = UTF-16 little-endian
+imports-encoding-utf-16be = UTF-16 big-endian
+imports-encoding-hint = Un indicatore dell'ordine dei byte (BOM) all'inizio del file (UTF-8, UTF-16) prevale su questa scelta.
+imports-error-encoding = Scegliere una delle codifiche elencate.
+imports-problem-duplicate-column = L'intestazione riporta questa colonna più di una volta: dare a ogni colonna un nome diverso.
+imports-problem-cell-too-large = La cella supera { $max_kib_text } KiB, il massimo accettato.
+imports-problem-not-utf-8 = Il testo non è UTF-8: caricare di nuovo il file scegliendone la codifica (Windows-1252 per i file salvati da Excel come “CSV” semplice o da molti CRM italiani).
+imports-problem-not-decodable = Il testo non è { $encoding } valido: controllare la codifica del file.
 audit-action-import-run = Importazione di un file
 audit-target-import-run = Importazione

@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::response::Response;
 use consento_app::audience::{AudienceFormat as Format, ExportRefused, type_filter};
 use consento_domain::Timestamp;
+use consento_domain::spreadsheet::Cells;
 use consento_store::{AudienceQuery, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -48,6 +49,13 @@ pub struct AudienceParams {
     #[serde(default)]
     #[param(value_type = Option<String>, format = DateTime)]
     pub at: Option<String>,
+    /// CSV only: `true` writes every value as stored. By default a cell that starts with `=`,
+    /// `+`, `-`, `@`, a tab or a carriage return gets a `'` in front (OWASP, "CSV Injection"),
+    /// so that a spreadsheet shows it as text instead of running it; a `+` followed only by
+    /// digits and spaces (a phone number) is left alone. NDJSON is always as stored.
+    #[serde(default)]
+    #[param(value_type = Option<bool>)]
+    pub raw: Option<String>,
 }
 
 /// The counts' parameters: the same audience.
@@ -215,13 +223,18 @@ async fn audience(
         Some("ndjson") => Format::Ndjson,
         Some(_) => return Err(ApiError::bad_request("format", "must be csv or ndjson")),
     };
+    let cells = match p.raw.as_deref().map(str::trim) {
+        None | Some("false") => Cells::ForSpreadsheets,
+        Some("true") => Cells::AsStored,
+        Some(_) => return Err(ApiError::bad_request("raw", "must be true or false")),
+    };
     let q = audience_query(&state, &p.type_code, p.at.as_deref())?;
     let Ok(permit) = Arc::clone(&state.exports).try_acquire_owned() else {
         return Err(ApiError::Busy(
             "too many audience exports at once; retry shortly",
         ));
     };
-    match state.app.stream_audience(q, format, false, permit).await {
+    match state.app.stream_audience(q, format, cells, permit).await {
         Ok(stream) => Ok(crate::http::audience(stream, format).0),
         Err(ExportRefused::Store(e)) => Err(param_error(e)),
         Err(ExportRefused::Ended) => {

@@ -2,11 +2,13 @@
 //! or NDJSON file or standard output, row by row so memory stays flat, and the counts of who is
 //! left out and why, on stderr (standard output carries the recipients).
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::OpenOptionsExt as _;
 
 use anyhow::Context as _;
+use consento_domain::spreadsheet::Cells;
 use consento_store::{AudienceCounts, AudienceMember, AudienceQuery};
 use futures_util::TryStreamExt;
 
@@ -31,13 +33,14 @@ pub async fn run(ctx: &mut Ctx<'_>, a: AudienceArgs) -> anyhow::Result<()> {
             Ok(())
         };
     }
+    let cells = Cells::raw(a.raw_csv);
     let written = if a.output == "-" {
-        write_members(ctx, &query, a.format, None).await?
+        write_members(ctx, &query, (a.format, cells), None).await?
     } else {
         // Written beside the target and renamed at the end, so that a failed export never
         // leaves a file that looks complete.
         let partial = format!("{}.partial", a.output);
-        let result = write_file(ctx, &query, a.format, &partial, &a.output).await;
+        let result = write_file(ctx, &query, (a.format, cells), &partial, &a.output).await;
         let renamed = result.and_then(|n| {
             std::fs::rename(&partial, &a.output)
                 .with_context(|| format!("output: cannot write `{}`", a.output))?;
@@ -69,7 +72,7 @@ pub async fn run(ctx: &mut Ctx<'_>, a: AudienceArgs) -> anyhow::Result<()> {
 async fn write_file(
     ctx: &mut Ctx<'_>,
     query: &AudienceQuery,
-    format: AudienceFormat,
+    format: (AudienceFormat, Cells),
     path: &str,
     output: &str,
 ) -> anyhow::Result<u64> {
@@ -88,11 +91,12 @@ async fn write_file(
     Ok(n)
 }
 
-/// Streams the recipients into `file`, or standard output when none; returns how many.
+/// Streams the recipients into `file`, or standard output when none; returns how many. CSV
+/// cells are written as `cells` says (defused for spreadsheets unless `--raw-csv`).
 async fn write_members(
     ctx: &mut Ctx<'_>,
     query: &AudienceQuery,
-    format: AudienceFormat,
+    (format, cells): (AudienceFormat, Cells),
     file: Option<&mut dyn Write>,
 ) -> anyhow::Result<u64> {
     let sink: &mut dyn Write = match file {
@@ -106,7 +110,7 @@ async fn write_members(
             let mut w = csv::Writer::from_writer(sink);
             w.write_record(["contact_id", "external_id", "email", "name"])?;
             while let Some(m) = members.try_next().await? {
-                w.write_record(csv_row(&m))?;
+                w.write_record(csv_row(&m, cells).iter().map(|c| c.as_bytes()))?;
                 n += 1;
             }
             w.flush()?;
@@ -122,12 +126,12 @@ async fn write_members(
     Ok(n)
 }
 
-fn csv_row(m: &AudienceMember) -> [String; 4] {
+fn csv_row(m: &AudienceMember, cells: Cells) -> [Cow<'_, str>; 4] {
     [
-        m.contact_id.to_string(),
-        m.external_id.clone().unwrap_or_default(),
-        m.email.clone(),
-        m.name.clone().unwrap_or_default(),
+        Cow::Owned(m.contact_id.to_string()),
+        cells.cell(m.external_id.as_deref().unwrap_or_default()),
+        cells.cell(&m.email),
+        cells.cell(m.name.as_deref().unwrap_or_default()),
     ]
 }
 

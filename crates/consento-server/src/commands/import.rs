@@ -10,12 +10,27 @@ use consento_store::{ImportProgress, ImportStatus};
 use super::Ctx;
 use super::output::json;
 use crate::cli::ImportArgs;
-use consento_app::import::{ImportJob, Outcome, begin, execute, parse_delimiter, read_mapping};
+use crate::config::ImportConfig;
+use consento_app::import::{
+    DEFAULT_MAX_CELL_BYTES, FileEncoding, ImportJob, Outcome, begin, execute, parse_delimiter,
+    read_mapping,
+};
 
 /// `consento import --source … [--mapping …] FILE`.
 pub async fn run(ctx: &mut Ctx<'_>, args: ImportArgs) -> anyhow::Result<()> {
     let mapping = args.mapping.as_deref().map(read_mapping).transpose()?;
     let delimiter = args.delimiter.as_deref().map(parse_delimiter).transpose()?;
+    let encoding = args
+        .encoding
+        .as_deref()
+        .map(FileEncoding::parse)
+        .transpose()?
+        .unwrap_or_default();
+    let max_cell_bytes = match args.max_cell_kib {
+        Some(kib) if (1..=ImportConfig::MAX_CELL_KIB).contains(&kib) => kib as usize * 1024,
+        Some(_) => anyhow::bail!("max-cell-kib: give 1 to {}", ImportConfig::MAX_CELL_KIB),
+        None => ctx.app.policy().import_max_cell_bytes,
+    };
     let file_name = args
         .file
         .file_name()
@@ -25,6 +40,8 @@ pub async fn run(ctx: &mut Ctx<'_>, args: ImportArgs) -> anyhow::Result<()> {
         source: args.source,
         mapping,
         delimiter,
+        encoding,
+        max_cell_bytes,
         path: args.file,
         file_name,
         started_by: ctx.operator.clone(),
@@ -203,6 +220,8 @@ pub async fn bench(ctx: &mut Ctx<'_>, rows: u64, consents: u8) -> anyhow::Result
         source: "bench".into(),
         mapping: Some(mapping),
         delimiter: None,
+        encoding: FileEncoding::default(),
+        max_cell_bytes: DEFAULT_MAX_CELL_BYTES,
         path: path.clone(),
         file_name: "bench.csv".into(),
         started_by: "bench".into(),

@@ -15,7 +15,7 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
 use axum::http::header;
 use axum::response::Response;
-use consento_domain::import::LineError;
+use consento_domain::import::{LineError, LineProblem};
 use consento_domain::{Actor, ActorKind, Permission};
 use consento_store::{ImportRun, ImportStatus};
 use futures_util::StreamExt as _;
@@ -23,8 +23,11 @@ use serde_json::json;
 
 use super::page::{Page, PageError, render, see_other};
 use super::session::Staff;
+use crate::i18n::{Arg, Tr};
 use crate::state::AppState;
-use consento_app::import::{ImportJob, begin, execute, parse_delimiter, parse_mapping};
+use consento_app::import::{
+    FileEncoding, ImportJob, begin, execute, parse_delimiter, parse_mapping,
+};
 
 /// The body limit of the upload route: none from the router, since [`upload`] holds the body to
 /// `console.max_upload_bytes` itself (the server's default is sized for JSON and forms).
@@ -68,8 +71,14 @@ struct ImportsPage {
     source_error: Option<String>,
     mapping_error: Option<String>,
     file_error: Option<String>,
+    /// The encodings offered: (value, label, chosen).
+    encodings: Vec<(&'static str, String, bool)>,
+    encoding_error: Option<String>,
     runs: Vec<RunRow>,
 }
+
+/// The encodings the form offers, as `FileEncoding::parse` reads them.
+const ENCODINGS: [&str; 4] = ["utf-8", "windows-1252", "utf-16le", "utf-16be"];
 
 #[derive(Template)]
 #[template(path = "import_run.html")]
@@ -100,6 +109,8 @@ struct Sent {
     source_error: Option<String>,
     mapping_error: Option<String>,
     file_error: Option<String>,
+    encoding: String,
+    encoding_error: Option<String>,
 }
 
 async fn list_page(state: &AppState, staff: &Staff, sent: Sent) -> Result<Response, PageError> {
@@ -126,6 +137,17 @@ async fn list_page(state: &AppState, staff: &Staff, sent: Sent) -> Result<Respon
         source_error: sent.source_error,
         mapping_error: sent.mapping_error,
         file_error: sent.file_error,
+        encodings: ENCODINGS
+            .iter()
+            .map(|&e| {
+                (
+                    e,
+                    page.t(&format!("imports-encoding-{e}")),
+                    e == sent.encoding,
+                )
+            })
+            .collect(),
+        encoding_error: sent.encoding_error,
         runs,
         page,
     })
@@ -194,6 +216,7 @@ pub async fn upload(
             "source" => sent.source = field.text().await.map_err(bad_upload)?.trim().to_owned(),
             "mapping" => sent.mapping = field.text().await.map_err(bad_upload)?,
             "delimiter" => delimiter = field.text().await.map_err(bad_upload)?,
+            "encoding" => sent.encoding = field.text().await.map_err(bad_upload)?,
             "file" => {
                 let name = field.file_name().unwrap_or("import.csv").to_owned();
                 let random: [u8; 16] = state.store.random_bytes()?;
@@ -245,6 +268,16 @@ pub async fn upload(
     {
         sent.mapping_error = Some(tr.t("imports-error-no-mapping"));
     }
+    let encoding = if sent.encoding.trim().is_empty() {
+        Some(FileEncoding::default())
+    } else if ENCODINGS.contains(&sent.encoding.trim()) {
+        FileEncoding::parse(&sent.encoding).ok()
+    } else {
+        None
+    };
+    if encoding.is_none() {
+        sent.encoding_error = Some(tr.t("imports-error-encoding"));
+    }
     let file = match file {
         Some(f) if f.2 > 0 => Some(f),
         _ => {
@@ -252,8 +285,8 @@ pub async fn upload(
             None
         }
     };
-    let (Some((temp, file_name, bytes)), None, None) =
-        (file, &sent.source_error, &sent.mapping_error)
+    let (Some((temp, file_name, bytes)), Some(encoding), None, None) =
+        (file, encoding, &sent.source_error, &sent.mapping_error)
     else {
         return list_page(&state, &staff, sent).await;
     };
@@ -261,6 +294,8 @@ pub async fn upload(
         source: sent.source.clone(),
         mapping,
         delimiter: parse_delimiter(delimiter.trim()).ok(),
+        encoding,
+        max_cell_bytes: state.app.policy().import_max_cell_bytes,
         path: temp.0.clone(),
         file_name,
         started_by: staff.actor_id(),
@@ -304,7 +339,18 @@ pub async fn show(
         .checked_div(run.total_bytes)
         .unwrap_or(100)
         .min(100);
-    let errors = run.errors.clone();
+    // Faults of the file's form are worded in the reader's language; the others as recorded.
+    let errors = run
+        .errors
+        .iter()
+        .cloned()
+        .map(|mut e| {
+            if let Some(p) = &e.problem {
+                e.reason = problem_text(&staff.tr, p);
+            }
+            e
+        })
+        .collect::<Vec<_>>();
     let mut lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
     lines.dedup();
     render(&RunPage {
@@ -317,4 +363,24 @@ pub async fn show(
         run,
         page,
     })
+}
+
+/// A fault of the file's form in the reader's language.
+fn problem_text(tr: &Tr, problem: &LineProblem) -> String {
+    match problem {
+        LineProblem::DuplicateColumn => tr.t("imports-problem-duplicate-column"),
+        LineProblem::CellTooLarge { max_kib } => tr.args(
+            "imports-problem-cell-too-large",
+            &[(
+                "max_kib",
+                Arg::Num(i64::try_from(*max_kib).unwrap_or(i64::MAX)),
+            )],
+        ),
+        LineProblem::NotDecodable { encoding } if encoding == "UTF-8" => {
+            tr.t("imports-problem-not-utf-8")
+        }
+        LineProblem::NotDecodable { encoding } => {
+            tr.with("imports-problem-not-decodable", "encoding", encoding)
+        }
+    }
 }

@@ -13,6 +13,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use consento_domain::Permission;
+use consento_domain::spreadsheet::Cells;
 use consento_store::{AudienceQuery, StoreError};
 use serde::Deserialize;
 use serde_json::json;
@@ -198,7 +199,7 @@ pub async fn export(
     };
     let export = match state
         .app
-        .stream_audience(query, AudienceFormat::Csv, true, permit)
+        .stream_audience(query, AudienceFormat::Csv, Cells::ForSpreadsheets, permit)
         .await
     {
         Ok(export) => export,

@@ -594,3 +594,55 @@ async fn a_cli_change_appears_in_the_audit_trail_with_its_operator() {
     );
     store.close().await;
 }
+
+#[test]
+fn the_audience_csv_defuses_a_name_that_looks_like_a_formula_unless_raw_csv_is_asked() {
+    let db = Scratch::new();
+    db.ok(&[
+        "types",
+        "add",
+        "--code",
+        "NEWS",
+        "--title",
+        "News",
+        "--bulk-email",
+    ]);
+    db.ok(&[
+        "contacts",
+        "add",
+        "--external-id=-7",
+        "--email",
+        "eve@example.it",
+        "--name",
+        "=HYPERLINK(\"http://evil.example\")",
+    ]);
+    db.ok(&[
+        "consents",
+        "give",
+        "eve@example.it",
+        "--type",
+        "NEWS",
+        "--method",
+        "form",
+    ]);
+    // OWASP "CSV Injection": a quote in front, as the console's and the API's CSV do.
+    let escaped = db.ok(&["audience", "--type", "NEWS"]);
+    assert!(
+        escaped.contains(",'-7,eve@example.it,\"'=HYPERLINK(\"\"http://evil.example\"\")\""),
+        "{escaped}"
+    );
+    let path = db.dir.join("audience.csv");
+    db.ok(&[
+        "audience",
+        "--type",
+        "NEWS",
+        "--output",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), escaped);
+    let raw = db.ok(&["audience", "--type", "NEWS", "--raw-csv"]);
+    assert!(
+        raw.contains(",-7,eve@example.it,\"=HYPERLINK(\"\"http://evil.example\"\")\""),
+        "{raw}"
+    );
+}

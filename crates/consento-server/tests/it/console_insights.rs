@@ -811,7 +811,7 @@ async fn the_pages_render_in_italian_with_italian_number_grouping_and_in_english
 }
 
 #[tokio::test]
-async fn a_name_that_looks_like_a_formula_reaches_the_spreadsheet_as_text_and_the_api_as_stored() {
+async fn a_name_that_looks_like_a_formula_reaches_every_audience_csv_as_text_unless_raw_is_asked() {
     let app = spawn_app().await;
     consent_type(&app, "NEWS", Some(365), bulk_email()).await;
     let id = person(
@@ -833,19 +833,26 @@ async fn a_name_that_looks_like_a_formula_reaches_the_spreadsheet_as_text_and_th
         )),
         "{csv}"
     );
-    let (status, _) = app.get("/v1/audience?type=NEWS", "read").await;
-    assert_eq!(status, 200);
-    let api = app
-        .request(
-            reqwest::Method::GET,
-            "/v1/audience?type=NEWS&format=csv",
-            "read",
-        )
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(api.contains(",\"=HYPERLINK("), "{api}");
+    let api = |query: &'static str| {
+        let request = app.request(reqwest::Method::GET, query, "read");
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.text().await.unwrap()
+        }
+    };
+    // The API's CSV is defused too (OWASP, "CSV Injection"): it ends up in spreadsheets as well.
+    let escaped = api("/v1/audience?type=NEWS&format=csv").await;
+    assert!(escaped.contains(",\"'=HYPERLINK("), "{escaped}");
+    assert_eq!(api("/v1/audience?type=NEWS&raw=false").await, escaped);
+    // A program asks for the values as stored.
+    let raw = api("/v1/audience?type=NEWS&format=csv&raw=true").await;
+    assert!(raw.contains(",\"=HYPERLINK("), "{raw}");
+    // NDJSON is always as stored.
+    let ndjson = api("/v1/audience?type=NEWS&format=ndjson").await;
+    assert!(ndjson.contains("\"name\":\"=HYPERLINK("), "{ndjson}");
+    // `raw` is a boolean.
+    let (status, problem) = app.get("/v1/audience?type=NEWS&raw=yes", "read").await;
+    assert_eq!(status, 400, "{problem}");
+    assert_eq!(problem["field"], "raw", "{problem}");
 }

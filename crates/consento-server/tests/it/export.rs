@@ -357,6 +357,55 @@ async fn a_csv_export_is_a_zip_of_one_rfc_4180_file_per_table_with_header_rows()
 }
 
 #[tokio::test]
+async fn a_name_that_looks_like_a_formula_is_exported_as_text_and_a_phone_number_as_it_is() {
+    let app = app().await;
+    let c = app
+        .store
+        .create_contact(ContactInput {
+            name: Some("=HYPERLINK(\"http://evil.example\")".into()),
+            emails: vec!["eve@example.it".into()],
+            phones: vec!["+39 333 123 4567".into(), "+39 06 1234 5678".into()],
+            source: Some("@campagna".into()),
+            ..ContactInput::default()
+        })
+        .await
+        .unwrap();
+    let id = c.id;
+    let response = get_bytes(
+        &app,
+        &format!("/v1/contacts/{id}/export?format=csv"),
+        "read",
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let bytes = response.bytes().await.unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut contact = String::new();
+    zip.by_name("contact.csv")
+        .unwrap()
+        .read_to_string(&mut contact)
+        .unwrap();
+    // OWASP "CSV Injection": the cells a spreadsheet would run get a quote in front; the
+    // phone numbers (a `+` and digits) cannot run anything and stay as they are.
+    assert!(
+        contact.contains(&format!(
+            "{id},,\"'=HYPERLINK(\"\"http://evil.example\"\")\",eve@example.it,+393331234567; +390612345678,{{}},'@campagna,"
+        )),
+        "{contact}"
+    );
+    // The JSON form gives the values as stored.
+    let (status, json) = app
+        .get(&format!("/v1/contacts/{id}/export?format=json"), "read")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        json["contact"]["name"], "=HYPERLINK(\"http://evil.example\")",
+        "{json}"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn an_export_needs_the_read_scope_and_a_contact_that_exists_and_was_not_erased() {
     let app = app().await;
     let id = person(&app).await;

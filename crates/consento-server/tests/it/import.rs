@@ -453,3 +453,413 @@ async fn a_chunked_upload_past_the_limit_is_stopped_there_with_a_413_and_leaves_
     app.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A mapping whose column names are plain ASCII, so that a file's encoding shows in its lines.
+const PLAIN_MAPPING: &str = r#"
+external_id = "Codice"
+name = "Nome"
+emails = ["Email"]
+
+[[consents]]
+code = "NEWSLETTER"
+date = "Data"
+"#;
+
+/// `consento import --source crm-w --mapping plain.toml FILE EXTRA…`.
+fn import_plain(db: &Scratch, file: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["import", "--source", "crm-w", "--mapping", "plain.toml"];
+    args.extend_from_slice(extra);
+    args.push(file);
+    db.run(&args)
+}
+
+fn nothing_imported(db: &Scratch) {
+    let verified = db.ok(&["ledger", "verify"]);
+    assert!(verified.contains("0 events"), "{verified}");
+    let found = db.json(&["contacts", "search", "anna@example.it"]);
+    assert_eq!(found.as_array().unwrap().len(), 0, "{found}");
+}
+
+fn a_header_naming_a_column_twice_is_refused_naming_it(db: &Scratch) {
+    set_up(db);
+    std::fs::write(db.dir.join("plain.toml"), PLAIN_MAPPING).unwrap();
+    std::fs::write(
+        db.dir.join("twice.csv"),
+        "Codice;Nome;Email;Email;Data\nC1;Anna;anna@example.it;anna@example.com;2024-03-15\n",
+    )
+    .unwrap();
+    let out = import_plain(db, "twice.csv", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].starts_with("line 1: Email:") && lines[0].contains("more than once"),
+        "{stderr}"
+    );
+    assert!(lines[1].contains("nothing was imported"), "{stderr}");
+    nothing_imported(db);
+}
+
+#[test]
+fn a_header_naming_a_column_twice_is_refused_naming_it_on_sqlite() {
+    a_header_naming_a_column_twice_is_refused_naming_it(&Scratch::new());
+}
+
+#[test]
+fn a_header_naming_a_column_twice_is_refused_naming_it_on_postgresql() {
+    if let Some(db) = Scratch::postgres() {
+        a_header_naming_a_column_twice_is_refused_naming_it(&db);
+    }
+}
+
+#[test]
+fn a_cell_over_the_limit_is_refused_naming_its_line_and_column_and_the_limit_can_be_raised() {
+    let db = Scratch::new();
+    set_up(&db);
+    let with_note = format!("attributes = [\"Note\"]\n{PLAIN_MAPPING}");
+    std::fs::write(db.dir.join("plain.toml"), &with_note).unwrap();
+    let long = "x".repeat(70 * 1024);
+    std::fs::write(
+        db.dir.join("long.csv"),
+        format!(
+            "Codice;Nome;Email;Data;Note\nC1;Anna;anna@example.it;2024-03-15;\nC2;Bruno;bruno@example.it;2024-03-15;{long}\n"
+        ),
+    )
+    .unwrap();
+    let out = import_plain(&db, "long.csv", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let first = stderr.lines().next().unwrap();
+    assert!(
+        first.starts_with("line 3: Note: the cell is larger than 64 KiB"),
+        "{stderr}"
+    );
+    assert!(stderr.len() < 1024, "the cell is not repeated: {stderr}");
+    nothing_imported(&db);
+
+    // The configuration's limit, then the flag, which wins over it.
+    let configured = Scratch::new().with_env("CONSENTO_IMPORT__MAX_CELL_KIB", "32");
+    set_up(&configured);
+    std::fs::write(configured.dir.join("plain.toml"), &with_note).unwrap();
+    std::fs::write(
+        configured.dir.join("mid.csv"),
+        format!(
+            "Codice;Nome;Email;Data;Note\nC1;Anna;anna@example.it;2024-03-15;{}\n",
+            "y".repeat(40 * 1024)
+        ),
+    )
+    .unwrap();
+    let out = import_plain(&configured, "mid.csv", &[]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with("line 2: Note: the cell is larger than 32 KiB"),
+        "{stderr}"
+    );
+    std::fs::copy(db.dir.join("long.csv"), configured.dir.join("long.csv")).unwrap();
+    let out = import_plain(&configured, "long.csv", &["--max-cell-kib", "100"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bruno = configured.json(&["contacts", "show", "ext:C2"]);
+    assert_eq!(
+        bruno["contact"]["attributes"]["Note"]
+            .as_str()
+            .unwrap()
+            .len(),
+        70 * 1024,
+        "the whole cell is kept"
+    );
+    let (code, stderr) = db.fails(&[
+        "import",
+        "--source",
+        "crm-w",
+        "--mapping",
+        "plain.toml",
+        "--max-cell-kib",
+        "0",
+        "long.csv",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("max-cell-kib"), "{stderr}");
+}
+
+/// `Mosè` in Windows-1252, as Excel's plain "CSV" and many Italian CRMs save it: `è` is 0xE8.
+const WINDOWS_1252: &[u8] = b"Codice;Nome;Email;Data\r\nC1;Anna Rossi;anna@example.it;15/03/2024\r\nC2;Mos\xe8 Bianchi;mose@example.it;15/03/2024\r\n";
+
+fn a_windows_1252_file_is_refused_at_its_line_and_imported_with_its_encoding(db: &Scratch) {
+    set_up(db);
+    std::fs::write(db.dir.join("plain.toml"), PLAIN_MAPPING).unwrap();
+    std::fs::write(db.dir.join("cp1252.csv"), WINDOWS_1252).unwrap();
+    let out = import_plain(db, "cp1252.csv", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines[0], "line 3: line: not UTF-8 text; try --encoding windows-1252",
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("column"),
+        "never a missing column: {stderr}"
+    );
+    assert!(lines[1].contains("nothing was imported"), "{stderr}");
+    nothing_imported(db);
+
+    let out = import_plain(db, "cp1252.csv", &["--encoding", "windows-1252"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mose = db.json(&["contacts", "show", "ext:C2"]);
+    assert_eq!(mose["contact"]["name"], "Mosè Bianchi", "{mose}");
+
+    let (code, stderr) = db.fails(&[
+        "import",
+        "--source",
+        "crm-w",
+        "--encoding",
+        "klingon",
+        "cp1252.csv",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("encoding"), "{stderr}");
+}
+
+#[test]
+fn a_windows_1252_file_is_refused_at_its_line_and_imported_with_its_encoding_on_sqlite() {
+    a_windows_1252_file_is_refused_at_its_line_and_imported_with_its_encoding(&Scratch::new());
+}
+
+#[test]
+fn a_windows_1252_file_is_refused_at_its_line_and_imported_with_its_encoding_on_postgresql() {
+    if let Some(db) = Scratch::postgres() {
+        a_windows_1252_file_is_refused_at_its_line_and_imported_with_its_encoding(&db);
+    }
+}
+
+/// `text` in UTF-16 with its byte order mark.
+fn utf16(text: &str, little_endian: bool) -> Vec<u8> {
+    let mut bytes = if little_endian {
+        vec![0xFF, 0xFE]
+    } else {
+        vec![0xFE, 0xFF]
+    };
+    for unit in text.encode_utf16() {
+        let pair = if little_endian {
+            unit.to_le_bytes()
+        } else {
+            unit.to_be_bytes()
+        };
+        bytes.extend_from_slice(&pair);
+    }
+    bytes
+}
+
+#[test]
+fn a_utf_16_file_with_a_byte_order_mark_is_imported_without_being_told_its_encoding() {
+    let db = Scratch::new();
+    set_up(&db);
+    std::fs::write(db.dir.join("utf16le.csv"), utf16(GOOD, true)).unwrap();
+    let out = import_with_mapping_file(&db, "utf16le.csv");
+    assert!(out.contains("imported 5 lines"), "{out}");
+    assert!(out.contains("4 contacts created"), "{out}");
+    let anna = db.json(&["contacts", "show", "ext:C1"]);
+    // `Città` in the header and `Milano` in the line came through the decoding.
+    assert_eq!(anna["contact"]["attributes"]["Città"], "Milano", "{anna}");
+
+    // Big-endian too; the mark wins over an encoding given.
+    let other = Scratch::new();
+    set_up(&other);
+    std::fs::write(other.dir.join("utf16be.csv"), utf16(GOOD, false)).unwrap();
+    let out = other.ok(&[
+        "import",
+        "--source",
+        "crm-x",
+        "--mapping",
+        "mapping.toml",
+        "--encoding",
+        "windows-1252",
+        "utf16be.csv",
+    ]);
+    assert!(out.contains("4 contacts created"), "{out}");
+
+    // A lone surrogate is not UTF-16: refused at its line.
+    let mut broken = utf16(GOOD, true);
+    let third_line = GOOD
+        .lines()
+        .take(2)
+        .map(|l| l.chars().count() + 1)
+        .sum::<usize>();
+    let at = 2 + 2 * third_line;
+    broken.splice(at..at, [0x00, 0xD8]);
+    let fresh = Scratch::new();
+    set_up(&fresh);
+    std::fs::write(fresh.dir.join("broken.csv"), broken).unwrap();
+    let (code, stderr) = fresh.fails(&[
+        "import",
+        "--source",
+        "crm-x",
+        "--mapping",
+        "mapping.toml",
+        "broken.csv",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.starts_with("line 3: line: not UTF-16LE text"),
+        "{stderr}"
+    );
+}
+
+/// `consento import --source crm-x --mapping mapping.toml FILE`: its standard output.
+fn import_with_mapping_file(db: &Scratch, file: &str) -> String {
+    db.ok(&[
+        "import",
+        "--source",
+        "crm-x",
+        "--mapping",
+        "mapping.toml",
+        file,
+    ])
+}
+
+#[tokio::test]
+async fn the_console_offers_the_encodings_and_names_the_line_of_a_file_in_another() {
+    let app = spawn_app().await;
+    app.store
+        .create_consent_type(consento_domain::ConsentTypeSpec {
+            title: "Newsletter".into(),
+            code: consento_domain::ConsentCode::parse("NEWSLETTER").unwrap(),
+            description: None,
+            validity_days: None,
+            permissions: consento_domain::Permissions {
+                email_bulk: true,
+                ..Default::default()
+            },
+            show_in_preference_center: false,
+        })
+        .await
+        .unwrap();
+    let dpo = app.console_as("dpo").await;
+    let form = dpo.get_in("/imports", "it").await;
+    assert!(
+        form.body
+            .contains("<select id=\"encoding\" name=\"encoding\""),
+        "{}",
+        form.body
+    );
+    assert!(
+        form.body
+            .contains("<option value=\"windows-1252\">Windows-1252 (“CSV” semplice di Excel"),
+        "{}",
+        form.body
+    );
+    let english = dpo.get_in("/imports", "en").await;
+    assert!(
+        english
+            .body
+            .contains("<option value=\"windows-1252\">Windows-1252 (Excel&#39;s plain “CSV”"),
+        "{}",
+        english.body
+    );
+
+    let sent = dpo
+        .post_multipart(
+            "/imports",
+            &[("source", "crm-w"), ("mapping", PLAIN_MAPPING)],
+            ("file", "cp1252.csv", WINDOWS_1252),
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let run = sent.location.unwrap();
+    finished(&dpo, &run).await;
+    let report = dpo.get_in(&run, "it").await.body;
+    assert!(
+        report.contains("<td data-label=\"Riga\">3</td>"),
+        "{report}"
+    );
+    assert!(
+        report.contains("Il testo non è UTF-8: caricare di nuovo il file scegliendone la codifica"),
+        "{report}"
+    );
+    let english = dpo.get_in(&run, "en").await;
+    assert!(
+        english
+            .body
+            .contains("The text is not UTF-8: upload the file again"),
+        "{}",
+        english.body
+    );
+    assert!(
+        app.store
+            .resolve_contact(&consento_store::ContactRef::External("C1".into()))
+            .await
+            .is_err(),
+        "nothing was imported"
+    );
+
+    // Chosen in the form, the encoding reads the file.
+    let sent = dpo
+        .post_multipart(
+            "/imports",
+            &[("source", "crm-w"), ("encoding", "windows-1252")],
+            ("file", "cp1252.csv", WINDOWS_1252),
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let report = finished(&dpo, &sent.location.unwrap()).await;
+    assert!(
+        report.contains("<dd id=\"contacts-created\">2</dd>"),
+        "{report}"
+    );
+    let mose = app
+        .store
+        .contact(&consento_store::ContactRef::External("C2".into()))
+        .await
+        .unwrap();
+    assert_eq!(mose.name.as_deref(), Some("Mosè Bianchi"));
+
+    // An encoding the form does not offer is refused next to the field.
+    let refused = dpo
+        .post_multipart(
+            "/imports",
+            &[("source", "crm-w"), ("encoding", "klingon")],
+            ("file", "cp1252.csv", WINDOWS_1252),
+        )
+        .await;
+    assert_eq!(refused.status, 200);
+    assert!(
+        [
+            "Scegliere una delle codifiche elencate.",
+            "Choose one of the encodings listed."
+        ]
+        .iter()
+        .any(|m| refused.body.contains(&format!(
+            "<p class=\"field-error\" id=\"encoding-error\">{m}</p>"
+        ))),
+        "{}",
+        refused.body
+    );
+}
+
+#[test]
+fn a_file_with_windows_line_ends_names_each_bad_line_by_its_number() {
+    let db = Scratch::new();
+    set_up(&db);
+    std::fs::write(db.dir.join("plain.toml"), PLAIN_MAPPING).unwrap();
+    std::fs::write(
+        db.dir.join("crlf.csv"),
+        "Codice;Nome;Email;Data\r\nC1;Anna;anna@example.it;2024-03-15\r\nC2;Bruno;bruno-at-example.it;2024-03-15\r\nC3;Carla;carla@example.it;2024-03-15\r\nC4;Dario;dario-at-example.it;2024-03-15\r\n",
+    )
+    .unwrap();
+    let out = import_plain(&db, "crlf.csv", &[]);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(lines[0].starts_with("line 3: Email:"), "{stderr}");
+    assert!(lines[1].starts_with("line 5: Email:"), "{stderr}");
+}

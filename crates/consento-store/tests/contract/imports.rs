@@ -358,7 +358,7 @@ async fn mappings_are_saved_per_source_and_runs_keep_their_report() {
         let running = env.store.import_run(id).await.unwrap();
         assert_eq!(running.status, consento_store::ImportStatus::Running);
         assert_eq!(running.counts.rows_read, 3);
-        let errors = vec![consento_domain::import::LineError { line: 4, column: "Email".into(), reason: "bad".into() }];
+        let errors = vec![consento_domain::import::LineError { line: 4, column: "Email".into(), reason: "bad".into(), problem: None }];
         let mut counts = progress.snapshot();
         counts.error_count = 1;
         env.store.finish_import_run(id, consento_store::ImportStatus::Failed, &counts, &errors, None).await.unwrap();
