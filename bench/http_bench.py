@@ -62,8 +62,10 @@ def main():
     # asked about (decision_cache_entries) and has the data set's pages in memory.
     ap.add_argument("--warmup", default="90s")
     ap.add_argument("--only", default="minimal,decisions,dialer,writes")
+    # Another build (an earlier commit's, say) to compare with, against its own baseline.
+    ap.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "consento"))
     args = ap.parse_args()
-    binary = os.path.join(ROOT, "target", "release", "consento")
+    binary = args.binary
     if args.postgres:
         target = ["--database-url", args.postgres, "--pg-schema", args.pg_schema]
         work_dir = os.path.join(ROOT, "bench-data")

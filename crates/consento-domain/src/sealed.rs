@@ -1,4 +1,4 @@
-//! Secrets sealed at rest under the installation's master key (DESIGN.md §4: link keys, the
+//! Secrets sealed at rest under the installation's master key (link keys, the
 //! suppression list's HMAC key, receipt signing seeds, webhook secrets and the links waiting in
 //! the email outbox are encrypted under a key kept outside the database). A copy of the
 //! database alone must not be a master key to the installation (GDPR Art. 32(1)(a):

@@ -1,4 +1,4 @@
-//! Where the master key comes from (DESIGN.md §4: secrets are encrypted under a master key kept
+//! Where the master key comes from (secrets are encrypted under a master key kept
 //! outside the database; GDPR Art. 32(1)(a)). In order: the `CONSENTO_MASTER_KEY` variable
 //! (base64 or hex of 32 bytes), a systemd credential (`$CREDENTIALS_DIRECTORY/consento-master-key`,
 //! `LoadCredential=` in systemd.exec(5)), else a key file: `[keys] master_key_file`, by default

@@ -1,5 +1,5 @@
-//! The secrets this store keeps, sealed under the installation's master key (DESIGN.md §4;
-//! GDPR Art. 32(1)(a)): the link keys, the suppression list's HMAC key, the receipt signing
+//! The secrets this store keeps, sealed under the installation's master key (GDPR Art. 32(1)(a)):
+//! the link keys, the suppression list's HMAC key, the receipt signing
 //! seeds, the webhook signing secrets and the payloads waiting in the email outbox (they carry
 //! the confirmation links). The master key is handed in by the caller through
 //! [`crate::StoreConfig`] and never written to the database; the cipher is

@@ -30,9 +30,18 @@ fn wal_bytes(db: &Scratch) -> u64 {
     std::fs::metadata(file(db, "-wal")).map_or(0, |m| m.len())
 }
 
+/// A new scratch directory holding `db`'s master key file, as an operator keeps the key apart
+/// from the data and brings both back: the secrets in a copy open only under it.
+fn with_key_of(db: &Scratch) -> Scratch {
+    let other = Scratch::new();
+    let key = "consento-master-key";
+    std::fs::copy(db.dir.join(key), other.dir.join(key)).unwrap();
+    other
+}
+
 /// A scratch database made of a copy of `db`'s database file only (not its -wal).
 fn copy_of_file(db: &Scratch) -> Scratch {
-    let copy = Scratch::new();
+    let copy = with_key_of(db);
     std::fs::copy(file(db, ""), file(&copy, "")).unwrap();
     copy
 }
@@ -233,7 +242,7 @@ async fn a_backup_taken_while_64_writers_append_restores_every_acknowledged_even
     let (clean, logs) = served.stop();
     assert!(clean, "{logs}");
 
-    let restored = Scratch::new();
+    let restored = with_key_of(&db);
     let printed = restored.ok(&["restore", "--from", backup.to_str().unwrap()]);
     assert!(printed.contains("ledger verified"), "{printed}");
     assert_eq!(mode(&file(&restored, "")), 0o600);
