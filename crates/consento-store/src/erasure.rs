@@ -15,7 +15,7 @@ use consento_domain::{Actor, ContactId, DomainError, RequestId, Timestamp};
 use serde::Serialize;
 
 use crate::row::Cols;
-use crate::{AuditActor, Db, Store, StoreError, in_write_tx};
+use crate::{AuditActor, Store, StoreError, in_write_tx};
 
 /// The outcome and history note an erasure writes on the request it completes: stored as is
 /// (the API returns it), and put in words in the reader's language by the console.
@@ -250,7 +250,9 @@ impl Store {
     ) -> Result<ErasureReport, StoreError> {
         let now = self.now();
         let report = in_write_tx!(self, tx => erase_in_tx!(self, tx, id, input, now));
-        self.truncate_wal().await;
+        // The pages written before the erasure must leave no copy behind in the `-wal` file.
+        self.truncate_wal_within(std::time::Duration::from_secs(10))
+            .await;
         Ok(report)
     }
 
@@ -276,27 +278,9 @@ impl Store {
             }
             reports
         });
-        self.truncate_wal().await;
+        // The pages written before the erasure must leave no copy behind in the `-wal` file.
+        self.truncate_wal_within(std::time::Duration::from_secs(10))
+            .await;
         Ok(reports)
-    }
-
-    /// SQLite: copies the WAL into the database and truncates it to zero bytes, so the pages
-    /// written before an erasure leave no copy behind in the `-wal` file. The checkpoint waits
-    /// (busy timeout) for readers of older snapshots; should it still not finish, the next
-    /// checkpoint does. Best effort: the erasure itself has committed, so a failure here is not
-    /// the erasure's and is not reported as one.
-    pub(crate) async fn truncate_wal(&self) {
-        let Db::Sqlite { write, .. } = &self.db else {
-            return;
-        };
-        for _ in 0..3 {
-            let done: Result<(i64, i64, i64), sqlx::Error> =
-                sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .fetch_one(write)
-                    .await;
-            if !matches!(done, Ok((1, _, _))) {
-                return;
-            }
-        }
     }
 }

@@ -96,17 +96,27 @@ impl Store {
     /// Best effort: the batch before it has committed, and a checkpoint kept from finishing by
     /// a reader is tried again after the next batch.
     pub(crate) async fn bound_wal(&self) {
-        let (Db::Sqlite { write, .. }, Some(path)) = (&self.db, &self.sqlite_file) else {
+        match &self.sqlite_file {
+            Some(path) if wal_size(path) > self.wal_limit => {
+                self.truncate_wal_within(CHECKPOINT_WAIT).await;
+            }
+            _ => {}
+        }
+    }
+
+    /// SQLite: copies the WAL into the database and cuts it to zero bytes on the writer's
+    /// connection, waiting at most `wait` for readers of older snapshots (other writers are
+    /// held off meanwhile). Best effort: what called it has committed; a checkpoint kept from
+    /// finishing is done by the next one.
+    pub(crate) async fn truncate_wal_within(&self, wait: Duration) {
+        let Db::Sqlite { write, .. } = &self.db else {
             return;
         };
-        if wal_size(path) <= self.wal_limit {
-            return;
-        }
         let Ok(mut conn) = write.acquire().await else {
             return;
         };
-        let wait = format!("PRAGMA busy_timeout = {}", CHECKPOINT_WAIT.as_millis());
-        let _ = sqlx::query(sqlx::AssertSqlSafe(wait))
+        let set_wait = format!("PRAGMA busy_timeout = {}", wait.as_millis());
+        let _ = sqlx::query(sqlx::AssertSqlSafe(set_wait))
             .execute(&mut *conn)
             .await;
         for _ in 0..ATTEMPTS {
