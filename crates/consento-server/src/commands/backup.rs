@@ -16,7 +16,9 @@ use super::output::json;
 /// What PostgreSQL users are pointed to instead (the README shows the commands).
 const POSTGRES: &str = "on PostgreSQL, back up with pg_dump and restore with pg_restore (see the README, \"Backups\"), then run `consento ledger verify` on the restored database";
 
-fn sqlite_file(database_url: &str) -> anyhow::Result<&Path> {
+/// The SQLite file of `database_url`; on PostgreSQL, the pointer to its own tools (checked
+/// before any master key is looked for: a pointer needs none).
+pub(super) fn sqlite_file(database_url: &str) -> anyhow::Result<&Path> {
     consento_store::sqlite_file(database_url).ok_or_else(|| anyhow::anyhow!(POSTGRES))
 }
 

@@ -285,6 +285,7 @@ fn a_backup_or_restore_of_a_broken_or_foreign_database_says_why_in_one_line() {
     assert_eq!((code, err.lines().count()), (1, 1), "{err}");
     assert!(!file(&restored, "").exists());
     // PostgreSQL has its own tools.
+    let elsewhere = Scratch::new();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_consento"))
         .args([
             "--database-url",
@@ -292,7 +293,9 @@ fn a_backup_or_restore_of_a_broken_or_foreign_database_says_why_in_one_line() {
             "backup",
             "--to",
         ])
-        .arg(db.dir.join("pg.backup"))
+        .arg(elsewhere.dir.join("pg.backup"))
+        .current_dir(&elsewhere.dir)
+        .env_remove("CONSENTO_MASTER_KEY")
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -302,6 +305,8 @@ fn a_backup_or_restore_of_a_broken_or_foreign_database_says_why_in_one_line() {
         "{err}"
     );
     assert!(err.contains("pg_dump"), "{err}");
+    // A pointer needs no master key: none was looked for, none was made.
+    assert!(!elsewhere.dir.join("consento-master-key").exists());
 }
 
 #[test]
