@@ -2,8 +2,10 @@
 //! SHA-256 is the events' provenance), finding the source's mapping, reading the CSV as a stream
 //! on a blocking thread (RFC 4180, a header row; `,` or `;` as Italian Excel writes it), handing
 //! the rows to the store in chunks, and recording the run: its progress while it goes and its
-//! report at the end. A bad line anywhere means nothing is written, and every bad line is
-//! reported with its number and reason. The text is UTF-8 unless a byte order mark says UTF-16
+//! report at the end. The whole file is checked for bad lines on a thread of its own, ahead of
+//! the writing, and no part of it commits before the check has passed: a bad line anywhere
+//! means nothing is written, and every bad line is reported (once, by the check) with its number
+//! and reason. The text is UTF-8 unless a byte order mark says UTF-16
 //! or the person names another encoding (Windows-1252, as Italian CRMs and Excel save CSV):
 //! UTF-8 is read in place, any other encoding is decoded to UTF-8 as it streams.
 
@@ -15,8 +17,8 @@ use std::sync::atomic::Ordering;
 use consento_domain::Actor;
 use consento_domain::import::{LineError, LineProblem, Mapping, detect_delimiter};
 use consento_store::{
-    ImportChunk, ImportCounts, ImportProgress, ImportSpec, ImportStatus, MAX_REPORTED_ERRORS,
-    NewImportRun, Store, StoreError,
+    FileCheck, ImportChunk, ImportCounts, ImportProgress, ImportSpec, ImportStatus,
+    MAX_REPORTED_ERRORS, NewImportRun, Store, StoreError,
 };
 use encoding_rs::{DecoderResult, Encoding, UTF_8};
 use sha2::{Digest, Sha256};
@@ -187,22 +189,31 @@ pub async fn execute(
         ),
     };
     let (summary, committed) = outcome;
-    let status = if committed {
-        ImportStatus::Done
-    } else {
-        ImportStatus::Failed
-    };
     let read = begun.progress.snapshot();
-    // What a rolled-back run wrote is nothing: only what was read and found wrong is reported.
-    let counts = if committed {
-        read
-    } else {
-        consento_store::ImportCounts {
-            bytes_read: read.bytes_read,
-            rows_read: read.rows_read,
-            error_count: read.error_count,
-            ..consento_store::ImportCounts::default()
-        }
+    let part = begun.progress.committed();
+    let (status, counts) = match (committed, part) {
+        (true, _) => (ImportStatus::Done, read),
+        // Parts committed before it stopped: they stay, and are what it reports written.
+        (false, Some(part)) => (
+            ImportStatus::Interrupted,
+            consento_store::ImportCounts {
+                bytes_read: read.bytes_read,
+                rows_read: read.rows_read,
+                error_count: read.error_count,
+                ..part
+            },
+        ),
+        // What a rolled-back run wrote is nothing: only what was read and found wrong is
+        // reported.
+        (false, None) => (
+            ImportStatus::Failed,
+            consento_store::ImportCounts {
+                bytes_read: read.bytes_read,
+                rows_read: read.rows_read,
+                error_count: read.error_count,
+                ..consento_store::ImportCounts::default()
+            },
+        ),
     };
     store
         .finish_import_run(
@@ -238,8 +249,9 @@ async fn prepare(store: &Store, job: &ImportJob) -> Result<Mapping, String> {
     }
 }
 
-/// Reads and writes concurrently: a blocking thread parses the CSV into chunks, the store
-/// writes them in its one transaction. Returns what the reader found and whether it committed.
+/// Checks, reads and writes concurrently: one blocking thread checks the whole file, another
+/// parses it into chunks, the store writes them (in parts on SQLite, once the check has passed).
+/// Returns what the check found and whether the whole file committed.
 async fn stream(
     store: &Store,
     job: &ImportJob,
@@ -262,12 +274,15 @@ async fn stream(
             );
         }
     };
+    let check = Arc::new(FileCheck::default());
     let spec = ImportSpec {
         source: job.source.clone(),
         file_name: job.file_name.clone(),
         file_sha256: begun.sha256,
         codes: mapping.codes(),
         actor: job.actor.clone(),
+        run_id: begun.id,
+        check: check.clone(),
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<ImportChunk>(2);
     // The mapping is saved once the header has shown that it fits the file (see below).
@@ -280,15 +295,45 @@ async fn stream(
     let text = (job.encoding, job.max_cell_bytes);
     let progress = begun.progress.clone();
     let plan_mapping = mapping.clone();
-    let reader = tokio::task::spawn_blocking(move || {
-        let mut summary = ReadSummary::default();
-        let mut keep = |e: LineError, summary: &mut ReadSummary| {
-            on_error(&e);
-            if summary.errors.len() < MAX_REPORTED_ERRORS {
-                summary.errors.push(e);
+    // The check: the whole file read for bad lines, reported as they are found, on a thread of
+    // its own ahead of the writing. No part of the file commits before it has passed (see
+    // `consento_store::FileCheck`): a bad line anywhere still means nothing is written, while
+    // a long file need not be one transaction.
+    let checked = Arc::new(ImportProgress::default());
+    let checker = {
+        let (path, types, zone, country) =
+            (path.clone(), types.clone(), zone.clone(), country.clone());
+        let (mapping, checked, check) = (mapping.clone(), checked.clone(), check.clone());
+        tokio::task::spawn_blocking(move || {
+            // Whatever happens here, the writer learns an outcome and never waits forever.
+            let outcome = CheckOutcome(check);
+            let mut summary = ReadSummary::default();
+            let (unused, _) = tokio::sync::oneshot::channel();
+            let read = read_file(
+                &path,
+                (delimiter, text.0, text.1),
+                &mapping,
+                &types,
+                (now, &zone, &country),
+                &checked,
+                Sink::Check,
+                unused,
+                &mut |e| {
+                    on_error(&e);
+                    if summary.errors.len() < MAX_REPORTED_ERRORS {
+                        summary.errors.push(e);
+                    }
+                },
+            );
+            match read {
+                Ok(clean) => outcome.0.finish(clean),
+                Err(e) => summary.failure = Some(e),
             }
-        };
-        let mut tx = Some(tx);
+            summary
+        })
+    };
+    let spec_check = check.clone();
+    let reader = tokio::task::spawn_blocking(move || {
         let read = read_file(
             &path,
             (delimiter, text.0, text.1),
@@ -296,20 +341,12 @@ async fn stream(
             &types,
             (now, &zone, &country),
             &progress,
-            &mut tx,
+            Sink::Write(Some(tx), spec_check),
             fits_tx,
-            &mut |e| keep(e, &mut summary),
+            &mut |_| {},
         );
-        match read {
-            Ok(true) => {
-                if let Some(tx) = &tx {
-                    let _ = tx.blocking_send(ImportChunk::Commit);
-                }
-            }
-            Ok(false) => {}
-            Err(e) => summary.failure = Some(e),
-        }
-        summary
+        // The check reports what is wrong; the writer's own reading stops at the first fault.
+        read.unwrap_or(false)
     });
     // Other processes read the counters from the run's row (PostgreSQL; see the store), written
     // every half second while the rows are; the run ends as soon as they are, not at a tick.
@@ -329,7 +366,15 @@ async fn stream(
             }
         }
     };
-    let (written, summary) = tokio::join!(written, reader);
+    let (written, summary, _) = tokio::join!(written, checker, reader);
+    // The check read the whole file; the writing may have stopped at its first bad line.
+    let read = checked.snapshot();
+    let p = &begun.progress;
+    p.error_count.store(read.error_count, Ordering::Relaxed);
+    if read.error_count > 0 {
+        p.rows_read.store(read.rows_read, Ordering::Relaxed);
+        p.bytes_read.store(read.bytes_read, Ordering::Relaxed);
+    }
     // Saved after the import's transaction, never during it: on SQLite that transaction holds
     // the one writer, and a save waiting for it would time out on a long file.
     let saved = if job.mapping.is_some() && fits_rx.await.is_ok() {
@@ -585,7 +630,7 @@ fn read_file(
     types: &[String],
     (now, zone, country): (consento_domain::Timestamp, &consento_domain::Zone, &str),
     progress: &Arc<ImportProgress>,
-    tx: &mut Option<tokio::sync::mpsc::Sender<ImportChunk>>,
+    mut sink: Sink,
     fits: tokio::sync::oneshot::Sender<()>,
     report: &mut dyn FnMut(LineError),
 ) -> Result<bool, String> {
@@ -665,7 +710,9 @@ fn read_file(
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                *tx = None;
+                if sink.stop_writing() {
+                    return Ok(false);
+                }
                 if let Some(at) = undecodable(&e) {
                     progress.error_count.fetch_add(1, Ordering::Relaxed);
                     report(not_decodable(at, effective));
@@ -709,7 +756,7 @@ fn read_file(
         }
         if !utf8 {
             // Only UTF-8 is read in place; decoded text is UTF-8 by construction.
-            *tx = None;
+            sink.stop_writing();
             progress.error_count.fetch_add(1, Ordering::Relaxed);
             report(not_decodable(line, effective));
             return Ok(false);
@@ -725,23 +772,23 @@ fn read_file(
             None => plan.parse(line, &fields, now, zone, country),
         };
         match parsed {
-            Ok(row) if clean => {
+            Ok(row) if clean && sink.writes() => {
                 chunk.push(row);
                 if chunk.len() >= CHUNK_ROWS {
                     let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_ROWS));
-                    let sent = tx
-                        .as_ref()
-                        .map(|t| t.blocking_send(ImportChunk::Rows(full)));
-                    if !matches!(sent, Some(Ok(()))) {
-                        // The writer stopped (a database failure): it reports why.
+                    if !sink.send(full) {
+                        // The writer stopped (a database failure: it reports why), or the
+                        // check found a bad line (it reports it).
                         return Ok(false);
                     }
                 }
             }
             Ok(_) => {}
             Err(errors) => {
+                if sink.stop_writing() {
+                    return Ok(false);
+                }
                 clean = false;
-                *tx = None;
                 chunk = Vec::new();
                 progress.error_count.fetch_add(1, Ordering::Relaxed);
                 for e in errors {
@@ -750,15 +797,73 @@ fn read_file(
             }
         }
     }
-    if clean && !chunk.is_empty() {
-        let sent = tx
-            .as_ref()
-            .map(|t| t.blocking_send(ImportChunk::Rows(chunk)));
-        if !matches!(sent, Some(Ok(()))) {
-            return Ok(false);
+    if clean && !chunk.is_empty() && !sink.send(chunk) {
+        return Ok(false);
+    }
+    Ok(clean && sink.commit())
+}
+
+/// Where the rows of a reading go.
+enum Sink {
+    /// Nowhere: the check reads the whole file for bad lines, and reports each one.
+    Check,
+    /// To the writer, a chunk at a time, then the commit once the check has passed; `None`
+    /// once writing stopped. This reading reports nothing: the check does.
+    Write(
+        Option<tokio::sync::mpsc::Sender<ImportChunk>>,
+        Arc<FileCheck>,
+    ),
+}
+
+impl Sink {
+    fn writes(&self) -> bool {
+        matches!(self, Self::Write(Some(_), _))
+    }
+
+    /// Sends a chunk; `false` when the writer is gone or the check found a bad line.
+    fn send(&self, rows: Vec<consento_domain::import::ImportRow>) -> bool {
+        match self {
+            Self::Check => true,
+            Self::Write(Some(tx), check) => {
+                check.outcome() != Some(false) && tx.blocking_send(ImportChunk::Rows(rows)).is_ok()
+            }
+            Self::Write(None, _) => false,
         }
     }
-    Ok(clean)
+
+    /// A bad line: a writing stops at once (dropping the sender rolls the writer back);
+    /// `true` then, for the reading to end. The check reads on, to report every bad line.
+    fn stop_writing(&mut self) -> bool {
+        match self {
+            Self::Check => false,
+            Self::Write(tx, _) => {
+                *tx = None;
+                true
+            }
+        }
+    }
+
+    /// The file was read to its end without a bad line: the writer is told to commit once the
+    /// check agrees; `false` when it does not (or the writer is gone).
+    fn commit(&self) -> bool {
+        match self {
+            Self::Check => true,
+            Self::Write(Some(tx), check) => {
+                check.wait() && tx.blocking_send(ImportChunk::Commit).is_ok()
+            }
+            Self::Write(None, _) => false,
+        }
+    }
+}
+
+/// Makes sure the check's outcome is known, even if its thread ends without one (it then
+/// counts as not clean): the writer waits for it before committing any part.
+struct CheckOutcome(Arc<FileCheck>);
+
+impl Drop for CheckOutcome {
+    fn drop(&mut self) {
+        self.0.finish(false);
+    }
 }
 
 /// Reads a mapping file: TOML (`.toml`) or JSON, with the fields of [`Mapping`].

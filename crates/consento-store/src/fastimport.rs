@@ -1,6 +1,7 @@
 //! The writer of an import on SQLite: a plain SQLite connection of its own, on a thread of its
-//! own, in one `BEGIN IMMEDIATE` transaction for the whole file, a chunk of lines at a time with
-//! statements prepared once. It owns the SQLite side of what [`crate::Store::import_rows`]
+//! own, in one `BEGIN IMMEDIATE` transaction for the file, or in parts for a file whose writes
+//! would pass half the WAL's bound (see [`run`]), a chunk of lines at a time with statements
+//! prepared once. It owns the SQLite side of what [`crate::Store::import_rows`]
 //! promises: matching, skipping, chaining and projecting exactly as the PostgreSQL path and
 //! single appends do.
 //!
@@ -36,7 +37,7 @@ use std::sync::Arc;
 use consento_domain::import::ImportRow;
 use consento_domain::ledger::{EventRecord, evidence_digest};
 use consento_domain::{CollectionMethod, ContactId, DomainError, EventId, LegalBasis, Timestamp};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Statement, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Statement};
 
 use crate::import_job::{EventMaker, ImportChunk, ImportProgress};
 use crate::inserts::{INSERT_CONTACT, INSERT_EMAIL, INSERT_EVIDENCE, INSERT_PHONE};
@@ -49,6 +50,8 @@ pub(crate) struct Target {
     pub(crate) path: PathBuf,
     /// `synchronous = FULL` (as the store's own connections), else NORMAL.
     pub(crate) full_sync: bool,
+    /// The WAL's bound ([`crate::StoreConfig::sqlite_wal_limit`]): a part commits past half of it.
+    pub(crate) wal_limit: u64,
 }
 
 /// Everything the writing thread needs, owned (it outlives no borrow of the store).
@@ -59,6 +62,12 @@ pub(crate) struct Job {
     pub(crate) now: Timestamp,
     pub(crate) events: EventMaker,
     pub(crate) progress: Arc<ImportProgress>,
+    /// The run whose row records each committed part.
+    pub(crate) run_id: uuid::Uuid,
+    /// Whether the file is free of bad lines (no part commits before it is known).
+    pub(crate) check: Arc<crate::FileCheck>,
+    /// The store's clock, for when a part committed.
+    pub(crate) clock: Arc<dyn consento_domain::Clock>,
 }
 
 /// The page cache of the import's connection, in KiB (negative: a size, not a page count).
@@ -129,11 +138,18 @@ impl AscendingIds {
 
 /// Runs the import: reads `rx` to its end and commits when [`ImportChunk::Commit`] arrives,
 /// else writes nothing. Called on a blocking thread.
+///
+/// One transaction while the WAL stays under half its limit; past it, once the whole file is
+/// known to be free of bad lines ([`crate::FileCheck`]), the part written so far commits, the
+/// WAL is copied into the database and cut to zero, and the next part begins. Until the check
+/// is known the writer waits instead of committing, so a bad line anywhere still writes nothing.
+/// A run that stops after a part committed keeps that part (its run says `interrupted`);
+/// importing the same file again completes it, as an import never repeats an event.
 pub(crate) fn run(
     job: Job,
     mut rx: tokio::sync::mpsc::Receiver<ImportChunk>,
 ) -> Result<(), StoreError> {
-    let mut conn = Connection::open_with_flags(
+    let conn = Connection::open_with_flags(
         &job.target.path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
@@ -145,18 +161,12 @@ pub(crate) fn run(
         if job.target.full_sync { "FULL" } else { "NORMAL" }
     ))
     .map_err(sqlite_error)?;
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sqlite_error)?;
-    // The head is this import's until it commits: BEGIN IMMEDIATE holds SQLite's one write lock.
-    let (seq, hash): (i64, Vec<u8>) = tx
-        .query_row("SELECT seq, hash FROM ledger_head WHERE id = 1", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .map_err(sqlite_error)?;
-    let prev = crate::row::hash32(hash)?;
-    let restore = ready(&tx, &job.events)?;
-    let mut writer = Writer::new(&tx, &job, seq, prev)?;
+    // A transaction of its own (not rusqlite's guard), so that a part can commit while the
+    // statements prepared on the connection stay. Should anything below fail, the connection
+    // closes with the transaction open, and SQLite rolls it back.
+    let (seq, prev) = begin_part(&conn)?;
+    let mut restore = ready(&conn, &job.events)?;
+    let mut writer = Writer::new(&conn, &job, seq, prev)?;
     // The work that needs no database (keyed hashes, JSON, evidence and its digest) is done a
     // chunk ahead on a thread of its own: the writer is the import's bottleneck, and the second
     // core would otherwise mostly wait.
@@ -164,6 +174,10 @@ pub(crate) fn run(
     // tenth of its time (measured).
     let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<Result<Prepared, StoreError>>(2);
     let (spent_tx, spent_rx) = std::sync::mpsc::channel::<Vec<Line>>();
+    let part_limit = job.target.wal_limit / 2;
+    // Between two parts (no transaction open): the data version the last one left.
+    let mut between: Option<i64> = None;
+    let mut part_size = PartSize::begin(&conn, &job.target.path)?;
     let committed = std::thread::scope(|scope| {
         let job = &job;
         scope.spawn(move || {
@@ -185,63 +199,190 @@ pub(crate) fn run(
         for prepared in ready_rx {
             match prepared? {
                 Prepared::Commit => {
-                    committed = true;
+                    committed = job.check.wait();
                     break;
                 }
                 Prepared::Lines(lines) => {
+                    if let Some(version) = between {
+                        restore = resume(&conn, job, &mut writer, version)?;
+                        part_size = PartSize::begin(&conn, &job.target.path)?;
+                        between = None;
+                    }
                     writer.chunk(&lines)?;
                     // Freed by the preparing thread, or here if it is gone.
                     let _ = spent_tx.send(lines);
+                    if part_size.of(&conn)? > part_limit {
+                        if !job.check.wait() {
+                            break;
+                        }
+                        between = Some(commit_part(&conn, job, &writer, &restore)?);
+                    }
                 }
             }
         }
         Ok::<bool, StoreError>(committed)
     })?;
-    let (seq, prev) = (writer.seq, writer.prev);
-    drop(writer);
     if !committed {
-        // Rolled back as the transaction is dropped: a bad line anywhere writes nothing.
+        // Rolled back as the connection closes: a bad line anywhere writes nothing (a part
+        // commits only once the file is known to have none).
         return Err(
             DomainError::invalid("file", "the file has errors: nothing was imported").into(),
         );
     }
-    tx.execute(
+    if between.is_none() {
+        end_part(&conn, &writer, &restore)?;
+    }
+    drop(writer);
+    // The last part's pages are all in the WAL (no checkpoint can copy a transaction before it
+    // commits): copied into the database file and cut to zero now, instead of leaving the WAL
+    // the size of what the part wrote (wal.rs).
+    let _ = crate::wal::checkpoint_on(&conn, std::time::Duration::from_millis(250));
+    Ok(())
+}
+
+/// What the part in progress will have put in the WAL once it commits, estimated cheaply after
+/// each chunk. A transaction's pages reach the WAL when it commits, or earlier when the page
+/// cache spills them, so the WAL's size alone says little until then. The pages the part added
+/// to the file are counted twice: ascending ids make an import mostly add pages, and the pages
+/// it changes in place (the indexes keyed by addresses and numbers, the current states) were
+/// measured at less than as many again.
+struct PartSize<'p> {
+    wal: &'p std::path::Path,
+    page_size: u64,
+    pages_at_start: u64,
+}
+
+impl<'p> PartSize<'p> {
+    fn begin(conn: &Connection, wal: &'p std::path::Path) -> Result<Self, StoreError> {
+        Ok(Self {
+            wal,
+            page_size: pragma_u64(conn, "PRAGMA page_size")?,
+            pages_at_start: pragma_u64(conn, "PRAGMA page_count")?,
+        })
+    }
+
+    fn of(&self, conn: &Connection) -> Result<u64, StoreError> {
+        let added = pragma_u64(conn, "PRAGMA page_count")?.saturating_sub(self.pages_at_start);
+        Ok(crate::wal::wal_size(self.wal).saturating_add(2 * added * self.page_size))
+    }
+}
+
+fn pragma_u64(conn: &Connection, sql: &str) -> Result<u64, StoreError> {
+    let n: i64 = conn
+        .query_row(sql, [], |r| r.get(0))
+        .map_err(sqlite_error)?;
+    u64::try_from(n).map_err(|_| StoreError::Corrupt("sqlite page count"))
+}
+
+/// Begins a part: `BEGIN IMMEDIATE` takes SQLite's one write lock, and the ledger's head is the
+/// import's until the part commits.
+fn begin_part(conn: &Connection) -> Result<(i64, [u8; 32]), StoreError> {
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .map_err(sqlite_error)?;
+    let (seq, hash): (i64, Vec<u8>) = conn
+        .query_row("SELECT seq, hash FROM ledger_head WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .map_err(sqlite_error)?;
+    Ok((seq, crate::row::hash32(hash)?))
+}
+
+/// Ends the part in progress with what the triggers would have left: the ledger's head, one
+/// change-log row for everyone (the decision change log's per-row triggers on consent_state
+/// were dropped with the ledger's, so every process forgets what it remembered of the decisions
+/// an import may have changed; migration 0017), and the triggers themselves; then commits.
+fn end_part(conn: &Connection, writer: &Writer<'_>, restore: &[String]) -> Result<(), StoreError> {
+    conn.execute(
         "UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1",
-        rusqlite::params![seq, prev.as_slice()],
+        rusqlite::params![writer.seq, writer.prev.as_slice()],
     )
     .map_err(sqlite_error)?;
-    // The decision change log's per-row triggers on consent_state were dropped with the
-    // ledger's: one row for everyone instead, so that every process forgets what it remembered
-    // of the decisions an import may have changed (migration 0017).
-    tx.execute(
+    conn.execute(
         "INSERT INTO decision_changes (contact_id) VALUES (NULL)",
         [],
     )
     .map_err(sqlite_error)?;
     for sql in restore {
-        tx.execute_batch(&sql).map_err(sqlite_error)?;
+        conn.execute_batch(sql).map_err(sqlite_error)?;
     }
-    tx.commit().map_err(sqlite_error)?;
-    // The whole file was one transaction, so its pages are all in the WAL (no checkpoint can
-    // copy a transaction before it commits): copied into the database file and cut to zero
-    // now, instead of leaving the WAL the size of everything imported (wal.rs).
-    let _ = crate::wal::checkpoint_on(&conn, std::time::Duration::from_millis(250));
-    Ok(())
+    conn.execute_batch("COMMIT").map_err(sqlite_error)
 }
 
-/// Readies the import's transaction and returns the SQL that recreates the triggers it dropped
-/// (run before commit).
+/// Commits the part written so far with the run's counters as of it, and bounds the WAL.
+/// Returns the data version the commit left, to tell at the next part whether another process
+/// wrote in between. The next part begins with the next chunk, so that the write lock is not
+/// held while the reader catches up.
+fn commit_part(
+    conn: &Connection,
+    job: &Job,
+    writer: &Writer<'_>,
+    restore: &[String],
+) -> Result<i64, StoreError> {
+    let counts = job.progress.snapshot();
+    conn.execute(
+        "UPDATE import_runs SET rows_written = $2, contacts_created = $3, contacts_matched = $4, events_written = $5, skipped_suppressed = $6, progress_at = $7 WHERE id = $1 AND status = 'running'",
+        rusqlite::params![
+            job.run_id.as_bytes().as_slice(),
+            counter(counts.rows_written),
+            counter(counts.contacts_created),
+            counter(counts.contacts_matched),
+            counter(counts.events_written),
+            counter(counts.skipped_suppressed),
+            job.clock.now().as_micros(),
+        ],
+    )
+    .map_err(sqlite_error)?;
+    end_part(conn, writer, restore)?;
+    if let Ok(mut committed) = job.progress.committed.lock() {
+        *committed = Some(counts);
+    }
+    let version: i64 = conn
+        .query_row("PRAGMA data_version", [], |r| r.get(0))
+        .map_err(sqlite_error)?;
+    let _ = crate::wal::checkpoint_on(conn, std::time::Duration::from_millis(250));
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(sqlite_error)?;
+    Ok(version)
+}
+
+/// Begins the next part; returns the triggers to restore at its end. Another process may have
+/// written since the last part (`version` tells): the head is taken up where it is, and what
+/// the writer assumed of the stored keys and of the suppression list is read again.
+fn resume(
+    conn: &Connection,
+    job: &Job,
+    writer: &mut Writer<'_>,
+    version: i64,
+) -> Result<Vec<String>, StoreError> {
+    let (seq, prev) = begin_part(conn)?;
+    let now: i64 = conn
+        .query_row("PRAGMA data_version", [], |r| r.get(0))
+        .map_err(sqlite_error)?;
+    if now != version || (seq, prev) != (writer.seq, writer.prev) {
+        writer.refresh(seq, prev)?;
+    }
+    ready(conn, &job.events)
+}
+
+fn counter(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Readies a transaction (a part) of the import and returns the SQL that recreates the triggers
+/// it dropped (run before each commit).
 ///
-/// The per-row triggers on consent_events cost most of an import's time; inside the import's
-/// one transaction they are replaced by checks made once and a projection made per chunk, with
+/// The per-row triggers on consent_events cost most of an import's time; inside each of the
+/// import's transactions they are replaced by checks made once and a projection made per chunk, with
 /// the same outcome:
 /// - the chain check (`consent_events_chain`): the head was taken in this transaction, which
 ///   holds SQLite's one write lock, and the writer chains every event from it;
 /// - the consent type check: made here once for every type of the mapping;
 /// - the erased check: the contacts are matched (with their erasure) in this transaction, and
 ///   erased people are skipped (GDPR Art. 17);
-/// - the projection into consent_state: [`PROJECT_RANGE`] per chunk, and the head at the end;
-/// - the decision change log on consent_state (migration 0017): one row for everyone at the end;
+/// - the projection into consent_state: [`PROJECT_RANGE`] per chunk, and the head at the end
+///   of each part;
+/// - the decision change log on consent_state (migration 0017): one row for everyone at the end
+///   of each part;
 /// - the webhook emission: dropped only when no subscription is active (the trigger would emit
 ///   nothing); with one it stays and emits row by row as for any append.
 ///
@@ -303,8 +444,8 @@ const BATCH: usize = 64;
 ///
 /// `OR FAIL`, not the default ABORT: a statement that may abort halfway through several rows
 /// makes SQLite keep a statement journal (a copy of every page it touches) to undo just that
-/// statement. The import never needs that: any failed statement fails the whole import, and
-/// its one transaction is rolled back.
+/// statement. The import never needs that: any failed statement fails the import, and the
+/// part in progress is rolled back.
 struct Rows<'c> {
     tx: &'c Connection,
     head: String,
@@ -696,6 +837,24 @@ impl<'c> Writer<'c> {
             seq,
             prev,
         })
+    }
+
+    /// Takes up the chain at `seq`/`prev` after another process wrote between two parts, and
+    /// forgets what it assumed of the database: the stored keys (the filter is read again)
+    /// and whether the suppression list is empty.
+    fn refresh(&mut self, seq: i64, prev: [u8; 32]) -> Result<(), StoreError> {
+        self.seq = seq;
+        self.prev = prev;
+        self.any_suppressed = self
+            .tx
+            .query_row("SELECT EXISTS (SELECT 1 FROM suppression)", [], |r| {
+                r.get(0)
+            })
+            .map_err(sqlite_error)?;
+        if self.seen.is_some() {
+            self.seen = Seen::of_stored(self.tx)?;
+        }
+        Ok(())
     }
 
     /// The first contact with one of `keys`: created earlier in the chunk (`pending`), or

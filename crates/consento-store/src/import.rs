@@ -1,7 +1,8 @@
 //! Imports of CRM exports: the column mappings saved per source, the runs with their progress and
-//! report, and the streaming write of a file's rows. The whole file is one transaction (all or
-//! nothing), written chunk by chunk as the rows arrive, so memory stays flat however long the
-//! file is: each line is matched against known contacts (external id, then email, then phone),
+//! report, and the streaming write of a file's rows. Nothing commits before the whole file is
+//! known to be free of bad lines ([`crate::FileCheck`]); PostgreSQL then commits it as one
+//! transaction, SQLite in parts once its WAL would pass its bound (fastimport.rs). Rows are
+//! written chunk by chunk as they arrive, so memory stays flat however long the file is: each line is matched against known contacts (external id, then email, then phone),
 //! the suppressed and the erased are skipped, the unknown are created, and every consent event is
 //! chained exactly as single appends are. PostgreSQL writes here, a chunk at a time with batched
 //! lookups; SQLite through a connection of the import's own, line by line (fastimport.rs).
@@ -53,6 +54,9 @@ pub enum ImportStatus {
     Done,
     /// Nothing written: bad lines, or a failure.
     Failed,
+    /// Stopped after some of its parts committed (a failure, or its process gone): its
+    /// counters are what was written; importing the same file again completes it.
+    Interrupted,
 }
 
 impl ImportStatus {
@@ -61,6 +65,7 @@ impl ImportStatus {
             Self::Running => "running",
             Self::Done => "done",
             Self::Failed => "failed",
+            Self::Interrupted => "interrupted",
         }
     }
 
@@ -69,6 +74,7 @@ impl ImportStatus {
             "running" => Ok(Self::Running),
             "done" => Ok(Self::Done),
             "failed" => Ok(Self::Failed),
+            "interrupted" => Ok(Self::Interrupted),
             _ => Err(StoreError::Corrupt("import run status")),
         }
     }
@@ -101,14 +107,22 @@ pub struct ImportRun {
     pub started_at: Timestamp,
     /// When it ended.
     pub finished_at: Option<Timestamp>,
+    /// When a part last committed or its counters were last written (while it runs).
+    #[serde(skip)]
+    pub progress_at: Option<Timestamp>,
 }
+
+/// How long a run may go without a sign of life (a part committed, its counters written)
+/// before it is taken for one whose process is gone. Far above the seconds between two parts
+/// or two progress writes, and above the check of any file the limits of an import allow.
+pub const STALE_RUN: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// Runs in progress in this process, by id: SQLite has one writer, and the import's transaction
 /// holds it until the end, so their counters are shown from memory; PostgreSQL also gets them
 /// in `import_runs` (see [`Store::record_import_progress`]).
 pub(crate) type LiveImports = std::sync::Mutex<HashMap<uuid::Uuid, Arc<ImportProgress>>>;
 
-const RUN_COLUMNS: &str = "id, source, file_name, file_sha256, total_bytes, status, bytes_read, rows_read, rows_written, contacts_created, contacts_matched, events_written, skipped_suppressed, error_count, errors, failure, started_by, started_at, finished_at";
+const RUN_COLUMNS: &str = "id, source, file_name, file_sha256, total_bytes, status, bytes_read, rows_read, rows_written, contacts_created, contacts_matched, events_written, skipped_suppressed, error_count, errors, failure, started_by, started_at, finished_at, progress_at";
 
 fn count(row: &impl Cols, col: &str) -> Result<u64, StoreError> {
     u64::try_from(row.int(col)?).map_err(|_| StoreError::Corrupt("import run counter"))
@@ -138,6 +152,7 @@ fn run_from(row: &impl Cols) -> Result<ImportRun, StoreError> {
         started_by: row.text("started_by")?,
         started_at: Timestamp::from_micros(row.int("started_at")?),
         finished_at: row.opt_int("finished_at")?.map(Timestamp::from_micros),
+        progress_at: row.opt_int("progress_at")?.map(Timestamp::from_micros),
     })
 }
 
@@ -238,10 +253,11 @@ impl Store {
         c: &ImportCounts,
     ) -> Result<(), StoreError> {
         if let crate::Db::Postgres(pool) = &self.db {
-            sqlx::query("UPDATE import_runs SET bytes_read = $2, rows_read = $3, rows_written = $4, contacts_created = $5, contacts_matched = $6, events_written = $7, skipped_suppressed = $8, error_count = $9 WHERE id = $1 AND status = 'running'")
+            sqlx::query("UPDATE import_runs SET bytes_read = $2, rows_read = $3, rows_written = $4, contacts_created = $5, contacts_matched = $6, events_written = $7, skipped_suppressed = $8, error_count = $9, progress_at = $10 WHERE id = $1 AND status = 'running'")
                 .bind(id).bind(micros(c.bytes_read)).bind(micros(c.rows_read)).bind(micros(c.rows_written))
                 .bind(micros(c.contacts_created)).bind(micros(c.contacts_matched)).bind(micros(c.events_written))
                 .bind(micros(c.skipped_suppressed)).bind(micros(c.error_count))
+                .bind(self.now().as_micros())
                 .execute(pool).await?;
         }
         Ok(())
@@ -299,6 +315,9 @@ impl Store {
         Ok(runs)
     }
 
+    /// A running run as this process knows it: its live counters when it runs here; else,
+    /// without a sign of life for [`STALE_RUN`], interrupted (its process is gone, and what
+    /// its committed parts wrote is what stays).
     fn overlay_live(&self, run: &mut ImportRun) {
         if run.status != ImportStatus::Running {
             return;
@@ -307,11 +326,18 @@ impl Store {
             && let Some(p) = live.get(&run.id)
         {
             run.counts = p.snapshot();
+            return;
+        }
+        let last = run.progress_at.unwrap_or(run.started_at).as_micros();
+        let stale = i64::try_from(STALE_RUN.as_micros()).unwrap_or(i64::MAX);
+        if self.now().as_micros().saturating_sub(last) > stale {
+            run.status = ImportStatus::Interrupted;
         }
     }
 
-    /// Writes the rows `rx` delivers, in one transaction committed only when [`ImportChunk::Commit`]
-    /// arrives; if the sender goes away first, nothing is written. Consent events carry method
+    /// Writes the rows `rx` delivers, committed only when [`ImportChunk::Commit`] arrives and the
+    /// spec's check has passed; if the sender goes away first, nothing is written, except on
+    /// SQLite the parts a long file committed once its check had passed (fastimport.rs). Consent events carry method
     /// `import`, the time the file gives (the recorded time is now) and evidence naming the file,
     /// its SHA-256 and the line (kept apart, its digest in the ledger, which holds no plain
     /// personal data: see `consento_domain::ledger`). A line whose
@@ -358,6 +384,9 @@ impl Store {
                     now,
                     events,
                     progress: progress.clone(),
+                    run_id: spec.run_id,
+                    check: spec.check.clone(),
+                    clock: self.clock.clone(),
                 };
                 tokio::task::spawn_blocking(move || crate::fastimport::run(job, rx))
                     .await

@@ -30,6 +30,58 @@ pub struct ImportSpec {
     pub codes: Vec<String>,
     /// The actor recorded on each event.
     pub actor: Actor,
+    /// The run the rows belong to (its row records what each committed part wrote).
+    pub run_id: uuid::Uuid,
+    /// Whether the whole file was read and found free of bad lines: no part of it may commit
+    /// before that is known.
+    pub check: std::sync::Arc<FileCheck>,
+}
+
+/// The outcome of reading a whole file for bad lines before any of it is committed: a writer
+/// that may commit in parts (SQLite, to keep its WAL bounded) waits for it, so that a bad line
+/// anywhere in the file still means nothing is written.
+#[derive(Debug, Default)]
+pub struct FileCheck {
+    clean: std::sync::Mutex<Option<bool>>,
+    known: std::sync::Condvar,
+}
+
+impl FileCheck {
+    /// A check already passed: for rows that were checked before they were sent.
+    pub fn passed() -> std::sync::Arc<Self> {
+        let check = Self::default();
+        check.finish(true);
+        std::sync::Arc::new(check)
+    }
+
+    /// Records the outcome (the first one stays) and wakes whoever waits for it.
+    pub fn finish(&self, clean: bool) {
+        if let Ok(mut state) = self.clean.lock() {
+            state.get_or_insert(clean);
+        }
+        self.known.notify_all();
+    }
+
+    /// The outcome when it is known.
+    pub fn outcome(&self) -> Option<bool> {
+        self.clean.lock().ok().and_then(|s| *s)
+    }
+
+    /// Waits for the outcome: `true` when the file is clean. Blocking: for writer threads.
+    pub fn wait(&self) -> bool {
+        let Ok(mut state) = self.clean.lock() else {
+            return false;
+        };
+        loop {
+            if let Some(clean) = *state {
+                return clean;
+            }
+            state = match self.known.wait(state) {
+                Ok(s) => s,
+                Err(_) => return false,
+            };
+        }
+    }
 }
 
 /// What the reader of a file sends to [`Store::import_rows`](crate::Store::import_rows).
@@ -61,9 +113,17 @@ pub struct ImportProgress {
     pub skipped_suppressed: AtomicU64,
     /// Bad lines.
     pub error_count: AtomicU64,
+    /// The counters as of the last part committed, when the run commits in parts: what stays
+    /// written should the run stop before its end.
+    pub committed: std::sync::Mutex<Option<ImportCounts>>,
 }
 
 impl ImportProgress {
+    /// The counters as of the last part committed (`None` when no part has).
+    pub fn committed(&self) -> Option<ImportCounts> {
+        self.committed.lock().ok().and_then(|c| *c)
+    }
+
     /// The counters now.
     pub fn snapshot(&self) -> ImportCounts {
         let r = |a: &AtomicU64| a.load(Ordering::Relaxed);

@@ -67,7 +67,7 @@ pub use error::StoreError;
 pub use export::ContactExport;
 pub use flags::{ContactFlag, FlagChange, FlagEvent, FlagNotice};
 pub use import::{ImportRun, ImportStatus, MAX_REPORTED_ERRORS, NewImportRun};
-pub use import_job::{ImportChunk, ImportCounts, ImportProgress, ImportSpec};
+pub use import_job::{FileCheck, ImportChunk, ImportCounts, ImportProgress, ImportSpec};
 pub use ledger::IdempotencyKey;
 pub use links::{LinkKey, LinkSecret};
 pub use mail::{EmailMessage, EmailOutboxStats, NewEmail, OutgoingEmail};
@@ -314,6 +314,7 @@ impl Store {
             import_target: (!postgres).then(|| fastimport::Target {
                 path: sqlite_path(&config.url).into(),
                 full_sync: config.sqlite_full_sync,
+                wal_limit: config.sqlite_wal_limit,
             }),
             _checkpointer: checkpointer,
             sqlite_file: (!postgres).then(|| sqlite_path(&config.url).into()),

@@ -148,10 +148,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0023_sealed_secrets.sql"),
         include_str!("../migrations/postgres/0023_sealed_secrets.sql"),
     ),
+    (
+        24,
+        "import_parts",
+        include_str!("../migrations/sqlite/0024_import_parts.sql"),
+        include_str!("../migrations/postgres/0024_import_parts.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 23;
+pub(crate) const LATEST: i64 = 24;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -19,6 +19,7 @@ imports-status = Status
 imports-status-running = Running
 imports-status-done = Completed
 imports-status-failed = Failed: nothing imported
+imports-status-interrupted = Interrupted: the lines written stay; import the same file again to complete it
 imports-rows-read = Lines read
 imports-rows-written = Lines written
 imports-contacts-created = Contacts created

@@ -19,6 +19,7 @@ imports-status = Stato
 imports-status-running = In corso
 imports-status-done = Completata
 imports-status-failed = Non riuscita: nulla importato
+imports-status-interrupted = Interrotta: le righe scritte restano; importa di nuovo lo stesso file per completarla
 imports-rows-read = Righe lette
 imports-rows-written = Righe scritte
 imports-contacts-created = Contatti creati

@@ -71,6 +71,16 @@ pub async fn run(ctx: &mut Ctx<'_>, args: ImportArgs) -> anyhow::Result<()> {
             )?;
             Ok(())
         }
+        // Parts committed before it stopped: they stay, and the same file completes them.
+        ImportStatus::Interrupted => anyhow::bail!(
+            "{}; stopped after {} lines were written ({} consent events): import the same file again to complete it (nothing is added twice)",
+            outcome
+                .failure
+                .as_deref()
+                .unwrap_or("the import was not completed"),
+            c.rows_written + c.skipped_suppressed,
+            c.events_written
+        ),
         ImportStatus::Failed | ImportStatus::Running => match outcome.failure {
             Some(failure) => anyhow::bail!("{failure}; nothing was imported"),
             None => anyhow::bail!(

@@ -189,7 +189,10 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         .database_url
         .clone()
         .unwrap_or_else(|| crate::cli::DEFAULT_DATABASE_URL.to_owned());
-    if matches!(cli.command, Command::Backup { .. } | Command::Restore { .. }) {
+    if matches!(
+        cli.command,
+        Command::Backup { .. } | Command::Restore { .. }
+    ) {
         backup::sqlite_file(&database_url)?;
     }
     // The policies (erasure, retention, controller, holidays…) are the server's: the same

@@ -98,6 +98,7 @@ fn status_label(page: &Page, status: ImportStatus) -> String {
         ImportStatus::Running => "imports-status-running",
         ImportStatus::Done => "imports-status-done",
         ImportStatus::Failed => "imports-status-failed",
+        ImportStatus::Interrupted => "imports-status-interrupted",
     })
 }
 

@@ -183,6 +183,77 @@ fn a_bad_line_after_thousands_of_good_ones_writes_nothing_and_a_later_import_sti
     db.ok(&["ledger", "verify"]);
 }
 
+/// Thirty thousand good lines in the layout of [`MAPPING`], and `last` after them.
+fn thirty_thousand_lines(last: &str) -> String {
+    let mut file = String::from("Codice;Nome;Email;Cellulare;Città;Data consenso;Stato\n");
+    for i in 0..30_000 {
+        file.push_str(&format!(
+            "W{i};Persona numero {i};w{i}@example.it;;Milano;2024-03-15;dato\n"
+        ));
+    }
+    file.push_str(last);
+    file
+}
+
+#[test]
+fn a_file_longer_than_the_wal_limit_is_written_in_parts_with_the_wal_bounded_yet_a_bad_last_line_writes_nothing()
+ {
+    let db = Scratch::new().with_env("CONSENTO_SQLITE_WAL_LIMIT_MIB", "1");
+    set_up(&db);
+    // A bad last line: the file is checked whole before any part commits.
+    std::fs::write(
+        db.dir.join("bad.csv"),
+        thirty_thousand_lines("W-bad;Rotto;rotto-at-example.it;;;2024-03-15;dato\n"),
+    )
+    .unwrap();
+    let (code, stderr) = db.fails(&[
+        "import",
+        "--source",
+        "crm-x",
+        "--mapping",
+        "mapping.toml",
+        "bad.csv",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    // Named once: by the check, not again by the writing.
+    assert_eq!(stderr.matches("line 30002: Email:").count(), 1, "{stderr}");
+    assert!(stderr.contains("nothing was imported"), "{stderr}");
+    let found = db.json(&["contacts", "search", "w1@example.it"]);
+    assert_eq!(found.as_array().unwrap().len(), 0, "{found}");
+
+    // The same file without it: written in parts, the WAL sampled meanwhile.
+    std::fs::write(db.dir.join("good.csv"), thirty_thousand_lines("")).unwrap();
+    let wal = db.dir.join("consento.db-wal");
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let (wal, done) = (wal.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            peak
+        })
+    };
+    let out = db.ok(&["import", "--source", "crm-x", "good.csv"]);
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.join().unwrap();
+    assert!(out.contains("imported 30000 lines"), "{out}");
+    // One transaction would leave about 28 MiB in the WAL (measured); a part commits past half the
+    // limit, checked after each chunk of 2,000 lines (about 3 MiB of pages).
+    assert!(peak < 8 * 1024 * 1024, "peak WAL {peak} bytes");
+    assert_eq!(std::fs::metadata(&wal).map_or(0, |m| m.len()), 0);
+    let verified = db.ok(&["ledger", "verify"]);
+    assert!(verified.contains("30000 events"), "{verified}");
+    // Again: nothing is added twice.
+    let again = db.ok(&["import", "--source", "crm-x", "good.csv"]);
+    assert!(
+        again.contains("0 contacts created") && again.contains("0 consent events"),
+        "{again}"
+    );
+}
+
 #[test]
 fn a_person_on_the_suppression_list_is_skipped_and_counted() {
     let db = Scratch::new();

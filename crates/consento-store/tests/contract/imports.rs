@@ -56,6 +56,8 @@ async fn import_lines(
         file_sha256: [7; 32],
         codes: vec!["NEWS".into()],
         actor: operator(),
+        run_id: uuid::Uuid::nil(),
+        check: consento_store::FileCheck::passed(),
     };
     let (tx, rx) = tokio::sync::mpsc::channel(2);
     let sender = tokio::spawn(async move {
@@ -369,5 +371,34 @@ async fn mappings_are_saved_per_source_and_runs_keep_their_report() {
         assert_eq!(done.file_sha256, "01".repeat(32));
         assert!(done.finished_at.is_some());
         assert_eq!(env.store.import_runs(10).await.unwrap().len(), 1);
+    });
+}
+
+#[tokio::test]
+async fn a_run_whose_process_gave_no_sign_of_life_for_ten_minutes_reads_as_interrupted() {
+    on_every_backend!(env => {
+        // Started by another process: this one has no live counters for it.
+        let other = env.second_store().await;
+        let (id, progress) = other.start_import_run(consento_store::NewImportRun {
+            source: "crm-x".into(),
+            file_name: "export.csv".into(),
+            file_sha256: [1; 32],
+            total_bytes: 100,
+            started_by: "mrossi".into(),
+        }).await.unwrap();
+        assert_eq!(env.store.import_run(id).await.unwrap().status, consento_store::ImportStatus::Running);
+        env.clock.advance(9 * 60 * 1_000_000);
+        if env.is_postgres() {
+            // PostgreSQL's runs write their counters as they go: a sign of life.
+            other.record_import_progress(id, &progress.snapshot()).await.unwrap();
+            env.clock.advance(9 * 60 * 1_000_000);
+            assert_eq!(env.store.import_run(id).await.unwrap().status, consento_store::ImportStatus::Running);
+        }
+        env.clock.advance(2 * 60 * 1_000_000);
+        assert_eq!(env.store.import_run(id).await.unwrap().status, consento_store::ImportStatus::Interrupted);
+        assert_eq!(env.store.import_runs(5).await.unwrap()[0].status, consento_store::ImportStatus::Interrupted);
+        // The process running it still sees it live.
+        assert_eq!(other.import_run(id).await.unwrap().status, consento_store::ImportStatus::Running);
+        other.close().await;
     });
 }

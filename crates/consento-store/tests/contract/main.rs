@@ -335,6 +335,7 @@ mod erasure;
 mod export;
 mod flags;
 mod idempotency;
+mod import_parts;
 mod imports;
 mod ledger;
 mod links;
