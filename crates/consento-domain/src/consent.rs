@@ -307,6 +307,129 @@ impl Permissions {
     }
 }
 
+/// What the consents of a type are for. One type, one purpose: consent is specific to its
+/// purpose and never bundled (GDPR Art. 4(11), 6(1)(a) and 7(2); the Garante's guidelines on
+/// promotional communications of 4 July 2013), so a person can say yes to our newsletter and no
+/// to profiling. The purpose decides which Italian telemarketing rules a phone call falls under
+/// (L. 5/2018 on the opt-out register annuls earlier consents to marketing and to disclosure
+/// to third parties).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(tag = "purpose", content = "categories", rename_all = "snake_case")]
+pub enum Purpose {
+    /// Direct marketing by the controller itself (the default: the strictest reading for a
+    /// type defined before purposes were recorded).
+    #[default]
+    Marketing,
+    /// Profiling, including statistics on customers' habits.
+    Profiling,
+    /// Disclosure to other controllers for their marketing, for the product categories the
+    /// person chose (telephony, energy, insurance…): an "omnibus" disclosure to anyone for
+    /// anything is not specific consent (the same guidelines).
+    ThirdParty(Vec<String>),
+    /// Not marketing: service communications the person asked for.
+    Service,
+}
+
+impl Purpose {
+    /// The codes, in the order they are offered.
+    pub const CODES: [&'static str; 4] = ["marketing", "profiling", "third_party", "service"];
+
+    /// Its stable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Marketing => "marketing",
+            Self::Profiling => "profiling",
+            Self::ThirdParty(_) => "third_party",
+            Self::Service => "service",
+        }
+    }
+
+    /// The product categories of a disclosure to third parties (empty for other purposes).
+    pub fn categories(&self) -> &[String] {
+        match self {
+            Self::ThirdParty(c) => c,
+            _ => &[],
+        }
+    }
+
+    /// Whether a call or message relying on it is marketing (direct or for third parties):
+    /// what the telemarketing rules apply to.
+    pub fn is_marketing(&self) -> bool {
+        matches!(self, Self::Marketing | Self::ThirdParty(_))
+    }
+
+    /// Reads a purpose from its code and, for `third_party`, its categories (each a lower-case
+    /// word of letters, digits, `-` or `_`, at most 40 characters; duplicates dropped, order
+    /// kept). Errors name `purpose` or `categories`.
+    pub fn parse(code: &str, categories: &[String]) -> Result<Self, DomainError> {
+        let cleaned: Vec<String> = categories
+            .iter()
+            .map(|c| c.trim().to_lowercase())
+            .filter(|c| !c.is_empty())
+            .fold(Vec::new(), |mut all, c| {
+                if !all.contains(&c) {
+                    all.push(c);
+                }
+                all
+            });
+        let purpose = match code.trim() {
+            "marketing" => Self::Marketing,
+            "profiling" => Self::Profiling,
+            "third_party" => Self::ThirdParty(cleaned.clone()),
+            "service" => Self::Service,
+            other => {
+                return Err(DomainError::invalid(
+                    "purpose",
+                    format!(
+                        "`{other}` is not a purpose (marketing, profiling, third_party, service)"
+                    ),
+                ));
+            }
+        };
+        if !matches!(purpose, Self::ThirdParty(_)) && !cleaned.is_empty() {
+            return Err(DomainError::invalid(
+                "categories",
+                "only a disclosure to third parties (purpose third_party) has product categories",
+            ));
+        }
+        purpose.validate()
+    }
+
+    /// Checks a purpose: a disclosure to third parties names at least one product category, and
+    /// at most 20, each a lower-case word.
+    pub fn validate(self) -> Result<Self, DomainError> {
+        if let Self::ThirdParty(categories) = &self {
+            if categories.is_empty() {
+                return Err(DomainError::invalid(
+                    "categories",
+                    "a disclosure to third parties names the product categories it covers (telephony, energy, insurance…): consent to any disclosure for anything is not specific",
+                ));
+            }
+            if categories.len() > 20 {
+                return Err(DomainError::invalid(
+                    "categories",
+                    "at most 20 product categories",
+                ));
+            }
+            if let Some(bad) = categories.iter().find(|c| {
+                c.is_empty()
+                    || c.chars().count() > 40
+                    || !c.chars().all(|ch| {
+                        ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-' || ch == '_'
+                    })
+            }) {
+                return Err(DomainError::invalid(
+                    "categories",
+                    format!(
+                        "`{bad}` is not a category: lower-case letters, digits, - and _, at most 40"
+                    ),
+                ));
+            }
+        }
+        Ok(self)
+    }
+}
+
 /// The longest validity a consent type may have: 100 years.
 pub const MAX_VALIDITY_DAYS: u32 = 36_500;
 
@@ -325,6 +448,9 @@ pub struct ConsentTypeSpec {
     pub permissions: Permissions,
     /// Whether the preference center offers this type as a topic.
     pub show_in_preference_center: bool,
+    /// What its consents are for (one purpose per type).
+    #[serde(default)]
+    pub purpose: Purpose,
 }
 
 impl ConsentTypeSpec {
@@ -368,9 +494,11 @@ impl ConsentTypeSpec {
                 "a consent type must permit at least one action (email.bulk, email.single, phone.call, sms.single, sms.bulk)",
             ));
         }
+        let purpose = self.purpose.validate()?;
         Ok(Self {
             title,
             description,
+            purpose,
             ..self
         })
     }
@@ -533,6 +661,7 @@ mod tests {
             validity_days: Some(0),
             permissions: Permissions::default(),
             show_in_preference_center: true,
+            purpose: Purpose::default(),
         };
         assert_eq!(spec.validate().unwrap_err().field(), "validity_days");
     }
@@ -549,6 +678,7 @@ mod tests {
                 ..Permissions::default()
             },
             show_in_preference_center: true,
+            purpose: Purpose::default(),
         };
         assert_eq!(
             spec(36_501).validate().unwrap_err().field(),
@@ -565,6 +695,58 @@ mod tests {
             validity_days: Some(365),
             permissions,
             show_in_preference_center: true,
+            purpose: Purpose::default(),
+        }
+    }
+
+    #[test]
+    fn a_disclosure_to_third_parties_without_categories_is_refused_as_omnibus() {
+        let mut spec = spec_permitting(Permissions {
+            phone_call: true,
+            ..Permissions::default()
+        });
+        spec.purpose = Purpose::ThirdParty(Vec::new());
+        assert_eq!(spec.clone().validate().unwrap_err().field(), "categories");
+        spec.purpose = Purpose::ThirdParty(vec!["Energy Drinks!".into()]);
+        assert_eq!(spec.clone().validate().unwrap_err().field(), "categories");
+        spec.purpose = Purpose::ThirdParty(vec!["energy".into(), "telephony".into()]);
+        assert!(spec.validate().is_ok());
+    }
+
+    #[test]
+    fn a_purpose_is_read_from_its_code_and_only_third_parties_take_categories() {
+        let cats = |c: &[&str]| c.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            Purpose::parse("marketing", &[]).unwrap(),
+            Purpose::Marketing
+        );
+        assert_eq!(
+            Purpose::parse("third_party", &cats(&[" Energy", "energy", "insurance"])).unwrap(),
+            Purpose::ThirdParty(cats(&["energy", "insurance"]))
+        );
+        assert_eq!(
+            Purpose::parse("third_party", &[]).unwrap_err().field(),
+            "categories"
+        );
+        assert_eq!(
+            Purpose::parse("service", &cats(&["energy"]))
+                .unwrap_err()
+                .field(),
+            "categories"
+        );
+        assert_eq!(Purpose::parse("spam", &[]).unwrap_err().field(), "purpose");
+        assert!(
+            Purpose::Marketing.is_marketing()
+                && Purpose::ThirdParty(cats(&["energy"])).is_marketing()
+        );
+        assert!(!Purpose::Service.is_marketing() && !Purpose::Profiling.is_marketing());
+        for code in Purpose::CODES {
+            let c = if code == "third_party" {
+                cats(&["energy"])
+            } else {
+                Vec::new()
+            };
+            assert_eq!(Purpose::parse(code, &c).unwrap().code(), code);
         }
     }
 

@@ -26,7 +26,7 @@ pub mod zone;
 
 pub use consent::{
     Action, Actor, ActorKind, Channel, CollectionMethod, ConsentCode, ConsentState,
-    ConsentTypeSpec, EventKind, Permissions,
+    ConsentTypeSpec, EventKind, Permissions, Purpose,
 };
 pub use contact::{ContactStatus, Email, LegalBasis, Phone, fold_for_search};
 pub use controller::{ControllerDetails, ControllerField};

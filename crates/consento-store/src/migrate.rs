@@ -154,10 +154,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0024_import_parts.sql"),
         include_str!("../migrations/postgres/0024_import_parts.sql"),
     ),
+    (
+        25,
+        "type_purpose",
+        include_str!("../migrations/sqlite/0025_type_purpose.sql"),
+        include_str!("../migrations/postgres/0025_type_purpose.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 24;
+pub(crate) const LATEST: i64 = 25;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -7,7 +7,7 @@ use consento_domain::{ConsentCode, ConsentTypeId, ConsentTypeSpec, Permissions, 
 use crate::row::Cols;
 use crate::{ConsentType, Store, StoreError, in_write_tx, on_read_pool};
 
-const COLUMNS: &str = "id, code, title, description, validity_days, allow_email_bulk, allow_email_single, allow_phone_call, allow_sms_single, allow_sms_bulk, show_in_preference_center, created_at, updated_at";
+const COLUMNS: &str = "id, code, title, description, validity_days, allow_email_bulk, allow_email_single, allow_phone_call, allow_sms_single, allow_sms_bulk, show_in_preference_center, purpose, purpose_categories, created_at, updated_at";
 
 pub(crate) fn permissions_from(row: &impl Cols) -> Result<Permissions, StoreError> {
     Ok(Permissions {
@@ -26,7 +26,8 @@ pub(crate) fn validity_from(value: Option<i64>) -> Result<Option<u32>, StoreErro
 }
 
 /// Binds a consent type to its INSERT or UPDATE, which share their parameters: $1 the row's key
-/// (the new id, or the current code), $2–$11 the fields, $12 the instant.
+/// (the new id, or the current code), $2–$11 the fields, $12 the instant, $13 and $14 the
+/// purpose and its categories (JSON).
 macro_rules! bind_type {
     ($sql:literal, $key:expr, $spec:expr, $now:expr) => {
         sqlx::query($sql)
@@ -42,11 +43,26 @@ macro_rules! bind_type {
             .bind($spec.permissions.sms_bulk)
             .bind($spec.show_in_preference_center)
             .bind($now)
+            .bind($spec.purpose.code())
+            .bind(categories_json(&$spec.purpose))
     };
 }
 
 /// Whether the ledger holds any consent of the type with code `$1`: its code is then fixed.
 const TYPE_IN_USE: &str = "SELECT EXISTS (SELECT 1 FROM consent_events e JOIN consent_types t ON t.id = e.consent_type_id WHERE t.code = $1)";
+
+/// The product categories of a purpose, as stored (a JSON array).
+fn categories_json(purpose: &consento_domain::Purpose) -> String {
+    serde_json::Value::from(purpose.categories().to_vec()).to_string()
+}
+
+/// The purpose stored in `purpose` and `purpose_categories`.
+pub(crate) fn purpose_from(row: &impl Cols) -> Result<consento_domain::Purpose, StoreError> {
+    let categories: Vec<String> = serde_json::from_str(&row.text("purpose_categories")?)
+        .map_err(|_| StoreError::Corrupt("consent type categories"))?;
+    consento_domain::Purpose::parse(&row.text("purpose")?, &categories)
+        .map_err(|_| StoreError::Corrupt("consent type purpose"))
+}
 
 fn type_from(row: &impl Cols) -> Result<ConsentType, StoreError> {
     Ok(ConsentType {
@@ -58,6 +74,7 @@ fn type_from(row: &impl Cols) -> Result<ConsentType, StoreError> {
             validity_days: validity_from(row.opt_int("validity_days")?)?,
             permissions: permissions_from(row)?,
             show_in_preference_center: row.flag("show_in_preference_center")?,
+            purpose: purpose_from(row)?,
         },
         created_at: Timestamp::from_micros(row.int("created_at")?),
         updated_at: Timestamp::from_micros(row.int("updated_at")?),
@@ -75,7 +92,7 @@ impl Store {
         let id = ConsentTypeId(self.new_uuid(now)?);
         crate::audit::set_target_id("consent_type", id.0);
         in_write_tx!(self, tx => {
-            bind_type!("INSERT INTO consent_types (id, code, title, description, validity_days, allow_email_bulk, allow_email_single, allow_phone_call, allow_sms_single, allow_sms_bulk, show_in_preference_center, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)", id.0, spec, now.as_micros())
+            bind_type!("INSERT INTO consent_types (id, code, title, description, validity_days, allow_email_bulk, allow_email_single, allow_phone_call, allow_sms_single, allow_sms_bulk, show_in_preference_center, created_at, updated_at, purpose, purpose_categories) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14)", id.0, spec, now.as_micros())
             .execute(&mut *tx)
             .await?;
         });
@@ -100,16 +117,26 @@ impl Store {
         // from the chain trigger's refusal).
         self.append.lock().await.invalidate();
         in_write_tx!(self, tx => {
-            if spec.code.as_str() != code {
+            let stored: Option<(String, String)> = sqlx::query_as("SELECT purpose, purpose_categories FROM consent_types WHERE code = $1")
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let purpose_changes = stored.is_some_and(|(p, c)| p != spec.purpose.code() || c != categories_json(&spec.purpose));
+            if spec.code.as_str() != code || purpose_changes {
                 let used: bool = sqlx::query_scalar(TYPE_IN_USE)
                 .bind(code)
                 .fetch_one(&mut *tx)
                 .await?;
-                if used {
+                if used && spec.code.as_str() != code {
                     return Err(StoreError::conflict("code", "the code of a consent type in use cannot change"));
                 }
+                // The consents recorded were given for the purpose as it was (GDPR Art. 7(1):
+                // the proof is of what the person agreed to).
+                if used {
+                    return Err(StoreError::conflict("purpose", "the purpose of a consent type in use cannot change: the consents recorded were given for it; create a new type"));
+                }
             }
-            let row = bind_type!("UPDATE consent_types SET code = $2, title = $3, description = $4, validity_days = $5, allow_email_bulk = $6, allow_email_single = $7, allow_phone_call = $8, allow_sms_single = $9, allow_sms_bulk = $10, show_in_preference_center = $11, updated_at = $12, code_case_clash = (code_case_clash AND code = $2) WHERE code = $1 RETURNING id, code, title, description, validity_days, allow_email_bulk, allow_email_single, allow_phone_call, allow_sms_single, allow_sms_bulk, show_in_preference_center, created_at, updated_at", code, spec, now)
+            let row = bind_type!("UPDATE consent_types SET code = $2, title = $3, description = $4, validity_days = $5, allow_email_bulk = $6, allow_email_single = $7, allow_phone_call = $8, allow_sms_single = $9, allow_sms_bulk = $10, show_in_preference_center = $11, updated_at = $12, purpose = $13, purpose_categories = $14, code_case_clash = (code_case_clash AND code = $2) WHERE code = $1 RETURNING id, code, title, description, validity_days, allow_email_bulk, allow_email_single, allow_phone_call, allow_sms_single, allow_sms_bulk, show_in_preference_center, purpose, purpose_categories, created_at, updated_at", code, spec, now)
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| StoreError::not_found("consent type"))?;

@@ -118,6 +118,7 @@ impl TestApp {
                     ..Permissions::default()
                 },
                 show_in_preference_center: true,
+                purpose: Default::default(),
             })
             .await
             .unwrap();

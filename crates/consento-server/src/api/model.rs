@@ -8,6 +8,21 @@ use utoipa::ToSchema;
 
 use super::error::ApiError;
 
+/// What the consents of a type are for: one type, one purpose (GDPR Art. 7(2)).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)] // Named only in the OpenAPI document; the domain's `Purpose` is what runs.
+pub enum PurposeName {
+    /// Direct marketing by the controller (the default).
+    Marketing,
+    /// Profiling, including statistics on customers' habits.
+    Profiling,
+    /// Disclosure to other controllers for their marketing, for the `categories` named.
+    ThirdParty,
+    /// Not marketing: service communications.
+    Service,
+}
+
 /// A way of reaching a person.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
 #[allow(dead_code)] // Named only in the OpenAPI document; the domain's `Action` is what runs.

@@ -1,13 +1,14 @@
 //! `/v1/consent-types`: the kinds of consent a person can give (the seed's "tipologie di
 //! consenso"): title, unique code, description, validity in days, and what a valid consent of
 //! the type permits. Reading needs `read`, creating and changing `admin`. A type's code is
-//! unique and cannot change once a consent of the type is in the ledger (the ledger cites it);
+//! unique and cannot change once a consent of the type is in the ledger (the ledger cites it),
+//! nor can its purpose (the consents were given for it);
 //! a change of validity applies to consents given afterwards, never rewriting old proof.
 
 use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
-use consento_domain::{Action, ConsentCode, ConsentTypeSpec, Permissions, Timestamp};
+use consento_domain::{Action, ConsentCode, ConsentTypeSpec, Permissions, Purpose, Timestamp};
 use consento_store::ConsentType;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -19,7 +20,7 @@ use super::AppState;
 use super::auth::{AdminScope, Auth, ReadScope};
 use super::error::{ApiError, Problem};
 use super::json::ApiJson;
-use super::model::{ActionName, action};
+use super::model::{ActionName, PurposeName, action};
 use super::params::{PathParam, created, nullable, rename_field};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
@@ -34,6 +35,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     "id": "0190a0a0-0000-7000-8000-000000000001", "code": "newsletter", "title": "Newsletter",
     "description": "Our monthly newsletter", "validity_days": 730,
     "permits": ["email.bulk", "email.single"], "show_in_preference_center": true,
+    "purpose": "marketing", "categories": [],
     "created_at": "2025-03-01T09:00:00Z", "updated_at": "2025-03-01T09:00:00Z"
 }))]
 pub struct ConsentTypeOut {
@@ -52,6 +54,11 @@ pub struct ConsentTypeOut {
     pub permits: Vec<&'static str>,
     /// Whether the preference center offers this type as a topic.
     pub show_in_preference_center: bool,
+    /// What its consents are for.
+    #[schema(value_type = PurposeName)]
+    pub purpose: &'static str,
+    /// For `third_party`: the product categories the disclosure covers; empty otherwise.
+    pub categories: Vec<String>,
     /// When it was created.
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
@@ -79,6 +86,8 @@ impl From<ConsentType> for ConsentTypeOut {
             validity_days: t.spec.validity_days,
             permits: permits(t.spec.permissions),
             show_in_preference_center: t.spec.show_in_preference_center,
+            purpose: t.spec.purpose.code(),
+            categories: t.spec.purpose.categories().to_vec(),
             created_at: t.created_at,
             updated_at: t.updated_at,
         }
@@ -120,6 +129,16 @@ pub struct ConsentTypeCreate {
     /// Whether the preference center offers this type as a topic; false if absent.
     #[serde(default)]
     pub show_in_preference_center: bool,
+    /// What its consents are for; `marketing` if absent. Fixed once a consent of the type is
+    /// recorded.
+    #[serde(default)]
+    #[schema(value_type = Option<PurposeName>)]
+    pub purpose: Option<String>,
+    /// For `third_party`, the product categories the disclosure covers (`telephony`, `energy`,
+    /// `insurance`…): at least one, as a disclosure to anyone for anything is not specific
+    /// consent (422 naming `categories`). Refused for other purposes.
+    #[serde(default)]
+    pub categories: Vec<String>,
 }
 
 /// Changes to a consent type: absent fields stay as they are.
@@ -149,6 +168,13 @@ pub struct ConsentTypeUpdate {
     /// Whether the preference center offers this type as a topic.
     #[serde(default)]
     pub show_in_preference_center: Option<bool>,
+    /// A new purpose; refused with 409 once a consent of the type is in the ledger.
+    #[serde(default)]
+    #[schema(value_type = Option<PurposeName>)]
+    pub purpose: Option<String>,
+    /// New product categories (with `purpose` `third_party`), replacing the whole list.
+    #[serde(default)]
+    pub categories: Option<Vec<String>>,
 }
 
 /// The store's refusal, its permissions named as this API names them (`permits`).
@@ -209,7 +235,7 @@ async fn get_type(
             headers(("Location" = String, description = "The new type's URL"))),
         (status = 400, description = "A field is malformed or unknown (`field` names it)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A consent type with this code already exists, in any case: `PROMO_SMS` beside `promo_sms` is the same code (`field`: `code`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A value is refused: `code`, `title`, `description`, `validity_days`, or `permits` empty", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A value is refused: `code`, `title`, `description`, `validity_days`, `permits` empty, `purpose` unknown, or `categories` missing for `third_party` or given for another purpose", body = Problem, content_type = "application/problem+json"),
     ),
     security(("token" = ["admin"]))
 )]
@@ -225,6 +251,10 @@ async fn create_type(
         validity_days: req.validity_days,
         permissions: permissions(&req.permits)?,
         show_in_preference_center: req.show_in_preference_center,
+        purpose: Purpose::parse(
+            req.purpose.as_deref().unwrap_or("marketing"),
+            &req.categories,
+        )?,
     };
     let detail = json!({ "after": spec });
     let t = state
@@ -252,7 +282,7 @@ async fn create_type(
         (status = 200, description = "The type as changed", body = ConsentTypeOut),
         (status = 400, description = "A field is malformed or unknown (`field` names it)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No consent type has this code", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The new code is taken, or the type is in use and its code cannot change (`field`: `code`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The new code is taken, or the type is in use and its code or purpose cannot change (`field`: `code` or `purpose`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A value is refused (`field` names it)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("token" = ["admin"]))
@@ -283,6 +313,16 @@ async fn update_type(
     }
     if let Some(s) = req.show_in_preference_center {
         spec.show_in_preference_center = s;
+    }
+    if req.purpose.is_some() || req.categories.is_some() {
+        let code = req.purpose.as_deref().unwrap_or(spec.purpose.code());
+        let categories = match (&req.categories, &req.purpose) {
+            (Some(c), _) => c.clone(),
+            // A new purpose without categories: none carried over from the old one.
+            (None, Some(_)) => Vec::new(),
+            (None, None) => spec.purpose.categories().to_vec(),
+        };
+        spec.purpose = Purpose::parse(code, &categories)?;
     }
     let detail = json!({ "before": current.spec, "after": spec });
     let t = state

@@ -144,6 +144,7 @@ pub async fn run(
                     validity_days: validity,
                     permissions,
                     show_in_preference_center: false,
+                    purpose: Default::default(),
                 })
                 .await?;
         }
@@ -532,6 +533,7 @@ pub async fn export(ctx: &mut Ctx<'_>, events: usize) -> anyhow::Result<()> {
                     ..Permissions::default()
                 },
                 show_in_preference_center: false,
+                purpose: Default::default(),
             })
             .await?;
     }

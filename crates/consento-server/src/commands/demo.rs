@@ -526,6 +526,7 @@ async fn ensure_types(store: &Store) -> anyhow::Result<Vec<String>> {
                 validity_days: t.validity_days,
                 permissions: t.permissions,
                 show_in_preference_center: t.preference_center,
+                purpose: Default::default(),
             })
             .await?;
         created.push(t.code.to_owned());

@@ -177,6 +177,7 @@ pub async fn bench(ctx: &mut Ctx<'_>, rows: u64, consents: u8) -> anyhow::Result
                         ..Permissions::default()
                     },
                     show_in_preference_center: false,
+                    purpose: Default::default(),
                 })
                 .await?;
         }

@@ -57,6 +57,7 @@ fn spec_of(a: TypeAddArgs) -> anyhow::Result<ConsentTypeSpec> {
             sms_bulk: a.sms_bulk,
         },
         show_in_preference_center: a.preference_center,
+        purpose: Default::default(),
     })
 }
 

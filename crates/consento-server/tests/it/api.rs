@@ -39,6 +39,7 @@ async fn seed(app: &TestApp) -> (String, String) {
                 validity_days: Some(365),
                 permissions: perms,
                 show_in_preference_center: true,
+                purpose: Default::default(),
             })
             .await
             .unwrap();

@@ -564,6 +564,7 @@ async fn in_a_real_browser_a_person_unsubscribes_and_switches_email_off_without_
             ..Default::default()
         },
         show_in_preference_center: true,
+        purpose: Default::default(),
     };
     app.store.create_consent_type(news).await.unwrap();
     let person = app
@@ -788,6 +789,7 @@ async fn in_a_real_browser_a_contact_moments_answer_is_in_view_and_long_values_w
                 validity_days: Some(365),
                 permissions,
                 show_in_preference_center: true,
+                purpose: Default::default(),
             })
             .await
             .unwrap();

@@ -59,6 +59,7 @@ async fn consent_type(app: &TestApp, code: &str, title: &str, permissions: Permi
             validity_days: Some(365),
             permissions,
             show_in_preference_center: true,
+            purpose: Default::default(),
         })
         .await
         .unwrap();

@@ -24,6 +24,7 @@ async fn consent_type(app: &TestApp, code: &str, validity: Option<u32>, permissi
             validity_days: validity,
             permissions,
             show_in_preference_center: true,
+            purpose: Default::default(),
         })
         .await
         .unwrap();

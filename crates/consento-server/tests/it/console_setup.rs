@@ -190,6 +190,7 @@ async fn the_code_of_a_type_the_ledger_cites_is_read_only_and_refused_if_changed
                 ..Permissions::default()
             },
             show_in_preference_center: false,
+            purpose: Default::default(),
         })
         .await
         .unwrap();

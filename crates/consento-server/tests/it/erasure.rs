@@ -54,6 +54,7 @@ pub(crate) fn spec(code: &str, validity: Option<u32>, permissions: Permissions) 
         validity_days: validity,
         permissions,
         show_in_preference_center: true,
+        purpose: Default::default(),
     }
 }
 

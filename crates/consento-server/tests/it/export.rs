@@ -55,6 +55,7 @@ async fn person(app: &TestApp) -> ContactId {
                 validity_days: Some(730),
                 permissions: perms,
                 show_in_preference_center: true,
+                purpose: Default::default(),
             })
             .await
             .unwrap();

@@ -330,6 +330,7 @@ async fn preferences_url(app: &TestApp) -> (consento_domain::ContactId, String) 
                 ..Permissions::default()
             },
             show_in_preference_center: true,
+            purpose: Default::default(),
         })
         .await
         .unwrap();

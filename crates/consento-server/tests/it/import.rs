@@ -309,6 +309,7 @@ async fn the_console_uploads_a_file_shows_its_progress_and_its_report() {
                 ..Default::default()
             },
             show_in_preference_center: false,
+            purpose: Default::default(),
         })
         .await
         .unwrap();
@@ -813,6 +814,7 @@ async fn the_console_offers_the_encodings_and_names_the_line_of_a_file_in_anothe
                 ..Default::default()
             },
             show_in_preference_center: false,
+            purpose: Default::default(),
         })
         .await
         .unwrap();

@@ -70,6 +70,7 @@ async fn seed(app: &TestApp) -> (String, RecordedEvent, RecordedEvent) {
                 ..Permissions::default()
             },
             show_in_preference_center: true,
+            purpose: Default::default(),
         })
         .await
         .unwrap();

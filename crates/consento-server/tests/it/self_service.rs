@@ -35,6 +35,7 @@ pub async fn world(app: &TestApp) -> ContactId {
                     ..Permissions::default()
                 },
                 show_in_preference_center: shown,
+                purpose: Default::default(),
             })
             .await
             .unwrap();

@@ -398,6 +398,7 @@ async fn the_card_warns_instead_of_congratulating_when_a_backdated_consent_had_a
                 ..Permissions::default()
             },
             show_in_preference_center: true,
+            purpose: Default::default(),
         })
         .await
         .unwrap();

@@ -56,6 +56,7 @@ async fn app_mailing_to(smtp: &SmtpServer, worker: bool) -> TestApp {
                     ..Permissions::default()
                 },
                 show_in_preference_center: true,
+                purpose: Default::default(),
             })
             .await
             .unwrap();

@@ -185,6 +185,7 @@ impl Env {
                         ..Permissions::default()
                     },
                     show_in_preference_center: true,
+                    purpose: Default::default(),
                 })
                 .await
                 .unwrap();

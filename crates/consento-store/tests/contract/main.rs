@@ -243,6 +243,7 @@ fn spec(code: &str, validity: Option<u32>, permissions: Permissions) -> ConsentT
         validity_days: validity,
         permissions,
         show_in_preference_center: true,
+        purpose: Default::default(),
     }
 }
 

@@ -14,6 +14,36 @@ async fn settings_start_with_every_check_on_and_can_be_switched() {
 }
 
 #[tokio::test]
+async fn a_consent_type_keeps_its_purpose_and_categories_which_cannot_change_once_used() {
+    on_every_backend!(env => {
+        let third = consento_domain::Purpose::ThirdParty(vec!["energy".into(), "telephony".into()]);
+        let mut partners = spec("PARTNERS", Some(365), newsletter());
+        partners.purpose = third.clone();
+        env.store.create_consent_type(partners.clone()).await.unwrap();
+        assert_eq!(env.store.consent_type("PARTNERS").await.unwrap().spec.purpose, third);
+        // Types stored before purposes existed read as marketing.
+        env.store.create_consent_type(spec("NEWS", Some(365), newsletter())).await.unwrap();
+        assert_eq!(env.store.consent_type("NEWS").await.unwrap().spec.purpose, consento_domain::Purpose::Marketing);
+        // An omnibus disclosure is refused naming the field.
+        let mut omnibus = spec("OMNI", None, newsletter());
+        omnibus.purpose = consento_domain::Purpose::ThirdParty(Vec::new());
+        let err = env.store.create_consent_type(omnibus).await.unwrap_err();
+        assert!(matches!(&err, StoreError::Invalid(e) if e.field() == "categories"), "{err:?}");
+        // Unused: the purpose may still be corrected; used: never.
+        partners.purpose = consento_domain::Purpose::ThirdParty(vec!["energy".into()]);
+        env.store.update_consent_type("PARTNERS", partners.clone()).await.unwrap();
+        let c = env.store.create_contact(contact("a@example.it")).await.unwrap();
+        env.store.record_consent(event(&ContactRef::Id(c.id), "PARTNERS", EventKind::Given, None)).await.unwrap();
+        partners.purpose = consento_domain::Purpose::ThirdParty(vec!["energy".into(), "insurance".into()]);
+        let err = env.store.update_consent_type("PARTNERS", partners.clone()).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { field: "purpose", .. }), "{err:?}");
+        partners.purpose = consento_domain::Purpose::ThirdParty(vec!["energy".into()]);
+        partners.title = "Partner: energia".into();
+        assert_eq!(env.store.update_consent_type("PARTNERS", partners).await.unwrap().spec.title, "Partner: energia");
+    });
+}
+
+#[tokio::test]
 async fn a_consent_type_code_is_unique_and_cannot_change_once_used() {
     on_every_backend!(env => {
         env.store.create_consent_type(spec("NEWS", Some(365), newsletter())).await.unwrap();

@@ -215,6 +215,7 @@ impl TypeValues {
                 validity_days,
                 permissions: self.permissions,
                 show_in_preference_center: self.show_in_preference_center,
+                purpose: Default::default(),
             }),
             _ => Err(errors),
         }
