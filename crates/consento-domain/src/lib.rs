@@ -2,6 +2,7 @@
 //! of [`decision`], and the hashing of the consent ledger. Pure logic: no I/O, no async, no clock
 //! of its own. Time and randomness come in as values (see [`time::Clock`]).
 
+pub mod calling_hours;
 pub mod consent;
 pub mod contact;
 pub mod controller;

@@ -8,7 +8,7 @@
 //! March and of October at 01:00 UTC) come from the database, not from hand-made offsets.
 
 use jiff::civil;
-use jiff::tz::TimeZone;
+use jiff::tz::{AmbiguousOffset, TimeZone};
 use time::{Date, Month};
 
 use crate::DomainError;
@@ -124,6 +124,30 @@ impl Zone {
             .and_then(|z| z.start_of_day())
             .ok()?;
         Some(Timestamp::from_micros(start.timestamp().as_microsecond()))
+    }
+
+    /// The instant at which the local clock first reads `hour:minute` on `date` (`hour` 0–23,
+    /// `minute` 0–59; `None` outside those or the zone's range). A summer-time change makes two
+    /// cases: a time in the hour the clocks skip (02:30 on the last Sunday of March in Rome) maps
+    /// to the first instant after the gap (03:00 summer time), when the clock first shows a later
+    /// time; a time the clocks show twice (02:30 on the last Sunday of October) maps to the
+    /// earlier of the two. Either way the answer is the first instant from which the local time
+    /// of day is at least `hour:minute`, so windows built on it never open early.
+    pub fn instant_at(&self, date: Date, hour: u8, minute: u8) -> Option<Timestamp> {
+        let time =
+            civil::Time::new(i8::try_from(hour).ok()?, i8::try_from(minute).ok()?, 0, 0).ok()?;
+        let dt = civil::DateTime::from_parts(to_civil_date(date)?, time);
+        let instant = match self.tz.to_ambiguous_timestamp(dt).offset() {
+            AmbiguousOffset::Unambiguous { offset } => offset.to_timestamp(dt).ok()?,
+            AmbiguousOffset::Fold { before, .. } => before.to_timestamp(dt).ok()?,
+            AmbiguousOffset::Gap { after, .. } => {
+                // Read with the later offset, the time falls before the change; the change itself
+                // is the next transition from there.
+                let before_gap = after.to_timestamp(dt).ok()?;
+                self.tz.following(before_gap).next()?.timestamp()
+            }
+        };
+        Some(Timestamp::from_micros(instant.as_microsecond()))
     }
 
     /// The first instant of the local day after `date`: `[start_of(date), end_of(date))` is the
@@ -266,6 +290,45 @@ mod tests {
         assert_eq!(winter.abbreviation, "CET");
         let summer = rome.local(at("2026-07-01T13:05:00Z")).unwrap();
         assert_eq!((summer.hour, summer.abbreviation.as_str()), (15, "CEST"));
+    }
+
+    #[test]
+    fn a_local_time_in_the_skipped_hour_is_the_first_instant_after_the_gap() {
+        let rome = Zone::rome();
+        let day = parse_plain_date("2026-03-29").unwrap();
+        // Clocks jump from 02:00 CET to 03:00 CEST at 01:00 UTC: 02:30 is never shown.
+        let t = rome.instant_at(day, 2, 30).unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-03-29T01:00:00Z");
+        assert_eq!(rome.local(t).unwrap().hour, 3);
+        assert_eq!(
+            rome.instant_at(day, 1, 59).unwrap().to_rfc3339(),
+            "2026-03-29T00:59:00Z"
+        );
+        assert_eq!(
+            rome.instant_at(day, 3, 0).unwrap().to_rfc3339(),
+            "2026-03-29T01:00:00Z"
+        );
+    }
+
+    #[test]
+    fn a_local_time_shown_twice_is_its_first_showing() {
+        let rome = Zone::rome();
+        let day = parse_plain_date("2026-10-25").unwrap();
+        // 02:30 is shown first in summer time (00:30 UTC), then again in winter time (01:30 UTC).
+        let t = rome.instant_at(day, 2, 30).unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-10-25T00:30:00Z");
+        assert_eq!(rome.local(t).unwrap().abbreviation, "CEST");
+    }
+
+    #[test]
+    fn a_clock_time_outside_a_day_has_no_instant() {
+        let day = parse_plain_date("2026-12-01").unwrap();
+        assert_eq!(Zone::rome().instant_at(day, 24, 0), None);
+        assert_eq!(Zone::rome().instant_at(day, 9, 60), None);
+        assert_eq!(
+            Zone::rome().instant_at(day, 9, 0).unwrap().to_rfc3339(),
+            "2026-12-01T08:00:00Z"
+        );
     }
 
     #[test]
