@@ -16,6 +16,7 @@ pub mod locale;
 pub mod numbering;
 pub mod receipt;
 pub mod requests;
+pub mod rpo;
 pub mod rules;
 pub mod sealed;
 pub mod settings;
