@@ -3,8 +3,8 @@
 //! and the answer to "may we call now, and if not, from when?".
 //!
 //! The default windows are those of the Italian code of conduct for telemarketing and
-//! teleselling, approved by the Garante per la protezione dei dati personali (provision no. 148
-//! of 7 March 2024, G.U. no. 73 of 27 March 2024): Monday to Friday 09:00–20:00; Saturdays and
+//! teleselling approved by the Garante per la protezione dei dati personali (in force since
+//! 2024), as reported: Monday to Friday 09:00–20:00; Saturdays and
 //! days before a public holiday ("prefestivi") 10:00–19:00; no calls on Sundays and public
 //! holidays. The code binds the operators who adhere to it, and an office may keep stricter hours,
 //! so every window is configurable, per kind of day, as `HH:MM-HH:MM` or `none`.
