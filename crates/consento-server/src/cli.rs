@@ -546,6 +546,14 @@ pub struct TypeAddArgs {
     /// The preference center offers this type as a topic.
     #[arg(long)]
     pub preference_center: bool,
+    /// What its consents are for: marketing, profiling, third_party or service (one type, one
+    /// purpose); fixed once consents of the type are recorded.
+    #[arg(long, default_value = "marketing")]
+    pub purpose: String,
+    /// For `--purpose third_party`: the product categories the disclosure covers, comma
+    /// separated (`energy,telephony`); at least one.
+    #[arg(long, value_delimiter = ',')]
+    pub categories: Vec<String>,
 }
 
 /// `consento types update`. A permission flag alone turns it on; `--phone false` turns it off.
@@ -587,6 +595,12 @@ pub struct TypeUpdateArgs {
     /// Shown in the preference center.
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub preference_center: Option<bool>,
+    /// A new purpose (refused once consents of the type are recorded).
+    #[arg(long)]
+    pub purpose: Option<String>,
+    /// New product categories for `third_party`, comma separated, replacing the list.
+    #[arg(long, value_delimiter = ',')]
+    pub categories: Option<Vec<String>>,
 }
 
 /// `consento reasons …`.

@@ -71,6 +71,18 @@ setup-type-days =
         [one] { $count_text } day
        *[other] { $count_text } days
     }
+setup-type-purpose = Purpose
+setup-type-purpose-hint = What the consents of this type are for. One type, one purpose: a person must be able to agree to one and not the other. It can no longer change once a consent of this type is recorded.
+setup-type-purpose-fixed-hint = The purpose can no longer change: consents of this type were given for it. Create a new type for another purpose.
+setup-type-purpose-marketing = Marketing by us (newsletters, offers, promotional calls)
+setup-type-purpose-profiling = Profiling (analysis of habits and preferences, customer statistics)
+setup-type-purpose-third-party = Disclosure to third parties for their marketing
+setup-type-purpose-service = Service communications (not marketing)
+setup-type-categories = Product categories (disclosure to third parties)
+setup-type-categories-hint = Only for a disclosure to third parties, and then required: the sectors of the companies the data may go to, comma separated (for example: telephony, energy, insurance). A consent to any disclosure for anything is not specific.
+setup-type-invalid-purpose = Choose one of the purposes in the list.
+setup-type-purpose-fixed = The purpose cannot change: consents of this type have been recorded. Create a new type for another purpose.
+setup-type-invalid-categories = A disclosure to third parties names at least one product category (lower-case letters, digits, "-" and "_", at most 20); other purposes have none.
 setup-type-invalid-title = Enter a title of at most 200 characters, on one line, without control characters.
 setup-type-invalid-code = The code must be 1 to 64 letters, digits, "_", "-" or ".", without spaces.
 setup-type-code-taken = A consent type with this code already exists (capital and small letters count as the same).

@@ -71,6 +71,18 @@ setup-type-days =
         [one] { $count_text } giorno
        *[other] { $count_text } giorni
     }
+setup-type-purpose = Finalità
+setup-type-purpose-hint = Lo scopo per cui si chiede il consenso. Una tipologia, una finalità: la persona deve poter accettarne una e rifiutarne un'altra. Non si può più cambiare dopo che è stato registrato un consenso di questa tipologia.
+setup-type-purpose-fixed-hint = La finalità non si può più cambiare: i consensi di questa tipologia sono stati dati per essa. Per un'altra finalità, crea una nuova tipologia.
+setup-type-purpose-marketing = Marketing diretto (newsletter, offerte, chiamate promozionali)
+setup-type-purpose-profiling = Profilazione (analisi di abitudini e preferenze, statistiche sui clienti)
+setup-type-purpose-third-party = Comunicazione a terzi per loro finalità di marketing
+setup-type-purpose-service = Comunicazioni di servizio (non marketing)
+setup-type-categories = Categorie merceologiche (comunicazione a terzi)
+setup-type-categories-hint = Solo per la comunicazione a terzi, e allora obbligatorie: i settori delle aziende a cui i dati possono essere comunicati, separati da virgole (per esempio: telefonia, energia, assicurazioni). Un consenso a qualunque comunicazione per qualunque scopo non è specifico.
+setup-type-invalid-purpose = Scegli una delle finalità dell'elenco.
+setup-type-purpose-fixed = La finalità non si può cambiare: sono stati registrati consensi di questa tipologia. Per un'altra finalità, crea una nuova tipologia.
+setup-type-invalid-categories = La comunicazione a terzi indica almeno una categoria merceologica (lettere minuscole, cifre, «-» e «_», al massimo 20); le altre finalità non ne hanno.
 setup-type-invalid-title = Indicare un titolo di al massimo 200 caratteri, su una sola riga e senza caratteri di controllo.
 setup-type-invalid-code = Il codice deve avere da 1 a 64 caratteri tra lettere, cifre, «_», «-» e «.», senza spazi.
 setup-type-code-taken = Esiste già una tipologia di consenso con questo codice (maiuscole e minuscole non fanno differenza).

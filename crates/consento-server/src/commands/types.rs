@@ -1,6 +1,6 @@
 //! `consento types list|add|update`: consent types (the seed's "Tipologie consensi").
 
-use consento_domain::{ConsentCode, ConsentTypeSpec, Permissions};
+use consento_domain::{ConsentCode, ConsentTypeSpec, Permissions, Purpose};
 use consento_store::ConsentType;
 use serde_json::json;
 
@@ -57,7 +57,7 @@ fn spec_of(a: TypeAddArgs) -> anyhow::Result<ConsentTypeSpec> {
             sms_bulk: a.sms_bulk,
         },
         show_in_preference_center: a.preference_center,
-        purpose: Default::default(),
+        purpose: Purpose::parse(&a.purpose, &a.categories)?,
     })
 }
 
@@ -91,7 +91,24 @@ fn updated(mut s: ConsentTypeSpec, a: TypeUpdateArgs) -> anyhow::Result<ConsentT
             *slot = v;
         }
     }
+    if a.purpose.is_some() || a.categories.is_some() {
+        let code = a.purpose.as_deref().unwrap_or(s.purpose.code()).to_owned();
+        let categories = match (a.categories, &a.purpose) {
+            (Some(c), _) => c,
+            (None, Some(_)) => Vec::new(),
+            (None, None) => s.purpose.categories().to_vec(),
+        };
+        s.purpose = Purpose::parse(&code, &categories)?;
+    }
     Ok(s)
+}
+
+/// `marketing`, or `third_party (energy, telephony)`.
+fn purpose(p: &Purpose) -> String {
+    match p.categories() {
+        [] => p.code().to_owned(),
+        c => format!("{} ({})", p.code(), c.join(", ")),
+    }
 }
 
 fn validity(days: Option<u32>) -> String {
@@ -115,6 +132,7 @@ async fn list(ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
         "TITLE",
         "VALIDITY",
         "PERMITS",
+        "PURPOSE",
         "PREFERENCE CENTER",
         "DESCRIPTION",
     ]);
@@ -124,6 +142,7 @@ async fn list(ctx: &mut Ctx<'_>) -> anyhow::Result<()> {
             c.spec.title.clone(),
             validity(c.spec.validity_days),
             permits(c.spec.permissions),
+            purpose(&c.spec.purpose),
             yes_no(c.spec.show_in_preference_center).into(),
             or_dash(c.spec.description.as_deref()),
         ]);
@@ -137,11 +156,12 @@ fn one(ctx: &mut Ctx<'_>, verb: &str, t: &ConsentType) -> anyhow::Result<()> {
     }
     writeln!(
         ctx.out,
-        "{verb} consent type {} \"{}\": validity {}, permits {}, preference center {}",
+        "{verb} consent type {} \"{}\": validity {}, permits {}, purpose {}, preference center {}",
         t.spec.code,
         t.spec.title,
         validity(t.spec.validity_days),
         permits(t.spec.permissions),
+        purpose(&t.spec.purpose),
         yes_no(t.spec.show_in_preference_center),
     )?;
     Ok(())

@@ -789,6 +789,98 @@ async fn a_contact_changes_field_by_field_and_duplicates_are_conflicts_naming_th
 }
 
 #[tokio::test]
+async fn a_consent_type_has_one_purpose_third_parties_name_their_categories_and_a_used_purpose_stays()
+ {
+    let app = spawn_app().await;
+    configure(&app).await;
+    let (status, t) = app
+        .post(
+            "/v1/consent-types",
+            "admin",
+            &json!({ "code": "partners", "title": "Partner", "permits": ["phone.call"],
+                     "purpose": "third_party", "categories": ["Energy", "telephony"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{t}");
+    assert_eq!(
+        (&t["purpose"], &t["categories"]),
+        (&json!("third_party"), &json!(["energy", "telephony"]))
+    );
+    // Without a purpose: marketing.
+    let (_, news) = app.get("/v1/consent-types/newsletter", "read").await;
+    assert_eq!(
+        (&news["purpose"], &news["categories"]),
+        (&json!("marketing"), &json!([]))
+    );
+    for (body, status, field) in [
+        // An omnibus disclosure: to anyone, for anything.
+        (
+            json!({ "code": "omni", "title": "X", "permits": ["phone.call"], "purpose": "third_party" }),
+            422,
+            "categories",
+        ),
+        (
+            json!({ "code": "svc", "title": "X", "permits": ["phone.call"], "purpose": "service", "categories": ["energy"] }),
+            422,
+            "categories",
+        ),
+        (
+            json!({ "code": "spam", "title": "X", "permits": ["phone.call"], "purpose": "everything" }),
+            422,
+            "purpose",
+        ),
+    ] {
+        let (s, b) = app.post("/v1/consent-types", "admin", &body).await;
+        problem(s, &b, status, field);
+    }
+    // Unused: the purpose may be corrected.
+    let (status, t) = patch(
+        &app,
+        "/v1/consent-types/partners",
+        "admin",
+        &json!({ "categories": ["energy"] }),
+    )
+    .await;
+    assert_eq!((status, &t["categories"]), (200, &json!(["energy"])), "{t}");
+    let anna = contact(
+        &app,
+        json!({ "emails": ["anna@example.it"], "phones": ["+393331234567"] }),
+    )
+    .await;
+    consent(
+        &app,
+        &anna,
+        json!({ "kind": "given", "type_code": "partners", "method": "form" }),
+    )
+    .await;
+    // Used: the consents were given for it.
+    let (status, body) = patch(
+        &app,
+        "/v1/consent-types/partners",
+        "admin",
+        &json!({ "purpose": "marketing" }),
+    )
+    .await;
+    problem(status, &body, 409, "purpose");
+    let (status, body) = patch(
+        &app,
+        "/v1/consent-types/partners",
+        "admin",
+        &json!({ "categories": ["energy", "insurance"] }),
+    )
+    .await;
+    problem(status, &body, 409, "purpose");
+    let (status, _) = patch(
+        &app,
+        "/v1/consent-types/partners",
+        "admin",
+        &json!({ "title": "Partner: energia" }),
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
 async fn consent_types_keep_their_code_once_used_and_consent_writes_name_the_field_at_fault() {
     let app = spawn_app().await;
     configure(&app).await;

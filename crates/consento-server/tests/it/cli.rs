@@ -646,3 +646,53 @@ fn the_audience_csv_defuses_a_name_that_looks_like_a_formula_unless_raw_csv_is_a
         "{raw}"
     );
 }
+
+#[test]
+fn a_type_for_third_parties_is_added_with_its_categories_and_refused_without_in_one_line() {
+    let db = Scratch::new();
+    db.ok(&["init"]);
+    let (code, err) = db.fails(&[
+        "types",
+        "add",
+        "--code",
+        "PARTNER",
+        "--title",
+        "Partner",
+        "--phone",
+        "--purpose",
+        "third_party",
+    ]);
+    assert_eq!((code, err.lines().count()), (1, 1), "{err}");
+    assert!(err.contains("categories"), "{err}");
+    let out = db.ok(&[
+        "types",
+        "add",
+        "--code",
+        "PARTNER",
+        "--title",
+        "Partner",
+        "--phone",
+        "--purpose",
+        "third_party",
+        "--categories",
+        "energy,telephony",
+    ]);
+    assert!(
+        out.contains("purpose third_party (energy, telephony)"),
+        "{out}"
+    );
+    let listed = db.ok(&["types", "list"]);
+    assert!(
+        listed.contains("third_party (energy, telephony)"),
+        "{listed}"
+    );
+    let out = db.ok(&[
+        "types",
+        "update",
+        "--code",
+        "PARTNER",
+        "--categories",
+        "energy",
+    ]);
+    assert!(out.contains("purpose third_party (energy)"), "{out}");
+}

@@ -694,3 +694,46 @@ async fn a_console_change_whose_audit_row_cannot_be_written_is_rolled_back() {
         Some(reasons[0].id.0.to_string().as_str())
     );
 }
+
+#[tokio::test]
+async fn a_disclosure_to_third_parties_needs_its_product_categories_in_the_form_said_in_the_users_language()
+ {
+    let app = spawn_app().await;
+    let admin = app.console_as("admin").await;
+    let form = admin.get("/setup/types/new").await;
+    assert!(
+        form.body.contains("<option value=\"marketing\" selected>"),
+        "marketing is the default purpose"
+    );
+    assert!(form.body.contains("name=\"categories\""));
+    admin
+        .post("/language", &[("lang", "it"), ("next", "/")])
+        .await;
+    let mut fields = type_form("Comunicazione a partner", "PARTNER", "365");
+    fields.push(("purpose", "third_party"));
+    fields.push(("categories", ""));
+    let refused = admin.post("/setup/types/new", &fields).await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        text_of(&refused.body, "categories-error")
+            .is_some_and(|t| t.starts_with("La comunicazione a terzi indica almeno una categoria")),
+        "{}",
+        refused.body
+    );
+    fields.pop();
+    fields.push(("categories", "energia, Telefonia"));
+    let created = admin.post("/setup/types/new", &fields).await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let (_, body) = app.get("/v1/consent-types/PARTNER", "read").await;
+    assert_eq!(body["purpose"], "third_party");
+    assert_eq!(
+        body["categories"],
+        serde_json::json!(["energia", "telefonia"])
+    );
+    let edit = admin.get("/setup/types/PARTNER").await;
+    assert!(
+        edit.body
+            .contains("<option value=\"third_party\" selected>")
+    );
+    assert!(edit.body.contains("value=\"energia, telefonia\""));
+}

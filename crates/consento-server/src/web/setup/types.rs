@@ -8,7 +8,7 @@
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::response::Response;
-use consento_domain::{Action, ConsentCode, ConsentTypeSpec, Permissions};
+use consento_domain::{Action, ConsentCode, ConsentTypeSpec, Permissions, Purpose};
 use consento_store::{ConsentType, StoreError};
 use serde_json::json;
 
@@ -75,6 +75,16 @@ const EXPLAINED: &Explained = &[
         "permissions",
         "setup-type-invalid-permits",
         "setup-type-invalid-permits",
+    ),
+    (
+        "purpose",
+        "setup-type-invalid-purpose",
+        "setup-type-purpose-fixed",
+    ),
+    (
+        "categories",
+        "setup-type-invalid-categories",
+        "setup-type-invalid-categories",
     ),
 ];
 
@@ -152,6 +162,10 @@ pub struct TypeValues {
     pub permissions: Permissions,
     /// Whether the preference center offers it.
     pub show_in_preference_center: bool,
+    /// The purpose's code.
+    pub purpose: String,
+    /// The product categories (third parties), comma separated as typed.
+    pub categories: String,
 }
 
 impl TypeValues {
@@ -166,6 +180,8 @@ impl TypeValues {
                 .unwrap_or_default(),
             permissions: spec.permissions,
             show_in_preference_center: spec.show_in_preference_center,
+            purpose: spec.purpose.code().to_owned(),
+            categories: spec.purpose.categories().join(", "),
         }
     }
 
@@ -189,6 +205,8 @@ impl TypeValues {
             validity_days: text("validity_days"),
             permissions,
             show_in_preference_center: ticked("show_in_preference_center"),
+            purpose: text("purpose"),
+            categories: text("categories"),
         }
     }
 
@@ -207,15 +225,33 @@ impl TypeValues {
                 .map_err(|_| errors.add("validity_days", tr.t("setup-type-invalid-validity")))
                 .ok(),
         };
-        match (code, validity_days) {
-            (Some(code), Some(validity_days)) => Ok(ConsentTypeSpec {
+        let categories: Vec<String> = self.categories.split(',').map(str::to_owned).collect();
+        // A form without the field (an older page) means the default purpose.
+        let purpose = match self.purpose.trim() {
+            "" => "marketing",
+            p => p,
+        };
+        let purpose = match Purpose::parse(purpose, &categories) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                let key = if e.field() == "categories" {
+                    "setup-type-invalid-categories"
+                } else {
+                    "setup-type-invalid-purpose"
+                };
+                errors.add(e.field(), tr.t(key));
+                None
+            }
+        };
+        match (code, validity_days, purpose) {
+            (Some(code), Some(validity_days), Some(purpose)) => Ok(ConsentTypeSpec {
                 title: self.title.clone(),
                 code,
                 description: Some(self.description.clone()),
                 validity_days,
                 permissions: self.permissions,
                 show_in_preference_center: self.show_in_preference_center,
-                purpose: Default::default(),
+                purpose,
             }),
             _ => Err(errors),
         }
@@ -249,6 +285,8 @@ struct TypeFormPage {
     code_fixed: bool,
     values: TypeValues,
     permits: Vec<PermitBox>,
+    /// The purposes offered: (code, message key of the label).
+    purposes: Vec<(&'static str, String)>,
     errors: Errors,
 }
 
@@ -270,6 +308,15 @@ fn form_page(
             on: values.permissions.permits(*a),
         })
         .collect();
+    let purposes = Purpose::CODES
+        .iter()
+        .map(|code| {
+            (
+                *code,
+                format!("setup-type-purpose-{}", code.replace('_', "-")),
+            )
+        })
+        .collect();
     render(&TypeFormPage {
         page: staff.page("setup"),
         tabs: Tabs::at("types"),
@@ -278,6 +325,7 @@ fn form_page(
         code_fixed,
         values,
         permits,
+        purposes,
         errors,
     })
 }
@@ -297,7 +345,10 @@ pub async fn new(Admin(staff): Admin) -> Result<Response, PageError> {
         NEW.to_owned(),
         true,
         false,
-        TypeValues::default(),
+        TypeValues {
+            purpose: Purpose::default().code().to_owned(),
+            ..TypeValues::default()
+        },
         Errors::default(),
     )
 }
@@ -383,6 +434,9 @@ pub async fn update(
             .await?
         {
             Ok(_) => return Ok(see_other("/setup/types?done=setup-type-saved")),
+            Err(StoreError::Conflict {
+                field: "purpose", ..
+            }) => Errors::one("purpose", staff.tr.t("setup-type-purpose-fixed")),
             Err(e) => {
                 // A new code for a type the ledger cites is refused: say so, rather than "taken".
                 let code_refused = matches!(e, StoreError::Conflict { field: "code", .. });
