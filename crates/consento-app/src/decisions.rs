@@ -2,7 +2,7 @@
 //! `needs_justification` answer: the one way every adapter (API, console, command line) asks, so
 //! that every decision is counted by the hooks whoever asked.
 
-use consento_domain::{Action, AllowedBy, Decision, ReasonId, Timestamp};
+use consento_domain::{Action, AllowedBy, Cause, Decision, ReasonId, Timestamp};
 use consento_store::{ContactRef, DecisionReport, Interaction};
 
 use serde_json::json;
@@ -19,9 +19,40 @@ impl App {
         action: Action,
         at: Option<Timestamp>,
     ) -> Result<DecisionReport, AppError> {
-        let report = self.store.decide(contact, action, at).await?;
+        let report = self.at_the_ring(self.store.decide(contact, action, at).await?);
         self.hooks.decided(report.decision.outcome());
         Ok(report)
+    }
+
+    /// The rules of telemarketing checked as the call is placed, after the consent rules: a
+    /// phone call allowed by a marketing consent (ours or for third parties) outside the calling
+    /// hours of its kind of day is blocked (rule 8), naming the next instant it is allowed. The
+    /// hours are those of the Italian code of conduct for telemarketing unless configured.
+    fn at_the_ring(&self, mut report: DecisionReport) -> DecisionReport {
+        let telemarketing = report.action == Action::PhoneCall
+            && matches!(
+                report.decision,
+                Decision::Allowed {
+                    allowed_by: AllowedBy::Consent {
+                        marketing: true,
+                        ..
+                    }
+                }
+            );
+        if telemarketing
+            && let Err(closed) = self
+                .policy
+                .calling_hours
+                .check(&self.policy.calendar, report.at)
+        {
+            report.decision = Decision::Blocked {
+                cause: Cause::OutsideCallingHours {
+                    day: closed.day,
+                    next_allowed_at: closed.next_allowed,
+                },
+            };
+        }
+        report
     }
 
     /// Records a justified contact: reaching `contact` without a valid consent, for `reason`,

@@ -1,9 +1,11 @@
 //! What configuration decides for the use cases: how long an erasure keeps its proof, the
 //! retention per purpose, the holiday calendar of deadlines, the controller's facts, the public
-//! address links are built on, the office's time zone, and the double opt-in's limits. The server builds one [`Policy`]
+//! address links are built on, the office's time zone, the double opt-in's limits, and the
+//! hours telemarketing calls may be placed at. The server builds one [`Policy`]
 //! from its configuration file and environment; `consento serve` and every other command use the
 //! same, so the command line never applies other periods than the server.
 
+use consento_domain::calling_hours::CallingWindows;
 use consento_domain::erasure::{ErasurePolicy, RetentionPolicy};
 use consento_domain::requests::HolidayCalendar;
 use consento_domain::{Locale, Zone};
@@ -37,6 +39,9 @@ pub struct Policy {
     pub default_locale: Locale,
     /// The largest cell an import accepts, in bytes (see [`crate::import::ImportJob`]).
     pub import_max_cell_bytes: usize,
+    /// The hours telemarketing calls may be placed at, per kind of day (judged on `calendar`,
+    /// in `zone`).
+    pub calling_hours: CallingWindows,
 }
 
 /// The double opt-in's limits.

@@ -582,6 +582,9 @@ pub struct ConsentState {
     pub code: ConsentCode,
     /// What the type permits now.
     pub permissions: Permissions,
+    /// Whether the type's purpose is marketing, ours or for third parties
+    /// ([`Purpose::is_marketing`]): a phone call it allows is telemarketing.
+    pub marketing: bool,
     /// The kind of the latest event.
     pub kind: EventKind,
     /// When the latest event happened (for a given/renewed consent: the date it was given).

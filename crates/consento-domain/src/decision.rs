@@ -22,6 +22,10 @@ pub enum AllowedBy {
         given_at: Timestamp,
         /// When it stops being valid; none = never.
         expires_at: Option<Timestamp>,
+        /// Whether its type's purpose is marketing (ours or for third parties): a phone call
+        /// it allows is telemarketing, under the rules checked at the ring.
+        #[serde(default)]
+        marketing: bool,
     },
 }
 
@@ -74,6 +78,15 @@ pub enum Cause {
         /// When it expired.
         at: Timestamp,
     },
+    /// Rule 8: a telemarketing call outside the calling hours of the kind of day it falls on
+    /// (the Italian code of conduct for telemarketing; configurable).
+    OutsideCallingHours {
+        /// The kind of day (`weekday`, `saturday`, `pre_holiday`, `sunday`, `holiday`); none
+        /// only for an instant past the calendar's range.
+        day: Option<crate::calling_hours::DayKind>,
+        /// The next instant a call is allowed, if any window opens within two weeks.
+        next_allowed_at: Option<Timestamp>,
+    },
 }
 
 impl Cause {
@@ -89,6 +102,7 @@ impl Cause {
             Self::Refused { .. } => "refused",
             Self::Withdrawn { .. } => "withdrawn",
             Self::Expired { .. } => "expired",
+            Self::OutsideCallingHours { .. } => "outside_calling_hours",
         }
     }
 }
@@ -266,6 +280,7 @@ pub fn decide(
                 code: c.code.clone(),
                 given_at: c.event_time,
                 expires_at: c.expires_at,
+                marketing: c.marketing,
             },
         };
     }

@@ -101,6 +101,7 @@ impl TypeHistory {
             type_id: self.type_id,
             code: self.code.clone(),
             permissions: self.permissions,
+            marketing: true,
             kind: e.kind,
             event_time: e.event_time,
             expires_at: expiry_of(e.kind, e.event_time, e.validity_days),
@@ -366,7 +367,7 @@ proptest! {
     #[test]
     fn a_withdrawn_or_expired_consent_never_allows(s in scenario()) {
         let decision = s.decide();
-        if let Decision::Allowed { allowed_by: AllowedBy::Consent { code, given_at, expires_at } } = &decision {
+        if let Decision::Allowed { allowed_by: AllowedBy::Consent { code, given_at, expires_at, .. } } = &decision {
             let t = s.types.iter().find(|t| t.code == *code).expect("the cited type exists");
             prop_assert!(t.permissions.permits(s.action), "{code} does not permit {}", s.action);
             let latest = t.latest(s.at).expect("the cited consent has an event");
@@ -436,7 +437,7 @@ proptest! {
 
         let just_before = Scenario::plain(vec![news.clone()], action, micros_before(expiry, 1)).decide();
         prop_assert_eq!(just_before, Decision::Allowed {
-            allowed_by: AllowedBy::Consent { code: news.code, given_at, expires_at: Some(expiry) },
+            allowed_by: AllowedBy::Consent { code: news.code, given_at, expires_at: Some(expiry), marketing: true },
         });
     }
 
@@ -904,6 +905,7 @@ fn a_renewal_starts_the_validity_again() {
                 code: code("TYPE0"),
                 given_at: days(25),
                 expires_at: Some(days(55)),
+                marketing: true,
             }
         }
     );

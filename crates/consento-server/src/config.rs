@@ -85,6 +85,20 @@ pub struct ServeConfig {
     pub config_file: Option<std::path::PathBuf>,
     /// Imports of CRM exports (the console's upload and `consento import`).
     pub import: ImportConfig,
+    /// Telemarketing: the hours calls may be placed at.
+    pub telemarketing: TelemarketingConfig,
+}
+
+/// Telemarketing (phone calls a marketing consent allows). `calling_hours` holds one window per
+/// kind of day, `HH:MM-HH:MM` or `none`: `weekday`, `saturday`, `pre_holiday` (the day before a
+/// public holiday), `sunday`, `holiday`. Those left out keep the Italian code of conduct's:
+/// weekdays 09:00-20:00, Saturdays and days before a holiday 10:00-19:00, none on Sundays and
+/// holidays. Days are local days of `locale.time_zone`, on the calendar of `requests`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemarketingConfig {
+    /// The windows per kind of day.
+    pub calling_hours: consento_domain::calling_hours::CallingWindows,
 }
 
 /// Imports of CRM exports.
@@ -726,6 +740,7 @@ impl ServeConfig {
             },
             default_locale: Locale::parse(&self.console.default_locale).unwrap_or(Locale::It),
             import_max_cell_bytes: self.import.max_cell_kib as usize * 1024,
+            calling_hours: self.telemarketing.calling_hours,
         }
     }
 }
@@ -761,6 +776,7 @@ impl ServeConfig {
 impl Default for ServeConfig {
     fn default() -> Self {
         Self {
+            telemarketing: TelemarketingConfig::default(),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: crate::cli::DEFAULT_DATABASE_URL.to_owned(),
             pg_schema: None,

@@ -14,7 +14,7 @@ use crate::decision_cache::{self, DecisionCache};
 use crate::decision_facts::{self, Facts, KeyKind};
 use crate::fastread::{FastRead, Param};
 use crate::row::Cols;
-use crate::types::{permissions_from, validity_from};
+use crate::types::{marketing_from, permissions_from, validity_from};
 use crate::{
     ContactRef, DecisionReport, Interaction, Store, StoreError, in_write_tx, on_read_pool,
 };
@@ -28,7 +28,7 @@ macro_rules! decision_sql {
             "(se.hash IS NOT NULL) AS email_suppressed, (sp.hash IS NOT NULL) AS phone_suppressed, ",
             "st.check_email_single, st.check_email_bulk, st.check_phone, st.check_sms, ",
             "s.consent_type_id, s.kind, s.event_time, s.valid_until, t.code, ",
-            "t.allow_email_bulk, t.allow_email_single, t.allow_phone_call, t.allow_sms_single, t.allow_sms_bulk ",
+            "t.allow_email_bulk, t.allow_email_single, t.allow_phone_call, t.allow_sms_single, t.allow_sms_bulk, t.purpose ",
             "FROM contacts c CROSS JOIN settings st ",
             // Joins, not EXISTS subqueries: for EXISTS PostgreSQL may choose a hashed subplan that
             // reads the whole suppression list at every decision (4 ms with 27,000 entries).
@@ -64,6 +64,7 @@ fn facts_from<R: Cols>(rows: &[R]) -> Result<Option<Facts>, StoreError> {
             type_id: ConsentTypeId(type_id),
             code: ConsentCode::parse(&row.text("code")?)?,
             permissions: permissions_from(row)?,
+            marketing: marketing_from(row)?,
             kind,
             event_time: Timestamp::from_micros(row.int("event_time")?),
             expires_at: (kind.grants() && valid_until != i64::MAX)
@@ -192,7 +193,7 @@ impl Store {
     ) -> Result<Vec<ConsentState>, StoreError> {
         let rows: Vec<(ConsentState, EventFacts)> = on_read_pool!(self, pool => {
             sqlx::query(
-                "SELECT e.seq, e.consent_type_id, t.code, e.kind, e.event_time, e.validity_days, t.allow_email_bulk, t.allow_email_single, t.allow_phone_call, t.allow_sms_single, t.allow_sms_bulk FROM consent_events e JOIN consent_types t ON t.id = e.consent_type_id WHERE e.contact_id = $1 AND e.event_time <= $2",
+                "SELECT e.seq, e.consent_type_id, t.code, e.kind, e.event_time, e.validity_days, t.allow_email_bulk, t.allow_email_single, t.allow_phone_call, t.allow_sms_single, t.allow_sms_bulk, t.purpose FROM consent_events e JOIN consent_types t ON t.id = e.consent_type_id WHERE e.contact_id = $1 AND e.event_time <= $2",
             )
             .bind(contact.0)
             .bind(at.as_micros())
@@ -208,6 +209,7 @@ impl Store {
                         type_id: ConsentTypeId(row.uuid("consent_type_id")?),
                         code: ConsentCode::parse(&row.text("code")?)?,
                         permissions: permissions_from(row)?,
+                        marketing: marketing_from(row)?,
                         kind,
                         event_time,
                         expires_at: expiry_of(kind, event_time, validity_days),

@@ -58,7 +58,7 @@ struct Entry {
 struct Shard {
     entries: HashMap<Uuid, Entry>,
     settings: Option<PrivacySettings>,
-    types: HashMap<ConsentTypeId, (ConsentCode, Permissions)>,
+    types: HashMap<ConsentTypeId, (ConsentCode, Permissions, bool)>,
 }
 
 /// The keys of one shard, by how they name a contact.
@@ -254,11 +254,12 @@ impl DecisionCache {
         }
         let mut consents = Vec::with_capacity(entry.states.len());
         for s in entry.states.iter() {
-            let (code, permissions) = shard.types.get(&s.type_id)?;
+            let (code, permissions, marketing) = shard.types.get(&s.type_id)?;
             consents.push(ConsentState {
                 type_id: s.type_id,
                 code: code.clone(),
                 permissions: *permissions,
+                marketing: *marketing,
                 kind: s.kind,
                 event_time: s.event_time,
                 expires_at: s.expires_at,
@@ -288,10 +289,9 @@ impl DecisionCache {
             if self.seen.load(Ordering::SeqCst) != at
                 || shard.settings.is_some_and(|s| s != facts.settings)
                 || facts.consents.iter().any(|c| {
-                    shard
-                        .types
-                        .get(&c.type_id)
-                        .is_some_and(|(code, p)| *code != c.code || *p != c.permissions)
+                    shard.types.get(&c.type_id).is_some_and(|(code, p, m)| {
+                        *code != c.code || *p != c.permissions || *m != c.marketing
+                    })
                 })
             {
                 return;
@@ -309,7 +309,7 @@ impl DecisionCache {
                 if let std::collections::hash_map::Entry::Vacant(slot) =
                     shard.types.entry(c.type_id)
                 {
-                    slot.insert((c.code.clone(), c.permissions));
+                    slot.insert((c.code.clone(), c.permissions, c.marketing));
                 }
             }
             if let Some((kind, k)) = &key

@@ -56,6 +56,15 @@ fn categories_json(purpose: &consento_domain::Purpose) -> String {
     serde_json::Value::from(purpose.categories().to_vec()).to_string()
 }
 
+/// Whether the purpose stored in `purpose` is marketing, ours or for third parties: what makes a
+/// phone call a consent allows telemarketing.
+pub(crate) fn marketing_from(row: &impl Cols) -> Result<bool, StoreError> {
+    Ok(matches!(
+        row.text("purpose")?.as_str(),
+        "marketing" | "third_party"
+    ))
+}
+
 /// The purpose stored in `purpose` and `purpose_categories`.
 pub(crate) fn purpose_from(row: &impl Cols) -> Result<consento_domain::Purpose, StoreError> {
     let categories: Vec<String> = serde_json::from_str(&row.text("purpose_categories")?)

@@ -98,6 +98,8 @@ card-cause-no-consent = No consent that permits this was ever given.
 card-cause-refused = Consent { $consent } refused on { $date }.
 card-cause-withdrawn = Consent { $consent } withdrawn on { $date }.
 card-cause-expired = Consent { $consent } expired on { $date }.
+card-cause-outside-calling-hours = Outside the hours for telemarketing calls: calls may be placed from { $next }.
+card-cause-outside-calling-hours-closed = Outside the hours for telemarketing calls, and no calling window opens in the next two weeks.
 
 card-dialog-title = { $action }: reason for the contact
 card-dialog-cause = A reason is needed to go ahead. { $cause }

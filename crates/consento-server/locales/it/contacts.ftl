@@ -98,6 +98,8 @@ card-cause-no-consent = Non è mai stato dato un consenso che lo permetta.
 card-cause-refused = Consenso { $consent } rifiutato il { $date }.
 card-cause-withdrawn = Consenso { $consent } revocato il { $date }.
 card-cause-expired = Consenso { $consent } scaduto il { $date }.
+card-cause-outside-calling-hours = Fuori dall'orario consentito per le chiamate promozionali: si può chiamare dal { $next }.
+card-cause-outside-calling-hours-closed = Fuori dall'orario consentito per le chiamate promozionali, e nessuna fascia oraria apre nelle prossime due settimane.
 
 card-dialog-title = { $action }: motivo del contatto
 card-dialog-cause = Per procedere serve un motivo. { $cause }

@@ -79,6 +79,8 @@ pub enum CauseName {
     Withdrawn,
     /// Rule 7: the permitting consent ran out.
     Expired,
+    /// Rule 8: a telemarketing call outside the calling hours of its kind of day.
+    OutsideCallingHours,
 }
 
 /// The rule that decided: `check_disabled` or `consent` when allowed, else the cause's code.
@@ -108,6 +110,8 @@ pub enum DecisionRuleName {
     Withdrawn,
     /// Rule 7: the permitting consent ran out.
     Expired,
+    /// Rule 8: a telemarketing call outside the calling hours of its kind of day.
+    OutsideCallingHours,
 }
 
 /// The consent that allowed a contact.
@@ -127,7 +131,7 @@ pub struct ConsentProof {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CauseOut {
     /// `erased`, `restricted`, `objected`, `channel_off` (the person switched this channel off),
-    /// `suppressed`, `no_consent`, `refused`, `withdrawn`, `expired`.
+    /// `suppressed`, `no_consent`, `refused`, `withdrawn`, `expired`, `outside_calling_hours`.
     #[schema(value_type = CauseName)]
     pub code: &'static str,
     /// The channel the person switched off (`email`, `phone`, `sms`; channel_off only).
@@ -142,6 +146,15 @@ pub struct CauseOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub since: Option<Timestamp>,
+    /// The kind of day of the call (`weekday`, `saturday`, `pre_holiday`, `sunday`,
+    /// `holiday`; outside_calling_hours only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub day: Option<&'static str>,
+    /// The next instant a call is allowed (outside_calling_hours; absent when no window opens
+    /// within two weeks).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_allowed_at: Option<Timestamp>,
 }
 
 /// The answer.
@@ -181,6 +194,7 @@ impl From<DecisionReport> for DecisionResponse {
                     code,
                     given_at,
                     expires_at,
+                    ..
                 } => (
                     Outcome::Allowed,
                     "consent",
@@ -232,7 +246,17 @@ fn cause_out(cause: &Cause) -> CauseOut {
         Cause::Refused { code, at }
         | Cause::Withdrawn { code, at }
         | Cause::Expired { code, at } => (Some(code.as_str().to_owned()), Some(*at)),
-        Cause::Erased | Cause::Suppressed | Cause::NoConsent => (None, None),
+        Cause::Erased
+        | Cause::Suppressed
+        | Cause::NoConsent
+        | Cause::OutsideCallingHours { .. } => (None, None),
+    };
+    let (day, next_allowed_at) = match cause {
+        Cause::OutsideCallingHours {
+            day,
+            next_allowed_at,
+        } => (day.map(|d| d.code()), *next_allowed_at),
+        _ => (None, None),
     };
     CauseOut {
         code: cause.code(),
@@ -242,6 +266,8 @@ fn cause_out(cause: &Cause) -> CauseOut {
         },
         consent_type,
         since,
+        day,
+        next_allowed_at,
     }
 }
 

@@ -69,6 +69,7 @@ fn sentence(zone: &Zone, d: &Decision, action: Action) -> String {
                     code,
                     given_at,
                     expires_at,
+                    ..
                 },
         } => format!(
             "allowed: consent {code} given {}, {}",
@@ -115,6 +116,15 @@ fn cause_text(zone: &Zone, c: &Cause, action: Action) -> String {
         Cause::Refused { code, at } => format!("refused ({code} on {})", day(zone, *at)),
         Cause::Withdrawn { code, at } => format!("withdrawn ({code} on {})", day(zone, *at)),
         Cause::Expired { code, at } => format!("expired ({code} on {})", day(zone, *at)),
+        Cause::OutsideCallingHours {
+            next_allowed_at, ..
+        } => match next_allowed_at {
+            Some(next) => format!(
+                "outside_calling_hours (telemarketing calls may be placed from {})",
+                super::output::local_time(zone, *next)
+            ),
+            None => "outside_calling_hours (no calling window opens in the next two weeks)".into(),
+        },
     }
 }
 
@@ -199,6 +209,7 @@ mod tests {
                 code: ConsentCode::parse("NEWSLETTER").unwrap(),
                 given_at: Timestamp::parse("t", "2025-03-01").unwrap(),
                 expires_at: Some(Timestamp::parse("t", "2026-03-01").unwrap()),
+                marketing: true,
             },
         };
         assert_eq!(

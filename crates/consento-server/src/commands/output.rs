@@ -136,6 +136,19 @@ pub fn day(zone: &consento_domain::Zone, t: Timestamp) -> String {
         .map_or_else(|| t.to_rfc3339(), |d| d.to_string())
 }
 
+/// An instant as the office reads it: `2026-12-28 09:00 CET`.
+pub fn local_time(zone: &consento_domain::Zone, t: Timestamp) -> String {
+    zone.local(t).map_or_else(
+        || t.to_rfc3339(),
+        |l| {
+            format!(
+                "{} {:02}:{:02} {}",
+                l.date, l.hour, l.minute, l.abbreviation
+            )
+        },
+    )
+}
+
 /// An optional value, or `-`.
 pub fn or_dash(v: Option<impl ToString>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| v.to_string())

@@ -31,4 +31,5 @@ mod smtp_server;
 mod strict_input;
 mod subscribe;
 mod support;
+mod telemarketing;
 mod webhooks;

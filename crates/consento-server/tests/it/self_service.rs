@@ -335,6 +335,7 @@ async fn a_multipart_one_click_for_a_link_without_a_type_withdraws_every_newslet
     assert_eq!(decide(&app, anna, "email.bulk").await, "blocked");
     assert_eq!(eligible(&app, "any").await, 0);
     // The phone consent permits no bulk email: it stays.
+    app.in_calling_hours();
     assert_eq!(decide(&app, anna, "phone.call").await, "allowed");
     let withdrawn: Vec<(String, String)> = history(&app, anna)
         .await

@@ -268,6 +268,20 @@ pub async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
+    /// Moves the clock on to the next instant a telemarketing call may be placed in Rome (it
+    /// stays if one may be now), for a test about consents that the calling hours must not
+    /// decide whatever the hour it runs at.
+    pub fn in_calling_hours(&self) {
+        use consento_domain::Clock as _;
+        let now = self.clock.now();
+        let calendar = consento_domain::requests::HolidayCalendar::italy();
+        if let Some(next) =
+            consento_domain::calling_hours::CallingWindows::default().next_allowed(&calendar, now)
+        {
+            self.clock.set(next);
+        }
+    }
+
     /// The token secret of `scope` (`admin`, `write`, `read`, `decide`).
     pub fn token(&self, scope: &str) -> &str {
         &self.tokens[scope]

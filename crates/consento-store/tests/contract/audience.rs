@@ -173,6 +173,7 @@ async fn decide_for_type(
             type_id: c.type_id,
             code: c.code,
             permissions: c.permissions,
+            marketing: true,
             kind: c.kind.unwrap(),
             event_time: c.event_time.unwrap(),
             expires_at: c.expires_at,

@@ -15,7 +15,7 @@ async fn a_decision_cites_the_consent_and_its_dates_until_it_expires() {
         assert_eq!(d.contact_id, c.id);
         assert_eq!(
             d.decision,
-            Decision::Allowed { allowed_by: AllowedBy::Consent { code: ConsentCode::parse("NEWS").unwrap(), given_at: given, expires_at: Some(given.plus_days(30)) } }
+            Decision::Allowed { allowed_by: AllowedBy::Consent { code: ConsentCode::parse("NEWS").unwrap(), given_at: given, expires_at: Some(given.plus_days(30)), marketing: true } }
         );
         // At the expiry instant itself the consent no longer holds.
         env.clock.set(given.plus_days(30));

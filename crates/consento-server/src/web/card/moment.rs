@@ -57,6 +57,15 @@ fn cause_words(tr: Tr, cause: &Cause, titles: &Titles) -> String {
         Cause::Refused { code, at } => consent("card-cause-refused", code, at),
         Cause::Withdrawn { code, at } => consent("card-cause-withdrawn", code, at),
         Cause::Expired { code, at } => consent("card-cause-expired", code, at),
+        Cause::OutsideCallingHours {
+            next_allowed_at: Some(next),
+            ..
+        } => tr.with(
+            "card-cause-outside-calling-hours",
+            "next",
+            &tr.datetime(*next),
+        ),
+        Cause::OutsideCallingHours { .. } => tr.t("card-cause-outside-calling-hours-closed"),
     }
 }
 
@@ -137,6 +146,7 @@ pub(super) async fn moment_view(
                     code,
                     given_at,
                     expires_at,
+                    ..
                 } => match expires_at {
                     Some(until) => tr.args(
                         "card-allowed-consent-until",

@@ -1,0 +1,198 @@
+//! Italian telemarketing at the ring, through the dialer's API with the injected clock: a call a
+//! marketing consent allows is blocked outside the calling hours of its kind of day (weekday,
+//! Saturday, day before a holiday, Sunday, holiday, judged in Rome), naming the next instant it
+//! may be placed; service calls, SMS and other hours are not touched; the windows are configurable.
+
+use consento_domain::Timestamp;
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, spawn_app, spawn_app_with};
+
+fn at(text: &str) -> Timestamp {
+    Timestamp::parse("t", text).unwrap()
+}
+
+/// A marketing type and a service type permitting calls and SMS, and Anna, who gave both at
+/// 1 December 2026 (the clock then set there).
+async fn anna_with_consents(app: &TestApp) -> String {
+    app.clock.set(at("2026-12-01T10:00:00Z"));
+    let settings = json!({ "check_email_single": true, "check_email_bulk": true, "check_phone": true, "check_sms": true });
+    assert_eq!(
+        app.send(reqwest::Method::PUT, "/v1/settings", "admin", &settings)
+            .await
+            .0,
+        200
+    );
+    for (code, purpose) in [("OFFERS", "marketing"), ("SERVICE", "service")] {
+        let (status, body) = app
+            .post(
+                "/v1/consent-types",
+                "admin",
+                &json!({ "code": code, "title": code, "validity_days": 730,
+                         "permits": ["phone.call", "sms.single"], "purpose": purpose }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, c) = app
+        .post(
+            "/v1/contacts",
+            "write",
+            &json!({ "name": "Anna Rossi", "phones": ["+39 333 1234567"] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{c}");
+    let id = c["id"].as_str().unwrap();
+    let (status, body) = app
+        .post(
+            &format!("/v1/contacts/{id}/consents"),
+            "write",
+            &json!({ "kind": "given", "type_code": "OFFERS", "method": "phone" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    id.to_owned()
+}
+
+/// The dialer's answer for Anna's number at `now` (the clock set there).
+async fn ring(app: &TestApp, now: &str, action: &str) -> Value {
+    app.clock.set(at(now));
+    let (status, body) = app
+        .get(
+            &format!("/v1/dialer?phone=3331234567&action={action}"),
+            "decide",
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn blocked_until(body: &Value, day: &str, next: &str) {
+    assert_eq!(body["outcome"], "blocked", "{body}");
+    assert_eq!(body["rule"], "outside_calling_hours", "{body}");
+    assert_eq!(body["cause"]["day"], day, "{body}");
+    assert_eq!(body["cause"]["next_allowed_at"], next, "{body}");
+}
+
+#[tokio::test]
+async fn a_marketing_call_on_christmas_eve_at_half_past_seven_waits_for_the_monday_after_christmas()
+{
+    let app = spawn_app().await;
+    anna_with_consents(&app).await;
+    // 24 December is the day before a holiday: 10:00-19:00 in Rome (UTC+1).
+    assert_eq!(
+        ring(&app, "2026-12-24T17:59:59Z", "phone.call").await["outcome"],
+        "allowed"
+    );
+    let body = ring(&app, "2026-12-24T18:30:00Z", "phone.call").await;
+    // 25 and 26 December are holidays, the 27th a Sunday: Monday the 28th at 09:00 in Rome.
+    blocked_until(&body, "pre_holiday", "2026-12-28T08:00:00Z");
+    // An SMS is not a call: the calling hours do not apply.
+    assert_eq!(
+        ring(&app, "2026-12-24T18:30:00Z", "sms.single").await["outcome"],
+        "allowed"
+    );
+}
+
+#[tokio::test]
+async fn weekday_and_saturday_windows_hold_to_the_second_in_romes_time_not_utcs() {
+    let app = spawn_app().await;
+    anna_with_consents(&app).await;
+    // Thursday 3 December 2026: 09:00-20:00 in Rome.
+    blocked_until(
+        &ring(&app, "2026-12-03T07:59:59Z", "phone.call").await,
+        "weekday",
+        "2026-12-03T08:00:00Z",
+    );
+    assert_eq!(
+        ring(&app, "2026-12-03T08:00:00Z", "phone.call").await["outcome"],
+        "allowed"
+    );
+    assert_eq!(
+        ring(&app, "2026-12-03T18:59:59Z", "phone.call").await["outcome"],
+        "allowed"
+    );
+    blocked_until(
+        &ring(&app, "2026-12-03T19:00:00Z", "phone.call").await,
+        "weekday",
+        "2026-12-04T08:00:00Z",
+    );
+    // Friday 4 December at 23:30 UTC is already Saturday 00:30 in Rome: Saturday's window,
+    // 10:00-19:00.
+    blocked_until(
+        &ring(&app, "2026-12-04T23:30:00Z", "phone.call").await,
+        "saturday",
+        "2026-12-05T09:00:00Z",
+    );
+    assert_eq!(
+        ring(&app, "2026-12-05T09:00:00Z", "phone.call").await["outcome"],
+        "allowed"
+    );
+    // Tuesday 8 December is a holiday (the Immaculate Conception): closed, and Monday the 7th
+    // is the day before it.
+    blocked_until(
+        &ring(&app, "2026-12-07T18:30:00Z", "phone.call").await,
+        "pre_holiday",
+        "2026-12-09T08:00:00Z",
+    );
+    blocked_until(
+        &ring(&app, "2026-12-08T10:00:00Z", "phone.call").await,
+        "holiday",
+        "2026-12-09T08:00:00Z",
+    );
+}
+
+#[tokio::test]
+async fn a_call_a_service_consent_allows_is_not_telemarketing_and_keeps_no_hours() {
+    let app = spawn_app().await;
+    let id = anna_with_consents(&app).await;
+    // Anna withdraws the marketing consent and gives the service one.
+    for (kind, code) in [("withdrawn", "OFFERS"), ("given", "SERVICE")] {
+        let (status, body) = app
+            .post(
+                &format!("/v1/contacts/{id}/consents"),
+                "write",
+                &json!({ "kind": kind, "type_code": code, "method": "phone" }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    // Sunday 6 December at 21:00 in Rome.
+    let body = ring(&app, "2026-12-06T20:00:00Z", "phone.call").await;
+    assert_eq!(
+        (&body["outcome"], &body["consent"]["code"]),
+        (&json!("allowed"), &json!("SERVICE")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn configured_windows_replace_the_code_of_conducts() {
+    let app = spawn_app_with(false, |c| {
+        c.telemarketing.calling_hours = c
+            .telemarketing
+            .calling_hours
+            .clone()
+            .with_text(consento_domain::calling_hours::DayKind::Saturday, "none")
+            .unwrap()
+            .with_text(
+                consento_domain::calling_hours::DayKind::Weekday,
+                "10:00-18:00",
+            )
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    anna_with_consents(&app).await;
+    // Saturday closed: Monday 7 December is the day before a holiday (10:00-19:00).
+    blocked_until(
+        &ring(&app, "2026-12-05T11:00:00Z", "phone.call").await,
+        "saturday",
+        "2026-12-07T09:00:00Z",
+    );
+    blocked_until(
+        &ring(&app, "2026-12-03T17:00:00Z", "phone.call").await,
+        "weekday",
+        "2026-12-04T09:00:00Z",
+    );
+}
