@@ -172,7 +172,6 @@ async fn configured_windows_replace_the_code_of_conducts() {
         c.telemarketing.calling_hours = c
             .telemarketing
             .calling_hours
-            .clone()
             .with_text(consento_domain::calling_hours::DayKind::Saturday, "none")
             .unwrap()
             .with_text(
