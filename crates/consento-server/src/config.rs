@@ -938,6 +938,41 @@ mod tests {
     }
 
     #[test]
+    fn calling_hours_are_read_per_kind_of_day_and_a_bad_window_names_its_key() {
+        use consento_domain::calling_hours::{CallingWindows, DayKind};
+        let dir = std::env::temp_dir().join(format!("consento-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("calling-hours.toml");
+        std::fs::write(
+            &file,
+            "[telemarketing.calling_hours]\nsaturday = \"none\"\nweekday = \"10:00-18:30\"\n",
+        )
+        .unwrap();
+        let c = ServeConfig::load(Some(&file), vars(&[]), Overrides::default()).unwrap();
+        let expected = CallingWindows::default()
+            .with_text(DayKind::Saturday, "none")
+            .unwrap()
+            .with_text(DayKind::Weekday, "10:00-18:30")
+            .unwrap();
+        assert_eq!(c.policy().calling_hours, expected);
+        // From the environment too.
+        let c = ServeConfig::load(
+            None,
+            vars(&[(
+                "CONSENTO_TELEMARKETING__CALLING_HOURS__SUNDAY",
+                "11:00-13:00",
+            )]),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_ne!(c.telemarketing.calling_hours, CallingWindows::default());
+        std::fs::write(&file, "[telemarketing.calling_hours]\nholiday = \"9-20\"\n").unwrap();
+        let err = ServeConfig::load(Some(&file), vars(&[]), Overrides::default()).unwrap_err();
+        assert!(err.contains("holiday"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+
+    #[test]
     fn defaults_listen_on_loopback_with_the_embedded_database() {
         let c = ServeConfig::load(None, vars(&[]), Overrides::default()).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");

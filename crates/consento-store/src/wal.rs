@@ -44,7 +44,6 @@ pub(crate) fn create_private(path: &Path) -> Result<(), StoreError> {
     }
 }
 
-
 /// Copies the whole WAL into the database file and cuts it to zero bytes, on a connection of its
 /// own; `true` when done (no reader kept it from finishing).
 pub(crate) fn checkpoint_truncate(path: &Path, wait: Duration) -> Result<bool, StoreError> {
