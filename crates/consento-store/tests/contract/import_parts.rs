@@ -10,22 +10,8 @@ use std::sync::Arc;
 /// The WAL limit of the importing store.
 const LIMIT: u64 = 1024 * 1024;
 
+/// The header `imports::import_mapping` reads.
 const HEADER: [&str; 6] = ["Codice", "Nome", "Email", "Telefono", "Data", "Stato"];
-
-fn mapping() -> consento_domain::import::Mapping {
-    consento_domain::import::Mapping {
-        external_id: Some("Codice".into()),
-        name: Some("Nome".into()),
-        emails: vec!["Email".into()],
-        phones: vec!["Telefono".into()],
-        consents: vec![consento_domain::import::ConsentColumns {
-            code: "NEWS".into(),
-            date: "Data".into(),
-            state: Some("Stato".into()),
-        }],
-        ..Default::default()
-    }
-}
 
 /// Chunks of `per_chunk` parsed lines, people `from..to` (`P{i}`, `p{i}@example.it`).
 fn chunks(
@@ -34,7 +20,9 @@ fn chunks(
     to: usize,
     per_chunk: usize,
 ) -> Vec<Vec<consento_domain::import::ImportRow>> {
-    let plan = mapping().plan(&HEADER, |c| c == "NEWS").unwrap();
+    let plan = super::imports::import_mapping()
+        .plan(&HEADER, |c| c == "NEWS")
+        .unwrap();
     let rows: Vec<_> = (from..to)
         .map(|i| {
             let line = format!("P{i},Persona numero {i} con un nome lungo abbastanza,p{i}@example.it,,2024-03-15,dato");

@@ -11,7 +11,7 @@ fn local_day(date: &str) -> Timestamp {
         .unwrap()
 }
 
-fn import_mapping() -> consento_domain::import::Mapping {
+pub(super) fn import_mapping() -> consento_domain::import::Mapping {
     consento_domain::import::Mapping {
         external_id: Some("Codice".into()),
         name: Some("Nome".into()),
