@@ -2,7 +2,7 @@
 //! `needs_justification` answer: the one way every adapter (API, console, command line) asks, so
 //! that every decision is counted by the hooks whoever asked.
 
-use consento_domain::{Action, AllowedBy, Cause, Decision, ReasonId, Timestamp};
+use consento_domain::{Action, AllowedBy, Cause, Decision, Phone, ReasonId, Timestamp, rpo};
 use consento_store::{ContactRef, DecisionReport, Interaction};
 
 use serde_json::json;
@@ -19,31 +19,39 @@ impl App {
         action: Action,
         at: Option<Timestamp>,
     ) -> Result<DecisionReport, AppError> {
-        let report = self.at_the_ring(self.store.decide(contact, action, at).await?);
+        let report = self.store.decide(contact, action, at).await?;
+        let report = self.at_the_ring(contact, report).await?;
         self.hooks.decided(report.decision.outcome());
         Ok(report)
     }
 
-    /// The rules of telemarketing checked as the call is placed, after the consent rules: a
-    /// phone call allowed by a marketing consent (ours or for third parties) outside the calling
-    /// hours of its kind of day is blocked (rule 8), naming the next instant it is allowed. The
-    /// hours are those of the Italian code of conduct for telemarketing unless configured.
-    fn at_the_ring(&self, mut report: DecisionReport) -> DecisionReport {
-        let telemarketing = report.action == Action::PhoneCall
-            && matches!(
-                report.decision,
-                Decision::Allowed {
-                    allowed_by: AllowedBy::Consent {
+    /// The rules of telemarketing checked as the call is placed, after the consent rules. A phone
+    /// call allowed by a marketing consent (ours or for third parties) is blocked:
+    /// - outside the calling hours of its kind of day (rule 8), naming the next instant it is
+    ///   allowed (the Italian code of conduct for telemarketing's hours unless configured);
+    /// - to an Italian number, by the Registro pubblico delle opposizioni (rule 9, L. 5/2018 and
+    ///   DPR 26/2022): without a check that still counts, or enrolled with no consent given after
+    ///   the enrolment was found. The number is the one dialled, else the contact's primary one.
+    async fn at_the_ring(
+        &self,
+        contact: &ContactRef,
+        mut report: DecisionReport,
+    ) -> Result<DecisionReport, AppError> {
+        let given_at = match &report.decision {
+            Decision::Allowed {
+                allowed_by:
+                    AllowedBy::Consent {
                         marketing: true,
+                        given_at,
                         ..
-                    }
-                }
-            );
-        if telemarketing
-            && let Err(closed) = self
-                .policy
-                .calling_hours
-                .check(&self.policy.calendar, report.at)
+                    },
+            } if report.action == Action::PhoneCall => *given_at,
+            _ => return Ok(report),
+        };
+        if let Err(closed) = self
+            .policy
+            .calling_hours
+            .check(&self.policy.calendar, report.at)
         {
             report.decision = Decision::Blocked {
                 cause: Cause::OutsideCallingHours {
@@ -51,8 +59,56 @@ impl App {
                     next_allowed_at: closed.next_allowed,
                 },
             };
+            return Ok(report);
         }
-        report
+        let Some(policy) = &self.policy.rpo else {
+            return Ok(report);
+        };
+        let dialed = match contact {
+            ContactRef::Phone(p) => Some(Phone::parse(p, self.store.country_code())?),
+            _ => None,
+        };
+        let number = self
+            .store
+            .rpo_number_for(report.contact_id, dialed.as_ref().map(Phone::as_str))
+            .await?;
+        // The register covers Italian numbers only.
+        let italian = match (&number, &dialed) {
+            (Some(n), _) => n.phone.starts_with("+39"),
+            (None, Some(d)) => rpo::is_italian(d),
+            (None, None) => {
+                self.store
+                    .primary_phone_is_italian(report.contact_id)
+                    .await?
+            }
+        };
+        if !italian {
+            return Ok(report);
+        }
+        let facts = rpo::RpoFacts {
+            latest_check: number.as_ref().map(|n| rpo::RpoCheck {
+                answered_at: n.answered_at,
+                enrolled: n.enrolled,
+            }),
+            enrolled_found_at: number.as_ref().and_then(|n| n.enrolled_found_at),
+            consent_given_at: Some(given_at),
+            in_public_directory: number.as_ref().is_some_and(|n| n.in_public_directory),
+            ..rpo::RpoFacts::default()
+        };
+        let cause =
+            match rpo::rpo_verdict(&facts, rpo::CallPurpose::OwnMarketing, report.at, policy) {
+                Ok(_) => return Ok(report),
+                Err(rpo::RpoBlock::Enrolled { found_at }) => Cause::RpoEnrolled { found_at },
+                Err(rpo::RpoBlock::CheckExpired { expired_at }) => {
+                    Cause::RpoCheckExpired { expired_at }
+                }
+                // Never without a consent here: the call was allowed by one.
+                Err(rpo::RpoBlock::CheckMissing | rpo::RpoBlock::UnlistedWithoutConsent) => {
+                    Cause::RpoCheckMissing
+                }
+            };
+        report.decision = Decision::Blocked { cause };
+        Ok(report)
     }
 
     /// Records a justified contact: reaching `contact` without a valid consent, for `reason`,

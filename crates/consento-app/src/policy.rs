@@ -42,6 +42,9 @@ pub struct Policy {
     /// The hours telemarketing calls may be placed at, per kind of day (judged on `calendar`,
     /// in `zone`).
     pub calling_hours: CallingWindows,
+    /// Whether telemarketing calls to Italian numbers need a valid check against the Registro
+    /// pubblico delle opposizioni, and how long a check counts.
+    pub rpo: Option<consento_domain::rpo::RpoPolicy>,
 }
 
 /// The double opt-in's limits.

@@ -140,13 +140,16 @@ coded_enum!(
         OneClickUnsubscribe = "one_click_unsubscribe",
         /// Consento itself (e.g. a revocation rule).
         System = "system",
+        /// Revoked by the controller because the number was found enrolled in the Registro
+        /// pubblico delle opposizioni (L. 5/2018).
+        Rpo = "rpo",
     }
 );
 
 impl CollectionMethod {
     /// Whether only Consento's own flows produce this method: the preference center, the double
-    /// opt-in confirmation, the RFC 8058 one-click unsubscribe, a file import and Consento's own
-    /// rules. Their proof is what Consento itself saw (the person's click, the confirmation's
+    /// opt-in confirmation, the RFC 8058 one-click unsubscribe, a file import, Consento's own
+    /// rules and an opt-out register check. Their proof is what Consento itself saw (the person's click, the confirmation's
     /// link, the imported line), so an integration or an operator stating one would forge that
     /// proof (GDPR Art. 7(1): the controller must be able to show how consent was given).
     pub fn is_consentos_own(self) -> bool {
@@ -157,6 +160,7 @@ impl CollectionMethod {
                 | Self::OneClickUnsubscribe
                 | Self::Import
                 | Self::System
+                | Self::Rpo
         )
     }
 

@@ -87,6 +87,20 @@ pub enum Cause {
         /// The next instant a call is allowed, if any window opens within two weeks.
         next_allowed_at: Option<Timestamp>,
     },
+    /// Rule 9: the number is enrolled in the Registro pubblico delle opposizioni and no consent
+    /// was given after the enrolment was found (L. 5/2018, art. 1).
+    RpoEnrolled {
+        /// When the enrolment was found.
+        found_at: Timestamp,
+    },
+    /// Rule 9: the number was never checked against the register (DPR 26/2022: a check before
+    /// each campaign).
+    RpoCheckMissing,
+    /// Rule 9: the number's latest check no longer counts (15 days by default).
+    RpoCheckExpired {
+        /// When it stopped counting.
+        expired_at: Timestamp,
+    },
 }
 
 impl Cause {
@@ -103,6 +117,9 @@ impl Cause {
             Self::Withdrawn { .. } => "withdrawn",
             Self::Expired { .. } => "expired",
             Self::OutsideCallingHours { .. } => "outside_calling_hours",
+            Self::RpoEnrolled { .. } => "rpo_enrolled",
+            Self::RpoCheckMissing => "rpo_check_missing",
+            Self::RpoCheckExpired { .. } => "rpo_check_expired",
         }
     }
 }

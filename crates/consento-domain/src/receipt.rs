@@ -192,6 +192,7 @@ pub fn method_words(method: CollectionMethod) -> &'static str {
         CollectionMethod::DoubleOptIn => "double opt-in confirmation",
         CollectionMethod::OneClickUnsubscribe => "one-click unsubscribe (RFC 8058)",
         CollectionMethod::System => "recorded by the controller's system",
+        CollectionMethod::Rpo => "revoked: the number was found in the Italian opt-out register",
     }
 }
 

@@ -115,6 +115,10 @@ pub enum Command {
     /// The master key that seals the database's secrets (kept outside the database).
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The Italian opt-out register (Registro pubblico delle opposizioni): the numbers due for a
+    /// check, and the register's answer.
+    #[command(subcommand)]
+    Rpo(RpoCommand),
     /// Signed consent receipts: their signing keys, and verifying a receipt.
     #[command(subcommand)]
     Receipts(ReceiptsCommand),
@@ -327,6 +331,41 @@ pub enum LinksCommand {
     RetireKey {
         /// The key's id (`consento links keys`).
         id: u32,
+    },
+}
+
+/// `consento rpo …`.
+#[derive(Debug, Subcommand)]
+pub enum RpoCommand {
+    /// Write the numbers to check (those never checked or whose check no longer counts, of
+    /// contacts that may be called for marketing at all) in the register's list format: one
+    /// number per line, national form. The file is readable by its owner only.
+    Export {
+        /// The file to write.
+        #[arg(long)]
+        output: std::path::PathBuf,
+        /// Write numbers in E.164 (`+39…`) instead of the national form.
+        #[arg(long)]
+        e164: bool,
+        /// Every callable number, checked or not.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Record the register's answer to a list sent: numbers first found enrolled have their
+    /// earlier telephone-marketing and third-party consents revoked, in one transaction.
+    Import {
+        /// The register's answer file.
+        answer: std::path::PathBuf,
+        /// The list that was sent (as `consento rpo export` wrote it).
+        #[arg(long)]
+        sent: std::path::PathBuf,
+        /// When the register answered (`YYYY-MM-DD HH:MM` in the office's zone, or RFC 3339).
+        #[arg(long)]
+        checked_at: String,
+        /// What a line with a number alone means: `enrolled` (the answer lists the enrolled
+        /// numbers) or `callable` (it lists those that may be called).
+        #[arg(long)]
+        mode: String,
     },
 }
 

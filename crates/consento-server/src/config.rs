@@ -94,11 +94,28 @@ pub struct ServeConfig {
 /// public holiday), `sunday`, `holiday`. Those left out keep the Italian code of conduct's:
 /// weekdays 09:00-20:00, Saturdays and days before a holiday 10:00-19:00, none on Sundays and
 /// holidays. Days are local days of `locale.time_zone`, on the calendar of `requests`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TelemarketingConfig {
     /// The windows per kind of day.
     pub calling_hours: consento_domain::calling_hours::CallingWindows,
+    /// Whether a telemarketing call to an Italian number needs a valid check of the number
+    /// against the Registro pubblico delle opposizioni (L. 5/2018, DPR 26/2022): true by default;
+    /// false only for a controller the register does not concern.
+    pub rpo_required: bool,
+    /// How long a check counts and the grace after a contract ends (15 and 30 days by default,
+    /// the law's; shorter is allowed).
+    pub rpo: consento_domain::rpo::RpoPolicy,
+}
+
+impl Default for TelemarketingConfig {
+    fn default() -> Self {
+        Self {
+            calling_hours: Default::default(),
+            rpo_required: true,
+            rpo: Default::default(),
+        }
+    }
 }
 
 /// Imports of CRM exports.
@@ -741,6 +758,10 @@ impl ServeConfig {
             default_locale: Locale::parse(&self.console.default_locale).unwrap_or(Locale::It),
             import_max_cell_bytes: self.import.max_cell_kib as usize * 1024,
             calling_hours: self.telemarketing.calling_hours,
+            rpo: self
+                .telemarketing
+                .rpo_required
+                .then_some(self.telemarketing.rpo),
         }
     }
 }
@@ -878,6 +899,11 @@ impl ServeConfig {
         config.erasure.check()?;
         config.retention.check()?;
         config.locale.check()?;
+        config
+            .telemarketing
+            .rpo
+            .validate()
+            .map_err(|e| format!("config: telemarketing.rpo.{}: {e}", e.field()))?;
         config.import.check()?;
         config.http.check()?;
         crate::client::TrustedProxies::parse(&config.trusted_proxies, config.proxy_header)?;

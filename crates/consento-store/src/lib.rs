@@ -47,6 +47,7 @@ mod receipts;
 mod requests;
 mod retention;
 mod row;
+mod rpo;
 mod rules;
 mod sealing;
 mod settings;
@@ -79,6 +80,7 @@ pub use requests::{
     RequestMove,
 };
 pub use retention::{RetentionCandidate, RetentionRun};
+pub use rpo::{NewRpoCheck, RpoImportReport, RpoNumber};
 pub use rules::{BulkRule, DryRun, ProvenanceValues, RevertReport, RuleChange, RuleRun};
 pub use sealing::{LostKeyReset, OtherMasterKey, SealedCounts};
 pub use stats::{

@@ -64,6 +64,7 @@ pub fn policy() -> Policy {
         default_locale: Locale::It,
         import_max_cell_bytes: consento_app::import::DEFAULT_MAX_CELL_BYTES,
         calling_hours: Default::default(),
+        rpo: Some(Default::default()),
     }
 }
 

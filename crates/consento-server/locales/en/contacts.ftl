@@ -100,6 +100,9 @@ card-cause-withdrawn = Consent { $consent } withdrawn on { $date }.
 card-cause-expired = Consent { $consent } expired on { $date }.
 card-cause-outside-calling-hours = Outside the hours for telemarketing calls: calls may be placed from { $next }.
 card-cause-outside-calling-hours-closed = Outside the hours for telemarketing calls, and no calling window opens in the next two weeks.
+card-cause-rpo-enrolled = The number is in the Italian opt-out register (found on { $date }) and no consent was given after that.
+card-cause-rpo-check-missing = The number has never been checked against the Italian opt-out register (Registro pubblico delle opposizioni).
+card-cause-rpo-check-expired = The number's check against the Italian opt-out register stopped counting on { $date }: check it again.
 
 card-dialog-title = { $action }: reason for the contact
 card-dialog-cause = A reason is needed to go ahead. { $cause }

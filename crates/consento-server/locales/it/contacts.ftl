@@ -100,6 +100,9 @@ card-cause-withdrawn = Consenso { $consent } revocato il { $date }.
 card-cause-expired = Consenso { $consent } scaduto il { $date }.
 card-cause-outside-calling-hours = Fuori dall'orario consentito per le chiamate promozionali: si può chiamare dal { $next }.
 card-cause-outside-calling-hours-closed = Fuori dall'orario consentito per le chiamate promozionali, e nessuna fascia oraria apre nelle prossime due settimane.
+card-cause-rpo-enrolled = Il numero è iscritto al Registro pubblico delle opposizioni (rilevato il { $date }) e da allora non è stato dato alcun consenso.
+card-cause-rpo-check-missing = Il numero non è mai stato verificato nel Registro pubblico delle opposizioni.
+card-cause-rpo-check-expired = La verifica del numero nel Registro pubblico delle opposizioni è scaduta il { $date }: va verificato di nuovo.
 
 card-dialog-title = { $action }: motivo del contatto
 card-dialog-cause = Per procedere serve un motivo. { $cause }

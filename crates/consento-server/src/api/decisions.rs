@@ -81,6 +81,13 @@ pub enum CauseName {
     Expired,
     /// Rule 8: a telemarketing call outside the calling hours of its kind of day.
     OutsideCallingHours,
+    /// Rule 9: the number is enrolled in the Registro pubblico delle opposizioni, with no
+    /// consent given after the enrolment was found (`since`: when it was found).
+    RpoEnrolled,
+    /// Rule 9: the number was never checked against the register.
+    RpoCheckMissing,
+    /// Rule 9: the number's latest check no longer counts (`since`: when it stopped).
+    RpoCheckExpired,
 }
 
 /// The rule that decided: `check_disabled` or `consent` when allowed, else the cause's code.
@@ -112,6 +119,13 @@ pub enum DecisionRuleName {
     Expired,
     /// Rule 8: a telemarketing call outside the calling hours of its kind of day.
     OutsideCallingHours,
+    /// Rule 9: the number is enrolled in the Registro pubblico delle opposizioni, with no
+    /// consent given after the enrolment was found (`since`: when it was found).
+    RpoEnrolled,
+    /// Rule 9: the number was never checked against the register.
+    RpoCheckMissing,
+    /// Rule 9: the number's latest check no longer counts (`since`: when it stopped).
+    RpoCheckExpired,
 }
 
 /// The consent that allowed a contact.
@@ -131,7 +145,8 @@ pub struct ConsentProof {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CauseOut {
     /// `erased`, `restricted`, `objected`, `channel_off` (the person switched this channel off),
-    /// `suppressed`, `no_consent`, `refused`, `withdrawn`, `expired`, `outside_calling_hours`.
+    /// `suppressed`, `no_consent`, `refused`, `withdrawn`, `expired`, `outside_calling_hours`,
+    /// `rpo_enrolled`, `rpo_check_missing`, `rpo_check_expired`.
     #[schema(value_type = CauseName)]
     pub code: &'static str,
     /// The channel the person switched off (`email`, `phone`, `sms`; channel_off only).
@@ -141,8 +156,9 @@ pub struct CauseOut {
     /// The consent type concerned (refused, withdrawn, expired).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub consent_type: Option<String>,
-    /// Since when (restricted, objected, channel_off) or when it happened (refused, withdrawn,
-    /// expired).
+    /// Since when (restricted, objected, channel_off, rpo_enrolled: when the enrolment was
+    /// found) or when it happened (refused, withdrawn, expired, rpo_check_expired: when the
+    /// check stopped counting).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub since: Option<Timestamp>,
@@ -246,7 +262,11 @@ fn cause_out(cause: &Cause) -> CauseOut {
         Cause::Refused { code, at }
         | Cause::Withdrawn { code, at }
         | Cause::Expired { code, at } => (Some(code.as_str().to_owned()), Some(*at)),
-        Cause::Erased
+        Cause::RpoEnrolled { found_at: at } | Cause::RpoCheckExpired { expired_at: at } => {
+            (None, Some(*at))
+        }
+        Cause::RpoCheckMissing
+        | Cause::Erased
         | Cause::Suppressed
         | Cause::NoConsent
         | Cause::OutsideCallingHours { .. } => (None, None),

@@ -125,6 +125,15 @@ fn cause_text(zone: &Zone, c: &Cause, action: Action) -> String {
             ),
             None => "outside_calling_hours (no calling window opens in the next two weeks)".into(),
         },
+        Cause::RpoEnrolled { found_at } => format!(
+            "rpo_enrolled (the number is in the Registro pubblico delle opposizioni since the check of {}, and no consent was given after)",
+            day(zone, *found_at)
+        ),
+        Cause::RpoCheckMissing => "rpo_check_missing (the number was never checked against the Registro pubblico delle opposizioni: `consento rpo export`, then `consento rpo import`)".into(),
+        Cause::RpoCheckExpired { expired_at } => format!(
+            "rpo_check_expired (the check against the Registro pubblico delle opposizioni stopped counting at {}: check the number again)",
+            super::output::local_time(zone, *expired_at)
+        ),
     }
 }
 

@@ -31,6 +31,7 @@ pub(crate) mod output;
 mod reasons;
 mod receipts;
 mod requests;
+mod rpo;
 pub(crate) mod rules;
 mod settings;
 mod tokens;
@@ -267,6 +268,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
         Command::Ledger(c) => ledger::run(ctx, c).await,
         Command::Links(c) => links::run(ctx, c).await,
         Command::Keys(c) => keys::run(ctx, c).await,
+        Command::Rpo(c) => rpo::run(ctx, c).await,
         Command::Receipts(c) => receipts::run(ctx, c).await,
         Command::Requests(c) => requests::run(ctx, c).await,
         Command::Retention(c) => erasure::retention(ctx, c).await,

@@ -696,3 +696,115 @@ fn a_type_for_third_parties_is_added_with_its_categories_and_refused_without_in_
     ]);
     assert!(out.contains("purpose third_party (energy)"), "{out}");
 }
+
+#[test]
+fn the_register_list_is_exported_and_its_answer_revokes_the_earlier_phone_consent() {
+    let db = Scratch::new();
+    db.ok(&["init"]);
+    db.ok(&[
+        "types", "add", "--code", "CALLS", "--title", "Offerte", "--phone",
+    ]);
+    db.ok(&[
+        "types",
+        "add",
+        "--code",
+        "NEWS",
+        "--title",
+        "Newsletter",
+        "--bulk-email",
+    ]);
+    db.ok(&[
+        "contacts",
+        "add",
+        "--external-id",
+        "CRM-1",
+        "--phone",
+        "333 123 4567",
+    ]);
+    db.ok(&[
+        "contacts",
+        "add",
+        "--external-id",
+        "CRM-2",
+        "--phone",
+        "+39 06 1234 5678",
+    ]);
+    db.ok(&[
+        "contacts",
+        "add",
+        "--external-id",
+        "CRM-3",
+        "--phone",
+        "+49 151 23456789",
+    ]);
+    for code in ["CALLS", "NEWS"] {
+        db.ok(&[
+            "consents", "give", "CRM-1", "--type", code, "--method", "phone",
+        ]);
+    }
+    let sent = db.dir.join("lista.txt");
+    let out = db.ok(&["rpo", "export", "--output", sent.to_str().unwrap()]);
+    assert!(out.starts_with("2 numbers written"), "{out}");
+    // National form, each once; a German number is not the register's.
+    assert_eq!(
+        std::fs::read_to_string(&sent).unwrap(),
+        "0612345678\n3331234567\n"
+    );
+    // The answer, given now (after the consents): the mobile number is enrolled, the other not.
+    let micros = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_micros();
+    let now = Timestamp::from_micros(i64::try_from(micros).unwrap()).to_rfc3339();
+    let answer = db.dir.join("esito.csv");
+    std::fs::write(&answer, "numero;esito\n3331234567;1\n0612345678;0\n").unwrap();
+    let args = |answer: &str| {
+        vec![
+            "rpo".to_owned(),
+            "import".to_owned(),
+            answer.to_owned(),
+            "--sent".to_owned(),
+            sent.to_str().unwrap().to_owned(),
+            "--checked-at".to_owned(),
+            now.clone(),
+            "--mode".to_owned(),
+            "enrolled".to_owned(),
+        ]
+    };
+    let out = db.ok(&args(answer.to_str().unwrap())
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>());
+    assert!(
+        out.contains("2 numbers, 1 enrolled (1 found for the first time), 1 consents revoked"),
+        "{out}"
+    );
+    let history = db.json(&["consents", "history", "CRM-1"]);
+    let revoked: Vec<&serde_json::Value> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "revoked")
+        .collect();
+    assert_eq!(revoked.len(), 1, "{history}");
+    assert_eq!(
+        (&revoked[0]["type_code"], &revoked[0]["method"]),
+        (&serde_json::json!("CALLS"), &serde_json::json!("rpo"))
+    );
+    // Both checked now: nothing is due, unless every number is asked for.
+    let out = db.ok(&["rpo", "export", "--output", sent.to_str().unwrap()]);
+    assert!(out.starts_with("0 numbers written"), "{out}");
+    let out = db.ok(&["rpo", "export", "--all", "--output", sent.to_str().unwrap()]);
+    assert!(out.starts_with("2 numbers written"), "{out}");
+    // An answer naming a number that was not sent is refused in one line, nothing written.
+    std::fs::write(&answer, "3339999999;1\n").unwrap();
+    let (code, err) = db.fails(
+        &args(answer.to_str().unwrap())
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(code, 1);
+    assert!(one_line(&err).contains("answer"), "{err}");
+    db.ok(&["ledger", "verify"]);
+}

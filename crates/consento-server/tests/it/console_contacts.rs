@@ -572,6 +572,7 @@ async fn an_expired_consent_shows_as_expired_with_its_date_and_a_call_names_a_va
     let recent = days_ago(&app, 3);
     record(&app, id, "CALL", EventKind::Given, recent).await;
     app.in_calling_hours();
+    app.checked_against_the_register(&["+393331234567"]).await;
     let operator = app.console_as("operator").await;
     let card = operator.get(&format!("/contacts/{id}")).await;
     let expired = Timestamp::from_micros(old.as_micros() + 365 * DAY);

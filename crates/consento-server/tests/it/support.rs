@@ -282,6 +282,29 @@ impl TestApp {
         }
     }
 
+    /// Records the opt-out register's answer that `numbers` (E.164) are not enrolled, answered
+    /// now: their telemarketing calls then depend on consents alone for 15 days.
+    pub async fn checked_against_the_register(&self, numbers: &[&str]) {
+        use consento_domain::Clock as _;
+        let now = self.clock.now();
+        let numbers: Vec<String> = numbers.iter().map(|n| (*n).to_owned()).collect();
+        self.store
+            .import_rpo_answer(
+                consento_store::NewRpoCheck {
+                    answered_at: now,
+                    valid_until: now.plus_days(15),
+                    file_name: "esito.csv".into(),
+                    file_sha256: [1; 32],
+                    answer_mode: "enrolled",
+                    imported_by: "test".into(),
+                },
+                &[],
+                &numbers,
+            )
+            .await
+            .unwrap();
+    }
+
     /// The token secret of `scope` (`admin`, `write`, `read`, `decide`).
     pub fn token(&self, scope: &str) -> &str {
         &self.tokens[scope]

@@ -1,7 +1,9 @@
 //! Italian telemarketing at the ring, through the dialer's API with the injected clock: a call a
 //! marketing consent allows is blocked outside the calling hours of its kind of day (weekday,
 //! Saturday, day before a holiday, Sunday, holiday, judged in Rome), naming the next instant it
-//! may be placed; service calls, SMS and other hours are not touched; the windows are configurable.
+//! may be placed; service calls, SMS and other hours are not touched; the windows are
+//! configurable. And the opt-out register: a number needs a check that still counts (15 days to
+//! the minute), an enrolment revokes the earlier consents only, a consent given after it allows.
 
 use consento_domain::Timestamp;
 use serde_json::{Value, json};
@@ -12,10 +14,47 @@ fn at(text: &str) -> Timestamp {
     Timestamp::parse("t", text).unwrap()
 }
 
-/// A marketing type and a service type permitting calls and SMS, and Anna, who gave both at
-/// 1 December 2026 (the clock then set there).
+/// A marketing type and a service type permitting calls and SMS, and Anna, who gave the
+/// marketing one on 1 December 2026 (the clock then set there); her number checked against the
+/// opt-out register, not enrolled, at the same instant.
 async fn anna_with_consents(app: &TestApp) -> String {
-    app.clock.set(at("2026-12-01T10:00:00Z"));
+    let id = anna_unchecked(app, "2026-12-01T10:00:00Z").await;
+    register_answer(app, "2026-12-01T10:00:00Z", &[], &["+393331234567"]).await;
+    id
+}
+
+/// The register's answer at `answered_at` (the clock set there): `enrolled` and `not_enrolled`
+/// numbers, E.164.
+async fn register_answer(
+    app: &TestApp,
+    answered_at: &str,
+    enrolled: &[&str],
+    not_enrolled: &[&str],
+) -> Value {
+    app.clock.set(at(answered_at));
+    let list = |l: &[&str]| l.iter().map(|p| (*p).to_owned()).collect::<Vec<_>>();
+    let report = app
+        .store
+        .import_rpo_answer(
+            consento_store::NewRpoCheck {
+                answered_at: at(answered_at),
+                valid_until: at(answered_at).plus_days(15),
+                file_name: "esito.csv".into(),
+                file_sha256: [3; 32],
+                answer_mode: "enrolled",
+                imported_by: "test".into(),
+            },
+            &list(enrolled),
+            &list(not_enrolled),
+        )
+        .await
+        .unwrap();
+    serde_json::to_value(report).unwrap()
+}
+
+/// As [`anna_with_consents`], at `given_at`, with no check of her number.
+async fn anna_unchecked(app: &TestApp, given_at: &str) -> String {
+    app.clock.set(at(given_at));
     let settings = json!({ "check_email_single": true, "check_email_bulk": true, "check_phone": true, "check_sms": true });
     assert_eq!(
         app.send(reqwest::Method::PUT, "/v1/settings", "admin", &settings)
@@ -79,6 +118,7 @@ async fn a_marketing_call_on_christmas_eve_at_half_past_seven_waits_for_the_mond
 {
     let app = spawn_app().await;
     anna_with_consents(&app).await;
+    register_answer(&app, "2026-12-20T10:00:00Z", &[], &["+393331234567"]).await;
     // 24 December is the day before a holiday: 10:00-19:00 in Rome (UTC+1).
     assert_eq!(
         ring(&app, "2026-12-24T17:59:59Z", "phone.call").await["outcome"],
@@ -194,4 +234,147 @@ async fn configured_windows_replace_the_code_of_conducts() {
         "weekday",
         "2026-12-04T09:00:00Z",
     );
+}
+
+#[tokio::test]
+async fn a_check_at_ten_allows_a_call_fifteen_days_later_at_nine_fifty_nine_and_not_at_ten() {
+    let app = spawn_app().await;
+    anna_unchecked(&app, "2026-03-01T09:00:00Z").await;
+    // Never checked: no telemarketing call.
+    let body = ring(&app, "2026-03-02T08:00:00Z", "phone.call").await;
+    assert_eq!(
+        (&body["outcome"], &body["rule"]),
+        (&json!("blocked"), &json!("rpo_check_missing")),
+        "{body}"
+    );
+    // Checked on Monday 2 March 2026 at 10:00 in Rome (09:00 UTC).
+    register_answer(&app, "2026-03-02T09:00:00Z", &[], &["+393331234567"]).await;
+    assert_eq!(
+        ring(&app, "2026-03-17T08:59:00Z", "phone.call").await["outcome"],
+        "allowed"
+    );
+    let body = ring(&app, "2026-03-17T09:00:00Z", "phone.call").await;
+    assert_eq!(body["rule"], "rpo_check_expired", "{body}");
+    assert_eq!(body["cause"]["since"], "2026-03-17T09:00:00Z", "{body}");
+    // A foreign number is not the register's business.
+    let (_, c) = app
+        .post(
+            "/v1/contacts",
+            "write",
+            &json!({ "name": "Hans", "phones": ["+49 151 23456789"] }),
+        )
+        .await;
+    let hans = c["id"].as_str().unwrap();
+    app.post(
+        &format!("/v1/contacts/{hans}/consents"),
+        "write",
+        &json!({ "kind": "given", "type_code": "OFFERS", "method": "phone" }),
+    )
+    .await;
+    app.clock.set(at("2026-03-18T10:00:00Z"));
+    let (_, body) = app.get("/v1/dialer?phone=%2B4915123456789", "decide").await;
+    assert_eq!(body["outcome"], "allowed", "{body}");
+}
+
+async fn an_enrolment_revokes_only_earlier_consents_and_a_consent_after_it_allows(app: TestApp) {
+    let anna = anna_with_consents(&app).await;
+    // A service consent, given before as well: the register does not concern it.
+    app.post(
+        &format!("/v1/contacts/{anna}/consents"),
+        "write",
+        &json!({ "kind": "given", "type_code": "SERVICE", "method": "phone" }),
+    )
+    .await;
+    let report = register_answer(&app, "2026-12-03T09:00:00Z", &["+393331234567"], &[]).await;
+    assert_eq!(
+        (&report["newly_enrolled"], &report["revoked"]),
+        (&json!(1), &json!(1)),
+        "{report}"
+    );
+    let (_, history) = app
+        .get(&format!("/v1/contacts/{anna}/consents/history"), "read")
+        .await;
+    let revoked: Vec<&Value> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "revoked")
+        .collect();
+    assert_eq!(revoked.len(), 1, "{history}");
+    assert_eq!(
+        (&revoked[0]["type_code"], &revoked[0]["method"]),
+        (&json!("OFFERS"), &json!("rpo"))
+    );
+    assert_eq!(revoked[0]["event_time"], "2026-12-03T09:00:00Z");
+    // The marketing consent is gone: a call now needs a reason; the service one still allows
+    // its own calls.
+    let body = ring(&app, "2026-12-03T10:00:00Z", "phone.call").await;
+    assert_eq!(
+        (&body["outcome"], &body["consent"]["code"]),
+        (&json!("allowed"), &json!("SERVICE")),
+        "{body}"
+    );
+    // The same answer again finds nothing new and revokes nothing.
+    let again = register_answer(&app, "2026-12-04T09:00:00Z", &["+393331234567"], &[]).await;
+    assert_eq!(
+        (&again["newly_enrolled"], &again["revoked"]),
+        (&json!(0), &json!(0)),
+        "{again}"
+    );
+    // Anna withdraws the service consent and gives the marketing one again, after the
+    // enrolment was found: it allows.
+    for (kind, code) in [("withdrawn", "SERVICE"), ("given", "OFFERS")] {
+        let (status, body) = app
+            .post(
+                &format!("/v1/contacts/{anna}/consents"),
+                "write",
+                &json!({ "kind": kind, "type_code": code, "method": "phone" }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let body = ring(&app, "2026-12-04T10:00:00Z", "phone.call").await;
+    assert_eq!(
+        (&body["outcome"], &body["consent"]["code"]),
+        (&json!("allowed"), &json!("OFFERS")),
+        "{body}"
+    );
+    // Bruno's number is found enrolled before any consent of his is recorded; a paper consent
+    // dated before that finding, recorded afterwards, does not allow the call.
+    let (_, c) = app
+        .post(
+            "/v1/contacts",
+            "write",
+            &json!({ "name": "Bruno", "phones": ["+39 333 9876543"] }),
+        )
+        .await;
+    let bruno = c["id"].as_str().unwrap().to_owned();
+    register_answer(&app, "2026-12-04T09:00:00Z", &["+393339876543"], &[]).await;
+    app.clock.set(at("2026-12-04T10:00:00Z"));
+    let (status, body) = app
+        .post(
+            &format!("/v1/contacts/{bruno}/consents"),
+            "write",
+            &json!({ "kind": "given", "type_code": "OFFERS", "method": "paper", "event_time": "2026-12-02T10:00:00Z" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, body) = app.get("/v1/dialer?phone=3339876543", "decide").await;
+    assert_eq!(body["rule"], "rpo_enrolled", "{body}");
+    assert_eq!(body["cause"]["since"], "2026-12-04T09:00:00Z", "{body}");
+    let (status, verified) = app.get("/v1/ledger/verify", "admin").await;
+    assert_eq!(status, 200, "{verified}");
+}
+
+#[tokio::test]
+async fn an_enrolment_revokes_only_earlier_consents_and_a_consent_after_it_allows_on_sqlite() {
+    an_enrolment_revokes_only_earlier_consents_and_a_consent_after_it_allows(spawn_app().await)
+        .await;
+}
+
+#[tokio::test]
+async fn an_enrolment_revokes_only_earlier_consents_and_a_consent_after_it_allows_on_postgresql() {
+    if let Some(app) = spawn_app_with(true, |_| {}).await {
+        an_enrolment_revokes_only_earlier_consents_and_a_consent_after_it_allows(app).await;
+    }
 }

@@ -66,6 +66,15 @@ fn cause_words(tr: Tr, cause: &Cause, titles: &Titles) -> String {
             &tr.datetime(*next),
         ),
         Cause::OutsideCallingHours { .. } => tr.t("card-cause-outside-calling-hours-closed"),
+        Cause::RpoEnrolled { found_at } => {
+            tr.with("card-cause-rpo-enrolled", "date", &tr.date(*found_at))
+        }
+        Cause::RpoCheckMissing => tr.t("card-cause-rpo-check-missing"),
+        Cause::RpoCheckExpired { expired_at } => tr.with(
+            "card-cause-rpo-check-expired",
+            "date",
+            &tr.datetime(*expired_at),
+        ),
     }
 }
 

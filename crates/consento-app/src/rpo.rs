@@ -1,0 +1,129 @@
+//! The Registro pubblico delle opposizioni (L. 5/2018, DPR 26/2022) for every adapter: the list
+//! of numbers due for a check, written in the register's format, and the register's answer read
+//! back and recorded as a check (audited), which revokes the consents an enrolment annuls.
+
+use consento_domain::rpo::{RpoAnswerMode, RpoExport, RpoListFormat, RpoNumberForm};
+use consento_domain::{Phone, Timestamp};
+use consento_store::{NewRpoCheck, RpoImportReport};
+use sha2::{Digest, Sha256};
+
+use crate::audit::By;
+use crate::{App, AppError};
+
+/// An answer of the register to import.
+#[derive(Debug, Clone)]
+pub struct RpoAnswerFile {
+    /// The answer's text.
+    pub text: String,
+    /// Its name, as the evidence names it.
+    pub file_name: String,
+    /// The list that was sent (what the answer answers), one number per line as exported.
+    pub sent: String,
+    /// When the register answered.
+    pub answered_at: Timestamp,
+    /// What a line holding a number alone means.
+    pub mode: RpoAnswerMode,
+    /// Who imports it (an operator's name or an account's), kept with the check.
+    pub imported_by: String,
+}
+
+impl App {
+    /// The numbers due for a check at `due_at` (every callable one with `all`), in the register's
+    /// list format: Italian numbers only, each once.
+    pub async fn rpo_export(
+        &self,
+        all: bool,
+        due_at: Timestamp,
+        form: RpoNumberForm,
+    ) -> Result<RpoExport, AppError> {
+        let numbers = self.store.rpo_due_numbers(all, due_at).await?;
+        let phones: Vec<Phone> = numbers
+            .iter()
+            .filter_map(|n| Phone::parse(n, self.store.country_code()).ok())
+            .collect();
+        let format = RpoListFormat {
+            numbers: form,
+            answer_mode: RpoAnswerMode::Enrolled,
+        };
+        Ok(format.export(&phones))
+    }
+
+    /// Reads the register's answer and records it as one check, audited as `rpo.import` by
+    /// `by`, in the check's transaction. Every bad line is named (the field `answer`, the
+    /// first line's number in the message), and nothing is written.
+    pub async fn rpo_import(
+        &self,
+        by: &By,
+        file: RpoAnswerFile,
+    ) -> Result<RpoImportReport, AppError> {
+        let policy = self.policy.rpo.unwrap_or_default();
+        let format = RpoListFormat {
+            numbers: RpoNumberForm::National,
+            answer_mode: file.mode,
+        };
+        // The list sent: one number per line, as exported.
+        let mut submitted: Vec<Phone> = Vec::new();
+        for (i, line) in file.sent.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let phone = Phone::parse(line, "39").map_err(|_| {
+                AppError::invalid(
+                    "sent",
+                    format!(
+                        "the list sent has a bad line: line {}: not a phone number",
+                        i + 1
+                    ),
+                )
+            })?;
+            submitted.push(phone);
+        }
+        let answer = format
+            .import(&file.text, &submitted)
+            .map_err(|errors| AppError::invalid("answer", describe("the answer", &errors)))?;
+        let list = |phones: Vec<Phone>| {
+            phones
+                .iter()
+                .map(|p| p.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        let check = NewRpoCheck {
+            answered_at: file.answered_at,
+            valid_until: policy.check_valid_until(file.answered_at),
+            file_name: file.file_name.clone(),
+            file_sha256: Sha256::digest(file.text.as_bytes()).into(),
+            answer_mode: match file.mode {
+                RpoAnswerMode::Enrolled => "enrolled",
+                RpoAnswerMode::Callable => "callable",
+            },
+            imported_by: file.imported_by.clone(),
+        };
+        let (enrolled, not_enrolled) = (list(answer.enrolled), list(answer.not_enrolled));
+        let detail = serde_json::json!({
+            "file": file.file_name, "answered_at": file.answered_at.to_rfc3339(),
+            "numbers": enrolled.len() + not_enrolled.len(), "enrolled": enrolled.len(),
+        });
+        Ok(self
+            .store
+            .audited(
+                by.entry("rpo.import", None, detail),
+                self.store
+                    .import_rpo_answer(check, &enrolled, &not_enrolled),
+            )
+            .await?
+            .0)
+    }
+}
+
+/// The bad lines of `what`, the first few named.
+fn describe(what: &str, errors: &[consento_domain::import::LineError]) -> String {
+    let shown: Vec<String> = errors.iter().take(5).map(ToString::to_string).collect();
+    let more = errors.len().saturating_sub(shown.len());
+    let tail = if more > 0 {
+        format!(" (and {more} more)")
+    } else {
+        String::new()
+    };
+    format!("{what} has bad lines: {}{tail}", shown.join("; "))
+}

@@ -1,0 +1,287 @@
+//! The Registro pubblico delle opposizioni (RPO; L. 5/2018, DPR 26/2022): the numbers due for a
+//! check, the register's answers imported as checks, and what a number's latest answer says at
+//! the ring. The first time a number is found enrolled, every earlier consent of its contacts to
+//! telephone marketing or to disclosure to third parties is revoked in the ledger (method `rpo`,
+//! the system as actor, the check as evidence), in the import's transaction: enrolment annuls
+//! them (L. 5/2018, art. 1), while consents given after it was found stay valid.
+
+use std::collections::HashSet;
+
+use consento_domain::ledger::{EventRecord, evidence_digest};
+use consento_domain::{
+    Actor, CollectionMethod, ConsentTypeId, ContactId, DomainError, EventId, EventKind, Timestamp,
+};
+use serde::Serialize;
+use sqlx::QueryBuilder;
+
+use crate::bulk::{leave_head, take_head};
+use crate::inserts::{INSERT_EVENTS, INSERT_EVIDENCE, push_event_values};
+use crate::row::{Cols, hex};
+use crate::types::validity_from;
+use crate::{Store, StoreError, in_write_tx, on_read_pool};
+
+/// Rows per multi-row statement: under both backends' bound-parameter limits.
+const CHUNK: usize = 1_000;
+
+/// The numbers of the contacts that may be called for marketing at all: not erased, restricted
+/// or objecting (GDPR Arts. 17, 18, 21(3)), calls not switched off, the number not suppressed.
+/// Italian numbers only: the register covers them alone.
+const CALLABLE_NUMBERS: &str = "SELECT DISTINCT p.phone FROM contact_phones p JOIN contacts c ON c.id = p.contact_id LEFT JOIN rpo_numbers r ON r.phone = p.phone WHERE c.erased_at IS NULL AND c.restricted_at IS NULL AND c.objected_at IS NULL AND c.phone_off_at IS NULL AND p.phone LIKE '+39%' AND ($1 OR r.phone IS NULL OR r.valid_until <= $2) ORDER BY p.phone";
+
+/// A register's answer to record.
+#[derive(Debug, Clone)]
+pub struct NewRpoCheck {
+    /// When the register answered (the check's instant; not in the future).
+    pub answered_at: Timestamp,
+    /// Until when the answer counts (`answered_at` + the policy's validity).
+    pub valid_until: Timestamp,
+    /// The answer file's name.
+    pub file_name: String,
+    /// Its SHA-256.
+    pub file_sha256: [u8; 32],
+    /// How the file was read: `enrolled` or `callable`.
+    pub answer_mode: &'static str,
+    /// Who imported it (an operator or an account).
+    pub imported_by: String,
+}
+
+/// What an import of an answer wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct RpoImportReport {
+    /// The check's id (the evidence of the revocations).
+    pub check_id: uuid::Uuid,
+    /// Numbers answered.
+    pub numbers: u64,
+    /// Of which enrolled.
+    pub enrolled: u64,
+    /// Of which found enrolled for the first time by this check.
+    pub newly_enrolled: u64,
+    /// Consents revoked because of those.
+    pub revoked: u64,
+    /// Until when the check counts.
+    pub valid_until: Timestamp,
+}
+
+/// The register's latest answer about one number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RpoNumber {
+    /// The number (E.164).
+    pub phone: String,
+    /// When the register answered.
+    pub answered_at: Timestamp,
+    /// Until when that answer counts.
+    pub valid_until: Timestamp,
+    /// Whether the number is enrolled.
+    pub enrolled: bool,
+    /// When its enrolment was first found (while enrolled).
+    pub enrolled_found_at: Option<Timestamp>,
+    /// Whether the number is in a public directory.
+    pub in_public_directory: bool,
+}
+
+/// A consent to revoke: its contact and type, the number found enrolled and when.
+struct Revocation {
+    contact: ContactId,
+    type_id: ConsentTypeId,
+    code: String,
+    validity: Option<u32>,
+    found_at: Timestamp,
+    phone: String,
+}
+
+fn micros(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+impl Store {
+    /// The numbers to send to the register, deduplicated and in order: those of contacts that
+    /// may be called for marketing at all, whose latest check is missing or no longer counts at
+    /// `due_at`; every such number with `all`.
+    pub async fn rpo_due_numbers(
+        &self,
+        all: bool,
+        due_at: Timestamp,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(on_read_pool!(self, pool => {
+            sqlx::query_scalar(CALLABLE_NUMBERS)
+                .bind(all)
+                .bind(due_at.as_micros())
+                .fetch_all(pool)
+                .await?
+        }))
+    }
+
+    /// Records the register's answer about `enrolled` and `not_enrolled` numbers (E.164) as one
+    /// check, in one transaction: each number keeps its latest answer (an older answer imported
+    /// later changes nothing), and the consents that a first finding of enrolment annuls are
+    /// revoked in the ledger, dated when the register answered.
+    pub async fn import_rpo_answer(
+        &self,
+        check: NewRpoCheck,
+        enrolled: &[String],
+        not_enrolled: &[String],
+    ) -> Result<RpoImportReport, StoreError> {
+        let now = self.now();
+        if check.answered_at > now {
+            return Err(DomainError::invalid(
+                "checked_at",
+                "the register cannot have answered in the future",
+            )
+            .into());
+        }
+        if check.valid_until <= check.answered_at {
+            return Err(
+                DomainError::invalid("checked_at", "a check must count for some time").into(),
+            );
+        }
+        let id = self.new_uuid(now)?;
+        crate::audit::set_target_id("rpo_check", id);
+        let answered = check.answered_at.as_micros();
+        let valid_until = check.valid_until.as_micros();
+        let system = Actor::new(consento_domain::ActorKind::System, "rpo")?;
+        let sha = hex(&check.file_sha256);
+        // Appends in this process wait for the import, and then read the head it leaves.
+        let mut cache = self.append.lock().await;
+        cache.invalidate();
+        let (newly, revoked) = in_write_tx!(self, tx, DB => {
+            sqlx::query("INSERT INTO rpo_checks (id, answered_at, valid_until, file_name, file_sha256, answer_mode, imported_by, imported_at, numbers, enrolled, newly_enrolled, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 0)")
+                .bind(id).bind(answered).bind(valid_until).bind(&check.file_name)
+                .bind(check.file_sha256.to_vec()).bind(check.answer_mode).bind(&check.imported_by)
+                .bind(now.as_micros()).bind(micros(enrolled.len() + not_enrolled.len()))
+                .bind(micros(enrolled.len()))
+                .execute(&mut *tx).await?;
+            let answers: Vec<(&String, bool)> = enrolled.iter().map(|p| (p, true))
+                .chain(not_enrolled.iter().map(|p| (p, false)))
+                .collect();
+            for chunk in answers.chunks(CHUNK) {
+                let mut qb = QueryBuilder::<DB>::new("INSERT INTO rpo_numbers (phone, check_id, answered_at, valid_until, enrolled, enrolled_found_at, found_by) ");
+                qb.push_values(chunk, |mut b, (phone, on)| {
+                    b.push_bind((*phone).clone()).push_bind(id).push_bind(answered).push_bind(valid_until)
+                        .push_bind(*on).push_bind(on.then_some(answered)).push_bind(on.then_some(id));
+                });
+                // A number still enrolled keeps when that was first found; one found enrolled
+                // again after leaving the register is found anew.
+                qb.push(" ON CONFLICT (phone) DO UPDATE SET check_id = excluded.check_id, answered_at = excluded.answered_at, valid_until = excluded.valid_until, enrolled = excluded.enrolled, enrolled_found_at = CASE WHEN excluded.enrolled AND rpo_numbers.enrolled THEN rpo_numbers.enrolled_found_at ELSE excluded.enrolled_found_at END, found_by = CASE WHEN excluded.enrolled AND rpo_numbers.enrolled THEN rpo_numbers.found_by ELSE excluded.found_by END WHERE excluded.answered_at >= rpo_numbers.answered_at");
+                qb.build().execute(&mut *tx).await?;
+            }
+            let newly: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rpo_numbers WHERE found_by = $1")
+                .bind(id).fetch_one(&mut *tx).await?;
+            // The consents in force when the enrolment was found, of types a marketing call or a
+            // disclosure to third parties relies on.
+            let rows = sqlx::query("SELECT s.contact_id, s.consent_type_id, t.code, t.validity_days, r.enrolled_found_at, r.phone FROM rpo_numbers r JOIN contact_phones p ON p.phone = r.phone JOIN contacts c ON c.id = p.contact_id JOIN consent_state s ON s.contact_id = c.id JOIN consent_types t ON t.id = s.consent_type_id WHERE r.found_by = $1 AND c.erased_at IS NULL AND s.granted AND s.event_time < r.enrolled_found_at AND s.valid_until > r.enrolled_found_at AND ((t.purpose = 'marketing' AND t.allow_phone_call) OR t.purpose = 'third_party') ORDER BY s.contact_id, t.code")
+                .bind(id).fetch_all(&mut *tx).await?;
+            let mut seen: HashSet<(uuid::Uuid, uuid::Uuid)> = HashSet::new();
+            let mut revocations = Vec::new();
+            for row in &rows {
+                let contact = row.uuid("contact_id")?;
+                let type_id = row.uuid("consent_type_id")?;
+                // A contact with two enrolled numbers: one revocation per consent.
+                if !seen.insert((contact, type_id)) {
+                    continue;
+                }
+                revocations.push(Revocation {
+                    contact: ContactId(contact),
+                    type_id: ConsentTypeId(type_id),
+                    code: row.text("code")?,
+                    validity: validity_from(row.opt_int("validity_days")?)?,
+                    found_at: Timestamp::from_micros(row.int("enrolled_found_at")?),
+                    phone: row.text("phone")?,
+                });
+            }
+            let ids = self.new_uuids(now, revocations.len())?;
+            let mut salts = vec![0u8; 32 * revocations.len()];
+            self.entropy.fill(&mut salts)?;
+            let (mut seq, mut prev) = take_head!(self, tx);
+            let mut events = Vec::with_capacity(revocations.len());
+            for ((r, event_id), chunk) in revocations.iter().zip(ids).zip(salts.chunks_exact(32)) {
+                let mut salt = [0u8; 32];
+                salt.copy_from_slice(chunk);
+                let evidence = serde_json::json!({ "rpo": {
+                    "check": id, "file_sha256": sha, "phone": r.phone, "found_at": r.found_at.to_rfc3339(),
+                } }).to_string();
+                seq += 1;
+                let record = EventRecord {
+                    seq,
+                    id: EventId(event_id),
+                    contact_id: r.contact,
+                    consent_type_id: r.type_id,
+                    type_code: r.code.clone(),
+                    kind: EventKind::Revoked,
+                    event_time: r.found_at,
+                    recorded_at: now,
+                    method: CollectionMethod::Rpo,
+                    actor_kind: system.kind,
+                    actor_id: system.id.clone(),
+                    notice_id: None,
+                    validity_days: r.validity,
+                    evidence_digest: Some(evidence_digest(&salt, &evidence)),
+                    prev_hash: prev,
+                };
+                prev = record.hash();
+                events.push((record, prev, salt.to_vec(), evidence));
+            }
+            for chunk in events.chunks(CHUNK) {
+                let mut qb = QueryBuilder::<DB>::new(INSERT_EVENTS);
+                push_event_values!(qb, chunk, (r, hash, _, _) => r, hash);
+                qb.build().execute(&mut *tx).await?;
+                let mut qb = QueryBuilder::<DB>::new(INSERT_EVIDENCE);
+                qb.push_values(chunk, |mut b, (r, _, salt, text)| {
+                    b.push_bind(r.seq).push_bind(salt.clone()).push_bind(text.clone());
+                });
+                qb.build().execute(&mut *tx).await?;
+            }
+            if !events.is_empty() {
+                leave_head!(tx, seq, prev);
+            }
+            sqlx::query("UPDATE rpo_checks SET newly_enrolled = $2, revoked = $3 WHERE id = $1")
+                .bind(id).bind(newly).bind(micros(events.len()))
+                .execute(&mut *tx).await?;
+            (newly, events.len())
+        });
+        drop(cache);
+        self.bound_wal().await;
+        Ok(RpoImportReport {
+            check_id: id,
+            numbers: (enrolled.len() + not_enrolled.len()) as u64,
+            enrolled: enrolled.len() as u64,
+            newly_enrolled: u64::try_from(newly).unwrap_or(0),
+            revoked: revoked as u64,
+            valid_until: check.valid_until,
+        })
+    }
+
+    /// Whether the contact's primary number is Italian (the register covers only those).
+    pub async fn primary_phone_is_italian(&self, contact: ContactId) -> Result<bool, StoreError> {
+        let phone: Option<Option<String>> = on_read_pool!(self, pool => {
+            sqlx::query_scalar("SELECT phone FROM contacts WHERE id = $1")
+                .bind(contact.0).fetch_optional(pool).await?
+        });
+        Ok(phone.flatten().is_some_and(|p| p.starts_with("+39")))
+    }
+
+    /// The register's latest answer about the number a call to `contact` dials: `dialed` (E.164)
+    /// when given, else the contact's primary number. `Ok(None)` when the number was never
+    /// checked (or the contact has no number).
+    pub async fn rpo_number_for(
+        &self,
+        contact: ContactId,
+        dialed: Option<&str>,
+    ) -> Result<Option<RpoNumber>, StoreError> {
+        Ok(on_read_pool!(self, pool => {
+            let row = sqlx::query("SELECT r.phone, r.answered_at, r.valid_until, r.enrolled, r.enrolled_found_at, r.in_public_directory FROM contacts c JOIN rpo_numbers r ON r.phone = COALESCE($2, c.phone) WHERE c.id = $1")
+                .bind(contact.0).bind(dialed)
+                .fetch_optional(pool).await?;
+            match row {
+                None => None,
+                Some(row) => Some(RpoNumber {
+                    phone: row.text("phone")?,
+                    answered_at: Timestamp::from_micros(row.int("answered_at")?),
+                    valid_until: Timestamp::from_micros(row.int("valid_until")?),
+                    enrolled: row.flag("enrolled")?,
+                    enrolled_found_at: row.opt_int("enrolled_found_at")?.map(Timestamp::from_micros),
+                    in_public_directory: row.flag("in_public_directory")?,
+                }),
+            }
+        }))
+    }
+}
