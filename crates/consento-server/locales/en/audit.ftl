@@ -87,6 +87,7 @@ audit-action-receipt-key-rotate = Rotated the key that signs consent receipts
 audit-action-keys-rotate-master = Rotated the master key that encrypts the secrets
 audit-action-keys-reset-lost-master-key = Made new secrets after the master key was lost
 audit-action-keys-seal-existing = Encrypted the secrets still in clear under the master key
+audit-action-rpo-import = Imported an answer of the opt-out register (Registro pubblico delle opposizioni)
 audit-action-subscription-request = Asked for a double opt-in subscription
 audit-target-token = API token
 audit-target-webhook = Webhook subscription

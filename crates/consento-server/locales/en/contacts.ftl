@@ -214,6 +214,7 @@ card-method-preference-center = Preference center
 card-method-double-opt-in = Double opt-in
 card-method-one-click-unsubscribe = One-click unsubscribe
 card-method-system = Consento
+card-method-rpo = Opt-out register (revoked)
 
 card-channels = Forms of communication
 card-channel-email = Email

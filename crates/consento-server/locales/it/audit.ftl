@@ -87,6 +87,7 @@ audit-action-receipt-key-rotate = Rotazione della chiave che firma le ricevute d
 audit-action-keys-rotate-master = Rotazione della chiave principale che cifra i segreti
 audit-action-keys-reset-lost-master-key = Nuovi segreti dopo la perdita della chiave principale
 audit-action-keys-seal-existing = Cifratura dei segreti ancora in chiaro con la chiave principale
+audit-action-rpo-import = Importato un esito del Registro pubblico delle opposizioni
 audit-action-subscription-request = Richiesta di iscrizione con doppio opt-in
 audit-target-token = Token API
 audit-target-webhook = Sottoscrizione webhook

@@ -214,6 +214,7 @@ card-method-preference-center = Centro preferenze
 card-method-double-opt-in = Doppio opt-in
 card-method-one-click-unsubscribe = Disiscrizione con un clic
 card-method-system = Consento
+card-method-rpo = Registro delle opposizioni (revoca)
 
 card-channels = Mezzi di comunicazione
 card-channel-email = Email
