@@ -426,3 +426,63 @@ async fn a_campaign_with_four_silent_calls_in_a_hundred_answered_is_flagged_and_
         "{r}"
     );
 }
+
+#[tokio::test]
+async fn the_contact_card_and_the_activity_log_tell_each_call_in_italian_and_english() {
+    let app = spawn_app().await;
+    let id = anna_with_marketing_consent(&app).await;
+    for (kind, called_at) in [
+        ("silent", "2026-12-03T09:40:00Z"),
+        ("refused_marketing", "2026-12-03T09:50:00Z"),
+    ] {
+        let (status, body) = report(
+            &app,
+            &outcome("+393331234567", kind, "Offerte inverno", called_at),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let dpo = app.console_as("dpo").await;
+    for (language, expected) in [
+        (
+            "it",
+            [
+                "Chiamata: Rifiuto delle chiamate promozionali",
+                "Chiamata: Chiamata muta",
+                "m.bianchi (dal sistema di chiamata)",
+                "Opposizione dal 3 dicembre 2026",
+            ],
+        ),
+        (
+            "en",
+            [
+                "Call: Refused promotional calls",
+                "Call: Silent call",
+                "m.bianchi (from the dialer)",
+                "Objecting since 3 December 2026",
+            ],
+        ),
+    ] {
+        let card = dpo.get_in(&format!("/contacts/{id}"), language).await;
+        assert_eq!(card.status, 200);
+        for text in expected {
+            assert!(
+                card.body.contains(text),
+                "{language}: {text} in {}",
+                card.body
+            );
+        }
+        assert!(card.body.contains("Offerte inverno") && card.body.contains("+393331234567"));
+    }
+    let log = dpo.get_in("/audit", "it").await;
+    assert_eq!(log.status, 200);
+    for text in [
+        "Registrazione dell&#39;esito di una chiamata",
+        "Rifiuto delle chiamate promozionali",
+        "Campagna",
+        "Ora della chiamata",
+    ] {
+        assert!(log.body.contains(text), "{text} in {}", log.body);
+    }
+    assert!(!log.body.contains("call.outcome") && !log.body.contains("refused_marketing"));
+}
