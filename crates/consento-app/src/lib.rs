@@ -14,6 +14,7 @@ use consento_store::Store;
 pub mod accounts;
 pub mod audience;
 pub mod audit;
+pub mod calls;
 pub mod consents;
 pub mod contacts;
 pub mod controller;

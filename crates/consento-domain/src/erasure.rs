@@ -48,6 +48,8 @@ coded_enum!(
         AuditDetails = "audit_details",
         /// Delivered webhook messages about the person (their CRM id).
         WebhookPayloads = "webhook_payloads",
+        /// The numbers the dialer's reported calls went to.
+        CallNumbers = "call_numbers",
     }
 );
 
@@ -64,6 +66,9 @@ coded_enum!(
         InteractionRecords = "interaction_records",
         /// The audit trail's entries (who did what, when), without detail.
         AuditTrail = "audit_trail",
+        /// The dialer's call outcomes (campaign, outcome, when, which operator), without the
+        /// number: the proof that a refusal was honoured and a campaign's silent-call rate.
+        CallRecords = "call_records",
     }
 );
 
@@ -88,9 +93,10 @@ impl KeptCategory {
         match self {
             Self::ConsentProof => KeepGround::DemonstrateConsent,
             Self::Suppression => KeepGround::HonourErasure,
-            Self::RequestRecords | Self::InteractionRecords | Self::AuditTrail => {
-                KeepGround::Accountability
-            }
+            Self::RequestRecords
+            | Self::InteractionRecords
+            | Self::AuditTrail
+            | Self::CallRecords => KeepGround::Accountability,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! of its own. Time and randomness come in as values (see [`time::Clock`]).
 
 pub mod calling_hours;
+pub mod calls;
 pub mod consent;
 pub mod contact;
 pub mod controller;

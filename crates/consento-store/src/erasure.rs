@@ -198,6 +198,12 @@ macro_rules! erase_in_tx {
             .bind(format!("%{}%", id.0.hyphenated()))
             .execute(&mut *$tx).await?.rows_affected();
         counts.push((ErasedCategory::WebhookPayloads, n));
+        // The dialer's calls keep their outcome, campaign and instants (accountability: a
+        // refusal honoured, a campaign's silent calls); the number goes. Allowed by the table's
+        // trigger only now that the contact is erased (migration 0027).
+        let n = sqlx::query("UPDATE call_outcomes SET phone = '' WHERE contact_id = $1 AND phone <> ''")
+            .bind(id.0).execute(&mut *$tx).await?.rows_affected();
+        counts.push((ErasedCategory::CallNumbers, n));
         if let Some((rid, status)) = request {
             let note = ERASURE_OUTCOME;
             if status != RequestStatus::InProgress {
@@ -239,7 +245,8 @@ impl Store {
     /// addresses and numbers go on the suppression list (reason `erasure`); its name, addresses,
     /// numbers, external id, attributes and source, the evidence of its consents and channel
     /// switches, the notes on its justified contacts, its emails and double opt-in requests, the
-    /// free text of its requests and the detail of the audit entries about it are removed. The
+    /// free text of its requests, the detail of the audit entries about it and the numbers of its
+    /// calls' outcomes are removed. The
     /// ledger events stay, keyed by its UUID, and still verify. A contact already erased is a
     /// conflict; `request_id` must name an open erasure request of this person (or of no one
     /// yet), which is completed in the same transaction.

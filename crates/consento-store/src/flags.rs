@@ -116,12 +116,21 @@ pub(crate) struct FlagOutcome {
 /// history row, the suppression entries of an objection, and the notice of a lifted restriction.
 /// Evaluates to `Result<FlagOutcome, StoreError>`. Setting a flag already set (or lifting one
 /// not set) changes nothing and records nothing.
+///
+/// The flag is set since `$now`, or since `$since` when given: the instant the person expressed
+/// it, when that came before it was recorded (a refusal said during a call and reported by the
+/// dialer afterwards). The history row and the suppression entries are dated `$now`, when they
+/// were written.
 macro_rules! apply_flag {
     ($store:expr, $tx:ident, $id:expr, $change:expr, $now:expr, $event_id:expr, $email_id:expr) => {
+        $crate::flags::apply_flag!($store, $tx, $id, $change, $now, $event_id, $email_id, since = $now)
+    };
+    ($store:expr, $tx:ident, $id:expr, $change:expr, $now:expr, $event_id:expr, $email_id:expr, since = $since:expr) => {
         async {
             use $crate::row::Cols as _;
             let change: &$crate::flags::FlagChange = $change;
             let now: i64 = $now;
+            let since: i64 = $since;
             let row = sqlx::query("SELECT email, email_hash, phone_hash, restricted_at, objected_at FROM contacts WHERE id = $1 AND erased_at IS NULL")
                 .bind($id)
                 .fetch_optional(&mut *$tx)
@@ -135,10 +144,10 @@ macro_rules! apply_flag {
                 return Ok::<_, $crate::StoreError>($crate::flags::FlagOutcome { changed: false, notice_id: None });
             }
             let update = match change.flag {
-                $crate::flags::ContactFlag::Restriction => "UPDATE contacts SET restricted_at = CASE WHEN $2 THEN $3 ELSE NULL END, updated_at = $3 WHERE id = $1",
-                $crate::flags::ContactFlag::Objection => "UPDATE contacts SET objected_at = CASE WHEN $2 THEN $3 ELSE NULL END, updated_at = $3 WHERE id = $1",
+                $crate::flags::ContactFlag::Restriction => "UPDATE contacts SET restricted_at = CASE WHEN $2 THEN $4 ELSE NULL END, updated_at = $3 WHERE id = $1",
+                $crate::flags::ContactFlag::Objection => "UPDATE contacts SET objected_at = CASE WHEN $2 THEN $4 ELSE NULL END, updated_at = $3 WHERE id = $1",
             };
-            sqlx::query(update).bind($id).bind(change.raised).bind(now).execute(&mut *$tx).await?;
+            sqlx::query(update).bind($id).bind(change.raised).bind(now).bind(since).execute(&mut *$tx).await?;
             sqlx::query("INSERT INTO flag_events (id, contact_id, flag, raised, at, actor_kind, actor_id, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                 .bind($event_id).bind($id).bind(change.flag.code()).bind(change.raised).bind(now)
                 .bind(change.actor.kind.code()).bind(&change.actor.id).bind(change.request_id.map(|r| r.0))

@@ -22,6 +22,7 @@ mod audit;
 mod backup;
 pub mod bench;
 mod bulk;
+mod calls;
 mod commit;
 mod contacts;
 mod controller;
@@ -61,6 +62,7 @@ mod webhooks;
 
 pub use backup::{backup_sqlite, restore_sqlite, verify_sqlite_file};
 pub use bulk::{BulkContact, BulkEvent, BulkReport};
+pub use calls::{CallRecord, CampaignReport, NewCallOutcome, RecordedCall};
 pub use commit::GroupCommitStats;
 pub use contacts::{ContactSummary, FieldChanges};
 pub use erasure::{ERASURE_OUTCOME, ErasureInput, ErasureReport};

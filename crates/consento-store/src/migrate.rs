@@ -166,10 +166,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0026_rpo_register.sql"),
         include_str!("../migrations/postgres/0026_rpo_register.sql"),
     ),
+    (
+        27,
+        "call_outcomes",
+        include_str!("../migrations/sqlite/0027_call_outcomes.sql"),
+        include_str!("../migrations/postgres/0027_call_outcomes.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 26;
+pub(crate) const LATEST: i64 = 27;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -55,6 +55,7 @@ audit-action-contact-restriction = Changed the restriction of processing
 audit-action-contact-objection = Changed the objection to direct marketing
 audit-action-contact-moment = Checked before a contact
 audit-action-contact-justify = Recorded a justified contact
+audit-action-call-outcome = Recorded the outcome of a call
 audit-action-audience-count = Counted newsletter recipients
 audit-action-audience-export = Downloaded newsletter recipients
 audit-action-audience-export-end = Finished downloading newsletter recipients

@@ -114,3 +114,14 @@ field-consent-receipt-id = Receipt's code
 
 field-lang = Language
 field-form = Form
+
+field-campaign = Campaign
+field-called-at = Time of the call
+field-call-id = Call's code
+field-outcome-answered = Answered, with the operator
+field-outcome-no-answer = No answer
+field-outcome-busy = Busy
+field-outcome-silent = Silent call
+field-outcome-refused-marketing = Refused promotional calls
+field-outcome-callback-requested = Asked to be called back
+field-operator = Operator

@@ -55,6 +55,7 @@ audit-action-contact-restriction = Cambio della limitazione del trattamento
 audit-action-contact-objection = Cambio dell'opposizione al marketing diretto
 audit-action-contact-moment = Verifica prima di un contatto
 audit-action-contact-justify = Registrazione di un contatto giustificato
+audit-action-call-outcome = Registrazione dell'esito di una chiamata
 audit-action-audience-count = Conteggio dei destinatari della newsletter
 audit-action-audience-export = Scaricamento dei destinatari della newsletter
 audit-action-audience-export-end = Fine dello scaricamento dei destinatari

@@ -114,3 +114,14 @@ field-consent-receipt-id = Codice della ricevuta
 
 field-lang = Lingua
 field-form = Modulo
+
+field-campaign = Campagna
+field-called-at = Ora della chiamata
+field-call-id = Codice della chiamata
+field-outcome-answered = Risposta, con l'operatore
+field-outcome-no-answer = Nessuna risposta
+field-outcome-busy = Occupato
+field-outcome-silent = Chiamata muta
+field-outcome-refused-marketing = Rifiuto delle chiamate promozionali
+field-outcome-callback-requested = Chiesto di essere richiamato
+field-operator = Operatore

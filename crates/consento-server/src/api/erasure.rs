@@ -67,6 +67,8 @@ pub enum ErasedCategoryName {
     AuditDetails,
     /// Delivered webhook messages about the person.
     WebhookPayloads,
+    /// The numbers the dialer's reported calls went to.
+    CallNumbers,
 }
 
 /// A category of data an erasure keeps, without anything that names the person.
@@ -84,6 +86,8 @@ pub enum KeptCategoryName {
     InteractionRecords,
     /// The audit trail's entries, without detail.
     AuditTrail,
+    /// The dialer's call outcomes (campaign, outcome, when), without the number.
+    CallRecords,
 }
 
 /// The ground on which a category is kept (GDPR Art. 17(3)).

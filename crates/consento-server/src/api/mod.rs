@@ -16,6 +16,7 @@ use crate::state::AppState;
 
 pub(crate) mod audience;
 pub mod auth;
+mod calls;
 pub(crate) mod consents;
 mod contacts;
 pub(crate) mod decisions;
@@ -79,6 +80,7 @@ pub const SECURITY_SCHEME: &str = "token";
         (name = "subscriptions", description = "Double opt-in: a person's request to subscribe, confirmed from the link emailed to them."),
         (name = "retention", description = "Storage limitation (GDPR Art. 5(1)(e)): the contacts past the retention of their purposes, and their anonymisation."),
         (name = "requests", description = "Data-subject requests (GDPR Arts. 15-22) and their Art. 12(3) deadlines: log, list overdue and due soon, move, extend."),
+        (name = "calls", description = "The dialer's call outcomes (a refusal of promotional calls is an objection at once, GDPR Art. 21(3)) and each campaign's silent-call rate."),
         (name = "rules", description = "Bulk rules over provenance (source, legal basis, purposes): save, dry-run, apply in one audited transaction, revert a run (admin)."),
     )
 )]
@@ -120,6 +122,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(receipts::routes())
         .merge(erasure::routes())
         .merge(rules::routes())
+        .merge(calls::routes())
         .split_for_parts();
     document_auth_failures(&mut doc);
     (router, doc)

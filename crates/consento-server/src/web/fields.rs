@@ -110,6 +110,8 @@ const ORDER: &[&str] = &[
     "action",
     "moment",
     "outcome",
+    "campaign",
+    "called_at",
     "rule",
     "rule_name",
     "name",
@@ -556,6 +558,30 @@ mod tests {
                 before: "Sì".to_owned(),
                 after: "No".to_owned(),
             }]
+        );
+    }
+
+    #[test]
+    fn a_call_outcome_reads_as_its_outcome_campaign_and_local_time_in_words() {
+        let names = Names::default();
+        let tr = Tr::rome(Locale::It);
+        let (fields, changes) = reader_of(tr, &names, "call.outcome").detail(&json!({
+            "outcome": "refused_marketing", "campaign": "Primavera", "operator": "m.bianchi",
+            "called_at": "2026-03-02T09:15:00Z", "call_id": "0190a0a0-0000-7000-8000-000000000001"
+        }));
+        assert!(changes.is_empty());
+        let text: Vec<String> = fields
+            .iter()
+            .map(|f| format!("{}: {}", f.label, f.value))
+            .collect();
+        assert_eq!(
+            text,
+            vec![
+                "Esito: Rifiuto delle chiamate promozionali",
+                "Campagna: Primavera",
+                "Ora della chiamata: 02/03/2026 10:15 CET",
+                "Codice della chiamata: 0190a0a0-0000-7000-8000-000000000001",
+            ]
         );
     }
 

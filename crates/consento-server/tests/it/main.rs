@@ -13,6 +13,7 @@ mod console_contacts;
 mod console_insights;
 mod console_setup;
 mod database_copy;
+mod dialer_outcomes;
 mod erasure;
 mod export;
 mod first_run;

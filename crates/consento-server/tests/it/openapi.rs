@@ -282,6 +282,13 @@ fn the_documented_enums_are_the_codes_the_domain_writes_and_reads() {
         codes(&doc, "RequestChannelName"),
         all(RequestChannel::ALL, RequestChannel::code)
     );
+    assert_eq!(
+        codes(&doc, "CallOutcomeName"),
+        all(
+            consento_domain::calls::CallOutcome::ALL,
+            consento_domain::calls::CallOutcome::code
+        )
+    );
     let mut filter = vec!["open".to_owned()];
     filter.extend(all(RequestStatus::ALL, RequestStatus::code));
     assert_eq!(codes(&doc, "RequestStatusFilter"), filter);

@@ -328,6 +328,7 @@ fn subscription(
 // The concerns of the contract, one module each (after `on_every_backend!`, which they use).
 mod audience;
 mod bulk;
+mod call_outcomes;
 mod channels;
 mod contacts;
 mod data_requests;

@@ -1,10 +1,12 @@
-//! The card's history: every ledger event, every justified contact and every restriction or
-//! objection set or lifted, newest first, with who did it in words.
+//! The card's history: every ledger event, every justified contact, every restriction or
+//! objection set or lifted and every call outcome the dialer reported, newest first, with who
+//! did it in words.
 
 use std::collections::HashMap;
 
-use consento_domain::{ActorKind, EventKind, Timestamp};
-use consento_store::{ContactFlag, FlagEvent, HistoryEntry, Interaction};
+use consento_domain::calls::CallOutcome;
+use consento_domain::{Action, ActorKind, EventKind, Timestamp};
+use consento_store::{CallRecord, ContactFlag, FlagEvent, HistoryEntry, Interaction};
 
 use super::{Titles, action_words, method_words, text};
 use crate::i18n::Tr;
@@ -72,11 +74,27 @@ fn operator_words(tr: Tr, operator: &str, users: &HashMap<String, String>) -> St
     }
 }
 
+/// A call's outcome in words, with its badge: a refusal (an objection, GDPR Art. 21(3)) and a
+/// silent call stand out.
+fn call_words(tr: Tr, outcome: CallOutcome) -> (String, &'static str) {
+    let class = match outcome {
+        CallOutcome::RefusedMarketing => "blocked",
+        CallOutcome::Silent => "needs",
+        _ => "",
+    };
+    let words = tr.t(&format!(
+        "field-outcome-{}",
+        outcome.code().replace('_', "-")
+    ));
+    (tr.with("card-history-call", "outcome", &words), class)
+}
+
 pub(super) fn history_rows(
     tr: Tr,
     events: Vec<HistoryEntry>,
     interactions: &[Interaction],
     flags: &[FlagEvent],
+    calls: &[CallRecord],
     titles: &Titles,
     users: &HashMap<String, String>,
 ) -> Vec<HistoryRow> {
@@ -153,6 +171,37 @@ pub(super) fn history_rows(
                 _ => String::new(),
             }),
             by: actor_words(tr, f.actor.kind, &f.actor.id, users),
+            receipt: None,
+        }
+    }));
+    rows.extend(calls.iter().map(|c| {
+        let (what, class) = call_words(tr, c.outcome);
+        let mut fields = vec![
+            Field {
+                label: tr.t("field-campaign"),
+                value: c.campaign.clone(),
+            },
+            Field {
+                label: tr.t("field-called-at"),
+                value: tr.datetime(c.called_at),
+            },
+        ];
+        // Blank once the contact is erased (GDPR Art. 17).
+        if !c.phone.is_empty() {
+            fields.push(Field {
+                label: tr.t("card-call-number"),
+                value: c.phone.clone(),
+            });
+        }
+        HistoryRow {
+            sort: (c.recorded_at, i64::MAX),
+            date: tr.date(c.called_at),
+            what,
+            class,
+            recorded: tr.datetime(c.recorded_at),
+            how: action_words(tr, Action::PhoneCall),
+            fields,
+            by: tr.with("card-actor-dialer-operator", "handle", &c.operator),
             receipt: None,
         }
     }));

@@ -88,11 +88,12 @@ pub(super) async fn card(
     let tr = staff.tr;
     let r = ContactRef::Id(id);
     let c = state.store.contact(&r).await?;
-    let (consents, events, interactions, flags, users) = tokio::try_join!(
+    let (consents, events, interactions, flags, calls, users) = tokio::try_join!(
         state.store.current_consents(&r),
         state.store.consent_history(&r),
         state.store.interactions(&r),
         state.store.flag_history(id),
+        state.store.call_outcomes(id),
         state.store.users(),
     )?;
     let users: HashMap<String, String> = users
@@ -184,7 +185,7 @@ pub(super) async fn card(
             .legal_basis
             .map_or_else(|| tr.t("contacts-basis-none"), |b| basis_label(tr, b)),
         purposes: c.purposes.clone(),
-        history: history_rows(tr, events, &interactions, &flags, &titles, &users),
+        history: history_rows(tr, events, &interactions, &flags, &calls, &titles, &users),
         result,
         dialog,
         can_edit: live && staff.user.role.can(Permission::EditContacts),
