@@ -29,6 +29,7 @@ impl App {
     /// call allowed by a marketing consent (ours or for third parties) is blocked:
     /// - outside the calling hours of its kind of day (rule 8), naming the next instant it is
     ///   allowed (the Italian code of conduct for telemarketing's hours unless configured);
+    /// - to a number a silent call reached, for the cooldown after it (rule 8b);
     /// - to an Italian number, by the Registro pubblico delle opposizioni (rule 9, L. 5/2018 and
     ///   DPR 26/2022): without a check that still counts, or enrolled with no consent given after
     ///   the enrolment was found. The number is the one dialled, else the contact's primary one.
@@ -61,30 +62,34 @@ impl App {
             };
             return Ok(report);
         }
-        let Some(policy) = &self.policy.rpo else {
-            return Ok(report);
-        };
         let dialed = match contact {
             ContactRef::Phone(p) => Some(Phone::parse(p, self.store.country_code())?),
             _ => None,
         };
-        let number = self
+        let ring = self
             .store
-            .rpo_number_for(report.contact_id, dialed.as_ref().map(Phone::as_str))
+            .ring_facts(report.contact_id, dialed.as_ref().map(Phone::as_str))
             .await?;
-        // The register covers Italian numbers only.
-        let italian = match (&number, &dialed) {
-            (Some(n), _) => n.phone.starts_with("+39"),
-            (None, Some(d)) => rpo::is_italian(d),
-            (None, None) => {
-                self.store
-                    .primary_phone_is_italian(report.contact_id)
-                    .await?
-            }
-        };
-        if !italian {
+        // A silent call (the person answered and no operator spoke) keeps automated calls away
+        // from the number for a while (Garante, general provision n. 83 of 20 February 2014).
+        if let Some(until) = ring
+            .last_silent_call
+            .map(|at| at.plus_days(self.policy.silent_call_cooldown_days))
+            .filter(|until| report.at < *until)
+        {
+            report.decision = Decision::Blocked {
+                cause: Cause::SilentCallCooldown { until },
+            };
             return Ok(report);
         }
+        let Some(policy) = &self.policy.rpo else {
+            return Ok(report);
+        };
+        // The register covers Italian numbers only.
+        if !ring.phone.as_deref().is_some_and(|p| p.starts_with("+39")) {
+            return Ok(report);
+        }
+        let number = ring.rpo;
         let facts = rpo::RpoFacts {
             latest_check: number.as_ref().map(|n| rpo::RpoCheck {
                 answered_at: n.answered_at,

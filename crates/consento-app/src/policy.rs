@@ -45,6 +45,8 @@ pub struct Policy {
     /// Whether telemarketing calls to Italian numbers need a valid check against the Registro
     /// pubblico delle opposizioni, and how long a check counts.
     pub rpo: Option<consento_domain::rpo::RpoPolicy>,
+    /// Days a silent call keeps telemarketing calls away from its number.
+    pub silent_call_cooldown_days: u32,
 }
 
 /// The double opt-in's limits.

@@ -87,6 +87,12 @@ pub enum Cause {
         /// The next instant a call is allowed, if any window opens within two weeks.
         next_allowed_at: Option<Timestamp>,
     },
+    /// Rule 8b: a silent call reached the number recently (Garante, general provision n. 83 of
+    /// 20 February 2014): no telemarketing call until the cooldown ends.
+    SilentCallCooldown {
+        /// When calls may resume.
+        until: Timestamp,
+    },
     /// Rule 9: the number is enrolled in the Registro pubblico delle opposizioni and no consent
     /// was given after the enrolment was found (L. 5/2018, art. 1).
     RpoEnrolled {
@@ -117,6 +123,7 @@ impl Cause {
             Self::Withdrawn { .. } => "withdrawn",
             Self::Expired { .. } => "expired",
             Self::OutsideCallingHours { .. } => "outside_calling_hours",
+            Self::SilentCallCooldown { .. } => "silent_call_cooldown",
             Self::RpoEnrolled { .. } => "rpo_enrolled",
             Self::RpoCheckMissing => "rpo_check_missing",
             Self::RpoCheckExpired { .. } => "rpo_check_expired",

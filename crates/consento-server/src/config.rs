@@ -106,6 +106,9 @@ pub struct TelemarketingConfig {
     /// How long a check counts and the grace after a contract ends (15 and 30 days by default,
     /// the law's; shorter is allowed).
     pub rpo: consento_domain::rpo::RpoPolicy,
+    /// Days a silent call keeps telemarketing calls away from its number (7 by default; 1 to
+    /// 90).
+    pub silent_call_cooldown_days: u32,
 }
 
 impl Default for TelemarketingConfig {
@@ -114,6 +117,7 @@ impl Default for TelemarketingConfig {
             calling_hours: Default::default(),
             rpo_required: true,
             rpo: Default::default(),
+            silent_call_cooldown_days: 7,
         }
     }
 }
@@ -762,6 +766,7 @@ impl ServeConfig {
                 .telemarketing
                 .rpo_required
                 .then_some(self.telemarketing.rpo),
+            silent_call_cooldown_days: self.telemarketing.silent_call_cooldown_days,
         }
     }
 }
@@ -904,6 +909,11 @@ impl ServeConfig {
             .rpo
             .validate()
             .map_err(|e| format!("config: telemarketing.rpo.{}: {e}", e.field()))?;
+        if !(1..=90).contains(&config.telemarketing.silent_call_cooldown_days) {
+            return Err(
+                "config: telemarketing.silent_call_cooldown_days: must be 1 to 90 days".to_owned(),
+            );
+        }
         config.import.check()?;
         config.http.check()?;
         crate::client::TrustedProxies::parse(&config.trusted_proxies, config.proxy_header)?;

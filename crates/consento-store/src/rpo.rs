@@ -79,6 +79,17 @@ pub struct RpoNumber {
     pub in_public_directory: bool,
 }
 
+/// What the rules at the ring read about the number dialled.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RingFacts {
+    /// The number (E.164), if the contact has one.
+    pub phone: Option<String>,
+    /// The register's latest answer about it, if it was ever checked.
+    pub rpo: Option<RpoNumber>,
+    /// Its latest silent call, if any.
+    pub last_silent_call: Option<Timestamp>,
+}
+
 /// A consent to revoke: its contact and type, the number found enrolled and when.
 struct Revocation {
     contact: ContactId,
@@ -250,37 +261,39 @@ impl Store {
         })
     }
 
-    /// Whether the contact's primary number is Italian (the register covers only those).
-    pub async fn primary_phone_is_italian(&self, contact: ContactId) -> Result<bool, StoreError> {
-        let phone: Option<Option<String>> = on_read_pool!(self, pool => {
-            sqlx::query_scalar("SELECT phone FROM contacts WHERE id = $1")
-                .bind(contact.0).fetch_optional(pool).await?
-        });
-        Ok(phone.flatten().is_some_and(|p| p.starts_with("+39")))
-    }
-
-    /// The register's latest answer about the number a call to `contact` dials: `dialed` (E.164)
-    /// when given, else the contact's primary number. `Ok(None)` when the number was never
-    /// checked (or the contact has no number).
-    pub async fn rpo_number_for(
+    /// What the rules at the ring read about the number a call to `contact` dials: `dialed`
+    /// (E.164) when given, else the contact's primary number; in one read, the register's
+    /// latest answer about it and its latest silent call.
+    pub async fn ring_facts(
         &self,
         contact: ContactId,
         dialed: Option<&str>,
-    ) -> Result<Option<RpoNumber>, StoreError> {
+    ) -> Result<RingFacts, StoreError> {
         Ok(on_read_pool!(self, pool => {
-            let row = sqlx::query("SELECT r.phone, r.answered_at, r.valid_until, r.enrolled, r.enrolled_found_at, r.in_public_directory FROM contacts c JOIN rpo_numbers r ON r.phone = COALESCE($2, c.phone) WHERE c.id = $1")
+            let row = sqlx::query("SELECT n.phone, r.answered_at, r.valid_until, r.enrolled, r.enrolled_found_at, r.in_public_directory, (SELECT MAX(o.called_at) FROM call_outcomes o WHERE o.phone = n.phone AND o.outcome = 'silent') AS last_silent FROM (SELECT COALESCE($2, c.phone) AS phone FROM contacts c WHERE c.id = $1) n LEFT JOIN rpo_numbers r ON r.phone = n.phone")
                 .bind(contact.0).bind(dialed)
                 .fetch_optional(pool).await?;
             match row {
-                None => None,
-                Some(row) => Some(RpoNumber {
-                    phone: row.text("phone")?,
-                    answered_at: Timestamp::from_micros(row.int("answered_at")?),
-                    valid_until: Timestamp::from_micros(row.int("valid_until")?),
-                    enrolled: row.flag("enrolled")?,
-                    enrolled_found_at: row.opt_int("enrolled_found_at")?.map(Timestamp::from_micros),
-                    in_public_directory: row.flag("in_public_directory")?,
-                }),
+                None => RingFacts::default(),
+                Some(row) => {
+                    let phone = row.opt_text("phone")?;
+                    let rpo = match (row.opt_int("answered_at")?, &phone) {
+                        (Some(answered_at), Some(phone)) => Some(RpoNumber {
+                            phone: phone.clone(),
+                            answered_at: Timestamp::from_micros(answered_at),
+                            valid_until: Timestamp::from_micros(row.int("valid_until")?),
+                            enrolled: row.flag("enrolled")?,
+                            enrolled_found_at: row.opt_int("enrolled_found_at")?.map(Timestamp::from_micros),
+                            in_public_directory: row.flag("in_public_directory")?,
+                        }),
+                        _ => None,
+                    };
+                    RingFacts {
+                        last_silent_call: row.opt_int("last_silent")?.map(Timestamp::from_micros),
+                        phone,
+                        rpo,
+                    }
+                }
             }
         }))
     }

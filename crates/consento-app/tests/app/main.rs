@@ -65,6 +65,7 @@ pub fn policy() -> Policy {
         import_max_cell_bytes: consento_app::import::DEFAULT_MAX_CELL_BYTES,
         calling_hours: Default::default(),
         rpo: Some(Default::default()),
+        silent_call_cooldown_days: 7,
     }
 }
 

@@ -102,6 +102,7 @@ card-cause-outside-calling-hours = Outside the hours for telemarketing calls: ca
 card-cause-outside-calling-hours-closed = Outside the hours for telemarketing calls, and no calling window opens in the next two weeks.
 card-cause-rpo-enrolled = The number is in the Italian opt-out register (found on { $date }) and no consent was given after that.
 card-cause-rpo-check-missing = The number has never been checked against the Italian opt-out register (Registro pubblico delle opposizioni).
+card-cause-silent-call-cooldown = A silent call reached this number recently: no promotional call before { $date }.
 card-cause-rpo-check-expired = The number's check against the Italian opt-out register stopped counting on { $date }: check it again.
 
 card-dialog-title = { $action }: reason for the contact

@@ -102,6 +102,7 @@ card-cause-outside-calling-hours = Fuori dall'orario consentito per le chiamate 
 card-cause-outside-calling-hours-closed = Fuori dall'orario consentito per le chiamate promozionali, e nessuna fascia oraria apre nelle prossime due settimane.
 card-cause-rpo-enrolled = Il numero è iscritto al Registro pubblico delle opposizioni (rilevato il { $date }) e da allora non è stato dato alcun consenso.
 card-cause-rpo-check-missing = Il numero non è mai stato verificato nel Registro pubblico delle opposizioni.
+card-cause-silent-call-cooldown = Una chiamata muta ha raggiunto di recente questo numero: nessuna chiamata promozionale prima del { $date }.
 card-cause-rpo-check-expired = La verifica del numero nel Registro pubblico delle opposizioni è scaduta il { $date }: va verificato di nuovo.
 
 card-dialog-title = { $action }: motivo del contatto

@@ -81,6 +81,9 @@ pub enum CauseName {
     Expired,
     /// Rule 8: a telemarketing call outside the calling hours of its kind of day.
     OutsideCallingHours,
+    /// Rule 8b: a silent call reached the number recently (`next_allowed_at`: when calls may
+    /// resume).
+    SilentCallCooldown,
     /// Rule 9: the number is enrolled in the Registro pubblico delle opposizioni, with no
     /// consent given after the enrolment was found (`since`: when it was found).
     RpoEnrolled,
@@ -119,6 +122,9 @@ pub enum DecisionRuleName {
     Expired,
     /// Rule 8: a telemarketing call outside the calling hours of its kind of day.
     OutsideCallingHours,
+    /// Rule 8b: a silent call reached the number recently (`next_allowed_at`: when calls may
+    /// resume).
+    SilentCallCooldown,
     /// Rule 9: the number is enrolled in the Registro pubblico delle opposizioni, with no
     /// consent given after the enrolment was found (`since`: when it was found).
     RpoEnrolled,
@@ -146,7 +152,7 @@ pub struct ConsentProof {
 pub struct CauseOut {
     /// `erased`, `restricted`, `objected`, `channel_off` (the person switched this channel off),
     /// `suppressed`, `no_consent`, `refused`, `withdrawn`, `expired`, `outside_calling_hours`,
-    /// `rpo_enrolled`, `rpo_check_missing`, `rpo_check_expired`.
+    /// `silent_call_cooldown`, `rpo_enrolled`, `rpo_check_missing`, `rpo_check_expired`.
     #[schema(value_type = CauseName)]
     pub code: &'static str,
     /// The channel the person switched off (`email`, `phone`, `sms`; channel_off only).
@@ -166,8 +172,8 @@ pub struct CauseOut {
     /// `holiday`; outside_calling_hours only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub day: Option<&'static str>,
-    /// The next instant a call is allowed (outside_calling_hours; absent when no window opens
-    /// within two weeks).
+    /// The next instant a call is allowed (outside_calling_hours, absent when no window opens
+    /// within two weeks; silent_call_cooldown: when the cooldown ends).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub next_allowed_at: Option<Timestamp>,
@@ -265,6 +271,7 @@ fn cause_out(cause: &Cause) -> CauseOut {
         Cause::RpoEnrolled { found_at: at } | Cause::RpoCheckExpired { expired_at: at } => {
             (None, Some(*at))
         }
+        Cause::SilentCallCooldown { .. } => (None, None),
         Cause::RpoCheckMissing
         | Cause::Erased
         | Cause::Suppressed
@@ -276,6 +283,7 @@ fn cause_out(cause: &Cause) -> CauseOut {
             day,
             next_allowed_at,
         } => (day.map(|d| d.code()), *next_allowed_at),
+        Cause::SilentCallCooldown { until } => (None, Some(*until)),
         _ => (None, None),
     };
     CauseOut {

@@ -125,6 +125,10 @@ fn cause_text(zone: &Zone, c: &Cause, action: Action) -> String {
             ),
             None => "outside_calling_hours (no calling window opens in the next two weeks)".into(),
         },
+        Cause::SilentCallCooldown { until } => format!(
+            "silent_call_cooldown (a silent call reached the number: no telemarketing call before {})",
+            super::output::local_time(zone, *until)
+        ),
         Cause::RpoEnrolled { found_at } => format!(
             "rpo_enrolled (the number is in the Registro pubblico delle opposizioni since the check of {}, and no consent was given after)",
             day(zone, *found_at)

@@ -378,3 +378,34 @@ async fn an_enrolment_revokes_only_earlier_consents_and_a_consent_after_it_allow
         an_enrolment_revokes_only_earlier_consents_and_a_consent_after_it_allows(app).await;
     }
 }
+
+#[tokio::test]
+async fn a_silent_call_keeps_marketing_calls_away_from_the_number_for_seven_days() {
+    let app = spawn_app().await;
+    anna_with_consents(&app).await;
+    app.clock.set(at("2026-12-03T10:05:00Z"));
+    let (status, body) = app
+        .post(
+            "/v1/dialer/outcomes",
+            "write",
+            &json!({ "phone": "+39 333 1234567", "outcome": "silent", "campaign": "Inverno",
+                     "operator": "dialer-1", "called_at": "2026-12-03T10:00:00Z" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let body = ring(&app, "2026-12-09T10:00:00Z", "phone.call").await;
+    assert_eq!(body["rule"], "silent_call_cooldown", "{body}");
+    assert_eq!(
+        body["cause"]["next_allowed_at"], "2026-12-10T10:00:00Z",
+        "{body}"
+    );
+    assert_eq!(
+        ring(&app, "2026-12-10T10:00:00Z", "phone.call").await["outcome"],
+        "allowed"
+    );
+    // An SMS is not a call.
+    assert_eq!(
+        ring(&app, "2026-12-09T10:00:00Z", "sms.single").await["outcome"],
+        "allowed"
+    );
+}

@@ -70,6 +70,11 @@ fn cause_words(tr: Tr, cause: &Cause, titles: &Titles) -> String {
             tr.with("card-cause-rpo-enrolled", "date", &tr.date(*found_at))
         }
         Cause::RpoCheckMissing => tr.t("card-cause-rpo-check-missing"),
+        Cause::SilentCallCooldown { until } => tr.with(
+            "card-cause-silent-call-cooldown",
+            "date",
+            &tr.datetime(*until),
+        ),
         Cause::RpoCheckExpired { expired_at } => tr.with(
             "card-cause-rpo-check-expired",
             "date",
