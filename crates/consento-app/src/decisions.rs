@@ -33,7 +33,7 @@ impl App {
     /// - to an Italian number, by the Registro pubblico delle opposizioni (rule 9, L. 5/2018 and
     ///   DPR 26/2022): without a check that still counts, or enrolled with no consent given after
     ///   the enrolment was found. The number is the one dialled, else the contact's primary one.
-    async fn at_the_ring(
+    pub(crate) async fn at_the_ring(
         &self,
         contact: &ContactRef,
         mut report: DecisionReport,

@@ -7,8 +7,24 @@ use consento_domain::{Phone, Timestamp};
 use consento_store::{NewRpoCheck, RpoImportReport};
 use sha2::{Digest, Sha256};
 
+use std::collections::BTreeMap;
+
+use consento_domain::{Action, ContactId, Decision};
+use consento_store::{ContactRef, StoreError};
+
 use crate::audit::By;
 use crate::{App, AppError};
+
+/// The numbers a dialer may call now for a telemarketing campaign.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CampaignList {
+    /// The instant decided for.
+    pub at: Timestamp,
+    /// The numbers, with their contacts, by number.
+    pub numbers: Vec<(ContactId, String)>,
+    /// The candidates left out, counted by the cause their decision names.
+    pub excluded: BTreeMap<&'static str, u64>,
+}
 
 /// An answer of the register to import.
 #[derive(Debug, Clone)]
@@ -113,6 +129,49 @@ impl App {
             )
             .await?
             .0)
+    }
+}
+
+impl App {
+    /// The numbers a dialer may call now for a telemarketing campaign: every candidate (a
+    /// contact with a number and a marketing consent permitting calls) decided as a call at the
+    /// ring would be, the others counted by cause. Refused (409 naming `unchecked`) when any
+    /// candidate's opt-out register check is missing or no longer counts, unless
+    /// `leave_out_unchecked`: a campaign must check its list first (DPR 26/2022).
+    pub async fn campaign_list(&self, leave_out_unchecked: bool) -> Result<CampaignList, AppError> {
+        let at = self.store.now();
+        let mut list = CampaignList {
+            at,
+            numbers: Vec::new(),
+            excluded: BTreeMap::new(),
+        };
+        for (id, phone) in self.store.telemarketing_candidates().await? {
+            let report = self
+                .store
+                .decide(&ContactRef::Id(id), Action::PhoneCall, Some(at))
+                .await?;
+            let report = self.at_the_ring(&ContactRef::Id(id), report).await?;
+            match &report.decision {
+                Decision::Allowed { .. } => list.numbers.push((id, phone)),
+                Decision::Blocked { cause } | Decision::NeedsJustification { cause, .. } => {
+                    *list.excluded.entry(cause.code()).or_default() += 1;
+                }
+            }
+        }
+        let unchecked: u64 = ["rpo_check_missing", "rpo_check_expired"]
+            .iter()
+            .filter_map(|c| list.excluded.get(c))
+            .sum();
+        if unchecked > 0 && !leave_out_unchecked {
+            return Err(StoreError::Conflict {
+                field: "unchecked",
+                message: format!(
+                    "{unchecked} numbers have no check against the opt-out register that still counts: export them (`consento rpo export`), import the answer, or ask again leaving them out"
+                ),
+            }
+            .into());
+        }
+        Ok(list)
     }
 }
 

@@ -297,4 +297,18 @@ impl Store {
             }
         }))
     }
+
+    /// The contacts a telemarketing campaign could call: those with a primary number and a
+    /// consent in force of a marketing or third-party type that permits calls, with that
+    /// number, by number. Whether each may be called now is the decision's to say.
+    pub async fn telemarketing_candidates(&self) -> Result<Vec<(ContactId, String)>, StoreError> {
+        let rows: Vec<(uuid::Uuid, String)> = on_read_pool!(self, pool => {
+            sqlx::query_as("SELECT c.id, c.phone FROM contacts c WHERE c.phone IS NOT NULL AND EXISTS (SELECT 1 FROM consent_state s JOIN consent_types t ON t.id = s.consent_type_id WHERE s.contact_id = c.id AND s.granted AND t.allow_phone_call AND t.purpose IN ('marketing', 'third_party')) ORDER BY c.phone")
+                .fetch_all(pool).await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(id, phone)| (ContactId(id), phone))
+            .collect())
+    }
 }

@@ -11,20 +11,21 @@ use consento_domain::Timestamp;
 use consento_domain::calls::{CallOutcome, SILENT_LIMIT_PER_100};
 use consento_store::{CampaignReport, RecordedCall};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::{Auth, ReadScope, WriteScope};
+use super::auth::{Auth, DecideScope, ReadScope, WriteScope};
 use super::error::{ApiError, Problem};
 use super::json::ApiJson;
-use super::params::{PathParam, instant};
+use super::params::{ApiQuery, PathParam, instant};
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(record_outcome))
         .routes(routes!(campaign_report))
+        .routes(routes!(campaign_list))
 }
 
 /// How a call ended.
@@ -270,4 +271,85 @@ async fn campaign_report(
         return Err(ApiError::NotFound("campaign"));
     }
     Ok(Json(state.store.campaign_report(&campaign).await?.into()))
+}
+
+/// What a campaign's list is asked with.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CampaignListQuery {
+    /// Leave out the numbers whose opt-out register check is missing or no longer counts,
+    /// instead of refusing the list (409).
+    #[serde(default)]
+    pub leave_out_unchecked: bool,
+}
+
+/// A number a dialer may call now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignNumber {
+    /// The contact's id.
+    pub contact_id: uuid::Uuid,
+    /// The number to dial (E.164).
+    pub phone: String,
+}
+
+/// The numbers a dialer may call now for a campaign, with the candidates left out counted by
+/// cause.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignListOut {
+    /// The campaign, as asked.
+    pub campaign: String,
+    /// The instant decided for (now).
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    /// How many numbers.
+    pub count: usize,
+    /// The numbers, in order.
+    pub numbers: Vec<CampaignNumber>,
+    /// Candidates left out, by the cause their decision names (`outside_calling_hours`,
+    /// `rpo_enrolled`, `silent_call_cooldown`, `objected`…).
+    #[schema(value_type = std::collections::BTreeMap<String, u64>)]
+    pub excluded: std::collections::BTreeMap<&'static str, u64>,
+}
+
+/// The numbers a dialer may call now for a telemarketing campaign: every contact with a number
+/// and a marketing consent permitting calls, decided as a call at the ring would be (consent,
+/// objections, calling hours, silent calls, the opt-out register); the others are counted by
+/// cause. Refused with 409 (`field`: `unchecked`) when any candidate's register check is missing
+/// or no longer counts, unless `leave_out_unchecked=true`.
+#[utoipa::path(
+    get, path = "/v1/campaigns/{campaign}/list", tag = "calls", operation_id = "campaignList",
+    params(("campaign" = String, Path, description = "The campaign's name (percent-encoded)"), CampaignListQuery),
+    responses(
+        (status = 200, description = "The numbers to call now", body = CampaignListOut),
+        (status = 400, description = "A parameter is malformed or unknown (`field` names it)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not a campaign name", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Numbers lack a register check that still counts (`field`: `unchecked`; the detail gives how many)", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("token" = ["decide"]))
+)]
+async fn campaign_list(
+    _auth: Auth<DecideScope>,
+    PathParam(campaign): PathParam,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<CampaignListQuery>,
+) -> Result<Json<CampaignListOut>, ApiError> {
+    if consento_domain::calls::campaign(&campaign).is_err() {
+        return Err(ApiError::NotFound("campaign"));
+    }
+    let list = state.app.campaign_list(q.leave_out_unchecked).await?;
+    Ok(Json(CampaignListOut {
+        campaign,
+        at: list.at,
+        count: list.numbers.len(),
+        numbers: list
+            .numbers
+            .into_iter()
+            .map(|(id, phone)| CampaignNumber {
+                contact_id: id.0,
+                phone,
+            })
+            .collect(),
+        excluded: list.excluded,
+    }))
 }

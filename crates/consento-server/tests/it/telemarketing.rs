@@ -409,3 +409,63 @@ async fn a_silent_call_keeps_marketing_calls_away_from_the_number_for_seven_days
         "allowed"
     );
 }
+
+#[tokio::test]
+async fn a_campaign_list_holds_the_numbers_callable_now_and_refuses_unchecked_ones_unless_left_out()
+{
+    let app = spawn_app().await;
+    let anna = anna_with_consents(&app).await;
+    // Bruno gave the marketing consent too, but his number was never checked.
+    let (_, c) = app
+        .post(
+            "/v1/contacts",
+            "write",
+            &json!({ "name": "Bruno", "phones": ["+39 333 9876543"] }),
+        )
+        .await;
+    let bruno = c["id"].as_str().unwrap().to_owned();
+    app.post(
+        &format!("/v1/contacts/{bruno}/consents"),
+        "write",
+        &json!({ "kind": "given", "type_code": "OFFERS", "method": "phone" }),
+    )
+    .await;
+    // Thursday 3 December at 11:00 in Rome.
+    app.clock.set(at("2026-12-03T10:00:00Z"));
+    let (status, body) = app.get("/v1/campaigns/Inverno/list", "decide").await;
+    assert_eq!(
+        (status, &body["field"]),
+        (409, &json!("unchecked")),
+        "{body}"
+    );
+    let (status, body) = app
+        .get(
+            "/v1/campaigns/Inverno/list?leave_out_unchecked=true",
+            "decide",
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["numbers"],
+        json!([{ "contact_id": anna, "phone": "+393331234567" }]),
+        "{body}"
+    );
+    assert_eq!(
+        body["excluded"],
+        json!({ "rpo_check_missing": 1 }),
+        "{body}"
+    );
+    // On Sunday nobody.
+    app.clock.set(at("2026-12-06T10:00:00Z"));
+    let (_, body) = app
+        .get(
+            "/v1/campaigns/Inverno/list?leave_out_unchecked=true",
+            "decide",
+        )
+        .await;
+    assert_eq!(
+        (&body["count"], &body["excluded"]),
+        (&json!(0), &json!({ "outside_calling_hours": 2 })),
+        "{body}"
+    );
+}
