@@ -26,13 +26,13 @@ impl App {
     }
 
     /// The rules of telemarketing checked as the call is placed, after the consent rules. A phone
-    /// call allowed by a marketing consent (ours or for third parties) is blocked:
-    /// - outside the calling hours of its kind of day (rule 8), naming the next instant it is
-    ///   allowed (the Italian code of conduct for telemarketing's hours unless configured);
+    /// call allowed by a marketing consent (ours or for third parties) is blocked, in this order:
     /// - to a number a silent call reached, for the cooldown after it (rule 8b);
     /// - to an Italian number, by the Registro pubblico delle opposizioni (rule 9, L. 5/2018 and
     ///   DPR 26/2022): without a check that still counts, or enrolled with no consent given after
-    ///   the enrolment was found. The number is the one dialled, else the contact's primary one.
+    ///   the enrolment was found. The number is the one dialled, else the contact's primary one;
+    /// - outside the calling hours of its kind of day (rule 8), naming the next instant it is
+    ///   allowed (the Italian code of conduct for telemarketing's hours unless configured).
     pub(crate) async fn at_the_ring(
         &self,
         contact: &ContactRef,
@@ -49,19 +49,6 @@ impl App {
             } if report.action == Action::PhoneCall => *given_at,
             _ => return Ok(report),
         };
-        if let Err(closed) = self
-            .policy
-            .calling_hours
-            .check(&self.policy.calendar, report.at)
-        {
-            report.decision = Decision::Blocked {
-                cause: Cause::OutsideCallingHours {
-                    day: closed.day,
-                    next_allowed_at: closed.next_allowed,
-                },
-            };
-            return Ok(report);
-        }
         let dialed = match contact {
             ContactRef::Phone(p) => Some(Phone::parse(p, self.store.country_code())?),
             _ => None,
@@ -83,11 +70,11 @@ impl App {
             return Ok(report);
         }
         let Some(policy) = &self.policy.rpo else {
-            return Ok(report);
+            return Ok(self.within_calling_hours(report));
         };
         // The register covers Italian numbers only.
         if !ring.phone.as_deref().is_some_and(|p| p.starts_with("+39")) {
-            return Ok(report);
+            return Ok(self.within_calling_hours(report));
         }
         let number = ring.rpo;
         let facts = rpo::RpoFacts {
@@ -102,7 +89,7 @@ impl App {
         };
         let cause =
             match rpo::rpo_verdict(&facts, rpo::CallPurpose::OwnMarketing, report.at, policy) {
-                Ok(_) => return Ok(report),
+                Ok(_) => return Ok(self.within_calling_hours(report)),
                 Err(rpo::RpoBlock::Enrolled { found_at }) => Cause::RpoEnrolled { found_at },
                 Err(rpo::RpoBlock::CheckExpired { expired_at }) => {
                     Cause::RpoCheckExpired { expired_at }
@@ -114,6 +101,25 @@ impl App {
             };
         report.decision = Decision::Blocked { cause };
         Ok(report)
+    }
+
+    /// Rule 8: a telemarketing call outside the calling hours of its kind of day is blocked,
+    /// naming the next instant it is allowed. Checked last: a block that lasts (a silent call,
+    /// the register) is the one to name, not the hour.
+    fn within_calling_hours(&self, mut report: DecisionReport) -> DecisionReport {
+        if let Err(closed) = self
+            .policy
+            .calling_hours
+            .check(&self.policy.calendar, report.at)
+        {
+            report.decision = Decision::Blocked {
+                cause: Cause::OutsideCallingHours {
+                    day: closed.day,
+                    next_allowed_at: closed.next_allowed,
+                },
+            };
+        }
+        report
     }
 
     /// Records a justified contact: reaching `contact` without a valid consent, for `reason`,

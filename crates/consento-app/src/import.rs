@@ -345,8 +345,9 @@ async fn stream(
             fits_tx,
             &mut |_| {},
         );
-        // The check reports what is wrong; the writer's own reading stops at the first fault.
-        read.unwrap_or(false)
+        // The check reports bad lines; the writer's own reading stops at the first fault, and
+        // only a failure to read is its own to report.
+        read
     });
     // Other processes read the counters from the run's row (PostgreSQL; see the store), written
     // every half second while the rows are; the run ends as soon as they are, not at a tick.
@@ -366,7 +367,7 @@ async fn stream(
             }
         }
     };
-    let (written, summary, _) = tokio::join!(written, checker, reader);
+    let (written, summary, read_by_writer) = tokio::join!(written, checker, reader);
     // The check read the whole file; the writing may have stopped at its first bad line.
     let read = checked.snapshot();
     let p = &begun.progress;
@@ -386,6 +387,9 @@ async fn stream(
         failure: Some("the file could not be read".to_owned()),
         ..ReadSummary::default()
     });
+    if let Ok(Err(failure)) = read_by_writer {
+        summary.failure.get_or_insert(failure);
+    }
     let committed = match written {
         Ok(()) => true,
         // Refused because of bad lines: they are the report.

@@ -224,7 +224,15 @@ pub(crate) fn run(
     })?;
     if !committed {
         // Rolled back as the connection closes: a bad line anywhere writes nothing (a part
-        // commits only once the file is known to have none).
+        // commits only once the file is known to have none). Parts already committed stay: the
+        // file was clean, and stopped being read before its end.
+        if job.progress.committed().is_some() {
+            return Err(DomainError::invalid(
+                "import",
+                "the file was not read to its end: the parts written stay; import the same file again to complete it",
+            )
+            .into());
+        }
         return Err(
             DomainError::invalid("file", "the file has errors: nothing was imported").into(),
         );

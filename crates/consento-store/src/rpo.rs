@@ -155,6 +155,9 @@ impl Store {
         let mut cache = self.append.lock().await;
         cache.invalidate();
         let (newly, revoked) = in_write_tx!(self, tx, DB => {
+            // The head first: on PostgreSQL its row lock keeps other appends out until this
+            // commits, so the consents read below to revoke are the ones in force.
+            let (mut seq, mut prev) = take_head!(self, tx);
             sqlx::query("INSERT INTO rpo_checks (id, answered_at, valid_until, file_name, file_sha256, answer_mode, imported_by, imported_at, numbers, enrolled, newly_enrolled, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 0)")
                 .bind(id).bind(answered).bind(valid_until).bind(&check.file_name)
                 .bind(check.file_sha256.to_vec()).bind(check.answer_mode).bind(&check.imported_by)
@@ -202,7 +205,6 @@ impl Store {
             let ids = self.new_uuids(now, revocations.len())?;
             let mut salts = vec![0u8; 32 * revocations.len()];
             self.entropy.fill(&mut salts)?;
-            let (mut seq, mut prev) = take_head!(self, tx);
             let mut events = Vec::with_capacity(revocations.len());
             for ((r, event_id), chunk) in revocations.iter().zip(ids).zip(salts.chunks_exact(32)) {
                 let mut salt = [0u8; 32];

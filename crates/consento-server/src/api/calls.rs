@@ -306,10 +306,19 @@ pub struct CampaignListOut {
     pub count: usize,
     /// The numbers, in order.
     pub numbers: Vec<CampaignNumber>,
-    /// Candidates left out, by the cause their decision names (`outside_calling_hours`,
-    /// `rpo_enrolled`, `silent_call_cooldown`, `objected`…).
-    #[schema(value_type = std::collections::BTreeMap<String, u64>)]
-    pub excluded: std::collections::BTreeMap<&'static str, u64>,
+    /// Candidates left out, counted by the cause their decision names (`outside_calling_hours`,
+    /// `rpo_enrolled`, `silent_call_cooldown`, `objected`…), by cause.
+    pub excluded: Vec<ExcludedCause>,
+}
+
+/// How many candidates one cause left out of a campaign's list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExcludedCause {
+    /// The cause's code, as decisions name it.
+    #[schema(value_type = super::decisions::CauseName)]
+    pub cause: &'static str,
+    /// How many.
+    pub count: u64,
 }
 
 /// The numbers a dialer may call now for a telemarketing campaign: every contact with a number
@@ -350,6 +359,10 @@ async fn campaign_list(
                 phone,
             })
             .collect(),
-        excluded: list.excluded,
+        excluded: list
+            .excluded
+            .into_iter()
+            .map(|(cause, count)| ExcludedCause { cause, count })
+            .collect(),
     }))
 }
