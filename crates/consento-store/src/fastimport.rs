@@ -347,7 +347,9 @@ fn commit_part(
     let version: i64 = conn
         .query_row("PRAGMA data_version", [], |r| r.get(0))
         .map_err(sqlite_error)?;
-    let _ = crate::wal::checkpoint_on(conn, std::time::Duration::from_millis(250));
+    // As bulk writes between their transactions (wal.rs): the writer may wait, other writers
+    // queue behind the import anyway, and a WAL left uncut would hold the next part too.
+    let _ = crate::wal::checkpoint_on(conn, std::time::Duration::from_secs(2));
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(sqlite_error)?;
     Ok(version)
