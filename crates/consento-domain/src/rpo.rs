@@ -1,6 +1,7 @@
 //! The Italian *Registro pubblico delle opposizioni* (RPO): the list a controller sends to the
-//! register and the answer it reads back, how long a checked answer stays valid, which earlier
-//! consents an enrolment revokes, and whether a marketing call to a number may be made.
+//! register and the answer it reads back, how long a checked answer stays valid, and whether a
+//! marketing call to a number may be made. Which consents an enrolment revokes is decided where
+//! the consents are, set-based, in the store's import of an answer.
 //!
 //! The rules (L. 11 gennaio 2018, n. 5, art. 1; DPR 27 gennaio 2022, n. 26):
 //! - The register holds every Italian number, fixed and mobile, listed in a public directory or
@@ -24,7 +25,7 @@ use std::collections::{HashMap, HashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::import::LineError;
-use crate::{DomainError, Permissions, Phone, Timestamp};
+use crate::{DomainError, Phone, Timestamp};
 
 /// The country calling code of the numbers the register holds.
 const ITALY: &str = "39";
@@ -354,50 +355,6 @@ impl RpoPolicy {
     pub fn contract_exception_until(&self, ended_at: Timestamp) -> Timestamp {
         ended_at.plus_days(self.contract_grace_days)
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Revocation by enrolment
-// ---------------------------------------------------------------------------------------------
-
-/// What a consent covers, as far as the register is concerned.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct RpoConsentScope {
-    /// Marketing calls to the number.
-    pub phone_marketing: bool,
-    /// Disclosure of the number to third parties for their marketing.
-    pub third_party_disclosure: bool,
-}
-
-impl RpoConsentScope {
-    /// The scope of a consent type permitting `permissions`, which does or does not consent to
-    /// disclosure to third parties. The register concerns calls: email and SMS are outside it.
-    pub fn of(permissions: Permissions, third_party_disclosure: bool) -> Self {
-        Self {
-            phone_marketing: permissions.phone_call,
-            third_party_disclosure,
-        }
-    }
-
-    /// Whether an enrolment concerns such a consent at all.
-    pub fn is_concerned(self) -> bool {
-        self.phone_marketing || self.third_party_disclosure
-    }
-}
-
-/// Whether an enrolment first found at `enrolled_found_at` revokes a consent of `scope` given
-/// (or last renewed) at `given_at`: it does for a consent to marketing calls or to disclosure
-/// to third parties given before (L. 5/2018, art. 1), never for one given at or after it.
-///
-/// The register does not say when a number was enrolled, only that it is: the finding is the
-/// earliest instant known to follow the enrolment, so a consent given between the enrolment and
-/// its finding is revoked too, the cautious side.
-pub fn enrolment_revokes(
-    enrolled_found_at: Timestamp,
-    scope: RpoConsentScope,
-    given_at: Timestamp,
-) -> bool {
-    scope.is_concerned() && given_at < enrolled_found_at
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -742,48 +699,6 @@ mod tests {
     }
 
     // Enrolment and consents.
-
-    #[test]
-    fn an_enrolment_revokes_only_consents_given_before_it_was_found() {
-        let found = rome("2026-03-02T10:00");
-        let phone_marketing = RpoConsentScope {
-            phone_marketing: true,
-            third_party_disclosure: false,
-        };
-        let third_parties = RpoConsentScope {
-            phone_marketing: false,
-            third_party_disclosure: true,
-        };
-        for scope in [phone_marketing, third_parties] {
-            assert!(enrolment_revokes(found, scope, rome("2026-03-02T09:59")));
-            assert!(!enrolment_revokes(found, scope, found));
-            assert!(!enrolment_revokes(found, scope, rome("2026-03-02T10:01")));
-        }
-    }
-
-    #[test]
-    fn an_enrolment_leaves_consents_to_email_and_sms_alone() {
-        let permissions = Permissions {
-            email_bulk: true,
-            email_single: true,
-            sms_single: true,
-            sms_bulk: true,
-            phone_call: false,
-        };
-        let scope = RpoConsentScope::of(permissions, false);
-        assert!(!enrolment_revokes(
-            rome("2026-03-02T10:00"),
-            scope,
-            rome("2025-01-01T10:00")
-        ));
-        let calls = Permissions {
-            phone_call: true,
-            ..Permissions::default()
-        };
-        assert!(RpoConsentScope::of(calls, false).phone_marketing);
-        assert!(RpoConsentScope::of(Permissions::default(), true).is_concerned());
-    }
-
     #[test]
     fn an_enrolled_number_without_a_later_consent_is_blocked_naming_when_it_was_found() {
         let mut facts = checked("2026-03-10T10:00", true);

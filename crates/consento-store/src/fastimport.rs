@@ -255,15 +255,16 @@ pub(crate) fn run(
 /// it changes in place (the indexes keyed by addresses and numbers, the current states) were
 /// measured at less than as many again.
 struct PartSize<'p> {
-    wal: &'p std::path::Path,
+    /// The database file (its WAL is `<file>-wal`).
+    db: &'p std::path::Path,
     page_size: u64,
     pages_at_start: u64,
 }
 
 impl<'p> PartSize<'p> {
-    fn begin(conn: &Connection, wal: &'p std::path::Path) -> Result<Self, StoreError> {
+    fn begin(conn: &Connection, db: &'p std::path::Path) -> Result<Self, StoreError> {
         Ok(Self {
-            wal,
+            db,
             page_size: pragma_u64(conn, "PRAGMA page_size")?,
             pages_at_start: pragma_u64(conn, "PRAGMA page_count")?,
         })
@@ -271,7 +272,7 @@ impl<'p> PartSize<'p> {
 
     fn of(&self, conn: &Connection) -> Result<u64, StoreError> {
         let added = pragma_u64(conn, "PRAGMA page_count")?.saturating_sub(self.pages_at_start);
-        Ok(crate::wal::wal_size(self.wal).saturating_add(2 * added * self.page_size))
+        Ok(crate::wal::wal_size(self.db).saturating_add(2 * added * self.page_size))
     }
 }
 
@@ -331,11 +332,11 @@ fn commit_part(
         "UPDATE import_runs SET rows_written = $2, contacts_created = $3, contacts_matched = $4, events_written = $5, skipped_suppressed = $6, progress_at = $7 WHERE id = $1 AND status = 'running'",
         rusqlite::params![
             job.run_id.as_bytes().as_slice(),
-            counter(counts.rows_written),
-            counter(counts.contacts_created),
-            counter(counts.contacts_matched),
-            counter(counts.events_written),
-            counter(counts.skipped_suppressed),
+            crate::import::micros(counts.rows_written),
+            crate::import::micros(counts.contacts_created),
+            crate::import::micros(counts.contacts_matched),
+            crate::import::micros(counts.events_written),
+            crate::import::micros(counts.skipped_suppressed),
             job.clock.now().as_micros(),
         ],
     )
@@ -372,10 +373,6 @@ fn resume(
         writer.refresh(seq, prev)?;
     }
     ready(conn, &job.events)
-}
-
-fn counter(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Readies a transaction (a part) of the import and returns the SQL that recreates the triggers

@@ -156,7 +156,8 @@ fn run_from(row: &impl Cols) -> Result<ImportRun, StoreError> {
     })
 }
 
-fn micros(n: u64) -> i64 {
+/// A count as the database's BIGINT (saturating: no count comes near it).
+pub(crate) fn micros(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 

@@ -90,7 +90,8 @@ pub enum ImportChunk {
     /// The next rows, in file order.
     Rows(Vec<ImportRow>),
     /// The file was read to its end without a bad line: commit. Without it (the sender dropped)
-    /// nothing is written.
+    /// nothing more is written: only parts a long file committed once its check had passed stay
+    /// (SQLite; see `fastimport::run`).
     Commit,
 }
 

@@ -15,6 +15,7 @@ use serde::Serialize;
 use sqlx::QueryBuilder;
 
 use crate::bulk::{leave_head, take_head};
+use crate::import::micros;
 use crate::inserts::{INSERT_EVENTS, INSERT_EVIDENCE, push_event_values};
 use crate::row::{Cols, hex};
 use crate::types::validity_from;
@@ -100,10 +101,6 @@ struct Revocation {
     phone: String,
 }
 
-fn micros(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
 impl Store {
     /// The numbers to send to the register, deduplicated and in order: those of contacts that
     /// may be called for marketing at all, whose latest check is missing or no longer counts at
@@ -161,8 +158,8 @@ impl Store {
             sqlx::query("INSERT INTO rpo_checks (id, answered_at, valid_until, file_name, file_sha256, answer_mode, imported_by, imported_at, numbers, enrolled, newly_enrolled, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, 0)")
                 .bind(id).bind(answered).bind(valid_until).bind(&check.file_name)
                 .bind(check.file_sha256.to_vec()).bind(check.answer_mode).bind(&check.imported_by)
-                .bind(now.as_micros()).bind(micros(enrolled.len() + not_enrolled.len()))
-                .bind(micros(enrolled.len()))
+                .bind(now.as_micros()).bind(micros((enrolled.len() + not_enrolled.len()) as u64))
+                .bind(micros(enrolled.len() as u64))
                 .execute(&mut *tx).await?;
             let answers: Vec<(&String, bool)> = enrolled.iter().map(|p| (p, true))
                 .chain(not_enrolled.iter().map(|p| (p, false)))
@@ -247,7 +244,7 @@ impl Store {
                 leave_head!(tx, seq, prev);
             }
             sqlx::query("UPDATE rpo_checks SET newly_enrolled = $2, revoked = $3 WHERE id = $1")
-                .bind(id).bind(newly).bind(micros(events.len()))
+                .bind(id).bind(newly).bind(micros(events.len() as u64))
                 .execute(&mut *tx).await?;
             (newly, events.len())
         });

@@ -3,9 +3,7 @@
 //! left out and why, on stderr (standard output carries the recipients).
 
 use std::borrow::Cow;
-use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::os::unix::fs::OpenOptionsExt as _;
 
 use anyhow::Context as _;
 use consento_domain::spreadsheet::Cells;
@@ -76,13 +74,7 @@ async fn write_file(
     path: &str,
     output: &str,
 ) -> anyhow::Result<u64> {
-    // Readable by its owner only: names and addresses (GDPR Art. 32(1)).
-    let file = File::options()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
+    let file = super::output::private_file(std::path::Path::new(path))
         .with_context(|| format!("output: cannot create `{output}`"))?;
     let mut file = BufWriter::new(file);
     let n = write_members(ctx, query, format, Some(&mut file)).await?;

@@ -185,13 +185,7 @@ pub async fn bench(ctx: &mut Ctx<'_>, rows: u64, consents: u8) -> anyhow::Result
     let path =
         std::env::temp_dir().join(format!("consento-bench-import-{}.csv", std::process::id()));
     {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        let file = std::fs::File::options()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&path)?;
+        let file = super::output::private_file(&path)?;
         let mut w = std::io::BufWriter::new(file);
         write!(w, "codice;nome;email;cellulare;stato_1")?;
         for code in &codes {

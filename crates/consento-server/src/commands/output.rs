@@ -136,6 +136,18 @@ pub fn day(zone: &consento_domain::Zone, t: Timestamp) -> String {
         .map_or_else(|| t.to_rfc3339(), |d| d.to_string())
 }
 
+/// Creates (or empties) the file at `path` for a command's output, readable by its owner only:
+/// what commands write holds personal data (GDPR Art. 32(1)).
+pub fn private_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::File::options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}
+
 /// An instant as the office reads it: `2026-12-28 09:00 CET`.
 pub fn local_time(zone: &consento_domain::Zone, t: Timestamp) -> String {
     zone.local(t).map_or_else(

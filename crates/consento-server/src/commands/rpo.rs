@@ -4,7 +4,6 @@
 //! enrolment annuls.
 
 use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 
 use anyhow::Context as _;
 use consento_app::rpo::RpoAnswerFile;
@@ -25,13 +24,7 @@ pub async fn run(ctx: &mut Ctx<'_>, command: RpoCommand) -> anyhow::Result<()> {
             };
             let now = ctx.store.now();
             let list = ctx.app.rpo_export(all, now, form).await?;
-            // Readable by its owner only: phone numbers (GDPR Art. 32(1)).
-            let mut file = std::fs::File::options()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&output)
+            let mut file = super::output::private_file(&output)
                 .with_context(|| format!("output: cannot create `{}`", output.display()))?;
             file.write_all(list.text.as_bytes())
                 .with_context(|| format!("output: cannot write `{}`", output.display()))?;

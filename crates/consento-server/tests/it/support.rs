@@ -286,23 +286,33 @@ impl TestApp {
     /// now: their telemarketing calls then depend on consents alone for 15 days.
     pub async fn checked_against_the_register(&self, numbers: &[&str]) {
         use consento_domain::Clock as _;
-        let now = self.clock.now();
-        let numbers: Vec<String> = numbers.iter().map(|n| (*n).to_owned()).collect();
+        self.register_answer(self.clock.now(), &[], numbers).await;
+    }
+
+    /// Records the opt-out register's answer given at `answered_at` (valid 15 days) about
+    /// `enrolled` and `not_enrolled` numbers (E.164), as `consento rpo import` does.
+    pub async fn register_answer(
+        &self,
+        answered_at: Timestamp,
+        enrolled: &[&str],
+        not_enrolled: &[&str],
+    ) -> consento_store::RpoImportReport {
+        let list = |l: &[&str]| l.iter().map(|p| (*p).to_owned()).collect::<Vec<_>>();
         self.store
             .import_rpo_answer(
                 consento_store::NewRpoCheck {
-                    answered_at: now,
-                    valid_until: now.plus_days(15),
+                    answered_at,
+                    valid_until: answered_at.plus_days(15),
                     file_name: "esito.csv".into(),
                     file_sha256: [1; 32],
                     answer_mode: "enrolled",
                     imported_by: "test".into(),
                 },
-                &[],
-                &numbers,
+                &list(enrolled),
+                &list(not_enrolled),
             )
             .await
-            .unwrap();
+            .unwrap()
     }
 
     /// The token secret of `scope` (`admin`, `write`, `read`, `decide`).

@@ -32,24 +32,35 @@ async fn register_answer(
     not_enrolled: &[&str],
 ) -> Value {
     app.clock.set(at(answered_at));
-    let list = |l: &[&str]| l.iter().map(|p| (*p).to_owned()).collect::<Vec<_>>();
     let report = app
-        .store
-        .import_rpo_answer(
-            consento_store::NewRpoCheck {
-                answered_at: at(answered_at),
-                valid_until: at(answered_at).plus_days(15),
-                file_name: "esito.csv".into(),
-                file_sha256: [3; 32],
-                answer_mode: "enrolled",
-                imported_by: "test".into(),
-            },
-            &list(enrolled),
-            &list(not_enrolled),
-        )
-        .await
-        .unwrap();
+        .register_answer(at(answered_at), enrolled, not_enrolled)
+        .await;
     serde_json::to_value(report).unwrap()
+}
+
+/// Records a consent event of `kind` for `code` on the contact `id`, by phone.
+async fn consent(app: &TestApp, id: &str, kind: &str, code: &str) {
+    let (status, body) = app
+        .post(
+            &format!("/v1/contacts/{id}/consents"),
+            "write",
+            &json!({ "kind": kind, "type_code": code, "method": "phone" }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+/// A contact named `name` with the number `phone`; returns its id.
+async fn contact(app: &TestApp, name: &str, phone: &str) -> String {
+    let (status, c) = app
+        .post(
+            "/v1/contacts",
+            "write",
+            &json!({ "name": name, "phones": [phone] }),
+        )
+        .await;
+    assert_eq!(status, 201, "{c}");
+    c["id"].as_str().unwrap().to_owned()
 }
 
 /// As [`anna_with_consents`], at `given_at`, with no check of her number.
@@ -73,24 +84,9 @@ async fn anna_unchecked(app: &TestApp, given_at: &str) -> String {
             .await;
         assert_eq!(status, 201, "{body}");
     }
-    let (status, c) = app
-        .post(
-            "/v1/contacts",
-            "write",
-            &json!({ "name": "Anna Rossi", "phones": ["+39 333 1234567"] }),
-        )
-        .await;
-    assert_eq!(status, 201, "{c}");
-    let id = c["id"].as_str().unwrap();
-    let (status, body) = app
-        .post(
-            &format!("/v1/contacts/{id}/consents"),
-            "write",
-            &json!({ "kind": "given", "type_code": "OFFERS", "method": "phone" }),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    id.to_owned()
+    let id = contact(app, "Anna Rossi", "+39 333 1234567").await;
+    consent(app, &id, "given", "OFFERS").await;
+    id
 }
 
 /// The dialer's answer for Anna's number at `now` (the clock set there).
@@ -187,16 +183,8 @@ async fn a_call_a_service_consent_allows_is_not_telemarketing_and_keeps_no_hours
     let app = spawn_app().await;
     let id = anna_with_consents(&app).await;
     // Anna withdraws the marketing consent and gives the service one.
-    for (kind, code) in [("withdrawn", "OFFERS"), ("given", "SERVICE")] {
-        let (status, body) = app
-            .post(
-                &format!("/v1/contacts/{id}/consents"),
-                "write",
-                &json!({ "kind": kind, "type_code": code, "method": "phone" }),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-    }
+    consent(&app, &id, "withdrawn", "OFFERS").await;
+    consent(&app, &id, "given", "SERVICE").await;
     // Sunday 6 December at 21:00 in Rome.
     let body = ring(&app, "2026-12-06T20:00:00Z", "phone.call").await;
     assert_eq!(
@@ -257,20 +245,8 @@ async fn a_check_at_ten_allows_a_call_fifteen_days_later_at_nine_fifty_nine_and_
     assert_eq!(body["rule"], "rpo_check_expired", "{body}");
     assert_eq!(body["cause"]["since"], "2026-03-17T09:00:00Z", "{body}");
     // A foreign number is not the register's business.
-    let (_, c) = app
-        .post(
-            "/v1/contacts",
-            "write",
-            &json!({ "name": "Hans", "phones": ["+49 151 23456789"] }),
-        )
-        .await;
-    let hans = c["id"].as_str().unwrap();
-    app.post(
-        &format!("/v1/contacts/{hans}/consents"),
-        "write",
-        &json!({ "kind": "given", "type_code": "OFFERS", "method": "phone" }),
-    )
-    .await;
+    let hans = contact(&app, "Hans", "+49 151 23456789").await;
+    consent(&app, &hans, "given", "OFFERS").await;
     app.clock.set(at("2026-03-18T10:00:00Z"));
     let (_, body) = app.get("/v1/dialer?phone=%2B4915123456789", "decide").await;
     assert_eq!(body["outcome"], "allowed", "{body}");
@@ -279,12 +255,7 @@ async fn a_check_at_ten_allows_a_call_fifteen_days_later_at_nine_fifty_nine_and_
 async fn an_enrolment_revokes_only_earlier_consents_and_a_consent_after_it_allows(app: TestApp) {
     let anna = anna_with_consents(&app).await;
     // A service consent, given before as well: the register does not concern it.
-    app.post(
-        &format!("/v1/contacts/{anna}/consents"),
-        "write",
-        &json!({ "kind": "given", "type_code": "SERVICE", "method": "phone" }),
-    )
-    .await;
+    consent(&app, &anna, "given", "SERVICE").await;
     let report = register_answer(&app, "2026-12-03T09:00:00Z", &["+393331234567"], &[]).await;
     assert_eq!(
         (&report["newly_enrolled"], &report["revoked"]),
@@ -323,16 +294,8 @@ async fn an_enrolment_revokes_only_earlier_consents_and_a_consent_after_it_allow
     );
     // Anna withdraws the service consent and gives the marketing one again, after the
     // enrolment was found: it allows.
-    for (kind, code) in [("withdrawn", "SERVICE"), ("given", "OFFERS")] {
-        let (status, body) = app
-            .post(
-                &format!("/v1/contacts/{anna}/consents"),
-                "write",
-                &json!({ "kind": kind, "type_code": code, "method": "phone" }),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-    }
+    consent(&app, &anna, "withdrawn", "SERVICE").await;
+    consent(&app, &anna, "given", "OFFERS").await;
     let body = ring(&app, "2026-12-04T10:00:00Z", "phone.call").await;
     assert_eq!(
         (&body["outcome"], &body["consent"]["code"]),
@@ -341,14 +304,7 @@ async fn an_enrolment_revokes_only_earlier_consents_and_a_consent_after_it_allow
     );
     // Bruno's number is found enrolled before any consent of his is recorded; a paper consent
     // dated before that finding, recorded afterwards, does not allow the call.
-    let (_, c) = app
-        .post(
-            "/v1/contacts",
-            "write",
-            &json!({ "name": "Bruno", "phones": ["+39 333 9876543"] }),
-        )
-        .await;
-    let bruno = c["id"].as_str().unwrap().to_owned();
+    let bruno = contact(&app, "Bruno", "+39 333 9876543").await;
     register_answer(&app, "2026-12-04T09:00:00Z", &["+393339876543"], &[]).await;
     app.clock.set(at("2026-12-04T10:00:00Z"));
     let (status, body) = app
@@ -416,20 +372,8 @@ async fn a_campaign_list_holds_the_numbers_callable_now_and_refuses_unchecked_on
     let app = spawn_app().await;
     let anna = anna_with_consents(&app).await;
     // Bruno gave the marketing consent too, but his number was never checked.
-    let (_, c) = app
-        .post(
-            "/v1/contacts",
-            "write",
-            &json!({ "name": "Bruno", "phones": ["+39 333 9876543"] }),
-        )
-        .await;
-    let bruno = c["id"].as_str().unwrap().to_owned();
-    app.post(
-        &format!("/v1/contacts/{bruno}/consents"),
-        "write",
-        &json!({ "kind": "given", "type_code": "OFFERS", "method": "phone" }),
-    )
-    .await;
+    let bruno = contact(&app, "Bruno", "+39 333 9876543").await;
+    consent(&app, &bruno, "given", "OFFERS").await;
     // Thursday 3 December at 11:00 in Rome.
     app.clock.set(at("2026-12-03T10:00:00Z"));
     let (status, body) = app.get("/v1/campaigns/Inverno/list", "decide").await;
