@@ -76,6 +76,18 @@ impl By {
         self.actor == AuditActor::System && self.via != Some("command_line")
     }
 
+    /// Who it is, as a record that keeps it beside a fact says it: `user:<id>`, `token:<id>`,
+    /// `command_line:<operator>`, `self_service` or `system`.
+    pub fn label(&self) -> String {
+        match (self.actor, self.via, &self.operator) {
+            (AuditActor::User(id), ..) => format!("user:{id}"),
+            (AuditActor::Token(id), ..) => format!("token:{id}"),
+            (AuditActor::System, Some("command_line"), Some(op)) => format!("command_line:{op}"),
+            (AuditActor::System, Some(via), _) => via.to_owned(),
+            (AuditActor::System, None, _) => "system".to_owned(),
+        }
+    }
+
     /// The audit trail's view of who it is.
     pub fn actor(&self) -> AuditActor {
         self.actor

@@ -2,8 +2,10 @@
 //! `needs_justification` answer: the one way every adapter (API, console, command line) asks, so
 //! that every decision is counted by the hooks whoever asked.
 
-use consento_domain::{Action, AllowedBy, Cause, Decision, Phone, ReasonId, Timestamp, rpo};
-use consento_store::{ContactRef, DecisionReport, Interaction};
+use consento_domain::{
+    Action, AllowedBy, Cause, ContactId, Decision, Phone, ReasonId, Timestamp, rpo,
+};
+use consento_store::{ContactRef, CustomerContract, DecisionReport, Interaction};
 
 use serde_json::json;
 
@@ -25,101 +27,140 @@ impl App {
         Ok(report)
     }
 
-    /// The rules of telemarketing checked as the call is placed, after the consent rules. A phone
-    /// call allowed by a marketing consent (ours or for third parties) is blocked, in this order:
-    /// - to a number a silent call reached, for the cooldown after it (rule 8b);
-    /// - to an Italian number, by the Registro pubblico delle opposizioni (rule 9, L. 5/2018 and
-    ///   DPR 26/2022): without a check that still counts, or enrolled with no consent given after
-    ///   the enrolment was found. The number is the one dialled, else the contact's primary one;
-    /// - outside the calling hours of its kind of day (rule 8), naming the next instant it is
-    ///   allowed (the Italian code of conduct for telemarketing's hours unless configured).
+    /// The rules of telemarketing checked as the call is placed, after the consent rules, for a
+    /// phone call allowed by a marketing consent (ours or for third parties); see
+    /// [`App::ring_stop`].
     pub(crate) async fn at_the_ring(
         &self,
         contact: &ContactRef,
         mut report: DecisionReport,
     ) -> Result<DecisionReport, AppError> {
-        let given_at = match &report.decision {
+        let relied_on = match &report.decision {
             Decision::Allowed {
                 allowed_by:
                     AllowedBy::Consent {
                         marketing: true,
+                        code,
                         given_at,
                         ..
                     },
-            } if report.action == Action::PhoneCall => *given_at,
+            } if report.action == Action::PhoneCall => (code.as_str().to_owned(), *given_at),
             _ => return Ok(report),
         };
+        let stop = self
+            .ring_stop(contact, report.contact_id, report.at, Some(relied_on))
+            .await?;
+        if let Some(stop) = stop {
+            report.decision = Decision::Blocked {
+                cause: match stop {
+                    RingStop::Cause(cause) => cause,
+                    // Never with a consent, which this call relies on.
+                    RingStop::UnlistedWithoutConsent => Cause::RpoCheckMissing,
+                },
+            };
+        }
+        Ok(report)
+    }
+
+    /// What stops a telemarketing call to `contact` at `at`, relying on the consent of type
+    /// `relied_on` given at its instant, or on none (a call justified with a marketing reason).
+    /// In this order:
+    /// - a silent call reached the number within the cooldown (rule 8b);
+    /// - for an Italian number, the Registro pubblico delle opposizioni (rule 9, L. 5/2018 and
+    ///   DPR 26/2022): no check that still counts, or enrolled with no consent given after the
+    ///   enrolment was found, unless the person asked for this call or, for our own marketing,
+    ///   has a contract in force or ended within the grace; without a consent, a number in no
+    ///   public directory (Codice privacy art. 130(3-bis));
+    /// - outside the calling hours of its kind of day (rule 8).
+    ///
+    /// The number is the one dialled, else the contact's primary one.
+    async fn ring_stop(
+        &self,
+        contact: &ContactRef,
+        id: ContactId,
+        at: Timestamp,
+        relied_on: Option<(String, Timestamp)>,
+    ) -> Result<Option<RingStop>, AppError> {
         let dialed = match contact {
             ContactRef::Phone(p) => Some(Phone::parse(p, self.store.country_code())?),
             _ => None,
         };
         let ring = self
             .store
-            .ring_facts(report.contact_id, dialed.as_ref().map(Phone::as_str))
+            .ring_facts(
+                id,
+                dialed.as_ref().map(Phone::as_str),
+                relied_on.as_ref().map(|(code, _)| code.as_str()),
+            )
             .await?;
         // A silent call (the person answered and no operator spoke) keeps automated calls away
         // from the number for a while (Garante, general provision n. 83 of 20 February 2014).
         if let Some(until) = ring
             .last_silent_call
-            .map(|at| at.plus_days(self.policy.silent_call_cooldown_days))
-            .filter(|until| report.at < *until)
+            .map(|silent| silent.plus_days(self.policy.silent_call_cooldown_days))
+            .filter(|until| at < *until)
         {
-            report.decision = Decision::Blocked {
-                cause: Cause::SilentCallCooldown { until },
-            };
-            return Ok(report);
+            return Ok(Some(RingStop::Cause(Cause::SilentCallCooldown { until })));
         }
-        let Some(policy) = &self.policy.rpo else {
-            return Ok(self.within_calling_hours(report));
-        };
         // The register covers Italian numbers only.
-        if !ring.phone.as_deref().is_some_and(|p| p.starts_with("+39")) {
-            return Ok(self.within_calling_hours(report));
-        }
-        let number = ring.rpo;
-        let facts = rpo::RpoFacts {
-            latest_check: number.as_ref().map(|n| rpo::RpoCheck {
-                answered_at: n.answered_at,
-                enrolled: n.enrolled,
-            }),
-            enrolled_found_at: number.as_ref().and_then(|n| n.enrolled_found_at),
-            consent_given_at: Some(given_at),
-            in_public_directory: number.as_ref().is_some_and(|n| n.in_public_directory),
-            ..rpo::RpoFacts::default()
-        };
-        let cause =
-            match rpo::rpo_verdict(&facts, rpo::CallPurpose::OwnMarketing, report.at, policy) {
-                Ok(_) => return Ok(self.within_calling_hours(report)),
-                Err(rpo::RpoBlock::Enrolled { found_at }) => Cause::RpoEnrolled { found_at },
-                Err(rpo::RpoBlock::CheckExpired { expired_at }) => {
-                    Cause::RpoCheckExpired { expired_at }
+        let italian = ring.phone.as_deref().is_some_and(|p| p.starts_with("+39"));
+        if let (Some(policy), true) = (&self.policy.rpo, italian) {
+            let facts = rpo::RpoFacts {
+                latest_check: ring.rpo.as_ref().map(|n| rpo::RpoCheck {
+                    answered_at: n.answered_at,
+                    enrolled: n.enrolled,
+                }),
+                enrolled_found_at: ring.rpo.as_ref().and_then(|n| n.enrolled_found_at),
+                consent_given_at: relied_on.map(|(_, given_at)| given_at),
+                contract: match ring.customer {
+                    None => rpo::CustomerContract::NoContract,
+                    Some(CustomerContract::Until(end)) if end <= at => {
+                        rpo::CustomerContract::Ended { at: end }
+                    }
+                    Some(_) => rpo::CustomerContract::InForce,
+                },
+                requested_call: ring
+                    .call_request
+                    .is_some_and(|(asked, until)| asked <= at && at < until),
+                in_public_directory: ring.listed,
+            };
+            let purpose = if ring.third_party {
+                rpo::CallPurpose::ThirdPartyDisclosure
+            } else {
+                rpo::CallPurpose::OwnMarketing
+            };
+            let stop = match rpo::rpo_verdict(&facts, purpose, at, policy) {
+                Ok(_) => None,
+                Err(rpo::RpoBlock::Enrolled { found_at }) => {
+                    Some(RingStop::Cause(Cause::RpoEnrolled { found_at }))
                 }
-                // Never without a consent here: the call was allowed by one.
-                Err(rpo::RpoBlock::CheckMissing | rpo::RpoBlock::UnlistedWithoutConsent) => {
-                    Cause::RpoCheckMissing
+                Err(rpo::RpoBlock::CheckExpired { expired_at }) => {
+                    Some(RingStop::Cause(Cause::RpoCheckExpired { expired_at }))
+                }
+                Err(rpo::RpoBlock::CheckMissing) => Some(RingStop::Cause(Cause::RpoCheckMissing)),
+                Err(rpo::RpoBlock::UnlistedWithoutConsent) => {
+                    Some(RingStop::UnlistedWithoutConsent)
                 }
             };
-        report.decision = Decision::Blocked { cause };
-        Ok(report)
+            if stop.is_some() {
+                return Ok(stop);
+            }
+        }
+        Ok(self.outside_calling_hours(at).map(RingStop::Cause))
     }
 
     /// Rule 8: a telemarketing call outside the calling hours of its kind of day is blocked,
     /// naming the next instant it is allowed. Checked last: a block that lasts (a silent call,
     /// the register) is the one to name, not the hour.
-    fn within_calling_hours(&self, mut report: DecisionReport) -> DecisionReport {
-        if let Err(closed) = self
-            .policy
+    fn outside_calling_hours(&self, at: Timestamp) -> Option<Cause> {
+        self.policy
             .calling_hours
-            .check(&self.policy.calendar, report.at)
-        {
-            report.decision = Decision::Blocked {
-                cause: Cause::OutsideCallingHours {
-                    day: closed.day,
-                    next_allowed_at: closed.next_allowed,
-                },
-            };
-        }
-        report
+            .check(&self.policy.calendar, at)
+            .err()
+            .map(|closed| Cause::OutsideCallingHours {
+                day: closed.day,
+                next_allowed_at: closed.next_allowed,
+            })
     }
 
     /// Records a justified contact: reaching `contact` without a valid consent, for `reason`,
@@ -141,6 +182,19 @@ impl App {
             _ => None,
         };
         let detail = |recorded: bool| json!({ "action": action.code(), "reason_id": reason.0, "recorded": recorded });
+        // A call justified with a marketing reason is telemarketing (rule 1 of the Italian
+        // rules): the rules at the ring apply to it as to one a marketing consent allows.
+        if action == Action::PhoneCall && self.store.reason(reason).await?.marketing {
+            let report = self.store.decide(contact, action, None).await?;
+            if matches!(report.decision, Decision::NeedsJustification { .. }) {
+                let stop = self
+                    .ring_stop(contact, report.contact_id, report.at, None)
+                    .await?;
+                if let Some(stop) = stop {
+                    return Err(AppError::invalid("reason", stop.explain()));
+                }
+            }
+        }
         let ((report, interaction), _) = self
             .store
             .audited(
@@ -164,5 +218,48 @@ impl App {
             self.trace(by, "contact.justify", target, detail).await?;
         }
         Ok((report, interaction))
+    }
+}
+
+/// What stops a telemarketing call at the ring.
+enum RingStop {
+    /// A cause a decision names.
+    Cause(Cause),
+    /// A number in no public directory, called without consent (only a call justified with a
+    /// marketing reason has none).
+    UnlistedWithoutConsent,
+}
+
+impl RingStop {
+    /// Why a call justified with a marketing reason may not be placed.
+    fn explain(&self) -> String {
+        let why = match self {
+            Self::Cause(Cause::SilentCallCooldown { until }) => format!(
+                "a silent call reached the number, and no telemarketing call may follow before {until} (silent_call_cooldown)"
+            ),
+            Self::Cause(Cause::RpoEnrolled { found_at }) => {
+                rpo::RpoBlock::Enrolled { found_at: *found_at }.to_string()
+            }
+            Self::Cause(Cause::RpoCheckExpired { expired_at }) => rpo::RpoBlock::CheckExpired {
+                expired_at: *expired_at,
+            }
+            .to_string(),
+            Self::Cause(Cause::OutsideCallingHours {
+                next_allowed_at, ..
+            }) => match next_allowed_at {
+                Some(next) => format!(
+                    "it is outside the calling hours; the next allowed instant is {next} (outside_calling_hours)"
+                ),
+                None => "it is outside the calling hours, and none are configured (outside_calling_hours)".to_owned(),
+            },
+            Self::Cause(cause) if cause.code() == "rpo_check_missing" => {
+                rpo::RpoBlock::CheckMissing.to_string()
+            }
+            Self::Cause(cause) => cause.code().to_owned(),
+            Self::UnlistedWithoutConsent => rpo::RpoBlock::UnlistedWithoutConsent.to_string(),
+        };
+        format!(
+            "a call for a marketing reason is telemarketing, and the rules at the ring block it: {why}"
+        )
     }
 }

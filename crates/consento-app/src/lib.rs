@@ -29,6 +29,7 @@ pub mod mail;
 pub mod policy;
 pub mod receipts;
 pub mod requests;
+pub mod ring;
 pub mod rpo;
 pub mod subscriptions;
 pub mod tokens;

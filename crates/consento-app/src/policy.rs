@@ -47,6 +47,9 @@ pub struct Policy {
     pub rpo: Option<consento_domain::rpo::RpoPolicy>,
     /// Days a silent call keeps telemarketing calls away from its number.
     pub silent_call_cooldown_days: u32,
+    /// Days a one-off call the person asked for may be placed in, despite the register, unless
+    /// a call reaches them first.
+    pub requested_call_days: u32,
 }
 
 /// The double opt-in's limits.

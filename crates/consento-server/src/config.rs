@@ -109,6 +109,9 @@ pub struct TelemarketingConfig {
     /// Days a silent call keeps telemarketing calls away from its number (7 by default; 1 to
     /// 90).
     pub silent_call_cooldown_days: u32,
+    /// Days a call the person asked for may be placed in despite the opt-out register, unless
+    /// a call reaches them first (7 by default; 1 to 30).
+    pub requested_call_days: u32,
 }
 
 impl Default for TelemarketingConfig {
@@ -118,6 +121,7 @@ impl Default for TelemarketingConfig {
             rpo_required: true,
             rpo: Default::default(),
             silent_call_cooldown_days: 7,
+            requested_call_days: 7,
         }
     }
 }
@@ -767,6 +771,7 @@ impl ServeConfig {
                 .rpo_required
                 .then_some(self.telemarketing.rpo),
             silent_call_cooldown_days: self.telemarketing.silent_call_cooldown_days,
+            requested_call_days: self.telemarketing.requested_call_days,
         }
     }
 }
@@ -912,6 +917,12 @@ impl ServeConfig {
         if !(1..=90).contains(&config.telemarketing.silent_call_cooldown_days) {
             return Err(
                 "config: telemarketing.silent_call_cooldown_days: must be 1 to 90 days".to_owned(),
+            );
+        }
+        // A request is for one call soon after it, not a standing permission.
+        if !(1..=30).contains(&config.telemarketing.requested_call_days) {
+            return Err(
+                "config: telemarketing.requested_call_days: must be 1 to 30 days".to_owned(),
             );
         }
         config.import.check()?;

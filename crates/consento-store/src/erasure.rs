@@ -139,15 +139,20 @@ macro_rules! erase_in_tx {
                 .await?;
         // Setting erased_at fires the contacts trigger: contact.erased to every subscriber, with
         // the external id as it was (the CRM's record to erase, Art. 19) and no personal data.
-        let identity = sqlx::query("UPDATE contacts SET name = NULL, name_folded = NULL, email = NULL, email_hash = NULL, phone = NULL, phone_hash = NULL, external_id = NULL, attributes = '{}', source = NULL, erased_at = $2, updated_at = $2 WHERE id = $1")
+        let identity = sqlx::query("UPDATE contacts SET name = NULL, name_folded = NULL, email = NULL, email_hash = NULL, phone = NULL, phone_hash = NULL, external_id = NULL, attributes = '{}', source = NULL, customer_contract = NULL, customer_until = NULL, customer_source = NULL, customer_recorded_at = NULL, customer_recorded_by = NULL, erased_at = $2, updated_at = $2 WHERE id = $1")
             .bind(id.0).bind(at).execute(&mut *$tx).await?.rows_affected();
         counts.push((ErasedCategory::Identity, identity));
         let n = sqlx::query("DELETE FROM contact_emails WHERE contact_id = $1")
             .bind(id.0).execute(&mut *$tx).await?.rows_affected();
         counts.push((ErasedCategory::Emails, n));
+        // A number's directory listing and the calls the person asked for name the number.
+        let listings = sqlx::query("DELETE FROM phone_directory WHERE phone IN (SELECT phone FROM contact_phones WHERE contact_id = $1)")
+            .bind(id.0).execute(&mut *$tx).await?.rows_affected();
+        let requests = sqlx::query("DELETE FROM call_requests WHERE contact_id = $1")
+            .bind(id.0).execute(&mut *$tx).await?.rows_affected();
         let n = sqlx::query("DELETE FROM contact_phones WHERE contact_id = $1")
             .bind(id.0).execute(&mut *$tx).await?.rows_affected();
-        counts.push((ErasedCategory::Phones, n));
+        counts.push((ErasedCategory::Phones, n + listings + requests));
         // The ledger keeps each event's evidence digest: the chain still verifies. Evidence is
         // keyed by its event's position alone (migration 0019), found here through the
         // ledger's index.

@@ -47,6 +47,7 @@ mod outbox;
 mod receipts;
 mod requests;
 mod retention;
+mod ring;
 mod row;
 mod rpo;
 mod rules;
@@ -82,6 +83,10 @@ pub use requests::{
     RequestMove,
 };
 pub use retention::{RetentionCandidate, RetentionRun};
+pub use ring::{
+    CallRequest, CustomerContract, CustomerRelationship, DirectoryListing, NewCallRequest,
+    NumberStatus, TelemarketingSummary,
+};
 pub use rpo::{NewRpoCheck, RingFacts, RpoImportReport, RpoNumber};
 pub use rules::{BulkRule, DryRun, ProvenanceValues, RevertReport, RuleChange, RuleRun};
 pub use sealing::{LostKeyReset, OtherMasterKey, SealedCounts};

@@ -17,6 +17,7 @@ use sqlx::QueryBuilder;
 use crate::bulk::{leave_head, take_head};
 use crate::import::micros;
 use crate::inserts::{INSERT_EVENTS, INSERT_EVIDENCE, push_event_values};
+use crate::ring::{CustomerContract, reached, rpo_columns, rpo_number_from};
 use crate::row::{Cols, hex};
 use crate::types::validity_from;
 use crate::{Store, StoreError, in_write_tx, on_read_pool};
@@ -76,8 +77,6 @@ pub struct RpoNumber {
     pub enrolled: bool,
     /// When its enrolment was first found (while enrolled).
     pub enrolled_found_at: Option<Timestamp>,
-    /// Whether the number is in a public directory.
-    pub in_public_directory: bool,
 }
 
 /// What the rules at the ring read about the number dialled.
@@ -89,6 +88,16 @@ pub struct RingFacts {
     pub rpo: Option<RpoNumber>,
     /// Its latest silent call, if any.
     pub last_silent_call: Option<Timestamp>,
+    /// The contact's customer contract, if recorded.
+    pub customer: Option<CustomerContract>,
+    /// Whether the number is recorded as listed in a public directory.
+    pub listed: bool,
+    /// The latest request of the contact for a call to the number that no call has answered
+    /// yet, as (when the person asked, until when it holds).
+    pub call_request: Option<(Timestamp, Timestamp)>,
+    /// Whether the consent type the call relies on is for disclosure to third parties (whose
+    /// marketing the contract exception does not cover).
+    pub third_party: bool,
 }
 
 /// A consent to revoke: its contact and type, the number found enrolled and when.
@@ -262,35 +271,52 @@ impl Store {
 
     /// What the rules at the ring read about the number a call to `contact` dials: `dialed`
     /// (E.164) when given, else the contact's primary number; in one read, the register's
-    /// latest answer about it and its latest silent call.
+    /// latest answer about it, its latest silent call, its directory listing, the contact's
+    /// customer contract and its open request for a call to it; and whether the consent type
+    /// coded `relied_on`, if any, is for third parties.
     pub async fn ring_facts(
         &self,
         contact: ContactId,
         dialed: Option<&str>,
+        relied_on: Option<&str>,
     ) -> Result<RingFacts, StoreError> {
         Ok(on_read_pool!(self, pool => {
-            let row = sqlx::query("SELECT n.phone, r.answered_at, r.valid_until, r.enrolled, r.enrolled_found_at, r.in_public_directory, (SELECT MAX(o.called_at) FROM call_outcomes o WHERE o.phone = n.phone AND o.outcome = 'silent') AS last_silent FROM (SELECT COALESCE($2, c.phone) AS phone FROM contacts c WHERE c.id = $1) n LEFT JOIN rpo_numbers r ON r.phone = n.phone")
-                .bind(contact.0).bind(dialed)
+            let row = sqlx::query(concat!("SELECT n.phone, n.customer_contract, n.customer_until, ", rpo_columns!(), ", COALESCE(d.listed, FALSE) AS listed, \
+                (SELECT MAX(o.called_at) FROM call_outcomes o WHERE o.phone = n.phone AND o.outcome = 'silent') AS last_silent, \
+                q.requested_at AS request_at, q.valid_until AS request_until, \
+                CASE WHEN EXISTS (SELECT 1 FROM consent_types t WHERE t.code = $3 AND t.purpose = 'third_party') THEN TRUE ELSE FALSE END AS third_party \
+                FROM (SELECT COALESCE($2, c.phone) AS phone, c.customer_contract, c.customer_until FROM contacts c WHERE c.id = $1) n \
+                LEFT JOIN rpo_numbers r ON r.phone = n.phone LEFT JOIN phone_directory d ON d.phone = n.phone \
+                LEFT JOIN call_requests q ON q.id = (SELECT q2.id FROM call_requests q2 WHERE q2.contact_id = $1 AND q2.phone = n.phone \
+                    AND NOT EXISTS (SELECT 1 FROM call_outcomes o WHERE o.phone = q2.phone AND o.called_at >= q2.requested_at AND o.outcome IN ", reached!(), ") \
+                    ORDER BY q2.valid_until DESC LIMIT 1)"))
+                .bind(contact.0).bind(dialed).bind(relied_on)
                 .fetch_optional(pool).await?;
             match row {
                 None => RingFacts::default(),
                 Some(row) => {
                     let phone = row.opt_text("phone")?;
-                    let rpo = match (row.opt_int("answered_at")?, &phone) {
-                        (Some(answered_at), Some(phone)) => Some(RpoNumber {
-                            phone: phone.clone(),
-                            answered_at: Timestamp::from_micros(answered_at),
-                            valid_until: Timestamp::from_micros(row.int("valid_until")?),
-                            enrolled: row.flag("enrolled")?,
-                            enrolled_found_at: row.opt_int("enrolled_found_at")?.map(Timestamp::from_micros),
-                            in_public_directory: row.flag("in_public_directory")?,
-                        }),
-                        _ => None,
+                    let rpo = match &phone {
+                        Some(phone) => rpo_number_from(&row, phone)?,
+                        None => None,
+                    };
+                    let customer = match row.opt_text("customer_contract")?.as_deref() {
+                        None => None,
+                        Some("in_force") => Some(CustomerContract::InForce),
+                        Some(_) => Some(CustomerContract::Until(Timestamp::from_micros(row.int("customer_until")?))),
+                    };
+                    let call_request = match row.opt_int("request_at")? {
+                        Some(at) => Some((Timestamp::from_micros(at), Timestamp::from_micros(row.int("request_until")?))),
+                        None => None,
                     };
                     RingFacts {
                         last_silent_call: row.opt_int("last_silent")?.map(Timestamp::from_micros),
                         phone,
                         rpo,
+                        customer,
+                        listed: row.flag("listed")?,
+                        call_request,
+                        third_party: row.flag("third_party")?,
                     }
                 }
             }

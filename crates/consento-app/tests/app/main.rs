@@ -66,6 +66,7 @@ pub fn policy() -> Policy {
         calling_hours: Default::default(),
         rpo: Some(Default::default()),
         silent_call_cooldown_days: 7,
+        requested_call_days: 7,
     }
 }
 

@@ -35,6 +35,7 @@ mod params;
 mod reasons;
 mod receipts;
 pub(crate) mod requests;
+mod ring;
 mod rules;
 mod settings;
 mod strict;
@@ -123,6 +124,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(erasure::routes())
         .merge(rules::routes())
         .merge(calls::routes())
+        .merge(ring::routes())
         .split_for_parts();
     document_auth_failures(&mut doc);
     (router, doc)

@@ -24,6 +24,7 @@ mod openapi;
 mod ops;
 mod page_language;
 mod receipts;
+mod register_exceptions;
 mod requests;
 mod retention;
 mod rules;
