@@ -52,7 +52,8 @@ impl App {
         due_at: Timestamp,
         form: RpoNumberForm,
     ) -> Result<RpoExport, AppError> {
-        let numbers = self.store.rpo_due_numbers(all, due_at).await?;
+        let validity = self.policy.rpo.unwrap_or_default().validity_days;
+        let numbers = self.store.rpo_due_numbers(all, due_at, validity).await?;
         let phones: Vec<Phone> = numbers
             .iter()
             .filter_map(|n| Phone::parse(n, self.store.country_code()).ok())

@@ -28,7 +28,7 @@ const CHUNK: usize = 1_000;
 /// The numbers of the contacts that may be called for marketing at all: not erased, restricted
 /// or objecting (GDPR Arts. 17, 18, 21(3)), calls not switched off, the number not suppressed.
 /// Italian numbers only: the register covers them alone.
-const CALLABLE_NUMBERS: &str = "SELECT DISTINCT p.phone FROM contact_phones p JOIN contacts c ON c.id = p.contact_id LEFT JOIN rpo_numbers r ON r.phone = p.phone WHERE c.erased_at IS NULL AND c.restricted_at IS NULL AND c.objected_at IS NULL AND c.phone_off_at IS NULL AND p.phone LIKE '+39%' AND ($1 OR r.phone IS NULL OR r.valid_until <= $2) ORDER BY p.phone";
+const CALLABLE_NUMBERS: &str = "SELECT DISTINCT p.phone FROM contact_phones p JOIN contacts c ON c.id = p.contact_id LEFT JOIN rpo_numbers r ON r.phone = p.phone WHERE c.erased_at IS NULL AND c.restricted_at IS NULL AND c.objected_at IS NULL AND c.phone_off_at IS NULL AND p.phone LIKE '+39%' AND ($1 OR r.phone IS NULL OR r.valid_until <= $2 OR r.answered_at <= $3) ORDER BY p.phone";
 
 /// A register's answer to record.
 #[derive(Debug, Clone)]
@@ -113,16 +113,23 @@ struct Revocation {
 impl Store {
     /// The numbers to send to the register, deduplicated and in order: those of contacts that
     /// may be called for marketing at all, whose latest check is missing or no longer counts at
-    /// `due_at`; every such number with `all`.
+    /// `due_at`, by the validity it was imported with or by `validity_days` now (a shortened
+    /// validity applies to the checks already made, as the ring applies it); every such number
+    /// with `all`.
     pub async fn rpo_due_numbers(
         &self,
         all: bool,
         due_at: Timestamp,
+        validity_days: u32,
     ) -> Result<Vec<String>, StoreError> {
+        let answered_before = due_at
+            .as_micros()
+            .saturating_sub(i64::from(validity_days).saturating_mul(86_400_000_000));
         Ok(on_read_pool!(self, pool => {
             sqlx::query_scalar(CALLABLE_NUMBERS)
                 .bind(all)
                 .bind(due_at.as_micros())
+                .bind(answered_before)
                 .fetch_all(pool)
                 .await?
         }))

@@ -343,6 +343,7 @@ mod ledger;
 mod links;
 mod mail_outbox;
 mod receipts;
+mod register;
 mod remembered_decisions;
 mod rules;
 mod sealed_secrets;
