@@ -38,7 +38,7 @@ tm-customer-ended-expired = The contract ended on { $date }; the exception to th
 tm-customer-hint = While a contract is in force, and for { $days ->
     [one] { $days_text } day
    *[other] { $days_text } days
-  } after it ends, our own marketing calls may reach a number enrolled in the register (L. 5/2018, art. 1); calls for third parties may not.
+  } after it ends, our own marketing calls may reach a number enrolled in the register (Law 5/2018, Art. 1); calls for third parties may not.
 tm-customer-record = Record or clear the customer relationship
 tm-field-contract = Contract
 tm-contract-in-force = In force
