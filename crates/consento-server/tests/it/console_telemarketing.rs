@@ -618,3 +618,46 @@ async fn an_auditor_sees_the_section_without_its_forms_and_is_refused_every_post
         .unwrap();
     assert_eq!(c.objected_at, None);
 }
+
+#[tokio::test]
+async fn the_section_lists_the_latest_fifty_calls_latest_first_and_says_how_many_there_are() {
+    let app = spawn_app().await;
+    app.clock.set(at("2026-03-02T17:00:00Z"));
+    let anna = anna(&app).await;
+    // 51 calls, one a minute from 09:00 in Rome; the first one a refusal.
+    for minute in 0..51 {
+        let called_at = format!("2026-03-02T08:{minute:02}:00Z");
+        let (status, body) = app
+            .post(
+                "/v1/dialer/outcomes",
+                "write",
+                &serde_json::json!({
+                    "phone": "+393331234567",
+                    "outcome": if minute == 0 { "refused_marketing" } else { "no_answer" },
+                    "campaign": format!("Campagna {minute}"), "operator": "m.bianchi",
+                    "called_at": called_at,
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let operator = app.console_as("operator").await;
+    let body = card(&operator, &anna, "it").await;
+    let table = body
+        .split("id=\"tm-calls\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</table>").next())
+        .unwrap();
+    assert_eq!(table.matches("<tr>").count(), 51, "a header and 50 rows");
+    let latest = table.find("Campagna 50<").unwrap();
+    let earlier = table.find("Campagna 49<").unwrap();
+    assert!(latest < earlier, "latest first");
+    assert!(!table.contains("Campagna 0<"), "the oldest is left out");
+    assert_eq!(
+        element(&body, "tm-calls-more"),
+        "Le ultime 50 di 51 chiamate; la cronologia qui sotto le elenca tutte."
+    );
+    // The objection the oldest call raised still names it.
+    assert_eq!(element(&body, "tm-objection-said"), "02/03/2026 09:00 CET");
+    assert!(element(&body, "tm-objection-how").contains("«Campagna 0»"));
+}
