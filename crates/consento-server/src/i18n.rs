@@ -52,6 +52,7 @@ const AREAS: &[[(Locale, &str, &str); 2]] = &[
     area!("rules"),
     area!("imports"),
     area!("fields"),
+    area!("telemarketing"),
 ];
 
 /// Every message file, per language.
@@ -339,6 +340,15 @@ impl Tr {
             .unwrap_or_default()
     }
 
+    /// The local date and time of `at` for an `<input type="datetime-local">` value
+    /// (`YYYY-MM-DDTHH:MM`, whatever the language): the minute the local clock reads.
+    pub fn datetime_input(&self, at: Timestamp) -> String {
+        self.zone
+            .local(at)
+            .map(|l| format!("{}T{:02}:{:02}", l.date, l.hour, l.minute))
+            .unwrap_or_default()
+    }
+
     /// The zone's IANA name, shown on pages that list instants (`Europe/Rome`).
     pub fn zone_name(&self) -> &str {
         self.zone.name()
@@ -400,6 +410,7 @@ mod tests {
         assert_eq!(it.date_short(t), "01/12/2026");
         assert_eq!(it.datetime(t), "01/12/2026 00:30 CET");
         assert_eq!(it.date_input(t), "2026-12-01");
+        assert_eq!(it.datetime_input(t), "2026-12-01T00:30");
         let en = Tr::rome(Locale::En);
         assert_eq!(en.date(t), "1 December 2026");
         let summer = Timestamp::parse("t", "2026-07-03T12:05:00Z").unwrap();

@@ -188,6 +188,7 @@ card-history-justified = Justified contact
 card-history-call = Call: { $outcome }
 card-call-number = Number dialled
 card-actor-dialer-operator = { $handle } (from the dialer)
+card-actor-console-operator = { $handle } (recorded in the console by { $by })
 card-actor-token = Integration (token { $id }…)
 card-actor-crm-user = { $handle } (from the CRM)
 card-actor-subject = The person

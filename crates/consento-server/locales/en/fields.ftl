@@ -125,3 +125,10 @@ field-outcome-silent = Silent call
 field-outcome-refused-marketing = Refused promotional calls
 field-outcome-callback-requested = Asked to be called back
 field-operator = Operator
+
+field-listed = Listed in a public directory
+field-contract = Customer contract
+field-contract-in-force = In force
+field-contract-until = Ends or ended
+field-until = Until
+field-requested-at = Asked on

@@ -188,6 +188,7 @@ card-history-justified = Contatto giustificato
 card-history-call = Chiamata: { $outcome }
 card-call-number = Numero chiamato
 card-actor-dialer-operator = { $handle } (dal sistema di chiamata)
+card-actor-console-operator = { $handle } (registrato nella console da { $by })
 card-actor-token = Integrazione (token { $id }…)
 card-actor-crm-user = { $handle } (dal CRM)
 card-actor-subject = L'interessato

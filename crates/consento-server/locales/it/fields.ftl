@@ -125,3 +125,10 @@ field-outcome-silent = Chiamata muta
 field-outcome-refused-marketing = Rifiuto delle chiamate promozionali
 field-outcome-callback-requested = Chiesto di essere richiamato
 field-operator = Operatore
+
+field-listed = Presente negli elenchi pubblici
+field-contract = Contratto con il cliente
+field-contract-in-force = In essere
+field-contract-until = Termina o è terminato
+field-until = Fino al
+field-requested-at = Richiesta il

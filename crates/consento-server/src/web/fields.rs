@@ -427,7 +427,7 @@ impl<'a> Reader<'a> {
             "action" | "moment" => Action::parse(s)
                 .ok()
                 .and_then(|a| words(format!("card-action-{}", key_of(a.code())))),
-            "outcome" | "page" => words(format!("field-{key}-{}", key_of(s))),
+            "outcome" | "page" | "contract" => words(format!("field-{key}-{}", key_of(s))),
             "rule" => words(format!("field-rule-{}", key_of(s)))
                 .or_else(|| self.names.rules.get(s).cloned()),
             "method" => CollectionMethod::parse(s)

@@ -139,6 +139,10 @@ pub fn console_routes() -> Vec<ConsoleRoute> {
         route("/contacts/{id}/export.csv", get(card::export_csv)),
         route("/contacts/{id}/receipts/{event}", get(card::receipt)),
         route("/contacts/{id}/justify", post(card::justify)),
+        route("/contacts/{id}/customer", post(card::customer)),
+        route("/contacts/{id}/directory", post(card::directory)),
+        route("/contacts/{id}/call-requests", post(card::call_request)),
+        route("/contacts/{id}/calls", post(card::call_outcome)),
         route(
             "/contacts/{id}/erase",
             get(erasure::confirm).post(erasure::erase),

@@ -873,4 +873,34 @@ async fn in_a_real_browser_a_contact_moments_answer_is_in_view_and_long_values_w
         browser.screenshot(&format!("audit-{size}")).await;
     }
     browser.resize(1280, 1000).await;
+    // The card's telemarketing section: a refusal recorded through its form (now, by the person
+    // signed in, as the form suggests) is the objection shown right after, with its instants.
+    browser.open(&card).await;
+    assert!(
+        browser
+            .text("#telemarketing-heading")
+            .await
+            .contains("Registro delle opposizioni")
+    );
+    assert!(browser.text("#tm-numbers").await.contains("Mai verificato"));
+    browser.click("#tm-call-form summary").await;
+    browser.select("#outcome", "refused_marketing").await;
+    browser.fill("#campaign", "Offerte primavera").await;
+    assert!(browser.unlabelled_fields().await.is_empty());
+    browser.click_and_wait("#save-call").await;
+    assert!(
+        browser
+            .path()
+            .await
+            .contains("done=call-recorded-objection")
+    );
+    assert!(!browser.text("#tm-objection-said").await.is_empty());
+    assert!(!browser.text("#tm-objection-recorded").await.is_empty());
+    assert!(
+        browser
+            .text("#tm-calls")
+            .await
+            .contains("Offerte primavera")
+    );
+    browser.screenshot("contact-card-telemarketing").await;
 }

@@ -15,7 +15,7 @@ use crate::support::{Console, TestApp, spawn_app};
 const DAY: i64 = 86_400_000_000;
 
 /// The page's text with HTML's escapes undone, for comparing with messages.
-fn text(body: &str) -> String {
+pub(crate) fn text(body: &str) -> String {
     body.replace("&#39;", "'")
         .replace("&quot;", "\"")
         .replace("&lt;", "<")

@@ -201,7 +201,21 @@ pub(super) fn history_rows(
             recorded: tr.datetime(c.recorded_at),
             how: action_words(tr, Action::PhoneCall),
             fields,
-            by: tr.with("card-actor-dialer-operator", "handle", &c.operator),
+            // A call recorded from the card names who placed it and who recorded it; the
+            // dialer's, the handle it reported.
+            by: match c.actor.kind {
+                ActorKind::Operator => tr.args(
+                    "card-actor-console-operator",
+                    &[
+                        ("handle", text(c.operator.clone())),
+                        (
+                            "by",
+                            text(actor_words(tr, c.actor.kind, &c.actor.id, users)),
+                        ),
+                    ],
+                ),
+                _ => tr.with("card-actor-dialer-operator", "handle", &c.operator),
+            },
             receipt: None,
         }
     }));

@@ -6,7 +6,9 @@
 //! withdrawing is as easy as giving, but an operator's slip must not withdraw a consent). Both go
 //! through the same append as the API, with the operator as actor. The card also edits the
 //! provenance (source, Art. 6(1) legal basis, purposes), sets the restriction (Art. 18) and the
-//! objection (Art. 21), and lists the history: every ledger event and every justified contact.
+//! objection (Art. 21), shows and records the telemarketing facts (the opt-out register's
+//! checks and its exceptions, the calls' outcomes), and lists the history: every ledger event
+//! and every justified contact.
 //!
 //! The contact moment: "Send email", "Call", "Send SMS" ask the decision engine (the decision
 //! rules, `consento_domain::decision::decide`). Allowed: the card says by which consent. Needs a
@@ -20,8 +22,10 @@
 //! The code is split by concern: `page` builds and shows the card, `history` lists what
 //! happened, `consents` saves the consents form, `provenance` the provenance fields, `flags` the
 //! restriction, objection and channel switches, `moment` answers the contact moment and records
-//! the justified contact, `downloads` hands out the data export and the signed receipts. What
-//! they share lives here: the methods and moments offered, and the words of codes.
+//! the justified contact, `downloads` hands out the data export and the signed receipts,
+//! `telemarketing` shows and records what lets a marketing call through the opt-out register
+//! and how the calls ended. What they share lives here: the methods and moments offered, and
+//! the words of codes.
 
 mod consents;
 mod downloads;
@@ -30,6 +34,7 @@ mod history;
 mod moment;
 mod page;
 mod provenance;
+mod telemarketing;
 
 use std::collections::HashMap;
 
@@ -45,6 +50,7 @@ pub use flags::{channel, objection, restriction};
 pub use moment::{justify, moment};
 pub use page::show;
 pub use provenance::save_provenance;
+pub use telemarketing::{call_outcome, call_request, customer, directory};
 
 /// The collection methods an operator picks from when ticking or unticking a consent on the
 /// card; the others (import, API, preference center…) are recorded by machines.

@@ -15,6 +15,7 @@ use serde_json::json;
 use super::consents::{ConsentForm, ConsentRow, consent_rows};
 use super::history::{HistoryRow, history_rows};
 use super::moment::{Dialog, JustifyState, MomentResult, allowed, moment_view};
+use super::telemarketing::{Facts, Refused, TelemarketingView, grace_days, view};
 use super::{METHODS, Titles, method_words, moment_action, text};
 use crate::state::AppState;
 use crate::web::contacts::{ContactFields, basis_label, basis_options, display_name, path_contact};
@@ -48,6 +49,8 @@ pub(super) struct CardPage {
     basis_words: String,
     purposes: Vec<String>,
     history: Vec<HistoryRow>,
+    /// The telemarketing section (not for an erased contact: nothing is left to call).
+    tm: Option<TelemarketingView>,
     result: Option<MomentResult>,
     dialog: Option<Dialog>,
     can_edit: bool,
@@ -76,6 +79,8 @@ pub(super) struct Overlay {
     pub(super) done: Option<String>,
     /// A warning after a redirect (`?warn=`): consents recorded that permit nothing now.
     pub(super) warn: Option<String>,
+    /// A form of the telemarketing section shown again with its errors.
+    pub(super) telemarketing: Option<Refused>,
 }
 
 /// Builds the card of contact `id` with `overlay` over it, and audits the view.
@@ -88,13 +93,21 @@ pub(super) async fn card(
     let tr = staff.tr;
     let r = ContactRef::Id(id);
     let c = state.store.contact(&r).await?;
-    let (consents, events, interactions, flags, calls, users) = tokio::try_join!(
+    let live = c.erased_at.is_none();
+    let (consents, events, interactions, flags, calls, users, summary) = tokio::try_join!(
         state.store.current_consents(&r),
         state.store.consent_history(&r),
         state.store.interactions(&r),
         state.store.flag_history(id),
         state.store.call_outcomes(id),
         state.store.users(),
+        async {
+            if live {
+                state.store.telemarketing_summary(id).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        },
     )?;
     let users: HashMap<String, String> = users
         .into_iter()
@@ -135,7 +148,22 @@ pub(super) async fn card(
             json!({ "moment": overlay.moment.map(Action::code) }),
         )
         .await?;
-    let live = c.erased_at.is_none();
+    let tm = summary.map(|summary| {
+        view(
+            tr,
+            Facts {
+                summary,
+                contact: &c,
+                calls: &calls,
+                flags: &flags,
+                users: &users,
+                now: state.store.now(),
+                grace_days: grace_days(state),
+                operator: staff.user.display_name.clone(),
+            },
+            overlay.telemarketing,
+        )
+    });
     Ok(CardPage {
         page: staff
             .page("contacts")
@@ -186,6 +214,7 @@ pub(super) async fn card(
             .map_or_else(|| tr.t("contacts-basis-none"), |b| basis_label(tr, b)),
         purposes: c.purposes.clone(),
         history: history_rows(tr, events, &interactions, &flags, &calls, &titles, &users),
+        tm,
         result,
         dialog,
         can_edit: live && staff.user.role.can(Permission::EditContacts),
