@@ -28,7 +28,7 @@ use crate::import::LineError;
 use crate::{DomainError, Phone, Timestamp};
 
 /// The country calling code of the numbers the register holds.
-const ITALY: &str = "39";
+pub const ITALY: &str = "39";
 
 /// Whether `phone` is an Italian number (E.164 `+39…`), the only kind the register holds.
 pub fn is_italian(phone: &Phone) -> bool {

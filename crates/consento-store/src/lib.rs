@@ -82,7 +82,7 @@ pub use requests::{
     RequestMove,
 };
 pub use retention::{RetentionCandidate, RetentionRun};
-pub use rpo::{NewRpoCheck, RingFacts, RpoImportReport, RpoNumber};
+pub use rpo::{NewRpoCheck, RingFacts, RpoCheckRecord, RpoImportReport, RpoNumber, RpoStatus};
 pub use rules::{BulkRule, DryRun, ProvenanceValues, RevertReport, RuleChange, RuleRun};
 pub use sealing::{LostKeyReset, OtherMasterKey, SealedCounts};
 pub use stats::{
