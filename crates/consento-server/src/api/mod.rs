@@ -64,6 +64,7 @@ pub const SECURITY_SCHEME: &str = "token";
         model::ChannelName,
         requests::RequestStatusFilter,
         requests::RequestKindName,
+        rpo::RpoNumberFormName,
     )),
     tags(
         (name = "decisions", description = "May I email, call or text this person now?"),

@@ -114,7 +114,7 @@ pub struct RpoStatusOut {
     /// The instant counted at (now).
     #[schema(value_type = String, format = DateTime)]
     pub at: Timestamp,
-    /// The latest check (the latest answer of the register), absent before the first.
+    /// The latest check (the latest answer of the register), null before the first.
     pub latest: Option<RpoCheckOut>,
     /// The latest 20 checks, the latest answer first.
     pub recent: Vec<RpoCheckOut>,
@@ -171,12 +171,6 @@ pub struct DueQuery {
     pub form: Option<String>,
 }
 
-/// The list of numbers to send to the register, one per line.
-#[derive(Debug, ToSchema)]
-#[schema(value_type = String, example = "3331234567\n0612345678\n")]
-#[allow(dead_code)] // Named only in the OpenAPI document; the domain writes the list.
-pub struct RpoList(String);
-
 /// The numbers due for a check against the opt-out register, in the register's list format:
 /// one number per line, each line ending in `\n`, Italian numbers only, each once, in order;
 /// the header `Consento-Count` gives how many. Send the file to the register, then import its
@@ -185,7 +179,7 @@ pub struct RpoList(String);
     get, path = "/v1/rpo/due", tag = "rpo", operation_id = "listRpoDueNumbers",
     params(DueQuery),
     responses(
-        (status = 200, description = "The list (an attachment)", content_type = "text/plain", body = RpoList,
+        (status = 200, description = "The list (an attachment)", content_type = "text/plain", body = String,
             headers(("Consento-Count" = u64, description = "How many numbers the list holds"))),
         (status = 400, description = "A parameter is malformed or unknown, or `form` is not one (`field` names it)", body = Problem, content_type = "application/problem+json"),
     ),
