@@ -3,7 +3,7 @@
 //! back and recorded as a check (audited), which revokes the consents an enrolment annuls, and
 //! where the checks stand; and a telemarketing campaign's list of numbers callable now.
 
-use consento_domain::import::LineError;
+use consento_domain::import::{LineError, LineProblem};
 use consento_domain::rpo::{
     ITALY, RpoAnswer, RpoAnswerMode, RpoExport, RpoListFormat, RpoNumberForm,
 };
@@ -190,7 +190,7 @@ pub fn read_answer(file: &RpoAnswerFile) -> Result<RpoAnswer, RpoFileFault> {
                 reason: match e {
                     DomainError::Invalid { reason, .. } => reason,
                 },
-                problem: None,
+                problem: Some(LineProblem::NotAPhoneNumber),
             }),
         }
     }

@@ -125,3 +125,9 @@ field-outcome-silent = Silent call
 field-outcome-refused-marketing = Refused promotional calls
 field-outcome-callback-requested = Asked to be called back
 field-operator = Operator
+
+field-answered-at = The register answered on
+field-numbers = Numbers
+field-enrolled = Enrolled
+field-leave-out-unchecked = Numbers without a valid check left out
+field-number-form = Numbers written

@@ -125,3 +125,9 @@ field-outcome-silent = Chiamata muta
 field-outcome-refused-marketing = Rifiuto delle chiamate promozionali
 field-outcome-callback-requested = Chiesto di essere richiamato
 field-operator = Operatore
+
+field-answered-at = Esito del Registro del
+field-numbers = Numeri
+field-enrolled = Iscritti
+field-leave-out-unchecked = Esclusi i numeri senza verifica valida
+field-number-form = Numeri scritti

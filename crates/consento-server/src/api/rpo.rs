@@ -6,8 +6,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use consento_app::rpo::RpoAnswerFile;
 use consento_domain::Timestamp;
 use consento_domain::rpo::{RpoAnswerMode, RpoNumberForm};
@@ -22,9 +22,6 @@ use super::auth::{AdminScope, Auth};
 use super::error::{ApiError, Problem};
 use super::json::ApiJson;
 use super::params::{ApiQuery, instant};
-
-/// The header of the due list that gives how many numbers it holds.
-pub const COUNT_HEADER: &str = "consento-count";
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -198,25 +195,11 @@ async fn due(
     let now = state.store.now();
     let list = state.app.rpo_export(q.all, now, form).await?;
     let day = state.app.zone().date_of(now).map(|d| d.to_string());
-    Ok(list_response(list.text, list.sent.len(), day.as_deref()))
-}
-
-/// The due list as a download named by its local `day`: plain UTF-8 text, never cached, its
-/// count in a header.
-pub fn list_response(text: String, count: usize, day: Option<&str>) -> Response {
-    let mut response = (StatusCode::OK, text).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(COUNT_HEADER, HeaderValue::from(count));
-    let name = day.map_or_else(|| "rpo.txt".to_owned(), |d| format!("rpo-{d}.txt"));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    response
+    Ok(crate::http::rpo_list(
+        list.text,
+        list.sent.len(),
+        day.as_deref(),
+    ))
 }
 
 /// The register's answer to import.

@@ -12,6 +12,7 @@ mod console;
 mod console_contacts;
 mod console_insights;
 mod console_setup;
+mod console_telemarketing;
 mod database_copy;
 mod dialer_outcomes;
 mod erasure;

@@ -10,14 +10,14 @@ use serde_json::{Value, json};
 
 use crate::support::{TestApp, spawn_app, spawn_app_with};
 
-fn at(text: &str) -> Timestamp {
+pub(crate) fn at(text: &str) -> Timestamp {
     Timestamp::parse("t", text).unwrap()
 }
 
 /// A marketing type and a service type permitting calls and SMS, and Anna, who gave the
 /// marketing one on 1 December 2026 (the clock then set there); her number checked against the
 /// opt-out register, not enrolled, at the same instant.
-async fn anna_with_consents(app: &TestApp) -> String {
+pub(crate) async fn anna_with_consents(app: &TestApp) -> String {
     let id = anna_unchecked(app, "2026-12-01T10:00:00Z").await;
     register_answer(app, "2026-12-01T10:00:00Z", &[], &["+393331234567"]).await;
     id
@@ -25,7 +25,7 @@ async fn anna_with_consents(app: &TestApp) -> String {
 
 /// The register's answer at `answered_at` (the clock set there): `enrolled` and `not_enrolled`
 /// numbers, E.164.
-async fn register_answer(
+pub(crate) async fn register_answer(
     app: &TestApp,
     answered_at: &str,
     enrolled: &[&str],
@@ -39,7 +39,7 @@ async fn register_answer(
 }
 
 /// Records a consent event of `kind` for `code` on the contact `id`, by phone.
-async fn consent(app: &TestApp, id: &str, kind: &str, code: &str) {
+pub(crate) async fn consent(app: &TestApp, id: &str, kind: &str, code: &str) {
     let (status, body) = app
         .post(
             &format!("/v1/contacts/{id}/consents"),
@@ -51,7 +51,7 @@ async fn consent(app: &TestApp, id: &str, kind: &str, code: &str) {
 }
 
 /// A contact named `name` with the number `phone`; returns its id.
-async fn contact(app: &TestApp, name: &str, phone: &str) -> String {
+pub(crate) async fn contact(app: &TestApp, name: &str, phone: &str) -> String {
     let (status, c) = app
         .post(
             "/v1/contacts",
@@ -64,7 +64,7 @@ async fn contact(app: &TestApp, name: &str, phone: &str) -> String {
 }
 
 /// As [`anna_with_consents`], at `given_at`, with no check of her number.
-async fn anna_unchecked(app: &TestApp, given_at: &str) -> String {
+pub(crate) async fn anna_unchecked(app: &TestApp, given_at: &str) -> String {
     app.clock.set(at(given_at));
     let settings = json!({ "check_email_single": true, "check_email_bulk": true, "check_phone": true, "check_sms": true });
     assert_eq!(
