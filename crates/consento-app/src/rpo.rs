@@ -1,10 +1,14 @@
 //! The Registro pubblico delle opposizioni (L. 5/2018, DPR 26/2022) for every adapter: the list
-//! of numbers due for a check, written in the register's format, and the register's answer read
-//! back and recorded as a check (audited), which revokes the consents an enrolment annuls.
+//! of numbers due for a check, written in the register's format, the register's answer read
+//! back and recorded as a check (audited), which revokes the consents an enrolment annuls, and
+//! where the checks stand; and a telemarketing campaign's list of numbers callable now.
 
-use consento_domain::rpo::{RpoAnswerMode, RpoExport, RpoListFormat, RpoNumberForm};
-use consento_domain::{Phone, Timestamp};
-use consento_store::{NewRpoCheck, RpoImportReport};
+use consento_domain::import::{LineError, LineProblem};
+use consento_domain::rpo::{
+    ITALY, RpoAnswer, RpoAnswerMode, RpoExport, RpoListFormat, RpoNumberForm,
+};
+use consento_domain::{DomainError, Phone, Timestamp};
+use consento_store::{NewRpoCheck, RpoImportReport, RpoStatus};
 use sha2::{Digest, Sha256};
 
 use std::collections::BTreeMap;
@@ -43,7 +47,28 @@ pub struct RpoAnswerFile {
     pub imported_by: String,
 }
 
+/// The longest name of an answer file kept with its check, in characters.
+pub const MAX_FILE_NAME: usize = 255;
+
+/// How many of the latest checks [`App::rpo_status`] gives.
+pub const RECENT_CHECKS: u32 = 20;
+
 impl App {
+    /// Where the checks against the register stand now: the latest [`RECENT_CHECKS`] checks
+    /// (the latest answer first), and how many numbers are due for a check (as
+    /// [`App::rpo_export`] without `all` would list them), enrolled, and checked with an answer
+    /// that still counts. Reads only.
+    pub async fn rpo_status(&self) -> Result<RpoStatus, AppError> {
+        Ok(self
+            .store
+            .rpo_status(
+                RECENT_CHECKS,
+                self.store.now(),
+                self.policy.rpo.unwrap_or_default().validity_days,
+            )
+            .await?)
+    }
+
     /// The numbers due for a check at `due_at` (every callable one with `all`), in the register's
     /// list format: Italian numbers only, each once.
     pub async fn rpo_export(
@@ -66,39 +91,36 @@ impl App {
     }
 
     /// Reads the register's answer and records it as one check, audited as `rpo.import` by
-    /// `by`, in the check's transaction. Every bad line is named (the field `answer`, the
-    /// first line's number in the message), and nothing is written.
+    /// `by`, in the check's transaction. Every bad line is named (the field `answer` or `sent`,
+    /// the first lines in the message), and nothing is written.
     pub async fn rpo_import(
         &self,
         by: &By,
         file: RpoAnswerFile,
     ) -> Result<RpoImportReport, AppError> {
+        self.rpo_import_checked(by, file).await?.map_err(Into::into)
+    }
+
+    /// As [`App::rpo_import`], with the bad lines of a file given back apart, each with its
+    /// number, for a page to word in its reader's language; nothing is written then either.
+    pub async fn rpo_import_checked(
+        &self,
+        by: &By,
+        file: RpoAnswerFile,
+    ) -> Result<Result<RpoImportReport, RpoFileFault>, AppError> {
         let policy = self.policy.rpo.unwrap_or_default();
-        let format = RpoListFormat {
-            numbers: RpoNumberForm::National,
-            answer_mode: file.mode,
-        };
-        // The list sent: one number per line, as exported.
-        let mut submitted: Vec<Phone> = Vec::new();
-        for (i, line) in file.sent.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() {
-                continue;
-            }
-            let phone = Phone::parse(line, "39").map_err(|_| {
-                AppError::invalid(
-                    "sent",
-                    format!(
-                        "the list sent has a bad line: line {}: not a phone number",
-                        i + 1
-                    ),
-                )
-            })?;
-            submitted.push(phone);
+        // The name is how the evidence names the file the register sent.
+        let file_name = file.file_name.trim();
+        if !(1..=MAX_FILE_NAME).contains(&file_name.chars().count()) {
+            return Err(AppError::invalid(
+                "file_name",
+                format!("the answer file's name must be 1 to {MAX_FILE_NAME} characters"),
+            ));
         }
-        let answer = format
-            .import(&file.text, &submitted)
-            .map_err(|errors| AppError::invalid("answer", describe("the answer", &errors)))?;
+        let answer = match read_answer(&file) {
+            Ok(answer) => answer,
+            Err(fault) => return Ok(Err(fault)),
+        };
         let list = |phones: Vec<Phone>| {
             phones
                 .iter()
@@ -108,7 +130,7 @@ impl App {
         let check = NewRpoCheck {
             answered_at: file.answered_at,
             valid_until: policy.check_valid_until(file.answered_at),
-            file_name: file.file_name.clone(),
+            file_name: file_name.to_owned(),
             file_sha256: Sha256::digest(file.text.as_bytes()).into(),
             answer_mode: match file.mode {
                 RpoAnswerMode::Enrolled => "enrolled",
@@ -118,10 +140,10 @@ impl App {
         };
         let (enrolled, not_enrolled) = (list(answer.enrolled), list(answer.not_enrolled));
         let detail = serde_json::json!({
-            "file": file.file_name, "answered_at": file.answered_at.to_rfc3339(),
+            "file": file_name, "answered_at": file.answered_at.to_rfc3339(),
             "numbers": enrolled.len() + not_enrolled.len(), "enrolled": enrolled.len(),
         });
-        Ok(self
+        Ok(Ok(self
             .store
             .audited(
                 by.entry("rpo.import", None, detail),
@@ -129,8 +151,66 @@ impl App {
                     .import_rpo_answer(check, &enrolled, &not_enrolled),
             )
             .await?
-            .0)
+            .0))
     }
+}
+
+/// A file of an import of the register's answer that cannot be read: which one, and its bad
+/// lines (every one of them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpoFileFault {
+    /// `sent` (the list sent) or `answer` (the register's answer).
+    pub field: &'static str,
+    /// Its bad lines, in order.
+    pub errors: Vec<LineError>,
+}
+
+impl From<RpoFileFault> for AppError {
+    fn from(fault: RpoFileFault) -> Self {
+        let what = if fault.field == "sent" {
+            "the list sent"
+        } else {
+            "the answer"
+        };
+        AppError::invalid(fault.field, describe(what, &fault.errors))
+    }
+}
+
+/// The register's answer in `file`, read against the list sent, as `file.mode` says to read a
+/// line holding a number alone. The list sent is read first: one number per line, as exported.
+pub fn read_answer(file: &RpoAnswerFile) -> Result<RpoAnswer, RpoFileFault> {
+    let mut submitted: Vec<Phone> = Vec::new();
+    let mut errors = Vec::new();
+    for (i, line) in file.sent.lines().enumerate() {
+        let line_no = u64::try_from(i).map_or(u64::MAX, |i| i.saturating_add(1));
+        let text = line.trim_start_matches('\u{feff}').trim();
+        if text.is_empty() {
+            continue;
+        }
+        match Phone::parse(text, ITALY) {
+            Ok(phone) => submitted.push(phone),
+            Err(e) => errors.push(LineError {
+                line: line_no,
+                column: "number".to_owned(),
+                reason: match e {
+                    DomainError::Invalid { reason, .. } => reason,
+                },
+                problem: Some(LineProblem::NotAPhoneNumber),
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(RpoFileFault {
+            field: "sent",
+            errors,
+        });
+    }
+    RpoListFormat::new(file.mode)
+        .import(&file.text, &submitted)
+        .map_err(|errors| RpoFileFault {
+            field: "answer",
+            errors,
+        })
 }
 
 impl App {
@@ -177,7 +257,7 @@ impl App {
 }
 
 /// The bad lines of `what`, the first few named.
-fn describe(what: &str, errors: &[consento_domain::import::LineError]) -> String {
+fn describe(what: &str, errors: &[LineError]) -> String {
     let shown: Vec<String> = errors.iter().take(5).map(ToString::to_string).collect();
     let more = errors.len().saturating_sub(shown.len());
     let tail = if more > 0 {

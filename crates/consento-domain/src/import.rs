@@ -76,7 +76,8 @@ pub struct LineError {
     pub problem: Option<LineProblem>,
 }
 
-/// Faults of a file that concern its form rather than a value of a line.
+/// Faults a page words in the reader's language: those of a file's form, and those of the lines
+/// of the opt-out register's files (the list sent and the register's answer).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum LineProblem {
@@ -92,6 +93,19 @@ pub enum LineProblem {
     NotDecodable {
         /// The encoding the file was read in (`UTF-8`, `UTF-16LE`, …).
         encoding: String,
+    },
+    /// The line's number is not a phone number.
+    NotAPhoneNumber,
+    /// The line's number is not Italian: the opt-out register holds none of other countries.
+    NotItalian,
+    /// The line's number was not in the list sent: the answer answers another list.
+    NotInListSent,
+    /// The line's outcome is not one the register's answers use.
+    NotAnOutcome,
+    /// The line answers its number otherwise than an earlier line.
+    Contradicts {
+        /// The earlier line.
+        line: u64,
     },
 }
 

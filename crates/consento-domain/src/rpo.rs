@@ -24,11 +24,11 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::import::LineError;
+use crate::import::{LineError, LineProblem};
 use crate::{DomainError, Phone, Timestamp};
 
 /// The country calling code of the numbers the register holds.
-const ITALY: &str = "39";
+pub const ITALY: &str = "39";
 
 /// Whether `phone` is an Italian number (E.164 `+39…`), the only kind the register holds.
 pub fn is_italian(phone: &Phone) -> bool {
@@ -177,11 +177,11 @@ impl RpoListFormat {
             if content.is_empty() || (index == 0 && !content.chars().any(|c| c.is_ascii_digit())) {
                 continue;
             }
-            let error = |column: &str, reason: String| LineError {
+            let error = |column: &str, reason: String, problem: LineProblem| LineError {
                 line,
                 column: column.to_owned(),
                 reason,
-                problem: None,
+                problem: Some(problem),
             };
             let (number, outcome) = match content.split_once([';', ',']) {
                 Some((n, o)) => (unquote(n), Some(unquote(o))),
@@ -190,7 +190,7 @@ impl RpoListFormat {
             let phone = match Phone::parse(number, ITALY) {
                 Ok(p) => p,
                 Err(DomainError::Invalid { reason, .. }) => {
-                    errors.push(error("number", reason));
+                    errors.push(error("number", reason, LineProblem::NotAPhoneNumber));
                     continue;
                 }
             };
@@ -198,6 +198,7 @@ impl RpoListFormat {
                 errors.push(error(
                     "number",
                     format!("`{phone}` is not an Italian number: the register holds none"),
+                    LineProblem::NotItalian,
                 ));
                 continue;
             }
@@ -205,7 +206,7 @@ impl RpoListFormat {
                 None => None,
                 Some(Ok(enrolled)) => Some(enrolled),
                 Some(Err(reason)) => {
-                    errors.push(error("outcome", reason));
+                    errors.push(error("outcome", reason, LineProblem::NotAnOutcome));
                     continue;
                 }
             };
@@ -221,6 +222,7 @@ impl RpoListFormat {
                     format!(
                         "`{phone}` was not in the list sent to the register: the file answers another list"
                     ),
+                    LineProblem::NotInListSent,
                 ));
                 continue;
             }
@@ -232,6 +234,7 @@ impl RpoListFormat {
                         word(enrolled),
                         word(*earlier)
                     ),
+                    LineProblem::Contradicts { line: *at },
                 )),
                 Some(_) => {}
                 None => {

@@ -1,6 +1,7 @@
 //! The answers the API and the console give alike over HTTP: a download (a person's data export,
-//! a consent receipt) and the streamed newsletter audience. Both hold personal data: never
-//! cached (RFC 9111 §5.2.2.5), a download offered under its name (RFC 6266).
+//! a consent receipt, the list of numbers for the opt-out register) and the streamed newsletter
+//! audience. All hold personal data: never cached (RFC 9111 §5.2.2.5), a download offered under
+//! its name (RFC 6266).
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -19,6 +20,27 @@ pub fn attachment(file: Download) -> Response {
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", file.filename)) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}
+
+/// The header of the opt-out register's list that gives how many numbers it holds.
+pub const COUNT_HEADER: &str = "consento-count";
+
+/// The list of numbers to send to the opt-out register, as a download named by its local `day`
+/// (`rpo-2026-03-02.txt`): plain UTF-8 text, never cached, its count in [`COUNT_HEADER`].
+pub fn rpo_list(text: String, count: usize, day: Option<&str>) -> Response {
+    let mut response = (StatusCode::OK, text).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(COUNT_HEADER, HeaderValue::from(count));
+    let name = day.map_or_else(|| "rpo.txt".to_owned(), |d| format!("rpo-{d}.txt"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     response

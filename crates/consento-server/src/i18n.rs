@@ -53,6 +53,7 @@ const AREAS: &[[(Locale, &str, &str); 2]] = &[
     area!("imports"),
     area!("fields"),
     area!("telemarketing"),
+    area!("rpo"),
 ];
 
 /// Every message file, per language.

@@ -87,7 +87,7 @@ pub use ring::{
     CallRequest, CustomerContract, CustomerRelationship, DirectoryListing, NewCallRequest,
     NumberStatus, TelemarketingSummary,
 };
-pub use rpo::{NewRpoCheck, RingFacts, RpoImportReport, RpoNumber};
+pub use rpo::{NewRpoCheck, RingFacts, RpoCheckRecord, RpoImportReport, RpoNumber, RpoStatus};
 pub use rules::{BulkRule, DryRun, ProvenanceValues, RevertReport, RuleChange, RuleRun};
 pub use sealing::{LostKeyReset, OtherMasterKey, SealedCounts};
 pub use stats::{

@@ -27,8 +27,36 @@ const CHUNK: usize = 1_000;
 
 /// The numbers of the contacts that may be called for marketing at all: not erased, restricted
 /// or objecting (GDPR Arts. 17, 18, 21(3)), calls not switched off, the number not suppressed.
-/// Italian numbers only: the register covers them alone.
-const CALLABLE_NUMBERS: &str = "SELECT DISTINCT p.phone FROM contact_phones p JOIN contacts c ON c.id = p.contact_id LEFT JOIN rpo_numbers r ON r.phone = p.phone WHERE c.erased_at IS NULL AND c.restricted_at IS NULL AND c.objected_at IS NULL AND c.phone_off_at IS NULL AND p.phone LIKE '+39%' AND ($1 OR r.phone IS NULL OR r.valid_until <= $2 OR r.answered_at <= $3) ORDER BY p.phone";
+/// Italian numbers only: the register covers them alone. With `$1` every one, else those whose
+/// latest check is missing or no longer counts at `$2` (or was answered at or before `$3`, by
+/// the validity configured now). One text for the list and its count, so
+/// that the count shown is the list's.
+macro_rules! due_numbers {
+    ($select:literal, $tail:literal) => {
+        concat!(
+            $select,
+            " FROM contact_phones p JOIN contacts c ON c.id = p.contact_id LEFT JOIN rpo_numbers r ON r.phone = p.phone WHERE c.erased_at IS NULL AND c.restricted_at IS NULL AND c.objected_at IS NULL AND c.phone_off_at IS NULL AND p.phone LIKE '+39%' AND ($1 OR r.phone IS NULL OR r.valid_until <= $2 OR r.answered_at <= $3)",
+            $tail
+        )
+    };
+}
+
+/// The numbers due, in order.
+const CALLABLE_NUMBERS: &str = due_numbers!("SELECT DISTINCT p.phone", " ORDER BY p.phone");
+
+/// How many numbers are due.
+const CALLABLE_COUNT: &str = due_numbers!("SELECT COUNT(DISTINCT p.phone)", "");
+
+/// The latest `$1` checks, the latest answer first (an older answer imported later after it).
+const RECENT_CHECKS: &str = "SELECT id, answered_at, valid_until, file_name, file_sha256, answer_mode, imported_by, imported_at, numbers, enrolled, newly_enrolled, revoked FROM rpo_checks ORDER BY answered_at DESC, imported_at DESC LIMIT $1";
+
+/// The instant at or before which an answer no longer counts at `at` under a validity of
+/// `validity_days`.
+fn stale_before(at: Timestamp, validity_days: u32) -> i64 {
+    at.as_micros().saturating_sub(
+        i64::from(validity_days).saturating_mul(consento_domain::time::MICROS_PER_DAY),
+    )
+}
 
 /// A register's answer to record.
 #[derive(Debug, Clone)]
@@ -62,6 +90,78 @@ pub struct RpoImportReport {
     pub revoked: u64,
     /// Until when the check counts.
     pub valid_until: Timestamp,
+}
+
+/// A recorded check: one answer of the register, as imported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RpoCheckRecord {
+    /// Its id (the evidence of the revocations it made).
+    pub id: uuid::Uuid,
+    /// When the register answered.
+    pub answered_at: Timestamp,
+    /// Until when the answer counts.
+    pub valid_until: Timestamp,
+    /// The answer file's name.
+    pub file_name: String,
+    /// Its SHA-256, lower-case hexadecimal.
+    pub file_sha256: String,
+    /// How the file was read: `enrolled` or `callable`.
+    pub answer_mode: String,
+    /// Who imported it.
+    pub imported_by: String,
+    /// When it was imported.
+    pub imported_at: Timestamp,
+    /// Numbers answered.
+    pub numbers: u64,
+    /// Of which enrolled.
+    pub enrolled: u64,
+    /// Of which found enrolled for the first time by this check.
+    pub newly_enrolled: u64,
+    /// Consents revoked because of those.
+    pub revoked: u64,
+}
+
+/// Where the checks against the register stand at an instant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RpoStatus {
+    /// The instant counted at.
+    pub at: Timestamp,
+    /// The latest checks, the latest answer first (by when the register answered).
+    pub recent: Vec<RpoCheckRecord>,
+    /// Numbers due for a check: those of contacts that may be called for marketing at all
+    /// whose latest check is missing or no longer counts (what an export without `all` lists).
+    pub due: u64,
+    /// Numbers whose latest answer says they are enrolled.
+    pub enrolled: u64,
+    /// Numbers whose latest answer still counts.
+    pub checked_valid: u64,
+}
+
+impl RpoStatus {
+    /// The latest check, if any.
+    pub fn latest(&self) -> Option<&RpoCheckRecord> {
+        self.recent.first()
+    }
+}
+
+fn check_from(row: &impl Cols) -> Result<RpoCheckRecord, StoreError> {
+    let count = |col: &str| {
+        u64::try_from(row.int(col)?).map_err(|_| StoreError::Corrupt("opt-out register check"))
+    };
+    Ok(RpoCheckRecord {
+        id: row.uuid("id")?,
+        answered_at: Timestamp::from_micros(row.int("answered_at")?),
+        valid_until: Timestamp::from_micros(row.int("valid_until")?),
+        file_name: row.text("file_name")?,
+        file_sha256: hex(&row.bytes("file_sha256")?),
+        answer_mode: row.text("answer_mode")?,
+        imported_by: row.text("imported_by")?,
+        imported_at: Timestamp::from_micros(row.int("imported_at")?),
+        numbers: count("numbers")?,
+        enrolled: count("enrolled")?,
+        newly_enrolled: count("newly_enrolled")?,
+        revoked: count("revoked")?,
+    })
 }
 
 /// The register's latest answer about one number.
@@ -122,9 +222,7 @@ impl Store {
         due_at: Timestamp,
         validity_days: u32,
     ) -> Result<Vec<String>, StoreError> {
-        let answered_before = due_at
-            .as_micros()
-            .saturating_sub(i64::from(validity_days).saturating_mul(86_400_000_000));
+        let answered_before = stale_before(due_at, validity_days);
         Ok(on_read_pool!(self, pool => {
             sqlx::query_scalar(CALLABLE_NUMBERS)
                 .bind(all)
@@ -133,6 +231,40 @@ impl Store {
                 .fetch_all(pool)
                 .await?
         }))
+    }
+
+    /// Where the checks stand at `at`: the `recent` latest checks (the latest answer first), the
+    /// numbers due (as [`Store::rpo_due_numbers`] without `all` lists them), enrolled, and
+    /// checked with an answer that still counts (by `validity_days` too). Reads only.
+    pub async fn rpo_status(
+        &self,
+        recent: u32,
+        at: Timestamp,
+        validity_days: u32,
+    ) -> Result<RpoStatus, StoreError> {
+        let at_micros = at.as_micros();
+        let answered_before = stale_before(at, validity_days);
+        let (rows, due, enrolled, valid) = on_read_pool!(self, pool => {
+            let rows = sqlx::query(RECENT_CHECKS)
+                .bind(i64::from(recent))
+                .fetch_all(pool).await?
+                .iter().map(check_from).collect::<Result<Vec<_>, _>>()?;
+            let due: i64 = sqlx::query_scalar(CALLABLE_COUNT)
+                .bind(false).bind(at_micros).bind(answered_before)
+                .fetch_one(pool).await?;
+            let (enrolled, valid): (i64, i64) = sqlx::query_as("SELECT COUNT(CASE WHEN enrolled THEN 1 END), COUNT(CASE WHEN valid_until > $1 AND answered_at > $2 THEN 1 END) FROM rpo_numbers")
+                .bind(at_micros).bind(answered_before)
+                .fetch_one(pool).await?;
+            (rows, due, enrolled, valid)
+        });
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(RpoStatus {
+            at,
+            recent: rows,
+            due: count(due),
+            enrolled: count(enrolled),
+            checked_valid: count(valid),
+        })
     }
 
     /// Records the register's answer about `enrolled` and `not_enrolled` numbers (E.164) as one

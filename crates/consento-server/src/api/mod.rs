@@ -36,6 +36,7 @@ mod reasons;
 mod receipts;
 pub(crate) mod requests;
 mod ring;
+pub(crate) mod rpo;
 mod rules;
 mod settings;
 mod strict;
@@ -64,6 +65,7 @@ pub const SECURITY_SCHEME: &str = "token";
         model::ChannelName,
         requests::RequestStatusFilter,
         requests::RequestKindName,
+        rpo::RpoNumberFormName,
     )),
     tags(
         (name = "decisions", description = "May I email, call or text this person now?"),
@@ -82,6 +84,7 @@ pub const SECURITY_SCHEME: &str = "token";
         (name = "retention", description = "Storage limitation (GDPR Art. 5(1)(e)): the contacts past the retention of their purposes, and their anonymisation."),
         (name = "requests", description = "Data-subject requests (GDPR Arts. 15-22) and their Art. 12(3) deadlines: log, list overdue and due soon, move, extend."),
         (name = "calls", description = "The dialer's call outcomes (a refusal of promotional calls is an objection at once, GDPR Art. 21(3)) and each campaign's silent-call rate."),
+        (name = "rpo", description = "The Italian opt-out register (Registro pubblico delle opposizioni, L. 5/2018, DPR 26/2022): the numbers due for a check, the register's answers imported as checks (revoking the consents an enrolment annuls), and where the checks stand (admin)."),
         (name = "rules", description = "Bulk rules over provenance (source, legal basis, purposes): save, dry-run, apply in one audited transaction, revert a run (admin)."),
     )
 )]
@@ -125,6 +128,7 @@ pub fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(rules::routes())
         .merge(calls::routes())
         .merge(ring::routes())
+        .merge(rpo::routes())
         .split_for_parts();
     document_auth_failures(&mut doc);
     (router, doc)

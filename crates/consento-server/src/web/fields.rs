@@ -367,6 +367,7 @@ impl<'a> Reader<'a> {
             "kind" | "channel" | "reason" | "to" if request => format!("field-request-{key}"),
             "reason" if self.action == "contact.erase" => "field-erasure-reason".to_owned(),
             "rule" if self.action.starts_with("rule_run.") => "field-bulk-rule".to_owned(),
+            "form" if self.action == "rpo.export" => "field-number-form".to_owned(),
             "changed" if self.action.starts_with("rule_run.") => {
                 "field-changed-contacts".to_owned()
             }
@@ -459,6 +460,7 @@ impl<'a> Reader<'a> {
             "reason_id" => self.names.reasons.get(s).cloned(),
             "contact" => self.names.contacts.get(s).cloned(),
             "format" => Some(s.to_uppercase()),
+            "form" if self.action == "rpo.export" => words(format!("rpo-form-{}", key_of(s))),
             // A list of field names (what a save changed).
             "changed" => Some(self.key_label(s)),
             _ => None,

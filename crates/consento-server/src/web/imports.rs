@@ -366,8 +366,9 @@ pub async fn show(
     })
 }
 
-/// A fault of the file's form in the reader's language.
-fn problem_text(tr: &Tr, problem: &LineProblem) -> String {
+/// A fault of a file's line in the reader's language (an import's, or one of the opt-out
+/// register's files).
+pub(super) fn problem_text(tr: &Tr, problem: &LineProblem) -> String {
     match problem {
         LineProblem::DuplicateColumn => tr.t("imports-problem-duplicate-column"),
         LineProblem::CellTooLarge { max_kib } => tr.args(
@@ -383,5 +384,13 @@ fn problem_text(tr: &Tr, problem: &LineProblem) -> String {
         LineProblem::NotDecodable { encoding } => {
             tr.with("imports-problem-not-decodable", "encoding", encoding)
         }
+        LineProblem::NotAPhoneNumber => tr.t("rpo-problem-not-a-phone-number"),
+        LineProblem::NotItalian => tr.t("rpo-problem-not-italian"),
+        LineProblem::NotInListSent => tr.t("rpo-problem-not-in-list-sent"),
+        LineProblem::NotAnOutcome => tr.t("rpo-problem-not-an-outcome"),
+        LineProblem::Contradicts { line } => tr.args(
+            "rpo-problem-contradicts",
+            &[("line", Arg::Num(i64::try_from(*line).unwrap_or(i64::MAX)))],
+        ),
     }
 }

@@ -30,6 +30,7 @@ pub mod page;
 pub mod public;
 mod requests;
 mod retention;
+mod rpo;
 mod rules;
 mod self_service;
 pub mod session;
@@ -169,6 +170,10 @@ pub fn console_routes() -> Vec<ConsoleRoute> {
                 .layer(imports::upload_limit()),
         ),
         route("/imports/{id}", get(imports::show)),
+        route("/rpo", get(rpo::show)),
+        route("/rpo/due.txt", get(rpo::due)),
+        route("/rpo/answers", post(rpo::import).layer(rpo::upload_limit())),
+        route("/rpo/campaign.csv", get(rpo::campaign_csv)),
     ]
 }
 

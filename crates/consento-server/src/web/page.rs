@@ -104,6 +104,14 @@ const NAV: &[(NavItem, Permission)] = &[
     ),
     (
         NavItem {
+            section: "rpo",
+            href: "/rpo",
+            label: "nav-rpo",
+        },
+        Permission::Read,
+    ),
+    (
+        NavItem {
             section: "audit",
             href: "/audit",
             label: "nav-audit",

@@ -11,6 +11,7 @@ mod connections;
 mod console;
 mod console_contacts;
 mod console_insights;
+mod console_register;
 mod console_setup;
 mod console_telemarketing;
 mod database_copy;

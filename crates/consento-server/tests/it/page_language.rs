@@ -705,6 +705,52 @@ async fn world(app: &TestApp, smtp: &SmtpServer) -> (Console, Vec<String>, Vec<S
     assert_eq!(saved.status, 303, "{}", saved.body);
     admin.get("/newsletter?type=NEWS").await;
     admin.get("/newsletter/export.csv?type=NEWS").await;
+    // The opt-out register: the list due downloaded, the answer imported (its first number
+    // enrolled), a campaign's list downloaded.
+    let (status, body) = app
+        .post(
+            "/v1/contacts",
+            "write",
+            &json!({"name": "Lucia Verdi", "phones": ["+39 333 555 0101"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let due = admin.get("/rpo/due.txt").await;
+    assert_eq!(due.status, 200, "{}", due.body);
+    let first = due.body.lines().next().unwrap().to_owned();
+    let answered = app.store.now().to_rfc3339();
+    let imported = admin
+        .post_files(
+            "/rpo/answers",
+            &[("checked_at", answered.as_str()), ("mode", "enrolled")],
+            &[
+                ("answer", "esito.csv", format!("{first}\n").as_bytes()),
+                ("sent", "lista.txt", due.body.as_bytes()),
+            ],
+        )
+        .await;
+    assert_eq!(imported.status, 303, "{}", imported.body);
+    let csv = admin
+        .get("/rpo/campaign.csv?campaign=Promozione%20estiva&leave_out_unchecked=1")
+        .await;
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    // A number given the phone consent after the check: a campaign's list is refused for it.
+    let (status, body) = app
+        .post(
+            "/v1/contacts",
+            "write",
+            &json!({"name": "Lucia Verdi", "phones": ["+39 333 555 0202"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = app
+        .post(
+            &format!("/v1/contacts/{}/consents", body["id"].as_str().unwrap()),
+            "write",
+            &json!({"kind": "given", "type_code": "TEL", "method": "phone"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
 
     let mut pages = vec![
         "/".to_owned(),
@@ -737,6 +783,9 @@ async fn world(app: &TestApp, smtp: &SmtpServer) -> (Console, Vec<String>, Vec<S
         rule,
         "/imports".to_owned(),
         run,
+        "/rpo".to_owned(),
+        imported.location.unwrap(),
+        "/rpo?campaign=Promozione%20estiva".to_owned(),
         "/setup/privacy".to_owned(),
         "/setup/types".to_owned(),
         "/setup/types/new".to_owned(),
@@ -860,6 +909,41 @@ async fn every_page(
         );
         shown.push(Shown {
             what: format!("POST {path} {fields:?}"),
+            html: page.body,
+        });
+    }
+    // The register's answer refused line by line: the list sent, then the answer.
+    for (answer, sent) in [
+        ("3331234567;1\n", "3331234567\nciao\n"),
+        (
+            "3331234567;forse\n3330000000;1\n3331234567;1\n3331234567;0\n+4915123456789\n",
+            "3331234567\n",
+        ),
+    ] {
+        let page = admin
+            .post_files(
+                "/rpo/answers",
+                &[("checked_at", "2026-03-02T10:00"), ("mode", "callable")],
+                &[
+                    ("answer", "esito.csv", answer.as_bytes()),
+                    ("sent", "lista.txt", sent.as_bytes()),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 422, "{}", page.body);
+        shown.push(Shown {
+            what: format!("POST /rpo/answers {answer:?}"),
+            html: page.body,
+        });
+    }
+    // A campaign's list refused while numbers lack a check, and a name that is none.
+    for path in [
+        "/rpo/campaign.csv?campaign=Promozione%20estiva",
+        "/rpo/campaign.csv?campaign=%20",
+    ] {
+        let page = admin.get(path).await;
+        shown.push(Shown {
+            what: path.to_owned(),
             html: page.body,
         });
     }

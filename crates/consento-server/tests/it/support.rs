@@ -571,6 +571,27 @@ impl Console {
         fields: &[(&str, &str)],
         file: (&str, &str, &[u8]),
     ) -> Page {
+        self.multipart_files(path, fields, &[file]).await
+    }
+
+    /// POSTs a multipart form with several files (field, file name, bytes) and this client's
+    /// token in the URL, as the console's upload forms do.
+    pub async fn post_files(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> Page {
+        self.multipart_files(&format!("{path}?csrf={}", self.csrf()), fields, files)
+            .await
+    }
+
+    async fn multipart_files(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> Page {
         let boundary = "consento-test-boundary-7d1f";
         let mut body = Vec::new();
         for (k, v) in fields {
@@ -581,15 +602,17 @@ impl Console {
                 .as_bytes(),
             );
         }
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\nContent-Type: text/csv\r\n\r\n",
-                file.0, file.1
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(file.2);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        for (field, name, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
         self.send(
             self.client
                 .post(format!("{}{path}", self.base))

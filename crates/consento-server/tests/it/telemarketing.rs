@@ -17,7 +17,7 @@ pub(crate) fn at(text: &str) -> Timestamp {
 /// A marketing type and a service type permitting calls and SMS, and Anna, who gave the
 /// marketing one on 1 December 2026 (the clock then set there); her number checked against the
 /// opt-out register, not enrolled, at the same instant.
-async fn anna_with_consents(app: &TestApp) -> String {
+pub(crate) async fn anna_with_consents(app: &TestApp) -> String {
     let id = anna_unchecked(app, "2026-12-01T10:00:00Z").await;
     register_answer(app, "2026-12-01T10:00:00Z", &[], &["+393331234567"]).await;
     id
@@ -418,4 +418,293 @@ async fn a_campaign_list_holds_the_numbers_callable_now_and_refuses_unchecked_on
         ]),
         "{body}"
     );
+}
+
+/// The opt-out register's answer imported through the API as `scope`: `answer` to the list
+/// `sent`, answered at `checked_at`, read in `enrolled` mode.
+async fn import_answer(
+    app: &TestApp,
+    scope: &str,
+    answer: &str,
+    sent: &str,
+    checked_at: &str,
+) -> (u16, Value) {
+    app.post(
+        "/v1/rpo/answers",
+        scope,
+        &json!({ "answer": answer, "sent": sent, "file_name": "esito-marzo.csv",
+                 "checked_at": checked_at, "mode": "enrolled" }),
+    )
+    .await
+}
+
+/// The due list as the API gives it: status, media type, the count header, the text.
+async fn due_list(app: &TestApp, query: &str) -> (u16, String, String, String) {
+    let response = app
+        .request(
+            reqwest::Method::GET,
+            &format!("/v1/rpo/due{query}"),
+            "admin",
+        )
+        .send()
+        .await
+        .unwrap();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    let (media, count) = (header("content-type"), header("consento-count"));
+    (
+        response.status().as_u16(),
+        media,
+        count,
+        response.text().await.unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn the_due_list_holds_the_unchecked_italian_numbers_in_the_registers_form_with_their_count() {
+    let app = spawn_app().await;
+    // Anna's number is checked on 1 December; Bruno's and Carla's never; Hans's is German.
+    anna_with_consents(&app).await;
+    contact(&app, "Bruno", "+39 333 9876543").await;
+    contact(&app, "Carla", "+39 06 1234 5678").await;
+    contact(&app, "Hans", "+49 151 23456789").await;
+    app.clock.set(at("2026-12-02T10:00:00Z"));
+    let (status, media, count, text) = due_list(&app, "").await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(media, "text/plain; charset=utf-8");
+    assert_eq!(
+        (count.as_str(), text.as_str()),
+        ("2", "0612345678\n3339876543\n")
+    );
+    let (_, _, _, text) = due_list(&app, "?form=e164").await;
+    assert_eq!(text, "+390612345678\n+393339876543\n");
+    // Every callable number, checked or not; and Anna's is due again once her check stops
+    // counting, 15 days after it.
+    let (_, _, count, text) = due_list(&app, "?all=true").await;
+    assert_eq!(
+        (count.as_str(), text.as_str()),
+        ("3", "0612345678\n3331234567\n3339876543\n")
+    );
+    app.clock.set(at("2026-12-16T10:00:00Z"));
+    let (_, _, count, _) = due_list(&app, "").await;
+    assert_eq!(count, "3");
+    let (status, body) = app.get("/v1/rpo/due?form=international", "admin").await;
+    assert_eq!((status, &body["field"]), (400, &json!("form")), "{body}");
+}
+
+async fn an_answer_imported_through_the_api_revokes_the_earlier_consent_and_shows_in_the_status(
+    app: TestApp,
+) {
+    let anna = anna_unchecked(&app, "2026-03-01T09:00:00Z").await;
+    let bruno = contact(&app, "Bruno", "+39 333 9876543").await;
+    consent(&app, &bruno, "given", "OFFERS").await;
+    app.clock.set(at("2026-03-02T11:00:00Z"));
+    let (status, before) = app.get("/v1/rpo/status", "admin").await;
+    assert_eq!(status, 200, "{before}");
+    assert_eq!(before["latest"], Value::Null, "{before}");
+    assert_eq!(
+        (
+            &before["due"],
+            &before["enrolled"],
+            &before["checked_valid"]
+        ),
+        (&json!(2), &json!(0), &json!(0)),
+        "{before}"
+    );
+    // The register answers that Anna's number is enrolled, at 10:00 in Rome (local time).
+    let (_, _, _, sent) = due_list(&app, "").await;
+    let answer = "numero;esito\n3331234567;1\n3339876543;0\n";
+    let (status, report) = import_answer(&app, "admin", answer, &sent, "2026-03-02T10:00").await;
+    assert_eq!(status, 201, "{report}");
+    assert_eq!(
+        (
+            &report["numbers"],
+            &report["enrolled"],
+            &report["newly_enrolled"],
+            &report["revoked"]
+        ),
+        (&json!(2), &json!(1), &json!(1), &json!(1)),
+        "{report}"
+    );
+    assert_eq!(report["valid_until"], "2026-03-17T09:00:00Z", "{report}");
+    let (_, history) = app
+        .get(&format!("/v1/contacts/{anna}/consents/history"), "read")
+        .await;
+    let revoked: Vec<&Value> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "revoked")
+        .collect();
+    assert_eq!(revoked.len(), 1, "{history}");
+    assert_eq!(
+        (
+            &revoked[0]["type_code"],
+            &revoked[0]["method"],
+            &revoked[0]["event_time"]
+        ),
+        (
+            &json!("OFFERS"),
+            &json!("rpo"),
+            &json!("2026-03-02T09:00:00Z")
+        )
+    );
+    let (_, after) = app.get("/v1/rpo/status", "admin").await;
+    let latest = &after["latest"];
+    assert_eq!(latest["id"], report["check_id"], "{after}");
+    assert_eq!(
+        (
+            &latest["answered_at"],
+            &latest["valid_until"],
+            &latest["file_name"],
+            &latest["answer_mode"]
+        ),
+        (
+            &json!("2026-03-02T09:00:00Z"),
+            &json!("2026-03-17T09:00:00Z"),
+            &json!("esito-marzo.csv"),
+            &json!("enrolled")
+        ),
+        "{after}"
+    );
+    use sha2::Digest as _;
+    let sha: String = sha2::Sha256::digest(answer.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(latest["file_sha256"], sha, "{after}");
+    assert!(
+        latest["imported_by"]
+            .as_str()
+            .unwrap()
+            .starts_with("token:"),
+        "{after}"
+    );
+    assert_eq!(
+        (
+            &latest["numbers"],
+            &latest["enrolled"],
+            &latest["newly_enrolled"],
+            &latest["revoked"]
+        ),
+        (&json!(2), &json!(1), &json!(1), &json!(1)),
+        "{after}"
+    );
+    assert_eq!(after["recent"].as_array().unwrap().len(), 1, "{after}");
+    assert_eq!(
+        (&after["due"], &after["enrolled"], &after["checked_valid"]),
+        (&json!(0), &json!(1), &json!(2)),
+        "{after}"
+    );
+    let (status, verified) = app.get("/v1/ledger/verify", "admin").await;
+    assert_eq!(status, 200, "{verified}");
+}
+
+#[tokio::test]
+async fn an_answer_imported_through_the_api_revokes_the_earlier_consent_and_shows_in_the_status_on_sqlite()
+ {
+    an_answer_imported_through_the_api_revokes_the_earlier_consent_and_shows_in_the_status(
+        spawn_app().await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_answer_imported_through_the_api_revokes_the_earlier_consent_and_shows_in_the_status_on_postgresql()
+ {
+    if let Some(app) = spawn_app_with(true, |_| {}).await {
+        an_answer_imported_through_the_api_revokes_the_earlier_consent_and_shows_in_the_status(app)
+            .await;
+    }
+}
+
+async fn an_answer_with_a_bad_line_is_refused_naming_the_file_and_writes_nothing(app: TestApp) {
+    let anna = anna_unchecked(&app, "2026-03-01T09:00:00Z").await;
+    app.clock.set(at("2026-03-02T11:00:00Z"));
+    let sent = "3331234567\n";
+    // A number the list did not hold, and an outcome that is not one.
+    let answer = "3331234567;iscritto\n3330000000;1\n3331234567;forse\n";
+    let (status, body) = import_answer(&app, "admin", answer, sent, "2026-03-02T10:00").await;
+    assert_eq!((status, &body["field"]), (422, &json!("answer")), "{body}");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("line 2") && detail.contains("line 3"),
+        "{body}"
+    );
+    // The list sent is read first, and named when it is the one at fault.
+    let (status, body) = import_answer(
+        &app,
+        "admin",
+        "3331234567;1\n",
+        "3331234567\nnot a number\n",
+        "2026-03-02T10:00",
+    )
+    .await;
+    assert_eq!((status, &body["field"]), (422, &json!("sent")), "{body}");
+    // The register cannot have answered tomorrow.
+    let (status, body) =
+        import_answer(&app, "admin", "3331234567;1\n", sent, "2026-03-03T10:00").await;
+    assert_eq!(
+        (status, &body["field"]),
+        (422, &json!("checked_at")),
+        "{body}"
+    );
+    // Nothing was written: no check, the consent in force, the number still due.
+    let (_, status_now) = app.get("/v1/rpo/status", "admin").await;
+    assert_eq!(status_now["latest"], Value::Null, "{status_now}");
+    assert_eq!(status_now["due"], 1, "{status_now}");
+    let (_, current) = app
+        .get(&format!("/v1/contacts/{anna}/consents"), "read")
+        .await;
+    assert!(current.to_string().contains("OFFERS"), "{current}");
+    let (_, history) = app
+        .get(&format!("/v1/contacts/{anna}/consents/history"), "read")
+        .await;
+    assert!(
+        !history["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "revoked"),
+        "{history}"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_with_a_bad_line_is_refused_naming_the_file_and_writes_nothing_on_sqlite() {
+    an_answer_with_a_bad_line_is_refused_naming_the_file_and_writes_nothing(spawn_app().await)
+        .await;
+}
+
+#[tokio::test]
+async fn an_answer_with_a_bad_line_is_refused_naming_the_file_and_writes_nothing_on_postgresql() {
+    if let Some(app) = spawn_app_with(true, |_| {}).await {
+        an_answer_with_a_bad_line_is_refused_naming_the_file_and_writes_nothing(app).await;
+    }
+}
+
+#[tokio::test]
+async fn the_registers_routes_need_an_admin_token() {
+    let app = spawn_app().await;
+    let body = json!({ "answer": "3331234567;1\n", "sent": "3331234567\n", "file_name": "a.csv",
+                       "checked_at": "2026-03-02T10:00", "mode": "enrolled" });
+    for (method, path) in [
+        (reqwest::Method::GET, "/v1/rpo/status"),
+        (reqwest::Method::GET, "/v1/rpo/due"),
+        (reqwest::Method::POST, "/v1/rpo/answers"),
+    ] {
+        let url = format!("{}{path}", app.base);
+        let (status, problem) =
+            crate::support::send(app.client.request(method.clone(), &url).json(&body)).await;
+        assert_eq!(status, 401, "{method} {path}: {problem}");
+        let (status, _) = app.send(method.clone(), path, "write", &body).await;
+        assert_eq!(status, 403, "{method} {path}");
+    }
+    let (_, status_now) = app.get("/v1/rpo/status", "admin").await;
+    assert_eq!(status_now["latest"], Value::Null, "{status_now}");
 }
