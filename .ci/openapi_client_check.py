@@ -1,14 +1,18 @@
 """A CRM's integration, written against the Python client generated from Consento's served
 OpenAPI document (openapi-python-client, package `consento_client`): create a consent type and a
 contact, give consent, ask a decision and a batch, read the consent history, fetch the contact's
-links, download the zip export and a signed receipt. Every answer is checked; any failure exits
-non-zero.
+links, download the zip export and a signed receipt. Then a dialer's telemarketing campaign end to
+end: the numbers due for the opt-out register and its answer imported, the campaign's list, the
+decision at the ring, the calls' outcomes (a refusal objects at once, a silent call keeps the number
+away) and the campaign's report. Every answer is checked; any failure exits non-zero.
 
     python3 .ci/openapi_client_check.py --base-url http://127.0.0.1:18223 --token cns_...
 """
 
 import argparse
 import base64
+import datetime
+import random
 import io
 import json
 import sys
@@ -24,13 +28,26 @@ from consento_client.api.consents import (
     record_consent_event,
 )
 from consento_client.api.contacts import create_contact, export_contact, get_contact_links
-from consento_client.api.decisions import decide, decide_batch
+from consento_client.api.calls import (
+    campaign_list,
+    campaign_report,
+    get_telemarketing,
+    record_call_outcome,
+)
+from consento_client.api.decisions import decide, decide_batch, decide_for_dialer
+from consento_client.api.rpo import get_rpo_status, import_rpo_answer, list_rpo_due_numbers
+from consento_client.api.settings import update_settings
 from consento_client.models import (
     ActionName,
     ActorKindName,
     Attributes,
     BatchRecipient,
     BatchRequest,
+    CallOutcomeName,
+    CallOutcomeOut,
+    CallOutcomeRequest,
+    CampaignListOut,
+    CampaignReportOut,
     CauseName,
     ConsentEventRequest,
     ConsentHistory,
@@ -44,6 +61,7 @@ from consento_client.models import (
     DecisionRuleName,
     EventKindName,
     ExportFormat,
+    PurposeName,
     Jwks,
     LegalBasisName,
     LinksOut,
@@ -53,6 +71,13 @@ from consento_client.models import (
     ReceiptFormat,
     RecipientError,
     RecordedEventOut,
+    RpoAnswerModeName,
+    RpoAnswerRequest,
+    RpoImportOut,
+    RpoNumberFormName,
+    RpoStatusOut,
+    Settings,
+    TelemarketingOut,
 )
 from consento_client.types import File
 
@@ -329,6 +354,180 @@ def run(base_url, token):
         )
 
 
+def run_dialer(client, run_id):
+    """A dialer's telemarketing campaign through the API. The server's calling hours must be open
+    at every hour (the CI starts it so), since the check runs at the wall clock's time."""
+    code = f"ci_calls_{run_id}"
+    campaign = f"ci-campaign-{run_id}"
+    answer(
+        update_settings.sync_detailed(
+            client=client,
+            body=Settings(
+                check_email_bulk=True, check_email_single=True, check_phone=True, check_sms=True
+            ),
+        ),
+        200,
+        Settings,
+    )
+    answer(
+        create_consent_type.sync_detailed(
+            client=client,
+            body=ConsentTypeCreate(
+                code=code,
+                title=f"Offerte telefoniche {run_id}",
+                permits=[ActionName.PHONE_CALL],
+                purpose=PurposeName.MARKETING,
+                validity_days=365,
+            ),
+        ),
+        201,
+        ConsentTypeOut,
+    )
+    # Three people who agreed to promotional calls, on numbers of this run's own.
+    base = random.randrange(10_000_000, 99_999_000)
+    people = []
+    for i in range(3):
+        national = f"35{base + i:08d}"
+        contact = answer(
+            create_contact.sync_detailed(
+                client=client,
+                body=ContactCreate(external_id=f"ci-call-{run_id}-{i}", phones=[f"+39 {national}"]),
+            ),
+            201,
+            ContactOut,
+        )
+        answer(
+            record_consent_event.sync_detailed(
+                id=contact.id,
+                client=client,
+                # Given an hour ago, on the phone: before the register's answer below.
+                body=ConsentEventRequest(
+                    kind=EventKindName.GIVEN,
+                    type_code=code,
+                    method=MethodName.PHONE,
+                    event_time=datetime.datetime.now(datetime.timezone.utc)
+                    - datetime.timedelta(hours=1),
+                ),
+            ),
+            201,
+            RecordedEventOut,
+        )
+        people.append((contact, national, f"+39{national}"))
+
+    # Before the register is asked, the list is refused: its numbers have no check.
+    refused = campaign_list.sync_detailed(campaign, client=client)
+    check(
+        "a campaign list with unchecked numbers is refused",
+        refused.status_code == 409
+        and isinstance(refused.parsed, Problem)
+        and refused.parsed.field == "unchecked",
+        f"{int(refused.status_code)} {refused.content[:200]!r}",
+    )
+    # The numbers due go to the register; it answers that the third is enrolled.
+    due = answer(
+        list_rpo_due_numbers.sync_detailed(client=client, form=RpoNumberFormName.NATIONAL), 200, str
+    )
+    lines = due.split()
+    check(
+        "the numbers due for the register hold this run's numbers, national form",
+        all(n in lines for _, n, _ in people),
+        f"{len(lines)} numbers",
+    )
+    imported = answer(
+        import_rpo_answer.sync_detailed(
+            client=client,
+            body=RpoAnswerRequest(
+                answer=f"{people[2][1]}\n",
+                sent=due,
+                file_name=f"esito-{run_id}.txt",
+                checked_at=datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=1),
+                mode=RpoAnswerModeName.ENROLLED,
+            ),
+        ),
+        201,
+        RpoImportOut,
+    )
+    check(
+        "the register's answer is imported and revokes the enrolled number's consent",
+        imported.enrolled == 1 and imported.revoked >= 1 and imported.numbers == len(lines),
+        f"{imported.numbers} {imported.enrolled} {imported.revoked}",
+    )
+    status = answer(get_rpo_status.sync_detailed(client=client), 200, RpoStatusOut)
+    check("nothing is due after the check", status.due == 0, status.due)
+    summary = answer(
+        get_telemarketing.sync_detailed(id=people[2][0].id, client=client), 200, TelemarketingOut
+    )
+    check(
+        "the contact's numbers show the register's answer",
+        summary.numbers[0].register is not None and summary.numbers[0].register.enrolled,
+        summary.to_dict(),
+    )
+
+    # The campaign's list: the first two, not the enrolled one.
+    listed = answer(campaign_list.sync_detailed(campaign, client=client), 200, CampaignListOut)
+    numbers = {n.phone for n in listed.numbers}
+    check(
+        "the campaign list holds the callable numbers and not the enrolled one",
+        people[0][2] in numbers and people[1][2] in numbers and people[2][2] not in numbers,
+        f"{listed.count} numbers",
+    )
+
+    def ring(phone):
+        return answer(
+            decide_for_dialer.sync_detailed(client=client, phone=phone, action=ActionName.PHONE_CALL),
+            200,
+            DecisionResponse,
+        )
+
+    first = ring(people[0][2])
+    check(
+        "a listed number may be called at the ring",
+        first.outcome == Outcome.ALLOWED and first.rule == DecisionRuleName.CONSENT,
+        f"{first.outcome} {first.rule}",
+    )
+    now = datetime.datetime.now(datetime.timezone.utc)
+    for (_, _, phone), outcome in zip(
+        people[:2], [CallOutcomeName.REFUSED_MARKETING, CallOutcomeName.SILENT]
+    ):
+        answer(
+            record_call_outcome.sync_detailed(
+                client=client,
+                body=CallOutcomeRequest(
+                    phone=phone,
+                    outcome=outcome,
+                    campaign=campaign,
+                    operator="ci.dialer",
+                    called_at=now - datetime.timedelta(seconds=30),
+                ),
+            ),
+            201,
+            CallOutcomeOut,
+        )
+    refused_ring = ring(people[0][2])
+    check(
+        "after \"no\" the person objects: no marketing call again",
+        refused_ring.outcome != Outcome.ALLOWED and refused_ring.rule == DecisionRuleName.OBJECTED,
+        f"{refused_ring.outcome} {refused_ring.rule}",
+    )
+    silent_ring = ring(people[1][2])
+    check(
+        "after a silent call the number is kept away",
+        silent_ring.outcome == Outcome.BLOCKED
+        and silent_ring.rule == DecisionRuleName.SILENT_CALL_COOLDOWN,
+        f"{silent_ring.outcome} {silent_ring.rule}",
+    )
+    report = answer(campaign_report.sync_detailed(campaign, client=client), 200, CampaignReportOut)
+    check(
+        "the campaign report counts the calls and flags the silent rate",
+        report.calls == 2
+        and report.connected == 2
+        and report.counts.silent == 1
+        and report.counts.refused_marketing == 1
+        and report.silent_flag,
+        report.to_dict(),
+    )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-url", required=True)
@@ -337,6 +536,10 @@ def main():
     failed = 0
     try:
         run(args.base_url, args.token)
+        with AuthenticatedClient(
+            base_url=args.base_url, token=args.token, raise_on_unexpected_status=True
+        ) as client:
+            run_dialer(client, uuid.uuid4().hex[:10])
     except Exception as e:  # any failure, a crash of the generated client included
         failed = 1
         print(f"FAIL {type(e).__name__}: {e}", file=sys.stderr)
