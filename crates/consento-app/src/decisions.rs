@@ -186,7 +186,15 @@ impl App {
         // rules): the rules at the ring apply to it as to one a marketing consent allows.
         if action == Action::PhoneCall && self.store.reason(reason).await?.marketing {
             let report = self.store.decide(contact, action, None).await?;
-            if matches!(report.decision, Decision::NeedsJustification { .. }) {
+            // Only where a marketing reason may justify it at all: under an objection the
+            // decision refuses one itself (GDPR Art. 21(3)), and that is the answer to give.
+            if matches!(
+                report.decision,
+                Decision::NeedsJustification {
+                    marketing_reasons_allowed: true,
+                    ..
+                }
+            ) {
                 let stop = self
                     .ring_stop(contact, report.contact_id, report.at, None)
                     .await?;
