@@ -50,6 +50,8 @@ pub struct Policy {
     /// Days a one-off call the person asked for may be placed in, despite the register, unless
     /// a call reaches them first.
     pub requested_call_days: u32,
+    /// Hours a message that needs a reason is held before it is dropped (see [`crate::held`]).
+    pub hold_hours: u32,
 }
 
 /// The double opt-in's limits.
