@@ -52,6 +52,7 @@ const AREAS: &[[(Locale, &str, &str); 2]] = &[
     area!("rules"),
     area!("imports"),
     area!("fields"),
+    area!("held"),
 ];
 
 /// Every message file, per language.

@@ -24,6 +24,7 @@ mod contacts;
 mod dashboard;
 mod erasure;
 mod fields;
+mod held;
 mod imports;
 mod newsletter;
 pub mod page;
@@ -165,6 +166,10 @@ pub fn console_routes() -> Vec<ConsoleRoute> {
                 .layer(imports::upload_limit()),
         ),
         route("/imports/{id}", get(imports::show)),
+        route("/held", get(held::list)),
+        route("/held/{token}", get(held::open)),
+        route("/held/{id}/release", post(held::release)),
+        route("/held/{id}/drop", post(held::drop)),
     ]
 }
 
