@@ -62,7 +62,15 @@ async fn hand_off(app: &App, postsuper: &Path) -> Result<(), StoreError> {
             return Ok(());
         }
         let full = claimed.len() as i64 >= BATCH;
+        // The recipients of one message share its queue id: one run serves them all (a done
+        // handoff is recorded for all of them).
+        let mut told: Vec<(String, HandoffKind)> = Vec::new();
         for handoff in claimed {
+            let key = (handoff.queue_id.as_str().to_owned(), handoff.kind);
+            if told.contains(&key) {
+                continue;
+            }
+            told.push(key);
             let outcome = run_postsuper(postsuper.to_path_buf(), &handoff).await;
             match outcome {
                 Ok(()) => {

@@ -80,16 +80,6 @@ struct Again {
     note_error: Option<String>,
 }
 
-/// Why an email is held, in words: the decision's rule.
-fn rule_words(tr: Tr, rule: &str) -> String {
-    let key = format!("held-rule-{}", rule.replace('_', "-"));
-    if tr.has(&key) {
-        tr.t(&key)
-    } else {
-        tr.with("held-rule-other", "rule", rule)
-    }
-}
-
 /// Who an email is to: the contact's name, else the address, else "erased".
 fn recipient(tr: Tr, h: &HeldMessage) -> String {
     match (&h.contact_name, h.recipient.is_empty()) {
@@ -126,7 +116,11 @@ async fn dialog(
             marketing_reasons_allowed,
         } => (
             "needs",
-            tr.with("held-dialog-cause", "why", &rule_words(tr, cause.code())),
+            tr.with(
+                "held-dialog-cause",
+                "why",
+                &crate::i18n::held_rule(tr, cause.code()),
+            ),
             *marketing_reasons_allowed,
         ),
         Decision::Allowed { .. } => ("allowed", tr.t("held-dialog-allowed"), true),
@@ -187,7 +181,7 @@ async fn held_page(
             } else {
                 h.sender.clone()
             },
-            rule: rule_words(tr, &h.rule),
+            rule: crate::i18n::held_rule(tr, &h.rule),
             since: tr.datetime(h.held_at),
             until: tr.datetime(h.hold_until),
         })
