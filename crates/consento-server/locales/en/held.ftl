@@ -39,3 +39,10 @@ audit-action-held-message-hold = Held an email that needs a reason
 audit-action-held-message-queue = Learnt the mail system's id of a held email and told its sender
 audit-action-held-message-release = Released a held email with a reason
 audit-action-held-message-drop = Dropped a held email
+
+field-cause = Why it was dropped
+field-held-message = Held email
+field-held-messages = Held recipients
+field-hold-until = Dropped unless a reason comes by
+field-queue-id = Mail system's id of the message
+field-listed = In a public directory

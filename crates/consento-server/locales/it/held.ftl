@@ -39,3 +39,10 @@ audit-action-held-message-hold = Trattenuta un'email che richiede un motivo
 audit-action-held-message-queue = Ricevuto l'identificativo di un'email trattenuta dal sistema di posta e avvisato chi l'ha inviata
 audit-action-held-message-release = Rilasciata un'email trattenuta con un motivo
 audit-action-held-message-drop = Eliminata un'email trattenuta
+
+field-cause = Perché è stata eliminata
+field-held-message = Email trattenuta
+field-held-messages = Destinatari trattenuti
+field-hold-until = Eliminata se nessun motivo entro il
+field-queue-id = Identificativo del messaggio nel sistema di posta
+field-listed = In un elenco telefonico pubblico
