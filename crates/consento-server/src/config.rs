@@ -128,6 +128,10 @@ pub struct PostfixPolicyConfig {
     /// (`postsuper -H <queue id>`) once a reason is given, and removes a dropped one
     /// (`postsuper -d <queue id>`); unset, the administrator does (see the README).
     pub postsuper: Option<std::path::PathBuf>,
+    /// The path of Postfix's `postqueue`, run as `postqueue -i <queue id>` after a release so
+    /// that the message goes at once rather than at the next queue run; default: `postqueue`
+    /// beside `postsuper`.
+    pub postqueue: Option<std::path::PathBuf>,
     /// Hours a message waits for a reason before it is dropped and its sender told (48).
     pub hold_hours: u32,
     /// Milliseconds between two looks for held messages to let go, remove, or drop as expired.
@@ -142,6 +146,7 @@ impl Default for PostfixPolicyConfig {
             listen: None,
             default_action: PolicyAction::EmailSingle,
             postsuper: None,
+            postqueue: None,
             hold_hours: 48,
             poll_interval_ms: 1000,
             max_connections: 256,
@@ -150,6 +155,16 @@ impl Default for PostfixPolicyConfig {
 }
 
 impl PostfixPolicyConfig {
+    /// The `postqueue` to run after a release: the one configured, else the one beside
+    /// `postsuper`.
+    pub fn postqueue_path(&self) -> std::path::PathBuf {
+        match (&self.postqueue, &self.postsuper) {
+            (Some(path), _) => path.clone(),
+            (None, Some(postsuper)) => postsuper.with_file_name("postqueue"),
+            (None, None) => std::path::PathBuf::from("/usr/sbin/postqueue"),
+        }
+    }
+
     fn check(&self) -> Result<(), String> {
         let max = consento_domain::held::MAX_HOLD_HOURS;
         if !(1..=max).contains(&self.hold_hours) {
@@ -165,13 +180,17 @@ impl PostfixPolicyConfig {
         if !(1..=100_000).contains(&self.max_connections) {
             return Err("config: postfix_policy.max_connections: must be 1 to 100000".to_owned());
         }
-        if let Some(path) = &self.postsuper
-            && !path.is_absolute()
-        {
-            return Err(
-                "config: postfix_policy.postsuper: must be an absolute path (/usr/sbin/postsuper)"
-                    .to_owned(),
-            );
+        for (key, path) in [
+            ("postsuper", &self.postsuper),
+            ("postqueue", &self.postqueue),
+        ] {
+            if let Some(path) = path
+                && !path.is_absolute()
+            {
+                return Err(format!(
+                    "config: postfix_policy.{key}: must be an absolute path (/usr/sbin/{key})"
+                ));
+            }
         }
         Ok(())
     }

@@ -1,8 +1,9 @@
 //! The policy service's worker: every poll it drops the held messages whose hold ran out
 //! (telling their senders, `consento_app::held`), and, when `postsuper` is configured, tells
 //! Postfix what became of the messages it holds: `postsuper -H <queue id>` lets a released one
-//! go (once none of its recipients is still held), `postsuper -d <queue id>` removes a dropped
-//! one. Each is claimed under a lease, so that several processes on one database never run the
+//! go (once none of its recipients is still held) and `postqueue -i <queue id>` has it delivered
+//! at once (released mail waits in the deferred queue for the next queue run otherwise);
+//! `postsuper -d <queue id>` removes a dropped one. Each is claimed under a lease, so that several processes on one database never run the
 //! same one at once; a failure is retried with the outboxes' backoff, and given up after
 //! [`MAX_ATTEMPTS`] (the message then stays in Postfix's hold queue for the administrator).
 
@@ -39,7 +40,7 @@ pub async fn run(app: App, config: PostfixPolicyConfig, mut stop: watch::Receive
             tracing::warn!(error = %e, "cannot drop the held messages that expired");
         }
         if let Some(postsuper) = &config.postsuper
-            && let Err(e) = hand_off(&app, postsuper).await
+            && let Err(e) = hand_off(&app, postsuper, &config.postqueue_path()).await
         {
             tracing::warn!(error = %e, "cannot tell Postfix about held messages");
         }
@@ -52,7 +53,7 @@ pub async fn run(app: App, config: PostfixPolicyConfig, mut stop: watch::Receive
 }
 
 /// Tells Postfix every handoff due, batch after batch.
-async fn hand_off(app: &App, postsuper: &Path) -> Result<(), StoreError> {
+async fn hand_off(app: &App, postsuper: &Path, postqueue: &Path) -> Result<(), StoreError> {
     let store = app.store();
     loop {
         let claimed = store
@@ -71,9 +72,19 @@ async fn hand_off(app: &App, postsuper: &Path) -> Result<(), StoreError> {
                 continue;
             }
             told.push(key);
-            let outcome = run_postsuper(postsuper.to_path_buf(), &handoff).await;
+            let flag = match handoff.kind {
+                HandoffKind::Release => "-H",
+                HandoffKind::Drop => "-d",
+            };
+            let outcome = run_tool(postsuper.to_path_buf(), flag, &handoff).await;
             match outcome {
                 Ok(()) => {
+                    if handoff.kind == HandoffKind::Release
+                        && let Err(code) = run_tool(postqueue.to_path_buf(), "-i", &handoff).await
+                    {
+                        // Released all the same: it goes at the next queue run.
+                        tracing::warn!(queue_id = %handoff.queue_id, error = %code, "postqueue -i failed; the released message waits for the next queue run");
+                    }
                     store.handoff_done(HeldSource::Postfix, &handoff).await?;
                     tracing::info!(held_message = %handoff.id, queue_id = %handoff.queue_id, what = handoff.kind.code(), "Postfix told");
                 }
@@ -103,19 +114,15 @@ async fn hand_off(app: &App, postsuper: &Path) -> Result<(), StoreError> {
     }
 }
 
-/// Runs `postsuper -H <queue id>` (release) or `postsuper -d <queue id>` (remove), and waits
+/// Runs `<tool> <flag> <queue id>` (`postsuper -H`, `postsuper -d`, `postqueue -i`), and waits
 /// for it at most [`RUN_FOR`]. Its output is not kept: only whether it succeeded, as a short
 /// code (`spawn`, `timeout`, `exit_<n>`).
-async fn run_postsuper(postsuper: PathBuf, handoff: &Handoff) -> Result<(), String> {
-    let flag = match handoff.kind {
-        HandoffKind::Release => "-H",
-        HandoffKind::Drop => "-d",
-    };
+async fn run_tool(tool: PathBuf, flag: &'static str, handoff: &Handoff) -> Result<(), String> {
     // Letters and digits only, never `ALL` (`consento_domain::held::QueueId`): an argument that
     // names one message.
     let queue_id = handoff.queue_id.as_str().to_owned();
     tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(&postsuper)
+        let mut child = Command::new(&tool)
             .arg(flag)
             .arg(&queue_id)
             .stdin(Stdio::null())

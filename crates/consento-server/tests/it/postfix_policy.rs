@@ -97,7 +97,7 @@ impl Postfix {
 }
 
 /// The application with the policy service on a free port, the mail worker sending to `smtp`,
-/// `postsuper` a script that appends its arguments to a file, and a quick poll.
+/// `postsuper` and `postqueue` a script that appends its arguments to a file, and a quick poll.
 async fn app_with_policy(postgres: bool, smtp: &SmtpServer) -> Option<(TestApp, u16)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -113,6 +113,7 @@ async fn app_with_policy(postgres: bool, smtp: &SmtpServer) -> Option<(TestApp, 
         c.mail = crate::subscribe::mail_config(smtp_port, true);
         c.postfix_policy.listen = Some(format!("127.0.0.1:{port}").parse().unwrap());
         c.postfix_policy.postsuper = Some(script.clone());
+        c.postfix_policy.postqueue = Some(script.clone());
         c.postfix_policy.poll_interval_ms = 50;
     })
     .await?;
@@ -391,10 +392,9 @@ async fn each_recipient_is_answered_by_its_decision_and_a_held_one_is_released_w
         h.operator.as_deref(),
         Some(operator_id.to_string().as_str())
     );
-    eventually("postsuper -H", async || {
-        postsuper_runs(&app)
-            .contains(&"-H 4F2A1B3C9D".to_owned())
-            .then_some(())
+    // Released from the hold queue, then delivered at once (`postqueue -i`).
+    eventually("postsuper -H and postqueue -i", async || {
+        (postsuper_runs(&app) == ["-H 4F2A1B3C9D", "-i 4F2A1B3C9D"]).then_some(())
     })
     .await;
     // Released once: a second try finds it gone.
