@@ -183,6 +183,7 @@ impl App {
                 Some(("contact", held.contact_id.0.to_string())),
                 json!({
                     "held_message": id,
+                    "queue_id": held.queue_id,
                     "action": held.action.code(),
                     "rule": held.rule,
                     "reason_id": reason.0,
@@ -247,7 +248,7 @@ impl App {
         cause: DropCause,
     ) -> Result<Vec<Uuid>, AppError> {
         let siblings = self.store.held_siblings(&held).await?;
-        let (contact, main) = (held.contact_id, held.id);
+        let (contact, main, queue_id) = (held.contact_id, held.id, held.queue_id.clone());
         let mut targets = vec![held];
         targets.extend(siblings.into_iter().filter(|s| {
             s.status == HeldStatus::Held
@@ -269,6 +270,7 @@ impl App {
                 Some(("contact", contact.0.to_string())),
                 json!({
                     "held_message": main,
+                    "queue_id": queue_id,
                     "cause": cause.code(),
                     "held_messages": ids.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
                 }),
