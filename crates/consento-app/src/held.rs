@@ -151,15 +151,14 @@ impl App {
             named.push((h.id, notice));
         }
         let ids: Vec<Uuid> = named.iter().map(|(id, _)| *id).collect();
-        Ok(self
-            .audited(
-                by,
-                "held_message.queue",
-                None,
-                json!({ "source": source.code(), "queue_id": queue_id.as_str(), "held_messages": ids }),
-                self.store.name_held_message(queue_id, &named),
-            )
-            .await?)
+        self.audited(
+            by,
+            "held_message.queue",
+            None,
+            json!({ "source": source.code(), "queue_id": queue_id.as_str(), "held_messages": ids }),
+            self.store.name_held_message(queue_id, &named),
+        )
+        .await
     }
 
     /// Releases held recipient `id` with `reason` (and `note`), recorded as the justified
