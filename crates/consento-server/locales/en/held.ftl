@@ -19,7 +19,7 @@ held-bounce = (no sender: an automatic reply)
 held-dialog-title = Email to { $recipient }: reason for the contact
 held-dialog-cause = A reason is needed before it can go: { $why }.
 held-dialog-allowed = The contact is allowed by now: the email can go without a reason. Pick one all the same to release it; no justified contact is recorded.
-held-dialog-blocked = The contact is blocked by now ({ $rule }): no reason can release this email. Drop it.
+held-dialog-blocked = The contact is blocked by now: { $why }. No reason can release this email: drop it.
 held-dialog-submit = Record and release
 held-dialog-drop-hint = Dropping it removes the whole email from the mail system, for every recipient, and tells its sender.
 
@@ -29,6 +29,9 @@ held-rule-withdrawn = the recipient withdrew the consent that allowed this email
 held-rule-expired = the consent that allowed this email has expired
 held-rule-objected = the recipient objects to direct marketing, so only a reason that is not marketing can justify it
 held-rule-channel-off = the recipient switched email off, so only a reason that is not marketing can justify it
+held-rule-erased = the recipient was erased (GDPR Art. 17)
+held-rule-restricted = the processing of the recipient's data is restricted (GDPR Art. 18)
+held-rule-suppressed = the recipient's address is on the suppression list
 held-rule-other = the rule { $rule } asks for a reason
 
 done-held-released = The reason is recorded: the email is released and leaves as soon as no other recipient of it waits.

@@ -19,7 +19,7 @@ held-bounce = (nessun mittente: una risposta automatica)
 held-dialog-title = Email a { $recipient }: motivo del contatto
 held-dialog-cause = Prima che parta serve un motivo: { $why }.
 held-dialog-allowed = Ora il contatto è permesso: l'email può partire senza motivo. Per rilasciarla occorre comunque sceglierne uno; non viene registrato alcun contatto giustificato.
-held-dialog-blocked = Ora il contatto è bloccato ({ $rule }): nessun motivo può rilasciare questa email. Eliminarla.
+held-dialog-blocked = Ora il contatto è bloccato: { $why }. Nessun motivo può rilasciare questa email: eliminarla.
 held-dialog-submit = Registra e rilascia
 held-dialog-drop-hint = Eliminandola, l'email sparisce dal sistema di posta per tutti i destinatari e chi l'ha inviata riceve un avviso.
 
@@ -29,6 +29,9 @@ held-rule-withdrawn = il destinatario ha revocato il consenso che permetteva que
 held-rule-expired = il consenso che permetteva questa email è scaduto
 held-rule-objected = il destinatario si è opposto al marketing diretto, quindi solo un motivo non di marketing può giustificarla
 held-rule-channel-off = il destinatario ha disattivato le email, quindi solo un motivo non di marketing può giustificarla
+held-rule-erased = il destinatario è stato cancellato (art. 17 GDPR)
+held-rule-restricted = il trattamento dei dati del destinatario è limitato (art. 18 GDPR)
+held-rule-suppressed = l'indirizzo del destinatario è nella lista di soppressione
 held-rule-other = la regola { $rule } richiede un motivo
 
 done-held-released = Il motivo è registrato: l'email è rilasciata e parte appena nessun altro suo destinatario è in attesa.

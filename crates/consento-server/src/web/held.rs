@@ -126,7 +126,11 @@ async fn dialog(
         Decision::Allowed { .. } => ("allowed", tr.t("held-dialog-allowed"), true),
         Decision::Blocked { cause } => (
             "blocked",
-            tr.with("held-dialog-blocked", "rule", cause.code()),
+            tr.with(
+                "held-dialog-blocked",
+                "why",
+                &crate::i18n::held_rule(tr, cause.code()),
+            ),
             false,
         ),
     };
