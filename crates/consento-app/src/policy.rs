@@ -1,9 +1,9 @@
 //! What configuration decides for the use cases: how long an erasure keeps its proof, the
 //! retention per purpose, the holiday calendar of deadlines, the controller's facts, the public
-//! address links are built on, the office's time zone, the double opt-in's limits, the
-//! hours telemarketing calls may be placed at, and how long a message waits for a reason. The server builds one [`Policy`]
-//! from its configuration file and environment; `consento serve` and every other command use the
-//! same, so the command line never applies other periods than the server.
+//! address links are built on, the office's time zone, the double opt-in's limits, the hours
+//! telemarketing calls may be placed at, and how long a message waits for a reason. The server
+//! builds one [`Policy`] from its configuration file and environment; `consento serve` and every
+//! other command use the same, so the command line never applies other periods than the server.
 
 use consento_domain::calling_hours::CallingWindows;
 use consento_domain::erasure::{ErasurePolicy, RetentionPolicy};
