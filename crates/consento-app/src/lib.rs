@@ -23,6 +23,7 @@ pub mod erasure;
 pub mod error;
 pub mod export;
 pub mod flags;
+pub mod held;
 pub mod import;
 pub mod links;
 pub mod mail;
@@ -44,6 +45,12 @@ pub trait Hooks: Send + Sync {
     /// whoever asked.
     fn decided(&self, outcome: &'static str) {
         let _ = outcome;
+    }
+
+    /// A message was held, released or dropped (`event`: `held`, `released`, `dropped`), one
+    /// recipient at a time.
+    fn held_message(&self, event: &'static str) {
+        let _ = event;
     }
 }
 

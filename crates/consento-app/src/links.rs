@@ -1,5 +1,6 @@
 //! Personal links: the unsubscribe and preference-center links a mail sender puts in each email,
-//! and the `List-Unsubscribe` header values built from them (RFC 2369, RFC 8058).
+//! and the `List-Unsubscribe` header values built from them (RFC 2369, RFC 8058); and the link
+//! to a held message's page in the console, sent to whoever sent the message.
 //!
 //! A link's token names a contact, optionally one consent type, and what the link is for; it
 //! carries no personal data in clear and cannot be forged or altered: the three are sealed with
@@ -93,6 +94,11 @@ pub fn seal_with(key_id: u32, key: &LinkSecret, nonce: [u8; NONCE_LEN], link: &L
     if let Some(t) = link.type_id {
         plain.extend_from_slice(t.0.as_bytes());
     }
+    seal_plain(key_id, key, nonce, &plain)
+}
+
+/// Seals `plain` (a purpose byte and the ids it names) into a token.
+fn seal_plain(key_id: u32, key: &LinkSecret, nonce: [u8; NONCE_LEN], plain: &[u8]) -> String {
     let cipher = XChaCha20Poly1305::new(&(*key).into());
     let aad = aad(key_id);
     // Encryption with a valid key and a plaintext this small cannot fail; were it to, the token
@@ -101,7 +107,7 @@ pub fn seal_with(key_id: u32, key: &LinkSecret, nonce: [u8; NONCE_LEN], link: &L
         .encrypt(
             &XNonce::from(nonce),
             Payload {
-                msg: &plain,
+                msg: plain,
                 aad: &aad,
             },
         )
@@ -111,6 +117,22 @@ pub fn seal_with(key_id: u32, key: &LinkSecret, nonce: [u8; NONCE_LEN], link: &L
     raw.extend_from_slice(&nonce);
     raw.extend_from_slice(&sealed);
     URL_SAFE_NO_PAD.encode(raw)
+}
+
+/// Opens `token` with `key`: its key id and plaintext, `None` unless that key sealed it.
+fn open_plain(token: &str, key: &LinkSecret) -> Option<(u32, Vec<u8>)> {
+    let (key_id, nonce, sealed) = split(token)?;
+    let cipher = XChaCha20Poly1305::new(&(*key).into());
+    let plain = cipher
+        .decrypt(
+            &XNonce::from(nonce),
+            Payload {
+                msg: &sealed,
+                aad: &aad(key_id),
+            },
+        )
+        .ok()?;
+    Some((key_id, plain))
 }
 
 /// The parts of a token: its key id, nonce and sealed bytes; `None` if it cannot be a token.
@@ -131,6 +153,53 @@ fn split(token: &str) -> Option<(u32, [u8; NONCE_LEN], Vec<u8>)> {
     Some((key_id, nonce, raw.get(KEY_ID_LEN + NONCE_LEN..)?.to_vec()))
 }
 
+/// The purpose byte of a held message's token: not a [`Purpose`], so that such a token never
+/// opens as a person's link, nor theirs as one.
+const HELD_MESSAGE: u8 = 3;
+
+/// Seals the id of held message `id` under key `key_id` with `nonce`: the token of its page in
+/// the console, sent to the message's sender. It names the message and nothing else; the page
+/// it leads to still needs a signed-in operator (the token is no credential).
+pub fn seal_held_with(
+    key_id: u32,
+    key: &LinkSecret,
+    nonce: [u8; NONCE_LEN],
+    id: uuid::Uuid,
+) -> String {
+    let mut plain = Vec::with_capacity(SHORT_PLAIN);
+    plain.push(HELD_MESSAGE);
+    plain.extend_from_slice(id.as_bytes());
+    seal_plain(key_id, key, nonce, &plain)
+}
+
+/// Opens a held message's token with `key`: the message's id, `None` unless it is exactly such
+/// a token that key sealed.
+pub fn open_held_with(token: &str, key: &LinkSecret) -> Option<uuid::Uuid> {
+    let (_, plain) = open_plain(token, key)?;
+    if plain.len() != SHORT_PLAIN || plain.first() != Some(&HELD_MESSAGE) {
+        return None;
+    }
+    uuid::Uuid::from_slice(plain.get(1..17)?).ok()
+}
+
+/// The token of held message `id`'s console page, sealed under the store's sealing key.
+pub async fn seal_held(store: &Store, id: uuid::Uuid) -> Result<String, StoreError> {
+    let (key_id, key) = store.link_sealing_key().await?;
+    Ok(seal_held_with(key_id, &key, store.random_bytes()?, id))
+}
+
+/// The held message a token names: `None` for anything but such a token sealed by a key of this
+/// installation that is not retired.
+pub async fn open_held(store: &Store, token: &str) -> Result<Option<uuid::Uuid>, StoreError> {
+    let Some(key_id) = key_id_of(token) else {
+        return Ok(None);
+    };
+    let Some(key) = store.link_opening_key(key_id).await? else {
+        return Ok(None);
+    };
+    Ok(open_held_with(token, &key))
+}
+
 /// The key id a token names, if it can be a token at all.
 pub fn key_id_of(token: &str) -> Option<u32> {
     split(token).map(|(id, _, _)| id)
@@ -139,17 +208,7 @@ pub fn key_id_of(token: &str) -> Option<u32> {
 /// Opens `token` with `key` (the secret of the key it names): `None` unless it is exactly a
 /// token that key sealed.
 pub fn open_with(token: &str, key: &LinkSecret) -> Option<Opened> {
-    let (key_id, nonce, sealed) = split(token)?;
-    let cipher = XChaCha20Poly1305::new(&(*key).into());
-    let plain = cipher
-        .decrypt(
-            &XNonce::from(nonce),
-            Payload {
-                msg: &sealed,
-                aad: &aad(key_id),
-            },
-        )
-        .ok()?;
+    let (key_id, plain) = open_plain(token, key)?;
     let purpose = Purpose::from_byte(*plain.first()?)?;
     let uuid = |range: std::ops::Range<usize>| {
         plain
@@ -333,6 +392,27 @@ mod tests {
         assert_eq!(open_with(&format!("{token}A"), &KEY), None);
         assert_eq!(open_with("not a token!", &KEY), None);
         assert_eq!(open_with(&"A".repeat(10_000), &KEY), None);
+    }
+
+    #[test]
+    fn a_held_message_token_opens_to_its_id_and_never_as_a_persons_link_nor_theirs_as_one() {
+        let id = uuid::Uuid::from_u128(0x0190_a000_0000_7000_8000_0000_0000_0003);
+        let token = seal_held_with(2, &KEY, [5; 24], id);
+        assert_eq!(open_held_with(&token, &KEY), Some(id));
+        assert_eq!(open_with(&token, &KEY), None);
+        assert_eq!(open_held_with(&token, &[8; 32]), None);
+        let person = seal_with(2, &KEY, [5; 24], &link(false, Purpose::Preferences));
+        assert_eq!(open_held_with(&person, &KEY), None);
+        let raw = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        for i in 0..raw.len() {
+            let mut bad = raw.clone();
+            bad[i] ^= 0x01;
+            assert_eq!(
+                open_held_with(&URL_SAFE_NO_PAD.encode(&bad), &KEY),
+                None,
+                "{i}"
+            );
+        }
     }
 
     #[test]

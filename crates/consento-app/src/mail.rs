@@ -7,3 +7,11 @@ pub const SUBSCRIPTION_CONFIRM: &str = "subscription_confirm";
 
 /// The notice that a restriction of processing is lifted (GDPR Art. 18(3)).
 pub const RESTRICTION_LIFTED: &str = "restriction_lifted";
+
+/// The notice to a message's sender that it is held until someone gives the reason for
+/// contacting its recipient, with the link to its page in the console.
+pub const HELD_MESSAGE: &str = "held_message";
+
+/// The notice to a held message's sender that it was dropped (by an operator, or its hold ran
+/// out) and will not reach its recipient.
+pub const HELD_DROPPED: &str = "held_dropped";

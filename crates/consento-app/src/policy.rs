@@ -1,9 +1,9 @@
 //! What configuration decides for the use cases: how long an erasure keeps its proof, the
 //! retention per purpose, the holiday calendar of deadlines, the controller's facts, the public
-//! address links are built on, the office's time zone, the double opt-in's limits, and the
-//! hours telemarketing calls may be placed at. The server builds one [`Policy`]
-//! from its configuration file and environment; `consento serve` and every other command use the
-//! same, so the command line never applies other periods than the server.
+//! address links are built on, the office's time zone, the double opt-in's limits, the hours
+//! telemarketing calls may be placed at, and how long a message waits for a reason. The server
+//! builds one [`Policy`] from its configuration file and environment; `consento serve` and every
+//! other command use the same, so the command line never applies other periods than the server.
 
 use consento_domain::calling_hours::CallingWindows;
 use consento_domain::erasure::{ErasurePolicy, RetentionPolicy};
@@ -50,6 +50,8 @@ pub struct Policy {
     /// Days a one-off call the person asked for may be placed in, despite the register, unless
     /// a call reaches them first.
     pub requested_call_days: u32,
+    /// Hours a message that needs a reason is held before it is dropped (see [`crate::held`]).
+    pub hold_hours: u32,
 }
 
 /// The double opt-in's limits.

@@ -10,6 +10,7 @@ pub mod controller;
 pub mod decision;
 pub mod erasure;
 pub mod error;
+pub mod held;
 pub mod ids;
 pub mod import;
 pub mod ledger;

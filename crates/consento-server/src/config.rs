@@ -87,6 +87,113 @@ pub struct ServeConfig {
     pub import: ImportConfig,
     /// Telemarketing: the hours calls may be placed at.
     pub telemarketing: TelemarketingConfig,
+    /// The policy service for Postfix (off unless `listen` is set).
+    pub postfix_policy: PostfixPolicyConfig,
+}
+
+/// The action a Postfix recipient is decided for: Postfix asks at `RCPT TO`, before any header
+/// is known, so whether a message is bulk cannot be read from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PolicyAction {
+    /// `email.single`: one person written to; without a consent, a reason is needed (held).
+    #[serde(rename = "email.single")]
+    EmailSingle,
+    /// `email.bulk`: a newsletter; without a consent, refused.
+    #[serde(rename = "email.bulk")]
+    EmailBulk,
+}
+
+impl PolicyAction {
+    /// The domain's action.
+    pub fn action(self) -> consento_domain::Action {
+        match self {
+            Self::EmailSingle => consento_domain::Action::EmailSingle,
+            Self::EmailBulk => consento_domain::Action::EmailBulk,
+        }
+    }
+}
+
+/// The policy service for Postfix (`check_policy_service inet:127.0.0.1:10040` in
+/// `smtpd_recipient_restrictions`, see the README): each recipient decided, answered `DUNNO`
+/// (allowed), rejected with the rule (blocked), or held until someone gives a reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PostfixPolicyConfig {
+    /// Where to listen for Postfix's policy requests (`127.0.0.1:10040`); absent: off. The
+    /// protocol has no authentication: a loopback or private address only.
+    pub listen: Option<SocketAddr>,
+    /// The action recipients are decided for: `email.single` (the default) or `email.bulk`.
+    pub default_action: PolicyAction,
+    /// The path of Postfix's `postsuper`: set, Consento lets a held message go itself
+    /// (`postsuper -H <queue id>`) once a reason is given, and removes a dropped one
+    /// (`postsuper -d <queue id>`); unset, the administrator does (see the README).
+    pub postsuper: Option<std::path::PathBuf>,
+    /// The path of Postfix's `postqueue`, run as `postqueue -i <queue id>` after a release so
+    /// that the message goes at once rather than at the next queue run; default: `postqueue`
+    /// beside `postsuper`.
+    pub postqueue: Option<std::path::PathBuf>,
+    /// Hours a message waits for a reason before it is dropped and its sender told (48).
+    pub hold_hours: u32,
+    /// Milliseconds between two looks for held messages to let go, remove, or drop as expired.
+    pub poll_interval_ms: u64,
+    /// Policy connections served at once (each Postfix `smtpd` process keeps one).
+    pub max_connections: u32,
+}
+
+impl Default for PostfixPolicyConfig {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            default_action: PolicyAction::EmailSingle,
+            postsuper: None,
+            postqueue: None,
+            hold_hours: 48,
+            poll_interval_ms: 1000,
+            max_connections: 256,
+        }
+    }
+}
+
+impl PostfixPolicyConfig {
+    /// The `postqueue` to run after a release: the one configured, else the one beside
+    /// `postsuper`.
+    pub fn postqueue_path(&self) -> std::path::PathBuf {
+        match (&self.postqueue, &self.postsuper) {
+            (Some(path), _) => path.clone(),
+            (None, Some(postsuper)) => postsuper.with_file_name("postqueue"),
+            (None, None) => std::path::PathBuf::from("/usr/sbin/postqueue"),
+        }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let max = consento_domain::held::MAX_HOLD_HOURS;
+        if !(1..=max).contains(&self.hold_hours) {
+            return Err(format!(
+                "config: postfix_policy.hold_hours: must be 1 to {max}"
+            ));
+        }
+        if !(10..=3_600_000).contains(&self.poll_interval_ms) {
+            return Err(
+                "config: postfix_policy.poll_interval_ms: must be 10 to 3600000".to_owned(),
+            );
+        }
+        if !(1..=100_000).contains(&self.max_connections) {
+            return Err("config: postfix_policy.max_connections: must be 1 to 100000".to_owned());
+        }
+        for (key, path) in [
+            ("postsuper", &self.postsuper),
+            ("postqueue", &self.postqueue),
+        ] {
+            if let Some(path) = path
+                && !path.is_absolute()
+            {
+                return Err(format!(
+                    "config: postfix_policy.{key}: must be an absolute path (/usr/sbin/{key})"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Telemarketing (phone calls a marketing consent allows). `calling_hours` holds one window per
@@ -772,6 +879,7 @@ impl ServeConfig {
                 .then_some(self.telemarketing.rpo),
             silent_call_cooldown_days: self.telemarketing.silent_call_cooldown_days,
             requested_call_days: self.telemarketing.requested_call_days,
+            hold_hours: self.postfix_policy.hold_hours,
         }
     }
 }
@@ -834,6 +942,7 @@ impl Default for ServeConfig {
             keys: KeysConfig::default(),
             config_file: None,
             import: ImportConfig::default(),
+            postfix_policy: PostfixPolicyConfig::default(),
         }
     }
 }
@@ -927,6 +1036,7 @@ impl ServeConfig {
         }
         config.import.check()?;
         config.http.check()?;
+        config.postfix_policy.check()?;
         crate::client::TrustedProxies::parse(&config.trusted_proxies, config.proxy_header)?;
         Ok(config)
     }
@@ -1213,6 +1323,48 @@ mod tests {
                 "CONSENTO_CONSOLE__MAX_UPLOAD_BYTES",
                 "0",
                 "console.max_upload_bytes",
+            ),
+        ] {
+            let e =
+                ServeConfig::load(None, vars(&[(key, value)]), Overrides::default()).unwrap_err();
+            assert!(e.contains(named), "{key}={value}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_postfix_policy_service_is_off_by_default_and_configured_from_the_environment() {
+        let c = ServeConfig::load(None, vars(&[]), Overrides::default()).unwrap();
+        assert_eq!(c.postfix_policy.listen, None);
+        assert_eq!(c.postfix_policy.hold_hours, 48);
+        assert_eq!(c.policy().hold_hours, 48);
+        let c = ServeConfig::load(
+            None,
+            vars(&[
+                ("CONSENTO_POSTFIX_POLICY__LISTEN", "127.0.0.1:10040"),
+                ("CONSENTO_POSTFIX_POLICY__DEFAULT_ACTION", "email.bulk"),
+                ("CONSENTO_POSTFIX_POLICY__POSTSUPER", "/usr/sbin/postsuper"),
+                ("CONSENTO_POSTFIX_POLICY__HOLD_HOURS", "24"),
+            ]),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            c.postfix_policy.listen,
+            Some("127.0.0.1:10040".parse().unwrap())
+        );
+        assert_eq!(c.postfix_policy.default_action, PolicyAction::EmailBulk);
+        assert_eq!(c.policy().hold_hours, 24);
+        for (key, value, named) in [
+            (
+                "CONSENTO_POSTFIX_POLICY__DEFAULT_ACTION",
+                "phone.call",
+                "default_action",
+            ),
+            ("CONSENTO_POSTFIX_POLICY__HOLD_HOURS", "0", "hold_hours"),
+            (
+                "CONSENTO_POSTFIX_POLICY__POSTSUPER",
+                "postsuper",
+                "postsuper",
             ),
         ] {
             let e =

@@ -54,6 +54,7 @@ const AREAS: &[[(Locale, &str, &str); 2]] = &[
     area!("fields"),
     area!("telemarketing"),
     area!("rpo"),
+    area!("held"),
 ];
 
 /// Every message file, per language.
@@ -379,6 +380,18 @@ pub enum Arg<'a> {
     Num(i64),
     /// Text.
     Text(Cow<'a, str>),
+}
+
+/// Why a message is held until someone gives a reason, in words: the decision's rule (`no_consent`
+/// → `held-rule-no-consent`), else the rule named. The console's held emails and the notices to
+/// their senders say it alike.
+pub fn held_rule(tr: Tr, rule: &str) -> String {
+    let key = format!("held-rule-{}", rule.replace('_', "-"));
+    if tr.has(&key) {
+        tr.t(&key)
+    } else {
+        tr.with("held-rule-other", "rule", rule)
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Consento's server: the HTTP API, the operator console, the webhook worker, and the `consento` command line. The
+//! Consento's server: the HTTP API, the operator console, the policy service for Postfix, the webhook worker, and the `consento` command line. The
 //! binary (`main.rs`) only parses the command line and runs it; everything else is here, so that
 //! integration tests can start the application in process with their own clock.
 
@@ -13,6 +13,7 @@ pub mod i18n;
 pub mod keys;
 pub mod mail;
 pub mod metrics;
+pub mod policy;
 pub mod retry;
 pub mod rng;
 pub mod serve;

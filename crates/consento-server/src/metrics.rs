@@ -1,6 +1,7 @@
 //! Prometheus metrics, kept in process and rendered in the text exposition format: requests by
 //! route, method and status; request latency per route as a histogram; decisions by outcome;
-//! webhook deliveries and failures, and the outboxes' depth (webhooks, emails) read from the
+//! webhook deliveries and failures, messages held, released and dropped (one per recipient), and
+//! the outboxes' depth (webhooks, emails) and the messages waiting for a reason, read from the
 //! database at scrape time.
 //! Labels are route templates (`/v1/contacts/{id}`), never concrete paths, which could hold
 //! personal data and would grow without bound.
@@ -38,9 +39,12 @@ pub struct Metrics {
     decisions: [AtomicU64; 3],
     webhook_delivered: AtomicU64,
     webhook_failed: AtomicU64,
+    held: [AtomicU64; 3],
 }
 
 const OUTCOMES: [&str; 3] = ["allowed", "needs_justification", "blocked"];
+
+const HELD_EVENTS: [&str; 3] = ["held", "released", "dropped"];
 
 impl Metrics {
     fn counters(&self, route: &str) -> Option<Arc<Route>> {
@@ -86,6 +90,13 @@ impl Metrics {
     pub fn decision(&self, outcome: &str) {
         if let Some(i) = OUTCOMES.iter().position(|o| *o == outcome) {
             self.decisions[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts one held recipient held, released or dropped.
+    pub fn held_message(&self, event: &str) {
+        if let Some(i) = HELD_EVENTS.iter().position(|e| *e == event) {
+            self.held[i].fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -178,6 +189,23 @@ impl Metrics {
             "# HELP consento_email_outbox_messages Emails in the outbox, by state.\n# TYPE consento_email_outbox_messages gauge\nconsento_email_outbox_messages{{state=\"pending\"}} {}\nconsento_email_outbox_messages{{state=\"sent\"}} {}\nconsento_email_outbox_messages{{state=\"dead\"}} {}",
             emails.pending, emails.sent, emails.dead
         );
+        let _ = writeln!(
+            out,
+            "# HELP consento_held_messages_total Recipients of held messages by event: held until a reason is given, released with one, dropped.\n# TYPE consento_held_messages_total counter"
+        );
+        for (name, n) in HELD_EVENTS.iter().zip(&self.held) {
+            let _ = writeln!(
+                out,
+                "consento_held_messages_total{{event=\"{name}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
+        }
+        let held = store.held_counts().await?;
+        let _ = writeln!(
+            out,
+            "# HELP consento_held_messages_waiting Recipients of held messages still waiting for a reason.\n# TYPE consento_held_messages_waiting gauge\nconsento_held_messages_waiting {}",
+            held.held
+        );
         Ok(out)
     }
 }
@@ -186,5 +214,9 @@ impl Metrics {
 impl consento_app::Hooks for Metrics {
     fn decided(&self, outcome: &'static str) {
         self.decision(outcome);
+    }
+
+    fn held_message(&self, event: &'static str) {
+        Metrics::held_message(self, event);
     }
 }

@@ -1,4 +1,5 @@
-//! `consento serve`: opens the store, builds the router (API, OpenAPI document, metrics), listens
+//! `consento serve`: opens the store, builds the router (API, OpenAPI document, metrics), starts
+//! the policy service for Postfix when `[postfix_policy] listen` is set, listens
 //! (connections held to the `[http]` limits, see [`crate::connections`]), and on SIGTERM or Ctrl-C stops taking connections, lets in-flight requests finish (up to the
 //! configured grace), stops the background workers cleanly, and closes the database.
 
@@ -155,6 +156,18 @@ pub async fn run(
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let policy_listener = crate::policy::bind(&config.postfix_policy)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen for Postfix's policy requests on {}",
+                config
+                    .postfix_policy
+                    .listen
+                    .map(|a| a.to_string())
+                    .unwrap_or_default()
+            )
+        })?;
     let addr = listener.local_addr()?;
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
     let exports = usize::try_from(config.max_connections / 2)
@@ -206,7 +219,21 @@ pub async fn run(
         Err(e) => tracing::warn!(error = %e, "cannot read the data controller's details"),
     }
     let (stop_tx, stop_rx) = watch::channel(false);
-    let workers = crate::workers::spawn(&state, stop_rx.clone());
+    let mut workers = crate::workers::spawn(&state, stop_rx.clone());
+    if let Some(policy_listener) = policy_listener {
+        let policy = state.config.postfix_policy.clone();
+        workers.push(tokio::spawn(crate::policy::serve(
+            policy_listener,
+            state.app.clone(),
+            policy.clone(),
+            stop_rx.clone(),
+        )));
+        workers.push(tokio::spawn(crate::policy::worker::run(
+            state.app.clone(),
+            policy,
+            stop_rx.clone(),
+        )));
+    }
     let app = app(state);
     tracing::info!(%addr, "listening");
     ready(addr);

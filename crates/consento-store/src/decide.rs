@@ -93,6 +93,28 @@ fn facts_from<R: Cols>(rows: &[R]) -> Result<Option<Facts>, StoreError> {
     }))
 }
 
+/// Inserts `$interaction` (an [`Interaction`] from [`Store::justification`]) inside the
+/// transaction `$tx`: a justified contact is written in the transaction of whatever it belongs
+/// to (the contact moment alone, or the release of a held message).
+macro_rules! insert_interaction {
+    ($tx:ident, $interaction:expr) => {
+        sqlx::query(
+            "INSERT INTO interactions (id, contact_id, action, outcome, cause, reason_id, note, operator, occurred_at) VALUES ($1, $2, $3, 'justified', $4, $5, $6, $7, $8)",
+        )
+        .bind($interaction.id)
+        .bind($interaction.contact_id.0)
+        .bind($interaction.action.code())
+        .bind(&$interaction.cause)
+        .bind($interaction.reason_id.map(|r| r.0))
+        .bind(&$interaction.note)
+        .bind(&$interaction.operator)
+        .bind($interaction.occurred_at.as_micros())
+        .execute(&mut *$tx)
+        .await?;
+    };
+}
+pub(crate) use insert_interaction;
+
 impl Store {
     pub(crate) async fn facts(&self, contact: &ContactRef) -> Result<Facts, StoreError> {
         let (sql, key): (&'static str, Key) = match contact {
@@ -253,6 +275,30 @@ impl Store {
         note: Option<&str>,
         operator: &str,
     ) -> Result<(DecisionReport, Option<Interaction>), StoreError> {
+        let (report, interaction) = self
+            .justification(contact, action, reason, note, operator)
+            .await?;
+        let Some(interaction) = interaction else {
+            return Ok((report, None));
+        };
+        in_write_tx!(self, tx => {
+            insert_interaction!(tx, interaction);
+        });
+        Ok((report, Some(interaction)))
+    }
+
+    /// The justified contact [`Store::justify`] would record, checked but not written (the
+    /// caller inserts it with [`insert_interaction`] in its own transaction): `None` when the
+    /// contact is allowed anyway. The scope's audit entry is pointed at the contact and names
+    /// the interaction.
+    pub(crate) async fn justification(
+        &self,
+        contact: &ContactRef,
+        action: Action,
+        reason: ReasonId,
+        note: Option<&str>,
+        operator: &str,
+    ) -> Result<(DecisionReport, Option<Interaction>), StoreError> {
         let operator = operator.trim();
         consento_domain::text::check("operator", operator, consento_domain::text::Lines::One)?;
         if operator.is_empty() || operator.len() > 128 {
@@ -285,21 +331,6 @@ impl Store {
         };
         crate::audit::set_target_id("contact", report.contact_id.0);
         crate::audit::add_detail("interaction_id", serde_json::json!(interaction.id));
-        in_write_tx!(self, tx => {
-            sqlx::query(
-                "INSERT INTO interactions (id, contact_id, action, outcome, cause, reason_id, note, operator, occurred_at) VALUES ($1, $2, $3, 'justified', $4, $5, $6, $7, $8)",
-            )
-            .bind(interaction.id)
-            .bind(interaction.contact_id.0)
-            .bind(action.code())
-            .bind(&interaction.cause)
-            .bind(reason.id.0)
-            .bind(&interaction.note)
-            .bind(&interaction.operator)
-            .bind(now.as_micros())
-            .execute(&mut *tx)
-            .await?;
-        });
         Ok((report, Some(interaction)))
     }
 

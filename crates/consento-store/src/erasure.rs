@@ -181,6 +181,12 @@ macro_rules! erase_in_tx {
             subscriptions += sqlx::query("DELETE FROM subscription_requests WHERE email = $1")
                 .bind(e).execute(&mut *$tx).await?.rows_affected();
         }
+        // Held messages to the person name their address: it goes, and one still held is
+        // dropped (its mail system told to remove it), since nothing may reach them now.
+        outbox += sqlx::query("UPDATE held_messages SET status = 'dropped', dropped_at = $2, drop_cause = 'erased', handoff = 'drop', handoff_lease_until = NULL, handoff_attempts = 0, handoff_error = NULL WHERE contact_id = $1 AND (status = 'held' OR (status = 'released' AND handoff_done_at IS NULL))")
+            .bind(id.0).bind(at).execute(&mut *$tx).await?.rows_affected();
+        sqlx::query("UPDATE held_messages SET recipient = '' WHERE contact_id = $1 AND recipient <> ''")
+            .bind(id.0).execute(&mut *$tx).await?;
         counts.push((ErasedCategory::EmailOutbox, outbox));
         counts.push((ErasedCategory::Subscriptions, subscriptions));
         // Request records stay (Art. 5(2)); their free text goes. A rejected request keeps its

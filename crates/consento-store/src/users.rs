@@ -279,6 +279,18 @@ impl Store {
         user.ok_or_else(|| StoreError::not_found("user"))
     }
 
+    /// The language the account named `username` chose in the console, if it exists and chose
+    /// one (a disabled account is still the person it names).
+    pub async fn locale_of_user(&self, username: &Username) -> Result<Option<String>, StoreError> {
+        on_read_pool!(self, pool => {
+            Ok(sqlx::query_scalar::<_, Option<String>>("SELECT locale FROM users WHERE username = $1")
+                .bind(username.as_str())
+                .fetch_optional(pool)
+                .await?
+                .flatten())
+        })
+    }
+
     /// The account with this username and its password hash, for logging in. Read from the
     /// writer's side: a lockout written a moment ago by another request must be seen.
     pub async fn user_for_login(

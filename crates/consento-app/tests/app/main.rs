@@ -67,6 +67,7 @@ pub fn policy() -> Policy {
         rpo: Some(Default::default()),
         silent_call_cooldown_days: 7,
         requested_call_days: 7,
+        hold_hours: 48,
     }
 }
 

@@ -3,7 +3,7 @@
 //! the richer part last). Every word comes from the message files (`locales/*/mail.ftl`).
 
 use askama::Template;
-use consento_app::mail::{RESTRICTION_LIFTED, SUBSCRIPTION_CONFIRM};
+use consento_app::mail::{HELD_DROPPED, HELD_MESSAGE, RESTRICTION_LIFTED, SUBSCRIPTION_CONFIRM};
 use consento_domain::Timestamp;
 use consento_store::OutgoingEmail;
 use lettre::Message;
@@ -149,6 +149,174 @@ struct LiftedHtml<'a> {
     contact_line: Option<&'a str>,
 }
 
+/// What the notice of a held message needs (written by the hold, see `consento_app::held`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct HeldPayload {
+    /// The signed link to the message's page in the console.
+    pub link: String,
+    /// The recipient's address.
+    pub recipient: String,
+    /// The rule that asked for a reason.
+    pub rule: String,
+    /// When it was held (microseconds since the epoch).
+    pub held_at: i64,
+    /// When it is dropped if nobody gives a reason.
+    pub hold_until: i64,
+}
+
+/// What the notice of a dropped held message needs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DroppedPayload {
+    /// The recipient's address.
+    pub recipient: String,
+    /// The rule that asked for a reason.
+    pub rule: String,
+    /// When it was held.
+    pub held_at: i64,
+    /// When it was dropped.
+    pub dropped_at: i64,
+    /// Why: `operator` or `expired`.
+    pub cause: String,
+}
+
+/// The notice of a held message, as plain text.
+#[derive(Template)]
+#[template(path = "mail/held_message.txt")]
+struct HeldText<'a> {
+    tr: Tr,
+    intro: &'a str,
+    link: &'a str,
+    expiry: &'a str,
+}
+
+/// The notice of a held message, as HTML.
+#[derive(Template)]
+#[template(path = "mail/held_message.html")]
+struct HeldHtml<'a> {
+    tr: Tr,
+    subject: &'a str,
+    intro: &'a str,
+    link: &'a str,
+    expiry: &'a str,
+}
+
+/// The notice of a dropped held message, as plain text.
+#[derive(Template)]
+#[template(path = "mail/held_dropped.txt")]
+struct DroppedText<'a> {
+    tr: Tr,
+    intro: &'a str,
+    why: &'a str,
+}
+
+/// The notice of a dropped held message, as HTML.
+#[derive(Template)]
+#[template(path = "mail/held_dropped.html")]
+struct DroppedHtml<'a> {
+    tr: Tr,
+    subject: &'a str,
+    intro: &'a str,
+    why: &'a str,
+}
+
+/// The subject, plain text and HTML of the notice that a message is held until someone gives
+/// a reason.
+fn held(tr: Tr, payload: serde_json::Value) -> Result<(String, String, String), RenderError> {
+    let payload: HeldPayload = serde_json::from_value(payload).map_err(|_| RenderError::Payload)?;
+    let subject = tr.with("mail-held-subject", "recipient", &payload.recipient);
+    let intro = tr.args(
+        "mail-held-intro",
+        &[
+            ("recipient", Arg::Text(payload.recipient.as_str().into())),
+            (
+                "date",
+                Arg::Text(tr.datetime(Timestamp::from_micros(payload.held_at)).into()),
+            ),
+            (
+                "why",
+                Arg::Text(crate::i18n::held_rule(tr, &payload.rule).into()),
+            ),
+        ],
+    );
+    let expiry = tr.with(
+        "mail-held-expiry",
+        "date",
+        &tr.datetime(Timestamp::from_micros(payload.hold_until)),
+    );
+    let text = rendered(
+        HeldText {
+            tr,
+            intro: &intro,
+            link: &payload.link,
+            expiry: &expiry,
+        }
+        .render(),
+    )?;
+    let html = rendered(
+        HeldHtml {
+            tr,
+            subject: &subject,
+            intro: &intro,
+            link: &payload.link,
+            expiry: &expiry,
+        }
+        .render(),
+    )?;
+    Ok((subject, text, html))
+}
+
+/// The subject, plain text and HTML of the notice that a held message was dropped.
+fn dropped(tr: Tr, payload: serde_json::Value) -> Result<(String, String, String), RenderError> {
+    let payload: DroppedPayload =
+        serde_json::from_value(payload).map_err(|_| RenderError::Payload)?;
+    let subject = tr.with("mail-held-dropped-subject", "recipient", &payload.recipient);
+    let key = if payload.cause == "expired" {
+        "mail-held-dropped-expired"
+    } else {
+        "mail-held-dropped-operator"
+    };
+    let intro = tr.args(
+        key,
+        &[
+            ("recipient", Arg::Text(payload.recipient.as_str().into())),
+            (
+                "date",
+                Arg::Text(tr.datetime(Timestamp::from_micros(payload.held_at)).into()),
+            ),
+            (
+                "until",
+                Arg::Text(
+                    tr.datetime(Timestamp::from_micros(payload.dropped_at))
+                        .into(),
+                ),
+            ),
+        ],
+    );
+    let why = tr.with(
+        "mail-held-dropped-why",
+        "why",
+        &crate::i18n::held_rule(tr, &payload.rule),
+    );
+    let text = rendered(
+        DroppedText {
+            tr,
+            intro: &intro,
+            why: &why,
+        }
+        .render(),
+    )?;
+    let html = rendered(
+        DroppedHtml {
+            tr,
+            subject: &subject,
+            intro: &intro,
+            why: &why,
+        }
+        .render(),
+    )?;
+    Ok((subject, text, html))
+}
+
 fn rendered(r: askama::Result<String>) -> Result<String, RenderError> {
     r.map_err(|e| RenderError::Render(e.to_string()))
 }
@@ -252,6 +420,8 @@ pub fn render(email: &OutgoingEmail, sender: &Sender) -> Result<Message, RenderE
     let (subject, text, html) = match email.template.as_str() {
         SUBSCRIPTION_CONFIRM => confirmation(tr, payload, &sender.controller)?,
         RESTRICTION_LIFTED => lifted(tr, payload, &sender.controller)?,
+        HELD_MESSAGE => held(tr, payload)?,
+        HELD_DROPPED => dropped(tr, payload)?,
         _ => return Err(RenderError::Template),
     };
     let to: lettre::Address = email.to.parse().map_err(|_| RenderError::Recipient)?;
@@ -297,5 +467,50 @@ mod tests {
         let (subject, text, _) = lifted(tr, lifted_payload, "Mittente S.r.l.").unwrap();
         assert!(subject.contains("Rossi Caldaie S.r.l."), "{subject}");
         assert!(text.contains("privacy@rossicaldaie.example"), "{text}");
+    }
+
+    #[test]
+    fn the_held_notices_name_the_recipient_the_rule_and_the_link_in_either_language() {
+        for (locale, words) in [
+            (Locale::It, "non ha mai dato un consenso"),
+            (Locale::En, "never gave a consent"),
+        ] {
+            let tr = Tr::rome(locale);
+            let (subject, text, html) = held(
+                tr,
+                json!({
+                    "link": "https://privacy.example.com/held/TOKEN",
+                    "recipient": "anna@example.com",
+                    "rule": "no_consent",
+                    "held_at": 0,
+                    "hold_until": 172_800_000_000i64,
+                }),
+            )
+            .unwrap();
+            assert!(subject.contains("anna@example.com"), "{subject}");
+            for part in [&text, &html] {
+                assert!(
+                    part.contains("https://privacy.example.com/held/TOKEN"),
+                    "{part}"
+                );
+                assert!(part.contains(words), "{part}");
+            }
+            let (subject, text, _) = dropped(
+                tr,
+                json!({
+                    "recipient": "anna@example.com",
+                    "rule": "withdrawn",
+                    "held_at": 0,
+                    "dropped_at": 172_800_000_000i64,
+                    "cause": "expired",
+                }),
+            )
+            .unwrap();
+            assert!(subject.contains("anna@example.com"), "{subject}");
+            assert!(
+                text.contains(&tr.datetime(Timestamp::from_micros(172_800_000_000))),
+                "{text}"
+            );
+        }
     }
 }

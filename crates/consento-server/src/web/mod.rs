@@ -24,6 +24,7 @@ mod contacts;
 mod dashboard;
 mod erasure;
 mod fields;
+mod held;
 mod imports;
 mod newsletter;
 pub mod page;
@@ -174,6 +175,10 @@ pub fn console_routes() -> Vec<ConsoleRoute> {
         route("/rpo/due.txt", get(rpo::due)),
         route("/rpo/answers", post(rpo::import).layer(rpo::upload_limit())),
         route("/rpo/campaign.csv", get(rpo::campaign_csv)),
+        route("/held", get(held::list)),
+        route("/held/{token}", get(held::open)),
+        route("/held/{id}/release", post(held::release)),
+        route("/held/{id}/drop", post(held::drop)),
     ]
 }
 

@@ -72,6 +72,14 @@ const NAV: &[(NavItem, Permission)] = &[
     ),
     (
         NavItem {
+            section: "held",
+            href: "/held",
+            label: "nav-held",
+        },
+        Permission::ContactPeople,
+    ),
+    (
+        NavItem {
             section: "setup",
             href: "/setup/privacy",
             label: "nav-setup",

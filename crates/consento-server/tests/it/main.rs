@@ -25,6 +25,7 @@ mod local_time;
 mod openapi;
 mod ops;
 mod page_language;
+mod postfix_policy;
 mod receipts;
 mod register_exceptions;
 mod requests;

@@ -62,6 +62,7 @@ const DATA: &[&str] = &[
     "contact.erased",
     "English",
     "Italiano",
+    "ufficio@esempio.it",
 ];
 
 /// Words that never appear on an Italian page: English left in text built outside the catalog,
@@ -752,7 +753,31 @@ async fn world(app: &TestApp, smtp: &SmtpServer) -> (Console, Vec<String>, Vec<S
         .await;
     assert_eq!(status, 201, "{body}");
 
+    // An email to Lucia held by the policy service for Postfix, waiting for a reason.
+    let held = consento_domain::EventId::new_v7(app.store.now(), [4; 10]).0;
+    app.store
+        .hold_message(
+            &consento_store::NewHeld {
+                id: held,
+                source: consento_domain::held::HeldSource::Postfix,
+                queue_id: Some(consento_domain::held::QueueId::parse("4F2A1B3C9D").unwrap()),
+                transaction_ref: None,
+                sender: "ufficio@esempio.it".into(),
+                sender_locale: "it".into(),
+                recipient: "lucia.verdi@example.it".into(),
+                contact_id: consento_domain::ContactId(uuid::Uuid::parse_str(&lucia).unwrap()),
+                action: consento_domain::Action::EmailSingle,
+                rule: "no_consent".into(),
+                hold_until: app.store.now().plus_days(2),
+            },
+            None,
+        )
+        .await
+        .unwrap();
+
     let mut pages = vec![
+        "/held".to_owned(),
+        format!("/held?justify={held}"),
         "/".to_owned(),
         "/contacts".to_owned(),
         "/contacts?q=Rossi".to_owned(),
@@ -849,6 +874,12 @@ async fn every_page(
         .unwrap()
         .id;
     let card = format!("/contacts/{mario}");
+    let held = app
+        .store
+        .held_messages(Some(consento_domain::held::HeldStatus::Held), 1)
+        .await
+        .unwrap()[0]
+        .id;
     // Forms answered with their messages: a withdrawal to confirm, a date in the future, a
     // reason left out, a contact with a bad address, a request of no known kind (the error
     // page), a rule that sets nothing.
@@ -882,6 +913,10 @@ async fn every_page(
         (
             format!("{card}/justify"),
             vec![("action", "phone.call"), ("reason", "")],
+        ),
+        (
+            format!("/held/{held}/release"),
+            vec![("reason", ""), ("note", "")],
         ),
         (
             "/contacts".to_owned(),

@@ -336,6 +336,7 @@ mod decisions;
 mod erasure;
 mod export;
 mod flags;
+mod held_messages;
 mod idempotency;
 mod import_parts;
 mod imports;
