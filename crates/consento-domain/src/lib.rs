@@ -16,6 +16,7 @@ pub mod ledger;
 pub mod locale;
 pub mod numbering;
 pub mod receipt;
+pub mod relay;
 pub mod requests;
 pub mod rpo;
 pub mod rules;
