@@ -253,6 +253,32 @@ impl Store {
         note: Option<&str>,
         operator: &str,
     ) -> Result<(DecisionReport, Option<Interaction>), StoreError> {
+        let (report, interaction) = self
+            .justification(contact, action, reason, note, operator)
+            .await?;
+        let Some(interaction) = interaction else {
+            return Ok((report, None));
+        };
+        crate::audit::set_target_id("contact", report.contact_id.0);
+        crate::audit::add_detail("interaction_id", serde_json::json!(interaction.id));
+        in_write_tx!(self, tx => {
+            insert_interaction!(tx, interaction);
+        });
+        Ok((report, Some(interaction)))
+    }
+
+    /// The justified contact [`Store::justify`] records, checked and made but not written: the
+    /// decision now, and the interaction to insert (none when the contact is allowed anyway).
+    /// A write that records it with other rows (a relayed message) inserts it in its own
+    /// transaction with `insert_interaction!`.
+    pub(crate) async fn justification(
+        &self,
+        contact: &ContactRef,
+        action: Action,
+        reason: ReasonId,
+        note: Option<&str>,
+        operator: &str,
+    ) -> Result<(DecisionReport, Option<Interaction>), StoreError> {
         let operator = operator.trim();
         consento_domain::text::check("operator", operator, consento_domain::text::Lines::One)?;
         if operator.is_empty() || operator.len() > 128 {
@@ -283,23 +309,6 @@ impl Store {
             operator: operator.to_owned(),
             occurred_at: now,
         };
-        crate::audit::set_target_id("contact", report.contact_id.0);
-        crate::audit::add_detail("interaction_id", serde_json::json!(interaction.id));
-        in_write_tx!(self, tx => {
-            sqlx::query(
-                "INSERT INTO interactions (id, contact_id, action, outcome, cause, reason_id, note, operator, occurred_at) VALUES ($1, $2, $3, 'justified', $4, $5, $6, $7, $8)",
-            )
-            .bind(interaction.id)
-            .bind(interaction.contact_id.0)
-            .bind(action.code())
-            .bind(&interaction.cause)
-            .bind(reason.id.0)
-            .bind(&interaction.note)
-            .bind(&interaction.operator)
-            .bind(now.as_micros())
-            .execute(&mut *tx)
-            .await?;
-        });
         Ok((report, Some(interaction)))
     }
 
@@ -329,6 +338,28 @@ impl Store {
         })
     }
 }
+
+/// Inserts justified contact `$i` (an [`Interaction`] made by [`Store::justification`]) in
+/// transaction `$tx`.
+macro_rules! insert_interaction {
+    ($tx:ident, $i:expr) => {{
+        let i: &$crate::Interaction = &$i;
+        sqlx::query(
+            "INSERT INTO interactions (id, contact_id, action, outcome, cause, reason_id, note, operator, occurred_at) VALUES ($1, $2, $3, 'justified', $4, $5, $6, $7, $8)",
+        )
+        .bind(i.id)
+        .bind(i.contact_id.0)
+        .bind(i.action.code())
+        .bind(&i.cause)
+        .bind(i.reason_id.map(|r| r.0))
+        .bind(&i.note)
+        .bind(&i.operator)
+        .bind(i.occurred_at.as_micros())
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+pub(crate) use insert_interaction;
 
 enum Key {
     Id(uuid::Uuid),

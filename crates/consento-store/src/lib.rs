@@ -45,6 +45,7 @@ mod migrate;
 mod model;
 mod outbox;
 mod receipts;
+mod relay;
 mod requests;
 mod retention;
 mod ring;
@@ -78,6 +79,10 @@ pub use mail::{EmailMessage, EmailOutboxStats, NewEmail, OutgoingEmail};
 pub use model::*;
 pub use outbox::NextAttempt;
 pub use receipts::{ReceiptKey, ReceiptSeed};
+pub use relay::{
+    AcceptedRelayMessage, NewRelayMessage, NewRelayRecipient, RecipientOutcome, RelayCopy,
+    RelayDelivery, RelayOutboxStats, RelayRecord,
+};
 pub use requests::{
     DataRequest, DataRequestEvent, DataRequestFilter, EXTENDED_NOTE, LINKED_NOTE, NewDataRequest,
     RequestMove,

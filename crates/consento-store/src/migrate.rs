@@ -178,10 +178,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0028_ring_exceptions.sql"),
         include_str!("../migrations/postgres/0028_ring_exceptions.sql"),
     ),
+    (
+        29,
+        "relay",
+        include_str!("../migrations/sqlite/0029_relay.sql"),
+        include_str!("../migrations/postgres/0029_relay.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 28;
+pub(crate) const LATEST: i64 = 29;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";
