@@ -177,7 +177,7 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     /// An HTTP client.
     pub client: reqwest::Client,
-    /// One token secret per scope: admin, write, read, decide.
+    /// One token secret per scope: admin, write, read, decide, relay.
     pub tokens: std::collections::HashMap<&'static str, String>,
     /// The scratch database (dropped last).
     pub db: Scratch,
