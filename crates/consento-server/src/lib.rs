@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod retry;
 pub mod rng;
 pub mod serve;
+pub mod smtp_client;
 pub mod state;
 pub mod telemetry;
 pub mod web;
