@@ -13,6 +13,7 @@ pub mod i18n;
 pub mod keys;
 pub mod mail;
 pub mod metrics;
+pub mod relay;
 pub mod retry;
 pub mod rng;
 pub mod serve;

@@ -1,6 +1,8 @@
 //! `consento serve`: opens the store, builds the router (API, OpenAPI document, metrics), listens
-//! (connections held to the `[http]` limits, see [`crate::connections`]), and on SIGTERM or Ctrl-C stops taking connections, lets in-flight requests finish (up to the
-//! configured grace), stops the background workers cleanly, and closes the database.
+//! (connections held to the `[http]` limits, see [`crate::connections`]) and, with `[relay]
+//! listen`, takes SMTP submission ([`crate::relay`]); on SIGTERM or Ctrl-C stops taking
+//! connections, lets in-flight requests finish (up to the configured grace), stops the
+//! background workers cleanly, and closes the database.
 
 use std::future::Future;
 use std::io::Write as _;
@@ -206,7 +208,19 @@ pub async fn run(
         Err(e) => tracing::warn!(error = %e, "cannot read the data controller's details"),
     }
     let (stop_tx, stop_rx) = watch::channel(false);
-    let workers = crate::workers::spawn(&state, stop_rx.clone());
+    let mut workers = crate::workers::spawn(&state, stop_rx.clone());
+    match crate::relay::start(&state, stop_rx.clone()).await {
+        Ok(Some((_, relay))) => workers.push(relay),
+        Ok(None) => {}
+        Err(e) => {
+            // Nothing is served: the workers already started are stopped first.
+            let _ = stop_tx.send(true);
+            for worker in workers {
+                let _ = worker.await;
+            }
+            return Err(e);
+        }
+    }
     let app = app(state);
     tracing::info!(%addr, "listening");
     ready(addr);
