@@ -146,7 +146,10 @@ mod tests {
         let (head, body) = out.split_once("\r\n\r\n").unwrap();
         assert!(!head.to_ascii_lowercase().contains("x-consento"), "{head}");
         assert!(!head.contains("folded"), "{head}");
-        assert!(head.contains("Subject: Ciao\r\nList-Id"), "{head}");
+        assert!(
+            head.contains("Subject: Ciao\r\nPrecedence: bulk\r\nList-Id"),
+            "{head}"
+        );
         assert_eq!(
             body,
             MESSAGE.split_once("\r\n\r\n").unwrap().1,

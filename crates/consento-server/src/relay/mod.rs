@@ -60,7 +60,22 @@ impl Relay {
     /// The relay of a server with `state`, configured by its `[relay]`: the STARTTLS
     /// certificate read now, so that a bad one stops the start rather than the first client.
     pub fn new(state: &AppState) -> Result<Self, RelayError> {
-        let config = state.config.relay.clone();
+        Self::from_parts(
+            state.app.clone(),
+            Arc::clone(&state.tokens),
+            Arc::clone(&state.metrics),
+            state.config.relay.clone(),
+        )
+    }
+
+    /// The relay over these parts: the application (its store), the verified tokens, the
+    /// metrics and `[relay]`.
+    pub fn from_parts(
+        app: App,
+        tokens: Arc<TokenCache>,
+        metrics: Arc<Metrics>,
+        config: RelayConfig,
+    ) -> Result<Self, RelayError> {
         let action = config.action().map_err(RelayError::Config)?;
         let tls = match (&config.tls_cert, &config.tls_key) {
             (Some(cert), Some(key)) => Some(acceptor(cert, key)?),
@@ -72,10 +87,10 @@ impl Relay {
             }
         };
         Ok(Self {
-            app: state.app.clone(),
-            store: Arc::clone(&state.store),
-            tokens: Arc::clone(&state.tokens),
-            metrics: Arc::clone(&state.metrics),
+            store: Arc::clone(app.store()),
+            app,
+            tokens,
+            metrics,
             timeout: Duration::from_secs(config.command_timeout_seconds.max(1)),
             config,
             action,

@@ -25,6 +25,7 @@ mod ops;
 mod page_language;
 mod receipts;
 mod register_exceptions;
+mod relay;
 mod requests;
 mod retention;
 mod rules;
