@@ -32,7 +32,7 @@ use consento_app::tokens::{Principal, Scope};
 use consento_domain::relay::{DataAnswer, Refusal, Verdict};
 use consento_store::TOKEN_PREFIX;
 use smtp_proto::request::receiver::{
-    DataReceiver, DummyDataReceiver, LineReceiver, RequestReceiver,
+    DataReceiver, DummyDataReceiver, LineReceiver, MAX_LINE_LENGTH, RequestReceiver,
 };
 use smtp_proto::{
     AUTH_LOGIN, AUTH_PLAIN, EXT_8BIT_MIME, EXT_AUTH, EXT_ENHANCED_STATUS_CODES, EXT_PIPELINING,
@@ -191,6 +191,15 @@ impl<'a> Session<'a> {
     /// Runs the dialogue until it ends.
     pub(super) async fn run<S: AsyncRead + AsyncWrite + Unpin>(&mut self, io: &mut S) -> End {
         loop {
+            // smtp-proto bounds a line that arrives in pieces; one that arrives whole is
+            // bounded here (RFC 5321 §4.5.3.1.4, raised by extensions: smtp-proto's 4,096).
+            let pending = self.input.get(self.pos..).unwrap_or_default();
+            if let Some(end) = memchr_lf(pending).filter(|end| *end >= MAX_LINE_LENGTH) {
+                self.consume(end + 1);
+                self.receiver = RequestReceiver::default();
+                self.error(500, [5, 5, 2], "Line too long");
+                continue;
+            }
             let (parsed, used) = {
                 let mut bytes = self.input.get(self.pos..).unwrap_or_default().iter();
                 let before = bytes.len();
@@ -714,6 +723,11 @@ impl<'a> Session<'a> {
             }
         }
     }
+}
+
+/// Where the first line feed of `bytes` is.
+fn memchr_lf(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|b| *b == b'\n')
 }
 
 /// A reply's text kept to printable ASCII on one line (RFC 5321 §4.2): an error may quote what
