@@ -371,14 +371,14 @@ impl Store {
             let mut copies = Vec::with_capacity(claimed.len());
             for row in &claimed {
                 let message_id = row.uuid("message_id")?;
-                if !messages.contains_key(&message_id) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = messages.entry(message_id) {
                     let m = sqlx::query("SELECT envelope_from, body FROM relay_messages WHERE id = $1")
                         .bind(message_id)
                         .fetch_one(&mut *tx)
                         .await?;
                     let sealed = m.opt_bytes("body")?.ok_or(StoreError::Corrupt("a relayed message under way has no body"))?;
                     let body = self.unseal(&body_slot(&message_id.to_string()), &sealed)?;
-                    messages.insert(message_id, (m.opt_text("envelope_from")?.unwrap_or_default(), Arc::new(body)));
+                    slot.insert((m.opt_text("envelope_from")?.unwrap_or_default(), Arc::new(body)));
                 }
                 let (from, body) = messages.get(&message_id).cloned().ok_or(StoreError::Corrupt("relay message"))?;
                 copies.push(RelayCopy {
