@@ -1431,6 +1431,78 @@ mod tests {
     }
 
     #[test]
+    fn the_relay_is_off_by_default_its_settings_come_from_the_environment_and_bad_ones_are_named() {
+        let c = ServeConfig::load(None, vars(&[]), Overrides::default()).unwrap();
+        assert_eq!(c.relay.listen, None);
+        assert_eq!(
+            (
+                c.relay.max_message_bytes,
+                c.relay.max_recipients,
+                c.relay.messages_per_minute
+            ),
+            (25 * 1024 * 1024, 100, 600)
+        );
+        let c = ServeConfig::load(
+            None,
+            vars(&[
+                ("CONSENTO_RELAY__LISTEN", "127.0.0.1:2525"),
+                ("CONSENTO_RELAY__DEFAULT_ACTION", "email.bulk"),
+                ("CONSENTO_RELAY__UPSTREAM__HOST", "smtp.example.com"),
+                ("CONSENTO_RELAY__UPSTREAM__PASSWORD", "s3cret"),
+            ]),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.relay.listen.map(|a| a.port()), Some(2525));
+        assert_eq!(c.relay.action(), Ok(consento_domain::Action::EmailBulk));
+        assert_eq!(c.relay.upstream.password.as_deref(), Some("s3cret"));
+        assert!(!format!("{c:?}").contains("s3cret"), "never printed");
+        for (extra, named) in [
+            (vec![], "relay.upstream.host"),
+            (
+                vec![
+                    ("CONSENTO_RELAY__UPSTREAM__HOST", "smtp.example.com"),
+                    ("CONSENTO_RELAY__UPSTREAM__TLS", "none"),
+                ],
+                "relay.upstream.tls",
+            ),
+            (
+                vec![
+                    ("CONSENTO_RELAY__UPSTREAM__HOST", "127.0.0.1"),
+                    ("CONSENTO_RELAY__TLS_CERT", "/etc/consento/relay.pem"),
+                ],
+                "relay.tls_cert",
+            ),
+            (
+                vec![
+                    ("CONSENTO_RELAY__UPSTREAM__HOST", "127.0.0.1"),
+                    ("CONSENTO_RELAY__DEFAULT_ACTION", "phone.call"),
+                ],
+                "relay.default_action",
+            ),
+            (
+                vec![
+                    ("CONSENTO_RELAY__UPSTREAM__HOST", "127.0.0.1"),
+                    ("CONSENTO_RELAY__MAX_RECIPIENTS", "0"),
+                ],
+                "relay.max_recipients",
+            ),
+            (
+                vec![
+                    ("CONSENTO_RELAY__UPSTREAM__HOST", "127.0.0.1"),
+                    ("CONSENTO_RELAY__MAILTO_UNSUBSCRIBE", "not an address"),
+                ],
+                "relay.mailto_unsubscribe",
+            ),
+        ] {
+            let mut all = vec![("CONSENTO_RELAY__LISTEN", "127.0.0.1:2525")];
+            all.extend(extra);
+            let e = ServeConfig::load(None, vars(&all), Overrides::default()).unwrap_err();
+            assert!(e.contains(named), "{named}: {e}");
+        }
+    }
+
+    #[test]
     fn an_unknown_environment_key_is_an_error_naming_it() {
         let e = ServeConfig::load(
             None,
