@@ -714,8 +714,7 @@ impl<'a> Session<'a> {
                 }
             },
             Err(AppError::Store(consento_store::StoreError::Invalid(e))) => {
-                let text = format!("{}: {}", e.field(), e);
-                self.reply(550, [5, 6, 0], &sanitize(&text));
+                self.reply(550, [5, 6, 0], &sanitize(&e.to_string()));
             }
             Err(e) => {
                 tracing::warn!(error = %e, "relay: cannot store a message");
