@@ -80,8 +80,8 @@ pub use model::*;
 pub use outbox::NextAttempt;
 pub use receipts::{ReceiptKey, ReceiptSeed};
 pub use relay::{
-    AcceptedRelayMessage, NewRelayMessage, NewRelayRecipient, RecipientOutcome, RelayCopy,
-    RelayDelivery, RelayOutboxStats, RelayRecord,
+    AcceptedRelayMessage, DSN_RULE, NewRelayMessage, NewRelayRecipient, RecipientOutcome,
+    RelayCopy, RelayDelivery, RelayOutboxStats, RelayRecord,
 };
 pub use requests::{
     DataRequest, DataRequestEvent, DataRequestFilter, EXTENDED_NOTE, LINKED_NOTE, NewDataRequest,

@@ -119,6 +119,9 @@ pub struct RelayCopy {
     pub action: Action,
     /// Whether a justified contact let it through (the decision needs a reason).
     pub justified: bool,
+    /// Whether it is a delivery status notification to a sender ([`DSN_RULE`]): not a contact
+    /// attempt, so neither decided nor edited.
+    pub notice: bool,
     /// Attempts so far, this one included.
     pub attempts: i64,
     /// The message as received; shared by the copies of one message claimed together.
@@ -193,6 +196,10 @@ pub struct RelayOutboxStats {
     pub pending: i64,
 }
 
+/// The rule of a delivery status notification's copy (RFC 3464): the relay telling a sender
+/// that a copy of their message was given up; its recipient is the sender, no contact.
+pub const DSN_RULE: &str = "dsn";
+
 /// The due copies: queued or deferred, due, not leased by a live worker. $1 now.
 const DUE: &str = "FROM relay_deliveries WHERE status IN ('queued', 'deferred') AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)";
 
@@ -201,7 +208,7 @@ const DUE: &str = "FROM relay_deliveries WHERE status IN ('queued', 'deferred') 
 fn claim_sql(backend: Backend) -> String {
     let lock = skip_locked(backend, None);
     format!(
-        "UPDATE relay_deliveries SET lease_until = $2, attempts = attempts + 1 WHERE id IN (SELECT id {DUE} ORDER BY next_attempt_at, id LIMIT $3 {lock}) RETURNING id, message_id, recipient, contact_id, action, reason_id, attempts"
+        "UPDATE relay_deliveries SET lease_until = $2, attempts = attempts + 1 WHERE id IN (SELECT id {DUE} ORDER BY next_attempt_at, id LIMIT $3 {lock}) RETURNING id, message_id, recipient, contact_id, action, rule, reason_id, attempts"
     )
 }
 
@@ -389,6 +396,7 @@ impl Store {
                     contact_id: row.opt_uuid("contact_id")?.map(ContactId),
                     action: Action::parse(&row.text("action")?)?,
                     justified: row.opt_uuid("reason_id")?.is_some(),
+                    notice: row.text("rule")? == DSN_RULE,
                     attempts: row.int("attempts")?,
                     body,
                 });
@@ -436,6 +444,47 @@ impl Store {
             .fetch_optional(&mut *tx).await?;
             if let Some(message) = message {
                 purge_if_done!(tx, message, now);
+            }
+        });
+        Ok(())
+    }
+
+    /// Gives a copy up for good (`error_code` as in [`Store::mark_relay_failed`]) and, in the
+    /// same transaction, queues `notice` (a delivery status notification, RFC 3464) to the
+    /// message's envelope sender, sent from the null sender (so that its own failure is never
+    /// notified: RFC 5321 §4.5.5) and purged like any copy once it is out. A message from the
+    /// null sender, or a copy already done, queues nothing.
+    pub async fn bounce_relay_copy(
+        &self,
+        id: Uuid,
+        error_code: &str,
+        notice: &[u8],
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let at = now.as_micros();
+        let code: String = error_code.chars().take(64).collect();
+        let notice_id = self.new_uuid(now)?;
+        let notice_copy = self.new_uuid(now)?;
+        let sealed = self.seal(&body_slot(&notice_id.to_string()), notice)?;
+        let size = i64::try_from(notice.len()).unwrap_or(i64::MAX);
+        in_write_tx!(self, tx => {
+            let message: Option<Uuid> = sqlx::query_scalar("UPDATE relay_deliveries SET status = 'bounced', last_error = $2, next_attempt_at = NULL, lease_until = NULL, updated_at = $3 WHERE id = $1 AND status IN ('queued', 'deferred') RETURNING message_id")
+                .bind(id).bind(&code).bind(at)
+                .fetch_optional(&mut *tx).await?;
+            if let Some(message) = message {
+                let sender = sqlx::query("SELECT token_id, envelope_from FROM relay_messages WHERE id = $1")
+                    .bind(message)
+                    .fetch_one(&mut *tx).await?;
+                let to = sender.opt_text("envelope_from")?.unwrap_or_default();
+                if !to.is_empty() {
+                    sqlx::query("INSERT INTO relay_messages (id, token_id, envelope_from, received_at, size, body) VALUES ($1, $2, '', $3, $4, $5)")
+                        .bind(notice_id).bind(sender.uuid("token_id")?).bind(at).bind(size).bind(&sealed)
+                        .execute(&mut *tx).await?;
+                    sqlx::query("INSERT INTO relay_deliveries (id, message_id, recipient, contact_id, action, rule, status, next_attempt_at, updated_at) VALUES ($1, $2, $3, NULL, 'email.single', $4, 'queued', $5, $5)")
+                        .bind(notice_copy).bind(notice_id).bind(&to).bind(DSN_RULE).bind(at)
+                        .execute(&mut *tx).await?;
+                }
+                purge_if_done!(tx, message, at);
             }
         });
         Ok(())

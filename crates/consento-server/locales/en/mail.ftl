@@ -16,3 +16,7 @@ mail-lifted-intro = at your request, { $controller } had restricted the processi
 mail-lifted-body = We are letting you know, as Art. 18(3) of the GDPR requires, that the restriction is lifted as of { $date }: from now on your data may again be processed for the purposes you were told about.
 mail-lifted-rights = If you disagree, you may object, ask again for the restriction, or lodge a complaint with the supervisory authority.
 mail-lifted-contact = To reach the controller: { $contact }
+relay-dsn-subject = Not delivered: { $subject }
+relay-dsn-refused = Your message to { $recipient } was not delivered: the receiving mail server refused it ({ $error }). It will not be sent again.
+relay-dsn-expired = Your message to { $recipient } was not delivered: every attempt failed, the last one with { $error }. It will not be sent again.
+relay-dsn-details = The details for mail software follow, with the headers of your message.

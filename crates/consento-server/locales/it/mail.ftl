@@ -16,3 +16,7 @@ mail-lifted-intro = su richiesta dell'interessato, { $controller } aveva limitat
 mail-lifted-body = Come previsto dall'art. 18, par. 3, del GDPR, si comunica che la limitazione è revocata dal { $date }: da ora i dati possono di nuovo essere trattati per le finalità indicate nell'informativa.
 mail-lifted-rights = In caso di disaccordo è possibile opporsi, chiedere di nuovo la limitazione o proporre reclamo all'autorità di controllo.
 mail-lifted-contact = Per contattare il titolare: { $contact }
+relay-dsn-subject = Non recapitato: { $subject }
+relay-dsn-refused = Il tuo messaggio per { $recipient } non è stato recapitato: il server di posta del destinatario lo ha rifiutato ({ $error }). Non verrà inviato di nuovo.
+relay-dsn-expired = Il tuo messaggio per { $recipient } non è stato recapitato: tutti i tentativi sono falliti, l'ultimo con { $error }. Non verrà inviato di nuovo.
+relay-dsn-details = Seguono i dettagli per i programmi di posta, con le intestazioni del tuo messaggio.

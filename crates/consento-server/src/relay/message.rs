@@ -3,10 +3,20 @@
 //! fields removed and, for a bulk copy, the contact's own `List-Unsubscribe` and
 //! `List-Unsubscribe-Post` (RFC 8058 §3.1, RFC 2369 §3.2) put in place of any the sender gave
 //! (the one-click link must be Consento's for the unsubscribe to be recorded). Fields are cut at
-//! the offsets mail-parser finds; the body is never decoded or re-encoded.
+//! the offsets mail-parser finds; the body is never decoded or re-encoded. Also the delivery
+//! status notification (RFC 3464) a sender gets when a copy of their message is given up.
+
+use std::borrow::Cow;
 
 use consento_app::relay::RelayHeaders;
+use mail_builder::MessageBuilder;
+use mail_builder::headers::address::Address;
+use mail_builder::headers::content_type::ContentType;
+use mail_builder::headers::raw::Raw;
+use mail_builder::mime::MimePart;
 use mail_parser::{HeaderName, MessageParser};
+
+use crate::i18n::{Arg, Tr};
 
 /// The prefix of Consento's own fields, which never leave.
 const OWN_PREFIX: &str = "x-consento-";
@@ -109,6 +119,102 @@ pub fn copy(raw: &[u8], unsubscribe: Option<&Unsubscribe>) -> Vec<u8> {
     }
     out.extend_from_slice(raw.get(at..).unwrap_or_default());
     out
+}
+
+/// A copy given up, as its sender is told.
+pub struct GivenUp<'a> {
+    /// The relay's host name: the reporting MTA.
+    pub hostname: &'a str,
+    /// The message's envelope sender, who is told.
+    pub sender: &'a str,
+    /// The recipient the copy was for.
+    pub recipient: &'a str,
+    /// The failure's short code (`smtp_550`, `timeout`…).
+    pub error: &'a str,
+    /// Whether the upstream server refused it for good (else every attempt failed).
+    pub refused: bool,
+    /// The copy's id: the notification's `Message-ID` is made of it.
+    pub copy: uuid::Uuid,
+    /// Now, in seconds since the epoch.
+    pub now: i64,
+}
+
+/// The delivery status notification for a copy given up (RFC 3464 `multipart/report;
+/// report-type=delivery-status`): a few words in `tr`'s language, the machine-readable status
+/// (`Final-Recipient`, `Action: failed`, `Status`, and the SMTP reply code when there is one),
+/// and the original message's header block (RFC 6522 `text/rfc822-headers`), never its body.
+/// From the mailer daemon, marked `Auto-Submitted: auto-replied` (RFC 3834).
+pub fn notice(raw: &[u8], given_up: &GivenUp<'_>, tr: Tr) -> std::io::Result<Vec<u8>> {
+    let original = MessageParser::new().parse_headers(raw);
+    let subject = original
+        .as_ref()
+        .and_then(|m| m.subject())
+        .unwrap_or_default()
+        .to_owned();
+    // The header block: up to the end of the last field mail-parser found.
+    let head_end = original
+        .as_ref()
+        .and_then(|m| m.headers().iter().map(|h| h.offset_end as usize).max())
+        .unwrap_or(0)
+        .min(raw.len());
+    let head = String::from_utf8_lossy(raw.get(..head_end).unwrap_or_default()).into_owned();
+    let smtp = given_up
+        .error
+        .strip_prefix("smtp_")
+        .filter(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_digit()));
+    let status = match (smtp, given_up.error) {
+        (Some(code), _) if code.starts_with('5') => "5.0.0",
+        (_, "recipient_address") => "5.1.3",
+        (_, "sender_address" | "envelope") => "5.1.7",
+        // Every attempt failed for now, and the last one is past (RFC 3463 X.4.7).
+        _ => "4.4.7",
+    };
+    let args = [
+        ("recipient", Arg::Text(Cow::Borrowed(given_up.recipient))),
+        ("error", Arg::Text(Cow::Borrowed(given_up.error))),
+    ];
+    let text = format!(
+        "{}\r\n\r\n{}\r\n",
+        tr.args(
+            if given_up.refused {
+                "relay-dsn-refused"
+            } else {
+                "relay-dsn-expired"
+            },
+            &args
+        ),
+        tr.t("relay-dsn-details")
+    );
+    let mut status_fields = format!(
+        "Reporting-MTA: dns; {}\r\n\r\nFinal-Recipient: rfc822; {}\r\nAction: failed\r\nStatus: {status}\r\n",
+        given_up.hostname, given_up.recipient
+    );
+    if let Some(code) = smtp {
+        status_fields.push_str(&format!("Diagnostic-Code: smtp; {code}\r\n"));
+    }
+    let report = MimePart::new(
+        ContentType::new("multipart/report").attribute("report-type", "delivery-status"),
+        vec![
+            MimePart::new(
+                ContentType::new("text/plain").attribute("charset", "utf-8"),
+                text,
+            ),
+            MimePart::new("message/delivery-status", status_fields).transfer_encoding("7bit"),
+            MimePart::new("text/rfc822-headers", head),
+        ],
+    );
+    MessageBuilder::new()
+        .from(Address::new_address(
+            Some("Mail Delivery System"),
+            format!("mailer-daemon@{}", given_up.hostname),
+        ))
+        .to(given_up.sender)
+        .subject(tr.with("relay-dsn-subject", "subject", &subject))
+        .message_id(format!("dsn-{}@{}", given_up.copy, given_up.hostname))
+        .date(given_up.now)
+        .header("Auto-Submitted", Raw::new("auto-replied"))
+        .body(report)
+        .write_to_vec()
 }
 
 #[cfg(test)]

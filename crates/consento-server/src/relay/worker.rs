@@ -4,8 +4,10 @@
 //! it to the upstream server with lettre, one recipient per transaction. The upstream's
 //! acceptance is "delivered"; a temporary refusal (4xx), no connection or no answer in time is
 //! retried with exponential backoff and jitter until the last attempt; a permanent refusal
-//! (5xx: RFC 5321 §4.2.1) bounces the copy at once. Once no copy of a message is under way, its
-//! body, sender and addresses are removed (the store does it with the last outcome).
+//! (5xx: RFC 5321 §4.2.1) bounces the copy at once. A copy given up sends its sender a delivery
+//! status notification (RFC 3464), queued in the same transaction and delivered the same way.
+//! Once no copy of a message is under way, its body, sender and addresses are removed (the store
+//! does it with the last outcome).
 //!
 //! Several processes may run it on one database: a claim leases its copies (PostgreSQL: `FOR
 //! UPDATE SKIP LOCKED`); if a process dies, its leases run out and another takes them over.
@@ -146,7 +148,20 @@ impl RelayWorker {
                 (code, NextAttempt::At(at))
             }
         };
-        self.store.mark_relay_failed(c.id, &code, next).await?;
+        match next {
+            // A copy given up: its sender is told (RFC 3464), unless it is itself a notice or
+            // came from the null sender (RFC 5321 §4.5.5: no notice about a notice).
+            NextAttempt::Dead if !c.notice && !c.envelope_from.is_empty() => {
+                match self.notice(c, &code) {
+                    Ok(notice) => self.store.bounce_relay_copy(c.id, &code, &notice).await?,
+                    Err(e) => {
+                        tracing::warn!(copy = %c.id, error = %e, "relay: cannot write a delivery status notification");
+                        self.store.mark_relay_failed(c.id, &code, next).await?;
+                    }
+                }
+            }
+            _ => self.store.mark_relay_failed(c.id, &code, next).await?,
+        }
         Ok(match next {
             NextAttempt::Dead => {
                 self.metrics.relay(RelayEvent::Bounced, 1);
@@ -161,8 +176,29 @@ impl RelayWorker {
         })
     }
 
-    /// Decides the copy again, writes it and hands it to the upstream server.
+    /// The delivery status notification telling `c`'s sender it was given up with `code`, in
+    /// the office's default language.
+    fn notice(&self, c: &RelayCopy, code: &str) -> std::io::Result<Vec<u8>> {
+        let policy = self.app.policy();
+        let tr = crate::i18n::Tr::new(policy.default_locale, crate::i18n::interned(&policy.zone));
+        let given_up = super::message::GivenUp {
+            hostname: &self.config.hostname,
+            sender: &c.envelope_from,
+            recipient: &c.recipient,
+            error: code,
+            refused: code.starts_with("smtp_5") || code.ends_with("_address"),
+            copy: c.id,
+            now: self.store.now().as_micros() / 1_000_000,
+        };
+        super::message::notice(&c.body, &given_up, tr)
+    }
+
+    /// Decides the copy again, writes it and hands it to the upstream server. A notice to a
+    /// sender is no contact attempt: it goes as written.
     async fn attempt(&self, c: &RelayCopy) -> Outcome {
+        if c.notice {
+            return self.send(c, c.body.as_slice().to_vec()).await;
+        }
         let links = match self
             .app
             .relay_copy_check(c.contact_id, c.action, c.justified)
@@ -183,7 +219,11 @@ impl RelayWorker {
             }),
             https: l.unsubscribe_url,
         });
-        let raw = copy(&c.body, unsubscribe.as_ref());
+        self.send(c, copy(&c.body, unsubscribe.as_ref())).await
+    }
+
+    /// Hands `raw` to the upstream server for `c`'s recipient.
+    async fn send(&self, c: &RelayCopy, raw: Vec<u8>) -> Outcome {
         let from = if c.envelope_from.is_empty() {
             None
         } else {

@@ -757,7 +757,7 @@ async fn a_message_answered_250_survives_a_restart_before_delivery_and_its_body_
 }
 
 #[tokio::test]
-async fn an_upstream_refusal_defers_a_copy_for_later_or_bounces_it_for_good() {
+async fn an_upstream_refusal_defers_a_copy_for_later_or_bounces_it_and_tells_the_sender() {
     let (app, port, sink) = relay_app(false, true, |_| {}).await.unwrap();
     seed(&app).await;
     let crm = client(port, app.token("relay"));
@@ -790,6 +790,42 @@ async fn an_upstream_refusal_defers_a_copy_for_later_or_bounces_it_for_good() {
     assert_eq!(bounced.last_error.as_deref(), Some("smtp_550"));
     let record = wait_until_purged(&app, id).await;
     assert_eq!(record.deliveries.len(), 1);
+    // The sender is told (RFC 3464), from the null sender, with the headers and not the body.
+    let got = sink.wait_for(2).await;
+    let notice = &got[1];
+    assert_eq!(
+        (notice.from.as_str(), notice.to.as_slice()),
+        ("", ["vendite@example.com".to_owned()].as_slice())
+    );
+    let raw = notice.raw();
+    for expected in [
+        "multipart/report",
+        "report-type=\"delivery-status\"",
+        "message/delivery-status",
+        "Reporting-MTA: dns; relay.test",
+        "Final-Recipient: rfc822; erika@example.it",
+        "Action: failed",
+        "Status: 5.0.0",
+        "Diagnostic-Code: smtp; 550",
+        "text/rfc822-headers",
+        "Auto-Submitted: auto-replied",
+    ] {
+        assert!(raw.contains(expected), "{expected} in {raw}");
+    }
+    assert!(!raw.contains("Buongiorno"), "never the body: {raw}");
+    let parsed = notice.parsed();
+    assert_eq!(
+        parsed.subject(),
+        Some("Non recapitato: Secondo"),
+        "in the office's language"
+    );
+    assert!(
+        parsed.body_text(0).unwrap().contains("erika@example.it"),
+        "{raw}"
+    );
+    // The notice's own record goes like any copy's.
+    let notices = app.store.relay_outbox_stats().await.unwrap();
+    assert_eq!(notices.pending, 0);
     app.shutdown().await;
 }
 

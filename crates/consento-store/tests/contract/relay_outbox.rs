@@ -141,7 +141,17 @@ async fn a_relayed_message_is_stored_sealed_with_its_justified_contact_and_claim
         assert_eq!(env.store.relay_outbox_stats().await.unwrap().pending, 1);
         env.clock.advance(300_000_000);
         let last = env.store.claim_relay_copies(10, lease).await.unwrap();
-        env.store.mark_relay_failed(last[0].id, "smtp_550", NextAttempt::Dead).await.unwrap();
+        // Given up: the sender is told in the same transaction, from the null sender.
+        env.store.bounce_relay_copy(last[0].id, "smtp_550", b"Subject: Not delivered\r\n\r\n").await.unwrap();
+        let notice = env.store.claim_relay_copies(10, lease).await.unwrap();
+        assert_eq!(notice.len(), 1);
+        assert!(notice[0].notice && notice[0].contact_id.is_none());
+        assert_eq!((notice[0].envelope_from.as_str(), notice[0].recipient.as_str()), ("", "vendite@example.com"));
+        assert_eq!(notice[0].body.as_slice(), b"Subject: Not delivered\r\n\r\n");
+        // A notice given up tells nobody (RFC 5321 §4.5.5: never a notice about a notice).
+        env.store.bounce_relay_copy(notice[0].id, "smtp_550", b"x").await.unwrap();
+        assert!(env.store.claim_relay_copies(10, lease).await.unwrap().is_empty());
+        assert_eq!(env.store.relay_outbox_stats().await.unwrap().pending, 0);
         // The last outcome takes the body, the sender and the addresses; the record stays.
         let record = env.store.relay_record(accepted.id).await.unwrap().unwrap();
         assert!(!record.body_kept && record.purged_at.is_some());
