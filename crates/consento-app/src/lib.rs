@@ -29,6 +29,7 @@ pub mod links;
 pub mod mail;
 pub mod policy;
 pub mod receipts;
+pub mod relay;
 pub mod requests;
 pub mod ring;
 pub mod rpo;

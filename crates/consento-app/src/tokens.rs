@@ -1,6 +1,8 @@
 //! API tokens' scopes and the caller a token stands for. Scopes nest: `admin` ⊇ `write` ⊇
 //! {`read`, `decide`}; `read` reads records (reporting, BI), `decide` asks decisions and records
 //! justified contacts (the dialer, the mail sender) without seeing the records themselves.
+//! `relay` stands apart (only `admin` also grants it): it sends mail through the SMTP relay, the
+//! password a CRM keeps in its outgoing-mail settings, and opens no HTTP route.
 
 use consento_domain::{Actor, ActorKind};
 
@@ -17,11 +19,19 @@ pub enum Scope {
     Read,
     /// Decisions and justified contacts.
     Decide,
+    /// Sending mail through the SMTP relay (AUTH's password), each recipient decided.
+    Relay,
 }
 
 impl Scope {
     /// Every scope, widest first.
-    pub const ALL: [Scope; 4] = [Scope::Admin, Scope::Write, Scope::Read, Scope::Decide];
+    pub const ALL: [Scope; 5] = [
+        Scope::Admin,
+        Scope::Write,
+        Scope::Read,
+        Scope::Decide,
+        Scope::Relay,
+    ];
 
     /// The scope's name, as in tokens and the OpenAPI document.
     pub fn as_str(self) -> &'static str {
@@ -30,6 +40,7 @@ impl Scope {
             Self::Write => "write",
             Self::Read => "read",
             Self::Decide => "decide",
+            Self::Relay => "relay",
         }
     }
 
@@ -42,9 +53,12 @@ impl Scope {
     pub fn grants(self, needed: Scope) -> bool {
         match self {
             Self::Admin => true,
-            Self::Write => needed != Self::Admin,
+            // Mail through the relay is a capability of its own: a CRM's SMTP password should
+            // not be a key to the records, nor a record-writing token a mail sender.
+            Self::Write => !matches!(needed, Self::Admin | Self::Relay),
             Self::Read => needed == Self::Read,
             Self::Decide => needed == Self::Decide,
+            Self::Relay => needed == Self::Relay,
         }
     }
 }
@@ -54,6 +68,9 @@ impl Scope {
 pub struct Principal {
     /// The token's id.
     pub token_id: uuid::Uuid,
+    /// Its name ("crm", "newsletter"): who the relay records as the operator of a justified
+    /// contact when the message names none.
+    pub name: String,
     /// Its scopes.
     pub scopes: Vec<Scope>,
 }
@@ -63,6 +80,7 @@ impl Principal {
     pub fn of(token: &consento_store::ApiToken) -> Self {
         Self {
             token_id: token.id,
+            name: token.name.clone(),
             scopes: token
                 .scopes
                 .iter()
@@ -90,5 +108,7 @@ mod tests {
         assert!(!Scope::Write.grants(Scope::Admin));
         assert!(!Scope::Read.grants(Scope::Decide) && !Scope::Decide.grants(Scope::Read));
         assert!(!Scope::Read.grants(Scope::Write));
+        assert!(!Scope::Write.grants(Scope::Relay) && !Scope::Decide.grants(Scope::Relay));
+        assert!(Scope::Relay.grants(Scope::Relay) && !Scope::Relay.grants(Scope::Decide));
     }
 }

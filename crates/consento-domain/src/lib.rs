@@ -17,6 +17,7 @@ pub mod ledger;
 pub mod locale;
 pub mod numbering;
 pub mod receipt;
+pub mod relay;
 pub mod requests;
 pub mod rpo;
 pub mod rules;

@@ -220,7 +220,7 @@ pub enum TokensCommand {
         /// What uses it ("crm", "dialer").
         #[arg(long)]
         name: String,
-        /// Its scopes: admin, write, read, decide (repeat the flag or separate with commas).
+        /// Its scopes: admin, write, read, decide, relay (repeat the flag or separate with commas).
         #[arg(long = "scope", required = true, value_delimiter = ',')]
         scopes: Vec<String>,
         /// Days until it stops working; without it, it works until revoked.

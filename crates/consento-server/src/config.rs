@@ -89,6 +89,8 @@ pub struct ServeConfig {
     pub telemarketing: TelemarketingConfig,
     /// The policy service for Postfix (off unless `listen` is set).
     pub postfix_policy: PostfixPolicyConfig,
+    /// The enforcing SMTP relay: Consento as the CRM's outgoing mail server.
+    pub relay: RelayConfig,
 }
 
 /// The action a Postfix recipient is decided for: Postfix asks at `RCPT TO`, before any header
@@ -154,6 +156,80 @@ impl Default for PostfixPolicyConfig {
     }
 }
 
+/// The enforcing SMTP relay (`[relay]`): a CRM sends its mail to Consento, which decides every
+/// recipient, records what it justifies and hands each allowed copy to the upstream server. Off
+/// while `listen` is absent. The upstream password is best given by the environment
+/// (`CONSENTO_RELAY__UPSTREAM__PASSWORD`); it is never printed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RelayConfig {
+    /// Where to accept SMTP submission (`0.0.0.0:587`); absent: no listener.
+    pub listen: Option<SocketAddr>,
+    /// The name the relay greets with and gives in `EHLO` answers.
+    pub hostname: String,
+    /// The certificate chain (PEM) offered by STARTTLS (RFC 3207); with `tls_key`, or neither.
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// Its private key (PEM).
+    pub tls_key: Option<std::path::PathBuf>,
+    /// The action a recipient is decided for at `RCPT TO` and a message without a mailing
+    /// list's marks is: `email.single` (the default) or `email.bulk` (a newsletter tool's
+    /// relay).
+    pub default_action: String,
+    /// The largest message accepted, in bytes (SIZE, RFC 1870; default 25 MiB).
+    pub max_message_bytes: u64,
+    /// Recipients one message may have (more are answered 452, RFC 5321 §4.5.3.1.10).
+    pub max_recipients: u32,
+    /// Messages one token may send per minute (more are answered 451 until the minute ends).
+    pub messages_per_minute: u32,
+    /// SMTP connections served at once; more are answered 421 and closed.
+    pub max_connections: u32,
+    /// Seconds the relay waits for a command or a piece of a message (RFC 5321 §4.5.3.2: five
+    /// minutes).
+    pub command_timeout_seconds: u64,
+    /// An address bulk copies also offer in `List-Unsubscribe` (`mailto:`, RFC 2369), beside
+    /// the HTTPS one-click link; none by default (nothing here reads a mailbox).
+    pub mailto_unsubscribe: Option<String>,
+    /// Whether this process delivers the relay's outbox (several may; each copy goes once).
+    pub deliver: bool,
+    /// Milliseconds between polls of the outbox when it is empty.
+    pub poll_interval_ms: u64,
+    /// Copies claimed per poll.
+    pub batch_size: u32,
+    /// Attempts before a copy is given up (bounced).
+    pub max_attempts: u32,
+    /// The first retry's delay in seconds; each later one doubles, up to `max_backoff_seconds`.
+    pub backoff_base_seconds: u64,
+    /// The longest delay between two attempts, in seconds.
+    pub max_backoff_seconds: u64,
+    /// The server allowed copies are handed to.
+    pub upstream: UpstreamConfig,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            hostname: "consento".to_owned(),
+            tls_cert: None,
+            tls_key: None,
+            default_action: "email.single".to_owned(),
+            max_message_bytes: 25 * 1024 * 1024,
+            max_recipients: 100,
+            messages_per_minute: 600,
+            max_connections: 100,
+            command_timeout_seconds: 300,
+            mailto_unsubscribe: None,
+            deliver: true,
+            poll_interval_ms: 500,
+            batch_size: 50,
+            max_attempts: 10,
+            backoff_base_seconds: 60,
+            max_backoff_seconds: 6 * 3600,
+            upstream: UpstreamConfig::default(),
+        }
+    }
+}
+
 impl PostfixPolicyConfig {
     /// The `postqueue` to run after a release: the one configured, else the one beside
     /// `postsuper`.
@@ -193,6 +269,137 @@ impl PostfixPolicyConfig {
             }
         }
         Ok(())
+    }
+}
+
+impl RelayConfig {
+    /// Refuses what would silently misbehave: a listener with nowhere to deliver, half a TLS
+    /// pair, plain text to a remote upstream, limits of zero or beyond reason.
+    fn check(&self) -> Result<(), String> {
+        let within = |key: &str, value: u64, min: u64, max: u64| {
+            if (min..=max).contains(&value) {
+                Ok(())
+            } else {
+                Err(format!("config: relay.{key}: must be {min} to {max}"))
+            }
+        };
+        within("max_message_bytes", self.max_message_bytes, 1024, 1 << 30)?;
+        within("max_recipients", u64::from(self.max_recipients), 1, 10_000)?;
+        within(
+            "messages_per_minute",
+            u64::from(self.messages_per_minute),
+            1,
+            1_000_000,
+        )?;
+        within(
+            "max_connections",
+            u64::from(self.max_connections),
+            1,
+            100_000,
+        )?;
+        within(
+            "command_timeout_seconds",
+            self.command_timeout_seconds,
+            1,
+            3600,
+        )?;
+        within("batch_size", u64::from(self.batch_size), 1, 1000)?;
+        within("max_attempts", u64::from(self.max_attempts), 1, 100)?;
+        within(
+            "upstream.timeout_seconds",
+            self.upstream.timeout_seconds,
+            1,
+            600,
+        )?;
+        self.action()?;
+        if self.hostname.trim().is_empty()
+            || !self
+                .hostname
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        {
+            return Err("config: relay.hostname: must be a host name".to_owned());
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err("config: relay.tls_cert: give tls_cert and tls_key together".to_owned());
+        }
+        if let Some(mailto) = &self.mailto_unsubscribe
+            && consento_domain::Email::parse(mailto).is_err()
+        {
+            return Err("config: relay.mailto_unsubscribe: must be an email address".to_owned());
+        }
+        if self.listen.is_some() && self.upstream.host.trim().is_empty() {
+            return Err(
+                "config: relay.upstream.host: name the server the relay hands mail to".to_owned(),
+            );
+        }
+        if !self.upstream.host.trim().is_empty()
+            && self.upstream.tls == MailTls::None
+            && !is_loopback(&self.upstream.host)
+        {
+            return Err(
+                "config: relay.upstream.tls: none is only for a server on this machine (localhost, 127.0.0.1, ::1)"
+                    .to_owned(),
+            );
+        }
+        Ok(())
+    }
+
+    /// `default_action` as an action.
+    pub fn action(&self) -> Result<consento_domain::Action, String> {
+        match consento_domain::Action::parse(&self.default_action) {
+            Ok(a @ (consento_domain::Action::EmailSingle | consento_domain::Action::EmailBulk)) => {
+                Ok(a)
+            }
+            _ => Err("config: relay.default_action: must be email.single or email.bulk".to_owned()),
+        }
+    }
+}
+
+/// The server the relay hands allowed copies to (a smarthost: the provider's submission
+/// server, or a local Postfix).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamConfig {
+    /// Its host name; empty: no delivery.
+    pub host: String,
+    /// Its port: 587 for STARTTLS, 465 for TLS, 25 for a local server.
+    pub port: u16,
+    /// `none` (loopback only), `starttls` or `tls`.
+    pub tls: MailTls,
+    /// The user name, if it wants one.
+    pub username: Option<String>,
+    /// The password (from `CONSENTO_RELAY__UPSTREAM__PASSWORD`).
+    #[serde(skip_serializing)]
+    pub password: Option<String>,
+    /// Seconds a delivery may take before it counts as failed.
+    pub timeout_seconds: u64,
+}
+
+/// Hides the password.
+impl std::fmt::Debug for UpstreamConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UpstreamConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("timeout_seconds", &self.timeout_seconds)
+            .finish()
+    }
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 587,
+            tls: MailTls::Starttls,
+            username: None,
+            password: None,
+            timeout_seconds: 60,
+        }
     }
 }
 
@@ -943,6 +1150,7 @@ impl Default for ServeConfig {
             config_file: None,
             import: ImportConfig::default(),
             postfix_policy: PostfixPolicyConfig::default(),
+            relay: RelayConfig::default(),
         }
     }
 }
@@ -1035,6 +1243,7 @@ impl ServeConfig {
             );
         }
         config.import.check()?;
+        config.relay.check()?;
         config.http.check()?;
         config.postfix_policy.check()?;
         crate::client::TrustedProxies::parse(&config.trusted_proxies, config.proxy_header)?;
@@ -1370,6 +1579,78 @@ mod tests {
             let e =
                 ServeConfig::load(None, vars(&[(key, value)]), Overrides::default()).unwrap_err();
             assert!(e.contains(named), "{key}={value}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_relay_is_off_by_default_its_settings_come_from_the_environment_and_bad_ones_are_named() {
+        let c = ServeConfig::load(None, vars(&[]), Overrides::default()).unwrap();
+        assert_eq!(c.relay.listen, None);
+        assert_eq!(
+            (
+                c.relay.max_message_bytes,
+                c.relay.max_recipients,
+                c.relay.messages_per_minute
+            ),
+            (25 * 1024 * 1024, 100, 600)
+        );
+        let c = ServeConfig::load(
+            None,
+            vars(&[
+                ("CONSENTO_RELAY__LISTEN", "127.0.0.1:2525"),
+                ("CONSENTO_RELAY__DEFAULT_ACTION", "email.bulk"),
+                ("CONSENTO_RELAY__UPSTREAM__HOST", "smtp.example.com"),
+                ("CONSENTO_RELAY__UPSTREAM__PASSWORD", "s3cret"),
+            ]),
+            Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.relay.listen.map(|a| a.port()), Some(2525));
+        assert_eq!(c.relay.action(), Ok(consento_domain::Action::EmailBulk));
+        assert_eq!(c.relay.upstream.password.as_deref(), Some("s3cret"));
+        assert!(!format!("{c:?}").contains("s3cret"), "never printed");
+        for (extra, named) in [
+            (vec![], "relay.upstream.host"),
+            (
+                vec![
+                    ("CONSENTO_RELAY__UPSTREAM__HOST", "smtp.example.com"),
+                    ("CONSENTO_RELAY__UPSTREAM__TLS", "none"),
+                ],
+                "relay.upstream.tls",
+            ),
+            (
+                vec![
+                    ("CONSENTO_RELAY__UPSTREAM__HOST", "127.0.0.1"),
+                    ("CONSENTO_RELAY__TLS_CERT", "/etc/consento/relay.pem"),
+                ],
+                "relay.tls_cert",
+            ),
+            (
+                vec![
+                    ("CONSENTO_RELAY__UPSTREAM__HOST", "127.0.0.1"),
+                    ("CONSENTO_RELAY__DEFAULT_ACTION", "phone.call"),
+                ],
+                "relay.default_action",
+            ),
+            (
+                vec![
+                    ("CONSENTO_RELAY__UPSTREAM__HOST", "127.0.0.1"),
+                    ("CONSENTO_RELAY__MAX_RECIPIENTS", "0"),
+                ],
+                "relay.max_recipients",
+            ),
+            (
+                vec![
+                    ("CONSENTO_RELAY__UPSTREAM__HOST", "127.0.0.1"),
+                    ("CONSENTO_RELAY__MAILTO_UNSUBSCRIBE", "not an address"),
+                ],
+                "relay.mailto_unsubscribe",
+            ),
+        ] {
+            let mut all = vec![("CONSENTO_RELAY__LISTEN", "127.0.0.1:2525")];
+            all.extend(extra);
+            let e = ServeConfig::load(None, vars(&all), Overrides::default()).unwrap_err();
+            assert!(e.contains(named), "{named}: {e}");
         }
     }
 

@@ -1,8 +1,9 @@
 //! Prometheus metrics, kept in process and rendered in the text exposition format: requests by
 //! route, method and status; request latency per route as a histogram; decisions by outcome;
-//! webhook deliveries and failures, messages held, released and dropped (one per recipient), and
-//! the outboxes' depth (webhooks, emails) and the messages waiting for a reason, read from the
-//! database at scrape time.
+//! webhook deliveries and failures; messages held, released and dropped (one per recipient); the
+//! SMTP relay's messages relayed, recipients refused and copies delivered, deferred and bounced;
+//! and the outboxes' depth (webhooks, emails, relayed copies) and the messages waiting for a
+//! reason, read from the database at scrape time.
 //! Labels are route templates (`/v1/contacts/{id}`), never concrete paths, which could hold
 //! personal data and would grow without bound.
 
@@ -40,7 +41,25 @@ pub struct Metrics {
     webhook_delivered: AtomicU64,
     webhook_failed: AtomicU64,
     held: [AtomicU64; 3],
+    relay: [AtomicU64; RELAY_EVENTS.len()],
 }
+
+/// What the relay counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayEvent {
+    /// A message accepted (`250` after `DATA`).
+    Relayed,
+    /// A recipient refused (at `RCPT TO`, at `DATA`, or when its copy was about to leave).
+    Refused,
+    /// A copy the upstream server accepted.
+    Delivered,
+    /// An attempt that failed for now.
+    Deferred,
+    /// A copy given up.
+    Bounced,
+}
+
+const RELAY_EVENTS: [&str; 5] = ["relayed", "refused", "delivered", "deferred", "bounced"];
 
 const OUTCOMES: [&str; 3] = ["allowed", "needs_justification", "blocked"];
 
@@ -110,6 +129,18 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts `n` relay events of one kind.
+    pub fn relay(&self, event: RelayEvent, n: u64) {
+        let i = match event {
+            RelayEvent::Relayed => 0,
+            RelayEvent::Refused => 1,
+            RelayEvent::Delivered => 2,
+            RelayEvent::Deferred => 3,
+            RelayEvent::Bounced => 4,
+        };
+        self.relay[i].fetch_add(n, Ordering::Relaxed);
+    }
+
     /// The exposition text.
     pub async fn render(&self, store: &Store) -> Result<String, StoreError> {
         let mut out = String::new();
@@ -177,6 +208,17 @@ impl Metrics {
             self.webhook_delivered.load(Ordering::Relaxed),
             self.webhook_failed.load(Ordering::Relaxed)
         );
+        let _ = writeln!(
+            out,
+            "# HELP consento_relay_events_total The SMTP relay: messages relayed, recipients refused, copies delivered, deferred and bounced.\n# TYPE consento_relay_events_total counter"
+        );
+        for (name, n) in RELAY_EVENTS.iter().zip(&self.relay) {
+            let _ = writeln!(
+                out,
+                "consento_relay_events_total{{event=\"{name}\"}} {}",
+                n.load(Ordering::Relaxed)
+            );
+        }
         let outbox = store.outbox_stats().await?;
         let _ = writeln!(
             out,
@@ -205,6 +247,12 @@ impl Metrics {
             out,
             "# HELP consento_held_messages_waiting Recipients of held messages still waiting for a reason.\n# TYPE consento_held_messages_waiting gauge\nconsento_held_messages_waiting {}",
             held.held
+        );
+        let relay = store.relay_outbox_stats().await?;
+        let _ = writeln!(
+            out,
+            "# HELP consento_relay_outbox_copies Relayed copies under way (queued or deferred).\n# TYPE consento_relay_outbox_copies gauge\nconsento_relay_outbox_copies {}",
+            relay.pending
         );
         Ok(out)
     }

@@ -1,7 +1,9 @@
-//! `consento serve`: opens the store, builds the router (API, OpenAPI document, metrics), starts
-//! the policy service for Postfix when `[postfix_policy] listen` is set, listens
-//! (connections held to the `[http]` limits, see [`crate::connections`]), and on SIGTERM or Ctrl-C stops taking connections, lets in-flight requests finish (up to the
-//! configured grace), stops the background workers cleanly, and closes the database.
+//! `consento serve`: opens the store, builds the router (API, OpenAPI document, metrics), listens
+//! (connections held to the `[http]` limits, see [`crate::connections`]), starts the policy
+//! service for Postfix when `[postfix_policy] listen` is set and, with `[relay] listen`, takes SMTP
+//! submission ([`crate::relay`]); on SIGTERM or Ctrl-C stops taking connections, lets in-flight
+//! requests finish (up to the configured grace), stops the background workers cleanly, and closes
+//! the database.
 
 use std::future::Future;
 use std::io::Write as _;
@@ -220,6 +222,18 @@ pub async fn run(
     }
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut workers = crate::workers::spawn(&state, stop_rx.clone());
+    match crate::relay::start(&state, stop_rx.clone()).await {
+        Ok(Some((_, relay))) => workers.push(relay),
+        Ok(None) => {}
+        Err(e) => {
+            // Nothing is served: the workers already started are stopped first.
+            let _ = stop_tx.send(true);
+            for worker in workers {
+                let _ = worker.await;
+            }
+            return Err(e);
+        }
+    }
     if let Some(policy_listener) = policy_listener {
         let policy = state.config.postfix_policy.clone();
         workers.push(tokio::spawn(crate::policy::serve(

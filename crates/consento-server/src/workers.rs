@@ -34,6 +34,20 @@ pub fn spawn(state: &AppState, stop: watch::Receiver<bool>) -> Vec<JoinHandle<()
             Err(e) => tracing::error!(error = %e, "cannot start the mail worker"),
         }
     }
+    let relay = &state.config.relay;
+    if relay.deliver && !relay.upstream.host.trim().is_empty() {
+        match crate::relay::worker::RelayWorker::new(
+            state.app.clone(),
+            relay.clone(),
+            Arc::clone(&state.metrics),
+        ) {
+            Ok(worker) => {
+                let stop = stop.clone();
+                tasks.push(tokio::spawn(async move { worker.run(stop).await }));
+            }
+            Err(e) => tracing::error!(error = %e, "cannot start the relay's worker"),
+        }
+    }
     tasks.push(tokio::spawn(purge_sessions(
         Arc::clone(&state.store),
         state.config.console.clone(),

@@ -93,28 +93,6 @@ fn facts_from<R: Cols>(rows: &[R]) -> Result<Option<Facts>, StoreError> {
     }))
 }
 
-/// Inserts `$interaction` (an [`Interaction`] from [`Store::justification`]) inside the
-/// transaction `$tx`: a justified contact is written in the transaction of whatever it belongs
-/// to (the contact moment alone, or the release of a held message).
-macro_rules! insert_interaction {
-    ($tx:ident, $interaction:expr) => {
-        sqlx::query(
-            "INSERT INTO interactions (id, contact_id, action, outcome, cause, reason_id, note, operator, occurred_at) VALUES ($1, $2, $3, 'justified', $4, $5, $6, $7, $8)",
-        )
-        .bind($interaction.id)
-        .bind($interaction.contact_id.0)
-        .bind($interaction.action.code())
-        .bind(&$interaction.cause)
-        .bind($interaction.reason_id.map(|r| r.0))
-        .bind(&$interaction.note)
-        .bind(&$interaction.operator)
-        .bind($interaction.occurred_at.as_micros())
-        .execute(&mut *$tx)
-        .await?;
-    };
-}
-pub(crate) use insert_interaction;
-
 impl Store {
     pub(crate) async fn facts(&self, contact: &ContactRef) -> Result<Facts, StoreError> {
         let (sql, key): (&'static str, Key) = match contact {
@@ -281,16 +259,18 @@ impl Store {
         let Some(interaction) = interaction else {
             return Ok((report, None));
         };
+        crate::audit::set_target_id("contact", report.contact_id.0);
+        crate::audit::add_detail("interaction_id", serde_json::json!(interaction.id));
         in_write_tx!(self, tx => {
             insert_interaction!(tx, interaction);
         });
         Ok((report, Some(interaction)))
     }
 
-    /// The justified contact [`Store::justify`] would record, checked but not written (the
-    /// caller inserts it with [`insert_interaction`] in its own transaction): `None` when the
-    /// contact is allowed anyway. The scope's audit entry is pointed at the contact and names
-    /// the interaction.
+    /// The justified contact [`Store::justify`] records, checked and made but not written: the
+    /// decision now, and the interaction to insert (none when the contact is allowed anyway).
+    /// A write that records it with other rows (a relayed message) inserts it in its own
+    /// transaction with `insert_interaction!`.
     pub(crate) async fn justification(
         &self,
         contact: &ContactRef,
@@ -329,8 +309,6 @@ impl Store {
             operator: operator.to_owned(),
             occurred_at: now,
         };
-        crate::audit::set_target_id("contact", report.contact_id.0);
-        crate::audit::add_detail("interaction_id", serde_json::json!(interaction.id));
         Ok((report, Some(interaction)))
     }
 
@@ -360,6 +338,29 @@ impl Store {
         })
     }
 }
+
+/// Inserts justified contact `$i` (an [`Interaction`] made by [`Store::justification`]) in
+/// transaction `$tx`: a justified contact is written in the transaction of whatever it belongs
+/// to (the contact moment alone, the release of a held message, a relayed message).
+macro_rules! insert_interaction {
+    ($tx:ident, $i:expr) => {{
+        let i: &$crate::Interaction = &$i;
+        sqlx::query(
+            "INSERT INTO interactions (id, contact_id, action, outcome, cause, reason_id, note, operator, occurred_at) VALUES ($1, $2, $3, 'justified', $4, $5, $6, $7, $8)",
+        )
+        .bind(i.id)
+        .bind(i.contact_id.0)
+        .bind(i.action.code())
+        .bind(&i.cause)
+        .bind(i.reason_id.map(|r| r.0))
+        .bind(&i.note)
+        .bind(&i.operator)
+        .bind(i.occurred_at.as_micros())
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
+pub(crate) use insert_interaction;
 
 enum Key {
     Id(uuid::Uuid),

@@ -187,6 +187,17 @@ macro_rules! erase_in_tx {
             .bind(id.0).bind(at).execute(&mut *$tx).await?.rows_affected();
         sqlx::query("UPDATE held_messages SET recipient = '' WHERE contact_id = $1 AND recipient <> ''")
             .bind(id.0).execute(&mut *$tx).await?;
+        // Relayed copies keep their record (message, contact, action, rule, reason, instants,
+        // status); the address goes, and a copy still under way is not sent (rule 1 of
+        // `consento_domain::decide`).
+        outbox += sqlx::query("UPDATE relay_deliveries SET recipient = NULL, status = CASE WHEN status IN ('queued', 'deferred') THEN 'refused' ELSE status END, rule = CASE WHEN status IN ('queued', 'deferred') THEN 'erased' ELSE rule END, next_attempt_at = NULL, lease_until = NULL, updated_at = $2 WHERE contact_id = $1 AND (recipient IS NOT NULL OR status IN ('queued', 'deferred'))")
+            .bind(id.0).bind(at).execute(&mut *$tx).await?.rows_affected();
+        for e in &emails {
+            outbox += sqlx::query("UPDATE relay_deliveries SET recipient = NULL, status = CASE WHEN status IN ('queued', 'deferred') THEN 'refused' ELSE status END, rule = CASE WHEN status IN ('queued', 'deferred') THEN 'erased' ELSE rule END, next_attempt_at = NULL, lease_until = NULL, updated_at = $2 WHERE recipient = $1")
+                .bind(e).bind(at).execute(&mut *$tx).await?.rows_affected();
+        }
+        sqlx::query("UPDATE relay_messages SET body = NULL, envelope_from = NULL, purged_at = $1 WHERE purged_at IS NULL AND NOT EXISTS (SELECT 1 FROM relay_deliveries d WHERE d.message_id = relay_messages.id AND d.status IN ('queued', 'deferred'))")
+            .bind(at).execute(&mut *$tx).await?;
         counts.push((ErasedCategory::EmailOutbox, outbox));
         counts.push((ErasedCategory::Subscriptions, subscriptions));
         // Request records stay (Art. 5(2)); their free text goes. A rejected request keeps its

@@ -418,6 +418,9 @@ impl Store {
             )
             .await?;
         crate::audit::set_target_id("contact", held.contact_id.0);
+        if let Some(i) = &interaction {
+            crate::audit::add_detail("interaction_id", serde_json::json!(i.id));
+        }
         let now = self.now().as_micros();
         in_write_tx!(self, tx => {
             let n = sqlx::query("UPDATE held_messages SET status = 'released', released_at = $2, reason_id = $3, operator = $4, interaction_id = $5, handoff = 'release' WHERE id = $1 AND status = 'held'")

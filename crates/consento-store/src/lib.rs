@@ -46,6 +46,7 @@ mod migrate;
 mod model;
 mod outbox;
 mod receipts;
+mod relay;
 mod requests;
 mod retention;
 mod ring;
@@ -80,6 +81,10 @@ pub use mail::{EmailMessage, EmailOutboxStats, NewEmail, OutgoingEmail};
 pub use model::*;
 pub use outbox::NextAttempt;
 pub use receipts::{ReceiptKey, ReceiptSeed};
+pub use relay::{
+    AcceptedRelayMessage, DSN_RULE, NewRelayMessage, NewRelayRecipient, RecipientOutcome,
+    RelayCopy, RelayDelivery, RelayOutboxStats, RelayRecord,
+};
 pub use requests::{
     DataRequest, DataRequestEvent, DataRequestFilter, EXTENDED_NOTE, LINKED_NOTE, NewDataRequest,
     RequestMove,

@@ -1,8 +1,8 @@
 //! The secrets this store keeps, sealed under the installation's master key (GDPR Art. 32(1)(a)):
-//! the link keys, the suppression list's HMAC key, the receipt signing
-//! seeds, the webhook signing secrets and the payloads waiting in the email outbox (they carry
-//! the confirmation links). The master key is handed in by the caller through
-//! [`crate::StoreConfig`] and never written to the database; the cipher is
+//! the link keys, the suppression list's HMAC key, the receipt signing seeds, the webhook
+//! signing secrets, the payloads waiting in the email outbox (they carry the confirmation links)
+//! and the bodies of relayed messages under way. The master key is handed in by the caller
+//! through [`crate::StoreConfig`] and never written to the database; the cipher is
 //! [`consento_domain::sealed`]'s, each value bound to its table, column and row.
 //!
 //! This module owns the start-up check (a known value sealed under the key: a start with
@@ -42,6 +42,8 @@ pub struct SealedCounts {
     pub webhook_secrets: u64,
     /// Email outbox payloads waiting to be sent.
     pub email_payloads: u64,
+    /// Bodies of relayed messages still under way.
+    pub relay_bodies: u64,
     /// The suppression list's HMAC key.
     pub suppression_key: u64,
 }
@@ -52,6 +54,7 @@ impl SealedCounts {
             + self.receipt_keys
             + self.webhook_secrets
             + self.email_payloads
+            + self.relay_bodies
             + self.suppression_key
     }
 }
@@ -65,6 +68,8 @@ pub struct LostKeyReset {
     pub receipt_keys_removed: u64,
     /// Emails given up (their sealed links could not be read).
     pub emails_given_up: u64,
+    /// Copies of relayed messages given up (their sealed bodies could not be read).
+    pub relay_copies_given_up: u64,
     /// Each webhook subscription's new secret (its receiver must be given it).
     pub webhook_secrets: Vec<(uuid::Uuid, String)>,
 }
@@ -160,6 +165,26 @@ macro_rules! reseal_all {
                     .execute(&mut *$tx)
                     .await?;
                 $counts.email_payloads += 1;
+            }
+        }
+        // Relayed bodies were sealed from the first (never in clear): only a re-seal moves them.
+        if let Pass::Reseal { from, to } = &$pass {
+            for row in sqlx::query("SELECT id, body FROM relay_messages WHERE body IS NOT NULL")
+                .fetch_all(&mut *$tx)
+                .await?
+            {
+                let id = row.uuid("id")?;
+                let key = id.to_string();
+                let slot = Slot::new("relay_messages", "body", &key);
+                let plain = from
+                    .open(&slot, &row.bytes("body")?)
+                    .map_err(|e| unsealed(&slot, e))?;
+                sqlx::query("UPDATE relay_messages SET body = $1 WHERE id = $2")
+                    .bind(to.seal(&slot, $store.nonce()?, &plain))
+                    .bind(id)
+                    .execute(&mut *$tx)
+                    .await?;
+                $counts.relay_bodies += 1;
             }
         }
     }};
@@ -310,6 +335,10 @@ impl Store {
                 .execute(&mut *tx).await?.rows_affected();
             let emails_given_up = sqlx::query("UPDATE email_outbox SET payload = '{}', dead_at = $1, lease_until = NULL, last_error = 'the master key that sealed this message was lost' WHERE sent_at IS NULL AND dead_at IS NULL")
                 .bind(now).execute(&mut *tx).await?.rows_affected();
+            let relay_copies_given_up = sqlx::query("UPDATE relay_deliveries SET status = 'bounced', last_error = 'master_key_lost', next_attempt_at = NULL, lease_until = NULL, recipient = NULL, updated_at = $1 WHERE status IN ('queued', 'deferred')")
+                .bind(now).execute(&mut *tx).await?.rows_affected();
+            sqlx::query("UPDATE relay_messages SET body = NULL, envelope_from = NULL, purged_at = $1 WHERE purged_at IS NULL")
+                .bind(now).execute(&mut *tx).await?;
             for (id, _, sealed) in &secrets {
                 sqlx::query("UPDATE webhook_subscriptions SET secret = $2, updated_at = $3 WHERE id = $1")
                     .bind(id).bind(sealed).bind(now).execute(&mut *tx).await?;
@@ -320,6 +349,7 @@ impl Store {
                 link_keys_retired,
                 receipt_keys_removed,
                 emails_given_up,
+                relay_copies_given_up,
                 webhook_secrets: secrets.iter().map(|(id, s, _)| (*id, s.clone())).collect(),
             }
         }))

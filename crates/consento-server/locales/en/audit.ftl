@@ -108,3 +108,5 @@ audit-command-line-operator = Command line ({ $operator })
 audit-person = The person, on the public pages
 audit-contact-erased = erased
 audit-contact-external = CRM id { $id }
+audit-action-relay-accept = Accepted a message through the SMTP relay (each recipient decided)
+audit-target-relay-message = Message through the SMTP relay

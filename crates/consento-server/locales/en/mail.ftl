@@ -30,3 +30,7 @@ mail-held-dropped-operator = your email to { $recipient }, sent on { $date }, wa
 mail-held-dropped-expired = your email to { $recipient }, sent on { $date }, waited for a reason until { $until } and nobody gave one: it was dropped and will not be delivered.
 mail-held-dropped-why = It was held because { $why }.
 mail-held-dropped-again = If it must still reach this person, send it again and give the reason when you are asked.
+relay-dsn-subject = Not delivered: { $subject }
+relay-dsn-refused = Your message to { $recipient } was not delivered: the receiving mail server refused it ({ $error }). It will not be sent again.
+relay-dsn-expired = Your message to { $recipient } was not delivered: every attempt failed, the last one with { $error }. It will not be sent again.
+relay-dsn-details = The details for mail software follow, with the headers of your message.

@@ -108,3 +108,5 @@ audit-command-line-operator = Riga di comando ({ $operator })
 audit-person = L'interessato, dalle pagine pubbliche
 audit-contact-erased = cancellata
 audit-contact-external = codice CRM { $id }
+audit-action-relay-accept = Accettazione di un messaggio tramite il relay SMTP (ogni destinatario verificato)
+audit-target-relay-message = Messaggio tramite il relay SMTP

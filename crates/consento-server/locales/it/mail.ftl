@@ -30,3 +30,7 @@ mail-held-dropped-operator = l'email inviata a { $recipient } il { $date } è st
 mail-held-dropped-expired = l'email inviata a { $recipient } il { $date } ha atteso un motivo fino al { $until } e nessuno lo ha indicato: è stata eliminata e non sarà consegnata.
 mail-held-dropped-why = Era trattenuta perché { $why }.
 mail-held-dropped-again = Se deve comunque raggiungere questa persona, occorre inviarla di nuovo e indicare il motivo quando viene chiesto.
+relay-dsn-subject = Non recapitato: { $subject }
+relay-dsn-refused = Il tuo messaggio per { $recipient } non è stato recapitato: il server di posta del destinatario lo ha rifiutato ({ $error }). Non verrà inviato di nuovo.
+relay-dsn-expired = Il tuo messaggio per { $recipient } non è stato recapitato: tutti i tentativi sono falliti, l'ultimo con { $error }. Non verrà inviato di nuovo.
+relay-dsn-details = Seguono i dettagli per i programmi di posta, con le intestazioni del tuo messaggio.

@@ -4,7 +4,7 @@
 //!
 //! Scopes: `admin` ⊇ `write` ⊇ {`read`, `decide`}. `read` reads records (reporting, BI);
 //! `decide` asks decisions and records justified contacts (the dialer, the mail sender), without
-//! seeing the records themselves.
+//! seeing the records themselves. `relay` is the SMTP relay's password and opens no route here.
 
 use std::marker::PhantomData;
 use std::sync::Arc;

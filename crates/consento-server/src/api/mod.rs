@@ -97,7 +97,7 @@ impl Modify for BearerScheme {
         let components = openapi.components.get_or_insert_with(Default::default);
         let mut http = Http::new(HttpAuthScheme::Bearer);
         http.description = Some(
-            "An API token (`consento tokens create`). Scopes: `admin` ⊇ `write` ⊇ {`read`, `decide`}."
+            "An API token (`consento tokens create`). Scopes: `admin` ⊇ `write` ⊇ {`read`, `decide`}; `relay` (the SMTP relay's password) opens no route here."
                 .to_owned(),
         );
         components.add_security_scheme(SECURITY_SCHEME, SecurityScheme::Http(http));

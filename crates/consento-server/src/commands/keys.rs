@@ -111,11 +111,12 @@ pub async fn run(ctx: &mut Ctx<'_>, command: KeysCommand) -> anyhow::Result<()> 
             }
             writeln!(
                 ctx.out,
-                "fresh secrets under master key {} from {origin}: {} link keys retired, {} receipt keys removed, {} waiting emails given up; the suppression list can no longer be matched",
+                "fresh secrets under master key {} from {origin}: {} link keys retired, {} receipt keys removed, {} waiting emails and {} relayed copies given up; the suppression list can no longer be matched",
                 current.id(),
                 reset.link_keys_retired,
                 reset.receipt_keys_removed,
-                reset.emails_given_up
+                reset.emails_given_up,
+                reset.relay_copies_given_up
             )?;
             for (id, secret) in &reset.webhook_secrets {
                 writeln!(ctx.out, "webhook {id}: new secret {secret}")?;

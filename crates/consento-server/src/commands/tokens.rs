@@ -53,7 +53,7 @@ async fn create(
     for s in scopes {
         let s = s.trim();
         let scope = Scope::parse(s).ok_or_else(|| {
-            anyhow::anyhow!("scope: {s:?} is not one of admin, write, read, decide")
+            anyhow::anyhow!("scope: {s:?} is not one of admin, write, read, decide, relay")
         })?;
         if !parsed.iter().any(|p| p == scope.as_str()) {
             parsed.push(scope.as_str().to_owned());

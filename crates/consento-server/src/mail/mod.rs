@@ -21,13 +21,10 @@ use std::time::Duration;
 use consento_domain::Timestamp;
 use consento_store::{NextAttempt, OutgoingEmail, Store, StoreError};
 use futures_util::future::join_all;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use tokio::sync::watch;
 
-use crate::config::{MailConfig, MailTls};
+use crate::config::MailConfig;
 use message::Sender;
 
 /// How often sent and dead emails and expired requests past their retention are removed.
@@ -86,33 +83,19 @@ impl Mailer {
         zone: &consento_domain::Zone,
     ) -> Result<Self, MailError> {
         let sender = Sender::new(&config, zone).ok_or(MailError::From)?;
-        let tls = match config.tls {
-            MailTls::None => Tls::None,
-            MailTls::Starttls => Tls::Required(
-                TlsParameters::new(config.smtp_host.clone())
-                    .map_err(|e| MailError::Tls(e.to_string()))?,
-            ),
-            MailTls::Tls => Tls::Wrapper(
-                TlsParameters::new(config.smtp_host.clone())
-                    .map_err(|e| MailError::Tls(e.to_string()))?,
-            ),
-        };
-        let mut builder =
-            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.smtp_host.clone())
-                .port(config.smtp_port)
-                .tls(tls)
-                .timeout(Some(Duration::from_secs(config.timeout_seconds.max(1))))
-                // EHLO names the sending domain rather than this machine's host name.
-                .hello_name(ClientId::Domain(sender.domain().to_owned()));
-        if let Some(user) = &config.username {
-            builder = builder.credentials(Credentials::new(
-                user.clone(),
-                config.password.clone().unwrap_or_default(),
-            ));
-        }
+        let transport = crate::smtp_client::transport(crate::smtp_client::Server {
+            host: &config.smtp_host,
+            port: config.smtp_port,
+            tls: config.tls,
+            username: config.username.as_deref(),
+            password: config.password.as_deref(),
+            timeout: Duration::from_secs(config.timeout_seconds.max(1)),
+            hello: sender.domain(),
+        })
+        .map_err(|e| MailError::Tls(e.to_string()))?;
         Ok(Self {
             store,
-            transport: builder.build(),
+            transport,
             sender,
             config,
         })
@@ -194,14 +177,8 @@ impl Mailer {
         match self.transport.send(message).await {
             Ok(_) => Outcome::Sent,
             Err(e) => {
-                let code = match e.status() {
-                    Some(status) => format!("smtp_{status}"),
-                    None if e.is_timeout() => "timeout".to_owned(),
-                    None if e.is_tls() => "tls".to_owned(),
-                    None if e.is_client() => "client".to_owned(),
-                    None => "connect".to_owned(),
-                };
-                if e.is_permanent() {
+                let (code, permanent) = crate::smtp_client::failure(&e);
+                if permanent {
                     Outcome::Fatal(code)
                 } else {
                     Outcome::Retry(code)

@@ -28,6 +28,7 @@ mod page_language;
 mod postfix_policy;
 mod receipts;
 mod register_exceptions;
+mod relay;
 mod requests;
 mod retention;
 mod rules;

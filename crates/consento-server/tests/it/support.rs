@@ -177,7 +177,7 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     /// An HTTP client.
     pub client: reqwest::Client,
-    /// One token secret per scope: admin, write, read, decide.
+    /// One token secret per scope: admin, write, read, decide, relay.
     pub tokens: std::collections::HashMap<&'static str, String>,
     /// The scratch database (dropped last).
     pub db: Scratch,
@@ -196,13 +196,19 @@ pub async fn spawn_app_with(
     } else {
         Scratch::new()
     };
+    Some(spawn_on(db, None, adjust).await)
+}
+
+/// Starts the application on `db`, with the tokens already made there (or new ones of each
+/// scope when `None`).
+async fn spawn_on(
+    db: Scratch,
+    tokens: Option<std::collections::HashMap<&'static str, String>>,
+    adjust: impl FnOnce(&mut ServeConfig),
+) -> TestApp {
     // A port chosen here, so that the public base URL (links in emails, List-Unsubscribe) can
     // name it before the server starts.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut config = ServeConfig {
         listen: format!("127.0.0.1:{port}").parse().unwrap(),
         public: consento_server::config::PublicConfig {
@@ -225,18 +231,24 @@ pub async fn spawn_app_with(
             .await
             .unwrap(),
     );
-    let mut tokens = std::collections::HashMap::new();
-    for scope in Scope::ALL {
-        let (_, secret) = store
-            .create_token(
-                &format!("test-{}", scope.as_str()),
-                &[scope.as_str().to_owned()],
-                None,
-            )
-            .await
-            .unwrap();
-        tokens.insert(scope.as_str(), secret);
-    }
+    let tokens = match tokens {
+        Some(tokens) => tokens,
+        None => {
+            let mut tokens = std::collections::HashMap::new();
+            for scope in Scope::ALL {
+                let (_, secret) = store
+                    .create_token(
+                        &format!("test-{}", scope.as_str()),
+                        &[scope.as_str().to_owned()],
+                        None,
+                    )
+                    .await
+                    .unwrap();
+                tokens.insert(scope.as_str(), secret);
+            }
+            tokens
+        }
+    };
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let (addr_tx, addr_rx) = oneshot::channel();
     let handle = tokio::spawn(consento_server::serve::run(
@@ -250,7 +262,7 @@ pub async fn spawn_app_with(
         },
     ));
     let addr = addr_rx.await.unwrap();
-    Some(TestApp {
+    TestApp {
         base: format!("http://{addr}"),
         store,
         clock,
@@ -259,7 +271,16 @@ pub async fn spawn_app_with(
         db,
         stop: Some(stop_tx),
         handle: Some(handle),
-    })
+    }
+}
+
+/// A loopback port free when asked (for a listener the test must name before it starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Starts the application on SQLite with the default configuration.
@@ -351,6 +372,22 @@ impl TestApp {
     /// POSTs `body` as JSON to `path` as `scope`.
     pub async fn post(&self, path: &str, scope: &str, body: &Value) -> (u16, Value) {
         self.send(reqwest::Method::POST, path, scope, body).await
+    }
+
+    /// Stops the server as a signal would, waits for it to finish, and starts it again on the
+    /// same database (same tokens) with `adjust` applied to the default configuration.
+    pub async fn restart_with(mut self, adjust: impl FnOnce(&mut ServeConfig)) -> TestApp {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(handle) = self.handle.take() {
+            handle.await.unwrap().unwrap();
+        }
+        let TestApp {
+            db, tokens, store, ..
+        } = self;
+        drop(store);
+        spawn_on(db, Some(tokens), adjust).await
     }
 
     /// Stops the server as a signal would and waits for it to finish.

@@ -345,6 +345,7 @@ mod links;
 mod mail_outbox;
 mod receipts;
 mod register;
+mod relay_outbox;
 mod remembered_decisions;
 mod rules;
 mod sealed_secrets;

@@ -1,0 +1,906 @@
+//! The enforcing SMTP relay end to end: a client (lettre, or a plain dialogue where the test
+//! needs each reply) submits to `consento serve`'s relay on loopback, the relay's worker hands
+//! the copies to an SMTP sink on loopback, and what arrived is read with mail-parser. Recipients
+//! decided at RCPT and at DATA, bulk copies split with their own unsubscribe headers, Consento's
+//! headers gone, justified contacts recorded, authentication refused where it must be, limits,
+//! a message surviving a restart, bodies purged once delivered.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use consento_domain::{
+    Actor, ActorKind, CollectionMethod, ConsentCode, ConsentTypeSpec, ContactId, EventKind,
+    Permissions,
+};
+use consento_server::config::{MailTls, ServeConfig};
+use consento_store::{ConsentEventInput, ContactInput, ContactRef};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+
+use crate::smtp_server::SmtpServer;
+use crate::support::{TestApp, free_port, spawn_app_with};
+
+/// The contacts every test sends to.
+struct People {
+    /// A newsletter consent (bulk and single email).
+    anna: ContactId,
+    /// No consent: a single email needs a justification, a bulk one is blocked.
+    bruno: ContactId,
+    /// A newsletter consent, and an objection to direct marketing (Art. 21(3)).
+    carla: ContactId,
+    /// Restricted (Art. 18): blocked, whatever the message says.
+    dario: ContactId,
+    /// A newsletter consent.
+    erika: ContactId,
+}
+
+/// The relay's settings for a test: listening on a free port, delivering to `sink`.
+fn relay_config(config: &mut ServeConfig, relay_port: u16, sink: &SmtpServer, deliver: bool) {
+    config.relay.listen = Some(format!("127.0.0.1:{relay_port}").parse().unwrap());
+    config.relay.hostname = "relay.test".to_owned();
+    config.relay.deliver = deliver;
+    config.relay.poll_interval_ms = 20;
+    config.relay.backoff_base_seconds = 60;
+    config.relay.upstream.host = "127.0.0.1".to_owned();
+    config.relay.upstream.port = sink.port;
+    config.relay.upstream.tls = MailTls::None;
+    config.relay.upstream.timeout_seconds = 10;
+}
+
+/// The application with its relay on a free port, delivering to a new sink (unless `deliver`
+/// is false); `None` when the backend asked for is not configured.
+async fn relay_app(
+    postgres: bool,
+    deliver: bool,
+    adjust: impl FnOnce(&mut ServeConfig),
+) -> Option<(TestApp, u16, SmtpServer)> {
+    let sink = SmtpServer::start().await;
+    let port = free_port();
+    let app = spawn_app_with(postgres, |c| {
+        relay_config(c, port, &sink, deliver);
+        adjust(c);
+    })
+    .await?;
+    Some((app, port, sink))
+}
+
+async fn seed(app: &TestApp) -> People {
+    app.store
+        .create_consent_type(ConsentTypeSpec {
+            title: "Newsletter".to_owned(),
+            code: ConsentCode::parse("newsletter").unwrap(),
+            description: None,
+            validity_days: Some(365),
+            permissions: Permissions {
+                email_bulk: true,
+                email_single: true,
+                ..Permissions::default()
+            },
+            show_in_preference_center: true,
+            purpose: Default::default(),
+        })
+        .await
+        .unwrap();
+    let mut ids = Vec::new();
+    for (name, consent) in [
+        ("anna", true),
+        ("bruno", false),
+        ("carla", true),
+        ("dario", true),
+        ("erika", true),
+    ] {
+        let c = app
+            .store
+            .create_contact(ContactInput {
+                external_id: Some(format!("crm-{name}")),
+                emails: vec![format!("{name}@example.it")],
+                ..ContactInput::default()
+            })
+            .await
+            .unwrap();
+        if consent {
+            app.store
+                .record_consent(ConsentEventInput {
+                    contact: ContactRef::Id(c.id),
+                    type_code: "newsletter".into(),
+                    kind: EventKind::Given,
+                    event_time: None,
+                    method: CollectionMethod::Form,
+                    actor: Actor::new(ActorKind::Operator, "admin").unwrap(),
+                    notice_version: None,
+                    evidence: None,
+                })
+                .await
+                .unwrap();
+        }
+        ids.push(c.id);
+    }
+    let people = People {
+        anna: ids[0],
+        bruno: ids[1],
+        carla: ids[2],
+        dario: ids[3],
+        erika: ids[4],
+    };
+    app.store
+        .set_objected(&ContactRef::Id(people.carla), true)
+        .await
+        .unwrap();
+    app.store
+        .set_restricted(&ContactRef::Id(people.dario), true)
+        .await
+        .unwrap();
+    people
+}
+
+/// A lettre client of the relay on loopback, in clear, authenticated with `password`.
+fn client(port: u16, password: &str) -> AsyncSmtpTransport<Tokio1Executor> {
+    AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(port)
+        .tls(Tls::None)
+        .credentials(Credentials::new("crm".into(), password.into()))
+        .timeout(Some(Duration::from_secs(10)))
+        .build()
+}
+
+fn envelope(from: &str, to: &[&str]) -> lettre::address::Envelope {
+    lettre::address::Envelope::new(
+        Some(from.parse().unwrap()),
+        to.iter().map(|t| t.parse().unwrap()).collect(),
+    )
+    .unwrap()
+}
+
+/// A message with `headers` (whole lines) before the usual ones.
+fn message(headers: &str, subject: &str) -> Vec<u8> {
+    format!(
+        "{headers}From: Ufficio Vendite <vendite@example.com>\r\nTo: undisclosed-recipients:;\r\nSubject: {subject}\r\nDate: Mon, 6 Jan 2025 10:00:00 +0100\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nBuongiorno,\r\n.una riga che inizia con un punto\r\nè tutto.\r\n"
+    )
+    .into_bytes()
+}
+
+/// The id of the stored message a `250` after DATA names.
+fn stored_id(response: &lettre::transport::smtp::response::Response) -> uuid::Uuid {
+    response
+        .message()
+        .flat_map(|l| l.split(' '))
+        .find_map(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no message id in {response:?}"))
+}
+
+/// An SMTP dialogue written by hand, for the replies a library would hide.
+struct Dialogue {
+    read: BufReader<Box<dyn AsyncRead + Unpin + Send>>,
+    write: Box<dyn AsyncWrite + Unpin + Send>,
+}
+
+impl Dialogue {
+    async fn connect(port: u16) -> (Self, String) {
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        Self::over(stream).await
+    }
+
+    async fn over(stream: impl AsyncRead + AsyncWrite + Unpin + Send + 'static) -> (Self, String) {
+        let (read, write) = tokio::io::split(stream);
+        let mut d = Self {
+            read: BufReader::new(Box::new(read)),
+            write: Box::new(write),
+        };
+        let greeting = d.reply().await;
+        (d, greeting)
+    }
+
+    /// One whole reply (every line of a multi-line one), lines joined with `\n`.
+    async fn reply(&mut self) -> String {
+        let mut all = Vec::new();
+        loop {
+            let mut line = String::new();
+            let n = tokio::time::timeout(Duration::from_secs(10), self.read.read_line(&mut line))
+                .await
+                .expect("a reply within ten seconds")
+                .unwrap();
+            assert!(n > 0, "the relay closed the connection after {all:?}");
+            let line = line.trim_end().to_owned();
+            let last = line.as_bytes().get(3) != Some(&b'-');
+            all.push(line);
+            if last {
+                return all.join("\n");
+            }
+        }
+    }
+
+    async fn send(&mut self, line: &str) -> String {
+        self.write
+            .write_all(format!("{line}\r\n").as_bytes())
+            .await
+            .unwrap();
+        self.reply().await
+    }
+
+    /// EHLO and AUTH PLAIN with `token` (the user name is anything).
+    async fn login(&mut self, token: &str) {
+        let ehlo = self.send("EHLO crm.example.com").await;
+        assert!(ehlo.contains("AUTH PLAIN LOGIN"), "{ehlo}");
+        let plain = base64::engine::general_purpose::STANDARD.encode(format!("\0crm\0{token}"));
+        let auth = self.send(&format!("AUTH PLAIN {plain}")).await;
+        assert!(auth.starts_with("235 2.7.0"), "{auth}");
+    }
+
+    /// DATA, the message (dot-stuffed) and its end; the final reply.
+    async fn data(&mut self, message: &[u8]) -> String {
+        let go = self.send("DATA").await;
+        assert!(go.starts_with("354"), "{go}");
+        let text = String::from_utf8_lossy(message).replace("\r\n.", "\r\n..");
+        self.write.write_all(text.as_bytes()).await.unwrap();
+        self.send(".").await
+    }
+}
+
+fn tests_backends() -> [bool; 2] {
+    [false, true]
+}
+
+#[tokio::test]
+async fn a_message_reaches_only_the_recipients_the_decisions_allow_and_leaves_without_consentos_headers()
+ {
+    for postgres in tests_backends() {
+        let Some((app, port, sink)) = relay_app(postgres, true, |_| {}).await else {
+            continue;
+        };
+        let people = seed(&app).await;
+        let (mut d, greeting) = Dialogue::connect(port).await;
+        assert!(greeting.starts_with("220 relay.test"), "{greeting}");
+        d.login(app.token("relay")).await;
+        assert!(
+            d.send("MAIL FROM:<vendite@example.com>")
+                .await
+                .starts_with("250")
+        );
+        assert!(
+            d.send("RCPT TO:<Anna@Example.IT>").await.starts_with("250"),
+            "found by address, in any case"
+        );
+        let refused = d.send("RCPT TO:<dario@example.it>").await;
+        assert!(
+            refused.starts_with("550 5.7.1 restricted:"),
+            "blocked at RCPT with its rule: {refused}"
+        );
+        let unknown = d.send("RCPT TO:<nobody@example.it>").await;
+        assert!(
+            unknown.starts_with("550 5.7.1 unknown_contact:"),
+            "{unknown}"
+        );
+        assert!(
+            d.send("RCPT TO:<bruno@example.it>")
+                .await
+                .starts_with("250"),
+            "needs a justification: decided again at DATA"
+        );
+        let done = d
+            .data(&message(
+                "X-Consento-Note: not a reason\r\nX-Consento-Operator: m.bianchi\r\n",
+                "Preventivo",
+            ))
+            .await;
+        assert!(
+            done.starts_with("250 2.0.0")
+                && done.contains("queued for 1 recipient(s); 1 not delivered (no_consent)"),
+            "{done}"
+        );
+        assert!(d.send("QUIT").await.starts_with("221"));
+        let got = sink.wait_for(1).await;
+        assert_eq!(got[0].to, ["anna@example.it"]);
+        assert_eq!(got[0].from, "vendite@example.com");
+        let raw = got[0].raw();
+        assert!(!raw.to_ascii_lowercase().contains("x-consento"), "{raw}");
+        assert!(
+            !raw.contains("List-Unsubscribe"),
+            "a single email gets none: {raw}"
+        );
+        let parsed = got[0].parsed();
+        assert_eq!(parsed.subject(), Some("Preventivo"));
+        assert_eq!(
+            parsed.body_text(0).unwrap().trim_end(),
+            "Buongiorno,\r\n.una riga che inizia con un punto\r\nè tutto."
+        );
+        // The record: one copy delivered, one refused with its rule; the body gone once the
+        // last copy is done.
+        let id = done
+            .strip_prefix("250 2.0.0 ")
+            .and_then(|t| t.split(' ').next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        let record = wait_until_purged(&app, id).await;
+        assert_eq!(record.deliveries.len(), 2);
+        let anna = record
+            .deliveries
+            .iter()
+            .find(|r| r.contact_id == Some(people.anna))
+            .unwrap();
+        assert_eq!(
+            (anna.status.code(), anna.rule.as_str()),
+            ("delivered", "consent")
+        );
+        assert!(anna.delivered_at.is_some());
+        let bruno = record
+            .deliveries
+            .iter()
+            .find(|r| r.contact_id == Some(people.bruno))
+            .unwrap();
+        assert_eq!(
+            (bruno.status.code(), bruno.rule.as_str()),
+            ("refused", "no_consent")
+        );
+        assert!(
+            app.store
+                .interactions(&ContactRef::Id(people.bruno))
+                .await
+                .unwrap()
+                .is_empty(),
+            "nothing justified without a reason"
+        );
+        let text = app
+            .client
+            .get(format!("{}/metrics", app.base))
+            .bearer_auth(app.token("read"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        for line in [
+            "consento_relay_events_total{event=\"relayed\"} 1",
+            "consento_relay_events_total{event=\"refused\"} 3",
+            "consento_relay_events_total{event=\"delivered\"} 1",
+            "consento_relay_outbox_copies 0",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+        app.shutdown().await;
+    }
+}
+
+/// Waits (up to ten seconds) until message `id`'s body is gone; returns its record.
+async fn wait_until_purged(app: &TestApp, id: uuid::Uuid) -> consento_store::RelayRecord {
+    for _ in 0..500 {
+        let record = app.store.relay_record(id).await.unwrap().unwrap();
+        if record.purged_at.is_some() {
+            assert!(!record.body_kept);
+            return record;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("message {id} was not purged");
+}
+
+#[tokio::test]
+async fn a_bulk_message_is_split_per_recipient_each_copy_with_its_own_one_click_unsubscribe() {
+    let (app, port, sink) = relay_app(false, true, |c| {
+        c.relay.mailto_unsubscribe = Some("disiscrizioni@example.com".to_owned());
+    })
+    .await
+    .unwrap();
+    let people = seed(&app).await;
+    let crm = client(port, app.token("relay"));
+    let sent = crm
+        .send_raw(
+            &envelope(
+                "news@example.com",
+                &["anna@example.it", "erika@example.it"],
+            ),
+            &message(
+                "List-Id: Novita <news.example.com>\r\nList-Unsubscribe: <https://crm.example/unsub>\r\n",
+                "Le novità di gennaio",
+            ),
+        )
+        .await
+        .unwrap();
+    assert!(
+        sent.message().any(|l| l.contains("queued for 2")),
+        "{sent:?}"
+    );
+    let got = sink.wait_for(2).await;
+    let mut seen = Vec::new();
+    for copy in &got {
+        assert_eq!(copy.to.len(), 1, "one recipient per copy");
+        let parsed = copy.parsed();
+        let header = parsed
+            .header_raw("List-Unsubscribe")
+            .unwrap()
+            .trim()
+            .to_owned();
+        assert!(
+            !header.contains("crm.example"),
+            "the sender's link is replaced: {header}"
+        );
+        assert_eq!(
+            parsed.header_raw("List-Unsubscribe-Post").map(str::trim),
+            Some("List-Unsubscribe=One-Click")
+        );
+        let (https, mailto) = header.split_once(", ").unwrap();
+        let url = https.trim_start_matches('<').trim_end_matches('>');
+        assert!(url.starts_with(&format!("{}/u/", app.base)), "{url}");
+        let token = url.rsplit('/').next().unwrap();
+        assert_eq!(
+            mailto,
+            format!("<mailto:disiscrizioni@example.com?subject=unsubscribe%20{token}>")
+        );
+        // The link is this recipient's own.
+        let opened = consento_app::links::open(&app.store, token)
+            .await
+            .unwrap()
+            .unwrap();
+        let expected = if copy.to[0] == "anna@example.it" {
+            people.anna
+        } else {
+            people.erika
+        };
+        assert_eq!(opened.link.contact, expected);
+        assert!(!copy.raw().to_ascii_lowercase().contains("x-consento"));
+        assert_eq!(parsed.subject(), Some("Le novità di gennaio"));
+        seen.push(copy.to[0].clone());
+    }
+    seen.sort();
+    assert_eq!(seen, ["anna@example.it", "erika@example.it"]);
+    // A bulk message to someone who objected is refused, and to no one at all not stored.
+    let refused = crm
+        .send_raw(
+            &envelope("news@example.com", &["carla@example.it"]),
+            &message("Precedence: bulk\r\n", "Promo"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("objected"),
+        "bulk to an objection: {refused}"
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_reason_in_the_message_justifies_the_contact_records_it_and_lets_the_copy_go() {
+    for postgres in tests_backends() {
+        let Some((app, port, sink)) = relay_app(postgres, true, |_| {}).await else {
+            continue;
+        };
+        let people = seed(&app).await;
+        let reason = app
+            .store
+            .create_reason("Risposta a una richiesta del cliente", false)
+            .await
+            .unwrap();
+        let promo = app
+            .store
+            .create_reason("Promozione di primavera", true)
+            .await
+            .unwrap();
+        let crm = client(port, app.token("relay"));
+        // Without a reason nobody gets a copy: a temporary failure, the CRM keeps the message.
+        let e = crm
+            .send_raw(
+                &envelope("vendite@example.com", &["bruno@example.it"]),
+                &message("", "Preventivo"),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("no_consent: justification needed, add X-Consento-Reason"),
+            "{e}"
+        );
+        assert!(e.is_transient(), "{e}");
+        // A marketing reason cannot justify writing to someone who objected (Art. 21(3)).
+        let e = crm
+            .send_raw(
+                &envelope("vendite@example.com", &["carla@example.it"]),
+                &message(&format!("X-Consento-Reason: {}\r\n", promo.id.0), "Promo"),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("objected: X-Consento-Reason cannot justify"),
+            "{e}"
+        );
+        // The label in any case, with a note and the CRM user named.
+        crm.send_raw(
+            &envelope("vendite@example.com", &["bruno@example.it"]),
+            &message(
+                "X-Consento-Reason: risposta a una richiesta del CLIENTE\r\nX-Consento-Note: richiesta del 3 gennaio\r\nX-Consento-Operator: m.bianchi\r\n",
+                "Il preventivo richiesto",
+            ),
+        )
+        .await
+        .unwrap();
+        let got = sink.wait_for(1).await;
+        assert_eq!(got[0].to, ["bruno@example.it"]);
+        assert!(!got[0].raw().to_ascii_lowercase().contains("x-consento"));
+        let recorded = app
+            .store
+            .interactions(&ContactRef::Id(people.bruno))
+            .await
+            .unwrap();
+        assert_eq!(recorded.len(), 1, "{recorded:?}");
+        assert_eq!(recorded[0].reason_id, Some(reason.id));
+        assert_eq!(recorded[0].operator, "m.bianchi");
+        assert_eq!(recorded[0].note.as_deref(), Some("richiesta del 3 gennaio"));
+        assert_eq!(recorded[0].cause.as_deref(), Some("no_consent"));
+        let copies = app
+            .store
+            .relay_deliveries_of(people.bruno, 10)
+            .await
+            .unwrap();
+        assert_eq!(copies.len(), 1);
+        assert_eq!(copies[0].reason_id, Some(reason.id));
+        assert_eq!(copies[0].interaction_id, Some(recorded[0].id));
+        // The acceptance is audited, by the token, naming the message and the justified
+        // contact.
+        let message_id = copies[0].message_id.to_string();
+        let audit = app
+            .store
+            .audit_entries(&consento_store::AuditFilter {
+                target: Some(("relay_message".into(), message_id)),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(audit.len(), 1, "{audit:?}");
+        assert_eq!(audit[0].action, "relay.accept");
+        assert_eq!(audit[0].token_name.as_deref(), Some("test-relay"));
+        assert_eq!(audit[0].detail["justified"], 1);
+        assert_eq!(
+            audit[0].detail["interaction_ids"][0],
+            recorded[0].id.to_string()
+        );
+        app.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn authentication_is_refused_for_a_wrong_token_a_token_without_the_relay_scope_and_in_clear_from_afar()
+ {
+    let (app, port, sink) = relay_app(false, false, |_| {}).await.unwrap();
+    seed(&app).await;
+    for password in [
+        app.token("decide"),
+        app.token("write"),
+        "cns_not_a_token",
+        "x",
+    ] {
+        let e = client(port, password)
+            .send_raw(
+                &envelope("vendite@example.com", &["anna@example.it"]),
+                &message("", "x"),
+            )
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("535"), "{password}: {e}");
+    }
+    let (mut d, _) = Dialogue::connect(port).await;
+    d.send("EHLO crm.example.com").await;
+    assert!(
+        d.send("MAIL FROM:<vendite@example.com>")
+            .await
+            .starts_with("530 5.7.0"),
+        "no mail without authentication"
+    );
+    let plain = base64::engine::general_purpose::STANDARD.encode("\0crm\0cns_wrong");
+    for _ in 0..2 {
+        assert!(
+            d.send(&format!("AUTH PLAIN {plain}"))
+                .await
+                .starts_with("535 5.7.8")
+        );
+    }
+    assert!(
+        d.send(&format!("AUTH PLAIN {plain}"))
+            .await
+            .starts_with("535 5.7.8")
+    );
+    let last = d.reply().await;
+    assert!(
+        last.starts_with("421 4.7.0"),
+        "closed after three failures: {last}"
+    );
+
+    // From another machine, in clear: AUTH is neither offered nor accepted (RFC 4954 §4).
+    let mut config = ServeConfig::default();
+    relay_config(&mut config, 0, &sink, false);
+    let policy = config.policy();
+    let relay = consento_server::relay::Relay::from_parts(
+        consento_app::App::new(
+            Arc::clone(&app.store),
+            policy,
+            Arc::new(consento_app::NoHooks),
+        ),
+        Arc::default(),
+        Arc::default(),
+        config.relay.clone(),
+    )
+    .unwrap();
+    let (client_end, server_end) = tokio::io::duplex(64 * 1024);
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let relay = Arc::new(relay);
+    let serving = Arc::clone(&relay);
+    tokio::spawn(async move {
+        serving
+            .connection(server_end, "203.0.113.9:40000".parse().unwrap(), stop)
+            .await;
+    });
+    let (mut far, _) = Dialogue::over(client_end).await;
+    let ehlo = far.send("EHLO crm.example.com").await;
+    assert!(!ehlo.contains("AUTH"), "{ehlo}");
+    let plain =
+        base64::engine::general_purpose::STANDARD.encode(format!("\0crm\0{}", app.token("relay")));
+    let refused = far.send(&format!("AUTH PLAIN {plain}")).await;
+    assert!(refused.starts_with("538 5.7.11"), "{refused}");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_limits_are_answered_with_the_standard_replies() {
+    let (app, port, _sink) = relay_app(false, false, |c| {
+        c.relay.max_recipients = 2;
+        c.relay.max_message_bytes = 2048;
+        c.relay.messages_per_minute = 1;
+    })
+    .await
+    .unwrap();
+    seed(&app).await;
+    let (mut d, _) = Dialogue::connect(port).await;
+    d.login(app.token("relay")).await;
+    let ehlo = d.send("EHLO crm.example.com").await;
+    for ext in ["PIPELINING", "8BITMIME", "SMTPUTF8", "SIZE 2048"] {
+        assert!(ehlo.contains(ext), "{ext} in {ehlo}");
+    }
+    assert!(
+        !ehlo.contains("STARTTLS"),
+        "no certificate configured: {ehlo}"
+    );
+    assert!(
+        d.send("MAIL FROM:<vendite@example.com> SIZE=5000")
+            .await
+            .starts_with("552 5.3.4")
+    );
+    assert!(
+        d.send("MAIL FROM:<vendite@example.com>")
+            .await
+            .starts_with("250")
+    );
+    assert!(d.send("RCPT TO:<anna@example.it>").await.starts_with("250"));
+    assert!(
+        d.send("RCPT TO:<erika@example.it>")
+            .await
+            .starts_with("250")
+    );
+    assert!(
+        d.send("RCPT TO:<bruno@example.it>")
+            .await
+            .starts_with("452 4.5.3")
+    );
+    let big = message("", &"x".repeat(3000));
+    assert!(d.data(&big).await.starts_with("552 5.3.4"));
+    // Pipelined (RFC 2920): the replies come in order, together.
+    d.write
+        .write_all(
+            b"RSET\r\nMAIL FROM:<vendite@example.com>\r\nRCPT TO:<anna@example.it>\r\nRCPT TO:<dario@example.it>\r\nNOOP\r\n",
+        )
+        .await
+        .unwrap();
+    let replies = [
+        d.reply().await,
+        d.reply().await,
+        d.reply().await,
+        d.reply().await,
+        d.reply().await,
+    ];
+    assert!(replies[0].starts_with("250"), "{replies:?}");
+    assert!(
+        replies[1].starts_with("451 4.7.1"),
+        "the second message in the minute is over the limit of one: {replies:?}"
+    );
+    assert!(
+        replies[2].starts_with("503") && replies[3].starts_with("503"),
+        "{replies:?}"
+    );
+    assert!(replies[4].starts_with("250"), "{replies:?}");
+    let long = format!("NOOP {}", "x".repeat(5000));
+    let too_long = d.send(&long).await;
+    assert!(too_long.starts_with("500 5.5.2"), "{too_long}");
+    assert!(d.send("QUIT").await.starts_with("221"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_message_answered_250_survives_a_restart_before_delivery_and_its_body_goes_once_delivered()
+ {
+    for postgres in tests_backends() {
+        // The first server stores but does not deliver (its worker is off).
+        let Some((app, port, sink)) = relay_app(postgres, false, |_| {}).await else {
+            continue;
+        };
+        let people = seed(&app).await;
+        let sent = client(port, app.token("relay"))
+            .send_raw(
+                &envelope("vendite@example.com", &["anna@example.it"]),
+                &message("", "Conferma d'ordine"),
+            )
+            .await
+            .unwrap();
+        let id = stored_id(&sent);
+        let record = app.store.relay_record(id).await.unwrap().unwrap();
+        assert!(record.body_kept && record.purged_at.is_none());
+        assert_eq!(record.deliveries[0].status.code(), "queued");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(sink.messages().is_empty());
+        // Restarted with its worker on: the stored message goes out.
+        let relay_port = free_port();
+        let app = app
+            .restart_with(|c| relay_config(c, relay_port, &sink, true))
+            .await;
+        let got = sink.wait_for(1).await;
+        assert_eq!(got[0].to, ["anna@example.it"]);
+        assert_eq!(got[0].parsed().subject(), Some("Conferma d'ordine"));
+        let record = wait_until_purged(&app, id).await;
+        assert_eq!(record.deliveries[0].status.code(), "delivered");
+        assert_eq!(record.deliveries[0].contact_id, Some(people.anna));
+        app.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn an_upstream_refusal_defers_a_copy_for_later_or_bounces_it_and_tells_the_sender() {
+    let (app, port, sink) = relay_app(false, true, |_| {}).await.unwrap();
+    seed(&app).await;
+    let crm = client(port, app.token("relay"));
+    sink.refuse_next(451);
+    let sent = crm
+        .send_raw(
+            &envelope("vendite@example.com", &["anna@example.it"]),
+            &message("", "Primo"),
+        )
+        .await
+        .unwrap();
+    let id = stored_id(&sent);
+    let deferred = wait_for_status(&app, id, "deferred").await;
+    assert_eq!(deferred.last_error.as_deref(), Some("smtp_451"));
+    assert!(sink.messages().is_empty());
+    // Once the retry is due, it goes.
+    app.clock.advance(3_600_000_000);
+    wait_for_status(&app, id, "delivered").await;
+    assert_eq!(sink.wait_for(1).await.len(), 1);
+    sink.refuse_next(550);
+    let sent = crm
+        .send_raw(
+            &envelope("vendite@example.com", &["erika@example.it"]),
+            &message("", "Secondo"),
+        )
+        .await
+        .unwrap();
+    let id = stored_id(&sent);
+    let bounced = wait_for_status(&app, id, "bounced").await;
+    assert_eq!(bounced.last_error.as_deref(), Some("smtp_550"));
+    let record = wait_until_purged(&app, id).await;
+    assert_eq!(record.deliveries.len(), 1);
+    // The sender is told (RFC 3464), from the null sender, with the headers and not the body.
+    let got = sink.wait_for(2).await;
+    let notice = &got[1];
+    assert_eq!(
+        (notice.from.as_str(), notice.to.as_slice()),
+        ("", ["vendite@example.com".to_owned()].as_slice())
+    );
+    let raw = notice.raw();
+    for expected in [
+        "multipart/report",
+        "report-type=\"delivery-status\"",
+        "message/delivery-status",
+        "Reporting-MTA: dns; relay.test",
+        "Final-Recipient: rfc822; erika@example.it",
+        "Action: failed",
+        "Status: 5.0.0",
+        "Diagnostic-Code: smtp; 550",
+        "text/rfc822-headers",
+        "Auto-Submitted: auto-replied",
+    ] {
+        assert!(raw.contains(expected), "{expected} in {raw}");
+    }
+    assert!(!raw.contains("Buongiorno"), "never the body: {raw}");
+    let parsed = notice.parsed();
+    assert_eq!(
+        parsed.subject(),
+        Some("Non recapitato: Secondo"),
+        "in the office's language"
+    );
+    assert!(
+        parsed.body_text(0).unwrap().contains("erika@example.it"),
+        "{raw}"
+    );
+    // The notice's own record goes like any copy's.
+    let notices = app.store.relay_outbox_stats().await.unwrap();
+    assert_eq!(notices.pending, 0);
+    app.shutdown().await;
+}
+
+/// Waits (up to ten seconds) until message `id`'s one copy has `status`.
+async fn wait_for_status(
+    app: &TestApp,
+    id: uuid::Uuid,
+    status: &str,
+) -> consento_store::RelayDelivery {
+    for _ in 0..500 {
+        let record = app.store.relay_record(id).await.unwrap().unwrap();
+        if record.deliveries[0].status.code() == status {
+            return record.deliveries[0].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("message {id} never reached {status}");
+}
+
+#[tokio::test]
+async fn starttls_secures_the_session_with_the_configured_certificate() {
+    let dir = std::env::temp_dir().join(format!("consento-relay-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output();
+    if !made.is_ok_and(|o| o.status.success()) {
+        // No openssl to make a certificate with: nothing to test STARTTLS against.
+        return;
+    }
+    let (app, port, sink) = relay_app(false, true, |c| {
+        c.relay.tls_cert = Some(cert.clone());
+        c.relay.tls_key = Some(key.clone());
+    })
+    .await
+    .unwrap();
+    seed(&app).await;
+    let (mut d, _) = Dialogue::connect(port).await;
+    assert!(d.send("EHLO crm.example.com").await.contains("STARTTLS"));
+    let tls = TlsParameters::builder("localhost".into())
+        .dangerous_accept_invalid_certs(true)
+        .dangerous_accept_invalid_hostnames(true)
+        .build()
+        .unwrap();
+    let crm = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(port)
+        .tls(Tls::Required(tls))
+        .credentials(Credentials::new("crm".into(), app.token("relay").into()))
+        .timeout(Some(Duration::from_secs(10)))
+        .build();
+    crm.send_raw(
+        &envelope("vendite@example.com", &["anna@example.it"]),
+        &message("", "Cifrato"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        sink.wait_for(1).await[0].parsed().subject(),
+        Some("Cifrato")
+    );
+    app.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,571 @@
+//! The enforcing SMTP relay's outbox: a message the relay accepted, stored with every recipient's
+//! decision in one transaction (with the justified contacts its `X-Consento-Reason` recorded)
+//! before the relay answers `250`, and the relay worker's side of it: claiming due copies under a
+//! lease, recording each outcome, and removing the body once every copy is delivered or given up.
+//!
+//! A body and the addresses are personal data (GDPR Art. 4(1)): the body is sealed under the
+//! master key while it waits (sealing.rs; bound to its message), and when the last copy is done
+//! the body, the envelope sender and the recipients' addresses go; the record stays (message,
+//! contact, action, rule, reason, instants, status). Nothing here puts an address or a body into
+//! an error or a `Debug` output.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use consento_domain::relay::DeliveryStatus;
+use consento_domain::sealed::Slot;
+use consento_domain::{Action, ContactId, DomainError, ReasonId, Timestamp};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::decide::insert_interaction;
+use crate::outbox::{NextAttempt, lease_until, skip_locked};
+use crate::row::Cols;
+use crate::{Backend, ContactRef, Interaction, Store, StoreError, in_write_tx, on_read_pool};
+
+/// What becomes of one recipient of a message to store.
+#[derive(Clone, PartialEq, Eq)]
+pub enum RecipientOutcome {
+    /// A copy goes: the decision allows it.
+    Deliver,
+    /// A copy goes once this justified contact is recorded with the message (rule 7 of
+    /// `consento_domain::decide`).
+    Justify {
+        /// The reason picked.
+        reason: ReasonId,
+        /// The sender's note, if any.
+        note: Option<String>,
+        /// Who is recorded as having made the contact.
+        operator: String,
+    },
+    /// No copy goes: the decision refused it (its rule says why).
+    Refused,
+}
+
+/// One recipient of a message to store, as the relay decided it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewRelayRecipient {
+    /// The address (normalised).
+    pub address: String,
+    /// The contact it belongs to, if any.
+    pub contact_id: Option<ContactId>,
+    /// The rule that decided (`consent`, `check_disabled`, or a cause's code).
+    pub rule: String,
+    /// What becomes of it.
+    pub outcome: RecipientOutcome,
+}
+
+/// Hides the address.
+impl std::fmt::Debug for NewRelayRecipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewRelayRecipient")
+            .field("contact_id", &self.contact_id)
+            .field("rule", &self.rule)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A message the relay accepted, to store before it answers `250`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewRelayMessage {
+    /// The token the client authenticated with.
+    pub token_id: Uuid,
+    /// The envelope sender (`MAIL FROM`; empty for the null sender).
+    pub envelope_from: String,
+    /// `email.single` or `email.bulk`, for every recipient.
+    pub action: Action,
+    /// The message as received (headers and body, dots unstuffed).
+    pub body: Vec<u8>,
+    /// Its recipients, in the order given.
+    pub recipients: Vec<NewRelayRecipient>,
+}
+
+/// Hides the addresses and the body.
+impl std::fmt::Debug for NewRelayMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewRelayMessage")
+            .field("token_id", &self.token_id)
+            .field("action", &self.action)
+            .field("size", &self.body.len())
+            .field("recipients", &self.recipients)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored message: its id, and the justified contacts recorded with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedRelayMessage {
+    /// Its id (UUIDv7).
+    pub id: Uuid,
+    /// The justified contacts recorded in its transaction.
+    pub interactions: Vec<Interaction>,
+}
+
+/// One recipient's copy claimed for delivery.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RelayCopy {
+    /// The copy's id (a row of `relay_deliveries`).
+    pub id: Uuid,
+    /// Its message.
+    pub message_id: Uuid,
+    /// The envelope sender (empty for the null sender).
+    pub envelope_from: String,
+    /// The recipient's address.
+    pub recipient: String,
+    /// The recipient's contact, if any.
+    pub contact_id: Option<ContactId>,
+    /// The action the message was decided as.
+    pub action: Action,
+    /// Whether a justified contact let it through (the decision needs a reason).
+    pub justified: bool,
+    /// Whether it is a delivery status notification to a sender ([`DSN_RULE`]): not a contact
+    /// attempt, so neither decided nor edited.
+    pub notice: bool,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+    /// The message as received; shared by the copies of one message claimed together.
+    pub body: Arc<Vec<u8>>,
+}
+
+/// Hides the addresses and the body.
+impl std::fmt::Debug for RelayCopy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayCopy")
+            .field("id", &self.id)
+            .field("message_id", &self.message_id)
+            .field("contact_id", &self.contact_id)
+            .field("action", &self.action)
+            .field("attempts", &self.attempts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One recipient's record, as kept for the log (no address).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RelayDelivery {
+    /// The copy's id.
+    pub id: Uuid,
+    /// Its message.
+    pub message_id: Uuid,
+    /// The recipient's contact, if any.
+    pub contact_id: Option<ContactId>,
+    /// The action decided.
+    pub action: Action,
+    /// The rule that decided.
+    pub rule: String,
+    /// The reason, when a justified contact let it through.
+    pub reason_id: Option<ReasonId>,
+    /// That justified contact.
+    pub interaction_id: Option<Uuid>,
+    /// Where the copy stands.
+    pub status: DeliveryStatus,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// The last failure's short code (`smtp_451`, `connect`…).
+    pub last_error: Option<String>,
+    /// When the upstream server accepted it.
+    pub delivered_at: Option<Timestamp>,
+    /// The last change.
+    pub updated_at: Timestamp,
+}
+
+/// A stored message as kept for the log: no address, no body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RelayRecord {
+    /// Its id.
+    pub id: Uuid,
+    /// The token that sent it.
+    pub token_id: Uuid,
+    /// When it was accepted.
+    pub received_at: Timestamp,
+    /// Its size in bytes.
+    pub size: i64,
+    /// Whether the body is still kept (some copy is still under way).
+    pub body_kept: bool,
+    /// When the body, the sender and the addresses were removed.
+    pub purged_at: Option<Timestamp>,
+    /// Its recipients, in the order given.
+    pub deliveries: Vec<RelayDelivery>,
+}
+
+/// The copies still under way, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RelayOutboxStats {
+    /// Copies queued or deferred.
+    pub pending: i64,
+}
+
+/// The rule of a delivery status notification's copy (RFC 3464): the relay telling a sender
+/// that a copy of their message was given up; its recipient is the sender, no contact.
+pub const DSN_RULE: &str = "dsn";
+
+/// The due copies: queued or deferred, due, not leased by a live worker. $1 now.
+const DUE: &str = "FROM relay_deliveries WHERE status IN ('queued', 'deferred') AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)";
+
+/// Claims up to $3 due copies until $2, each claim an attempt; concurrent claimers skip each
+/// other's rows.
+fn claim_sql(backend: Backend) -> String {
+    let lock = skip_locked(backend, None);
+    format!(
+        "UPDATE relay_deliveries SET lease_until = $2, attempts = attempts + 1 WHERE id IN (SELECT id {DUE} ORDER BY next_attempt_at, id LIMIT $3 {lock}) RETURNING id, message_id, recipient, contact_id, action, rule, reason_id, attempts"
+    )
+}
+
+/// Removes the body, the sender and the recipients' addresses of message `$id` once none of its
+/// copies is under way (at `$now`), in transaction `$tx`.
+macro_rules! purge_if_done {
+    ($tx:ident, $id:expr, $now:expr) => {{
+        let purged = sqlx::query("UPDATE relay_messages SET body = NULL, envelope_from = NULL, purged_at = $2 WHERE id = $1 AND purged_at IS NULL AND NOT EXISTS (SELECT 1 FROM relay_deliveries WHERE message_id = $1 AND status IN ('queued', 'deferred'))")
+            .bind($id).bind($now)
+            .execute(&mut *$tx).await?
+            .rows_affected();
+        if purged > 0 {
+            sqlx::query("UPDATE relay_deliveries SET recipient = NULL WHERE message_id = $1")
+                .bind($id)
+                .execute(&mut *$tx).await?;
+        }
+    }};
+}
+
+const DELIVERY_COLS: &str = "id, message_id, contact_id, action, rule, reason_id, interaction_id, status, attempts, last_error, delivered_at, updated_at";
+
+fn delivery_from(row: &impl Cols) -> Result<RelayDelivery, StoreError> {
+    Ok(RelayDelivery {
+        id: row.uuid("id")?,
+        message_id: row.uuid("message_id")?,
+        contact_id: row.opt_uuid("contact_id")?.map(ContactId),
+        action: Action::parse(&row.text("action")?)?,
+        rule: row.text("rule")?,
+        reason_id: row.opt_uuid("reason_id")?.map(ReasonId),
+        interaction_id: row.opt_uuid("interaction_id")?,
+        status: DeliveryStatus::parse(&row.text("status")?)?,
+        attempts: row.int("attempts")?,
+        last_error: row.opt_text("last_error")?,
+        delivered_at: row.opt_int("delivered_at")?.map(Timestamp::from_micros),
+        updated_at: Timestamp::from_micros(row.int("updated_at")?),
+    })
+}
+
+fn body_slot(id: &str) -> Slot<'_> {
+    Slot::new("relay_messages", "body", id)
+}
+
+impl Store {
+    /// Stores a message the relay accepted, with every recipient's decision and the justified
+    /// contacts it records, in one transaction: once this returns, the message is durable and the
+    /// relay may answer `250` (RFC 5321 §4.1.1.4: the server takes responsibility for it). Each
+    /// justified contact is checked again here as [`Store::justify`] checks it (a change since
+    /// the relay decided refuses the whole message, which the client may then send again); one
+    /// that turns out allowed needs no record. Run it within [`Store::audited`]: the entry
+    /// names the message and the justified contacts.
+    pub async fn accept_relay_message(
+        &self,
+        message: NewRelayMessage,
+    ) -> Result<AcceptedRelayMessage, StoreError> {
+        if !matches!(message.action, Action::EmailSingle | Action::EmailBulk) {
+            return Err(DomainError::invalid("action", "must be an email action").into());
+        }
+        if !message
+            .recipients
+            .iter()
+            .any(|r| r.outcome != RecipientOutcome::Refused)
+        {
+            return Err(DomainError::invalid("recipients", "no recipient gets a copy").into());
+        }
+        let mut rows = Vec::with_capacity(message.recipients.len());
+        let mut interactions = Vec::new();
+        for r in &message.recipients {
+            let (status, rule, interaction) = match &r.outcome {
+                RecipientOutcome::Refused => (DeliveryStatus::Refused, r.rule.clone(), None),
+                RecipientOutcome::Deliver => (DeliveryStatus::Queued, r.rule.clone(), None),
+                RecipientOutcome::Justify {
+                    reason,
+                    note,
+                    operator,
+                } => {
+                    let contact = r.contact_id.ok_or_else(|| {
+                        DomainError::invalid("contact", "a justified contact needs a contact")
+                    })?;
+                    let (report, interaction) = self
+                        .justification(
+                            &ContactRef::Id(contact),
+                            message.action,
+                            *reason,
+                            note.as_deref(),
+                            operator,
+                        )
+                        .await?;
+                    let rule = match (&interaction, &report.decision) {
+                        (Some(i), _) => i.cause.clone().unwrap_or_else(|| r.rule.clone()),
+                        (None, consento_domain::Decision::Allowed { allowed_by }) => {
+                            match allowed_by {
+                                consento_domain::AllowedBy::CheckDisabled => "check_disabled",
+                                consento_domain::AllowedBy::Consent { .. } => "consent",
+                            }
+                            .to_owned()
+                        }
+                        (None, _) => r.rule.clone(),
+                    };
+                    (DeliveryStatus::Queued, rule, interaction)
+                }
+            };
+            if let Some(i) = &interaction {
+                interactions.push(i.clone());
+            }
+            rows.push((r, status, rule, interaction.map(|i| (i.id, i.reason_id))));
+        }
+        let now = self.now();
+        let id = self.new_uuid(now)?;
+        let ids = self.new_uuids(now, rows.len())?;
+        let body = self.seal(&body_slot(&id.to_string()), &message.body)?;
+        let size = i64::try_from(message.body.len()).unwrap_or(i64::MAX);
+        crate::audit::set_target_id("relay_message", id);
+        crate::audit::add_detail(
+            "interaction_ids",
+            serde_json::json!(interactions.iter().map(|i| i.id).collect::<Vec<_>>()),
+        );
+        let at = now.as_micros();
+        in_write_tx!(self, tx => {
+            sqlx::query("INSERT INTO relay_messages (id, token_id, envelope_from, received_at, size, body) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(id).bind(message.token_id).bind(&message.envelope_from).bind(at).bind(size).bind(&body)
+                .execute(&mut *tx).await?;
+            for i in &interactions {
+                insert_interaction!(tx, i);
+            }
+            for ((r, status, rule, justified), delivery) in rows.iter().zip(&ids) {
+                let next = (!status.is_final()).then_some(at);
+                sqlx::query("INSERT INTO relay_deliveries (id, message_id, recipient, contact_id, action, rule, reason_id, interaction_id, status, next_attempt_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                    .bind(delivery).bind(id).bind(&r.address).bind(r.contact_id.map(|c| c.0))
+                    .bind(message.action.code()).bind(rule)
+                    .bind(justified.and_then(|(_, reason)| reason.map(|r| r.0)))
+                    .bind(justified.map(|(interaction, _)| interaction))
+                    .bind(status.code()).bind(next).bind(at)
+                    .execute(&mut *tx).await?;
+            }
+        });
+        Ok(AcceptedRelayMessage { id, interactions })
+    }
+
+    /// Claims up to `batch` due copies for `lease`: until then no other worker, in this process
+    /// or another, claims them; if this worker dies, they are claimed again when the lease ends.
+    /// Oldest first; the copies of one message share its opened body.
+    pub async fn claim_relay_copies(
+        &self,
+        batch: i64,
+        lease: Duration,
+    ) -> Result<Vec<RelayCopy>, StoreError> {
+        let now = self.now();
+        let lease_until = lease_until(now, lease);
+        let now = now.as_micros();
+        // Read first: most polls find nothing due, and should not take the write lock.
+        let due: Option<Uuid> = on_read_pool!(self, pool => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT id {DUE} LIMIT 1")))
+                .bind(now)
+                .fetch_optional(pool)
+                .await?
+        });
+        if due.is_none() {
+            return Ok(Vec::new());
+        }
+        let sql = claim_sql(self.backend());
+        let copies = in_write_tx!(self, tx => {
+            let claimed = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(now).bind(lease_until).bind(batch.clamp(1, 1000))
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut messages: HashMap<Uuid, (String, Arc<Vec<u8>>)> = HashMap::new();
+            let mut copies = Vec::with_capacity(claimed.len());
+            for row in &claimed {
+                let message_id = row.uuid("message_id")?;
+                if let std::collections::hash_map::Entry::Vacant(slot) = messages.entry(message_id) {
+                    let m = sqlx::query("SELECT envelope_from, body FROM relay_messages WHERE id = $1")
+                        .bind(message_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let sealed = m.opt_bytes("body")?.ok_or(StoreError::Corrupt("a relayed message under way has no body"))?;
+                    let body = self.unseal(&body_slot(&message_id.to_string()), &sealed)?;
+                    slot.insert((m.opt_text("envelope_from")?.unwrap_or_default(), Arc::new(body)));
+                }
+                let (from, body) = messages.get(&message_id).cloned().ok_or(StoreError::Corrupt("relay message"))?;
+                copies.push(RelayCopy {
+                    id: row.uuid("id")?,
+                    message_id,
+                    envelope_from: from,
+                    recipient: row.opt_text("recipient")?.ok_or(StoreError::Corrupt("a relayed copy under way has no recipient"))?,
+                    contact_id: row.opt_uuid("contact_id")?.map(ContactId),
+                    action: Action::parse(&row.text("action")?)?,
+                    justified: row.opt_uuid("reason_id")?.is_some(),
+                    notice: row.text("rule")? == DSN_RULE,
+                    attempts: row.int("attempts")?,
+                    body,
+                });
+            }
+            // RETURNING gives no order; oldest first (UUIDv7 ids follow their instants).
+            copies.sort_by_key(|c| (c.message_id, c.id));
+            copies
+        });
+        Ok(copies)
+    }
+
+    /// Records that the upstream server accepted a copy; the message's body goes once no copy
+    /// is under way.
+    pub async fn mark_relay_delivered(&self, id: Uuid) -> Result<(), StoreError> {
+        let now = self.now().as_micros();
+        in_write_tx!(self, tx => {
+            let message: Option<Uuid> = sqlx::query_scalar("UPDATE relay_deliveries SET status = 'delivered', delivered_at = $2, updated_at = $2, next_attempt_at = NULL, lease_until = NULL, last_error = NULL WHERE id = $1 AND status IN ('queued', 'deferred') RETURNING message_id")
+                .bind(id).bind(now)
+                .fetch_optional(&mut *tx).await?;
+            if let Some(message) = message {
+                purge_if_done!(tx, message, now);
+            }
+        });
+        Ok(())
+    }
+
+    /// Records a failed attempt with a short error code (`smtp_451`, `connect`; never the
+    /// server's text, which may quote the address): deferred until the next attempt, or bounced
+    /// for good (the message's body then goes once no copy is under way).
+    pub async fn mark_relay_failed(
+        &self,
+        id: Uuid,
+        error_code: &str,
+        next: NextAttempt,
+    ) -> Result<(), StoreError> {
+        let now = self.now().as_micros();
+        let code: String = error_code.chars().take(64).collect();
+        in_write_tx!(self, tx => {
+            let message: Option<Uuid> = match next {
+                NextAttempt::At(at) => sqlx::query_scalar("UPDATE relay_deliveries SET status = 'deferred', last_error = $2, next_attempt_at = $3, lease_until = NULL, updated_at = $4 WHERE id = $1 AND status IN ('queued', 'deferred') RETURNING message_id")
+                    .bind(id).bind(&code).bind(at.as_micros()).bind(now),
+                NextAttempt::Dead => sqlx::query_scalar("UPDATE relay_deliveries SET status = 'bounced', last_error = $2, next_attempt_at = NULL, lease_until = NULL, updated_at = $3 WHERE id = $1 AND status IN ('queued', 'deferred') RETURNING message_id")
+                    .bind(id).bind(&code).bind(now),
+            }
+            .fetch_optional(&mut *tx).await?;
+            if let Some(message) = message {
+                purge_if_done!(tx, message, now);
+            }
+        });
+        Ok(())
+    }
+
+    /// Gives a copy up for good (`error_code` as in [`Store::mark_relay_failed`]) and, in the
+    /// same transaction, queues `notice` (a delivery status notification, RFC 3464) to the
+    /// message's envelope sender, sent from the null sender (so that its own failure is never
+    /// notified: RFC 5321 §4.5.5) and purged like any copy once it is out. A message from the
+    /// null sender, or a copy already done, queues nothing.
+    pub async fn bounce_relay_copy(
+        &self,
+        id: Uuid,
+        error_code: &str,
+        notice: &[u8],
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let at = now.as_micros();
+        let code: String = error_code.chars().take(64).collect();
+        let notice_id = self.new_uuid(now)?;
+        let notice_copy = self.new_uuid(now)?;
+        let sealed = self.seal(&body_slot(&notice_id.to_string()), notice)?;
+        let size = i64::try_from(notice.len()).unwrap_or(i64::MAX);
+        in_write_tx!(self, tx => {
+            let message: Option<Uuid> = sqlx::query_scalar("UPDATE relay_deliveries SET status = 'bounced', last_error = $2, next_attempt_at = NULL, lease_until = NULL, updated_at = $3 WHERE id = $1 AND status IN ('queued', 'deferred') RETURNING message_id")
+                .bind(id).bind(&code).bind(at)
+                .fetch_optional(&mut *tx).await?;
+            if let Some(message) = message {
+                let sender = sqlx::query("SELECT token_id, envelope_from FROM relay_messages WHERE id = $1")
+                    .bind(message)
+                    .fetch_one(&mut *tx).await?;
+                let to = sender.opt_text("envelope_from")?.unwrap_or_default();
+                if !to.is_empty() {
+                    sqlx::query("INSERT INTO relay_messages (id, token_id, envelope_from, received_at, size, body) VALUES ($1, $2, '', $3, $4, $5)")
+                        .bind(notice_id).bind(sender.uuid("token_id")?).bind(at).bind(size).bind(&sealed)
+                        .execute(&mut *tx).await?;
+                    sqlx::query("INSERT INTO relay_deliveries (id, message_id, recipient, contact_id, action, rule, status, next_attempt_at, updated_at) VALUES ($1, $2, $3, NULL, 'email.single', $4, 'queued', $5, $5)")
+                        .bind(notice_copy).bind(notice_id).bind(&to).bind(DSN_RULE).bind(at)
+                        .execute(&mut *tx).await?;
+                }
+                purge_if_done!(tx, message, at);
+            }
+        });
+        Ok(())
+    }
+
+    /// Records that a copy is not sent after all: the decision, asked again at delivery, now
+    /// refuses it (`rule`: a withdrawal, an erasure, an objection since the message came).
+    pub async fn refuse_relay_copy(&self, id: Uuid, rule: &str) -> Result<(), StoreError> {
+        let now = self.now().as_micros();
+        let rule: String = rule.chars().take(64).collect();
+        in_write_tx!(self, tx => {
+            let message: Option<Uuid> = sqlx::query_scalar("UPDATE relay_deliveries SET status = 'refused', rule = $2, next_attempt_at = NULL, lease_until = NULL, updated_at = $3 WHERE id = $1 AND status IN ('queued', 'deferred') RETURNING message_id")
+                .bind(id).bind(&rule).bind(now)
+                .fetch_optional(&mut *tx).await?;
+            if let Some(message) = message {
+                purge_if_done!(tx, message, now);
+            }
+        });
+        Ok(())
+    }
+
+    /// A stored message's record (no address, no body), if it exists.
+    pub async fn relay_record(&self, id: Uuid) -> Result<Option<RelayRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLS} FROM relay_deliveries WHERE message_id = $1 ORDER BY id"
+        );
+        on_read_pool!(self, pool => {
+            let Some(m) = sqlx::query("SELECT id, token_id, received_at, size, body IS NOT NULL AS body_kept, purged_at FROM relay_messages WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let deliveries = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(delivery_from)
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok(Some(RelayRecord {
+                id: m.uuid("id")?,
+                token_id: m.uuid("token_id")?,
+                received_at: Timestamp::from_micros(m.int("received_at")?),
+                size: m.int("size")?,
+                body_kept: m.flag("body_kept")?,
+                purged_at: m.opt_int("purged_at")?.map(Timestamp::from_micros),
+                deliveries,
+            }))
+        })
+    }
+
+    /// A contact's relayed messages, newest first, at most `limit`: the relay's log on the card.
+    pub async fn relay_deliveries_of(
+        &self,
+        contact: ContactId,
+        limit: i64,
+    ) -> Result<Vec<RelayDelivery>, StoreError> {
+        let sql = format!(
+            "SELECT {DELIVERY_COLS} FROM relay_deliveries WHERE contact_id = $1 ORDER BY updated_at DESC, id DESC LIMIT $2"
+        );
+        on_read_pool!(self, pool => {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(contact.0)
+                .bind(limit.clamp(1, 1000))
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(delivery_from)
+                .collect()
+        })
+    }
+
+    /// How many copies are under way.
+    pub async fn relay_outbox_stats(&self) -> Result<RelayOutboxStats, StoreError> {
+        on_read_pool!(self, pool => {
+            let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM relay_deliveries WHERE status IN ('queued', 'deferred')")
+                .fetch_one(pool)
+                .await?;
+            Ok(RelayOutboxStats { pending })
+        })
+    }
+}

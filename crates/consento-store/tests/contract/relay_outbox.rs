@@ -1,0 +1,231 @@
+//! The relay's outbox (migration 0030): a message stored with its recipients' decisions and its
+//! justified contacts in one transaction, the body sealed at rest, copies claimed once under a
+//! lease by claimers on two stores, the body and addresses gone with the last copy, re-sealed by
+//! a master key rotation, and an erasure stopping a copy under way.
+
+use std::time::Duration;
+
+use consento_domain::relay::DeliveryStatus;
+use consento_store::{NewRelayMessage, NewRelayRecipient, NextAttempt, RecipientOutcome};
+
+use super::*;
+
+const BODY: &[u8] =
+    b"From: vendite@example.com\r\nSubject: Offerta riservata\r\n\r\nGentile cliente\r\n";
+
+/// A relay token, two contacts (one with a consent for single emails, one without) and a
+/// reason: (token, allowed, needs a reason, reason).
+async fn setup(
+    store: &Store,
+) -> (
+    uuid::Uuid,
+    consento_domain::ContactId,
+    consento_domain::ContactId,
+    consento_domain::ContactReason,
+) {
+    let (token, _) = store
+        .create_token("crm", &["relay".to_owned()], None)
+        .await
+        .unwrap();
+    store
+        .create_consent_type(spec("email", Some(365), single_email()))
+        .await
+        .unwrap();
+    let allowed = store
+        .create_contact(contact("anna@example.it"))
+        .await
+        .unwrap();
+    let needs = store
+        .create_contact(contact("bruno@example.it"))
+        .await
+        .unwrap();
+    store
+        .record_consent(event(
+            &ContactRef::Id(allowed.id),
+            "email",
+            EventKind::Given,
+            None,
+        ))
+        .await
+        .unwrap();
+    let reason = store
+        .create_reason("Richiesta del cliente", false)
+        .await
+        .unwrap();
+    (token.id, allowed.id, needs.id, reason)
+}
+
+fn message(
+    token: uuid::Uuid,
+    allowed: consento_domain::ContactId,
+    needs: consento_domain::ContactId,
+    reason: &consento_domain::ContactReason,
+    justified: bool,
+) -> NewRelayMessage {
+    NewRelayMessage {
+        token_id: token,
+        envelope_from: "vendite@example.com".into(),
+        action: Action::EmailSingle,
+        body: BODY.to_vec(),
+        recipients: vec![
+            NewRelayRecipient {
+                address: "anna@example.it".into(),
+                contact_id: Some(allowed),
+                rule: "consent".into(),
+                outcome: RecipientOutcome::Deliver,
+            },
+            NewRelayRecipient {
+                address: "bruno@example.it".into(),
+                contact_id: Some(needs),
+                rule: "no_consent".into(),
+                outcome: if justified {
+                    RecipientOutcome::Justify {
+                        reason: reason.id,
+                        note: Some("ordine 1182".into()),
+                        operator: "m.bianchi".into(),
+                    }
+                } else {
+                    RecipientOutcome::Refused
+                },
+            },
+        ],
+    }
+}
+
+#[tokio::test]
+async fn a_relayed_message_is_stored_sealed_with_its_justified_contact_and_claimed_once_under_a_lease()
+ {
+    on_every_backend!(env => {
+        let (token, anna, bruno, reason) = setup(&env.store).await;
+        let accepted = env
+            .store
+            .accept_relay_message(message(token, anna, bruno, &reason, true))
+            .await
+            .unwrap();
+        // The justified contact is recorded with the message.
+        assert_eq!(accepted.interactions.len(), 1);
+        let recorded = env.store.interactions(&ContactRef::Id(bruno)).await.unwrap();
+        assert_eq!(recorded, accepted.interactions);
+        assert_eq!(recorded[0].operator, "m.bianchi");
+        let x = env.bytes_literal(b"x");
+        let addresses = format!("SELECT {x} FROM relay_deliveries WHERE recipient IS NOT NULL");
+        assert_eq!(env.raw_bytes(&addresses).await.len(), 2);
+        // Sealed at rest: the body's words are nowhere in the column.
+        let stored = env.raw_bytes("SELECT body FROM relay_messages").await;
+        assert_eq!(stored.len(), 1);
+        assert!(!stored[0].windows(8).any(|w| w == b"riservat"));
+        // Claimed once, by one of two stores; both copies share the opened body.
+        let lease = Duration::from_secs(60);
+        let other = env.second_store().await;
+        let (a, b) = tokio::join!(
+            env.store.claim_relay_copies(10, lease),
+            other.claim_relay_copies(10, lease)
+        );
+        let mut copies = a.unwrap();
+        copies.extend(b.unwrap());
+        assert_eq!(copies.len(), 2, "{copies:?}");
+        assert!(copies.iter().all(|c| c.body.as_slice() == BODY && c.attempts == 1));
+        assert!(copies.iter().any(|c| c.justified && c.contact_id == Some(bruno)));
+        assert!(!format!("{copies:?}").contains("example"), "no address or body in Debug");
+        assert!(env.store.claim_relay_copies(10, lease).await.unwrap().is_empty());
+        // The lease runs out: a copy not recorded is claimed again, a second attempt.
+        let (first, second) = (copies[0].id, copies[1].id);
+        env.store.mark_relay_delivered(first).await.unwrap();
+        env.clock.advance(61_000_000);
+        let again = env.store.claim_relay_copies(10, lease).await.unwrap();
+        assert_eq!((again.len(), again[0].id, again[0].attempts), (1, second, 2));
+        let later = Timestamp::from_micros(env.store.now().as_micros() + 300_000_000);
+        env.store.mark_relay_failed(second, "smtp_451", NextAttempt::At(later)).await.unwrap();
+        let record = env.store.relay_record(accepted.id).await.unwrap().unwrap();
+        assert!(record.body_kept, "a copy is still under way");
+        assert_eq!(env.store.relay_outbox_stats().await.unwrap().pending, 1);
+        env.clock.advance(300_000_000);
+        let last = env.store.claim_relay_copies(10, lease).await.unwrap();
+        // Given up: the sender is told in the same transaction, from the null sender.
+        env.store.bounce_relay_copy(last[0].id, "smtp_550", b"Subject: Not delivered\r\n\r\n").await.unwrap();
+        let notice = env.store.claim_relay_copies(10, lease).await.unwrap();
+        assert_eq!(notice.len(), 1);
+        assert!(notice[0].notice && notice[0].contact_id.is_none());
+        assert_eq!((notice[0].envelope_from.as_str(), notice[0].recipient.as_str()), ("", "vendite@example.com"));
+        assert_eq!(notice[0].body.as_slice(), b"Subject: Not delivered\r\n\r\n");
+        // A notice given up tells nobody (RFC 5321 §4.5.5: never a notice about a notice).
+        env.store.bounce_relay_copy(notice[0].id, "smtp_550", b"x").await.unwrap();
+        assert!(env.store.claim_relay_copies(10, lease).await.unwrap().is_empty());
+        assert_eq!(env.store.relay_outbox_stats().await.unwrap().pending, 0);
+        // The last outcome takes the body, the sender and the addresses; the record stays.
+        let record = env.store.relay_record(accepted.id).await.unwrap().unwrap();
+        assert!(!record.body_kept && record.purged_at.is_some());
+        let statuses: Vec<_> = record.deliveries.iter().map(|d| (d.status, d.last_error.clone())).collect();
+        assert!(statuses.contains(&(DeliveryStatus::Delivered, None)));
+        assert!(statuses.contains(&(DeliveryStatus::Bounced, Some("smtp_550".into()))));
+        let justified = record.deliveries.iter().find(|d| d.contact_id == Some(bruno)).unwrap();
+        assert_eq!(justified.reason_id, Some(reason.id));
+        assert_eq!(justified.interaction_id, Some(recorded[0].id));
+        let x = env.bytes_literal(b"x");
+        let kept = format!("SELECT {x} FROM relay_messages WHERE envelope_from IS NOT NULL OR body IS NOT NULL UNION ALL SELECT {x} FROM relay_deliveries WHERE recipient IS NOT NULL");
+        assert!(env.raw_bytes(&kept).await.is_empty(), "no address kept");
+        assert_eq!(env.store.relay_outbox_stats().await.unwrap().pending, 0);
+        other.close().await;
+    });
+}
+
+#[tokio::test]
+async fn a_message_nobody_gets_is_refused_and_a_reason_that_cannot_justify_stores_nothing() {
+    on_every_backend!(env => {
+        let (token, anna, bruno, reason) = setup(&env.store).await;
+        let mut nobody = message(token, anna, bruno, &reason, false);
+        nobody.recipients.remove(0);
+        let e = env.store.accept_relay_message(nobody).await.unwrap_err();
+        assert!(e.to_string().contains("recipients"), "{e}");
+        // The reason retired since the relay decided: the whole message is refused.
+        env.store.update_reason(reason.id, None, Some(false), None).await.unwrap();
+        let e = env
+            .store
+            .accept_relay_message(message(token, anna, bruno, &reason, true))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("reason"), "{e}");
+        assert!(env.raw_bytes("SELECT body FROM relay_messages").await.is_empty());
+        assert!(env.store.interactions(&ContactRef::Id(bruno)).await.unwrap().is_empty());
+    });
+}
+
+#[tokio::test]
+async fn a_master_key_rotation_reseals_a_waiting_body_and_an_erasure_stops_its_copy() {
+    on_every_backend!(env => {
+        let (token, anna, bruno, reason) = setup(&env.store).await;
+        let accepted = env
+            .store
+            .accept_relay_message(message(token, anna, bruno, &reason, false))
+            .await
+            .unwrap();
+        let new_key = MasterKey::from_bytes([9; 32]);
+        let counts = env.store.rotate_master_key(&new_key).await.unwrap();
+        assert_eq!(counts.relay_bodies, 1);
+        let rotated = env
+            .second_store_with(|c| c.master_key = new_key.clone())
+            .await;
+        let copies = rotated.claim_relay_copies(10, Duration::from_secs(60)).await.unwrap();
+        assert_eq!(copies.len(), 1);
+        assert_eq!(copies[0].body.as_slice(), BODY);
+        // Erased before it left: the copy is refused, the body and address go.
+        rotated
+            .erase_contact(anna, &consento_store::ErasureInput {
+                reason: consento_domain::erasure::ErasureReason::Request,
+                request_id: None,
+                actor: operator(),
+                by: consento_store::AuditActor::System,
+            })
+            .await
+            .unwrap();
+        let record = rotated.relay_record(accepted.id).await.unwrap().unwrap();
+        let copy = record.deliveries.iter().find(|d| d.contact_id == Some(anna)).unwrap();
+        assert_eq!((copy.status, copy.rule.as_str()), (DeliveryStatus::Refused, "erased"));
+        assert!(!record.body_kept);
+        // Recorded later by a worker that still held it: nothing changes.
+        rotated.mark_relay_delivered(copy.id).await.unwrap();
+        let record = rotated.relay_record(accepted.id).await.unwrap().unwrap();
+        assert_eq!(record.deliveries.iter().find(|d| d.contact_id == Some(anna)).unwrap().status, DeliveryStatus::Refused);
+        rotated.close().await;
+    });
+}
