@@ -409,14 +409,15 @@ fn fence_forgetting(
 }
 
 /// Reads again, as a decision asked the same way would, the contacts a fence forgot, and
-/// remembers them: a changed contact is then a hit at its next decision instead of a read.
+/// remembers them, with the ring facts a call had asked for: a changed contact is then a hit at
+/// its next decision instead of a read.
 fn refresh(
     fast: &FastRead,
     cache: &DecisionCache,
     head: i64,
     forgotten: &[decision_cache::Forgotten],
 ) -> Result<(), StoreError> {
-    for (id, keys) in forgotten {
+    for decision_cache::Forgotten { id, keys, ring } in forgotten {
         if keys.is_empty() {
             let facts = fast.query(BY_ID, Param::Blob(id.as_bytes()), |rows| facts_from(rows))?;
             if let Some(facts) = facts {
@@ -432,6 +433,11 @@ fn refresh(
             if let Some(facts) = fast.query(sql, Param::Text(key), |rows| facts_from(rows))? {
                 cache.remember(head, Some((*kind, key)), &facts);
             }
+        }
+        // Kept only if the contact was remembered again above (see `remember_ring`).
+        for code in ring {
+            let facts = crate::rpo::read_ring(fast, ContactId(*id), None, code.as_deref())?;
+            cache.remember_ring(head, *id, code.as_deref(), &facts);
         }
     }
     Ok(())

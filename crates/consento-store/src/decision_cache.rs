@@ -14,6 +14,12 @@
 //! position the cache has caught up to. A gap in the log (pruned while this process was idle), a
 //! row without a contact (settings, consent types, the suppression list) or a long run of
 //! changes makes it forget everything instead.
+//!
+//! Beside a contact's facts, the facts a telemarketing call reads at the ring about its primary
+//! number (`Store::ring_facts`: the register's latest answer, the latest silent call, the
+//! directory listing, the customer relationship, an open call request; migrations 0028 and
+//! 0031), once per consent type the call relies on: read at the first such call and forgotten
+//! with the contact, which the change log names whenever one of them changes.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -27,6 +33,7 @@ use consento_domain::{
 use uuid::Uuid;
 
 use crate::decision_facts::{Facts, KeyKind, MAX_CHANGES, WAL_HEADER};
+use crate::rpo::RingFacts;
 
 /// Shards of the maps: a lookup locks one, and growing one rehashes a sixty-fourth of the cache
 /// (one map of a million entries would stop every decision for the tens of milliseconds its
@@ -50,6 +57,9 @@ struct Entry {
     status: ContactStatus,
     states: Box<[State]>,
     keys: Vec<(KeyKind, Arc<str>)>,
+    /// The ring facts of its primary number, by the code of the consent type the call relied
+    /// on (whether that type is for third parties is one of them); empty until a call asks.
+    ring: Vec<(Option<Box<str>>, RingFacts)>,
 }
 
 /// One shard of the remembered contacts, with its own copy of what every decision reads alike
@@ -99,8 +109,15 @@ pub(crate) struct DecisionCache {
 
 /// What catching up needs from the database: the changes after a position.
 pub(crate) type Change = (i64, Option<Uuid>);
-/// A forgotten contact and the keys it was asked by.
-pub(crate) type Forgotten = (Uuid, Vec<(KeyKind, Arc<str>)>);
+
+/// A forgotten contact, with how it was asked about: the keys it was asked by, and the consent
+/// types its ring facts were asked for.
+#[derive(Debug)]
+pub(crate) struct Forgotten {
+    pub id: Uuid,
+    pub keys: Vec<(KeyKind, Arc<str>)>,
+    pub ring: Vec<Option<Box<str>>>,
+}
 
 fn shard_of(key: &str) -> usize {
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -180,9 +197,9 @@ impl DecisionCache {
             Some(log) if complete(&log, seen, head) => {
                 for (_, contact) in log.iter().filter(|(seq, _)| *seq <= head) {
                     if let Some(id) = contact
-                        && let Some(keys) = self.forget(id)
+                        && let Some(gone) = self.forget(id)
                     {
-                        forgotten.push((*id, keys));
+                        forgotten.push(gone);
                     }
                 }
             }
@@ -206,8 +223,8 @@ impl DecisionCache {
         }
     }
 
-    /// Forgets a contact; returns the keys it was remembered under, if it was.
-    fn forget(&self, id: &Uuid) -> Option<Vec<(KeyKind, Arc<str>)>> {
+    /// Forgets a contact; returns how it was asked about, if it was remembered.
+    fn forget(&self, id: &Uuid) -> Option<Forgotten> {
         let entry = self
             .contacts(id)
             .and_then(|shard| shard.write().ok()?.entries.remove(id))?;
@@ -220,7 +237,11 @@ impl DecisionCache {
                 }
             }
         }
-        Some(entry.keys)
+        Some(Forgotten {
+            id: *id,
+            keys: entry.keys,
+            ring: entry.ring.into_iter().map(|(code, _)| code).collect(),
+        })
     }
 
     /// The remembered facts of a contact named by our id.
@@ -296,12 +317,14 @@ impl DecisionCache {
             {
                 return;
             }
-            let mut keys = match shard.entries.remove(&id) {
-                Some(e) => e.keys,
+            // An entry asked again by another key keeps its ring facts: nothing logged since
+            // they were read (they would be gone with the entry), so they still hold.
+            let (mut keys, ring) = match shard.entries.remove(&id) {
+                Some(e) => (e.keys, e.ring),
                 None if self.len.load(Ordering::SeqCst) >= self.capacity => return,
                 None => {
                     self.len.fetch_add(1, Ordering::SeqCst);
-                    Vec::new()
+                    (Vec::new(), Vec::new())
                 }
             };
             shard.settings = Some(facts.settings);
@@ -333,6 +356,7 @@ impl DecisionCache {
                     status: facts.status.clone(),
                     states,
                     keys,
+                    ring,
                 },
             );
         }
@@ -342,6 +366,52 @@ impl DecisionCache {
             && let Some(Ok(mut keys)) = self.key_shard(&k).map(RwLock::write)
         {
             keys.of(kind).insert(k, id);
+        }
+    }
+
+    /// The remembered ring facts of contact `id`'s primary number for a call relying on the
+    /// consent type coded `relied_on`: `None` when the contact is not remembered (nothing about
+    /// it can be), `Some(None)` when it is but these are not yet.
+    pub(crate) fn ring(&self, id: Uuid, relied_on: Option<&str>) -> Option<Option<RingFacts>> {
+        let shard = self.contacts(&id)?.read().ok()?;
+        let entry = shard.entries.get(&id)?;
+        Some(
+            entry
+                .ring
+                .iter()
+                .find(|(code, _)| code.as_deref() == relied_on)
+                .map(|(_, ring)| ring.clone()),
+        )
+    }
+
+    /// Remembers the ring facts of contact `id`'s primary number for a call relying on
+    /// `relied_on`, read from the database after position `at` was read. As [`Self::remember`]:
+    /// not kept if the cache has moved past `at` meanwhile; nor if the contact is not
+    /// remembered, since they are forgotten with it.
+    pub(crate) fn remember_ring(
+        &self,
+        at: i64,
+        id: Uuid,
+        relied_on: Option<&str>,
+        ring: &RingFacts,
+    ) {
+        let Some(Ok(mut shard)) = self.contacts(&id).map(RwLock::write) else {
+            return;
+        };
+        // Under the lock catching up takes to forget the contact, as in `remember`.
+        if self.seen.load(Ordering::SeqCst) != at {
+            return;
+        }
+        let Some(entry) = shard.entries.get_mut(&id) else {
+            return;
+        };
+        match entry
+            .ring
+            .iter_mut()
+            .find(|(code, _)| code.as_deref() == relied_on)
+        {
+            Some((_, kept)) => *kept = ring.clone(),
+            None => entry.ring.push((relied_on.map(Box::from), ring.clone())),
         }
     }
 
@@ -468,6 +538,74 @@ mod tests {
         );
         // Anna is still remembered by her id; the address leads to Bruno.
         assert!(cache.by_id(a).is_some());
+    }
+
+    fn ring(phone: &str) -> RingFacts {
+        RingFacts {
+            phone: Some(phone.to_owned()),
+            listed: true,
+            ..RingFacts::default()
+        }
+    }
+
+    #[test]
+    fn ring_facts_are_kept_per_relied_on_type_and_forgotten_with_their_contact() {
+        let cache = DecisionCache::new(10);
+        let a = Uuid::from_u128(1);
+        cache.catch_up(3, no_log).ok();
+        // Nothing about a contact not remembered.
+        cache.remember_ring(3, a, Some("CALLS"), &ring("+393331112222"));
+        assert!(cache.ring(a, Some("CALLS")).is_none());
+        cache.remember(3, Some((KeyKind::Phone, "+393331112222")), &facts(a, false));
+        assert_eq!(cache.ring(a, Some("CALLS")), Some(None));
+        cache.remember_ring(3, a, Some("CALLS"), &ring("+393331112222"));
+        cache.remember_ring(
+            3,
+            a,
+            None,
+            &RingFacts {
+                third_party: true,
+                ..ring("+393331112222")
+            },
+        );
+        assert_eq!(
+            cache.ring(a, Some("CALLS")),
+            Some(Some(ring("+393331112222")))
+        );
+        assert!(
+            cache
+                .ring(a, None)
+                .is_some_and(|r| r.is_some_and(|r| r.third_party))
+        );
+        assert_eq!(cache.ring(a, Some("PARTNERS")), Some(None));
+        // Asked again by another key: the ring facts stay.
+        cache.remember(3, None, &facts(a, false));
+        assert!(cache.ring(a, Some("CALLS")).is_some_and(|r| r.is_some()));
+        let mut forgotten = cache
+            .catch_up(4, |_| -> Result<_, ()> { Ok(vec![(4, Some(a))]) })
+            .unwrap_or_default();
+        assert!(cache.ring(a, Some("CALLS")).is_none());
+        let gone = forgotten.pop();
+        assert_eq!(
+            gone.map(|f| (f.id, f.ring)),
+            Some((a, vec![Some(Box::from("CALLS")), None]))
+        );
+    }
+
+    #[test]
+    fn ring_facts_read_before_a_newer_position_was_applied_are_not_kept() {
+        let cache = DecisionCache::new(10);
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        cache.catch_up(3, no_log).ok();
+        cache.remember(3, None, &facts(a, false));
+        cache
+            .catch_up(4, |_| -> Result<_, ()> { Ok(vec![(4, Some(b))]) })
+            .ok();
+        // Read when the head was 3: a change to the number at 4 may not be in them.
+        cache.remember_ring(3, a, None, &ring("+393331112222"));
+        assert_eq!(cache.ring(a, None), Some(None));
+        cache.remember_ring(4, a, None, &ring("+393331112222"));
+        assert!(cache.ring(a, None).is_some_and(|r| r.is_some()));
     }
 
     #[test]

@@ -126,6 +126,19 @@ impl FastRead {
         param: Param<'_>,
         decode: impl FnOnce(&[OwnedRow<'_>]) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        match param {
+            Param::Blob(b) => self.query_with(sql, [b], decode),
+            Param::Text(t) => self.query_with(sql, [t], decode),
+        }
+    }
+
+    /// Runs `sql` with `params` and hands the rows to `decode`.
+    pub(crate) fn query_with<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        decode: impl FnOnce(&[OwnedRow<'_>]) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let conn = self.connection()?;
         let result = (|| {
             let mut stmt = conn.prepare_cached(sql).map_err(fast_error)?;
@@ -135,11 +148,7 @@ impl FastRead {
                 .map(|n| (*n).to_owned())
                 .collect();
             let width = names.len();
-            let mut rows = match param {
-                Param::Blob(b) => stmt.query([b]),
-                Param::Text(t) => stmt.query([t]),
-            }
-            .map_err(fast_error)?;
+            let mut rows = stmt.query(params).map_err(fast_error)?;
             let mut owned = Vec::new();
             while let Some(row) = rows.next().map_err(fast_error)? {
                 let mut values = Vec::with_capacity(width);

@@ -15,6 +15,7 @@ use serde::Serialize;
 use sqlx::QueryBuilder;
 
 use crate::bulk::{leave_head, take_head};
+use crate::fastread::FastRead;
 use crate::import::micros;
 use crate::inserts::{INSERT_EVENTS, INSERT_EVIDENCE, push_event_values};
 use crate::ring::{CustomerContract, reached, rpo_columns, rpo_number_from};
@@ -198,6 +199,74 @@ pub struct RingFacts {
     /// Whether the consent type the call relies on is for disclosure to third parties (whose
     /// marketing the contract exception does not cover).
     pub third_party: bool,
+}
+
+/// What the rules at the ring read (see [`Store::ring_facts`]): `$1` the contact, `$2` the number
+/// dialled or NULL for its primary one, `$3` the code of the consent type relied on or NULL. One
+/// row, none for an unknown contact.
+const RING_SQL: &str = concat!(
+    "SELECT n.phone, n.customer_contract, n.customer_until, ",
+    rpo_columns!(),
+    ", COALESCE(d.listed, FALSE) AS listed, \
+    (SELECT MAX(o.called_at) FROM call_outcomes o WHERE o.phone = n.phone AND o.outcome = 'silent') AS last_silent, \
+    q.requested_at AS request_at, q.valid_until AS request_until, \
+    CASE WHEN EXISTS (SELECT 1 FROM consent_types t WHERE t.code = $3 AND t.purpose = 'third_party') THEN TRUE ELSE FALSE END AS third_party \
+    FROM (SELECT COALESCE($2, c.phone) AS phone, c.customer_contract, c.customer_until FROM contacts c WHERE c.id = $1) n \
+    LEFT JOIN rpo_numbers r ON r.phone = n.phone LEFT JOIN phone_directory d ON d.phone = n.phone \
+    LEFT JOIN call_requests q ON q.id = (SELECT q2.id FROM call_requests q2 WHERE q2.contact_id = $1 AND q2.phone = n.phone \
+        AND NOT EXISTS (SELECT 1 FROM call_outcomes o WHERE o.phone = q2.phone AND o.called_at >= q2.requested_at AND o.outcome IN ",
+    reached!(),
+    ") \
+        ORDER BY q2.valid_until DESC LIMIT 1)"
+);
+
+/// The ring facts of a row of [`RING_SQL`] (the default ones without a row).
+fn ring_from<R: Cols>(row: Option<&R>) -> Result<RingFacts, StoreError> {
+    let Some(row) = row else {
+        return Ok(RingFacts::default());
+    };
+    let phone = row.opt_text("phone")?;
+    let rpo = match &phone {
+        Some(phone) => rpo_number_from(row, phone)?,
+        None => None,
+    };
+    let customer = match row.opt_text("customer_contract")?.as_deref() {
+        None => None,
+        Some("in_force") => Some(CustomerContract::InForce),
+        Some(_) => Some(CustomerContract::Until(Timestamp::from_micros(
+            row.int("customer_until")?,
+        ))),
+    };
+    let call_request = match row.opt_int("request_at")? {
+        Some(at) => Some((
+            Timestamp::from_micros(at),
+            Timestamp::from_micros(row.int("request_until")?),
+        )),
+        None => None,
+    };
+    Ok(RingFacts {
+        last_silent_call: row.opt_int("last_silent")?.map(Timestamp::from_micros),
+        phone,
+        rpo,
+        customer,
+        listed: row.flag("listed")?,
+        call_request,
+        third_party: row.flag("third_party")?,
+    })
+}
+
+/// [`RING_SQL`] on SQLite's hot read path. Its parameters are bound by name: SQLite numbers
+/// `$N` parameters in the order they first appear, and `$3` comes first.
+pub(crate) fn read_ring(
+    fast: &FastRead,
+    contact: ContactId,
+    dialed: Option<&str>,
+    relied_on: Option<&str>,
+) -> Result<RingFacts, StoreError> {
+    let id: &[u8] = contact.0.as_bytes();
+    let params: [(&str, &dyn rusqlite::ToSql); 3] =
+        [("$1", &id), ("$2", &dialed), ("$3", &relied_on)];
+    fast.query_with(RING_SQL, params.as_slice(), |rows| ring_from(rows.first()))
 }
 
 /// A consent to revoke: its contact and type, the number found enrolled and when.
@@ -413,53 +482,51 @@ impl Store {
     /// latest answer about it, its latest silent call, its directory listing, the contact's
     /// customer contract and its open request for a call to it; and whether the consent type
     /// coded `relied_on`, if any, is for third parties.
+    ///
+    /// On SQLite those of the primary number are remembered with the contact's decision facts
+    /// (see `decision_cache`), kept true by the change log: a dialer asks before every ring.
+    /// PostgreSQL reads them every time, as it does the decision's facts.
     pub async fn ring_facts(
         &self,
         contact: ContactId,
         dialed: Option<&str>,
         relied_on: Option<&str>,
     ) -> Result<RingFacts, StoreError> {
-        Ok(on_read_pool!(self, pool => {
-            let row = sqlx::query(concat!("SELECT n.phone, n.customer_contract, n.customer_until, ", rpo_columns!(), ", COALESCE(d.listed, FALSE) AS listed, \
-                (SELECT MAX(o.called_at) FROM call_outcomes o WHERE o.phone = n.phone AND o.outcome = 'silent') AS last_silent, \
-                q.requested_at AS request_at, q.valid_until AS request_until, \
-                CASE WHEN EXISTS (SELECT 1 FROM consent_types t WHERE t.code = $3 AND t.purpose = 'third_party') THEN TRUE ELSE FALSE END AS third_party \
-                FROM (SELECT COALESCE($2, c.phone) AS phone, c.customer_contract, c.customer_until FROM contacts c WHERE c.id = $1) n \
-                LEFT JOIN rpo_numbers r ON r.phone = n.phone LEFT JOIN phone_directory d ON d.phone = n.phone \
-                LEFT JOIN call_requests q ON q.id = (SELECT q2.id FROM call_requests q2 WHERE q2.contact_id = $1 AND q2.phone = n.phone \
-                    AND NOT EXISTS (SELECT 1 FROM call_outcomes o WHERE o.phone = q2.phone AND o.called_at >= q2.requested_at AND o.outcome IN ", reached!(), ") \
-                    ORDER BY q2.valid_until DESC LIMIT 1)"))
-                .bind(contact.0).bind(dialed).bind(relied_on)
-                .fetch_optional(pool).await?;
-            match row {
-                None => RingFacts::default(),
-                Some(row) => {
-                    let phone = row.opt_text("phone")?;
-                    let rpo = match &phone {
-                        Some(phone) => rpo_number_from(&row, phone)?,
-                        None => None,
-                    };
-                    let customer = match row.opt_text("customer_contract")?.as_deref() {
-                        None => None,
-                        Some("in_force") => Some(CustomerContract::InForce),
-                        Some(_) => Some(CustomerContract::Until(Timestamp::from_micros(row.int("customer_until")?))),
-                    };
-                    let call_request = match row.opt_int("request_at")? {
-                        Some(at) => Some((Timestamp::from_micros(at), Timestamp::from_micros(row.int("request_until")?))),
-                        None => None,
-                    };
-                    RingFacts {
-                        last_silent_call: row.opt_int("last_silent")?.map(Timestamp::from_micros),
-                        phone,
-                        rpo,
-                        customer,
-                        listed: row.flag("listed")?,
-                        call_request,
-                        third_party: row.flag("third_party")?,
-                    }
+        if let Some(fast) = &self.fast {
+            let read = |dialed: Option<&str>| read_ring(fast, contact, dialed, relied_on);
+            let Some(cache) = &self.decision_cache else {
+                return read(dialed);
+            };
+            // The change log's position first, then the facts: what is remembered is never older
+            // than a change committed before this call was asked about.
+            let head = crate::decide::fence(fast, cache)?;
+            let ring = match cache.ring(contact.0, relied_on) {
+                // Not remembered: neither can its ring facts be.
+                None => return read(dialed),
+                Some(Some(ring)) => ring,
+                Some(None) => {
+                    let ring = read(None)?;
+                    cache.remember_ring(head, contact.0, relied_on, &ring);
+                    ring
                 }
-            }
-        }))
+            };
+            // Only the primary number's facts are remembered: a dialled number other than the
+            // primary one (a contact's second number) is read every time.
+            return match dialed {
+                Some(d) if ring.phone.as_deref() != Some(d) => read(dialed),
+                _ => Ok(ring),
+            };
+        }
+        // Boxed: the pool's future is large (see `Store::facts`).
+        Box::pin(async move {
+            Ok(on_read_pool!(self, pool => {
+                let row = sqlx::query(RING_SQL)
+                    .bind(contact.0).bind(dialed).bind(relied_on)
+                    .fetch_optional(pool).await?;
+                ring_from(row.as_ref())?
+            }))
+        })
+        .await
     }
 
     /// The contacts a telemarketing campaign could call: those with a primary number and a
