@@ -1,9 +1,12 @@
-//! Decisions answered from memory (SQLite keeps the facts of recent decisions, migration 0017)
-//! against a store that reads the database every time, while another store changes everything a
-//! decision reads, as another process would.
+//! Decisions answered from memory (SQLite keeps the facts of recent decisions, migration 0017,
+//! and of the number a call rings, migration 0031) against a store that reads the database
+//! every time, while another store changes everything a decision reads, as another process
+//! would.
 
 use super::*;
-use consento_domain::Channel;
+use consento_domain::calls::CallOutcome;
+use consento_domain::{Channel, Clock};
+use consento_store::{AuditActor, CustomerContract, NewCallOutcome, NewCallRequest, NewRpoCheck};
 
 const ACTIONS: [Action; 5] = [
     Action::EmailSingle,
@@ -25,17 +28,65 @@ fn names(ids: &[consento_domain::ContactId], keys: &[(&str, &str, &str)]) -> Vec
     out
 }
 
+/// The consent types a call may rely on (none: a call justified with a marketing reason).
+const RELIED_ON: [Option<&str>; 2] = [Some("CALLS"), None];
+
+/// Each decision, and for a call what the rules at the ring read: about the number asked by, or
+/// the contact's primary one.
 async fn answers(store: &Store, names: &[ContactRef]) -> Vec<String> {
     let mut out = Vec::new();
     for name in names {
         for action in ACTIONS {
-            out.push(match store.decide(name, action, None).await {
+            let report = store.decide(name, action, None).await;
+            out.push(match &report {
                 Ok(report) => format!("{name:?} {action:?}: {report:?}"),
                 Err(e) => format!("{name:?} {action:?}: error {e}"),
             });
+            if let (Ok(report), Action::PhoneCall) = (&report, action) {
+                let dialed = match name {
+                    ContactRef::Phone(p) => Some(p.as_str()),
+                    _ => None,
+                };
+                for relied_on in RELIED_ON {
+                    let ring = store.ring_facts(report.contact_id, dialed, relied_on).await;
+                    out.push(format!(
+                        "{name:?} at the ring relying on {relied_on:?}: {ring:?}"
+                    ));
+                }
+            }
         }
     }
     out
+}
+
+/// The register's answer, given `hours` ago: `enrolled` and `not_enrolled` numbers.
+fn register_answer(env: &Env, hours: i64) -> NewRpoCheck {
+    let answered_at = Timestamp::from_micros(env.clock.now().as_micros() - hours * 3_600_000_000);
+    NewRpoCheck {
+        answered_at,
+        valid_until: Timestamp::from_micros(answered_at.as_micros() + 15 * DAY),
+        file_name: format!("risposta-{hours}.csv"),
+        file_sha256: [hours as u8; 32],
+        answer_mode: "enrolled",
+        imported_by: "mrossi".into(),
+    }
+}
+
+/// A call the dialer reports, placed `minutes` ago.
+fn dialled(env: &Env, phone: &str, outcome: CallOutcome, minutes: i64) -> NewCallOutcome {
+    NewCallOutcome {
+        phone: phone.into(),
+        outcome,
+        campaign: "Primavera".into(),
+        operator: "m.bianchi".into(),
+        called_at: Timestamp::from_micros(env.clock.now().as_micros() - minutes * 60_000_000),
+        actor: Actor::new(ActorKind::Token, "0190a0a0-0000-7000-8000-000000000009").unwrap(),
+        objection_entry: Some(AuditActor::System.entry(
+            "contact.objection",
+            None,
+            serde_json::json!({}),
+        )),
+    }
 }
 
 async fn same(deciding: &Store, oracle: &Store, names: &[ContactRef], step: &str) {
@@ -98,6 +149,35 @@ async fn every_change_another_process_commits_is_seen_by_the_next_decision() {
         writer.set_channel(&b, Channel::Email, true, CollectionMethod::PreferenceCenter, &operator(), None).await.unwrap();
         same(deciding, &oracle, &names, "a channel switched off").await;
 
+        // What the ring reads, each kept by number or by contact.
+        writer.import_rpo_answer(register_answer(env, 2), &[keys[0].2.into()], &[keys[1].2.into()]).await.unwrap();
+        same(deciding, &oracle, &names, "a register import finding a number enrolled").await;
+        writer.import_rpo_answer(register_answer(env, 1), &[], &[keys[0].2.into(), keys[1].2.into()]).await.unwrap();
+        same(deciding, &oracle, &names, "a new check").await;
+        writer.record_call_outcome(&dialled(env, keys[1].2, CallOutcome::Silent, 5)).await.unwrap();
+        same(deciding, &oracle, &names, "a silent call").await;
+        writer.set_customer(ids[0], Some((CustomerContract::InForce, "contratto 42")), "mrossi").await.unwrap();
+        same(deciding, &oracle, &names, "a customer contract recorded").await;
+        writer.set_directory_listing(ids[0], None, true, "Pagine Bianche", "mrossi").await.unwrap();
+        same(deciding, &oracle, &names, "a number listed in a public directory").await;
+        writer.set_directory_listing(ids[0], None, false, "Pagine Bianche 2025", "mrossi").await.unwrap();
+        same(deciding, &oracle, &names, "a number no longer listed").await;
+        let asked = NewCallRequest {
+            phone: None,
+            requested_at: Timestamp::from_micros(env.clock.now().as_micros() - 60_000_000),
+            valid_until: Timestamp::from_micros(env.clock.now().as_micros() + DAY),
+            source: "modulo web".into(),
+            recorded_by: "mrossi".into(),
+        };
+        writer.record_call_request(ids[1], asked).await.unwrap();
+        same(deciding, &oracle, &names, "a call asked for").await;
+        writer.record_call_outcome(&dialled(env, keys[1].2, CallOutcome::Answered, 0)).await.unwrap();
+        same(deciding, &oracle, &names, "the call asked for placed").await;
+        env.raw_sql("DELETE FROM phone_directory").await.unwrap();
+        same(deciding, &oracle, &names, "a directory listing removed by hand").await;
+        env.raw_sql("DELETE FROM rpo_numbers").await.unwrap();
+        same(deciding, &oracle, &names, "the register's answers removed by hand").await;
+
         let wider = Permissions { email_single: true, ..newsletter() };
         writer.update_consent_type("NEWS", spec("NEWS", Some(365), wider)).await.unwrap();
         same(deciding, &oracle, &names, "a consent type that permits more").await;
@@ -148,6 +228,15 @@ async fn every_change_another_process_commits_is_seen_by_the_next_decision() {
             writer.set_restricted(&b, true).await.unwrap();
             let after = deciding.decide(&bruno, Action::PhoneCall, None).await.unwrap();
             assert!(matches!(after.decision, Decision::Blocked { cause: Cause::Restricted { .. } }), "{after:?}");
+
+            // The same for what the ring reads: a silent call logged by no trigger is not seen.
+            let ring = || deciding.ring_facts(ids[1], Some(keys[1].2), Some("CALLS"));
+            let before = ring().await.unwrap();
+            env.raw_sql("DROP TRIGGER decision_changes_call_new").await.unwrap();
+            env.clock.advance(60_000_000);
+            writer.record_call_outcome(&dialled(env, keys[1].2, CallOutcome::Silent, 0)).await.unwrap();
+            assert_eq!(ring().await.unwrap(), before);
+            assert_ne!(oracle.ring_facts(ids[1], Some(keys[1].2), Some("CALLS")).await.unwrap(), before);
         }
         writer.close().await;
         oracle.close().await;
