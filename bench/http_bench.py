@@ -9,6 +9,12 @@ same machine, with wrk on loopback (bounded runs, interleaved rounds, medians).
 Measures POST /v1/decisions, the dialer's GET /v1/dialer, and durable consent writes
 (POST /v1/contacts/{id}/consents with synchronous=FULL), each at --connections connections.
 Prints a table: requests/s, p99, and the ratio to the minimal handler.
+
+The dialer asks about a random number of the data set: a marketing call its consent allows is
+then checked at the ring (register, silent calls, exceptions). The demo data has no register
+check, so the ring finds none and blocks (rpo_check_missing); --register-check first records the
+register's answer for every number (one in twenty enrolled), as `consento rpo export|import`
+would, so that the ring reads a check.
 """
 
 import argparse
@@ -64,6 +70,8 @@ def main():
     ap.add_argument("--only", default="minimal,decisions,dialer,writes")
     # Another build (an earlier commit's, say) to compare with, against its own baseline.
     ap.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "consento"))
+    ap.add_argument("--register-check", action="store_true",
+                    help="record a register answer for every number first (once per database)")
     args = ap.parse_args()
     binary = args.binary
     if args.postgres:
@@ -92,6 +100,17 @@ def main():
         db = sqlite3.connect(args.db)
         def rows(sql):
             return [r[0] for r in db.execute(sql)]
+    if args.register_check and rows("SELECT count(*) FROM rpo_checks")[0] in (0, "0"):
+        sent = os.path.join(work_dir, "rpo-sent.txt")
+        answer = os.path.join(work_dir, "rpo-answer.txt")
+        run([binary, *target, "rpo", "export", "--all", "--output", sent])
+        with open(sent) as f:
+            numbers = f.read().split()
+        with open(answer, "w") as f:
+            f.write("".join(n + "\n" for n in numbers[::20]))
+        answered = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+        print(run([binary, *target, "rpo", "import", answer, "--sent", sent,
+                   "--checked-at", answered, "--mode", "enrolled"]).strip(), file=sys.stderr)
     token = json.loads(run([binary, *target, "--json", "tokens", "create",
                             "--name", "http-bench", "--scope", "write"]))["secret"]
     phones = rows("SELECT phone FROM contact_phones ORDER BY phone LIMIT 200000")
