@@ -297,7 +297,7 @@ impl App {
 
     /// The language to write to `sender` in: the one chosen in the console by the account whose
     /// username is the address, else the deployment's default.
-    async fn sender_locale(&self, sender: &str) -> Result<Locale, AppError> {
+    pub(crate) async fn sender_locale(&self, sender: &str) -> Result<Locale, AppError> {
         let chosen = match Username::parse(sender) {
             Ok(name) => self.store.locale_of_user(&name).await?,
             Err(_) => None,
@@ -311,7 +311,7 @@ impl App {
     /// The email telling `sender` that their message to `recipient` is held, with the signed
     /// link to its page; none for a sender that is no address (a bounce).
     #[allow(clippy::too_many_arguments)]
-    async fn held_notice(
+    pub(crate) async fn held_notice(
         &self,
         id: Uuid,
         sender: &str,
