@@ -190,10 +190,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0030_relay.sql"),
         include_str!("../migrations/postgres/0030_relay.sql"),
     ),
+    (
+        31,
+        "relay_hold",
+        include_str!("../migrations/sqlite/0031_relay_hold.sql"),
+        include_str!("../migrations/postgres/0031_relay_hold.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 30;
+pub(crate) const LATEST: i64 = 31;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";
