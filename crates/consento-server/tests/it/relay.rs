@@ -1077,3 +1077,39 @@ async fn a_held_copy_dropped_by_an_operator_is_never_sent_its_body_goes_and_its_
         app.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn a_held_copy_nobody_gives_a_reason_for_is_dropped_after_the_hold_hours_and_its_sender_told()
+{
+    const HOUR: i64 = 3_600_000_000;
+    for postgres in tests_backends() {
+        let Some((app, port, sink)) = relay_app_with_mail(postgres).await else {
+            continue;
+        };
+        seed(&app).await;
+        let crm = client(port, app.token("relay"));
+        let response = crm
+            .send_raw(
+                &envelope("vendite@example.com", &["bruno@example.it"]),
+                &message("", "Preventivo"),
+            )
+            .await
+            .unwrap();
+        let id = stored_id(&response);
+        received_by(&sink, "vendite@example.com", 1).await;
+        app.clock.advance(47 * HOUR);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let record = app.store.relay_record(id).await.unwrap().unwrap();
+        assert_eq!(record.deliveries[0].status.code(), "held", "47 hours on");
+        app.clock.advance(HOUR + 1);
+        received_by(&sink, "vendite@example.com", 2).await;
+        let record = wait_until_purged(&app, id).await;
+        assert_eq!(record.deliveries[0].status.code(), "dropped");
+        let held = app.store.held_messages(None, 10).await.unwrap();
+        assert_eq!(
+            held[0].drop_cause,
+            Some(consento_domain::held::DropCause::Expired)
+        );
+        app.shutdown().await;
+    }
+}
