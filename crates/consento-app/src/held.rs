@@ -8,7 +8,10 @@
 //!
 //! Letting the message go, or removing it, is the mail system's: the release and the drop leave
 //! it to do in the store (the row's handoff), which the source's adapter drains (for Postfix,
-//! `postsuper -H` and `postsuper -d`). Every change is audited in its own transaction.
+//! `postsuper -H` and `postsuper -d`). The relay's copy is in Consento's own outbox, so the
+//! store queues or drops it in the release's or the drop's transaction, each copy on its own;
+//! the relay holds at the end of `DATA` and tells the sender at once (`relay.rs`). Every change
+//! is audited in its own transaction.
 
 use consento_domain::held::{DropCause, HeldSource, HeldStatus, QueueId, hold_until};
 use consento_domain::{Action, ContactId, Email, EventId, Locale, ReasonId, Username};

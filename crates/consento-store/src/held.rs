@@ -8,6 +8,9 @@
 //! of `consento_domain::decide`); a drop with the email that tells the sender. What the mail
 //! system must still be told (release the message, remove it) waits as the row's `handoff`, which
 //! the source's worker claims under a lease, as the outboxes' messages are claimed (outbox.rs).
+//! A relay copy (`relay_deliveries.held_id`, relay.rs) needs no worker: the release queues it
+//! and the drop drops it (purging its message's body when no copy waits) in the same
+//! transaction, and each relay copy is held, released and dropped on its own.
 //!
 //! The addresses are personal data (GDPR Art. 4(1)): nothing here puts one into an error or a
 //! `Debug` output.

@@ -2,6 +2,9 @@
 //! decision in one transaction (with the justified contacts its `X-Consento-Reason` recorded)
 //! before the relay answers `250`, and the relay worker's side of it: claiming due copies under a
 //! lease, recording each outcome, and removing the body once every copy is delivered or given up.
+//! A copy that needs a justification the message did not give is stored `held`, with its
+//! `held_messages` row and the sender's notice in the same transaction (held.rs releases or
+//! drops it); the body stays while it is held.
 //!
 //! A body and the addresses are personal data (GDPR Art. 4(1)): the body is sealed under the
 //! master key while it waits (sealing.rs; bound to its message), and when the last copy is done
