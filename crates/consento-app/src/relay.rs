@@ -3,7 +3,9 @@
 //! action the relay assumes before it has the headers; at the end of `DATA` again for the
 //! message's own action (`consento_domain::relay::message_action`), where a reason the message
 //! names (`X-Consento-Reason`) may justify a contact that needs one (rule 7 of
-//! `consento_domain::decide`), recorded with the message in one transaction. Before a copy
+//! `consento_domain::decide`), recorded with the message in one transaction; without a usable
+//! reason the copy is held (held.rs) and the sender told at once, in that same transaction.
+//! Before a copy
 //! leaves, the relay worker asks once more ([`App::relay_copy_check`]): what changed meanwhile
 //! (a withdrawal, an objection, an erasure) stops it.
 
@@ -211,9 +213,10 @@ impl App {
     /// (its headers, else `default_action`), and stores it when any recipient gets a copy:
     /// allowed ones, and those that need a justification when the message names an active
     /// reason that may justify them (recorded as justified contacts with the message, in its
-    /// transaction, audited as `relay.accept` by `by`). The others are recorded as refused
-    /// with their rule. When nobody gets a copy, nothing is stored and the answer says whether
-    /// the sender may try again (a justification could help) or not.
+    /// transaction, audited as `relay.accept` by `by`). Those that need a justification the
+    /// message does not give (no reason, or one that cannot justify them) are held, each with
+    /// the email that tells the sender (dropped after the policy's `hold_hours`). The others are
+    /// recorded as refused with their rule. When nobody gets or holds a copy, nothing is stored.
     pub async fn relay_message(
         &self,
         by: &By,
