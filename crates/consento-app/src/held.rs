@@ -8,7 +8,10 @@
 //!
 //! Letting the message go, or removing it, is the mail system's: the release and the drop leave
 //! it to do in the store (the row's handoff), which the source's adapter drains (for Postfix,
-//! `postsuper -H` and `postsuper -d`). Every change is audited in its own transaction.
+//! `postsuper -H` and `postsuper -d`). The relay's copy is in Consento's own outbox, so the
+//! store queues or drops it in the release's or the drop's transaction, each copy on its own;
+//! the relay holds at the end of `DATA` and tells the sender at once (`relay.rs`). Every change
+//! is audited in its own transaction.
 
 use consento_domain::held::{DropCause, HeldSource, HeldStatus, QueueId, hold_until};
 use consento_domain::{Action, ContactId, Email, EventId, Locale, ReasonId, Username};
@@ -297,7 +300,7 @@ impl App {
 
     /// The language to write to `sender` in: the one chosen in the console by the account whose
     /// username is the address, else the deployment's default.
-    async fn sender_locale(&self, sender: &str) -> Result<Locale, AppError> {
+    pub(crate) async fn sender_locale(&self, sender: &str) -> Result<Locale, AppError> {
         let chosen = match Username::parse(sender) {
             Ok(name) => self.store.locale_of_user(&name).await?,
             Err(_) => None,
@@ -311,7 +314,7 @@ impl App {
     /// The email telling `sender` that their message to `recipient` is held, with the signed
     /// link to its page; none for a sender that is no address (a bounce).
     #[allow(clippy::too_many_arguments)]
-    async fn held_notice(
+    pub(crate) async fn held_notice(
         &self,
         id: Uuid,
         sender: &str,

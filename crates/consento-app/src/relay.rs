@@ -3,15 +3,20 @@
 //! action the relay assumes before it has the headers; at the end of `DATA` again for the
 //! message's own action (`consento_domain::relay::message_action`), where a reason the message
 //! names (`X-Consento-Reason`) may justify a contact that needs one (rule 7 of
-//! `consento_domain::decide`), recorded with the message in one transaction. Before a copy
+//! `consento_domain::decide`), recorded with the message in one transaction; without a usable
+//! reason the copy is held (held.rs) and the sender told at once, in that same transaction.
+//! Before a copy
 //! leaves, the relay worker asks once more ([`App::relay_copy_check`]): what changed meanwhile
 //! (a withdrawal, an objection, an erasure) stops it.
 
+use consento_domain::held::{HeldSource, QueueId, hold_until};
 use consento_domain::relay::{DataAnswer, MessageHeaders, Refusal, Verdict, data_answer};
-use consento_domain::{Action, AllowedBy, ContactId, ContactReason, Decision, Email, ReasonId};
+use consento_domain::{
+    Action, AllowedBy, ContactId, ContactReason, Decision, Email, EventId, ReasonId,
+};
 use consento_store::{
-    AcceptedRelayMessage, ContactRef, NewRelayMessage, NewRelayRecipient, RecipientOutcome,
-    StoreError,
+    AcceptedRelayMessage, ContactRef, NewHeld, NewRelayMessage, NewRelayRecipient,
+    RecipientOutcome, StoreError,
 };
 use serde_json::json;
 
@@ -208,9 +213,10 @@ impl App {
     /// (its headers, else `default_action`), and stores it when any recipient gets a copy:
     /// allowed ones, and those that need a justification when the message names an active
     /// reason that may justify them (recorded as justified contacts with the message, in its
-    /// transaction, audited as `relay.accept` by `by`). The others are recorded as refused
-    /// with their rule. When nobody gets a copy, nothing is stored and the answer says whether
-    /// the sender may try again (a justification could help) or not.
+    /// transaction, audited as `relay.accept` by `by`). Those that need a justification the
+    /// message does not give (no reason, or one that cannot justify them) are held, each with
+    /// the email that tells the sender (dropped after the policy's `hold_hours`). The others are
+    /// recorded as refused with their rule. When nobody gets or holds a copy, nothing is stored.
     pub async fn relay_message(
         &self,
         by: &By,
@@ -234,6 +240,8 @@ impl App {
             .operator
             .clone()
             .unwrap_or_else(|| message.token_name.clone());
+        let now = self.store.now();
+        let message_id = EventId::new_v7(now, self.store.random_bytes()?).0;
         let mut verdicts = Vec::with_capacity(message.recipients.len());
         let mut recipients = Vec::with_capacity(message.recipients.len());
         for r in &message.recipients {
@@ -257,19 +265,13 @@ impl App {
                 Decision::NeedsJustification { cause, .. } => {
                     let rule = cause.code().to_owned();
                     match &reason {
-                        None => (
-                            Verdict::Refuse(Refusal::NeedsReason { rule: rule.clone() }),
-                            rule,
-                            RecipientOutcome::Refused,
-                        ),
-                        Some(Err(why)) => (
-                            Verdict::Refuse(Refusal::ReasonRefused {
-                                rule: rule.clone(),
-                                why: why.clone(),
-                            }),
-                            rule,
-                            RecipientOutcome::Refused,
-                        ),
+                        // No usable reason: the copy is held for an operator's (held.rs).
+                        None | Some(Err(_)) => {
+                            let outcome = self
+                                .relay_hold(message_id, &message.envelope_from, r, action, &rule)
+                                .await?;
+                            (Verdict::Hold { rule: rule.clone() }, rule, outcome)
+                        }
                         Some(Ok(reason)) => match report.decision.accept_reason(reason) {
                             Ok(()) => (
                                 Verdict::Deliver,
@@ -280,14 +282,18 @@ impl App {
                                     operator: operator.clone(),
                                 },
                             ),
-                            Err(consento_domain::DomainError::Invalid { reason: why, .. }) => (
-                                Verdict::Refuse(Refusal::ReasonRefused {
-                                    rule: rule.clone(),
-                                    why,
-                                }),
-                                rule,
-                                RecipientOutcome::Refused,
-                            ),
+                            Err(consento_domain::DomainError::Invalid { .. }) => {
+                                let outcome = self
+                                    .relay_hold(
+                                        message_id,
+                                        &message.envelope_from,
+                                        r,
+                                        action,
+                                        &rule,
+                                    )
+                                    .await?;
+                                (Verdict::Hold { rule: rule.clone() }, rule, outcome)
+                            }
                         },
                     }
                 }
@@ -301,7 +307,12 @@ impl App {
             });
         }
         let answer = data_answer(&verdicts);
-        let DataAnswer::Accept { deliver, refused } = answer else {
+        let DataAnswer::Accept {
+            deliver,
+            held,
+            refused,
+        } = answer
+        else {
             return Ok(RelayOutcome {
                 action,
                 verdicts,
@@ -323,8 +334,10 @@ impl App {
                     "deliver": deliver,
                     "refused": refused,
                     "justified": justified,
+                    "held": held,
                 }),
                 self.store.accept_relay_message(NewRelayMessage {
+                    id: Some(message_id),
                     token_id: message.token_id,
                     envelope_from: message.envelope_from,
                     action,
@@ -333,11 +346,60 @@ impl App {
                 }),
             )
             .await?;
+        for _ in 0..held {
+            self.hooks.held_message("held");
+        }
         Ok(RelayOutcome {
             action,
             verdicts,
             answer,
             stored: Some(stored),
+        })
+    }
+
+    /// What holds recipient `r` of relay message `message_id`: a held recipient (source
+    /// `relay`, the message's id as its queue id, dropped after the policy's `hold_hours`) and
+    /// the email telling `sender` at once, with the signed link to its page: the message is
+    /// known by its id before it is stored, so there is no queue id to wait for.
+    async fn relay_hold(
+        &self,
+        message_id: uuid::Uuid,
+        sender: &str,
+        r: &RelayRecipient,
+        action: Action,
+        rule: &str,
+    ) -> Result<RecipientOutcome, AppError> {
+        let now = self.store.now();
+        let id = EventId::new_v7(now, self.store.random_bytes()?).0;
+        let locale = self.sender_locale(sender).await?;
+        let held = NewHeld {
+            id,
+            source: HeldSource::Relay,
+            queue_id: Some(QueueId::parse(&message_id.simple().to_string())?),
+            transaction_ref: None,
+            sender: sender.to_owned(),
+            sender_locale: locale.code().to_owned(),
+            recipient: r.address.clone(),
+            contact_id: r.contact,
+            action,
+            rule: rule.to_owned(),
+            hold_until: hold_until(now, self.policy.hold_hours),
+        };
+        let notice = self
+            .held_notice(
+                id,
+                sender,
+                &held.sender_locale,
+                &r.address,
+                r.contact,
+                rule,
+                now,
+                held.hold_until,
+            )
+            .await?;
+        Ok(RecipientOutcome::Hold {
+            held: Box::new(held),
+            notice: notice.map(Box::new),
         })
     }
 

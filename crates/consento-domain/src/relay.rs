@@ -93,6 +93,12 @@ impl Refusal {
 pub enum Verdict {
     /// A copy goes (allowed, or justified with a reason recorded as a justified contact).
     Deliver,
+    /// The copy is kept, not sent, until an operator gives the reason it lacks (it needs a
+    /// justification and the message names no usable one): held, not lost.
+    Hold {
+        /// Why there is no valid consent (the cause's code).
+        rule: String,
+    },
     /// No copy goes.
     Refuse(Refusal),
 }
@@ -106,6 +112,8 @@ pub enum DataAnswer {
     Accept {
         /// Recipients that get a copy.
         deliver: usize,
+        /// Recipients whose copy is held for a reason.
+        held: usize,
         /// Recipients that do not.
         refused: usize,
     },
@@ -117,21 +125,27 @@ pub enum DataAnswer {
     Permanent(Refusal),
 }
 
-/// The answer to `DATA` for these verdicts: accepted when any recipient gets a copy; otherwise
+/// The answer to `DATA` for these verdicts: accepted when any recipient gets a copy or has it
+/// held; otherwise
 /// a temporary failure when a justification could still let one through, else a permanent one.
 /// The refusal named is the first of its kind, in the order the recipients were given.
 pub fn data_answer(verdicts: &[Verdict]) -> DataAnswer {
     let deliver = verdicts.iter().filter(|v| **v == Verdict::Deliver).count();
-    if deliver > 0 {
+    let held = verdicts
+        .iter()
+        .filter(|v| matches!(v, Verdict::Hold { .. }))
+        .count();
+    if deliver + held > 0 {
         return DataAnswer::Accept {
             deliver,
-            refused: verdicts.len() - deliver,
+            held,
+            refused: verdicts.len() - deliver - held,
         };
     }
     let refusals = || {
         verdicts.iter().filter_map(|v| match v {
             Verdict::Refuse(r) => Some(r),
-            Verdict::Deliver => None,
+            Verdict::Deliver | Verdict::Hold { .. } => None,
         })
     };
     if let Some(r) = refusals().find(|r| !matches!(r, Refusal::Blocked { .. })) {
@@ -160,13 +174,22 @@ coded_enum!(
         Bounced = "bounced",
         /// Never sent: the decision refused this recipient.
         Refused = "refused",
+        /// Kept until an operator gives the reason it needs (a held message), then queued.
+        Held = "held",
+        /// Held, and dropped (by an operator, or its hold ran out): never sent.
+        Dropped = "dropped",
     }
 );
 
 impl DeliveryStatus {
     /// Whether nothing more will happen to the copy.
     pub fn is_final(self) -> bool {
-        !matches!(self, Self::Queued | Self::Deferred)
+        !matches!(self, Self::Queued | Self::Deferred | Self::Held)
+    }
+
+    /// Whether the copy waits for an attempt (a held one waits for a reason, not a time).
+    pub fn is_due_later(self) -> bool {
+        matches!(self, Self::Queued | Self::Deferred)
     }
 }
 
@@ -240,7 +263,19 @@ mod tests {
             data_answer(&[blocked("objected"), Verdict::Deliver, needs("no_consent")]),
             DataAnswer::Accept {
                 deliver: 1,
+                held: 0,
                 refused: 2
+            }
+        );
+        let hold = Verdict::Hold {
+            rule: "no_consent".into(),
+        };
+        assert_eq!(
+            data_answer(&[blocked("objected"), hold]),
+            DataAnswer::Accept {
+                deliver: 0,
+                held: 1,
+                refused: 1
             }
         );
         assert_eq!(
@@ -266,11 +301,18 @@ mod tests {
     }
 
     #[test]
-    fn only_queued_and_deferred_copies_are_still_under_way() {
+    fn only_queued_deferred_and_held_copies_are_still_under_way() {
         let open: Vec<_> = DeliveryStatus::ALL
             .iter()
             .filter(|s| !s.is_final())
             .collect();
-        assert_eq!(open, [&DeliveryStatus::Queued, &DeliveryStatus::Deferred]);
+        assert_eq!(
+            open,
+            [
+                &DeliveryStatus::Queued,
+                &DeliveryStatus::Deferred,
+                &DeliveryStatus::Held
+            ]
+        );
     }
 }

@@ -8,6 +8,9 @@
 //! of `consento_domain::decide`); a drop with the email that tells the sender. What the mail
 //! system must still be told (release the message, remove it) waits as the row's `handoff`, which
 //! the source's worker claims under a lease, as the outboxes' messages are claimed (outbox.rs).
+//! A relay copy (`relay_deliveries.held_id`, relay.rs) needs no worker: the release queues it
+//! and the drop drops it (purging its message's body when no copy waits) in the same
+//! transaction, and each relay copy is held, released and dropped on its own.
 //!
 //! The addresses are personal data (GDPR Art. 4(1)): nothing here puts one into an error or a
 //! `Debug` output.
@@ -21,6 +24,7 @@ use uuid::Uuid;
 use crate::decide::insert_interaction;
 use crate::mail::{INSERT_EMAIL, NewEmail, validate_email};
 use crate::outbox::{NextAttempt, lease_until, skip_locked};
+use crate::relay::purge_if_done;
 use crate::row::Cols;
 use crate::{
     ContactRef, DecisionReport, Interaction, Store, StoreError, in_write_tx, on_read_pool,
@@ -223,18 +227,21 @@ fn held_from(row: &impl Cols) -> Result<HeldMessage, StoreError> {
 }
 
 /// A notice to the sender, checked and sealed for the outbox: (id, address, locale, payload).
-struct Notice {
-    id: Uuid,
-    contact_id: Option<Uuid>,
-    to: String,
-    locale: String,
-    template: String,
-    payload: String,
+pub(crate) struct Notice {
+    pub(crate) id: Uuid,
+    pub(crate) contact_id: Option<Uuid>,
+    pub(crate) to: String,
+    pub(crate) locale: String,
+    pub(crate) template: String,
+    pub(crate) payload: String,
 }
+
+/// Inserts a held recipient, `held`: $1 id … $12 hold_until, $13 when its sender was told.
+pub(crate) const INSERT_HELD: &str = "INSERT INTO held_messages (id, source, queue_id, transaction_ref, sender, sender_locale, recipient, contact_id, action, rule, held_at, hold_until, notified_at, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'held')";
 
 impl Store {
     /// `email` checked and sealed, ready for [`INSERT_EMAIL`].
-    fn notice(&self, email: &NewEmail) -> Result<Notice, StoreError> {
+    pub(crate) fn notice(&self, email: &NewEmail) -> Result<Notice, StoreError> {
         let (to, locale) = validate_email(email)?;
         let id = self.new_uuid(self.now())?;
         Ok(Notice {
@@ -259,7 +266,7 @@ impl Store {
         let now = self.now().as_micros();
         crate::audit::set_target_id("contact", held.contact_id.0);
         in_write_tx!(self, tx => {
-            sqlx::query("INSERT INTO held_messages (id, source, queue_id, transaction_ref, sender, sender_locale, recipient, contact_id, action, rule, held_at, hold_until, notified_at, status) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'held')")
+            sqlx::query(INSERT_HELD)
                 .bind(held.id).bind(held.source.code()).bind(held.queue_id.as_ref().map(QueueId::as_str))
                 .bind(&held.transaction_ref).bind(&held.sender).bind(&held.sender_locale)
                 .bind(&held.recipient).bind(held.contact_id.0).bind(held.action.code()).bind(&held.rule)
@@ -355,11 +362,14 @@ impl Store {
     }
 
     /// The other recipients of `held`'s message (same source and queue id); none while its queue
-    /// id is not known.
+    /// id is not known, and none for the relay, which holds each recipient's copy on its own.
     pub async fn held_siblings(&self, held: &HeldMessage) -> Result<Vec<HeldMessage>, StoreError> {
         let Some(queue_id) = &held.queue_id else {
             return Ok(Vec::new());
         };
+        if held.source == HeldSource::Relay {
+            return Ok(Vec::new());
+        }
         let sql = format!(
             "SELECT {COLUMNS} {FROM} WHERE h.source = $1 AND h.queue_id = $2 AND h.id <> $3 ORDER BY h.held_at, h.id"
         );
@@ -434,6 +444,16 @@ impl Store {
             if let Some(i) = &interaction {
                 insert_interaction!(tx, i);
             }
+            if held.source == HeldSource::Relay {
+                // The relay's copy is the message: it is queued now, with the reason that let it
+                // go, and there is nothing left to tell another mail system.
+                sqlx::query("UPDATE relay_deliveries SET status = 'queued', next_attempt_at = $2, reason_id = $3, interaction_id = $4, updated_at = $2 WHERE held_id = $1 AND status = 'held'")
+                    .bind(id).bind(now).bind(reason.0).bind(interaction.as_ref().map(|i| i.id))
+                    .execute(&mut *tx).await?;
+                sqlx::query("UPDATE held_messages SET handoff_done_at = $2 WHERE id = $1")
+                    .bind(id).bind(now)
+                    .execute(&mut *tx).await?;
+            }
         });
         Ok((report, interaction))
     }
@@ -462,6 +482,17 @@ impl Store {
                     continue;
                 }
                 dropped.push(*id);
+                // A relay copy held is dropped with it, and its message's body goes once no copy
+                // waits (GDPR Art. 5(1)(e)); the relay has nothing left to be told.
+                let message: Option<Uuid> = sqlx::query_scalar("UPDATE relay_deliveries SET status = 'dropped', next_attempt_at = NULL, lease_until = NULL, updated_at = $2 WHERE held_id = $1 AND status = 'held' RETURNING message_id")
+                    .bind(id).bind(now)
+                    .fetch_optional(&mut *tx).await?;
+                if let Some(message) = message {
+                    sqlx::query("UPDATE held_messages SET handoff_done_at = $2 WHERE id = $1")
+                        .bind(id).bind(now)
+                        .execute(&mut *tx).await?;
+                    purge_if_done!(tx, message, now);
+                }
                 if let Some(n) = notice {
                     sqlx::query(INSERT_EMAIL)
                         .bind(n.id).bind(n.contact_id).bind(&n.to).bind(&n.locale)

@@ -196,10 +196,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0031_ring_changes.sql"),
         include_str!("../migrations/postgres/0031_ring_changes.sql"),
     ),
+    (
+        32,
+        "relay_hold",
+        include_str!("../migrations/sqlite/0032_relay_hold.sql"),
+        include_str!("../migrations/postgres/0032_relay_hold.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 31;
+pub(crate) const LATEST: i64 = 32;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -2,6 +2,9 @@
 //! decision in one transaction (with the justified contacts its `X-Consento-Reason` recorded)
 //! before the relay answers `250`, and the relay worker's side of it: claiming due copies under a
 //! lease, recording each outcome, and removing the body once every copy is delivered or given up.
+//! A copy that needs a justification the message did not give is stored `held`, with its
+//! `held_messages` row and the sender's notice in the same transaction (held.rs releases or
+//! drops it); the body stays while it is held.
 //!
 //! A body and the addresses are personal data (GDPR Art. 4(1)): the body is sealed under the
 //! master key while it waits (sealing.rs; bound to its message), and when the last copy is done
@@ -20,6 +23,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::decide::insert_interaction;
+use crate::held::{INSERT_HELD, NewHeld};
+use crate::mail::{INSERT_EMAIL, NewEmail};
 use crate::outbox::{NextAttempt, lease_until, skip_locked};
 use crate::row::Cols;
 use crate::{Backend, ContactRef, Interaction, Store, StoreError, in_write_tx, on_read_pool};
@@ -41,6 +46,15 @@ pub enum RecipientOutcome {
     },
     /// No copy goes: the decision refused it (its rule says why).
     Refused,
+    /// The copy is held until an operator gives a reason (held.rs): `held` is recorded with the
+    /// message, source `relay`, its queue id the message's id, and `notice` (the email telling
+    /// the sender, with the signed link) goes to the outbox in the same transaction.
+    Hold {
+        /// The held recipient to record.
+        held: Box<NewHeld>,
+        /// The email that tells the sender, if the sender is an address.
+        notice: Option<Box<NewEmail>>,
+    },
 }
 
 /// One recipient of a message to store, as the relay decided it.
@@ -69,6 +83,9 @@ impl std::fmt::Debug for NewRelayRecipient {
 /// A message the relay accepted, to store before it answers `250`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewRelayMessage {
+    /// Its id (UUIDv7), when the caller drew it (a held copy's queue id names it); else drawn
+    /// here.
+    pub id: Option<Uuid>,
     /// The token the client authenticated with.
     pub token_id: Uuid,
     /// The envelope sender (`MAIL FROM`; empty for the null sender).
@@ -213,10 +230,10 @@ fn claim_sql(backend: Backend) -> String {
 }
 
 /// Removes the body, the sender and the recipients' addresses of message `$id` once none of its
-/// copies is under way (at `$now`), in transaction `$tx`.
+/// copies is under way or held (at `$now`), in transaction `$tx`.
 macro_rules! purge_if_done {
     ($tx:ident, $id:expr, $now:expr) => {{
-        let purged = sqlx::query("UPDATE relay_messages SET body = NULL, envelope_from = NULL, purged_at = $2 WHERE id = $1 AND purged_at IS NULL AND NOT EXISTS (SELECT 1 FROM relay_deliveries WHERE message_id = $1 AND status IN ('queued', 'deferred'))")
+        let purged = sqlx::query("UPDATE relay_messages SET body = NULL, envelope_from = NULL, purged_at = $2 WHERE id = $1 AND purged_at IS NULL AND NOT EXISTS (SELECT 1 FROM relay_deliveries WHERE message_id = $1 AND status IN ('queued', 'deferred', 'held'))")
             .bind($id).bind($now)
             .execute(&mut *$tx).await?
             .rows_affected();
@@ -227,6 +244,7 @@ macro_rules! purge_if_done {
         }
     }};
 }
+pub(crate) use purge_if_done;
 
 const DELIVERY_COLS: &str = "id, message_id, contact_id, action, rule, reason_id, interaction_id, status, attempts, last_error, delivered_at, updated_at";
 
@@ -275,9 +293,15 @@ impl Store {
         }
         let mut rows = Vec::with_capacity(message.recipients.len());
         let mut interactions = Vec::new();
+        let mut holds = Vec::new();
         for r in &message.recipients {
             let (status, rule, interaction) = match &r.outcome {
                 RecipientOutcome::Refused => (DeliveryStatus::Refused, r.rule.clone(), None),
+                RecipientOutcome::Hold { held, notice } => {
+                    let notice = notice.as_deref().map(|n| self.notice(n)).transpose()?;
+                    holds.push((held.id, notice));
+                    (DeliveryStatus::Held, r.rule.clone(), None)
+                }
                 RecipientOutcome::Deliver => (DeliveryStatus::Queued, r.rule.clone(), None),
                 RecipientOutcome::Justify {
                     reason,
@@ -316,7 +340,10 @@ impl Store {
             rows.push((r, status, rule, interaction.map(|i| (i.id, i.reason_id))));
         }
         let now = self.now();
-        let id = self.new_uuid(now)?;
+        let id = match message.id {
+            Some(id) => id,
+            None => self.new_uuid(now)?,
+        };
         let ids = self.new_uuids(now, rows.len())?;
         let body = self.seal(&body_slot(&id.to_string()), &message.body)?;
         let size = i64::try_from(message.body.len()).unwrap_or(i64::MAX);
@@ -334,13 +361,32 @@ impl Store {
                 insert_interaction!(tx, i);
             }
             for ((r, status, rule, justified), delivery) in rows.iter().zip(&ids) {
-                let next = (!status.is_final()).then_some(at);
-                sqlx::query("INSERT INTO relay_deliveries (id, message_id, recipient, contact_id, action, rule, reason_id, interaction_id, status, next_attempt_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+                let next = status.is_due_later().then_some(at);
+                let held = match &r.outcome {
+                    RecipientOutcome::Hold { held, .. } => {
+                        sqlx::query(INSERT_HELD)
+                            .bind(held.id).bind(held.source.code()).bind(held.queue_id.as_ref().map(consento_domain::held::QueueId::as_str))
+                            .bind(&held.transaction_ref).bind(&held.sender).bind(&held.sender_locale)
+                            .bind(&held.recipient).bind(held.contact_id.0).bind(held.action.code()).bind(&held.rule)
+                            .bind(at).bind(held.hold_until.as_micros())
+                            .bind(holds.iter().any(|(h, n)| *h == held.id && n.is_some()).then_some(at))
+                            .execute(&mut *tx).await?;
+                        Some(held.id)
+                    }
+                    _ => None,
+                };
+                sqlx::query("INSERT INTO relay_deliveries (id, message_id, recipient, contact_id, action, rule, reason_id, interaction_id, status, next_attempt_at, updated_at, held_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
                     .bind(delivery).bind(id).bind(&r.address).bind(r.contact_id.map(|c| c.0))
                     .bind(message.action.code()).bind(rule)
                     .bind(justified.and_then(|(_, reason)| reason.map(|r| r.0)))
                     .bind(justified.map(|(interaction, _)| interaction))
-                    .bind(status.code()).bind(next).bind(at)
+                    .bind(status.code()).bind(next).bind(at).bind(held)
+                    .execute(&mut *tx).await?;
+            }
+            for n in holds.iter().filter_map(|(_, n)| n.as_ref()) {
+                sqlx::query(INSERT_EMAIL)
+                    .bind(n.id).bind(n.contact_id).bind(&n.to).bind(&n.locale)
+                    .bind(&n.template).bind(&n.payload).bind(at)
                     .execute(&mut *tx).await?;
             }
         });

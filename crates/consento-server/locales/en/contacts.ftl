@@ -245,3 +245,21 @@ card-no-source = None recorded
 card-no-purposes = None recorded
 
 card-erased-name = Erased contact
+
+# The relay's log on the card: every copy of a message the SMTP relay took for this contact.
+card-relay = Relayed emails
+card-relay-empty = No email to this contact went through the relay.
+card-relay-col-message = Message
+card-relay-col-action = Action
+card-relay-col-rule = Rule
+card-relay-col-reason = Reason
+card-relay-col-status = Status
+card-relay-col-updated = Last change
+card-relay-col-delivered = Delivered
+card-relay-status-queued = Queued
+card-relay-status-delivered = Delivered
+card-relay-status-deferred = Deferred
+card-relay-status-bounced = Bounced
+card-relay-status-refused = Refused
+card-relay-status-held = Held for a reason
+card-relay-status-dropped = Dropped

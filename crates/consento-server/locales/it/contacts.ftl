@@ -245,3 +245,21 @@ card-no-source = Nessuna
 card-no-purposes = Nessuna
 
 card-erased-name = Anagrafica cancellata
+
+# The relay's log on the card: every copy of a message the SMTP relay took for this contact.
+card-relay = Email inoltrate
+card-relay-empty = Nessuna email a questo contatto è passata dal relay.
+card-relay-col-message = Messaggio
+card-relay-col-action = Azione
+card-relay-col-rule = Criterio
+card-relay-col-reason = Motivo
+card-relay-col-status = Stato
+card-relay-col-updated = Ultima modifica
+card-relay-col-delivered = Consegnata
+card-relay-status-queued = In coda
+card-relay-status-delivered = Consegnata
+card-relay-status-deferred = Rinviata
+card-relay-status-bounced = Respinta
+card-relay-status-refused = Rifiutata
+card-relay-status-held = In attesa di un motivo
+card-relay-status-dropped = Scartata

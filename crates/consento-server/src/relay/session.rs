@@ -11,10 +11,9 @@
 //! - The end of DATA decides every accepted recipient again for the message's own action and
 //!   gives one answer for all (see `consento_domain::relay::data_answer`): `250` once the
 //!   message is stored, delivered only to those it lets through (the others recorded as refused);
-//!   `450 4.7.1` when nobody gets a copy and a justification could change that (in this version
-//!   a recipient that needs one and has no usable `X-Consento-Reason` is not delivered and not
-//!   lost: the client keeps the message and may send it again with the header); `550 5.7.1`
-//!   when every recipient is blocked.
+//!   a recipient that needs a justification and has no usable `X-Consento-Reason` is accepted
+//!   and its copy held (the sender emailed a signed link to the console, where an operator gives
+//!   the reason or drops it; `consento_app::held`); `550 5.7.1` when every recipient is blocked.
 //!
 //! Limits: SIZE (RFC 1870) and the message's size, recipients per message (452 4.5.3), messages
 //! per token per minute (451 4.7.1), command lines (smtp-proto's 4,096 bytes), a timeout on
@@ -660,7 +659,11 @@ impl<'a> Session<'a> {
         let metrics = &self.relay.metrics;
         match outcome {
             Ok(outcome) => match &outcome.answer {
-                DataAnswer::Accept { deliver, refused } => {
+                DataAnswer::Accept {
+                    deliver,
+                    held,
+                    refused,
+                } => {
                     let Some(stored) = &outcome.stored else {
                         return self.reply(
                             451,
@@ -675,18 +678,23 @@ impl<'a> Session<'a> {
                         token = %principal.token_id,
                         action = %outcome.action,
                         deliver,
+                        held,
                         refused,
                         justified = stored.interactions.len(),
                         "relay: message accepted"
                     );
                     let mut text = format!("{} queued for {deliver} recipient(s)", stored.id);
+                    if *held > 0 {
+                        // The sender is told by email, with the link to give the reason.
+                        text.push_str(&format!("; {held} held for a justification"));
+                    }
                     if *refused > 0 {
                         let rules: Vec<&str> = outcome
                             .verdicts
                             .iter()
                             .filter_map(|v| match v {
                                 Verdict::Refuse(r) => Some(r.rule()),
-                                Verdict::Deliver => None,
+                                Verdict::Deliver | Verdict::Hold { .. } => None,
                             })
                             .collect();
                         text.push_str(&format!("; {refused} not delivered ({})", rules.join(", ")));

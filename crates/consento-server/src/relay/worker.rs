@@ -6,8 +6,9 @@
 //! retried with exponential backoff and jitter until the last attempt; a permanent refusal
 //! (5xx: RFC 5321 §4.2.1) bounces the copy at once. A copy given up sends its sender a delivery
 //! status notification (RFC 3464), queued in the same transaction and delivered the same way.
-//! Once no copy of a message is under way, its body, sender and addresses are removed (the store
-//! does it with the last outcome).
+//! Once no copy of a message is under way or held, its body, sender and addresses are removed
+//! (the store does it with the last outcome). Each pass also drops the held copies whose hold ran
+//! out (`consento_app::held`).
 //!
 //! Several processes may run it on one database: a claim leases its copies (PostgreSQL: `FOR
 //! UPDATE SKIP LOCKED`); if a process dies, its leases run out and another takes them over.
@@ -278,6 +279,12 @@ impl crate::retry::OutboxWorker for RelayWorker {
     }
 
     async fn pass(&self) -> Result<usize, StoreError> {
+        // A held copy nobody gave a reason for within `hold_hours` is dropped and its sender
+        // told, whether or not the Postfix policy service runs too (both may: a drop is taken
+        // once, by whichever claims it first).
+        if let Err(e) = self.app.drop_expired_held().await {
+            tracing::warn!(error = %e, "relay: cannot drop the held copies that expired");
+        }
         Ok(self.deliver_once().await?.claimed)
     }
 }

@@ -289,7 +289,7 @@ async fn a_message_reaches_only_the_recipients_the_decisions_allow_and_leaves_wi
             .await;
         assert!(
             done.starts_with("250 2.0.0")
-                && done.contains("queued for 1 recipient(s); 1 not delivered (no_consent)"),
+                && done.contains("queued for 1 recipient(s); 1 held for a justification"),
             "{done}"
         );
         assert!(d.send("QUIT").await.starts_with("221"));
@@ -308,15 +308,26 @@ async fn a_message_reaches_only_the_recipients_the_decisions_allow_and_leaves_wi
             parsed.body_text(0).unwrap().trim_end(),
             "Buongiorno,\r\n.una riga che inizia con un punto\r\nè tutto."
         );
-        // The record: one copy delivered, one refused with its rule; the body gone once the
-        // last copy is done.
+        // The record: one copy delivered, one held for a reason; the body kept while it waits.
         let id = done
             .strip_prefix("250 2.0.0 ")
             .and_then(|t| t.split(' ').next())
             .unwrap()
             .parse()
             .unwrap();
-        let record = wait_until_purged(&app, id).await;
+        let mut record = app.store.relay_record(id).await.unwrap().unwrap();
+        for _ in 0..500 {
+            if record
+                .deliveries
+                .iter()
+                .any(|d| d.status.code() == "delivered")
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            record = app.store.relay_record(id).await.unwrap().unwrap();
+        }
+        assert!(record.body_kept, "a held copy keeps the body");
         assert_eq!(record.deliveries.len(), 2);
         let anna = record
             .deliveries
@@ -335,7 +346,7 @@ async fn a_message_reaches_only_the_recipients_the_decisions_allow_and_leaves_wi
             .unwrap();
         assert_eq!(
             (bruno.status.code(), bruno.rule.as_str()),
-            ("refused", "no_consent")
+            ("held", "no_consent")
         );
         assert!(
             app.store
@@ -357,9 +368,10 @@ async fn a_message_reaches_only_the_recipients_the_decisions_allow_and_leaves_wi
             .unwrap();
         for line in [
             "consento_relay_events_total{event=\"relayed\"} 1",
-            "consento_relay_events_total{event=\"refused\"} 3",
+            "consento_relay_events_total{event=\"refused\"} 2",
             "consento_relay_events_total{event=\"delivered\"} 1",
             "consento_relay_outbox_copies 0",
+            "consento_held_messages_total{event=\"held\"} 1",
         ] {
             assert!(text.contains(line), "{line} in {text}");
         }
@@ -482,33 +494,19 @@ async fn a_reason_in_the_message_justifies_the_contact_records_it_and_lets_the_c
             .await
             .unwrap();
         let crm = client(port, app.token("relay"));
-        // Without a reason nobody gets a copy: a temporary failure, the CRM keeps the message.
-        let e = crm
-            .send_raw(
-                &envelope("vendite@example.com", &["bruno@example.it"]),
-                &message("", "Preventivo"),
-            )
-            .await
-            .unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("no_consent: justification needed, add X-Consento-Reason"),
-            "{e}"
-        );
-        assert!(e.is_transient(), "{e}");
-        // A marketing reason cannot justify writing to someone who objected (Art. 21(3)).
-        let e = crm
+        // A marketing reason cannot justify writing to someone who objected (Art. 21(3)): the
+        // copy is held for an operator's reason, not sent.
+        let held = crm
             .send_raw(
                 &envelope("vendite@example.com", &["carla@example.it"]),
                 &message(&format!("X-Consento-Reason: {}\r\n", promo.id.0), "Promo"),
             )
             .await
-            .unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("objected: X-Consento-Reason cannot justify"),
-            "{e}"
-        );
+            .unwrap();
+        let held = stored_id(&held);
+        let record = app.store.relay_record(held).await.unwrap().unwrap();
+        assert_eq!(record.deliveries[0].status.code(), "held");
+        assert_eq!(record.deliveries[0].rule, "objected");
         // The label in any case, with a note and the CRM user named.
         crm.send_raw(
             &envelope("vendite@example.com", &["bruno@example.it"]),
@@ -903,4 +901,215 @@ async fn starttls_secures_the_session_with_the_configured_certificate() {
     );
     app.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The relay on a free port, delivering to a new sink, and the application's own emails (the
+/// held notices) sent to the same sink.
+async fn relay_app_with_mail(postgres: bool) -> Option<(TestApp, u16, SmtpServer)> {
+    let sink = SmtpServer::start().await;
+    let port = free_port();
+    let app = spawn_app_with(postgres, |c| {
+        relay_config(c, port, &sink, true);
+        c.mail = crate::subscribe::mail_config(sink.port, true);
+    })
+    .await?;
+    Some((app, port, sink))
+}
+
+/// What the sink got for `to`, once there are `n`.
+async fn received_by(sink: &SmtpServer, to: &str, n: usize) -> Vec<crate::smtp_server::Received> {
+    for _ in 0..500 {
+        let got: Vec<_> = sink
+            .messages()
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t == to))
+            .collect();
+        if got.len() >= n {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{to} never got {n} message(s)");
+}
+
+#[tokio::test]
+async fn a_recipient_that_needs_a_justification_is_held_its_sender_told_and_its_copy_sent_once_an_operator_gives_the_reason()
+ {
+    for postgres in tests_backends() {
+        let Some((app, port, sink)) = relay_app_with_mail(postgres).await else {
+            continue;
+        };
+        let people = seed(&app).await;
+        let reason = app
+            .store
+            .create_reason("Risposta a una richiesta del cliente", false)
+            .await
+            .unwrap();
+        let crm = client(port, app.token("relay"));
+        let response = crm
+            .send_raw(
+                &envelope(
+                    "vendite@example.com",
+                    &["anna@example.it", "bruno@example.it"],
+                ),
+                &message("", "Preventivo"),
+            )
+            .await
+            .unwrap();
+        let text: Vec<&str> = response.message().collect();
+        assert!(
+            text.concat()
+                .contains("queued for 1 recipient(s); 1 held for a justification"),
+            "{text:?}"
+        );
+        let id = stored_id(&response);
+        // Anna's copy goes; Bruno's waits, held for the console like a Postfix one.
+        received_by(&sink, "anna@example.it", 1).await;
+        let held = app
+            .store
+            .held_messages(Some(consento_domain::held::HeldStatus::Held), 10)
+            .await
+            .unwrap();
+        assert_eq!(held.len(), 1, "{held:?}");
+        let h = &held[0];
+        assert_eq!(h.source, consento_domain::held::HeldSource::Relay);
+        assert_eq!(h.contact_id, people.bruno);
+        assert_eq!(h.queue_id, Some(id.simple().to_string()));
+        assert_eq!(h.rule, "no_consent");
+        assert!(h.notified_at.is_some(), "told at once: the message exists");
+        let record = app.store.relay_record(id).await.unwrap().unwrap();
+        let bruno = record
+            .deliveries
+            .iter()
+            .find(|d| d.contact_id == Some(people.bruno))
+            .unwrap();
+        assert_eq!(bruno.status.code(), "held");
+        assert!(record.body_kept, "the body waits with the held copy");
+        // The sender is told, with the signed link to the message's pop-up.
+        let notice = received_by(&sink, "vendite@example.com", 1).await;
+        let body = notice[0].parsed().body_text(0).unwrap().into_owned();
+        assert!(body.contains(&format!("{}/held/", app.base)), "{body}");
+        assert!(
+            received_by(&sink, "bruno@example.it", 0).await.is_empty(),
+            "nothing to Bruno yet"
+        );
+        // An operator picks the reason: the justified contact recorded, the copy sent.
+        let operator = app.console_as("operator").await;
+        let page = operator
+            .post(
+                &format!("/held/{}/release", h.id),
+                &[("reason", &reason.id.0.to_string())],
+            )
+            .await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        let got = received_by(&sink, "bruno@example.it", 1).await;
+        assert!(!got[0].raw().to_ascii_lowercase().contains("x-consento"));
+        let justified = app
+            .store
+            .interactions(&ContactRef::Id(people.bruno))
+            .await
+            .unwrap();
+        assert_eq!(justified.len(), 1);
+        assert_eq!(justified[0].reason_id, Some(reason.id));
+        let record = wait_until_purged(&app, id).await;
+        let bruno = record
+            .deliveries
+            .iter()
+            .find(|d| d.contact_id == Some(people.bruno))
+            .unwrap();
+        assert_eq!(bruno.status.code(), "delivered");
+        assert_eq!(bruno.reason_id, Some(reason.id));
+        assert_eq!(bruno.interaction_id, Some(justified[0].id));
+        app.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_held_copy_dropped_by_an_operator_is_never_sent_its_body_goes_and_its_sender_is_told() {
+    for postgres in tests_backends() {
+        let Some((app, port, sink)) = relay_app_with_mail(postgres).await else {
+            continue;
+        };
+        let people = seed(&app).await;
+        let crm = client(port, app.token("relay"));
+        let response = crm
+            .send_raw(
+                &envelope("vendite@example.com", &["bruno@example.it"]),
+                &message("", "Preventivo"),
+            )
+            .await
+            .unwrap();
+        let id = stored_id(&response);
+        received_by(&sink, "vendite@example.com", 1).await;
+        let held = app.store.held_messages(None, 10).await.unwrap();
+        assert_eq!(held.len(), 1);
+        let operator = app.console_as("operator").await;
+        let page = operator
+            .post(&format!("/held/{}/drop", held[0].id), &[])
+            .await;
+        assert_eq!(
+            page.location.as_deref(),
+            Some("/held?done=held-dropped"),
+            "{}",
+            page.body
+        );
+        let record = app.store.relay_record(id).await.unwrap().unwrap();
+        assert_eq!(record.deliveries[0].status.code(), "dropped");
+        assert!(
+            record.purged_at.is_some() && !record.body_kept,
+            "{record:?}"
+        );
+        let notices = received_by(&sink, "vendite@example.com", 2).await;
+        assert_eq!(notices.len(), 2);
+        // The card shows the relay's log for Bruno: the message, the rule, the outcome.
+        let page = operator.get(&format!("/contacts/{}", people.bruno.0)).await;
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains("id=\"relay-log\""), "{}", page.body);
+        assert!(page.body.contains(&id.to_string()), "{}", page.body);
+        assert!(page.body.contains("no_consent"), "{}", page.body);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            sink.messages()
+                .iter()
+                .all(|m| !m.to.iter().any(|t| t == "bruno@example.it")),
+            "a dropped copy never leaves"
+        );
+        app.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn a_held_copy_nobody_gives_a_reason_for_is_dropped_after_the_hold_hours_and_its_sender_told()
+{
+    const HOUR: i64 = 3_600_000_000;
+    for postgres in tests_backends() {
+        let Some((app, port, sink)) = relay_app_with_mail(postgres).await else {
+            continue;
+        };
+        seed(&app).await;
+        let crm = client(port, app.token("relay"));
+        let response = crm
+            .send_raw(
+                &envelope("vendite@example.com", &["bruno@example.it"]),
+                &message("", "Preventivo"),
+            )
+            .await
+            .unwrap();
+        let id = stored_id(&response);
+        received_by(&sink, "vendite@example.com", 1).await;
+        app.clock.advance(47 * HOUR);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let record = app.store.relay_record(id).await.unwrap().unwrap();
+        assert_eq!(record.deliveries[0].status.code(), "held", "47 hours on");
+        app.clock.advance(HOUR + 1);
+        received_by(&sink, "vendite@example.com", 2).await;
+        let record = wait_until_purged(&app, id).await;
+        assert_eq!(record.deliveries[0].status.code(), "dropped");
+        let held = app.store.held_messages(None, 10).await.unwrap();
+        assert_eq!(
+            held[0].drop_cause,
+            Some(consento_domain::held::DropCause::Expired)
+        );
+        app.shutdown().await;
+    }
 }

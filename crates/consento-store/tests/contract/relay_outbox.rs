@@ -63,6 +63,7 @@ fn message(
     justified: bool,
 ) -> NewRelayMessage {
     NewRelayMessage {
+        id: None,
         token_id: token,
         envelope_from: "vendite@example.com".into(),
         action: Action::EmailSingle,

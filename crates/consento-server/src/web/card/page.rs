@@ -49,6 +49,8 @@ pub(super) struct CardPage {
     basis_words: String,
     purposes: Vec<String>,
     history: Vec<HistoryRow>,
+    /// The relay's log for this contact, newest first.
+    relay: Vec<RelayRow>,
     /// The telemarketing section (not for an erased contact: nothing is left to call).
     tm: Option<TelemarketingView>,
     result: Option<MomentResult>,
@@ -65,6 +67,44 @@ impl CardPage {
     fn error(&self, field: &str) -> Option<&String> {
         self.errors.get(field)
     }
+}
+
+/// One copy of a message the relay took for this contact, as its log shows it: no address,
+/// no body.
+pub(super) struct RelayRow {
+    message: String,
+    action: String,
+    rule: String,
+    reason: String,
+    status: String,
+    status_code: &'static str,
+    updated: String,
+    delivered: String,
+}
+
+/// The relay's log rows of a contact, with its reasons' labels.
+fn relay_rows(
+    tr: crate::i18n::Tr,
+    copies: Vec<consento_store::RelayDelivery>,
+    reasons: &[consento_domain::ContactReason],
+) -> Vec<RelayRow> {
+    copies
+        .into_iter()
+        .map(|d| RelayRow {
+            message: d.message_id.to_string(),
+            action: super::action_words(tr, d.action),
+            rule: d.rule,
+            reason: d
+                .reason_id
+                .and_then(|r| reasons.iter().find(|x| x.id == r))
+                .map(|r| r.label.clone())
+                .unwrap_or_default(),
+            status: tr.t(&format!("card-relay-status-{}", d.status.code())),
+            status_code: d.status.code(),
+            updated: tr.datetime(d.updated_at),
+            delivered: d.delivered_at.map(|t| tr.datetime(t)).unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// What a card shows beyond the stored contact: a form shown again with its errors, the
@@ -94,6 +134,10 @@ pub(super) async fn card(
     let r = ContactRef::Id(id);
     let c = state.store.contact(&r).await?;
     let live = c.erased_at.is_none();
+    let (relayed, reasons) = tokio::try_join!(
+        state.store.relay_deliveries_of(id, 50),
+        state.store.reasons(),
+    )?;
     let (consents, events, interactions, flags, calls, users, summary) = tokio::try_join!(
         state.store.current_consents(&r),
         state.store.consent_history(&r),
@@ -214,6 +258,7 @@ pub(super) async fn card(
             .map_or_else(|| tr.t("contacts-basis-none"), |b| basis_label(tr, b)),
         purposes: c.purposes.clone(),
         history: history_rows(tr, events, &interactions, &flags, &calls, &titles, &users),
+        relay: relay_rows(tr, relayed, &reasons),
         tm,
         result,
         dialog,
