@@ -1629,6 +1629,31 @@ mod tests {
     }
 
     #[test]
+    fn the_relays_dkim_settings_come_from_the_environment_and_a_bad_selector_is_named() {
+        let base = [
+            ("CONSENTO_RELAY__UPSTREAM__HOST", "127.0.0.1"),
+            ("CONSENTO_RELAY__DKIM__DOMAIN", "example.com"),
+            (
+                "CONSENTO_RELAY__DKIM__PRIVATE_KEY_FILE",
+                "/etc/consento/dkim.pem",
+            ),
+        ];
+        let mut ok = base.to_vec();
+        ok.push(("CONSENTO_RELAY__DKIM__SELECTOR", "consento"));
+        let c = ServeConfig::load(None, vars(&ok), Overrides::default()).unwrap();
+        let dkim = c.relay.dkim.unwrap();
+        assert_eq!(
+            (dkim.domain.as_str(), dkim.selector.as_str()),
+            ("example.com", "consento")
+        );
+        assert_eq!(dkim.headers, None);
+        let mut bad = base.to_vec();
+        bad.push(("CONSENTO_RELAY__DKIM__SELECTOR", "a b"));
+        let e = ServeConfig::load(None, vars(&bad), Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("relay.dkim.selector"), "{e}");
+    }
+
+    #[test]
     fn the_relay_is_off_by_default_its_settings_come_from_the_environment_and_bad_ones_are_named() {
         let c = ServeConfig::load(None, vars(&[]), Overrides::default()).unwrap();
         assert_eq!(c.relay.listen, None);
