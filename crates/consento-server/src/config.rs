@@ -203,6 +203,29 @@ pub struct RelayConfig {
     pub max_backoff_seconds: u64,
     /// The server allowed copies are handed to.
     pub upstream: UpstreamConfig,
+    /// DKIM signing of every copy (`[relay.dkim]`); none by default.
+    pub dkim: Option<DkimConfig>,
+}
+
+/// The key a copy is signed with (RFC 6376), after its unsubscribe headers are written, so that
+/// they are covered (RFC 8058 §4 asks for `List-Unsubscribe` and `List-Unsubscribe-Post` in
+/// the signature).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DkimConfig {
+    /// The signing domain (`d=`), the one in the senders' addresses.
+    pub domain: String,
+    /// The selector (`s=`): the key's public half is published at
+    /// `<selector>._domainkey.<domain>`.
+    pub selector: String,
+    /// The private key, PEM (RSA in PKCS #1 or PKCS #8, Ed25519 in PKCS #8), readable by its
+    /// owner only.
+    pub private_key_file: std::path::PathBuf,
+    /// The header fields signed (`h=`), besides `From`, `List-Unsubscribe` and
+    /// `List-Unsubscribe-Post`, which always are; absent: From, To, Subject, Date,
+    /// Message-ID, MIME-Version, Content-Type.
+    #[serde(default)]
+    pub headers: Option<Vec<String>>,
 }
 
 impl Default for RelayConfig {
@@ -226,6 +249,7 @@ impl Default for RelayConfig {
             backoff_base_seconds: 60,
             max_backoff_seconds: 6 * 3600,
             upstream: UpstreamConfig::default(),
+            dkim: None,
         }
     }
 }
@@ -322,6 +346,28 @@ impl RelayConfig {
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return Err("config: relay.tls_cert: give tls_cert and tls_key together".to_owned());
+        }
+        if let Some(dkim) = &self.dkim {
+            let name = |v: &str| {
+                !v.is_empty()
+                    && v.split('.').all(|l| {
+                        !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    })
+            };
+            if !name(&dkim.domain) {
+                return Err("config: relay.dkim.domain: must be a domain name".to_owned());
+            }
+            if !name(&dkim.selector) {
+                return Err("config: relay.dkim.selector: must be a DNS label".to_owned());
+            }
+            if dkim
+                .headers
+                .iter()
+                .flatten()
+                .any(|h| h.is_empty() || !h.bytes().all(|b| b.is_ascii_graphic() && b != b':'))
+            {
+                return Err("config: relay.dkim.headers: must be header field names".to_owned());
+            }
         }
         if let Some(mailto) = &self.mailto_unsubscribe
             && consento_domain::Email::parse(mailto).is_err()
@@ -1580,6 +1626,31 @@ mod tests {
                 ServeConfig::load(None, vars(&[(key, value)]), Overrides::default()).unwrap_err();
             assert!(e.contains(named), "{key}={value}: {e}");
         }
+    }
+
+    #[test]
+    fn the_relays_dkim_settings_come_from_the_environment_and_a_bad_selector_is_named() {
+        let base = [
+            ("CONSENTO_RELAY__UPSTREAM__HOST", "127.0.0.1"),
+            ("CONSENTO_RELAY__DKIM__DOMAIN", "example.com"),
+            (
+                "CONSENTO_RELAY__DKIM__PRIVATE_KEY_FILE",
+                "/etc/consento/dkim.pem",
+            ),
+        ];
+        let mut ok = base.to_vec();
+        ok.push(("CONSENTO_RELAY__DKIM__SELECTOR", "consento"));
+        let c = ServeConfig::load(None, vars(&ok), Overrides::default()).unwrap();
+        let dkim = c.relay.dkim.unwrap();
+        assert_eq!(
+            (dkim.domain.as_str(), dkim.selector.as_str()),
+            ("example.com", "consento")
+        );
+        assert_eq!(dkim.headers, None);
+        let mut bad = base.to_vec();
+        bad.push(("CONSENTO_RELAY__DKIM__SELECTOR", "a b"));
+        let e = ServeConfig::load(None, vars(&bad), Overrides::default()).unwrap_err();
+        assert!(e.to_string().contains("relay.dkim.selector"), "{e}");
     }
 
     #[test]

@@ -220,6 +220,11 @@ pub async fn run(
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "cannot read the data controller's details"),
     }
+    // A DKIM key that cannot sign, or that others may read, stops the start rather than every
+    // copy (whoever reads the key signs as the domain, RFC 6376 §3.3).
+    if let Some(dkim) = &state.config.relay.dkim {
+        crate::relay::dkim::Signer::load(dkim).map_err(anyhow::Error::msg)?;
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut workers = crate::workers::spawn(&state, stop_rx.clone());
     match crate::relay::start(&state, stop_rx.clone()).await {

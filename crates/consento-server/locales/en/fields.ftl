@@ -28,6 +28,7 @@ field-interaction-ids = Justified contacts' codes
 field-deliver = Recipients who get a copy
 field-refused = Recipients refused
 field-justified = Recipients justified with a reason
+field-held = Recipients held until a reason is given
 field-method = Method
 field-type = Consent type
 field-type-code = Consent type

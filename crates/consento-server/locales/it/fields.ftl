@@ -28,6 +28,7 @@ field-interaction-ids = Codici dei contatti giustificati
 field-deliver = Destinatari a cui va una copia
 field-refused = Destinatari rifiutati
 field-justified = Destinatari giustificati con un motivo
+field-held = Destinatari trattenuti in attesa di un motivo
 field-method = Modalità
 field-type = Tipologia di consenso
 field-type-code = Tipologia di consenso

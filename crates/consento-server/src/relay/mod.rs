@@ -9,6 +9,7 @@
 //! limit, and the session ([`session`]: the SMTP dialogue, parsed by `smtp-proto`); [`message`]
 //! owns the header block. Logs name messages and copies by id, never an address or a body.
 
+pub mod dkim;
 pub mod message;
 mod session;
 pub mod worker;

@@ -1,7 +1,7 @@
 //! The relay's worker: claims due copies from the relay's outbox, asks the decision once more
 //! (what changed since the message came stops a copy), writes each copy's header block
-//! ([`super::message`]: Consento's fields out, a bulk copy's own unsubscribe links in) and hands
-//! it to the upstream server with lettre, one recipient per transaction. The upstream's
+//! ([`super::message`]: Consento's fields out, a bulk copy's own unsubscribe links in), signs
+//! it when DKIM is configured ([`super::dkim`]) and hands it to the upstream server with lettre, one recipient per transaction. The upstream's
 //! acceptance is "delivered"; a temporary refusal (4xx), no connection or no answer in time is
 //! retried with exponential backoff and jitter until the last attempt; a permanent refusal
 //! (5xx: RFC 5321 §4.2.1) bounces the copy at once. A copy given up sends its sender a delivery
@@ -64,15 +64,27 @@ pub struct RelayWorker {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     config: RelayConfig,
     metrics: Arc<Metrics>,
+    dkim: Option<super::dkim::Signer>,
+}
+
+/// Why the worker cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The upstream's TLS cannot be set up.
+    #[error(transparent)]
+    Tls(#[from] crate::smtp_client::TlsSetupError),
+    /// The DKIM key cannot be used.
+    #[error("{0}")]
+    Dkim(String),
 }
 
 impl RelayWorker {
     /// A worker delivering to `config.upstream`.
-    pub fn new(
-        app: App,
-        config: RelayConfig,
-        metrics: Arc<Metrics>,
-    ) -> Result<Self, crate::smtp_client::TlsSetupError> {
+    pub fn new(app: App, config: RelayConfig, metrics: Arc<Metrics>) -> Result<Self, WorkerError> {
+        let dkim = match &config.dkim {
+            Some(d) => Some(super::dkim::Signer::load(d).map_err(WorkerError::Dkim)?),
+            None => None,
+        };
         let up = &config.upstream;
         let transport = crate::smtp_client::transport(crate::smtp_client::Server {
             host: &up.host,
@@ -89,6 +101,7 @@ impl RelayWorker {
             transport,
             config,
             metrics,
+            dkim,
         })
     }
 
@@ -220,7 +233,19 @@ impl RelayWorker {
             }),
             https: l.unsubscribe_url,
         });
-        self.send(c, copy(&c.body, unsubscribe.as_ref())).await
+        let raw = copy(&c.body, unsubscribe.as_ref());
+        // Signed last, over the final header block: the unsubscribe fields are in `h=`.
+        let raw = match &self.dkim {
+            Some(signer) => match signer.sign(&raw) {
+                Ok(signed) => signed,
+                Err(e) => {
+                    tracing::warn!(copy = %c.id, error = %e, "relay: cannot sign a copy");
+                    return Outcome::Retry("dkim".to_owned());
+                }
+            },
+            None => raw,
+        };
+        self.send(c, raw).await
     }
 
     /// Hands `raw` to the upstream server for `c`'s recipient.

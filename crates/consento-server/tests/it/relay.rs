@@ -1113,3 +1113,112 @@ async fn a_held_copy_nobody_gives_a_reason_for_is_dropped_after_the_hold_hours_a
         app.shutdown().await;
     }
 }
+
+/// A 1024-bit RSA key for tests only (PKCS #1), and its public half as DNS publishes it.
+const DKIM_KEY: &str = "-----BEGIN RSA PRIVATE KEY-----
+MIICXwIBAAKBgQDwIRP/UC3SBsEmGqZ9ZJW3/DkMoGeLnQg1fWn7/zYtIxN2SnFC
+jxOCKG9v3b4jYfcTNh5ijSsq631uBItLa7od+v/RtdC2UzJ1lWT947qR+Rcac2gb
+to/NMqJ0fzfVjH4OuKhitdY9tf6mcwGjaNBcWToIMmPSPDdQPNUYckcQ2QIDAQAB
+AoGBALmn+XwWk7akvkUlqb+dOxyLB9i5VBVfje89Teolwc9YJT36BGN/l4e0l6QX
+/1//6DWUTB3KI6wFcm7TWJcxbS0tcKZX7FsJvUz1SbQnkS54DJck1EZO/BLa5ckJ
+gAYIaqlA9C0ZwM6i58lLlPadX/rtHb7pWzeNcZHjKrjM461ZAkEA+itss2nRlmyO
+n1/5yDyCluST4dQfO8kAB3toSEVc7DeFeDhnC1mZdjASZNvdHS4gbLIA1hUGEF9m
+3hKsGUMMPwJBAPW5v/U+AWTADFCS22t72NUurgzeAbzb1HWMqO4y4+9Hpjk5wvL/
+eVYizyuce3/fGke7aRYw/ADKygMJdW8H/OcCQQDz5OQb4j2QDpPZc0Nc4QlbvMsj
+7p7otWRO5xRa6SzXqqV3+F0VpqvDmshEBkoCydaYwc2o6WQ5EBmExeV8124XAkEA
+qZzGsIxVP+sEVRWZmW6KNFSdVUpk3qzK0Tz/WjQMe5z0UunY9Ax9/4PVhp/j61bf
+eAYXunajbBSOLlx4D+TunwJBANkPI5S9iylsbLs6NkaMHV6k5ioHBBmgCak95JGX
+GMot/L2x0IYyMLAz6oLWh2hm7zwtb0CgOrPo1ke44hFYnfc=
+-----END RSA PRIVATE KEY-----";
+const DKIM_RECORD: &str = "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP/UC3SBsEmGqZ9ZJW3/DkMoGeLnQg1fWn7/zYtIxN2SnFCjxOCKG9v3b4jYfcTNh5ijSsq631uBItLa7od+v/RtdC2UzJ1lWT947qR+Rcac2gbto/NMqJ0fzfVjH4OuKhitdY9tf6mcwGjaNBcWToIMmPSPDdQPNUYckcQ2QIDAQAB";
+
+/// The DNS as the verifier sees it: the selector's TXT record, no real server asked.
+struct DkimDns(mail_auth::Txt);
+
+impl mail_auth::ResolverCache<Box<str>, mail_auth::Txt> for DkimDns {
+    fn get<Q>(&self, name: &Q) -> Option<mail_auth::Txt>
+    where
+        Box<str>: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        let key: Box<str> = "consento._domainkey.example.com.".into();
+        (std::borrow::Borrow::<Q>::borrow(&key) == name).then(|| self.0.clone())
+    }
+    fn remove<Q>(&self, _: &Q) -> Option<mail_auth::Txt>
+    where
+        Box<str>: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        None
+    }
+    fn insert(&self, _: Box<str>, _: mail_auth::Txt, _: std::time::Instant) {}
+}
+
+#[tokio::test]
+async fn a_relayed_bulk_copy_carries_a_dkim_signature_covering_its_unsubscribe_headers_that_verifies()
+ {
+    use mail_auth::common::parse::TxtRecordParser as _;
+    let dir = std::env::temp_dir().join(format!("consento-it-dkim-{}", free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = dir.join("dkim.pem");
+    std::fs::write(&key, DKIM_KEY).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let (app, port, sink) = relay_app(false, true, |c| {
+        c.relay.dkim = Some(consento_server::config::DkimConfig {
+            domain: "example.com".to_owned(),
+            selector: "consento".to_owned(),
+            private_key_file: key.clone(),
+            headers: None,
+        });
+    })
+    .await
+    .unwrap();
+    seed(&app).await;
+    client(port, app.token("relay"))
+        .send_raw(
+            &envelope("news@example.com", &["anna@example.it"]),
+            &message("List-Id: Novita <news.example.com>\r\n", "Le novità"),
+        )
+        .await
+        .unwrap();
+    let got = sink.wait_for(1).await;
+    let raw = got[0].raw();
+    let parsed = got[0].parsed();
+    let signature = parsed
+        .header_raw("DKIM-Signature")
+        .expect("a DKIM-Signature")
+        .to_ascii_lowercase();
+    let h: String = signature
+        .split("h=")
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    for name in [
+        "list-unsubscribe",
+        "list-unsubscribe-post",
+        "from",
+        "subject",
+    ] {
+        assert!(h.split(':').any(|n| n == name), "{name} not in h={h}");
+    }
+    let dns = DkimDns(mail_auth::Txt::from(
+        mail_auth::common::verify::DomainKey::parse(DKIM_RECORD.as_bytes()).unwrap(),
+    ));
+    let message = mail_auth::AuthenticatedMessage::parse(raw.as_bytes()).unwrap();
+    let results = mail_auth::MessageAuthenticator::new_cloudflare()
+        .unwrap()
+        .verify_dkim(mail_auth::Parameters::new(&message).with_txt_cache(&dns))
+        .await;
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0].result(), &mail_auth::DkimResult::Pass);
+    app.shutdown().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
