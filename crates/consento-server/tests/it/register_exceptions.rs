@@ -243,9 +243,9 @@ async fn justify(app: &TestApp, contact: &str, reason: &str) -> (u16, Value) {
     app.post("/v1/interactions", "decide", &body).await
 }
 
-#[tokio::test]
-async fn a_call_justified_with_a_marketing_reason_meets_the_register_the_directory_and_the_hours() {
-    let app = spawn_app().await;
+async fn a_call_justified_with_a_marketing_reason_meets_the_register_the_directory_and_the_hours(
+    app: TestApp,
+) {
     // The switches on and the types defined; Carla has no consent at all.
     anna_unchecked(&app, "2026-03-01T09:00:00Z").await;
     let carla = contact(&app, "Carla", "+39 06 1234567").await;
@@ -316,4 +316,24 @@ async fn a_call_justified_with_a_marketing_reason_meets_the_register_the_directo
         body["detail"].as_str().unwrap().contains("enrolled"),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn a_call_justified_with_a_marketing_reason_meets_the_register_the_directory_and_the_hours_on_sqlite()
+ {
+    a_call_justified_with_a_marketing_reason_meets_the_register_the_directory_and_the_hours(
+        spawn_app().await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_call_justified_with_a_marketing_reason_meets_the_register_the_directory_and_the_hours_on_postgresql()
+ {
+    if let Some(app) = spawn_app_with(true, |_| {}).await {
+        a_call_justified_with_a_marketing_reason_meets_the_register_the_directory_and_the_hours(
+            app,
+        )
+        .await;
+    }
 }

@@ -109,10 +109,9 @@ fn blocked_until(body: &Value, day: &str, next: &str) {
     assert_eq!(body["cause"]["next_allowed_at"], next, "{body}");
 }
 
-#[tokio::test]
-async fn a_marketing_call_on_christmas_eve_at_half_past_seven_waits_for_the_monday_after_christmas()
-{
-    let app = spawn_app().await;
+async fn a_marketing_call_on_christmas_eve_at_half_past_seven_waits_for_the_monday_after_christmas(
+    app: TestApp,
+) {
     anna_with_consents(&app).await;
     register_answer(&app, "2026-12-20T10:00:00Z", &[], &["+393331234567"]).await;
     // 24 December is the day before a holiday: 10:00-19:00 in Rome (UTC+1).
@@ -128,6 +127,26 @@ async fn a_marketing_call_on_christmas_eve_at_half_past_seven_waits_for_the_mond
         ring(&app, "2026-12-24T18:30:00Z", "sms.single").await["outcome"],
         "allowed"
     );
+}
+
+#[tokio::test]
+async fn a_marketing_call_on_christmas_eve_at_half_past_seven_waits_for_the_monday_after_christmas_on_sqlite()
+ {
+    a_marketing_call_on_christmas_eve_at_half_past_seven_waits_for_the_monday_after_christmas(
+        spawn_app().await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_marketing_call_on_christmas_eve_at_half_past_seven_waits_for_the_monday_after_christmas_on_postgresql()
+ {
+    if let Some(app) = spawn_app_with(true, |_| {}).await {
+        a_marketing_call_on_christmas_eve_at_half_past_seven_waits_for_the_monday_after_christmas(
+            app,
+        )
+        .await;
+    }
 }
 
 #[tokio::test]
@@ -224,9 +243,9 @@ async fn configured_windows_replace_the_code_of_conducts() {
     );
 }
 
-#[tokio::test]
-async fn a_check_at_ten_allows_a_call_fifteen_days_later_at_nine_fifty_nine_and_not_at_ten() {
-    let app = spawn_app().await;
+async fn a_check_at_ten_allows_a_call_fifteen_days_later_at_nine_fifty_nine_and_not_at_ten(
+    app: TestApp,
+) {
     anna_unchecked(&app, "2026-03-01T09:00:00Z").await;
     // Never checked: no telemarketing call.
     let body = ring(&app, "2026-03-02T08:00:00Z", "phone.call").await;
@@ -250,6 +269,24 @@ async fn a_check_at_ten_allows_a_call_fifteen_days_later_at_nine_fifty_nine_and_
     app.clock.set(at("2026-03-18T10:00:00Z"));
     let (_, body) = app.get("/v1/dialer?phone=%2B4915123456789", "decide").await;
     assert_eq!(body["outcome"], "allowed", "{body}");
+}
+
+#[tokio::test]
+async fn a_check_at_ten_allows_a_call_fifteen_days_later_at_nine_fifty_nine_and_not_at_ten_on_sqlite()
+ {
+    a_check_at_ten_allows_a_call_fifteen_days_later_at_nine_fifty_nine_and_not_at_ten(
+        spawn_app().await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_check_at_ten_allows_a_call_fifteen_days_later_at_nine_fifty_nine_and_not_at_ten_on_postgresql()
+ {
+    if let Some(app) = spawn_app_with(true, |_| {}).await {
+        a_check_at_ten_allows_a_call_fifteen_days_later_at_nine_fifty_nine_and_not_at_ten(app)
+            .await;
+    }
 }
 
 async fn an_enrolment_revokes_only_earlier_consents_and_a_consent_after_it_allows(app: TestApp) {
@@ -335,9 +372,7 @@ async fn an_enrolment_revokes_only_earlier_consents_and_a_consent_after_it_allow
     }
 }
 
-#[tokio::test]
-async fn a_silent_call_keeps_marketing_calls_away_from_the_number_for_seven_days() {
-    let app = spawn_app().await;
+async fn a_silent_call_keeps_marketing_calls_away_from_the_number_for_seven_days(app: TestApp) {
     anna_with_consents(&app).await;
     app.clock.set(at("2026-12-03T10:05:00Z"));
     let (status, body) = app
@@ -367,9 +402,21 @@ async fn a_silent_call_keeps_marketing_calls_away_from_the_number_for_seven_days
 }
 
 #[tokio::test]
-async fn a_campaign_list_holds_the_numbers_callable_now_and_refuses_unchecked_ones_unless_left_out()
-{
-    let app = spawn_app().await;
+async fn a_silent_call_keeps_marketing_calls_away_from_the_number_for_seven_days_on_sqlite() {
+    a_silent_call_keeps_marketing_calls_away_from_the_number_for_seven_days(spawn_app().await)
+        .await;
+}
+
+#[tokio::test]
+async fn a_silent_call_keeps_marketing_calls_away_from_the_number_for_seven_days_on_postgresql() {
+    if let Some(app) = spawn_app_with(true, |_| {}).await {
+        a_silent_call_keeps_marketing_calls_away_from_the_number_for_seven_days(app).await;
+    }
+}
+
+async fn a_campaign_list_holds_the_numbers_callable_now_and_refuses_unchecked_ones_unless_left_out(
+    app: TestApp,
+) {
     let anna = anna_with_consents(&app).await;
     // Bruno gave the marketing consent too, but his number was never checked.
     let bruno = contact(&app, "Bruno", "+39 333 9876543").await;
@@ -418,6 +465,26 @@ async fn a_campaign_list_holds_the_numbers_callable_now_and_refuses_unchecked_on
         ]),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn a_campaign_list_holds_the_numbers_callable_now_and_refuses_unchecked_ones_unless_left_out_on_sqlite()
+ {
+    a_campaign_list_holds_the_numbers_callable_now_and_refuses_unchecked_ones_unless_left_out(
+        spawn_app().await,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_campaign_list_holds_the_numbers_callable_now_and_refuses_unchecked_ones_unless_left_out_on_postgresql()
+ {
+    if let Some(app) = spawn_app_with(true, |_| {}).await {
+        a_campaign_list_holds_the_numbers_callable_now_and_refuses_unchecked_ones_unless_left_out(
+            app,
+        )
+        .await;
+    }
 }
 
 /// The opt-out register's answer imported through the API as `scope`: `answer` to the list
