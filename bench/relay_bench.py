@@ -2,8 +2,8 @@
 """SMTP benchmark of Consento's relay against the same clients sending straight to the sink, in
 the same run on the same machine, on loopback.
 
-    CARGO_TARGET_DIR=/work/rel-rd cargo build --release --bin consento
-    python3 bench/relay_bench.py --bin /work/rel-rd/release/consento
+    cargo build --release --bin consento
+    python3 bench/relay_bench.py --bin target/release/consento
 
 Concurrent smtplib clients (threads, one kept-open connection each) send --messages messages of
 1 and of 10 recipients: through the relay (AUTH PLAIN with a relay token; every recipient decided
