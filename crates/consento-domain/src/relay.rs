@@ -62,28 +62,13 @@ pub enum Refusal {
         /// The rule that decided.
         rule: String,
     },
-    /// It needs a justification and the message names no reason (`X-Consento-Reason`).
-    NeedsReason {
-        /// Why there is no valid consent (the cause's code).
-        rule: String,
-    },
-    /// It needs a justification and the reason the message names cannot give one.
-    ReasonRefused {
-        /// Why there is no valid consent (the cause's code).
-        rule: String,
-        /// Why the reason does not do (no such active reason, a marketing reason under an
-        /// objection).
-        why: String,
-    },
 }
 
 impl Refusal {
     /// The rule that decided.
     pub fn rule(&self) -> &str {
         match self {
-            Self::Blocked { rule }
-            | Self::NeedsReason { rule }
-            | Self::ReasonRefused { rule, .. } => rule,
+            Self::Blocked { rule } => rule,
         }
     }
 }
@@ -117,18 +102,13 @@ pub enum DataAnswer {
         /// Recipients that do not.
         refused: usize,
     },
-    /// Nothing is stored and the client keeps the message (a 4xx answer): every recipient
-    /// failed and at least one only for want of a usable justification, which the sender can
-    /// add (`X-Consento-Reason`) and send again.
-    Temporary(Refusal),
     /// Nothing is stored for good (a 5xx answer): every recipient is blocked.
     Permanent(Refusal),
 }
 
 /// The answer to `DATA` for these verdicts: accepted when any recipient gets a copy or has it
-/// held; otherwise
-/// a temporary failure when a justification could still let one through, else a permanent one.
-/// The refusal named is the first of its kind, in the order the recipients were given.
+/// held (a recipient that needs a justification is held, never refused); otherwise a permanent
+/// refusal naming the first recipient's rule, in the order the recipients were given.
 pub fn data_answer(verdicts: &[Verdict]) -> DataAnswer {
     let deliver = verdicts.iter().filter(|v| **v == Verdict::Deliver).count();
     let held = verdicts
@@ -142,16 +122,11 @@ pub fn data_answer(verdicts: &[Verdict]) -> DataAnswer {
             refused: verdicts.len() - deliver - held,
         };
     }
-    let refusals = || {
-        verdicts.iter().filter_map(|v| match v {
-            Verdict::Refuse(r) => Some(r),
-            Verdict::Deliver | Verdict::Hold { .. } => None,
-        })
-    };
-    if let Some(r) = refusals().find(|r| !matches!(r, Refusal::Blocked { .. })) {
-        return DataAnswer::Temporary(r.clone());
-    }
-    match refusals().next() {
+    let first = verdicts.iter().find_map(|v| match v {
+        Verdict::Refuse(r) => Some(r),
+        Verdict::Deliver | Verdict::Hold { .. } => None,
+    });
+    match first {
         Some(r) => DataAnswer::Permanent(r.clone()),
         // No recipient at all: SMTP refuses DATA before this (RFC 5321 §3.3, 554 "no valid
         // recipients"); named as blocked for completeness.
@@ -252,15 +227,11 @@ mod tests {
         Verdict::Refuse(Refusal::Blocked { rule: rule.into() })
     }
 
-    fn needs(rule: &str) -> Verdict {
-        Verdict::Refuse(Refusal::NeedsReason { rule: rule.into() })
-    }
-
     #[test]
-    fn data_is_accepted_when_any_recipient_gets_a_copy_else_temporary_only_when_a_reason_could_help()
-     {
+    fn data_is_accepted_when_any_recipient_gets_a_copy_or_is_held_else_refused_for_the_first_rule()
+    {
         assert_eq!(
-            data_answer(&[blocked("objected"), Verdict::Deliver, needs("no_consent")]),
+            data_answer(&[blocked("objected"), Verdict::Deliver, blocked("suppressed")]),
             DataAnswer::Accept {
                 deliver: 1,
                 held: 0,
@@ -279,25 +250,11 @@ mod tests {
             }
         );
         assert_eq!(
-            data_answer(&[blocked("objected"), needs("no_consent")]),
-            DataAnswer::Temporary(Refusal::NeedsReason {
-                rule: "no_consent".into()
-            })
-        );
-        assert_eq!(
             data_answer(&[blocked("objected"), blocked("erased")]),
             DataAnswer::Permanent(Refusal::Blocked {
                 rule: "objected".into()
             })
         );
-        let refused = Verdict::Refuse(Refusal::ReasonRefused {
-            rule: "objected".into(),
-            why: "marketing".into(),
-        });
-        assert!(matches!(
-            data_answer(&[refused]),
-            DataAnswer::Temporary(Refusal::ReasonRefused { .. })
-        ));
     }
 
     #[test]

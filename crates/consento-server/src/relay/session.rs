@@ -28,7 +28,7 @@ use consento_app::AppError;
 use consento_app::audit::By;
 use consento_app::relay::{RecipientCheck, RelayRecipient, RelayedMessage};
 use consento_app::tokens::{Principal, Scope};
-use consento_domain::relay::{DataAnswer, Refusal, Verdict};
+use consento_domain::relay::{DataAnswer, Verdict};
 use consento_store::TOKEN_PREFIX;
 use smtp_proto::request::receiver::{
     DataReceiver, DummyDataReceiver, LineReceiver, MAX_LINE_LENGTH, RequestReceiver,
@@ -700,19 +700,6 @@ impl<'a> Session<'a> {
                         text.push_str(&format!("; {refused} not delivered ({})", rules.join(", ")));
                     }
                     self.reply(250, [2, 0, 0], &text);
-                }
-                DataAnswer::Temporary(refusal) => {
-                    tracing::info!(token = %principal.token_id, recipients, rule = refusal.rule(), "relay: message deferred for a justification");
-                    let text = match refusal {
-                        Refusal::ReasonRefused { rule, why } => {
-                            format!("{rule}: X-Consento-Reason cannot justify this contact: {why}")
-                        }
-                        other => format!(
-                            "{}: justification needed, add X-Consento-Reason",
-                            other.rule()
-                        ),
-                    };
-                    self.reply(450, [4, 7, 1], &sanitize(&text));
                 }
                 DataAnswer::Permanent(refusal) => {
                     metrics.relay(RelayEvent::Refused, recipients as u64);
