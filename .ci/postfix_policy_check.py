@@ -15,9 +15,6 @@ Any failed check exits non-zero.
 """
 
 import argparse
-import email
-import email.policy
-import glob
 import http.cookiejar
 import json
 import os
@@ -30,6 +27,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from email.message import EmailMessage
+
+from smtp_sink import received
 
 ANNA = "anna.neri@example.com"
 BRUNO = "bruno.verdi@example.com"
@@ -96,17 +95,6 @@ class Console:
         return found.group(1)
 
 
-def sink_messages(sink):
-    """The messages the sink received: (envelope, parsed message)."""
-    out = []
-    for path in sorted(glob.glob(os.path.join(sink, "*.eml"))):
-        with open(path[: -len(".eml")] + ".json") as f:
-            envelope = json.load(f)
-        with open(path, "rb") as f:
-            out.append((envelope, email.message_from_bytes(f.read(), policy=email.policy.default)))
-    return out
-
-
 def wait_for(what, found, seconds=60):
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -118,7 +106,7 @@ def wait_for(what, found, seconds=60):
 
 
 def to(sink, recipient):
-    return [m for (env, m) in sink_messages(sink) if recipient in env["to"]]
+    return [m for (env, m) in received(sink) if recipient in env["to"]]
 
 
 def hold_queue(config):

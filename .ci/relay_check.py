@@ -17,9 +17,6 @@ Any failed check exits non-zero.
 """
 
 import argparse
-import email
-import email.policy
-import glob
 import json
 import os
 import signal
@@ -30,6 +27,8 @@ import time
 import urllib.error
 import urllib.request
 from email.message import EmailMessage
+
+from smtp_sink import received
 
 SENDER = "vendite@esempio.it"
 ANNA = "anna.neri@example.com"
@@ -61,17 +60,6 @@ def api(base, token, method, path, body=None):
         return e.code, e.read().decode()
 
 
-def sink_messages(sink):
-    """The messages the sink received: (envelope, parsed message)."""
-    out = []
-    for path in sorted(glob.glob(os.path.join(sink, "*.eml"))):
-        with open(path[: -len(".eml")] + ".json") as f:
-            envelope = json.load(f)
-        with open(path, "rb") as f:
-            out.append((envelope, email.message_from_bytes(f.read(), policy=email.policy.default)))
-    return out
-
-
 def wait_for(what, found, seconds=60):
     deadline = time.time() + seconds
     while time.time() < deadline:
@@ -83,7 +71,7 @@ def wait_for(what, found, seconds=60):
 
 
 def with_subject(sink, subject):
-    return [(env, m) for (env, m) in sink_messages(sink) if m["Subject"] == subject]
+    return [(env, m) for (env, m) in received(sink) if m["Subject"] == subject]
 
 
 def message(recipients, subject, headers=()):

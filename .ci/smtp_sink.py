@@ -4,15 +4,31 @@ Python's smtplib to hand it messages, accepts every one, and writes each to the 
 as NNNN.eml with its envelope beside it as NNNN.json ({"from": ..., "to": [...]}).
 
     python3 .ci/smtp_sink.py --port 12525 --out /tmp/sink
+
+The checks read what it wrote back with `received(directory)`.
 """
 
 import argparse
 import asyncio
+import email
+import email.policy
+import glob
 import json
 import os
 import re
 
 COUNT = 0
+
+
+def received(directory):
+    """The messages the sink wrote to `directory`, in order: (envelope, parsed message)."""
+    out = []
+    for path in sorted(glob.glob(os.path.join(directory, "*.eml"))):
+        with open(path[: -len(".eml")] + ".json") as f:
+            envelope = json.load(f)
+        with open(path, "rb") as f:
+            out.append((envelope, email.message_from_bytes(f.read(), policy=email.policy.default)))
+    return out
 
 
 def address(arg):
