@@ -188,15 +188,16 @@ macro_rules! erase_in_tx {
         sqlx::query("UPDATE held_messages SET recipient = '' WHERE contact_id = $1 AND recipient <> ''")
             .bind(id.0).execute(&mut *$tx).await?;
         // Relayed copies keep their record (message, contact, action, rule, reason, instants,
-        // status); the address goes, and a copy still under way is not sent (rule 1 of
-        // `consento_domain::decide`).
-        outbox += sqlx::query("UPDATE relay_deliveries SET recipient = NULL, status = CASE WHEN status IN ('queued', 'deferred') THEN 'refused' ELSE status END, rule = CASE WHEN status IN ('queued', 'deferred') THEN 'erased' ELSE rule END, next_attempt_at = NULL, lease_until = NULL, updated_at = $2 WHERE contact_id = $1 AND (recipient IS NOT NULL OR status IN ('queued', 'deferred'))")
+        // status); the address goes, and a copy still under way or held is not sent (rule 1 of
+        // `consento_domain::decide`). A message's body goes once none of its copies, the other
+        // recipients' included, is under way or held.
+        outbox += sqlx::query("UPDATE relay_deliveries SET recipient = NULL, status = CASE WHEN status IN ('queued', 'deferred', 'held') THEN 'refused' ELSE status END, rule = CASE WHEN status IN ('queued', 'deferred', 'held') THEN 'erased' ELSE rule END, next_attempt_at = NULL, lease_until = NULL, updated_at = $2 WHERE contact_id = $1 AND (recipient IS NOT NULL OR status IN ('queued', 'deferred', 'held'))")
             .bind(id.0).bind(at).execute(&mut *$tx).await?.rows_affected();
         for e in &emails {
-            outbox += sqlx::query("UPDATE relay_deliveries SET recipient = NULL, status = CASE WHEN status IN ('queued', 'deferred') THEN 'refused' ELSE status END, rule = CASE WHEN status IN ('queued', 'deferred') THEN 'erased' ELSE rule END, next_attempt_at = NULL, lease_until = NULL, updated_at = $2 WHERE recipient = $1")
+            outbox += sqlx::query("UPDATE relay_deliveries SET recipient = NULL, status = CASE WHEN status IN ('queued', 'deferred', 'held') THEN 'refused' ELSE status END, rule = CASE WHEN status IN ('queued', 'deferred', 'held') THEN 'erased' ELSE rule END, next_attempt_at = NULL, lease_until = NULL, updated_at = $2 WHERE recipient = $1")
                 .bind(e).bind(at).execute(&mut *$tx).await?.rows_affected();
         }
-        sqlx::query("UPDATE relay_messages SET body = NULL, envelope_from = NULL, purged_at = $1 WHERE purged_at IS NULL AND NOT EXISTS (SELECT 1 FROM relay_deliveries d WHERE d.message_id = relay_messages.id AND d.status IN ('queued', 'deferred'))")
+        sqlx::query("UPDATE relay_messages SET body = NULL, envelope_from = NULL, purged_at = $1 WHERE purged_at IS NULL AND NOT EXISTS (SELECT 1 FROM relay_deliveries d WHERE d.message_id = relay_messages.id AND d.status IN ('queued', 'deferred', 'held'))")
             .bind(at).execute(&mut *$tx).await?;
         counts.push((ErasedCategory::EmailOutbox, outbox));
         counts.push((ErasedCategory::Subscriptions, subscriptions));

@@ -415,54 +415,89 @@ impl Store {
             return Ok(Vec::new());
         }
         let sql = claim_sql(self.backend());
-        let copies = in_write_tx!(self, tx => {
-            let claimed = sqlx::query(sqlx::AssertSqlSafe(sql))
+        // The claim alone holds the write lock; the bodies are read after it, on the read pool:
+        // a claimed copy's message keeps its body until the copy's last outcome is recorded.
+        let claimed = in_write_tx!(self, tx => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(now).bind(lease_until).bind(batch.clamp(1, 1000))
                 .fetch_all(&mut *tx)
                 .await?;
-            let mut messages: HashMap<Uuid, (String, Arc<Vec<u8>>)> = HashMap::new();
-            let mut copies = Vec::with_capacity(claimed.len());
-            for row in &claimed {
-                let message_id = row.uuid("message_id")?;
-                if let std::collections::hash_map::Entry::Vacant(slot) = messages.entry(message_id) {
-                    let m = sqlx::query("SELECT envelope_from, body FROM relay_messages WHERE id = $1")
-                        .bind(message_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    let sealed = m.opt_bytes("body")?.ok_or(StoreError::Corrupt("a relayed message under way has no body"))?;
-                    let body = self.unseal(&body_slot(&message_id.to_string()), &sealed)?;
-                    slot.insert((m.opt_text("envelope_from")?.unwrap_or_default(), Arc::new(body)));
-                }
-                let (from, body) = messages.get(&message_id).cloned().ok_or(StoreError::Corrupt("relay message"))?;
-                copies.push(RelayCopy {
+            let mut claimed = Vec::with_capacity(rows.len());
+            for row in &rows {
+                claimed.push(RelayCopy {
                     id: row.uuid("id")?,
-                    message_id,
-                    envelope_from: from,
-                    recipient: row.opt_text("recipient")?.ok_or(StoreError::Corrupt("a relayed copy under way has no recipient"))?,
+                    message_id: row.uuid("message_id")?,
+                    envelope_from: String::new(),
+                    recipient: row
+                        .opt_text("recipient")?
+                        .ok_or(StoreError::Corrupt("a relayed copy under way has no recipient"))?,
                     contact_id: row.opt_uuid("contact_id")?.map(ContactId),
                     action: Action::parse(&row.text("action")?)?,
                     justified: row.opt_uuid("reason_id")?.is_some(),
                     notice: row.text("rule")? == DSN_RULE,
                     attempts: row.int("attempts")?,
-                    body,
+                    body: Arc::new(Vec::new()),
                 });
             }
-            // RETURNING gives no order; oldest first (UUIDv7 ids follow their instants).
-            copies.sort_by_key(|c| (c.message_id, c.id));
-            copies
+            claimed
         });
+        let mut messages: HashMap<Uuid, (String, Arc<Vec<u8>>)> = HashMap::new();
+        let mut copies = Vec::with_capacity(claimed.len());
+        for mut copy in claimed {
+            if let std::collections::hash_map::Entry::Vacant(slot) = messages.entry(copy.message_id)
+            {
+                let (from, sealed): (Option<String>, Option<Vec<u8>>) = on_read_pool!(self, pool => {
+                    let m = sqlx::query("SELECT envelope_from, body FROM relay_messages WHERE id = $1")
+                        .bind(copy.message_id)
+                        .fetch_one(pool)
+                        .await?;
+                    (m.opt_text("envelope_from")?, m.opt_bytes("body")?)
+                });
+                let sealed = sealed.ok_or(StoreError::Corrupt(
+                    "a relayed message under way has no body",
+                ))?;
+                let body = self.unseal(&body_slot(&copy.message_id.to_string()), &sealed)?;
+                slot.insert((from.unwrap_or_default(), Arc::new(body)));
+            }
+            let (from, body) = messages
+                .get(&copy.message_id)
+                .cloned()
+                .ok_or(StoreError::Corrupt("relay message"))?;
+            copy.envelope_from = from;
+            copy.body = body;
+            copies.push(copy);
+        }
+        // RETURNING gives no order; oldest first (UUIDv7 ids follow their instants).
+        copies.sort_by_key(|c| (c.message_id, c.id));
         Ok(copies)
     }
 
     /// Records that the upstream server accepted a copy; the message's body goes once no copy
     /// is under way.
     pub async fn mark_relay_delivered(&self, id: Uuid) -> Result<(), StoreError> {
+        self.mark_relay_delivered_all(&[id]).await
+    }
+
+    /// Records that the upstream server accepted each of `ids`, in one transaction: a worker's
+    /// pass records its deliveries with one commit (one disk flush) instead of one each, so
+    /// that it holds the write lock, which the relay's `250` waits for, as briefly as it can.
+    /// Each message's body goes once no copy of it is under way.
+    pub async fn mark_relay_delivered_all(&self, ids: &[Uuid]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
         let now = self.now().as_micros();
         in_write_tx!(self, tx => {
-            let message: Option<Uuid> = sqlx::query_scalar("UPDATE relay_deliveries SET status = 'delivered', delivered_at = $2, updated_at = $2, next_attempt_at = NULL, lease_until = NULL, last_error = NULL WHERE id = $1 AND status IN ('queued', 'deferred') RETURNING message_id")
-                .bind(id).bind(now)
-                .fetch_optional(&mut *tx).await?;
-            if let Some(message) = message {
+            let mut done: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+            for id in ids {
+                let message: Option<Uuid> = sqlx::query_scalar("UPDATE relay_deliveries SET status = 'delivered', delivered_at = $2, updated_at = $2, next_attempt_at = NULL, lease_until = NULL, last_error = NULL WHERE id = $1 AND status IN ('queued', 'deferred') RETURNING message_id")
+                    .bind(id).bind(now)
+                    .fetch_optional(&mut *tx).await?;
+                if let Some(message) = message {
+                    done.insert(message);
+                }
+            }
+            for message in done {
                 purge_if_done!(tx, message, now);
             }
         });

@@ -118,6 +118,24 @@ impl RelayWorker {
             ..Pass::default()
         };
         let results = join_all(claimed.iter().map(|c| self.deliver(c))).await;
+        // The pass's deliveries are recorded with one commit (see
+        // `Store::mark_relay_delivered_all`); should it fail, their leases run out and they go
+        // again: a copy may then arrive twice, never not at all.
+        let delivered: Vec<&RelayCopy> = claimed
+            .iter()
+            .zip(&results)
+            .filter(|(_, r)| matches!(r, Ok(Event::Delivered)))
+            .map(|(c, _)| c)
+            .collect();
+        let ids: Vec<uuid::Uuid> = delivered.iter().map(|c| c.id).collect();
+        self.store.mark_relay_delivered_all(&ids).await?;
+        self.metrics.relay(
+            RelayEvent::Delivered,
+            u64::try_from(ids.len()).unwrap_or(u64::MAX),
+        );
+        for c in delivered {
+            tracing::info!(copy = %c.id, message = %c.message_id, attempts = c.attempts, "relay: copy delivered");
+        }
         for result in results {
             match result {
                 Ok(Event::Delivered) => pass.delivered += 1,
@@ -131,15 +149,12 @@ impl RelayWorker {
         Ok(pass)
     }
 
-    /// Attempts one copy and records the outcome.
+    /// Attempts one copy and records the outcome, but for a delivery: the pass records those
+    /// together.
     async fn deliver(&self, c: &RelayCopy) -> Result<Event, StoreError> {
         let (code, next) = match self.attempt(c).await {
-            Outcome::Delivered => {
-                self.store.mark_relay_delivered(c.id).await?;
-                self.metrics.relay(RelayEvent::Delivered, 1);
-                tracing::info!(copy = %c.id, message = %c.message_id, attempts = c.attempts, "relay: copy delivered");
-                return Ok(Event::Delivered);
-            }
+            // Recorded with the pass's other deliveries.
+            Outcome::Delivered => return Ok(Event::Delivered),
             Outcome::Refused(rule) => {
                 self.store.refuse_relay_copy(c.id, &rule).await?;
                 self.metrics.relay(RelayEvent::Refused, 1);

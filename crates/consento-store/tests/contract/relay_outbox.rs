@@ -230,3 +230,56 @@ async fn a_master_key_rotation_reseals_a_waiting_body_and_an_erasure_stops_its_c
         rotated.close().await;
     });
 }
+
+#[tokio::test]
+async fn an_erasure_stops_the_persons_held_copy_and_keeps_the_body_another_recipients_copy_waits_for()
+ {
+    on_every_backend!(env => {
+        let (token, anna, bruno, reason) = setup(&env.store).await;
+        let mut held_message = message(token, anna, bruno, &reason, false);
+        let message_id = consento_domain::EventId::new_v7(env.store.now(), env.store.random_bytes().unwrap()).0;
+        held_message.id = Some(message_id);
+        let held_id = consento_domain::EventId::new_v7(env.store.now(), env.store.random_bytes().unwrap()).0;
+        held_message.recipients[1].outcome = RecipientOutcome::Hold {
+            held: Box::new(consento_store::NewHeld {
+                id: held_id,
+                source: consento_domain::held::HeldSource::Relay,
+                queue_id: Some(consento_domain::held::QueueId::parse(&message_id.simple().to_string()).unwrap()),
+                transaction_ref: None,
+                sender: "vendite@example.com".into(),
+                sender_locale: "it".into(),
+                recipient: "bruno@example.it".into(),
+                contact_id: bruno,
+                action: Action::EmailSingle,
+                rule: "no_consent".into(),
+                hold_until: consento_domain::held::hold_until(env.store.now(), 48),
+            }),
+            notice: None,
+        };
+        let accepted = env.store.accept_relay_message(held_message).await.unwrap();
+        let erase = consento_store::ErasureInput {
+            reason: consento_domain::erasure::ErasureReason::Request,
+            request_id: None,
+            actor: operator(),
+            by: consento_store::AuditActor::System,
+        };
+        // Anna is erased while Bruno's copy waits for a reason: the body stays for Bruno's.
+        env.store.erase_contact(anna, &erase).await.unwrap();
+        let record = env.store.relay_record(accepted.id).await.unwrap().unwrap();
+        let status = |r: &consento_store::RelayRecord, c| {
+            let d = r.deliveries.iter().find(|d| d.contact_id == Some(c)).unwrap();
+            (d.status, d.rule.clone())
+        };
+        assert_eq!(status(&record, anna), (DeliveryStatus::Refused, "erased".to_owned()));
+        assert_eq!(status(&record, bruno).0, DeliveryStatus::Held);
+        assert!(record.body_kept, "Bruno's held copy still needs the body");
+        // Bruno is erased: his held copy will never go, and the body goes with it.
+        env.store.erase_contact(bruno, &erase).await.unwrap();
+        let record = env.store.relay_record(accepted.id).await.unwrap().unwrap();
+        assert_eq!(status(&record, bruno), (DeliveryStatus::Refused, "erased".to_owned()));
+        assert!(!record.body_kept && record.purged_at.is_some());
+        let held = env.store.held_message(held_id).await.unwrap();
+        assert_eq!(held.status, consento_domain::held::HeldStatus::Dropped);
+        assert!(env.store.claim_relay_copies(10, Duration::from_secs(60)).await.unwrap().is_empty());
+    });
+}
