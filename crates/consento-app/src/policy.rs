@@ -50,8 +50,11 @@ pub struct Policy {
     /// Days a one-off call the person asked for may be placed in, despite the register, unless
     /// a call reaches them first.
     pub requested_call_days: u32,
-    /// Hours a message that needs a reason is held before it is dropped (see [`crate::held`]).
+    /// Hours a message Postfix holds for a reason waits before it is dropped (see
+    /// [`crate::held`]).
     pub hold_hours: u32,
+    /// Hours a copy the relay holds for a reason waits before it is dropped.
+    pub relay_hold_hours: u32,
 }
 
 /// The double opt-in's limits.

@@ -215,7 +215,7 @@ impl App {
     /// reason that may justify them (recorded as justified contacts with the message, in its
     /// transaction, audited as `relay.accept` by `by`). Those that need a justification the
     /// message does not give (no reason, or one that cannot justify them) are held, each with
-    /// the email that tells the sender (dropped after the policy's `hold_hours`). The others are
+    /// the email that tells the sender (dropped after the policy's `relay_hold_hours`). The others are
     /// recorded as refused with their rule. When nobody gets or holds a copy, nothing is stored.
     pub async fn relay_message(
         &self,
@@ -358,7 +358,7 @@ impl App {
     }
 
     /// What holds recipient `r` of relay message `message_id`: a held recipient (source
-    /// `relay`, the message's id as its queue id, dropped after the policy's `hold_hours`) and
+    /// `relay`, the message's id as its queue id, dropped after the policy's `relay_hold_hours`) and
     /// the email telling `sender` at once, with the signed link to its page: the message is
     /// known by its id before it is stored, so there is no queue id to wait for.
     async fn relay_hold(
@@ -383,7 +383,7 @@ impl App {
             contact_id: r.contact,
             action,
             rule: rule.to_owned(),
-            hold_until: hold_until(now, self.policy.hold_hours),
+            hold_until: hold_until(now, self.policy.relay_hold_hours),
         };
         let notice = self
             .held_notice(

@@ -73,6 +73,8 @@ pub struct Principal {
     pub name: String,
     /// Its scopes.
     pub scopes: Vec<Scope>,
+    /// A relay token's own default action, if it has one.
+    pub relay_action: Option<consento_domain::Action>,
 }
 
 impl Principal {
@@ -86,6 +88,7 @@ impl Principal {
                 .iter()
                 .filter_map(|s| Scope::parse(s))
                 .collect(),
+            relay_action: token.relay_action,
         }
     }
 

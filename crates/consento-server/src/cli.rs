@@ -226,6 +226,10 @@ pub enum TokensCommand {
         /// Days until it stops working; without it, it works until revoked.
         #[arg(long)]
         expires_days: Option<u32>,
+        /// A relay token's default action: email.bulk for a newsletter tool whose messages
+        /// carry no List-Id or Precedence header; without it, the relay's `default_action`.
+        #[arg(long)]
+        relay_action: Option<String>,
     },
     /// List the tokens (never their secrets).
     List,

@@ -205,6 +205,8 @@ pub struct RelayConfig {
     pub upstream: UpstreamConfig,
     /// DKIM signing of every copy (`[relay.dkim]`); none by default.
     pub dkim: Option<DkimConfig>,
+    /// Hours a copy held for a reason waits before it is dropped and its sender told (48).
+    pub hold_hours: u32,
 }
 
 /// The key a copy is signed with (RFC 6376), after its unsubscribe headers are written, so that
@@ -250,6 +252,7 @@ impl Default for RelayConfig {
             max_backoff_seconds: 6 * 3600,
             upstream: UpstreamConfig::default(),
             dkim: None,
+            hold_hours: 48,
         }
     }
 }
@@ -328,6 +331,12 @@ impl RelayConfig {
             3600,
         )?;
         within("batch_size", u64::from(self.batch_size), 1, 1000)?;
+        within(
+            "hold_hours",
+            u64::from(self.hold_hours),
+            1,
+            u64::from(consento_domain::held::MAX_HOLD_HOURS),
+        )?;
         within("max_attempts", u64::from(self.max_attempts), 1, 100)?;
         within(
             "upstream.timeout_seconds",
@@ -1133,6 +1142,7 @@ impl ServeConfig {
             silent_call_cooldown_days: self.telemarketing.silent_call_cooldown_days,
             requested_call_days: self.telemarketing.requested_call_days,
             hold_hours: self.postfix_policy.hold_hours,
+            relay_hold_hours: self.relay.hold_hours,
         }
     }
 }
@@ -1592,6 +1602,7 @@ mod tests {
         assert_eq!(c.postfix_policy.listen, None);
         assert_eq!(c.postfix_policy.hold_hours, 48);
         assert_eq!(c.policy().hold_hours, 48);
+        assert_eq!(c.policy().relay_hold_hours, 48);
         let c = ServeConfig::load(
             None,
             vars(&[
@@ -1709,6 +1720,13 @@ mod tests {
                     ("CONSENTO_RELAY__MAX_RECIPIENTS", "0"),
                 ],
                 "relay.max_recipients",
+            ),
+            (
+                vec![
+                    ("CONSENTO_RELAY__UPSTREAM__HOST", "127.0.0.1"),
+                    ("CONSENTO_RELAY__HOLD_HOURS", "745"),
+                ],
+                "relay.hold_hours",
             ),
             (
                 vec![

@@ -2,7 +2,7 @@
 //! hash, revoked (never deleted, so the ledger's `token` actors stay explained). Also the
 //! idempotency keys of consent writes, and the readiness check.
 
-use consento_domain::{DomainError, Timestamp};
+use consento_domain::{Action, DomainError, Timestamp};
 use sha2::{Digest, Sha256};
 
 use crate::row::{Cols, hex};
@@ -26,6 +26,18 @@ pub struct ApiToken {
     pub expires_at: Option<Timestamp>,
     /// When it was revoked.
     pub revoked_at: Option<Timestamp>,
+    /// A relay token's own default action (`email.single` or `email.bulk`): what a message it
+    /// sends is decided as when its headers carry no mailing list's marks; `None`, the relay's
+    /// configured default.
+    #[serde(serialize_with = "action_code")]
+    pub relay_action: Option<Action>,
+}
+
+fn action_code<S: serde::Serializer>(action: &Option<Action>, s: S) -> Result<S::Ok, S::Error> {
+    match action {
+        Some(a) => s.serialize_some(a.code()),
+        None => s.serialize_none(),
+    }
 }
 
 /// The SHA-256 of a token's secret: the only form in which it is stored.
@@ -33,7 +45,7 @@ pub fn token_digest(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
-const TOKEN_COLS: &str = "id, name, scopes, created_at, expires_at, revoked_at";
+const TOKEN_COLS: &str = "id, name, scopes, created_at, expires_at, revoked_at, relay_action";
 
 fn token_from(row: &impl Cols) -> Result<ApiToken, StoreError> {
     Ok(ApiToken {
@@ -47,18 +59,29 @@ fn token_from(row: &impl Cols) -> Result<ApiToken, StoreError> {
         created_at: Timestamp::from_micros(row.int("created_at")?),
         expires_at: row.opt_int("expires_at")?.map(Timestamp::from_micros),
         revoked_at: row.opt_int("revoked_at")?.map(Timestamp::from_micros),
+        relay_action: row
+            .opt_text("relay_action")?
+            .map(|a| Action::parse(&a))
+            .transpose()?,
     })
 }
 
 impl Store {
     /// Creates a token and returns it with its secret, which is not kept and cannot be shown
-    /// again. `scopes` are checked by the caller (the server owns their meaning).
+    /// again. `scopes` are checked by the caller (the server owns their meaning), who also
+    /// gives `relay_action` only to a relay token; it must be an email action.
     pub async fn create_token(
         &self,
         name: &str,
         scopes: &[String],
         expires_at: Option<Timestamp>,
+        relay_action: Option<Action>,
     ) -> Result<(ApiToken, String), StoreError> {
+        if relay_action.is_some_and(|a| !matches!(a, Action::EmailSingle | Action::EmailBulk)) {
+            return Err(
+                DomainError::invalid("relay_action", "must be email.single or email.bulk").into(),
+            );
+        }
         let name = name.trim();
         consento_domain::text::check("name", name, consento_domain::text::Lines::One)?;
         if name.is_empty() || name.len() > 128 {
@@ -79,12 +102,14 @@ impl Store {
             created_at: now,
             expires_at,
             revoked_at: None,
+            relay_action,
         };
         crate::audit::set_target_id("token", token.id);
         in_write_tx!(self, tx => {
-            sqlx::query("INSERT INTO api_tokens (id, name, scopes, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            sqlx::query("INSERT INTO api_tokens (id, name, scopes, token_hash, created_at, expires_at, relay_action) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(token.id).bind(&token.name).bind(token.scopes.join(" "))
                 .bind(token_digest(&secret).to_vec()).bind(now.as_micros()).bind(expires_at.map(Timestamp::as_micros))
+                .bind(relay_action.map(Action::code))
                 .execute(&mut *tx).await?;
         });
         Ok((token, secret))

@@ -68,6 +68,7 @@ pub fn policy() -> Policy {
         silent_call_cooldown_days: 7,
         requested_call_days: 7,
         hold_hours: 48,
+        relay_hold_hours: 48,
     }
 }
 
@@ -140,7 +141,7 @@ impl TestApp {
     /// A real API token's id (the audit trail refers to tokens and accounts by foreign key).
     pub async fn token(&self) -> uuid::Uuid {
         self.store
-            .create_token("crm", &["write".to_owned()], None)
+            .create_token("crm", &["write".to_owned()], None, None)
             .await
             .unwrap()
             .0

@@ -61,7 +61,7 @@ async fn serve(
     // and shows it once (only its hash is kept), as `consento tokens create` would.
     let initial = if store.tokens().await?.is_empty() {
         let (_, secret) = store
-            .create_token("initial-admin", &["admin".to_owned()], None)
+            .create_token("initial-admin", &["admin".to_owned()], None, None)
             .await?;
         Some(secret)
     } else {

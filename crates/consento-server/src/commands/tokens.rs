@@ -16,7 +16,8 @@ pub async fn run(ctx: &mut Ctx<'_>, command: TokensCommand) -> anyhow::Result<()
             name,
             scopes,
             expires_days,
-        } => create(ctx, &name, &scopes, expires_days).await,
+            relay_action,
+        } => create(ctx, &name, &scopes, expires_days, relay_action.as_deref()).await,
         TokensCommand::List => list(ctx).await,
         TokensCommand::Revoke { id } => {
             let id = uuid::Uuid::parse_str(id.trim())
@@ -48,6 +49,7 @@ async fn create(
     name: &str,
     scopes: &[String],
     expires_days: Option<u32>,
+    relay_action: Option<&str>,
 ) -> anyhow::Result<()> {
     let mut parsed: Vec<String> = Vec::new();
     for s in scopes {
@@ -59,19 +61,37 @@ async fn create(
             parsed.push(scope.as_str().to_owned());
         }
     }
+    let relay_action = match relay_action.map(str::trim) {
+        None => None,
+        Some(_) if !parsed.iter().any(|p| p == Scope::Relay.as_str()) => {
+            anyhow::bail!("relay_action: only a token with the relay scope has one")
+        }
+        Some(a) => match consento_domain::Action::parse(a) {
+            Ok(
+                action
+                @ (consento_domain::Action::EmailSingle | consento_domain::Action::EmailBulk),
+            ) => Some(action),
+            _ => anyhow::bail!("relay_action: {a:?} is not email.single or email.bulk"),
+        },
+    };
     let expires_at = match expires_days {
         Some(0) => anyhow::bail!("expires_days: must be at least 1"),
         Some(days) => Some(ctx.store.now().plus_days(days)),
         None => None,
     };
     // The token's scopes and expiry; never its secret (nor its name, which may name a person).
-    let detail = json!({ "scopes": parsed, "expires_at": expires_at });
+    let detail = json!({
+        "scopes": parsed,
+        "expires_at": expires_at,
+        "relay_action": relay_action.map(consento_domain::Action::code),
+    });
     let (token, secret) = ctx
         .audited(
             "token.create",
             None,
             detail,
-            ctx.store.create_token(name, &parsed, expires_at),
+            ctx.store
+                .create_token(name, &parsed, expires_at, relay_action),
         )
         .await?;
     if ctx.json {
@@ -89,9 +109,13 @@ async fn create(
             },
         );
     }
+    let relay = token
+        .relay_action
+        .map(|a| format!(", relaying as {} by default", a.code()))
+        .unwrap_or_default();
     writeln!(
         ctx.out,
-        "created token {} ({}) with scopes {}\n\n    {secret}\n\nThis is the only time the token is shown: store it now.",
+        "created token {} ({}) with scopes {}{relay}\n\n    {secret}\n\nThis is the only time the token is shown: store it now.",
         token.id,
         token.name,
         token.scopes.join(", ")

@@ -6,8 +6,9 @@
 //! - AUTH PLAIN (RFC 4616) and LOGIN take a token of scope `relay` as the password (the user
 //!   name is not read); they are offered and accepted only over TLS or from this machine
 //!   (RFC 4954 §4: no password in clear across a network).
-//! - RCPT TO decides the recipient at once for the relay's default action: blocked (or unknown)
-//!   is refused `550 5.7.1 <rule>: …` and the transaction goes on with the others.
+//! - RCPT TO decides the recipient at once for the default action (the token's own, else the
+//!   relay's): blocked (or unknown) is refused `550 5.7.1 <rule>: …` and the transaction goes
+//!   on with the others.
 //! - The end of DATA decides every accepted recipient again for the message's own action and
 //!   gives one answer for all (see `consento_domain::relay::data_answer`): `250` once the
 //!   message is stored, delivered only to those it lets through (the others recorded as refused);
@@ -534,6 +535,15 @@ impl<'a> Session<'a> {
         self.reply(250, [2, 1, 0], "Sender OK");
     }
 
+    /// The action a recipient is decided for at `RCPT TO`, and a message without a mailing
+    /// list's marks is: the authenticated token's own default, else the relay's.
+    fn default_action(&self) -> consento_domain::Action {
+        self.principal
+            .as_ref()
+            .and_then(|p| p.relay_action)
+            .unwrap_or(self.relay.action)
+    }
+
     async fn rcpt(&mut self, address: &str) {
         let Some(tx) = &self.tx else {
             return self.error(503, [5, 5, 1], "Need MAIL command first");
@@ -545,7 +555,7 @@ impl<'a> Session<'a> {
         match self
             .relay
             .app
-            .relay_recipient(address, self.relay.action)
+            .relay_recipient(address, self.default_action())
             .await
         {
             Ok(RecipientCheck::Accept { contact }) => {
@@ -654,7 +664,7 @@ impl<'a> Session<'a> {
         let outcome = self
             .relay
             .app
-            .relay_message(&by, self.relay.action, message)
+            .relay_message(&by, self.default_action(), message)
             .await;
         let metrics = &self.relay.metrics;
         match outcome {

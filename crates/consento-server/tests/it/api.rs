@@ -371,7 +371,7 @@ async fn every_documented_route_refuses_a_missing_token_and_a_too_small_scope() 
     // once, since this token was never cached).
     let (token, secret) = app
         .store
-        .create_token("gone", &["decide".to_owned()], None)
+        .create_token("gone", &["decide".to_owned()], None, None)
         .await
         .unwrap();
     app.store.revoke_token(token.id).await.unwrap();

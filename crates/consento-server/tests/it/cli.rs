@@ -347,6 +347,54 @@ fn an_invalid_email_is_refused_in_one_line_naming_the_field() {
 }
 
 #[test]
+fn a_relay_token_may_carry_its_own_default_action_and_no_other_token_can() {
+    let db = Scratch::new();
+    let created = db.json(&[
+        "tokens",
+        "create",
+        "--name",
+        "newsletter",
+        "--scope",
+        "relay",
+        "--relay-action",
+        "email.bulk",
+    ]);
+    assert_eq!(created["relay_action"], "email.bulk");
+    let listed = db.json(&["tokens", "list"]);
+    assert_eq!(listed[0]["relay_action"], "email.bulk");
+    let (code, stderr) = db.fails(&[
+        "tokens",
+        "create",
+        "--name",
+        "crm",
+        "--scope",
+        "write",
+        "--relay-action",
+        "email.bulk",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        one_line(&stderr),
+        "error: relay_action: only a token with the relay scope has one"
+    );
+    let (_, stderr) = db.fails(&[
+        "tokens",
+        "create",
+        "--name",
+        "dialer",
+        "--scope",
+        "relay",
+        "--relay-action",
+        "phone.call",
+    ]);
+    assert_eq!(
+        one_line(&stderr),
+        "error: relay_action: \"phone.call\" is not email.single or email.bulk"
+    );
+    assert_eq!(db.json(&["tokens", "list"]).as_array().unwrap().len(), 1);
+}
+
+#[test]
 fn a_reason_that_cannot_justify_the_contact_is_refused_in_one_line() {
     let db = Scratch::new();
     set_up(&db);

@@ -241,6 +241,7 @@ async fn spawn_on(
                         &format!("test-{}", scope.as_str()),
                         &[scope.as_str().to_owned()],
                         None,
+                        None,
                     )
                     .await
                     .unwrap();

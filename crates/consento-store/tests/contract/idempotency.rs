@@ -15,8 +15,8 @@ fn key(token: uuid::Uuid, k: &str, body: &str) -> IdempotencyKey {
 async fn an_idempotency_key_records_once_and_refuses_another_request() {
     on_every_backend!(env => {
         env.store.create_consent_type(spec("NEWS", Some(365), newsletter())).await.unwrap();
-        let (token, _) = env.store.create_token("crm", &["write".into()], None).await.unwrap();
-        let (other_token, _) = env.store.create_token("crm2", &["write".into()], None).await.unwrap();
+        let (token, _) = env.store.create_token("crm", &["write".into()], None, None).await.unwrap();
+        let (other_token, _) = env.store.create_token("crm2", &["write".into()], None, None).await.unwrap();
         let c = env.store.create_contact(contact("idem@example.it")).await.unwrap();
         let r = ContactRef::Id(c.id);
         let (first, replayed) = env.store

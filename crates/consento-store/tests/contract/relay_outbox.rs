@@ -24,7 +24,7 @@ async fn setup(
     consento_domain::ContactReason,
 ) {
     let (token, _) = store
-        .create_token("crm", &["relay".to_owned()], None)
+        .create_token("crm", &["relay".to_owned()], None, None)
         .await
         .unwrap();
     store

@@ -53,7 +53,7 @@ async fn entries(env: &Env, action: &str) -> Vec<consento_store::AuditEntry> {
 async fn a_rectification_audits_exactly_the_changed_fields_with_its_actor_and_an_unchanged_save_nothing()
  {
     on_every_backend!(env => {
-        let (token, _) = env.store.create_token("crm", &["write".to_owned()], None).await.unwrap();
+        let (token, _) = env.store.create_token("crm", &["write".to_owned()], None, None).await.unwrap();
         let c = env.store.create_contact(provenance("rett@example.it", Some("web"), &["a"])).await.unwrap();
         let input = ContactInput {
             name: Some("Maria Rossi".into()),

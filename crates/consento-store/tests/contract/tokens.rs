@@ -6,7 +6,7 @@ use super::*;
 async fn a_token_is_found_by_its_secret_only_while_valid_and_the_secret_is_not_stored() {
     on_every_backend!(env => {
         let (token, secret) = env.store
-            .create_token("dialer", &["decide".into()], Some(Timestamp::from_micros(start().as_micros() + DAY)))
+            .create_token("dialer", &["decide".into()], Some(Timestamp::from_micros(start().as_micros() + DAY)), None)
             .await.unwrap();
         assert!(secret.starts_with(consento_store::TOKEN_PREFIX));
         let found = env.store.token_by_digest(&consento_store::token_digest(&secret)).await.unwrap().unwrap();
@@ -26,7 +26,7 @@ async fn a_token_is_found_by_its_secret_only_while_valid_and_the_secret_is_not_s
         // Expired after a day; a revoked one at once.
         env.clock.advance(DAY + 1);
         assert!(env.store.token_by_digest(&consento_store::token_digest(&secret)).await.unwrap().is_none());
-        let (t2, s2) = env.store.create_token("crm", &["write".into()], None).await.unwrap();
+        let (t2, s2) = env.store.create_token("crm", &["write".into()], None, None).await.unwrap();
         env.store.revoke_token(t2.id).await.unwrap();
         assert!(env.store.token_by_digest(&consento_store::token_digest(&s2)).await.unwrap().is_none());
         assert!(env.store.ready().await.unwrap());
