@@ -27,6 +27,13 @@ impl App {
         Ok(report)
     }
 
+    /// Whether an address or number no contact has is on the suppression list (an erased or
+    /// objecting person's, kept as a keyed hash): rule 4 of `consento_domain::decide` for an
+    /// address the contacts no longer name.
+    pub async fn is_suppressed(&self, channel: &ContactRef) -> Result<bool, AppError> {
+        Ok(self.store.is_suppressed(channel).await?)
+    }
+
     /// The rules of telemarketing checked as the call is placed, after the consent rules, for a
     /// phone call allowed by a marketing consent (ours or for third parties); see
     /// [`App::ring_stop`].

@@ -169,7 +169,7 @@ impl App {
                 }
             }),
             Err(AppError::Store(StoreError::NotFound { .. })) => {
-                let rule = if self.store.is_suppressed(&contact).await? {
+                let rule = if self.is_suppressed(&contact).await? {
                     "suppressed"
                 } else {
                     UNKNOWN_CONTACT

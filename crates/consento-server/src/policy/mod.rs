@@ -203,8 +203,27 @@ impl Service {
         let contact = ContactRef::Email(recipient.to_owned());
         let report = match self.app.decide(&contact, self.action, None).await {
             Ok(report) => report,
-            // Not a contact, or not an address: nothing Consento decides.
-            Err(AppError::Store(StoreError::NotFound { .. } | StoreError::Invalid(_))) => {
+            // Not a contact: nothing Consento decides (Postfix carries the company's other mail
+            // too, to suppliers and colleagues), unless a newsletter would reach an address on
+            // the suppression list, an erased or objecting person's (rule 4 of the decision).
+            Err(AppError::Store(StoreError::NotFound { .. })) => {
+                if !self.action.is_bulk() {
+                    return "DUNNO".to_owned();
+                }
+                return match self.app.is_suppressed(&contact).await {
+                    Ok(true) => {
+                        tracing::info!(rule = "suppressed", "policy service: recipient refused");
+                        format!("550 5.7.1 suppressed: {}", why(&Cause::Suppressed))
+                    }
+                    Ok(false) => "DUNNO".to_owned(),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "policy service: cannot decide");
+                        UNAVAILABLE.to_owned()
+                    }
+                };
+            }
+            // Not an address: nothing Consento decides.
+            Err(AppError::Store(StoreError::Invalid(_))) => {
                 return "DUNNO".to_owned();
             }
             Err(e) => {

@@ -99,6 +99,15 @@ impl Postfix {
 /// The application with the policy service on a free port, the mail worker sending to `smtp`,
 /// `postsuper` and `postqueue` a script that appends its arguments to a file, and a quick poll.
 async fn app_with_policy(postgres: bool, smtp: &SmtpServer) -> Option<(TestApp, u16)> {
+    app_with_policy_and(postgres, smtp, |_| {}).await
+}
+
+/// The same, with `adjust` applied to the configuration.
+async fn app_with_policy_and(
+    postgres: bool,
+    smtp: &SmtpServer,
+    adjust: impl FnOnce(&mut consento_server::config::ServeConfig),
+) -> Option<(TestApp, u16)> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -115,6 +124,7 @@ async fn app_with_policy(postgres: bool, smtp: &SmtpServer) -> Option<(TestApp, 
         c.postfix_policy.postsuper = Some(script.clone());
         c.postfix_policy.postqueue = Some(script.clone());
         c.postfix_policy.poll_interval_ms = 50;
+        adjust(c);
     })
     .await?;
     let log = app.db.dir.join("postsuper.log");
@@ -676,4 +686,46 @@ async fn a_request_that_breaks_the_protocol_is_refused_and_the_service_goes_on()
         );
     }
     app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_newsletter_to_an_erased_persons_address_is_refused_though_no_contact_has_it_any_more() {
+    for postgres in [false, true] {
+        let smtp = SmtpServer::start().await;
+        let Some((app, port)) = app_with_policy_and(postgres, &smtp, |c| {
+            c.postfix_policy.default_action = consento_server::config::PolicyAction::EmailBulk;
+        })
+        .await
+        else {
+            continue;
+        };
+        let (_, [anna, _, _]) = office(&app).await;
+        let anna = consento_domain::ContactId(anna.parse().unwrap());
+        app.store
+            .erase_contact(
+                anna,
+                &consento_store::ErasureInput {
+                    reason: consento_domain::erasure::ErasureReason::Request,
+                    request_id: None,
+                    actor: consento_domain::Actor::new(consento_domain::ActorKind::Operator, "dpo")
+                        .unwrap(),
+                    by: consento_store::AuditActor::System,
+                },
+            )
+            .await
+            .unwrap();
+        let mut postfix = Postfix::connect(port).await;
+        let refused = postfix
+            .rcpt("E1", "", "news@esempio.it", "Anna.Neri@example.com")
+            .await;
+        assert!(refused.starts_with("550 5.7.1 suppressed: "), "{refused}");
+        // An address Consento never knew is none of its business, newsletter or not.
+        assert_eq!(
+            postfix
+                .rcpt("E1", "", "news@esempio.it", "fornitore@altra-ditta.it")
+                .await,
+            "DUNNO"
+        );
+        app.shutdown().await;
+    }
 }
