@@ -269,6 +269,8 @@ pub struct Store {
     pub(crate) append: tokio::sync::Mutex<ledger::AppendCache>,
     /// Appends waiting for the next group commit.
     pub(crate) pending: commit::Pending,
+    /// Messages the relay accepted, waiting to be written together (relay.rs).
+    pub(crate) relay_accepts: relay::RelayAccepts,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) entropy: Arc<dyn Entropy>,
     pub(crate) suppression_key: [u8; 32],
@@ -318,6 +320,7 @@ impl Store {
             db,
             append: tokio::sync::Mutex::new(ledger::AppendCache::default()),
             pending: commit::Pending::default(),
+            relay_accepts: relay::RelayAccepts::default(),
             clock,
             entropy,
             suppression_key: [0; 32],

@@ -20,6 +20,8 @@ use consento_domain::relay::DeliveryStatus;
 use consento_domain::sealed::Slot;
 use consento_domain::{Action, ContactId, DomainError, ReasonId, Timestamp};
 use serde::Serialize;
+use tokio::sync::oneshot;
+use tokio::sync::oneshot::error::TryRecvError;
 use uuid::Uuid;
 
 use crate::decide::insert_interaction;
@@ -217,6 +219,115 @@ pub struct RelayOutboxStats {
 /// that a copy of their message was given up; its recipient is the sender, no contact.
 pub const DSN_RULE: &str = "dsn";
 
+/// The most messages written in one transaction.
+const MAX_ACCEPT_GROUP: usize = 64;
+
+type AcceptWaiter = oneshot::Sender<Result<(), StoreError>>;
+
+/// Accepted messages waiting to be written, and the turn to write them. The relay answers `250`
+/// only once a message is durable, and with `synchronous=FULL` each commit costs a disk flush:
+/// messages arriving while another is being written wait, and whoever takes the next turn
+/// writes them all in one transaction (as consent appends do, commit.rs). A message's rows are
+/// its own; only the commit is shared.
+#[derive(Default)]
+pub(crate) struct RelayAccepts {
+    waiting: std::sync::Mutex<Vec<(PreparedAccept, AcceptWaiter)>>,
+    turn: tokio::sync::Mutex<()>,
+    /// Transactions that wrote more than one message.
+    shared: std::sync::atomic::AtomicU64,
+}
+
+impl RelayAccepts {
+    fn push(&self, p: PreparedAccept, w: AcceptWaiter) -> Result<(), StoreError> {
+        self.waiting
+            .lock()
+            .map_err(|_| StoreError::Corrupt("relay accept queue"))?
+            .push((p, w));
+        Ok(())
+    }
+
+    fn take(&self) -> Vec<(PreparedAccept, AcceptWaiter)> {
+        match self.waiting.lock() {
+            Ok(mut waiting) => {
+                let n = waiting.len().min(MAX_ACCEPT_GROUP);
+                waiting.drain(..n).collect()
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// An accepted message, ready to write: everything decided, sealed and numbered before the
+/// write lock is taken.
+pub(crate) struct PreparedAccept {
+    id: Uuid,
+    token_id: Uuid,
+    envelope_from: String,
+    action: Action,
+    at: i64,
+    size: i64,
+    /// Sealed.
+    body: Vec<u8>,
+    interactions: Vec<Interaction>,
+    rows: Vec<PreparedDelivery>,
+    notices: Vec<crate::held::Notice>,
+    audit: Option<crate::audit::AuditRow>,
+}
+
+/// One recipient's row, ready to write.
+struct PreparedDelivery {
+    id: Uuid,
+    address: String,
+    contact: Option<Uuid>,
+    rule: String,
+    reason: Option<Uuid>,
+    interaction: Option<Uuid>,
+    status: DeliveryStatus,
+    /// Its hold, and whether its sender is told now.
+    held: Option<(NewHeld, bool)>,
+}
+
+/// Writes prepared message `$p` in transaction `$tx`.
+macro_rules! write_accept {
+    ($tx:ident, $p:expr) => {{
+        let p: &PreparedAccept = $p;
+        let at = p.at;
+        sqlx::query("INSERT INTO relay_messages (id, token_id, envelope_from, received_at, size, body) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(p.id).bind(p.token_id).bind(&p.envelope_from).bind(at).bind(p.size).bind(&p.body)
+            .execute(&mut *$tx).await?;
+        for i in &p.interactions {
+            insert_interaction!($tx, i);
+        }
+        for d in &p.rows {
+            let next = d.status.is_due_later().then_some(at);
+            if let Some((held, notified)) = &d.held {
+                sqlx::query(INSERT_HELD)
+                    .bind(held.id).bind(held.source.code()).bind(held.queue_id.as_ref().map(consento_domain::held::QueueId::as_str))
+                    .bind(&held.transaction_ref).bind(&held.sender).bind(&held.sender_locale)
+                    .bind(&held.recipient).bind(held.contact_id.0).bind(held.action.code()).bind(&held.rule)
+                    .bind(at).bind(held.hold_until.as_micros())
+                    .bind(notified.then_some(at))
+                    .execute(&mut *$tx).await?;
+            }
+            sqlx::query("INSERT INTO relay_deliveries (id, message_id, recipient, contact_id, action, rule, reason_id, interaction_id, status, next_attempt_at, updated_at, held_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
+                .bind(d.id).bind(p.id).bind(&d.address).bind(d.contact)
+                .bind(p.action.code()).bind(&d.rule)
+                .bind(d.reason).bind(d.interaction)
+                .bind(d.status.code()).bind(next).bind(at).bind(d.held.as_ref().map(|(h, _)| h.id))
+                .execute(&mut *$tx).await?;
+        }
+        for n in &p.notices {
+            sqlx::query(INSERT_EMAIL)
+                .bind(n.id).bind(n.contact_id).bind(&n.to).bind(&n.locale)
+                .bind(&n.template).bind(&n.payload).bind(at)
+                .execute(&mut *$tx).await?;
+        }
+        if let Some(row) = &p.audit {
+            crate::users::insert_audit!($tx, row.id, row.at, row.input, &row.detail);
+        }
+    }};
+}
+
 /// The due copies: queued or deferred, due, not leased by a live worker. $1 now.
 const DUE: &str = "FROM relay_deliveries WHERE status IN ('queued', 'deferred') AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)";
 
@@ -291,18 +402,26 @@ impl Store {
         {
             return Err(DomainError::invalid("recipients", "no recipient gets a copy").into());
         }
+        let now = self.now();
+        let at = now.as_micros();
+        let id = match message.id {
+            Some(id) => id,
+            None => self.new_uuid(now)?,
+        };
+        let ids = self.new_uuids(now, message.recipients.len())?;
         let mut rows = Vec::with_capacity(message.recipients.len());
         let mut interactions = Vec::new();
-        let mut holds = Vec::new();
-        for r in &message.recipients {
-            let (status, rule, interaction) = match &r.outcome {
-                RecipientOutcome::Refused => (DeliveryStatus::Refused, r.rule.clone(), None),
+        let mut notices = Vec::new();
+        for (r, delivery) in message.recipients.into_iter().zip(ids) {
+            let (status, rule, interaction, held) = match r.outcome {
+                RecipientOutcome::Refused => (DeliveryStatus::Refused, r.rule, None, None),
                 RecipientOutcome::Hold { held, notice } => {
                     let notice = notice.as_deref().map(|n| self.notice(n)).transpose()?;
-                    holds.push((held.id, notice));
-                    (DeliveryStatus::Held, r.rule.clone(), None)
+                    let notified = notice.is_some();
+                    notices.extend(notice);
+                    (DeliveryStatus::Held, r.rule, None, Some((*held, notified)))
                 }
-                RecipientOutcome::Deliver => (DeliveryStatus::Queued, r.rule.clone(), None),
+                RecipientOutcome::Deliver => (DeliveryStatus::Queued, r.rule, None, None),
                 RecipientOutcome::Justify {
                     reason,
                     note,
@@ -315,9 +434,9 @@ impl Store {
                         .justification(
                             &ContactRef::Id(contact),
                             message.action,
-                            *reason,
+                            reason,
                             note.as_deref(),
-                            operator,
+                            &operator,
                         )
                         .await?;
                     let rule = match (&interaction, &report.decision) {
@@ -329,22 +448,26 @@ impl Store {
                             }
                             .to_owned()
                         }
-                        (None, _) => r.rule.clone(),
+                        (None, _) => r.rule,
                     };
-                    (DeliveryStatus::Queued, rule, interaction)
+                    (DeliveryStatus::Queued, rule, interaction, None)
                 }
             };
-            if let Some(i) = &interaction {
-                interactions.push(i.clone());
-            }
-            rows.push((r, status, rule, interaction.map(|i| (i.id, i.reason_id))));
+            let justified = interaction
+                .as_ref()
+                .map(|i| (i.id, i.reason_id.map(|r| r.0)));
+            interactions.extend(interaction);
+            rows.push(PreparedDelivery {
+                id: delivery,
+                address: r.address,
+                contact: r.contact_id.map(|c| c.0),
+                rule,
+                reason: justified.and_then(|(_, reason)| reason),
+                interaction: justified.map(|(interaction, _)| interaction),
+                status,
+                held,
+            });
         }
-        let now = self.now();
-        let id = match message.id {
-            Some(id) => id,
-            None => self.new_uuid(now)?,
-        };
-        let ids = self.new_uuids(now, rows.len())?;
         let body = self.seal(&body_slot(&id.to_string()), &message.body)?;
         let size = i64::try_from(message.body.len()).unwrap_or(i64::MAX);
         crate::audit::set_target_id("relay_message", id);
@@ -352,45 +475,101 @@ impl Store {
             "interaction_ids",
             serde_json::json!(interactions.iter().map(|i| i.id).collect::<Vec<_>>()),
         );
-        let at = now.as_micros();
-        in_write_tx!(self, tx => {
-            sqlx::query("INSERT INTO relay_messages (id, token_id, envelope_from, received_at, size, body) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(id).bind(message.token_id).bind(&message.envelope_from).bind(at).bind(size).bind(&body)
-                .execute(&mut *tx).await?;
-            for i in &interactions {
-                insert_interaction!(tx, i);
+        // The audit entry goes with the message, in the transaction that writes it (possibly
+        // another caller's: see `RelayAccepts`).
+        let audit = crate::audit::take_pending()
+            .map(|input| self.audit_row(input))
+            .transpose()?;
+        let prepared = PreparedAccept {
+            id,
+            token_id: message.token_id,
+            envelope_from: message.envelope_from,
+            action: message.action,
+            at,
+            size,
+            body,
+            interactions,
+            rows,
+            notices,
+            audit,
+        };
+        self.accept_grouped(prepared).await
+    }
+
+    /// Transactions that wrote several accepted messages since the store was opened.
+    pub fn relay_shared_commits(&self) -> u64 {
+        self.relay_accepts
+            .shared
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Writes `p` with whatever other accepted messages wait, in one transaction (see
+    /// [`RelayAccepts`]); `Ok` once it is durable.
+    async fn accept_grouped(&self, p: PreparedAccept) -> Result<AcceptedRelayMessage, StoreError> {
+        let (id, interactions) = (p.id, p.interactions.clone());
+        let (tx, mut rx) = oneshot::channel();
+        self.relay_accepts.push(p, tx)?;
+        let turn = self.relay_accepts.turn.lock().await;
+        loop {
+            // A writer before us may have written ours with its group.
+            match rx.try_recv() {
+                Ok(result) => return result.map(|()| AcceptedRelayMessage { id, interactions }),
+                Err(TryRecvError::Closed) => break,
+                Err(TryRecvError::Empty) => {}
             }
-            for ((r, status, rule, justified), delivery) in rows.iter().zip(&ids) {
-                let next = status.is_due_later().then_some(at);
-                let held = match &r.outcome {
-                    RecipientOutcome::Hold { held, .. } => {
-                        sqlx::query(INSERT_HELD)
-                            .bind(held.id).bind(held.source.code()).bind(held.queue_id.as_ref().map(consento_domain::held::QueueId::as_str))
-                            .bind(&held.transaction_ref).bind(&held.sender).bind(&held.sender_locale)
-                            .bind(&held.recipient).bind(held.contact_id.0).bind(held.action.code()).bind(&held.rule)
-                            .bind(at).bind(held.hold_until.as_micros())
-                            .bind(holds.iter().any(|(h, n)| *h == held.id && n.is_some()).then_some(at))
-                            .execute(&mut *tx).await?;
-                        Some(held.id)
-                    }
-                    _ => None,
-                };
-                sqlx::query("INSERT INTO relay_deliveries (id, message_id, recipient, contact_id, action, rule, reason_id, interaction_id, status, next_attempt_at, updated_at, held_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
-                    .bind(delivery).bind(id).bind(&r.address).bind(r.contact_id.map(|c| c.0))
-                    .bind(message.action.code()).bind(rule)
-                    .bind(justified.and_then(|(_, reason)| reason.map(|r| r.0)))
-                    .bind(justified.map(|(interaction, _)| interaction))
-                    .bind(status.code()).bind(next).bind(at).bind(held)
-                    .execute(&mut *tx).await?;
+            let group = self.relay_accepts.take();
+            if group.is_empty() {
+                break;
             }
-            for n in holds.iter().filter_map(|(_, n)| n.as_ref()) {
-                sqlx::query(INSERT_EMAIL)
-                    .bind(n.id).bind(n.contact_id).bind(&n.to).bind(&n.locale)
-                    .bind(&n.template).bind(&n.payload).bind(at)
-                    .execute(&mut *tx).await?;
-            }
+            self.write_accepts(group).await;
+        }
+        drop(turn);
+        // Only when the writer that took ours was cancelled mid-way: did it land?
+        let stored: Option<i64> = on_read_pool!(self, pool => {
+            sqlx::query_scalar("SELECT 1 FROM relay_messages WHERE id = $1")
+                .bind(id).fetch_optional(pool).await?
         });
-        Ok(AcceptedRelayMessage { id, interactions })
+        match stored {
+            Some(_) => Ok(AcceptedRelayMessage { id, interactions }),
+            None => Err(StoreError::Stale),
+        }
+    }
+
+    /// Writes a group in one transaction (one commit, one disk flush), each message with its
+    /// own rows and audit entry; should that fail, each message alone, so that one that cannot
+    /// be written (a contact erased meanwhile) fails by itself.
+    async fn write_accepts(&self, group: Vec<(PreparedAccept, AcceptWaiter)>) {
+        if group.len() > 1 {
+            let all: Result<(), StoreError> = async {
+                in_write_tx!(self, tx => {
+                    for (p, _) in &group {
+                        write_accept!(tx, p);
+                    }
+                });
+                Ok(())
+            }
+            .await;
+            if all.is_ok() {
+                self.relay_accepts
+                    .shared
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                for (_, w) in group {
+                    // A waiter that went away (its session was cancelled) needs no answer.
+                    let _ = w.send(Ok(()));
+                }
+                return;
+            }
+        }
+        for (p, w) in group {
+            let one: Result<(), StoreError> = async {
+                in_write_tx!(self, tx => {
+                    write_accept!(tx, &p);
+                });
+                Ok(())
+            }
+            .await;
+            let _ = w.send(one);
+        }
     }
 
     /// Claims up to `batch` due copies for `lease`: until then no other worker, in this process

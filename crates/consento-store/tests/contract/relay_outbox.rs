@@ -283,3 +283,46 @@ async fn an_erasure_stops_the_persons_held_copy_and_keeps_the_body_another_recip
         assert!(env.store.claim_relay_copies(10, Duration::from_secs(60)).await.unwrap().is_empty());
     });
 }
+
+#[tokio::test]
+async fn messages_accepted_at_once_share_a_commit_each_with_its_audit_entry_and_a_bad_one_fails_alone()
+ {
+    on_every_backend!(env => {
+        let (token, anna, bruno, reason) = setup(&env.store).await;
+        let accept = |i: usize, id: Option<uuid::Uuid>| {
+            let mut m = message(token, anna, bruno, &reason, false);
+            m.id = id;
+            let entry = consento_store::AuditInput {
+                user_id: None,
+                token_id: Some(token),
+                action: "relay.accept".into(),
+                target_kind: None,
+                target_id: None,
+                detail: serde_json::json!({ "n": i }),
+            };
+            let store = &env.store;
+            async move { store.audited(entry, store.accept_relay_message(m)).await }
+        };
+        // Sixteen at once: those that wait while one is written share the next commit.
+        let results = futures_util::future::join_all((0..16).map(|i| accept(i, None))).await;
+        assert!(results.iter().all(Result::is_ok));
+        let shared = env.store.relay_shared_commits();
+        assert!(shared > 0, "messages waiting shared a commit");
+        // Two of another sixteen claim the same id: the second to be written cannot be, and
+        // fails alone.
+        let duplicate = consento_domain::EventId::new_v7(env.store.now(), env.store.random_bytes().unwrap()).0;
+        let second = (16..32).map(|i| accept(i, (i == 19 || i == 25).then_some(duplicate)));
+        let results = futures_util::future::join_all(second).await;
+        let failed = results.iter().filter(|r| r.is_err()).count();
+        assert_eq!(failed, 1, "only one of the two with the same id fails");
+        for r in results.into_iter().flatten() {
+            let (accepted, audited) = r;
+            assert!(audited, "each message's own entry is recorded");
+            assert!(env.store.relay_record(accepted.id).await.unwrap().is_some());
+        }
+        let copies = env.store.claim_relay_copies(100, Duration::from_secs(60)).await.unwrap();
+        assert_eq!(copies.len(), 31, "one copy for Anna in each message written");
+        let entries = env.raw_count("SELECT COUNT(*) FROM audit_events WHERE action = 'relay.accept'").await;
+        assert_eq!(entries, 31, "an entry for each message written, none for the one refused");
+    });
+}
