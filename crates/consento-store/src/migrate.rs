@@ -202,10 +202,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0032_relay_hold.sql"),
         include_str!("../migrations/postgres/0032_relay_hold.sql"),
     ),
+    (
+        33,
+        "copy_loads",
+        include_str!("../migrations/sqlite/0033_copy_loads.sql"),
+        include_str!("../migrations/postgres/0033_copy_loads.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 32;
+pub(crate) const LATEST: i64 = 33;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";
