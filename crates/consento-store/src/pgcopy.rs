@@ -29,9 +29,11 @@
 //! and for the same reason: every reference a load writes is one it has just read and locked
 //! (a matched contact `FOR SHARE`, its consent types `FOR SHARE`; privacy notices are never
 //! deleted) or just written itself (its contacts, its events). Unique keys and CHECK
-//! constraints are indexes and constraints, not triggers: they hold as always. With an active
-//! webhook subscription a load keeps the triggers (the webhooks' statement trigger emits the
-//! load's events), and so does a role without that right: the keys are then checked row by row.
+//! constraints are indexes and constraints, not triggers: they hold as always (a trigger an
+//! operator adds to these tables is set aside too: a rule of their own belongs in a constraint).
+//! With an active webhook subscription a load keeps the triggers (the webhooks' statement
+//! trigger emits the load's events), and so does a role without that right: the keys are then
+//! checked row by row.
 
 use std::collections::HashMap;
 
