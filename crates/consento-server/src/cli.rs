@@ -163,7 +163,8 @@ pub enum Command {
         events: usize,
     },
     /// Time an import: writes a CSV of `--rows` lines with `--consents` consents each, imports it into
-    /// the (empty) database, and prints rows/s and the peak resident memory.
+    /// the (empty) database, and prints rows/s and the peak resident memory; on PostgreSQL also
+    /// the baseline of a raw COPY of as many ledger rows.
     #[command(hide = true)]
     BenchImport {
         /// Lines of the generated file.

@@ -1,6 +1,7 @@
 //! The baselines the benchmarks compare Consento against, on the same database in the same run:
-//! a bare indexed point lookup of one consent row, a raw single-row durable insert, and the bare
-//! SQL filter of a mailing list. They live here because all SQL does.
+//! a bare indexed point lookup of one consent row, a raw single-row durable insert, the bare
+//! SQL filter of a mailing list, and a raw COPY of ledger rows (PostgreSQL). They live here
+//! because all SQL does.
 
 use consento_domain::{ConsentTypeId, ContactId, Timestamp};
 use futures_util::TryStreamExt;
@@ -90,6 +91,72 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Baseline (PostgreSQL; `None` on SQLite): the time of one raw `COPY` of `rows` ledger
+    /// rows, chained like an import's, into a scratch copy of `consent_events` with its indexes
+    /// and CHECK constraints (no triggers, no foreign keys), committed. Only the COPY is timed;
+    /// the table is dropped afterwards.
+    pub async fn bench_raw_copy(
+        &self,
+        rows: u64,
+    ) -> Result<Option<std::time::Duration>, StoreError> {
+        let Db::Postgres(pool) = &self.db else {
+            return Ok(None);
+        };
+        let now = self.now();
+        let mut ids = crate::fastimport::AscendingIds::new(now, self.entropy.as_ref())?;
+        let n = usize::try_from(rows).map_err(|_| StoreError::Corrupt("row count"))?;
+        let mut copy = crate::pgcopy::CopyRows::new();
+        // Two events a contact, as in the import's file.
+        let contacts = crate::fastimport::AscendingIds::new(now, self.entropy.as_ref())?
+            .take(n.div_ceil(2), self.entropy.as_ref())?;
+        let ty = self
+            .new_uuids(now, 1)?
+            .into_iter()
+            .next()
+            .ok_or(StoreError::Entropy)?;
+        let mut prev = [0u8; 32];
+        let mut random = vec![0u8; 32];
+        for (i, id) in ids.take(n, self.entropy.as_ref())?.into_iter().enumerate() {
+            self.entropy.fill(&mut random)?;
+            let record = consento_domain::ledger::EventRecord {
+                seq: i64::try_from(i).unwrap_or(i64::MAX) + 1,
+                id: consento_domain::EventId(id),
+                contact_id: ContactId(contacts.get(i / 2).copied().unwrap_or(ty)),
+                consent_type_id: ConsentTypeId(ty),
+                type_code: "bench-1".to_owned(),
+                kind: consento_domain::EventKind::Given,
+                event_time: now,
+                recorded_at: now,
+                method: consento_domain::CollectionMethod::Import,
+                actor_kind: consento_domain::ActorKind::System,
+                actor_id: String::new(),
+                notice_id: None,
+                validity_days: Some(730),
+                evidence_digest: crate::row::hash32(random.clone()).ok(),
+                prev_hash: prev,
+            };
+            prev = record.hash();
+            copy.event(&record, &prev);
+        }
+        let mut conn = pool.acquire().await?;
+        sqlx::raw_sql("DROP TABLE IF EXISTS bench_raw_copy; CREATE TABLE bench_raw_copy (LIKE consent_events INCLUDING ALL)")
+            .execute(&mut *conn)
+            .await?;
+        let started = std::time::Instant::now();
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        copy.copy(
+            &mut tx,
+            &crate::pgcopy::COPY_EVENTS.replacen("consent_events", "bench_raw_copy", 1),
+        )
+        .await?;
+        tx.commit().await?;
+        let took = started.elapsed();
+        sqlx::raw_sql("DROP TABLE bench_raw_copy")
+            .execute(&mut *conn)
+            .await?;
+        Ok(Some(took))
     }
 
     /// Baseline: the bare SQL filter of a mailing list (contacts holding a valid consent of one

@@ -1,7 +1,8 @@
 //! Loading many new contacts with their consent history in one transaction: the demo data set,
-//! the benchmarks, and imports of contacts not yet known. Multi-row inserts keep it at hundreds of
-//! thousands of rows per second; the ledger is chained event by event exactly as single appends
-//! do, so `ledger verify` cannot tell the difference.
+//! the benchmarks, and imports of contacts not yet known. Multi-row inserts on SQLite and COPY on
+//! PostgreSQL (pgcopy.rs) keep it at hundreds of thousands of rows per second; the ledger is
+//! chained event by event exactly as single appends do, so `ledger verify` cannot tell the
+//! difference.
 
 use std::collections::HashMap;
 
@@ -12,8 +13,12 @@ use consento_domain::{
 };
 use sqlx::QueryBuilder;
 
+use crate::fastimport::AscendingIds;
 use crate::inserts::{
     INSERT_CONTACT, INSERT_EMAIL, INSERT_EVENTS, INSERT_EVIDENCE, INSERT_PHONE, push_event_values,
+};
+use crate::pgcopy::{
+    COPY_CONTACTS, COPY_EMAILS, COPY_EVENTS, COPY_EVIDENCE, COPY_PHONES, CopyRows, Projection,
 };
 use crate::row::Cols;
 use crate::{ContactInput, Store, StoreError, in_write_tx};
@@ -106,6 +111,72 @@ macro_rules! leave_head {
 }
 pub(crate) use {leave_head, take_head};
 
+/// Writes a chained batch by COPY (pgcopy.rs) in the transaction on `conn`: its contacts and
+/// their channels, its events and their evidence, and the current states they leave (every
+/// contact is new, so no state of theirs is stored yet).
+async fn copy_prepared(
+    conn: &mut sqlx::PgConnection,
+    prepared: &Prepared,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let mut contacts = CopyRows::new();
+    let mut emails = CopyRows::new();
+    let mut phones = CopyRows::new();
+    for (id, v, eh, ph) in &prepared.contacts {
+        contacts
+            .row(14)
+            .uuid(id.0)
+            .opt_text(v.external_id.as_deref())
+            .opt_text(v.name.as_deref())
+            .opt_text(v.emails.first().map(Email::as_str))
+            .opt_bytes(eh.as_deref())
+            .opt_text(v.phones.first().map(Phone::as_str))
+            .opt_bytes(ph.as_deref())
+            .text(&v.attributes)
+            .opt_text(v.source.as_deref())
+            .opt_text(v.legal_basis.map(LegalBasis::code))
+            .text(&v.purposes)
+            .int(now.as_micros())
+            .int(now.as_micros())
+            .opt_text(
+                v.name
+                    .as_deref()
+                    .map(consento_domain::fold_for_search)
+                    .as_deref(),
+            );
+        for (position, e) in v.emails.iter().enumerate() {
+            emails
+                .row(3)
+                .text(e.as_str())
+                .uuid(id.0)
+                .int(position as i64);
+        }
+        for (position, p) in v.phones.iter().enumerate() {
+            phones
+                .row(3)
+                .text(p.as_str())
+                .uuid(id.0)
+                .int(position as i64);
+        }
+    }
+    let mut events = CopyRows::new();
+    let mut evidence = CopyRows::new();
+    let mut states = Projection::default();
+    for (record, hash, proof) in &prepared.events {
+        events.event(record, hash);
+        if let Some((salt, text)) = proof {
+            evidence.row(3).int(record.seq).bytes(salt).text(text);
+        }
+        states.add(record, true)?;
+    }
+    contacts.copy(&mut *conn, COPY_CONTACTS).await?;
+    emails.copy(&mut *conn, COPY_EMAILS).await?;
+    phones.copy(&mut *conn, COPY_PHONES).await?;
+    events.copy(&mut *conn, COPY_EVENTS).await?;
+    evidence.copy(&mut *conn, COPY_EVIDENCE).await?;
+    states.write(&mut *conn).await
+}
+
 impl Store {
     /// Every consent type's id and validity, by code: what a load chains its events with.
     pub(crate) async fn type_index(
@@ -167,6 +238,15 @@ impl Store {
             let (eh, ph) = self.primary_hashes(&v)?;
             valid.push((v, eh, ph, item.events));
         }
+        // The types the batch's events are of: checked (and locked) once by a load through COPY.
+        let mut used_types: Vec<(ConsentTypeId, &str, Option<u32>)> = Vec::new();
+        for e in valid.iter().flat_map(|v| &v.3) {
+            if let Some((code, (id, validity))) = types.get_key_value(&e.type_code)
+                && !used_types.iter().any(|(used, _, _)| used == id)
+            {
+                used_types.push((*id, code.as_str(), *validity));
+            }
+        }
         let n_contacts = valid.len();
         let n_events: usize = valid.iter().map(|v| v.3.len()).sum();
         let n_evidence = valid
@@ -174,12 +254,23 @@ impl Store {
             .flat_map(|v| &v.3)
             .filter(|e| e.evidence.is_some())
             .count();
-        let contact_ids: Vec<ContactId> = self
-            .new_uuids(now, n_contacts)?
-            .into_iter()
-            .map(ContactId)
-            .collect();
-        let mut event_ids = self.new_uuids(now, n_events)?.into_iter().map(EventId);
+        // On PostgreSQL the ids ascend (see `fastimport::AscendingIds`): every index keyed by
+        // them then grows at its right edge instead of at random places.
+        let (contact_ids, event_ids) = match &self.db {
+            crate::Db::Postgres(_) => {
+                let entropy = self.entropy.as_ref();
+                (
+                    AscendingIds::new(now, entropy)?.take(n_contacts, entropy)?,
+                    AscendingIds::new(now, entropy)?.take(n_events, entropy)?,
+                )
+            }
+            crate::Db::Sqlite { .. } => (
+                self.new_uuids(now, n_contacts)?,
+                self.new_uuids(now, n_events)?,
+            ),
+        };
+        let contact_ids: Vec<ContactId> = contact_ids.into_iter().map(ContactId).collect();
+        let mut event_ids = event_ids.into_iter().map(EventId);
         let mut salts = vec![0u8; 32 * n_evidence];
         self.entropy.fill(&mut salts)?;
         let mut salts = salts.chunks_exact(32).map(|c| {
@@ -187,16 +278,20 @@ impl Store {
             salt.copy_from_slice(c);
             salt
         });
-        // Appends in this process wait for the load, and then read the head it leaves.
-        let mut cache = self.append.lock().await;
-        cache.invalidate();
-        in_write_tx!(self, tx, DB => {
-            let (mut seq, mut prev) = take_head!(self, tx);
-            let mut prepared = Prepared { contacts: Vec::with_capacity(n_contacts), events: Vec::with_capacity(n_events) };
-            for ((v, eh, ph, mut events), contact_id) in valid.into_iter().zip(contact_ids.iter().copied()) {
+        // The batch's events chained from the head (seq, hash), each contact's in time order;
+        // returns them with the new head.
+        let ids = contact_ids.clone();
+        let chain = |(mut seq, mut prev): (i64, [u8; 32])| {
+            let mut prepared = Prepared {
+                contacts: Vec::with_capacity(n_contacts),
+                events: Vec::with_capacity(n_events),
+            };
+            for ((v, eh, ph, mut events), contact_id) in valid.into_iter().zip(ids) {
                 events.sort_by_key(|e| e.event_time);
                 for e in events {
-                    let Some((type_id, validity)) = types.get(&e.type_code).copied() else { continue };
+                    let Some((type_id, validity)) = types.get(&e.type_code).copied() else {
+                        continue;
+                    };
                     let Some(id) = event_ids.next() else { break };
                     let evidence = match e.evidence {
                         Some(text) => salts.next().map(|salt| (salt, text)),
@@ -215,16 +310,49 @@ impl Store {
                         method: e.method,
                         actor_kind: e.actor.kind,
                         actor_id: e.actor.id.clone(),
-                        notice_id: e.notice_version.as_ref().and_then(|v| notices.get(v).copied()),
+                        notice_id: e
+                            .notice_version
+                            .as_ref()
+                            .and_then(|v| notices.get(v).copied()),
                         validity_days: validity,
-                        evidence_digest: evidence.as_ref().map(|(salt, x)| evidence_digest(salt, x)),
+                        evidence_digest: evidence
+                            .as_ref()
+                            .map(|(salt, x)| evidence_digest(salt, x)),
                         prev_hash: prev,
                     };
                     prev = record.hash();
-                    prepared.events.push((record, prev, evidence.map(|(salt, x)| (salt.to_vec(), x))));
+                    prepared.events.push((
+                        record,
+                        prev,
+                        evidence.map(|(salt, x)| (salt.to_vec(), x)),
+                    ));
                 }
                 prepared.contacts.push((contact_id, v, eh, ph));
             }
+            (prepared, seq, prev)
+        };
+        // Appends in this process wait for the load, and then read the head it leaves.
+        let mut cache = self.append.lock().await;
+        cache.invalidate();
+        if let crate::Db::Postgres(pool) = &self.db {
+            let mut tx = pool.begin().await?;
+            let head = crate::pgcopy::begin(&mut tx, &used_types).await?;
+            let (prepared, seq, prev) = chain(head);
+            copy_prepared(&mut tx, &prepared, now).await?;
+            crate::pgcopy::finish(&mut tx, seq, &prev).await?;
+            if let Some(row) = self.pending_audit()? {
+                crate::users::insert_audit!(tx, row.id, row.at, row.input, row.detail);
+            }
+            tx.commit().await?;
+            crate::audit::committed();
+            return Ok(BulkReport {
+                contacts: n_contacts,
+                events: n_events,
+                contact_ids,
+            });
+        }
+        in_write_tx!(self, tx, DB => {
+            let (prepared, seq, prev) = chain(take_head!(self, tx));
             for chunk in prepared.contacts.chunks(CHUNK) {
                 let mut qb = QueryBuilder::<DB>::new(INSERT_CONTACT);
                 qb.push_values(chunk, |mut b, (id, v, eh, ph)| {

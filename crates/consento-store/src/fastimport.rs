@@ -667,16 +667,17 @@ enum Found {
 /// A line, with what its writing needs that no database read decides: the keyed hashes of
 /// its addresses and numbers, the JSON and folded name of the contact it may create, and the
 /// evidence of its events with a fresh salt and the digest for each.
-struct Line {
-    row: ImportRow,
-    email_hashes: Vec<Vec<u8>>,
-    phone_hashes: Vec<Vec<u8>>,
-    attributes: String,
-    purposes: String,
-    name_folded: Option<String>,
-    evidence: String,
+/// Shared with the PostgreSQL writer (import.rs).
+pub(crate) struct Line {
+    pub(crate) row: ImportRow,
+    pub(crate) email_hashes: Vec<Vec<u8>>,
+    pub(crate) phone_hashes: Vec<Vec<u8>>,
+    pub(crate) attributes: String,
+    pub(crate) purposes: String,
+    pub(crate) name_folded: Option<String>,
+    pub(crate) evidence: String,
     /// Per consent of the line: the salt of its evidence and the evidence's digest.
-    proofs: Vec<([u8; 32], [u8; 32])>,
+    pub(crate) proofs: Vec<([u8; 32], [u8; 32])>,
 }
 
 /// What the preparing thread hands the writer.
@@ -687,10 +688,25 @@ enum Prepared {
 
 /// Prepares a chunk's lines (see [`Line`]).
 fn prepare(job: &Job, rows: Vec<ImportRow>) -> Result<Vec<Line>, StoreError> {
-    let key = &job.suppression_key;
+    prepare_lines(
+        &job.suppression_key,
+        job.entropy.as_ref(),
+        &job.events,
+        rows,
+    )
+}
+
+/// Prepares a chunk's lines (see [`Line`]) with the suppression list's key: shared with the
+/// PostgreSQL writer (import.rs).
+pub(crate) fn prepare_lines(
+    key: &[u8; 32],
+    entropy: &dyn Entropy,
+    events: &EventMaker,
+    rows: Vec<ImportRow>,
+) -> Result<Vec<Line>, StoreError> {
     let n_events: usize = rows.iter().map(|r| r.consents.len()).sum();
     let mut salts = vec![0u8; 32 * n_events];
-    job.entropy.fill(&mut salts)?;
+    entropy.fill(&mut salts)?;
     let mut salts = salts.chunks_exact(32);
     rows.into_iter()
         .map(|row| {
@@ -709,7 +725,7 @@ fn prepare(job: &Job, rows: Vec<ImportRow>) -> Result<Vec<Line>, StoreError> {
                 .iter()
                 .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
                 .collect();
-            let evidence = job.events.evidence(row.line);
+            let evidence = events.evidence(row.line);
             let mut proofs = Vec::with_capacity(row.consents.len());
             for _ in &row.consents {
                 let mut salt = [0u8; 32];

@@ -2,29 +2,26 @@
 //! report, and the streaming write of a file's rows. Nothing commits before the whole file is
 //! known to be free of bad lines ([`crate::FileCheck`]); PostgreSQL then commits it as one
 //! transaction, SQLite in parts once its WAL would pass its bound (fastimport.rs). Rows are
-//! written chunk by chunk as they arrive, so memory stays flat however long the file is: each line is matched against known contacts (external id, then email, then phone),
-//! the suppressed and the erased are skipped, the unknown are created, and every consent event is
-//! chained exactly as single appends are. PostgreSQL writes here, a chunk at a time with batched
-//! lookups; SQLite through a connection of the import's own, line by line (fastimport.rs).
+//! written chunk by chunk as they arrive, so memory stays flat however long the file is: each
+//! line is matched against known contacts (external id, then email, then phone), the suppressed
+//! and the erased are skipped, the unknown are created, and every consent event is chained
+//! exactly as single appends are. PostgreSQL writes here, a chunk at a time with batched lookups
+//! and COPY (pgcopy.rs); SQLite through a connection of the import's own (fastimport.rs).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use consento_domain::import::{LineError, Mapping};
-use consento_domain::ledger::{EventRecord, evidence_digest};
 use consento_domain::{ConsentTypeId, ContactId, DomainError, EventId, LegalBasis, Timestamp};
 use serde::Serialize;
-use sqlx::QueryBuilder;
 
+use crate::fastimport::{AscendingIds, Line, prepare_lines};
 use crate::import_job::{
     EventMaker, ImportChunk, ImportCounts, ImportProgress, ImportSpec, source_name,
 };
+use crate::pgcopy::{CopyRows, Projection};
 use crate::row::{Cols, hex};
 use crate::{Store, StoreError, in_write_tx, on_read_pool};
-
-/// Rows per multi-row statement: 16 columns × 1,000 stays under SQLite's 32,766 bound
-/// parameters (and PostgreSQL's 65,535).
-const CHUNK: usize = 1_000;
 
 /// The first bad lines kept in a run's report (the CLI prints every one as it is found).
 pub const MAX_REPORTED_ERRORS: usize = 1_000;
@@ -171,15 +168,10 @@ enum Target {
     Skip,
 }
 
-/// The keyed hashes of a line's addresses and of its numbers.
-type ChannelHashes = (Vec<Vec<u8>>, Vec<Vec<u8>>);
-
-/// A contact to create, with its keyed hashes.
+/// A contact to create: its id and the line (of the chunk) it is made from.
 struct NewContact {
     id: ContactId,
     row: usize,
-    email_hash: Option<Vec<u8>>,
-    phone_hash: Option<Vec<u8>>,
 }
 
 impl Store {
@@ -347,7 +339,8 @@ impl Store {
     /// has, same type, kind and time, is not repeated, so re-importing a file adds nothing); a
     /// backdated event older than the current state goes into the history without overriding it
     /// (the projection orders by event time). On SQLite the rows are written by a connection of
-    /// the import's own (fastimport.rs); on PostgreSQL through the pool, a chunk at a time.
+    /// the import's own (fastimport.rs); on PostgreSQL through the pool, by COPY a chunk at a
+    /// time (pgcopy.rs).
     pub async fn import_rows(
         &self,
         spec: &ImportSpec,
@@ -393,329 +386,67 @@ impl Store {
                     .await
                     .map_err(|_| StoreError::Database(sqlx::Error::WorkerCrashed))?
             }
-            (crate::Db::Postgres(pool), _) => {
-                self.import_rows_pg(pool, &events, rx, progress).await
-            }
+            (crate::Db::Postgres(pool), _) => self.import_rows_pg(pool, events, rx, progress).await,
             (crate::Db::Sqlite { .. }, None) => Err(StoreError::Corrupt("sqlite database path")),
         }
     }
 
-    /// The PostgreSQL writer of [`Store::import_rows`]: the ledger's triggers chain and project
-    /// each event (the head is left to the load), and each chunk is matched with a few batched
-    /// lookups and written with multi-row statements (a round trip costs ≈ 0.2 ms).
+    /// The PostgreSQL writer of [`Store::import_rows`]: one transaction for the file, each chunk
+    /// matched with a few batched lookups, chained in memory and written by COPY (pgcopy.rs,
+    /// which also says how the ledger's per-row triggers are replaced). What needs no database
+    /// (keyed hashes, JSON, evidence and its digest) is prepared a chunk ahead on a thread of its
+    /// own, as for SQLite (fastimport.rs), so that it overlaps the database's work.
     async fn import_rows_pg(
         &self,
         pool: &sqlx::PgPool,
-        events_maker: &EventMaker,
+        events_maker: EventMaker,
         mut rx: tokio::sync::mpsc::Receiver<ImportChunk>,
         progress: &ImportProgress,
     ) -> Result<(), StoreError> {
-        type DB = sqlx::Postgres;
-        let now = events_maker.now;
-        let types = &events_maker.types;
-        let source = &events_maker.source;
+        let maker = Arc::new(events_maker);
+        let now = maker.now;
         let mut tx = pool.begin().await?;
+        let types: Vec<(ConsentTypeId, &str, Option<u32>)> = maker
+            .types
+            .iter()
+            .map(|(id, validity, code)| (*id, code.as_str(), *validity))
+            .collect();
         // The head is this import's until it commits (as for bulk loads).
-        let (mut seq, mut prev) = crate::bulk::take_head!(self, tx);
-        let mut committed = false;
-        while let Some(message) = rx.recv().await {
-            let rows = match message {
-                ImportChunk::Commit => {
-                    committed = true;
-                    break;
-                }
-                ImportChunk::Rows(rows) => rows,
-            };
-            // 1. The suppression list, by keyed hash of every address and number.
-            let mut hashes: Vec<ChannelHashes> = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let e = r
-                    .emails
-                    .iter()
-                    .map(|e| self.channel_hash("email", e.as_str()))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let p = r
-                    .phones
-                    .iter()
-                    .map(|p| self.channel_hash("phone", p.as_str()))
-                    .collect::<Result<Vec<_>, _>>()?;
-                hashes.push((e, p));
-            }
-            let all: Vec<&Vec<u8>> = hashes.iter().flat_map(|(e, p)| e.iter().chain(p)).collect();
-            let mut suppressed: HashSet<Vec<u8>> = HashSet::new();
-            for part in all.chunks(CHUNK) {
-                let mut qb =
-                    QueryBuilder::<DB>::new("SELECT hash FROM suppression WHERE hash IN (");
-                let mut list = qb.separated(", ");
-                for h in part {
-                    list.push_bind((*h).clone());
-                }
-                qb.push(")");
-                for row in qb.build().fetch_all(&mut *tx).await? {
-                    suppressed.insert(row.bytes("hash")?);
-                }
-            }
-            // 2. Known contacts by external id, email and phone: (key → (id, erased)).
-            let mut by_key: HashMap<String, (ContactId, bool)> = HashMap::new();
-            let externals: Vec<&str> = rows
-                .iter()
-                .filter_map(|r| r.external_id.as_deref())
-                .collect();
-            let emails: Vec<&str> = rows
-                .iter()
-                .flat_map(|r| r.emails.iter().map(|e| e.as_str()))
-                .collect();
-            let phones: Vec<&str> = rows
-                .iter()
-                .flat_map(|r| r.phones.iter().map(|p| p.as_str()))
-                .collect();
-            let lookups: [(&str, &str, &Vec<&str>); 3] = [
-                (
-                    "x:",
-                    "SELECT external_id AS k, id, erased_at FROM contacts WHERE external_id IN (",
-                    &externals,
-                ),
-                (
-                    "e:",
-                    "SELECT e.email AS k, c.id, c.erased_at FROM contact_emails e JOIN contacts c ON c.id = e.contact_id WHERE e.email IN (",
-                    &emails,
-                ),
-                (
-                    "p:",
-                    "SELECT p.phone AS k, c.id, c.erased_at FROM contact_phones p JOIN contacts c ON c.id = p.contact_id WHERE p.phone IN (",
-                    &phones,
-                ),
-            ];
-            for (prefix, sql, keys) in lookups {
-                for part in keys.chunks(CHUNK) {
-                    let mut qb = QueryBuilder::<DB>::new(sql);
-                    let mut list = qb.separated(", ");
-                    for k in part {
-                        list.push_bind(k.to_string());
-                    }
-                    qb.push(")");
-                    for row in qb.build().fetch_all(&mut *tx).await? {
-                        let key = format!("{prefix}{}", row.text("k")?);
-                        by_key.insert(
-                            key,
-                            (
-                                ContactId(row.uuid("id")?),
-                                row.opt_int("erased_at")?.is_some(),
-                            ),
-                        );
-                    }
-                }
-            }
-            // 3. Each line's contact: known, made by an earlier line of the chunk, or new.
-            let mut new_ids = self.new_uuids(now, rows.len())?.into_iter().map(ContactId);
-            let mut created: Vec<NewContact> = Vec::new();
-            let mut chunk_keys: HashMap<String, usize> = HashMap::new();
-            let mut targets: Vec<Target> = Vec::with_capacity(rows.len());
-            for (i, r) in rows.iter().enumerate() {
-                let keys: Vec<String> = r
-                    .external_id
-                    .iter()
-                    .map(|x| format!("x:{x}"))
-                    .chain(r.emails.iter().map(|e| format!("e:{}", e.as_str())))
-                    .chain(r.phones.iter().map(|p| format!("p:{}", p.as_str())))
-                    .collect();
-                let (eh, ph) = &hashes[i];
-                let target = if eh.iter().chain(ph).any(|h| suppressed.contains(h)) {
-                    Target::Skip
-                } else if let Some((id, erased)) = keys.iter().find_map(|k| by_key.get(k)) {
-                    // An erased person is never brought back (GDPR Art. 17).
-                    if *erased {
-                        Target::Skip
-                    } else {
-                        Target::Known(*id)
-                    }
-                } else if let Some(n) = keys.iter().find_map(|k| chunk_keys.get(k)) {
-                    Target::New(*n)
-                } else {
-                    let n = created.len();
-                    let id = new_ids.next().ok_or(StoreError::Entropy)?;
-                    created.push(NewContact {
-                        id,
-                        row: i,
-                        email_hash: eh.first().cloned(),
-                        phone_hash: ph.first().cloned(),
-                    });
-                    for k in keys {
-                        chunk_keys.insert(k, n);
-                    }
-                    Target::New(n)
-                };
-                targets.push(target);
-            }
-            // 4. The new contacts and their channels.
-            for part in created.chunks(CHUNK) {
-                let mut qb = QueryBuilder::<DB>::new(crate::inserts::INSERT_CONTACT);
-                qb.push_values(part, |mut b, c| {
-                    let r = &rows[c.row];
-                    let attributes: serde_json::Map<String, serde_json::Value> = r
-                        .attributes
-                        .iter()
-                        .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
-                        .collect();
-                    let purposes = serde_json::Value::from(r.purposes.clone()).to_string();
-                    b.push_bind(c.id.0)
-                        .push_bind(r.external_id.clone())
-                        .push_bind(r.name.clone())
-                        .push_bind(r.emails.first().map(|e| e.as_str().to_owned()))
-                        .push_bind(c.email_hash.clone())
-                        .push_bind(r.phones.first().map(|p| p.as_str().to_owned()))
-                        .push_bind(c.phone_hash.clone())
-                        .push_bind(serde_json::Value::Object(attributes).to_string())
-                        .push_bind(Some(r.source.clone().unwrap_or_else(|| source.clone())))
-                        .push_bind(r.legal_basis.map(LegalBasis::code))
-                        .push_bind(purposes)
-                        .push_bind(now.as_micros())
-                        .push_bind(now.as_micros())
-                        .push_bind(r.name.as_deref().map(consento_domain::fold_for_search));
-                });
-                qb.build().execute(&mut *tx).await?;
-            }
-            let channels = |phone: bool| -> Vec<(String, ContactId, i64)> {
-                created
-                    .iter()
-                    .flat_map(|c| {
-                        let r = &rows[c.row];
-                        let values: Vec<String> = if phone {
-                            r.phones.iter().map(|p| p.as_str().to_owned()).collect()
-                        } else {
-                            r.emails.iter().map(|e| e.as_str().to_owned()).collect()
-                        };
-                        values
-                            .into_iter()
-                            .enumerate()
-                            .map(move |(i, v)| (v, c.id, i as i64))
-                    })
-                    .collect()
-            };
-            for (sql, list) in [
-                (crate::inserts::INSERT_EMAIL, channels(false)),
-                (crate::inserts::INSERT_PHONE, channels(true)),
-            ] {
-                for part in list.chunks(CHUNK) {
-                    let mut qb = QueryBuilder::<DB>::new(sql);
-                    qb.push_values(part, |mut b, (v, id, i)| {
-                        b.push_bind(v.clone()).push_bind(id.0).push_bind(*i);
-                    });
-                    qb.build().execute(&mut *tx).await?;
-                }
-            }
-            // 5. The events the known contacts already have: an event equal to one of them
-            // (same type, kind and time) is already recorded, so a re-import adds nothing.
-            let mut known_ids: Vec<ContactId> = targets
-                .iter()
-                .filter_map(|t| match t {
-                    Target::Known(id) => Some(*id),
-                    _ => None,
-                })
-                .collect();
-            known_ids.sort_by_key(|c| c.0);
-            known_ids.dedup();
-            let mut current: HashSet<(uuid::Uuid, uuid::Uuid, i64, String)> = HashSet::new();
-            for part in known_ids.chunks(CHUNK) {
-                let mut qb = QueryBuilder::<DB>::new(
-                    "SELECT contact_id, consent_type_id, kind, event_time FROM consent_events WHERE contact_id IN (",
-                );
-                let mut list = qb.separated(", ");
-                for id in part {
-                    list.push_bind(id.0);
-                }
-                qb.push(")");
-                for row in qb.build().fetch_all(&mut *tx).await? {
-                    current.insert((
-                        row.uuid("contact_id")?,
-                        row.uuid("consent_type_id")?,
-                        row.int("event_time")?,
-                        row.text("kind")?,
-                    ));
-                }
-            }
-            // 6. The consent events, chained one after the other from the head.
-            let mut events: Vec<(EventRecord, [u8; 32], [u8; 32], String)> = Vec::new();
-            let n_events: usize = rows
-                .iter()
-                .zip(&targets)
-                .filter(|(_, t)| !matches!(t, Target::Skip))
-                .map(|(r, _)| r.consents.len())
-                .sum();
-            let mut event_ids = self.new_uuids(now, n_events)?.into_iter().map(EventId);
-            let mut salts = vec![0u8; 32 * n_events];
-            self.entropy.fill(&mut salts)?;
-            let mut salts = salts.chunks_exact(32);
-            let (mut written, mut matched, mut skipped) = (0usize, 0usize, 0usize);
-            for (i, (r, target)) in rows.iter().zip(&targets).enumerate() {
-                let contact_id = match target {
-                    Target::Skip => {
-                        skipped += 1;
-                        continue;
-                    }
-                    Target::Known(id) => {
-                        matched += 1;
-                        *id
-                    }
-                    Target::New(n) => {
-                        if created[*n].row != i {
-                            matched += 1;
+        let mut head = crate::pgcopy::begin(&mut tx, &types).await?;
+        let (ready_tx, mut ready_rx) =
+            tokio::sync::mpsc::channel::<Result<Option<Vec<Line>>, StoreError>>(2);
+        {
+            let (maker, key, entropy) = (maker.clone(), self.suppression_key, self.entropy.clone());
+            // Ends with the file, or as soon as the writer stops listening (and the reader, whose
+            // channel it drops, stops too).
+            tokio::task::spawn_blocking(move || {
+                while let Some(message) = rx.blocking_recv() {
+                    let prepared = match message {
+                        ImportChunk::Commit => Ok(None),
+                        ImportChunk::Rows(rows) => {
+                            prepare_lines(&key, entropy.as_ref(), &maker, rows).map(Some)
                         }
-                        created[*n].id
-                    }
-                };
-                written += 1;
-                for c in &r.consents {
-                    let Some((type_id, _, _)) = types.get(c.type_index) else {
-                        continue;
                     };
-                    let key = (
-                        contact_id.0,
-                        type_id.0,
-                        c.event_time.as_micros(),
-                        c.kind.code().to_owned(),
-                    );
-                    if !current.insert(key) {
-                        continue;
-                    }
-                    let (Some(id), Some(salt)) = (event_ids.next(), salts.next()) else {
+                    let last = !matches!(prepared, Ok(Some(_)));
+                    if ready_tx.blocking_send(prepared).is_err() || last {
                         break;
-                    };
-                    let mut s = [0u8; 32];
-                    s.copy_from_slice(salt);
-                    let evidence = events_maker.evidence(r.line);
-                    let Some(record) = events_maker.record(
-                        seq + 1,
-                        id,
-                        contact_id,
-                        c,
-                        evidence_digest(&s, &evidence),
-                        prev,
-                    ) else {
-                        continue;
-                    };
-                    seq += 1;
-                    prev = record.hash();
-                    events.push((record, prev, s, evidence));
+                    }
                 }
-            }
-            for part in events.chunks(CHUNK) {
-                let mut qb = QueryBuilder::<DB>::new(crate::inserts::INSERT_EVENTS);
-                crate::inserts::push_event_values!(qb, part, (r, hash, _, _) => r, hash);
-                qb.build().execute(&mut *tx).await?;
-                let mut qb = QueryBuilder::<DB>::new(crate::inserts::INSERT_EVIDENCE);
-                qb.push_values(part, |mut b, (r, _, salt, text)| {
-                    b.push_bind(r.seq)
-                        .push_bind(salt.to_vec())
-                        .push_bind(text.clone());
-                });
-                qb.build().execute(&mut *tx).await?;
-            }
-            ImportProgress::add(&progress.rows_written, written);
-            ImportProgress::add(&progress.contacts_created, created.len());
-            ImportProgress::add(&progress.contacts_matched, matched);
-            ImportProgress::add(&progress.skipped_suppressed, skipped);
-            ImportProgress::add(&progress.events_written, events.len());
+            });
+        }
+        let mut ids = (
+            AscendingIds::new(now, self.entropy.as_ref())?,
+            AscendingIds::new(now, self.entropy.as_ref())?,
+        );
+        let mut committed = false;
+        while let Some(prepared) = ready_rx.recv().await {
+            let Some(lines) = prepared? else {
+                committed = true;
+                break;
+            };
+            head = self
+                .import_chunk_pg(&mut tx, &maker, &lines, head, &mut ids, progress)
+                .await?;
         }
         if !committed {
             // Rolled back as the transaction is dropped: a bad line anywhere writes nothing.
@@ -723,8 +454,280 @@ impl Store {
                 DomainError::invalid("file", "the file has errors: nothing was imported").into(),
             );
         }
-        crate::bulk::leave_head!(tx, seq, prev);
+        crate::pgcopy::finish(&mut tx, head.0, &head.1).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Writes one chunk of an import on PostgreSQL after the ledger's `head`, and returns the new
+    /// head. `ids` ascend (contacts, events): see [`AscendingIds`].
+    async fn import_chunk_pg(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        maker: &EventMaker,
+        lines: &[Line],
+        (mut seq, mut prev): (i64, [u8; 32]),
+        ids: &mut (AscendingIds, AscendingIds),
+        progress: &ImportProgress,
+    ) -> Result<(i64, [u8; 32]), StoreError> {
+        let now = maker.now;
+        let source = &maker.source;
+        // 1. The suppression list, by keyed hash of every address and number.
+        let all: Vec<&[u8]> = lines
+            .iter()
+            .flat_map(|l| l.email_hashes.iter().chain(&l.phone_hashes))
+            .map(Vec::as_slice)
+            .collect();
+        let mut suppressed: HashSet<Vec<u8>> = HashSet::new();
+        if !all.is_empty() {
+            for row in sqlx::query("SELECT hash FROM suppression WHERE hash = ANY($1)")
+                .bind(all)
+                .fetch_all(&mut *conn)
+                .await?
+            {
+                suppressed.insert(row.bytes("hash")?);
+            }
+        }
+        // 2. Known contacts by external id, email and phone: (key → (id, erased)). Their rows
+        // are locked until the commit, so that none is erased under the import (GDPR Art. 17:
+        // an erased person gets no new events; pgcopy.rs).
+        let mut by_key: HashMap<String, (ContactId, bool)> = HashMap::new();
+        let externals: Vec<&str> = lines
+            .iter()
+            .filter_map(|l| l.row.external_id.as_deref())
+            .collect();
+        let emails: Vec<&str> = lines
+            .iter()
+            .flat_map(|l| l.row.emails.iter().map(|e| e.as_str()))
+            .collect();
+        let phones: Vec<&str> = lines
+            .iter()
+            .flat_map(|l| l.row.phones.iter().map(|p| p.as_str()))
+            .collect();
+        let lookups: [(&str, &str, Vec<&str>); 3] = [
+            (
+                "x:",
+                "SELECT c.external_id AS k, c.id, c.erased_at FROM contacts c WHERE c.external_id = ANY($1) FOR SHARE",
+                externals,
+            ),
+            (
+                "e:",
+                "SELECT e.email AS k, c.id, c.erased_at FROM contact_emails e JOIN contacts c ON c.id = e.contact_id WHERE e.email = ANY($1) FOR SHARE OF c",
+                emails,
+            ),
+            (
+                "p:",
+                "SELECT p.phone AS k, c.id, c.erased_at FROM contact_phones p JOIN contacts c ON c.id = p.contact_id WHERE p.phone = ANY($1) FOR SHARE OF c",
+                phones,
+            ),
+        ];
+        for (prefix, sql, keys) in lookups {
+            if keys.is_empty() {
+                continue;
+            }
+            for row in sqlx::query(sql).bind(keys).fetch_all(&mut *conn).await? {
+                let key = format!("{prefix}{}", row.text("k")?);
+                by_key.insert(
+                    key,
+                    (
+                        ContactId(row.uuid("id")?),
+                        row.opt_int("erased_at")?.is_some(),
+                    ),
+                );
+            }
+        }
+        // 3. Each line's contact: known, made by an earlier line of the chunk, or new.
+        let mut new_ids = ids.0.take(lines.len(), self.entropy.as_ref())?.into_iter();
+        let mut created: Vec<NewContact> = Vec::new();
+        let mut chunk_keys: HashMap<String, usize> = HashMap::new();
+        let mut targets: Vec<Target> = Vec::with_capacity(lines.len());
+        for (i, l) in lines.iter().enumerate() {
+            let r = &l.row;
+            let keys: Vec<String> = r
+                .external_id
+                .iter()
+                .map(|x| format!("x:{x}"))
+                .chain(r.emails.iter().map(|e| format!("e:{}", e.as_str())))
+                .chain(r.phones.iter().map(|p| format!("p:{}", p.as_str())))
+                .collect();
+            let target = if l
+                .email_hashes
+                .iter()
+                .chain(&l.phone_hashes)
+                .any(|h| suppressed.contains(h))
+            {
+                Target::Skip
+            } else if let Some((id, erased)) = keys.iter().find_map(|k| by_key.get(k)) {
+                // An erased person is never brought back (GDPR Art. 17).
+                if *erased {
+                    Target::Skip
+                } else {
+                    Target::Known(*id)
+                }
+            } else if let Some(n) = keys.iter().find_map(|k| chunk_keys.get(k)) {
+                Target::New(*n)
+            } else {
+                let n = created.len();
+                let id = ContactId(new_ids.next().ok_or(StoreError::Entropy)?);
+                created.push(NewContact { id, row: i });
+                for k in keys {
+                    chunk_keys.insert(k, n);
+                }
+                Target::New(n)
+            };
+            targets.push(target);
+        }
+        // 4. The events the known contacts already have: an event equal to one of them (same
+        // type, kind and time) is already recorded, so a re-import adds nothing.
+        let mut known_ids: Vec<uuid::Uuid> = targets
+            .iter()
+            .filter_map(|t| match t {
+                Target::Known(id) => Some(id.0),
+                _ => None,
+            })
+            .collect();
+        known_ids.sort_unstable();
+        known_ids.dedup();
+        let mut current: HashSet<(uuid::Uuid, uuid::Uuid, i64, String)> = HashSet::new();
+        if !known_ids.is_empty() {
+            for row in sqlx::query("SELECT contact_id, consent_type_id, kind, event_time FROM consent_events WHERE contact_id = ANY($1)")
+                .bind(known_ids)
+                .fetch_all(&mut *conn)
+                .await?
+            {
+                current.insert((
+                    row.uuid("contact_id")?,
+                    row.uuid("consent_type_id")?,
+                    row.int("event_time")?,
+                    row.text("kind")?,
+                ));
+            }
+        }
+        // 5. The consent events, chained one after the other from the head, their evidence,
+        // and the current states they leave.
+        let n_events: usize = lines
+            .iter()
+            .zip(&targets)
+            .filter(|(_, t)| !matches!(t, Target::Skip))
+            .map(|(l, _)| l.row.consents.len())
+            .sum();
+        let mut event_ids = ids
+            .1
+            .take(n_events, self.entropy.as_ref())?
+            .into_iter()
+            .map(EventId);
+        let mut events = CopyRows::new();
+        let mut evidence = CopyRows::new();
+        let mut states = Projection::default();
+        let (mut written, mut matched, mut skipped, mut n_written) = (0usize, 0usize, 0usize, 0);
+        for (i, (l, target)) in lines.iter().zip(&targets).enumerate() {
+            let (contact_id, fresh) = match target {
+                Target::Skip => {
+                    skipped += 1;
+                    continue;
+                }
+                Target::Known(id) => {
+                    matched += 1;
+                    (*id, false)
+                }
+                Target::New(n) => {
+                    let c = created
+                        .get(*n)
+                        .ok_or(StoreError::Corrupt("import contact"))?;
+                    if c.row != i {
+                        matched += 1;
+                    }
+                    (c.id, true)
+                }
+            };
+            written += 1;
+            for (consent, c) in l.row.consents.iter().enumerate() {
+                let (Some((type_id, _, _)), Some((salt, digest))) =
+                    (maker.types.get(c.type_index), l.proofs.get(consent))
+                else {
+                    continue;
+                };
+                let key = (
+                    contact_id.0,
+                    type_id.0,
+                    c.event_time.as_micros(),
+                    c.kind.code().to_owned(),
+                );
+                if !current.insert(key) {
+                    continue;
+                }
+                let Some(id) = event_ids.next() else {
+                    break;
+                };
+                let Some(record) = maker.record(seq + 1, id, contact_id, c, *digest, prev) else {
+                    continue;
+                };
+                let hash = record.hash();
+                seq = record.seq;
+                prev = hash;
+                events.event(&record, &hash);
+                evidence
+                    .row(3)
+                    .int(record.seq)
+                    .bytes(salt)
+                    .text(&l.evidence);
+                states.add(&record, fresh)?;
+                n_written += 1;
+            }
+        }
+        // 6. The new contacts and their channels, then the ledger, its evidence and the states.
+        let mut contacts = CopyRows::new();
+        let mut emails = CopyRows::new();
+        let mut phones = CopyRows::new();
+        for c in &created {
+            let Some(l) = lines.get(c.row) else { continue };
+            let r = &l.row;
+            contacts
+                .row(14)
+                .uuid(c.id.0)
+                .opt_text(r.external_id.as_deref())
+                .opt_text(r.name.as_deref())
+                .opt_text(r.emails.first().map(|e| e.as_str()))
+                .opt_bytes(l.email_hashes.first().map(Vec::as_slice))
+                .opt_text(r.phones.first().map(|p| p.as_str()))
+                .opt_bytes(l.phone_hashes.first().map(Vec::as_slice))
+                .text(&l.attributes)
+                .text(r.source.as_deref().unwrap_or(source))
+                .opt_text(r.legal_basis.map(LegalBasis::code))
+                .text(&l.purposes)
+                .int(now.as_micros())
+                .int(now.as_micros())
+                .opt_text(l.name_folded.as_deref());
+            for (position, e) in r.emails.iter().enumerate() {
+                emails
+                    .row(3)
+                    .text(e.as_str())
+                    .uuid(c.id.0)
+                    .int(position as i64);
+            }
+            for (position, p) in r.phones.iter().enumerate() {
+                phones
+                    .row(3)
+                    .text(p.as_str())
+                    .uuid(c.id.0)
+                    .int(position as i64);
+            }
+        }
+        contacts
+            .copy(&mut *conn, crate::pgcopy::COPY_CONTACTS)
+            .await?;
+        emails.copy(&mut *conn, crate::pgcopy::COPY_EMAILS).await?;
+        phones.copy(&mut *conn, crate::pgcopy::COPY_PHONES).await?;
+        events.copy(&mut *conn, crate::pgcopy::COPY_EVENTS).await?;
+        evidence
+            .copy(&mut *conn, crate::pgcopy::COPY_EVIDENCE)
+            .await?;
+        states.write(&mut *conn).await?;
+        ImportProgress::add(&progress.rows_written, written);
+        ImportProgress::add(&progress.contacts_created, created.len());
+        ImportProgress::add(&progress.contacts_matched, matched);
+        ImportProgress::add(&progress.skipped_suppressed, skipped);
+        ImportProgress::add(&progress.events_written, n_written);
+        Ok((seq, prev))
     }
 }

@@ -45,6 +45,7 @@ mod mail;
 mod migrate;
 mod model;
 mod outbox;
+mod pgcopy;
 mod receipts;
 mod relay;
 mod requests;

@@ -208,10 +208,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0033_token_relay_action.sql"),
         include_str!("../migrations/postgres/0033_token_relay_action.sql"),
     ),
+    (
+        34,
+        "copy_loads",
+        include_str!("../migrations/sqlite/0034_copy_loads.sql"),
+        include_str!("../migrations/postgres/0034_copy_loads.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 33;
+pub(crate) const LATEST: i64 = 34;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -253,5 +253,16 @@ pub async fn bench(ctx: &mut Ctx<'_>, rows: u64, consents: u8) -> anyhow::Result
         c.events_written as f64 / seconds,
         peak_rss_kib().map_or_else(|| "?".to_owned(), |k| (k / 1024).to_string())
     )?;
+    // The baseline in the same run (PostgreSQL): the ledger's rows alone, by a bare COPY into
+    // a scratch copy of the ledger's table with its indexes.
+    if let Some(took) = ctx.store.bench_raw_copy(c.events_written).await? {
+        writeln!(
+            ctx.out,
+            "baseline: a raw COPY of {} ledger rows into a copy of consent_events with its indexes (no triggers, no foreign keys) in {:.2} s: {:.0} rows/s",
+            c.events_written,
+            took.as_secs_f64(),
+            c.events_written as f64 / took.as_secs_f64()
+        )?;
+    }
     Ok(())
 }

@@ -33,6 +33,15 @@ async fn import_lines(
     lines: &[&str],
     commit: bool,
 ) -> Result<consento_store::ImportCounts, StoreError> {
+    import_lines_with(&env.store, lines, commit).await
+}
+
+/// [`import_lines`] through `store`.
+async fn import_lines_with(
+    store: &Store,
+    lines: &[&str],
+    commit: bool,
+) -> Result<consento_store::ImportCounts, StoreError> {
     let header = ["Codice", "Nome", "Email", "Telefono", "Data", "Stato"];
     let plan = import_mapping().plan(&header, |c| c == "NEWS").unwrap();
     let rows: Vec<_> = lines
@@ -43,7 +52,7 @@ async fn import_lines(
             plan.parse(
                 i as u64 + 2,
                 &fields,
-                env.store.now(),
+                store.now(),
                 &consento_domain::Zone::rome(),
                 "39",
             )
@@ -75,7 +84,7 @@ async fn import_lines(
         }
     });
     let progress = std::sync::Arc::new(consento_store::ImportProgress::default());
-    let result = env.store.import_rows(&spec, rx, &progress).await;
+    let result = store.import_rows(&spec, rx, &progress).await;
     sender.await.unwrap();
     result.map(|()| progress.snapshot())
 }
@@ -215,8 +224,8 @@ async fn an_import_leaves_the_ledger_append_only_every_reference_whole_and_its_n
             assert_eq!(env.raw_count("SELECT COUNT(*) FROM pragma_foreign_key_check").await, 0);
         }
         assert_eq!(env.raw_count("SELECT COUNT(*) FROM consent_evidence").await, 8);
-        // The rows an import creates are created in file order, so on SQLite their ids ascend
-        // with it (the indexes keyed by them grow at one end).
+        // The rows an import creates are created in file order, and their ids ascend with it
+        // (the indexes keyed by them grow at one end).
         let mut ids = Vec::new();
         for i in 1..=8 {
             let c = env.store.contact(&ContactRef::External(format!("C{i}"))).await.unwrap();
@@ -224,10 +233,151 @@ async fn an_import_leaves_the_ledger_append_only_every_reference_whole_and_its_n
             assert_eq!(history.len(), 1);
             ids.push((c.id.0, history[0].id.0));
         }
-        if !env.is_postgres() {
-            assert!(ids.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1), "{ids:?}");
-        }
+        assert!(ids.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1), "{ids:?}");
         env.store.verify_ledger().await.unwrap();
+    });
+}
+
+#[tokio::test]
+async fn an_import_over_known_people_leaves_every_current_state_where_single_appends_would() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", Some(730), newsletter())).await.unwrap();
+        // Stored before: a withdrawal newer than the file's consent, a consent older than the
+        // file's withdrawal, and a consent at the very time of the file's withdrawal.
+        let stored = [
+            ("a@example.it", EventKind::Withdrawn, days_before(start(), 5)),
+            ("b@example.it", EventKind::Given, local_day("2023-01-01")),
+            ("c@example.it", EventKind::Given, local_day("2024-03-15")),
+        ];
+        for (email, kind, at) in stored {
+            let c = env.store.create_contact(contact(email)).await.unwrap();
+            env.store.record_consent(event(&ContactRef::Id(c.id), "NEWS", kind, Some(at))).await.unwrap();
+        }
+        let lines = [
+            "A,Anna,a@example.it,,2024-03-15,dato",
+            "B,Bea,b@example.it,,2024-03-15,revocato",
+            // A tie in time with the stored consent: the later in the ledger wins.
+            "C,Ciro,c@example.it,,2024-03-15,revocato",
+            "N1,Nino,n1@example.it,,2024-03-15,dato",
+            // The second chunk: N1 is stored by now (the first chunk wrote it), and its older
+            // withdrawal goes into the history only.
+            "N1,Nino,n1@example.it,,2024-02-01,revocato",
+            "N2,Nora,n2@example.it,,2024-03-15,dato",
+            // A tie within one chunk, for a contact the chunk creates: the later line wins.
+            "N2,Nora,n2@example.it,,2024-03-15,revocato",
+            "B,Bea,b@example.it,,2024-04-01,dato",
+        ];
+        let counts = import_lines(env, &lines, true).await.unwrap();
+        assert_eq!((counts.contacts_created, counts.contacts_matched, counts.events_written), (2, 6, 8), "{counts:?}");
+        let now = |r: ContactRef| async move {
+            let c = env.store.current_consents(&r).await.unwrap();
+            let news = c.into_iter().find(|c| c.code.as_str() == "NEWS").unwrap();
+            (news.kind.unwrap(), news.event_time.unwrap())
+        };
+        let email = |e: &str| ContactRef::Email(e.into());
+        assert_eq!(now(email("a@example.it")).await, (EventKind::Withdrawn, days_before(start(), 5)));
+        assert_eq!(now(email("b@example.it")).await, (EventKind::Given, local_day("2024-04-01")));
+        assert_eq!(now(email("c@example.it")).await, (EventKind::Withdrawn, local_day("2024-03-15")));
+        assert_eq!(now(email("n1@example.it")).await, (EventKind::Given, local_day("2024-03-15")));
+        assert_eq!(now(email("n2@example.it")).await, (EventKind::Withdrawn, local_day("2024-03-15")));
+        assert_states_follow_the_ledger(env).await;
+        assert_eq!(env.store.verify_ledger().await.unwrap().events, 11);
+        // The ledger's guards are in force for everyone after the import: an event forged on a
+        // connection of its own, chained from anything but the head, is refused.
+        let new_id = if env.is_postgres() { "gen_random_uuid()" } else { "randomblob(16)" };
+        let forged = env.raw_sql(&format!(
+            "INSERT INTO consent_events (seq, id, contact_id, consent_type_id, type_code, kind, event_time, recorded_at, method, actor_kind, actor_id, notice_id, validity_days, evidence_digest, prev_hash, hash)
+             SELECT seq + 1, {new_id}, contact_id, consent_type_id, type_code, kind, event_time, recorded_at, method, actor_kind, actor_id, notice_id, validity_days, evidence_digest, prev_hash, hash
+             FROM consent_events WHERE seq = 5",
+        )).await.unwrap_err();
+        assert!(forged.to_string().contains("stale ledger head"), "{forged}");
+        assert_states_follow_the_ledger(env).await;
+    });
+}
+
+#[tokio::test]
+async fn on_postgres_a_role_that_may_not_set_triggers_aside_imports_the_same_with_every_key_checked()
+ {
+    on_every_backend!(env => {
+        let Raw::Postgres { url, schema } = &env.raw else { return };
+        env.store.create_consent_type(spec("NEWS", Some(730), newsletter())).await.unwrap();
+        let known = env.store.create_contact(contact("anna@example.it")).await.unwrap();
+        env.store.record_consent(event(&ContactRef::Id(known.id), "NEWS", EventKind::Given, Some(local_day("2024-03-20")))).await.unwrap();
+        // A role that is no superuser and was not granted session_replication_role: its loads
+        // keep the foreign keys' triggers, and only the ledger's two per-row triggers step aside.
+        let role = format!("consento_plain_{}", schema.trim_start_matches("contract_"));
+        env.raw_sql(&format!(
+            "CREATE ROLE {role} LOGIN; GRANT USAGE, CREATE ON SCHEMA {schema} TO {role};
+             GRANT ALL ON ALL TABLES IN SCHEMA {schema} TO {role};
+             DO $$ BEGIN EXECUTE format('GRANT CREATE ON DATABASE %I TO {role}', current_database()); END $$;"
+        )).await.unwrap();
+        let (scheme, rest) = url.split_once("://").unwrap();
+        let host = rest.split_once('@').map_or(rest, |(_, host)| host);
+        let plain = env.second_store_with(|c| c.url = format!("{scheme}://{role}@{host}")).await;
+        let may = env.raw_count(&format!(
+            "SELECT COUNT(*) FROM pg_roles WHERE rolname = '{role}' AND (rolsuper OR has_parameter_privilege('{role}', 'session_replication_role', 'SET'))"
+        )).await;
+        assert_eq!(may, 0);
+        let lines = [
+            "C1,Bruno,bruno@example.it,333 111 2222,2024-03-15,dato",
+            "X1,Anna,anna@example.it,,2024-03-16,revocato",
+            "C2,Carla,carla@example.it,,2024-03-15,dato",
+            "C1,Bruno,bruno@example.it,,2024-03-15,revocato",
+        ];
+        let counts = import_lines_with(&plain, &lines, true).await.unwrap();
+        assert_eq!((counts.contacts_created, counts.contacts_matched, counts.events_written), (2, 2, 4), "{counts:?}");
+        let anna = plain.current_consents(&ContactRef::Id(known.id)).await.unwrap();
+        assert_eq!((anna[0].kind, anna[0].event_time), (Some(EventKind::Given), Some(local_day("2024-03-20"))));
+        assert_states_follow_the_ledger(env).await;
+        assert_eq!(plain.verify_ledger().await.unwrap().events, 5);
+        let update = env.raw_sql("UPDATE consent_events SET kind = 'withdrawn'").await.unwrap_err();
+        assert!(update.to_string().contains("append-only"), "{update}");
+        // Appends after it are chained and projected by the triggers, for this role too.
+        plain.record_consent(event(&ContactRef::External("C2".into()), "NEWS", EventKind::Withdrawn, None)).await.unwrap();
+        let carla = plain.current_consents(&ContactRef::External("C2".into())).await.unwrap();
+        assert_eq!(carla[0].kind, Some(EventKind::Withdrawn));
+        assert_states_follow_the_ledger(env).await;
+        plain.close().await;
+        env.raw_sql(&format!("DROP OWNED BY {role}; DROP ROLE {role};")).await.unwrap();
+    });
+}
+
+#[tokio::test]
+async fn an_import_that_fails_in_the_database_after_its_first_chunk_writes_nothing_and_leaves_the_head()
+ {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", Some(730), newsletter())).await.unwrap();
+        let known = env.store.create_contact(contact("anna@example.it")).await.unwrap();
+        env.store.record_consent(event(&ContactRef::Id(known.id), "NEWS", EventKind::Given, None)).await.unwrap();
+        // A guard of the test's own refuses one contact of the second chunk, once the first
+        // chunk's contacts, events, evidence and states are written in the same transaction.
+        // (On PostgreSQL a constraint: a load may set triggers aside, see pgcopy.rs.)
+        let guard = if env.is_postgres() {
+            "ALTER TABLE contacts ADD CONSTRAINT zeta_refused CHECK (name IS DISTINCT FROM 'Zeta')"
+        } else {
+            "CREATE TRIGGER refuse_zeta BEFORE INSERT ON contacts WHEN NEW.name = 'Zeta' BEGIN SELECT RAISE(ABORT, 'zeta refused'); END;"
+        };
+        env.raw_sql(guard).await.unwrap();
+        let lines = [
+            "C1,Bruno,bruno@example.it,,2024-03-15,dato",
+            "C2,Carla,carla@example.it,,2024-03-15,dato",
+            "X1,Anna,anna@example.it,,2024-03-16,revocato",
+            "C4,Dora,dora@example.it,,2024-03-15,dato",
+            "C5,Zeta,zeta@example.it,,2024-03-15,dato",
+        ];
+        let err = import_lines(env, &lines, true).await.unwrap_err();
+        assert!(format!("{err:?}").contains("zeta_refused") || err.to_string().contains("zeta refused"), "{err:?}");
+        assert_eq!(env.raw_count("SELECT COUNT(*) FROM contacts").await, 1);
+        assert_eq!(env.raw_count("SELECT COUNT(*) FROM consent_evidence").await, 0);
+        let head = env.store.verify_ledger().await.unwrap();
+        assert_eq!(head.events, 1);
+        assert_states_follow_the_ledger(env).await;
+        // The next append chains from the head as it was, and is projected.
+        env.store.record_consent(event(&ContactRef::Id(known.id), "NEWS", EventKind::Withdrawn, None)).await.unwrap();
+        let anna = env.store.current_consents(&ContactRef::Id(known.id)).await.unwrap();
+        assert_eq!(anna[0].kind, Some(EventKind::Withdrawn));
+        assert_eq!(env.store.verify_ledger().await.unwrap().events, 2);
+        assert_states_follow_the_ledger(env).await;
     });
 }
 

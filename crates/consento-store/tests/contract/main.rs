@@ -325,6 +325,30 @@ fn subscription(
     }
 }
 
+/// Every current state is what the ledger's projection leaves, as single appends would have left
+/// it: one per contact and type with events, naming the latest of them by event time (the later
+/// in the ledger among equal times), with that event's kind, time, grant and validity.
+async fn assert_states_follow_the_ledger(env: &Env) {
+    let keys = env
+        .raw_count("SELECT COUNT(*) FROM (SELECT DISTINCT contact_id, consent_type_id FROM consent_events) k")
+        .await;
+    assert_eq!(
+        env.raw_count("SELECT COUNT(*) FROM consent_state").await,
+        keys
+    );
+    let astray = env
+        .raw_count(
+            "SELECT COUNT(*) FROM consent_state s LEFT JOIN consent_events e ON e.seq = s.event_seq AND e.contact_id = s.contact_id AND e.consent_type_id = s.consent_type_id
+             WHERE e.seq IS NULL OR e.kind <> s.kind OR e.event_time <> s.event_time
+             OR (CASE WHEN s.granted THEN 1 ELSE 0 END) <> (CASE WHEN e.kind IN ('given', 'renewed') THEN 1 ELSE 0 END)
+             OR s.valid_until <> (CASE WHEN e.kind IN ('given', 'renewed') THEN COALESCE(e.event_time + e.validity_days * 86400000000, 9223372036854775807) ELSE e.event_time END)
+             OR EXISTS (SELECT 1 FROM consent_events l WHERE l.contact_id = s.contact_id AND l.consent_type_id = s.consent_type_id
+                        AND (l.event_time > s.event_time OR (l.event_time = s.event_time AND l.seq > s.event_seq)))",
+        )
+        .await;
+    assert_eq!(astray, 0, "current states that the ledger does not project");
+}
+
 // The concerns of the contract, one module each (after `on_every_backend!`, which they use).
 mod audience;
 mod bulk;
