@@ -122,10 +122,13 @@ impl Store {
 
     async fn commit_group(&self, cache: &mut AppendCache, group: Vec<(PreparedAppend, Waiter)>) {
         let (items, waiters): (Vec<PreparedAppend>, Vec<Waiter>) = group.into_iter().unzip();
+        let lone_bare = items.len() == 1 && items.iter().all(PreparedAppend::is_bare);
         let together = match self.backend() {
-            // One statement for a group of any size: a lone event with evidence, a key or an
-            // audit row then costs one round trip too, not a transaction under the lock.
-            Backend::Postgres => Some(self.append_group_pg(cache, &items).await),
+            // One statement for a group, and for a lone event with evidence, a key or an audit
+            // row (one round trip, not a transaction under the lock); a lone bare event is one
+            // plain INSERT, cheaper still.
+            Backend::Postgres if !lone_bare => Some(self.append_group_pg(cache, &items).await),
+            Backend::Postgres => None,
             Backend::Sqlite if items.len() > 1 => {
                 let mut done = self.append_many(cache, &items).await;
                 // Another process appended since this one read the head: once more from the

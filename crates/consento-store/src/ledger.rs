@@ -75,6 +75,12 @@ impl PreparedAppend {
         self.id
     }
 
+    /// Whether the event comes alone, without evidence, idempotency key or audit row: then its
+    /// append is one plain INSERT.
+    pub(crate) fn is_bare(&self) -> bool {
+        self.evidence.is_none() && self.key.is_none() && self.audit.is_none()
+    }
+
     fn record(
         &self,
         (seq, prev_hash): (i64, [u8; 32]),
@@ -485,7 +491,7 @@ impl Store {
         let notice_id = notice_version.and_then(|v| cache.notices.get(v).copied());
         // Without evidence or a key the append is that one statement; they go with their event
         // in one transaction, under the lock below.
-        if p.evidence.is_none() && p.key.is_none() && p.audit.is_none() {
+        if p.is_bare() {
             let record = p.record(head, ty, notice_id);
             let hash = record.hash();
             let first = match &self.db {
