@@ -75,6 +75,12 @@ impl PreparedAppend {
         self.id
     }
 
+    /// Whether the event comes alone, without evidence, idempotency key or audit row: then its
+    /// append is one plain INSERT.
+    pub(crate) fn is_bare(&self) -> bool {
+        self.evidence.is_none() && self.key.is_none() && self.audit.is_none()
+    }
+
     fn record(
         &self,
         (seq, prev_hash): (i64, [u8; 32]),
@@ -188,6 +194,134 @@ macro_rules! bind_event {
 /// Appends one event. The trigger `consent_events_project` then moves the ledger head and the
 /// current consent state in the same transaction.
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO consent_events (seq, id, contact_id, consent_type_id, type_code, kind, event_time, recorded_at, method, actor_kind, actor_id, notice_id, validity_days, evidence_digest, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+
+/// A group of events chained from a head: each event's record and hash, and the new head.
+type GroupChain = (Vec<(EventRecord, [u8; 32])>, (i64, [u8; 32]));
+
+/// PostgreSQL: a group of appends in one statement, each table's rows as arrays (one prepared
+/// statement whatever the group's size): the events in ledger order (the chain trigger moves
+/// the head row by row, so each must follow the one before), their evidence, their idempotency
+/// keys and their audit rows. Data-modifying sub-statements all run, and the foreign keys
+/// between them are checked at the statement's end; the statement's own transaction commits
+/// them together or not at all. Returns the events written.
+const APPEND_GROUP_PG: &str = "WITH ev AS (INSERT INTO consent_events (seq, id, contact_id, consent_type_id, type_code, kind, event_time, recorded_at, method, actor_kind, actor_id, notice_id, validity_days, evidence_digest, prev_hash, hash) SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::text[], $10::text[], $11::text[], $12::uuid[], $13::bigint[], $14::bytea[], $15::bytea[], $16::bytea[]) ORDER BY 1 RETURNING seq), \
+evidence AS (INSERT INTO consent_evidence (event_seq, salt, content) SELECT * FROM unnest($17::bigint[], $18::bytea[], $19::text[])), \
+idem AS (INSERT INTO idempotency_keys (token_id, idem_key, request_sha256, event_id, created_at) SELECT * FROM unnest($20::uuid[], $21::text[], $22::bytea[], $23::uuid[], $24::bigint[])), \
+audit AS (INSERT INTO audit_events (id, at, user_id, token_id, action, target_kind, target_id, detail) SELECT * FROM unnest($25::uuid[], $26::bigint[], $27::uuid[], $28::uuid[], $29::text[], $30::text[], $31::text[], $32::text[])) \
+SELECT count(*) AS appended FROM ev";
+
+/// The head, locked until commit, with the consent types of a group ($1, their codes): one row
+/// per type found, or one row with no type.
+const GROUP_CONTEXT_LOCKED: &str = "SELECT h.seq AS head_seq, h.hash AS head_hash, t.code, t.id AS type_id, t.validity_days FROM ledger_head h LEFT JOIN consent_types t ON t.code = ANY($1) WHERE h.id = 1 FOR UPDATE OF h";
+
+/// [`APPEND_GROUP_PG`] with the group's values bound; `records[i]` is `batch[i]`'s event.
+fn group_statement<'q>(
+    batch: &'q [PreparedAppend],
+    records: &'q [(EventRecord, [u8; 32])],
+) -> Result<sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>, StoreError> {
+    let n = records.len();
+    if batch.len() != n {
+        return Err(StoreError::Corrupt(
+            "a group's events and records differ in number",
+        ));
+    }
+    let mut seq = Vec::with_capacity(n);
+    let mut id = Vec::with_capacity(n);
+    let mut contact = Vec::with_capacity(n);
+    let mut type_id = Vec::with_capacity(n);
+    let mut code = Vec::with_capacity(n);
+    let mut kind = Vec::with_capacity(n);
+    let mut event_time = Vec::with_capacity(n);
+    let mut recorded_at = Vec::with_capacity(n);
+    let mut method = Vec::with_capacity(n);
+    let mut actor_kind = Vec::with_capacity(n);
+    let mut actor_id = Vec::with_capacity(n);
+    let mut notice = Vec::with_capacity(n);
+    let mut validity = Vec::with_capacity(n);
+    let mut digest = Vec::with_capacity(n);
+    let mut prev = Vec::with_capacity(n);
+    let mut hashes = Vec::with_capacity(n);
+    let (mut ev_seq, mut ev_salt, mut ev_content) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut k_token, mut k_key, mut k_sha, mut k_event, mut k_at) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut a_id, mut a_at, mut a_user, mut a_token) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut a_action, mut a_kind, mut a_target, mut a_detail) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (p, (r, hash)) in batch.iter().zip(records) {
+        seq.push(r.seq);
+        id.push(r.id.0);
+        contact.push(r.contact_id.0);
+        type_id.push(r.consent_type_id.0);
+        code.push(r.type_code.as_str());
+        kind.push(r.kind.code());
+        event_time.push(r.event_time.as_micros());
+        recorded_at.push(r.recorded_at.as_micros());
+        method.push(r.method.code());
+        actor_kind.push(r.actor_kind.code());
+        actor_id.push(r.actor_id.as_str());
+        notice.push(r.notice_id.map(|n| n.0));
+        validity.push(r.validity_days.map(i64::from));
+        digest.push(r.evidence_digest);
+        prev.push(r.prev_hash);
+        hashes.push(*hash);
+        if let Some((salt, content)) = &p.evidence {
+            ev_seq.push(r.seq);
+            ev_salt.push(*salt);
+            ev_content.push(content.as_str());
+        }
+        if let Some(k) = &p.key {
+            k_token.push(k.token_id);
+            k_key.push(k.key.as_str());
+            k_sha.push(k.request_sha256);
+            k_event.push(p.id.0);
+            k_at.push(p.recorded_at.as_micros());
+        }
+        if let Some(a) = &p.audit {
+            a_id.push(a.id);
+            a_at.push(a.at.as_micros());
+            a_user.push(a.input.user_id);
+            a_token.push(a.input.token_id);
+            a_action.push(a.input.action.as_str());
+            a_kind.push(a.input.target_kind.as_deref());
+            a_target.push(a.input.target_id.as_deref());
+            a_detail.push(a.detail.as_str());
+        }
+    }
+    Ok(sqlx::query(APPEND_GROUP_PG)
+        .bind(seq)
+        .bind(id)
+        .bind(contact)
+        .bind(type_id)
+        .bind(code)
+        .bind(kind)
+        .bind(event_time)
+        .bind(recorded_at)
+        .bind(method)
+        .bind(actor_kind)
+        .bind(actor_id)
+        .bind(notice)
+        .bind(validity)
+        .bind(digest)
+        .bind(prev)
+        .bind(hashes)
+        .bind(ev_seq)
+        .bind(ev_salt)
+        .bind(ev_content)
+        .bind(k_token)
+        .bind(k_key)
+        .bind(k_sha)
+        .bind(k_event)
+        .bind(k_at)
+        .bind(a_id)
+        .bind(a_at)
+        .bind(a_user)
+        .bind(a_token)
+        .bind(a_action)
+        .bind(a_kind)
+        .bind(a_target)
+        .bind(a_detail))
+}
 
 fn record_from(row: &impl Cols) -> Result<(EventRecord, [u8; 32]), StoreError> {
     let record = EventRecord {
@@ -357,7 +491,7 @@ impl Store {
         let notice_id = notice_version.and_then(|v| cache.notices.get(v).copied());
         // Without evidence or a key the append is that one statement; they go with their event
         // in one transaction, under the lock below.
-        if p.evidence.is_none() && p.key.is_none() && p.audit.is_none() {
+        if p.is_bare() {
             let record = p.record(head, ty, notice_id);
             let hash = record.hash();
             let first = match &self.db {
@@ -431,14 +565,13 @@ impl Store {
         Err(last)
     }
 
-    /// Appends several prepared events in one transaction, chained one after the other from the
-    /// cached head: one multi-row INSERT per table and one commit. Any failure leaves nothing
-    /// written; the caller then appends them one by one, so one bad event fails alone.
-    pub(crate) async fn append_many(
+    /// Makes sure the cache knows the head and every type and notice version `batch` names,
+    /// reading what it lacks.
+    async fn know_group(
         &self,
         cache: &mut AppendCache,
         batch: &[PreparedAppend],
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
+    ) -> Result<(), StoreError> {
         for p in batch {
             let known = cache.head.is_some()
                 && cache.types.contains_key(p.code.as_str())
@@ -450,7 +583,16 @@ impl Store {
                     .await?;
             }
         }
-        let mut head = cache.head.ok_or(StoreError::Stale)?;
+        Ok(())
+    }
+
+    /// Chains `batch` one event after the other from `head`, with the types and notices the
+    /// cache knows: each event's record and hash, in the batch's order, and the new head.
+    fn chain_group(
+        cache: &AppendCache,
+        mut head: (i64, [u8; 32]),
+        batch: &[PreparedAppend],
+    ) -> Result<GroupChain, StoreError> {
         let mut records = Vec::with_capacity(batch.len());
         for p in batch {
             let ty = *cache.types.get(p.code.as_str()).ok_or(StoreError::Stale)?;
@@ -463,6 +605,21 @@ impl Store {
             head = (record.seq, hash);
             records.push((record, hash));
         }
+        Ok((records, head))
+    }
+
+    /// Appends several prepared events in one transaction, chained one after the other from the
+    /// cached head: one multi-row INSERT per table and one commit. Any failure leaves nothing
+    /// written; the caller then appends them one by one, so one bad event fails alone. (SQLite:
+    /// PostgreSQL writes a group with [`Store::append_group_pg`].)
+    pub(crate) async fn append_many(
+        &self,
+        cache: &mut AppendCache,
+        batch: &[PreparedAppend],
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.know_group(cache, batch).await?;
+        let (records, head) =
+            Self::chain_group(cache, cache.head.ok_or(StoreError::Stale)?, batch)?;
         let result: Result<(), StoreError> = async {
             in_write_tx!(self, tx, DB => {
                 let mut qb = sqlx::QueryBuilder::<DB>::new("INSERT INTO consent_events (seq, id, contact_id, consent_type_id, type_code, kind, event_time, recorded_at, method, actor_kind, actor_id, notice_id, validity_days, evidence_digest, prev_hash, hash) ");
@@ -515,6 +672,110 @@ impl Store {
                 Err(e)
             }
         }
+    }
+
+    /// Appends a group of prepared events on PostgreSQL (one or more), chained one after the
+    /// other from the cached head, in one statement that commits on its own: one round trip and
+    /// one durable commit for the whole group, whatever its size. When another process moved
+    /// the head (or changed a type) since this one cached it, the chain trigger refuses the
+    /// statement and the group is written again under the head's row lock, which holds every
+    /// other writer of the database back until it commits. Any other failure leaves nothing
+    /// written; the caller then appends the events one by one, so one bad event fails alone.
+    pub(crate) async fn append_group_pg(
+        &self,
+        cache: &mut AppendCache,
+        batch: &[PreparedAppend],
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let Db::Postgres(pool) = &self.db else {
+            return Err(StoreError::Corrupt(
+                "a PostgreSQL group append on another database",
+            ));
+        };
+        self.know_group(cache, batch).await?;
+        let first = match Self::chain_group(cache, cache.head.ok_or(StoreError::Stale)?, batch) {
+            Ok((records, head)) => {
+                let written = group_statement(batch, &records)?.fetch_one(pool).await;
+                match written.map_err(StoreError::from) {
+                    Ok(_) => Ok((records, head)),
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        let (records, head) = match first {
+            Ok(done) => done,
+            Err(StoreError::Stale) => {
+                cache.invalidate();
+                let mut last = StoreError::Stale;
+                let mut done = None;
+                // Under the lock the head stays still: a retry is left only for a type changed
+                // between reading it and inserting.
+                for _ in 0..LOCKED_ATTEMPTS {
+                    match self.append_group_locked(pool, cache, batch).await {
+                        Ok(d) => {
+                            done = Some(d);
+                            break;
+                        }
+                        Err(StoreError::Stale) => {
+                            cache.invalidate();
+                            last = StoreError::Stale;
+                        }
+                        Err(e) => {
+                            cache.invalidate();
+                            return Err(e);
+                        }
+                    }
+                }
+                done.ok_or(last)?
+            }
+            Err(e) => {
+                cache.invalidate();
+                return Err(e);
+            }
+        };
+        cache.head = Some(head);
+        Ok(batch
+            .iter()
+            .zip(&records)
+            .map(|(p, (r, hash))| p.recorded(r, hash))
+            .collect())
+    }
+
+    /// [`Store::append_group_pg`] under the head's row lock, with the head and the group's
+    /// types read in the same transaction.
+    async fn append_group_locked(
+        &self,
+        pool: &sqlx::PgPool,
+        cache: &mut AppendCache,
+        batch: &[PreparedAppend],
+    ) -> Result<GroupChain, StoreError> {
+        let mut codes: Vec<&str> = batch.iter().map(|p| p.code.as_str()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let mut tx = pool.begin().await?;
+        let rows = sqlx::query(GROUP_CONTEXT_LOCKED)
+            .bind(&codes)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut head = None;
+        for row in &rows {
+            head = Some((row.int("head_seq")?, hash32(row.bytes("head_hash")?)?));
+            if let (Some(code), Some(id)) = (row.opt_text("code")?, row.opt_uuid("type_id")?) {
+                let validity = validity_from(row.opt_int("validity_days")?)?;
+                cache.types.insert(code, (ConsentTypeId(id), validity));
+            }
+        }
+        let head = head.ok_or(StoreError::Corrupt("the ledger head is missing"))?;
+        if codes.iter().any(|c| !cache.types.contains_key(*c)) {
+            return Err(StoreError::not_found("consent type"));
+        }
+        cache.head = Some(head);
+        let (records, head) = Self::chain_group(cache, head, batch)?;
+        group_statement(batch, &records)?
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((records, head))
     }
 
     /// Reads the head, the type and the notice into the cache and returns the first two.

@@ -80,6 +80,9 @@ pub struct BenchReport {
     /// Resident memory before streaming the audience (caches warm) and the most seen while
     /// streaming it, in KiB (Linux): flat memory means the two stay close whatever its size.
     pub rss_kib: (Option<u64>, Option<u64>),
+    /// What group commit did during each consent-write measurement: the measurement, the
+    /// groups of more than one event it committed, the events in them, and the writes made.
+    pub group_commits: Vec<(String, u64, u64, u64)>,
 }
 
 const TYPES: [(&str, Option<u32>, Permissions); 3] = [
@@ -277,7 +280,9 @@ pub async fn run(
     store.bench_prepare_raw_inserts().await?;
     let writers: Vec<_> = shuffled.iter().take(opts.writes).copied().collect();
     let mut next_raw = 0i64;
+    let mut group_commits = Vec::new();
     for tasks in [1, opts.concurrency] {
+        let groups_before = store.group_commit_stats();
         let base = next_raw;
         let ids: Vec<i64> = (0..writers.len() as i64).map(|i| base + i).collect();
         next_raw += writers.len() as i64;
@@ -310,6 +315,13 @@ pub async fn run(
             ),
         )
         .await?;
+        let groups_after = store.group_commit_stats();
+        group_commits.push((
+            format!("consent write, {tasks} task(s)"),
+            groups_after.groups - groups_before.groups,
+            groups_after.grouped_events - groups_before.grouped_events,
+            writers.len() as u64,
+        ));
         ratios.push((
             format!("consent writes / raw inserts, {tasks} task(s)"),
             ratio,
@@ -382,6 +394,7 @@ pub async fn run(
         figures,
         ratios,
         rss_kib: (rss_before, rss_max),
+        group_commits,
     })
 }
 
@@ -496,6 +509,13 @@ pub async fn command(ctx: &mut Ctx<'_>, args: crate::cli::BenchArgs) -> anyhow::
     }
     for (name, ratio) in &report.ratios {
         writeln!(ctx.out, "{name:<52} {ratio:>12.2}")?;
+    }
+    for (name, groups, grouped, writes) in &report.group_commits {
+        writeln!(
+            ctx.out,
+            "{name}: {grouped} of {writes} events committed in {groups} groups ({:.1} a group)",
+            *grouped as f64 / (*groups).max(1) as f64
+        )?;
     }
     if let (Some(before), Some(max)) = report.rss_kib {
         writeln!(

@@ -301,3 +301,82 @@ async fn appends_arriving_together_are_committed_together_and_a_bad_one_fails_al
         assert!(history.iter().any(|h| h.evidence.as_deref() == Some("form #3")));
     });
 }
+
+#[tokio::test]
+async fn grouped_appends_from_two_processes_keep_one_chain_and_answer_only_what_was_recorded() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", Some(365), newsletter())).await.unwrap();
+        let other = env.second_store().await;
+        let mut refs = Vec::new();
+        for i in 0..12 {
+            refs.push(ContactRef::Id(env.store.create_contact(contact(&format!("two{i}@example.it"))).await.unwrap().id));
+        }
+        let erased = env.store.create_contact(contact("erased@example.it")).await.unwrap();
+        env.raw_sql("UPDATE contacts SET erased_at = 1 WHERE email = 'erased@example.it'").await.unwrap();
+        let ghost = ContactRef::Id(consento_domain::ContactId(uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0002)));
+        let mut acked = Vec::new();
+        for round in 0..3 {
+            let mut inputs: Vec<ConsentEventInput> = refs.iter().enumerate().map(|(i, r)| {
+                let mut e = event(r, "NEWS", EventKind::Given, None);
+                if i % 4 == 1 {
+                    e.evidence = Some(format!("form {round}-{i}"));
+                }
+                e
+            }).collect();
+            // After a first round of good events only, three bad ones among the good ones, each
+            // failing for its own reason.
+            let bad = if round == 0 { vec![] } else { vec![3, 8, 11] };
+            if round > 0 {
+                inputs.insert(3, event(&ContactRef::Id(erased.id), "NEWS", EventKind::Given, None));
+                inputs.insert(8, event(&ghost, "NEWS", EventKind::Given, None));
+                inputs.insert(11, event(&refs[0], "NOPE", EventKind::Given, None));
+            }
+            // Both processes at once, each committing its appends in groups.
+            let appends = inputs.into_iter().enumerate().map(|(i, e)| {
+                let store = if i % 2 == 0 { &env.store } else { &other };
+                store.record_consent(e)
+            });
+            let results = futures_util::future::join_all(appends).await;
+            let failed: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.is_err()).map(|(i, _)| i).collect();
+            assert_eq!(failed, bad, "round {round}: {results:?}");
+            if round == 0 {
+                // Both processes committed groups.
+                assert!(env.store.group_commit_stats().groups >= 1, "{:?}", env.store.group_commit_stats());
+                assert!(other.group_commit_stats().groups >= 1, "{:?}", other.group_commit_stats());
+            } else {
+                assert!(matches!(results[3], Err(StoreError::Conflict { field: "contact", .. })), "{:?}", results[3]);
+                assert!(matches!(results[8], Err(StoreError::NotFound { entity: "contact" })), "{:?}", results[8]);
+                assert!(matches!(results[11], Err(StoreError::NotFound { entity: "consent type" })), "{:?}", results[11]);
+            }
+            acked.extend(results.into_iter().flatten());
+            if round == 1 {
+                // Another process changes the type: what this one knows of it is now stale.
+                other.update_consent_type("NEWS", spec("NEWS", Some(90), newsletter())).await.unwrap();
+            }
+        }
+        // One chain, with no gap where a failed event was: every answer is a recorded event.
+        let mut seqs: Vec<i64> = acked.iter().map(|e| e.seq).collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=36).collect::<Vec<_>>());
+        assert_eq!(env.store.verify_ledger().await.unwrap().events, 36);
+        assert_eq!(other.verify_ledger().await.unwrap().events, 36);
+        // Each event is in the ledger as its writer was told: same place, same hash.
+        let mut recorded = BTreeMap::new();
+        for r in &refs {
+            for h in env.store.consent_history(r).await.unwrap() {
+                recorded.insert(h.id, (h.seq, h.hash, h.evidence));
+            }
+        }
+        assert_eq!(recorded.len(), 36);
+        for e in &acked {
+            let (seq, hash, _) = &recorded[&e.id];
+            assert_eq!((*seq, hash), (e.seq, &e.hash));
+        }
+        assert_eq!(recorded.values().filter(|(_, _, evidence)| evidence.is_some()).count(), 9);
+        // The last round was written with the validity the type has now.
+        for e in &acked[24..] {
+            assert_eq!(e.expires_at, Some(e.event_time.plus_days(90)), "{e:?}");
+        }
+        other.close().await;
+    });
+}
