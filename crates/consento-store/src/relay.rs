@@ -228,7 +228,9 @@ type AcceptWaiter = oneshot::Sender<Result<(), StoreError>>;
 /// only once a message is durable, and with `synchronous=FULL` each commit costs a disk flush:
 /// messages arriving while another is being written wait, and whoever takes the next turn
 /// writes them all in one transaction (as consent appends do, commit.rs). A message's rows are
-/// its own; only the commit is shared.
+/// its own; only the commit is shared. A caller cancelled while it waits leaves its message to
+/// be written by the next turn though it gets no answer: the relay's sessions are never
+/// cancelled inside `DATA` (a shutdown waits for them).
 #[derive(Default)]
 pub(crate) struct RelayAccepts {
     waiting: std::sync::Mutex<Vec<(PreparedAccept, AcceptWaiter)>>,
@@ -509,7 +511,17 @@ impl Store {
         let (id, interactions) = (p.id, p.interactions.clone());
         let (tx, mut rx) = oneshot::channel();
         self.relay_accepts.push(p, tx)?;
-        let turn = self.relay_accepts.turn.lock().await;
+        // Answered by another's commit while waiting for the turn: done, without taking it.
+        let turn = tokio::select! {
+            biased;
+            answer = &mut rx => {
+                return match answer {
+                    Ok(result) => result.map(|()| AcceptedRelayMessage { id, interactions }),
+                    Err(_) => self.accept_landed(id, interactions).await,
+                };
+            }
+            turn = self.relay_accepts.turn.lock() => turn,
+        };
         loop {
             // A writer before us may have written ours with its group.
             match rx.try_recv() {
@@ -524,14 +536,23 @@ impl Store {
             self.write_accepts(group).await;
         }
         drop(turn);
-        // Only when the writer that took ours was cancelled mid-way: did it land?
-        let stored: Option<i64> = on_read_pool!(self, pool => {
-            sqlx::query_scalar("SELECT 1 FROM relay_messages WHERE id = $1")
-                .bind(id).fetch_optional(pool).await?
+        self.accept_landed(id, interactions).await
+    }
+
+    /// Only when the writer that took message `id` was cancelled mid-way: did it land?
+    async fn accept_landed(
+        &self,
+        id: Uuid,
+        interactions: Vec<Interaction>,
+    ) -> Result<AcceptedRelayMessage, StoreError> {
+        let stored = on_read_pool!(self, pool => {
+            sqlx::query("SELECT id FROM relay_messages WHERE id = $1")
+                .bind(id).fetch_optional(pool).await?.is_some()
         });
-        match stored {
-            Some(_) => Ok(AcceptedRelayMessage { id, interactions }),
-            None => Err(StoreError::Stale),
+        if stored {
+            Ok(AcceptedRelayMessage { id, interactions })
+        } else {
+            Err(StoreError::Stale)
         }
     }
 
@@ -620,28 +641,34 @@ impl Store {
             }
             claimed
         });
-        let mut messages: HashMap<Uuid, (String, Arc<Vec<u8>>)> = HashMap::new();
+        // A message whose body went between the claim and this read (an erasure refused its
+        // copies meanwhile) is left out, alone: the rest of the batch goes. A body that cannot
+        // be opened is an error of the whole claim, as the database is not what it should be.
+        // Each message's envelope sender and opened body, or `None` when its body is gone.
+        type Opened = Option<(String, Arc<Vec<u8>>)>;
+        let mut messages: HashMap<Uuid, Opened> = HashMap::new();
         let mut copies = Vec::with_capacity(claimed.len());
         for mut copy in claimed {
             if let std::collections::hash_map::Entry::Vacant(slot) = messages.entry(copy.message_id)
             {
                 let (from, sealed): (Option<String>, Option<Vec<u8>>) = on_read_pool!(self, pool => {
-                    let m = sqlx::query("SELECT envelope_from, body FROM relay_messages WHERE id = $1")
+                    match sqlx::query("SELECT envelope_from, body FROM relay_messages WHERE id = $1")
                         .bind(copy.message_id)
-                        .fetch_one(pool)
-                        .await?;
-                    (m.opt_text("envelope_from")?, m.opt_bytes("body")?)
+                        .fetch_optional(pool)
+                        .await?
+                    {
+                        Some(m) => (m.opt_text("envelope_from")?, m.opt_bytes("body")?),
+                        None => (None, None),
+                    }
                 });
-                let sealed = sealed.ok_or(StoreError::Corrupt(
-                    "a relayed message under way has no body",
-                ))?;
-                let body = self.unseal(&body_slot(&copy.message_id.to_string()), &sealed)?;
-                slot.insert((from.unwrap_or_default(), Arc::new(body)));
+                let opened = sealed
+                    .map(|sealed| self.unseal(&body_slot(&copy.message_id.to_string()), &sealed))
+                    .transpose()?;
+                slot.insert(opened.map(|body| (from.unwrap_or_default(), Arc::new(body))));
             }
-            let (from, body) = messages
-                .get(&copy.message_id)
-                .cloned()
-                .ok_or(StoreError::Corrupt("relay message"))?;
+            let Some(Some((from, body))) = messages.get(&copy.message_id).cloned() else {
+                continue;
+            };
             copy.envelope_from = from;
             copy.body = body;
             copies.push(copy);

@@ -326,3 +326,25 @@ async fn messages_accepted_at_once_share_a_commit_each_with_its_audit_entry_and_
         assert_eq!(entries, 31, "an entry for each message written, none for the one refused");
     });
 }
+
+#[tokio::test]
+async fn a_message_whose_body_went_after_the_claim_is_left_out_and_the_rest_of_the_batch_goes() {
+    on_every_backend!(env => {
+        let (token, anna, bruno, reason) = setup(&env.store).await;
+        let first = env.store.accept_relay_message(message(token, anna, bruno, &reason, false)).await.unwrap();
+        let second = env.store.accept_relay_message(message(token, anna, bruno, &reason, false)).await.unwrap();
+        // As an erasure between the claim's commit and the reading of the bodies leaves it.
+        let x = env.bytes_literal(b"x");
+        let first_id = env.bytes_literal(first.id.as_bytes());
+        let first_id = match env.store.backend() {
+            consento_store::Backend::Sqlite => first_id,
+            consento_store::Backend::Postgres => format!("'{}'::uuid", first.id),
+        };
+        let gone = env.raw_bytes(&format!("UPDATE relay_messages SET body = NULL, envelope_from = NULL, purged_at = received_at WHERE id = {first_id} RETURNING {x}")).await;
+        assert_eq!(gone.len(), 1);
+        let copies = env.store.claim_relay_copies(10, Duration::from_secs(60)).await.unwrap();
+        assert_eq!(copies.len(), 1, "{copies:?}");
+        assert_eq!(copies[0].message_id, second.id);
+        assert_eq!(copies[0].body.as_slice(), BODY);
+    });
+}
