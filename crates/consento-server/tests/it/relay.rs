@@ -941,6 +941,21 @@ async fn relay_app_with_mail_and(
     Some((app, port, sink))
 }
 
+/// Sends a message to Bruno, who needs a reason, naming none: its id, once its sender has been
+/// told it is held.
+async fn send_held_to_bruno(app: &TestApp, port: u16, sink: &SmtpServer) -> uuid::Uuid {
+    let response = client(port, app.token("relay"))
+        .send_raw(
+            &envelope("vendite@example.com", &["bruno@example.it"]),
+            &message("", "Preventivo"),
+        )
+        .await
+        .unwrap();
+    let id = stored_id(&response);
+    received_by(sink, "vendite@example.com", 1).await;
+    id
+}
+
 /// What the sink got for `to`, once there are `n`.
 async fn received_by(sink: &SmtpServer, to: &str, n: usize) -> Vec<crate::smtp_server::Received> {
     for _ in 0..500 {
@@ -1056,16 +1071,7 @@ async fn a_held_copy_dropped_by_an_operator_is_never_sent_its_body_goes_and_its_
             continue;
         };
         let people = seed(&app).await;
-        let crm = client(port, app.token("relay"));
-        let response = crm
-            .send_raw(
-                &envelope("vendite@example.com", &["bruno@example.it"]),
-                &message("", "Preventivo"),
-            )
-            .await
-            .unwrap();
-        let id = stored_id(&response);
-        received_by(&sink, "vendite@example.com", 1).await;
+        let id = send_held_to_bruno(&app, port, &sink).await;
         let held = app.store.held_messages(None, 10).await.unwrap();
         assert_eq!(held.len(), 1);
         let operator = app.console_as("operator").await;
@@ -1117,16 +1123,7 @@ async fn a_held_copy_nobody_gives_a_reason_for_is_dropped_after_the_relays_hold_
             continue;
         };
         seed(&app).await;
-        let crm = client(port, app.token("relay"));
-        let response = crm
-            .send_raw(
-                &envelope("vendite@example.com", &["bruno@example.it"]),
-                &message("", "Preventivo"),
-            )
-            .await
-            .unwrap();
-        let id = stored_id(&response);
-        received_by(&sink, "vendite@example.com", 1).await;
+        let id = send_held_to_bruno(&app, port, &sink).await;
         app.clock.advance(23 * HOUR);
         tokio::time::sleep(Duration::from_millis(200)).await;
         let record = app.store.relay_record(id).await.unwrap().unwrap();
@@ -1145,22 +1142,8 @@ async fn a_held_copy_nobody_gives_a_reason_for_is_dropped_after_the_relays_hold_
 }
 
 /// A 1024-bit RSA key for tests only (PKCS #1), and its public half as DNS publishes it.
-const DKIM_KEY: &str = "-----BEGIN RSA PRIVATE KEY-----
-MIICXwIBAAKBgQDwIRP/UC3SBsEmGqZ9ZJW3/DkMoGeLnQg1fWn7/zYtIxN2SnFC
-jxOCKG9v3b4jYfcTNh5ijSsq631uBItLa7od+v/RtdC2UzJ1lWT947qR+Rcac2gb
-to/NMqJ0fzfVjH4OuKhitdY9tf6mcwGjaNBcWToIMmPSPDdQPNUYckcQ2QIDAQAB
-AoGBALmn+XwWk7akvkUlqb+dOxyLB9i5VBVfje89Teolwc9YJT36BGN/l4e0l6QX
-/1//6DWUTB3KI6wFcm7TWJcxbS0tcKZX7FsJvUz1SbQnkS54DJck1EZO/BLa5ckJ
-gAYIaqlA9C0ZwM6i58lLlPadX/rtHb7pWzeNcZHjKrjM461ZAkEA+itss2nRlmyO
-n1/5yDyCluST4dQfO8kAB3toSEVc7DeFeDhnC1mZdjASZNvdHS4gbLIA1hUGEF9m
-3hKsGUMMPwJBAPW5v/U+AWTADFCS22t72NUurgzeAbzb1HWMqO4y4+9Hpjk5wvL/
-eVYizyuce3/fGke7aRYw/ADKygMJdW8H/OcCQQDz5OQb4j2QDpPZc0Nc4QlbvMsj
-7p7otWRO5xRa6SzXqqV3+F0VpqvDmshEBkoCydaYwc2o6WQ5EBmExeV8124XAkEA
-qZzGsIxVP+sEVRWZmW6KNFSdVUpk3qzK0Tz/WjQMe5z0UunY9Ax9/4PVhp/j61bf
-eAYXunajbBSOLlx4D+TunwJBANkPI5S9iylsbLs6NkaMHV6k5ioHBBmgCak95JGX
-GMot/L2x0IYyMLAz6oLWh2hm7zwtb0CgOrPo1ke44hFYnfc=
------END RSA PRIVATE KEY-----";
-const DKIM_RECORD: &str = "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDwIRP/UC3SBsEmGqZ9ZJW3/DkMoGeLnQg1fWn7/zYtIxN2SnFCjxOCKG9v3b4jYfcTNh5ijSsq631uBItLa7od+v/RtdC2UzJ1lWT947qR+Rcac2gbto/NMqJ0fzfVjH4OuKhitdY9tf6mcwGjaNBcWToIMmPSPDdQPNUYckcQ2QIDAQAB";
+const DKIM_KEY: &str = include_str!("../dkim/test-key.pem");
+const DKIM_RECORD: &str = include_str!("../dkim/test-key.txt");
 
 /// The DNS as the verifier sees it: the selector's TXT record, no real server asked.
 struct DkimDns(mail_auth::Txt);
