@@ -111,6 +111,17 @@ impl Store {
                 ),
             ),
         };
+        let cache_key = match (contact, &key) {
+            (ContactRef::External(_), Key::Text(t)) => Some((KeyKind::External, t.as_str())),
+            (ContactRef::Email(_), Key::Text(t)) => Some((KeyKind::Email, t.as_str())),
+            (ContactRef::Phone(_), Key::Text(t)) => Some((KeyKind::Phone, t.as_str())),
+            _ => None,
+        };
+        let remembered = |cache: &DecisionCache| match (cache_key, &key) {
+            (Some((kind, text)), _) => cache.by_key(kind, text),
+            (None, Key::Id(id)) => cache.by_id(*id),
+            (None, Key::Text(_)) => None,
+        };
         if let Some(fast) = &self.fast {
             let param = match &key {
                 Key::Id(id) => Param::Blob(id.as_bytes()),
@@ -123,18 +134,7 @@ impl Store {
             // The change log's position first, then the facts: what is remembered is never
             // older than a change committed before this decision was asked.
             let head = fence(fast, cache)?;
-            let cache_key = match (contact, &key) {
-                (ContactRef::External(_), Key::Text(t)) => Some((KeyKind::External, t.as_str())),
-                (ContactRef::Email(_), Key::Text(t)) => Some((KeyKind::Email, t.as_str())),
-                (ContactRef::Phone(_), Key::Text(t)) => Some((KeyKind::Phone, t.as_str())),
-                _ => None,
-            };
-            let remembered = match (cache_key, &key) {
-                (Some((kind, text)), _) => cache.by_key(kind, text),
-                (None, Key::Id(id)) => cache.by_id(*id),
-                (None, Key::Text(_)) => None,
-            };
-            if let Some(facts) = remembered {
+            if let Some(facts) = remembered(cache) {
                 return Ok(facts);
             }
             let facts = fast
@@ -145,15 +145,30 @@ impl Store {
         }
         // Boxed: the pool's future is large, and an unboxed one would make every decision's
         // future (allocated per request by the HTTP stack) that large, fast path or not.
-        let facts = Box::pin(async move {
-            Ok::<_, StoreError>(on_read_pool!(self, pool => {
+        Box::pin(async {
+            // PostgreSQL: the fence first, then the facts, as on SQLite (pgfence.rs).
+            let remembering = match (&self.pg_fence, &self.decision_cache) {
+                (Some(fence), Some(cache)) => {
+                    let head = fence.fence().await?;
+                    if let Some(facts) = remembered(cache) {
+                        return Ok(facts);
+                    }
+                    Some((cache, head))
+                }
+                _ => None,
+            };
+            let facts = on_read_pool!(self, pool => {
                 let q = sqlx::query(sql);
-                let q = match key { Key::Id(id) => q.bind(id), Key::Text(t) => q.bind(t) };
+                let q = match &key { Key::Id(id) => q.bind(*id), Key::Text(t) => q.bind(t.as_str()) };
                 facts_from(&q.fetch_all(pool).await?)?
-            }))
+            })
+            .ok_or_else(|| StoreError::not_found("contact"))?;
+            if let Some((cache, head)) = remembering {
+                cache.remember(head, cache_key, &facts);
+            }
+            Ok(facts)
         })
-        .await?;
-        facts.ok_or_else(|| StoreError::not_found("contact"))
+        .await
     }
 
     /// Decides whether `action` may reach the contact at `at` (now if `None`), with the rule that
@@ -437,6 +452,41 @@ fn refresh(
         // Kept only if the contact was remembered again above (see `remember_ring`).
         for code in ring {
             let facts = crate::rpo::read_ring(fast, ContactId(*id), None, code.as_deref())?;
+            cache.remember_ring(head, *id, code.as_deref(), &facts);
+        }
+    }
+    Ok(())
+}
+
+/// [`refresh`] on PostgreSQL, through the pool (pgfence.rs's follower calls it).
+pub(crate) async fn refresh_pg(
+    pool: &sqlx::PgPool,
+    cache: &DecisionCache,
+    head: i64,
+    forgotten: &[decision_cache::Forgotten],
+) -> Result<(), StoreError> {
+    for decision_cache::Forgotten { id, keys, ring } in forgotten {
+        if keys.is_empty() {
+            let rows = sqlx::query(BY_ID).bind(*id).fetch_all(pool).await?;
+            if let Some(facts) = facts_from(&rows)? {
+                cache.remember(head, None, &facts);
+            }
+        }
+        for (kind, key) in keys {
+            let sql = match kind {
+                KeyKind::External => BY_EXTERNAL,
+                KeyKind::Email => BY_EMAIL,
+                KeyKind::Phone => BY_PHONE,
+            };
+            let rows = sqlx::query(sql).bind(&**key).fetch_all(pool).await?;
+            if let Some(facts) = facts_from(&rows)? {
+                cache.remember(head, Some((*kind, key)), &facts);
+            }
+        }
+        // Kept only if the contact was remembered again above (see `remember_ring`).
+        for code in ring {
+            let facts =
+                crate::rpo::read_ring_pg(pool, ContactId(*id), None, code.as_deref()).await?;
             cache.remember_ring(head, *id, code.as_deref(), &facts);
         }
     }

@@ -209,6 +209,36 @@ impl DecisionCache {
         Ok(forgotten)
     }
 
+    /// The position the cache is at ([`CATCHING_UP`] while changes are being applied, which no
+    /// facts are remembered under).
+    pub(crate) fn position(&self) -> i64 {
+        self.seen.load(Ordering::SeqCst)
+    }
+
+    /// PostgreSQL (pgfence.rs): applies what a fence found committed since the last one, the
+    /// contacts to forget or, with `None`, everyone; and moves to the next position, so that
+    /// facts read before are not remembered. Returns the position and what was forgotten.
+    pub(crate) fn advance(&self, changed: Option<&[Uuid]>) -> (i64, Vec<Forgotten>) {
+        let mut forgotten = Vec::new();
+        let Ok(_one) = self.catching.lock() else {
+            return (CATCHING_UP, forgotten);
+        };
+        let seen = self.seen.load(Ordering::SeqCst);
+        self.seen.store(CATCHING_UP, Ordering::SeqCst);
+        match changed {
+            Some(contacts) => {
+                for id in contacts {
+                    if let Some(gone) = self.forget(id) {
+                        forgotten.push(gone);
+                    }
+                }
+            }
+            None => self.forget_all(),
+        }
+        self.seen.store(seen + 1, Ordering::SeqCst);
+        (seen + 1, forgotten)
+    }
+
     fn forget_all(&self) {
         for shard in self.contacts.iter() {
             if let Ok(mut shard) = shard.write() {
@@ -538,6 +568,28 @@ mod tests {
         );
         // Anna is still remembered by her id; the address leads to Bruno.
         assert!(cache.by_id(a).is_some());
+    }
+
+    #[test]
+    fn a_fence_on_postgresql_forgets_whom_it_names_and_refuses_facts_read_before_it() {
+        let cache = DecisionCache::new(10);
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let at = cache.position();
+        cache.remember(at, None, &facts(a, false));
+        cache.remember(at, None, &facts(b, false));
+        let (next, forgotten) = cache.advance(Some(&[a]));
+        assert_eq!(next, at + 1);
+        assert_eq!(forgotten.iter().map(|f| f.id).collect::<Vec<_>>(), [a]);
+        assert!(cache.by_id(a).is_none());
+        assert!(cache.by_id(b).is_some());
+        // Read before the fence: it may predate the change the fence applied.
+        cache.remember(at, None, &facts(a, true));
+        assert!(cache.by_id(a).is_none());
+        cache.remember(next, None, &facts(a, true));
+        assert!(cache.by_id(a).is_some());
+        let (_, forgotten) = cache.advance(None);
+        assert!(forgotten.is_empty());
+        assert_eq!(cache.len(), 0);
     }
 
     fn ring(phone: &str) -> RingFacts {

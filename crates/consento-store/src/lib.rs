@@ -46,6 +46,7 @@ mod migrate;
 mod model;
 mod outbox;
 mod pgcopy;
+mod pgfence;
 mod receipts;
 mod relay;
 mod requests;
@@ -280,10 +281,14 @@ pub struct Store {
     pub(crate) country_code: String,
     /// SQLite only: the decision's read path on plain connections.
     pub(crate) fast: Option<Arc<fastread::FastRead>>,
-    /// SQLite only: the facts of recent decisions, kept true by the change log.
+    /// The facts of recent decisions, kept true by the change log.
     pub(crate) decision_cache: Option<Arc<decision_cache::DecisionCache>>,
     /// SQLite only: the thread keeping the cache caught up between decisions.
     _follower: Option<decide::Follower>,
+    /// PostgreSQL only: the fence decisions take before reading the cache (pgfence.rs).
+    pub(crate) pg_fence: Option<Arc<pgfence::PgFence>>,
+    /// PostgreSQL only: the task keeping the cache caught up between decisions.
+    pg_follower: Option<pgfence::PgFollower>,
     /// Imports running in this process, with their live counters.
     pub(crate) imports: import::LiveImports,
     /// SQLite only: where an import's own connection writes (fastimport.rs).
@@ -312,7 +317,7 @@ impl Store {
         };
         let fast =
             (!postgres).then(|| Arc::new(fastread::FastRead::new(sqlite_path(&config.url).into())));
-        let decision_cache = (!postgres && config.decision_cache_entries > 0).then(|| {
+        let decision_cache = (config.decision_cache_entries > 0).then(|| {
             Arc::new(decision_cache::DecisionCache::new(
                 config.decision_cache_entries,
             ))
@@ -328,6 +333,8 @@ impl Store {
             master: config.master_key.clone(),
             country_code: config.default_country_code.clone(),
             _follower: None,
+            pg_fence: None,
+            pg_follower: None,
             decision_cache,
             fast,
             imports: Default::default(),
@@ -344,6 +351,18 @@ impl Store {
         // Once migrated: the thread reads the change log.
         if let (Some(fast), Some(cache)) = (&store.fast, &store.decision_cache) {
             store._follower = decide::Follower::start(Arc::clone(fast), Arc::clone(cache));
+        }
+        if let (Db::Postgres(pool), Some(cache)) = (&store.db, &store.decision_cache) {
+            let fence = pgfence::PgFence::new(pool.clone(), Arc::clone(cache));
+            let (pool, cache) = (pool.clone(), Arc::clone(cache));
+            store.pg_follower = Some(pgfence::PgFollower::start(
+                Arc::clone(&fence),
+                move |head, forgotten| {
+                    let (pool, cache) = (pool.clone(), Arc::clone(&cache));
+                    async move { decide::refresh_pg(&pool, &cache, head, &forgotten).await }
+                },
+            ));
+            store.pg_fence = Some(fence);
         }
         store.fold_names().await?;
         store.suppression_key = store.open_sealed(config.other_master_key).await?;
@@ -398,7 +417,12 @@ impl Store {
                 })
                 .await;
             }
-            Db::Postgres(pool) => pool.close().await,
+            Db::Postgres(pool) => {
+                if let Some(follower) = &self.pg_follower {
+                    follower.stop();
+                }
+                pool.close().await;
+            }
         }
     }
 

@@ -214,10 +214,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0034_copy_loads.sql"),
         include_str!("../migrations/postgres/0034_copy_loads.sql"),
     ),
+    (
+        35,
+        "decision_changes_pg",
+        include_str!("../migrations/sqlite/0035_decision_changes.sql"),
+        include_str!("../migrations/postgres/0035_decision_changes.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 34;
+pub(crate) const LATEST: i64 = 35;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -256,8 +256,10 @@ async fn may_set_triggers_aside(conn: &mut PgConnection) -> Result<bool, StoreEr
     Ok(!webhooks)
 }
 
-/// Ends a load: moves the ledger head to its last event (`seq`, `hash`). The setting of
-/// [`begin`] ends with the transaction.
+/// Ends a load: moves the ledger head to its last event (`seq`, `hash`), and tells every process
+/// deciding from memory to forget what it remembers (the decision change log's per-row triggers
+/// stepped aside for the load, migration 0035). The setting of [`begin`] ends with the
+/// transaction.
 pub(crate) async fn finish(
     conn: &mut PgConnection,
     seq: i64,
@@ -266,6 +268,9 @@ pub(crate) async fn finish(
     sqlx::query("UPDATE ledger_head SET seq = $1, hash = $2 WHERE id = 1")
         .bind(seq)
         .bind(hash.to_vec())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO decision_changes (contact_id) VALUES (NULL)")
         .execute(&mut *conn)
         .await?;
     Ok(())

@@ -269,6 +269,22 @@ pub(crate) fn read_ring(
     fast.query_with(RING_SQL, params.as_slice(), |rows| ring_from(rows.first()))
 }
 
+/// [`RING_SQL`] through a PostgreSQL pool.
+pub(crate) async fn read_ring_pg(
+    pool: &sqlx::PgPool,
+    contact: ContactId,
+    dialed: Option<&str>,
+    relied_on: Option<&str>,
+) -> Result<RingFacts, StoreError> {
+    let row = sqlx::query(RING_SQL)
+        .bind(contact.0)
+        .bind(dialed)
+        .bind(relied_on)
+        .fetch_optional(pool)
+        .await?;
+    ring_from(row.as_ref())
+}
+
 /// A consent to revoke: its contact and type, the number found enrolled and when.
 struct Revocation {
     contact: ContactId,
@@ -483,9 +499,8 @@ impl Store {
     /// customer contract and its open request for a call to it; and whether the consent type
     /// coded `relied_on`, if any, is for third parties.
     ///
-    /// On SQLite those of the primary number are remembered with the contact's decision facts
-    /// (see `decision_cache`), kept true by the change log: a dialer asks before every ring.
-    /// PostgreSQL reads them every time, as it does the decision's facts.
+    /// Those of the primary number are remembered with the contact's decision facts (see
+    /// `decision_cache`), kept true by the change log: a dialer asks before every ring.
     pub async fn ring_facts(
         &self,
         contact: ContactId,
@@ -519,6 +534,27 @@ impl Store {
         }
         // Boxed: the pool's future is large (see `Store::facts`).
         Box::pin(async move {
+            if let (crate::Db::Postgres(pool), Some(fence), Some(cache)) =
+                (&self.db, &self.pg_fence, &self.decision_cache)
+            {
+                // As on SQLite above, the fence first (pgfence.rs).
+                let head = fence.fence().await?;
+                let ring = match cache.ring(contact.0, relied_on) {
+                    None => return read_ring_pg(pool, contact, dialed, relied_on).await,
+                    Some(Some(ring)) => ring,
+                    Some(None) => {
+                        let ring = read_ring_pg(pool, contact, None, relied_on).await?;
+                        cache.remember_ring(head, contact.0, relied_on, &ring);
+                        ring
+                    }
+                };
+                return match dialed {
+                    Some(d) if ring.phone.as_deref() != Some(d) => {
+                        read_ring_pg(pool, contact, dialed, relied_on).await
+                    }
+                    _ => Ok(ring),
+                };
+            }
             Ok(on_read_pool!(self, pool => {
                 let row = sqlx::query(RING_SQL)
                     .bind(contact.0).bind(dialed).bind(relied_on)

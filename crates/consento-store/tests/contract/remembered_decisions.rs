@@ -1,7 +1,7 @@
-//! Decisions answered from memory (SQLite keeps the facts of recent decisions, migration 0017,
-//! and of the number a call rings, migration 0031) against a store that reads the database
-//! every time, while another store changes everything a decision reads, as another process
-//! would.
+//! Decisions answered from memory (each store keeps the facts of recent decisions and of the
+//! number a call rings: SQLite by migrations 0017 and 0031, PostgreSQL by migration 0035) against
+//! a store that reads the database every time, while another store changes everything a
+//! decision reads, as another process would.
 
 use super::*;
 use consento_domain::calls::CallOutcome;
@@ -198,13 +198,16 @@ async fn every_change_another_process_commits_is_seen_by_the_next_decision() {
         }).await.unwrap();
         same(deciding, &oracle, &names, "an address moved to another contact").await;
 
-        if !env.is_postgres() {
-            // A process that fell behind the pruned log forgets everything, and is right.
-            env.raw_sql("DELETE FROM decision_changes WHERE seq < (SELECT max(seq) FROM decision_changes)").await.unwrap();
-            writer.record_consent(event(&b, "CALLS", EventKind::Given, None)).await.unwrap();
-            env.raw_sql("DELETE FROM decision_changes WHERE seq < (SELECT max(seq) FROM decision_changes)").await.unwrap();
-            same(deciding, &oracle, &names, "changes pruned from the log").await;
-        }
+        // A process that fell behind the pruned log forgets everything, and is right.
+        let prune = if env.is_postgres() {
+            "BEGIN; UPDATE decision_changes_pruned SET below = pg_current_xact_id(); DELETE FROM decision_changes; COMMIT"
+        } else {
+            "DELETE FROM decision_changes WHERE seq < (SELECT max(seq) FROM decision_changes)"
+        };
+        env.raw_sql(prune).await.unwrap();
+        writer.record_consent(event(&b, "CALLS", EventKind::Given, None)).await.unwrap();
+        env.raw_sql(prune).await.unwrap();
+        same(deciding, &oracle, &names, "changes pruned from the log").await;
 
         writer.erase_contact(ids[0], &consento_store::ErasureInput {
             reason: consento_domain::erasure::ErasureReason::Request,
@@ -214,30 +217,41 @@ async fn every_change_another_process_commits_is_seen_by_the_next_decision() {
         }).await.unwrap();
         same(deciding, &oracle, &names, "an erasure").await;
 
-        if !env.is_postgres() {
-            // The answers above came from memory: a change made behind the log's back (its
-            // trigger dropped) is not seen, and the same change through it is.
-            let bruno = ContactRef::External("CRM-B".into());
-            let before = deciding.decide(&bruno, Action::PhoneCall, None).await.unwrap();
-            assert!(matches!(before.decision, Decision::Allowed { .. }), "{before:?}");
-            env.raw_sql("DROP TRIGGER decision_changes_contact").await.unwrap();
-            writer.set_restricted(&b, true).await.unwrap();
-            assert_eq!(deciding.decide(&bruno, Action::PhoneCall, None).await.unwrap(), before);
-            writer.set_restricted(&b, false).await.unwrap();
-            env.raw_sql("CREATE TRIGGER decision_changes_contact AFTER UPDATE OF restricted_at ON contacts BEGIN INSERT INTO decision_changes (contact_id) VALUES (OLD.id); END").await.unwrap();
-            writer.set_restricted(&b, true).await.unwrap();
-            let after = deciding.decide(&bruno, Action::PhoneCall, None).await.unwrap();
-            assert!(matches!(after.decision, Decision::Blocked { cause: Cause::Restricted { .. } }), "{after:?}");
+        // The answers above came from memory: a change made behind the log's back (its
+        // trigger dropped) is not seen, and the same change through it is.
+        let (drop_contact, create_contact, drop_call) = if env.is_postgres() {
+            (
+                "DROP TRIGGER decision_changes_contact ON contacts",
+                "CREATE TRIGGER decision_changes_contact AFTER UPDATE OF restricted_at ON contacts FOR EACH ROW EXECUTE FUNCTION consento_log_contact()",
+                "DROP TRIGGER decision_changes_call ON call_outcomes",
+            )
+        } else {
+            (
+                "DROP TRIGGER decision_changes_contact",
+                "CREATE TRIGGER decision_changes_contact AFTER UPDATE OF restricted_at ON contacts BEGIN INSERT INTO decision_changes (contact_id) VALUES (OLD.id); END",
+                "DROP TRIGGER decision_changes_call_new",
+            )
+        };
+        let bruno = ContactRef::External("CRM-B".into());
+        let before = deciding.decide(&bruno, Action::PhoneCall, None).await.unwrap();
+        assert!(matches!(before.decision, Decision::Allowed { .. }), "{before:?}");
+        env.raw_sql(drop_contact).await.unwrap();
+        writer.set_restricted(&b, true).await.unwrap();
+        assert_eq!(deciding.decide(&bruno, Action::PhoneCall, None).await.unwrap(), before);
+        writer.set_restricted(&b, false).await.unwrap();
+        env.raw_sql(create_contact).await.unwrap();
+        writer.set_restricted(&b, true).await.unwrap();
+        let after = deciding.decide(&bruno, Action::PhoneCall, None).await.unwrap();
+        assert!(matches!(after.decision, Decision::Blocked { cause: Cause::Restricted { .. } }), "{after:?}");
 
-            // The same for what the ring reads: a silent call logged by no trigger is not seen.
-            let ring = || deciding.ring_facts(ids[1], Some(keys[1].2), Some("CALLS"));
-            let before = ring().await.unwrap();
-            env.raw_sql("DROP TRIGGER decision_changes_call_new").await.unwrap();
-            env.clock.advance(60_000_000);
-            writer.record_call_outcome(&dialled(env, keys[1].2, CallOutcome::Silent, 0)).await.unwrap();
-            assert_eq!(ring().await.unwrap(), before);
-            assert_ne!(oracle.ring_facts(ids[1], Some(keys[1].2), Some("CALLS")).await.unwrap(), before);
-        }
+        // The same for what the ring reads: a silent call logged by no trigger is not seen.
+        let ring = || deciding.ring_facts(ids[1], Some(keys[1].2), Some("CALLS"));
+        let before = ring().await.unwrap();
+        env.raw_sql(drop_call).await.unwrap();
+        env.clock.advance(60_000_000);
+        writer.record_call_outcome(&dialled(env, keys[1].2, CallOutcome::Silent, 0)).await.unwrap();
+        assert_eq!(ring().await.unwrap(), before);
+        assert_ne!(oracle.ring_facts(ids[1], Some(keys[1].2), Some("CALLS")).await.unwrap(), before);
         writer.close().await;
         oracle.close().await;
     });

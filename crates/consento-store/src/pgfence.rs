@@ -1,0 +1,265 @@
+//! Decisions from memory on PostgreSQL, never stale: the fence that brings the decision cache
+//! (`decision_cache`) up to every change committed before a decision was asked, whichever process
+//! committed it, and the task that keeps it caught up between decisions.
+//!
+//! The change log (migration 0035) gives each change the transaction that made it. A fence is one
+//! statement: it takes a snapshot, and reads the contacts logged by the transactions this
+//! snapshot sees and the previous fence's did not (`pg_visible_in_snapshot`). Once those are
+//! forgotten, the cache holds nothing older than the snapshot. A transaction whose commit
+//! returned before a decision was asked is visible to any snapshot taken after it, so a fence
+//! whose statement starts after the decision arrived is enough for that decision.
+//!
+//! Fences are taken one at a time, and each serves every decision that arrived before its
+//! statement started: under load one round trip to the database answers dozens of decisions,
+//! which then read memory. A fence numbers itself before it sends its statement, so a decision
+//! that arrived when `n` fences had been started waits for the `n + 1`-th to end.
+//!
+//! A fence runs in a task of its own: a decision whose caller went away (an HTTP client closing
+//! its connection) cannot leave the cache halfway through applying changes.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::StoreError;
+use crate::decision_cache::{DecisionCache, Forgotten};
+use crate::decision_facts::MAX_CHANGES;
+
+/// The fence's one statement: the snapshot, its oldest running transaction, how far the log was
+/// pruned, and the contacts changed by transactions the previous snapshot (`$2`, whose oldest
+/// running transaction is `$1`) did not see. A transaction older than `$1` had ended before the
+/// previous snapshot, so it was seen then (or rolled back, and its rows are seen by nobody): the
+/// index on `xid` skips it. `pg_current_snapshot()` is the statement's own snapshot, the one the
+/// log is read with.
+const FENCE_SQL: &str = "SELECT pg_current_snapshot()::text AS snap, \
+pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, \
+(SELECT below::text FROM decision_changes_pruned) AS below, \
+count(*) AS n, count(*) FILTER (WHERE contact_id IS NULL) AS everyone, \
+COALESCE(array_agg(DISTINCT contact_id) FILTER (WHERE contact_id IS NOT NULL), '{}') AS contacts \
+FROM (SELECT contact_id FROM decision_changes \
+WHERE xid >= $1::xid8 AND NOT pg_visible_in_snapshot(xid, $2::pg_snapshot) LIMIT $3) d";
+
+/// How long a change stays in the log: a process that has not fenced for this long forgets
+/// everything at its next fence. Every process fences at least every [`PgFence::EVERY`].
+const KEPT_FOR: Duration = Duration::from_secs(120);
+/// How often a process prunes the log.
+const PRUNE_EVERY: Duration = Duration::from_secs(30);
+
+/// The snapshot the cache is caught up to.
+#[derive(Debug, Clone)]
+struct Seen {
+    snapshot: String,
+    xmin: u64,
+}
+
+/// What only the fence in progress touches.
+#[derive(Debug, Default)]
+struct Log {
+    seen: Option<Seen>,
+    /// The oldest running transaction of past fences, with when: the log is pruned below one
+    /// taken at least [`KEPT_FOR`] ago.
+    samples: VecDeque<(Instant, u64)>,
+    pruned_at: Option<Instant>,
+}
+
+/// The fence of one store's decision cache on PostgreSQL.
+#[derive(Debug)]
+pub(crate) struct PgFence {
+    pool: PgPool,
+    cache: Arc<DecisionCache>,
+    /// Fences whose statement has been (or is about to be) sent.
+    issued: AtomicU64,
+    /// The number of the last fence whose changes are applied.
+    done: AtomicU64,
+    log: Arc<tokio::sync::Mutex<Log>>,
+}
+
+impl PgFence {
+    /// How often the follower fences when no decision does.
+    pub(crate) const EVERY: Duration = Duration::from_millis(100);
+
+    pub(crate) fn new(pool: PgPool, cache: Arc<DecisionCache>) -> Arc<Self> {
+        Arc::new(Self {
+            pool,
+            cache,
+            issued: AtomicU64::new(0),
+            done: AtomicU64::new(0),
+            log: Arc::default(),
+        })
+    }
+
+    /// Brings the cache up to every change committed before this call, and returns the position
+    /// to remember what is read next under.
+    pub(crate) async fn fence(self: &Arc<Self>) -> Result<i64, StoreError> {
+        Ok(self.fence_forgetting().await?.0)
+    }
+
+    /// [`Self::fence`], also returning the contacts the fence this call took forgot (none when
+    /// another's fence served it).
+    async fn fence_forgetting(self: &Arc<Self>) -> Result<(i64, Vec<Forgotten>), StoreError> {
+        // Any fence numbered above the count read here sends its statement after this call began.
+        let need = self.issued.load(Ordering::SeqCst) + 1;
+        let log = Arc::clone(&self.log).lock_owned().await;
+        if self.done.load(Ordering::SeqCst) >= need {
+            return Ok((self.cache.position(), Vec::new()));
+        }
+        let number = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
+        let this = Arc::clone(self);
+        let task = tokio::spawn(async move {
+            let mut log = log;
+            let applied = this.catch_up(&mut log).await;
+            if applied.is_ok() {
+                this.done.fetch_max(number, Ordering::SeqCst);
+            }
+            applied
+        });
+        // A task that panicked (or was aborted at shutdown) fails this decision like a lost
+        // connection; the next fence reads from the same snapshot again.
+        task.await
+            .map_err(|_| StoreError::Database(sqlx::Error::WorkerCrashed))?
+    }
+
+    /// One fence: reads what changed since the last snapshot and applies it to the cache.
+    async fn catch_up(&self, log: &mut Log) -> Result<(i64, Vec<Forgotten>), StoreError> {
+        let (from, previous) = match &log.seen {
+            Some(s) => (Some(s.xmin.to_string()), Some(s.snapshot.clone())),
+            None => (None, None),
+        };
+        let (snapshot, xmin, below, n, everyone, contacts): (
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            Vec<Uuid>,
+        ) = sqlx::query_as(FENCE_SQL)
+            .bind(from)
+            .bind(previous)
+            .bind(MAX_CHANGES + 1)
+            .fetch_one(&self.pool)
+            .await?;
+        let xmin = parse_xid(&xmin)?;
+        let below = parse_xid(&below)?;
+        let applied = match &log.seen {
+            // The first fence: nothing can be remembered yet.
+            None => (self.cache.position(), Vec::new()),
+            // Changes this process needed may have been pruned: forget everything.
+            Some(seen) if seen.xmin < below => self.cache.advance(None),
+            Some(_) if everyone > 0 || n > MAX_CHANGES => self.cache.advance(None),
+            Some(_) if n == 0 => (self.cache.position(), Vec::new()),
+            Some(_) => self.cache.advance(Some(&contacts)),
+        };
+        let now = Instant::now();
+        if log
+            .samples
+            .back()
+            .is_none_or(|(at, _)| now.duration_since(*at) >= PRUNE_EVERY)
+        {
+            log.samples.push_back((now, xmin));
+        }
+        log.seen = Some(Seen { snapshot, xmin });
+        Ok(applied)
+    }
+
+    /// Removes from the log what every process has read: the changes of transactions that had
+    /// ended [`KEPT_FOR`] ago. At most every [`PRUNE_EVERY`]; several processes may prune.
+    async fn prune(&self) -> Result<(), StoreError> {
+        let horizon = {
+            let mut log = self.log.lock().await;
+            let now = Instant::now();
+            if log
+                .pruned_at
+                .is_some_and(|at| now.duration_since(at) < PRUNE_EVERY)
+            {
+                return Ok(());
+            }
+            let mut horizon = None;
+            while let Some((at, xmin)) = log.samples.front().copied() {
+                if now.duration_since(at) < KEPT_FOR {
+                    break;
+                }
+                horizon = Some(xmin);
+                log.samples.pop_front();
+            }
+            log.pruned_at = Some(now);
+            match horizon {
+                Some(h) => h.to_string(),
+                None => return Ok(()),
+            }
+        };
+        // `below` first, in the same transaction: a fence that sees the rows gone sees it too.
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE decision_changes_pruned SET below = GREATEST(below, $1::xid8)")
+            .bind(&horizon)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM decision_changes WHERE xid < $1::xid8")
+            .bind(&horizon)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn parse_xid(text: &str) -> Result<u64, StoreError> {
+    text.parse()
+        .map_err(|_| StoreError::Corrupt("a transaction id of the decision change log"))
+}
+
+/// Keeps a cache caught up from a task of its own, every [`PgFence::EVERY`], reads again the
+/// contacts its fences forgot (as SQLite's `decide::Follower` does), and prunes the log.
+#[derive(Debug)]
+pub(crate) struct PgFollower {
+    stop: Arc<AtomicBool>,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl PgFollower {
+    pub(crate) fn start<F, Fut>(fence: Arc<PgFence>, refresh: F) -> Self
+    where
+        F: Fn(i64, Vec<Forgotten>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<(), StoreError>> + Send,
+    {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(PgFence::EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            while !flag.load(Ordering::Relaxed) {
+                tick.tick().await;
+                // A failed read is tried again at the next tick; decisions fence themselves.
+                if let Ok((head, forgotten)) = fence.fence_forgetting().await
+                    && !forgotten.is_empty()
+                {
+                    let _ = refresh(head, forgotten).await;
+                }
+                let _ = fence.prune().await;
+            }
+        });
+        Self {
+            stop,
+            task: std::sync::Mutex::new(Some(task)),
+        }
+    }
+
+    /// Stops the task.
+    pub(crate) fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Ok(mut task) = self.task.lock()
+            && let Some(task) = task.take()
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for PgFollower {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
