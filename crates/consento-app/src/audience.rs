@@ -1,6 +1,7 @@
-//! Streaming the newsletter audience (rules 1–7 of the decision applied to the whole list in
-//! SQL) as RFC 4180 CSV or NDJSON chunks straight from the database cursor, never collected in
-//! memory: the one export the API's `GET /v1/audience` and the console's download share. The
+//! Streaming the newsletter audience (rules 1–7 of the decision applied to the whole list by the
+//! store's audience index) as RFC 4180 CSV or NDJSON chunks as the store reads the recipients,
+//! never collected in memory: the one export the API's `GET /v1/audience` and the console's
+//! download share. The
 //! chunks go through a bounded channel, so a slow reader slows the cursor instead of filling
 //! memory; the adapter turns the channel into its response body.
 

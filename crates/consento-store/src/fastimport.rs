@@ -77,7 +77,7 @@ pub(crate) struct Job {
 const IMPORT_CACHE_KIB: i64 = 262_144;
 
 /// The ledger triggers an import does set-based instead of row by row.
-const CHAIN_TRIGGERS: &str = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND ((tbl_name = 'consent_events' AND name IN ('consent_events_chain', 'consent_events_project', 'consent_events_webhooks')) OR (tbl_name = 'consent_state' AND name IN ('decision_changes_state', 'decision_changes_state_new'))) ORDER BY name";
+const CHAIN_TRIGGERS: &str = "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND ((tbl_name = 'consent_events' AND name IN ('consent_events_chain', 'consent_events_project', 'consent_events_webhooks')) OR (tbl_name = 'consent_state' AND name IN ('decision_changes_state', 'decision_changes_state_new')) OR (tbl_name = 'contacts' AND name = 'decision_changes_contact_new')) ORDER BY name";
 
 /// The projection of `consent_events_project` (migration 0001) over the events of seq in
 /// ($1, $2], in ledger order: the same upsert, so consent_state ends as the trigger leaves it.

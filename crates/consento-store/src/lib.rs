@@ -18,6 +18,7 @@ use sqlx::sqlite::{
 };
 
 mod audience;
+mod audience_index;
 mod audit;
 mod backup;
 pub mod bench;
@@ -65,6 +66,7 @@ mod users;
 mod wal;
 mod webhooks;
 
+pub use audience_index::AudienceIndexSize;
 pub use backup::{backup_sqlite, restore_sqlite, verify_sqlite_file};
 pub use bulk::{BulkContact, BulkEvent, BulkReport};
 pub use calls::{CallRecord, CampaignReport, NewCallOutcome, RecordedCall};
@@ -299,6 +301,8 @@ pub struct Store {
     pub(crate) sqlite_file: Option<std::path::PathBuf>,
     /// SQLite only: see [`StoreConfig::sqlite_wal_limit`].
     pub(crate) wal_limit: u64,
+    /// The newsletter audience in memory, built at the first audience asked for.
+    pub(crate) audience_index: audience_index::AudienceIndex,
 }
 
 impl Store {
@@ -346,6 +350,7 @@ impl Store {
             _checkpointer: checkpointer,
             sqlite_file: (!postgres).then(|| sqlite_path(&config.url).into()),
             wal_limit: config.sqlite_wal_limit,
+            audience_index: audience_index::AudienceIndex::default(),
         };
         migrate::run(&store).await?;
         // Once migrated: the thread reads the change log.

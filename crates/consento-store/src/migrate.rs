@@ -220,10 +220,16 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0035_decision_changes.sql"),
         include_str!("../migrations/postgres/0035_decision_changes.sql"),
     ),
+    (
+        36,
+        "new_contacts_logged",
+        include_str!("../migrations/sqlite/0036_new_contacts_logged.sql"),
+        include_str!("../migrations/postgres/0036_new_contacts_logged.sql"),
+    ),
 ];
 
 /// The newest migration this binary carries: a database is ready when it has it.
-pub(crate) const LATEST: i64 = 35;
+pub(crate) const LATEST: i64 = 36;
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
     version BIGINT PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL, applied_at BIGINT NOT NULL)";

@@ -35,7 +35,7 @@ use crate::decision_facts::MAX_CHANGES;
 /// previous snapshot, so it was seen then (or rolled back, and its rows are seen by nobody): the
 /// index on `xid` skips it. `pg_current_snapshot()` is the statement's own snapshot, the one the
 /// log is read with.
-const FENCE_SQL: &str = "SELECT pg_current_snapshot()::text AS snap, \
+pub(crate) const FENCE_SQL: &str = "SELECT pg_current_snapshot()::text AS snap, \
 pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, \
 (SELECT below::text FROM decision_changes_pruned) AS below, \
 count(*) AS n, count(*) FILTER (WHERE contact_id IS NULL) AS everyone, \

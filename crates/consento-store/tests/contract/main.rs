@@ -351,6 +351,7 @@ async fn assert_states_follow_the_ledger(env: &Env) {
 
 // The concerns of the contract, one module each (after `on_every_backend!`, which they use).
 mod audience;
+mod audience_index;
 mod bulk;
 mod call_outcomes;
 mod channels;
