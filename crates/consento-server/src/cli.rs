@@ -162,6 +162,14 @@ pub enum Command {
         #[arg(long, default_value_t = 10_000)]
         events: usize,
     },
+    /// Time the newsletter audience on the database as it is: the audience index (its build, then
+    /// warm counts and lists) against the same computed in SQL, in the same run.
+    #[command(hide = true)]
+    BenchAudience {
+        /// Warm rounds of counts and list.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
     /// Time an import: writes a CSV of `--rows` lines with `--consents` consents each, imports it into
     /// the (empty) database, and prints rows/s and the peak resident memory; on PostgreSQL also
     /// the baseline of a raw COPY of as many ledger rows.

@@ -628,3 +628,120 @@ pub async fn export(ctx: &mut Ctx<'_>, events: usize) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `consento bench-audience`: the newsletter audience on the database as it is, the audience index
+/// against the reference computed in SQL, in the same run: the counts and the full list by SQL;
+/// the index's build (what the first audience of a process pays); then `rounds` warm counts and
+/// lists, and counts right after a change (one contact restricted and released, as another
+/// process would: the index reads that contact again). With the resident memory before and after
+/// the build.
+pub async fn audience(ctx: &mut Ctx<'_>, rounds: usize) -> anyhow::Result<()> {
+    let store = &ctx.store;
+    let q = AudienceQuery::default();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let rss = || {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.trim().to_owned())
+                .unwrap_or_default()
+        };
+        format!("VmRSS {}, RssAnon {}", field("VmRSS:"), field("RssAnon:"))
+    };
+    let asked = &q;
+    let list = |by_sql: bool| async move {
+        let started = Instant::now();
+        let stream = if by_sql {
+            store.audience_by_sql(asked).await?
+        } else {
+            store.audience(asked).await?
+        };
+        let n = stream
+            .try_fold(0u64, |n, _| async move { Ok(n + 1) })
+            .await?;
+        anyhow::Ok((n, started.elapsed()))
+    };
+    writeln!(ctx.out, "before: {}", rss())?;
+    for round in 0..2 {
+        let started = Instant::now();
+        let counts = store.audience_counts_by_sql(&q).await?;
+        let took = started.elapsed();
+        writeln!(
+            ctx.out,
+            "sql counts (run {}): {:>9.1} ms  eligible {} excluded {:?}",
+            round + 1,
+            ms(took),
+            counts.eligible,
+            counts.excluded
+        )?;
+    }
+    let (n, took) = list(true).await?;
+    writeln!(
+        ctx.out,
+        "sql list:             {:>9.1} ms  {n} recipients",
+        ms(took)
+    )?;
+    store.forget_audience_index().await;
+    let started = Instant::now();
+    let size = store.audience_index_size().await?;
+    writeln!(
+        ctx.out,
+        "index build:          {:>9.1} ms  {size:?}",
+        ms(started.elapsed())
+    )?;
+    writeln!(ctx.out, "after the build: {}", rss())?;
+    let mut counts_times = Vec::new();
+    let mut list_times = Vec::new();
+    let mut counts = None;
+    for _ in 0..rounds.max(1) {
+        let started = Instant::now();
+        counts = Some(store.audience_counts(&q).await?);
+        counts_times.push(started.elapsed());
+        let (n, took) = list(false).await?;
+        list_times.push((took, n));
+    }
+    counts_times.sort();
+    list_times.sort();
+    let median = |v: &[Duration]| v.get(v.len() / 2).copied().unwrap_or_default();
+    if let Some(c) = &counts {
+        writeln!(
+            ctx.out,
+            "index counts (warm):  {:>9.1} ms median of {} (min {:.1}, max {:.1})  eligible {} excluded {:?}",
+            ms(median(&counts_times)),
+            counts_times.len(),
+            ms(counts_times.first().copied().unwrap_or_default()),
+            ms(counts_times.last().copied().unwrap_or_default()),
+            c.eligible,
+            c.excluded
+        )?;
+    }
+    let list_only: Vec<Duration> = list_times.iter().map(|(d, _)| *d).collect();
+    writeln!(
+        ctx.out,
+        "index list (warm):    {:>9.1} ms median of {} (min {:.1}, max {:.1})  {} recipients",
+        ms(median(&list_only)),
+        list_only.len(),
+        ms(list_only.first().copied().unwrap_or_default()),
+        ms(list_only.last().copied().unwrap_or_default()),
+        list_times.first().map(|(_, n)| *n).unwrap_or_default()
+    )?;
+    if let Some(first) = store.list_contacts(None, 1).await?.first() {
+        let who = ContactRef::Id(first.id);
+        for restricted in [true, false] {
+            store.set_restricted(&who, restricted).await?;
+            let started = Instant::now();
+            let c = store.audience_counts(&q).await?;
+            writeln!(
+                ctx.out,
+                "index counts after one contact {}: {:>7.1} ms  eligible {}",
+                if restricted { "restricted" } else { "released" },
+                ms(started.elapsed()),
+                c.eligible
+            )?;
+        }
+    }
+    writeln!(ctx.out, "at the end: {}", rss())?;
+    Ok(())
+}

@@ -275,6 +275,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, command: Command) -> anyhow::Result<()> {
         Command::Rules(c) => rules::run(ctx, c).await,
         Command::Bench(args) => bench::command(ctx, args).await,
         Command::BenchExport { events } => bench::export(ctx, events).await,
+        Command::BenchAudience { rounds } => bench::audience(ctx, rounds).await,
         Command::Import(args) => import::run(ctx, args).await,
         Command::BenchImport { rows, consents } => import::bench(ctx, rows, consents).await,
     }
