@@ -74,9 +74,11 @@ macro_rules! states_sql {
 
 /// SQLite, building: every contact in key order, with its address's hash.
 const ALL_CONTACTS_SQLITE: &str = "SELECT c.id, CAST((CASE WHEN c.erased_at IS NULL THEN 0 ELSE 1 END) + (CASE WHEN c.restricted_at IS NULL THEN 0 ELSE 2 END) + (CASE WHEN c.objected_at IS NULL THEN 0 ELSE 4 END) + (CASE WHEN c.email_off_at IS NULL THEN 0 ELSE 8 END) + (CASE WHEN c.email IS NULL THEN 0 ELSE 32 END) AS BIGINT) AS flags, c.email_hash FROM contacts c ORDER BY c.id";
-/// SQLite, building: the consent states in the order of their primary key (contact first), read
-/// from the table itself (not the audience index, which is ordered by type).
-const ALL_STATES_SQLITE: &str = states_sql!("consent_state s NOT INDEXED", "ORDER BY s.contact_id");
+/// SQLite, building: every consent state, in the order of the table's key (contact first): one
+/// sequential pass, the types that do not permit bulk email skipped while reading. (Filtering by
+/// type in SQL goes through the index `consent_state_audience`, ordered by type, and then looks up
+/// each state's kind in the table: several times slower on a million contacts.)
+const ALL_STATES_SQLITE: &str = "SELECT s.contact_id, s.consent_type_id, CAST(CASE WHEN s.granted THEN 0 WHEN s.kind IN ('withdrawn', 'revoked') THEN 1 WHEN s.kind = 'refused' THEN 2 ELSE 3 END AS BIGINT) AS k, s.valid_until FROM consent_state s";
 /// SQLite: one contact read again.
 const ONE_CONTACT_SQLITE: &str = contacts_sql!("WHERE c.id = ?1");
 const ONE_STATES_SQLITE: &str = states_sql!("consent_state s", "AND s.contact_id = ?1");
@@ -339,7 +341,7 @@ impl Index {
         if self.garbage < 4096 || self.garbage * 2 < self.states.len() {
             return;
         }
-        let mut states = Vec::with_capacity(self.states.len() - self.garbage);
+        let mut states = Vec::with_capacity(self.states.len().saturating_sub(self.garbage));
         for row in &mut self.rows {
             let start = usize::try_from(row.start).unwrap_or(usize::MAX);
             let from = self
@@ -852,7 +854,7 @@ impl AudienceIndex {
     ) -> Result<Option<AudienceIndexSize>, StoreError> {
         self.with(source, |i| AudienceIndexSize {
             contacts: i.rows.iter().filter(|r| r.flags & GONE == 0).count(),
-            states: i.states.len() - i.garbage,
+            states: i.states.len().saturating_sub(i.garbage),
             bytes: i.bytes(),
         })
         .await
