@@ -232,8 +232,8 @@ pub struct StoreConfig {
     pub max_connections: u32,
     /// Country calling code for phone numbers written without one (`39` for Italy).
     pub default_country_code: String,
-    /// SQLite only: contacts whose decision facts are kept in memory (0: none). Each costs
-    /// about 300 bytes; a full cache remembers no one new until changes make it forget some.
+    /// Contacts whose decision facts are kept in memory (0: none). Each costs about 300 bytes;
+    /// a full cache remembers no one new until changes make it forget some.
     pub decision_cache_entries: usize,
     /// The master key the secrets are sealed under: kept outside the database (a copy of the
     /// file must not open its links, receipts or suppression list), found and handed in by the

@@ -29,19 +29,18 @@ use crate::StoreError;
 use crate::decision_cache::{DecisionCache, Forgotten};
 use crate::decision_facts::MAX_CHANGES;
 
-/// The fence's one statement: the snapshot, its oldest running transaction, how far the log was
-/// pruned, and the contacts changed by transactions the previous snapshot (`$2`, whose oldest
-/// running transaction is `$1`) did not see. A transaction older than `$1` had ended before the
-/// previous snapshot, so it was seen then (or rolled back, and its rows are seen by nobody): the
-/// index on `xid` skips it. `pg_current_snapshot()` is the statement's own snapshot, the one the
-/// log is read with.
+/// The fence's one statement: the snapshot, how far the log was pruned, and the contacts changed by transactions the previous snapshot (`$3`) did not see.
+/// Those are among the transactions the previous snapshot found still running (`$2`) or not yet
+/// started (from its `xmax`, `$1`): any other had ended before it, so it was seen then (or rolled
+/// back, and its rows are seen by nobody). The index on `xid` reads only those.
+/// `pg_current_snapshot()` is the statement's own snapshot, the one the log is read with.
 const FENCE_SQL: &str = "SELECT pg_current_snapshot()::text AS snap, \
-pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, \
 (SELECT below::text FROM decision_changes_pruned) AS below, \
 count(*) AS n, count(*) FILTER (WHERE contact_id IS NULL) AS everyone, \
 COALESCE(array_agg(DISTINCT contact_id) FILTER (WHERE contact_id IS NOT NULL), '{}') AS contacts \
 FROM (SELECT contact_id FROM decision_changes \
-WHERE xid >= $1::xid8 AND NOT pg_visible_in_snapshot(xid, $2::pg_snapshot) LIMIT $3) d";
+WHERE (xid >= $1::xid8 OR xid = ANY($2::xid8[])) \
+AND NOT pg_visible_in_snapshot(xid, $3::pg_snapshot) LIMIT $4) d";
 
 /// How long a change stays in the log: a process that has not fenced for this long forgets
 /// everything at its next fence. Every process fences at least every [`PgFence::EVERY`].
@@ -49,11 +48,38 @@ const KEPT_FOR: Duration = Duration::from_secs(120);
 /// How often a process prunes the log.
 const PRUNE_EVERY: Duration = Duration::from_secs(30);
 
-/// The snapshot the cache is caught up to.
+/// The snapshot the cache is caught up to, as PostgreSQL prints it (`xmin:xmax:xip,…`), and its
+/// parts.
 #[derive(Debug, Clone)]
 struct Seen {
     snapshot: String,
     xmin: u64,
+    xmax: String,
+    running: Vec<String>,
+}
+
+impl Seen {
+    fn parse(snapshot: String) -> Result<Self, StoreError> {
+        let mut parts = snapshot.split(':');
+        let (Some(xmin), Some(xmax), Some(running), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(StoreError::Corrupt("a snapshot of the decision change log"));
+        };
+        let xmin = parse_xid(xmin)?;
+        let xmax = xmax.to_owned();
+        let running = running
+            .split(',')
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Ok(Self {
+            xmax,
+            running,
+            snapshot,
+            xmin,
+        })
+    }
 }
 
 /// What only the fence in progress touches.
@@ -125,30 +151,29 @@ impl PgFence {
 
     /// One fence: reads what changed since the last snapshot and applies it to the cache.
     async fn catch_up(&self, log: &mut Log) -> Result<(i64, Vec<Forgotten>), StoreError> {
-        let (from, previous) = match &log.seen {
-            Some(s) => (Some(s.xmin.to_string()), Some(s.snapshot.clone())),
-            None => (None, None),
+        let (from, running, previous) = match &log.seen {
+            Some(s) => (
+                Some(s.xmax.clone()),
+                s.running.clone(),
+                Some(s.snapshot.clone()),
+            ),
+            None => (None, Vec::new(), None),
         };
-        let (snapshot, xmin, below, n, everyone, contacts): (
-            String,
-            String,
-            String,
-            i64,
-            i64,
-            Vec<Uuid>,
-        ) = sqlx::query_as(FENCE_SQL)
-            .bind(from)
-            .bind(previous)
-            .bind(MAX_CHANGES + 1)
-            .fetch_one(&self.pool)
-            .await?;
-        let xmin = parse_xid(&xmin)?;
+        let (snapshot, below, n, everyone, contacts): (String, String, i64, i64, Vec<Uuid>) =
+            sqlx::query_as(FENCE_SQL)
+                .bind(from)
+                .bind(running)
+                .bind(previous)
+                .bind(MAX_CHANGES + 1)
+                .fetch_one(&self.pool)
+                .await?;
+        let seen = Seen::parse(snapshot)?;
         let below = parse_xid(&below)?;
         let applied = match &log.seen {
             // The first fence: nothing can be remembered yet.
             None => (self.cache.position(), Vec::new()),
             // Changes this process needed may have been pruned: forget everything.
-            Some(seen) if seen.xmin < below => self.cache.advance(None),
+            Some(last) if last.xmin < below => self.cache.advance(None),
             Some(_) if everyone > 0 || n > MAX_CHANGES => self.cache.advance(None),
             Some(_) if n == 0 => (self.cache.position(), Vec::new()),
             Some(_) => self.cache.advance(Some(&contacts)),
@@ -159,9 +184,9 @@ impl PgFence {
             .back()
             .is_none_or(|(at, _)| now.duration_since(*at) >= PRUNE_EVERY)
         {
-            log.samples.push_back((now, xmin));
+            log.samples.push_back((now, seen.xmin));
         }
-        log.seen = Some(Seen { snapshot, xmin });
+        log.seen = Some(seen);
         Ok(applied)
     }
 
@@ -261,5 +286,22 @@ impl PgFollower {
 impl Drop for PgFollower {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_is_read_as_printed_by_postgresql() {
+        let seen = Seen::parse("7765:7770:7765,7768".into()).unwrap();
+        assert_eq!(seen.xmin, 7765);
+        assert_eq!(seen.xmax, "7770");
+        assert_eq!(seen.running, ["7765", "7768"]);
+        let quiet = Seen::parse("7765:7765:".into()).unwrap();
+        assert!(quiet.running.is_empty());
+        assert!(Seen::parse("7765:7765".into()).is_err());
+        assert!(Seen::parse("x:7765:".into()).is_err());
     }
 }
