@@ -90,6 +90,8 @@ def main():
     ap.add_argument("--only", default="minimal,decisions,dialer,writes")
     # Another build (an earlier commit's, say) to compare with, against its own baseline.
     ap.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "consento"))
+    ap.add_argument("--serve-env", action="append", default=[], metavar="KEY=VALUE",
+                    help="configuration for the servers, e.g. CONSENTO_DECISION_CACHE_ENTRIES=0")
     ap.add_argument("--processes", type=int, default=1,
                     help="PostgreSQL: this many `consento serve` processes on the one database")
     ap.add_argument("--register-check", action="store_true",
@@ -155,6 +157,7 @@ def main():
     serve_env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENTO_")}
     serve_env.update(CONSENTO_LOG_LEVEL="warn", CONSENTO_SQLITE_FULL_SYNC="true",
                      CONSENTO_WEBHOOKS__ENABLED="false")
+    serve_env.update(kv.split("=", 1) for kv in args.serve_env)
     servers = [subprocess.Popen([binary, *target, "serve", "--listen", "127.0.0.1:0"],
                                 stdout=subprocess.PIPE, text=True, env=serve_env)
                for _ in range(args.processes)]

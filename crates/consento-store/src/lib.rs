@@ -354,6 +354,13 @@ impl Store {
         }
         if let (Db::Postgres(pool), Some(cache)) = (&store.db, &store.decision_cache) {
             let fence = pgfence::PgFence::new(pool.clone(), Arc::clone(cache));
+            let warm = {
+                let (pool, fence, cache) = (pool.clone(), Arc::clone(&fence), Arc::clone(cache));
+                // A failed preload leaves the rest to be read when asked about.
+                async move {
+                    let _ = decide::preload_pg(&pool, &fence, &cache).await;
+                }
+            };
             let (pool, cache) = (pool.clone(), Arc::clone(cache));
             store.pg_follower = Some(pgfence::PgFollower::start(
                 Arc::clone(&fence),
@@ -361,6 +368,7 @@ impl Store {
                     let (pool, cache) = (pool.clone(), Arc::clone(&cache));
                     async move { decide::refresh_pg(&pool, &cache, head, &forgotten).await }
                 },
+                warm,
             ));
             store.pg_fence = Some(fence);
         }
@@ -420,6 +428,9 @@ impl Store {
             Db::Postgres(pool) => {
                 if let Some(follower) = &self.pg_follower {
                     follower.stop();
+                }
+                if let Some(fence) = &self.pg_fence {
+                    fence.close().await;
                 }
                 pool.close().await;
             }

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use sqlx::PgPool;
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::StoreError;
@@ -85,6 +85,9 @@ impl Seen {
 /// What only the fence in progress touches.
 #[derive(Debug, Default)]
 struct Log {
+    /// The fence's own connection: not the pool's, which decisions reading the database may
+    /// have in use all at once (every decision would then wait for the fence behind them).
+    conn: Option<PgConnection>,
     seen: Option<Seen>,
     /// The oldest running transaction of past fences, with when: the log is pruned below one
     /// taken at least [`KEPT_FOR`] ago.
@@ -159,14 +162,25 @@ impl PgFence {
             ),
             None => (None, Vec::new(), None),
         };
-        let (snapshot, below, n, everyone, contacts): (String, String, i64, i64, Vec<Uuid>) =
+        let conn = match &mut log.conn {
+            Some(conn) => conn,
+            None => log
+                .conn
+                .insert(self.pool.connect_options().connect().await?),
+        };
+        let read: Result<(String, String, i64, i64, Vec<Uuid>), sqlx::Error> =
             sqlx::query_as(FENCE_SQL)
                 .bind(from)
                 .bind(running)
                 .bind(previous)
                 .bind(MAX_CHANGES + 1)
-                .fetch_one(&self.pool)
-                .await?;
+                .fetch_one(&mut *conn)
+                .await;
+        if read.is_err() {
+            // Connected again at the next fence, which reads from the same snapshot.
+            log.conn = None;
+        }
+        let (snapshot, below, n, everyone, contacts) = read?;
         let seen = Seen::parse(snapshot)?;
         let below = parse_xid(&below)?;
         let applied = match &log.seen {
@@ -188,6 +202,13 @@ impl PgFence {
         }
         log.seen = Some(seen);
         Ok(applied)
+    }
+
+    /// Closes the fence's own connection (the store is closing).
+    pub(crate) async fn close(&self) {
+        if let Some(conn) = self.log.lock().await.conn.take() {
+            let _ = conn.close().await;
+        }
     }
 
     /// Removes from the log what every process has read: the changes of transactions that had
@@ -245,14 +266,18 @@ pub(crate) struct PgFollower {
 }
 
 impl PgFollower {
-    pub(crate) fn start<F, Fut>(fence: Arc<PgFence>, refresh: F) -> Self
+    /// Starts the task: `warm` first (the preload), then a fence every [`PgFence::EVERY`], with
+    /// `refresh` for what each forgot.
+    pub(crate) fn start<F, Fut, W>(fence: Arc<PgFence>, refresh: F, warm: W) -> Self
     where
         F: Fn(i64, Vec<Forgotten>) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = Result<(), StoreError>> + Send,
+        W: std::future::Future<Output = ()> + Send + 'static,
     {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let task = tokio::spawn(async move {
+            warm.await;
             let mut tick = tokio::time::interval(PgFence::EVERY);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             while !flag.load(Ordering::Relaxed) {

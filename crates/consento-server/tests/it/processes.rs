@@ -88,10 +88,7 @@ async fn two_serve_processes_each_see_the_others_consent_changes_at_their_next_d
         db.dir.clone(),
     );
     let ((a, a_url), (b, b_url)) = tokio::task::spawn_blocking(move || {
-        (
-            serve(&url, &schema, &dir, &[]),
-            serve(&url, &schema, &dir, &[]),
-        )
+        (serve(&url, &schema, &dir), serve(&url, &schema, &dir))
     })
     .await
     .unwrap();

@@ -740,15 +740,23 @@ pub async fn raw_http(base: &str, request: &[u8]) -> (u16, String, String) {
         .expect("no answer within ten seconds")
 }
 
-/// A `consento serve` process on a PostgreSQL scratch schema, with a fast-polling webhook worker
-/// and the `extra` environment, run in the scratch directory (where its master key file is);
+/// A `consento serve` process of a test, killed if the test ends without [`terminate`] (a failed
+/// assertion must not leave it running).
+pub struct Serving(Option<std::process::Child>);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A `consento serve` process on a PostgreSQL scratch schema, with a fast-polling webhook worker,
+/// run in the scratch directory (where its master key file is);
 /// returns once it listens, with its base URL (`http://…`).
-pub fn serve(
-    url: &str,
-    schema: &str,
-    dir: &std::path::Path,
-    extra: &[(&str, &str)],
-) -> (std::process::Child, String) {
+pub fn serve(url: &str, schema: &str, dir: &std::path::Path) -> (Serving, String) {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_consento"))
         .args(["--database-url", url])
@@ -759,7 +767,6 @@ pub fn serve(
         .env("CONSENTO_LOG_LEVEL", "warn")
         .env("CONSENTO_WEBHOOKS__POLL_INTERVAL_MS", "10")
         .env("CONSENTO_WEBHOOKS__BATCH_SIZE", "3")
-        .envs(extra.iter().copied())
         .current_dir(dir)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -776,11 +783,14 @@ pub fn serve(
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .trim_end_matches('/')
         .to_owned();
-    (child, base)
+    (Serving(Some(child)), base)
 }
 
 /// Sends SIGTERM and waits for a clean exit.
-pub fn terminate(mut child: std::process::Child) {
+pub fn terminate(mut serving: Serving) {
+    let Some(mut child) = serving.0.take() else {
+        return;
+    };
     let pid = child.id().to_string();
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &pid])

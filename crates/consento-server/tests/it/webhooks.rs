@@ -758,10 +758,7 @@ async fn two_serve_processes_on_one_postgres_database_deliver_each_event_exactly
         db.dir.clone(),
     );
     let (a, b) = tokio::task::spawn_blocking(move || {
-        (
-            serve(&url, &schema, &dir, &[]).0,
-            serve(&url, &schema, &dir, &[]).0,
-        )
+        (serve(&url, &schema, &dir).0, serve(&url, &schema, &dir).0)
     })
     .await
     .unwrap();
