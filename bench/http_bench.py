@@ -5,10 +5,16 @@ same machine, with wrk on loopback (bounded runs, interleaved rounds, medians).
     cargo build --release
     python3 bench/http_bench.py --db bench-data/http.db          # loads 1M demo contacts if absent
     python3 bench/http_bench.py --postgres postgres://postgres@127.0.0.1:5432/test --pg-schema httpbench
+    python3 bench/http_bench.py --postgres … --processes 2   # two `consento serve` on one database
 
 Measures POST /v1/decisions, the dialer's GET /v1/dialer, and durable consent writes
 (POST /v1/contacts/{id}/consents with synchronous=FULL), each at --connections connections.
 Prints a table: requests/s, p99, and the ratio to the minimal handler.
+
+With --processes N (PostgreSQL), N `consento serve` processes share the database, as a business
+runs them behind a load balancer, and N minimal handlers make the baseline: each target is
+measured by N wrk runs at once, one per process with its share of the connections; requests/s
+are summed and the p99 is the worst of the N.
 
 The dialer asks about a random number of the data set: a marketing call its consent allows is
 then checked at the ring (register, silent calls, exceptions). The demo data has no register
@@ -44,14 +50,28 @@ def wait_listening(proc):
     return m.group(1)
 
 
-def wrk(url, script, duration, connections, env):
-    out = run(["wrk", "-t2", f"-c{connections}", f"-d{duration}", "--latency", "-s", script, url],
-              env=env)
+def parse_wrk(out):
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     m = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
     p99 = float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     return rps, p99, int(non2xx.group(1)) if non2xx else 0
+
+
+def wrk(urls, script, duration, connections, env):
+    """One wrk per URL at once, the connections shared out; summed req/s, worst p99."""
+    threads = 2 if len(urls) == 1 else 1
+    each = max(connections // len(urls), threads)
+    procs = [subprocess.Popen(["wrk", f"-t{threads}", f"-c{each}", f"-d{duration}", "--latency",
+                               "-s", script, url], env=env, stdout=subprocess.PIPE, text=True)
+             for url in urls]
+    outs = []
+    for p in procs:
+        out, _ = p.communicate()
+        if p.returncode != 0:
+            sys.exit(f"wrk failed: {out}")
+        outs.append(parse_wrk(out))
+    return (sum(o[0] for o in outs), max(o[1] for o in outs), sum(o[2] for o in outs))
 
 
 def main():
@@ -70,9 +90,15 @@ def main():
     ap.add_argument("--only", default="minimal,decisions,dialer,writes")
     # Another build (an earlier commit's, say) to compare with, against its own baseline.
     ap.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "consento"))
+    ap.add_argument("--serve-env", action="append", default=[], metavar="KEY=VALUE",
+                    help="configuration for the servers, e.g. CONSENTO_DECISION_CACHE_ENTRIES=0")
+    ap.add_argument("--processes", type=int, default=1,
+                    help="PostgreSQL: this many `consento serve` processes on the one database")
     ap.add_argument("--register-check", action="store_true",
                     help="record a register answer for every number first (once per database)")
     args = ap.parse_args()
+    if args.processes > 1 and not args.postgres:
+        sys.exit("--processes needs --postgres: SQLite is served by one process")
     binary = args.binary
     if args.postgres:
         target = ["--database-url", args.postgres, "--pg-schema", args.pg_schema]
@@ -131,18 +157,21 @@ def main():
     serve_env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENTO_")}
     serve_env.update(CONSENTO_LOG_LEVEL="warn", CONSENTO_SQLITE_FULL_SYNC="true",
                      CONSENTO_WEBHOOKS__ENABLED="false")
-    server = subprocess.Popen([binary, *target, "serve", "--listen", "127.0.0.1:0"],
-                              stdout=subprocess.PIPE, text=True, env=serve_env)
-    baseline = subprocess.Popen([binary, "bench-baseline", "--listen", "127.0.0.1:0"],
-                                stdout=subprocess.PIPE, text=True)
+    serve_env.update(kv.split("=", 1) for kv in args.serve_env)
+    servers = [subprocess.Popen([binary, *target, "serve", "--listen", "127.0.0.1:0"],
+                                stdout=subprocess.PIPE, text=True, env=serve_env)
+               for _ in range(args.processes)]
+    baselines = [subprocess.Popen([binary, "bench-baseline", "--listen", "127.0.0.1:0"],
+                                  stdout=subprocess.PIPE, text=True)
+                 for _ in range(args.processes)]
     try:
-        api = "http://" + wait_listening(server)
-        minimal = "http://" + wait_listening(baseline)
+        apis = ["http://" + wait_listening(s) for s in servers]
+        minimal = ["http://" + wait_listening(b) for b in baselines]
         targets = {
             "minimal": (minimal, "minimal.lua"),
-            "decisions": (api, "decisions.lua"),
-            "dialer": (api, "dialer.lua"),
-            "writes": (api, "writes.lua"),
+            "decisions": (apis, "decisions.lua"),
+            "dialer": (apis, "dialer.lua"),
+            "writes": (apis, "writes.lua"),
         }
         chosen = [t for t in args.only.split(",") if t in targets]
         results = {t: [] for t in chosen}
@@ -160,7 +189,8 @@ def main():
                       f"  non-2xx {res[2]}", file=sys.stderr)
         base_rps = statistics.median(x[0] for x in results.get("minimal", [(0, 0, 0)])) or None
         base_p99 = statistics.median(x[1] for x in results.get("minimal", [(0, 0, 0)])) or None
-        print(f"| endpoint ({args.connections} connections, wrk -t2, {args.duration} x {args.rounds}) "
+        processes = f", {args.processes} processes" if args.processes > 1 else ""
+        print(f"| endpoint ({args.connections} connections{processes}, {args.duration} x {args.rounds}) "
               "| req/s (median) | p99 ms (median) | vs minimal: req/s | vs minimal: p99 |")
         print("|---|---|---|---|---|")
         for t in chosen:
@@ -169,10 +199,11 @@ def main():
             rr = f"{rps / base_rps:.2f}" if base_rps else "-"
             pr = f"{p99 / base_p99:.2f}" if base_p99 else "-"
             print(f"| {t} | {rps:,.0f} | {p99:.2f} | {rr} | {pr} |")
-        with urllib.request.urlopen(api + "/readyz") as r:
-            assert r.status == 200
+        for api in apis:
+            with urllib.request.urlopen(api + "/readyz") as r:
+                assert r.status == 200
     finally:
-        for p in (server, baseline):
+        for p in servers + baselines:
             p.terminate()
             p.wait(timeout=60)
 

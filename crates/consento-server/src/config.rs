@@ -34,8 +34,8 @@ pub struct ServeConfig {
     pub sqlite_full_sync: bool,
     /// Connections in the read pool (PostgreSQL: the whole pool).
     pub max_connections: u32,
-    /// SQLite only: contacts whose decision facts are kept in memory, about 300 bytes each
-    /// (0: every decision reads the database). Size it to the contacts that are asked about.
+    /// Contacts whose decision facts are kept in memory, about 300 bytes each (0: every decision
+    /// reads the database). Size it to the contacts that are asked about.
     pub decision_cache_entries: usize,
     /// SQLite only: the WAL's size in MiB past which bulk writes (demo, imports, bulk rules,
     /// retention) copy it into the database file and cut it back between their transactions.

@@ -112,7 +112,7 @@ struct State {
 #[derive(Debug, Clone)]
 enum Position {
     Sqlite(i64),
-    Postgres { snapshot: String, xmin: u64 },
+    Postgres(crate::pgfence::Seen),
 }
 
 /// What a fence tells the index to do.
@@ -612,45 +612,21 @@ fn sync_sqlite(fast: &FastRead, index: Option<Index>) -> Result<Option<Index>, S
     Ok(Some(index))
 }
 
-/// PostgreSQL: a fence from `from` (none: the first), as pgfence.rs takes one: the new snapshot
-/// and what the transactions it sees and the previous did not changed.
+/// PostgreSQL: a fence from `from` (none: the first), with the decision cache's statement
+/// (pgfence.rs): the new snapshot and what the transactions it sees and the previous did not
+/// changed.
 async fn fence_pg(
     pool: &PgPool,
-    from: Option<(&str, u64)>,
+    from: Option<&crate::pgfence::Seen>,
 ) -> Result<(Position, Catch), StoreError> {
-    let (snapshot, xmin, below, n, everyone, contacts): (
-        String,
-        String,
-        String,
-        i64,
-        i64,
-        Vec<Uuid>,
-    ) = sqlx::query_as(crate::pgfence::FENCE_SQL)
-        .bind(from.map(|(_, xmin)| xmin.to_string()))
-        .bind(from.map(|(snapshot, _)| snapshot.to_owned()))
-        .bind(MAX_CHANGES + 1)
-        .fetch_one(pool)
-        .await?;
-    let parse = |t: &str| {
-        t.parse::<u64>()
-            .map_err(|_| StoreError::Corrupt("a transaction id of the decision change log"))
+    use crate::pgfence::Changes;
+    let (seen, changes) = crate::pgfence::changes_since(pool, from).await?;
+    let catch = match changes {
+        Changes::Nothing => Catch::Nothing,
+        Changes::Everyone => Catch::Everything,
+        Changes::Contacts(ids) => Catch::Contacts(ids),
     };
-    let xmin_now = parse(&xmin)?;
-    let below = parse(&below)?;
-    let catch = match from {
-        None => Catch::Everything,
-        Some((_, seen_xmin)) if seen_xmin < below => Catch::Everything,
-        Some(_) if everyone > 0 || n > MAX_CHANGES => Catch::Everything,
-        Some(_) if n == 0 => Catch::Nothing,
-        Some(_) => Catch::Contacts(contacts),
-    };
-    Ok((
-        Position::Postgres {
-            snapshot,
-            xmin: xmin_now,
-        },
-        catch,
-    ))
+    Ok((Position::Postgres(seen), catch))
 }
 
 async fn types_pg(pool: &PgPool) -> Result<Option<Vec<(Uuid, String)>>, StoreError> {
@@ -755,12 +731,12 @@ const PG_BATCH: usize = 5_000;
 async fn sync_pg(pool: &PgPool, index: Option<Index>) -> Result<Option<Index>, StoreError> {
     let from = match &index {
         Some(Index {
-            at: Position::Postgres { snapshot, xmin },
+            at: Position::Postgres(seen),
             ..
-        }) => Some((snapshot.clone(), *xmin)),
+        }) => Some(seen.clone()),
         _ => None,
     };
-    let (at, catch) = fence_pg(pool, from.as_ref().map(|(s, x)| (s.as_str(), *x))).await?;
+    let (at, catch) = fence_pg(pool, from.as_ref()).await?;
     let mut index = match (index, catch) {
         (Some(index), Catch::Nothing) => index,
         (Some(mut index), Catch::Contacts(ids)) => {

@@ -23,8 +23,11 @@ use crate::{
 /// contact. Rows: one per consent state (or one with NULL state columns when there is none).
 macro_rules! decision_sql {
     ($where:literal) => {
+        decision_sql!("", $where)
+    };
+    ($more:literal, $where:literal) => {
         concat!(
-            "SELECT c.id, c.erased_at, c.restricted_at, c.objected_at, c.email_off_at, c.phone_off_at, c.sms_off_at, ",
+            "SELECT ", $more, "c.id, c.erased_at, c.restricted_at, c.objected_at, c.email_off_at, c.phone_off_at, c.sms_off_at, ",
             "(se.hash IS NOT NULL) AS email_suppressed, (sp.hash IS NOT NULL) AS phone_suppressed, ",
             "st.check_email_single, st.check_email_bulk, st.check_phone, st.check_sms, ",
             "s.consent_type_id, s.kind, s.event_time, s.valid_until, t.code, ",
@@ -42,6 +45,14 @@ macro_rules! decision_sql {
 }
 
 const BY_ID: &str = decision_sql!("WHERE c.id = $1");
+/// The facts of the next [`PRELOAD_CHUNK`] contacts after `$1` in id order, with the keys a CRM,
+/// a mail sender and a dialer name them by (the primary address and number).
+const PRELOAD: &str = decision_sql!(
+    "c.external_id AS key_external, c.email AS key_email, c.phone AS key_phone, ",
+    "WHERE c.id IN (SELECT id FROM contacts WHERE id > $1 ORDER BY id LIMIT 5000) ORDER BY c.id"
+);
+/// Contacts read per preload statement (the LIMIT of [`PRELOAD`]).
+const PRELOAD_CHUNK: usize = 5000;
 const BY_EXTERNAL: &str = decision_sql!("WHERE c.external_id = $1");
 const BY_EMAIL: &str =
     decision_sql!("WHERE c.id = (SELECT contact_id FROM contact_emails WHERE email = $1)");
@@ -488,6 +499,48 @@ pub(crate) async fn refresh_pg(
             let facts =
                 crate::rpo::read_ring_pg(pool, ContactId(*id), None, code.as_deref()).await?;
             cache.remember_ring(head, *id, code.as_deref(), &facts);
+        }
+    }
+    Ok(())
+}
+
+/// Fills a PostgreSQL store's cache when it starts, contact by contact in id order, until it is
+/// full: without it a fresh server reads the database for each contact the first time it is
+/// asked about it, a few thousand a second, for millions of questions. Each chunk is read after
+/// a fence and remembered at its position, as a decision's facts are: a chunk read while a
+/// change was committed is not kept (those contacts are read when asked).
+pub(crate) async fn preload_pg(
+    pool: &sqlx::PgPool,
+    fence: &std::sync::Arc<crate::pgfence::PgFence>,
+    cache: &DecisionCache,
+) -> Result<(), StoreError> {
+    let mut after = uuid::Uuid::nil();
+    while !cache.is_full() {
+        let head = fence.fence().await?;
+        let rows = sqlx::query(PRELOAD).bind(after).fetch_all(pool).await?;
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        after = last.uuid("id")?;
+        let mut contacts = 0;
+        for contact in rows.chunk_by(|a, b| a.uuid("id").ok() == b.uuid("id").ok()) {
+            contacts += 1;
+            let (Some(first), Some(facts)) = (contact.first(), facts_from(contact)?) else {
+                continue;
+            };
+            cache.remember(head, None, &facts);
+            for (kind, column) in [
+                (KeyKind::External, "key_external"),
+                (KeyKind::Email, "key_email"),
+                (KeyKind::Phone, "key_phone"),
+            ] {
+                if let Some(key) = first.opt_text(column)? {
+                    cache.remember(head, Some((kind, &key)), &facts);
+                }
+            }
+        }
+        if contacts < PRELOAD_CHUNK {
+            return Ok(());
         }
     }
     Ok(())

@@ -445,6 +445,11 @@ impl DecisionCache {
         }
     }
 
+    /// Whether the cache holds as many contacts as it may.
+    pub(crate) fn is_full(&self) -> bool {
+        self.len.load(Ordering::SeqCst) >= self.capacity
+    }
+
     /// Contacts remembered now.
     #[cfg(test)]
     fn len(&self) -> usize {

@@ -234,8 +234,8 @@ pub struct StoreConfig {
     pub max_connections: u32,
     /// Country calling code for phone numbers written without one (`39` for Italy).
     pub default_country_code: String,
-    /// SQLite only: contacts whose decision facts are kept in memory (0: none). Each costs
-    /// about 300 bytes; a full cache remembers no one new until changes make it forget some.
+    /// Contacts whose decision facts are kept in memory (0: none). Each costs about 300 bytes;
+    /// a full cache remembers no one new until changes make it forget some.
     pub decision_cache_entries: usize,
     /// The master key the secrets are sealed under: kept outside the database (a copy of the
     /// file must not open its links, receipts or suppression list), found and handed in by the
@@ -359,6 +359,13 @@ impl Store {
         }
         if let (Db::Postgres(pool), Some(cache)) = (&store.db, &store.decision_cache) {
             let fence = pgfence::PgFence::new(pool.clone(), Arc::clone(cache));
+            let warm = {
+                let (pool, fence, cache) = (pool.clone(), Arc::clone(&fence), Arc::clone(cache));
+                // A failed preload leaves the rest to be read when asked about.
+                async move {
+                    let _ = decide::preload_pg(&pool, &fence, &cache).await;
+                }
+            };
             let (pool, cache) = (pool.clone(), Arc::clone(cache));
             store.pg_follower = Some(pgfence::PgFollower::start(
                 Arc::clone(&fence),
@@ -366,6 +373,7 @@ impl Store {
                     let (pool, cache) = (pool.clone(), Arc::clone(&cache));
                     async move { decide::refresh_pg(&pool, &cache, head, &forgotten).await }
                 },
+                warm,
             ));
             store.pg_fence = Some(fence);
         }
@@ -425,6 +433,9 @@ impl Store {
             Db::Postgres(pool) => {
                 if let Some(follower) = &self.pg_follower {
                     follower.stop();
+                }
+                if let Some(fence) = &self.pg_fence {
+                    fence.close().await;
                 }
                 pool.close().await;
             }

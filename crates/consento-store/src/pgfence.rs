@@ -22,26 +22,25 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use sqlx::PgPool;
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::StoreError;
 use crate::decision_cache::{DecisionCache, Forgotten};
 use crate::decision_facts::MAX_CHANGES;
 
-/// The fence's one statement: the snapshot, its oldest running transaction, how far the log was
-/// pruned, and the contacts changed by transactions the previous snapshot (`$2`, whose oldest
-/// running transaction is `$1`) did not see. A transaction older than `$1` had ended before the
-/// previous snapshot, so it was seen then (or rolled back, and its rows are seen by nobody): the
-/// index on `xid` skips it. `pg_current_snapshot()` is the statement's own snapshot, the one the
-/// log is read with.
-pub(crate) const FENCE_SQL: &str = "SELECT pg_current_snapshot()::text AS snap, \
-pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, \
+/// The fence's one statement: the snapshot, how far the log was pruned, and the contacts changed by transactions the previous snapshot (`$3`) did not see.
+/// Those are among the transactions the previous snapshot found still running (`$2`) or not yet
+/// started (from its `xmax`, `$1`): any other had ended before it, so it was seen then (or rolled
+/// back, and its rows are seen by nobody). The index on `xid` reads only those.
+/// `pg_current_snapshot()` is the statement's own snapshot, the one the log is read with.
+const FENCE_SQL: &str = "SELECT pg_current_snapshot()::text AS snap, \
 (SELECT below::text FROM decision_changes_pruned) AS below, \
 count(*) AS n, count(*) FILTER (WHERE contact_id IS NULL) AS everyone, \
 COALESCE(array_agg(DISTINCT contact_id) FILTER (WHERE contact_id IS NOT NULL), '{}') AS contacts \
 FROM (SELECT contact_id FROM decision_changes \
-WHERE xid >= $1::xid8 AND NOT pg_visible_in_snapshot(xid, $2::pg_snapshot) LIMIT $3) d";
+WHERE (xid >= $1::xid8 OR xid = ANY($2::xid8[])) \
+AND NOT pg_visible_in_snapshot(xid, $3::pg_snapshot) LIMIT $4) d";
 
 /// How long a change stays in the log: a process that has not fenced for this long forgets
 /// everything at its next fence. Every process fences at least every [`PgFence::EVERY`].
@@ -49,16 +48,84 @@ const KEPT_FOR: Duration = Duration::from_secs(120);
 /// How often a process prunes the log.
 const PRUNE_EVERY: Duration = Duration::from_secs(30);
 
-/// The snapshot the cache is caught up to.
-#[derive(Debug, Clone)]
-struct Seen {
+/// The snapshot the cache is caught up to, as PostgreSQL prints it (`xmin:xmax:xip,…`), and its
+/// parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Seen {
     snapshot: String,
     xmin: u64,
+    xmax: String,
+    running: Vec<String>,
+}
+
+/// What a fence found changed since the last snapshot.
+#[derive(Debug)]
+pub(crate) enum Changes {
+    Nothing,
+    /// Everyone: a change every decision reads, too many changes, a pruned log, or no previous
+    /// snapshot to compare with.
+    Everyone,
+    Contacts(Vec<Uuid>),
+}
+
+/// One fence statement on `conn`: a new snapshot, and what the transactions it sees and `last`
+/// did not changed. The decision cache (below) and the audience index (audience_index.rs) each
+/// keep their own `last`.
+pub(crate) async fn changes_since(
+    conn: impl sqlx::PgExecutor<'_>,
+    last: Option<&Seen>,
+) -> Result<(Seen, Changes), StoreError> {
+    let (snapshot, below, n, everyone, contacts): (String, String, i64, i64, Vec<Uuid>) =
+        sqlx::query_as(FENCE_SQL)
+            .bind(last.map(|s| s.xmax.clone()))
+            .bind(last.map(|s| s.running.clone()).unwrap_or_default())
+            .bind(last.map(|s| s.snapshot.clone()))
+            .bind(MAX_CHANGES + 1)
+            .fetch_one(conn)
+            .await?;
+    let seen = Seen::parse(snapshot)?;
+    let below = parse_xid(&below)?;
+    let changes = match last {
+        None => Changes::Everyone,
+        // Changes this reader needed may have been pruned.
+        Some(last) if last.xmin < below => Changes::Everyone,
+        Some(_) if everyone > 0 || n > MAX_CHANGES => Changes::Everyone,
+        Some(_) if n == 0 => Changes::Nothing,
+        Some(_) => Changes::Contacts(contacts),
+    };
+    Ok((seen, changes))
+}
+
+impl Seen {
+    fn parse(snapshot: String) -> Result<Self, StoreError> {
+        let mut parts = snapshot.split(':');
+        let (Some(xmin), Some(xmax), Some(running), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(StoreError::Corrupt("a snapshot of the decision change log"));
+        };
+        let xmin = parse_xid(xmin)?;
+        let xmax = xmax.to_owned();
+        let running = running
+            .split(',')
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Ok(Self {
+            xmax,
+            running,
+            snapshot,
+            xmin,
+        })
+    }
 }
 
 /// What only the fence in progress touches.
 #[derive(Debug, Default)]
 struct Log {
+    /// The fence's own connection: not the pool's, which decisions reading the database may
+    /// have in use all at once (every decision would then wait for the fence behind them).
+    conn: Option<PgConnection>,
     seen: Option<Seen>,
     /// The oldest running transaction of past fences, with when: the log is pruned below one
     /// taken at least [`KEPT_FOR`] ago.
@@ -125,33 +192,22 @@ impl PgFence {
 
     /// One fence: reads what changed since the last snapshot and applies it to the cache.
     async fn catch_up(&self, log: &mut Log) -> Result<(i64, Vec<Forgotten>), StoreError> {
-        let (from, previous) = match &log.seen {
-            Some(s) => (Some(s.xmin.to_string()), Some(s.snapshot.clone())),
-            None => (None, None),
+        let conn = match &mut log.conn {
+            Some(conn) => conn,
+            None => log
+                .conn
+                .insert(self.pool.connect_options().connect().await?),
         };
-        let (snapshot, xmin, below, n, everyone, contacts): (
-            String,
-            String,
-            String,
-            i64,
-            i64,
-            Vec<Uuid>,
-        ) = sqlx::query_as(FENCE_SQL)
-            .bind(from)
-            .bind(previous)
-            .bind(MAX_CHANGES + 1)
-            .fetch_one(&self.pool)
-            .await?;
-        let xmin = parse_xid(&xmin)?;
-        let below = parse_xid(&below)?;
-        let applied = match &log.seen {
-            // The first fence: nothing can be remembered yet.
-            None => (self.cache.position(), Vec::new()),
-            // Changes this process needed may have been pruned: forget everything.
-            Some(seen) if seen.xmin < below => self.cache.advance(None),
-            Some(_) if everyone > 0 || n > MAX_CHANGES => self.cache.advance(None),
-            Some(_) if n == 0 => (self.cache.position(), Vec::new()),
-            Some(_) => self.cache.advance(Some(&contacts)),
+        let read = changes_since(&mut *conn, log.seen.as_ref()).await;
+        if read.is_err() {
+            // Connected again at the next fence, which reads from the same snapshot.
+            log.conn = None;
+        }
+        let (seen, changes) = read?;
+        let applied = match changes {
+            Changes::Nothing => (self.cache.position(), Vec::new()),
+            Changes::Everyone => self.cache.advance(None),
+            Changes::Contacts(contacts) => self.cache.advance(Some(&contacts)),
         };
         let now = Instant::now();
         if log
@@ -159,10 +215,17 @@ impl PgFence {
             .back()
             .is_none_or(|(at, _)| now.duration_since(*at) >= PRUNE_EVERY)
         {
-            log.samples.push_back((now, xmin));
+            log.samples.push_back((now, seen.xmin));
         }
-        log.seen = Some(Seen { snapshot, xmin });
+        log.seen = Some(seen);
         Ok(applied)
+    }
+
+    /// Closes the fence's own connection (the store is closing).
+    pub(crate) async fn close(&self) {
+        if let Some(conn) = self.log.lock().await.conn.take() {
+            let _ = conn.close().await;
+        }
     }
 
     /// Removes from the log what every process has read: the changes of transactions that had
@@ -220,14 +283,18 @@ pub(crate) struct PgFollower {
 }
 
 impl PgFollower {
-    pub(crate) fn start<F, Fut>(fence: Arc<PgFence>, refresh: F) -> Self
+    /// Starts the task: `warm` first (the preload), then a fence every [`PgFence::EVERY`], with
+    /// `refresh` for what each forgot.
+    pub(crate) fn start<F, Fut, W>(fence: Arc<PgFence>, refresh: F, warm: W) -> Self
     where
         F: Fn(i64, Vec<Forgotten>) -> Fut + Send + 'static,
         Fut: std::future::Future<Output = Result<(), StoreError>> + Send,
+        W: std::future::Future<Output = ()> + Send + 'static,
     {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let task = tokio::spawn(async move {
+            warm.await;
             let mut tick = tokio::time::interval(PgFence::EVERY);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             while !flag.load(Ordering::Relaxed) {
@@ -261,5 +328,22 @@ impl PgFollower {
 impl Drop for PgFollower {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_is_read_as_printed_by_postgresql() {
+        let seen = Seen::parse("7765:7770:7765,7768".into()).unwrap();
+        assert_eq!(seen.xmin, 7765);
+        assert_eq!(seen.xmax, "7770");
+        assert_eq!(seen.running, ["7765", "7768"]);
+        let quiet = Seen::parse("7765:7765:".into()).unwrap();
+        assert!(quiet.running.is_empty());
+        assert!(Seen::parse("7765:7765".into()).is_err());
+        assert!(Seen::parse("x:7765:".into()).is_err());
     }
 }

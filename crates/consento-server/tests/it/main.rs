@@ -26,6 +26,7 @@ mod openapi;
 mod ops;
 mod page_language;
 mod postfix_policy;
+mod processes;
 mod receipts;
 mod register_exceptions;
 mod relay;

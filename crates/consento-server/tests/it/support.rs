@@ -739,3 +739,74 @@ pub async fn raw_http(base: &str, request: &[u8]) -> (u16, String, String) {
         .await
         .expect("no answer within ten seconds")
 }
+
+/// A `consento serve` process of a test, killed if the test ends without [`terminate`] (a failed
+/// assertion must not leave it running).
+pub struct Serving(Option<std::process::Child>);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A `consento serve` process on a PostgreSQL scratch schema, with a fast-polling webhook worker,
+/// run in the scratch directory (where its master key file is);
+/// returns once it listens, with its base URL (`http://…`).
+pub fn serve(url: &str, schema: &str, dir: &std::path::Path) -> (Serving, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_consento"))
+        .args(["--database-url", url])
+        .args(["--pg-schema", schema])
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("CONSENTO_DATABASE_URL")
+        .env_remove("CONSENTO_PG_SCHEMA")
+        .env("CONSENTO_LOG_LEVEL", "warn")
+        .env("CONSENTO_WEBHOOKS__POLL_INTERVAL_MS", "10")
+        .env("CONSENTO_WEBHOOKS__BATCH_SIZE", "3")
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("listening on"), "{line}");
+    let base = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .trim_end_matches('/')
+        .to_owned();
+    (Serving(Some(child)), base)
+}
+
+/// Sends SIGTERM and waits for a clean exit.
+pub fn terminate(mut serving: Serving) {
+    let Some(mut child) = serving.0.take() else {
+        return;
+    };
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "consento serve exited with {status}");
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("consento serve did not stop on SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

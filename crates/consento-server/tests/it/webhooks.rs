@@ -25,6 +25,8 @@ use consento_store::{
 };
 use serde_json::Value;
 
+use crate::support::{serve, terminate};
+
 /// One request the receiver got.
 #[derive(Debug, Clone)]
 struct Received {
@@ -716,54 +718,6 @@ async fn an_administrator_manages_subscriptions_over_the_api_and_sees_the_secret
     app.shutdown().await;
 }
 
-/// A `consento serve` process on the scratch schema, with a fast-polling worker, run in the
-/// scratch directory (where its master key file is); returns once it listens.
-fn serve(url: &str, schema: &str, dir: &std::path::Path) -> std::process::Child {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_consento"))
-        .args(["--database-url", url])
-        .args(["--pg-schema", schema])
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env_remove("CONSENTO_DATABASE_URL")
-        .env_remove("CONSENTO_PG_SCHEMA")
-        .env("CONSENTO_LOG_LEVEL", "warn")
-        .env("CONSENTO_WEBHOOKS__POLL_INTERVAL_MS", "10")
-        .env("CONSENTO_WEBHOOKS__BATCH_SIZE", "3")
-        .current_dir(dir)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.starts_with("listening on"), "{line}");
-    child
-}
-
-/// Sends SIGTERM and waits for a clean exit.
-fn terminate(mut child: std::process::Child) {
-    let pid = child.id().to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "consento serve exited with {status}");
-            return;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("consento serve did not stop on SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[tokio::test]
 async fn two_serve_processes_on_one_postgres_database_deliver_each_event_exactly_once() {
     let Some(db) = crate::support::Scratch::postgres() else {
@@ -804,7 +758,7 @@ async fn two_serve_processes_on_one_postgres_database_deliver_each_event_exactly
         db.dir.clone(),
     );
     let (a, b) = tokio::task::spawn_blocking(move || {
-        (serve(&url, &schema, &dir), serve(&url, &schema, &dir))
+        (serve(&url, &schema, &dir).0, serve(&url, &schema, &dir).0)
     })
     .await
     .unwrap();

@@ -339,11 +339,7 @@ async fn grouped_appends_from_two_processes_keep_one_chain_and_answer_only_what_
             let results = futures_util::future::join_all(appends).await;
             let failed: Vec<usize> = results.iter().enumerate().filter(|(_, r)| r.is_err()).map(|(i, _)| i).collect();
             assert_eq!(failed, bad, "round {round}: {results:?}");
-            if round == 0 {
-                // Both processes committed groups.
-                assert!(env.store.group_commit_stats().groups >= 1, "{:?}", env.store.group_commit_stats());
-                assert!(other.group_commit_stats().groups >= 1, "{:?}", other.group_commit_stats());
-            } else {
+            if round > 0 {
                 assert!(matches!(results[3], Err(StoreError::Conflict { field: "contact", .. })), "{:?}", results[3]);
                 assert!(matches!(results[8], Err(StoreError::NotFound { entity: "contact" })), "{:?}", results[8]);
                 assert!(matches!(results[11], Err(StoreError::NotFound { entity: "consent type" })), "{:?}", results[11]);
@@ -354,6 +350,11 @@ async fn grouped_appends_from_two_processes_keep_one_chain_and_answer_only_what_
                 other.update_consent_type("NEWS", spec("NEWS", Some(90), newsletter())).await.unwrap();
             }
         }
+        // Both processes committed groups. (Counted over the three rounds: whether a round's
+        // appends meet in a group depends on when each finishes its reads, which a busy
+        // machine spreads out.)
+        assert!(env.store.group_commit_stats().groups >= 1, "{:?}", env.store.group_commit_stats());
+        assert!(other.group_commit_stats().groups >= 1, "{:?}", other.group_commit_stats());
         // One chain, with no gap where a failed event was: every answer is a recorded event.
         let mut seqs: Vec<i64> = acked.iter().map(|e| e.seq).collect();
         seqs.sort_unstable();

@@ -304,3 +304,38 @@ async fn threads_deciding_at_once_never_answer_from_before_a_committed_change() 
         deciding.close().await;
     });
 }
+
+#[tokio::test]
+async fn a_store_on_postgresql_remembers_its_contacts_from_the_start_without_being_asked() {
+    on_every_backend!(env => {
+        if !env.is_postgres() {
+            // SQLite reads a contact in microseconds the first time it is asked about it.
+            return;
+        }
+        env.store.create_consent_type(spec("NEWS", None, newsletter())).await.unwrap();
+        let anna = env.store.create_contact(ContactInput {
+            external_id: Some("CRM-A".into()),
+            emails: vec!["anna@example.it".into()],
+            ..ContactInput::default()
+        }).await.unwrap();
+        let a = ContactRef::Id(anna.id);
+        env.store.record_consent(event(&a, "NEWS", EventKind::Given, None)).await.unwrap();
+        let deciding = env.second_store().await;
+        // The preload runs beside the store; a few contacts take milliseconds.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        // A withdrawal the log does not see (its trigger dropped): a store that has never been
+        // asked about Anna still answers from what it loaded when it started, by every key.
+        env.raw_sql("DROP TRIGGER decision_changes_state ON consent_state").await.unwrap();
+        env.store.record_consent(event(&a, "NEWS", EventKind::Withdrawn, None)).await.unwrap();
+        for name in [a.clone(), ContactRef::External("CRM-A".into()), ContactRef::Email("anna@example.it".into())] {
+            let d = deciding.decide(&name, Action::EmailBulk, None).await.unwrap();
+            assert!(matches!(d.decision, Decision::Allowed { .. }), "{name:?}: {d:?}");
+        }
+        // A store that loads nothing reads the database: the withdrawal.
+        let reading = env.second_store_with(|c| c.decision_cache_entries = 0).await;
+        let d = reading.decide(&a, Action::EmailBulk, None).await.unwrap();
+        assert!(!matches!(d.decision, Decision::Allowed { .. }), "{d:?}");
+        deciding.close().await;
+        reading.close().await;
+    });
+}
