@@ -451,22 +451,6 @@ fn flags_of(f: i64) -> u8 {
     u8::try_from(f).unwrap_or(GONE)
 }
 
-/// Whether `log` holds every position after `seen` up to `head`, each naming a contact (as
-/// `decision_cache::complete`: SQLite's positions are consecutive, so a pruned stretch shows).
-fn complete(log: &[(i64, Option<Uuid>)], seen: i64, head: i64) -> bool {
-    let mut expected = seen + 1;
-    for (seq, contact) in log {
-        if *seq > head {
-            break;
-        }
-        if *seq != expected || contact.is_none() {
-            return false;
-        }
-        expected += 1;
-    }
-    expected == head + 1
-}
-
 /// SQLite: the types, or `None` when there are too many to index.
 fn types_sqlite(fast: &FastRead) -> Result<Option<Vec<(Uuid, String)>>, StoreError> {
     let types = fast.rows(TYPES_SQL, [], |r| {
@@ -584,7 +568,7 @@ fn sync_sqlite(fast: &FastRead, index: Option<Index>) -> Result<Option<Index>, S
             let contact: Option<Vec<u8>> = r.get(1)?;
             Ok((r.get(0)?, contact.and_then(|b| Uuid::from_slice(&b).ok())))
         })?;
-        if complete(&log, seen, head) {
+        if crate::decision_cache::complete(&log, seen, head) {
             let mut ids: Vec<Uuid> = log
                 .iter()
                 .filter(|(seq, _)| *seq <= head)

@@ -457,10 +457,11 @@ impl DecisionCache {
     }
 }
 
-/// Whether `log` holds every position after `seen` up to `head`, each once: the log's positions
+/// Whether `log` holds every position after `seen` up to `head`, each once and each naming a
+/// contact (the audience index checks its catching up with it too): the log's positions
 /// are consecutive (SQLite's one writer gives the next rowid at each commit), so a pruned or
 /// truncated stretch shows as a gap.
-fn complete(log: &[Change], seen: i64, head: i64) -> bool {
+pub(crate) fn complete(log: &[Change], seen: i64, head: i64) -> bool {
     let mut expected = seen + 1;
     for (seq, contact) in log {
         if *seq > head {
