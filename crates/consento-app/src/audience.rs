@@ -5,6 +5,8 @@
 //! chunks go through a bounded channel, so a slow reader slows the cursor instead of filling
 //! memory; the adapter turns the channel into its response body.
 
+use std::sync::Arc;
+
 use consento_domain::Timestamp;
 use consento_domain::spreadsheet::Cells;
 use consento_store::{AudienceMember, AudienceQuery, StoreError};
@@ -94,6 +96,12 @@ pub struct AudienceStream {
     pub at: Timestamp,
     /// How the export ended.
     pub end: tokio::task::JoinHandle<ExportEnd>,
+    /// The export's slot, shared with the task that reads the list: whoever carries the
+    /// chunks to the reader keeps it until the last one is handed over or the reader leaves.
+    /// The task alone would free it as soon as the list fits in the channel and the socket's
+    /// buffers, which an audience from memory does at once, so a reader that never reads
+    /// would no longer hold its place.
+    pub slot: Arc<OwnedSemaphorePermit>,
 }
 
 /// The store's type filter for a `type` parameter: `any` means every type that permits bulk
@@ -106,7 +114,7 @@ pub fn type_filter(code: &str) -> Option<String> {
 impl App {
     /// Starts streaming the audience `q` in `format`, holding `permit` (one of the adapter's
     /// export slots: each export holds a read connection as long as its reader reads) until it
-    /// ends. Answers once the database has accepted the query, so that a refusal can still be
+    /// ends and its stream ([`AudienceStream::slot`]) is dropped. Answers once the database has accepted the query, so that a refusal can still be
     /// answered properly. `cells`: how the CSV's cells are written (see [`csv_chunk`]).
     pub async fn stream_audience(
         &self,
@@ -118,7 +126,16 @@ impl App {
         let at = q.at.unwrap_or_else(|| self.store.now());
         let (started_tx, started_rx) = oneshot::channel();
         let (tx, rx) = mpsc::channel(CHUNKS_IN_FLIGHT);
-        let end = tokio::spawn(pump(self.clone(), q, format, cells, started_tx, tx, permit));
+        let slot = Arc::new(permit);
+        let end = tokio::spawn(pump(
+            self.clone(),
+            q,
+            format,
+            cells,
+            started_tx,
+            tx,
+            Arc::clone(&slot),
+        ));
         match started_rx.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => return Err(ExportRefused::Store(e)),
@@ -128,6 +145,7 @@ impl App {
             chunks: rx,
             at,
             end,
+            slot,
         })
     }
 }
@@ -180,7 +198,7 @@ async fn pump(
     cells: Cells,
     started: oneshot::Sender<Result<(), StoreError>>,
     tx: mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
-    _permit: OwnedSemaphorePermit,
+    _slot: Arc<OwnedSemaphorePermit>,
 ) -> ExportEnd {
     let mut end = ExportEnd {
         rows: 0,

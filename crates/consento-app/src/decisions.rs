@@ -5,7 +5,7 @@
 use consento_domain::{
     Action, AllowedBy, Cause, ContactId, Decision, Phone, ReasonId, Timestamp, rpo,
 };
-use consento_store::{ContactRef, CustomerContract, DecisionReport, Interaction};
+use consento_store::{ContactRef, CustomerContract, DecisionReport, Fenced, Interaction};
 
 use serde_json::json;
 
@@ -21,8 +21,8 @@ impl App {
         action: Action,
         at: Option<Timestamp>,
     ) -> Result<DecisionReport, AppError> {
-        let report = self.store.decide(contact, action, at).await?;
-        let report = self.at_the_ring(contact, report).await?;
+        let (report, fenced) = self.store.decide_fenced(contact, action, at).await?;
+        let report = self.at_the_ring(contact, report, &fenced).await?;
         self.hooks.decided(report.decision.outcome());
         Ok(report)
     }
@@ -36,11 +36,12 @@ impl App {
 
     /// The rules of telemarketing checked as the call is placed, after the consent rules, for a
     /// phone call allowed by a marketing consent (ours or for third parties); see
-    /// [`App::ring_stop`].
+    /// [`App::ring_stop`]. `fenced`: the proof of the decision's own fence, if it has one.
     pub(crate) async fn at_the_ring(
         &self,
         contact: &ContactRef,
         mut report: DecisionReport,
+        fenced: &Fenced,
     ) -> Result<DecisionReport, AppError> {
         let relied_on = match &report.decision {
             Decision::Allowed {
@@ -55,7 +56,13 @@ impl App {
             _ => return Ok(report),
         };
         let stop = self
-            .ring_stop(contact, report.contact_id, report.at, Some(relied_on))
+            .ring_stop(
+                contact,
+                report.contact_id,
+                report.at,
+                Some(relied_on),
+                fenced,
+            )
             .await?;
         if let Some(stop) = stop {
             report.decision = Decision::Blocked {
@@ -87,6 +94,7 @@ impl App {
         id: ContactId,
         at: Timestamp,
         relied_on: Option<(String, Timestamp)>,
+        fenced: &Fenced,
     ) -> Result<Option<RingStop>, AppError> {
         let dialed = match contact {
             ContactRef::Phone(p) => Some(Phone::parse(p, self.store.country_code())?),
@@ -94,10 +102,11 @@ impl App {
         };
         let ring = self
             .store
-            .ring_facts(
+            .ring_facts_after(
                 id,
                 dialed.as_ref().map(Phone::as_str),
                 relied_on.as_ref().map(|(code, _)| code.as_str()),
+                fenced,
             )
             .await?;
         // A silent call (the person answered and no operator spoke) keeps automated calls away
@@ -192,7 +201,7 @@ impl App {
         // A call justified with a marketing reason is telemarketing (rule 1 of the Italian
         // rules): the rules at the ring apply to it as to one a marketing consent allows.
         if action == Action::PhoneCall && self.store.reason(reason).await?.marketing {
-            let report = self.store.decide(contact, action, None).await?;
+            let (report, fenced) = self.store.decide_fenced(contact, action, None).await?;
             // Only where a marketing reason may justify it at all: under an objection the
             // decision refuses one itself (GDPR Art. 21(3)), and that is the answer to give.
             if matches!(
@@ -203,7 +212,7 @@ impl App {
                 }
             ) {
                 let stop = self
-                    .ring_stop(contact, report.contact_id, report.at, None)
+                    .ring_stop(contact, report.contact_id, report.at, None, &fenced)
                     .await?;
                 if let Some(stop) = stop {
                     return Err(AppError::invalid("reason", stop.explain()));

@@ -227,11 +227,13 @@ impl App {
             excluded: BTreeMap::new(),
         };
         for (id, phone) in self.store.telemarketing_candidates().await? {
-            let report = self
+            let (report, fenced) = self
                 .store
-                .decide(&ContactRef::Id(id), Action::PhoneCall, Some(at))
+                .decide_fenced(&ContactRef::Id(id), Action::PhoneCall, Some(at))
                 .await?;
-            let report = self.at_the_ring(&ContactRef::Id(id), report).await?;
+            let report = self
+                .at_the_ring(&ContactRef::Id(id), report, &fenced)
+                .await?;
             match &report.decision {
                 Decision::Allowed { .. } => list.numbers.push((id, phone)),
                 Decision::Blocked { cause } | Decision::NeedsJustification { cause, .. } => {

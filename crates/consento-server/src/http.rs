@@ -58,7 +58,11 @@ pub fn audience(
     format: AudienceFormat,
 ) -> (Response, JoinHandle<ExportEnd>) {
     let mut rx = stream.chunks;
+    // The body keeps the export's slot until it is dropped: after its last chunk, or when the
+    // reader goes away.
+    let slot = stream.slot;
     let body = Body::from_stream(futures_util::stream::poll_fn(move |cx| {
+        let _holds = &slot;
         rx.poll_recv(cx).map(|c| c.map(|c| c.map(Bytes::from)))
     }));
     let mut response = body.into_response();
@@ -72,4 +76,49 @@ pub fn audience(
         headers.insert(AUDIENCE_AT_HEADER, v);
     }
     (response, stream.end)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::body::to_bytes;
+    use tokio::sync::{Semaphore, mpsc};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn an_audience_answer_holds_its_export_slot_until_its_body_is_read_or_dropped() {
+        let slots = Arc::new(Semaphore::new(1));
+        for read in [true, false] {
+            let (tx, chunks) = mpsc::channel(4);
+            tx.send(Ok(b"contact_id\r\n".to_vec())).await.unwrap();
+            // The task that read the list has ended: only the answer can hold the slot now.
+            drop(tx);
+            let stream = AudienceStream {
+                chunks,
+                at: consento_domain::Timestamp::from_micros(0),
+                end: tokio::spawn(async {
+                    ExportEnd {
+                        rows: 0,
+                        complete: true,
+                    }
+                }),
+                slot: Arc::new(Arc::clone(&slots).try_acquire_owned().unwrap()),
+            };
+            let (response, _) = audience(stream, AudienceFormat::Csv);
+            assert_eq!(slots.available_permits(), 0, "while the body is unread");
+            if read {
+                let body = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+                assert_eq!(&body[..], b"contact_id\r\n");
+            } else {
+                drop(response);
+            }
+            assert_eq!(
+                slots.available_permits(),
+                1,
+                "once the body is read: {read}"
+            );
+        }
+    }
 }

@@ -104,8 +104,23 @@ fn facts_from<R: Cols>(rows: &[R]) -> Result<Option<Facts>, StoreError> {
     }))
 }
 
+/// That the decision it came with was answered after a PostgreSQL fence (pgfence.rs) had
+/// brought the decision cache up to every change committed before the decision was asked. The
+/// ring's facts of that same decision may then be read from memory without a fence of their
+/// own: the one taken already started after the question arrived, and the cache only moves
+/// forward. It proves nothing for a later question; the store alone makes one.
+#[derive(Debug)]
+pub struct Fenced(pub(crate) bool);
+
+impl Fenced {
+    /// No proof: the ring's facts fence for themselves.
+    pub const NONE: Fenced = Fenced(false);
+}
+
 impl Store {
-    pub(crate) async fn facts(&self, contact: &ContactRef) -> Result<Facts, StoreError> {
+    /// The facts a decision about `contact` reads, and whether a PostgreSQL fence had brought
+    /// the cache up to date before they were read (see [`Fenced`]).
+    async fn facts(&self, contact: &ContactRef) -> Result<(Facts, Fenced), StoreError> {
         let (sql, key): (&'static str, Key) = match contact {
             ContactRef::Id(id) => (BY_ID, Key::Id(id.0)),
             ContactRef::External(e) => (BY_EXTERNAL, Key::Text(e.trim().to_owned())),
@@ -140,19 +155,22 @@ impl Store {
             };
             let Some(cache) = &self.decision_cache else {
                 let facts = fast.query(sql, param, |rows| facts_from(rows))?;
-                return facts.ok_or_else(|| StoreError::not_found("contact"));
+                return Ok((
+                    facts.ok_or_else(|| StoreError::not_found("contact"))?,
+                    Fenced(false),
+                ));
             };
             // The change log's position first, then the facts: what is remembered is never
             // older than a change committed before this decision was asked.
             let head = fence(fast, cache)?;
             if let Some(facts) = remembered(cache) {
-                return Ok(facts);
+                return Ok((facts, Fenced(false)));
             }
             let facts = fast
                 .query(sql, param, |rows| facts_from(rows))?
                 .ok_or_else(|| StoreError::not_found("contact"))?;
             cache.remember(head, cache_key, &facts);
-            return Ok(facts);
+            return Ok((facts, Fenced(false)));
         }
         // Boxed: the pool's future is large, and an unboxed one would make every decision's
         // future (allocated per request by the HTTP stack) that large, fast path or not.
@@ -162,7 +180,7 @@ impl Store {
                 (Some(fence), Some(cache)) => {
                     let head = fence.fence().await?;
                     if let Some(facts) = remembered(cache) {
-                        return Ok(facts);
+                        return Ok((facts, Fenced(true)));
                     }
                     Some((cache, head))
                 }
@@ -174,10 +192,11 @@ impl Store {
                 facts_from(&q.fetch_all(pool).await?)?
             })
             .ok_or_else(|| StoreError::not_found("contact"))?;
+            let fenced = Fenced(remembering.is_some());
             if let Some((cache, head)) = remembering {
                 cache.remember(head, cache_key, &facts);
             }
-            Ok(facts)
+            Ok((facts, fenced))
         })
         .await
     }
@@ -192,9 +211,20 @@ impl Store {
         action: Action,
         at: Option<Timestamp>,
     ) -> Result<DecisionReport, StoreError> {
+        Ok(self.decide_fenced(contact, action, at).await?.0)
+    }
+
+    /// [`Self::decide`], with the proof of its fence for the ring's facts of the same decision
+    /// ([`Self::ring_facts_after`]).
+    pub async fn decide_fenced(
+        &self,
+        contact: &ContactRef,
+        action: Action,
+        at: Option<Timestamp>,
+    ) -> Result<(DecisionReport, Fenced), StoreError> {
         let now = self.now();
         let at = at.unwrap_or(now);
-        let mut facts = self.facts(contact).await?;
+        let (mut facts, fenced) = self.facts(contact).await?;
         if at < now {
             // Boxed, as the pool's path in `facts`: rare, and its future is large.
             facts.consents = Box::pin(self.consents_at(facts.contact_id, at)).await?;
@@ -203,12 +233,13 @@ impl Store {
             facts.status.objected_since = before(facts.status.objected_since);
         }
         let decision = decide(&facts.status, &facts.settings, &facts.consents, action, at);
-        Ok(DecisionReport {
+        let report = DecisionReport {
             contact_id: facts.contact_id,
             action,
             at,
             decision,
-        })
+        };
+        Ok((report, fenced))
     }
 
     /// A contact's consent states at a past instant, projected from its ledger events.

@@ -72,6 +72,7 @@ pub use bulk::{BulkContact, BulkEvent, BulkReport};
 pub use calls::{CallRecord, CampaignReport, NewCallOutcome, RecordedCall};
 pub use commit::GroupCommitStats;
 pub use contacts::{ContactSummary, FieldChanges};
+pub use decide::Fenced;
 pub use erasure::{ERASURE_OUTCOME, ErasureInput, ErasureReport};
 pub use error::StoreError;
 pub use export::ContactExport;

@@ -15,6 +15,7 @@ use serde::Serialize;
 use sqlx::QueryBuilder;
 
 use crate::bulk::{leave_head, take_head};
+use crate::decide::Fenced;
 use crate::fastread::FastRead;
 use crate::import::micros;
 use crate::inserts::{INSERT_EVENTS, INSERT_EVIDENCE, push_event_values};
@@ -507,6 +508,20 @@ impl Store {
         dialed: Option<&str>,
         relied_on: Option<&str>,
     ) -> Result<RingFacts, StoreError> {
+        self.ring_facts_after(contact, dialed, relied_on, &Fenced::NONE)
+            .await
+    }
+
+    /// [`Self::ring_facts`] for the decision that `fenced` came with (from
+    /// [`Store::decide_fenced`]): on PostgreSQL its fence serves these facts too, one round trip
+    /// per call at the ring instead of two.
+    pub async fn ring_facts_after(
+        &self,
+        contact: ContactId,
+        dialed: Option<&str>,
+        relied_on: Option<&str>,
+        fenced: &Fenced,
+    ) -> Result<RingFacts, StoreError> {
         if let Some(fast) = &self.fast {
             let read = |dialed: Option<&str>| read_ring(fast, contact, dialed, relied_on);
             let Some(cache) = &self.decision_cache else {
@@ -537,8 +552,13 @@ impl Store {
             if let (crate::Db::Postgres(pool), Some(fence), Some(cache)) =
                 (&self.db, &self.pg_fence, &self.decision_cache)
             {
-                // As on SQLite above, the fence first (pgfence.rs).
-                let head = fence.fence().await?;
+                // As on SQLite above, the fence first (pgfence.rs), unless the decision's own
+                // fence has run: the position the cache is at is then new enough.
+                let head = if fenced.0 {
+                    cache.position()
+                } else {
+                    fence.fence().await?
+                };
                 let ring = match cache.ring(contact.0, relied_on) {
                     None => return read_ring_pg(pool, contact, dialed, relied_on).await,
                     Some(Some(ring)) => ring,

@@ -8,6 +8,7 @@ use consento_domain::{
 use consento_store::{ConsentEventInput, ContactInput, ContactRef};
 use reqwest::Method;
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::{TestApp, send, spawn_app};
 
@@ -547,10 +548,12 @@ async fn audience_exports_are_capped_so_slow_readers_cannot_take_every_connectio
         .unwrap();
     seed(&app).await;
     let now = app.store.now();
-    let batch = (0..20_000)
+    let batch = (0..30_000)
         .map(|i| consento_store::BulkContact {
             input: ContactInput {
                 emails: vec![format!("reader{i}@example.it")],
+                // Long rows: more than the server's socket buffers hold (up to 4 MiB).
+                name: Some(format!("Maria {}", "Bianchi ".repeat(24))),
                 ..ContactInput::default()
             },
             events: vec![consento_store::BulkEvent {
@@ -566,13 +569,23 @@ async fn audience_exports_are_capped_so_slow_readers_cannot_take_every_connectio
         })
         .collect();
     app.store.bulk_load(batch).await.unwrap();
-    // A client that starts an export and does not read it holds its place…
-    let slow = app
-        .request(Method::GET, "/v1/audience?type=newsletter", "read")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(slow.status(), 200);
+    // A client that starts an export and does not read it holds its place, however fast the
+    // server hands the list to the socket (the list is longer than the socket buffers on both
+    // sides, the client's kept small)…
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let addr: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
+    let mut slow = socket.connect(addr).await.unwrap();
+    let request = format!(
+        "GET /v1/audience?type=newsletter HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {}\r\nconnection: close\r\n\r\n",
+        app.token("read")
+    );
+    slow.write_all(request.as_bytes()).await.unwrap();
+    let mut first = [0_u8; 12];
+    slow.read_exact(&mut first).await.unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    // Time for the server to push into the socket all it can.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     let (status, body) = app.get("/v1/audience?type=newsletter", "read").await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["type"], "/problems/busy");
@@ -586,8 +599,10 @@ async fn audience_exports_are_capped_so_slow_readers_cannot_take_every_connectio
         .await;
     assert_eq!(status, 200);
     // …and once it has read everything, the next export runs.
-    let text = slow.text().await.unwrap();
-    assert_eq!(text.lines().count(), 1 + 20_001);
+    let mut rest = Vec::new();
+    slow.read_to_end(&mut rest).await.unwrap();
+    let rest = String::from_utf8_lossy(&rest);
+    assert_eq!(rest.matches("reader").count(), 30_000);
     let response = app
         .request(Method::GET, "/v1/audience?type=newsletter", "read")
         .send()

@@ -32,23 +32,31 @@ fn names(ids: &[consento_domain::ContactId], keys: &[(&str, &str, &str)]) -> Vec
 const RELIED_ON: [Option<&str>; 2] = [Some("CALLS"), None];
 
 /// Each decision, and for a call what the rules at the ring read: about the number asked by, or
-/// the contact's primary one.
+/// the contact's primary one; relying on a consent, as a dialer's question reads them (after the
+/// decision's own fence, with no second one), and relying on none, fenced again.
 async fn answers(store: &Store, names: &[ContactRef]) -> Vec<String> {
     let mut out = Vec::new();
     for name in names {
         for action in ACTIONS {
-            let report = store.decide(name, action, None).await;
+            let report = store.decide_fenced(name, action, None).await;
             out.push(match &report {
-                Ok(report) => format!("{name:?} {action:?}: {report:?}"),
+                Ok((report, _)) => format!("{name:?} {action:?}: {report:?}"),
                 Err(e) => format!("{name:?} {action:?}: error {e}"),
             });
-            if let (Ok(report), Action::PhoneCall) = (&report, action) {
+            if let (Ok((report, fenced)), Action::PhoneCall) = (&report, action) {
                 let dialed = match name {
                     ContactRef::Phone(p) => Some(p.as_str()),
                     _ => None,
                 };
                 for relied_on in RELIED_ON {
-                    let ring = store.ring_facts(report.contact_id, dialed, relied_on).await;
+                    let ring = match relied_on {
+                        Some(_) => {
+                            store
+                                .ring_facts_after(report.contact_id, dialed, relied_on, fenced)
+                                .await
+                        }
+                        None => store.ring_facts(report.contact_id, dialed, relied_on).await,
+                    };
                     out.push(format!(
                         "{name:?} at the ring relying on {relied_on:?}: {ring:?}"
                     ));
@@ -216,6 +224,16 @@ async fn every_change_another_process_commits_is_seen_by_the_next_decision() {
             request_id: None,
         }).await.unwrap();
         same(deciding, &oracle, &names, "an erasure").await;
+
+        // The ring's facts asked with no decision before them fence for themselves (a
+        // dialer's question fences once, in its decision).
+        let alone = || deciding.ring_facts(ids[1], None, Some("CALLS"));
+        let before = alone().await.unwrap();
+        env.clock.advance(60_000_000);
+        writer.record_call_outcome(&dialled(env, keys[1].2, CallOutcome::Silent, 0)).await.unwrap();
+        let after = alone().await.unwrap();
+        assert_ne!(after, before);
+        assert_eq!(after, oracle.ring_facts(ids[1], None, Some("CALLS")).await.unwrap());
 
         // The answers above came from memory: a change made behind the log's back (its
         // trigger dropped) is not seen, and the same change through it is.
