@@ -25,6 +25,14 @@ macro_rules! decision_sql {
     ($where:literal) => {
         decision_sql!("", $where)
     };
+    // With the keys a CRM, a mail sender and a dialer name the contact by (the primary address
+    // and number), to remember it under them.
+    (keyed, $where:literal) => {
+        decision_sql!(
+            "c.external_id AS key_external, c.email AS key_email, c.phone AS key_phone, ",
+            $where
+        )
+    };
     ($more:literal, $where:literal) => {
         concat!(
             "SELECT ", $more, "c.id, c.erased_at, c.restricted_at, c.objected_at, c.email_off_at, c.phone_off_at, c.sms_off_at, ",
@@ -45,10 +53,13 @@ macro_rules! decision_sql {
 }
 
 const BY_ID: &str = decision_sql!("WHERE c.id = $1");
+/// [`BY_ID`] with the contact's keys: a contact forgotten after it was asked about by a key is
+/// read again with the keys it has now (the cache does not keep their text).
+const BY_ID_KEYED: &str = decision_sql!(keyed, "WHERE c.id = $1");
 /// The facts of the next [`PRELOAD_CHUNK`] contacts after `$1` in id order, with the keys a CRM,
 /// a mail sender and a dialer name them by (the primary address and number).
 const PRELOAD: &str = decision_sql!(
-    "c.external_id AS key_external, c.email AS key_email, c.phone AS key_phone, ",
+    keyed,
     "WHERE c.id IN (SELECT id FROM contacts WHERE id > $1 ORDER BY id LIMIT 5000) ORDER BY c.id"
 );
 /// Contacts read per preload statement (the LIMIT of [`PRELOAD`]).
@@ -474,22 +485,14 @@ fn refresh(
     head: i64,
     forgotten: &[decision_cache::Forgotten],
 ) -> Result<(), StoreError> {
-    for decision_cache::Forgotten { id, keys, ring } in forgotten {
-        if keys.is_empty() {
-            let facts = fast.query(BY_ID, Param::Blob(id.as_bytes()), |rows| facts_from(rows))?;
-            if let Some(facts) = facts {
-                cache.remember(head, None, &facts);
-            }
-        }
-        for (kind, key) in keys {
-            let sql = match kind {
-                KeyKind::External => BY_EXTERNAL,
-                KeyKind::Email => BY_EMAIL,
-                KeyKind::Phone => BY_PHONE,
-            };
-            if let Some(facts) = fast.query(sql, Param::Text(key), |rows| facts_from(rows))? {
-                cache.remember(head, Some((*kind, key)), &facts);
-            }
+    for decision_cache::Forgotten { id, by_key, ring } in forgotten {
+        let id_param = Param::Blob(id.as_bytes());
+        if *by_key {
+            fast.query(BY_ID_KEYED, id_param, |rows| {
+                remember_with_keys(cache, head, rows)
+            })?;
+        } else if let Some(facts) = fast.query(BY_ID, id_param, |rows| facts_from(rows))? {
+            cache.remember(head, None, &facts);
         }
         // Kept only if the contact was remembered again above (see `remember_ring`).
         for code in ring {
@@ -507,22 +510,14 @@ pub(crate) async fn refresh_pg(
     head: i64,
     forgotten: &[decision_cache::Forgotten],
 ) -> Result<(), StoreError> {
-    for decision_cache::Forgotten { id, keys, ring } in forgotten {
-        if keys.is_empty() {
+    for decision_cache::Forgotten { id, by_key, ring } in forgotten {
+        if *by_key {
+            let rows = sqlx::query(BY_ID_KEYED).bind(*id).fetch_all(pool).await?;
+            remember_with_keys(cache, head, &rows)?;
+        } else {
             let rows = sqlx::query(BY_ID).bind(*id).fetch_all(pool).await?;
             if let Some(facts) = facts_from(&rows)? {
                 cache.remember(head, None, &facts);
-            }
-        }
-        for (kind, key) in keys {
-            let sql = match kind {
-                KeyKind::External => BY_EXTERNAL,
-                KeyKind::Email => BY_EMAIL,
-                KeyKind::Phone => BY_PHONE,
-            };
-            let rows = sqlx::query(sql).bind(&**key).fetch_all(pool).await?;
-            if let Some(facts) = facts_from(&rows)? {
-                cache.remember(head, Some((*kind, key)), &facts);
             }
         }
         // Kept only if the contact was remembered again above (see `remember_ring`).
@@ -556,22 +551,33 @@ pub(crate) async fn preload_pg(
         let mut contacts = 0;
         for contact in rows.chunk_by(|a, b| a.uuid("id").ok() == b.uuid("id").ok()) {
             contacts += 1;
-            let (Some(first), Some(facts)) = (contact.first(), facts_from(contact)?) else {
-                continue;
-            };
-            cache.remember(head, None, &facts);
-            for (kind, column) in [
-                (KeyKind::External, "key_external"),
-                (KeyKind::Email, "key_email"),
-                (KeyKind::Phone, "key_phone"),
-            ] {
-                if let Some(key) = first.opt_text(column)? {
-                    cache.remember(head, Some((kind, &key)), &facts);
-                }
-            }
+            remember_with_keys(cache, head, contact)?;
         }
         if contacts < PRELOAD_CHUNK {
             return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Remembers the contact whose facts `rows` hold (read with the keyed columns of `decision_sql!` after
+/// position `head`), by its id and under each of its keys.
+fn remember_with_keys<R: Cols>(
+    cache: &DecisionCache,
+    head: i64,
+    rows: &[R],
+) -> Result<(), StoreError> {
+    let (Some(first), Some(facts)) = (rows.first(), facts_from(rows)?) else {
+        return Ok(());
+    };
+    cache.remember(head, None, &facts);
+    for (kind, column) in [
+        (KeyKind::External, "key_external"),
+        (KeyKind::Email, "key_email"),
+        (KeyKind::Phone, "key_phone"),
+    ] {
+        if let Some(key) = first.opt_text(column)? {
+            cache.remember(head, Some((kind, &key)), &facts);
         }
     }
     Ok(())

@@ -22,9 +22,9 @@
 //! with the contact, which the change log names whenever one of them changes.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Mutex, RwLock};
 
 use consento_domain::{
     ConsentCode, ConsentState, ConsentTypeId, ContactId, ContactStatus, EventKind, Permissions,
@@ -42,25 +42,49 @@ const SHARDS: usize = 64;
 /// `seen` while a thread forgets what changed: no remembering until it is done.
 const CATCHING_UP: i64 = i64::MIN;
 
-/// One consent state, without what its type says (kept once per type, in [`Shard::types`]).
+/// One consent state, without what its type says (kept once per type, in [`Shard::types`]):
+/// 24 bytes.
 #[derive(Debug, Clone, Copy)]
 struct State {
-    type_id: ConsentTypeId,
+    /// Microseconds (see `Timestamp`).
+    event_time: i64,
+    /// Microseconds, or [`NEVER`].
+    expires_at: i64,
+    /// Its type, as an index into [`Shard::types`].
+    type_index: u16,
     kind: EventKind,
-    event_time: Timestamp,
-    expires_at: Option<Timestamp>,
 }
 
+/// A state's `expires_at` when it does not expire.
+const NEVER: i64 = i64::MAX;
+
+/// A key as the cache keeps it: 128 bits of SipHash-1-3 of its kind and text, under two keys
+/// drawn at random when the cache is made ([`DecisionCache::key`]). The text itself (a CRM id,
+/// an address, a number: personal data, some fifty bytes each with its allocation) is not
+/// kept in memory; two keys would have to agree on all 128 bits, under a secret of the
+/// process, to be taken for one another.
+type KeyHash = [u64; 2];
+
 /// A remembered contact: what the rules read, and the keys that lead to it (forgotten with it).
+/// 48 bytes, plus its states and keys.
 #[derive(Debug)]
 struct Entry {
-    status: ContactStatus,
+    /// `None` for the status of nearly every contact (`ContactStatus::default()`: not erased,
+    /// restricted, objecting, suppressed or switched off), which then costs no allocation.
+    status: Option<Box<ContactStatus>>,
     states: Box<[State]>,
-    keys: Vec<(KeyKind, Arc<str>)>,
+    keys: Box<[KeyHash]>,
     /// The ring facts of its primary number, by the code of the consent type the call relied
-    /// on (whether that type is for third parties is one of them); empty until a call asks.
-    ring: Vec<(Option<Box<str>>, RingFacts)>,
+    /// on (whether that type is for third parties is one of them); `None` until a call asks.
+    ring: Option<Box<RingByType>>,
 }
+
+/// A contact's remembered ring facts, by the code of the consent type the call relied on.
+type RingByType = Vec<(Option<Box<str>>, RingFacts)>;
+
+/// What a type says that decisions read: its id, code, permissions and whether it is for
+/// marketing.
+type TypeFacts = (ConsentTypeId, ConsentCode, Permissions, bool);
 
 /// One shard of the remembered contacts, with its own copy of what every decision reads alike
 /// (the switches, each type's code and permissions): a hit takes this one lock and no other.
@@ -68,24 +92,14 @@ struct Entry {
 struct Shard {
     entries: HashMap<Uuid, Entry>,
     settings: Option<PrivacySettings>,
-    types: HashMap<ConsentTypeId, (ConsentCode, Permissions, bool)>,
+    /// The types the states of this shard name, by [`State::type_index`]: a few dozen at most.
+    types: Vec<TypeFacts>,
 }
 
-/// The keys of one shard, by how they name a contact.
-#[derive(Debug, Default)]
-struct Keys {
-    external: HashMap<Arc<str>, Uuid>,
-    email: HashMap<Arc<str>, Uuid>,
-    phone: HashMap<Arc<str>, Uuid>,
-}
-
-impl Keys {
-    fn of(&mut self, kind: KeyKind) -> &mut HashMap<Arc<str>, Uuid> {
-        match kind {
-            KeyKind::External => &mut self.external,
-            KeyKind::Email => &mut self.email,
-            KeyKind::Phone => &mut self.phone,
-        }
+impl Shard {
+    fn type_index(&self, id: ConsentTypeId) -> Option<u16> {
+        let i = self.types.iter().position(|t| t.0 == id)?;
+        u16::try_from(i).ok()
     }
 }
 
@@ -104,25 +118,21 @@ pub(crate) struct DecisionCache {
     /// `FastRead::wal_header`) and the position need not be read again.
     fence: RwLock<Option<([u8; WAL_HEADER], i64)>>,
     contacts: Box<[RwLock<Shard>]>,
-    keys: Box<[RwLock<Keys>]>,
+    keys: Box<[RwLock<HashMap<KeyHash, Uuid>>]>,
+    /// The two secret keys of [`KeyHash`].
+    hashers: [RandomState; 2],
 }
 
 /// What catching up needs from the database: the changes after a position.
 pub(crate) type Change = (i64, Option<Uuid>);
 
-/// A forgotten contact, with how it was asked about: the keys it was asked by, and the consent
-/// types its ring facts were asked for.
+/// A forgotten contact, with how it was asked about: whether by a key (it is then read again
+/// with the keys it has now), and the consent types its ring facts were asked for.
 #[derive(Debug)]
 pub(crate) struct Forgotten {
     pub id: Uuid,
-    pub keys: Vec<(KeyKind, Arc<str>)>,
+    pub by_key: bool,
     pub ring: Vec<Option<Box<str>>>,
-}
-
-fn shard_of(key: &str) -> usize {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    key.hash(&mut h);
-    usize::try_from(h.finish() % SHARDS as u64).unwrap_or(0)
 }
 
 impl DecisionCache {
@@ -135,7 +145,14 @@ impl DecisionCache {
             fence: RwLock::new(None),
             contacts: (0..SHARDS).map(|_| RwLock::default()).collect(),
             keys: (0..SHARDS).map(|_| RwLock::default()).collect(),
+            hashers: [RandomState::new(), RandomState::new()],
         }
+    }
+
+    /// How the cache keeps `key` of `kind` (see [`KeyHash`]).
+    fn key(&self, kind: KeyKind, key: &str) -> KeyHash {
+        let [a, b] = &self.hashers;
+        [a.hash_one((kind, key)), b.hash_one((kind, key))]
     }
 
     fn contacts(&self, id: &Uuid) -> Option<&RwLock<Shard>> {
@@ -143,8 +160,9 @@ impl DecisionCache {
         self.contacts.get(usize::from(id.as_bytes()[15]) % SHARDS)
     }
 
-    fn key_shard(&self, key: &str) -> Option<&RwLock<Keys>> {
-        self.keys.get(shard_of(key))
+    fn key_shard(&self, key: &KeyHash) -> Option<&RwLock<HashMap<KeyHash, Uuid>>> {
+        self.keys
+            .get(usize::try_from(key[0] % SHARDS as u64).unwrap_or(0))
     }
 
     /// The log position to decide at when `header` is the WAL-index header the last fence was
@@ -248,7 +266,7 @@ impl DecisionCache {
         }
         for shard in self.keys.iter() {
             if let Ok(mut keys) = shard.write() {
-                *keys = Keys::default();
+                *keys = HashMap::new();
             }
         }
     }
@@ -259,18 +277,20 @@ impl DecisionCache {
             .contacts(id)
             .and_then(|shard| shard.write().ok()?.entries.remove(id))?;
         self.len.fetch_sub(1, Ordering::SeqCst);
-        for (kind, key) in &entry.keys {
-            if let Some(Ok(mut keys)) = self.key_shard(key).map(RwLock::write) {
-                let map = keys.of(*kind);
-                if map.get(key) == Some(id) {
-                    map.remove(key);
-                }
+        for key in &entry.keys {
+            if let Some(Ok(mut keys)) = self.key_shard(key).map(RwLock::write)
+                && keys.get(key) == Some(id)
+            {
+                keys.remove(key);
             }
         }
         Some(Forgotten {
             id: *id,
-            keys: entry.keys,
-            ring: entry.ring.into_iter().map(|(code, _)| code).collect(),
+            by_key: !entry.keys.is_empty(),
+            ring: entry
+                .ring
+                .map(|ring| ring.into_iter().map(|(code, _)| code).collect())
+                .unwrap_or_default(),
         })
     }
 
@@ -281,44 +301,38 @@ impl DecisionCache {
 
     /// The remembered facts of a contact named by a key.
     pub(crate) fn by_key(&self, kind: KeyKind, key: &str) -> Option<Facts> {
-        let id = {
-            let keys = self.key_shard(key)?.read().ok()?;
-            let map = match kind {
-                KeyKind::External => &keys.external,
-                KeyKind::Email => &keys.email,
-                KeyKind::Phone => &keys.phone,
-            };
-            *map.get(key)?
-        };
-        self.facts(id, Some((kind, key)))
+        let key = self.key(kind, key);
+        let id = *self.key_shard(&key)?.read().ok()?.get(&key)?;
+        self.facts(id, Some(&key))
     }
 
     /// Builds the facts of a remembered contact; with `key`, only if the entry still lists it (a
     /// key left behind by a forgotten entry leads nowhere).
-    fn facts(&self, id: Uuid, key: Option<(KeyKind, &str)>) -> Option<Facts> {
+    fn facts(&self, id: Uuid, key: Option<&KeyHash>) -> Option<Facts> {
         let shard = self.contacts(&id)?.read().ok()?;
         let entry = shard.entries.get(&id)?;
-        if let Some((kind, key)) = key
-            && !entry.keys.iter().any(|(k, e)| *k == kind && **e == *key)
+        if let Some(key) = key
+            && !entry.keys.contains(key)
         {
             return None;
         }
         let mut consents = Vec::with_capacity(entry.states.len());
         for s in entry.states.iter() {
-            let (code, permissions, marketing) = shard.types.get(&s.type_id)?;
+            let (type_id, code, permissions, marketing) =
+                shard.types.get(usize::from(s.type_index))?;
             consents.push(ConsentState {
-                type_id: s.type_id,
+                type_id: *type_id,
                 code: code.clone(),
                 permissions: *permissions,
                 marketing: *marketing,
                 kind: s.kind,
-                event_time: s.event_time,
-                expires_at: s.expires_at,
+                event_time: Timestamp::from_micros(s.event_time),
+                expires_at: (s.expires_at != NEVER).then(|| Timestamp::from_micros(s.expires_at)),
             });
         }
         Some(Facts {
             contact_id: ContactId(id),
-            status: entry.status.clone(),
+            status: entry.status.as_deref().cloned().unwrap_or_default(),
             settings: shard.settings?,
             consents,
         })
@@ -330,7 +344,7 @@ impl DecisionCache {
     /// every decision reads (a change of settings or types the log will show), nor when full.
     pub(crate) fn remember(&self, at: i64, key: Option<(KeyKind, &str)>, facts: &Facts) {
         let id = facts.contact_id.0;
-        let key: Option<(KeyKind, Arc<str>)> = key.map(|(kind, k)| (kind, Arc::from(k)));
+        let key = key.map(|(kind, k)| self.key(kind, k));
         {
             let Some(Ok(mut shard)) = self.contacts(&id).map(RwLock::write) else {
                 return;
@@ -340,51 +354,62 @@ impl DecisionCache {
             if self.seen.load(Ordering::SeqCst) != at
                 || shard.settings.is_some_and(|s| s != facts.settings)
                 || facts.consents.iter().any(|c| {
-                    shard.types.get(&c.type_id).is_some_and(|(code, p, m)| {
-                        *code != c.code || *p != c.permissions || *m != c.marketing
+                    shard.types.iter().any(|(t, code, p, m)| {
+                        *t == c.type_id
+                            && (*code != c.code || *p != c.permissions || *m != c.marketing)
                     })
                 })
+                // A consent whose expiry could not be told from "never" is read every time.
+                || facts
+                    .consents
+                    .iter()
+                    .any(|c| c.expires_at.is_some_and(|e| e.as_micros() == NEVER))
             {
                 return;
             }
             // An entry asked again by another key keeps its ring facts: nothing logged since
             // they were read (they would be gone with the entry), so they still hold.
-            let (mut keys, ring) = match shard.entries.remove(&id) {
+            let mut states = Vec::with_capacity(facts.consents.len());
+            for c in &facts.consents {
+                let type_index = match shard.type_index(c.type_id) {
+                    Some(i) => i,
+                    None => {
+                        let Ok(i) = u16::try_from(shard.types.len()) else {
+                            return;
+                        };
+                        shard
+                            .types
+                            .push((c.type_id, c.code.clone(), c.permissions, c.marketing));
+                        i
+                    }
+                };
+                states.push(State {
+                    event_time: c.event_time.as_micros(),
+                    expires_at: c.expires_at.map_or(NEVER, Timestamp::as_micros),
+                    type_index,
+                    kind: c.kind,
+                });
+            }
+            let (keys, ring) = match shard.entries.remove(&id) {
                 Some(e) => (e.keys, e.ring),
                 None if self.len.load(Ordering::SeqCst) >= self.capacity => return,
                 None => {
                     self.len.fetch_add(1, Ordering::SeqCst);
-                    (Vec::new(), Vec::new())
+                    (Box::default(), None)
                 }
             };
             shard.settings = Some(facts.settings);
-            for c in &facts.consents {
-                if let std::collections::hash_map::Entry::Vacant(slot) =
-                    shard.types.entry(c.type_id)
-                {
-                    slot.insert((c.code.clone(), c.permissions, c.marketing));
-                }
-            }
-            if let Some((kind, k)) = &key
-                && !keys.iter().any(|(ek, e)| ek == kind && e == k)
-            {
-                keys.push((*kind, Arc::clone(k)));
-            }
-            let states = facts
-                .consents
-                .iter()
-                .map(|c| State {
-                    type_id: c.type_id,
-                    kind: c.kind,
-                    event_time: c.event_time,
-                    expires_at: c.expires_at,
-                })
-                .collect();
+            let keys = match &key {
+                Some(k) if !keys.contains(k) => keys.iter().chain([k]).copied().collect(),
+                _ => keys,
+            };
+            let status =
+                (facts.status != ContactStatus::default()).then(|| Box::new(facts.status.clone()));
             shard.entries.insert(
                 id,
                 Entry {
-                    status: facts.status.clone(),
-                    states,
+                    status,
+                    states: states.into_boxed_slice(),
                     keys,
                     ring,
                 },
@@ -392,10 +417,10 @@ impl DecisionCache {
         }
         // The key last: a key that outlives its entry (forgotten meanwhile) leads nowhere, as
         // `facts` checks the entry still lists it.
-        if let Some((kind, k)) = key
+        if let Some(k) = key
             && let Some(Ok(mut keys)) = self.key_shard(&k).map(RwLock::write)
         {
-            keys.of(kind).insert(k, id);
+            keys.insert(k, id);
         }
     }
 
@@ -409,6 +434,7 @@ impl DecisionCache {
             entry
                 .ring
                 .iter()
+                .flat_map(|ring| ring.iter())
                 .find(|(code, _)| code.as_deref() == relied_on)
                 .map(|(_, ring)| ring.clone()),
         )
@@ -435,13 +461,13 @@ impl DecisionCache {
         let Some(entry) = shard.entries.get_mut(&id) else {
             return;
         };
-        match entry
-            .ring
+        let kept = entry.ring.get_or_insert_default();
+        match kept
             .iter_mut()
             .find(|(code, _)| code.as_deref() == relied_on)
         {
             Some((_, kept)) => *kept = ring.clone(),
-            None => entry.ring.push((relied_on.map(Box::from), ring.clone())),
+            None => kept.push((relied_on.map(Box::from), ring.clone())),
         }
     }
 
@@ -498,6 +524,46 @@ mod tests {
 
     fn no_log(_: i64) -> Result<Vec<Change>, ()> {
         Ok(Vec::new())
+    }
+
+    #[test]
+    fn a_contact_comes_back_from_its_compact_form_as_it_was_read() {
+        let cache = DecisionCache::new(10);
+        let a = Uuid::from_u128(1);
+        let state = |t: u128, code: &str, kind, expires: Option<i64>| ConsentState {
+            type_id: ConsentTypeId(Uuid::from_u128(t)),
+            code: ConsentCode::parse(code).unwrap(),
+            permissions: Permissions {
+                email_bulk: t == 7,
+                ..Permissions::default()
+            },
+            marketing: t == 8,
+            kind,
+            event_time: Timestamp::from_micros(-5),
+            expires_at: expires.map(Timestamp::from_micros),
+        };
+        let mut read = facts(a, true);
+        read.status.email_suppressed = true;
+        read.status.sms_off_since = Some(Timestamp::from_micros(9));
+        read.consents = vec![
+            state(7, "NEWS", EventKind::Given, Some(1_000)),
+            state(8, "CALLS", EventKind::Withdrawn, None),
+        ];
+        cache.catch_up(1, no_log).ok();
+        cache.remember(1, Some((KeyKind::Email, "a@example.it")), &read);
+        for back in [cache.by_id(a), cache.by_key(KeyKind::Email, "a@example.it")] {
+            let back = back.unwrap();
+            assert_eq!(back.status, read.status);
+            assert_eq!(back.consents, read.consents);
+            assert_eq!(back.settings, read.settings);
+        }
+        // The same text as another kind of key is another key.
+        assert!(cache.by_key(KeyKind::Phone, "a@example.it").is_none());
+        assert!(cache.by_key(KeyKind::Email, "b@example.it").is_none());
+        // A plain status is kept without its fields, and still comes back whole.
+        let b = Uuid::from_u128(2);
+        cache.remember(1, None, &facts(b, false));
+        assert_eq!(cache.by_id(b).unwrap().status, ContactStatus::default());
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub(crate) const MAX_CHANGES: i64 = KEPT_CHANGES;
 
 /// How a decision named its contact, normalised (a trimmed CRM id, a normalised address, an E.164
 /// number), for the lookups that do not go by our id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum KeyKind {
     External,
     Email,
