@@ -23,17 +23,18 @@ use crate::{
 /// contact. Rows: one per consent state (or one with NULL state columns when there is none).
 macro_rules! decision_sql {
     ($where:literal) => {
-        decision_sql!("", $where)
+        decision_sql!("", "", $where)
     };
     // With the keys a CRM, a mail sender and a dialer name the contact by (the primary address
-    // and number), to remember it under them.
-    (keyed, $where:literal) => {
+    // and number), to remember it under them; `$states` bounds the consent states read.
+    (keyed, $states:literal, $where:literal) => {
         decision_sql!(
             "c.external_id AS key_external, c.email AS key_email, c.phone AS key_phone, ",
+            $states,
             $where
         )
     };
-    ($more:literal, $where:literal) => {
+    ($more:literal, $states:literal, $where:literal) => {
         concat!(
             "SELECT ", $more, "c.id, c.erased_at, c.restricted_at, c.objected_at, c.email_off_at, c.phone_off_at, c.sms_off_at, ",
             "(se.hash IS NOT NULL) AS email_suppressed, (sp.hash IS NOT NULL) AS phone_suppressed, ",
@@ -45,7 +46,7 @@ macro_rules! decision_sql {
             // reads the whole suppression list at every decision (4 ms with 27,000 entries).
             "LEFT JOIN suppression se ON se.hash = c.email_hash ",
             "LEFT JOIN suppression sp ON sp.hash = c.phone_hash ",
-            "LEFT JOIN consent_state s ON s.contact_id = c.id ",
+            "LEFT JOIN consent_state s ON s.contact_id = c.id ", $states,
             "LEFT JOIN consent_types t ON t.id = s.consent_type_id ",
             $where
         )
@@ -55,14 +56,19 @@ macro_rules! decision_sql {
 const BY_ID: &str = decision_sql!("WHERE c.id = $1");
 /// [`BY_ID`] with the contact's keys: a contact forgotten after it was asked about by a key is
 /// read again with the keys it has now (the cache does not keep their text).
-const BY_ID_KEYED: &str = decision_sql!(keyed, "WHERE c.id = $1");
-/// The facts of the next [`PRELOAD_CHUNK`] contacts after `$1` in id order, with the keys a CRM,
-/// a mail sender and a dialer name them by (the primary address and number).
+const BY_ID_KEYED: &str = decision_sql!(keyed, "", "WHERE c.id = $1");
+/// The ids that bound the next [`PRELOAD_CHUNK`] contacts after `$1`, in id order.
+const PRELOAD_IDS: &str = "SELECT id FROM contacts WHERE id > $1 ORDER BY id LIMIT 5000";
+/// The facts of the contacts with an id after `$1` up to `$2`, with their keys. The bounds are
+/// on the consent states too: a merge join on a bound of the contacts alone reads the states
+/// from the first contact on, every chunk further than the last (on 1M contacts, 2.7 s for a
+/// chunk 600,000 in, 70 ms with both bounds).
 const PRELOAD: &str = decision_sql!(
     keyed,
-    "WHERE c.id IN (SELECT id FROM contacts WHERE id > $1 ORDER BY id LIMIT 5000) ORDER BY c.id"
+    "AND s.contact_id > $1 AND s.contact_id <= $2 ",
+    "WHERE c.id > $1 AND c.id <= $2 ORDER BY c.id"
 );
-/// Contacts read per preload statement (the LIMIT of [`PRELOAD`]).
+/// Contacts read per preload statement (the LIMIT of [`PRELOAD_IDS`]).
 const PRELOAD_CHUNK: usize = 5000;
 const BY_EXTERNAL: &str = decision_sql!("WHERE c.external_id = $1");
 const BY_EMAIL: &str =
@@ -542,26 +548,72 @@ pub(crate) async fn preload_pg(
 ) -> Result<(), StoreError> {
     let mut after = uuid::Uuid::nil();
     while !cache.is_full() {
-        let head = fence.fence().await?;
-        let rows = sqlx::query(PRELOAD).bind(after).fetch_all(pool).await?;
-        let Some(last) = rows.last() else {
+        let ids: Vec<uuid::Uuid> = sqlx::query_scalar(PRELOAD_IDS)
+            .bind(after)
+            .fetch_all(pool)
+            .await?;
+        let Some(last) = ids.last().copied() else {
             return Ok(());
         };
-        after = last.uuid("id")?;
-        let mut contacts = 0;
+        let head = fence.fence().await?;
+        let mut tx = pool.begin().await?;
+        // The planner's estimate for a chunk is high enough to compile the query (JIT), which
+        // took 320 of the 440 ms a chunk cost; it runs 200 times a million contacts.
+        sqlx::query("SET LOCAL jit = off").execute(&mut *tx).await?;
+        let rows = sqlx::query(PRELOAD)
+            .bind(after)
+            .bind(last)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
         for contact in rows.chunk_by(|a, b| a.uuid("id").ok() == b.uuid("id").ok()) {
-            contacts += 1;
             remember_with_keys(cache, head, contact)?;
         }
-        if contacts < PRELOAD_CHUNK {
+        if ids.len() < PRELOAD_CHUNK {
             return Ok(());
         }
+        after = last;
     }
     Ok(())
 }
 
-/// Remembers the contact whose facts `rows` hold (read with the keyed columns of `decision_sql!` after
-/// position `head`), by its id and under each of its keys.
+/// Fills a SQLite store's cache when it starts, as [`preload_pg`] does on PostgreSQL, until it
+/// is full or the store stops: a fresh server then answers from memory within seconds instead
+/// of reading each contact at its first question.
+fn preload(
+    fast: &FastRead,
+    cache: &DecisionCache,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<(), StoreError> {
+    let mut after = uuid::Uuid::nil();
+    while !cache.is_full() && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let ids = fast.rows(PRELOAD_IDS, [after.as_bytes().as_slice()], |r| {
+            r.get::<_, Vec<u8>>(0)
+        })?;
+        let Some(last) = ids.last().and_then(|b| uuid::Uuid::from_slice(b).ok()) else {
+            return Ok(());
+        };
+        let head = fence(fast, cache)?;
+        fast.query_with(
+            PRELOAD,
+            (after.as_bytes().as_slice(), last.as_bytes().as_slice()),
+            |rows| {
+                for contact in rows.chunk_by(|a, b| a.uuid("id").ok() == b.uuid("id").ok()) {
+                    remember_with_keys(cache, head, contact)?;
+                }
+                Ok(())
+            },
+        )?;
+        if ids.len() < PRELOAD_CHUNK {
+            return Ok(());
+        }
+        after = last;
+    }
+    Ok(())
+}
+
+/// Remembers the contact whose facts `rows` hold (read with the keyed columns of
+/// `decision_sql!` after position `head`), by its id and under each of its keys.
 fn remember_with_keys<R: Cols>(
     cache: &DecisionCache,
     head: i64,
@@ -605,6 +657,8 @@ impl Follower {
         let thread = std::thread::Builder::new()
             .name("decision-follower".to_owned())
             .spawn(move || {
+                // A failed preload leaves the rest to be read when asked.
+                let _ = preload(&fast, &cache, &flag);
                 while !flag.load(std::sync::atomic::Ordering::Relaxed) {
                     std::thread::sleep(Self::EVERY);
                     // A failed read is tried again at the next tick; decisions fence themselves.
