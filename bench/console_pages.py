@@ -6,6 +6,7 @@ the median and the slowest time per page.
     cargo build --release
     ./target/release/consento --database-url sqlite:bench-data/console1m.db demo --contacts 1000000
     python3 bench/console_pages.py --db bench-data/console1m.db
+    python3 bench/console_pages.py --postgres postgres://postgres@127.0.0.1:5432/test --pg-schema d1m
 
 The server is started on the database with CONSENTO_ADMIN_PASSWORD set, so a database without
 accounts gets an administrator `admin` with a known password (an existing `admin` must have it).
@@ -35,16 +36,25 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--db", required=True)
+    p.add_argument("--db", help="the SQLite file")
+    p.add_argument("--postgres", help="a postgres:// URL: measure on PostgreSQL instead of --db")
+    p.add_argument("--pg-schema", default="public")
+    p.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "consento"))
     p.add_argument("--listen", default="127.0.0.1:18310")
     p.add_argument("--rounds", type=int, default=20)
     p.add_argument("--type", default="NEWSLETTER", help="a consent type that permits bulk email")
     args = p.parse_args()
-    binary = os.path.join(ROOT, "target", "release", "consento")
+    if not args.db and not args.postgres:
+        sys.exit("give --db or --postgres")
+    binary = args.binary
+    if args.postgres:
+        target = ["--database-url", args.postgres, "--pg-schema", args.pg_schema]
+    else:
+        target = ["--database-url", f"sqlite:{args.db}"]
     env = dict(os.environ, CONSENTO_ADMIN_PASSWORD=PASSWORD, CONSENTO_LOG_LEVEL="warn",
                CONSENTO_WEBHOOKS__ENABLED="false")
     server = subprocess.Popen(
-        [binary, "--database-url", f"sqlite:{args.db}", "serve", "--listen", args.listen],
+        [binary, *target, "serve", "--listen", args.listen],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     try:
         line = server.stdout.readline()
@@ -62,12 +72,20 @@ def main():
         except urllib.error.HTTPError as e:
             if e.code != 303:
                 sys.exit(f"sign-in failed: {e.code}")
-        db = sqlite3.connect(args.db)
-        contact_id = db.execute("SELECT lower(hex(id)) FROM contacts ORDER BY id LIMIT 1 OFFSET 500000").fetchone()[0]
-        contact = "-".join([contact_id[:8], contact_id[8:12], contact_id[12:16], contact_id[16:20], contact_id[20:]])
-        email = db.execute("SELECT email FROM contacts WHERE email IS NOT NULL LIMIT 1 OFFSET 700000").fetchone()[0]
+        if args.postgres:
+            def one(sql):
+                return subprocess.run(
+                    ["psql", args.postgres, "-At", "-c", f"SET search_path TO {args.pg_schema}; {sql}"],
+                    check=True, capture_output=True, text=True).stdout.split()[-1]
+            contact = one("SELECT id::text FROM contacts ORDER BY id LIMIT 1 OFFSET 500000")
+            email = one("SELECT email FROM contacts WHERE email IS NOT NULL LIMIT 1 OFFSET 700000")
+        else:
+            db = sqlite3.connect(args.db)
+            contact_id = db.execute("SELECT lower(hex(id)) FROM contacts ORDER BY id LIMIT 1 OFFSET 500000").fetchone()[0]
+            contact = "-".join([contact_id[:8], contact_id[8:12], contact_id[12:16], contact_id[16:20], contact_id[20:]])
+            email = db.execute("SELECT email FROM contacts WHERE email IS NOT NULL LIMIT 1 OFFSET 700000").fetchone()[0]
+            db.close()
         code = args.type
-        db.close()
         pages = [
             ("dashboard", "/"),
             ("contacts, first page", "/contacts"),

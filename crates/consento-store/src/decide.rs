@@ -218,6 +218,12 @@ impl Store {
         .await
     }
 
+    /// How many contacts this process remembers for its decisions (see `decision_cache`): all
+    /// of them up to `decision_cache_entries` once the cache is filled at start.
+    pub fn remembered_contacts(&self) -> usize {
+        self.decision_cache.as_ref().map_or(0, |c| c.len())
+    }
+
     /// Decides whether `action` may reach the contact at `at` (now if `None`), with the rule that
     /// decided (the first match among the rules of `consento_domain::decide`). For an instant in
     /// the past, the consents are rebuilt from the ledger as they stood then (what was known by
@@ -566,9 +572,7 @@ pub(crate) async fn preload_pg(
             .fetch_all(&mut *tx)
             .await?;
         tx.commit().await?;
-        for contact in rows.chunk_by(|a, b| a.uuid("id").ok() == b.uuid("id").ok()) {
-            remember_with_keys(cache, head, contact)?;
-        }
+        remember_chunk(cache, head, &rows)?;
         if ids.len() < PRELOAD_CHUNK {
             return Ok(());
         }
@@ -597,17 +601,33 @@ fn preload(
         fast.query_with(
             PRELOAD,
             (after.as_bytes().as_slice(), last.as_bytes().as_slice()),
-            |rows| {
-                for contact in rows.chunk_by(|a, b| a.uuid("id").ok() == b.uuid("id").ok()) {
-                    remember_with_keys(cache, head, contact)?;
-                }
-                Ok(())
-            },
+            |rows| remember_chunk(cache, head, rows),
         )?;
         if ids.len() < PRELOAD_CHUNK {
             return Ok(());
         }
         after = last;
+    }
+    Ok(())
+}
+
+/// Remembers the contacts of a chunk of the preload, read after the fence at position `head`.
+/// Another process may have committed changes meanwhile, which the follower's fences applied:
+/// the contacts they name are left out (read when asked), the others remembered at the position
+/// the cache has moved to ([`DecisionCache::rebase`]). Without this, a steady trickle of writes
+/// from another process (a fence every 100 ms that finds something) would drop nearly every
+/// chunk, and a fresh server would never fill its cache.
+fn remember_chunk<R: Cols>(cache: &DecisionCache, head: i64, rows: &[R]) -> Result<(), StoreError> {
+    let Some((at, changed)) = cache.rebase(head) else {
+        return Ok(());
+    };
+    for contact in rows.chunk_by(|a, b| a.uuid("id").ok() == b.uuid("id").ok()) {
+        match contact.first() {
+            Some(first) if !changed.contains(&first.uuid("id")?) => {
+                remember_with_keys(cache, at, contact)?;
+            }
+            _ => {}
+        }
     }
     Ok(())
 }

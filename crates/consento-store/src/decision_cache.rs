@@ -21,7 +21,7 @@
 //! 0031), once per consent type the call relies on: read at the first such call and forgotten
 //! with the contact, which the change log names whenever one of them changes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
@@ -112,6 +112,8 @@ pub(crate) struct DecisionCache {
     seen: AtomicI64,
     /// Serialises catching up: one thread reads the log and forgets, the others wait for it.
     catching: Mutex<()>,
+    /// The last moves of the position, for [`Self::rebase`].
+    recent: Mutex<Recent>,
     len: AtomicUsize,
     /// The WAL-index header read before the last position read from the log, and that
     /// position: while the header is the same, nothing was committed since (see
@@ -121,6 +123,32 @@ pub(crate) struct DecisionCache {
     keys: Box<[RwLock<HashMap<KeyHash, Uuid>>]>,
     /// The two secret keys of [`KeyHash`].
     hashers: [RandomState; 2],
+}
+
+/// The last moves of a cache's position: from where, to where, and the contacts each forgot
+/// (`None`: everyone), at most [`Recent::MOVES`] of them naming at most [`MAX_CHANGES`]
+/// contacts in all.
+#[derive(Debug, Default)]
+struct Recent {
+    moves: VecDeque<(i64, i64, Option<Box<[Uuid]>>)>,
+    named: usize,
+}
+
+impl Recent {
+    const MOVES: usize = 256;
+
+    fn push(&mut self, from: i64, to: i64, changed: Option<Box<[Uuid]>>) {
+        self.named += changed.as_ref().map_or(0, |c| c.len());
+        self.moves.push_back((from, to, changed));
+        while self.moves.len() > Self::MOVES
+            || i64::try_from(self.named).unwrap_or(i64::MAX) > MAX_CHANGES
+        {
+            let Some((_, _, gone)) = self.moves.pop_front() else {
+                break;
+            };
+            self.named -= gone.as_ref().map_or(0, |c| c.len());
+        }
+    }
 }
 
 /// What catching up needs from the database: the changes after a position.
@@ -141,6 +169,7 @@ impl DecisionCache {
             capacity,
             seen: AtomicI64::new(0),
             catching: Mutex::new(()),
+            recent: Mutex::default(),
             len: AtomicUsize::new(0),
             fence: RwLock::new(None),
             contacts: (0..SHARDS).map(|_| RwLock::default()).collect(),
@@ -202,27 +231,35 @@ impl DecisionCache {
         if seen >= head {
             return Ok(forgotten);
         }
-        // Nothing remembered, or too far behind: no need to know what changed.
-        let empty = self.len.load(Ordering::SeqCst) == 0;
-        let log = if empty || head - seen > MAX_CHANGES {
+        // Too far behind: no need to know what changed. (Read even with nothing remembered:
+        // what a chunk of the preload read meanwhile may be kept but for those, see `rebase`.)
+        let log = if head - seen > MAX_CHANGES {
             None
         } else {
             Some(changes(seen)?)
         };
         // From here until `head` is stored, nothing is remembered (see `remember`).
         self.seen.store(CATCHING_UP, Ordering::SeqCst);
-        match log {
+        let changed = match log {
             Some(log) if complete(&log, seen, head) => {
-                for (_, contact) in log.iter().filter(|(seq, _)| *seq <= head) {
-                    if let Some(id) = contact
-                        && let Some(gone) = self.forget(id)
-                    {
+                let changed: Box<[Uuid]> = log
+                    .iter()
+                    .filter(|(seq, _)| *seq <= head)
+                    .filter_map(|(_, contact)| *contact)
+                    .collect();
+                for id in &changed {
+                    if let Some(gone) = self.forget(id) {
                         forgotten.push(gone);
                     }
                 }
+                Some(changed)
             }
-            _ => self.forget_all(),
-        }
+            _ => {
+                self.forget_all();
+                None
+            }
+        };
+        self.moved(seen, head, changed);
         self.seen.store(head, Ordering::SeqCst);
         Ok(forgotten)
     }
@@ -253,8 +290,36 @@ impl DecisionCache {
             }
             None => self.forget_all(),
         }
+        self.moved(seen, seen + 1, changed.map(Box::from));
         self.seen.store(seen + 1, Ordering::SeqCst);
         (seen + 1, forgotten)
+    }
+
+    /// Records a move of the position (under `catching`).
+    fn moved(&self, from: i64, to: i64, changed: Option<Box<[Uuid]>>) {
+        if let Ok(mut recent) = self.recent.lock() {
+            recent.push(from, to, changed);
+        }
+    }
+
+    /// For facts read after the fence at position `at` while the cache moved on: the position
+    /// it is at now, and the contacts changed since `at`. The facts of any other contact may be
+    /// remembered at that position: every change to it committed before the fences since was
+    /// either seen by the read or would be named here. `None` when the moves since `at` are no
+    /// longer known or one of them forgot everyone.
+    pub(crate) fn rebase(&self, at: i64) -> Option<(i64, HashSet<Uuid>)> {
+        let _one = self.catching.lock().ok()?;
+        let now = self.seen.load(Ordering::SeqCst);
+        let mut changed = HashSet::new();
+        if now == at {
+            return Some((now, changed));
+        }
+        let recent = self.recent.lock().ok()?;
+        let first = recent.moves.iter().position(|(from, _, _)| *from == at)?;
+        for (_, _, named) in recent.moves.iter().skip(first) {
+            changed.extend(named.as_deref()?.iter().copied());
+        }
+        Some((now, changed))
     }
 
     fn forget_all(&self) {
@@ -477,8 +542,7 @@ impl DecisionCache {
     }
 
     /// Contacts remembered now.
-    #[cfg(test)]
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len.load(Ordering::SeqCst)
     }
 }
@@ -524,6 +588,41 @@ mod tests {
 
     fn no_log(_: i64) -> Result<Vec<Change>, ()> {
         Ok(Vec::new())
+    }
+
+    #[test]
+    fn facts_read_before_the_cache_moved_on_are_kept_but_for_the_contacts_changed_since() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        // PostgreSQL: fences.
+        let cache = DecisionCache::new(10);
+        let (read_at, _) = cache.advance(Some(&[]));
+        cache.advance(Some(&[a]));
+        let (now, changed) = cache.rebase(read_at).unwrap();
+        assert_eq!(now, read_at + 1);
+        assert!(changed.contains(&a) && !changed.contains(&b));
+        assert_eq!(cache.rebase(now).unwrap(), (now, HashSet::new()));
+        // A move that forgot everyone: nothing read before it can be kept.
+        cache.advance(None);
+        assert!(cache.rebase(read_at).is_none());
+        assert!(cache.rebase(now).is_none());
+        // SQLite: the log's positions.
+        let cache = DecisionCache::new(10);
+        cache.catch_up(3, no_log).ok();
+        cache
+            .catch_up(5, |_| -> Result<_, ()> {
+                Ok(vec![(4, Some(a)), (5, Some(a))])
+            })
+            .ok();
+        let (now, changed) = cache.rebase(3).unwrap();
+        assert_eq!((now, changed.len()), (5, 1));
+        assert!(changed.contains(&a));
+        // Moves no longer kept are not known.
+        let cache = DecisionCache::new(10);
+        for _ in 0..=Recent::MOVES {
+            cache.advance(Some(&[]));
+        }
+        assert!(cache.rebase(0).is_none());
+        assert!(cache.rebase(1).is_some());
     }
 
     #[test]

@@ -359,3 +359,71 @@ async fn a_store_remembers_its_contacts_from_the_start_without_being_asked() {
         reading.close().await;
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_fills_its_memory_at_start_while_another_process_keeps_writing() {
+    on_every_backend!(env => {
+        env.store.create_consent_type(spec("NEWS", None, newsletter())).await.unwrap();
+        // Six chunks of the preload (5,000 contacts each), each contact with a consent.
+        let now = env.clock.now();
+        let batch = (0..30_000).map(|i| BulkContact {
+            input: contact(&format!("fill{i}@example.it")),
+            events: vec![BulkEvent {
+                type_code: "NEWS".into(),
+                kind: EventKind::Given,
+                event_time: now,
+                method: CollectionMethod::Import,
+                actor: operator(),
+                evidence: None,
+                notice_version: None,
+            }],
+        }).collect();
+        env.store.bulk_load(batch).await.unwrap();
+        let first = ContactRef::Email("fill0@example.it".into());
+        let last = ContactRef::Email("fill29999@example.it".into());
+        // Another process changes one contact all along: every fence of the new store finds
+        // something, while it reads its chunks.
+        let writer = Arc::new(env.second_store().await);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writing = {
+            let (writer, stop, first) = (Arc::clone(&writer), Arc::clone(&stop), first.clone());
+            tokio::spawn(async move {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let kind = if n % 2 == 0 { EventKind::Withdrawn } else { EventKind::Given };
+                    writer.record_consent(event(&first, "NEWS", kind, None)).await.unwrap();
+                    n += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+                n
+            })
+        };
+        let deciding = env.second_store().await;
+        // Every contact but the one being changed (forgotten at each change, and read again by
+        // the follower) is remembered: no chunk was dropped because the cache moved on.
+        let mut remembered = 0;
+        for _ in 0..100 {
+            remembered = deciding.remembered_contacts();
+            if remembered >= 29_999 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        stop.store(true, Ordering::Relaxed);
+        assert!(writing.await.unwrap() > 10);
+        assert!(remembered >= 29_999, "{remembered} remembered");
+        // The last contact was remembered from the start: a withdrawal the log does not see
+        // (its trigger dropped) is not seen.
+        let drop_state = if env.is_postgres() {
+            "DROP TRIGGER decision_changes_state ON consent_state"
+        } else {
+            "DROP TRIGGER decision_changes_state"
+        };
+        env.raw_sql(drop_state).await.unwrap();
+        env.store.record_consent(event(&last, "NEWS", EventKind::Withdrawn, None)).await.unwrap();
+        let d = deciding.decide(&last, Action::EmailBulk, None).await.unwrap();
+        assert!(matches!(d.decision, Decision::Allowed { .. }), "{d:?}");
+        deciding.close().await;
+        Arc::into_inner(writer).unwrap().close().await;
+    });
+}
