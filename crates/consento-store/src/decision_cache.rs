@@ -130,9 +130,12 @@ pub(crate) struct DecisionCache {
 /// contacts in all.
 #[derive(Debug, Default)]
 struct Recent {
-    moves: VecDeque<(i64, i64, Option<Box<[Uuid]>>)>,
+    moves: VecDeque<Move>,
     named: usize,
 }
+
+/// A move of the position: from, to, and the contacts it forgot (`None`: everyone).
+type Move = (i64, i64, Option<Box<[Uuid]>>);
 
 impl Recent {
     const MOVES: usize = 256;
