@@ -679,9 +679,11 @@ pub(crate) struct Follower {
 impl Follower {
     const EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
+    /// Starts the thread; with `fill`, it first fills the cache ([`preload`]).
     pub(crate) fn start(
         fast: std::sync::Arc<FastRead>,
         cache: std::sync::Arc<DecisionCache>,
+        fill: bool,
     ) -> Option<Self> {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = std::sync::Arc::clone(&stop);
@@ -689,7 +691,9 @@ impl Follower {
             .name("decision-follower".to_owned())
             .spawn(move || {
                 // A failed preload leaves the rest to be read when asked.
-                let _ = preload(&fast, &cache, &flag);
+                if fill {
+                    let _ = preload(&fast, &cache, &flag);
+                }
                 while !flag.load(std::sync::atomic::Ordering::Relaxed) {
                     std::thread::sleep(Self::EVERY);
                     // A failed read is tried again at the next tick; decisions fence themselves.

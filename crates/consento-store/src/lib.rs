@@ -235,9 +235,12 @@ pub struct StoreConfig {
     pub max_connections: u32,
     /// Country calling code for phone numbers written without one (`39` for Italy).
     pub default_country_code: String,
-    /// Contacts whose decision facts are kept in memory (0: none). Each costs about 300 bytes;
-    /// a full cache remembers no one new until changes make it forget some.
+    /// Contacts whose decision facts are kept in memory (0: none); a full cache remembers no
+    /// one new until changes make it forget some.
     pub decision_cache_entries: usize,
+    /// Whether the cache is filled with the first `decision_cache_entries` contacts when the
+    /// store opens (a server), or only as contacts are asked about (a short command).
+    pub fill_decision_cache: bool,
     /// The master key the secrets are sealed under: kept outside the database (a copy of the
     /// file must not open its links, receipts or suppression list), found and handed in by the
     /// caller.
@@ -259,6 +262,7 @@ impl StoreConfig {
             max_connections: 8,
             default_country_code: "39".into(),
             decision_cache_entries: 1_000_000,
+            fill_decision_cache: true,
             master_key,
             other_master_key: OtherMasterKey::Refuse,
             sqlite_wal_limit: 256 * 1024 * 1024,
@@ -356,15 +360,22 @@ impl Store {
         migrate::run(&store).await?;
         // Once migrated: the thread reads the change log.
         if let (Some(fast), Some(cache)) = (&store.fast, &store.decision_cache) {
-            store._follower = decide::Follower::start(Arc::clone(fast), Arc::clone(cache));
+            store._follower = decide::Follower::start(
+                Arc::clone(fast),
+                Arc::clone(cache),
+                config.fill_decision_cache,
+            );
         }
         if let (Db::Postgres(pool), Some(cache)) = (&store.db, &store.decision_cache) {
             let fence = pgfence::PgFence::new(pool.clone(), Arc::clone(cache));
             let warm = {
                 let (pool, fence, cache) = (pool.clone(), Arc::clone(&fence), Arc::clone(cache));
+                let fill = config.fill_decision_cache;
                 // A failed preload leaves the rest to be read when asked about.
                 async move {
-                    let _ = decide::preload_pg(&pool, &fence, &cache).await;
+                    if fill {
+                        let _ = decide::preload_pg(&pool, &fence, &cache).await;
+                    }
                 }
             };
             let (pool, cache) = (pool.clone(), Arc::clone(cache));

@@ -202,6 +202,9 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     let policy = server.policy();
     let mut config = crate::serve::store_config(&server, &database_url)?;
     config.pg_schema = cli.pg_schema.clone();
+    // A command asks about few contacts, if any: filling the cache with a million would cost
+    // it seconds and a gigabyte for nothing.
+    config.fill_decision_cache = false;
     match &cli.command {
         // Both work on the database file itself, not through an open store (a restore
         // replaces the file, which must not be open).
