@@ -42,6 +42,9 @@ def main():
     p.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "consento"))
     p.add_argument("--listen", default="127.0.0.1:18310")
     p.add_argument("--rounds", type=int, default=20)
+    p.add_argument("--user", default="admin",
+                   help="an administrator whose password is the benchmark's (`consento users create "
+                        "--role admin --password-stdin`), where `admin` already has another")
     p.add_argument("--type", default="NEWSLETTER", help="a consent type that permits bulk email")
     args = p.parse_args()
     if not args.db and not args.postgres:
@@ -65,7 +68,7 @@ def main():
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
         html = opener.open(base + "/login").read().decode()
         csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', html).group(1)
-        form = urllib.parse.urlencode({"csrf": csrf, "username": "admin", "password": PASSWORD,
+        form = urllib.parse.urlencode({"csrf": csrf, "username": args.user, "password": PASSWORD,
                                        "next": "/"}).encode()
         try:
             opener.open(base + "/login", form)

@@ -97,6 +97,17 @@ fn dialled(env: &Env, phone: &str, outcome: CallOutcome, minutes: i64) -> NewCal
     }
 }
 
+/// Drops the trigger that logs changes of current consents: a change made after it is committed
+/// but not logged, so a store answering from memory does not see it.
+async fn hide_state_changes(env: &Env) {
+    let drop_state = if env.is_postgres() {
+        "DROP TRIGGER decision_changes_state ON consent_state"
+    } else {
+        "DROP TRIGGER decision_changes_state"
+    };
+    env.raw_sql(drop_state).await.unwrap();
+}
+
 async fn same(deciding: &Store, oracle: &Store, names: &[ContactRef], step: &str) {
     let remembered = answers(deciding, names).await;
     let read = answers(oracle, names).await;
@@ -340,12 +351,7 @@ async fn a_store_remembers_its_contacts_from_the_start_without_being_asked() {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         // A withdrawal the log does not see (its trigger dropped): a store that has never been
         // asked about Anna still answers from what it loaded when it started, by every key.
-        let drop_state = if env.is_postgres() {
-            "DROP TRIGGER decision_changes_state ON consent_state"
-        } else {
-            "DROP TRIGGER decision_changes_state"
-        };
-        env.raw_sql(drop_state).await.unwrap();
+        hide_state_changes(env).await;
         env.store.record_consent(event(&a, "NEWS", EventKind::Withdrawn, None)).await.unwrap();
         for name in [a.clone(), ContactRef::External("CRM-A".into()), ContactRef::Email("anna@example.it".into())] {
             let d = deciding.decide(&name, Action::EmailBulk, None).await.unwrap();
@@ -414,12 +420,7 @@ async fn a_store_fills_its_memory_at_start_while_another_process_keeps_writing()
         assert!(remembered >= 29_999, "{remembered} remembered");
         // The last contact was remembered from the start: a withdrawal the log does not see
         // (its trigger dropped) is not seen.
-        let drop_state = if env.is_postgres() {
-            "DROP TRIGGER decision_changes_state ON consent_state"
-        } else {
-            "DROP TRIGGER decision_changes_state"
-        };
-        env.raw_sql(drop_state).await.unwrap();
+        hide_state_changes(env).await;
         env.store.record_consent(event(&last, "NEWS", EventKind::Withdrawn, None)).await.unwrap();
         let d = deciding.decide(&last, Action::EmailBulk, None).await.unwrap();
         assert!(matches!(d.decision, Decision::Allowed { .. }), "{d:?}");
