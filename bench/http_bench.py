@@ -16,7 +16,8 @@ runs them behind a load balancer, and N minimal handlers make the baseline: each
 measured by N wrk runs at once, one per process with its share of the connections; requests/s
 are summed and the p99 is the worst of the N.
 
-The dialer asks about a random number of the data set: a marketing call its consent allows is
+The dialer asks about a random number of the first --contacts contacts (by id, the ones a
+server fills its cache with): a marketing call its consent allows is
 then checked at the ring (register, silent calls, exceptions). The demo data has no register
 check, so the ring finds none and blocks (rpo_check_missing); --register-check first records the
 register's answer for every number (one in twenty enrolled), as `consento rpo export|import`
@@ -139,7 +140,10 @@ def main():
                    "--checked-at", answered, "--mode", "enrolled"]).strip(), file=sys.stderr)
     token = json.loads(run([binary, *target, "--json", "tokens", "create",
                             "--name", "http-bench", "--scope", "write"]))["secret"]
-    phones = rows("SELECT phone FROM contact_phones ORDER BY phone LIMIT 200000")
+    # The numbers of the first --contacts contacts by id: those a server remembers from its
+    # start (decision_cache_entries), as the decisions' external ids are.
+    phones = rows("SELECT p.phone FROM contact_phones p JOIN (SELECT id FROM contacts ORDER BY id "
+                  f"LIMIT {args.contacts}) c ON c.id = p.contact_id ORDER BY p.phone LIMIT 200000")
     types = rows("SELECT code FROM consent_types")
     if args.postgres:
         uuids = rows("SELECT id::text FROM contacts WHERE erased_at IS NULL ORDER BY id LIMIT 200000")
