@@ -1,9 +1,8 @@
 //! Streaming the newsletter audience (rules 1–7 of the decision applied to the whole list by the
 //! store's audience index) as RFC 4180 CSV or NDJSON chunks as the store reads the recipients,
 //! never collected in memory: the one export the API's `GET /v1/audience` and the console's
-//! download share. The
-//! chunks go through a bounded channel, so a slow reader slows the cursor instead of filling
-//! memory; the adapter turns the channel into its response body.
+//! download share. The chunks go through a bounded channel, so a slow reader slows the store's
+//! reading instead of filling memory; the adapter turns the channel into its response body.
 
 use std::sync::Arc;
 
@@ -114,8 +113,8 @@ pub fn type_filter(code: &str) -> Option<String> {
 impl App {
     /// Starts streaming the audience `q` in `format`, holding `permit` (one of the adapter's
     /// export slots: each export holds a read connection as long as its reader reads) until it
-    /// ends and its stream ([`AudienceStream::slot`]) is dropped. Answers once the database has accepted the query, so that a refusal can still be
-    /// answered properly. `cells`: how the CSV's cells are written (see [`csv_chunk`]).
+    /// ends and its stream ([`AudienceStream::slot`]) is dropped. Answers once the database has
+    /// accepted the query, so that a refusal can still be answered properly. `cells`: how the CSV's cells are written (see [`csv_chunk`]).
     pub async fn stream_audience(
         &self,
         q: AudienceQuery,

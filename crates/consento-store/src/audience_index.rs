@@ -459,17 +459,22 @@ fn types_sqlite(fast: &FastRead) -> Result<Option<Vec<(Uuid, String)>>, StoreErr
     Ok((types.len() <= MAX_TYPES).then_some(types))
 }
 
+/// Each type's index in `types` (at most [`MAX_TYPES`]), as the states record it.
+fn type_indexes(types: &[(Uuid, String)]) -> HashMap<Uuid, u8> {
+    types
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (id, _))| Some((*id, u8::try_from(i).ok()?)))
+        .collect()
+}
+
 /// SQLite: reads everything, after reading the log's position.
 fn build_sqlite(fast: &FastRead) -> Result<Option<Index>, StoreError> {
     let head = head_sqlite(fast)?;
     let Some(types) = types_sqlite(fast)? else {
         return Ok(None);
     };
-    let type_ids: HashMap<Uuid, u8> = types
-        .iter()
-        .enumerate()
-        .filter_map(|(i, (id, _))| Some((*id, u8::try_from(i).ok()?)))
-        .collect();
+    let type_ids = type_indexes(&types);
     // The list in memory: one probe per contact with an address, instead of one B-tree descent.
     let suppressed: HashSet<Vec<u8>> = fast
         .rows(SUPPRESSION_SQL, [], |r| {
@@ -623,11 +628,7 @@ async fn build_pg(pool: &PgPool, at: Position) -> Result<Option<Index>, StoreErr
     let Some(types) = types_pg(pool).await? else {
         return Ok(None);
     };
-    let type_ids: HashMap<Uuid, u8> = types
-        .iter()
-        .enumerate()
-        .filter_map(|(i, (id, _))| Some((*id, u8::try_from(i).ok()?)))
-        .collect();
+    let type_ids = type_indexes(&types);
     let suppressed: HashSet<Vec<u8>> = sqlx::query_scalar(SUPPRESSION_SQL)
         .fetch_all(pool)
         .await?

@@ -704,15 +704,22 @@ pub async fn audience(ctx: &mut Ctx<'_>, rounds: usize) -> anyhow::Result<()> {
     }
     counts_times.sort();
     list_times.sort();
-    let median = |v: &[Duration]| v.get(v.len() / 2).copied().unwrap_or_default();
+    // Sorted times: the median, how many, and the fastest and slowest.
+    let spread = |v: &[Duration]| {
+        let at = |d: Option<&Duration>| ms(d.copied().unwrap_or_default());
+        format!(
+            "{:>9.1} ms median of {} (min {:.1}, max {:.1})",
+            at(v.get(v.len() / 2)),
+            v.len(),
+            at(v.first()),
+            at(v.last())
+        )
+    };
     if let Some(c) = &counts {
         writeln!(
             ctx.out,
-            "index counts (warm):  {:>9.1} ms median of {} (min {:.1}, max {:.1})  eligible {} excluded {:?}",
-            ms(median(&counts_times)),
-            counts_times.len(),
-            ms(counts_times.first().copied().unwrap_or_default()),
-            ms(counts_times.last().copied().unwrap_or_default()),
+            "index counts (warm):  {}  eligible {} excluded {:?}",
+            spread(&counts_times),
             c.eligible,
             c.excluded
         )?;
@@ -720,11 +727,8 @@ pub async fn audience(ctx: &mut Ctx<'_>, rounds: usize) -> anyhow::Result<()> {
     let list_only: Vec<Duration> = list_times.iter().map(|(d, _)| *d).collect();
     writeln!(
         ctx.out,
-        "index list (warm):    {:>9.1} ms median of {} (min {:.1}, max {:.1})  {} recipients",
-        ms(median(&list_only)),
-        list_only.len(),
-        ms(list_only.first().copied().unwrap_or_default()),
-        ms(list_only.last().copied().unwrap_or_default()),
+        "index list (warm):    {}  {} recipients",
+        spread(&list_only),
         list_times.first().map(|(_, n)| *n).unwrap_or_default()
     )?;
     if let Some(first) = store.list_contacts(None, 1).await?.first() {
