@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 
-use crate::App;
+use crate::{App, AppError};
 
 /// Rows per chunk of the stream: large enough to keep the per-chunk cost low, small
 /// enough that memory stays flat.
@@ -111,6 +111,14 @@ pub fn type_filter(code: &str) -> Option<String> {
 }
 
 impl App {
+    /// Builds the audience index (the store's projection of every contact's flags and consent
+    /// states in memory) ahead of the first newsletter or console overview that needs it; a
+    /// server calls this once at start. Returns how many contacts it holds (`None`: the types
+    /// cannot be indexed, and those answers come from SQL).
+    pub async fn prepare_audience(&self) -> Result<Option<usize>, AppError> {
+        Ok(self.store.audience_index_size().await?.map(|s| s.contacts))
+    }
+
     /// Starts streaming the audience `q` in `format`, holding `permit` (one of the adapter's
     /// export slots: each export holds a read connection as long as its reader reads) until it
     /// ends and its stream ([`AudienceStream::slot`]) is dropped. Answers once the database has

@@ -227,6 +227,17 @@ pub async fn run(
     }
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut workers = crate::workers::spawn(&state, stop_rx.clone());
+    // The dashboard's overview and the newsletters count from the audience index: built now,
+    // beside the decision cache's fill, rather than by the first person who opens the console.
+    let prepare = {
+        let app = state.app.clone();
+        tokio::spawn(async move {
+            match app.prepare_audience().await {
+                Ok(contacts) => tracing::info!(?contacts, "audience index ready"),
+                Err(e) => tracing::warn!(error = %e, "audience index not built at start"),
+            }
+        })
+    };
     match crate::relay::start(&state, stop_rx.clone()).await {
         Ok(Some((_, relay))) => workers.push(relay),
         Ok(None) => {}
@@ -260,6 +271,7 @@ pub async fn run(
     let mut server = tokio::spawn(server);
     shutdown.await;
     tracing::info!("shutting down: finishing in-flight requests");
+    prepare.abort();
     let _ = stop_tx.send(true);
     match tokio::time::timeout(grace, &mut server).await {
         Ok(joined) => joined?,

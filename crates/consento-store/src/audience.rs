@@ -82,7 +82,7 @@ impl Store {
     }
 
     /// Where the audience index reads from.
-    fn audience_source(&self) -> Option<Source<'_>> {
+    pub(crate) fn audience_source(&self) -> Option<Source<'_>> {
         match (&self.fast, &self.db) {
             (Some(fast), _) => Some(Source::Sqlite(fast)),
             (None, crate::Db::Postgres(pool)) => Some(Source::Postgres(pool)),

@@ -1,7 +1,10 @@
 //! The newsletter audience kept in memory: per contact only what rules 1–7 of
 //! `consento_domain::decide` read for `email.bulk` (the contact's flags as bits, and its consent
-//! states of the types that permit bulk email), so that counting a million contacts by cause is
-//! one pass over a few dozen megabytes instead of a query that visits every consent.
+//! states), so that counting a million contacts by cause is one pass over a few dozen megabytes
+//! instead of a query that visits every consent. The same pass gives the console's overview of
+//! every type (how many consents are active, held by a restriction, expired, withdrawn, refused,
+//! about to expire), so the index keeps the states of every type, and a newsletter's query masks
+//! out those that do not permit bulk email.
 //!
 //! Never stale: before each answer the index fences on the decision change log, as a decision
 //! does (SQLite: the positions of `decision_changes`, migration 0017, in commit order;
@@ -45,11 +48,13 @@ const REFUSED: u8 = 2;
 const OTHER: u8 = 3;
 
 /// The most consent types that permit bulk email the index keeps apart (one bit each in a
-/// query's mask); with more, the audience is computed in SQL.
-const MAX_TYPES: usize = 64;
+/// query's mask, those types first); with more, the audience is computed in SQL.
+const MAX_BULK: usize = 64;
+/// The most consent types in all (a state records its type's place in a byte).
+const MAX_TYPES: usize = 255;
 
-/// The types that permit bulk email, in a stable order.
-const TYPES_SQL: &str = "SELECT id, code FROM consent_types WHERE allow_email_bulk ORDER BY code";
+/// Every type, those that permit bulk email first, in a stable order.
+const TYPES_SQL: &str = "SELECT id, code, title, allow_email_bulk FROM consent_types ORDER BY allow_email_bulk DESC, code";
 const SUPPRESSION_SQL: &str = "SELECT hash FROM suppression";
 
 macro_rules! contacts_sql {
@@ -62,11 +67,9 @@ macro_rules! contacts_sql {
     };
 }
 macro_rules! states_sql {
-    ($from:literal, $tail:literal) => {
+    ($tail:literal) => {
         concat!(
-            "SELECT s.contact_id, s.consent_type_id, CAST(CASE WHEN s.granted THEN 0 WHEN s.kind IN ('withdrawn', 'revoked') THEN 1 WHEN s.kind = 'refused' THEN 2 ELSE 3 END AS BIGINT) AS k, s.valid_until FROM ",
-            $from,
-            " WHERE s.consent_type_id IN (SELECT id FROM consent_types WHERE allow_email_bulk) ",
+            "SELECT s.contact_id, s.consent_type_id, CAST(CASE WHEN s.granted THEN 0 WHEN s.kind IN ('withdrawn', 'revoked') THEN 1 WHEN s.kind = 'refused' THEN 2 ELSE 3 END AS BIGINT) AS k, s.valid_until FROM consent_state s",
             $tail
         )
     };
@@ -75,19 +78,17 @@ macro_rules! states_sql {
 /// SQLite, building: every contact in key order, with its address's hash.
 const ALL_CONTACTS_SQLITE: &str = "SELECT c.id, CAST((CASE WHEN c.erased_at IS NULL THEN 0 ELSE 1 END) + (CASE WHEN c.restricted_at IS NULL THEN 0 ELSE 2 END) + (CASE WHEN c.objected_at IS NULL THEN 0 ELSE 4 END) + (CASE WHEN c.email_off_at IS NULL THEN 0 ELSE 8 END) + (CASE WHEN c.email IS NULL THEN 0 ELSE 32 END) AS BIGINT) AS flags, c.email_hash FROM contacts c ORDER BY c.id";
 /// SQLite, building: every consent state, in the order of the table's key (contact first): one
-/// sequential pass, the types that do not permit bulk email skipped while reading. (Filtering by
-/// type in SQL goes through the index `consent_state_audience`, ordered by type, and then looks up
-/// each state's kind in the table: several times slower on a million contacts.)
-const ALL_STATES_SQLITE: &str = "SELECT s.contact_id, s.consent_type_id, CAST(CASE WHEN s.granted THEN 0 WHEN s.kind IN ('withdrawn', 'revoked') THEN 1 WHEN s.kind = 'refused' THEN 2 ELSE 3 END AS BIGINT) AS k, s.valid_until FROM consent_state s";
+/// sequential pass.
+const ALL_STATES_SQLITE: &str = states_sql!("");
 /// SQLite: one contact read again.
 const ONE_CONTACT_SQLITE: &str = contacts_sql!("WHERE c.id = ?1");
-const ONE_STATES_SQLITE: &str = states_sql!("consent_state s", "AND s.contact_id = ?1");
+const ONE_STATES_SQLITE: &str = states_sql!(" WHERE s.contact_id = ?1");
 /// PostgreSQL, building.
 const ALL_CONTACTS_PG: &str = "SELECT c.id, CAST((CASE WHEN c.erased_at IS NULL THEN 0 ELSE 1 END) + (CASE WHEN c.restricted_at IS NULL THEN 0 ELSE 2 END) + (CASE WHEN c.objected_at IS NULL THEN 0 ELSE 4 END) + (CASE WHEN c.email_off_at IS NULL THEN 0 ELSE 8 END) + (CASE WHEN c.email IS NULL THEN 0 ELSE 32 END) AS BIGINT) AS flags, c.email_hash FROM contacts c";
-const ALL_STATES_PG: &str = states_sql!("consent_state s", "");
+const ALL_STATES_PG: &str = states_sql!("");
 /// PostgreSQL: contacts read again, by the array of their ids.
 const SOME_CONTACTS_PG: &str = contacts_sql!("WHERE c.id = ANY($1)");
-const SOME_STATES_PG: &str = states_sql!("consent_state s", "AND s.contact_id = ANY($1)");
+const SOME_STATES_PG: &str = states_sql!(" WHERE s.contact_id = ANY($1)");
 
 /// One contact: 24 bytes, its states in [`Index::states`].
 #[derive(Debug, Clone, Copy)]
@@ -98,7 +99,7 @@ struct Row {
     flags: u8,
 }
 
-/// One consent state of a type that permits bulk email: 16 bytes.
+/// One consent state: 16 bytes.
 #[derive(Debug, Clone, Copy)]
 struct State {
     /// `valid_until` of the projection: when a granted consent stops being valid.
@@ -135,8 +136,8 @@ struct Fresh {
 #[derive(Debug)]
 struct Index {
     at: Position,
-    /// The types that permit bulk email, by place: id and code.
-    types: Vec<(Uuid, String)>,
+    /// Every type, by place: those that permit bulk email first.
+    types: Vec<Type>,
     /// Contacts; the first `sorted` are in the order of their id, the rest were added since.
     rows: Vec<Row>,
     sorted: usize,
@@ -162,6 +163,37 @@ const CAUSES: [&str; 11] = [
     "no_consent",
 ];
 
+/// A consent type as the index knows it.
+#[derive(Debug, Clone)]
+struct Type {
+    id: Uuid,
+    code: String,
+    title: String,
+    /// Whether it permits bulk email (it counts for a newsletter).
+    bulk: bool,
+}
+
+/// One type's figures in the console's overview: its consents at an instant by state, and those
+/// about to expire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TypeFigures {
+    pub code: String,
+    pub title: String,
+    /// Granted, valid, of a contact free to be contacted.
+    pub active: i64,
+    /// Granted and valid, of a contact erased, restricted (GDPR Art. 18) or objecting (Art. 21):
+    /// held, as the decisions hold them.
+    pub suspended: i64,
+    /// Granted, no longer valid.
+    pub expired: i64,
+    /// Withdrawn or revoked (any state not granted but a refusal).
+    pub withdrawn: i64,
+    /// Refused.
+    pub refused: i64,
+    /// Of the active ones, those that stop being valid by the window's end.
+    pub expiring: i64,
+}
+
 /// What a query asks of the index.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ask {
@@ -175,16 +207,18 @@ impl Index {
     fn type_of(&self, id: &Uuid) -> Option<u8> {
         self.types
             .iter()
-            .position(|(t, _)| t == id)
+            .position(|t| t.id == *id)
             .and_then(|p| u8::try_from(p).ok())
     }
 
-    /// The mask of the types a query counts: one type by code, or all.
+    /// The mask of the types a newsletter counts: those that permit bulk email (the first
+    /// [`MAX_BULK`] places), one by code or all.
     fn mask(&self, code: Option<&str>) -> u64 {
         self.types
             .iter()
+            .take(MAX_BULK)
             .enumerate()
-            .filter(|(_, (_, c))| code.is_none_or(|code| c == code))
+            .filter(|(_, t)| t.bulk && code.is_none_or(|code| t.code == code))
             .fold(0, |m, (i, _)| m | (1u64 << i))
     }
 
@@ -218,14 +252,10 @@ impl Index {
         if f & SUPPRESSED != 0 {
             return Some(6);
         }
-        let start = usize::try_from(row.start).unwrap_or(usize::MAX);
-        let states = self
-            .states
-            .get(start..start.saturating_add(usize::from(row.len)))
-            .unwrap_or(&[]);
+        let states = self.states_of(row);
         let (mut valid, mut withdrawn, mut granted, mut refused) = (false, false, false, false);
         for s in states {
-            if mask & (1u64 << s.ty) == 0 {
+            if mask.checked_shr(u32::from(s.ty)).unwrap_or(0) & 1 == 0 {
                 continue;
             }
             match s.kind {
@@ -271,6 +301,61 @@ impl Index {
             }
         }
         counts
+    }
+
+    /// Every type's figures at `at` (microseconds), with the consents that stop being valid
+    /// after `at` and by `until`; in the order of the types' titles. The reference is SQL's
+    /// (stats.rs, `STATE_COUNTS`, `EXPIRING_COUNTS`, `SUSPENDED_COUNTS`).
+    fn overview(&self, at: i64, until: i64) -> Vec<TypeFigures> {
+        let mut figures: Vec<TypeFigures> = self
+            .types
+            .iter()
+            .map(|t| TypeFigures {
+                code: t.code.clone(),
+                title: t.title.clone(),
+                active: 0,
+                suspended: 0,
+                expired: 0,
+                withdrawn: 0,
+                refused: 0,
+                expiring: 0,
+            })
+            .collect();
+        for row in &self.rows {
+            if row.flags & GONE != 0 {
+                continue;
+            }
+            let held = row.flags & (ERASED | RESTRICTED | OBJECTED) != 0;
+            for s in self.states_of(row) {
+                let Some(f) = figures.get_mut(usize::from(s.ty)) else {
+                    continue;
+                };
+                match s.kind {
+                    GRANTED if s.until <= at => f.expired += 1,
+                    GRANTED if held => f.suspended += 1,
+                    GRANTED => {
+                        f.active += 1;
+                        if s.until <= until {
+                            f.expiring += 1;
+                        }
+                    }
+                    REFUSED => f.refused += 1,
+                    _ => f.withdrawn += 1,
+                }
+            }
+        }
+        figures.sort_by(|a, b| {
+            (a.title.to_lowercase(), &a.code).cmp(&(b.title.to_lowercase(), &b.code))
+        });
+        figures
+    }
+
+    /// A contact's states.
+    fn states_of(&self, row: &Row) -> &[State] {
+        let start = usize::try_from(row.start).unwrap_or(usize::MAX);
+        self.states
+            .get(start..start.saturating_add(usize::from(row.len)))
+            .unwrap_or(&[])
     }
 
     /// The ids of the recipients, in ascending order.
@@ -375,7 +460,7 @@ fn placeholder() -> State {
 /// states per contact. `states` need not be in contact order.
 fn assemble(
     at: Position,
-    types: Vec<(Uuid, String)>,
+    types: Vec<Type>,
     mut rows: Vec<Row>,
     states: Vec<(Uuid, State)>,
 ) -> Index {
@@ -451,20 +536,31 @@ fn flags_of(f: i64) -> u8 {
     u8::try_from(f).unwrap_or(GONE)
 }
 
+/// The types, or `None` when there are too many to index.
+fn indexable(types: Vec<Type>) -> Option<Vec<Type>> {
+    let bulk = types.iter().filter(|t| t.bulk).count();
+    (types.len() <= MAX_TYPES && bulk <= MAX_BULK).then_some(types)
+}
+
 /// SQLite: the types, or `None` when there are too many to index.
-fn types_sqlite(fast: &FastRead) -> Result<Option<Vec<(Uuid, String)>>, StoreError> {
+fn types_sqlite(fast: &FastRead) -> Result<Option<Vec<Type>>, StoreError> {
     let types = fast.rows(TYPES_SQL, [], |r| {
-        Ok((uuid_of(r.get_ref(0)?.as_blob()?)?, r.get::<_, String>(1)?))
+        Ok(Type {
+            id: uuid_of(r.get_ref(0)?.as_blob()?)?,
+            code: r.get(1)?,
+            title: r.get(2)?,
+            bulk: r.get(3)?,
+        })
     })?;
-    Ok((types.len() <= MAX_TYPES).then_some(types))
+    Ok(indexable(types))
 }
 
 /// Each type's index in `types` (at most [`MAX_TYPES`]), as the states record it.
-fn type_indexes(types: &[(Uuid, String)]) -> HashMap<Uuid, u8> {
+fn type_indexes(types: &[Type]) -> HashMap<Uuid, u8> {
     types
         .iter()
         .enumerate()
-        .filter_map(|(i, (id, _))| Some((*id, u8::try_from(i).ok()?)))
+        .filter_map(|(i, t)| Some((t.id, u8::try_from(i).ok()?)))
         .collect()
 }
 
@@ -618,9 +714,20 @@ async fn fence_pg(
     Ok((Position::Postgres(seen), catch))
 }
 
-async fn types_pg(pool: &PgPool) -> Result<Option<Vec<(Uuid, String)>>, StoreError> {
-    let types: Vec<(Uuid, String)> = sqlx::query_as(TYPES_SQL).fetch_all(pool).await?;
-    Ok((types.len() <= MAX_TYPES).then_some(types))
+async fn types_pg(pool: &PgPool) -> Result<Option<Vec<Type>>, StoreError> {
+    let types: Vec<(Uuid, String, String, bool)> =
+        sqlx::query_as(TYPES_SQL).fetch_all(pool).await?;
+    Ok(indexable(
+        types
+            .into_iter()
+            .map(|(id, code, title, bulk)| Type {
+                id,
+                code,
+                title,
+                bulk,
+            })
+            .collect(),
+    ))
 }
 
 /// PostgreSQL: reads everything, after the fence that gave `at`.
@@ -798,6 +905,17 @@ impl AudienceIndex {
         self.with(source, |i| i.counts(code, ask)).await
     }
 
+    /// Every type's figures at `at`, with those expiring by `until` (microseconds); `None` when
+    /// the types cannot be indexed.
+    pub(crate) async fn overview(
+        &self,
+        source: Source<'_>,
+        at: i64,
+        until: i64,
+    ) -> Result<Option<Vec<TypeFigures>>, StoreError> {
+        self.with(source, |i| i.overview(at, until)).await
+    }
+
     /// The recipients' ids in ascending order, `None` when the audience cannot be indexed.
     pub(crate) async fn eligible(
         &self,
@@ -839,6 +957,15 @@ mod tests {
         State { until, ty, kind }
     }
 
+    fn ty(n: u128, code: &str, bulk: bool) -> Type {
+        Type {
+            id: id(n),
+            code: code.into(),
+            title: code.to_lowercase(),
+            bulk,
+        }
+    }
+
     fn index() -> Index {
         let rows = (1..=4)
             .map(|n| Row {
@@ -853,10 +980,16 @@ mod tests {
             (id(1), state(0, GRANTED, 100)),
             (id(1), state(1, WITHDRAWN, 5)),
             (id(2), state(1, REFUSED, 5)),
+            // A type that does not permit bulk email: no newsletter counts it.
+            (id(4), state(2, GRANTED, 100)),
         ];
         assemble(
             Position::Sqlite(1),
-            vec![(id(10), "NEWS".into()), (id(11), "PROMO".into())],
+            vec![
+                ty(10, "NEWS", true),
+                ty(11, "PROMO", true),
+                ty(12, "CALLS", false),
+            ],
             rows,
             states,
         )
@@ -911,5 +1044,33 @@ mod tests {
         i.garbage = 1 << 20;
         i.compact();
         assert_eq!(i.eligible(None, ask), vec![id(1), id(4)]);
+    }
+
+    #[test]
+    fn the_overview_counts_every_type_by_state_and_holds_the_consents_of_a_restricted_contact() {
+        let mut i = index();
+        // The second contact restricts processing (GDPR Art. 18), with a consent to calls.
+        i.apply(Fresh {
+            id: id(2),
+            found: Some((
+                HAS_EMAIL | RESTRICTED,
+                vec![state(1, REFUSED, 5), state(2, GRANTED, 100)],
+            )),
+        });
+        let figures = i.overview(50, 100);
+        let by_code = |code: &str| figures.iter().find(|f| f.code == code).cloned().unwrap();
+        let calls = by_code("CALLS");
+        assert_eq!((calls.active, calls.suspended, calls.expiring), (1, 1, 1));
+        let news = by_code("NEWS");
+        assert_eq!((news.active, news.expired, news.expiring), (2, 0, 2));
+        let promo = by_code("PROMO");
+        assert_eq!((promo.withdrawn, promo.refused, promo.active), (1, 1, 0));
+        // Later: the granted consents have expired, and none is about to.
+        let late = i.overview(100, 200);
+        let news = late.iter().find(|f| f.code == "NEWS").unwrap();
+        assert_eq!((news.active, news.expired, news.expiring), (0, 2, 0));
+        // Ordered by title.
+        let titles: Vec<&str> = figures.iter().map(|f| f.title.as_str()).collect();
+        assert_eq!(titles, ["calls", "news", "promo"]);
     }
 }

@@ -12,7 +12,8 @@ use consento_domain::{
     Permissions, Timestamp,
 };
 use consento_store::{
-    AudienceQuery, BulkContact, BulkEvent, ConsentEventInput, ContactInput, ContactRef, Store,
+    AudienceQuery, BulkContact, BulkEvent, ConsentEventInput, ConsentStateCounts, ContactInput,
+    ContactRef, ExpiringCount, Store,
 };
 use futures_util::TryStreamExt;
 use serde::Serialize;
@@ -633,8 +634,9 @@ pub async fn export(ctx: &mut Ctx<'_>, events: usize) -> anyhow::Result<()> {
 /// against the reference computed in SQL, in the same run: the counts and the full list by SQL;
 /// the index's build (what the first audience of a process pays); then `rounds` warm counts and
 /// lists, and counts right after a change (one contact restricted and released, as another
-/// process would: the index reads that contact again). With the resident memory before and after
-/// the build.
+/// process would: the index reads that contact again). The console's overview (every type by
+/// state, and what expires in 30 days) too, from the index and by SQL. With the resident memory
+/// before and after the build.
 pub async fn audience(ctx: &mut Ctx<'_>, rounds: usize) -> anyhow::Result<()> {
     let store = &ctx.store;
     let q = AudienceQuery::default();
@@ -683,6 +685,20 @@ pub async fn audience(ctx: &mut Ctx<'_>, rounds: usize) -> anyhow::Result<()> {
         "sql list:             {:>9.1} ms  {n} recipients",
         ms(took)
     )?;
+    let now = store.now();
+    let until = now.plus_days(30);
+    let started = Instant::now();
+    let (states, expiring) = tokio::try_join!(
+        store.consent_state_counts_by_sql(now),
+        store.expiring_counts_by_sql(now, until)
+    )?;
+    let overview_by_sql = (states, expiring);
+    writeln!(
+        ctx.out,
+        "sql overview:         {:>9.1} ms  {} types",
+        ms(started.elapsed()),
+        overview_by_sql.0.len()
+    )?;
     store.forget_audience_index().await;
     let started = Instant::now();
     let size = store.audience_index_size().await?;
@@ -694,16 +710,25 @@ pub async fn audience(ctx: &mut Ctx<'_>, rounds: usize) -> anyhow::Result<()> {
     writeln!(ctx.out, "after the build: {}", rss())?;
     let mut counts_times = Vec::new();
     let mut list_times = Vec::new();
+    let mut overview_times = Vec::new();
     let mut counts = None;
+    let mut overview = None;
     for _ in 0..rounds.max(1) {
         let started = Instant::now();
         counts = Some(store.audience_counts(&q).await?);
         counts_times.push(started.elapsed());
         let (n, took) = list(false).await?;
         list_times.push((took, n));
+        let started = Instant::now();
+        overview = Some(tokio::try_join!(
+            store.consent_state_counts(now),
+            store.expiring_counts(now, until)
+        )?);
+        overview_times.push(started.elapsed());
     }
     counts_times.sort();
     list_times.sort();
+    overview_times.sort();
     // Sorted times: the median, how many, and the fastest and slowest.
     let spread = |v: &[Duration]| {
         let at = |d: Option<&Duration>| ms(d.copied().unwrap_or_default());
@@ -730,6 +755,18 @@ pub async fn audience(ctx: &mut Ctx<'_>, rounds: usize) -> anyhow::Result<()> {
         "index list (warm):    {}  {} recipients",
         spread(&list_only),
         list_times.first().map(|(_, n)| *n).unwrap_or_default()
+    )?;
+    // The same figures either way, whatever order each gives the types in.
+    let by_code = |(mut states, mut expiring): (Vec<ConsentStateCounts>, Vec<ExpiringCount>)| {
+        states.sort_by(|a, b| a.code.cmp(&b.code));
+        expiring.sort_by(|a, b| a.code.cmp(&b.code));
+        (states, expiring)
+    };
+    writeln!(
+        ctx.out,
+        "index overview (warm): {}  same as sql: {}",
+        spread(&overview_times),
+        overview.map(by_code) == Some(by_code(overview_by_sql))
     )?;
     if let Some(first) = store.list_contacts(None, 1).await?.first() {
         let who = ContactRef::Id(first.id);

@@ -1,6 +1,7 @@
 //! The newsletter audience kept in memory (audience_index.rs) against the same computed in SQL
 //! every time, after every kind of change another store commits, as another process would: the
-//! counts by cause and the list, on a store with the decision cache and on one without.
+//! counts by cause and the list, on a store with the decision cache and on one without; and the
+//! console's overview of every type (by state, and about to expire), which the same index gives.
 
 use super::*;
 use consento_domain::{Channel, Clock};
@@ -10,6 +11,25 @@ use consento_store::{AudienceMember, ErasureInput};
 /// filter and instant, on each store (the counts first, as the console's page asks).
 async fn same_as_sql(stores: &[&Store], env: &Env, step: &str) {
     for (n, store) in stores.iter().enumerate() {
+        // The console's overview of every type, now and in a month, with what expires in 90 days.
+        for from in [env.clock.now(), env.clock.now().plus_days(30)] {
+            let what = format!("after: {step}; store {n}, overview at {from:?}");
+            let by_code = |mut v: Vec<_>| {
+                v.sort_by_key(|c: &consento_store::ConsentStateCounts| c.code.clone());
+                v
+            };
+            assert_eq!(
+                by_code(store.consent_state_counts(from).await.unwrap()),
+                by_code(store.consent_state_counts_by_sql(from).await.unwrap()),
+                "{what}"
+            );
+            let until = from.plus_days(90);
+            let mut expiring = store.expiring_counts(from, until).await.unwrap();
+            let mut reference = store.expiring_counts_by_sql(from, until).await.unwrap();
+            expiring.sort_by_key(|c| c.code.clone());
+            reference.sort_by_key(|c| c.code.clone());
+            assert_eq!(expiring, reference, "{what}");
+        }
         for type_code in [None, Some("NEWS"), Some("PROMO")] {
             for at in [None, Some(env.clock.now().plus_days(30))] {
                 let q = AudienceQuery {
