@@ -14,6 +14,11 @@
 //! which then read memory. A fence numbers itself before it sends its statement, so a decision
 //! that arrived when `n` fences had been started waits for the `n + 1`-th to end.
 //!
+//! The decisions waiting are woken all at once when a fence ends, and the first of those the
+//! fence did not serve starts the next. (Queued on the fence's lock instead, they were let
+//! through one at a time: dozens of wake-ups in a row, each behind the other requests of the
+//! runtime, before the next fence could start.)
+//!
 //! A fence runs in a task of its own: a decision whose caller went away (an HTTP client closing
 //! its connection) cannot leave the cache halfway through applying changes.
 
@@ -142,7 +147,11 @@ pub(crate) struct PgFence {
     issued: AtomicU64,
     /// The number of the last fence whose changes are applied.
     done: AtomicU64,
+    /// Held by the fence in progress (and briefly by the pruning).
     log: Arc<tokio::sync::Mutex<Log>>,
+    /// Counts the times the lock was let go (a fence ended, applied or failed, or a pruning):
+    /// what a decision waiting for a fence waits on.
+    released: tokio::sync::watch::Sender<u64>,
 }
 
 impl PgFence {
@@ -156,7 +165,15 @@ impl PgFence {
             issued: AtomicU64::new(0),
             done: AtomicU64::new(0),
             log: Arc::default(),
+            released: tokio::sync::watch::Sender::new(0),
         })
+    }
+
+    /// Lets the lock go, then wakes every decision waiting: one of those a fence has not served
+    /// yet will start the next.
+    fn release<T>(&self, guard: T) {
+        drop(guard);
+        self.released.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Brings the cache up to every change committed before this call, and returns the position
@@ -170,8 +187,23 @@ impl PgFence {
     async fn fence_forgetting(self: &Arc<Self>) -> Result<(i64, Vec<Forgotten>), StoreError> {
         // Any fence numbered above the count read here sends its statement after this call began.
         let need = self.issued.load(Ordering::SeqCst) + 1;
-        let log = Arc::clone(&self.log).lock_owned().await;
+        let mut released = self.released.subscribe();
+        let log = loop {
+            // Marks the releases so far as seen before looking: one after this is not missed.
+            released.borrow_and_update();
+            if self.done.load(Ordering::SeqCst) >= need {
+                return Ok((self.cache.position(), Vec::new()));
+            }
+            if let Ok(log) = Arc::clone(&self.log).try_lock_owned() {
+                break log;
+            }
+            // A fence is in progress (or a pruning): wait for it to let go, and look again.
+            if released.changed().await.is_err() {
+                return Err(StoreError::Database(sqlx::Error::PoolClosed));
+            }
+        };
         if self.done.load(Ordering::SeqCst) >= need {
+            self.release(log);
             return Ok((self.cache.position(), Vec::new()));
         }
         let number = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
@@ -182,6 +214,7 @@ impl PgFence {
             if applied.is_ok() {
                 this.done.fetch_max(number, Ordering::SeqCst);
             }
+            this.release(log);
             applied
         });
         // A task that panicked (or was aborted at shutdown) fails this decision like a lost
@@ -223,7 +256,10 @@ impl PgFence {
 
     /// Closes the fence's own connection (the store is closing).
     pub(crate) async fn close(&self) {
-        if let Some(conn) = self.log.lock().await.conn.take() {
+        let mut log = self.log.lock().await;
+        let conn = log.conn.take();
+        self.release(log);
+        if let Some(conn) = conn {
             let _ = conn.close().await;
         }
     }
@@ -238,6 +274,7 @@ impl PgFence {
                 .pruned_at
                 .is_some_and(|at| now.duration_since(at) < PRUNE_EVERY)
             {
+                self.release(log);
                 return Ok(());
             }
             let mut horizon = None;
@@ -249,8 +286,10 @@ impl PgFence {
                 log.samples.pop_front();
             }
             log.pruned_at = Some(now);
+            let horizon = horizon.map(|h| h.to_string());
+            self.release(log);
             match horizon {
-                Some(h) => h.to_string(),
+                Some(h) => h,
                 None => return Ok(()),
             }
         };
