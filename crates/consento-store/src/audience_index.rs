@@ -705,14 +705,7 @@ async fn fence_pg(
     from: Option<&crate::pgfence::Seen>,
 ) -> Result<(Position, Catch), StoreError> {
     use crate::pgfence::Changes;
-    // Planned with its values, as the decision cache's fence (`pgfence::CUSTOM_PLANS`), for
-    // this transaction only: the connection goes back to the pool.
-    let mut tx = pool.begin().await?;
-    sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
-        .execute(&mut *tx)
-        .await?;
-    let (seen, changes) = crate::pgfence::changes_since(&mut *tx, from).await?;
-    tx.commit().await?;
+    let (seen, changes) = crate::pgfence::changes_since(pool, from).await?;
     let catch = match changes {
         Changes::Nothing => Catch::Nothing,
         Changes::Everyone => Catch::Everything,
