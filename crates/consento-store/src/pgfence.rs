@@ -217,10 +217,11 @@ impl PgFence {
             self.release(log);
             return Ok((self.cache.position(), Vec::new()));
         }
-        let number = self.issued.fetch_add(1, Ordering::SeqCst) + 1;
         let this = Arc::clone(self);
+        // The number is taken in the task, before its statement is sent.
         let task = tokio::spawn(async move {
             let mut log = log;
+            let number = this.issued.fetch_add(1, Ordering::SeqCst) + 1;
             let applied = this.catch_up(&mut log).await;
             if applied.is_ok() {
                 this.done.fetch_max(number, Ordering::SeqCst);
@@ -238,9 +239,17 @@ impl PgFence {
     async fn catch_up(&self, log: &mut Log) -> Result<(i64, Vec<Forgotten>), StoreError> {
         let conn = match &mut log.conn {
             Some(conn) => conn,
-            None => log
-                .conn
-                .insert(self.pool.connect_options().connect().await?),
+            None => {
+                let mut conn = self.pool.connect_options().connect().await?;
+                // The connection runs the fence alone, whose plan goes through the index
+                // whatever its values (see [`FENCE_SQL`]): planned once, not at each of the
+                // thousands of fences a second a busy server takes (left to choose, PostgreSQL
+                // keeps planning it anew, a custom plan's estimate being the lower).
+                sqlx::query("SET plan_cache_mode = force_generic_plan")
+                    .execute(&mut conn)
+                    .await?;
+                log.conn.insert(conn)
+            }
         };
         let read = changes_since(&mut *conn, log.seen.as_ref()).await;
         if read.is_err() {
