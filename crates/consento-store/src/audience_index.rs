@@ -177,19 +177,8 @@ struct Type {
 /// about to expire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct TypeFigures {
-    pub code: String,
-    pub title: String,
-    /// Granted, valid, of a contact free to be contacted.
-    pub active: i64,
-    /// Granted and valid, of a contact erased, restricted (GDPR Art. 18) or objecting (Art. 21):
-    /// held, as the decisions hold them.
-    pub suspended: i64,
-    /// Granted, no longer valid.
-    pub expired: i64,
-    /// Withdrawn or revoked (any state not granted but a refusal).
-    pub withdrawn: i64,
-    /// Refused.
-    pub refused: i64,
+    /// By state; a state not granted that is not a refusal counts as withdrawn.
+    pub counts: crate::ConsentStateCounts,
     /// Of the active ones, those that stop being valid by the window's end.
     pub expiring: i64,
 }
@@ -311,13 +300,15 @@ impl Index {
             .types
             .iter()
             .map(|t| TypeFigures {
-                code: t.code.clone(),
-                title: t.title.clone(),
-                active: 0,
-                suspended: 0,
-                expired: 0,
-                withdrawn: 0,
-                refused: 0,
+                counts: crate::ConsentStateCounts {
+                    code: t.code.clone(),
+                    title: t.title.clone(),
+                    active: 0,
+                    suspended: 0,
+                    expired: 0,
+                    withdrawn: 0,
+                    refused: 0,
+                },
                 expiring: 0,
             })
             .collect();
@@ -330,22 +321,24 @@ impl Index {
                 let Some(f) = figures.get_mut(usize::from(s.ty)) else {
                     continue;
                 };
+                let c = &mut f.counts;
                 match s.kind {
-                    GRANTED if s.until <= at => f.expired += 1,
-                    GRANTED if held => f.suspended += 1,
+                    GRANTED if s.until <= at => c.expired += 1,
+                    GRANTED if held => c.suspended += 1,
                     GRANTED => {
-                        f.active += 1;
+                        c.active += 1;
                         if s.until <= until {
                             f.expiring += 1;
                         }
                     }
-                    REFUSED => f.refused += 1,
-                    _ => f.withdrawn += 1,
+                    REFUSED => c.refused += 1,
+                    _ => c.withdrawn += 1,
                 }
             }
         }
         figures.sort_by(|a, b| {
-            (a.title.to_lowercase(), &a.code).cmp(&(b.title.to_lowercase(), &b.code))
+            let key = |f: &TypeFigures| (f.counts.title.to_lowercase(), f.counts.code.clone());
+            key(a).cmp(&key(b))
         });
         figures
     }
@@ -1058,19 +1051,34 @@ mod tests {
             )),
         });
         let figures = i.overview(50, 100);
-        let by_code = |code: &str| figures.iter().find(|f| f.code == code).cloned().unwrap();
+        let by_code = |code: &str| {
+            figures
+                .iter()
+                .find(|f| f.counts.code == code)
+                .cloned()
+                .unwrap()
+        };
         let calls = by_code("CALLS");
-        assert_eq!((calls.active, calls.suspended, calls.expiring), (1, 1, 1));
+        assert_eq!(
+            (calls.counts.active, calls.counts.suspended, calls.expiring),
+            (1, 1, 1)
+        );
         let news = by_code("NEWS");
-        assert_eq!((news.active, news.expired, news.expiring), (2, 0, 2));
-        let promo = by_code("PROMO");
+        assert_eq!(
+            (news.counts.active, news.counts.expired, news.expiring),
+            (2, 0, 2)
+        );
+        let promo = by_code("PROMO").counts;
         assert_eq!((promo.withdrawn, promo.refused, promo.active), (1, 1, 0));
         // Later: the granted consents have expired, and none is about to.
         let late = i.overview(100, 200);
-        let news = late.iter().find(|f| f.code == "NEWS").unwrap();
-        assert_eq!((news.active, news.expired, news.expiring), (0, 2, 0));
+        let news = late.iter().find(|f| f.counts.code == "NEWS").unwrap();
+        assert_eq!(
+            (news.counts.active, news.counts.expired, news.expiring),
+            (0, 2, 0)
+        );
         // Ordered by title.
-        let titles: Vec<&str> = figures.iter().map(|f| f.title.as_str()).collect();
+        let titles: Vec<&str> = figures.iter().map(|f| f.counts.title.as_str()).collect();
         assert_eq!(titles, ["calls", "news", "promo"]);
     }
 }

@@ -153,18 +153,7 @@ impl Store {
         let Some(figures) = self.overview(at, at).await? else {
             return self.consent_state_counts_by_sql(at).await;
         };
-        Ok(figures
-            .into_iter()
-            .map(|f| ConsentStateCounts {
-                code: f.code,
-                title: f.title,
-                active: f.active,
-                suspended: f.suspended,
-                expired: f.expired,
-                withdrawn: f.withdrawn,
-                refused: f.refused,
-            })
-            .collect())
+        Ok(figures.into_iter().map(|f| f.counts).collect())
     }
 
     /// Every consent type with how many of its consents are valid at `from` and expire by
@@ -181,8 +170,8 @@ impl Store {
         Ok(figures
             .into_iter()
             .map(|f| ExpiringCount {
-                code: f.code,
-                title: f.title,
+                code: f.counts.code,
+                title: f.counts.title,
                 count: f.expiring,
             })
             .collect())
