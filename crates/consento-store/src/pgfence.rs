@@ -15,9 +15,8 @@
 //! that arrived when `n` fences had been started waits for the `n + 1`-th to end.
 //!
 //! The decisions waiting are woken all at once when a fence ends, and the first of those the
-//! fence did not serve starts the next. (Queued on the fence's lock instead, they were let
-//! through one at a time: dozens of wake-ups in a row, each behind the other requests of the
-//! runtime, before the next fence could start.)
+//! fence did not serve starts the next (rather than queueing on the fence's lock, to be let
+//! through one at a time).
 //!
 //! A fence runs in a task of its own: a decision whose caller went away (an HTTP client closing
 //! its connection) cannot leave the cache halfway through applying changes.
