@@ -122,7 +122,8 @@ impl App {
     /// Starts streaming the audience `q` in `format`, holding `permit` (one of the adapter's
     /// export slots: each export holds a read connection as long as its reader reads) until it
     /// ends and its stream ([`AudienceStream::slot`]) is dropped. Answers once the database has
-    /// accepted the query, so that a refusal can still be answered properly. `cells`: how the CSV's cells are written (see [`csv_chunk`]).
+    /// accepted the query, so that a refusal can still be answered properly. `cells`: how the
+    /// CSV's cells are written (see [`csv_chunk`]).
     pub async fn stream_audience(
         &self,
         q: AudienceQuery,

@@ -177,6 +177,32 @@ impl Store {
             .collect())
     }
 
+    /// The console's overview: [`Store::consent_state_counts`] at `at` and
+    /// [`Store::expiring_counts`] from `at` to `until`, from one pass over the audience index.
+    pub async fn consent_overview(
+        &self,
+        at: Timestamp,
+        until: Timestamp,
+    ) -> Result<(Vec<ConsentStateCounts>, Vec<ExpiringCount>), StoreError> {
+        let Some(figures) = self.overview(at, until).await? else {
+            return tokio::try_join!(
+                self.consent_state_counts_by_sql(at),
+                self.expiring_counts_by_sql(at, until)
+            );
+        };
+        Ok(figures
+            .into_iter()
+            .map(|f| {
+                let expiring = ExpiringCount {
+                    code: f.counts.code.clone(),
+                    title: f.counts.title.clone(),
+                    count: f.expiring,
+                };
+                (f.counts, expiring)
+            })
+            .unzip())
+    }
+
     /// [`Store::consent_state_counts`] computed in SQL from the tables: the reference the index
     /// is tested against, and the answer when the types cannot be indexed.
     pub async fn consent_state_counts_by_sql(

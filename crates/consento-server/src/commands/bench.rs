@@ -720,10 +720,7 @@ pub async fn audience(ctx: &mut Ctx<'_>, rounds: usize) -> anyhow::Result<()> {
         let (n, took) = list(false).await?;
         list_times.push((took, n));
         let started = Instant::now();
-        overview = Some(tokio::try_join!(
-            store.consent_state_counts(now),
-            store.expiring_counts(now, until)
-        )?);
+        overview = Some(store.consent_overview(now, until).await?);
         overview_times.push(started.elapsed());
     }
     counts_times.sort();

@@ -254,9 +254,8 @@ pub async fn show(
     let now = store.now();
     let until = local_days_ahead(tr.zone, now, PERIOD_DAYS);
     let since = local_days_back(tr.zone, now, PERIOD_DAYS);
-    let (states, expiring, justified, users) = tokio::try_join!(
-        store.consent_state_counts(now),
-        store.expiring_counts(now, until),
+    let ((states, expiring), justified, users) = tokio::try_join!(
+        store.consent_overview(now, until),
         store.interaction_counts(since),
         store.users(),
     )?;

@@ -29,6 +29,16 @@ async fn same_as_sql(stores: &[&Store], env: &Env, step: &str) {
             expiring.sort_by_key(|c| c.code.clone());
             reference.sort_by_key(|c| c.code.clone());
             assert_eq!(expiring, reference, "{what}");
+            // The console's overview gives both from one pass.
+            let (mut states, mut expiring) = store.consent_overview(from, until).await.unwrap();
+            states.sort_by_key(|c| c.code.clone());
+            expiring.sort_by_key(|c| c.code.clone());
+            assert_eq!(
+                states,
+                by_code(store.consent_state_counts_by_sql(from).await.unwrap()),
+                "{what}"
+            );
+            assert_eq!(expiring, reference, "{what}");
         }
         for type_code in [None, Some("NEWS"), Some("PROMO")] {
             for at in [None, Some(env.clock.now().plus_days(30))] {
