@@ -336,10 +336,7 @@ impl Index {
                 }
             }
         }
-        figures.sort_by(|a, b| {
-            let key = |f: &TypeFigures| (f.counts.title.to_lowercase(), f.counts.code.clone());
-            key(a).cmp(&key(b))
-        });
+        figures.sort_by_cached_key(|f| (f.counts.title.to_lowercase(), f.counts.code.clone()));
         figures
     }
 

@@ -380,8 +380,9 @@ async fn log_scans(env: &Env) -> (i64, i64) {
     (seq.parse().unwrap(), idx.parse().unwrap())
 }
 
-/// A bulk load logs a change per contact, and the log keeps them for two minutes: a fence must
-/// read only the changes it has not seen, through the index, however long the log. (A plan
+/// Changes by the thousand (a bulk rule's, a demo's restrictions and objections) stay in the log
+/// for two minutes: a fence must read only the changes it has not seen, through the index,
+/// however long the log. (A plan
 /// prepared once and reused scanned the whole log at every fence: 11.6 ms with 48,000 changes.)
 #[tokio::test]
 async fn a_fence_reads_only_the_new_end_of_a_long_change_log() {
