@@ -248,6 +248,12 @@ impl Metrics {
             "# HELP consento_held_messages_waiting Recipients of held messages still waiting for a reason.\n# TYPE consento_held_messages_waiting gauge\nconsento_held_messages_waiting {}",
             held.held
         );
+        let _ = writeln!(
+            out,
+            "# HELP consento_decision_cache_contacts Contacts this process remembers for its decisions.\n# TYPE consento_decision_cache_contacts gauge\nconsento_decision_cache_contacts {}\n# HELP consento_decision_cache_bytes Memory the remembered contacts take (records and the tables that find them).\n# TYPE consento_decision_cache_bytes gauge\nconsento_decision_cache_bytes {}",
+            store.remembered_contacts(),
+            store.remembered_bytes()
+        );
         let relay = store.relay_outbox_stats().await?;
         let _ = writeln!(
             out,

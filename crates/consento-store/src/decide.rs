@@ -193,7 +193,7 @@ impl Store {
             let facts = fast
                 .query(sql, param, |rows| facts_from(rows))?
                 .ok_or_else(|| StoreError::not_found("contact"))?;
-            cache.remember(head, cache_key, &facts);
+            cache.remember(head, cache_key.as_slice(), &facts);
             return Ok((facts, Fenced(false)));
         }
         // Boxed: the pool's future is large, and an unboxed one would make every decision's
@@ -218,7 +218,7 @@ impl Store {
             .ok_or_else(|| StoreError::not_found("contact"))?;
             let fenced = Fenced(remembering.is_some());
             if let Some((cache, head)) = remembering {
-                cache.remember(head, cache_key, &facts);
+                cache.remember(head, cache_key.as_slice(), &facts);
             }
             Ok((facts, fenced))
         })
@@ -229,6 +229,12 @@ impl Store {
     /// of them up to `decision_cache_entries` once the cache is filled at start.
     pub fn remembered_contacts(&self) -> usize {
         self.decision_cache.as_ref().map_or(0, |c| c.len())
+    }
+
+    /// What the remembered contacts take in memory, in bytes (their records and the tables that
+    /// find them by id and by key).
+    pub fn remembered_bytes(&self) -> usize {
+        self.decision_cache.as_ref().map_or(0, |c| c.bytes())
     }
 
     /// Decides whether `action` may reach the contact at `at` (now if `None`), with the rule that
@@ -511,7 +517,7 @@ fn refresh(
                 remember_with_keys(cache, head, rows)
             })?;
         } else if let Some(facts) = fast.query(BY_ID, id_param, |rows| facts_from(rows))? {
-            cache.remember(head, None, &facts);
+            cache.remember(head, &[], &facts);
         }
         // Kept only if the contact was remembered again above (see `remember_ring`).
         for code in ring {
@@ -536,7 +542,7 @@ pub(crate) async fn refresh_pg(
         } else {
             let rows = sqlx::query(BY_ID).bind(*id).fetch_all(pool).await?;
             if let Some(facts) = facts_from(&rows)? {
-                cache.remember(head, None, &facts);
+                cache.remember(head, &[], &facts);
             }
         }
         // Kept only if the contact was remembered again above (see `remember_ring`).
@@ -653,16 +659,18 @@ fn remember_with_keys<R: Cols>(
     let (Some(first), Some(facts)) = (rows.first(), facts_from(rows)?) else {
         return Ok(());
     };
-    cache.remember(head, None, &facts);
+    let mut keys = Vec::with_capacity(3);
     for (kind, column) in [
         (KeyKind::External, "key_external"),
         (KeyKind::Email, "key_email"),
         (KeyKind::Phone, "key_phone"),
     ] {
         if let Some(key) = first.opt_text(column)? {
-            cache.remember(head, Some((kind, &key)), &facts);
+            keys.push((kind, key));
         }
     }
+    let keys: Vec<(KeyKind, &str)> = keys.iter().map(|(k, t)| (*k, t.as_str())).collect();
+    cache.remember(head, &keys, &facts);
     Ok(())
 }
 

@@ -484,6 +484,14 @@ async fn probes_are_public_and_metrics_count_requests_and_decisions() {
         ),
         "{text}"
     );
+    // The contact just decided on is remembered, and what that takes is shown.
+    let gauge = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing:\n{text}"))
+    };
+    assert!(gauge("consento_decision_cache_contacts") >= 1, "{text}");
+    assert!(gauge("consento_decision_cache_bytes") > 0, "{text}");
     assert!(!text.contains("example.it"));
     // An invented method does not become a label of its own.
     let foo = reqwest::Method::from_bytes(b"FROBNICATE").unwrap();
