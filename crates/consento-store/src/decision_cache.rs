@@ -59,7 +59,7 @@ const PAGE_WORDS: usize = 1 << 14;
 const CATCHING_UP: i64 = i64::MIN;
 
 /// A record's first word: how many states and keys follow, and whether the contact has a
-/// status or ring facts kept beside it.
+/// status kept beside it ([`Shard::statuses`]).
 const STATES_MASK: u32 = 0xff;
 const KEYS_SHIFT: u32 = 8;
 const KEYS_MASK: u32 = 0x7;
@@ -113,8 +113,8 @@ type Slot = u32;
 
 /// A remembered contact, in the words of its shard: a header (counts and flags), the contact's
 /// id (4 words), then each key's tag and check (3 words), then each state (4 words: its
-/// instant, kind and type in 64 bits, and its expiry). About 84 bytes for a contact with three
-/// keys and two consents; what a contact rarely has (a status other than the usual, ring facts)
+/// instant, kind and type in 64 bits, and its expiry): 88 bytes for a contact with three keys
+/// and two consents; what a contact rarely has (a status other than the usual, ring facts)
 /// is kept beside, by id.
 #[derive(Clone, Copy)]
 struct Record<'a>(&'a [u32]);
