@@ -99,14 +99,53 @@ struct Row {
     flags: u8,
 }
 
-/// One consent state: 16 bytes.
+/// One consent state in 8 bytes: `valid_until` of the projection (when a granted consent stops
+/// being valid) in the top 54 bits, the type's place in [`Index::types`] in the next 8, its kind
+/// in the last 2. An instant is kept exactly between [`FIRST_UNTIL`] and [`LAST_UNTIL`] (1685 to
+/// 2255); one before or after is kept as that bound, which compares with any instant in between
+/// as the instant itself would, and the index answers only for instants in between
+/// ([`exact`]): a question about another is answered by SQL.
 #[derive(Debug, Clone, Copy)]
-struct State {
-    /// `valid_until` of the projection: when a granted consent stops being valid.
-    until: i64,
-    /// The type's place in [`Index::types`].
-    ty: u8,
-    kind: u8,
+struct State(u64);
+
+/// The bounds of an instant a [`State`] keeps exactly, in microseconds; "never" (`i64::MAX` in
+/// the projection) is kept as the value after the last.
+const FIRST_UNTIL: i64 = -(1 << 53);
+const LAST_UNTIL: i64 = (1 << 53) - 2;
+const NEVER_UNTIL: i64 = (1 << 53) - 1;
+const UNTIL_SHIFT: u32 = 10;
+
+impl State {
+    fn new(until: i64, ty: u8, kind: u8) -> Self {
+        let until = if until == i64::MAX {
+            NEVER_UNTIL
+        } else {
+            until.clamp(FIRST_UNTIL, LAST_UNTIL)
+        };
+        Self(((until as u64) << UNTIL_SHIFT) | (u64::from(ty) << 2) | u64::from(kind & 3))
+    }
+
+    /// `valid_until`, or the bound it was kept as.
+    fn until(self) -> i64 {
+        // An arithmetic shift brings the sign back.
+        match (self.0 as i64) >> UNTIL_SHIFT {
+            NEVER_UNTIL => i64::MAX,
+            until => until,
+        }
+    }
+
+    fn ty(self) -> u8 {
+        (self.0 >> 2) as u8
+    }
+
+    fn kind(self) -> u8 {
+        (self.0 & 3) as u8
+    }
+}
+
+/// Whether the index answers exactly about instant `at` (see [`State`]).
+fn exact(at: i64) -> bool {
+    (FIRST_UNTIL < at) && (at < LAST_UNTIL)
 }
 
 /// Where in the change log the index is.
@@ -244,13 +283,13 @@ impl Index {
         let states = self.states_of(row);
         let (mut valid, mut withdrawn, mut granted, mut refused) = (false, false, false, false);
         for s in states {
-            if mask.checked_shr(u32::from(s.ty)).unwrap_or(0) & 1 == 0 {
+            if mask.checked_shr(u32::from(s.ty())).unwrap_or(0) & 1 == 0 {
                 continue;
             }
-            match s.kind {
+            match s.kind() {
                 GRANTED => {
                     granted = true;
-                    valid |= s.until > ask.at;
+                    valid |= s.until() > ask.at;
                 }
                 WITHDRAWN => withdrawn = true,
                 REFUSED => refused = true,
@@ -318,16 +357,16 @@ impl Index {
             }
             let held = row.flags & (ERASED | RESTRICTED | OBJECTED) != 0;
             for s in self.states_of(row) {
-                let Some(f) = figures.get_mut(usize::from(s.ty)) else {
+                let Some(f) = figures.get_mut(usize::from(s.ty())) else {
                     continue;
                 };
                 let c = &mut f.counts;
-                match s.kind {
-                    GRANTED if s.until <= at => c.expired += 1,
+                match s.kind() {
+                    GRANTED if s.until() <= at => c.expired += 1,
                     GRANTED if held => c.suspended += 1,
                     GRANTED => {
                         c.active += 1;
-                        if s.until <= until {
+                        if s.until() <= until {
                             f.expiring += 1;
                         }
                     }
@@ -439,11 +478,7 @@ impl Index {
 }
 
 fn placeholder() -> State {
-    State {
-        until: 0,
-        ty: 0,
-        kind: OTHER,
-    }
+    State::new(0, 0, OTHER)
 }
 
 /// Builds the index from contacts in id order and their states (of the known types), grouping the
@@ -589,11 +624,7 @@ fn build_sqlite(fast: &FastRead) -> Result<Option<Index>, StoreError> {
         if let Some(ty) = type_ids.get(&uuid_of(r.get_ref(1)?.as_blob()?)?) {
             states.push((
                 uuid_of(r.get_ref(0)?.as_blob()?)?,
-                State {
-                    until: r.get(3)?,
-                    ty: *ty,
-                    kind: kind_of(r.get(2)?),
-                },
+                State::new(r.get(3)?, *ty, kind_of(r.get(2)?)),
             ));
         }
         Ok(())
@@ -625,11 +656,7 @@ fn read_sqlite(fast: &FastRead, index: &Index, id: Uuid) -> Result<Fresh, StoreE
     let mut states = Vec::new();
     fast.rows(ONE_STATES_SQLITE, [id.as_bytes().as_slice()], |r| {
         if let Some(ty) = index.type_of(&uuid_of(r.get_ref(1)?.as_blob()?)?) {
-            states.push(State {
-                until: r.get(3)?,
-                ty,
-                kind: kind_of(r.get(2)?),
-            });
+            states.push(State::new(r.get(3)?, ty, kind_of(r.get(2)?)));
         }
         Ok(())
     })?;
@@ -756,11 +783,7 @@ async fn build_pg(pool: &PgPool, at: Position) -> Result<Option<Index>, StoreErr
             if let Some(ty) = type_ids.get(&ty) {
                 states.push((
                     r.try_get::<Uuid, _>(0)?,
-                    State {
-                        until: r.try_get(3)?,
-                        ty: *ty,
-                        kind: kind_of(r.try_get(2)?),
-                    },
+                    State::new(r.try_get(3)?, *ty, kind_of(r.try_get(2)?)),
                 ));
             }
         }
@@ -790,11 +813,7 @@ async fn read_pg(pool: &PgPool, index: &Index, ids: &[Uuid]) -> Result<Vec<Fresh
         let id: Uuid = r.try_get(0)?;
         let ty: Uuid = r.try_get(1)?;
         if let (Some(ty), Some((_, states))) = (index.type_of(&ty), found.get_mut(&id)) {
-            states.push(State {
-                until: r.try_get(3)?,
-                ty,
-                kind: kind_of(r.try_get(2)?),
-            });
+            states.push(State::new(r.try_get(3)?, ty, kind_of(r.try_get(2)?)));
         }
     }
     Ok(ids
@@ -892,6 +911,9 @@ impl AudienceIndex {
         code: Option<&str>,
         ask: Ask,
     ) -> Result<Option<crate::AudienceCounts>, StoreError> {
+        if !exact(ask.at) {
+            return Ok(None);
+        }
         self.with(source, |i| i.counts(code, ask)).await
     }
 
@@ -903,6 +925,9 @@ impl AudienceIndex {
         at: i64,
         until: i64,
     ) -> Result<Option<Vec<TypeFigures>>, StoreError> {
+        if !exact(at) || !exact(until) {
+            return Ok(None);
+        }
         self.with(source, |i| i.overview(at, until)).await
     }
 
@@ -913,6 +938,9 @@ impl AudienceIndex {
         code: Option<&str>,
         ask: Ask,
     ) -> Result<Option<Vec<Uuid>>, StoreError> {
+        if !exact(ask.at) {
+            return Ok(None);
+        }
         self.with(source, |i| i.eligible(code, ask)).await
     }
 
@@ -944,7 +972,7 @@ mod tests {
     }
 
     fn state(ty: u8, kind: u8, until: i64) -> State {
-        State { until, ty, kind }
+        State::new(until, ty, kind)
     }
 
     fn ty(n: u128, code: &str, bulk: bool) -> Type {
@@ -1077,5 +1105,41 @@ mod tests {
         // Ordered by title.
         let titles: Vec<&str> = figures.iter().map(|f| f.counts.title.as_str()).collect();
         assert_eq!(titles, ["calls", "news", "promo"]);
+    }
+
+    #[test]
+    fn a_state_keeps_its_end_type_and_kind_in_eight_bytes_and_compares_as_its_end_would() {
+        assert_eq!(std::mem::size_of::<State>(), 8);
+        for (until, ty, kind) in [
+            (i64::MAX, 255, OTHER),
+            (0, 0, GRANTED),
+            (-5, 7, WITHDRAWN),
+            (LAST_UNTIL, 64, REFUSED),
+            (FIRST_UNTIL, 1, GRANTED),
+            (1_800_000_000_000_000, 254, GRANTED),
+        ] {
+            let s = State::new(until, ty, kind);
+            assert_eq!((s.until(), s.ty(), s.kind()), (until, ty, kind));
+        }
+        // Beyond the bounds: kept as the bound, which compares with every instant the index
+        // answers about as the end itself would.
+        let (late, early) = (i64::MAX - 1, i64::MIN);
+        let (far, past) = (State::new(late, 3, GRANTED), State::new(early, 3, GRANTED));
+        for at in [
+            FIRST_UNTIL + 1,
+            -1,
+            0,
+            1_800_000_000_000_000,
+            LAST_UNTIL - 1,
+        ] {
+            assert!(exact(at), "{at}");
+            assert_eq!(far.until() > at, late > at);
+            assert_eq!(far.until() <= at, late <= at);
+            assert_eq!(past.until() > at, early > at);
+            assert_eq!(past.until() <= at, early <= at);
+        }
+        for at in [FIRST_UNTIL, LAST_UNTIL, i64::MAX, i64::MIN] {
+            assert!(!exact(at), "{at}");
+        }
     }
 }
