@@ -21,16 +21,16 @@
 //! 0031), once per consent type the call relies on: read at the first such call and forgotten
 //! with the contact, which the change log names whenever one of them changes.
 //!
-//! How a contact is kept ([`Record`]): about 125 bytes for one with three keys and two consents,
-//! records of 32-bit words in pages, found through tables of 4-byte offsets, with no allocation
-//! of its own; so a million contacts cost about 125 MB, and a server can remember everyone.
+//! How a contact is kept ([`Record`]): records of 32-bit words in pages, found through tables
+//! of 4-byte offsets, with no allocation of their own; about 110 bytes for a contact with three
+//! keys and two consents, records and tables together (so ten million take about a gigabyte).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, RandomState};
-
-use hashbrown::HashTable;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Mutex, RwLock};
+
+use hashbrown::HashTable;
 
 use consento_domain::{
     ConsentCode, ConsentState, ConsentTypeId, ContactId, ContactStatus, EventKind, Permissions,
@@ -356,6 +356,7 @@ pub(crate) struct DecisionCache {
     /// The two secret keys of [`Key`], and the one that hashes contact ids.
     hashers: [RandomState; 3],
 }
+
 /// The last moves of a cache's position: from where, to where, and the contacts each forgot
 /// (`None`: everyone), at most [`Recent::MOVES`] of them naming at most [`MAX_CHANGES`]
 /// contacts in all.
