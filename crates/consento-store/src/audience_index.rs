@@ -222,6 +222,17 @@ pub(crate) struct TypeFigures {
     pub expiring: i64,
 }
 
+impl TypeFigures {
+    /// The type's count of consents about to expire, as the console's "expiring" list shows it.
+    pub(crate) fn expiring_count(&self) -> crate::ExpiringCount {
+        crate::ExpiringCount {
+            code: self.counts.code.clone(),
+            title: self.counts.title.clone(),
+            count: self.expiring,
+        }
+    }
+}
+
 /// What a query asks of the index.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ask {

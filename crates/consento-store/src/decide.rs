@@ -659,17 +659,15 @@ fn remember_with_keys<R: Cols>(
     let (Some(first), Some(facts)) = (rows.first(), facts_from(rows)?) else {
         return Ok(());
     };
-    let mut keys = Vec::with_capacity(3);
-    for (kind, column) in [
-        (KeyKind::External, "key_external"),
-        (KeyKind::Email, "key_email"),
-        (KeyKind::Phone, "key_phone"),
-    ] {
-        if let Some(key) = first.opt_text(column)? {
-            keys.push((kind, key));
-        }
-    }
-    let keys: Vec<(KeyKind, &str)> = keys.iter().map(|(k, t)| (*k, t.as_str())).collect();
+    let texts = [
+        (KeyKind::External, first.opt_text("key_external")?),
+        (KeyKind::Email, first.opt_text("key_email")?),
+        (KeyKind::Phone, first.opt_text("key_phone")?),
+    ];
+    let keys: Vec<(KeyKind, &str)> = texts
+        .iter()
+        .filter_map(|(kind, text)| Some((*kind, text.as_deref()?)))
+        .collect();
     cache.remember(head, &keys, &facts);
     Ok(())
 }

@@ -758,11 +758,12 @@ impl DecisionCache {
             // An entry asked again by other keys keeps those it had, and its ring facts:
             // nothing logged since they were read (they would be gone with the entry).
             let old = shard.find(hash, id);
-            let old_keys: Vec<Key> = old
+            let mut keys: Vec<Key> = old
                 .and_then(|o| shard.record(o))
                 .map(|r| r.keys().collect())
                 .unwrap_or_default();
-            let mut keys = old_keys.clone();
+            // The keys it had keep their places; those new to it follow.
+            let kept = keys.len();
             for key in asked {
                 if !keys.contains(&key) && keys.len() < MAX_KEYS {
                     keys.push(key);
@@ -788,29 +789,21 @@ impl DecisionCache {
             words.extend_from_slice(&states);
             // Rewritten in place when its length is the same (the usual case: a contact read
             // again after a change); moved otherwise, and its keys then lead to the new place.
-            let same = old.filter(|o| {
-                shard
-                    .record(*o)
-                    .is_some_and(|r| Record::len(r.header()) == words.len())
-            });
-            let offset = match same {
-                Some(offset) => offset,
-                None => {
-                    let Some(offset) = shard.place(words.len()) else {
-                        return;
-                    };
-                    offset
-                }
+            let Some(offset) = old
+                .filter(|o| {
+                    shard
+                        .record(*o)
+                        .is_some_and(|r| Record::len(r.header()) == words.len())
+                })
+                .or_else(|| shard.place(words.len()))
+            else {
+                return;
             };
             shard.write(offset, &words);
             match old {
                 Some(o) if o == offset => {}
                 Some(o) => {
-                    let pages = &shard.pages;
-                    if let Some(place) = shard
-                        .by_id
-                        .find_mut(hash, |&x| x == o && record_id(pages, x) == Some(id))
-                    {
+                    if let Some(place) = shard.by_id.find_mut(hash, |&x| x == o) {
                         *place = offset;
                     }
                     shard.free(o);
@@ -830,13 +823,16 @@ impl DecisionCache {
                 shard.statuses.remove(&id);
             }
             shard.settings = Some(facts.settings);
-            let moved = old.filter(|o| *o != offset).map(|o| (o, old_keys));
-            (keys, moved, offset)
+            (
+                keys,
+                old.filter(|o| *o != offset).map(|o| (o, kept)),
+                offset,
+            )
         };
         // The keys last: a key that outlives its record (forgotten meanwhile) leads nowhere, as
         // `by_key` checks the record at its slot still lists it.
-        if let Some((o, old_keys)) = moved {
-            self.unlink(&old_keys, n, o);
+        if let Some((o, kept)) = moved {
+            self.unlink(keys.get(..kept).unwrap_or_default(), n, o);
         }
         self.link(&keys, n, offset);
     }

@@ -168,12 +168,8 @@ impl Store {
             return self.expiring_counts_by_sql(from, until).await;
         };
         Ok(figures
-            .into_iter()
-            .map(|f| ExpiringCount {
-                code: f.counts.code,
-                title: f.counts.title,
-                count: f.expiring,
-            })
+            .iter()
+            .map(crate::audience_index::TypeFigures::expiring_count)
             .collect())
     }
 
@@ -193,11 +189,7 @@ impl Store {
         Ok(figures
             .into_iter()
             .map(|f| {
-                let expiring = ExpiringCount {
-                    code: f.counts.code.clone(),
-                    title: f.counts.title.clone(),
-                    count: f.expiring,
-                };
+                let expiring = f.expiring_count();
                 (f.counts, expiring)
             })
             .unzip())
